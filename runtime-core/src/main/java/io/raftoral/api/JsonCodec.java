@@ -1,0 +1,41 @@
+package io.raftoral.api;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import java.io.IOException;
+
+/** The default codec: JSON through Jackson, map keys sorted so that encoding is deterministic. */
+public final class JsonCodec implements PayloadCodec {
+  private final ObjectMapper mapper;
+
+  public JsonCodec() {
+    this(JsonMapper.builder().enable(SerializationFeature.ORDER_MAP_ENTRIES_BY_KEYS).findAndAddModules().build());
+  }
+
+  public JsonCodec(ObjectMapper mapper) {
+    this.mapper = mapper;
+  }
+
+  @Override
+  public byte[] encode(Object value) {
+    try {
+      return mapper.writeValueAsBytes(value);
+    } catch (IOException | RuntimeException e) {
+      throw new Errors.CodecException("cannot encode " + describe(value) + " as JSON: " + e.getMessage(), e);
+    }
+  }
+
+  @Override
+  public <T> T decode(byte[] bytes, Class<T> type) {
+    try {
+      return mapper.readValue(bytes, type);
+    } catch (IOException | RuntimeException e) {
+      throw new Errors.CodecException("cannot decode JSON as " + type.getName() + ": " + e.getMessage(), e);
+    }
+  }
+
+  private static String describe(Object value) {
+    return value == null ? "null" : "a " + value.getClass().getName();
+  }
+}

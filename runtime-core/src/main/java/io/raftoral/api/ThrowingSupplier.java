@@ -1,0 +1,7 @@
+package io.raftoral.api;
+
+/** A side effect whose result is recorded by {@link WorkflowContext#checkpointCompute}. */
+@FunctionalInterface
+public interface ThrowingSupplier<T> {
+  T get() throws Exception;
+}

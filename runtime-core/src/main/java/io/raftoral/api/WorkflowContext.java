@@ -1,0 +1,73 @@
+package io.raftoral.api;
+
+import java.util.function.UnaryOperator;
+
+/**
+ * What a running workflow function uses to make its progress durable.
+ *
+ * <h2>The checkpoint contract</h2>
+ * Per (workflow, key) the committed values form one ordered sequence: the n-th write of a key
+ * in a run returns the n-th committed value of that key, on every node. A repeated write of a
+ * key appends; it never overwrites. Keys are independent. A value is returned only after a
+ * majority of the execution group has it.
+ *
+ * <h2>Errors</h2>
+ * Every checkpoint call throws {@link Errors.WorkflowTerminatedException} once the workflow is
+ * terminated, so that the function unwinds. A call may also unwind the function with an
+ * internal error when the workflow already ended elsewhere; do not catch {@link Throwable}.
+ *
+ * <h2>Thread safety</h2>
+ * A context belongs to one run of one function and MUST NOT be used from other threads.
+ */
+public interface WorkflowContext {
+  String workflowId();
+
+  WorkflowType workflowType();
+
+  /** Whether this node is the workflow's owner right now (it may change at any checkpoint). */
+  boolean isOwner();
+
+  /** Whether the workflow has been terminated; a cooperative function checks it in long loops. */
+  boolean isTerminated();
+
+  /**
+   * Records {@code value} as the next value of {@code key} and returns the committed value.
+   * Every node that runs the function computes a value; only the owner's is proposed.
+   */
+  <T> T checkpoint(String key, T value);
+
+  /** As {@link #checkpoint(String, Object)}, for a value whose class is given explicitly. */
+  <T> T checkpoint(String key, T value, Class<T> type);
+
+  /** As {@link #checkpoint(String, Object)}, for raw bytes (no codec). */
+  byte[] checkpointBytes(String key, byte[] value);
+
+  /**
+   * Runs {@code fn} only on the owner and only when the next value of {@code key} is not
+   * committed yet; records its result and returns the committed value. Without failures
+   * {@code fn} runs exactly once in the whole cluster; around an owner crash it runs again only
+   * if its result was never committed. Non-owners never run it.
+   */
+  <T> T checkpointCompute(String key, Class<T> type, ThrowingSupplier<T> fn);
+
+  /** As {@link #checkpointCompute}, for raw bytes (no codec). */
+  byte[] checkpointComputeBytes(String key, ThrowingSupplier<byte[]> fn);
+
+  /**
+   * A replicated variable backed by checkpoints of {@code key}. Creating it writes {@code
+   * initial} as its first value.
+   */
+  <T> ReplicatedVar<T> var(String key, Class<T> type, T initial);
+
+  /** A variable holding one value of a workflow, replicated like a checkpoint. */
+  interface ReplicatedVar<T> {
+    /** The current committed value; local, no I/O. */
+    T get();
+
+    /** Writes the next value and returns the committed one. */
+    T set(T value);
+
+    /** Writes {@code fn(get())} and returns the committed value. */
+    T update(UnaryOperator<T> fn);
+  }
+}

@@ -1,0 +1,112 @@
+package io.raftoral.raft;
+
+import io.raftoral.proto.raft.BatchResult;
+import io.raftoral.proto.raft.Command;
+import io.raftoral.proto.raft.CommandBatch;
+import io.raftoral.proto.raft.CommandResult;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.function.Function;
+import org.apache.ratis.protocol.RaftClientReply;
+import org.apache.ratis.thirdparty.com.google.protobuf.ByteString;
+import org.apache.ratis.thirdparty.com.google.protobuf.UnsafeByteOperations;
+
+/**
+ * Group commit for one Raft group: the commands of all concurrent workflows of the group go
+ * into one {@link CommandBatch} entry. When fewer than {@code maxInFlight} entries are in flight
+ * a command is flushed at once (no latency added when idle); otherwise commands wait for the
+ * next free slot and leave together.
+ */
+public final class Proposer {
+  /** A command that reached the log, with the index of the entry that carried it. */
+  public record Outcome(CommandResult result, long logIndex) {}
+
+  private record Pending(Command command, int size, CompletableFuture<Outcome> future) {}
+
+  private final Function<ByteString, CompletableFuture<RaftClientReply>> submit;
+  private final int maxInFlight;
+  private final int maxBatchBytes;
+  private final ArrayDeque<Pending> queue = new ArrayDeque<>();
+  private int inFlight;
+
+  /**
+   * @param submit appends one entry and completes with the leader's reply
+   * @param maxInFlight entries submitted but not yet answered, at most
+   * @param maxBatchBytes a batch stops growing past this size (one command always fits)
+   */
+  public Proposer(Function<ByteString, CompletableFuture<RaftClientReply>> submit, int maxInFlight, int maxBatchBytes) {
+    this.submit = submit;
+    this.maxInFlight = maxInFlight;
+    this.maxBatchBytes = maxBatchBytes;
+  }
+
+  /** Proposes {@code command}; completes once it is applied on the leader. */
+  public CompletableFuture<Outcome> propose(Command command) {
+    Pending p = new Pending(command, command.getSerializedSize(), new CompletableFuture<>());
+    synchronized (this) {
+      queue.add(p);
+    }
+    flush();
+    return p.future;
+  }
+
+  private void flush() {
+    List<Pending> batch;
+    synchronized (this) {
+      if (inFlight >= maxInFlight || queue.isEmpty()) {
+        return;
+      }
+      batch = new ArrayList<>();
+      int bytes = 0;
+      while (!queue.isEmpty() && (batch.isEmpty() || bytes + queue.peek().size <= maxBatchBytes)) {
+        Pending p = queue.poll();
+        bytes += p.size;
+        batch.add(p);
+      }
+      inFlight++;
+    }
+    CommandBatch.Builder entry = CommandBatch.newBuilder();
+    for (Pending p : batch) {
+      entry.addCommands(p.command);
+    }
+    CompletableFuture<RaftClientReply> reply;
+    try {
+      reply = submit.apply(UnsafeByteOperations.unsafeWrap(entry.build().toByteArray()));
+    } catch (RuntimeException e) {
+      reply = CompletableFuture.failedFuture(e);
+    }
+    reply.whenComplete((r, error) -> {
+      synchronized (this) {
+        inFlight--;
+      }
+      complete(batch, r, error);
+      flush();
+    });
+  }
+
+  private static void complete(List<Pending> batch, RaftClientReply reply, Throwable error) {
+    if (error == null && !reply.isSuccess()) {
+      error = reply.getException();
+    }
+    BatchResult results = null;
+    if (error == null) {
+      try {
+        results = BatchResult.parseFrom(reply.getMessage().getContent().asReadOnlyByteBuffer());
+        if (results.getResultsCount() != batch.size()) {
+          error = new IllegalStateException("batch of " + batch.size() + " got " + results.getResultsCount() + " results");
+        }
+      } catch (Exception e) {
+        error = e;
+      }
+    }
+    for (int i = 0; i < batch.size(); i++) {
+      if (error != null) {
+        batch.get(i).future.completeExceptionally(error);
+      } else {
+        batch.get(i).future.complete(new Outcome(results.getResults(i), reply.getLogIndex()));
+      }
+    }
+  }
+}

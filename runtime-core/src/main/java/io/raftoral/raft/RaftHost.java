@@ -1,0 +1,198 @@
+package io.raftoral.raft;
+
+import java.io.IOException;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import org.apache.ratis.RaftConfigKeys;
+import org.apache.ratis.client.RaftClient;
+import org.apache.ratis.conf.Parameters;
+import org.apache.ratis.conf.RaftProperties;
+import org.apache.ratis.grpc.GrpcConfigKeys;
+import org.apache.ratis.protocol.ClientId;
+import org.apache.ratis.protocol.GroupManagementRequest;
+import org.apache.ratis.protocol.Message;
+import org.apache.ratis.protocol.RaftClientReply;
+import org.apache.ratis.protocol.RaftClientRequest;
+import org.apache.ratis.protocol.RaftGroup;
+import org.apache.ratis.protocol.RaftGroupId;
+import org.apache.ratis.protocol.RaftPeer;
+import org.apache.ratis.protocol.RaftPeerId;
+import org.apache.ratis.protocol.exceptions.NotLeaderException;
+import org.apache.ratis.retry.RetryPolicies;
+import org.apache.ratis.rpc.SupportedRpcType;
+import org.apache.ratis.server.RaftServer;
+import org.apache.ratis.server.RaftServerConfigKeys;
+import org.apache.ratis.server.storage.RaftStorage;
+import org.apache.ratis.statemachine.StateMachine;
+import org.apache.ratis.thirdparty.com.google.protobuf.ByteString;
+import org.apache.ratis.util.SizeInBytes;
+import org.apache.ratis.util.TimeDuration;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One Ratis {@link RaftServer} per node hosting many groups (multi-raft): the management group
+ * and the execution groups. Submits entries locally when this node leads the group (no client
+ * RPC hop) and through a {@link RaftClient} otherwise.
+ */
+public final class RaftHost implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(RaftHost.class);
+
+  private final RaftSettings settings;
+  private final RaftPeerId self;
+  private final RaftProperties properties;
+  private final RaftServer server;
+  private final ClientId localClientId = ClientId.randomId();
+  private final AtomicLong callIds = new AtomicLong();
+  private final Map<RaftGroupId, RaftGroup> groups = new ConcurrentHashMap<>();
+  private final Map<RaftGroupId, RaftClient> clients = new ConcurrentHashMap<>();
+
+  public RaftHost(RaftSettings settings, StateMachine.Registry stateMachines) throws IOException {
+    this.settings = settings;
+    this.self = PeerIds.of(settings.nodeId());
+    this.properties = properties(settings);
+    this.server = RaftServer.newBuilder()
+        .setServerId(self)
+        .setProperties(properties)
+        .setParameters(new Parameters())
+        .setStateMachineRegistry(stateMachines)
+        // FORMAT (the builder default) wipes a restarted node; RECOVER formats only empty storage.
+        .setOption(RaftStorage.StartupOption.RECOVER)
+        .build();
+  }
+
+  private static RaftProperties properties(RaftSettings s) {
+    RaftProperties p = new RaftProperties();
+    RaftConfigKeys.Rpc.setType(p, SupportedRpcType.GRPC);
+    String address = s.address();
+    int colon = address.lastIndexOf(':');
+    GrpcConfigKeys.Server.setHost(p, address.substring(0, colon));
+    GrpcConfigKeys.Server.setPort(p, Integer.parseInt(address.substring(colon + 1)));
+    RaftServerConfigKeys.setStorageDir(p, List.of(s.storageDir().toFile()));
+    RaftServerConfigKeys.Log.setUseMemory(p, s.memoryLog());
+    RaftServerConfigKeys.Rpc.setTimeoutMin(p, TimeDuration.valueOf(s.electionTimeoutMin().toMillis(), TimeUnit.MILLISECONDS));
+    RaftServerConfigKeys.Rpc.setTimeoutMax(p, TimeDuration.valueOf(s.electionTimeoutMax().toMillis(), TimeUnit.MILLISECONDS));
+    // One entry may carry a payload of the default 4 MiB limit plus its batch-mates.
+    SizeInBytes entryBytes = SizeInBytes.valueOf("16MB");
+    RaftServerConfigKeys.Log.Appender.setBufferByteLimit(p, entryBytes);
+    RaftServerConfigKeys.Log.setWriteBufferSize(p, entryBytes);
+    GrpcConfigKeys.setMessageSizeMax(p, SizeInBytes.valueOf("32MB"));
+    return p;
+  }
+
+  public RaftPeerId self() {
+    return self;
+  }
+
+  public static RaftGroup group(RaftGroupId id, Map<Long, String> members) {
+    return RaftGroup.valueOf(id, members.entrySet().stream()
+        .map(e -> RaftPeer.newBuilder().setId(PeerIds.of(e.getKey())).setAddress(e.getValue()).build())
+        .toList());
+  }
+
+  /** Starts the server, then joins every group of {@code hosted} this node is not in yet. */
+  public void start(List<RaftGroup> hosted) throws IOException {
+    for (RaftGroup g : hosted) {
+      groups.put(g.getGroupId(), g);
+    }
+    server.start();
+    List<RaftGroupId> recovered = new java.util.ArrayList<>();
+    server.getGroupIds().forEach(recovered::add);
+    for (RaftGroup g : hosted) {
+      if (recovered.contains(g.getGroupId())) {
+        LOG.info("node {}: recovered group {} from storage", settings.nodeId(), g.getGroupId());
+        continue;
+      }
+      RaftClientReply reply = server.groupManagement(
+          GroupManagementRequest.newAdd(localClientId, self, callIds.incrementAndGet(), g));
+      if (!reply.isSuccess()) {
+        throw new IOException("cannot add group " + g.getGroupId() + ": " + reply.getException());
+      }
+    }
+  }
+
+  public RaftServer.Division division(RaftGroupId groupId) throws IOException {
+    return server.getDivision(groupId);
+  }
+
+  public boolean isLeader(RaftGroupId groupId) {
+    try {
+      return server.getDivision(groupId).getInfo().isLeader();
+    } catch (IOException e) {
+      return false;
+    }
+  }
+
+  /** The current leader of the group as this node sees it, or null. */
+  public RaftPeerId leader(RaftGroupId groupId) {
+    try {
+      return server.getDivision(groupId).getInfo().getLeaderId();
+    } catch (IOException e) {
+      return null;
+    }
+  }
+
+  /**
+   * Appends {@code data} as one entry of the group and completes with the reply once it is
+   * applied on the leader. Local when this node leads; otherwise (or when leadership moved
+   * meanwhile) through a client that finds the leader and retries.
+   */
+  public CompletableFuture<RaftClientReply> submit(RaftGroupId groupId, ByteString data) {
+    Message message = Message.valueOf(data);
+    if (!isLeader(groupId)) {
+      return client(groupId).async().send(message);
+    }
+    RaftClientRequest request = RaftClientRequest.newBuilder()
+        .setClientId(localClientId)
+        .setServerId(self)
+        .setGroupId(groupId)
+        .setCallId(callIds.incrementAndGet())
+        .setMessage(message)
+        .setType(RaftClientRequest.writeRequestType())
+        .build();
+    try {
+      return server.submitClientRequestAsync(request).thenCompose(reply ->
+          reply.getException() instanceof NotLeaderException
+              ? client(groupId).async().send(message)
+              : CompletableFuture.completedFuture(reply));
+    } catch (IOException e) {
+      return CompletableFuture.failedFuture(e);
+    }
+  }
+
+  /** Asks the group's leader a read-only query (answered by its state machine). */
+  public CompletableFuture<RaftClientReply> query(RaftGroupId groupId, ByteString data) {
+    return client(groupId).async().sendReadOnly(Message.valueOf(data));
+  }
+
+  /** Asks the group to make {@code newLeader} its leader; returns whether it did in time. */
+  public boolean transferLeadership(RaftGroupId groupId, long newLeaderNode, long timeoutMs) throws IOException {
+    return client(groupId).admin().transferLeadership(PeerIds.of(newLeaderNode), timeoutMs).isSuccess();
+  }
+
+  private RaftClient client(RaftGroupId groupId) {
+    return clients.computeIfAbsent(groupId, id -> RaftClient.newBuilder()
+        .setProperties(properties)
+        .setRaftGroup(groups.getOrDefault(id, RaftGroup.valueOf(id)))
+        .setClientId(ClientId.randomId())
+        // Bounded: with no leader for ~10 s the caller gets an error instead of hanging.
+        .setRetryPolicy(RetryPolicies.retryUpToMaximumCountWithFixedSleep(100, TimeDuration.valueOf(100, TimeUnit.MILLISECONDS)))
+        .build());
+  }
+
+  @Override
+  public void close() throws IOException {
+    for (RaftClient c : clients.values()) {
+      try {
+        c.close();
+      } catch (IOException e) {
+        LOG.debug("closing raft client", e);
+      }
+    }
+    server.close();
+  }
+}

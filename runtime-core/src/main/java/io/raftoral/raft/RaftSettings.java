@@ -1,0 +1,45 @@
+package io.raftoral.raft;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import java.util.SortedMap;
+import java.util.TreeMap;
+
+/**
+ * How one node runs its Raft server.
+ *
+ * @param nodeId this node's id (>= 1)
+ * @param members every member's Raft address (host:port) by node id, this node included
+ * @param storageDir where Ratis keeps its metadata and (unless {@code memoryLog}) its log
+ * @param memoryLog keep the Raft log in memory only (no data directory configured)
+ * @param electionTimeoutMin lower bound of the randomized election timeout; a crashed leader
+ *     is replaced after roughly this long
+ * @param electionTimeoutMax upper bound of the election timeout
+ */
+public record RaftSettings(
+    long nodeId,
+    Map<Long, String> members,
+    Path storageDir,
+    boolean memoryLog,
+    Duration electionTimeoutMin,
+    Duration electionTimeoutMax) {
+
+  public RaftSettings {
+    members = Map.copyOf(members);
+    if (!members.containsKey(nodeId)) {
+      throw new IllegalArgumentException("members must contain this node (" + nodeId + ")");
+    }
+    if (electionTimeoutMax.compareTo(electionTimeoutMin) <= 0) {
+      throw new IllegalArgumentException("electionTimeoutMax must be above electionTimeoutMin");
+    }
+  }
+
+  public String address() {
+    return members.get(nodeId);
+  }
+
+  public SortedMap<Long, String> sortedMembers() {
+    return new TreeMap<>(members);
+  }
+}

@@ -1,0 +1,299 @@
+package io.raftoral.runtime;
+
+import com.google.protobuf.ByteString;
+import io.raftoral.api.Errors;
+import io.raftoral.api.ExecutionMode;
+import io.raftoral.api.ThrowingSupplier;
+import io.raftoral.api.WorkflowContext;
+import io.raftoral.api.WorkflowDefinition;
+import io.raftoral.api.WorkflowType;
+import io.raftoral.proto.raft.Command;
+import io.raftoral.proto.raft.SetCheckpoint;
+import io.raftoral.proto.raft.WorkflowEnd;
+import io.raftoral.proto.raft.WorkflowError;
+import io.raftoral.proto.raft.WorkflowStatusCode;
+import io.raftoral.state.WorkflowEntry;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.UnaryOperator;
+
+/**
+ * One local execution of a workflow function, and the {@link WorkflowContext} it sees.
+ *
+ * <p>Every durable step goes through one loop ({@link #commit}): return the committed value
+ * of the position if there is one; otherwise, if this node is the owner, propose a value for
+ * it; otherwise wait. The state machine {@link #signal}s the run whenever something it may be
+ * waiting for was applied, so a non-owner ahead of the owner blocks and one behind it reads
+ * committed values without blocking. Nothing is ever skipped or repeated, because a value is
+ * only ever read from the replicated state at its sequence number.
+ */
+final class WorkflowRun implements WorkflowContext, Runnable {
+  // A wait is bounded so that a lost wake-up costs at most this long.
+  private static final long MAX_WAIT_NANOS = TimeUnit.MILLISECONDS.toNanos(200);
+  private static final long RETRY_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
+
+  private final GroupRuntime group;
+  private final WorkflowEntry entry;
+  private final WorkflowDefinition<Object, Object> definition;
+  private final Payloads payloads;
+  private final Map<String, Long> nextSeq = new HashMap<>();
+
+  private final ReentrantLock lock = new ReentrantLock();
+  private final Condition changed = lock.newCondition();
+  private long signals;
+
+  // The owner's proposal for the position being committed; touched by the run's thread only.
+  private CompletableFuture<?> inFlight;
+  private long retryAtNanos;
+
+  @SuppressWarnings("unchecked")
+  WorkflowRun(GroupRuntime group, WorkflowEntry entry, WorkflowDefinition<?, ?> definition, Payloads payloads) {
+    this.group = group;
+    this.entry = entry;
+    this.definition = (WorkflowDefinition<Object, Object>) definition;
+    this.payloads = payloads;
+  }
+
+  ExecutionMode mode() {
+    return definition.mode();
+  }
+
+  /** Wakes the run: something it may wait for was applied. Never blocks for long. */
+  void signal() {
+    lock.lock();
+    try {
+      signals++;
+      changed.signalAll();
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  @Override
+  public void run() {
+    try {
+      Object input = payloads.decode(entry.input().toByteArray(), definition.inputType());
+      Object result = definition.function().run(this, input);
+      byte[] bytes = payloads.encode("result of workflow " + workflowId(), result, definition.resultType());
+      finish(WorkflowEnd.newBuilder().setResult(ByteString.copyFrom(bytes)));
+    } catch (WorkflowAbort abort) {
+      // The workflow no longer needs this run.
+    } catch (Errors.WorkflowTerminatedException terminated) {
+      if (entry.status() != WorkflowStatusCode.TERMINATED) {
+        finish(failure(terminated));
+      }
+    } catch (Throwable t) {
+      finish(failure(t));
+    } finally {
+      group.runEnded(this);
+    }
+  }
+
+  private static WorkflowEnd.Builder failure(Throwable t) {
+    return WorkflowEnd.newBuilder().setError(WorkflowError.newBuilder()
+        .setType(t.getClass().getName())
+        .setMessage(Objects.requireNonNullElse(t.getMessage(), "")));
+  }
+
+  // --- WorkflowContext ---
+
+  @Override
+  public String workflowId() {
+    return entry.workflowId();
+  }
+
+  @Override
+  public WorkflowType workflowType() {
+    return definition.type();
+  }
+
+  @Override
+  public boolean isOwner() {
+    return group.isOwner();
+  }
+
+  @Override
+  public boolean isTerminated() {
+    return entry.status() == WorkflowStatusCode.TERMINATED;
+  }
+
+  @Override
+  @SuppressWarnings("unchecked")
+  public <T> T checkpoint(String key, T value) {
+    if (value == null) {
+      throw new Errors.InvalidArgumentException("checkpoint value of '" + key + "' must not be null; use checkpoint(key, value, type)");
+    }
+    return checkpoint(key, value, (Class<T>) value.getClass());
+  }
+
+  @Override
+  public <T> T checkpoint(String key, T value, Class<T> type) {
+    byte[] bytes = payloads.encode("checkpoint '" + key + "'", value, type);
+    return payloads.decode(commit(key, () -> bytes), type);
+  }
+
+  @Override
+  public byte[] checkpointBytes(String key, byte[] value) {
+    return checkpoint(key, value, byte[].class);
+  }
+
+  @Override
+  public <T> T checkpointCompute(String key, Class<T> type, ThrowingSupplier<T> fn) {
+    Objects.requireNonNull(fn, "fn");
+    byte[] committed = commit(key, () -> payloads.encode("checkpoint '" + key + "'", fn.get(), type));
+    return payloads.decode(committed, type);
+  }
+
+  @Override
+  public byte[] checkpointComputeBytes(String key, ThrowingSupplier<byte[]> fn) {
+    return checkpointCompute(key, byte[].class, fn);
+  }
+
+  @Override
+  public <T> ReplicatedVar<T> var(String key, Class<T> type, T initial) {
+    T first = checkpoint(key, initial, type);
+    return new ReplicatedVar<>() {
+      private T current = first;
+
+      @Override
+      public T get() {
+        return current;
+      }
+
+      @Override
+      public T set(T value) {
+        current = checkpoint(key, value, type);
+        return current;
+      }
+
+      @Override
+      public T update(UnaryOperator<T> fn) {
+        return set(fn.apply(current));
+      }
+    };
+  }
+
+  // --- the commit loop ---
+
+  /** The committed value of the next position of {@code key}; the owner proposes {@code ownerValue}. */
+  private byte[] commit(String key, ThrowingSupplier<byte[]> ownerValue) {
+    if (key == null || key.isEmpty()) {
+      throw new Errors.InvalidArgumentException("checkpoint key must not be null or empty");
+    }
+    long seq = nextSeq.merge(key, 1L, Long::sum) - 1;
+    byte[] proposal = null;
+    while (true) {
+      long seen = signalCount();
+      ByteString committed = entry.checkpoint(key, seq);
+      if (committed != null) {
+        inFlight = null;
+        return committed.toByteArray();
+      }
+      checkStillWanted();
+      if (mayPropose()) {
+        if (proposal == null) {
+          proposal = computeOwnerValue(ownerValue);
+        }
+        propose(Command.newBuilder().setSetCheckpoint(SetCheckpoint.newBuilder()
+            .setWorkflowId(workflowId()).setKey(key).setSeq(seq)
+            .setValue(ByteString.copyFrom(proposal)).setOwnerTerm(group.ownerTerm())).build());
+      }
+      awaitChange(seen);
+    }
+  }
+
+  /** Waits until the workflow has a final status; the owner proposes {@code end}. */
+  private void finish(WorkflowEnd.Builder end) {
+    inFlight = null;
+    try {
+      while (entry.isRunning()) {
+        long seen = signalCount();
+        checkStillWanted();
+        if (mayPropose()) {
+          propose(Command.newBuilder().setWorkflowEnd(end.clone()
+              .setWorkflowId(workflowId()).setOwnerTerm(group.ownerTerm())
+              .setEndedAtMillis(System.currentTimeMillis())).build());
+        }
+        awaitChange(seen);
+      }
+    } catch (WorkflowAbort | Errors.WorkflowTerminatedException done) {
+      // Ended elsewhere, terminated, or no longer ours to finish.
+    }
+  }
+
+  private static byte[] computeOwnerValue(ThrowingSupplier<byte[]> ownerValue) {
+    try {
+      return ownerValue.get();
+    } catch (Exception e) {
+      throw WorkflowRun.<RuntimeException>sneakyThrow(e);
+    }
+  }
+
+  /** Rethrows a workflow's own exception unchanged, so that FAILED records its real type. */
+  @SuppressWarnings("unchecked")
+  private static <E extends Throwable> E sneakyThrow(Throwable t) throws E {
+    throw (E) t;
+  }
+
+  /** Whether this node should propose now: it owns the workflow and has no proposal out. */
+  private boolean mayPropose() {
+    if (inFlight != null) {
+      if (!inFlight.isDone()) {
+        return false;
+      }
+      boolean failed = inFlight.isCompletedExceptionally();
+      inFlight = null;
+      if (failed) {
+        retryAtNanos = System.nanoTime() + RETRY_NANOS;
+      }
+    }
+    return System.nanoTime() >= retryAtNanos && group.isOwner();
+  }
+
+  private void propose(Command command) {
+    inFlight = group.propose(command).whenComplete((outcome, error) -> signal());
+  }
+
+  /** Throws when the run must stop: terminated, ended elsewhere, not ours, or node closing. */
+  private void checkStillWanted() {
+    WorkflowStatusCode status = entry.status();
+    if (status == WorkflowStatusCode.TERMINATED) {
+      throw new Errors.WorkflowTerminatedException(workflowId(), entry.toRecord().getTerminationReason());
+    }
+    if (status != WorkflowStatusCode.RUNNING || group.isClosed()) {
+      throw WorkflowAbort.INSTANCE;
+    }
+    if (definition.mode() == ExecutionMode.OWNER_ONLY && !group.isOwnerNode()) {
+      throw WorkflowAbort.INSTANCE;
+    }
+  }
+
+  private long signalCount() {
+    lock.lock();
+    try {
+      return signals;
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  private void awaitChange(long seen) {
+    lock.lock();
+    try {
+      long left = MAX_WAIT_NANOS;
+      while (signals == seen && left > 0) {
+        left = changed.awaitNanos(left);
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw WorkflowAbort.INSTANCE;
+    } finally {
+      lock.unlock();
+    }
+  }
+}

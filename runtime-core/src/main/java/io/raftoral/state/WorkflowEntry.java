@@ -1,0 +1,128 @@
+package io.raftoral.state;
+
+import com.google.protobuf.ByteString;
+import io.raftoral.proto.raft.WorkflowError;
+import io.raftoral.proto.raft.WorkflowRecord;
+import io.raftoral.proto.raft.WorkflowStatusCode;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * One workflow in the replicated state of an execution group. Written only by the state
+ * machine's apply thread; read by any thread, hence the monitor.
+ */
+public final class WorkflowEntry {
+  private final String workflowId;
+  private final String type;
+  private final int version;
+  private final ByteString input;
+  private final long startedAtMillis;
+
+  private WorkflowStatusCode status = WorkflowStatusCode.RUNNING;
+  private long ownerNode;
+  private long endedAtMillis;
+  private ByteString result = ByteString.EMPTY;
+  private WorkflowError error;
+  private String terminationReason = "";
+  // Invariant: checkpoints.get(k).get(seq) is the committed value of (workflowId, k, seq).
+  private final Map<String, List<ByteString>> checkpoints = new HashMap<>();
+  private long checkpointCount;
+
+  WorkflowEntry(String workflowId, String type, int version, ByteString input, long startedAtMillis, long ownerNode) {
+    this.workflowId = workflowId;
+    this.type = type;
+    this.version = version;
+    this.input = input;
+    this.startedAtMillis = startedAtMillis;
+    this.ownerNode = ownerNode;
+  }
+
+  public String workflowId() {
+    return workflowId;
+  }
+
+  public String type() {
+    return type;
+  }
+
+  public int version() {
+    return version;
+  }
+
+  public ByteString input() {
+    return input;
+  }
+
+  public synchronized WorkflowStatusCode status() {
+    return status;
+  }
+
+  public synchronized boolean isRunning() {
+    return status == WorkflowStatusCode.RUNNING;
+  }
+
+  public synchronized long ownerNode() {
+    return ownerNode;
+  }
+
+  /** The committed value at (key, seq), or null when that position is not committed yet. */
+  public synchronized ByteString checkpoint(String key, long seq) {
+    List<ByteString> values = checkpoints.get(key);
+    return values != null && seq < values.size() ? values.get((int) seq) : null;
+  }
+
+  public synchronized WorkflowRecord toRecord() {
+    WorkflowRecord.Builder b = WorkflowRecord.newBuilder()
+        .setWorkflowId(workflowId)
+        .setType(type)
+        .setVersion(version)
+        .setInput(input)
+        .setStatus(status)
+        .setOwnerNode(ownerNode)
+        .setStartedAtMillis(startedAtMillis)
+        .setEndedAtMillis(endedAtMillis)
+        .setCheckpointCount(checkpointCount)
+        .setResult(result)
+        .setTerminationReason(terminationReason);
+    if (error != null) {
+      b.setError(error);
+    }
+    return b.build();
+  }
+
+  // --- mutations, called only by WorkflowState.apply ---
+
+  synchronized long nextSeq(String key) {
+    List<ByteString> values = checkpoints.get(key);
+    return values == null ? 0 : values.size();
+  }
+
+  synchronized void appendCheckpoint(String key, ByteString value) {
+    checkpoints.computeIfAbsent(key, k -> new ArrayList<>()).add(value);
+    checkpointCount++;
+  }
+
+  synchronized void setOwner(long node) {
+    ownerNode = node;
+  }
+
+  synchronized void complete(ByteString value, long atMillis) {
+    status = WorkflowStatusCode.COMPLETED;
+    result = value;
+    endedAtMillis = atMillis;
+  }
+
+  synchronized void fail(WorkflowError err, long atMillis) {
+    status = WorkflowStatusCode.FAILED;
+    error = err;
+    endedAtMillis = atMillis;
+  }
+
+  synchronized void terminate(String reason, long atMillis) {
+    status = WorkflowStatusCode.TERMINATED;
+    terminationReason = reason;
+    endedAtMillis = atMillis;
+  }
+}
