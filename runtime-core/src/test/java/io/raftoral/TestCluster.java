@@ -28,18 +28,30 @@ public final class TestCluster implements AutoCloseable {
       // Start in parallel: a node's start returns only once its groups exist.
       List<Thread> starters = new ArrayList<>();
       RaftoralNode[] started = new RaftoralNode[size];
+      RuntimeException[] failed = new RuntimeException[size];
       for (long id = 1; id <= size; id++) {
+        int i = (int) id - 1;
         long nodeId = id;
-        starters.add(Thread.ofPlatform().start(() -> started[(int) nodeId - 1] = cluster.newNode(nodeId, dataRoot, configure)));
+        starters.add(Thread.ofPlatform().start(() -> {
+          try {
+            started[i] = cluster.newNode(nodeId, dataRoot, configure);
+          } catch (RuntimeException e) {
+            failed[i] = e;
+          }
+        }));
       }
       for (Thread t : starters) {
         t.join();
       }
-      for (RaftoralNode n : started) {
-        if (n == null) {
-          throw new IllegalStateException("a node failed to start");
+      for (int i = 0; i < size; i++) {
+        if (started[i] != null) {
+          cluster.nodes.add(started[i]);
         }
-        cluster.nodes.add(n);
+      }
+      for (RuntimeException e : failed) {
+        if (e != null) {
+          throw e;
+        }
       }
       return cluster;
     } catch (InterruptedException e) {

@@ -279,8 +279,10 @@ public final class RaftoralNode implements AutoCloseable {
         if (dataDirectory == null) {
           temporary = Files.createTempDirectory("raftoral-node-" + nodeId + "-");
           raftDir = temporary;
-          LOG.info("node {}: no data directory configured: the Raft log and all workflow state live in memory "
-              + "and are lost when the node stops", nodeId);
+          // Ratis's in-memory log never commits in a one-member group, so the log goes to a
+          // temporary directory instead; either way nothing survives the node.
+          LOG.info("node {}: no data directory configured: workflow state lives in memory and the Raft log in {}, "
+              + "deleted when the node stops; nothing survives a restart", nodeId, temporary);
         } else {
           raftDir = Files.createDirectories(dataDirectory.resolve("raft"));
           LOG.info("node {}: data directory {}", nodeId, dataDirectory.toAbsolutePath());
@@ -291,8 +293,7 @@ public final class RaftoralNode implements AutoCloseable {
       Payloads payloads = new Payloads(codec, payloadLimitBytes);
       // Room for one payload at the limit plus the command around it.
       int maxBatchBytes = Math.max(1 << 20, payloadLimitBytes + (64 << 10));
-      RaftSettings settings = new RaftSettings(nodeId, members, raftDir, dataDirectory == null,
-          electionTimeout, electionTimeout.multipliedBy(2));
+      RaftSettings settings = new RaftSettings(nodeId, members, raftDir, electionTimeout, electionTimeout.multipliedBy(2));
       NodeRuntime runtime = null;
       try {
         runtime = new NodeRuntime(settings,

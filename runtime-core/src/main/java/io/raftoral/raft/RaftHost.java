@@ -21,6 +21,8 @@ import org.apache.ratis.protocol.RaftGroup;
 import org.apache.ratis.protocol.RaftGroupId;
 import org.apache.ratis.protocol.RaftPeer;
 import org.apache.ratis.protocol.RaftPeerId;
+import org.apache.ratis.protocol.exceptions.AlreadyClosedException;
+import org.apache.ratis.protocol.exceptions.LeaderNotReadyException;
 import org.apache.ratis.protocol.exceptions.NotLeaderException;
 import org.apache.ratis.retry.RetryPolicies;
 import org.apache.ratis.rpc.SupportedRpcType;
@@ -73,13 +75,13 @@ public final class RaftHost implements AutoCloseable {
     GrpcConfigKeys.Server.setHost(p, address.substring(0, colon));
     GrpcConfigKeys.Server.setPort(p, Integer.parseInt(address.substring(colon + 1)));
     RaftServerConfigKeys.setStorageDir(p, List.of(s.storageDir().toFile()));
-    RaftServerConfigKeys.Log.setUseMemory(p, s.memoryLog());
     RaftServerConfigKeys.Rpc.setTimeoutMin(p, TimeDuration.valueOf(s.electionTimeoutMin().toMillis(), TimeUnit.MILLISECONDS));
     RaftServerConfigKeys.Rpc.setTimeoutMax(p, TimeDuration.valueOf(s.electionTimeoutMax().toMillis(), TimeUnit.MILLISECONDS));
     // One entry may carry a payload of the default 4 MiB limit plus its batch-mates.
     SizeInBytes entryBytes = SizeInBytes.valueOf("16MB");
     RaftServerConfigKeys.Log.Appender.setBufferByteLimit(p, entryBytes);
-    RaftServerConfigKeys.Log.setWriteBufferSize(p, entryBytes);
+    // The segmented log insists on room for a whole appender buffer plus its framing.
+    RaftServerConfigKeys.Log.setWriteBufferSize(p, SizeInBytes.valueOf("17MB"));
     GrpcConfigKeys.setMessageSizeMax(p, SizeInBytes.valueOf("32MB"));
     return p;
   }
@@ -139,12 +141,13 @@ public final class RaftHost implements AutoCloseable {
   /**
    * Appends {@code data} as one entry of the group and completes with the reply once it is
    * applied on the leader. Local when this node leads; otherwise (or when leadership moved
-   * meanwhile) through a client that finds the leader and retries.
+   * meanwhile, or the new leader is not ready yet) through a client that finds the leader and
+   * retries.
    */
   public CompletableFuture<RaftClientReply> submit(RaftGroupId groupId, ByteString data) {
     Message message = Message.valueOf(data);
     if (!isLeader(groupId)) {
-      return client(groupId).async().send(message);
+      return viaClient(groupId, c -> c.async().send(message));
     }
     RaftClientRequest request = RaftClientRequest.newBuilder()
         .setClientId(localClientId)
@@ -156,8 +159,8 @@ public final class RaftHost implements AutoCloseable {
         .build();
     try {
       return server.submitClientRequestAsync(request).thenCompose(reply ->
-          reply.getException() instanceof NotLeaderException
-              ? client(groupId).async().send(message)
+          reply.getException() instanceof NotLeaderException || reply.getException() instanceof LeaderNotReadyException
+              ? viaClient(groupId, c -> c.async().send(message))
               : CompletableFuture.completedFuture(reply));
     } catch (IOException e) {
       return CompletableFuture.failedFuture(e);
@@ -166,7 +169,61 @@ public final class RaftHost implements AutoCloseable {
 
   /** Asks the group's leader a read-only query (answered by its state machine). */
   public CompletableFuture<RaftClientReply> query(RaftGroupId groupId, ByteString data) {
-    return client(groupId).async().sendReadOnly(Message.valueOf(data));
+    return viaClient(groupId, c -> c.async().sendReadOnly(Message.valueOf(data)));
+  }
+
+  /**
+   * Sends through the group's client. A client whose connection Ratis reports closed never
+   * recovers, so it is dropped and the next call builds a fresh one.
+   */
+  private CompletableFuture<RaftClientReply> viaClient(
+      RaftGroupId groupId, java.util.function.Function<RaftClient, CompletableFuture<RaftClientReply>> call) {
+    RaftClient c = client(groupId);
+    return call.apply(c).whenComplete((reply, error) -> {
+      if (causedBy(error, AlreadyClosedException.class) && clients.remove(groupId, c)) {
+        closeQuietly(c);
+      }
+    });
+  }
+
+  private static boolean causedBy(Throwable t, Class<? extends Throwable> type) {
+    for (; t != null; t = t.getCause()) {
+      if (type.isInstance(t)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private static void closeQuietly(RaftClient c) {
+    try {
+      c.close();
+    } catch (IOException e) {
+      LOG.debug("closing raft client", e);
+    }
+  }
+
+  private boolean hasReadyLeader(RaftGroupId id) {
+    try {
+      var info = server.getDivision(id).getInfo();
+      return info.getLeaderId() != null && (!info.isLeader() || info.isLeaderReady());
+    } catch (IOException e) {
+      return false;
+    }
+  }
+
+  /** Waits until every hosted group knows a leader, or the deadline passes; returns whether all do. */
+  public boolean awaitLeaders(java.time.Duration timeout) throws InterruptedException {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    for (RaftGroupId id : groups.keySet()) {
+      while (!hasReadyLeader(id)) {
+        if (System.nanoTime() > deadline) {
+          return false;
+        }
+        Thread.sleep(10);
+      }
+    }
+    return true;
   }
 
   /** Asks the group to make {@code newLeader} its leader; returns whether it did in time. */
@@ -186,13 +243,7 @@ public final class RaftHost implements AutoCloseable {
 
   @Override
   public void close() throws IOException {
-    for (RaftClient c : clients.values()) {
-      try {
-        c.close();
-      } catch (IOException e) {
-        LOG.debug("closing raft client", e);
-      }
-    }
+    clients.values().forEach(RaftHost::closeQuietly);
     server.close();
   }
 }

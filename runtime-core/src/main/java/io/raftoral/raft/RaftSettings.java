@@ -11,8 +11,7 @@ import java.util.TreeMap;
  *
  * @param nodeId this node's id (>= 1)
  * @param members every member's Raft address (host:port) by node id, this node included
- * @param storageDir where Ratis keeps its metadata and (unless {@code memoryLog}) its log
- * @param memoryLog keep the Raft log in memory only (no data directory configured)
+ * @param storageDir where Ratis keeps its metadata and its log
  * @param electionTimeoutMin lower bound of the randomized election timeout; a crashed leader
  *     is replaced after roughly this long
  * @param electionTimeoutMax upper bound of the election timeout
@@ -21,7 +20,6 @@ public record RaftSettings(
     long nodeId,
     Map<Long, String> members,
     Path storageDir,
-    boolean memoryLog,
     Duration electionTimeoutMin,
     Duration electionTimeoutMax) {
 

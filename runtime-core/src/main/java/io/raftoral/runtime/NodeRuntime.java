@@ -56,6 +56,7 @@ import org.slf4j.LoggerFactory;
  */
 public final class NodeRuntime implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(NodeRuntime.class);
+  private static final Duration LEADER_WAIT = Duration.ofSeconds(10);
   private static final Pattern REJECTION = Pattern.compile("raftoral-reject\\[NOT_REGISTERED ([^\\]]+)@v(\\d+)\\]");
 
   /** What a node needs beyond its Raft settings. */
@@ -104,6 +105,14 @@ public final class NodeRuntime implements AutoCloseable {
       hosted.add(RaftHost.group(gid, raft.members()));
     }
     host.start(hosted);
+    // Bounded: a node whose peers are not up yet still starts, and catches up when they are.
+    try {
+      if (!host.awaitLeaders(LEADER_WAIT)) {
+        LOG.info("node {}: started before every group elected a leader (are the other members up?)", raft.nodeId());
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
     executor.execute(this::recordBootstrapTopology);
   }
 

@@ -1,0 +1,82 @@
+package io.raftoral.examples;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.raftoral.api.Errors;
+import io.raftoral.api.RaftoralNode;
+import io.raftoral.api.WorkflowHandle;
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/** The examples run to completion on 1-node and 3-node clusters, and every member reports the same result. */
+class ExamplesTest {
+  private static final Duration TIMEOUT = Duration.ofSeconds(60);
+
+  @ParameterizedTest(name = "{0} node(s)")
+  @ValueSource(ints = {1, 3})
+  void examplesCompleteWithTheSameResultOnEveryMember(int size) throws Exception {
+    List<RaftoralNode> nodes = startCluster(size);
+    try {
+      WorkflowHandle<String> ping = nodes.getLast().start("ping_pong", 1, "ping", String.class);
+      var order = new OrderWorkflow.Order("A-7", "bob", List.of(new OrderWorkflow.Item("mug", 2, 900)));
+      WorkflowHandle<OrderWorkflow.Receipt> receipt = nodes.getFirst().start("order", 1, order, OrderWorkflow.Receipt.class);
+      for (RaftoralNode n : nodes) {
+        assertThat(n.handle(ping.workflowId(), String.class).result(TIMEOUT)).isEqualTo("pong");
+        OrderWorkflow.Receipt r = n.handle(receipt.workflowId(), OrderWorkflow.Receipt.class).result(TIMEOUT);
+        assertThat(r.orderId()).isEqualTo("A-7");
+        assertThat(r.totalCents()).isEqualTo(1800);
+        assertThat(r.paymentId()).isEqualTo("pay-bob-1800");
+        assertThat(r.stage()).isEqualTo("shipped");
+      }
+      // ping_pong: two compute checkpoints; order: stage var (4 writes) + 4 compute steps.
+      assertThat(nodes.getFirst().describe(ping.workflowId()).checkpointCount()).isEqualTo(2);
+      assertThat(nodes.getFirst().describe(receipt.workflowId()).checkpointCount()).isEqualTo(8);
+
+      WorkflowHandle<OrderWorkflow.Receipt> empty = nodes.getFirst().start("order", 1,
+          new OrderWorkflow.Order("A-8", "eve", List.of()), OrderWorkflow.Receipt.class);
+      assertThatThrownBy(() -> empty.result(TIMEOUT)).isInstanceOfSatisfying(Errors.WorkflowFailedException.class,
+          e -> assertThat(e.errorMessage()).isEqualTo("order A-8 has no items"));
+    } finally {
+      nodes.forEach(RaftoralNode::close);
+    }
+  }
+
+  private static List<RaftoralNode> startCluster(int size) throws Exception {
+    Map<Long, String> members = new LinkedHashMap<>();
+    for (long id = 1; id <= size; id++) {
+      members.put(id, "127.0.0.1:" + freePort());
+    }
+    List<RaftoralNode> nodes = new ArrayList<>();
+    List<Thread> starters = new ArrayList<>();
+    for (long id = 1; id <= size; id++) {
+      long nodeId = id;
+      starters.add(Thread.ofPlatform().start(() -> {
+        RaftoralNode n = RaftoralNode.builder().nodeId(nodeId).members(members).electionTimeout(Duration.ofMillis(500))
+            .register(PingPong.DEFINITION).register(OrderWorkflow.DEFINITION).start();
+        synchronized (nodes) {
+          nodes.add(n);
+        }
+      }));
+    }
+    for (Thread t : starters) {
+      t.join();
+    }
+    assertThat(nodes).hasSize(size);
+    nodes.sort((a, b) -> Long.compare(a.nodeId(), b.nodeId()));
+    return nodes;
+  }
+
+  private static int freePort() throws IOException {
+    try (ServerSocket s = new ServerSocket(0)) {
+      return s.getLocalPort();
+    }
+  }
+}
