@@ -1,0 +1,20 @@
+package io.raftoral.bench;
+
+import io.raftoral.api.WorkflowDefinition;
+
+/** The BENCHMARK.md workflows. */
+final class Workloads {
+  private Workloads() {}
+
+  /** seq10: input n; 10 sequential compute steps, step i returns previous + i; the result is n + 55. */
+  static final WorkflowDefinition<Integer, Integer> SEQ10 = WorkflowDefinition.of("seq10", 1, Integer.class, Integer.class,
+      (ctx, n) -> {
+        int value = n;
+        for (int i = 1; i <= 10; i++) {
+          int previous = value;
+          int step = i;
+          value = ctx.checkpointCompute("step", Integer.class, () -> previous + step);
+        }
+        return value;
+      });
+}
