@@ -1,17 +1,15 @@
 package io.raftoral.bench;
 
+import io.raftoral.api.LocalCluster;
 import io.raftoral.api.RaftoralNode;
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Stream;
@@ -180,45 +178,24 @@ public final class LoadGenerator implements Callable<Integer> {
 
   /** Nodes in this process, each with its Raft log on disk under a temporary directory. */
   static final class Cluster implements AutoCloseable {
-    final List<RaftoralNode> nodes = new ArrayList<>();
-    final Path root;
+    final List<RaftoralNode> nodes;
+    private final LocalCluster local;
+    private final Path root;
 
-    private Cluster(Path root) {
+    private Cluster(LocalCluster local, Path root) {
+      this.local = local;
+      this.nodes = local.nodes();
       this.root = root;
     }
 
-    static Cluster start(int size) throws Exception {
-      Cluster c = new Cluster(Files.createTempDirectory("raftoral-bench-"));
-      Map<Long, String> members = new LinkedHashMap<>();
-      for (long id = 1; id <= size; id++) {
-        try (ServerSocket s = new ServerSocket(0)) {
-          members.put(id, "127.0.0.1:" + s.getLocalPort());
-        }
-      }
-      List<Thread> starters = new ArrayList<>();
-      RaftoralNode[] started = new RaftoralNode[size];
-      for (long id = 1; id <= size; id++) {
-        long nodeId = id;
-        starters.add(Thread.ofPlatform().start(() -> started[(int) nodeId - 1] = RaftoralNode.builder()
-            .nodeId(nodeId).members(members).dataDirectory(c.root.resolve("node-" + nodeId))
-            .register(Workloads.SEQ10).start()));
-      }
-      for (Thread t : starters) {
-        t.join();
-      }
-      for (RaftoralNode n : started) {
-        if (n == null) {
-          c.close();
-          throw new IllegalStateException("a node failed to start");
-        }
-        c.nodes.add(n);
-      }
-      return c;
+    static Cluster start(int size) throws IOException {
+      Path root = Files.createTempDirectory("raftoral-bench-");
+      return new Cluster(LocalCluster.start(size, root, (id, b) -> b.register(Workloads.SEQ10)), root);
     }
 
     @Override
     public void close() throws IOException {
-      nodes.forEach(RaftoralNode::close);
+      local.close();
       try (Stream<Path> paths = Files.walk(root)) {
         for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) {
           Files.deleteIfExists(p);

@@ -1,42 +1,20 @@
 package io.raftoral.examples;
 
+import io.raftoral.api.LocalCluster;
 import io.raftoral.api.RaftoralNode;
 import io.raftoral.api.WorkflowHandle;
-import java.io.IOException;
-import java.net.ServerSocket;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 
 /** `make demo`: a local 3-node cluster (in memory) runs the example workflows and prints each result. */
 public final class Demo {
   private Demo() {}
 
-  public static void main(String[] args) throws Exception {
-    Map<Long, String> members = new LinkedHashMap<>();
-    for (long id = 1; id <= 3; id++) {
-      members.put(id, "127.0.0.1:" + freePort());
-    }
-    System.out.println("starting a 3-node cluster on " + members.values());
-    List<RaftoralNode> nodes = new ArrayList<>();
-    List<Thread> starters = new ArrayList<>();
-    for (long id = 1; id <= 3; id++) {
-      long nodeId = id;
-      starters.add(Thread.ofPlatform().start(() -> {
-        RaftoralNode node = RaftoralNode.builder().nodeId(nodeId).members(members)
-            .register(PingPong.DEFINITION).register(OrderWorkflow.DEFINITION).start();
-        synchronized (nodes) {
-          nodes.add(node);
-        }
-      }));
-    }
-    for (Thread t : starters) {
-      t.join();
-    }
-    nodes.sort((a, b) -> Long.compare(a.nodeId(), b.nodeId()));
-    try {
+  public static void main(String[] args) {
+    try (LocalCluster cluster = LocalCluster.start(3, null,
+        (id, b) -> b.register(PingPong.DEFINITION).register(OrderWorkflow.DEFINITION))) {
+      System.out.println("a 3-node cluster runs on " + cluster.members().values());
+      List<RaftoralNode> nodes = cluster.nodes();
       Duration timeout = Duration.ofSeconds(30);
       WorkflowHandle<String> ping = nodes.get(0).start("ping_pong", 1, "ping", String.class);
       for (RaftoralNode n : nodes) {
@@ -53,14 +31,6 @@ public final class Demo {
       var info = nodes.get(2).describe(receipt.workflowId());
       System.out.printf("describe on node 3: status=%s owner=node %d checkpoints=%d%n",
           info.status(), info.ownerNode(), info.checkpointCount());
-    } finally {
-      nodes.forEach(RaftoralNode::close);
-    }
-  }
-
-  private static int freePort() throws IOException {
-    try (ServerSocket s = new ServerSocket(0)) {
-      return s.getLocalPort();
     }
   }
 }

@@ -4,15 +4,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.raftoral.api.Errors;
+import io.raftoral.api.LocalCluster;
 import io.raftoral.api.RaftoralNode;
 import io.raftoral.api.WorkflowHandle;
-import java.io.IOException;
-import java.net.ServerSocket;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -22,9 +18,10 @@ class ExamplesTest {
 
   @ParameterizedTest(name = "{0} node(s)")
   @ValueSource(ints = {1, 3})
-  void examplesCompleteWithTheSameResultOnEveryMember(int size) throws Exception {
-    List<RaftoralNode> nodes = startCluster(size);
-    try {
+  void examplesCompleteWithTheSameResultOnEveryMember(int size) {
+    try (LocalCluster cluster = LocalCluster.start(size, null, (id, b) -> b.electionTimeout(Duration.ofMillis(500))
+        .register(PingPong.DEFINITION).register(OrderWorkflow.DEFINITION))) {
+      List<RaftoralNode> nodes = cluster.nodes();
       WorkflowHandle<String> ping = nodes.getLast().start("ping_pong", 1, "ping", String.class);
       var order = new OrderWorkflow.Order("A-7", "bob", List.of(new OrderWorkflow.Item("mug", 2, 900)));
       WorkflowHandle<OrderWorkflow.Receipt> receipt = nodes.getFirst().start("order", 1, order, OrderWorkflow.Receipt.class);
@@ -44,39 +41,6 @@ class ExamplesTest {
           new OrderWorkflow.Order("A-8", "eve", List.of()), OrderWorkflow.Receipt.class);
       assertThatThrownBy(() -> empty.result(TIMEOUT)).isInstanceOfSatisfying(Errors.WorkflowFailedException.class,
           e -> assertThat(e.errorMessage()).isEqualTo("order A-8 has no items"));
-    } finally {
-      nodes.forEach(RaftoralNode::close);
-    }
-  }
-
-  private static List<RaftoralNode> startCluster(int size) throws Exception {
-    Map<Long, String> members = new LinkedHashMap<>();
-    for (long id = 1; id <= size; id++) {
-      members.put(id, "127.0.0.1:" + freePort());
-    }
-    List<RaftoralNode> nodes = new ArrayList<>();
-    List<Thread> starters = new ArrayList<>();
-    for (long id = 1; id <= size; id++) {
-      long nodeId = id;
-      starters.add(Thread.ofPlatform().start(() -> {
-        RaftoralNode n = RaftoralNode.builder().nodeId(nodeId).members(members).electionTimeout(Duration.ofMillis(500))
-            .register(PingPong.DEFINITION).register(OrderWorkflow.DEFINITION).start();
-        synchronized (nodes) {
-          nodes.add(n);
-        }
-      }));
-    }
-    for (Thread t : starters) {
-      t.join();
-    }
-    assertThat(nodes).hasSize(size);
-    nodes.sort((a, b) -> Long.compare(a.nodeId(), b.nodeId()));
-    return nodes;
-  }
-
-  private static int freePort() throws IOException {
-    try (ServerSocket s = new ServerSocket(0)) {
-      return s.getLocalPort();
     }
   }
 }
