@@ -173,6 +173,11 @@ public final class RaftoralNode implements AutoCloseable {
     private Duration electionTimeout = Duration.ofMillis(1000);
     private Duration requestTimeout = Duration.ofSeconds(30);
     private int maxInFlight = 2;
+    private String apiAddress;
+    private java.util.List<String> joinSeeds = java.util.List.of();
+    private int maxVoters = 3;
+    private int targetGroupSize = 3;
+    private Duration nodeFailureTimeout = Duration.ofSeconds(10);
     private final WorkflowRegistry registry = new WorkflowRegistry();
 
     private Builder() {}
@@ -248,6 +253,47 @@ public final class RaftoralNode implements AutoCloseable {
     /** Raft entries a group may have in flight; commands wait and batch beyond it (default 2). */
     public Builder maxInFlightEntries(int count) {
       this.maxInFlight = count;
+      return this;
+    }
+
+    /**
+     * Serve the client API (gRPC, with {@code grpc.health.v1}) on this host:port; port 0 picks a
+     * free one. Without it the node serves no API (embedding only).
+     */
+    public Builder apiAddress(String hostPort) {
+      this.apiAddress = hostPort;
+      return this;
+    }
+
+    /**
+     * Join a running cluster through any of these nodes' API addresses instead of bootstrapping
+     * one. The node id is then allocated by the cluster, so {@link #nodeId} is not needed; only
+     * {@link #raftAddress} and {@link #apiAddress}. Ignored when the data directory already
+     * holds this node's identity (a restart).
+     */
+    public Builder join(java.util.List<String> seedApiAddresses) {
+      this.joinSeeds = java.util.List.copyOf(seedApiAddresses);
+      return this;
+    }
+
+    /** Voters of the management group; further nodes are non-voting listeners (default 3). */
+    public Builder maxVoters(int count) {
+      this.maxVoters = count;
+      return this;
+    }
+
+    /** Members per execution group, 1..7 (default 3). */
+    public Builder targetGroupSize(int size) {
+      this.targetGroupSize = size;
+      return this;
+    }
+
+    /**
+     * How long a member may stay unreachable before the management leader removes it from the
+     * cluster, tops up its execution groups and promotes a listener (default 10 s).
+     */
+    public Builder nodeFailureTimeout(Duration timeout) {
+      this.nodeFailureTimeout = timeout;
       return this;
     }
 

@@ -246,6 +246,51 @@ public final class NodeRuntime implements AutoCloseable {
     return group.state().get(workflowId).toRecord();
   }
 
+  /** A final workflow: its info, and for {@code COMPLETED} the encoded result. */
+  public record Outcome(WorkflowInfo info, byte[] result) {}
+
+  /**
+   * Waits until the workflow is final, on any node (members wait on their replica, others ask
+   * the group). FAILED and TERMINATED are outcomes too, not exceptions.
+   *
+   * @throws Errors.WorkflowNotFoundException for an unknown id
+   * @throws Errors.TimeoutException when the timeout passes first
+   */
+  public Outcome await(String workflowId, Duration timeout) {
+    throw new UnsupportedOperationException("in progress");
+  }
+
+  /** Matching workflows across every execution group, merged in (started-at, id) order and paged. */
+  public io.raftoral.api.ListPage list(io.raftoral.api.ListQuery query) {
+    throw new UnsupportedOperationException("in progress");
+  }
+
+  /**
+   * Commits a {@code WorkflowTerminate}. A finished workflow is left as it is; either way the
+   * reply is the workflow's info after the call.
+   *
+   * @throws Errors.WorkflowNotFoundException for an unknown id
+   * @throws Errors.InvalidArgumentException for a blank reason
+   */
+  public WorkflowInfo terminate(String workflowId, String reason) {
+    throw new UnsupportedOperationException("in progress");
+  }
+
+  /** Members, roles, execution groups and their leaders, as this node sees them. */
+  public io.raftoral.proto.client.ClusterInfoReply clusterInfo() {
+    throw new UnsupportedOperationException("in progress");
+  }
+
+  /**
+   * Registers a joining node (allocating its id from the replicated counter) through the
+   * management group; this node forwards to the management leader.
+   *
+   * @throws Errors.InvalidArgumentException for another cluster id or a malformed address
+   */
+  public io.raftoral.proto.client.JoinReply join(io.raftoral.proto.client.JoinRequest request) {
+    throw new UnsupportedOperationException("in progress");
+  }
+
   static WorkflowInfo toInfo(WorkflowRecord r, GroupRuntime group) {
     WorkflowStatus status = switch (r.getStatus()) {
       case RUNNING -> WorkflowStatus.RUNNING;

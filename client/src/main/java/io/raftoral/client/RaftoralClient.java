@@ -1,0 +1,223 @@
+package io.raftoral.client;
+
+import io.grpc.ManagedChannel;
+import io.grpc.StatusRuntimeException;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.raftoral.api.Errors;
+import io.raftoral.api.ListPage;
+import io.raftoral.api.ListQuery;
+import io.raftoral.api.WorkflowInfo;
+import io.raftoral.api.WorkflowStatus;
+import io.raftoral.api.WorkflowType;
+import io.raftoral.proto.client.AwaitRequest;
+import io.raftoral.proto.client.ClusterInfoReply;
+import io.raftoral.proto.client.ClusterInfoRequest;
+import io.raftoral.proto.client.DescribeRequest;
+import io.raftoral.proto.client.RaftoralApiGrpc;
+import io.raftoral.proto.client.StartReply;
+import io.raftoral.proto.client.StartRequest;
+import io.raftoral.proto.client.TerminateRequest;
+import io.raftoral.proto.client.WorkflowOutcome;
+import com.google.protobuf.ByteString;
+import java.time.Duration;
+import java.util.Objects;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+
+/**
+ * A client of one Raftoral node's gRPC API. Any node answers any request (it forwards to the
+ * right group itself), so one address is enough.
+ *
+ * <p>Every method throws the {@link Errors} exception the node threw (see {@link GrpcErrors});
+ * an unreachable node is {@link Errors.UnavailableException} naming the address. Thread-safe;
+ * share one instance and close it when done.
+ */
+public final class RaftoralClient implements AutoCloseable {
+  /** How long a call other than {@link #await} may take by default. */
+  public static final Duration DEFAULT_CALL_TIMEOUT = Duration.ofSeconds(60);
+  /** Room above the node's payload limit (4 MiB by default) for the message around it. */
+  static final int MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
+  /** Extra deadline over an await's timeout, so that the node's own timeout answer arrives first. */
+  private static final Duration AWAIT_MARGIN = Duration.ofSeconds(5);
+
+  /** A committed start: the workflow's id and its execution group. */
+  public record Started(String workflowId, String executionGroup) {}
+
+  /**
+   * A final workflow as {@link #await} returns it.
+   *
+   * @param result the encoded result (JSON by default) for {@code COMPLETED}, else empty
+   */
+  public record Outcome(WorkflowInfo info, byte[] result) {
+    /**
+     * The result of a {@code COMPLETED} workflow.
+     *
+     * @throws Errors.WorkflowFailedException for FAILED
+     * @throws Errors.WorkflowTerminatedException for TERMINATED
+     */
+    public byte[] resultOrThrow() {
+      return switch (info.status()) {
+        case COMPLETED -> result;
+        case FAILED -> throw new Errors.WorkflowFailedException(info.workflowId(),
+            info.errorType().orElse(""), info.errorMessage().orElse(""));
+        case TERMINATED -> throw new Errors.WorkflowTerminatedException(info.workflowId(), info.errorMessage().orElse(""));
+        case RUNNING -> throw new IllegalStateException("workflow " + info.workflowId() + " is still running");
+      };
+    }
+  }
+
+  private final String address;
+  private final ManagedChannel channel;
+  private final RaftoralApiGrpc.RaftoralApiBlockingStub stub;
+  private final Duration callTimeout;
+
+  RaftoralClient(String address, ManagedChannel channel, Duration callTimeout) {
+    this.address = address;
+    this.channel = channel;
+    this.stub = RaftoralApiGrpc.newBlockingStub(channel).withMaxInboundMessageSize(MAX_MESSAGE_BYTES)
+        .withMaxOutboundMessageSize(MAX_MESSAGE_BYTES);
+    this.callTimeout = callTimeout;
+  }
+
+  /**
+   * A client of the node at {@code hostPort}. Connecting is lazy: an unreachable node shows up
+   * at the first call.
+   *
+   * @throws Errors.InvalidArgumentException when {@code hostPort} is not host:port
+   */
+  public static RaftoralClient connect(String hostPort) {
+    return connect(hostPort, DEFAULT_CALL_TIMEOUT);
+  }
+
+  /** As {@link #connect(String)}, with the deadline of every call other than {@link #await}. */
+  public static RaftoralClient connect(String hostPort, Duration callTimeout) {
+    HostPort hp = HostPort.parse(hostPort);
+    requirePositive(callTimeout, "callTimeout");
+    ManagedChannel channel = NettyChannelBuilder.forAddress(hp.host(), hp.port())
+        .usePlaintext()
+        .maxInboundMessageSize(MAX_MESSAGE_BYTES)
+        .build();
+    return new RaftoralClient(hp.toString(), channel, callTimeout);
+  }
+
+  /** The address this client talks to, as host:port. */
+  public String address() {
+    return address;
+  }
+
+  /**
+   * Starts a workflow and returns once its start is committed. With an id the start is
+   * idempotent: the same id, type, version and input return the existing workflow.
+   *
+   * @param input the input as the node's codec encodes it (JSON text's UTF-8 bytes by default)
+   * @param workflowId null for a generated UUID
+   * @throws Errors.NotRegisteredException when the (type, version) is not registered
+   * @throws Errors.AlreadyExistsException for an existing id with another type, version or input
+   */
+  public Started start(String type, int version, byte[] input, String workflowId) {
+    WorkflowType t = new WorkflowType(type, version);
+    if (input == null) {
+      throw new Errors.InvalidArgumentException("input must not be null");
+    }
+    if (workflowId != null && workflowId.isBlank()) {
+      throw new Errors.InvalidArgumentException("workflow id must not be blank (pass null to generate one)");
+    }
+    StartRequest request = StartRequest.newBuilder().setType(t.name()).setVersion(t.version())
+        .setInput(ByteString.copyFrom(input)).setWorkflowId(workflowId == null ? "" : workflowId).build();
+    StartReply reply = call(workflowId, () -> stub(callTimeout).start(request));
+    return new Started(reply.getWorkflowId(), reply.getExecutionGroup());
+  }
+
+  /**
+   * Waits until the workflow is final. FAILED and TERMINATED are outcomes, not exceptions; use
+   * {@link Outcome#resultOrThrow()} to turn them into one.
+   *
+   * @throws Errors.WorkflowNotFoundException for an unknown id
+   * @throws Errors.TimeoutException when {@code timeout} passes first
+   */
+  public Outcome await(String workflowId, Duration timeout) {
+    requireId(workflowId);
+    requirePositive(timeout, "timeout");
+    AwaitRequest request = AwaitRequest.newBuilder().setWorkflowId(workflowId)
+        .setTimeoutMillis(Math.max(1, timeout.toMillis())).build();
+    WorkflowOutcome outcome = call(workflowId, () -> stub(timeout.plus(AWAIT_MARGIN)).await(request));
+    WorkflowInfo info = Protos.fromProto(outcome.getInfo());
+    return new Outcome(info, info.status() == WorkflowStatus.COMPLETED ? outcome.getResult().toByteArray() : new byte[0]);
+  }
+
+  /** @throws Errors.WorkflowNotFoundException for an unknown id */
+  public WorkflowInfo describe(String workflowId) {
+    requireId(workflowId);
+    DescribeRequest request = DescribeRequest.newBuilder().setWorkflowId(workflowId).build();
+    return Protos.fromProto(call(workflowId, () -> stub(callTimeout).describe(request)));
+  }
+
+  /** One page of the workflows matching {@code query}, across every execution group. */
+  public ListPage list(ListQuery query) {
+    Objects.requireNonNull(query, "query");
+    return Protos.fromProto(call(null, () -> stub(callTimeout).list(Protos.toProto(query))));
+  }
+
+  /**
+   * Terminates a running workflow; a finished one is left as it is. Returns the workflow after
+   * the call.
+   *
+   * @throws Errors.WorkflowNotFoundException for an unknown id
+   */
+  public WorkflowInfo terminate(String workflowId, String reason) {
+    requireId(workflowId);
+    if (reason == null || reason.isBlank()) {
+      throw new Errors.InvalidArgumentException("a termination reason is required");
+    }
+    TerminateRequest request = TerminateRequest.newBuilder().setWorkflowId(workflowId).setReason(reason).build();
+    return Protos.fromProto(call(workflowId, () -> stub(callTimeout).terminate(request)));
+  }
+
+  /** Members, roles, execution groups and their leaders, as the node sees them. */
+  public ClusterInfoReply clusterInfo() {
+    return call(null, () -> stub(callTimeout).clusterInfo(ClusterInfoRequest.getDefaultInstance()));
+  }
+
+  /** Closes the connection, waiting briefly for calls in flight. */
+  @Override
+  public void close() {
+    channel.shutdown();
+    try {
+      if (!channel.awaitTermination(5, TimeUnit.SECONDS)) {
+        channel.shutdownNow();
+      }
+    } catch (InterruptedException e) {
+      channel.shutdownNow();
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  private RaftoralApiGrpc.RaftoralApiBlockingStub stub(Duration deadline) {
+    return stub.withDeadlineAfter(deadline.toMillis(), TimeUnit.MILLISECONDS);
+  }
+
+  private <T> T call(String workflowId, Supplier<T> rpc) {
+    try {
+      return rpc.get();
+    } catch (StatusRuntimeException e) {
+      throw GrpcErrors.fromStatus(e, address, workflowId);
+    }
+  }
+
+  private static void requireId(String workflowId) {
+    if (workflowId == null || workflowId.isBlank()) {
+      throw new Errors.InvalidArgumentException("workflow id must not be null or blank");
+    }
+  }
+
+  private static void requirePositive(Duration d, String what) {
+    if (d == null || d.isNegative() || d.isZero()) {
+      throw new Errors.InvalidArgumentException(what + " must be positive, got " + d);
+    }
+  }
+
+  @Override
+  public String toString() {
+    return "RaftoralClient[" + address + "]";
+  }
+}
