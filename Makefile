@@ -9,7 +9,6 @@ export PATH := $(JAVA_HOME)/bin:$(PATH)
 export MAVEN_OPTS ?= --sun-misc-unsafe-memory-access=allow
 
 MVN := mvn -B -ntp
-JVM_FLAGS := --enable-native-access=ALL-UNNAMED --sun-misc-unsafe-memory-access=allow
 
 .PHONY: build test demo clean
 
@@ -21,10 +20,10 @@ build:
 test:
 	$(MVN) install
 
-## demo: a local 3-node cluster running the example workflows
+## demo: a local 3-node cluster of `./raftoral node` processes running the example workflows through the CLI
 demo: build
 	$(MVN) -q -pl examples dependency:build-classpath -Dmdep.outputFile=target/classpath.txt
-	java $(JVM_FLAGS) -cp examples/target/classes:$$(cat examples/target/classpath.txt) io.raftoral.examples.Demo
+	scripts/demo.sh
 
 clean:
 	$(MVN) -q clean

@@ -1,5 +1,10 @@
 package io.raftoral.api;
 
+import io.raftoral.node.ApiServer;
+import io.raftoral.node.DataDirectoryLock;
+import io.raftoral.node.Joiner;
+import io.raftoral.node.NodeIdentity;
+import io.raftoral.proto.client.JoinReply;
 import io.raftoral.proto.raft.WorkflowRecord;
 import io.raftoral.raft.RaftSettings;
 import io.raftoral.runtime.NodeRuntime;
@@ -9,7 +14,9 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.List;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
@@ -45,12 +52,17 @@ public final class RaftoralNode implements AutoCloseable {
   private final WorkflowRegistry registry;
   private final Payloads payloads;
   private final Path temporaryDirectory;
+  private final ApiServer api;
+  private final DataDirectoryLock lock;
 
-  private RaftoralNode(NodeRuntime runtime, WorkflowRegistry registry, Payloads payloads, Path temporaryDirectory) {
+  private RaftoralNode(NodeRuntime runtime, WorkflowRegistry registry, Payloads payloads, Path temporaryDirectory,
+      ApiServer api, DataDirectoryLock lock) {
     this.runtime = runtime;
     this.registry = registry;
     this.payloads = payloads;
     this.temporaryDirectory = temporaryDirectory;
+    this.api = api;
+    this.lock = lock;
   }
 
   public static Builder builder() {
@@ -99,18 +111,51 @@ public final class RaftoralNode implements AutoCloseable {
     return runtime.describe(workflowId);
   }
 
+  /**
+   * Workflows across every execution group matching the query, one page at a time, in
+   * (started-at, id) order.
+   */
+  public ListPage list(ListQuery query) {
+    return runtime.list(Objects.requireNonNull(query, "query"));
+  }
+
+  /**
+   * Terminates a running workflow (SPEC §6); for a finished one it changes nothing. Returns the
+   * workflow's info after the call.
+   *
+   * @throws Errors.WorkflowNotFoundException for an unknown id
+   */
+  public WorkflowInfo terminate(String workflowId, String reason) {
+    return runtime.terminate(workflowId, reason);
+  }
+
   /** Internals for tests, tools and benchmarks; not a stable API. */
   public NodeRuntime runtime() {
     return runtime;
   }
 
+  /** The address the client API is served on, or null when this node serves none. */
+  public String apiAddress() {
+    return api == null ? null : api.address();
+  }
+
+  /**
+   * Stops serving, hands off the leadership of every group this node leads, and stops the node.
+   * Its workflows continue on the other members.
+   */
   @Override
   public void close() {
     try {
+      if (api != null) {
+        api.close();
+      }
       runtime.close();
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     } finally {
+      if (lock != null) {
+        lock.close();
+      }
       if (temporaryDirectory != null) {
         deleteRecursively(temporaryDirectory);
       }
@@ -160,7 +205,7 @@ public final class RaftoralNode implements AutoCloseable {
     }
   }
 
-  /** Configures and starts a node. Only {@link #nodeId} is required. */
+  /** Configures and starts a node: {@link #nodeId} (or {@link #join}) and a Raft address or member list are required. */
   public static final class Builder {
     private long nodeId;
     private Map<Long, String> members = new LinkedHashMap<>();
@@ -174,7 +219,7 @@ public final class RaftoralNode implements AutoCloseable {
     private Duration requestTimeout = Duration.ofSeconds(30);
     private int maxInFlight = 2;
     private String apiAddress;
-    private java.util.List<String> joinSeeds = java.util.List.of();
+    private List<String> joinSeeds = List.of();
     private int maxVoters = 3;
     private int targetGroupSize = 3;
     private Duration nodeFailureTimeout = Duration.ofSeconds(10);
@@ -271,8 +316,8 @@ public final class RaftoralNode implements AutoCloseable {
      * {@link #raftAddress} and {@link #apiAddress}. Ignored when the data directory already
      * holds this node's identity (a restart).
      */
-    public Builder join(java.util.List<String> seedApiAddresses) {
-      this.joinSeeds = java.util.List.copyOf(seedApiAddresses);
+    public Builder join(List<String> seedApiAddresses) {
+      this.joinSeeds = List.copyOf(seedApiAddresses);
       return this;
     }
 
@@ -302,63 +347,175 @@ public final class RaftoralNode implements AutoCloseable {
       return this;
     }
 
-    /** Creates the node and starts its Raft server. */
+    /**
+     * Creates the node and starts it: bootstraps a cluster from {@link #members} (or this node
+     * alone), joins one through {@link #join}, or, when the data directory already holds this
+     * node's identity, restarts it as that node.
+     */
     public RaftoralNode start() {
-      if (nodeId < 1) {
-        throw new Errors.InvalidArgumentException("nodeId must be >= 1, got " + nodeId);
+      if (executionGroups < 1 || payloadLimitBytes < 1 || maxInFlight < 1 || maxVoters < 1) {
+        throw new Errors.InvalidArgumentException("executionGroups, payloadLimitBytes, maxInFlightEntries and maxVoters must be >= 1");
       }
-      if (members.isEmpty()) {
-        if (raftAddress == null) {
-          throw new Errors.InvalidArgumentException("set members(...) or raftAddress(...)");
+      if (targetGroupSize < 1 || targetGroupSize > 7) {
+        throw new Errors.InvalidArgumentException("targetGroupSize must be between 1 and 7, got " + targetGroupSize);
+      }
+      if (clusterId == null || clusterId.isBlank()) {
+        throw new Errors.InvalidArgumentException("clusterId must not be blank");
+      }
+      List<AutoCloseable> opened = new ArrayList<>();
+      try {
+        return startOrThrow(opened);
+      } catch (RuntimeException e) {
+        for (AutoCloseable c : opened.reversed()) {
+          try {
+            c.close();
+          } catch (Exception suppressed) {
+            e.addSuppressed(suppressed);
+          }
         }
-        members.put(nodeId, raftAddress);
+        throw e instanceof RaftoralException re ? re : new RaftoralException("cannot start node " + nodeId + ": " + e.getMessage(), e);
       }
-      if (!members.containsKey(nodeId)) {
-        throw new Errors.InvalidArgumentException("members " + members.keySet() + " do not include node " + nodeId);
-      }
-      if (executionGroups < 1 || payloadLimitBytes < 1 || maxInFlight < 1) {
-        throw new Errors.InvalidArgumentException("executionGroups, payloadLimitBytes and maxInFlightEntries must be >= 1");
-      }
+    }
+
+    private RaftoralNode startOrThrow(List<AutoCloseable> opened) {
       Path temporary = null;
       Path raftDir;
-      try {
-        if (dataDirectory == null) {
-          temporary = Files.createTempDirectory("raftoral-node-" + nodeId + "-");
-          raftDir = temporary;
-          // Ratis's in-memory log never commits in a one-member group, so the log goes to a
-          // temporary directory instead; either way nothing survives the node.
-          LOG.info("node {}: no data directory configured: workflow state lives in memory and the Raft log in {}, "
-              + "deleted when the node stops; nothing survives a restart", nodeId, temporary);
-        } else {
-          raftDir = Files.createDirectories(dataDirectory.resolve("raft"));
-          LOG.info("node {}: data directory {}", nodeId, dataDirectory.toAbsolutePath());
+      NodeIdentity identity = null;
+      if (dataDirectory == null) {
+        temporary = createTemporaryDirectory();
+        Path toDelete = temporary;
+        opened.add(() -> deleteRecursively(toDelete));
+        raftDir = temporary;
+      } else {
+        opened.add(DataDirectoryLock.acquire(dataDirectory));
+        identity = NodeIdentity.read(dataDirectory);
+        if (identity != null) {
+          identity.check(dataDirectory, clusterId, nodeId);
         }
-      } catch (IOException e) {
-        throw new RaftoralException("cannot prepare the data directory of node " + nodeId + ": " + e.getMessage(), e);
+        raftDir = dataDirectory.resolve("raft");
+        try {
+          Files.createDirectories(raftDir);
+        } catch (IOException e) {
+          throw new RaftoralException("cannot prepare the data directory " + dataDirectory + ": " + e.getMessage(), e);
+        }
+      }
+      if (apiAddress != null) {
+        ensureBindable(apiAddress);
+      }
+      NodeRuntime.Entry entry;
+      long id;
+      Map<Long, String> peers = new LinkedHashMap<>(members);
+      if (identity != null && hasRaftStorage(raftDir)) {
+        entry = NodeRuntime.Entry.RECOVER;
+        id = identity.nodeId();
+        peers.clear();
+        peers.put(id, requireRaftAddress(id));
+      } else if (!joinSeeds.isEmpty()) {
+        String self = requireRaftAddress(0);
+        JoinReply reply = Joiner.join(joinSeeds, clusterId, self, apiAddress, Duration.ofSeconds(15));
+        entry = NodeRuntime.Entry.JOIN;
+        id = reply.getNodeId();
+        peers.clear();
+        reply.getMembersList().forEach(m -> peers.put(m.getNodeId(), m.getRaftAddress()));
+        peers.put(id, self);
+      } else {
+        entry = NodeRuntime.Entry.BOOTSTRAP;
+        id = identity != null ? identity.nodeId() : nodeId;
+        if (id < 1) {
+          throw new Errors.InvalidArgumentException("nodeId must be >= 1, got " + id);
+        }
+        if (peers.isEmpty()) {
+          peers.put(id, requireRaftAddress(id));
+        }
+        if (!peers.containsKey(id)) {
+          throw new Errors.InvalidArgumentException("members " + peers.keySet() + " do not include node " + id);
+        }
+      }
+      if (dataDirectory != null) {
+        if (identity == null) {
+          new NodeIdentity(id, clusterId).write(dataDirectory);
+        }
+        LOG.info("node {}: data directory {} ({})", id, dataDirectory.toAbsolutePath(), entry);
+      } else {
+        // Ratis's in-memory log never commits in a one-member group, so the log goes to a
+        // temporary directory instead; either way nothing survives the node.
+        LOG.info("node {}: no data directory configured: workflow state lives in memory and the Raft log in {}, "
+            + "deleted when the node stops; nothing survives a restart", id, temporary);
       }
       Payloads payloads = new Payloads(codec, payloadLimitBytes);
       // Room for one payload at the limit plus the command around it.
       int maxBatchBytes = Math.max(1 << 20, payloadLimitBytes + (64 << 10));
-      RaftSettings settings = new RaftSettings(nodeId, members, raftDir, electionTimeout, electionTimeout.multipliedBy(2));
-      NodeRuntime runtime = null;
+      RaftSettings settings = new RaftSettings(id, peers, raftDir, electionTimeout, electionTimeout.multipliedBy(2));
+      NodeRuntime runtime;
       try {
-        runtime = new NodeRuntime(settings,
-            new NodeRuntime.Options(clusterId, executionGroups, payloads, requestTimeout, maxInFlight, maxBatchBytes), registry);
-        runtime.start();
-        return new RaftoralNode(runtime, registry, payloads, temporary);
+        runtime = new NodeRuntime(settings, new NodeRuntime.Options(clusterId, executionGroups, payloads, requestTimeout,
+            maxInFlight, maxBatchBytes, maxVoters, targetGroupSize, nodeFailureTimeout, apiAddress), registry);
+        opened.add(runtime);
+        runtime.start(entry);
+      } catch (IOException e) {
+        throw new RaftoralException("cannot start node " + id + ": " + e.getMessage(), e);
+      }
+      if (entry == NodeRuntime.Entry.JOIN) {
+        awaitAdmission(runtime, id);
+      }
+      ApiServer api = null;
+      if (apiAddress != null) {
+        try {
+          api = ApiServer.start(apiAddress, runtime);
+        } catch (IOException e) {
+          throw new RaftoralException("node " + id + ": cannot serve the api on " + apiAddress + ": " + e.getMessage(), e);
+        }
+      }
+      DataDirectoryLock lock = opened.stream().filter(DataDirectoryLock.class::isInstance).map(DataDirectoryLock.class::cast)
+          .findFirst().orElse(null);
+      return new RaftoralNode(runtime, registry, payloads, temporary, api, lock);
+    }
+
+    private String requireRaftAddress(long id) {
+      String address = raftAddress != null ? raftAddress : members.get(id);
+      if (address == null) {
+        throw new Errors.InvalidArgumentException("set raftAddress(...) (or members(...) including this node)");
+      }
+      return address;
+    }
+
+    private static void awaitAdmission(NodeRuntime runtime, long id) {
+      try {
+        if (!runtime.awaitAdmitted(Duration.ofSeconds(60))) {
+          throw new Errors.UnavailableException("node " + id + " registered with the cluster, but its management leader did not "
+              + "add it within 60 s (is this node's raft address reachable from the others?)", null);
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new Errors.UnavailableException("interrupted while joining", e);
+      }
+    }
+
+    private Path createTemporaryDirectory() {
+      try {
+        return Files.createTempDirectory("raftoral-node-");
+      } catch (IOException e) {
+        throw new RaftoralException("cannot create a temporary directory: " + e.getMessage(), e);
+      }
+    }
+
+    /** Ratis keeps one directory per group under its storage directory. */
+    private static boolean hasRaftStorage(Path raftDir) {
+      try (Stream<Path> entries = Files.list(raftDir)) {
+        return entries.anyMatch(Files::isDirectory);
+      } catch (IOException e) {
+        return false;
+      }
+    }
+
+    /** Fails early, before joining a cluster, when the api port is taken. */
+    private static void ensureBindable(String hostPort) {
+      int colon = hostPort.lastIndexOf(':');
+      try (java.net.ServerSocket s = new java.net.ServerSocket()) {
+        s.setReuseAddress(true);
+        s.bind(new java.net.InetSocketAddress(hostPort.substring(0, colon), Integer.parseInt(hostPort.substring(colon + 1))));
       } catch (IOException | RuntimeException e) {
-        if (runtime != null) {
-          try {
-            runtime.close();
-          } catch (IOException | RuntimeException suppressed) {
-            e.addSuppressed(suppressed);
-          }
-        }
-        if (temporary != null) {
-          deleteRecursively(temporary);
-        }
-        throw e instanceof RaftoralException re ? re
-            : new RaftoralException("cannot start node " + nodeId + ": " + e.getMessage(), e);
+        throw new RaftoralException("cannot serve the api on " + hostPort + ": address in use or not bindable (" + e.getMessage() + ")", e);
       }
     }
   }

@@ -77,6 +77,10 @@ public final class RaftHost implements AutoCloseable {
     RaftServerConfigKeys.setStorageDir(p, List.of(s.storageDir().toFile()));
     RaftServerConfigKeys.Rpc.setTimeoutMin(p, TimeDuration.valueOf(s.electionTimeoutMin().toMillis(), TimeUnit.MILLISECONDS));
     RaftServerConfigKeys.Rpc.setTimeoutMax(p, TimeDuration.valueOf(s.electionTimeoutMax().toMillis(), TimeUnit.MILLISECONDS));
+    // A leader that stepped down (lost its majority's heartbeats) waits this long before it
+    // campaigns again; Ratis's 10 s default would stall a group for 10 s after one slow follower.
+    RaftServerConfigKeys.LeaderElection.setLeaderStepDownWaitTime(p,
+        TimeDuration.valueOf(s.electionTimeoutMax().toMillis(), TimeUnit.MILLISECONDS));
     // One entry may carry a payload of the default 4 MiB limit plus its batch-mates.
     SizeInBytes entryBytes = SizeInBytes.valueOf("16MB");
     RaftServerConfigKeys.Log.Appender.setBufferByteLimit(p, entryBytes);
@@ -91,30 +95,141 @@ public final class RaftHost implements AutoCloseable {
   }
 
   public static RaftGroup group(RaftGroupId id, Map<Long, String> members) {
-    return RaftGroup.valueOf(id, members.entrySet().stream()
-        .map(e -> RaftPeer.newBuilder().setId(PeerIds.of(e.getKey())).setAddress(e.getValue()).build())
-        .toList());
+    return RaftGroup.valueOf(id, peers(members));
   }
 
-  /** Starts the server, then joins every group of {@code hosted} this node is not in yet. */
-  public void start(List<RaftGroup> hosted) throws IOException {
-    for (RaftGroup g : hosted) {
-      groups.put(g.getGroupId(), g);
-    }
+  /**
+   * Starts the server (recovering the groups in its storage), then hosts every group of
+   * {@code hosted} it does not have yet. Returns the ids of the groups recovered from storage.
+   */
+  public java.util.Set<RaftGroupId> start(List<RaftGroup> hosted) throws IOException {
     server.start();
-    List<RaftGroupId> recovered = new java.util.ArrayList<>();
+    java.util.Set<RaftGroupId> recovered = new java.util.HashSet<>();
     server.getGroupIds().forEach(recovered::add);
     for (RaftGroup g : hosted) {
       if (recovered.contains(g.getGroupId())) {
         LOG.info("node {}: recovered group {} from storage", settings.nodeId(), g.getGroupId());
-        continue;
-      }
-      RaftClientReply reply = server.groupManagement(
-          GroupManagementRequest.newAdd(localClientId, self, callIds.incrementAndGet(), g));
-      if (!reply.isSuccess()) {
-        throw new IOException("cannot add group " + g.getGroupId() + ": " + reply.getException());
+      } else {
+        host(g);
       }
     }
+    return recovered;
+  }
+
+  /**
+   * Adds a division of {@code group} to this server. With this node among the group's peers
+   * it starts as a member of that configuration; with an empty peer list it waits for the
+   * group's leader to add it ({@link #setConfiguration}).
+   */
+  public void host(RaftGroup group) throws IOException {
+    if (!group.getPeers().isEmpty()) {
+      knowPeers(group);
+    }
+    RaftClientReply reply = server.groupManagement(
+        GroupManagementRequest.newAdd(localClientId, self, callIds.incrementAndGet(), group));
+    if (!reply.isSuccess()) {
+      throw new IOException("cannot host group " + group.getGroupId() + ": " + reply.getException());
+    }
+  }
+
+  public boolean hosts(RaftGroupId groupId) {
+    try {
+      server.getDivision(groupId);
+      return true;
+    } catch (IOException e) {
+      return false;
+    }
+  }
+
+  /**
+   * Records the peers of a group so calls through its client can find them. A client built
+   * with an older peer list is replaced.
+   */
+  public void knowPeers(RaftGroup group) {
+    RaftGroup previous = groups.put(group.getGroupId(), group);
+    if (previous != null && !java.util.Set.copyOf(previous.getPeers()).equals(java.util.Set.copyOf(group.getPeers()))) {
+      RaftClient stale = clients.remove(group.getGroupId());
+      if (stale != null) {
+        closeQuietly(stale);
+      }
+    }
+  }
+
+  /** The group's configuration as this node's division knows it; null when not hosted. */
+  public org.apache.ratis.server.RaftConfiguration configuration(RaftGroupId groupId) {
+    try {
+      return server.getDivision(groupId).getRaftConf();
+    } catch (IOException e) {
+      return null;
+    }
+  }
+
+  /**
+   * On the group's leader: for every follower and listener, how long ago it last answered
+   * (ms). Empty on a non-leader.
+   */
+  public Map<Long, Long> followerSilenceMillis(RaftGroupId groupId) {
+    Map<Long, Long> silence = new java.util.HashMap<>();
+    try {
+      var role = server.getDivision(groupId).getInfo().getRoleInfoProto();
+      if (role.hasLeaderInfo()) {
+        for (var f : role.getLeaderInfo().getFollowerInfoList()) {
+          silence.put(PeerIds.nodeId(RaftPeerId.valueOf(f.getId().getId())), f.getLastRpcElapsedTimeMs());
+        }
+      }
+    } catch (IOException e) {
+      // not hosted: nothing known
+    }
+    return silence;
+  }
+
+  /**
+   * Changes the group's configuration through its leader: {@code voters} vote, {@code
+   * listeners} only receive the log. New peers must host the group (with an empty
+   * configuration) so the leader can bring them up to date first.
+   */
+  public RaftClientReply setConfiguration(RaftGroupId groupId, Map<Long, String> voters, Map<Long, String> listeners)
+      throws IOException {
+    return client(groupId).admin().setConfiguration(peers(voters), peers(listeners));
+  }
+
+  /**
+   * The peers of the group's current configuration as its leader reports it (or, when no
+   * leader answers, the first member that does); null when no member answers.
+   */
+  public java.util.Set<Long> voters(RaftGroupId groupId) {
+    RaftGroup known = groups.get(groupId);
+    if (known == null) {
+      return null;
+    }
+    java.util.Set<Long> fallback = null;
+    for (RaftPeer p : known.getPeers()) {
+      try {
+        var reply = client(groupId).getGroupManagementApi(p.getId()).info(groupId);
+        if (!reply.isSuccess() || reply.getGroup() == null) {
+          continue;
+        }
+        // The reply's conf field does not survive the gRPC transport in 3.2; its group (the
+        // division's current peers) does. Execution groups have no listeners, so these are voters.
+        java.util.Set<Long> ids = new java.util.TreeSet<>();
+        reply.getGroup().getPeers().forEach(peer -> ids.add(PeerIds.nodeId(peer.getId())));
+        if (reply.getRoleInfoProto().getRole() == org.apache.ratis.proto.RaftProtos.RaftPeerRole.LEADER) {
+          return ids;
+        }
+        if (fallback == null) {
+          fallback = ids;
+        }
+      } catch (IOException | RuntimeException e) {
+        LOG.debug("group info of {} from {} failed", groupId, p.getId(), e);
+      }
+    }
+    return fallback;
+  }
+
+  public static List<RaftPeer> peers(Map<Long, String> members) {
+    return members.entrySet().stream()
+        .map(e -> RaftPeer.newBuilder().setId(PeerIds.of(e.getKey())).setAddress(e.getValue()).build())
+        .toList();
   }
 
   public RaftServer.Division division(RaftGroupId groupId) throws IOException {
@@ -213,9 +328,9 @@ public final class RaftHost implements AutoCloseable {
   }
 
   /** Waits until every hosted group knows a leader, or the deadline passes; returns whether all do. */
-  public boolean awaitLeaders(java.time.Duration timeout) throws InterruptedException {
+  public boolean awaitLeaders(java.util.Collection<RaftGroupId> ids, java.time.Duration timeout) throws InterruptedException {
     long deadline = System.nanoTime() + timeout.toNanos();
-    for (RaftGroupId id : groups.keySet()) {
+    for (RaftGroupId id : ids) {
       while (!hasReadyLeader(id)) {
         if (System.nanoTime() > deadline) {
           return false;
@@ -224,6 +339,34 @@ public final class RaftHost implements AutoCloseable {
       }
     }
     return true;
+  }
+
+  /**
+   * Hands this node's leadership of the group to another voter, when it leads; returns whether
+   * another node leads it now. Used on a clean stop so the group does not wait an election timeout.
+   */
+  public boolean handOffLeadership(RaftGroupId groupId, long timeoutMs) {
+    try {
+      var division = server.getDivision(groupId);
+      if (!division.getInfo().isLeader()) {
+        return true;
+      }
+      // The most recently heard voter: handing off to a dead one would only waste the timeout.
+      Map<Long, Long> silence = followerSilenceMillis(groupId);
+      long best = 0;
+      for (RaftPeer p : division.getRaftConf().getCurrentPeers()) {
+        long id = PeerIds.nodeId(p.getId());
+        Long quiet = silence.get(id);
+        if (!p.getId().equals(self) && quiet != null && quiet < settings.electionTimeoutMin().toMillis()
+            && (best == 0 || quiet < silence.get(best))) {
+          best = id;
+        }
+      }
+      return best != 0 && transferLeadership(groupId, best, timeoutMs);
+    } catch (IOException | RuntimeException e) {
+      LOG.debug("node {}: handing off leadership of {} failed", settings.nodeId(), groupId, e);
+    }
+    return false;
   }
 
   /** Asks the group to make {@code newLeader} its leader; returns whether it did in time. */

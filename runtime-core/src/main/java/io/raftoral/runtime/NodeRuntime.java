@@ -3,42 +3,63 @@ package io.raftoral.runtime;
 import com.google.protobuf.ByteString;
 import com.google.protobuf.InvalidProtocolBufferException;
 import io.raftoral.api.Errors;
+import io.raftoral.api.ListPage;
+import io.raftoral.api.ListQuery;
 import io.raftoral.api.WorkflowInfo;
 import io.raftoral.api.WorkflowRegistry;
 import io.raftoral.api.WorkflowStatus;
 import io.raftoral.api.WorkflowType;
+import io.raftoral.proto.client.ClusterInfoReply;
+import io.raftoral.proto.client.ExecutionGroupInfo;
+import io.raftoral.proto.client.JoinReply;
+import io.raftoral.proto.client.JoinRequest;
+import io.raftoral.proto.client.ManagementRole;
+import io.raftoral.proto.client.NodeInfo;
 import io.raftoral.proto.management.ExecutionGroupRecord;
 import io.raftoral.proto.management.ManagementCommand;
+import io.raftoral.proto.management.ManagementResult;
 import io.raftoral.proto.management.NodeRecord;
+import io.raftoral.proto.management.RegisterNode;
+import io.raftoral.proto.management.Role;
 import io.raftoral.proto.management.Topology;
+import io.raftoral.proto.raft.AwaitWorkflow;
 import io.raftoral.proto.raft.Command;
 import io.raftoral.proto.raft.CommandBatch;
+import io.raftoral.proto.raft.ListWorkflows;
 import io.raftoral.proto.raft.Query;
 import io.raftoral.proto.raft.QueryReply;
 import io.raftoral.proto.raft.WorkflowRecord;
 import io.raftoral.proto.raft.WorkflowStart;
+import io.raftoral.proto.raft.WorkflowStatusCode;
+import io.raftoral.proto.raft.WorkflowTerminate;
+import io.raftoral.raft.GroupIds;
+import io.raftoral.raft.PeerIds;
 import io.raftoral.raft.Proposer;
 import io.raftoral.raft.RaftHost;
 import io.raftoral.raft.RaftSettings;
 import io.raftoral.state.ManagementStateMachine;
-import io.raftoral.state.WorkflowEntry;
 import io.raftoral.state.WorkflowStateMachine;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Base64;
+import java.util.Comparator;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.apache.ratis.protocol.RaftClientReply;
@@ -50,18 +71,39 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Everything one node runs: the Raft host with the management group and the execution groups,
- * the group runtimes, and the client-side calls (start, describe, await). The public facade
- * is {@link io.raftoral.api.RaftoralNode}.
+ * Everything one node runs: the Raft host with the management group and the execution groups
+ * this node is a member of, their runtimes, the membership controller, and the client calls
+ * (start, await, describe, list, terminate), which reach any execution group, hosted here or
+ * not. The public facade is {@link io.raftoral.api.RaftoralNode}.
  */
 public final class NodeRuntime implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(NodeRuntime.class);
   private static final Duration LEADER_WAIT = Duration.ofSeconds(10);
+  private static final Duration REMOTE_AWAIT_POLL = Duration.ofSeconds(2);
   private static final Pattern REJECTION = Pattern.compile("raftoral-reject\\[NOT_REGISTERED ([^\\]]+)@v(\\d+)\\]");
 
   /** What a node needs beyond its Raft settings. */
   public record Options(
-      String clusterId, int executionGroups, Payloads payloads, Duration requestTimeout, int maxInFlight, int maxBatchBytes) {}
+      String clusterId,
+      int executionGroups,
+      Payloads payloads,
+      Duration requestTimeout,
+      int maxInFlight,
+      int maxBatchBytes,
+      int maxVoters,
+      int targetGroupSize,
+      Duration nodeFailureTimeout,
+      String apiAddress) {}
+
+  /** How this node enters its cluster. */
+  public enum Entry {
+    /** Form the cluster from the member list of the settings (every member starts alike). */
+    BOOTSTRAP,
+    /** Registered with a running cluster; wait for its management leader to add this node. */
+    JOIN,
+    /** Restarted with a data directory: every group comes back from storage. */
+    RECOVER
+  }
 
   private final RaftSettings raft;
   private final Options options;
@@ -69,71 +111,102 @@ public final class NodeRuntime implements AutoCloseable {
   private final ExecutorService executor = Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("raftoral-wf-", 0).factory());
   private final RaftGroupId managementGroupId;
   private final ManagementStateMachine management = new ManagementStateMachine();
-  // Insertion order is the execution group index: a workflow id hashes to one index.
-  private final Map<RaftGroupId, GroupRuntime> groups = new LinkedHashMap<>();
-  private final List<GroupRuntime> groupList = new ArrayList<>();
+  private final Map<RaftGroupId, GroupRuntime> hosted = new ConcurrentHashMap<>();
+  // Proposers for execution groups this node is not a member of: commands go to their leader.
+  private final Map<RaftGroupId, Proposer> remote = new ConcurrentHashMap<>();
+  // The execution groups of the bootstrap configuration, until the topology is applied.
+  private final List<RaftGroupId> bootstrapGroups = new ArrayList<>();
+  private final AtomicBoolean reconcilePending = new AtomicBoolean();
   private final RaftHost host;
+  private final MembershipController membership;
   private volatile boolean closed;
 
   public NodeRuntime(RaftSettings raft, Options options, WorkflowRegistry registry) throws IOException {
     this.raft = raft;
     this.options = options;
     this.registry = registry;
-    this.managementGroupId = groupId(options.clusterId(), "management");
-    Map<RaftGroupId, WorkflowStateMachine> machines = new LinkedHashMap<>();
+    this.managementGroupId = GroupIds.management(options.clusterId());
     for (int i = 0; i < options.executionGroups(); i++) {
-      machines.put(groupId(options.clusterId(), "execution/" + i), new WorkflowStateMachine(this::admit));
+      bootstrapGroups.add(GroupIds.execution(options.clusterId(), i));
     }
-    StateMachine.Registry stateMachines = gid -> gid.equals(managementGroupId) ? management : machines.get(gid);
+    StateMachine.Registry stateMachines = this::stateMachineFor;
     this.host = new RaftHost(raft, stateMachines);
-    machines.forEach((gid, sm) -> {
-      GroupRuntime g = new GroupRuntime(gid, raft.nodeId(), host, sm, registry, options.payloads(), executor,
-          options.maxInFlight(), options.maxBatchBytes());
-      groups.put(gid, g);
-      groupList.add(g);
-    });
+    this.membership = new MembershipController(raft.nodeId(), host, management, managementGroupId, options);
+    management.setListener(t -> scheduleLocalReconcile(), membership::wake);
   }
 
-  static RaftGroupId groupId(String clusterId, String name) {
-    return RaftGroupId.valueOf(UUID.nameUUIDFromBytes(("raftoral/" + clusterId + "/" + name).getBytes(StandardCharsets.UTF_8)));
-  }
-
-  public void start() throws IOException {
-    List<RaftGroup> hosted = new ArrayList<>();
-    hosted.add(RaftHost.group(managementGroupId, raft.members()));
-    for (RaftGroupId gid : groups.keySet()) {
-      hosted.add(RaftHost.group(gid, raft.members()));
+  /** Ratis asks for the state machine of every group it hosts, also those recovered from storage. */
+  private StateMachine stateMachineFor(RaftGroupId gid) {
+    if (gid.equals(managementGroupId)) {
+      return management;
     }
-    host.start(hosted);
-    // Bounded: a node whose peers are not up yet still starts, and catches up when they are.
-    try {
-      if (!host.awaitLeaders(LEADER_WAIT)) {
-        LOG.info("node {}: started before every group elected a leader (are the other members up?)", raft.nodeId());
+    return hosted.computeIfAbsent(gid, id -> new GroupRuntime(id, raft.nodeId(), host, new WorkflowStateMachine(this::admit),
+        registry, options.payloads(), executor, options.maxInFlight(), options.maxBatchBytes())).stateMachine();
+  }
+
+  public void start(Entry entry) throws IOException {
+    List<RaftGroup> toHost = new ArrayList<>();
+    switch (entry) {
+      case BOOTSTRAP -> {
+        toHost.add(RaftHost.group(managementGroupId, raft.members()));
+        bootstrapGroups.forEach(gid -> toHost.add(RaftHost.group(gid, raft.members())));
       }
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
+      case JOIN -> {
+        // Known peers let this node reach the management leader; its own division starts with
+        // an empty configuration until the leader adds it.
+        host.knowPeers(RaftHost.group(managementGroupId, raft.members()));
+        toHost.add(RaftGroup.valueOf(managementGroupId));
+      }
+      case RECOVER -> {}
     }
-    executor.execute(this::recordBootstrapTopology);
+    host.start(toHost);
+    if (entry == Entry.BOOTSTRAP) {
+      // Bounded: a node whose peers are not up yet still starts, and catches up when they are.
+      try {
+        List<RaftGroupId> all = new ArrayList<>(bootstrapGroups);
+        all.add(managementGroupId);
+        if (!host.awaitLeaders(all, LEADER_WAIT)) {
+          LOG.info("node {}: started before every group elected a leader (are the other members up?)", raft.nodeId());
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+      executor.execute(this::recordBootstrapTopology);
+    }
+    membership.start();
   }
 
   /** Records the bootstrap topology in the management group; the first one applied wins. */
   private void recordBootstrapTopology() {
     Topology.Builder topology = Topology.newBuilder().setClusterId(options.clusterId());
-    raft.sortedMembers().forEach((id, address) -> topology.addNodes(NodeRecord.newBuilder().setNodeId(id).setRaftAddress(address)));
-    for (RaftGroupId gid : groups.keySet()) {
+    raft.sortedMembers().forEach((id, address) -> topology.addNodes(NodeRecord.newBuilder()
+        .setNodeId(id).setRaftAddress(address).setRole(Role.VOTER)
+        .setApiAddress(id == raft.nodeId() && options.apiAddress() != null ? options.apiAddress() : "")));
+    for (int i = 0; i < bootstrapGroups.size(); i++) {
       topology.addExecutionGroups(ExecutionGroupRecord.newBuilder()
-          .setGroupId(gid.getUuid().toString()).addAllMembers(raft.sortedMembers().keySet()));
+          .setIndex(i).setGroupId(bootstrapGroups.get(i).getUuid().toString())
+          .addAllMembers(raft.sortedMembers().keySet()).addAllInitialMembers(raft.sortedMembers().keySet()));
     }
-    byte[] command = ManagementCommand.newBuilder().setBootstrap(topology).build().toByteArray();
     try {
-      RaftClientReply reply = host.submit(managementGroupId, UnsafeByteOperations.unsafeWrap(command)).get(60, TimeUnit.SECONDS);
-      if (!reply.isSuccess()) {
-        LOG.warn("node {}: recording the topology failed: {}", raft.nodeId(), reply.getException());
-      }
-    } catch (Exception e) {
+      submitManagement(ManagementCommand.newBuilder().setBootstrap(topology).build());
+    } catch (RuntimeException e) {
       if (!closed) {
         LOG.warn("node {}: recording the topology failed", raft.nodeId(), e);
       }
+    }
+  }
+
+  ManagementResult submitManagement(ManagementCommand command) {
+    RaftClientReply reply = await(host.submit(managementGroupId, UnsafeByteOperations.unsafeWrap(command.toByteArray())),
+        "management command " + command.getKindCase());
+    if (!reply.isSuccess()) {
+      throw new Errors.UnavailableException("management command " + command.getKindCase() + " failed: " + reply.getException(),
+          reply.getException());
+    }
+    try {
+      return ManagementResult.parseFrom(reply.getMessage().getContent().asReadOnlyByteBuffer());
+    } catch (InvalidProtocolBufferException e) {
+      throw new Errors.UnavailableException("unreadable reply to a management command", e);
     }
   }
 
@@ -143,6 +216,75 @@ public final class NodeRuntime implements AutoCloseable {
 
   public long nodeId() {
     return raft.nodeId();
+  }
+
+  public String clusterId() {
+    return options.clusterId();
+  }
+
+  // --- following the topology: host the groups this node is placed in ---
+
+  private void scheduleLocalReconcile() {
+    if (!closed && reconcilePending.compareAndSet(false, true)) {
+      executor.execute(() -> {
+        reconcilePending.set(false);
+        reconcileLocalGroups(management.topology());
+      });
+    }
+  }
+
+  /** Hosts every execution group the topology places this node in, and tells clients where groups live. */
+  private synchronized void reconcileLocalGroups(Topology t) {
+    if (closed) {
+      return;
+    }
+    Map<Long, String> addresses = new HashMap<>();
+    Map<Long, String> managementPeers = new HashMap<>();
+    for (NodeRecord n : t.getNodesList()) {
+      addresses.put(n.getNodeId(), n.getRaftAddress());
+      if (n.getRole() == Role.VOTER || n.getRole() == Role.LISTENER) {
+        managementPeers.put(n.getNodeId(), n.getRaftAddress());
+      }
+    }
+    if (!managementPeers.isEmpty()) {
+      host.knowPeers(RaftHost.group(managementGroupId, managementPeers));
+    }
+    for (ExecutionGroupRecord g : t.getExecutionGroupsList()) {
+      RaftGroupId gid = RaftGroupId.valueOf(UUID.fromString(g.getGroupId()));
+      Map<Long, String> members = new LinkedHashMap<>();
+      g.getMembersList().forEach(m -> members.put(m, addresses.get(m)));
+      if (!members.isEmpty() && !members.containsValue(null)) {
+        host.knowPeers(RaftHost.group(gid, members));
+      }
+      if (g.getMembersList().contains(raft.nodeId()) && !host.hosts(gid)) {
+        try {
+          if (g.getInitialMembersList().contains(raft.nodeId())) {
+            Map<Long, String> initial = new LinkedHashMap<>();
+            g.getInitialMembersList().forEach(m -> initial.put(m, addresses.getOrDefault(m, "")));
+            host.host(RaftHost.group(gid, initial));
+          } else {
+            host.host(RaftGroup.valueOf(gid));
+          }
+          LOG.info("node {}: now a member of execution group {} ({})", raft.nodeId(), g.getIndex(), gid);
+        } catch (IOException e) {
+          LOG.warn("node {}: cannot host execution group {}", raft.nodeId(), g.getIndex(), e);
+        }
+      }
+    }
+  }
+
+  /** Waits until the applied topology lists this node as a voter or listener of the management group. */
+  public boolean awaitAdmitted(Duration timeout) throws InterruptedException {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (System.nanoTime() < deadline && !closed) {
+      for (NodeRecord n : management.topology().getNodesList()) {
+        if (n.getNodeId() == raft.nodeId() && (n.getRole() == Role.VOTER || n.getRole() == Role.LISTENER)) {
+          return true;
+        }
+      }
+      Thread.sleep(20);
+    }
+    return false;
   }
 
   /** Leader-side admission of a batch: refuse starts of types this node cannot run. */
@@ -157,12 +299,112 @@ public final class NodeRuntime implements AutoCloseable {
     }
   }
 
-  // --- client calls ---
+  // --- routing: which group, and how to reach it ---
 
-  /** The execution group of a workflow id: a stable hash, so an idempotent start lands where the first did. */
-  GroupRuntime groupOf(String workflowId) {
-    return groupList.get(Math.floorMod(workflowId.hashCode(), groupList.size()));
+  /** The execution groups in index order: from the topology once known, else the bootstrap ones. */
+  List<RaftGroupId> executionGroupIds() {
+    Topology t = management.topology();
+    if (t.getExecutionGroupsCount() == 0) {
+      return bootstrapGroups;
+    }
+    return t.getExecutionGroupsList().stream()
+        .sorted(Comparator.comparingInt(ExecutionGroupRecord::getIndex))
+        .map(g -> RaftGroupId.valueOf(UUID.fromString(g.getGroupId())))
+        .toList();
   }
+
+  /**
+   * The group a new workflow id goes to: a stable hash over the groups. Groups are only ever
+   * added, so an id may have been started in another group before; lookups search them all.
+   */
+  RaftGroupId primaryGroup(String workflowId) {
+    List<RaftGroupId> groups = executionGroupIds();
+    if (groups.isEmpty()) {
+      throw new Errors.UnavailableException("node " + raft.nodeId() + " does not know the cluster's execution groups yet", null);
+    }
+    return groups.get(Math.floorMod(workflowId.hashCode(), groups.size()));
+  }
+
+  private CompletableFuture<Proposer.Outcome> propose(RaftGroupId gid, Command command) {
+    GroupRuntime g = hosted.get(gid);
+    if (g != null) {
+      return g.propose(command);
+    }
+    return remote.computeIfAbsent(gid, id -> new Proposer(data -> host.submit(id, data), options.maxInFlight(), options.maxBatchBytes()))
+        .propose(command);
+  }
+
+  private record Located(RaftGroupId group, WorkflowRecord record) {}
+
+  /** Finds a workflow in its primary group first, then in the others. */
+  private Located locate(String workflowId) {
+    RaftGroupId primary = primaryGroup(workflowId);
+    List<RaftGroupId> order = new ArrayList<>();
+    order.add(primary);
+    executionGroupIds().stream().filter(g -> !g.equals(primary)).forEach(order::add);
+    RuntimeException unreachable = null;
+    for (RaftGroupId gid : order) {
+      try {
+        WorkflowRecord r = recordIn(gid, workflowId);
+        if (r != null) {
+          return new Located(gid, r);
+        }
+      } catch (Errors.UnavailableException e) {
+        unreachable = e;
+      }
+    }
+    if (unreachable != null) {
+      throw unreachable;
+    }
+    throw new Errors.WorkflowNotFoundException(workflowId);
+  }
+
+  /** The workflow as the group's leader knows it (this replica when it leads, or when no leader answers); null when absent. */
+  private WorkflowRecord recordIn(RaftGroupId gid, String workflowId) {
+    GroupRuntime local = hosted.get(gid);
+    if (local != null && host.isLeader(gid)) {
+      var w = local.state().get(workflowId);
+      return w == null ? null : w.toRecord();
+    }
+    try {
+      QueryReply answer = query(gid, Query.newBuilder().setDescribeWorkflowId(workflowId).build(), options.requestTimeout());
+      return answer.getFound() ? answer.getWorkflow() : null;
+    } catch (Errors.UnavailableException e) {
+      if (local == null) {
+        throw e;
+      }
+      LOG.debug("describe {} on the leader failed; answering from this replica", workflowId, e);
+      var w = local.state().get(workflowId);
+      return w == null ? null : w.toRecord();
+    }
+  }
+
+  private QueryReply query(RaftGroupId gid, Query query, Duration timeout) {
+    RaftClientReply reply = queryReply(gid, query, timeout);
+    try {
+      return QueryReply.parseFrom(reply.getMessage().getContent().asReadOnlyByteBuffer());
+    } catch (InvalidProtocolBufferException e) {
+      throw new Errors.UnavailableException("unreadable query reply from group " + gid, e);
+    }
+  }
+
+  private RaftClientReply queryReply(RaftGroupId gid, Query query, Duration timeout) {
+    try {
+      RaftClientReply reply = host.query(gid, UnsafeByteOperations.unsafeWrap(query.toByteArray()))
+          .get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+      if (!reply.isSuccess()) {
+        throw new Errors.UnavailableException("group " + gid + " did not answer: " + reply.getException(), reply.getException());
+      }
+      return reply;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new Errors.UnavailableException("interrupted while asking group " + gid, e);
+    } catch (ExecutionException | TimeoutException e) {
+      throw new Errors.UnavailableException("group " + gid + " did not answer within " + timeout, e);
+    }
+  }
+
+  // --- client calls ---
 
   public record Started(String workflowId, String executionGroup) {}
 
@@ -173,77 +415,60 @@ public final class NodeRuntime implements AutoCloseable {
     if (!registry.contains(type)) {
       throw new Errors.NotRegisteredException(type);
     }
-    GroupRuntime group = groupOf(id);
+    RaftGroupId group = primaryGroup(id);
+    if (workflowId != null && executionGroupIds().size() > 1) {
+      // An explicit id may have been started while there were fewer groups.
+      Started earlier = startedElsewhere(id, group, type, input);
+      if (earlier != null) {
+        return earlier;
+      }
+    }
     Command command = Command.newBuilder().setWorkflowStart(WorkflowStart.newBuilder()
         .setWorkflowId(id).setType(type.name()).setVersion(type.version())
         .setInput(ByteString.copyFrom(input)).setStartedAtMillis(System.currentTimeMillis())).build();
-    Proposer.Outcome outcome = await(group.propose(command), "start of workflow " + id);
+    Proposer.Outcome outcome = await(propose(group, command), "start of workflow " + id);
     switch (outcome.result().getCode()) {
       case APPLIED, ALREADY_STARTED -> {}
       case CONFLICT -> throw new Errors.AlreadyExistsException(id);
       default -> throw new IllegalStateException("unexpected start outcome " + outcome.result());
     }
-    // Read-your-writes on this node: describe and result see the workflow from now on.
+    readYourWrite(group, outcome.logIndex());
+    return new Started(id, group.getUuid().toString());
+  }
+
+  private Started startedElsewhere(String id, RaftGroupId primary, WorkflowType type, byte[] input) {
+    for (RaftGroupId gid : executionGroupIds()) {
+      if (gid.equals(primary)) {
+        continue;
+      }
+      WorkflowRecord r = recordIn(gid, id);
+      if (r != null) {
+        if (r.getType().equals(type.name()) && r.getVersion() == type.version() && r.getInput().equals(ByteString.copyFrom(input))) {
+          return new Started(id, gid.getUuid().toString());
+        }
+        throw new Errors.AlreadyExistsException(id);
+      }
+    }
+    return null;
+  }
+
+  /** Once a command is committed, this node's replica (when it has one) shows it before the call returns. */
+  private void readYourWrite(RaftGroupId gid, long logIndex) {
+    GroupRuntime local = hosted.get(gid);
+    if (local == null) {
+      return;
+    }
     try {
-      group.stateMachine().awaitApplied(outcome.logIndex(), System.nanoTime() + options.requestTimeout().toNanos());
+      local.stateMachine().awaitApplied(logIndex, System.nanoTime() + options.requestTimeout().toNanos());
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
-    return new Started(id, group.groupId().getUuid().toString());
   }
 
   public WorkflowInfo describe(String workflowId) {
     checkOpen();
-    GroupRuntime group = groupOf(checkWorkflowId(workflowId));
-    return toInfo(record(group, workflowId), group);
-  }
-
-  /** The workflow as the group's leader knows it (this node's replica when it leads or no leader answers). */
-  private WorkflowRecord record(GroupRuntime group, String workflowId) {
-    WorkflowEntry local = group.state().get(workflowId);
-    if (!host.isLeader(group.groupId())) {
-      byte[] query = Query.newBuilder().setDescribeWorkflowId(workflowId).build().toByteArray();
-      try {
-        RaftClientReply reply = host.query(group.groupId(), UnsafeByteOperations.unsafeWrap(query))
-            .get(options.requestTimeout().toMillis(), TimeUnit.MILLISECONDS);
-        if (reply.isSuccess()) {
-          QueryReply answer = QueryReply.parseFrom(reply.getMessage().getContent().asReadOnlyByteBuffer());
-          if (!answer.getFound()) {
-            throw new Errors.WorkflowNotFoundException(workflowId);
-          }
-          return answer.getWorkflow();
-        }
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      } catch (ExecutionException | TimeoutException | InvalidProtocolBufferException e) {
-        LOG.debug("describe {} on the leader failed; answering from this replica", workflowId, e);
-      }
-    }
-    if (local == null) {
-      throw new Errors.WorkflowNotFoundException(workflowId);
-    }
-    return local.toRecord();
-  }
-
-  /** Waits for the final state of a workflow in this node's replica. */
-  public WorkflowRecord awaitFinal(String workflowId, Duration timeout) {
-    checkOpen();
-    long deadline = System.nanoTime() + timeout.toNanos();
-    GroupRuntime group = groupOf(checkWorkflowId(workflowId));
-    if (group.state().get(workflowId) == null) {
-      record(group, workflowId); // throws NotFound when the leader does not know it either
-    }
-    try {
-      group.finalFuture(workflowId).get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
-    } catch (TimeoutException e) {
-      throw new Errors.TimeoutException("workflow " + workflowId + " did not finish within " + timeout);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new Errors.TimeoutException("interrupted while waiting for workflow " + workflowId);
-    } catch (ExecutionException e) {
-      throw new Errors.NodeClosedException("node " + raft.nodeId() + " closed while waiting for workflow " + workflowId);
-    }
-    return group.state().get(workflowId).toRecord();
+    Located l = locate(checkWorkflowId(workflowId));
+    return toInfo(l.record(), l.group());
   }
 
   /** A final workflow: its info, and for {@code COMPLETED} the encoded result. */
@@ -257,12 +482,119 @@ public final class NodeRuntime implements AutoCloseable {
    * @throws Errors.TimeoutException when the timeout passes first
    */
   public Outcome await(String workflowId, Duration timeout) {
-    throw new UnsupportedOperationException("in progress");
+    Located l = awaitLocated(workflowId, timeout);
+    return new Outcome(toInfo(l.record(), l.group()), l.record().getResult().toByteArray());
+  }
+
+  /** As {@link #await} for the embedding API: the final record. */
+  public WorkflowRecord awaitFinal(String workflowId, Duration timeout) {
+    return awaitLocated(workflowId, timeout).record();
+  }
+
+  private Located awaitLocated(String workflowId, Duration timeout) {
+    checkOpen();
+    long deadline = System.nanoTime() + timeout.toNanos();
+    Located l = locate(checkWorkflowId(workflowId));
+    if (l.record().getStatus() != WorkflowStatusCode.RUNNING) {
+      return l;
+    }
+    GroupRuntime local = hosted.get(l.group());
+    try {
+      if (local != null && local.state().get(workflowId) != null) {
+        local.finalFuture(workflowId).get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+        return new Located(l.group(), local.state().get(workflowId).toRecord());
+      }
+      // Not a member: long-poll the group's leader until the workflow is final. A group that is
+      // electing a new leader does not answer for a while; that is no reason to give up early.
+      Errors.UnavailableException lastError = null;
+      while (true) {
+        long left = deadline - System.nanoTime();
+        if (left <= 0) {
+          throw new Errors.TimeoutException("workflow " + workflowId + " did not finish within " + timeout
+              + (lastError == null ? "" : " (last error: " + lastError.getMessage() + ")"));
+        }
+        long wait = Math.min(TimeUnit.NANOSECONDS.toMillis(left), REMOTE_AWAIT_POLL.toMillis());
+        try {
+          QueryReply r = query(l.group(), Query.newBuilder().setAwait(AwaitWorkflow.newBuilder()
+              .setWorkflowId(workflowId).setWaitMillis(Math.max(1, wait))).build(),
+              Duration.ofMillis(Math.min(TimeUnit.NANOSECONDS.toMillis(left) + 500, wait + 5000)));
+          if (r.getFound() && r.getWorkflow().getStatus() != WorkflowStatusCode.RUNNING) {
+            return new Located(l.group(), r.getWorkflow());
+          }
+        } catch (Errors.UnavailableException e) {
+          lastError = e;
+          Thread.sleep(100);
+        }
+        checkOpen();
+      }
+    } catch (TimeoutException e) {
+      throw new Errors.TimeoutException("workflow " + workflowId + " did not finish within " + timeout);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new Errors.TimeoutException("interrupted while waiting for workflow " + workflowId);
+    } catch (ExecutionException e) {
+      throw new Errors.NodeClosedException("node " + raft.nodeId() + " closed while waiting for workflow " + workflowId);
+    }
   }
 
   /** Matching workflows across every execution group, merged in (started-at, id) order and paged. */
-  public io.raftoral.api.ListPage list(io.raftoral.api.ListQuery query) {
-    throw new UnsupportedOperationException("in progress");
+  public ListPage list(ListQuery q) {
+    checkOpen();
+    ListWorkflows.Builder filter = ListWorkflows.newBuilder()
+        .setType(q.type() == null ? "" : q.type()).setVersion(q.version()).setLimit(q.limit())
+        .setStartedAfterMillis(q.startedAfter() == null ? 0 : q.startedAfter().toEpochMilli())
+        .setStartedBeforeMillis(q.startedBefore() == null ? 0 : q.startedBefore().toEpochMilli());
+    q.statuses().forEach(s -> filter.addStatuses(WorkflowStatusCode.valueOf(s.name())));
+    if (q.pageToken() != null && !q.pageToken().isEmpty()) {
+      Cursor c = Cursor.parse(q.pageToken());
+      filter.setHasCursor(true).setAfterStartedAtMillis(c.startedAtMillis()).setAfterWorkflowId(c.workflowId());
+    }
+    record Item(WorkflowRecord record, RaftGroupId group) {}
+    List<Item> merged = new ArrayList<>();
+    boolean more = false;
+    for (RaftGroupId gid : executionGroupIds()) {
+      QueryReply page = listIn(gid, filter.build());
+      page.getWorkflowsList().forEach(r -> merged.add(new Item(r, gid)));
+      more |= page.getMore();
+    }
+    merged.sort(Comparator.comparingLong((Item i) -> i.record().getStartedAtMillis()).thenComparing(i -> i.record().getWorkflowId()));
+    more |= merged.size() > q.limit();
+    List<Item> page = merged.subList(0, Math.min(q.limit(), merged.size()));
+    String next = null;
+    if (more && !page.isEmpty()) {
+      WorkflowRecord last = page.getLast().record();
+      next = new Cursor(last.getStartedAtMillis(), last.getWorkflowId()).token();
+    }
+    return new ListPage(page.stream().map(i -> toInfo(i.record(), i.group())).toList(), next);
+  }
+
+  private QueryReply listIn(RaftGroupId gid, ListWorkflows filter) {
+    GroupRuntime local = hosted.get(gid);
+    if (local != null && host.isLeader(gid)) {
+      return local.stateMachine().list(filter).build();
+    }
+    return query(gid, Query.newBuilder().setList(filter).build(), options.requestTimeout());
+  }
+
+  /** A page token: the (started-at, id) of the last workflow of the previous page. */
+  record Cursor(long startedAtMillis, String workflowId) {
+    String token() {
+      return Base64.getUrlEncoder().withoutPadding()
+          .encodeToString(("v1|" + startedAtMillis + "|" + workflowId).getBytes(StandardCharsets.UTF_8));
+    }
+
+    static Cursor parse(String token) {
+      try {
+        String s = new String(Base64.getUrlDecoder().decode(token), StandardCharsets.UTF_8);
+        String[] parts = s.split("\\|", 3);
+        if (parts.length != 3 || !parts[0].equals("v1")) {
+          throw new IllegalArgumentException("unknown format");
+        }
+        return new Cursor(Long.parseLong(parts[1]), parts[2]);
+      } catch (IllegalArgumentException e) {
+        throw new Errors.InvalidArgumentException("malformed page token '" + token + "': pass the next_page_token of a previous page");
+      }
+    }
   }
 
   /**
@@ -273,12 +605,63 @@ public final class NodeRuntime implements AutoCloseable {
    * @throws Errors.InvalidArgumentException for a blank reason
    */
   public WorkflowInfo terminate(String workflowId, String reason) {
-    throw new UnsupportedOperationException("in progress");
+    checkOpen();
+    checkWorkflowId(workflowId);
+    if (reason == null || reason.isBlank()) {
+      throw new Errors.InvalidArgumentException("a termination needs a reason");
+    }
+    if (reason.length() > 4096) {
+      throw new Errors.InvalidArgumentException("the termination reason is longer than 4096 characters");
+    }
+    Located l = locate(workflowId);
+    if (l.record().getStatus() != WorkflowStatusCode.RUNNING) {
+      return toInfo(l.record(), l.group());
+    }
+    Command command = Command.newBuilder().setWorkflowTerminate(WorkflowTerminate.newBuilder()
+        .setWorkflowId(workflowId).setReason(reason).setAtMillis(System.currentTimeMillis())).build();
+    Proposer.Outcome outcome = await(propose(l.group(), command), "termination of workflow " + workflowId);
+    switch (outcome.result().getCode()) {
+      case APPLIED, FINISHED -> readYourWrite(l.group(), outcome.logIndex());
+      case NOT_FOUND -> throw new Errors.WorkflowNotFoundException(workflowId);
+      default -> throw new IllegalStateException("unexpected termination outcome " + outcome.result());
+    }
+    return toInfo(recordIn(l.group(), workflowId), l.group());
   }
 
   /** Members, roles, execution groups and their leaders, as this node sees them. */
-  public io.raftoral.proto.client.ClusterInfoReply clusterInfo() {
-    throw new UnsupportedOperationException("in progress");
+  public ClusterInfoReply clusterInfo() {
+    checkOpen();
+    Topology t = management.topology();
+    ClusterInfoReply.Builder reply = ClusterInfoReply.newBuilder()
+        .setClusterId(options.clusterId()).setNodeId(raft.nodeId())
+        .setManagementLeader(PeerIds.nodeId(host.leader(managementGroupId)));
+    for (NodeRecord n : t.getNodesList()) {
+      reply.addNodes(NodeInfo.newBuilder().setNodeId(n.getNodeId()).setRaftAddress(n.getRaftAddress())
+          .setApiAddress(n.getApiAddress()).setRole(switch (n.getRole()) {
+            case VOTER -> ManagementRole.VOTER;
+            case LISTENER -> ManagementRole.LISTENER;
+            case JOINING -> ManagementRole.JOINING;
+            default -> ManagementRole.MANAGEMENT_ROLE_UNSPECIFIED;
+          }));
+    }
+    for (ExecutionGroupRecord g : t.getExecutionGroupsList()) {
+      RaftGroupId gid = RaftGroupId.valueOf(UUID.fromString(g.getGroupId()));
+      reply.addExecutionGroups(ExecutionGroupInfo.newBuilder().setGroupId(g.getGroupId()).setIndex(g.getIndex())
+          .addAllMembers(g.getMembersList()).setLeaderNode(leaderOf(gid)));
+    }
+    return reply.build();
+  }
+
+  /** The group's leader: known locally for hosted groups, else the server that answers a ping. */
+  private long leaderOf(RaftGroupId gid) {
+    if (hosted.containsKey(gid)) {
+      return PeerIds.nodeId(host.leader(gid));
+    }
+    try {
+      return PeerIds.nodeId(queryReply(gid, Query.newBuilder().setPing(true).build(), Duration.ofSeconds(3)).getServerId());
+    } catch (Errors.UnavailableException e) {
+      return 0;
+    }
   }
 
   /**
@@ -287,11 +670,44 @@ public final class NodeRuntime implements AutoCloseable {
    *
    * @throws Errors.InvalidArgumentException for another cluster id or a malformed address
    */
-  public io.raftoral.proto.client.JoinReply join(io.raftoral.proto.client.JoinRequest request) {
-    throw new UnsupportedOperationException("in progress");
+  public JoinReply join(JoinRequest request) {
+    checkOpen();
+    if (!request.getClusterId().isEmpty() && !request.getClusterId().equals(options.clusterId())) {
+      throw new Errors.InvalidArgumentException("this node belongs to cluster '" + options.clusterId()
+          + "', not '" + request.getClusterId() + "'");
+    }
+    checkAddress("raft address", request.getRaftAddress());
+    if (!request.getApiAddress().isEmpty()) {
+      checkAddress("api address", request.getApiAddress());
+    }
+    ManagementResult result = submitManagement(ManagementCommand.newBuilder().setRegisterNode(RegisterNode.newBuilder()
+        .setRaftAddress(request.getRaftAddress()).setApiAddress(request.getApiAddress())).build());
+    if (!result.getApplied()) {
+      throw new Errors.UnavailableException("the cluster refused the join: " + result.getError(), null);
+    }
+    JoinReply.Builder reply = JoinReply.newBuilder().setNodeId(result.getValue()).setClusterId(options.clusterId());
+    for (NodeRecord n : management.topology().getNodesList()) {
+      if (n.getRole() == Role.VOTER || n.getRole() == Role.LISTENER) {
+        reply.addMembers(NodeInfo.newBuilder().setNodeId(n.getNodeId()).setRaftAddress(n.getRaftAddress()).setApiAddress(n.getApiAddress()));
+      }
+    }
+    LOG.info("node {}: registered node {} at {}", raft.nodeId(), result.getValue(), request.getRaftAddress());
+    return reply.build();
   }
 
-  static WorkflowInfo toInfo(WorkflowRecord r, GroupRuntime group) {
+  private static void checkAddress(String what, String hostPort) {
+    int colon = hostPort.lastIndexOf(':');
+    try {
+      int port = Integer.parseInt(hostPort.substring(colon + 1));
+      if (colon <= 0 || port < 1 || port > 65535) {
+        throw new NumberFormatException();
+      }
+    } catch (RuntimeException e) {
+      throw new Errors.InvalidArgumentException(what + " '" + hostPort + "' is not host:port");
+    }
+  }
+
+  static WorkflowInfo toInfo(WorkflowRecord r, RaftGroupId group) {
     WorkflowStatus status = switch (r.getStatus()) {
       case RUNNING -> WorkflowStatus.RUNNING;
       case COMPLETED -> WorkflowStatus.COMPLETED;
@@ -305,7 +721,7 @@ public final class NodeRuntime implements AutoCloseable {
       default -> Optional.empty();
     };
     return new WorkflowInfo(r.getWorkflowId(), new WorkflowType(r.getType(), r.getVersion()), status, r.getOwnerNode(),
-        group.groupId().getUuid().toString(), Instant.ofEpochMilli(r.getStartedAtMillis()),
+        group.getUuid().toString(), Instant.ofEpochMilli(r.getStartedAtMillis()),
         status.isFinal() ? Optional.of(Instant.ofEpochMilli(r.getEndedAtMillis())) : Optional.empty(),
         r.getCheckpointCount(),
         status == WorkflowStatus.FAILED ? Optional.of(r.getError().getType()) : Optional.empty(),
@@ -359,33 +775,52 @@ public final class NodeRuntime implements AutoCloseable {
   // --- for tests and operators ---
 
   public List<String> executionGroups() {
-    return groupList.stream().map(g -> g.groupId().getUuid().toString()).toList();
+    return executionGroupIds().stream().map(g -> g.getUuid().toString()).toList();
   }
 
+  /** The execution group the workflow lives in (searching every group). */
   public String executionGroupOf(String workflowId) {
-    return groupOf(checkWorkflowId(workflowId)).groupId().getUuid().toString();
+    return locate(checkWorkflowId(workflowId)).group().getUuid().toString();
   }
 
   /** Whether this node leads (and so owns) the execution group of {@code workflowId}. */
   public boolean ownsGroupOf(String workflowId) {
-    return groupOf(checkWorkflowId(workflowId)).isOwner();
+    GroupRuntime g = hosted.get(groupOfOrPrimary(workflowId));
+    return g != null && g.isOwner();
   }
 
+  /** Moves the leadership of the group {@code workflowId} lives in (or would be started in) to {@code toNode}. */
   public boolean transferLeadership(String workflowId, long toNode, Duration timeout) throws IOException {
-    return host.transferLeadership(groupOf(checkWorkflowId(workflowId)).groupId(), toNode, timeout.toMillis());
+    return host.transferLeadership(groupOfOrPrimary(workflowId), toNode, timeout.toMillis());
+  }
+
+  private RaftGroupId groupOfOrPrimary(String workflowId) {
+    try {
+      return locate(checkWorkflowId(workflowId)).group();
+    } catch (Errors.WorkflowNotFoundException e) {
+      return primaryGroup(workflowId);
+    }
   }
 
   public boolean isClosed() {
     return closed;
   }
 
+  /** Stops the node: hands off the leadership of every group it leads, then stops its runs and its Raft server. */
   @Override
   public void close() throws IOException {
     if (closed) {
       return;
     }
+    membership.close();
+    List<RaftGroupId> led = new ArrayList<>(hosted.keySet());
+    led.add(managementGroupId);
+    long handOffMs = raft.electionTimeoutMax().toMillis() * 2;
+    for (RaftGroupId gid : led) {
+      host.handOffLeadership(gid, handOffMs);
+    }
     closed = true;
-    groupList.forEach(GroupRuntime::close);
+    hosted.values().forEach(GroupRuntime::close);
     try {
       host.close();
     } finally {

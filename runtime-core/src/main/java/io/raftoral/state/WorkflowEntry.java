@@ -51,6 +51,10 @@ public final class WorkflowEntry {
     return version;
   }
 
+  public long startedAtMillis() {
+    return startedAtMillis;
+  }
+
   public ByteString input() {
     return input;
   }

@@ -1,14 +1,22 @@
 package io.raftoral.state;
 
 import com.google.protobuf.InvalidProtocolBufferException;
+import io.raftoral.proto.raft.AwaitWorkflow;
 import io.raftoral.proto.raft.BatchResult;
+import io.raftoral.proto.raft.ListWorkflows;
+import io.raftoral.proto.raft.ResultCode;
 import io.raftoral.proto.raft.Command;
 import io.raftoral.proto.raft.CommandBatch;
 import io.raftoral.proto.raft.CommandResult;
 import io.raftoral.proto.raft.Query;
 import io.raftoral.proto.raft.QueryReply;
 import java.io.IOException;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
 import org.apache.ratis.protocol.Message;
 import org.apache.ratis.protocol.RaftClientRequest;
 import org.apache.ratis.protocol.RaftGroupMemberId;
@@ -51,6 +59,8 @@ public final class WorkflowStateMachine extends BaseStateMachine {
   }
 
   private final WorkflowState state = new WorkflowState();
+  // Await queries of remote callers, answered when their workflow ends.
+  private final ConcurrentHashMap<String, Set<CompletableFuture<Message>>> awaiting = new ConcurrentHashMap<>();
   private final Admission admission;
   private volatile Listener listener;
   private final Object appliedMonitor = new Object();
@@ -107,6 +117,9 @@ public final class WorkflowStateMachine extends BaseStateMachine {
     for (Command command : batch.getCommandsList()) {
       CommandResult result = state.apply(command, entry.getTerm());
       results.addResults(result);
+      if (result.getCode() == ResultCode.APPLIED && (command.hasWorkflowEnd() || command.hasWorkflowTerminate())) {
+        finished(command.hasWorkflowEnd() ? command.getWorkflowEnd().getWorkflowId() : command.getWorkflowTerminate().getWorkflowId());
+      }
       if (l != null) {
         l.applied(entry.getIndex(), command, result);
       }
@@ -134,19 +147,76 @@ public final class WorkflowStateMachine extends BaseStateMachine {
 
   @Override
   public CompletableFuture<Message> query(Message request) {
+    Query query;
     try {
-      Query query = Query.parseFrom(request.getContent().asReadOnlyByteBuffer());
-      QueryReply.Builder reply = QueryReply.newBuilder();
-      if (query.getKindCase() == Query.KindCase.DESCRIBE_WORKFLOW_ID) {
-        WorkflowEntry w = state.get(query.getDescribeWorkflowId());
-        if (w != null) {
-          reply.setFound(true).setWorkflow(w.toRecord());
-        }
-      }
-      return CompletableFuture.completedFuture(Message.valueOf(UnsafeByteOperations.unsafeWrap(reply.build().toByteArray())));
+      query = Query.parseFrom(request.getContent().asReadOnlyByteBuffer());
     } catch (InvalidProtocolBufferException e) {
       return CompletableFuture.failedFuture(e);
     }
+    return switch (query.getKindCase()) {
+      case DESCRIBE_WORKFLOW_ID -> CompletableFuture.completedFuture(describe(query.getDescribeWorkflowId()));
+      case AWAIT -> await(query.getAwait());
+      case LIST -> CompletableFuture.completedFuture(reply(list(query.getList())));
+      case PING, KIND_NOT_SET -> CompletableFuture.completedFuture(reply(QueryReply.newBuilder()));
+    };
+  }
+
+  private Message describe(String workflowId) {
+    WorkflowEntry w = state.get(workflowId);
+    return reply(w == null ? QueryReply.newBuilder() : QueryReply.newBuilder().setFound(true).setWorkflow(w.toRecord()));
+  }
+
+  /** Completes when the workflow is final (or unknown), else after the wait with its current record. */
+  private CompletableFuture<Message> await(AwaitWorkflow await) {
+    String id = await.getWorkflowId();
+    CompletableFuture<Message> answer = new CompletableFuture<>();
+    awaiting.computeIfAbsent(id, k -> ConcurrentHashMap.newKeySet()).add(answer);
+    // Checked after registering, so a workflow that ends meanwhile is not missed.
+    WorkflowEntry w = state.get(id);
+    if (w == null || !w.isRunning()) {
+      answer.complete(describe(id));
+    } else {
+      answer.completeOnTimeout(describe(id), Math.max(1, await.getWaitMillis()), TimeUnit.MILLISECONDS);
+    }
+    answer.whenComplete((m, e) -> {
+      Set<CompletableFuture<Message>> waiting = awaiting.get(id);
+      if (waiting != null) {
+        waiting.remove(answer);
+        awaiting.remove(id, Set.of());
+      }
+    });
+    return answer;
+  }
+
+  private void finished(String workflowId) {
+    Set<CompletableFuture<Message>> waiting = awaiting.remove(workflowId);
+    if (waiting != null) {
+      Message m = describe(workflowId);
+      waiting.forEach(f -> f.complete(m));
+    }
+  }
+
+  /** The matches after the cursor in (started-at, id) order, at most {@code limit}; a page of a list call. */
+  public QueryReply.Builder list(ListWorkflows q) {
+    Comparator<WorkflowEntry> order = Comparator.comparingLong(WorkflowEntry::startedAtMillis).thenComparing(WorkflowEntry::workflowId);
+    List<WorkflowEntry> matches = state.workflows().stream()
+        .filter(w -> q.getStatusesCount() == 0 || q.getStatusesList().contains(w.status()))
+        .filter(w -> q.getType().isEmpty() || (q.getType().equals(w.type()) && (q.getVersion() == 0 || q.getVersion() == w.version())))
+        .filter(w -> q.getStartedAfterMillis() == 0 || w.startedAtMillis() >= q.getStartedAfterMillis())
+        .filter(w -> q.getStartedBeforeMillis() == 0 || w.startedAtMillis() < q.getStartedBeforeMillis())
+        .filter(w -> !q.getHasCursor() || w.startedAtMillis() > q.getAfterStartedAtMillis()
+            || (w.startedAtMillis() == q.getAfterStartedAtMillis() && w.workflowId().compareTo(q.getAfterWorkflowId()) > 0))
+        .sorted(order)
+        .limit(q.getLimit() + 1L)
+        .toList();
+    QueryReply.Builder reply = QueryReply.newBuilder().setMore(matches.size() > q.getLimit());
+    matches.stream().limit(q.getLimit())
+        .forEach(w -> reply.addWorkflows(w.toRecord().toBuilder().clearInput().clearResult()));
+    return reply;
+  }
+
+  private static Message reply(QueryReply.Builder reply) {
+    return Message.valueOf(UnsafeByteOperations.unsafeWrap(reply.build().toByteArray()));
   }
 
   @Override

@@ -1,0 +1,343 @@
+package io.raftoral.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.grpc.ManagedChannel;
+import io.grpc.health.v1.HealthCheckRequest;
+import io.grpc.health.v1.HealthCheckResponse;
+import io.grpc.health.v1.HealthGrpc;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.raftoral.cli.NodeProcesses.CliResult;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.TestMethodOrder;
+
+/**
+ * The CLI end to end on a 3-node cluster of real processes started by {@code raftoral node}
+ * (node 1 bootstraps, 2 and 3 join): workflows started, awaited, described, listed and
+ * terminated through different nodes; bad input answered with a clear message and the
+ * documented exit code, after which the cluster still runs workflows.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class CliTest {
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final String ORDER = """
+      {"orderId":"A-1001","customer":"alice","items":[{"sku":"book","quantity":2,"unitPriceCents":1500},{"sku":"pen","quantity":3,"unitPriceCents":250}]}""";
+
+  private NodeProcesses nodes;
+
+  @BeforeAll
+  void startCluster() {
+    nodes = new NodeProcesses("CliTest");
+    nodes.bootstrap();
+    nodes.startJoining();
+    nodes.startJoining();
+    awaitMembers(3);
+  }
+
+  @AfterAll
+  void stopCluster() {
+    if (nodes != null) {
+      nodes.close();
+    }
+  }
+
+  @Test
+  @Order(1)
+  void clusterListsTheThreeNodes() {
+    JsonNode cluster = ok(nodes.cliOn(2, "cluster", "--output", "json"));
+    assertThat(cluster.path("nodes")).hasSize(3);
+    Set<Long> ids = new HashSet<>();
+    Set<String> apis = new HashSet<>();
+    cluster.path("nodes").forEach(n -> {
+      ids.add(n.path("nodeId").asLong());
+      apis.add(n.path("apiAddress").asText());
+      assertThat(n.path("role").asText()).isIn("VOTER", "LISTENER", "JOINING");
+    });
+    assertThat(ids).containsExactlyInAnyOrder(nodes.nodeId(1), nodes.nodeId(2), nodes.nodeId(3));
+    assertThat(apis).containsExactlyInAnyOrder(nodes.apiAddress(1), nodes.apiAddress(2), nodes.apiAddress(3));
+    assertThat(cluster.path("executionGroups").size()).isPositive();
+
+    CliResult text = nodes.cliOn(3, "cluster");
+    assertThat(text.exitCode()).as(text.toString()).isZero();
+    assertThat(text.stdout()).contains("3 members").contains(nodes.apiAddress(1));
+  }
+
+  @Test
+  @Order(0)
+  void everyNodeServesTheGrpcHealthService() {
+    for (int i = 1; i <= 3; i++) {
+      assertThat(health(nodes.apiAddress(i), "")).isEqualTo(HealthCheckResponse.ServingStatus.SERVING);
+      assertThat(health(nodes.apiAddress(i), "raftoral.client.v1.RaftoralApi")).isEqualTo(HealthCheckResponse.ServingStatus.SERVING);
+    }
+  }
+
+  @Test
+  @Order(2)
+  void aWorkflowStartedOnOneNodeIsAwaitedAndDescribedOnOthers() {
+    String id = "cli-" + UUID.randomUUID();
+    CliResult started = nodes.cliOn(2, "start", "ping_pong", "--version", "1", "--input", "\"ping\"", "--id", id);
+    assertThat(started.exitCode()).as(started.toString()).isZero();
+    assertThat(started.stdout().strip()).isEqualTo(id);
+
+    CliResult result = nodes.cliOn(3, "result", id, "--timeout", "60s");
+    assertThat(result.exitCode()).as(result.toString()).isZero();
+    assertThat(result.stdout().strip()).isEqualTo("\"pong\"");
+
+    JsonNode info = ok(nodes.cliOn(1, "describe", id, "--output", "json"));
+    assertThat(info.path("workflowId").asText()).isEqualTo(id);
+    assertThat(info.path("status").asText()).isEqualTo("COMPLETED");
+    assertThat(info.path("type").asText()).isEqualTo("ping_pong");
+    assertThat(info.path("version").asInt()).isEqualTo(1);
+    assertThat(info.path("checkpointCount").asLong()).isEqualTo(2);
+
+    // The same start again is idempotent; another input under the same id is a conflict.
+    CliResult again = nodes.cliOn(1, "start", "ping_pong", "--version", "1", "--input", "\"ping\"", "--id", id);
+    assertThat(again.exitCode()).as(again.toString()).isZero();
+    assertThat(again.stdout().strip()).isEqualTo(id);
+    CliResult conflict = nodes.cliOn(3, "start", "ping_pong", "--version", "1", "--input", "\"pong\"", "--id", id);
+    assertThat(conflict.exitCode()).as(conflict.toString()).isEqualTo(1);
+    assertThat(conflict.stderr()).contains(id).contains("already exists");
+  }
+
+  @Test
+  @Order(3)
+  void pingPongAndOrderRunWithWait() {
+    CliResult ping = nodes.cliOn(1, "start", "ping_pong", "--version", "1", "--input", "\"ping\"", "--wait", "--timeout", "60s");
+    assertThat(ping.exitCode()).as(ping.toString()).isZero();
+    assertThat(ping.stdout().strip()).isEqualTo("\"pong\"");
+
+    JsonNode order = ok(nodes.cliOn(3, "start", "order", "--version", "1", "--input", ORDER, "--wait", "--timeout", "60s",
+        "--output", "json"));
+    assertThat(order.path("status").asText()).isEqualTo("COMPLETED");
+    assertThat(order.path("result").path("orderId").asText()).isEqualTo("A-1001");
+    assertThat(order.path("result").path("totalCents").asLong()).isEqualTo(3750);
+    assertThat(order.path("result").path("stage").asText()).isEqualTo("shipped");
+  }
+
+  @Test
+  @Order(4)
+  void aFailingWorkflowExits1WithItsErrorOnStderr() {
+    String id = "empty-order-" + UUID.randomUUID();
+    CliResult failed = nodes.cliOn(2, "start", "order", "--version", "1", "--id", id, "--wait", "--timeout", "60s",
+        "--input", "{\"orderId\":\"A-2\",\"customer\":\"eve\",\"items\":[]}");
+    assertThat(failed.exitCode()).as(failed.toString()).isEqualTo(1);
+    assertThat(failed.stderr()).contains(id).contains("failed").contains("order A-2 has no items").doesNotContain("\tat ");
+
+    CliResult result = nodes.cliOn(1, "result", id, "--output", "json");
+    assertThat(result.exitCode()).as(result.toString()).isEqualTo(1);
+    JsonNode outcome = json(result.stdout());
+    assertThat(outcome.path("status").asText()).isEqualTo("FAILED");
+    assertThat(outcome.path("errorMessage").asText()).isEqualTo("order A-2 has no items");
+  }
+
+  @Test
+  @Order(5)
+  void terminateListAndTimeout() {
+    String id = "countdown-" + UUID.randomUUID();
+    CliResult started = nodes.cliOn(1, "start", "countdown", "--version", "1", "--input", "600", "--id", id);
+    assertThat(started.exitCode()).as(started.toString()).isZero();
+
+    CliResult waited = nodes.cliOn(2, "result", id, "--timeout", "1s");
+    assertThat(waited.exitCode()).as(waited.toString()).isEqualTo(4);
+    assertThat(waited.stderr()).contains(id);
+
+    JsonNode running = ok(nodes.cliOn(3, "list", "--status", "RUNNING", "--type", "countdown", "--version", "1", "--output", "json"));
+    assertThat(ids(running)).contains(id);
+
+    CliResult terminated = nodes.cliOn(3, "terminate", id, "--reason", "enough counting");
+    assertThat(terminated.exitCode()).as(terminated.toString()).isZero();
+    assertThat(terminated.stdout()).contains("TERMINATED");
+
+    CliResult result = nodes.cliOn(2, "result", id);
+    assertThat(result.exitCode()).as(result.toString()).isEqualTo(1);
+    assertThat(result.stderr()).contains("terminated").contains("enough counting");
+
+    JsonNode info = ok(nodes.cliOn(1, "describe", id, "--output", "json"));
+    assertThat(info.path("status").asText()).isEqualTo("TERMINATED");
+    JsonNode listed = ok(nodes.cliOn(2, "list", "--status", "terminated", "--output", "json"));
+    assertThat(ids(listed)).contains(id);
+
+    // Paging: one workflow per page, every workflow exactly once.
+    List<String> all = ids(ok(nodes.cliOn(1, "list", "--limit", "1000", "--output", "json")));
+    List<String> paged = new ArrayList<>();
+    String token = null;
+    for (int pages = 0; pages <= all.size(); pages++) {
+      List<String> args = new ArrayList<>(List.of("list", "--limit", "1", "--output", "json"));
+      if (token != null) {
+        args.addAll(List.of("--page-token", token));
+      }
+      JsonNode page = ok(nodes.cliOn(1 + pages % 3, args.toArray(String[]::new)));
+      paged.addAll(ids(page));
+      token = page.path("nextPageToken").isNull() ? null : page.path("nextPageToken").asText();
+      if (token == null) {
+        break;
+      }
+    }
+    assertThat(paged).containsExactlyElementsOf(all);
+
+    CliResult badToken = nodes.cliOn(1, "list", "--page-token", "not-a-token");
+    assertThat(badToken.exitCode()).as(badToken.toString()).isEqualTo(2);
+  }
+
+  @Test
+  @Order(10)
+  void unknownTypeVersionAndIdAreClearErrors() {
+    CliResult type = nodes.cliOn(1, "start", "no_such_workflow", "--version", "1", "--input", "1");
+    assertThat(type.exitCode()).as(type.toString()).isEqualTo(1);
+    assertThat(type.stderr()).contains("no_such_workflow").contains("not registered").doesNotContain("\tat ");
+
+    CliResult version = nodes.cliOn(2, "start", "ping_pong", "--version", "9", "--input", "\"ping\"", "--wait");
+    assertThat(version.exitCode()).as(version.toString()).isEqualTo(1);
+    assertThat(version.stderr()).contains("ping_pong@v9").contains("not registered");
+
+    for (String command : List.of("result", "describe")) {
+      CliResult unknown = nodes.cliOn(3, command, "no-such-id");
+      assertThat(unknown.exitCode()).as(unknown.toString()).isEqualTo(1);
+      assertThat(unknown.stderr()).contains("no-such-id").contains("not found");
+    }
+    CliResult json = nodes.cliOn(3, "describe", "no-such-id", "--output", "json");
+    assertThat(json(json.stdout()).path("error").path("kind").asText()).isEqualTo("WorkflowNotFoundException");
+  }
+
+  @Test
+  @Order(11)
+  void malformedInputAndUnreachableApi() {
+    CliResult malformed = nodes.cliOn(1, "start", "ping_pong", "--version", "1", "--input", "{oops");
+    assertThat(malformed.exitCode()).as(malformed.toString()).isEqualTo(2);
+    assertThat(malformed.stderr()).contains("--input is not valid JSON");
+
+    String nobody = "127.0.0.1:" + NodeProcesses.freePort();
+    CliResult unreachable = nodes.cli("cluster", "--api", nobody);
+    assertThat(unreachable.exitCode()).as(unreachable.toString()).isEqualTo(3);
+    assertThat(unreachable.stderr()).contains(nobody);
+  }
+
+  @Test
+  @Order(12)
+  void aNodeWithAnUnreachableSeedExitsNamingTheSeed() {
+    String seed = "127.0.0.1:" + NodeProcesses.freePort();
+    CliResult r = nodes.runNode("--raft-addr", "127.0.0.1:" + NodeProcesses.freePort(),
+        "--api-addr", "127.0.0.1:" + NodeProcesses.freePort(), "--join", seed, "--election-timeout", "500ms");
+    assertThat(r.exitCode()).as(r.toString()).isNotZero();
+    assertThat(r.stderr()).contains(seed).doesNotContain("\tat ");
+    assertThat(r.stdout()).doesNotContain("serving");
+  }
+
+  @Test
+  @Order(13)
+  void aNodeOnAnApiPortInUseExitsSayingSo() throws IOException {
+    try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+      String api = "127.0.0.1:" + taken.getLocalPort();
+      CliResult r = nodes.runNode("--raft-addr", "127.0.0.1:" + NodeProcesses.freePort(), "--api-addr", api,
+          "--bootstrap", "--election-timeout", "500ms");
+      assertThat(r.exitCode()).as(r.toString()).isNotZero();
+      assertThat(r.stderr()).contains(api).contains("in use").doesNotContain("\tat ");
+    }
+    // The API port of a running node, too.
+    CliResult r = nodes.runNode("--raft-addr", "127.0.0.1:" + NodeProcesses.freePort(), "--api-addr", nodes.apiAddress(2),
+        "--bootstrap", "--election-timeout", "500ms");
+    assertThat(r.exitCode()).as(r.toString()).isNotZero();
+    assertThat(r.stderr()).contains(nodes.apiAddress(2)).contains("in use");
+  }
+
+  @Test
+  @Order(14)
+  void aSecondNodeOnARunningNodesDataDirectoryIsRefused() {
+    CliResult r = nodes.runNode("--raft-addr", "127.0.0.1:" + NodeProcesses.freePort(),
+        "--api-addr", "127.0.0.1:" + NodeProcesses.freePort(), "--data-dir", nodes.dataDirectory(1).toString(),
+        "--bootstrap", "--election-timeout", "500ms");
+    assertThat(r.exitCode()).as(r.toString()).isNotZero();
+    assertThat(r.stderr()).containsAnyOf("in use", "locked").doesNotContain("\tat ");
+  }
+
+  @Test
+  @Order(100)
+  void theClusterStillRunsWorkflowsAfterTheBadInput() {
+    for (int i = 1; i <= 3; i++) {
+      assertThat(nodes.isAlive(i)).as("node %d is running", i).isTrue();
+      CliResult ping = nodes.cliOn(i, "start", "ping_pong", "--version", "1", "--input", "\"ping\"", "--wait", "--timeout", "60s");
+      assertThat(ping.exitCode()).as(ping.toString()).isZero();
+      assertThat(ping.stdout().strip()).isEqualTo("\"pong\"");
+    }
+    assertThat(ok(nodes.cliOn(1, "cluster", "--output", "json")).path("nodes")).hasSize(3);
+  }
+
+  @Test
+  @Order(101)
+  void sigtermStopsANodeCleanlyAndTheOthersCarryOn() {
+    int exit = nodes.stop(3);
+    assertThat(exit).as("exit code after SIGTERM").isIn(0, 143);
+    assertThat(nodes.stderrTail(3, 20)).contains("node " + nodes.nodeId(3) + " stopped").doesNotContain("\tat ");
+    CliResult ping = nodes.cliOn(1, "start", "ping_pong", "--version", "1", "--input", "\"ping\"", "--wait", "--timeout", "60s");
+    assertThat(ping.exitCode()).as(ping.toString()).isZero();
+    assertThat(ping.stdout().strip()).isEqualTo("\"pong\"");
+  }
+
+  // --- helpers ---
+
+  private static HealthCheckResponse.ServingStatus health(String address, String service) {
+    ManagedChannel channel = NettyChannelBuilder.forTarget(address).usePlaintext().build();
+    try {
+      return HealthGrpc.newBlockingStub(channel).withDeadlineAfter(10, TimeUnit.SECONDS)
+          .check(HealthCheckRequest.newBuilder().setService(service).build()).getStatus();
+    } finally {
+      channel.shutdownNow();
+    }
+  }
+
+  /** Waits (bounded) until node 1 reports {@code count} members; joins register asynchronously. */
+  private void awaitMembers(int count) {
+    long deadline = System.nanoTime() + NodeProcesses.START_TIMEOUT.toNanos();
+    CliResult last = null;
+    while (System.nanoTime() < deadline) {
+      last = nodes.cliOn(1, "cluster", "--output", "json");
+      if (last.exitCode() == 0 && json(last.stdout()).path("nodes").size() == count) {
+        return;
+      }
+      try {
+        Thread.sleep(500);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new AssertionError(e);
+      }
+    }
+    throw new AssertionError("the cluster did not reach " + count + " members; last answer: " + last);
+  }
+
+  private static JsonNode ok(CliResult r) {
+    assertThat(r.exitCode()).as(r.toString()).isZero();
+    return json(r.stdout());
+  }
+
+  private static JsonNode json(String text) {
+    try {
+      return JSON.readTree(text);
+    } catch (IOException e) {
+      throw new UncheckedIOException("not JSON: " + text, e);
+    }
+  }
+
+  private static List<String> ids(JsonNode page) {
+    List<String> ids = new ArrayList<>();
+    page.path("workflows").forEach(w -> ids.add(w.path("workflowId").asText()));
+    return ids;
+  }
+}

@@ -1,0 +1,392 @@
+package io.raftoral.cli;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.LocalDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
+
+/**
+ * Real {@code raftoral} processes for tests: nodes started through {@code RaftoralCli node} on
+ * free loopback ports, each with its own data directory, and CLI commands run as processes too.
+ *
+ * <p>Nodes are numbered 1, 2, 3... in the order they were started (node 1 is usually the
+ * bootstrap node); {@link #nodeId(int)} is the id the node printed, which for joining nodes
+ * the cluster allocates. Each node's stdout and stderr, and every CLI run's, stay in files under
+ * {@code target/node-processes/NAME-TIMESTAMP/} for debugging; data directories live in a temp
+ * directory removed by {@link #close()}, which also stops every process still running.
+ */
+public final class NodeProcesses implements AutoCloseable {
+  /** How long a node may take to print its serving line. */
+  public static final Duration START_TIMEOUT = Duration.ofSeconds(60);
+  /** How long one CLI command (or a node expected to fail) may run. */
+  public static final Duration CLI_TIMEOUT = Duration.ofSeconds(120);
+  /** Short, so that failover tests are quick; the node default is 1 s. */
+  public static final String ELECTION_TIMEOUT = "500ms";
+
+  private static final List<String> NODE_JVM = List.of(
+      "--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow", "-Xmx256m", "-XX:+UseSerialGC",
+      "-Dorg.slf4j.simpleLogger.showDateTime=true");
+  // A CLI command is short-lived: favour start-up time.
+  private static final List<String> CLI_JVM = List.of(
+      "--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow", "-Xmx128m", "-XX:+UseSerialGC",
+      "-XX:TieredStopAtLevel=1");
+  private static final Pattern SERVING = Pattern.compile("node (\\d+) serving api");
+
+  /** What a CLI process did. */
+  public record CliResult(int exitCode, String stdout, String stderr) {
+    @Override
+    public String toString() {
+      return "exit " + exitCode + "\n--- stdout:\n" + stdout + "\n--- stderr:\n" + stderr;
+    }
+  }
+
+  /** One node process and where it lives. */
+  public static final class Node {
+    final int index;
+    final String raftAddress;
+    final String apiAddress;
+    final Path dataDirectory;
+    volatile Process process;
+    volatile Path stdout;
+    volatile Path stderr;
+    volatile long nodeId;
+
+    Node(int index, String raftAddress, String apiAddress, Path dataDirectory) {
+      this.index = index;
+      this.raftAddress = raftAddress;
+      this.apiAddress = apiAddress;
+      this.dataDirectory = dataDirectory;
+    }
+  }
+
+  private final Path logDirectory;
+  private final Path dataRoot;
+  private final List<Node> nodes = new CopyOnWriteArrayList<>();
+  private final AtomicInteger runs = new AtomicInteger();
+  private final Thread killOnExit;
+
+  /** @param name names the log directory, e.g. the test class */
+  public NodeProcesses(String name) {
+    try {
+      String stamp = LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss-SSS"));
+      logDirectory = Files.createDirectories(Path.of("target", "node-processes", name + "-" + stamp)).toAbsolutePath();
+      dataRoot = Files.createTempDirectory("raftoral-" + name + "-");
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    // Should the test JVM die without close(), its children must not outlive it.
+    killOnExit = new Thread(() -> nodes.forEach(n -> {
+      if (n.process != null) {
+        n.process.destroyForcibly();
+      }
+    }));
+    Runtime.getRuntime().addShutdownHook(killOnExit);
+  }
+
+  // --- starting nodes ---
+
+  /** Starts a node with {@code --bootstrap --node-id 1} (plus {@code extraArgs}) and waits until it serves. */
+  public int bootstrap(String... extraArgs) {
+    return start(concat(List.of("--bootstrap", "--node-id", "1"), extraArgs));
+  }
+
+  /**
+   * Starts a node joining through every running node's API address and waits until it serves.
+   * Several may be started at once from different threads.
+   */
+  public int startJoining(String... extraArgs) {
+    List<String> seeds = nodes.stream().filter(n -> n.nodeId > 0 && n.process != null && n.process.isAlive())
+        .map(n -> n.apiAddress).toList();
+    if (seeds.isEmpty()) {
+      throw new IllegalStateException("no running node to join through");
+    }
+    return start(concat(List.of("--join", String.join(",", seeds)), extraArgs));
+  }
+
+  /** Starts a node joining through the given nodes (by index) and waits until it serves. */
+  public int startJoiningVia(List<Integer> seedIndexes, String... extraArgs) {
+    String seeds = seedIndexes.stream().map(this::apiAddress).collect(Collectors.joining(","));
+    return start(concat(List.of("--join", seeds), extraArgs));
+  }
+
+  /**
+   * Starts a node on fresh ports and a fresh data directory with {@code modeArgs} (e.g.
+   * {@code --bootstrap} or {@code --join SEEDS}, plus any other option) and waits for its
+   * serving line. Returns the node's index.
+   */
+  public int start(List<String> modeArgs) {
+    Node node;
+    synchronized (nodes) { // only the numbering is serialized: nodes may start concurrently
+      int index = nodes.size() + 1;
+      node = new Node(index, "127.0.0.1:" + freePort(), "127.0.0.1:" + freePort(), dataRoot.resolve("node-" + index));
+      nodes.add(node);
+      launch(node, modeArgs);
+    }
+    awaitServing(node);
+    return node.index;
+  }
+
+  /**
+   * Starts node {@code i} again after {@link #stop} or {@link #kill}, on the same addresses and
+   * data directory, with {@code modeArgs} (a restarted node keeps its identity; the mode is
+   * still required on the command line), and waits until it serves.
+   */
+  public void restart(int i, List<String> modeArgs) {
+    Node node = node(i);
+    synchronized (node) {
+      if (node.process != null && node.process.isAlive()) {
+        throw new IllegalStateException("node " + i + " is still running");
+      }
+      node.nodeId = 0;
+      launch(node, modeArgs);
+    }
+    awaitServing(node);
+  }
+
+  private void launch(Node node, List<String> modeArgs) {
+    int run = runs.incrementAndGet();
+    node.stdout = logDirectory.resolve("node-" + node.index + "-" + run + ".stdout");
+    node.stderr = logDirectory.resolve("node-" + node.index + "-" + run + ".stderr");
+    List<String> args = new ArrayList<>(List.of("node", "--raft-addr", node.raftAddress, "--api-addr", node.apiAddress,
+        "--data-dir", node.dataDirectory.toString(), "--election-timeout", ELECTION_TIMEOUT));
+    args.addAll(modeArgs);
+    node.process = spawn(NODE_JVM, args, node.stdout, node.stderr);
+  }
+
+  private void awaitServing(Node node) {
+    long deadline = System.nanoTime() + START_TIMEOUT.toNanos();
+    while (true) {
+      Matcher m = SERVING.matcher(read(node.stdout));
+      if (m.find()) {
+        node.nodeId = Long.parseLong(m.group(1));
+        return;
+      }
+      if (!node.process.isAlive()) {
+        throw new AssertionError("node " + node.index + " exited with " + node.process.exitValue()
+            + " before serving; stderr:\n" + tail(node.stderr, 40));
+      }
+      if (System.nanoTime() > deadline) {
+        node.process.destroyForcibly();
+        throw new AssertionError("node " + node.index + " did not serve within " + START_TIMEOUT.toSeconds()
+            + " s; stderr:\n" + tail(node.stderr, 40));
+      }
+      sleep(100);
+    }
+  }
+
+  /**
+   * Runs {@code raftoral node ARGS} exactly as given (no addresses added) until it exits, for a
+   * node expected to fail; kills it and fails the test if it is still running after
+   * {@link #CLI_TIMEOUT}.
+   */
+  public CliResult runNode(String... args) {
+    return run(NODE_JVM, concat(List.of("node"), args));
+  }
+
+  // --- controlling nodes ---
+
+  /** SIGKILL (no shutdown hook runs) and wait until it is gone. */
+  public void kill(int i) {
+    Process p = node(i).process;
+    p.destroyForcibly();
+    waitFor(p, Duration.ofSeconds(30));
+  }
+
+  /** SIGTERM (the node closes cleanly) and wait; returns the exit code (143 after SIGTERM). */
+  public int stop(int i) {
+    Process p = node(i).process;
+    p.destroy();
+    if (!waitFor(p, Duration.ofSeconds(60))) {
+      p.destroyForcibly();
+      waitFor(p, Duration.ofSeconds(30));
+      throw new AssertionError("node " + i + " did not stop within 60 s of SIGTERM; stderr:\n" + tail(node(i).stderr, 40));
+    }
+    return p.exitValue();
+  }
+
+  public boolean isAlive(int i) {
+    return node(i).process.isAlive();
+  }
+
+  public int size() {
+    return nodes.size();
+  }
+
+  public String apiAddress(int i) {
+    return node(i).apiAddress;
+  }
+
+  public String raftAddress(int i) {
+    return node(i).raftAddress;
+  }
+
+  public Path dataDirectory(int i) {
+    return node(i).dataDirectory;
+  }
+
+  /** The node id node {@code i} printed when it started serving. */
+  public long nodeId(int i) {
+    return node(i).nodeId;
+  }
+
+  public long pid(int i) {
+    return node(i).process.pid();
+  }
+
+  public Process process(int i) {
+    return node(i).process;
+  }
+
+  /** The last {@code lines} lines of node {@code i}'s stderr (its log). */
+  public String stderrTail(int i, int lines) {
+    return tail(node(i).stderr, lines);
+  }
+
+  public Path logDirectory() {
+    return logDirectory;
+  }
+
+  private Node node(int i) {
+    if (i < 1 || i > nodes.size()) {
+      throw new IllegalArgumentException("no node " + i + "; nodes are 1.." + nodes.size());
+    }
+    return nodes.get(i - 1);
+  }
+
+  // --- CLI ---
+
+  /** Runs {@code raftoral ARGS} as a process (RAFTORAL_API unset) and returns what it did. */
+  public CliResult cli(String... args) {
+    return run(CLI_JVM, Arrays.asList(args));
+  }
+
+  /** Runs {@code raftoral ARGS --api <node i's API address>}. */
+  public CliResult cliOn(int i, String... args) {
+    return run(CLI_JVM, concat(Arrays.asList(args), "--api", apiAddress(i)));
+  }
+
+  private CliResult run(List<String> jvm, List<String> args) {
+    int run = runs.incrementAndGet();
+    String name = "run-" + run + "-" + (args.isEmpty() ? "none" : args.getFirst());
+    Path out = logDirectory.resolve(name + ".stdout");
+    Path err = logDirectory.resolve(name + ".stderr");
+    Process p = spawn(jvm, args, out, err);
+    if (!waitFor(p, CLI_TIMEOUT)) {
+      p.destroyForcibly();
+      waitFor(p, Duration.ofSeconds(30));
+      throw new AssertionError("raftoral " + String.join(" ", args) + " did not exit within " + CLI_TIMEOUT.toSeconds()
+          + " s; stderr:\n" + tail(err, 40));
+    }
+    return new CliResult(p.exitValue(), read(out), read(err));
+  }
+
+  private Process spawn(List<String> jvm, List<String> args, Path stdout, Path stderr) {
+    List<String> cmd = new ArrayList<>();
+    cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+    cmd.addAll(jvm);
+    cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), RaftoralCli.class.getName()));
+    cmd.addAll(args);
+    try {
+      Files.writeString(logDirectory.resolve("commands.log"), String.join(" ", args) + "  > " + stdout.getFileName() + "\n",
+          StandardCharsets.UTF_8, java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND);
+      ProcessBuilder pb = new ProcessBuilder(cmd).redirectOutput(stdout.toFile()).redirectError(stderr.toFile());
+      pb.environment().remove("RAFTORAL_API");
+      return pb.start();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  // --- helpers ---
+
+  /** A port nobody listens on right now (the usual small race with other processes applies). */
+  public static int freePort() {
+    try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+      return s.getLocalPort();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  private static boolean waitFor(Process p, Duration timeout) {
+    try {
+      return p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new AssertionError("interrupted", e);
+    }
+  }
+
+  private static String read(Path file) {
+    try {
+      return Files.exists(file) ? Files.readString(file, StandardCharsets.UTF_8) : "";
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  private static String tail(Path file, int lines) {
+    if (file == null) {
+      return "";
+    }
+    List<String> all = read(file).lines().toList();
+    return String.join("\n", all.subList(Math.max(0, all.size() - lines), all.size()));
+  }
+
+  private static void sleep(long ms) {
+    try {
+      Thread.sleep(ms);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new AssertionError("interrupted", e);
+    }
+  }
+
+  private static List<String> concat(List<String> head, String... tail) {
+    List<String> all = new ArrayList<>(head);
+    all.addAll(Arrays.asList(tail));
+    return all;
+  }
+
+  /** Stops every node still running (SIGTERM, then SIGKILL after 30 s) and removes the data directories. */
+  @Override
+  public void close() {
+    List<Process> running = nodes.stream().map(n -> n.process).filter(p -> p != null && p.isAlive()).toList();
+    running.forEach(Process::destroy);
+    for (Process p : running) {
+      if (!waitFor(p, Duration.ofSeconds(30))) {
+        p.destroyForcibly();
+        waitFor(p, Duration.ofSeconds(30));
+      }
+    }
+    try {
+      Runtime.getRuntime().removeShutdownHook(killOnExit);
+    } catch (IllegalStateException shuttingDown) {
+      // the hook is running or will run; nothing to do
+    }
+    try (Stream<Path> paths = Files.walk(dataRoot)) {
+      for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) {
+        Files.deleteIfExists(p);
+      }
+    } catch (IOException e) {
+      // leftovers in the temp directory are harmless
+    }
+  }
+}

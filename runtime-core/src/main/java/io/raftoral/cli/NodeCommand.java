@@ -1,0 +1,210 @@
+package io.raftoral.cli;
+
+import io.raftoral.api.Errors;
+import io.raftoral.api.RaftoralNode;
+import io.raftoral.api.WorkflowProvider;
+import io.raftoral.api.WorkflowRegistry;
+import io.raftoral.api.WorkflowType;
+import io.raftoral.client.HostPort;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Comparator;
+import java.util.List;
+import java.util.ServiceLoader;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.stream.Collectors;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code raftoral node}: runs one node in the foreground until SIGINT or SIGTERM, serving the
+ * client API. Every workflow a {@link WorkflowProvider} on the classpath contributes is
+ * registered. Once serving, one line goes to stdout (for scripts and tests to wait on); logs go
+ * to stderr.
+ */
+@Command(name = "node", sortOptions = false, description = {
+    "Run a node in the foreground until SIGINT/SIGTERM (which close it cleanly, handing off leadership).",
+    "Prints 'node N serving api HOST:PORT raft HOST:PORT' on stdout once it serves; logs go to stderr."})
+final class NodeCommand implements Callable<Integer>, HasOutput {
+  @Spec
+  CommandSpec spec;
+
+  @Option(names = "--raft-addr", required = true, paramLabel = "HOST:PORT", description = "Where this node's Raft server listens; peers reach it here.")
+  String raftAddress;
+
+  @Option(names = "--api-addr", required = true, paramLabel = "HOST:PORT", description = "Where this node serves the client API (gRPC).")
+  String apiAddress;
+
+  @Option(names = "--data-dir", paramLabel = "DIR", description = "Keep the node's identity, Raft log and state here (default: in memory, lost on exit).")
+  Path dataDirectory;
+
+  @ArgGroup(exclusive = true, multiplicity = "1")
+  Mode mode;
+
+  static final class Mode {
+    @Option(names = "--bootstrap", required = true, description = "Start a new cluster with this node as its first member.")
+    boolean bootstrap;
+
+    @Option(names = "--join", required = true, split = ",", paramLabel = "SEED",
+        description = "Join a running cluster through these nodes' API addresses (comma-separated).")
+    List<String> seeds;
+  }
+
+  @Option(names = "--node-id", paramLabel = "N", description = "With --bootstrap: this node's id (default 1). A joining node gets its id from the cluster.")
+  Long nodeId;
+
+  @Option(names = "--cluster-id", paramLabel = "NAME", defaultValue = "raftoral", description = "The cluster's name; a join checks it (default ${DEFAULT-VALUE}).")
+  String clusterId;
+
+  @Option(names = "--election-timeout", paramLabel = "D", defaultValue = "1s",
+      description = "Raft's minimum election timeout (the maximum is twice it), e.g. 500ms; default ${DEFAULT-VALUE}.")
+  Duration electionTimeout;
+
+  @Option(names = "--node-failure-timeout", paramLabel = "D",
+      description = "How long a member may be unreachable before the cluster removes it and replaces it in its groups (default 10s).")
+  Duration nodeFailureTimeout;
+
+  @Option(names = "--max-voters", paramLabel = "N", description = "Voters of the management group; further nodes are listeners (default 3).")
+  Integer maxVoters;
+
+  @Option(names = "--group-size", paramLabel = "N", description = "Target members per execution group, 1..7 (default 3).")
+  Integer groupSize;
+
+  @Option(names = "--output", paramLabel = "FORMAT", description = "text (default) or json, for the serving line.")
+  OutputFormat output;
+
+  @picocli.CommandLine.ParentCommand
+  RaftoralCli parent;
+
+  @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help.")
+  boolean help;
+
+  @Override
+  public OutputFormat output() {
+    return HasOutput.resolve(output, parent);
+  }
+
+  @Override
+  public Integer call() throws InterruptedException {
+    validate();
+    quietLibrariesButShowNodeInfo();
+    PrintWriter err = spec.commandLine().getErr();
+
+    WorkflowRegistry workflows = new WorkflowRegistry();
+    for (WorkflowProvider provider : ServiceLoader.load(WorkflowProvider.class)) {
+      provider.register(workflows);
+    }
+    List<WorkflowType> types = workflows.types().stream()
+        .sorted(Comparator.comparing(WorkflowType::name).thenComparingInt(WorkflowType::version)).toList();
+    if (types.isEmpty()) {
+      err.println("raftoral node: warning: no WorkflowProvider on the classpath registers a workflow; this node can run none");
+    } else {
+      err.println("raftoral node: workflows " + types.stream().map(WorkflowType::toString).collect(Collectors.joining(", ")));
+    }
+    err.flush();
+
+    RaftoralNode.Builder builder = RaftoralNode.builder()
+        .raftAddress(raftAddress)
+        .apiAddress(apiAddress)
+        .clusterId(clusterId)
+        .electionTimeout(electionTimeout);
+    if (dataDirectory != null) {
+      builder.dataDirectory(dataDirectory);
+    }
+    if (nodeFailureTimeout != null) {
+      builder.nodeFailureTimeout(nodeFailureTimeout);
+    }
+    if (maxVoters != null) {
+      builder.maxVoters(maxVoters);
+    }
+    if (groupSize != null) {
+      builder.targetGroupSize(groupSize);
+    }
+    if (mode.bootstrap) {
+      builder.nodeId(nodeId == null ? 1 : nodeId);
+    } else {
+      builder.join(mode.seeds.stream().map(String::strip).toList());
+    }
+    types.forEach(t -> builder.register(workflows.find(t)));
+
+    RaftoralNode node = builder.start();
+    // A shutdown hook, so that SIGINT and SIGTERM close the node cleanly (close hands off
+    // leadership first); the JVM then exits with 130/143.
+    Runtime.getRuntime().addShutdownHook(Thread.ofPlatform().name("raftoral-node-shutdown").unstarted(() -> {
+      err.println("raftoral node: node " + node.nodeId() + " stopping");
+      err.flush();
+      try {
+        node.close();
+        err.println("raftoral node: node " + node.nodeId() + " stopped");
+      } catch (RuntimeException e) {
+        err.println("raftoral node: node " + node.nodeId() + " did not close cleanly: " + e.getMessage());
+      }
+      err.flush();
+    }));
+
+    String api = node.apiAddress() != null ? node.apiAddress() : apiAddress; // the bound one
+    var json = Printer.JSON.createObjectNode().put("event", "serving").put("nodeId", node.nodeId())
+        .put("apiAddress", api).put("raftAddress", raftAddress);
+    new Printer(spec.commandLine().getOut(), output()).print(json,
+        "node " + node.nodeId() + " serving api " + api + " raft " + raftAddress);
+
+    new CountDownLatch(1).await(); // until a signal runs the hook and the JVM exits
+    return ExitCode.OK;
+  }
+
+  private void validate() {
+    checkAddress("--raft-addr", raftAddress);
+    checkAddress("--api-addr", apiAddress);
+    if (mode.seeds != null) {
+      if (nodeId != null) {
+        throw usage("--node-id is only for --bootstrap; a joining node gets its id from the cluster");
+      }
+      if (mode.seeds.isEmpty() || mode.seeds.stream().allMatch(String::isBlank)) {
+        throw usage("--join needs at least one seed HOST:PORT");
+      }
+      for (String seed : mode.seeds) {
+        checkAddress("--join", seed);
+      }
+    }
+    if (nodeId != null && nodeId < 1) {
+      throw usage("--node-id must be >= 1, got " + nodeId);
+    }
+    if (maxVoters != null && maxVoters < 1) {
+      throw usage("--max-voters must be >= 1, got " + maxVoters);
+    }
+    if (groupSize != null && (groupSize < 1 || groupSize > 7)) {
+      throw usage("--group-size must be in 1..7, got " + groupSize);
+    }
+    if (clusterId.isBlank()) {
+      throw usage("--cluster-id must not be empty");
+    }
+  }
+
+  private void checkAddress(String option, String value) {
+    try {
+      HostPort.parse(value);
+    } catch (Errors.InvalidArgumentException e) {
+      throw usage(option + ": " + e.getMessage());
+    }
+  }
+
+  private ParameterException usage(String message) {
+    return new ParameterException(spec.commandLine(), message);
+  }
+
+  /**
+   * Raftoral's own info lines (data directory, joins, leadership) are worth seeing on a node's
+   * stderr; the libraries' are not. A -D setting of the same property wins.
+   */
+  private static void quietLibrariesButShowNodeInfo() {
+    if (System.getProperty("org.slf4j.simpleLogger.log.io.raftoral") == null) {
+      System.setProperty("org.slf4j.simpleLogger.log.io.raftoral", "info");
+    }
+  }
+}

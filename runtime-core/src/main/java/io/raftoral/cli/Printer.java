@@ -1,0 +1,199 @@
+package io.raftoral.cli;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.raftoral.api.ListPage;
+import io.raftoral.api.WorkflowInfo;
+import io.raftoral.client.RaftoralClient;
+import io.raftoral.proto.client.ClusterInfoReply;
+import io.raftoral.proto.client.ExecutionGroupInfo;
+import io.raftoral.proto.client.NodeInfo;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.util.stream.Collectors;
+
+/**
+ * Turns answers into the command's output: text for people, or exactly one JSON object (one line)
+ * for scripts. Both formats carry the same fields.
+ */
+final class Printer {
+  static final ObjectMapper JSON = new ObjectMapper();
+
+  private final PrintWriter out;
+  private final OutputFormat format;
+
+  Printer(PrintWriter out, OutputFormat format) {
+    this.out = out;
+    this.format = format;
+  }
+
+  boolean json() {
+    return format == OutputFormat.json;
+  }
+
+  void print(JsonNode json, String text) {
+    out.println(json() ? write(json) : text);
+    out.flush();
+  }
+
+  static String write(JsonNode json) {
+    try {
+      return JSON.writeValueAsString(json);
+    } catch (JsonProcessingException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  // --- workflows ---
+
+  static ObjectNode info(WorkflowInfo i) {
+    ObjectNode n = JSON.createObjectNode();
+    n.put("workflowId", i.workflowId());
+    n.put("type", i.type().name());
+    n.put("version", i.type().version());
+    n.put("status", i.status().name());
+    n.put("ownerNode", i.ownerNode());
+    n.put("executionGroup", i.executionGroup());
+    n.put("startedAt", String.valueOf(i.startedAt()));
+    i.endedAt().ifPresentOrElse(t -> n.put("endedAt", t.toString()), () -> n.putNull("endedAt"));
+    n.put("checkpointCount", i.checkpointCount());
+    i.errorType().ifPresentOrElse(t -> n.put("errorType", t), () -> n.putNull("errorType"));
+    i.errorMessage().ifPresentOrElse(t -> n.put("errorMessage", t), () -> n.putNull("errorMessage"));
+    return n;
+  }
+
+  static String infoText(WorkflowInfo i) {
+    StringBuilder b = new StringBuilder();
+    row(b, "workflow", i.workflowId());
+    row(b, "type", i.type().name() + " v" + i.type().version());
+    row(b, "status", i.status().name());
+    row(b, "owner", "node " + i.ownerNode());
+    row(b, "group", i.executionGroup());
+    row(b, "started at", String.valueOf(i.startedAt()));
+    row(b, "ended at", i.endedAt().map(Object::toString).orElse("-"));
+    row(b, "checkpoints", Long.toString(i.checkpointCount()));
+    switch (i.status()) {
+      case FAILED -> row(b, "error", i.errorType().orElse("") + ": " + i.errorMessage().orElse(""));
+      case TERMINATED -> row(b, "reason", i.errorMessage().orElse(""));
+      default -> {}
+    }
+    return b.toString().stripTrailing();
+  }
+
+  private static void row(StringBuilder b, String key, String value) {
+    b.append(String.format("%-12s %s%n", key, value));
+  }
+
+  /** The info plus the result, parsed as JSON when it is JSON (the default codec), else as a string. */
+  static ObjectNode outcome(RaftoralClient.Outcome o) {
+    ObjectNode n = info(o.info());
+    if (o.result() != null && o.result().length > 0) {
+      String text = new String(o.result(), StandardCharsets.UTF_8);
+      try {
+        n.set("result", JSON.readTree(text));
+      } catch (JsonProcessingException notJson) {
+        n.put("result", text);
+      }
+    } else {
+      n.putNull("result");
+    }
+    return n;
+  }
+
+  /** Why a workflow did not complete, for stderr. */
+  static String notCompleted(WorkflowInfo i) {
+    return switch (i.status()) {
+      case FAILED -> "workflow " + i.workflowId() + " failed: " + i.errorType().orElse("error") + ": " + i.errorMessage().orElse("");
+      case TERMINATED -> "workflow " + i.workflowId() + " was terminated: " + i.errorMessage().orElse("");
+      default -> "workflow " + i.workflowId() + " is " + i.status();
+    };
+  }
+
+  // --- list ---
+
+  static ObjectNode page(ListPage page) {
+    ObjectNode n = JSON.createObjectNode();
+    ArrayNode list = n.putArray("workflows");
+    page.workflows().forEach(w -> list.add(info(w)));
+    if (page.nextPageToken() == null) {
+      n.putNull("nextPageToken");
+    } else {
+      n.put("nextPageToken", page.nextPageToken());
+    }
+    return n;
+  }
+
+  static String pageText(ListPage page) {
+    if (page.workflows().isEmpty()) {
+      return "no workflows match";
+    }
+    StringBuilder b = new StringBuilder();
+    b.append(String.format("%-38s %-20s %-11s %-6s %s%n", "WORKFLOW", "TYPE", "STATUS", "OWNER", "STARTED AT"));
+    for (WorkflowInfo w : page.workflows()) {
+      b.append(String.format("%-38s %-20s %-11s %-6s %s%n", w.workflowId(), w.type().name() + " v" + w.type().version(),
+          w.status(), w.ownerNode(), w.startedAt()));
+    }
+    if (page.nextPageToken() != null) {
+      b.append("more: --page-token ").append(page.nextPageToken()).append('\n');
+    }
+    return b.toString().stripTrailing();
+  }
+
+  // --- cluster ---
+
+  static ObjectNode cluster(ClusterInfoReply c) {
+    ObjectNode n = JSON.createObjectNode();
+    n.put("clusterId", c.getClusterId());
+    n.put("answeredBy", c.getNodeId());
+    n.put("managementLeader", c.getManagementLeader());
+    ArrayNode nodes = n.putArray("nodes");
+    for (NodeInfo node : c.getNodesList()) {
+      ObjectNode e = nodes.addObject();
+      e.put("nodeId", node.getNodeId());
+      e.put("raftAddress", node.getRaftAddress());
+      e.put("apiAddress", node.getApiAddress());
+      e.put("role", roleName(node));
+    }
+    ArrayNode groups = n.putArray("executionGroups");
+    for (ExecutionGroupInfo g : c.getExecutionGroupsList()) {
+      ObjectNode e = groups.addObject();
+      e.put("groupId", g.getGroupId());
+      e.put("index", g.getIndex());
+      ArrayNode members = e.putArray("members");
+      g.getMembersList().forEach(members::add);
+      e.put("leaderNode", g.getLeaderNode());
+    }
+    return n;
+  }
+
+  static String clusterText(ClusterInfoReply c) {
+    StringBuilder b = new StringBuilder();
+    b.append("cluster ").append(c.getClusterId()).append(" (answered by node ").append(c.getNodeId())
+        .append("; management leader: ").append(c.getManagementLeader() == 0 ? "none" : "node " + c.getManagementLeader())
+        .append(")\n");
+    b.append(c.getNodesCount()).append(c.getNodesCount() == 1 ? " member:\n" : " members:\n");
+    for (NodeInfo node : c.getNodesList()) {
+      b.append(String.format("  node %-4d %-8s raft %-21s api %s%n", node.getNodeId(), roleName(node),
+          node.getRaftAddress(), node.getApiAddress().isEmpty() ? "-" : node.getApiAddress()));
+    }
+    b.append(c.getExecutionGroupsCount()).append(c.getExecutionGroupsCount() == 1 ? " execution group:\n" : " execution groups:\n");
+    for (ExecutionGroupInfo g : c.getExecutionGroupsList()) {
+      b.append(String.format("  group %-3d %s members %s leader %s%n", g.getIndex(), g.getGroupId(),
+          g.getMembersList().stream().map(String::valueOf).collect(Collectors.joining(",", "[", "]")),
+          g.getLeaderNode() == 0 ? "none" : "node " + g.getLeaderNode()));
+    }
+    return b.toString().stripTrailing();
+  }
+
+  private static String roleName(NodeInfo node) {
+    return switch (node.getRole()) {
+      case VOTER -> "VOTER";
+      case LISTENER -> "LISTENER";
+      case JOINING -> "JOINING";
+      default -> "UNKNOWN";
+    };
+  }
+}

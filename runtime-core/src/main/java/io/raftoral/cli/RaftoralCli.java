@@ -1,0 +1,128 @@
+package io.raftoral.cli;
+
+import io.raftoral.api.RaftoralException;
+import java.io.PrintWriter;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.LinkedHashSet;
+import java.util.Set;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.ParseResult;
+import picocli.CommandLine.Spec;
+
+/**
+ * The {@code raftoral} command line: {@code node} runs a node; the other commands are clients of
+ * one node's API ({@code --api}, env {@code RAFTORAL_API}). Exit codes are in {@link ExitCode}
+ * and docs/CLI.md. Expected errors print one line to stderr, never a stack trace (set
+ * {@code RAFTORAL_DEBUG=1} to see one).
+ */
+@Command(name = "raftoral", synopsisSubcommandLabel = "COMMAND",
+    description = "Durable workflows replicated with Raft. Run a node, or talk to one.",
+    subcommands = {
+        NodeCommand.class,
+        WorkflowCommands.Start.class,
+        WorkflowCommands.Result.class,
+        WorkflowCommands.Describe.class,
+        WorkflowCommands.ListWorkflows.class,
+        WorkflowCommands.Terminate.class,
+        WorkflowCommands.Cluster.class},
+    footer = {"", "Exit codes: 0 ok/COMPLETED, 1 FAILED/TERMINATED or a server error,",
+        "2 bad usage or input, 3 node unreachable or unavailable, 4 timeout.",
+        "Run 'raftoral COMMAND --help' for a command's options."})
+public final class RaftoralCli implements Runnable {
+  @Spec
+  CommandSpec spec;
+
+  @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help.")
+  boolean help;
+
+  @Option(names = "--api", paramLabel = "HOST:PORT",
+      description = "For the client commands: the node to talk to (default: env RAFTORAL_API, else 127.0.0.1:8001).")
+  String api;
+
+  @Option(names = "--output", paramLabel = "FORMAT", description = "For every command: text (default) or json.")
+  OutputFormat output;
+
+  @Override
+  public void run() {
+    throw new ParameterException(spec.commandLine(), "a command is required");
+  }
+
+  public static void main(String[] args) {
+    System.exit(execute(args));
+  }
+
+  /** Runs one command line and returns its exit code (System.out and System.err). */
+  public static int execute(String... args) {
+    return commandLine().execute(args);
+  }
+
+  /** The configured command line; tests may redirect its out and err writers. */
+  public static CommandLine commandLine() {
+    CommandLine cli = new CommandLine(new RaftoralCli());
+    cli.registerConverter(Duration.class, new Converters.DurationConverter());
+    cli.registerConverter(Instant.class, new Converters.InstantConverter());
+    cli.setCaseInsensitiveEnumValuesAllowed(true);
+    cli.setUsageHelpAutoWidth(true);
+    cli.setParameterExceptionHandler(RaftoralCli::usageError);
+    cli.setExecutionExceptionHandler(RaftoralCli::failure);
+    return cli;
+  }
+
+  private static int usageError(ParameterException e, String[] args) {
+    CommandLine cmd = e.getCommandLine();
+    PrintWriter err = cmd.getErr();
+    String message = String.valueOf(e.getMessage());
+    err.println("raftoral: " + (message.startsWith("Error: ") ? message.substring("Error: ".length()) : message));
+    if (!CommandLine.UnmatchedArgumentException.printSuggestions(e, err)) {
+      err.println("Try '" + cmd.getCommandSpec().qualifiedName() + " --help' for usage.");
+    }
+    err.flush();
+    return ExitCode.USAGE;
+  }
+
+  private static int failure(Exception e, CommandLine cmd, ParseResult parsed) {
+    int code = ExitCode.of(e);
+    String message = describe(e);
+    PrintWriter err = cmd.getErr();
+    err.println("raftoral: " + message);
+    if (System.getenv("RAFTORAL_DEBUG") != null) {
+      e.printStackTrace(err);
+    }
+    err.flush();
+    if (cmd.getCommand() instanceof HasOutput h && h.output() == OutputFormat.json) {
+      var json = Printer.JSON.createObjectNode();
+      json.putObject("error").put("kind", e.getClass().getSimpleName()).put("message", message);
+      json.put("exitCode", code);
+      cmd.getOut().println(Printer.write(json));
+      cmd.getOut().flush();
+    }
+    return code;
+  }
+
+  /** The message and the causes' messages that add something, without class names for our own errors. */
+  static String describe(Throwable e) {
+    Set<String> parts = new LinkedHashSet<>();
+    String joined = "";
+    for (Throwable t = e; t != null && parts.size() < 4; t = t.getCause()) {
+      if (t != e && t instanceof io.grpc.StatusRuntimeException) {
+        break; // the client already turned the status into the message above
+      }
+      String m = t.getMessage();
+      if (m == null || m.isBlank()) {
+        m = t == e ? t.getClass().getSimpleName() : null;
+      } else if (!(t instanceof RaftoralException) && t == e) {
+        m = t.getClass().getSimpleName() + ": " + m;
+      }
+      if (m != null && !joined.contains(m.strip())) {
+        parts.add(m.strip());
+        joined = String.join(": ", parts);
+      }
+    }
+    return joined;
+  }
+}

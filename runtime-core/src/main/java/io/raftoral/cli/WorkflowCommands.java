@@ -1,0 +1,245 @@
+package io.raftoral.cli;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import io.raftoral.api.Errors;
+import io.raftoral.api.ListQuery;
+import io.raftoral.api.WorkflowInfo;
+import io.raftoral.api.WorkflowStatus;
+import io.raftoral.client.RaftoralClient;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.EnumSet;
+import java.util.List;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/** The client commands: start, result, describe, list, terminate, cluster. */
+final class WorkflowCommands {
+  private WorkflowCommands() {}
+
+  static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(30);
+
+  /** Waits for the workflow; a timeout says how to keep waiting. */
+  static RaftoralClient.Outcome await(RaftoralClient client, String id, Duration timeout) {
+    try {
+      return client.await(id, timeout);
+    } catch (Errors.TimeoutException e) {
+      throw new Errors.TimeoutException("workflow " + id + " did not finish within " + Converters.format(timeout)
+          + "; it may still finish: raftoral result " + id);
+    }
+  }
+
+  /** Prints a final workflow; the exit code says whether it COMPLETED. */
+  static int report(ClientCommand command, Printer printer, RaftoralClient.Outcome outcome) {
+    WorkflowInfo info = outcome.info();
+    String text = info.status() == WorkflowStatus.COMPLETED
+        ? new String(outcome.result(), StandardCharsets.UTF_8) : Printer.infoText(info);
+    if (info.status() == WorkflowStatus.COMPLETED) {
+      printer.print(Printer.outcome(outcome), text);
+      return ExitCode.OK;
+    }
+    if (printer.json()) {
+      printer.print(Printer.outcome(outcome), text);
+    }
+    command.error(Printer.notCompleted(info));
+    return ExitCode.FAILED;
+  }
+
+  @Command(name = "start", sortOptions = false,
+      description = {"Start a workflow and print its id; with --wait, wait and print its result.",
+          "Exit 0 when it COMPLETED, 1 when it FAILED or was TERMINATED, 4 on timeout."})
+  static final class Start extends ClientCommand {
+    @Parameters(index = "0", paramLabel = "TYPE", description = "The workflow type, e.g. ping_pong.")
+    String type;
+
+    @Option(names = "--version", required = true, paramLabel = "V", description = "The workflow version, >= 1.")
+    int version;
+
+    @Option(names = "--input", required = true, paramLabel = "JSON", description = "The input as JSON, e.g. '\"ping\"' or '{\"n\":3}'.")
+    String input;
+
+    @Option(names = "--id", paramLabel = "ID", description = "The workflow id (default: a generated UUID). Starting an existing id with the same type, version and input is a no-op.")
+    String id;
+
+    @Option(names = "--wait", description = "Wait for the workflow to finish and print its result.")
+    boolean await;
+
+    @Option(names = "--timeout", paramLabel = "D", description = "With --wait: how long to wait, e.g. 30s, 500ms, 2m (default 30s).")
+    Duration timeout;
+
+    @Override
+    void validate() {
+      if (version < 1) {
+        throw usage("--version must be >= 1, got " + version);
+      }
+      if (type.isBlank()) {
+        throw usage("TYPE must not be empty");
+      }
+      if (id != null && id.isBlank()) {
+        throw usage("--id must not be blank");
+      }
+      if (timeout != null && !await) {
+        throw usage("--timeout needs --wait");
+      }
+      if (input.isBlank()) {
+        throw usage("--input must be JSON, got an empty value (use null for no input)");
+      }
+      try {
+        // One JSON value, nothing after it; the bytes sent are the text as given.
+        Printer.JSON.reader().with(DeserializationFeature.FAIL_ON_TRAILING_TOKENS).readTree(input);
+      } catch (JsonProcessingException e) {
+        throw usage("--input is not valid JSON: " + e.getOriginalMessage() + " (quote strings: --input '\"ping\"')");
+      }
+    }
+
+    @Override
+    int run(RaftoralClient client, Printer printer) {
+      RaftoralClient.Started started = client.start(type, version, input.getBytes(StandardCharsets.UTF_8), id);
+      if (!await) {
+        var json = Printer.JSON.createObjectNode()
+            .put("workflowId", started.workflowId()).put("executionGroup", started.executionGroup());
+        printer.print(json, started.workflowId());
+        return ExitCode.OK;
+      }
+      return report(this, printer, await(client, started.workflowId(), timeout == null ? DEFAULT_TIMEOUT : timeout));
+    }
+  }
+
+  @Command(name = "result", description = {"Wait for a workflow to finish and print its result.",
+      "Exit 0 when it COMPLETED, 1 when it FAILED or was TERMINATED, 4 on timeout."})
+  static final class Result extends ClientCommand {
+    @Parameters(index = "0", paramLabel = "ID", description = "The workflow id.")
+    String id;
+
+    @Option(names = "--timeout", paramLabel = "D", description = "How long to wait, e.g. 30s, 500ms, 2m (default 30s).")
+    Duration timeout = DEFAULT_TIMEOUT;
+
+    @Override
+    void validate() {
+      if (id.isBlank()) {
+        throw usage("ID must not be empty");
+      }
+    }
+
+    @Override
+    int run(RaftoralClient client, Printer printer) {
+      return report(this, printer, await(client, id, timeout));
+    }
+  }
+
+  @Command(name = "describe", description = "Print a workflow's status, owner, group, times, checkpoint count and error.")
+  static final class Describe extends ClientCommand {
+    @Parameters(index = "0", paramLabel = "ID", description = "The workflow id.")
+    String id;
+
+    @Override
+    void validate() {
+      if (id.isBlank()) {
+        throw usage("ID must not be empty");
+      }
+    }
+
+    @Override
+    int run(RaftoralClient client, Printer printer) {
+      WorkflowInfo info = client.describe(id);
+      printer.print(Printer.info(info), Printer.infoText(info));
+      return ExitCode.OK;
+    }
+  }
+
+  @Command(name = "list", sortOptions = false, description = "List workflows across every execution group, oldest first, one page at a time.")
+  static final class ListWorkflows extends ClientCommand {
+    @Option(names = "--status", paramLabel = "S", split = ",",
+        description = "Only these statuses (repeat or comma-separate): ${COMPLETION-CANDIDATES}.")
+    List<WorkflowStatus> statuses = List.of();
+
+    @Option(names = "--type", paramLabel = "T", description = "Only this workflow type.")
+    String type;
+
+    @Option(names = "--version", paramLabel = "V", description = "With --type: only this version.")
+    Integer version;
+
+    @Option(names = "--started-after", paramLabel = "TS", description = "Started at or after this ISO-8601 instant, e.g. 2025-01-31T12:00:00Z.")
+    Instant startedAfter;
+
+    @Option(names = "--started-before", paramLabel = "TS", description = "Started before this ISO-8601 instant.")
+    Instant startedBefore;
+
+    @Option(names = "--limit", paramLabel = "N", description = "Page size, 1..1000 (default ${DEFAULT-VALUE}).")
+    int limit = ListQuery.DEFAULT_LIMIT;
+
+    @Option(names = "--page-token", paramLabel = "P", description = "The token a previous page printed, for the next page.")
+    String pageToken;
+
+    private ListQuery query;
+
+    @Override
+    void validate() {
+      if (version != null && type == null) {
+        throw usage("--version needs --type");
+      }
+      if (version != null && version < 1) {
+        throw usage("--version must be >= 1, got " + version);
+      }
+      if (limit < 1 || limit > ListQuery.MAX_LIMIT) {
+        throw usage("--limit must be between 1 and " + ListQuery.MAX_LIMIT + ", got " + limit);
+      }
+      try {
+        query = new ListQuery(statuses.isEmpty() ? EnumSet.noneOf(WorkflowStatus.class) : EnumSet.copyOf(statuses),
+            type, version == null ? 0 : version, startedAfter, startedBefore, limit, pageToken);
+      } catch (Errors.InvalidArgumentException e) {
+        throw usage(e.getMessage().replace("startedAfter", "--started-after").replace("startedBefore", "--started-before"));
+      }
+    }
+
+    @Override
+    int run(RaftoralClient client, Printer printer) {
+      var page = client.list(query);
+      printer.print(Printer.page(page), Printer.pageText(page));
+      return ExitCode.OK;
+    }
+  }
+
+  @Command(name = "terminate", description = {"Terminate a running workflow; a finished one is left as it is.",
+      "Prints the workflow's status after the call."})
+  static final class Terminate extends ClientCommand {
+    @Parameters(index = "0", paramLabel = "ID", description = "The workflow id.")
+    String id;
+
+    @Option(names = "--reason", required = true, paramLabel = "TEXT", description = "Why; recorded with the workflow.")
+    String reason;
+
+    @Override
+    void validate() {
+      if (id.isBlank()) {
+        throw usage("ID must not be empty");
+      }
+      if (reason.isBlank()) {
+        throw usage("--reason must not be empty");
+      }
+    }
+
+    @Override
+    int run(RaftoralClient client, Printer printer) {
+      WorkflowInfo info = client.terminate(id, reason);
+      String text = info.status() == WorkflowStatus.TERMINATED
+          ? "workflow " + id + " TERMINATED: " + info.errorMessage().orElse(reason)
+          : "workflow " + id + " had already finished: " + info.status();
+      printer.print(Printer.info(info), text);
+      return ExitCode.OK;
+    }
+  }
+
+  @Command(name = "cluster", description = "Print the cluster's members (node ids, addresses, roles) and its execution groups with their leaders.")
+  static final class Cluster extends ClientCommand {
+    @Override
+    int run(RaftoralClient client, Printer printer) {
+      var info = client.clusterInfo();
+      printer.print(Printer.cluster(info), Printer.clusterText(info));
+      return ExitCode.OK;
+    }
+  }
+}
