@@ -223,6 +223,7 @@ public final class RaftoralNode implements AutoCloseable {
     private int maxVoters = 3;
     private int targetGroupSize = 3;
     private Duration nodeFailureTimeout = Duration.ofSeconds(10);
+    private Duration retention = Duration.ofDays(7);
     private final WorkflowRegistry registry = new WorkflowRegistry();
 
     private Builder() {}
@@ -342,6 +343,15 @@ public final class RaftoralNode implements AutoCloseable {
       return this;
     }
 
+    /**
+     * How long finished (completed, failed, terminated) workflows are kept before they are
+     * pruned on every replica, input, result and checkpoints included (default 7 days).
+     */
+    public Builder retention(Duration retention) {
+      this.retention = retention;
+      return this;
+    }
+
     public <I, O> Builder register(WorkflowDefinition<I, O> definition) {
       registry.register(definition);
       return this;
@@ -358,6 +368,9 @@ public final class RaftoralNode implements AutoCloseable {
       }
       if (targetGroupSize < 1 || targetGroupSize > 7) {
         throw new Errors.InvalidArgumentException("targetGroupSize must be between 1 and 7, got " + targetGroupSize);
+      }
+      if (retention == null || retention.isNegative() || retention.isZero()) {
+        throw new Errors.InvalidArgumentException("retention must be positive, got " + retention);
       }
       if (clusterId == null || clusterId.isBlank()) {
         throw new Errors.InvalidArgumentException("clusterId must not be blank");
@@ -449,7 +462,7 @@ public final class RaftoralNode implements AutoCloseable {
       NodeRuntime runtime;
       try {
         runtime = new NodeRuntime(settings, new NodeRuntime.Options(clusterId, executionGroups, payloads, requestTimeout,
-            maxInFlight, maxBatchBytes, maxVoters, targetGroupSize, nodeFailureTimeout, apiAddress), registry);
+            maxInFlight, maxBatchBytes, maxVoters, targetGroupSize, nodeFailureTimeout, apiAddress, retention), registry);
         opened.add(runtime);
         runtime.start(entry);
       } catch (IOException e) {

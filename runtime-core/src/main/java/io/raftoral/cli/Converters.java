@@ -13,15 +13,15 @@ import picocli.CommandLine.TypeConversionException;
 final class Converters {
   private Converters() {}
 
-  private static final Pattern PART = Pattern.compile("(\\d+)(ms|s|m|h)");
+  private static final Pattern PART = Pattern.compile("(\\d+)(ms|s|m|h|d)");
 
-  /** {@code 500ms}, {@code 30s}, {@code 2m}, {@code 1h}, combinations such as {@code 1m30s}, or ISO-8601 ({@code PT30S}); > 0. */
+  /** {@code 500ms}, {@code 30s}, {@code 2m}, {@code 1h}, {@code 7d}, combinations such as {@code 1m30s}, or ISO-8601 ({@code PT30S}); > 0. */
   static final class DurationConverter implements ITypeConverter<Duration> {
     @Override
     public Duration convert(String value) {
       Duration d = parseDuration(value);
       if (d == null) {
-        throw new TypeConversionException("'" + value + "' is not a duration; use e.g. 500ms, 30s, 2m or 1h");
+        throw new TypeConversionException("'" + value + "' is not a duration; use e.g. 500ms, 30s, 2m, 1h or 7d");
       }
       if (d.isZero() || d.isNegative()) {
         throw new TypeConversionException("'" + value + "' must be a positive duration");
@@ -53,7 +53,8 @@ final class Converters {
         case "ms" -> Duration.ofMillis(n);
         case "s" -> Duration.ofSeconds(n);
         case "m" -> Duration.ofMinutes(n);
-        default -> Duration.ofHours(n);
+        case "h" -> Duration.ofHours(n);
+        default -> Duration.ofDays(n);
       });
       at = m.end();
     }

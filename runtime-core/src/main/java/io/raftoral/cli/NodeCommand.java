@@ -70,6 +70,10 @@ final class NodeCommand implements Callable<Integer>, HasOutput {
       description = "How long a member may be unreachable before the cluster removes it and replaces it in its groups (default 10s).")
   Duration nodeFailureTimeout;
 
+  @Option(names = "--retention", paramLabel = "D",
+      description = "How long finished workflows are kept before they are pruned everywhere (default 7d, e.g. 12h, 30m).")
+  Duration retention;
+
   @Option(names = "--max-voters", paramLabel = "N", description = "Voters of the management group; further nodes are listeners (default 3).")
   Integer maxVoters;
 
@@ -119,6 +123,9 @@ final class NodeCommand implements Callable<Integer>, HasOutput {
     }
     if (nodeFailureTimeout != null) {
       builder.nodeFailureTimeout(nodeFailureTimeout);
+    }
+    if (retention != null) {
+      builder.retention(retention);
     }
     if (maxVoters != null) {
       builder.maxVoters(maxVoters);
@@ -177,6 +184,9 @@ final class NodeCommand implements Callable<Integer>, HasOutput {
     }
     if (maxVoters != null && maxVoters < 1) {
       throw usage("--max-voters must be >= 1, got " + maxVoters);
+    }
+    if (retention != null && (retention.isZero() || retention.isNegative())) {
+      throw usage("--retention must be positive, got " + retention);
     }
     if (groupSize != null && (groupSize < 1 || groupSize > 7)) {
       throw usage("--group-size must be in 1..7, got " + groupSize);

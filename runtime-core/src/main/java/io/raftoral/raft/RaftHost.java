@@ -226,6 +226,19 @@ public final class RaftHost implements AutoCloseable {
     return fallback;
   }
 
+  /** The committed entries of a hosted group still in its log, in order (for tests and tools). */
+  public List<org.apache.ratis.proto.RaftProtos.LogEntryProto> committedEntries(RaftGroupId groupId) throws IOException {
+    var log = server.getDivision(groupId).getRaftLog();
+    List<org.apache.ratis.proto.RaftProtos.LogEntryProto> entries = new java.util.ArrayList<>();
+    for (long i = Math.max(0, log.getStartIndex()); i <= log.getLastCommittedIndex(); i++) {
+      var entry = log.get(i);
+      if (entry != null) {
+        entries.add(entry);
+      }
+    }
+    return entries;
+  }
+
   public static List<RaftPeer> peers(Map<Long, String> members) {
     return members.entrySet().stream()
         .map(e -> RaftPeer.newBuilder().setId(PeerIds.of(e.getKey())).setAddress(e.getValue()).build())

@@ -117,7 +117,7 @@ final class GroupRuntime implements WorkflowStateMachine.Listener {
       case WORKFLOW_END -> ended(command.getWorkflowEnd().getWorkflowId());
       case WORKFLOW_TERMINATE -> ended(command.getWorkflowTerminate().getWorkflowId());
       case OWNER_CHANGE -> ownerChanged(command.getOwnerChange());
-      case KIND_NOT_SET -> {}
+      case PRUNE_WORKFLOWS, KIND_NOT_SET -> {}
     }
   }
 

@@ -26,6 +26,7 @@ import io.raftoral.proto.raft.AwaitWorkflow;
 import io.raftoral.proto.raft.Command;
 import io.raftoral.proto.raft.CommandBatch;
 import io.raftoral.proto.raft.ListWorkflows;
+import io.raftoral.proto.raft.PruneWorkflows;
 import io.raftoral.proto.raft.Query;
 import io.raftoral.proto.raft.QueryReply;
 import io.raftoral.proto.raft.WorkflowRecord;
@@ -93,7 +94,8 @@ public final class NodeRuntime implements AutoCloseable {
       int maxVoters,
       int targetGroupSize,
       Duration nodeFailureTimeout,
-      String apiAddress) {}
+      String apiAddress,
+      Duration retention) {}
 
   /** How this node enters its cluster. */
   public enum Entry {
@@ -174,6 +176,35 @@ public final class NodeRuntime implements AutoCloseable {
       executor.execute(this::recordBootstrapTopology);
     }
     membership.start();
+    Thread.ofVirtual().name("raftoral-retention-" + raft.nodeId()).start(this::sweepRetention);
+  }
+
+  /**
+   * Retention (SPEC §6): the owner of each hosted group proposes {@code PruneWorkflows} with a
+   * cut-off of now minus the retention when some finished workflow ended before it. The cut-off
+   * travels in the command, so every replica removes the same workflows.
+   */
+  private void sweepRetention() {
+    long periodMillis = Math.clamp(options.retention().toMillis() / 4, 50, 60_000);
+    while (!closed) {
+      try {
+        Thread.sleep(periodMillis);
+      } catch (InterruptedException e) {
+        return;
+      }
+      long cutoff = System.currentTimeMillis() - options.retention().toMillis();
+      for (GroupRuntime g : hosted.values()) {
+        if (!closed && g.isOwner() && g.state().hasPrunable(cutoff)) {
+          try {
+            Proposer.Outcome outcome = await(g.propose(Command.newBuilder()
+                .setPruneWorkflows(PruneWorkflows.newBuilder().setEndedBeforeMillis(cutoff)).build()), "pruning");
+            LOG.debug("group {}: pruned {} workflows that ended before {}", g.groupId(), outcome.result().getPruned(), cutoff);
+          } catch (RuntimeException e) {
+            LOG.debug("group {}: pruning failed; retrying later", g.groupId(), e);
+          }
+        }
+      }
+    }
   }
 
   /** Records the bootstrap topology in the management group; the first one applied wins. */
@@ -502,7 +533,11 @@ public final class NodeRuntime implements AutoCloseable {
     try {
       if (local != null && local.state().get(workflowId) != null) {
         local.finalFuture(workflowId).get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
-        return new Located(l.group(), local.state().get(workflowId).toRecord());
+        var entry = local.state().get(workflowId);
+        if (entry == null) {
+          throw new Errors.WorkflowNotFoundException(workflowId); // finished and already pruned (retention)
+        }
+        return new Located(l.group(), entry.toRecord());
       }
       // Not a member: long-poll the group's leader until the workflow is final. A group that is
       // electing a new leader does not answer for a while; that is no reason to give up early.
@@ -804,6 +839,32 @@ public final class NodeRuntime implements AutoCloseable {
 
   public boolean isClosed() {
     return closed;
+  }
+
+  /** A command as committed in a group's log, with the Raft term and index of its entry. */
+  public record LoggedCommand(long index, long term, Command command) {}
+
+  /** The commands in this node's log of an execution group it hosts, in log order (for tests and tools). */
+  public List<LoggedCommand> loggedCommands(String executionGroup) throws IOException {
+    List<LoggedCommand> out = new ArrayList<>();
+    for (var entry : host.committedEntries(RaftGroupId.valueOf(UUID.fromString(executionGroup)))) {
+      if (entry.hasStateMachineLogEntry()) {
+        CommandBatch batch = CommandBatch.parseFrom(entry.getStateMachineLogEntry().getLogData().asReadOnlyByteBuffer());
+        batch.getCommandsList().forEach(c -> out.add(new LoggedCommand(entry.getIndex(), entry.getTerm(), c)));
+      }
+    }
+    return out;
+  }
+
+  /** The digest and size of this node's replica of an execution group (replicas that applied the same log are equal). */
+  public record ReplicaState(String digest, int workflows) {}
+
+  public ReplicaState replicaState(String executionGroup) {
+    GroupRuntime g = hosted.get(RaftGroupId.valueOf(UUID.fromString(executionGroup)));
+    if (g == null) {
+      throw new Errors.InvalidArgumentException("node " + raft.nodeId() + " hosts no execution group " + executionGroup);
+    }
+    return new ReplicaState(g.state().digest(), g.state().size());
   }
 
   /** Stops the node: hands off the leadership of every group it leads, then stops its runs and its Raft server. */

@@ -51,6 +51,19 @@ public final class WorkflowEntry {
     return version;
   }
 
+  public synchronized long endedAtMillis() {
+    return endedAtMillis;
+  }
+
+  /** Feeds everything this entry holds (its record and every checkpoint, keys in order) into {@code digest}. */
+  synchronized void digestInto(java.security.MessageDigest digest) {
+    digest.update(toRecord().toByteArray());
+    new java.util.TreeMap<>(checkpoints).forEach((key, values) -> {
+      digest.update(key.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+      values.forEach(v -> digest.update(v.asReadOnlyByteBuffer()));
+    });
+  }
+
   public long startedAtMillis() {
     return startedAtMillis;
   }

@@ -54,6 +54,7 @@ public final class WorkflowState {
       case WORKFLOW_END -> end(command.getWorkflowEnd());
       case OWNER_CHANGE -> changeOwner(command.getOwnerChange(), entryTerm);
       case WORKFLOW_TERMINATE -> terminate(command.getWorkflowTerminate());
+      case PRUNE_WORKFLOWS -> prune(command.getPruneWorkflows().getEndedBeforeMillis());
       case KIND_NOT_SET -> throw new IllegalArgumentException("command without a kind");
     };
   }
@@ -140,6 +141,40 @@ public final class WorkflowState {
     }
     w.terminate(t.getReason(), t.getAtMillis());
     return result(ResultCode.APPLIED, w.status());
+  }
+
+  private CommandResult prune(long endedBeforeMillis) {
+    long before = workflows.size();
+    workflows.values().removeIf(w -> !w.isRunning() && w.endedAtMillis() < endedBeforeMillis);
+    return result(ResultCode.APPLIED, WorkflowStatusCode.WORKFLOW_STATUS_UNSPECIFIED).toBuilder()
+        .setPruned(before - workflows.size()).build();
+  }
+
+  /** Whether a {@code PruneWorkflows} with this cut-off would remove anything (so the owner proposes only then). */
+  public boolean hasPrunable(long endedBeforeMillis) {
+    return workflows.values().stream().anyMatch(w -> !w.isRunning() && w.endedAtMillis() < endedBeforeMillis);
+  }
+
+  /**
+   * A digest of the whole state (every workflow with its checkpoints, and the owner): replicas
+   * that applied the same commands have equal digests.
+   */
+  public String digest() {
+    java.security.MessageDigest sha;
+    try {
+      sha = java.security.MessageDigest.getInstance("SHA-256");
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+    sha.update(java.nio.ByteBuffer.allocate(16).putLong(ownerNode).putLong(ownerTerm).array());
+    workflows.values().stream()
+        .sorted(java.util.Comparator.comparing(WorkflowEntry::workflowId))
+        .forEach(w -> w.digestInto(sha));
+    return java.util.HexFormat.of().formatHex(sha.digest());
+  }
+
+  public int size() {
+    return workflows.size();
   }
 
   private static CommandResult result(ResultCode code, WorkflowStatusCode status) {

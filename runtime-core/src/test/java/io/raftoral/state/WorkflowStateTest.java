@@ -7,6 +7,7 @@ import com.google.protobuf.ByteString;
 import io.raftoral.proto.raft.Command;
 import io.raftoral.proto.raft.CommandResult;
 import io.raftoral.proto.raft.OwnerChange;
+import io.raftoral.proto.raft.PruneWorkflows;
 import io.raftoral.proto.raft.ResultCode;
 import io.raftoral.proto.raft.SetCheckpoint;
 import io.raftoral.proto.raft.WorkflowEnd;
@@ -573,6 +574,49 @@ class WorkflowStateTest {
 
   static ByteString bytes(String s) {
     return ByteString.copyFromUtf8(s);
+  }
+
+  // --- retention ---
+
+  @Test
+  void pruneRemovesFinishedWorkflowsThatEndedBeforeTheCutOffAndNothingElse() {
+    state.apply(start("done", "t", 1, "i"), TERM);
+    state.apply(endWithResult("done", "r", TERM), TERM); // ended at 2000
+    state.apply(start("stopped", "t", 1, "i"), TERM);
+    state.apply(terminate("stopped", "why"), TERM); // ended at 3000
+    state.apply(start("running", "t", 1, "i"), TERM);
+
+    CommandResult r = state.apply(prune(2500), TERM);
+
+    assertThat(r.getCode()).isEqualTo(ResultCode.APPLIED);
+    assertThat(r.getPruned()).isEqualTo(1);
+    assertThat(state.get("done")).isNull();
+    assertThat(state.get("stopped")).isNotNull();
+    assertThat(state.get("running")).isNotNull();
+    assertThat(state.apply(prune(Long.MAX_VALUE), TERM).getPruned()).as("running workflows are never pruned").isEqualTo(1);
+    assertThat(state.get("running")).isNotNull();
+  }
+
+  @Test
+  void aPrunedIdCanBeStartedAgainAndReplicasStayEqual() {
+    WorkflowState other = new WorkflowState();
+    for (WorkflowState s : List.of(state, other)) {
+      s.apply(ownerChange(OWNER), TERM);
+      s.apply(start("x", "t", 1, "i"), TERM);
+      s.apply(checkpoint("x", "k", 0, "v", TERM), TERM);
+      s.apply(endWithResult("x", "r", TERM), TERM);
+    }
+    assertThat(state.hasPrunable(2001)).isTrue();
+    assertThat(state.hasPrunable(2000)).isFalse();
+    state.apply(prune(2001), TERM);
+    other.apply(prune(2001), TERM);
+    assertThat(state.digest()).isEqualTo(other.digest());
+    assertThat(state.apply(start("x", "t", 1, "new input"), TERM).getCode()).isEqualTo(ResultCode.APPLIED);
+    assertThat(state.digest()).isNotEqualTo(other.digest());
+  }
+
+  static Command prune(long endedBeforeMillis) {
+    return Command.newBuilder().setPruneWorkflows(PruneWorkflows.newBuilder().setEndedBeforeMillis(endedBeforeMillis)).build();
   }
 
   static Command start(String id, String type, int version, String input) {
