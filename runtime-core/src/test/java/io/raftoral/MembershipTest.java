@@ -91,7 +91,8 @@ class MembershipTest {
   private static boolean settled(ClusterInfoReply info, int nodes) {
     return info.getNodesCount() == nodes && count(info, ManagementRole.VOTER) == Math.min(3, nodes)
         && count(info, ManagementRole.LISTENER) == Math.max(0, nodes - 3)
-        && info.getExecutionGroupsList().stream().allMatch(g -> g.getMembersCount() == Math.min(3, nodes) && g.getLeaderNode() != 0)
+        && info.getExecutionGroupsList().stream().allMatch(g -> g.getMembersCount() == Math.min(3, nodes) && g.getLeaderNode() != 0
+            && g.getRaftMembersList().equals(g.getMembersList()))
         && info.getNodesList().stream().allMatch(x -> info.getExecutionGroupsList().stream().anyMatch(g -> g.getMembersList().contains(x.getNodeId())));
   }
 
@@ -130,6 +131,16 @@ class MembershipTest {
         assertThat(m.describe(h.workflowId()).executionGroup()).isEqualTo(h.executionGroup());
       }
     }
+  }
+
+  @Test
+  void twoNodesJoiningALoneNodeAtOnceBothBecomeVoters() throws Exception {
+    RaftoralNode first = bootstrap();
+    CompletableFuture<RaftoralNode> a = CompletableFuture.supplyAsync(() -> join(first.apiAddress()));
+    CompletableFuture<RaftoralNode> b = CompletableFuture.supplyAsync(() -> join(first.apiAddress()));
+    assertThat(Set.of(a.get().nodeId(), b.get().nodeId())).containsExactlyInAnyOrder(2L, 3L);
+    awaitCluster(first, i -> settled(i, 3));
+    assertThat(first.start("steps", 1, 4, Integer.class, "after-concurrent-joins").result(WAIT)).isEqualTo(6);
   }
 
   @Test

@@ -54,6 +54,7 @@ public final class RaftoralNode implements AutoCloseable {
   private final Path temporaryDirectory;
   private final ApiServer api;
   private final DataDirectoryLock lock;
+  private final java.util.concurrent.CompletableFuture<Void> stopped = new java.util.concurrent.CompletableFuture<>();
 
   private RaftoralNode(NodeRuntime runtime, WorkflowRegistry registry, Payloads payloads, Path temporaryDirectory,
       ApiServer api, DataDirectoryLock lock) {
@@ -134,6 +135,20 @@ public final class RaftoralNode implements AutoCloseable {
     return runtime;
   }
 
+  /**
+   * Completes when the node stops: normally after {@link #close}, exceptionally when it stopped
+   * itself (a restarted node the cluster had removed while it was down; the exception says what
+   * to do). A host process waits on it.
+   */
+  public java.util.concurrent.CompletableFuture<Void> stopped() {
+    return stopped;
+  }
+
+  private void fail(RaftoralException why) {
+    stopped.completeExceptionally(why); // first: close() would complete it normally
+    close();
+  }
+
   /** The address the client API is served on, or null when this node serves none. */
   public String apiAddress() {
     return api == null ? null : api.address();
@@ -159,6 +174,7 @@ public final class RaftoralNode implements AutoCloseable {
       if (temporaryDirectory != null) {
         deleteRecursively(temporaryDirectory);
       }
+      stopped.complete(null);
     }
   }
 
@@ -425,7 +441,7 @@ public final class RaftoralNode implements AutoCloseable {
         peers.put(id, requireRaftAddress(id));
       } else if (!joinSeeds.isEmpty()) {
         String self = requireRaftAddress(0);
-        JoinReply reply = Joiner.join(joinSeeds, clusterId, self, apiAddress, Duration.ofSeconds(15));
+        JoinReply reply = Joiner.join(joinSeeds, clusterId, self, apiAddress, 0, Duration.ofSeconds(15));
         entry = NodeRuntime.Entry.JOIN;
         id = reply.getNodeId();
         peers.clear();
@@ -481,7 +497,47 @@ public final class RaftoralNode implements AutoCloseable {
       }
       DataDirectoryLock lock = opened.stream().filter(DataDirectoryLock.class::isInstance).map(DataDirectoryLock.class::cast)
           .findFirst().orElse(null);
-      return new RaftoralNode(runtime, registry, payloads, temporary, api, lock);
+      RaftoralNode node = new RaftoralNode(runtime, registry, payloads, temporary, api, lock);
+      if (entry == NodeRuntime.Entry.RECOVER && apiAddress != null) {
+        String selfRaft = requireRaftAddress(id);
+        Thread.ofVirtual().name("raftoral-rejoin-" + id).start(() -> confirmMembership(node, selfRaft));
+      }
+      return node;
+    }
+
+    /**
+     * After a restart: asks the cluster (the join seeds and every node the recovered topology
+     * knows) whether this node is still a member. The cluster removes nodes that stay down past
+     * {@code nodeFailureTimeout}; such a node is re-admitted under its own id and catches up.
+     */
+    private void confirmMembership(RaftoralNode node, String selfRaft) {
+      NodeRuntime runtime = node.runtime;
+      long id = runtime.nodeId();
+      while (!runtime.isClosed()) {
+        java.util.Set<String> seeds = new java.util.LinkedHashSet<>(joinSeeds);
+        runtime.topology().getNodesList().stream()
+            .filter(n -> n.getNodeId() != id && !n.getApiAddress().isEmpty())
+            .forEach(n -> seeds.add(n.getApiAddress()));
+        if (!seeds.isEmpty()) {
+          try {
+            Joiner.join(List.copyOf(seeds), clusterId, selfRaft, apiAddress, id, Duration.ofSeconds(5));
+            LOG.info("node {}: the cluster counts this node as a member", id);
+            return;
+          } catch (Errors.InvalidArgumentException refused) {
+            // Removed while down: running on would serve stale replicas. Stop, and say why.
+            LOG.error("node {}: stopping: {}", id, refused.getMessage());
+            node.fail(new RaftoralException("node " + id + " stopped: " + refused.getMessage(), refused));
+            return;
+          } catch (RaftoralException unreachable) {
+            LOG.debug("node {}: no peer answered yet; asking again", id, unreachable);
+          }
+        }
+        try {
+          Thread.sleep(1000);
+        } catch (InterruptedException e) {
+          return;
+        }
+      }
     }
 
     private String requireRaftAddress(long id) {

@@ -13,7 +13,6 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.ServiceLoader;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
 import java.util.stream.Collectors;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
@@ -161,7 +160,14 @@ final class NodeCommand implements Callable<Integer>, HasOutput {
     new Printer(spec.commandLine().getOut(), output()).print(json,
         "node " + node.nodeId() + " serving api " + api + " raft " + raftAddress);
 
-    new CountDownLatch(1).await(); // until a signal runs the hook and the JVM exits
+    // Until a signal runs the hook and the JVM exits, or the node stops itself (then say why).
+    try {
+      node.stopped().get();
+    } catch (java.util.concurrent.ExecutionException e) {
+      err.println("raftoral node: " + e.getCause().getMessage());
+      err.flush();
+      return ExitCode.FAILED;
+    }
     return ExitCode.OK;
   }
 

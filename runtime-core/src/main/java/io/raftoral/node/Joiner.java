@@ -23,9 +23,14 @@ public final class Joiner {
 
   private Joiner() {}
 
-  public static JoinReply join(List<String> seeds, String clusterId, String raftAddress, String apiAddress, Duration patience) {
-    JoinRequest request = JoinRequest.newBuilder()
-        .setClusterId(clusterId).setRaftAddress(raftAddress).setApiAddress(apiAddress == null ? "" : apiAddress).build();
+  /**
+   * @param nodeId 0 for a new node; a restarted node's own id, so a cluster that removed it
+   *     while it was down re-admits it under that id
+   */
+  public static JoinReply join(List<String> seeds, String clusterId, String raftAddress, String apiAddress, long nodeId,
+      Duration patience) {
+    JoinRequest request = JoinRequest.newBuilder().setClusterId(clusterId).setRaftAddress(raftAddress)
+        .setApiAddress(apiAddress == null ? "" : apiAddress).setNodeId(nodeId).build();
     long deadline = System.nanoTime() + patience.toNanos();
     List<String> failures = new ArrayList<>();
     do {

@@ -52,11 +52,17 @@ public final class RaftHost implements AutoCloseable {
   private final AtomicLong callIds = new AtomicLong();
   private final Map<RaftGroupId, RaftGroup> groups = new ConcurrentHashMap<>();
   private final Map<RaftGroupId, RaftClient> clients = new ConcurrentHashMap<>();
+  // For reconfiguration and leadership calls: few, bounded retries, so a caller that loops
+  // (the membership controller) is never stuck on one group for long.
+  private final Map<RaftGroupId, RaftClient> adminClients = new ConcurrentHashMap<>();
+  private final RaftProperties adminProperties;
 
   public RaftHost(RaftSettings settings, StateMachine.Registry stateMachines) throws IOException {
     this.settings = settings;
     this.self = PeerIds.of(settings.nodeId());
     this.properties = properties(settings);
+    this.adminProperties = properties(settings);
+    org.apache.ratis.client.RaftClientConfigKeys.Rpc.setRequestTimeout(adminProperties, TimeDuration.valueOf(5, TimeUnit.SECONDS));
     this.server = RaftServer.newBuilder()
         .setServerId(self)
         .setProperties(properties)
@@ -148,9 +154,11 @@ public final class RaftHost implements AutoCloseable {
   public void knowPeers(RaftGroup group) {
     RaftGroup previous = groups.put(group.getGroupId(), group);
     if (previous != null && !java.util.Set.copyOf(previous.getPeers()).equals(java.util.Set.copyOf(group.getPeers()))) {
-      RaftClient stale = clients.remove(group.getGroupId());
-      if (stale != null) {
-        closeQuietly(stale);
+      for (Map<RaftGroupId, RaftClient> m : List.of(clients, adminClients)) {
+        RaftClient stale = m.remove(group.getGroupId());
+        if (stale != null) {
+          closeQuietly(stale);
+        }
       }
     }
   }
@@ -190,7 +198,20 @@ public final class RaftHost implements AutoCloseable {
    */
   public RaftClientReply setConfiguration(RaftGroupId groupId, Map<Long, String> voters, Map<Long, String> listeners)
       throws IOException {
-    return client(groupId).admin().setConfiguration(peers(voters), peers(listeners));
+    if (isLeader(groupId)) {
+      // On the leader itself: no client hop that could bounce between peers while new members catch up.
+      var request = new org.apache.ratis.protocol.SetConfigurationRequest(
+          localClientId, self, groupId, callIds.incrementAndGet(), peers(voters), peers(listeners));
+      try {
+        return server.setConfigurationAsync(request).get(15, TimeUnit.SECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IOException("interrupted while reconfiguring " + groupId, e);
+      } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+        throw new IOException("reconfiguring " + groupId + " is not done yet: " + e, e);
+      }
+    }
+    return admin(groupId, c -> c.admin().setConfiguration(peers(voters), peers(listeners)));
   }
 
   /**
@@ -205,7 +226,7 @@ public final class RaftHost implements AutoCloseable {
     java.util.Set<Long> fallback = null;
     for (RaftPeer p : known.getPeers()) {
       try {
-        var reply = client(groupId).getGroupManagementApi(p.getId()).info(groupId);
+        var reply = admin(groupId, c -> c.getGroupManagementApi(p.getId()).info(groupId));
         if (!reply.isSuccess() || reply.getGroup() == null) {
           continue;
         }
@@ -384,7 +405,7 @@ public final class RaftHost implements AutoCloseable {
 
   /** Asks the group to make {@code newLeader} its leader; returns whether it did in time. */
   public boolean transferLeadership(RaftGroupId groupId, long newLeaderNode, long timeoutMs) throws IOException {
-    return client(groupId).admin().transferLeadership(PeerIds.of(newLeaderNode), timeoutMs).isSuccess();
+    return admin(groupId, c -> c.admin().transferLeadership(PeerIds.of(newLeaderNode), timeoutMs)).isSuccess();
   }
 
   private RaftClient client(RaftGroupId groupId) {
@@ -397,9 +418,33 @@ public final class RaftHost implements AutoCloseable {
         .build());
   }
 
+  /** An admin call; a client whose connection Ratis closed is dropped so the next call gets a fresh one. */
+  private <T> T admin(RaftGroupId groupId, org.apache.ratis.util.function.CheckedFunction<RaftClient, T, IOException> call)
+      throws IOException {
+    RaftClient c = adminClient(groupId);
+    try {
+      return call.apply(c);
+    } catch (IOException | RuntimeException e) {
+      if (causedBy(e, AlreadyClosedException.class) && adminClients.remove(groupId, c)) {
+        closeQuietly(c);
+      }
+      throw e;
+    }
+  }
+
+  private RaftClient adminClient(RaftGroupId groupId) {
+    return adminClients.computeIfAbsent(groupId, id -> RaftClient.newBuilder()
+        .setProperties(adminProperties)
+        .setRaftGroup(groups.getOrDefault(id, RaftGroup.valueOf(id)))
+        .setClientId(ClientId.randomId())
+        .setRetryPolicy(RetryPolicies.retryUpToMaximumCountWithFixedSleep(10, TimeDuration.valueOf(200, TimeUnit.MILLISECONDS)))
+        .build());
+  }
+
   @Override
   public void close() throws IOException {
     clients.values().forEach(RaftHost::closeQuietly);
+    adminClients.values().forEach(RaftHost::closeQuietly);
     server.close();
   }
 }

@@ -81,7 +81,8 @@ final class MembershipController implements AutoCloseable {
     this.managementGroupId = managementGroupId;
     this.options = options;
     this.failureTimeoutMs = options.nodeFailureTimeout().toMillis();
-    this.joinTimeoutMs = Math.max(30_000, 3 * failureTimeoutMs);
+    // Generous: a node coming back after a long absence may need a while to catch up.
+    this.joinTimeoutMs = Math.max(60_000, 6 * failureTimeoutMs);
   }
 
   void start() {
@@ -166,11 +167,16 @@ final class MembershipController implements AutoCloseable {
         .filter(n -> !wantVoters.contains(n.getNodeId()))
         .sorted(Comparator.comparing((NodeRecord n) -> !listeners.contains(n.getNodeId())).thenComparingLong(NodeRecord::getNodeId))
         .toList();
+    // One new voter per change: Ratis refuses a change whose new voters are not fewer than the
+    // kept ones (RATIS-1912), e.g. {1} -> {1,2,3} when two nodes join at once.
     for (NodeRecord n : promotable) {
       if (wantVoters.size() >= options.maxVoters()) {
         break;
       }
       wantVoters.add(n.getNodeId());
+      if (!voters.contains(n.getNodeId())) {
+        break;
+      }
     }
     Set<Long> wantListeners = new TreeSet<>(inTopology);
     wantListeners.removeAll(wantVoters);

@@ -15,6 +15,7 @@ import io.raftoral.proto.client.JoinReply;
 import io.raftoral.proto.client.JoinRequest;
 import io.raftoral.proto.client.ManagementRole;
 import io.raftoral.proto.client.NodeInfo;
+import io.raftoral.proto.client.ReplicaInfo;
 import io.raftoral.proto.management.ExecutionGroupRecord;
 import io.raftoral.proto.management.ManagementCommand;
 import io.raftoral.proto.management.ManagementResult;
@@ -114,12 +115,14 @@ public final class NodeRuntime implements AutoCloseable {
   private final RaftGroupId managementGroupId;
   private final ManagementStateMachine management = new ManagementStateMachine();
   private final Map<RaftGroupId, GroupRuntime> hosted = new ConcurrentHashMap<>();
+  // State machines Ratis asked for while the host was being built (groups recovered from storage).
+  private final Map<RaftGroupId, WorkflowStateMachine> unattached = new HashMap<>();
   // Proposers for execution groups this node is not a member of: commands go to their leader.
   private final Map<RaftGroupId, Proposer> remote = new ConcurrentHashMap<>();
   // The execution groups of the bootstrap configuration, until the topology is applied.
   private final List<RaftGroupId> bootstrapGroups = new ArrayList<>();
   private final AtomicBoolean reconcilePending = new AtomicBoolean();
-  private final RaftHost host;
+  private volatile RaftHost host;
   private final MembershipController membership;
   private volatile boolean closed;
 
@@ -133,17 +136,43 @@ public final class NodeRuntime implements AutoCloseable {
     }
     StateMachine.Registry stateMachines = this::stateMachineFor;
     this.host = new RaftHost(raft, stateMachines);
+    // Building the Ratis server already asked for the state machines of the groups in its
+    // storage (a restart), before the host existed: give them their runtimes now.
+    synchronized (unattached) {
+      unattached.forEach((gid, machine) -> hosted.put(gid, newGroupRuntime(gid, machine)));
+      unattached.clear();
+    }
     this.membership = new MembershipController(raft.nodeId(), host, management, managementGroupId, options);
     management.setListener(t -> scheduleLocalReconcile(), membership::wake);
   }
 
-  /** Ratis asks for the state machine of every group it hosts, also those recovered from storage. */
+  /**
+   * Ratis asks for the state machine of every group it hosts, also those recovered from storage.
+   * Its own lock: Ratis may call this on its threads while {@link #reconcileLocalGroups} waits for
+   * a group to be added.
+   */
   private StateMachine stateMachineFor(RaftGroupId gid) {
     if (gid.equals(managementGroupId)) {
       return management;
     }
-    return hosted.computeIfAbsent(gid, id -> new GroupRuntime(id, raft.nodeId(), host, new WorkflowStateMachine(this::admit),
-        registry, options.payloads(), executor, options.maxInFlight(), options.maxBatchBytes())).stateMachine();
+    synchronized (unattached) {
+      GroupRuntime g = hosted.get(gid);
+      if (g != null) {
+        return g.stateMachine();
+      }
+      WorkflowStateMachine machine = new WorkflowStateMachine(this::admit);
+      if (host == null) {
+        unattached.put(gid, machine);
+      } else {
+        hosted.put(gid, newGroupRuntime(gid, machine));
+      }
+      return machine;
+    }
+  }
+
+  private GroupRuntime newGroupRuntime(RaftGroupId gid, WorkflowStateMachine machine) {
+    return new GroupRuntime(gid, raft.nodeId(), host, machine, registry, options.payloads(), executor,
+        options.maxInFlight(), options.maxBatchBytes());
   }
 
   public void start(Entry entry) throws IOException {
@@ -287,6 +316,9 @@ public final class NodeRuntime implements AutoCloseable {
       if (!members.isEmpty() && !members.containsValue(null)) {
         host.knowPeers(RaftHost.group(gid, members));
       }
+      // A replica of a group this node is no longer in is kept, never deleted here: a restarted
+      // node replays intermediate topologies (before it was placed), and deleting on those would
+      // throw away good replicas. A stale one is harmless and is caught up if placed again.
       if (g.getMembersList().contains(raft.nodeId()) && !host.hosts(gid)) {
         try {
           if (g.getInitialMembersList().contains(raft.nodeId())) {
@@ -682,9 +714,21 @@ public final class NodeRuntime implements AutoCloseable {
     for (ExecutionGroupRecord g : t.getExecutionGroupsList()) {
       RaftGroupId gid = RaftGroupId.valueOf(UUID.fromString(g.getGroupId()));
       reply.addExecutionGroups(ExecutionGroupInfo.newBuilder().setGroupId(g.getGroupId()).setIndex(g.getIndex())
-          .addAllMembers(g.getMembersList()).setLeaderNode(leaderOf(gid)));
+          .addAllMembers(g.getMembersList()).setLeaderNode(leaderOf(gid)).addAllRaftMembers(raftMembers(gid)));
     }
+    hosted.forEach((gid, g) -> reply.addReplicas(ReplicaInfo.newBuilder().setGroupId(gid.getUuid().toString())
+        .setAppliedIndex(Math.max(0, g.stateMachine().appliedIndex())).setWorkflows(g.state().size()).setDigest(g.state().digest())));
     return reply.build();
+  }
+
+  /** The group's Raft configuration: from this node's division, else as the group reports it. */
+  private List<Long> raftMembers(RaftGroupId gid) {
+    var conf = hosted.containsKey(gid) ? host.configuration(gid) : null;
+    if (conf != null) {
+      return conf.getCurrentPeers().stream().map(p -> PeerIds.nodeId(p.getId())).sorted().toList();
+    }
+    java.util.Set<Long> voters = host.voters(gid);
+    return voters == null ? List.of() : List.copyOf(voters);
   }
 
   /** The group's leader: known locally for hosted groups, else the server that answers a ping. */
@@ -716,9 +760,12 @@ public final class NodeRuntime implements AutoCloseable {
       checkAddress("api address", request.getApiAddress());
     }
     ManagementResult result = submitManagement(ManagementCommand.newBuilder().setRegisterNode(RegisterNode.newBuilder()
-        .setRaftAddress(request.getRaftAddress()).setApiAddress(request.getApiAddress())).build());
+        .setRaftAddress(request.getRaftAddress()).setApiAddress(request.getApiAddress()).setNodeId(request.getNodeId())).build());
     if (!result.getApplied()) {
-      throw new Errors.UnavailableException("the cluster refused the join: " + result.getError(), null);
+      if (result.getError().contains("not bootstrapped")) {
+        throw new Errors.UnavailableException("the cluster is not ready for joins yet: " + result.getError(), null);
+      }
+      throw new Errors.InvalidArgumentException("the cluster refused the join: " + result.getError());
     }
     JoinReply.Builder reply = JoinReply.newBuilder().setNodeId(result.getValue()).setClusterId(options.clusterId());
     for (NodeRecord n : management.topology().getNodesList()) {

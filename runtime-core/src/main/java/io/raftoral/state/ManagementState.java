@@ -4,6 +4,7 @@ import io.raftoral.proto.management.ExecutionGroupRecord;
 import io.raftoral.proto.management.ManagementCommand;
 import io.raftoral.proto.management.ManagementResult;
 import io.raftoral.proto.management.NodeRecord;
+import io.raftoral.proto.management.RegisterNode;
 import io.raftoral.proto.management.Role;
 import io.raftoral.proto.management.Topology;
 import io.raftoral.raft.GroupIds;
@@ -30,7 +31,7 @@ public final class ManagementState {
   public ManagementResult apply(ManagementCommand command) {
     return switch (command.getKindCase()) {
       case BOOTSTRAP -> bootstrap(command.getBootstrap());
-      case REGISTER_NODE -> register(command.getRegisterNode().getRaftAddress(), command.getRegisterNode().getApiAddress());
+      case REGISTER_NODE -> register(command.getRegisterNode());
       case SET_ROLES -> setRoles(command.getSetRoles().getRolesMap());
       case REMOVE_NODE -> remove(command.getRemoveNode().getNodeId());
       case CREATE_GROUP -> createGroup(command.getCreateGroup().getMembersList());
@@ -48,22 +49,32 @@ public final class ManagementState {
     return applied(0);
   }
 
-  private ManagementResult register(String raftAddress, String apiAddress) {
+  private ManagementResult register(RegisterNode r) {
     if (topology.getNodesCount() == 0) {
       return refused("the cluster is not bootstrapped yet");
     }
-    if (raftAddress.isBlank()) {
+    if (r.getRaftAddress().isBlank()) {
       return refused("a joining node needs a raft address");
     }
     for (NodeRecord n : topology.getNodesList()) {
-      if (n.getRaftAddress().equals(raftAddress)) {
-        // A retried join of the same node: same id, no second registration.
+      if (n.getRaftAddress().equals(r.getRaftAddress())) {
+        if (r.getNodeId() != 0 && r.getNodeId() != n.getNodeId()) {
+          return refused("raft address " + r.getRaftAddress() + " belongs to node " + n.getNodeId() + ", not node " + r.getNodeId());
+        }
+        // A retried join, or a restarted member: same id, no second registration.
         return applied(n.getNodeId());
       }
     }
+    if (r.getNodeId() != 0) {
+      // A restarted node the cluster removed while it was down: its replicas are stale and its
+      // place in the groups has been filled. It must come back as a new node, with a new id.
+      return refused("node " + r.getNodeId() + " was removed from the cluster while it was down (unreachable for longer "
+          + "than the node failure timeout); its data directory is stale. Start it with an empty data directory to "
+          + "join again as a new node");
+    }
     long id = topology.getNextNodeId();
     topology = topology.toBuilder()
-        .addNodes(NodeRecord.newBuilder().setNodeId(id).setRaftAddress(raftAddress).setApiAddress(apiAddress).setRole(Role.JOINING))
+        .addNodes(NodeRecord.newBuilder().setNodeId(id).setRaftAddress(r.getRaftAddress()).setApiAddress(r.getApiAddress()).setRole(Role.JOINING))
         .setNextNodeId(id + 1)
         .build();
     return applied(id);

@@ -71,6 +71,30 @@ class ManagementStateTest {
   }
 
   @Test
+  void aRestartedNodeThatWasRemovedIsRefusedNotSilentlyReadmitted() {
+    bootstrapNode1();
+    register("h:2");
+    apply(ManagementCommand.newBuilder().setRemoveNode(RemoveNode.newBuilder().setNodeId(2)));
+    ManagementResult back = apply(ManagementCommand.newBuilder().setRegisterNode(RegisterNode.newBuilder().setRaftAddress("h:2").setNodeId(2)));
+    assertThat(back.getApplied()).isFalse();
+    assertThat(back.getError()).contains("was removed").contains("empty data directory");
+    assertThat(state.node(2)).isNull();
+    assertThat(register("h:2")).as("with an empty data directory it joins as a new node").isEqualTo(3);
+  }
+
+  @Test
+  void aRestartedMemberGetsItsIdBackAndForeignIdsAreRefused() {
+    bootstrapNode1();
+    register("h:2");
+    assertThat(apply(ManagementCommand.newBuilder().setRegisterNode(RegisterNode.newBuilder().setRaftAddress("h:2").setNodeId(2))).getValue())
+        .isEqualTo(2);
+    assertThat(apply(ManagementCommand.newBuilder().setRegisterNode(RegisterNode.newBuilder().setRaftAddress("h:2").setNodeId(7))).getError())
+        .contains("belongs to node 2");
+    assertThat(apply(ManagementCommand.newBuilder().setRegisterNode(RegisterNode.newBuilder().setRaftAddress("h:5").setNodeId(42))).getError())
+        .contains("was removed");
+  }
+
+  @Test
   void registeringBeforeBootstrapOrWithoutAnAddressIsRefused() {
     assertThat(apply(ManagementCommand.newBuilder().setRegisterNode(RegisterNode.newBuilder().setRaftAddress("h:2"))).getApplied()).isFalse();
     bootstrapNode1();

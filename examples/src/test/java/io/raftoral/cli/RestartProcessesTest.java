@@ -1,0 +1,270 @@
+package io.raftoral.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.raftoral.api.WorkflowInfo;
+import io.raftoral.api.WorkflowStatus;
+import io.raftoral.client.RaftoralClient;
+import io.raftoral.proto.client.ClusterInfoReply;
+import io.raftoral.proto.client.ReplicaInfo;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * SPEC §7 with node processes on data directories: a node killed with SIGKILL and started again
+ * with the same command line rejoins with its id, its workflows complete, and its replicas end
+ * equal to the others'; the same after a leadership change, for a rolling restart, and when all
+ * three are killed at once.
+ */
+class RestartProcessesTest {
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final Duration WAIT = Duration.ofSeconds(120);
+  private NodeProcesses nodes;
+  private final Map<Integer, List<String>> modes = new HashMap<>();
+
+  // A restart is not a failure: the cluster must not remove a node while the test restarts it
+  // (a loaded 2-core machine can take a while). Removal itself has its own test below.
+  private static final List<String> PATIENT = List.of("--node-failure-timeout", "120s");
+
+  @BeforeEach
+  void startCluster() {
+    nodes = new NodeProcesses("RestartProcessesTest");
+    modes.put(nodes.start(concat(List.of("--bootstrap", "--node-id", "1"), PATIENT)), concat(List.of("--bootstrap", "--node-id", "1"), PATIENT));
+    for (int i = 0; i < 2; i++) {
+      List<String> mode = concat(List.of("--join", nodes.apiAddress(1)), PATIENT);
+      modes.put(nodes.start(mode), mode);
+    }
+    awaitSettled(1, 3);
+  }
+
+  private static List<String> concat(List<String> a, List<String> b) {
+    List<String> all = new ArrayList<>(a);
+    all.addAll(b);
+    return all;
+  }
+
+  @AfterEach
+  void stopCluster() {
+    nodes.close();
+  }
+
+  private static byte[] json(Object value) {
+    try {
+      return JSON.writeValueAsBytes(value);
+    } catch (Exception e) {
+      throw new AssertionError(e);
+    }
+  }
+
+  private ClusterInfoReply info(int via) {
+    try (RaftoralClient c = RaftoralClient.connect(nodes.apiAddress(via))) {
+      return c.clusterInfo();
+    }
+  }
+
+  /**
+   * Waits until node {@code via} sees {@code count} members and every execution group has a
+   * leader and a Raft configuration equal to its committed members (killing a node earlier
+   * could leave a group of two with one alive).
+   */
+  private void awaitSettled(int via, int count) {
+    long deadline = System.nanoTime() + WAIT.toNanos();
+    while (true) {
+      try {
+        ClusterInfoReply i = info(via);
+        if (i.getNodesCount() == count && i.getExecutionGroupsList().stream().allMatch(g -> g.getLeaderNode() != 0
+            && g.getMembersCount() == count && g.getRaftMembersList().equals(g.getMembersList()))) {
+          return;
+        }
+      } catch (RuntimeException notYet) {
+        // the node may still be starting
+      }
+      assertThat(System.nanoTime()).as("cluster of %d settled", count).isLessThan(deadline);
+      sleep(200);
+    }
+  }
+
+  /** Waits until every node's replica of every group has the same applied state (same digest). */
+  private void assertReplicasConverge() {
+    long deadline = System.nanoTime() + WAIT.toNanos();
+    Map<String, Set<String>> digests = new HashMap<>();
+    while (true) {
+      digests.clear();
+      for (int i = 1; i <= nodes.size(); i++) {
+        for (ReplicaInfo r : info(i).getReplicasList()) {
+          digests.computeIfAbsent(r.getGroupId(), k -> new HashSet<>()).add(r.getDigest());
+        }
+      }
+      if (!digests.isEmpty() && digests.values().stream().allMatch(d -> d.size() == 1)) {
+        return;
+      }
+      assertThat(System.nanoTime()).as("replicas converge: %s", digests).isLessThan(deadline);
+      sleep(200);
+    }
+  }
+
+  private List<String> start(int via, String prefix, int count, int seconds) {
+    List<String> ids = new ArrayList<>();
+    try (RaftoralClient c = RaftoralClient.connect(nodes.apiAddress(via))) {
+      for (int i = 0; i < count; i++) {
+        ids.add(c.start("countdown", 1, json(seconds), prefix + "-" + i).workflowId());
+      }
+    }
+    return ids;
+  }
+
+  private void assertCompleted(int via, List<String> ids, int expected) {
+    try (RaftoralClient c = RaftoralClient.connect(nodes.apiAddress(via))) {
+      for (String id : ids) {
+        RaftoralClient.Outcome o = c.await(id, WAIT);
+        assertThat(o.info().status()).as(id).isEqualTo(WorkflowStatus.COMPLETED);
+        assertThat(new String(o.result(), StandardCharsets.UTF_8)).as(id).isEqualTo(Integer.toString(expected));
+      }
+    }
+  }
+
+  private void restart(int i) {
+    long id = nodes.nodeId(i);
+    nodes.restart(i, modes.get(i));
+    assertThat(nodes.nodeId(i)).as("node %d keeps its id", i).isEqualTo(id);
+  }
+
+  private int ownerProcess(int via, String workflowId) {
+    try (RaftoralClient c = RaftoralClient.connect(nodes.apiAddress(via))) {
+      WorkflowInfo w = c.describe(workflowId);
+      for (int i = 1; i <= nodes.size(); i++) {
+        if (nodes.nodeId(i) == w.ownerNode()) {
+          return i;
+        }
+      }
+    }
+    throw new AssertionError("no process owns " + workflowId);
+  }
+
+  @Test
+  void aKilledNodeRestartsWithItsIdAndEndsWithTheSameState() {
+    List<String> ids = start(1, "mid", 5, 4);
+    sleep(1_500);
+    nodes.kill(3);
+    restart(3);
+    assertCompleted(3, ids, 4);
+    assertReplicasConverge();
+  }
+
+  @Test
+  void theOldLeaderRestartsAfterALeadershipChange() {
+    List<String> ids = start(1, "lead", 5, 4);
+    int owner = ownerProcess(1, ids.getFirst());
+    nodes.kill(owner);
+    int other = owner == 1 ? 2 : 1;
+    assertCompleted(other, ids, 4);
+    assertThat(ownerProcess(other, ids.getFirst())).isNotEqualTo(owner);
+    restart(owner);
+    assertCompleted(owner, ids, 4);
+    List<String> more = start(owner, "after", 3, 1);
+    assertCompleted(other, more, 1);
+    assertReplicasConverge();
+  }
+
+  @Test
+  void rollingRestartWhileWorkflowsRun() {
+    List<String> ids = start(1, "rolling", 6, 6);
+    for (int i = 1; i <= 3; i++) {
+      nodes.kill(i);
+      restart(i);
+      awaitSettled(i, 3);
+    }
+    assertCompleted(2, ids, 6);
+    assertReplicasConverge();
+  }
+
+  @Test
+  void allThreeKilledAtOnceAndRestarted() {
+    List<String> done = start(1, "done", 3, 1);
+    assertCompleted(1, done, 1);
+    List<String> running = start(2, "running", 4, 5);
+    sleep(1_500);
+    for (int i = 1; i <= 3; i++) {
+      nodes.kill(i);
+    }
+    List<Thread> restarts = new ArrayList<>();
+    for (int i = 1; i <= 3; i++) {
+      int n = i;
+      restarts.add(Thread.ofPlatform().start(() -> restart(n)));
+    }
+    restarts.forEach(t -> {
+      try {
+        t.join();
+      } catch (InterruptedException e) {
+        throw new AssertionError(e);
+      }
+    });
+    awaitSettled(1, 3);
+    assertCompleted(3, done, 1);
+    assertCompleted(2, running, 5);
+    assertReplicasConverge();
+  }
+
+  @Test
+  void aNodeRemovedWhileDownIsRefusedOnRestartAndJoinsAfreshWithAnEmptyDirectory() throws Exception {
+    // A fourth node with a short failure timeout on every member would be removed quickly; here
+    // the survivors' timeout is long, so shorten it on a separate cluster instead.
+    nodes.close();
+    nodes = new NodeProcesses("RestartProcessesTest-removed");
+    List<String> quick = List.of("--node-failure-timeout", "2s");
+    nodes.start(concat(List.of("--bootstrap", "--node-id", "1"), quick));
+    nodes.start(concat(List.of("--join", nodes.apiAddress(1)), quick));
+    List<String> joinMode = concat(List.of("--join", nodes.apiAddress(1)), quick);
+    nodes.start(joinMode);
+    awaitSettled(1, 3);
+    long removedId = nodes.nodeId(3);
+    nodes.kill(3);
+    long deadline = System.nanoTime() + WAIT.toNanos();
+    while (info(1).getNodesList().stream().anyMatch(n -> n.getNodeId() == removedId)) {
+      assertThat(System.nanoTime()).as("node %d removed", removedId).isLessThan(deadline);
+      sleep(200);
+    }
+
+    // The same command line again: refused with a clear message and a non-zero exit, not run on stale data.
+    NodeProcesses.CliResult refused = nodes.runNode(concat(List.of("--raft-addr", nodes.raftAddress(3), "--api-addr",
+        nodes.apiAddress(3), "--data-dir", nodes.dataDirectory(3).toString(), "--election-timeout", "500ms"), joinMode)
+        .toArray(String[]::new));
+    assertThat(refused.exitCode()).as(refused.toString()).isNotZero();
+    assertThat(refused.stderr()).contains("was removed from the cluster").contains("empty data directory");
+
+    // With an empty data directory it joins as a new node, and the cluster is whole again.
+    deleteRecursively(nodes.dataDirectory(3));
+    nodes.restart(3, joinMode);
+    assertThat(nodes.nodeId(3)).isNotEqualTo(removedId);
+    awaitSettled(1, 3);
+    List<String> ids = start(3, "fresh", 2, 1);
+    assertCompleted(1, ids, 1);
+    assertReplicasConverge();
+  }
+
+  private static void deleteRecursively(java.nio.file.Path dir) throws java.io.IOException {
+    try (var paths = java.nio.file.Files.walk(dir)) {
+      for (var p : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
+        java.nio.file.Files.deleteIfExists(p);
+      }
+    }
+  }
+
+  private static void sleep(long ms) {
+    try {
+      Thread.sleep(ms);
+    } catch (InterruptedException e) {
+      throw new AssertionError(e);
+    }
+  }
+}
