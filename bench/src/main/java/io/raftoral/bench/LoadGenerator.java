@@ -1,18 +1,11 @@
 package io.raftoral.bench;
 
-import io.raftoral.api.LocalCluster;
-import io.raftoral.api.RaftoralNode;
-import java.io.IOException;
-import java.lang.management.ManagementFactory;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Comparator;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.stream.Stream;
 import org.HdrHistogram.Recorder;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -20,20 +13,26 @@ import picocli.CommandLine.Option;
 
 /**
  * Closed-loop load generator: C clients each start a workflow, wait for its result, and start
- * the next. Latency is start-to-result per workflow (HdrHistogram). Nodes run in this process
- * ("embedded") with their Raft logs on disk (fsync on, Ratis's default).
+ * the next. Latency is start-to-result per workflow (HdrHistogram). The nodes run in this
+ * process ({@code embedded}, {@link EmbeddedCluster}) or as {@code raftoral node} processes
+ * reached through the gRPC client API ({@code processes}, {@link ProcessCluster}); either way
+ * with their Raft logs on disk (fsync on, Ratis's default).
  */
 @Command(name = "bench/run", mixinStandardHelpOptions = true,
-    description = "Runs BENCHMARK.md workloads and prints the report table (or JSON rows).")
+    description = {"Runs BENCHMARK.md workloads and prints the report table (or JSON rows).",
+        "bench/run --jmh [JMH options] runs the JMH micro-benchmarks instead."})
 public final class LoadGenerator implements Callable<Integer> {
+  static final List<String> MODES = List.of("embedded", "processes");
+
   @Option(names = "--workload", description = "seq10 (default) or fanin")
   String workload = "seq10";
 
   @Option(names = "--nodes", split = ",", description = "cluster sizes, e.g. 1,3 (default: 1,3)")
   List<Integer> nodes = List.of(1, 3);
 
-  @Option(names = "--mode", description = "embedded (the only mode until the node API exists)")
-  String mode = "embedded";
+  @Option(names = "--mode", split = ",", description = "embedded (default: nodes in this JVM) and/or processes "
+      + "(raftoral node processes, driven through the gRPC client API), e.g. embedded,processes")
+  List<String> modes = List.of("embedded");
 
   @Option(names = "--clients", split = ",", description = "concurrent clients, e.g. 1,8,32,128 (default: all four)")
   List<Integer> clients = List.of(1, 8, 32, 128);
@@ -44,6 +43,15 @@ public final class LoadGenerator implements Callable<Integer> {
   @Option(names = "--warmup", description = "warm-up seconds per row (default 10)")
   int warmup = 10;
 
+  @Option(names = "--node-jvm", paramLabel = "OPTIONS",
+      description = "processes mode: extra JVM options for every node process, space-separated; {node} becomes "
+          + "the node's number, e.g. '-XX:StartFlightRecording=filename=/tmp/node-{node}.jfr,settings=profile'")
+  String nodeJvm = "";
+
+  @Option(names = "--keep-node-files", description = "processes mode: keep the node processes' logs (stdout, stderr) "
+      + "and data directories after each row; the path is printed")
+  boolean keepNodeFiles;
+
   @Option(names = "--json", description = "print one JSON object per row")
   boolean json;
 
@@ -53,9 +61,10 @@ public final class LoadGenerator implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    if (!mode.equals("embedded")) {
-      throw new CommandLine.ParameterException(new CommandLine(this),
-          "--mode " + mode + " is not available: node processes need the gRPC node API, which does not exist yet");
+    for (String mode : modes) {
+      if (!MODES.contains(mode)) {
+        throw new CommandLine.ParameterException(new CommandLine(this), "--mode " + mode + ": expected one of " + MODES);
+      }
     }
     if (!List.of("seq10", "fanin").contains(workload)) {
       throw new CommandLine.ParameterException(new CommandLine(this),
@@ -64,143 +73,139 @@ public final class LoadGenerator implements Callable<Integer> {
     if (!json) {
       System.out.println(Report.HEADER);
     }
-    for (int size : nodes) {
-      for (int c : workload.equals("fanin") ? List.of(1000) : clients) {
-        Report r = workload.equals("fanin") ? fanin(size) : closedLoop(size, c);
-        System.out.println(json ? r.json() : r.markdown());
+    for (String mode : modes) {
+      for (int size : nodes) {
+        for (int c : workload.equals("fanin") ? List.of(1000) : clients) {
+          Report r = workload.equals("fanin") ? fanin(mode, size) : closedLoop(mode, size, c);
+          System.out.println(json ? r.json() : r.markdown());
+          if (!json && !r.detail().isEmpty()) {
+            System.err.println(r.detail());
+          }
+        }
       }
     }
     return 0;
   }
 
-  Report closedLoop(int size, int c) throws Exception {
-    try (Cluster cluster = Cluster.start(size)) {
-      Recorder recorder = new Recorder(3);
-      AtomicLong completed = new AtomicLong();
-      AtomicLong errors = new AtomicLong();
-      long warmupEnd = System.nanoTime() + Duration.ofSeconds(warmup).toNanos();
-      long end = warmupEnd + Duration.ofSeconds(seconds).toNanos();
-      List<Thread> threads = new ArrayList<>();
-      for (int i = 0; i < c; i++) {
-        RaftoralNode node = cluster.nodes.get(i % size);
-        threads.add(Thread.ofVirtual().start(() -> {
-          int n = 0;
-          while (System.nanoTime() < end) {
-            long t0 = System.nanoTime();
-            try {
-              int input = n++;
-              int result = node.start("seq10", 1, input, Integer.class).result(Duration.ofSeconds(60));
-              if (result != input + 55) {
-                throw new IllegalStateException("seq10(" + input + ") returned " + result);
-              }
-              long t1 = System.nanoTime();
-              if (t0 >= warmupEnd && t1 <= end) {
-                recorder.recordValue((t1 - t0) / 1000);
-                completed.incrementAndGet();
-              }
-            } catch (RuntimeException e) {
-              if (errors.incrementAndGet() <= 3) {
-                System.err.println("workflow failed: " + e);
-              }
-            }
-          }
-        }));
-      }
-      Thread.sleep(Duration.ofSeconds(warmup));
-      recorder.reset();
-      double cpu0 = processCpuSeconds();
-      long wall0 = System.nanoTime();
-      for (Thread t : threads) {
-        t.join();
-      }
-      double elapsed = Math.min((System.nanoTime() - wall0) / 1e9, seconds);
-      double cpu = (processCpuSeconds() - cpu0) / Math.max(elapsed, 1e-9) * 100;
-      var h = recorder.getIntervalHistogram();
-      double wfs = completed.get() / (double) seconds;
-      return new Report(workload, size, mode, c, wfs, wfs * 10, h.getValueAtPercentile(50) / 1000.0,
-          h.getValueAtPercentile(90) / 1000.0, h.getValueAtPercentile(99) / 1000.0, cpu, rssMb(), completed.get(), errors.get());
+  /** A fresh cluster of {@code size} nodes in {@code mode}; every row gets its own. */
+  Target open(String mode, int size) throws Exception {
+    return switch (mode) {
+      case "embedded" -> EmbeddedCluster.start(size);
+      case "processes" -> ProcessCluster.start(size, nodeJvm.isBlank() ? List.of() : Arrays.asList(nodeJvm.strip().split("\\s+")),
+          keepNodeFiles);
+      default -> throw new IllegalArgumentException("unknown mode " + mode);
+    };
+  }
+
+  Report closedLoop(String mode, int size, int c) throws Exception {
+    try (Target target = open(mode, size)) {
+      return closedLoop(target, c);
     }
   }
 
+  private Report closedLoop(Target target, int c) throws Exception {
+    Recorder recorder = new Recorder(3);
+    AtomicLong completed = new AtomicLong();
+    AtomicLong errors = new AtomicLong();
+    long warmupEnd = System.nanoTime() + Duration.ofSeconds(warmup).toNanos();
+    long end = warmupEnd + Duration.ofSeconds(seconds).toNanos();
+    List<Thread> threads = new ArrayList<>();
+    for (int i = 0; i < c; i++) {
+      Target.Seq10Client client = target.client(i);
+      threads.add(Thread.ofVirtual().start(() -> {
+        int n = 0;
+        while (System.nanoTime() < end) {
+          long t0 = System.nanoTime();
+          try {
+            int input = n++;
+            int result = client.run(input);
+            if (result != input + 55) {
+              throw new IllegalStateException("seq10(" + input + ") returned " + result);
+            }
+            long t1 = System.nanoTime();
+            if (t0 >= warmupEnd && t1 <= end) {
+              recorder.recordValue((t1 - t0) / 1000);
+              completed.incrementAndGet();
+            }
+          } catch (Exception e) {
+            if (errors.incrementAndGet() <= 3) {
+              System.err.println("workflow failed: " + e);
+            }
+          }
+        }
+      }));
+    }
+    Thread.sleep(Duration.ofSeconds(warmup));
+    recorder.reset();
+    Usage before = Usage.of(target);
+    for (Thread t : threads) {
+      t.join();
+    }
+    Usage after = Usage.of(target);
+    double elapsed = Math.min((after.wallNanos - before.wallNanos) / 1e9, seconds);
+    var h = recorder.getIntervalHistogram();
+    double wfs = completed.get() / (double) seconds;
+    return report(target, c, wfs, h, before, after, elapsed, completed.get(), errors.get());
+  }
+
   /** fanin: 1,000 seq10 workflows started at once; the time until all are complete. */
-  private Report fanin(int size) throws Exception {
-    try (Cluster cluster = Cluster.start(size)) {
+  Report fanin(String mode, int size) throws Exception {
+    try (Target target = open(mode, size)) {
       int count = 1000;
       Recorder recorder = new Recorder(3);
       AtomicLong errors = new AtomicLong();
-      double cpu0 = processCpuSeconds();
-      long t0 = System.nanoTime();
+      Usage before = Usage.of(target);
       List<Thread> threads = new ArrayList<>();
       for (int i = 0; i < count; i++) {
-        RaftoralNode node = cluster.nodes.get(i % size);
+        Target.Seq10Client client = target.client(i);
         int input = i;
         threads.add(Thread.ofVirtual().start(() -> {
           long s = System.nanoTime();
           try {
-            node.start("seq10", 1, input, Integer.class).result(Duration.ofSeconds(120));
+            int result = client.run(input);
+            if (result != input + 55) {
+              throw new IllegalStateException("seq10(" + input + ") returned " + result);
+            }
             recorder.recordValue((System.nanoTime() - s) / 1000);
-          } catch (RuntimeException e) {
-            errors.incrementAndGet();
+          } catch (Exception e) {
+            if (errors.incrementAndGet() <= 3) {
+              System.err.println("workflow failed: " + e);
+            }
           }
         }));
       }
       for (Thread t : threads) {
         t.join();
       }
-      double elapsed = (System.nanoTime() - t0) / 1e9;
+      Usage after = Usage.of(target);
+      double elapsed = (after.wallNanos - before.wallNanos) / 1e9;
       var h = recorder.getIntervalHistogram();
       double wfs = (count - errors.get()) / elapsed;
-      double cpu = (processCpuSeconds() - cpu0) / elapsed * 100;
-      System.err.printf("fanin: %d workflows on %d node(s) complete in %.2f s%n", count, size, elapsed);
-      return new Report("fanin", size, mode, count, wfs, wfs * 10, h.getValueAtPercentile(50) / 1000.0,
-          h.getValueAtPercentile(90) / 1000.0, h.getValueAtPercentile(99) / 1000.0, cpu, rssMb(), count - errors.get(), errors.get());
+      System.err.printf("fanin: %d workflows on %d node(s) (%s) complete in %.2f s%n", count, size, target.mode(), elapsed);
+      return report(target, count, wfs, h, before, after, elapsed, count - errors.get(), errors.get());
     }
   }
 
-  private static double processCpuSeconds() {
-    var os = (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
-    return os.getProcessCpuTime() / 1e9;
+  private Report report(Target target, int c, double wfs, org.HdrHistogram.Histogram h, Usage before, Usage after,
+      double elapsed, long completed, long errors) {
+    double[] rss = target.rssMb();
+    List<Double> nodeCpu = new ArrayList<>();
+    for (int i = 0; i < after.nodeCpuSeconds.length; i++) {
+      nodeCpu.add((after.nodeCpuSeconds[i] - before.nodeCpuSeconds[i]) / Math.max(elapsed, 1e-9) * 100);
+    }
+    double cpu = nodeCpu.stream().mapToDouble(Double::doubleValue).sum();
+    boolean separate = target instanceof ProcessCluster;
+    double selfCpu = (after.selfCpuSeconds - before.selfCpuSeconds) / Math.max(elapsed, 1e-9) * 100;
+    return new Report(workload, target.size(), target.mode(), c, wfs, wfs * 10, h.getValueAtPercentile(50) / 1000.0,
+        h.getValueAtPercentile(90) / 1000.0, h.getValueAtPercentile(99) / 1000.0, cpu, Arrays.stream(rss).sum(),
+        completed, errors, separate ? nodeCpu : List.of(), separate ? Arrays.stream(rss).boxed().toList() : List.of(),
+        separate ? selfCpu : Double.NaN);
   }
 
-  /** Resident set size of this process (all embedded nodes together), from /proc. */
-  private static double rssMb() {
-    try {
-      for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
-        if (line.startsWith("VmRSS:")) {
-          return Long.parseLong(line.replaceAll("[^0-9]", "")) / 1024.0;
-        }
-      }
-    } catch (IOException | NumberFormatException e) {
-      // not Linux: report 0
-    }
-    return 0;
-  }
-
-  /** Nodes in this process, each with its Raft log on disk under a temporary directory. */
-  static final class Cluster implements AutoCloseable {
-    final List<RaftoralNode> nodes;
-    private final LocalCluster local;
-    private final Path root;
-
-    private Cluster(LocalCluster local, Path root) {
-      this.local = local;
-      this.nodes = local.nodes();
-      this.root = root;
-    }
-
-    static Cluster start(int size) throws IOException {
-      Path root = Files.createTempDirectory("raftoral-bench-");
-      return new Cluster(LocalCluster.start(size, root, (id, b) -> b.register(Workloads.SEQ10)), root);
-    }
-
-    @Override
-    public void close() throws IOException {
-      local.close();
-      try (Stream<Path> paths = Files.walk(root)) {
-        for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) {
-          Files.deleteIfExists(p);
-        }
-      }
+  /** CPU seconds of the node processes and of this one, at one moment. */
+  private record Usage(long wallNanos, double[] nodeCpuSeconds, double selfCpuSeconds) {
+    static Usage of(Target target) {
+      return new Usage(System.nanoTime(), target.cpuSeconds(), EmbeddedCluster.processCpuSeconds());
     }
   }
 }

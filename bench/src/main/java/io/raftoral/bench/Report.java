@@ -1,10 +1,18 @@
 package io.raftoral.bench;
 
+import java.util.List;
 import java.util.Locale;
+import java.util.stream.Collectors;
 
-/** One row of the BENCHMARK.md report table. */
+/**
+ * One row of the BENCHMARK.md report table. CPU % and RSS MB are of the processes that hold the
+ * nodes: embedded, the one process (load generator included); processes, the sum over the node
+ * processes, each of which is in {@code nodeCpuPercent} / {@code nodeRssMb}, and the load
+ * generator's own CPU in {@code loadGeneratorCpuPercent} (NaN when embedded).
+ */
 record Report(String workload, int nodes, String mode, int clients, double workflowsPerSecond, double stepsPerSecond,
-    double p50Ms, double p90Ms, double p99Ms, double cpuPercent, double rssMb, long completed, long errors) {
+    double p50Ms, double p90Ms, double p99Ms, double cpuPercent, double rssMb, long completed, long errors,
+    List<Double> nodeCpuPercent, List<Double> nodeRssMb, double loadGeneratorCpuPercent) {
 
   static final String HEADER = "| workload | nodes | mode | C | wf/s | steps/s | p50 ms | p90 ms | p99 ms | CPU % | RSS MB | errors |\n"
       + "|---|---|---|---|---|---|---|---|---|---|---|---|";
@@ -14,10 +22,27 @@ record Report(String workload, int nodes, String mode, int clients, double workf
         workload, nodes, mode, clients, workflowsPerSecond, stepsPerSecond, p50Ms, p90Ms, p99Ms, cpuPercent, rssMb, errors);
   }
 
+  /** Per node process CPU and RSS, and the load generator's CPU; empty when embedded. */
+  String detail() {
+    if (nodeCpuPercent.isEmpty()) {
+      return "";
+    }
+    return String.format(Locale.ROOT, "%s %d nodes C=%d: node CPU %% %s, node RSS MB %s, load generator CPU %% %.0f",
+        workload, nodes, clients, join(nodeCpuPercent, "/", "%.0f"), join(nodeRssMb, "/", "%.0f"), loadGeneratorCpuPercent);
+  }
+
   String json() {
+    String perNode = nodeCpuPercent.isEmpty() ? "" : String.format(Locale.ROOT,
+        ",\"node_cpu_percent\":[%s],\"node_rss_mb\":[%s],\"load_generator_cpu_percent\":%.1f",
+        join(nodeCpuPercent, ",", "%.1f"), join(nodeRssMb, ",", "%.1f"), loadGeneratorCpuPercent);
     return String.format(Locale.ROOT,
         "{\"workload\":\"%s\",\"nodes\":%d,\"mode\":\"%s\",\"clients\":%d,\"wf_per_s\":%.1f,\"steps_per_s\":%.1f,"
-            + "\"p50_ms\":%.2f,\"p90_ms\":%.2f,\"p99_ms\":%.2f,\"cpu_percent\":%.1f,\"rss_mb\":%.1f,\"completed\":%d,\"errors\":%d}",
-        workload, nodes, mode, clients, workflowsPerSecond, stepsPerSecond, p50Ms, p90Ms, p99Ms, cpuPercent, rssMb, completed, errors);
+            + "\"p50_ms\":%.2f,\"p90_ms\":%.2f,\"p99_ms\":%.2f,\"cpu_percent\":%.1f,\"rss_mb\":%.1f,\"completed\":%d,\"errors\":%d%s}",
+        workload, nodes, mode, clients, workflowsPerSecond, stepsPerSecond, p50Ms, p90Ms, p99Ms, cpuPercent, rssMb,
+        completed, errors, perNode);
+  }
+
+  private static String join(List<Double> values, String separator, String format) {
+    return values.stream().map(v -> String.format(Locale.ROOT, format, v)).collect(Collectors.joining(separator));
   }
 }

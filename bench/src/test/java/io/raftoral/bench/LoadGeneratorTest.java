@@ -11,10 +11,11 @@ class LoadGeneratorTest {
     LoadGenerator generator = new LoadGenerator();
     generator.warmup = 1;
     generator.seconds = 2;
-    Report row = generator.closedLoop(1, 2);
+    Report row = generator.closedLoop("embedded", 1, 2);
     assertThat(row.errors()).isZero();
     assertThat(row.completed()).isPositive();
     assertThat(row.p50Ms()).isPositive();
     assertThat(row.markdown()).startsWith("| seq10 | 1 | embedded | 2 |");
+    assertThat(row.json()).contains("\"mode\":\"embedded\"");
   }
 }

@@ -1,0 +1,16 @@
+package io.raftoral.bench;
+
+import io.raftoral.api.WorkflowProvider;
+import io.raftoral.api.WorkflowRegistry;
+
+/**
+ * The bench workflows as a {@link WorkflowProvider}, so that {@code raftoral node} processes
+ * started with the bench module's classpath (the {@code processes} mode) run the same
+ * definitions as the embedded nodes: {@code seq10} v1 (which {@code fanin} starts 1,000 of).
+ */
+public final class BenchWorkflows implements WorkflowProvider {
+  @Override
+  public void register(WorkflowRegistry registry) {
+    registry.register(Workloads.SEQ10);
+  }
+}

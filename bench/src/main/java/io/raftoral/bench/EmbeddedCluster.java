@@ -1,0 +1,69 @@
+package io.raftoral.bench;
+
+import io.raftoral.api.LocalCluster;
+import io.raftoral.api.RaftoralNode;
+import java.io.IOException;
+import java.lang.management.ManagementFactory;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * Nodes inside this JVM ({@code embedded}), each with its Raft log on disk under a temporary
+ * directory (fsync on, Ratis's default). CPU and RSS are of this one process, load generator
+ * included.
+ */
+final class EmbeddedCluster implements Target {
+  private final LocalCluster local;
+  private final List<RaftoralNode> nodes;
+  private final Path root;
+
+  private EmbeddedCluster(LocalCluster local, Path root) {
+    this.local = local;
+    this.nodes = local.nodes();
+    this.root = root;
+  }
+
+  static EmbeddedCluster start(int size) throws IOException {
+    Path root = Files.createTempDirectory("raftoral-bench-");
+    return new EmbeddedCluster(LocalCluster.start(size, root, (id, b) -> b.register(Workloads.SEQ10)), root);
+  }
+
+  @Override
+  public String mode() {
+    return "embedded";
+  }
+
+  @Override
+  public int size() {
+    return nodes.size();
+  }
+
+  @Override
+  public Seq10Client client(int index) {
+    RaftoralNode node = nodes.get(index % nodes.size());
+    return input -> node.start("seq10", 1, input, Integer.class).result(Duration.ofSeconds(60));
+  }
+
+  @Override
+  public double[] cpuSeconds() {
+    return new double[] {processCpuSeconds()};
+  }
+
+  @Override
+  public double[] rssMb() {
+    return new double[] {Target.rssMb(ProcessHandle.current().pid())};
+  }
+
+  static double processCpuSeconds() {
+    var os = (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
+    return os.getProcessCpuTime() / 1e9;
+  }
+
+  @Override
+  public void close() {
+    local.close();
+    Target.deleteTree(root);
+  }
+}

@@ -1,0 +1,61 @@
+package io.raftoral.bench;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Comparator;
+import java.util.stream.Stream;
+
+/**
+ * A running cluster the load generator drives: {@link EmbeddedCluster} (nodes inside this JVM)
+ * or {@link ProcessCluster} (node processes behind the gRPC client API).
+ */
+interface Target extends AutoCloseable {
+  /** Runs one {@code seq10} workflow and returns its result. */
+  @FunctionalInterface
+  interface Seq10Client {
+    int run(int input) throws Exception;
+  }
+
+  /** {@code embedded} or {@code processes}, as the report names it. */
+  String mode();
+
+  int size();
+
+  /** The client with this index; clients are spread over the nodes round-robin. Thread-safe per index. */
+  Seq10Client client(int index);
+
+  /** CPU seconds used so far by each process that holds nodes (embedded: this one). */
+  double[] cpuSeconds();
+
+  /** Resident set size in MB of each process that holds nodes (embedded: this one). */
+  double[] rssMb();
+
+  @Override
+  void close() throws Exception;
+
+  /** Resident set size of a process from /proc (Linux), 0 elsewhere or when it is gone. */
+  static double rssMb(long pid) {
+    try {
+      for (String line : Files.readAllLines(Path.of("/proc", Long.toString(pid), "status"))) {
+        if (line.startsWith("VmRSS:")) {
+          return Long.parseLong(line.replaceAll("[^0-9]", "")) / 1024.0;
+        }
+      }
+    } catch (IOException | NumberFormatException e) {
+      // not Linux, or the process is gone: report 0
+    }
+    return 0;
+  }
+
+  /** Removes a directory tree; leftovers in the temp directory are harmless. */
+  static void deleteTree(Path root) {
+    try (Stream<Path> paths = Files.walk(root)) {
+      for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) {
+        Files.deleteIfExists(p);
+      }
+    } catch (IOException e) {
+      System.err.println("could not remove " + root + ": " + e);
+    }
+  }
+}

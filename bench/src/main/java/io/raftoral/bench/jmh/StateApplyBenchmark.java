@@ -1,0 +1,95 @@
+package io.raftoral.bench.jmh;
+
+import io.raftoral.proto.raft.BatchResult;
+import io.raftoral.proto.raft.Command;
+import io.raftoral.proto.raft.CommandBatch;
+import io.raftoral.state.WorkflowState;
+import java.nio.ByteBuffer;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OperationsPerInvocation;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.Warmup;
+import org.openjdk.jmh.infra.Blackhole;
+
+/**
+ * State machine apply of whole seq10 workflows: start, 10 checkpoints, end (12 commands), each
+ * workflow a new id. Time per command.
+ *
+ * <ul>
+ *   <li>{@code applyCommands}: {@link WorkflowState#apply} alone, on commands already decoded.
+ *   <li>{@code applyEntries}: what {@code WorkflowStateMachine.applyTransaction} does per entry
+ *       around it, one command per entry as at C = 1: decode the {@code CommandBatch} from the
+ *       read-only buffer, apply, build and serialize the {@code BatchResult}.
+ * </ul>
+ * The state starts afresh every {@value #POOL} workflows, so it stays the size of a busy group's
+ * recent history instead of growing for the whole run.
+ */
+@State(Scope.Thread)
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.NANOSECONDS)
+@Fork(value = 1, jvmArgsAppend = "--sun-misc-unsafe-memory-access=allow")
+@Warmup(iterations = 3, time = 1)
+@Measurement(iterations = 3, time = 1)
+public class StateApplyBenchmark {
+  static final int POOL = 4096;
+
+  private Command[][] workflows;
+  private byte[][][] entries;
+  private WorkflowState state;
+  private int next;
+
+  @Setup
+  public void setUp() {
+    workflows = new Command[POOL][];
+    entries = new byte[POOL][][];
+    for (int w = 0; w < POOL; w++) {
+      List<Command> commands = Commands.seq10(Commands.workflowId(w), w);
+      workflows[w] = commands.toArray(Command[]::new);
+      entries[w] = commands.stream().map(c -> CommandBatch.newBuilder().addCommands(c).build().toByteArray()).toArray(byte[][]::new);
+    }
+    fresh();
+  }
+
+  private void fresh() {
+    state = new WorkflowState();
+    state.apply(Commands.ownerChange(1), Commands.TERM);
+    next = 0;
+  }
+
+  private int nextWorkflow() {
+    if (next == POOL) {
+      fresh();
+    }
+    return next++;
+  }
+
+  @Benchmark
+  @OperationsPerInvocation(12)
+  public void applyCommands(Blackhole bh) {
+    for (Command c : workflows[nextWorkflow()]) {
+      bh.consume(state.apply(c, Commands.TERM));
+    }
+  }
+
+  @Benchmark
+  @OperationsPerInvocation(12)
+  public void applyEntries(Blackhole bh) throws Exception {
+    for (byte[] entry : entries[nextWorkflow()]) {
+      CommandBatch batch = CommandBatch.parseFrom(ByteBuffer.wrap(entry).asReadOnlyBuffer());
+      BatchResult.Builder results = BatchResult.newBuilder();
+      for (Command c : batch.getCommandsList()) {
+        results.addResults(state.apply(c, Commands.TERM));
+      }
+      bh.consume(results.build().toByteArray());
+    }
+  }
+}
