@@ -481,8 +481,13 @@ public final class RaftoralNode implements AutoCloseable {
             maxInFlight, maxBatchBytes, maxVoters, targetGroupSize, nodeFailureTimeout, apiAddress, retention), registry);
         opened.add(runtime);
         runtime.start(entry);
-      } catch (IOException e) {
-        throw new RaftoralException("cannot start node " + id + ": " + e.getMessage(), e);
+      } catch (IOException | RuntimeException e) {
+        if (dataDirectory != null && mentionsCorruption(e)) {
+          throw new RaftoralException("data directory " + dataDirectory + " of node " + id + " holds a corrupted or truncated "
+              + "Raft log (" + rootMessage(e) + "); refusing to use it. Restore it from a backup, or start the node with an "
+              + "empty data directory to join the cluster again as a new node", e);
+        }
+        throw e instanceof RaftoralException re ? re : new RaftoralException("cannot start node " + id + ": " + e.getMessage(), e);
       }
       if (entry == NodeRuntime.Entry.JOIN) {
         awaitAdmission(runtime, id);
@@ -538,6 +543,26 @@ public final class RaftoralNode implements AutoCloseable {
           return;
         }
       }
+    }
+
+    /** Ratis reports a log it cannot read (checksum mismatch, garbage after the end) while it loads it. */
+    private static boolean mentionsCorruption(Throwable e) {
+      for (Throwable t = e; t != null; t = t.getCause()) {
+        String m = String.valueOf(t.getMessage()).toLowerCase(java.util.Locale.ROOT);
+        if (m.contains("initraftlog") || m.contains("corrupt") || m.contains("checksum")) {
+          return true;
+        }
+      }
+      return false;
+    }
+
+    private static String rootMessage(Throwable e) {
+      Throwable t = e;
+      while (t.getCause() != null && t.getCause() != t) {
+        t = t.getCause();
+      }
+      String m = t.getMessage() == null ? t.toString() : t.getMessage();
+      return m.length() > 300 ? m.substring(0, 300) + "..." : m;
     }
 
     private String requireRaftAddress(long id) {

@@ -1,0 +1,95 @@
+package io.raftoral;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.raftoral.api.LocalCluster;
+import io.raftoral.api.RaftoralException;
+import io.raftoral.api.RaftoralNode;
+import io.raftoral.api.WorkflowDefinition;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Duration;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * SPEC §7: a data directory is used only by the node and cluster it belongs to, by one process
+ * at a time, and never when its log is corrupted; each refusal says why. A good one restarts
+ * the same node with its workflows.
+ */
+class DataDirectoryTest {
+  private static final Duration WAIT = Duration.ofSeconds(60);
+
+  @TempDir
+  Path tmp;
+
+  private static RaftoralNode.Builder node(Path dir, String raftAddress, String cluster) {
+    return RaftoralNode.builder().nodeId(1).raftAddress(raftAddress).dataDirectory(dir).clusterId(cluster)
+        .electionTimeout(Duration.ofMillis(500))
+        .register(WorkflowDefinition.of("echo", 1, String.class, String.class, (ctx, in) -> ctx.checkpoint("v", in)));
+  }
+
+  @Test
+  void aGoodDirectoryRestartsTheSameNodeAndOthersAreRefused() throws Exception {
+    Path dir = tmp.resolve("node-1");
+    String address = LocalCluster.freeAddresses(1).get(1L);
+    try (RaftoralNode n = node(dir, address, "alpha").start()) {
+      assertThat(n.start("echo", 1, "kept", String.class, "wf-1").result(WAIT)).isEqualTo("kept");
+      // A second node on the same directory, while the first runs.
+      assertThatThrownBy(() -> node(dir, LocalCluster.freeAddresses(1).get(1L), "alpha").start())
+          .isInstanceOf(RaftoralException.class).hasMessageContaining("in use").hasMessageContaining(dir.toString());
+    }
+    try (RaftoralNode again = node(dir, address, "alpha").start()) {
+      assertThat(again.nodeId()).isEqualTo(1);
+      assertThat(again.handle("wf-1", String.class).result(WAIT)).isEqualTo("kept");
+    }
+    assertThatThrownBy(() -> node(dir, address, "beta").start())
+        .isInstanceOf(RaftoralException.class).hasMessageContaining("belongs to cluster 'alpha'");
+    assertThatThrownBy(() -> node(dir, address, "alpha").nodeId(2).start())
+        .isInstanceOf(RaftoralException.class).hasMessageContaining("belongs to node 1");
+  }
+
+  @Test
+  void aCorruptedLogIsRefusedNotUsed() throws Exception {
+    Path dir = tmp.resolve("node-1");
+    String address = LocalCluster.freeAddresses(1).get(1L);
+    try (RaftoralNode n = node(dir, address, "alpha").start()) {
+      for (int i = 0; i < 5; i++) {
+        n.start("echo", 1, "v" + i, String.class, "wf-" + i).result(WAIT);
+      }
+    }
+    Path segment;
+    try (Stream<Path> files = Files.walk(dir.resolve("raft"))) {
+      // The execution group's log: the one with the workflows' entries, the largest written part.
+      segment = files.filter(p -> p.getFileName().toString().startsWith("log_"))
+          .max((a, b) -> Long.compare(written(a), written(b))).orElseThrow();
+    }
+    try (FileChannel ch = FileChannel.open(segment, StandardOpenOption.WRITE)) {
+      ch.write(ByteBuffer.wrap(new byte[] {0x13, 0x37, 0x13, 0x37}), written(segment) / 2);
+    }
+    assertThatThrownBy(() -> node(dir, address, "alpha").start())
+        .isInstanceOf(RaftoralException.class)
+        .hasMessageContaining("corrupted or truncated Raft log")
+        .hasMessageContaining(dir.toString());
+  }
+
+  /** Bytes before the zero padding Ratis preallocates an open segment with. */
+  private static long written(Path segment) {
+    try {
+      byte[] bytes = Files.readAllBytes(segment);
+      int end = bytes.length;
+      while (end > 0 && bytes[end - 1] == 0) {
+        end--;
+      }
+      return end;
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+  }
+}
