@@ -118,7 +118,7 @@ class ListAndTerminateTest {
       }
       // Again: nothing changes, the final status is reported.
       assertThat(cluster.node(2).terminate(id, "again").errorMessage()).contains("stopped by test on node " + n);
-      assertThat(h.workflowId()).isEqualTo(id);
+      assertThat(terminated.executionGroup()).as("terminated where it was started").isEqualTo(h.executionGroup());
     }
     WorkflowHandle<String> done = cluster.node(3).start("echo", 2, "a", String.class, "finished-one");
     assertThat(done.result(WAIT)).isEqualTo("a!");

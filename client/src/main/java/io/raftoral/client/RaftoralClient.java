@@ -175,7 +175,12 @@ public final class RaftoralClient implements AutoCloseable {
 
   /** Members, roles, execution groups and their leaders, as the node sees them. */
   public ClusterInfoReply clusterInfo() {
-    return call(null, () -> stub(callTimeout).clusterInfo(ClusterInfoRequest.getDefaultInstance()));
+    return clusterInfo(false);
+  }
+
+  /** With {@code replicaDigests}, the answering node also digests its replicas (costs time proportional to its state). */
+  public ClusterInfoReply clusterInfo(boolean replicaDigests) {
+    return call(null, () -> stub(callTimeout).clusterInfo(ClusterInfoRequest.newBuilder().setReplicaDigests(replicaDigests).build()));
   }
 
   /** Closes the connection, waiting briefly for calls in flight. */

@@ -67,8 +67,12 @@ class RestartProcessesTest {
   }
 
   private ClusterInfoReply info(int via) {
+    return info(via, false);
+  }
+
+  private ClusterInfoReply info(int via, boolean replicaDigests) {
     try (RaftoralClient c = RaftoralClient.connect(nodes.apiAddress(via))) {
-      return c.clusterInfo();
+      return c.clusterInfo(replicaDigests);
     }
   }
 
@@ -101,7 +105,7 @@ class RestartProcessesTest {
     while (true) {
       digests.clear();
       for (int i = 1; i <= nodes.size(); i++) {
-        for (ReplicaInfo r : info(i).getReplicasList()) {
+        for (ReplicaInfo r : info(i, true).getReplicasList()) {
           digests.computeIfAbsent(r.getGroupId(), k -> new HashSet<>()).add(r.getDigest());
         }
       }

@@ -117,7 +117,7 @@ final class RaftoralApiService extends RaftoralApiGrpc.RaftoralApiImplBase {
 
   @Override
   public void clusterInfo(ClusterInfoRequest request, StreamObserver<ClusterInfoReply> out) {
-    unary(out, "ClusterInfo", runtime::clusterInfo);
+    unary(out, "ClusterInfo", () -> runtime.clusterInfo(request.getReplicaDigests()));
   }
 
   static String requireId(String workflowId) {

@@ -697,6 +697,11 @@ public final class NodeRuntime implements AutoCloseable {
 
   /** Members, roles, execution groups and their leaders, as this node sees them. */
   public ClusterInfoReply clusterInfo() {
+    return clusterInfo(false);
+  }
+
+  /** As {@link #clusterInfo()}; with {@code replicaDigests}, also this node's replicas and their state digests. */
+  public ClusterInfoReply clusterInfo(boolean replicaDigests) {
     checkOpen();
     Topology t = management.topology();
     ClusterInfoReply.Builder reply = ClusterInfoReply.newBuilder()
@@ -716,8 +721,10 @@ public final class NodeRuntime implements AutoCloseable {
       reply.addExecutionGroups(ExecutionGroupInfo.newBuilder().setGroupId(g.getGroupId()).setIndex(g.getIndex())
           .addAllMembers(g.getMembersList()).setLeaderNode(leaderOf(gid)).addAllRaftMembers(raftMembers(gid)));
     }
-    hosted.forEach((gid, g) -> reply.addReplicas(ReplicaInfo.newBuilder().setGroupId(gid.getUuid().toString())
+    if (replicaDigests) {
+      hosted.forEach((gid, g) -> reply.addReplicas(ReplicaInfo.newBuilder().setGroupId(gid.getUuid().toString())
         .setAppliedIndex(Math.max(0, g.stateMachine().appliedIndex())).setWorkflows(g.state().size()).setDigest(g.state().digest())));
+    }
     return reply.build();
   }
 
