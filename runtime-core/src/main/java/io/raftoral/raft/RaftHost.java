@@ -112,6 +112,14 @@ public final class RaftHost implements AutoCloseable {
     server.start();
     java.util.Set<RaftGroupId> recovered = new java.util.HashSet<>();
     server.getGroupIds().forEach(recovered::add);
+    // Until the management topology is replayed, a recovered group's own configuration is the
+    // best peer list its client can have.
+    for (RaftGroupId id : recovered) {
+      RaftGroup g = server.getDivision(id).getGroup();
+      if (!g.getPeers().isEmpty()) {
+        groups.putIfAbsent(id, g);
+      }
+    }
     for (RaftGroup g : hosted) {
       if (recovered.contains(g.getGroupId())) {
         LOG.info("node {}: recovered group {} from storage", settings.nodeId(), g.getGroupId());
@@ -327,6 +335,10 @@ public final class RaftHost implements AutoCloseable {
    */
   private CompletableFuture<RaftClientReply> viaClient(
       RaftGroupId groupId, java.util.function.Function<RaftClient, CompletableFuture<RaftClientReply>> call) {
+    RaftGroup known = groups.get(groupId);
+    if (known == null || known.getPeers().isEmpty()) {
+      return CompletableFuture.failedFuture(new IOException("no peers of group " + groupId + " known yet"));
+    }
     RaftClient c = client(groupId);
     return call.apply(c).whenComplete((reply, error) -> {
       if (causedBy(error, AlreadyClosedException.class) && clients.remove(groupId, c)) {
