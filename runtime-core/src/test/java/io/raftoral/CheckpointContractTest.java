@@ -133,4 +133,33 @@ class CheckpointContractTest {
       }
     }
   }
+  /**
+   * A side effect that throws commits nothing, and its position stays free: a function that
+   * catches the error and writes the key again commits at that same position.
+   */
+  @Test
+  void aFailedComputeLeavesItsPositionFreeForARetry() {
+    AtomicInteger attempts = new AtomicInteger();
+    try (TestCluster c = TestCluster.start(1, null, (node, b) -> b.register(
+        WorkflowDefinition.of("retry", 1, Integer.class, String.class, (ctx, n) -> {
+          StringBuilder seen = new StringBuilder();
+          for (int i = 0; i < n; i++) {
+            try {
+              seen.append(ctx.checkpointCompute("charge", Integer.class, () -> {
+                if (attempts.incrementAndGet() % 2 == 1) {
+                  throw new IllegalStateException("declined");
+                }
+                return attempts.get();
+              })).append(',');
+            } catch (IllegalStateException declined) {
+              seen.append(ctx.checkpointCompute("charge", Integer.class, attempts::incrementAndGet)).append(';');
+            }
+          }
+          return seen.toString();
+        })))) {
+      WorkflowHandle<String> h = c.node(1).start("retry", 1, 3, String.class);
+      assertThat(h.result(TIMEOUT)).isEqualTo("2;4;6;");
+      assertThat(h.describe().checkpointCount()).isEqualTo(3);
+    }
+  }
 }

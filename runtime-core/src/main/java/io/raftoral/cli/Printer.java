@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.raftoral.api.ListPage;
 import io.raftoral.api.WorkflowInfo;
+import io.raftoral.api.WorkflowJson;
 import io.raftoral.client.RaftoralClient;
 import io.raftoral.proto.client.ClusterInfoReply;
 import io.raftoral.proto.client.ExecutionGroupInfo;
@@ -50,19 +51,7 @@ final class Printer {
   // --- workflows ---
 
   static ObjectNode info(WorkflowInfo i) {
-    ObjectNode n = JSON.createObjectNode();
-    n.put("workflowId", i.workflowId());
-    n.put("type", i.type().name());
-    n.put("version", i.type().version());
-    n.put("status", i.status().name());
-    n.put("ownerNode", i.ownerNode());
-    n.put("executionGroup", i.executionGroup());
-    n.put("startedAt", String.valueOf(i.startedAt()));
-    i.endedAt().ifPresentOrElse(t -> n.put("endedAt", t.toString()), () -> n.putNull("endedAt"));
-    n.put("checkpointCount", i.checkpointCount());
-    i.errorType().ifPresentOrElse(t -> n.put("errorType", t), () -> n.putNull("errorType"));
-    i.errorMessage().ifPresentOrElse(t -> n.put("errorMessage", t), () -> n.putNull("errorMessage"));
-    return n;
+    return WorkflowJson.info(i);
   }
 
   static String infoText(WorkflowInfo i) {
@@ -115,15 +104,7 @@ final class Printer {
   // --- list ---
 
   static ObjectNode page(ListPage page) {
-    ObjectNode n = JSON.createObjectNode();
-    ArrayNode list = n.putArray("workflows");
-    page.workflows().forEach(w -> list.add(info(w)));
-    if (page.nextPageToken() == null) {
-      n.putNull("nextPageToken");
-    } else {
-      n.put("nextPageToken", page.nextPageToken());
-    }
-    return n;
+    return WorkflowJson.page(page);
   }
 
   static String pageText(ListPage page) {

@@ -3,6 +3,7 @@ package io.raftoral.runtime;
 import com.google.protobuf.ByteString;
 import io.raftoral.api.Errors;
 import io.raftoral.api.ExecutionMode;
+import io.raftoral.api.ForeignException;
 import io.raftoral.api.ThrowingSupplier;
 import io.raftoral.api.WorkflowContext;
 import io.raftoral.api.WorkflowDefinition;
@@ -95,8 +96,9 @@ final class WorkflowRun implements WorkflowContext, Runnable {
   }
 
   private static WorkflowEnd.Builder failure(Throwable t) {
+    String type = t instanceof ForeignException foreign ? foreign.errorType() : t.getClass().getName();
     return WorkflowEnd.newBuilder().setError(WorkflowError.newBuilder()
-        .setType(t.getClass().getName())
+        .setType(type)
         .setMessage(Objects.requireNonNullElse(t.getMessage(), "")));
   }
 
@@ -185,13 +187,16 @@ final class WorkflowRun implements WorkflowContext, Runnable {
     if (key == null || key.isEmpty()) {
       throw new Errors.InvalidArgumentException("checkpoint key must not be null or empty");
     }
-    long seq = nextSeq.merge(key, 1L, Long::sum) - 1;
+    // The position is consumed only once its value is committed: a side effect that throws
+    // leaves it free, so the function may catch the error and write the key again.
+    long seq = nextSeq.getOrDefault(key, 0L);
     byte[] proposal = null;
     while (true) {
       long seen = signalCount();
       ByteString committed = entry.checkpoint(key, seq);
       if (committed != null) {
         inFlight = null;
+        nextSeq.put(key, seq + 1);
         return committed.toByteArray();
       }
       checkStillWanted();

@@ -1,0 +1,349 @@
+/**
+ * \file raftoral.h
+ *
+ * The Raftoral C ABI: the one contract every native binding (Python, Go, C) is built on.
+ *
+ * Raftoral is a durable-workflow runtime whose engine runs on the JVM. `libraftoral.so`
+ * hosts that JVM inside the calling process: #raftoral_init starts it once, and every other
+ * call is forwarded to the engine. One process embeds at most one JVM, so #raftoral_init is
+ * idempotent and #raftoral_shutdown is final.
+ *
+ * \par Errors
+ * Every fallible function returns a #raftoral_status_t: #RAFTORAL_OK (0) on success, a
+ * positive code otherwise. When the caller passes a non-NULL `error_out`, a failing call also
+ * stores there a #raftoral_error_t (code, message) that the caller owns and frees with
+ * #raftoral_error_free; a successful call stores NULL there. Errors are values, never
+ * thread-local state, so they are safe to read from any thread (a Go goroutine may move
+ * between OS threads between two calls). Outputs of a failing call are left unmodified.
+ *
+ * \par Bad input
+ * NULL pointers, handles that were closed or are of the wrong kind, strings that are not
+ * valid UTF-8, undersized buffers, and calls before #raftoral_init or after
+ * #raftoral_shutdown return an error code; they never crash the process.
+ *
+ * \par Strings and bytes
+ * Strings are NUL-terminated UTF-8. Payloads (workflow input and result, checkpoint values)
+ * are opaque bytes given as pointer + length; the engine never interprets them.
+ *
+ * \par Threads
+ * Every function may be called from any thread. A #raftoral_ctx_t and a #raftoral_output_t
+ * are valid only during the callback that received them.
+ */
+#ifndef RAFTORAL_H
+#define RAFTORAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define RAFTORAL_API __attribute__((visibility("default")))
+
+/** The ABI version this header describes; compare with #raftoral_abi_version. */
+#define RAFTORAL_ABI_VERSION 1
+
+/** A status code: #RAFTORAL_OK or one of #raftoral_status_enum. */
+typedef int32_t raftoral_status_t;
+
+/** The values of #raftoral_status_t. Numbers are stable across ABI versions. */
+enum raftoral_status_enum {
+  /** Success. */
+  RAFTORAL_OK = 0,
+  /** An argument is invalid: NULL where a value is needed, bad UTF-8 or JSON, an empty key. */
+  RAFTORAL_ERR_INVALID_ARGUMENT = 1,
+  /** A handle is NULL, closed, or of another kind. */
+  RAFTORAL_ERR_INVALID_HANDLE = 2,
+  /** #raftoral_init has not been called (or failed). */
+  RAFTORAL_ERR_NOT_INITIALIZED = 3,
+  /** #raftoral_shutdown has been called; the library cannot be used again in this process. */
+  RAFTORAL_ERR_SHUT_DOWN = 4,
+  /** A caller-provided buffer is too small; the needed length was stored. */
+  RAFTORAL_ERR_BUFFER_TOO_SMALL = 5,
+  /** No workflow has this id. */
+  RAFTORAL_ERR_NOT_FOUND = 6,
+  /** A workflow with this id exists with another type, version or input. */
+  RAFTORAL_ERR_ALREADY_EXISTS = 7,
+  /** No workflow of this type and version is registered on the node. */
+  RAFTORAL_ERR_NOT_REGISTERED = 8,
+  /** This type and version is registered already. */
+  RAFTORAL_ERR_ALREADY_REGISTERED = 9,
+  /** The deadline passed first. */
+  RAFTORAL_ERR_TIMEOUT = 10,
+  /** The workflow ended FAILED; #raftoral_error_detail gives the workflow's error type. */
+  RAFTORAL_ERR_WORKFLOW_FAILED = 11,
+  /** The workflow was terminated; the message gives the reason. */
+  RAFTORAL_ERR_WORKFLOW_TERMINATED = 12,
+  /** A payload is above the node's payload limit. */
+  RAFTORAL_ERR_PAYLOAD_TOO_LARGE = 13,
+  /** The cluster cannot answer now (no leader, no quorum); retrying later may succeed. */
+  RAFTORAL_ERR_UNAVAILABLE = 14,
+  /** The node is closed or stopping. */
+  RAFTORAL_ERR_NODE_CLOSED = 15,
+  /** This run of the workflow is no longer wanted (it ended elsewhere or the node stops): return now. */
+  RAFTORAL_ERR_ABORTED = 16,
+  /** A #raftoral_compute_fn reported a failure through #raftoral_output_fail. */
+  RAFTORAL_ERR_CALLBACK_FAILED = 17,
+  /** The JVM could not be found or started; the message says why. */
+  RAFTORAL_ERR_JVM = 18,
+  /** An unexpected internal error; the message says what happened. */
+  RAFTORAL_ERR_INTERNAL = 19,
+};
+
+/** How the members of an execution group run a workflow type. */
+typedef int32_t raftoral_execution_mode_t;
+
+enum raftoral_execution_mode_enum {
+  /** Every member runs the function; only the owner proposes (the default). */
+  RAFTORAL_MODE_HOT_STANDBY = 0,
+  /** Only the owner runs the function; a new owner replays it from committed checkpoints. */
+  RAFTORAL_MODE_OWNER_ONLY = 1,
+};
+
+/** An error: a code and a message. Owned by the caller; free with #raftoral_error_free. */
+typedef struct raftoral_error raftoral_error_t;
+
+/** A node of a Raftoral cluster. Created by #raftoral_node_create, closed by #raftoral_node_close. */
+typedef struct raftoral_node raftoral_node_t;
+
+/** What a running workflow uses to checkpoint; valid only during its #raftoral_workflow_fn call. */
+typedef struct raftoral_ctx raftoral_ctx_t;
+
+/** Where a callback puts its outcome; valid only during the callback that received it. */
+typedef struct raftoral_output raftoral_output_t;
+
+/**
+ * Bytes the library hands to the caller. `data` is followed by a NUL byte not counted in
+ * `len`, so text can be read as a C string. Owned by the caller: free with #raftoral_buf_free.
+ */
+typedef struct raftoral_buf {
+  uint8_t *data;
+  size_t len;
+} raftoral_buf_t;
+
+/** Options of #raftoral_init; zero-initialise it and set `struct_size = sizeof(raftoral_init_options_t)`. */
+typedef struct raftoral_init_options {
+  /** sizeof(raftoral_init_options_t), so that later versions can add fields. */
+  size_t struct_size;
+  /** A JDK >= 25 to run; NULL: $RAFTORAL_JAVA_HOME, then $JAVA_HOME, then the JDK the library was built with. */
+  const char *java_home;
+  /** The engine's class path; NULL: every jar in the `raftoral-jars` directory beside libraftoral.so. */
+  const char *class_path;
+  /** Extra JVM options (e.g. "-Xmx512m"), or NULL. */
+  const char *const *jvm_options;
+  /** The number of entries in `jvm_options`. */
+  size_t jvm_options_len;
+} raftoral_init_options_t;
+
+/**
+ * A workflow function. Called on a thread of the engine for each run of a workflow with the
+ * run's context, its input, and where to put its outcome: call #raftoral_output_set with the
+ * result, or #raftoral_output_fail to make the workflow FAILED. Returning without either makes
+ * the workflow FAILED too. When a `raftoral_ctx_*` call returns #RAFTORAL_ERR_ABORTED or
+ * #RAFTORAL_ERR_WORKFLOW_TERMINATED the function should return promptly; whatever it then
+ * puts in `output` is ignored. `input` is borrowed for the duration of the call.
+ */
+typedef void (*raftoral_workflow_fn)(void *env, raftoral_ctx_t *ctx, const uint8_t *input, size_t input_len,
+                                     raftoral_output_t *output);
+
+/**
+ * The side effect of #raftoral_ctx_checkpoint_compute: computes a value and puts it in
+ * `output` with #raftoral_output_set, or reports a failure with #raftoral_output_fail.
+ */
+typedef void (*raftoral_compute_fn)(void *env, raftoral_output_t *output);
+
+/** Frees the `env` of a registered workflow once the node no longer needs it, or NULL. */
+typedef void (*raftoral_finalizer_fn)(void *env);
+
+/** The ABI version of the loaded library; equal to #RAFTORAL_ABI_VERSION when header and library match. */
+RAFTORAL_API uint32_t raftoral_abi_version(void);
+
+/* ---- errors and buffers ---- */
+
+/** The code of `error`, or #RAFTORAL_ERR_INVALID_ARGUMENT for NULL. Does not take ownership. */
+RAFTORAL_API raftoral_status_t raftoral_error_code(const raftoral_error_t *error);
+
+/** The message of `error` (UTF-8, never NULL), owned by `error` and valid until it is freed. */
+RAFTORAL_API const char *raftoral_error_message(const raftoral_error_t *error);
+
+/**
+ * Extra information, owned by `error`, or NULL: for #RAFTORAL_ERR_WORKFLOW_FAILED the type of
+ * the error the workflow raised (e.g. "ValueError"); for #RAFTORAL_ERR_CALLBACK_FAILED the
+ * type the compute function reported.
+ */
+RAFTORAL_API const char *raftoral_error_detail(const raftoral_error_t *error);
+
+/** Frees `error`; NULL is ignored. Takes ownership. */
+RAFTORAL_API void raftoral_error_free(raftoral_error_t *error);
+
+/** Frees the bytes of `buf` and sets it to {NULL, 0}; NULL and an empty buffer are ignored. Does not free `buf` itself. */
+RAFTORAL_API void raftoral_buf_free(raftoral_buf_t *buf);
+
+/* ---- library lifetime ---- */
+
+/**
+ * Starts the embedded JVM and the engine. Idempotent: later calls return #RAFTORAL_OK and ignore
+ * `options`. `options` may be NULL (defaults) and is not retained. The JVM runs with `-Xrs`, so
+ * the host keeps its own SIGINT/SIGTERM handling.
+ */
+RAFTORAL_API raftoral_status_t raftoral_init(const raftoral_init_options_t *options, raftoral_error_t **error_out);
+
+/**
+ * Closes every node that is still open (each hands off its leadership) and makes every later
+ * call return #RAFTORAL_ERR_SHUT_DOWN. Call it before the process exits: JVM shutdown hooks do
+ * not run when the host calls exit(). A second call returns #RAFTORAL_OK.
+ */
+RAFTORAL_API raftoral_status_t raftoral_shutdown(raftoral_error_t **error_out);
+
+/* ---- nodes ---- */
+
+/**
+ * Creates a node from a JSON configuration, without starting it. Keys (all optional unless
+ * noted): "node_id" (>= 1), "members" (object: node id → Raft "host:port"; the bootstrap
+ * members, this node included), "raft_address", "api_address" (serve the gRPC client API),
+ * "join" (array of API addresses of a running cluster), "data_dir" (absent: in memory),
+ * "cluster_id", "execution_groups", "election_timeout_ms", "request_timeout_ms",
+ * "max_voters", "target_group_size", "node_failure_timeout_ms", "retention_ms",
+ * "payload_limit_bytes". Unknown keys are an error.
+ * The node stored in `*node_out` is owned by the caller: close it with #raftoral_node_close.
+ */
+RAFTORAL_API raftoral_status_t raftoral_node_create(const char *config_json, raftoral_node_t **node_out,
+                                                    raftoral_error_t **error_out);
+
+/**
+ * Registers a workflow type on `node`, before or after #raftoral_node_start. `fn` is called
+ * with `env` for every run; `finalizer` (may be NULL) is called with `env` when the node is
+ * closed. Register the same types on every node of a cluster. Does not take ownership of the
+ * strings; `env` stays the caller's until `finalizer` is called.
+ */
+RAFTORAL_API raftoral_status_t raftoral_node_register_workflow(raftoral_node_t *node, const char *type, uint32_t version,
+                                                               raftoral_execution_mode_t mode, raftoral_workflow_fn fn,
+                                                               void *env, raftoral_finalizer_fn finalizer,
+                                                               raftoral_error_t **error_out);
+
+/**
+ * Starts `node`: bootstraps a cluster from "members", joins one through "join", or restarts
+ * from the identity in "data_dir". Returns when the node is part of the cluster.
+ */
+RAFTORAL_API raftoral_status_t raftoral_node_start(raftoral_node_t *node, raftoral_error_t **error_out);
+
+/** The node's id, stored in `*id_out` (known after #raftoral_node_start). */
+RAFTORAL_API raftoral_status_t raftoral_node_id(raftoral_node_t *node, uint64_t *id_out, raftoral_error_t **error_out);
+
+/**
+ * Copies the node's client API address ("host:port", empty when it serves none) with a NUL
+ * into `buf` of `capacity` bytes and stores its length in `*len_out`. When `capacity` is too
+ * small, writes nothing, stores the needed length and returns #RAFTORAL_ERR_BUFFER_TOO_SMALL.
+ */
+RAFTORAL_API raftoral_status_t raftoral_node_api_address(raftoral_node_t *node, char *buf, size_t capacity,
+                                                         size_t *len_out, raftoral_error_t **error_out);
+
+/**
+ * Stops `node` (its workflows continue on the other members), calls the finalizers of its
+ * workflow types, and invalidates the handle. Takes ownership of `node`.
+ */
+RAFTORAL_API raftoral_status_t raftoral_node_close(raftoral_node_t *node, raftoral_error_t **error_out);
+
+/* ---- workflows (any node answers for any workflow) ---- */
+
+/**
+ * Starts a workflow and returns once its start is committed. `workflow_id` may be NULL (a new
+ * id is generated); with an id the start is idempotent. The id is stored in `*workflow_id_out`,
+ * owned by the caller (free with #raftoral_buf_free). `input` is copied.
+ */
+RAFTORAL_API raftoral_status_t raftoral_workflow_start(raftoral_node_t *node, const char *type, uint32_t version,
+                                                       const uint8_t *input, size_t input_len, const char *workflow_id,
+                                                       raftoral_buf_t *workflow_id_out, raftoral_error_t **error_out);
+
+/**
+ * Waits up to `timeout_ms` for the workflow to end. COMPLETED: #RAFTORAL_OK and the result in
+ * `*result_out` (owned by the caller). FAILED: #RAFTORAL_ERR_WORKFLOW_FAILED with the
+ * workflow's error type as the error's detail. TERMINATED: #RAFTORAL_ERR_WORKFLOW_TERMINATED.
+ * Still running at the deadline: #RAFTORAL_ERR_TIMEOUT.
+ */
+RAFTORAL_API raftoral_status_t raftoral_workflow_await(raftoral_node_t *node, const char *workflow_id, int64_t timeout_ms,
+                                                       raftoral_buf_t *result_out, raftoral_error_t **error_out);
+
+/**
+ * Describes a workflow as a JSON object stored in `*info_json_out` (owned by the caller):
+ * "workflowId", "type", "version", "status", "ownerNode", "executionGroup", "startedAt",
+ * "endedAt", "checkpointCount", "errorType", "errorMessage".
+ */
+RAFTORAL_API raftoral_status_t raftoral_workflow_describe(raftoral_node_t *node, const char *workflow_id,
+                                                          raftoral_buf_t *info_json_out, raftoral_error_t **error_out);
+
+/**
+ * Lists workflows. `query_json` may be NULL (the first 100 of all) or an object with
+ * "statuses" (array of "RUNNING", "COMPLETED", "FAILED", "TERMINATED"), "type", "version",
+ * "started_after" and "started_before" (ISO-8601 instants), "limit" (1..1000),
+ * "page_token". Stores {"workflows": [info...], "nextPageToken": string or null} in
+ * `*page_json_out`, owned by the caller.
+ */
+RAFTORAL_API raftoral_status_t raftoral_workflow_list(raftoral_node_t *node, const char *query_json,
+                                                      raftoral_buf_t *page_json_out, raftoral_error_t **error_out);
+
+/**
+ * Terminates a running workflow with `reason` (may be NULL); a finished one is unchanged.
+ * When `info_json_out` is not NULL, stores the workflow's info afterwards there (as
+ * #raftoral_workflow_describe), owned by the caller.
+ */
+RAFTORAL_API raftoral_status_t raftoral_workflow_terminate(raftoral_node_t *node, const char *workflow_id,
+                                                           const char *reason, raftoral_buf_t *info_json_out,
+                                                           raftoral_error_t **error_out);
+
+/* ---- inside a workflow ---- */
+
+/**
+ * Records `value` as the next value of `key` and stores the committed value in
+ * `*committed_out` (owned by the caller). Every member computes a value; only the owner's is
+ * proposed, so a member replaying the workflow receives the owner's value. `value` is copied.
+ */
+RAFTORAL_API raftoral_status_t raftoral_ctx_checkpoint(raftoral_ctx_t *ctx, const char *key, const uint8_t *value,
+                                                       size_t value_len, raftoral_buf_t *committed_out,
+                                                       raftoral_error_t **error_out);
+
+/**
+ * Calls `fn(env, output)` only on the owner and only when the next value of `key` is not
+ * committed yet, records what it put in `output`, and stores the committed value in
+ * `*committed_out` (owned by the caller). Without failures `fn` runs once in the whole
+ * cluster. When `fn` fails, returns #RAFTORAL_ERR_CALLBACK_FAILED and the workflow should
+ * return. `env` is borrowed for the duration of the call.
+ */
+RAFTORAL_API raftoral_status_t raftoral_ctx_checkpoint_compute(raftoral_ctx_t *ctx, const char *key,
+                                                               raftoral_compute_fn fn, void *env,
+                                                               raftoral_buf_t *committed_out,
+                                                               raftoral_error_t **error_out);
+
+/** Stores 1 in `*terminated_out` when the workflow has been terminated, else 0. */
+RAFTORAL_API raftoral_status_t raftoral_ctx_is_terminated(raftoral_ctx_t *ctx, int32_t *terminated_out,
+                                                          raftoral_error_t **error_out);
+
+/** Stores 1 in `*owner_out` when this node owns the workflow right now, else 0. */
+RAFTORAL_API raftoral_status_t raftoral_ctx_is_owner(raftoral_ctx_t *ctx, int32_t *owner_out,
+                                                     raftoral_error_t **error_out);
+
+/**
+ * Copies the workflow's id with a NUL into `buf` of `capacity` bytes and stores its length in
+ * `*len_out`. When `capacity` is too small, writes nothing, stores the needed length and
+ * returns #RAFTORAL_ERR_BUFFER_TOO_SMALL.
+ */
+RAFTORAL_API raftoral_status_t raftoral_ctx_workflow_id(raftoral_ctx_t *ctx, char *buf, size_t capacity, size_t *len_out,
+                                                        raftoral_error_t **error_out);
+
+/** Sets the outcome of a callback to the bytes `data` (copied). Replaces an earlier outcome. */
+RAFTORAL_API raftoral_status_t raftoral_output_set(raftoral_output_t *output, const uint8_t *data, size_t len,
+                                                   raftoral_error_t **error_out);
+
+/**
+ * Sets the outcome of a callback to a failure of type `error_type` (e.g. an exception class
+ * name) with `message` (may be NULL). Does not take ownership of the strings.
+ */
+RAFTORAL_API raftoral_status_t raftoral_output_fail(raftoral_output_t *output, const char *error_type,
+                                                    const char *message, raftoral_error_t **error_out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* RAFTORAL_H */

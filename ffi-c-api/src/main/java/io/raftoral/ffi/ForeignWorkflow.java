@@ -1,0 +1,103 @@
+package io.raftoral.ffi;
+
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
+import io.raftoral.api.ExecutionMode;
+import io.raftoral.api.WorkflowContext;
+import io.raftoral.api.WorkflowDefinition;
+import io.raftoral.api.WorkflowFunction;
+import io.raftoral.api.WorkflowType;
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.MemorySegment;
+import java.lang.invoke.MethodHandle;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/** A workflow type whose function is a C callback ({@code raftoral_workflow_fn}). */
+final class ForeignWorkflow implements WorkflowFunction<byte[], byte[]> {
+  // void fn(void *env, raftoral_ctx_t *ctx, const uint8_t *input, size_t input_len, raftoral_output_t *output)
+  private static final MethodHandle CALL_WORKFLOW = Native.LINKER.downcallHandle(
+      FunctionDescriptor.ofVoid(ADDRESS, ADDRESS, ADDRESS, JAVA_LONG, ADDRESS));
+  // void finalizer(void *env)
+  private static final MethodHandle CALL_FINALIZER = Native.LINKER.downcallHandle(FunctionDescriptor.ofVoid(ADDRESS));
+
+  // Native frames pin a virtual thread to its carrier, and a foreign function blocked in a
+  // checkpoint would hold one of the few carriers: foreign runs get platform threads.
+  private static final ExecutorService THREADS =
+      Executors.newCachedThreadPool(Thread.ofPlatform().daemon().name("raftoral-foreign-", 0).factory());
+
+  private final WorkflowDefinition<byte[], byte[]> definition;
+  private final MemorySegment fn;
+  private final MemorySegment env;
+  private final MemorySegment finalizer;
+  private final AtomicBoolean finalized = new AtomicBoolean();
+
+  ForeignWorkflow(WorkflowType type, ExecutionMode mode, MemorySegment fn, MemorySegment env, MemorySegment finalizer) {
+    this.definition = WorkflowDefinition.ofBytes(type.name(), type.version(), this).withMode(mode);
+    this.fn = fn;
+    this.env = env;
+    this.finalizer = finalizer;
+  }
+
+  WorkflowDefinition<byte[], byte[]> definition() {
+    return definition;
+  }
+
+  @Override
+  public byte[] run(WorkflowContext ctx, byte[] input) {
+    ForeignRun run = new ForeignRun(ctx);
+    Future<?> call = THREADS.submit(() -> invoke(run, input));
+    boolean interrupted = false;
+    while (true) {
+      try {
+        call.get();
+        break;
+      } catch (InterruptedException e) {
+        // The node is stopping; the run sees that at its next checkpoint. C must not be left
+        // holding a context whose run has gone, so wait for the callback to return.
+        interrupted = true;
+      } catch (ExecutionException e) {
+        run.control(e.getCause());
+        break;
+      }
+    }
+    if (interrupted) {
+      Thread.currentThread().interrupt();
+    }
+    return run.outcome();
+  }
+
+  private void invoke(ForeignRun run, byte[] input) {
+    long ctx = Handles.add(Handles.Kind.CTX, run);
+    long output = Handles.add(Handles.Kind.OUTPUT, run.output());
+    try (Arena arena = Arena.ofConfined()) {
+      MemorySegment in = arena.allocate(Math.max(1, input.length));
+      MemorySegment.copy(input, 0, in, JAVA_BYTE, 0, input.length);
+      CALL_WORKFLOW.invokeExact(fn, env, MemorySegment.ofAddress(ctx), in, (long) input.length,
+          MemorySegment.ofAddress(output));
+    } catch (Throwable t) {
+      run.control(t);
+    } finally {
+      Handles.remove(ctx);
+      Handles.remove(output);
+    }
+  }
+
+  /** Runs the C finalizer of {@code env} once. */
+  void finalizeEnv() {
+    if (finalizer.equals(MemorySegment.NULL) || !finalized.compareAndSet(false, true)) {
+      return;
+    }
+    try {
+      CALL_FINALIZER.invokeExact(finalizer, env);
+    } catch (Throwable t) {
+      // A downcall does not throw; nothing to undo if it somehow did.
+    }
+  }
+}

@@ -1,0 +1,106 @@
+package io.raftoral.ffi;
+
+import static io.raftoral.api.WorkflowJson.integer;
+import static io.raftoral.api.WorkflowJson.text;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.raftoral.api.Errors;
+import io.raftoral.api.RaftoralNode;
+import io.raftoral.api.WorkflowJson;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/** The JSON node configuration of {@code raftoral_node_create}, applied to a {@link RaftoralNode.Builder}. */
+final class NodeConfig {
+  private static final String KEYS = "node_id, members, raft_address, api_address, join, data_dir, cluster_id, "
+      + "execution_groups, election_timeout_ms, request_timeout_ms, max_in_flight_entries, max_voters, "
+      + "target_group_size, node_failure_timeout_ms, retention_ms, payload_limit_bytes";
+
+  private NodeConfig() {}
+
+  static RaftoralNode.Builder parse(String json) {
+    JsonNode root = WorkflowJson.parseObject(json, "node configuration");
+    RaftoralNode.Builder b = RaftoralNode.builder();
+    for (Iterator<Map.Entry<String, JsonNode>> it = root.fields(); it.hasNext(); ) {
+      Map.Entry<String, JsonNode> field = it.next();
+      String key = field.getKey();
+      JsonNode v = field.getValue();
+      switch (key) {
+        case "node_id" -> b.nodeId(integer(v, key, 1, Long.MAX_VALUE));
+        case "members" -> b.members(members(v));
+        case "raft_address" -> b.raftAddress(text(v, key));
+        case "api_address" -> b.apiAddress(text(v, key));
+        case "join" -> b.join(strings(v, key));
+        case "data_dir" -> {
+          String dir = text(v, key);
+          if (dir == null) {
+            b.inMemory();
+          } else {
+            b.dataDirectory(Path.of(dir));
+          }
+        }
+        case "cluster_id" -> b.clusterId(text(v, key));
+        case "execution_groups" -> b.executionGroups((int) integer(v, key, 1, 1024));
+        case "election_timeout_ms" -> b.electionTimeout(millis(v, key));
+        case "request_timeout_ms" -> b.requestTimeout(millis(v, key));
+        case "max_in_flight_entries" -> b.maxInFlightEntries((int) integer(v, key, 1, 1024));
+        case "max_voters" -> b.maxVoters((int) integer(v, key, 1, 99));
+        case "target_group_size" -> b.targetGroupSize((int) integer(v, key, 1, 7));
+        case "node_failure_timeout_ms" -> b.nodeFailureTimeout(millis(v, key));
+        case "retention_ms" -> b.retention(millis(v, key));
+        case "payload_limit_bytes" -> b.payloadLimitBytes((int) integer(v, key, 1, Integer.MAX_VALUE));
+        default -> throw new Errors.InvalidArgumentException("unknown node configuration key '" + key + "' (known: " + KEYS + ")");
+      }
+    }
+    return b;
+  }
+
+  private static Map<Long, String> members(JsonNode v) {
+    if (!v.isObject()) {
+      throw new Errors.InvalidArgumentException("members must be an object of node id to \"host:port\"");
+    }
+    Map<Long, String> members = new LinkedHashMap<>();
+    for (Iterator<Map.Entry<String, JsonNode>> it = v.fields(); it.hasNext(); ) {
+      Map.Entry<String, JsonNode> m = it.next();
+      long id;
+      try {
+        id = Long.parseLong(m.getKey());
+      } catch (NumberFormatException e) {
+        throw new Errors.InvalidArgumentException("members key '" + m.getKey() + "' is not a node id");
+      }
+      if (id < 1) {
+        throw new Errors.InvalidArgumentException("members key " + id + " is not a node id >= 1");
+      }
+      String address = text(m.getValue(), "members[" + id + "]");
+      if (address == null || address.isBlank()) {
+        throw new Errors.InvalidArgumentException("members[" + id + "] must be \"host:port\"");
+      }
+      members.put(id, address);
+    }
+    return members;
+  }
+
+  private static List<String> strings(JsonNode v, String key) {
+    if (!v.isArray()) {
+      throw new Errors.InvalidArgumentException(key + " must be an array of strings");
+    }
+    List<String> out = new ArrayList<>();
+    for (JsonNode e : v) {
+      String s = text(e, key + "[]");
+      if (s == null) {
+        throw new Errors.InvalidArgumentException(key + " must not contain null");
+      }
+      out.add(s);
+    }
+    return out;
+  }
+
+  private static Duration millis(JsonNode v, String key) {
+    return Duration.ofMillis(integer(v, key, 1, Long.MAX_VALUE / 1_000_000));
+  }
+}

@@ -1,0 +1,398 @@
+/*
+ * Drives the whole C ABI against a real one-node cluster, good calls and bad ones: each bad
+ * call must return its error code with a message, never crash. Built and run with
+ * AddressSanitizer by `make test` in this directory (Maven's integration-test phase).
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "raftoral.h"
+
+static int checks;
+
+#define CHECK(cond)                                                      \
+  do {                                                                   \
+    checks++;                                                            \
+    if (!(cond)) {                                                       \
+      fprintf(stderr, "abi_test.c:%d: check failed: %s\n", __LINE__, #cond); \
+      exit(1);                                                           \
+    }                                                                    \
+  } while (0)
+
+/* Checks that `call` failed with `code` and an error whose message contains `text`. */
+#define CHECK_FAILS(call, code, text)                                                          \
+  do {                                                                                         \
+    raftoral_error_t *err_ = NULL;                                                             \
+    raftoral_status_t status_ = call;                                                          \
+    checks++;                                                                                  \
+    if (status_ != (code) || err_ == NULL || raftoral_error_code(err_) != (code) ||            \
+        strstr(raftoral_error_message(err_), (text)) == NULL) {                                \
+      fprintf(stderr, "abi_test.c:%d: %s returned %d (%s), expected %d with \"%s\"\n", __LINE__, \
+              #call, status_, err_ ? raftoral_error_message(err_) : "no error", (code), (text)); \
+      exit(1);                                                                                 \
+    }                                                                                          \
+    raftoral_error_free(err_);                                                                 \
+  } while (0)
+
+#define CHECK_OK(call)                                                                          \
+  do {                                                                                          \
+    raftoral_error_t *err_ = NULL;                                                              \
+    raftoral_status_t status_ = call;                                                           \
+    checks++;                                                                                   \
+    if (status_ != RAFTORAL_OK || err_ != NULL) {                                               \
+      fprintf(stderr, "abi_test.c:%d: %s failed: %d %s\n", __LINE__, #call, status_,            \
+              err_ ? raftoral_error_message(err_) : "");                                        \
+      exit(1);                                                                                  \
+    }                                                                                           \
+  } while (0)
+
+/* ---- workflows ---- */
+
+static atomic_int compute_calls;
+static atomic_int finalized;
+static raftoral_ctx_t *_Atomic stale_ctx;
+
+static void add_step(void *env, raftoral_output_t *output) {
+  long *value = env;
+  atomic_fetch_add(&compute_calls, 1);
+  char text[32];
+  int n = snprintf(text, sizeof text, "%ld", *value);
+  raftoral_output_set(output, (const uint8_t *)text, (size_t)n, NULL);
+}
+
+/* seq: input n; three checkpoint_compute steps adding 1, 2, 3; result n + 6 as text. */
+static void seq_workflow(void *env, raftoral_ctx_t *ctx, const uint8_t *input, size_t input_len,
+                         raftoral_output_t *output) {
+  (void)env;
+  char text[32] = {0};
+  memcpy(text, input, input_len < sizeof text - 1 ? input_len : sizeof text - 1);
+  long value = atol(text);
+  for (long i = 1; i <= 3; i++) {
+    long next = value + i;
+    raftoral_buf_t committed = {0};
+    if (raftoral_ctx_checkpoint_compute(ctx, "step", add_step, &next, &committed, NULL) != RAFTORAL_OK) {
+      return; /* aborted: the engine ignores the output */
+    }
+    value = atol((const char *)committed.data);
+    raftoral_buf_free(&committed);
+  }
+  int n = snprintf(text, sizeof text, "%ld", value);
+  raftoral_output_set(output, (const uint8_t *)text, (size_t)n, NULL);
+}
+
+static void fail_step(void *env, raftoral_output_t *output) {
+  (void)env;
+  raftoral_output_fail(output, "PaymentDeclined", "card expired", NULL);
+}
+
+/* Bad arguments from inside a workflow; a failed side effect caught and retried. */
+static raftoral_status_t inside[8];
+static char inside_message[256];
+
+static void bad_args_workflow(void *env, raftoral_ctx_t *ctx, const uint8_t *input, size_t input_len,
+                              raftoral_output_t *output) {
+  (void)env, (void)input, (void)input_len;
+  raftoral_buf_t committed = {0};
+  raftoral_error_t *err = NULL;
+  inside[0] = raftoral_ctx_checkpoint(ctx, NULL, (const uint8_t *)"x", 1, &committed, NULL);
+  inside[1] = raftoral_ctx_checkpoint(ctx, "", (const uint8_t *)"x", 1, &committed, NULL);
+  inside[2] = raftoral_ctx_checkpoint(ctx, "k", NULL, 5, &committed, NULL);
+  inside[3] = raftoral_ctx_checkpoint(ctx, "k", (const uint8_t *)"x", 1, NULL, NULL);
+  inside[4] = raftoral_ctx_checkpoint(ctx, "\xc3\x28", (const uint8_t *)"x", 1, &committed, NULL);
+  inside[5] = raftoral_ctx_checkpoint_compute(ctx, "pay", fail_step, NULL, &committed, &err);
+  snprintf(inside_message, sizeof inside_message, "%s|%s", raftoral_error_message(err),
+           raftoral_error_detail(err) ? raftoral_error_detail(err) : "");
+  raftoral_error_free(err);
+  long retry = 7; /* the failed position is still free: the retry commits at it */
+  inside[6] = raftoral_ctx_checkpoint_compute(ctx, "pay", add_step, &retry, &committed, NULL);
+  char id[8];
+  size_t len = 0;
+  inside[7] = raftoral_ctx_workflow_id(ctx, id, sizeof id, &len, NULL); /* ids are longer than 7 */
+  char result[64];
+  int n = snprintf(result, sizeof result, "%.*s|%zu", (int)committed.len, (const char *)committed.data, len);
+  raftoral_buf_free(&committed);
+  stale_ctx = ctx;
+  raftoral_output_set(output, (const uint8_t *)result, (size_t)n, NULL);
+}
+
+static void fails_workflow(void *env, raftoral_ctx_t *ctx, const uint8_t *input, size_t input_len,
+                           raftoral_output_t *output) {
+  (void)env, (void)ctx, (void)input, (void)input_len;
+  raftoral_output_fail(output, "ValueError", "bad order", NULL);
+}
+
+static void silent_workflow(void *env, raftoral_ctx_t *ctx, const uint8_t *input, size_t input_len,
+                            raftoral_output_t *output) {
+  (void)env, (void)ctx, (void)input, (void)input_len, (void)output;
+}
+
+static atomic_int long_saw_terminated;
+
+/* Ticks until terminated; the checkpoint then reports the termination. */
+static void long_workflow(void *env, raftoral_ctx_t *ctx, const uint8_t *input, size_t input_len,
+                          raftoral_output_t *output) {
+  (void)env, (void)input, (void)input_len, (void)output;
+  for (;;) {
+    raftoral_buf_t committed = {0};
+    raftoral_error_t *err = NULL;
+    raftoral_status_t status = raftoral_ctx_checkpoint(ctx, "tick", (const uint8_t *)"t", 1, &committed, &err);
+    raftoral_buf_free(&committed);
+    raftoral_error_free(err);
+    if (status == RAFTORAL_ERR_WORKFLOW_TERMINATED) {
+      long_saw_terminated = 1;
+      return;
+    }
+    if (status != RAFTORAL_OK) {
+      return;
+    }
+    usleep(20 * 1000);
+  }
+}
+
+static void count_finalizer(void *env) {
+  (void)env;
+  atomic_fetch_add(&finalized, 1);
+}
+
+/* ---- helpers ---- */
+
+static int free_port(void) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in addr = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  bind(fd, (struct sockaddr *)&addr, sizeof addr);
+  socklen_t len = sizeof addr;
+  getsockname(fd, (struct sockaddr *)&addr, &len);
+  close(fd);
+  return ntohs(addr.sin_port);
+}
+
+static char *start(raftoral_node_t *node, const char *type, const char *input, const char *id) {
+  raftoral_buf_t out = {0};
+  CHECK_OK(raftoral_workflow_start(node, type, 1, (const uint8_t *)input, strlen(input), id, &out, &err_));
+  CHECK(out.data != NULL && out.len > 0 && out.data[out.len] == '\0');
+  char *copy = strdup((const char *)out.data);
+  raftoral_buf_free(&out);
+  CHECK(out.data == NULL && out.len == 0);
+  return copy;
+}
+
+static int contains(const raftoral_buf_t *buf, const char *text) {
+  return buf->data != NULL && strstr((const char *)buf->data, text) != NULL;
+}
+
+int main(void) {
+  raftoral_buf_t buf = {0};
+  raftoral_node_t *node = NULL;
+
+  /* Without a JVM: versions, error objects, buffers, calls before init. */
+  CHECK(raftoral_abi_version() == RAFTORAL_ABI_VERSION);
+  CHECK(raftoral_error_code(NULL) == RAFTORAL_ERR_INVALID_ARGUMENT);
+  CHECK(strcmp(raftoral_error_message(NULL), "") == 0);
+  CHECK(raftoral_error_detail(NULL) == NULL);
+  raftoral_error_free(NULL);
+  raftoral_buf_free(NULL);
+  raftoral_buf_free(&buf);
+  CHECK_FAILS(raftoral_node_create("{}", &node, &err_), RAFTORAL_ERR_NOT_INITIALIZED, "raftoral_init");
+  CHECK(raftoral_node_create("{}", &node, NULL) == RAFTORAL_ERR_NOT_INITIALIZED); /* error_out is optional */
+  CHECK_FAILS(raftoral_shutdown(&err_), RAFTORAL_ERR_NOT_INITIALIZED, "raftoral_init");
+  raftoral_init_options_t options = {0};
+  CHECK_FAILS(raftoral_init(&options, &err_), RAFTORAL_ERR_INVALID_ARGUMENT, "struct_size");
+  options.struct_size = sizeof options;
+  options.java_home = "/nonexistent/jdk";
+  CHECK_FAILS(raftoral_init(&options, &err_), RAFTORAL_ERR_JVM, "/nonexistent/jdk");
+
+  /* Init is idempotent. */
+  CHECK_OK(raftoral_init(NULL, &err_));
+  CHECK_OK(raftoral_init(NULL, &err_));
+
+  /* Node configuration errors. */
+  CHECK_FAILS(raftoral_node_create(NULL, &node, &err_), RAFTORAL_ERR_INVALID_ARGUMENT, "config_json must not be NULL");
+  CHECK_FAILS(raftoral_node_create("{not json", &node, &err_), RAFTORAL_ERR_INVALID_ARGUMENT, "not valid JSON");
+  CHECK_FAILS(raftoral_node_create("[1]", &node, &err_), RAFTORAL_ERR_INVALID_ARGUMENT, "must be a JSON object");
+  CHECK_FAILS(raftoral_node_create("{\"nope\": 1}", &node, &err_), RAFTORAL_ERR_INVALID_ARGUMENT, "'nope'");
+  CHECK_FAILS(raftoral_node_create("{\"node_id\": -3}", &node, &err_), RAFTORAL_ERR_INVALID_ARGUMENT, "node_id");
+  CHECK_FAILS(raftoral_node_create("{\"cluster_id\": \"\xff\xfe\"}", &node, &err_), RAFTORAL_ERR_INVALID_ARGUMENT,
+              "not valid UTF-8");
+  CHECK_FAILS(raftoral_node_create("{}", NULL, &err_), RAFTORAL_ERR_INVALID_ARGUMENT, "node_out");
+
+  char config[256];
+  snprintf(config, sizeof config,
+           "{\"node_id\": 1, \"raft_address\": \"127.0.0.1:%d\", \"api_address\": \"127.0.0.1:0\","
+           " \"payload_limit_bytes\": 1024, \"election_timeout_ms\": 300}",
+           free_port());
+  CHECK_OK(raftoral_node_create(config, &node, &err_));
+  CHECK(node != NULL);
+
+  /* Registration, good and bad. */
+  CHECK_OK(raftoral_node_register_workflow(node, "seq", 1, RAFTORAL_MODE_HOT_STANDBY, seq_workflow, NULL,
+                                           count_finalizer, &err_));
+  CHECK_OK(raftoral_node_register_workflow(node, "bad_args", 1, RAFTORAL_MODE_OWNER_ONLY, bad_args_workflow, NULL,
+                                           count_finalizer, &err_));
+  CHECK_OK(raftoral_node_register_workflow(node, "fails", 1, 0, fails_workflow, NULL, count_finalizer, &err_));
+  CHECK_OK(raftoral_node_register_workflow(node, "silent", 1, 0, silent_workflow, NULL, NULL, &err_));
+  CHECK_FAILS(raftoral_node_register_workflow(node, "seq", 1, 0, seq_workflow, NULL, count_finalizer, &err_),
+              RAFTORAL_ERR_ALREADY_REGISTERED, "already registered");
+  CHECK_FAILS(raftoral_node_register_workflow(node, NULL, 1, 0, seq_workflow, NULL, NULL, &err_),
+              RAFTORAL_ERR_INVALID_ARGUMENT, "type must not be NULL");
+  CHECK_FAILS(raftoral_node_register_workflow(node, "x", 1, 0, NULL, NULL, NULL, &err_), RAFTORAL_ERR_INVALID_ARGUMENT,
+              "fn must not be NULL");
+  CHECK_FAILS(raftoral_node_register_workflow(node, "x", 0, 0, seq_workflow, NULL, NULL, &err_),
+              RAFTORAL_ERR_INVALID_ARGUMENT, "version");
+  CHECK_FAILS(raftoral_node_register_workflow(node, "x", 1, 7, seq_workflow, NULL, NULL, &err_),
+              RAFTORAL_ERR_INVALID_ARGUMENT, "mode");
+  CHECK_FAILS(raftoral_node_id(node, &(uint64_t){0}, &err_), RAFTORAL_ERR_NODE_CLOSED, "raftoral_node_start");
+
+  CHECK_OK(raftoral_node_start(node, &err_));
+  CHECK_FAILS(raftoral_node_start(node, &err_), RAFTORAL_ERR_INVALID_ARGUMENT, "started already");
+  /* Registering after start works too. */
+  CHECK_OK(raftoral_node_register_workflow(node, "long", 1, 0, long_workflow, NULL, count_finalizer, &err_));
+
+  uint64_t id = 0;
+  CHECK_OK(raftoral_node_id(node, &id, &err_));
+  CHECK(id == 1);
+  CHECK_FAILS(raftoral_node_id(node, NULL, &err_), RAFTORAL_ERR_INVALID_ARGUMENT, "id_out");
+
+  /* An undersized buffer: nothing written, the needed length reported. */
+  char small[4] = "abc";
+  size_t len = 0;
+  CHECK_FAILS(raftoral_node_api_address(node, small, sizeof small, &len, &err_), RAFTORAL_ERR_BUFFER_TOO_SMALL,
+              "needed");
+  CHECK(strcmp(small, "abc") == 0 && len > sizeof small);
+  char address[64];
+  CHECK_OK(raftoral_node_api_address(node, address, sizeof address, &len, &err_));
+  CHECK(strncmp(address, "127.0.0.1:", 10) == 0 && strlen(address) == len);
+
+  /* A workflow with side effects: each compute runs once. */
+  char *seq_id = start(node, "seq", "5", NULL);
+  CHECK_OK(raftoral_workflow_await(node, seq_id, 30000, &buf, &err_));
+  CHECK(buf.len == 2 && memcmp(buf.data, "11", 2) == 0);
+  raftoral_buf_free(&buf);
+  CHECK(compute_calls == 3);
+  CHECK_OK(raftoral_workflow_describe(node, seq_id, &buf, &err_));
+  CHECK(contains(&buf, "\"status\":\"COMPLETED\"") && contains(&buf, "\"checkpointCount\":3"));
+  raftoral_buf_free(&buf);
+
+  /* Idempotent start by id; the same id with another input is refused. */
+  char *fixed = start(node, "seq", "1", "order-42");
+  char *again = start(node, "seq", "1", "order-42");
+  CHECK(strcmp(fixed, "order-42") == 0 && strcmp(again, "order-42") == 0);
+  CHECK_FAILS(raftoral_workflow_start(node, "seq", 1, (const uint8_t *)"2", 1, "order-42", &buf, &err_),
+              RAFTORAL_ERR_ALREADY_EXISTS, "order-42");
+  CHECK_OK(raftoral_workflow_await(node, "order-42", 30000, &buf, &err_));
+  CHECK(buf.len == 1 && buf.data[0] == '7');
+  raftoral_buf_free(&buf);
+
+  /* Bad arguments inside a workflow, and a failed side effect retried at the same position. */
+  char *bad_id = start(node, "bad_args", "", NULL);
+  CHECK_OK(raftoral_workflow_await(node, bad_id, 30000, &buf, &err_));
+  char expected[64];
+  snprintf(expected, sizeof expected, "7|%zu", strlen(bad_id));
+  CHECK(strcmp((const char *)buf.data, expected) == 0);
+  raftoral_buf_free(&buf);
+  CHECK(inside[0] == RAFTORAL_ERR_INVALID_ARGUMENT && inside[1] == RAFTORAL_ERR_INVALID_ARGUMENT);
+  CHECK(inside[2] == RAFTORAL_ERR_INVALID_ARGUMENT && inside[3] == RAFTORAL_ERR_INVALID_ARGUMENT);
+  CHECK(inside[4] == RAFTORAL_ERR_INVALID_ARGUMENT);
+  CHECK(inside[5] == RAFTORAL_ERR_CALLBACK_FAILED && strcmp(inside_message, "card expired|PaymentDeclined") == 0);
+  CHECK(inside[6] == RAFTORAL_OK && inside[7] == RAFTORAL_ERR_BUFFER_TOO_SMALL);
+  /* A context is valid only during its callback. */
+  CHECK_FAILS(raftoral_ctx_checkpoint(stale_ctx, "k", (const uint8_t *)"x", 1, &buf, &err_),
+              RAFTORAL_ERR_INVALID_HANDLE, "no longer valid");
+
+  /* Failures: the workflow's own error type and message; no output at all. */
+  char *failed = start(node, "fails", "", NULL);
+  raftoral_error_t *err = NULL;
+  CHECK(raftoral_workflow_await(node, failed, 30000, &buf, &err) == RAFTORAL_ERR_WORKFLOW_FAILED);
+  CHECK(strcmp(raftoral_error_message(err), "bad order") == 0 && strcmp(raftoral_error_detail(err), "ValueError") == 0);
+  CHECK(buf.data == NULL); /* outputs of a failed call are left unmodified */
+  raftoral_error_free(err);
+  char *silent = start(node, "silent", "", NULL);
+  err = NULL;
+  CHECK(raftoral_workflow_await(node, silent, 30000, &buf, &err) == RAFTORAL_ERR_WORKFLOW_FAILED);
+  CHECK(strcmp(raftoral_error_detail(err), "raftoral.NoOutput") == 0);
+  raftoral_error_free(err);
+
+  /* Deadlines and termination. */
+  char *running = start(node, "long", "", NULL);
+  CHECK_FAILS(raftoral_workflow_await(node, running, 200, &buf, &err_), RAFTORAL_ERR_TIMEOUT, running);
+  CHECK_OK(raftoral_workflow_terminate(node, running, "operator says stop", &buf, &err_));
+  CHECK(contains(&buf, "\"status\":\"TERMINATED\""));
+  raftoral_buf_free(&buf);
+  CHECK_FAILS(raftoral_workflow_await(node, running, 30000, &buf, &err_), RAFTORAL_ERR_WORKFLOW_TERMINATED,
+              "operator says stop");
+  for (int i = 0; i < 500 && !long_saw_terminated; i++) {
+    usleep(10 * 1000);
+  }
+  CHECK(long_saw_terminated);
+
+  /* Listing. */
+  CHECK_OK(raftoral_workflow_list(node, "{\"statuses\": [\"FAILED\"], \"limit\": 10}", &buf, &err_));
+  CHECK(contains(&buf, failed) && contains(&buf, silent) && !contains(&buf, seq_id));
+  raftoral_buf_free(&buf);
+  CHECK_OK(raftoral_workflow_list(node, NULL, &buf, &err_));
+  CHECK(contains(&buf, seq_id) && contains(&buf, "\"nextPageToken\":null"));
+  raftoral_buf_free(&buf);
+  CHECK_FAILS(raftoral_workflow_list(node, "{\"statuses\": [\"SLEEPING\"]}", &buf, &err_),
+              RAFTORAL_ERR_INVALID_ARGUMENT, "SLEEPING");
+  CHECK_FAILS(raftoral_workflow_list(node, "{\"limit\": 0}", &buf, &err_), RAFTORAL_ERR_INVALID_ARGUMENT, "limit");
+
+  /* Bad client calls. */
+  CHECK_FAILS(raftoral_workflow_start(node, "nope", 1, NULL, 0, NULL, &buf, &err_), RAFTORAL_ERR_NOT_REGISTERED,
+              "nope");
+  CHECK_FAILS(raftoral_workflow_start(node, "seq", 1, NULL, 3, NULL, &buf, &err_), RAFTORAL_ERR_INVALID_ARGUMENT,
+              "input is NULL");
+  CHECK_FAILS(raftoral_workflow_start(node, "seq", 1, NULL, 0, NULL, NULL, &err_), RAFTORAL_ERR_INVALID_ARGUMENT,
+              "workflow_id_out");
+  static uint8_t big[2048];
+  CHECK_FAILS(raftoral_workflow_start(node, "seq", 1, big, sizeof big, NULL, &buf, &err_),
+              RAFTORAL_ERR_PAYLOAD_TOO_LARGE, "1024");
+  CHECK_FAILS(raftoral_workflow_describe(node, "no-such-workflow", &buf, &err_), RAFTORAL_ERR_NOT_FOUND,
+              "no-such-workflow");
+  CHECK_FAILS(raftoral_workflow_describe(node, "\xe2\x82", &buf, &err_), RAFTORAL_ERR_INVALID_ARGUMENT, "UTF-8");
+  CHECK_FAILS(raftoral_workflow_await(node, seq_id, -1, &buf, &err_), RAFTORAL_ERR_INVALID_ARGUMENT, "timeout_ms");
+  CHECK_FAILS(raftoral_workflow_terminate(node, NULL, "x", NULL, &err_), RAFTORAL_ERR_INVALID_ARGUMENT,
+              "workflow_id");
+
+  /* Wrong handles: NULL, forged, of another kind. */
+  CHECK_FAILS(raftoral_workflow_describe(NULL, seq_id, &buf, &err_), RAFTORAL_ERR_INVALID_HANDLE, "NULL");
+  CHECK_FAILS(raftoral_workflow_describe((raftoral_node_t *)(uintptr_t)0x1234, seq_id, &buf, &err_),
+              RAFTORAL_ERR_INVALID_HANDLE, "not a node handle");
+  CHECK_FAILS(raftoral_ctx_is_owner((raftoral_ctx_t *)node, &(int32_t){0}, &err_), RAFTORAL_ERR_INVALID_HANDLE,
+              "not a ctx handle");
+  CHECK_FAILS(raftoral_output_set((raftoral_output_t *)stale_ctx, NULL, 0, &err_), RAFTORAL_ERR_INVALID_HANDLE,
+              "not a output handle");
+
+  /* Close: finalizers run once per registered type with one; the handle is gone. */
+  CHECK_OK(raftoral_node_close(node, &err_));
+  CHECK(finalized == 4);
+  CHECK_FAILS(raftoral_workflow_describe(node, seq_id, &buf, &err_), RAFTORAL_ERR_INVALID_HANDLE, "no longer valid");
+  CHECK_FAILS(raftoral_node_close(node, &err_), RAFTORAL_ERR_INVALID_HANDLE, "no longer valid");
+
+  /* A second node in the same process, closed by shutdown. */
+  snprintf(config, sizeof config, "{\"node_id\": 1, \"raft_address\": \"127.0.0.1:%d\"}", free_port());
+  raftoral_node_t *second = NULL;
+  CHECK_OK(raftoral_node_create(config, &second, &err_));
+  CHECK_OK(raftoral_node_register_workflow(second, "seq", 1, 0, seq_workflow, NULL, count_finalizer, &err_));
+  CHECK_OK(raftoral_node_start(second, &err_));
+  char *last = start(second, "seq", "0", NULL);
+  CHECK_OK(raftoral_workflow_await(second, last, 30000, &buf, &err_));
+  CHECK(buf.len == 1 && buf.data[0] == '6');
+  raftoral_buf_free(&buf);
+
+  CHECK_OK(raftoral_shutdown(&err_));
+  CHECK(finalized == 5);
+  CHECK_OK(raftoral_shutdown(&err_));
+  CHECK_FAILS(raftoral_workflow_describe(second, last, &buf, &err_), RAFTORAL_ERR_SHUT_DOWN, "raftoral_shutdown");
+  CHECK_FAILS(raftoral_init(NULL, &err_), RAFTORAL_ERR_SHUT_DOWN, "once");
+
+  free(seq_id), free(fixed), free(again), free(bad_id), free(failed), free(silent), free(running), free(last);
+  printf("abi_test: %d checks passed\n", checks);
+  return 0;
+}
