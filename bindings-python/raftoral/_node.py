@@ -1,0 +1,510 @@
+"""The library's lifetime (:func:`init`, :func:`shutdown`), :class:`Node` and :class:`WorkflowHandle`."""
+
+from __future__ import annotations
+
+import atexit
+import builtins
+import ctypes
+import json
+import os
+import threading
+import time
+from datetime import datetime, timedelta, timezone
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence, TypeVar
+
+from . import _native
+from ._calls import encode_str, invoke, invoke_bytes, read_string
+from ._codec import Codec, JsonCodec
+from ._errors import NodeClosed, ShutDown, Timeout
+from ._types import ExecutionMode, WorkflowInfo, WorkflowPage, WorkflowStatus
+from ._workflow import (
+    WorkflowFunction,
+    _finalizer_trampoline,
+    _Registration,
+    _workflow_trampoline,
+    add_registration,
+    drop_registration,
+)
+
+__all__ = ["init", "shutdown", "Node", "WorkflowHandle"]
+
+F = TypeVar("F", bound=WorkflowFunction)
+
+#: How long one blocking C call may last at most, so that Ctrl-C is seen soon: a signal
+#: reaches Python code only when the main thread returns from the C call it is in.
+_SLICE_SECONDS = 0.2
+
+_lifetime_lock = threading.Lock()
+_initialized = False
+
+
+def init(
+    *,
+    java_home: str | os.PathLike[str] | None = None,
+    class_path: str | None = None,
+    jvm_options: Sequence[str] = (),
+) -> None:
+    """Starts the embedded JVM. Called by the first :class:`Node` with the defaults; call it
+    first to choose the JDK (default: ``$RAFTORAL_JAVA_HOME``, ``$JAVA_HOME``, the build's),
+    the class path or extra JVM options. Later calls do nothing: one JVM per process."""
+    global _initialized
+    with _lifetime_lock:
+        if _initialized:
+            return
+        lib = _native.lib()
+        options = _native.InitOptions()
+        options.struct_size = ctypes.sizeof(_native.InitOptions)
+        # Kept referenced until the call returns: ctypes does not own what c_char_p points to.
+        java_home_bytes = os.fsencode(java_home) if java_home is not None else None
+        class_path_bytes = encode_str(class_path, "class_path") if class_path is not None else None
+        option_bytes = [encode_str(o, "JVM option") for o in jvm_options]
+        options.java_home = java_home_bytes
+        options.class_path = class_path_bytes
+        options_array = (ctypes.c_char_p * max(len(option_bytes), 1))(*option_bytes)
+        options.jvm_options = options_array if option_bytes else None
+        options.jvm_options_len = len(option_bytes)
+        invoke(lib.raftoral_init, ctypes.byref(options))
+        _initialized = True
+        # JVM shutdown hooks do not run when Python exits: close the nodes ourselves.
+        atexit.register(shutdown)
+
+
+def shutdown() -> None:
+    """Closes every open node and stops the library for good (registered with ``atexit``)."""
+    with _lifetime_lock:
+        if not _initialized:
+            return
+        invoke(_native.lib().raftoral_shutdown)
+
+
+def _milliseconds(value: float | timedelta | None, what: str) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, timedelta):
+        seconds = value.total_seconds()
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        seconds = float(value)
+    else:
+        raise TypeError(f"{what} must be seconds (int or float) or a timedelta, not {type(value).__name__}")
+    if seconds < 0:
+        raise ValueError(f"{what} must not be negative")
+    return round(seconds * 1000)
+
+
+def _integer(value: Any, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{what} must be an int, not {type(value).__name__}")
+    return value
+
+
+def _member_id(value: Any) -> str:
+    """A member's node id: an int, or its decimal text (as JSON object keys are)."""
+    if isinstance(value, str) and value.isdecimal():
+        return value
+    return str(_integer(value, "a member's node id"))
+
+
+def _version(value: Any) -> int:
+    version = _integer(value, "version")
+    if not 0 <= version < 2**32:
+        raise ValueError(f"version must be between 0 and 2**32 - 1, not {version}")
+    return version
+
+
+def _instant(value: datetime, what: str) -> str:
+    if not isinstance(value, datetime):
+        raise TypeError(f"{what} must be a datetime, not {type(value).__name__}")
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)  # naive datetimes are taken as UTC
+    return value.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+class Node:
+    """A node of a Raftoral cluster, embedded in this process.
+
+    Every keyword maps to a key of the library's JSON configuration; all are optional::
+
+        with raftoral.Node(node_id=1, members={1: "127.0.0.1:7001", 2: "127.0.0.1:7002",
+                                                3: "127.0.0.1:7003"}, data_dir="/var/lib/app/raft") as node:
+            ...
+
+    ``members`` are the bootstrap members (node id → Raft ``host:port``, this node included);
+    ``join`` lists API addresses of a running cluster to join instead; ``data_dir`` absent
+    means in memory. Durations are seconds (int or float) or ``timedelta``. ``options`` passes
+    further raw configuration keys through unchanged. ``codec`` encodes inputs, results and
+    checkpoint values (default: :class:`JsonCodec`).
+
+    Use it as a context manager (start on enter, close on exit) or call :meth:`start` and
+    :meth:`close`. Its methods may be called from any thread.
+    """
+
+    def __init__(
+        self,
+        *,
+        node_id: int | None = None,
+        members: Mapping[int, str] | Mapping[str, str] | None = None,
+        raft_address: str | None = None,
+        api_address: str | None = None,
+        join: Sequence[str] | None = None,
+        data_dir: str | os.PathLike[str] | None = None,
+        cluster_id: str | None = None,
+        execution_groups: int | None = None,
+        election_timeout: float | timedelta | None = None,
+        request_timeout: float | timedelta | None = None,
+        max_voters: int | None = None,
+        target_group_size: int | None = None,
+        node_failure_timeout: float | timedelta | None = None,
+        retention: float | timedelta | None = None,
+        payload_limit_bytes: int | None = None,
+        codec: Codec | None = None,
+        options: Mapping[str, Any] | None = None,
+    ) -> None:
+        config: dict[str, Any] = {}
+        if node_id is not None:
+            config["node_id"] = _integer(node_id, "node_id")
+        if members is not None:
+            if not isinstance(members, Mapping):
+                raise TypeError(f"members must be a mapping of node id to address, not {type(members).__name__}")
+            config["members"] = {
+                _member_id(k): _str(v, "a member's address") for k, v in members.items()
+            }
+        if raft_address is not None:
+            config["raft_address"] = _str(raft_address, "raft_address")
+        if api_address is not None:
+            config["api_address"] = _str(api_address, "api_address")
+        if join is not None:
+            if isinstance(join, str) or not isinstance(join, Sequence):
+                raise TypeError("join must be a sequence of API addresses")
+            config["join"] = [_str(a, "a join address") for a in join]
+        if data_dir is not None:
+            config["data_dir"] = os.fspath(data_dir)
+        if cluster_id is not None:
+            config["cluster_id"] = _str(cluster_id, "cluster_id")
+        for key, count in (
+            ("execution_groups", execution_groups),
+            ("max_voters", max_voters),
+            ("target_group_size", target_group_size),
+            ("payload_limit_bytes", payload_limit_bytes),
+        ):
+            if count is not None:
+                config[key] = _integer(count, key)
+        for key, duration in (
+            ("election_timeout", election_timeout),
+            ("request_timeout", request_timeout),
+            ("node_failure_timeout", node_failure_timeout),
+            ("retention", retention),
+        ):
+            ms = _milliseconds(duration, key)
+            if ms is not None:
+                config[key + "_ms"] = ms
+        if options is not None:
+            if not isinstance(options, Mapping):
+                raise TypeError(f"options must be a mapping, not {type(options).__name__}")
+            config.update(options)
+        if codec is not None and not isinstance(codec, Codec):
+            raise TypeError("codec must have encode(value) -> bytes and decode(bytes) -> value")
+        self._codec: Codec = codec if codec is not None else JsonCodec()
+        config_json = json.dumps(config)  # TypeError for values that are not JSON
+
+        init()
+        handle = ctypes.c_void_p()
+        invoke(_native.lib().raftoral_node_create, config_json.encode("utf-8"), ctypes.byref(handle))
+        self._ptr: int | None = handle.value
+        self._started = False
+        self._registration_keys: list[int] = []
+
+    # ---- lifetime ----
+
+    def _handle(self) -> int:
+        ptr = self._ptr
+        if ptr is None:
+            raise NodeClosed("the node is closed")
+        return ptr
+
+    def start(self) -> Node:
+        """Starts the node: bootstraps the cluster from ``members``, joins one, or restarts from
+        ``data_dir``. Returns once the node is part of the cluster (a bootstrap needs a majority
+        of the members up). Waits in a helper thread, so Ctrl-C interrupts the wait."""
+        handle = self._handle()
+        if self._started:
+            return self
+        outcome: list[BaseException | None] = []
+
+        def run() -> None:
+            try:
+                invoke(_native.lib().raftoral_node_start, handle)
+                outcome.append(None)
+            except BaseException as e:  # noqa: BLE001 - handed to the waiting thread
+                outcome.append(e)
+
+        worker = threading.Thread(target=run, name="raftoral-node-start", daemon=True)
+        worker.start()
+        while worker.is_alive():
+            worker.join(_SLICE_SECONDS)
+        if outcome and outcome[0] is not None:
+            raise outcome[0]
+        self._started = True
+        return self
+
+    def close(self) -> None:
+        """Stops the node (its workflows continue on the other members). Idempotent."""
+        ptr, self._ptr = self._ptr, None
+        if ptr is None:
+            return
+        try:
+            invoke(_native.lib().raftoral_node_close, ptr)
+        except ShutDown:
+            pass  # raftoral.shutdown() has closed it already
+        finally:
+            for key in self._registration_keys:
+                drop_registration(key)  # normally done by the finalizers already
+            self._registration_keys.clear()
+
+    @property
+    def closed(self) -> bool:
+        return self._ptr is None
+
+    def __enter__(self) -> Node:
+        if not self._started:
+            try:
+                self.start()
+            except BaseException:
+                self.close()
+                raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def node_id(self) -> int:
+        """This node's id (known once started)."""
+        value = ctypes.c_uint64()
+        invoke(_native.lib().raftoral_node_id, self._handle(), ctypes.byref(value))
+        return value.value
+
+    @property
+    def api_address(self) -> str | None:
+        """The ``host:port`` of the node's gRPC client API, or None when it serves none."""
+        address = read_string(_native.lib().raftoral_node_api_address, self._handle())
+        return address or None
+
+    @property
+    def codec(self) -> Codec:
+        return self._codec
+
+    def __repr__(self) -> str:
+        state = "closed" if self._ptr is None else "started" if self._started else "created"
+        return f"<raftoral.Node {state}>"
+
+    # ---- registration ----
+
+    def workflow(
+        self, type: str, version: int = 1, *, mode: ExecutionMode | str = ExecutionMode.HOT_STANDBY
+    ) -> Callable[[F], F]:
+        """Registers the decorated function as workflow ``(type, version)``; before or after
+        :meth:`start`. The function is called as ``fn(ctx, input)`` and returns the result::
+
+            @node.workflow("order", version=1)
+            def order(ctx: raftoral.WorkflowContext, order: dict) -> dict: ...
+        """
+
+        def decorate(fn: F) -> F:
+            self.register_workflow(type, version, fn, mode=mode)
+            return fn
+
+        return decorate
+
+    def register_workflow(
+        self,
+        type: str,
+        version: int,
+        fn: WorkflowFunction,
+        *,
+        mode: ExecutionMode | str = ExecutionMode.HOT_STANDBY,
+    ) -> None:
+        """Registers ``fn`` as workflow ``(type, version)``. Register the same types on every
+        node of the cluster. :class:`AlreadyRegistered` when the pair is registered already."""
+        type_bytes = encode_str(type, "workflow type")
+        version = _version(version)
+        if not callable(fn):
+            raise TypeError(f"a workflow must be callable, not {builtins.type(fn).__name__}")
+        execution_mode = _mode(mode)
+        key = add_registration(_Registration(fn, self._codec, type, version))
+        try:
+            invoke(
+                _native.lib().raftoral_node_register_workflow,
+                self._handle(),
+                type_bytes,
+                version,
+                int(execution_mode),
+                _workflow_trampoline,
+                key,
+                _finalizer_trampoline,
+            )
+        except BaseException:
+            drop_registration(key)
+            raise
+        self._registration_keys.append(key)
+
+    # ---- workflows (any node answers for any workflow) ----
+
+    def start_workflow(self, type: str, version: int, input: Any = None, workflow_id: str | None = None) -> WorkflowHandle:
+        """Starts a workflow and returns once its start is committed. With ``workflow_id`` the
+        start is idempotent: the same type, version and input return the existing workflow;
+        anything else raises :class:`AlreadyExists`."""
+        type_bytes = encode_str(type, "workflow type")
+        version = _version(version)
+        id_bytes = encode_str(workflow_id, "workflow_id") if workflow_id is not None else None
+        data = self._codec.encode(input)
+        started = invoke_bytes(
+            _native.lib().raftoral_workflow_start, self._handle(), type_bytes, version, data, len(data), id_bytes
+        )
+        return WorkflowHandle(self, started.decode("utf-8"))
+
+    def get_workflow(self, workflow_id: str) -> WorkflowHandle:
+        """A handle for an existing workflow (no call is made)."""
+        encode_str(workflow_id, "workflow_id")
+        return WorkflowHandle(self, workflow_id)
+
+    def result(self, workflow_id: str, timeout: float | timedelta | None = None) -> Any:
+        """The result of a workflow; see :meth:`WorkflowHandle.result`."""
+        return WorkflowHandle(self, workflow_id).result(timeout)
+
+    def describe(self, workflow_id: str) -> WorkflowInfo:
+        """The workflow's info; :class:`NotFound` for an unknown id."""
+        id_bytes = encode_str(workflow_id, "workflow_id")
+        data = invoke_bytes(_native.lib().raftoral_workflow_describe, self._handle(), id_bytes)
+        return WorkflowInfo.from_json(json.loads(data))
+
+    def list_workflows(
+        self,
+        *,
+        statuses: Iterable[WorkflowStatus | str] | None = None,
+        type: str | None = None,
+        version: int | None = None,
+        started_after: datetime | None = None,
+        started_before: datetime | None = None,
+        limit: int | None = None,
+        page_token: str | None = None,
+    ) -> WorkflowPage:
+        """One page of the workflows that match every given filter, across all execution groups."""
+        query: dict[str, Any] = {}
+        if statuses is not None:
+            if isinstance(statuses, (str, WorkflowStatus)):
+                statuses = [statuses]
+            query["statuses"] = [WorkflowStatus(s).value for s in statuses]
+        if type is not None:
+            query["type"] = _str(type, "type")
+        if version is not None:
+            query["version"] = _version(version)
+        if started_after is not None:
+            query["started_after"] = _instant(started_after, "started_after")
+        if started_before is not None:
+            query["started_before"] = _instant(started_before, "started_before")
+        if limit is not None:
+            query["limit"] = _integer(limit, "limit")
+        if page_token is not None:
+            query["page_token"] = _str(page_token, "page_token")
+        data = invoke_bytes(_native.lib().raftoral_workflow_list, self._handle(), json.dumps(query).encode("utf-8"))
+        page = json.loads(data)
+        return WorkflowPage(
+            [WorkflowInfo.from_json(w) for w in page.get("workflows", [])],
+            page.get("nextPageToken") or None,
+        )
+
+    def iter_workflows(self, **filters: Any) -> Iterator[WorkflowInfo]:
+        """Every matching workflow, page after page (same filters as :meth:`list_workflows`)."""
+        token = filters.pop("page_token", None)
+        while True:
+            page = self.list_workflows(page_token=token, **filters)
+            yield from page.workflows
+            token = page.next_page_token
+            if token is None:
+                return
+
+    def terminate(self, workflow_id: str, reason: str | None = None) -> WorkflowInfo:
+        """Terminates a running workflow and returns its info afterwards; a finished workflow
+        is unchanged. :class:`NotFound` for an unknown id."""
+        id_bytes = encode_str(workflow_id, "workflow_id")
+        reason_bytes = encode_str(reason, "reason") if reason is not None else None
+        data = invoke_bytes(_native.lib().raftoral_workflow_terminate, self._handle(), id_bytes, reason_bytes)
+        return WorkflowInfo.from_json(json.loads(data))
+
+    def _await(self, workflow_id: bytes, timeout_ms: int) -> bytes:
+        return invoke_bytes(_native.lib().raftoral_workflow_await, self._handle(), workflow_id, timeout_ms)
+
+
+def _str(value: Any, what: str) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"{what} must be a str, not {builtins.type(value).__name__}")
+    return value
+
+
+def _mode(mode: ExecutionMode | str) -> ExecutionMode:
+    if isinstance(mode, ExecutionMode):
+        return mode
+    if isinstance(mode, str):
+        try:
+            return ExecutionMode[mode.upper()]
+        except KeyError:
+            raise ValueError(f"unknown execution mode {mode!r}; use 'hot_standby' or 'owner_only'") from None
+    raise TypeError(f"mode must be an ExecutionMode or its name, not {builtins.type(mode).__name__}")
+
+
+class WorkflowHandle:
+    """A started workflow: its id, and the node to ask about it."""
+
+    __slots__ = ("_node", "_workflow_id")
+
+    def __init__(self, node: Node, workflow_id: str) -> None:
+        self._node = node
+        self._workflow_id = workflow_id
+
+    @property
+    def workflow_id(self) -> str:
+        return self._workflow_id
+
+    @property
+    def node(self) -> Node:
+        return self._node
+
+    def result(self, timeout: float | timedelta | None = None) -> Any:
+        """Waits for the workflow to end and returns its decoded result.
+
+        Raises :class:`WorkflowFailed` (with the error's type and message) when it failed,
+        :class:`WorkflowTerminated` when it was terminated, :class:`Timeout` (a
+        ``TimeoutError``) when ``timeout`` (seconds or timedelta) passes first; ``None`` waits
+        until it ends. Waits in short slices, so Ctrl-C raises ``KeyboardInterrupt`` promptly.
+        """
+        limit_ms = _milliseconds(timeout, "timeout")
+        deadline = None if limit_ms is None else time.monotonic() + limit_ms / 1000
+        id_bytes = encode_str(self._workflow_id, "workflow_id")
+        slice_ms = round(_SLICE_SECONDS * 1000)
+        while True:
+            if deadline is None:
+                wait_ms = slice_ms
+            else:
+                wait_ms = max(0, min(slice_ms, round((deadline - time.monotonic()) * 1000)))
+            try:
+                data = self._node._await(id_bytes, wait_ms)
+            except Timeout:
+                if limit_ms is not None and deadline is not None and time.monotonic() >= deadline:
+                    raise Timeout(f"workflow {self._workflow_id} still running after {limit_ms / 1000:g} s") from None
+                continue
+            return self._node.codec.decode(data)
+
+    def describe(self) -> WorkflowInfo:
+        return self._node.describe(self._workflow_id)
+
+    def terminate(self, reason: str | None = None) -> WorkflowInfo:
+        return self._node.terminate(self._workflow_id, reason)
+
+    def __repr__(self) -> str:
+        return f"<WorkflowHandle {self._workflow_id}>"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, WorkflowHandle) and other._workflow_id == self._workflow_id
+
+    def __hash__(self) -> int:
+        return hash(self._workflow_id)

@@ -1,0 +1,36 @@
+"""Ctrl-C still works while Python waits on the engine: the JVM runs with -Xrs, and
+result() waits in short slices so the main thread sees the signal."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+
+from cluster import HERE, child_env, free_ports
+
+
+def test_sigint_raises_keyboard_interrupt_during_result() -> None:
+    (port,) = free_ports(1)
+    process = subprocess.Popen(
+        [sys.executable, str(HERE / "interrupt_process.py"), str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=child_env(),
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        assert process.stdout.readline() == "waiting\n"
+        time.sleep(1)  # let the main thread enter result(); an earlier SIGINT would pass too
+        process.send_signal(signal.SIGINT)
+        stdout, stderr = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    # An uncaught KeyboardInterrupt: its traceback, and death by SIGINT after the clean-up.
+    assert stderr.rstrip().endswith("KeyboardInterrupt"), stderr[-2000:]
+    assert "result returned" not in stdout
+    assert process.returncode == -signal.SIGINT

@@ -1,0 +1,377 @@
+"""One in-process node: the Python surface over the C ABI, its errors and bad input (SPEC §2-§6, §11-§12)."""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+import uuid
+from collections import Counter
+from datetime import datetime, timedelta, timezone
+from typing import Any, Iterator
+
+import pytest
+
+import raftoral
+from cluster import free_ports, wait_until
+
+# ---- workflows (module level, so that their type names are stable) ----
+
+RUNS: Counter[str] = Counter()  # compute side effects per token
+RELEASE: dict[str, threading.Event] = {}
+SAW: dict[str, str] = {}  # what a blocked workflow saw, per token
+ORIGINAL_RERAISED: dict[str, bool] = {}
+
+
+class OrderError(Exception):
+    pass
+
+
+def echo(ctx: raftoral.WorkflowContext, value: Any) -> Any:
+    return value
+
+
+def fail_with_value_error(ctx: raftoral.WorkflowContext, spec: Any) -> None:
+    raise ValueError(f"bad input {spec}")
+
+
+def fail_with_own_error(ctx: raftoral.WorkflowContext, spec: Any) -> None:
+    raise OrderError("out of stock")
+
+
+def compute_fails(ctx: raftoral.WorkflowContext, token: str) -> None:
+    created: list[OrderError] = []
+
+    def charge() -> None:
+        created.append(OrderError(f"card declined for {token}"))
+        raise created[0]
+
+    try:
+        ctx.checkpoint_compute("charge", charge)
+    except OrderError as e:
+        ORIGINAL_RERAISED[token] = e is created[0]
+        raise
+
+
+def checkpoints(ctx: raftoral.WorkflowContext, spec: dict[str, Any]) -> dict[str, Any]:
+    def effect() -> str:
+        RUNS[spec["token"]] += 1
+        return f"effect of {spec['token']}"
+
+    config = ctx.checkpoint("config", {"b": [1, 2.5, None], "a": "été"})
+    sequence = [ctx.checkpoint("seq", 1), ctx.checkpoint("seq", 2)]
+    counter = ctx.var("counter", 10)
+    counter.set(counter.get() + 1)
+    updated = counter.update(lambda v: v * 3)
+    return {
+        "config": config,
+        "seq": sequence,
+        "var": [updated, counter.get()],
+        "computed": ctx.checkpoint_compute("effect", effect),
+        "id": ctx.workflow_id,
+        "owner": ctx.is_owner(),
+        "terminated": ctx.is_terminated(),
+    }
+
+
+def blocker(ctx: raftoral.WorkflowContext, token: str) -> str:
+    """Waits for its event; on termination records what a later checkpoint does."""
+    release = RELEASE.setdefault(token, threading.Event())
+    deadline = time.monotonic() + 60
+    while not release.wait(0.05):
+        if ctx.is_terminated():
+            try:
+                ctx.checkpoint("after-terminate", 1)
+                SAW[token] = "checkpoint accepted"
+            except raftoral.WorkflowTerminated:
+                SAW[token] = "WorkflowTerminated"
+                raise
+        if time.monotonic() > deadline:
+            raise TimeoutError("never released")
+    return "released"
+
+
+def misuse(ctx: raftoral.WorkflowContext, kind: str) -> Any:
+    if kind == "empty key":
+        ctx.checkpoint("", 1)
+    elif kind == "key type":
+        ctx.checkpoint(5, 1)  # type: ignore[arg-type]
+    elif kind == "value":
+        ctx.checkpoint("k", object())
+    elif kind == "computed value":
+        ctx.checkpoint_compute("k", object)
+    elif kind == "not callable":
+        ctx.checkpoint_compute("k", 5)  # type: ignore[arg-type]
+    elif kind == "result":
+        return {1, 2}
+    return "no error"
+
+
+@pytest.fixture(scope="module")
+def node() -> Iterator[raftoral.Node]:
+    (port,) = free_ports(1)
+    created = raftoral.Node(node_id=1, members={1: f"127.0.0.1:{port}"}, election_timeout=timedelta(seconds=1))
+    created.register_workflow("echo", 1, echo)  # before start
+    with created:
+        created.register_workflow("fail", 1, fail_with_value_error)  # after start
+        created.register_workflow("fail", 2, fail_with_own_error, mode="owner_only")
+        created.register_workflow("compute-fails", 1, compute_fails)
+        created.workflow("checkpoints", version=1, mode=raftoral.ExecutionMode.OWNER_ONLY)(checkpoints)
+        created.register_workflow("checkpoints", 2, checkpoints)
+        created.register_workflow("blocker", 1, blocker)
+        created.register_workflow("misuse", 1, misuse)
+        yield created
+
+
+def test_smoke(node: raftoral.Node) -> None:
+    assert node.node_id == 1
+    assert not node.closed
+    assert "started" in repr(node)
+    for value in [None, 0, -7, 3.25, "ünïcode", [1, [2, {}]], {"z": 1, "a": {"nested": [True, False]}}]:
+        handle = node.start_workflow("echo", 1, value)
+        assert handle.result(timeout=30) == value
+        assert node.describe(handle.workflow_id).status is raftoral.WorkflowStatus.COMPLETED
+
+
+@pytest.mark.parametrize("version", [1, 2], ids=["owner_only", "hot_standby"])
+def test_checkpoints_var_and_context(node: raftoral.Node, version: int) -> None:
+    token = str(uuid.uuid4())
+    handle = node.start_workflow("checkpoints", version, {"token": token})
+    assert handle.result(timeout=30) == {
+        "config": {"a": "été", "b": [1, 2.5, None]},
+        "seq": [1, 2],
+        "var": [33, 33],
+        "computed": f"effect of {token}",
+        "id": handle.workflow_id,
+        "owner": True,
+        "terminated": False,
+    }
+    assert RUNS[token] == 1
+
+    info = node.describe(handle.workflow_id)
+    assert (info.workflow_id, info.type, info.version, info.status) == (
+        handle.workflow_id,
+        "checkpoints",
+        version,
+        raftoral.WorkflowStatus.COMPLETED,
+    )
+    assert info.checkpoint_count == 7  # config 1, seq 2, counter 3, effect 1
+    assert info.owner_node == 1
+    assert info.started_at is not None and info.ended_at is not None
+    assert info.started_at <= info.ended_at
+    assert info.error_type is None
+
+
+def test_python_exception_fails_the_workflow(node: raftoral.Node) -> None:
+    handle = node.start_workflow("fail", 1, {"order": 7})
+    with pytest.raises(raftoral.WorkflowFailed) as failed:
+        handle.result(timeout=30)
+    assert failed.value.error_type == "ValueError"
+    assert "bad input {'order': 7}" in failed.value.error_message
+    info = handle.describe()
+    assert info.status is raftoral.WorkflowStatus.FAILED
+    assert info.error_type == "ValueError"
+    assert info.error_message is not None and "bad input" in info.error_message
+
+    with pytest.raises(raftoral.WorkflowFailed) as failed:
+        node.start_workflow("fail", 2, None).result(timeout=30)
+    assert failed.value.error_type == "test_node.OrderError"
+    assert "out of stock" in failed.value.error_message
+
+
+def test_compute_failure_reraises_the_original_exception(node: raftoral.Node) -> None:
+    token = str(uuid.uuid4())
+    with pytest.raises(raftoral.WorkflowFailed) as failed:
+        node.start_workflow("compute-fails", 1, token).result(timeout=30)
+    assert failed.value.error_type == "test_node.OrderError"
+    assert f"card declined for {token}" in failed.value.error_message
+    assert ORIGINAL_RERAISED[token] is True
+
+
+@pytest.mark.parametrize(
+    ("kind", "error_type"),
+    [
+        ("empty key", "raftoral.InvalidArgument"),
+        ("key type", "TypeError"),
+        ("value", "TypeError"),
+        ("computed value", "TypeError"),
+        ("not callable", "TypeError"),
+        ("result", "TypeError"),
+    ],
+)
+def test_misuse_inside_a_workflow_fails_it(node: raftoral.Node, kind: str, error_type: str) -> None:
+    with pytest.raises(raftoral.WorkflowFailed) as failed:
+        node.start_workflow("misuse", 1, kind).result(timeout=30)
+    assert failed.value.error_type == error_type
+    assert node.start_workflow("misuse", 1, "nothing").result(timeout=30) == "no error"
+
+
+def test_bad_arguments_raise_and_the_node_keeps_working(node: raftoral.Node) -> None:
+    with pytest.raises(TypeError):
+        node.start_workflow(123, 1, None)  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        node.start_workflow("echo", "1", None)  # type: ignore[arg-type]
+    with pytest.raises(ValueError):
+        node.start_workflow("echo", -1, None)
+    with pytest.raises(TypeError):
+        node.start_workflow("echo", 1, object())
+    with pytest.raises(ValueError):
+        node.start_workflow("echo", 1, math.nan)
+    with pytest.raises(TypeError):
+        node.start_workflow("echo", 1, None, workflow_id=5)  # type: ignore[arg-type]
+    with pytest.raises(ValueError):
+        node.start_workflow("echo\x00", 1, None)
+    with pytest.raises(raftoral.NotRegistered):
+        node.start_workflow("no-such-type", 1, None)
+    with pytest.raises(raftoral.NotRegistered):
+        node.start_workflow("echo", 99, None)
+    unknown = f"unknown-{uuid.uuid4()}"
+    with pytest.raises(raftoral.NotFound):
+        node.describe(unknown)
+    with pytest.raises(raftoral.NotFound):
+        node.get_workflow(unknown).result(timeout=5)
+    with pytest.raises(raftoral.NotFound):
+        node.terminate(unknown, "no reason")
+    with pytest.raises(ValueError):
+        node.list_workflows(statuses=["SLEEPING"])
+    with pytest.raises(TypeError):
+        node.list_workflows(limit="ten")  # type: ignore[arg-type]
+    with pytest.raises(raftoral.InvalidArgument):
+        node.list_workflows(limit=0)
+    with pytest.raises(TypeError):
+        node.describe(None)  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        node.get_workflow("x").result(timeout="soon")  # type: ignore[arg-type]
+
+    with pytest.raises(raftoral.AlreadyRegistered):
+        node.register_workflow("echo", 1, echo)
+    with pytest.raises(TypeError):
+        node.register_workflow("echo", 2, "not a function")  # type: ignore[arg-type]
+    with pytest.raises(ValueError):
+        node.register_workflow("echo", 3, echo, mode="eventually")
+
+    # A good call afterwards still works, and the first registration stayed.
+    assert node.start_workflow("echo", 1, "still alive").result(timeout=30) == "still alive"
+
+
+def test_idempotent_start(node: raftoral.Node) -> None:
+    token = str(uuid.uuid4())
+    workflow_id = f"order-{token}"
+    first = node.start_workflow("checkpoints", 1, {"token": token}, workflow_id=workflow_id)
+    again = node.start_workflow("checkpoints", 1, {"token": token}, workflow_id=workflow_id)
+    assert first.workflow_id == again.workflow_id == workflow_id
+    assert first.result(timeout=30) == again.result(timeout=30)
+    assert node.start_workflow("checkpoints", 1, {"token": token}, workflow_id=workflow_id) == first
+    assert RUNS[token] == 1  # it never ran twice
+
+    with pytest.raises(raftoral.AlreadyExists):
+        node.start_workflow("checkpoints", 1, {"token": "other"}, workflow_id=workflow_id)
+    with pytest.raises(raftoral.AlreadyExists):
+        node.start_workflow("checkpoints", 2, {"token": token}, workflow_id=workflow_id)
+
+
+def test_terminate_a_running_workflow(node: raftoral.Node) -> None:
+    token = str(uuid.uuid4())
+    handle = node.start_workflow("blocker", 1, token)
+    info = node.terminate(handle.workflow_id, "operator said so")
+    assert info.status is raftoral.WorkflowStatus.TERMINATED
+    with pytest.raises(raftoral.WorkflowTerminated) as terminated:
+        handle.result(timeout=30)
+    assert "operator said so" in terminated.value.reason
+
+    # The running function saw it: is_terminated() turned true and a checkpoint then raised.
+    assert wait_until(lambda: SAW.get(token), 30, "the workflow to see its termination") == "WorkflowTerminated"
+    # Terminating a finished workflow is a no-op that reports its final status.
+    assert handle.terminate("again").status is raftoral.WorkflowStatus.TERMINATED
+    assert node.describe(handle.workflow_id).status is raftoral.WorkflowStatus.TERMINATED
+
+
+def test_result_timeout_then_completion(node: raftoral.Node) -> None:
+    token = str(uuid.uuid4())
+    RELEASE[token] = threading.Event()
+    handle = node.start_workflow("blocker", 1, token)
+    with pytest.raises(raftoral.Timeout) as timed_out:
+        handle.result(timeout=0.3)
+    assert isinstance(timed_out.value, TimeoutError)
+    assert handle.describe().status is raftoral.WorkflowStatus.RUNNING
+    RELEASE[token].set()
+    assert handle.result(timeout=timedelta(seconds=30)) == "released"
+
+
+def test_list_workflows_filters_and_pages(node: raftoral.Node) -> None:
+    before = datetime.now(timezone.utc) - timedelta(seconds=5)
+    kind = f"listed-{uuid.uuid4().hex[:8]}"
+    node.register_workflow(kind, 1, echo)
+    node.register_workflow(kind, 2, fail_with_value_error)
+    completed = {node.start_workflow(kind, 1, i).workflow_id for i in range(5)}
+    failed = {node.start_workflow(kind, 2, i).workflow_id for i in range(2)}
+    for workflow_id in completed:
+        node.result(workflow_id, timeout=30)
+    for workflow_id in failed:
+        with pytest.raises(raftoral.WorkflowFailed):
+            node.result(workflow_id, timeout=30)
+
+    def ids(**filters: Any) -> set[str]:
+        return {info.workflow_id for info in node.iter_workflows(**filters)}
+
+    assert ids(type=kind) == completed | failed
+    assert ids(type=kind, version=1) == completed
+    assert ids(type=kind, statuses=["FAILED"]) == failed
+    assert ids(type=kind, statuses=[raftoral.WorkflowStatus.COMPLETED, "FAILED"]) == completed | failed
+    assert ids(type=kind, statuses="RUNNING") == set()
+    assert ids(type=kind, started_after=before) == completed | failed
+    assert ids(type=kind, started_before=before) == set()
+
+    # Pages of two: every workflow exactly once.
+    seen: list[str] = []
+    page = node.list_workflows(type=kind, limit=2)
+    pages = 1
+    while True:
+        assert len(page) <= 2
+        seen.extend(info.workflow_id for info in page)
+        if page.next_page_token is None:
+            break
+        page = node.list_workflows(type=kind, limit=2, page_token=page.next_page_token)
+        pages += 1
+    assert sorted(seen) == sorted(completed | failed)
+    assert pages >= 4
+
+
+def test_invalid_configuration(node: raftoral.Node) -> None:
+    with pytest.raises(TypeError):
+        raftoral.Node(no_such_option=1)  # type: ignore[call-arg]
+    with pytest.raises(TypeError):
+        raftoral.Node(node_id="1")  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        raftoral.Node(members=["127.0.0.1:1"])  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        raftoral.Node(election_timeout="fast")  # type: ignore[arg-type]
+    with pytest.raises(ValueError):
+        raftoral.Node(request_timeout=-1)
+    with pytest.raises(TypeError):
+        raftoral.Node(options={"node_id": object()})
+    with pytest.raises(raftoral.InvalidArgument):
+        raftoral.Node(options={"no_such_key": 1})
+    with pytest.raises(raftoral.InvalidArgument):
+        raftoral.Node(node_id=0)
+    assert node.start_workflow("echo", 1, "after bad config").result(timeout=30) == "after bad config"
+
+
+def test_second_node_with_a_codec_and_its_lifetime() -> None:
+    (port,) = free_ports(1)
+    second = raftoral.Node(node_id=7, members={7: f"127.0.0.1:{port}"}, codec=raftoral.BytesCodec())
+    with second:
+
+        @second.workflow("reverse")
+        def reverse(ctx: raftoral.WorkflowContext, data: bytes) -> bytes:
+            return bytes(ctx.checkpoint("reversed", data[::-1]))
+
+        assert second.start_workflow("reverse", 1, b"\x00\x01\xff").result(timeout=30) == b"\xff\x01\x00"
+        with pytest.raises(TypeError):
+            second.start_workflow("reverse", 1, "text is not bytes")
+    assert second.closed
+    second.close()  # idempotent
+    with pytest.raises(raftoral.NodeClosed):
+        second.start_workflow("reverse", 1, b"")
+    with pytest.raises(raftoral.NodeClosed):
+        second.describe("anything")
