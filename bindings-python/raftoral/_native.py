@@ -144,8 +144,8 @@ def candidates() -> list[Path]:
         found.append(Path(env))
     here = Path(__file__).resolve().parent
     found.append(here / "lib" / LIBRARY_NAME)  # a copy bundled into the package
-    # bindings-python/raftoral/_native.py -> <repo>/ffi-c-api/target/native/ (a source checkout)
-    found.append(here.parent.parent / "ffi-c-api" / "target" / "native" / LIBRARY_NAME)
+    if (here.parent / "pyproject.toml").is_file():  # a source checkout: <repo>/bindings-python/raftoral/
+        found.append(here.parent.parent / "ffi-c-api" / "target" / "native" / LIBRARY_NAME)
     return found
 
 

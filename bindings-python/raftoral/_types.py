@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any, Mapping
+from typing import Any, Iterator, Mapping
 
 from . import _native
 
@@ -102,7 +102,7 @@ class WorkflowPage:
     workflows: list[WorkflowInfo]
     next_page_token: str | None
 
-    def __iter__(self) -> Any:
+    def __iter__(self) -> Iterator[WorkflowInfo]:
         return iter(self.workflows)
 
     def __len__(self) -> int:
