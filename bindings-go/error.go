@@ -1,0 +1,220 @@
+package raftoral
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Code is a status code of the C ABI (raftoral_status_enum of raftoral.h); its numbers are
+// stable across ABI versions.
+type Code int32
+
+// The codes of raftoral.h.
+const (
+	CodeOK                 Code = 0
+	CodeInvalidArgument    Code = 1
+	CodeInvalidHandle      Code = 2
+	CodeNotInitialized     Code = 3
+	CodeShutDown           Code = 4
+	CodeBufferTooSmall     Code = 5
+	CodeNotFound           Code = 6
+	CodeAlreadyExists      Code = 7
+	CodeNotRegistered      Code = 8
+	CodeAlreadyRegistered  Code = 9
+	CodeTimeout            Code = 10
+	CodeWorkflowFailed     Code = 11
+	CodeWorkflowTerminated Code = 12
+	CodePayloadTooLarge    Code = 13
+	CodeUnavailable        Code = 14
+	CodeNodeClosed         Code = 15
+	CodeAborted            Code = 16
+	CodeCallbackFailed     Code = 17
+	CodeJVM                Code = 18
+	CodeInternal           Code = 19
+)
+
+// Sentinel errors, one per code: every *Error matches the sentinel of its code with errors.Is,
+// e.g. errors.Is(err, raftoral.ErrNotFound).
+var (
+	// ErrInvalidArgument is returned for an invalid argument: a nil function, an empty key, a
+	// version out of range, a malformed configuration or query.
+	ErrInvalidArgument = errors.New("raftoral: invalid argument")
+	// ErrInvalidHandle is returned when a Context is used after its workflow function returned.
+	ErrInvalidHandle = errors.New("raftoral: invalid handle")
+	// ErrNotInitialized is returned when the library could not be initialised.
+	ErrNotInitialized = errors.New("raftoral: not initialized")
+	// ErrShutDown is returned by every call after Shutdown.
+	ErrShutDown = errors.New("raftoral: shut down")
+	// ErrBufferTooSmall is internal to the binding (it retries with a larger buffer).
+	ErrBufferTooSmall = errors.New("raftoral: buffer too small")
+	// ErrNotFound is returned when no workflow has the given id.
+	ErrNotFound = errors.New("raftoral: not found")
+	// ErrAlreadyExists is returned when a workflow with this id exists with another type,
+	// version or input.
+	ErrAlreadyExists = errors.New("raftoral: already exists")
+	// ErrNotRegistered is returned when no workflow of this type and version is registered.
+	ErrNotRegistered = errors.New("raftoral: not registered")
+	// ErrAlreadyRegistered is returned when a type and version is registered twice on a node.
+	ErrAlreadyRegistered = errors.New("raftoral: already registered")
+	// ErrTimeout is returned when a deadline passed first; the error of Handle.Result for an
+	// expired context matches both ErrTimeout and context.DeadlineExceeded.
+	ErrTimeout = errors.New("raftoral: timeout")
+	// ErrWorkflowFailed is returned by Handle.Result for a FAILED workflow; the *Error's Message
+	// is the workflow's error message and its Detail the error's type.
+	ErrWorkflowFailed = errors.New("raftoral: workflow failed")
+	// ErrTerminated is returned by Handle.Result for a TERMINATED workflow, and inside a
+	// workflow by checkpoints once it has been terminated: the function should return it.
+	ErrTerminated = errors.New("raftoral: workflow terminated")
+	// ErrPayloadTooLarge is returned when an input, result or checkpoint value is above the
+	// node's payload limit (Config.PayloadLimitBytes).
+	ErrPayloadTooLarge = errors.New("raftoral: payload too large")
+	// ErrUnavailable is returned when the cluster cannot answer now (no leader, no quorum);
+	// retrying later may succeed.
+	ErrUnavailable = errors.New("raftoral: unavailable")
+	// ErrNodeClosed is returned when the node is closed, stopping or not opened yet.
+	ErrNodeClosed = errors.New("raftoral: node closed")
+	// ErrAborted is returned inside a workflow by a checkpoint when this run is no longer
+	// wanted (it ended elsewhere, or the node stops): the function should return it.
+	ErrAborted = errors.New("raftoral: aborted")
+	// ErrCallbackFailed matches the library's report that a compute function failed; the
+	// binding returns the compute function's own error instead, so it is rarely seen.
+	ErrCallbackFailed = errors.New("raftoral: callback failed")
+	// ErrJVM is returned when the JVM could not be found or started.
+	ErrJVM = errors.New("raftoral: JVM could not be started")
+	// ErrInternal is an unexpected internal error of the engine.
+	ErrInternal = errors.New("raftoral: internal error")
+)
+
+var sentinels = map[Code]error{
+	CodeInvalidArgument:    ErrInvalidArgument,
+	CodeInvalidHandle:      ErrInvalidHandle,
+	CodeNotInitialized:     ErrNotInitialized,
+	CodeShutDown:           ErrShutDown,
+	CodeBufferTooSmall:     ErrBufferTooSmall,
+	CodeNotFound:           ErrNotFound,
+	CodeAlreadyExists:      ErrAlreadyExists,
+	CodeNotRegistered:      ErrNotRegistered,
+	CodeAlreadyRegistered:  ErrAlreadyRegistered,
+	CodeTimeout:            ErrTimeout,
+	CodeWorkflowFailed:     ErrWorkflowFailed,
+	CodeWorkflowTerminated: ErrTerminated,
+	CodePayloadTooLarge:    ErrPayloadTooLarge,
+	CodeUnavailable:        ErrUnavailable,
+	CodeNodeClosed:         ErrNodeClosed,
+	CodeAborted:            ErrAborted,
+	CodeCallbackFailed:     ErrCallbackFailed,
+	CodeJVM:                ErrJVM,
+	CodeInternal:           ErrInternal,
+}
+
+// String names the code as raftoral.h does, e.g. "RAFTORAL_ERR_NOT_FOUND".
+func (c Code) String() string {
+	switch c {
+	case CodeOK:
+		return "RAFTORAL_OK"
+	case CodeInvalidArgument:
+		return "RAFTORAL_ERR_INVALID_ARGUMENT"
+	case CodeInvalidHandle:
+		return "RAFTORAL_ERR_INVALID_HANDLE"
+	case CodeNotInitialized:
+		return "RAFTORAL_ERR_NOT_INITIALIZED"
+	case CodeShutDown:
+		return "RAFTORAL_ERR_SHUT_DOWN"
+	case CodeBufferTooSmall:
+		return "RAFTORAL_ERR_BUFFER_TOO_SMALL"
+	case CodeNotFound:
+		return "RAFTORAL_ERR_NOT_FOUND"
+	case CodeAlreadyExists:
+		return "RAFTORAL_ERR_ALREADY_EXISTS"
+	case CodeNotRegistered:
+		return "RAFTORAL_ERR_NOT_REGISTERED"
+	case CodeAlreadyRegistered:
+		return "RAFTORAL_ERR_ALREADY_REGISTERED"
+	case CodeTimeout:
+		return "RAFTORAL_ERR_TIMEOUT"
+	case CodeWorkflowFailed:
+		return "RAFTORAL_ERR_WORKFLOW_FAILED"
+	case CodeWorkflowTerminated:
+		return "RAFTORAL_ERR_WORKFLOW_TERMINATED"
+	case CodePayloadTooLarge:
+		return "RAFTORAL_ERR_PAYLOAD_TOO_LARGE"
+	case CodeUnavailable:
+		return "RAFTORAL_ERR_UNAVAILABLE"
+	case CodeNodeClosed:
+		return "RAFTORAL_ERR_NODE_CLOSED"
+	case CodeAborted:
+		return "RAFTORAL_ERR_ABORTED"
+	case CodeCallbackFailed:
+		return "RAFTORAL_ERR_CALLBACK_FAILED"
+	case CodeJVM:
+		return "RAFTORAL_ERR_JVM"
+	case CodeInternal:
+		return "RAFTORAL_ERR_INTERNAL"
+	}
+	return fmt.Sprintf("raftoral status %d", int32(c))
+}
+
+// Error is an error reported by the library (or by the binding for the same causes, such as a
+// closed Node). Match it with errors.Is against the sentinel of its code (ErrNotFound, ...), or
+// get at its fields with errors.As.
+type Error struct {
+	// Code is the status code.
+	Code Code
+	// Message says what went wrong; for ErrWorkflowFailed it is the workflow's error message,
+	// for ErrTerminated the termination reason.
+	Message string
+	// Detail is the error type of a failed workflow (ErrWorkflowFailed) or of a failed compute
+	// function (ErrCallbackFailed), else empty.
+	Detail string
+
+	cause error // wrapped too, e.g. context.DeadlineExceeded for a Result that timed out
+}
+
+// Error renders the error as "raftoral: <message> (<CODE>)", with the detail when there is one.
+func (e *Error) Error() string {
+	if e.Detail != "" {
+		return fmt.Sprintf("raftoral: %s: %s (%s)", e.Detail, e.Message, e.Code)
+	}
+	return fmt.Sprintf("raftoral: %s (%s)", e.Message, e.Code)
+}
+
+// Is reports whether target is the sentinel error of e's code.
+func (e *Error) Is(target error) bool {
+	s, ok := sentinels[e.Code]
+	return ok && s == target
+}
+
+// Unwrap returns the error's cause, if any.
+func (e *Error) Unwrap() error {
+	return e.cause
+}
+
+func invalidArgument(message string) error {
+	return &Error{Code: CodeInvalidArgument, Message: message}
+}
+
+func nodeClosed() error {
+	return &Error{Code: CodeNodeClosed, Message: "the node is closed"}
+}
+
+// PanicError is what a panic inside a workflow or compute function becomes: the workflow (or
+// the checkpoint) fails with error type "panic" and the panic's value as message.
+type PanicError struct {
+	// Value is the value passed to panic.
+	Value any
+	// Stack is the goroutine's stack where it panicked.
+	Stack []byte
+}
+
+// Error returns "panic: <value>".
+func (p *PanicError) Error() string {
+	return fmt.Sprintf("panic: %v", p.Value)
+}
+
+// Unwrap returns the panic's value when it is an error (e.g. a runtime.Error), else nil.
+func (p *PanicError) Unwrap() error {
+	if err, ok := p.Value.(error); ok {
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,3 @@
+module github.com/raftoral/raftoral-go
+
+go 1.26
