@@ -109,12 +109,12 @@ def _workflow_callback(env: int | None, ctx: int | None, data: Any, length: int,
     try:
         registration = _registrations[env or 0]
         payload = ctypes.string_at(data, length) if length else b""
-        run_workflow(registration, ctx, payload, output)
+        _run_workflow(registration, ctx, payload, output)
     except BaseException as e:  # noqa: BLE001 - nothing may escape into the engine's thread
         _report(e, "raftoral workflow callback")
 
 
-def run_workflow(registration: _Registration, ctx_ptr: int | None, payload: bytes, output: int | None) -> None:
+def _run_workflow(registration: _Registration, ctx_ptr: int | None, payload: bytes, output: int | None) -> None:
     """One run of a workflow function: decode, call, encode, set the outcome."""
     assert output is not None
     ctx = WorkflowContext(ctx_ptr, registration.codec)

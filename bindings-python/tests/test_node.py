@@ -27,8 +27,16 @@ class OrderError(Exception):
     pass
 
 
+STASHED: list[raftoral.WorkflowContext] = []
+
+
 def echo(ctx: raftoral.WorkflowContext, value: Any) -> Any:
     return value
+
+
+def stash_context(ctx: raftoral.WorkflowContext, value: Any) -> str:
+    STASHED.append(ctx)
+    return ctx.workflow_id
 
 
 def fail_with_value_error(ctx: raftoral.WorkflowContext, spec: Any) -> None:
@@ -120,6 +128,7 @@ def node() -> Iterator[raftoral.Node]:
         created.register_workflow("checkpoints", 2, checkpoints)
         created.register_workflow("blocker", 1, blocker)
         created.register_workflow("misuse", 1, misuse)
+        created.register_workflow("stash", 1, stash_context)
         yield created
 
 
@@ -240,6 +249,10 @@ def test_bad_arguments_raise_and_the_node_keeps_working(node: raftoral.Node) -> 
         node.list_workflows(limit=0)
     with pytest.raises(TypeError):
         node.describe(None)  # type: ignore[arg-type]
+    with pytest.raises(raftoral.InvalidArgument):
+        node.describe("")
+    with pytest.raises(raftoral.InvalidArgument):
+        node.start_workflow("echo", 1, None, workflow_id="")
     with pytest.raises(TypeError):
         node.get_workflow("x").result(timeout="soon")  # type: ignore[arg-type]
 
@@ -252,6 +265,17 @@ def test_bad_arguments_raise_and_the_node_keeps_working(node: raftoral.Node) -> 
 
     # A good call afterwards still works, and the first registration stayed.
     assert node.start_workflow("echo", 1, "still alive").result(timeout=30) == "still alive"
+
+
+def test_context_is_invalid_after_its_run(node: raftoral.Node) -> None:
+    handle = node.start_workflow("stash", 1, None)
+    assert handle.result(timeout=30) == handle.workflow_id
+    stale = STASHED[-1]
+    assert stale.workflow_id == handle.workflow_id  # read during the run, kept
+    with pytest.raises(raftoral.RaftoralError, match="outside the run"):
+        stale.is_terminated()
+    with pytest.raises(raftoral.RaftoralError, match="outside the run"):
+        stale.checkpoint("late", 1)
 
 
 def test_idempotent_start(node: raftoral.Node) -> None:
