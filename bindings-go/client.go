@@ -149,7 +149,7 @@ func (h *Handle) Result(ctx context.Context) ([]byte, error) {
 			continue
 		}
 		if err := takeError(status, cerr); err != nil {
-			return nil, err
+			return nil, h.node.closedError(err)
 		}
 		return takeBuf(&out), nil
 	}

@@ -147,6 +147,20 @@ func (n *Node) handle() (*C.raftoral_node_t, error) {
 	return n.ptr, nil
 }
 
+// closedError turns the library's "handle no longer valid" into ErrNodeClosed when this node
+// was closed during the call (Close ran concurrently, e.g. while Result waited).
+func (n *Node) closedError(err error) error {
+	if e, ok := err.(*Error); ok && e.Code == CodeInvalidHandle {
+		n.mu.Lock()
+		closed := n.ptr == nil
+		n.mu.Unlock()
+		if closed {
+			return nodeClosed()
+		}
+	}
+	return err
+}
+
 // Open starts the node: it bootstraps a cluster from Config.Members, joins one through
 // Config.Join, or restarts from the identity in Config.DataDir. It returns when the node is
 // part of the cluster (a bootstrap, once a majority of the members is up). Register the

@@ -160,6 +160,17 @@ func TestClosedNodeReturnsErrNodeClosed(t *testing.T) {
 	if err := n.RegisterWorkflow("echo", 1, func(c *Context, in []byte) ([]byte, error) { return in, nil }); err != nil {
 		t.Fatal(err)
 	}
+	ticks := func(c *Context, in []byte) ([]byte, error) {
+		for {
+			if _, err := c.Checkpoint("tick", nil); err != nil {
+				return nil, err // aborted when the node closes
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	if err := n.RegisterWorkflow("ticks", 1, ticks); err != nil {
+		t.Fatal(err)
+	}
 	// Not open yet: no id, no workflows.
 	if _, err := n.ID(); !errors.Is(err, ErrNodeClosed) {
 		t.Fatalf("ID before Open: %v", err)
@@ -183,8 +194,31 @@ func TestClosedNodeReturnsErrNodeClosed(t *testing.T) {
 	if err := n.Open(); !errors.Is(err, ErrInvalidArgument) {
 		t.Fatalf("second Open: %v", err)
 	}
+	// A Result waiting while the node is closed returns ErrNodeClosed.
+	running, err := n.Start(ctx, "ticks", 1, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waiting := make(chan error, 1)
+	go func() {
+		_, err := running.Result(ctx)
+		waiting <- err
+	}()
+	for {
+		info, err := running.Describe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if info.CheckpointCount > 0 {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 	if err := n.Close(); err != nil {
 		t.Fatal(err)
+	}
+	if err := <-waiting; !errors.Is(err, ErrNodeClosed) {
+		t.Fatalf("Result waiting across Close: %v; want ErrNodeClosed", err)
 	}
 	if err := n.Close(); err != nil {
 		t.Fatalf("second Close: %v", err)

@@ -32,11 +32,11 @@ var terminatedRuns = make(chan error, 4)
 
 // insideResults is what the "inside" workflow observed, field by field.
 type insideResults struct {
-	DeclinedIs      bool   `json:"declined_is"`      // CheckpointCompute returned errDeclined itself
-	DeclinedAs      int    `json:"declined_as"`      // errors.As found *declinedError with this amount
-	Retried         string `json:"retried"`          // the retry at the same key committed
-	PanicIs         bool   `json:"panic_is"`         // a panic became a *PanicError
-	PanicValue      string `json:"panic_value"`      // with the panic's value
+	DeclinedIs      bool   `json:"declined_is"` // CheckpointCompute returned errDeclined itself
+	DeclinedAs      int    `json:"declined_as"` // errors.As found *declinedError with this amount
+	Retried         string `json:"retried"`     // the retry at the same key committed
+	PanicIs         bool   `json:"panic_is"`    // a panic became a *PanicError
+	PanicValue      string `json:"panic_value"` // with the panic's value
 	ComputeTooLarge bool   `json:"compute_too_large"`
 	SetTooLarge     bool   `json:"set_too_large"`
 	EmptyKey        bool   `json:"empty_key"`
