@@ -49,8 +49,9 @@ type InitOptions struct {
 }
 
 var lib struct {
-	mu     sync.Mutex
-	inited bool
+	mu       sync.Mutex
+	inited   bool
+	shutDown bool
 }
 
 // Init starts the JVM that hosts the engine, inside this process. NewNode calls it with the
@@ -60,6 +61,9 @@ var lib struct {
 func Init(opts InitOptions) error {
 	lib.mu.Lock()
 	defer lib.mu.Unlock()
+	if lib.shutDown {
+		return &Error{Code: CodeShutDown, Message: "raftoral_shutdown has been called; the library can be used once per process"}
+	}
 	if lib.inited {
 		return nil
 	}
@@ -131,9 +135,10 @@ func ensureInit() error {
 func Shutdown() error {
 	lib.mu.Lock()
 	defer lib.mu.Unlock()
-	if !lib.inited {
+	if !lib.inited || lib.shutDown {
 		return nil
 	}
+	lib.shutDown = true
 	var cerr *C.raftoral_error_t
 	return takeError(C.raftoral_shutdown(&cerr), cerr)
 }

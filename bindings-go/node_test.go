@@ -136,8 +136,8 @@ func shutdownChildMain() int {
 	check("Start", second(n.Start(context.Background(), "echo", 1, nil)), ErrShutDown)
 	check("Describe", second(n.Describe("x")), ErrShutDown)
 	check("NewNode", second(NewNode(Config{})), ErrShutDown)
-	check("Init", Init(InitOptions{}), nil) // initialised once: later calls do nothing
-	check("Close", n.Close(), nil)          // Shutdown closed it already
+	check("Init", Init(InitOptions{}), ErrShutDown)
+	check("Close", n.Close(), nil) // Shutdown closed it already
 	if registrations != 1 || liveRegistrations.Load() != 0 {
 		fmt.Fprintf(os.Stderr, "registrations live: %d before Shutdown, %d after\n", registrations, liveRegistrations.Load())
 		failures++
