@@ -203,7 +203,7 @@ RAFTORAL_API raftoral_status_t raftoral_shutdown(raftoral_error_t **error_out);
  * noted): "node_id" (>= 1), "members" (object: node id → Raft "host:port"; the bootstrap
  * members, this node included), "raft_address", "api_address" (serve the gRPC client API),
  * "join" (array of API addresses of a running cluster), "data_dir" (absent: in memory),
- * "cluster_id", "execution_groups", "election_timeout_ms", "request_timeout_ms",
+ * "cluster_id", "execution_groups", "election_timeout_ms", "request_timeout_ms", "max_in_flight_entries",
  * "max_voters", "target_group_size", "node_failure_timeout_ms", "retention_ms",
  * "payload_limit_bytes". Unknown keys are an error.
  * The node stored in `*node_out` is owned by the caller: close it with #raftoral_node_close.
