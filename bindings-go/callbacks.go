@@ -18,6 +18,7 @@ import (
 
 //export raftoralGoRunWorkflow
 func raftoralGoRunWorkflow(env C.uintptr_t, ctx *C.raftoral_ctx_t, input *C.uint8_t, inputLen C.size_t, output *C.raftoral_output_t) {
+	defer recoverInto(output) // the user's panics are caught in runWorkflow; this is for the binding's own
 	reg := cgo.Handle(env).Value().(*registration)
 	c := newContext(ctx)
 	defer c.invalidate()
@@ -56,6 +57,7 @@ type computeCall struct {
 
 //export raftoralGoCompute
 func raftoralGoCompute(env C.uintptr_t, output *C.raftoral_output_t) {
+	defer recoverInto(output)
 	call := cgo.Handle(env).Value().(*computeCall)
 	value, err := runCompute(call.fn)
 	if err == nil {
@@ -79,8 +81,17 @@ func runCompute(fn func() ([]byte, error)) (value []byte, err error) {
 
 //export raftoralGoFinalize
 func raftoralGoFinalize(env C.uintptr_t) {
+	defer func() { _ = recover() }() // an invalid handle: nothing to release, and C must not unwind
 	cgo.Handle(env).Delete()
 	liveRegistrations.Add(-1)
+}
+
+// recoverInto turns a panic of the binding itself (e.g. an invalid cgo.Handle) into a failed
+// outcome instead of letting it unwind into the engine, which would crash the process.
+func recoverInto(output *C.raftoral_output_t) {
+	if r := recover(); r != nil {
+		failOutput(output, &PanicError{Value: r, Stack: debug.Stack()})
+	}
 }
 
 // failOutput records a failure as the callback's outcome. It cannot fail for a valid output;

@@ -279,7 +279,8 @@ func (m Mode) String() string {
 //
 // A workflow function must be deterministic up to its checkpoints: on failover (OwnerOnly) it
 // runs again from the start, and in HotStandby every member runs it. Put side effects in
-// CheckpointCompute.
+// CheckpointCompute. It runs on an engine thread that cgo adopted, so it must not call
+// runtime.Goexit (nor t.FailNow in a test): that ends the process.
 type WorkflowFunc func(ctx *Context, input []byte) ([]byte, error)
 
 // RegisterOption configures RegisterWorkflow.
