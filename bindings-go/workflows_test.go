@@ -81,6 +81,7 @@ func registerTestWorkflows(n *Node) error {
 			}
 		}},
 		{"inside", insideWorkflow},
+		{"ctx-calls", ctxCallsWorkflow},
 	}
 	for _, r := range regs {
 		if err := n.RegisterWorkflow(r.typ, 1, r.fn); err != nil {
