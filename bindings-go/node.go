@@ -45,6 +45,9 @@ type Config struct {
 	ElectionTimeout time.Duration
 	// RequestTimeout bounds one request to the cluster (millisecond resolution).
 	RequestTimeout time.Duration
+	// MaxInFlightEntries is how many Raft entries a group may have in flight (1..1024, default
+	// 2); commands wait and are batched beyond it.
+	MaxInFlightEntries int
 	// MaxVoters caps the voters of the management group (1..99).
 	MaxVoters int
 	// TargetGroupSize is the target size of an execution group (1..7).
@@ -80,7 +83,7 @@ func (c Config) MarshalJSON() ([]byte, error) {
 	if len(c.Join) > 0 {
 		m["join"] = c.Join
 	}
-	ints := map[string]int{"execution_groups": c.ExecutionGroups, "max_voters": c.MaxVoters,
+	ints := map[string]int{"execution_groups": c.ExecutionGroups, "max_in_flight_entries": c.MaxInFlightEntries, "max_voters": c.MaxVoters,
 		"target_group_size": c.TargetGroupSize, "payload_limit_bytes": c.PayloadLimitBytes}
 	for k, v := range ints {
 		if v != 0 {

@@ -16,7 +16,7 @@ import (
 func TestConfigJSON(t *testing.T) {
 	js, err := json.Marshal(Config{
 		NodeID: 2, Members: map[uint64]string{1: "h:1", 2: "h:2"}, DataDir: "/d", Join: []string{"a:1"},
-		ElectionTimeout: 1500 * time.Millisecond, PayloadLimitBytes: 100, ExecutionGroups: 3,
+		ElectionTimeout: 1500 * time.Millisecond, PayloadLimitBytes: 100, ExecutionGroups: 3, MaxInFlightEntries: 8,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -27,7 +27,7 @@ func TestConfigJSON(t *testing.T) {
 	}
 	want := map[string]any{
 		"node_id": 2.0, "members": map[string]any{"1": "h:1", "2": "h:2"}, "data_dir": "/d", "join": []any{"a:1"},
-		"election_timeout_ms": 1500.0, "payload_limit_bytes": 100.0, "execution_groups": 3.0,
+		"election_timeout_ms": 1500.0, "payload_limit_bytes": 100.0, "execution_groups": 3.0, "max_in_flight_entries": 8.0,
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("config JSON %s", js)
