@@ -16,14 +16,19 @@ MVN := mvn -B -ntp
 build:
 	$(MVN) -q install -DskipTests
 
-## test: run every test of every module
+## test: run every test of every module (Java, the C ABI test under ASan, pytest, go vet + go test -race)
 test:
 	$(MVN) install
 
-## demo: a local 3-node cluster of `./raftoral node` processes running the example workflows through the CLI
+## demo: a local 3-node cluster of `./raftoral node` processes running the example workflows through the CLI,
+## then the order workflow in Python and in Go, each on a node embedded through the C ABI
 demo: build
 	$(MVN) -q -pl examples dependency:build-classpath -Dmdep.outputFile=target/classpath.txt
 	scripts/demo.sh
+	@echo "== the order workflow in Python, on a node embedded through libraftoral.so"
+	python3 examples/python/order_workflow.py
+	@echo "== the order workflow in Go, on a node embedded through libraftoral.so"
+	cd examples/go && go run .
 
 clean:
 	$(MVN) -q clean

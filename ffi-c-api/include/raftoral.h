@@ -28,6 +28,13 @@
  * \par Threads
  * Every function may be called from any thread. A #raftoral_ctx_t and a #raftoral_output_t
  * are valid only during the callback that received them.
+ *
+ * \par Signals
+ * The JVM runs with `-Xrs`: SIGINT, SIGTERM, SIGQUIT and SIGHUP stay the host's. The handlers
+ * it does install (SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGPIPE, SIGXFSZ, SIGUSR2) carry
+ * `SA_ONSTACK` and pass signals that are not the JVM's to the handler installed before them.
+ * A SIGPIPE can then reach the host's handler on a JVM thread: a host whose handler treats that
+ * as fatal should ignore SIGPIPE or route it (the Go binding calls `signal.Notify` for it).
  */
 #ifndef RAFTORAL_H
 #define RAFTORAL_H
