@@ -110,7 +110,7 @@ public final class RaftHost implements AutoCloseable {
     RaftServerConfigKeys.Log.setPurgeGap(p, (int) Math.min(1024, threshold));
     // Purging drops whole closed segments: segments of roughly a threshold's worth of small
     // entries make the purge follow the snapshots instead of lagging by a 32 MB segment.
-    long segmentBytes = Math.clamp(threshold * 512, 64L << 10, 32L << 20);
+    long segmentBytes = Math.clamp(threshold * 512, 8L << 10, 32L << 20);
     RaftServerConfigKeys.Log.setSegmentSizeMax(p, SizeInBytes.valueOf(segmentBytes));
     RaftServerConfigKeys.Log.Appender.setInstallSnapshotEnabled(p, true);
   }
