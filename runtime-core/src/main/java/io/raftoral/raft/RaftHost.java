@@ -108,6 +108,11 @@ public final class RaftHost implements AutoCloseable {
     RaftServerConfigKeys.Snapshot.setRetentionFileNum(p, 2);
     RaftServerConfigKeys.Log.setPurgeUptoSnapshotIndex(p, true);
     RaftServerConfigKeys.Log.setPurgeGap(p, (int) Math.min(1024, threshold));
+    // Keep the last threshold entries past a purge: a follower that is only a little behind
+    // then always finds its next entries. Purging right up to a live follower's position races
+    // with its appender in Ratis 3.2 ("Previous TermIndex not found"), which then restarts and
+    // sends a whole snapshot instead.
+    RaftServerConfigKeys.Log.setPurgePreservationLogNum(p, threshold);
     // Purging drops whole closed segments: segments of roughly a threshold's worth of small
     // entries make the purge follow the snapshots instead of lagging by a 32 MB segment.
     long segmentBytes = Math.clamp(threshold * 512, 8L << 10, 32L << 20);
