@@ -173,7 +173,7 @@ public final class WorkflowStateMachine extends BaseStateMachine {
           getGroupId(), live, state.size(), loadedIndex);
     }
     synchronized (appliedMonitor) {
-      appliedIndex = Math.max(loadedIndex, getLastAppliedTermIndex().getIndex());
+      appliedIndex = Math.max(appliedIndex, Math.max(loadedIndex, getLastAppliedTermIndex().getIndex()));
       appliedMonitor.notifyAll();
     }
     Listener l = listener;
