@@ -116,7 +116,27 @@ public final class WorkflowStateMachine extends BaseStateMachine {
   public void initialize(RaftServer server, RaftGroupId groupId, RaftStorage storage) throws IOException {
     super.initialize(server, groupId, storage);
     snapshots.init(storage);
+    checkLogFollowsSnapshot(storage);
     getLifeCycle().startAndTransition(this::openStore, IOException.class);
+  }
+
+  /**
+   * Ratis replays the log from the entry after its newest snapshot. A log that starts later (a
+   * snapshot directory was deleted after the log was purged up to it) would leave the group
+   * waiting forever for entries that no longer exist: refuse it instead.
+   */
+  private void checkLogFollowsSnapshot(RaftStorage storage) throws IOException {
+    Path current = storage.getStorageDir().getCurrentDir().toPath();
+    long firstLogIndex = io.raftoral.storage.RaftLogFiles.firstIndex(current);
+    FileListSnapshotInfo snapshot = snapshots.getLatestSnapshot();
+    long replayFrom = snapshot == null ? 0 : snapshot.getIndex() + 1;
+    if (firstLogIndex > replayFrom) {
+      throw new CorruptStateException("the Raft log in " + current + " starts at index " + firstLogIndex + " but "
+          + (snapshot == null ? "there is no snapshot" : "the newest snapshot ends at index " + snapshot.getIndex())
+          + " in " + snapshots.directory() + ": the entries between are gone (was a snapshot directory deleted?); refusing "
+          + "to start this replica. Restore the snapshot, or start the node with an empty data directory to join the "
+          + "cluster again as a new node");
+    }
   }
 
   /** Ratis is about to install a snapshot from the leader into {@code sm/} (or starts paused). */

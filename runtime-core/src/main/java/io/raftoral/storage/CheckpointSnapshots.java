@@ -61,6 +61,11 @@ public final class CheckpointSnapshots implements StateMachineStorage {
     refresh();
   }
 
+  /** The state machine directory the snapshots live in. */
+  public Path directory() {
+    return smDir;
+  }
+
   @Override
   public FileListSnapshotInfo getLatestSnapshot() {
     return latest.get();
@@ -257,7 +262,7 @@ public final class CheckpointSnapshots implements StateMachineStorage {
 
   private static CorruptStateException corrupt(Path dir, String what, Throwable cause) {
     return new CorruptStateException("the snapshot " + dir + " is corrupted or truncated (" + what + "); refusing to use it. "
-        + "Delete that snapshot directory (an older snapshot or the Raft log may still rebuild the replica), or start the node "
-        + "with an empty data directory to join the cluster again as a new node", cause);
+        + "Restore it from a backup, or start the node with an empty data directory to join the cluster again as a new node",
+        cause);
   }
 }

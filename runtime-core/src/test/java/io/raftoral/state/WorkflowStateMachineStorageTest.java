@@ -187,6 +187,26 @@ class WorkflowStateMachineStorageTest {
         .hasMessageContaining("(size:crc32c)");
   }
 
+  @Test
+  void aLogThatStartsAfterTheNewestSnapshotIsRefused() throws Exception {
+    Replica r = replica("n1");
+    r.apply(1, 1, owner(1), start("wf-1"));
+    r.apply(2, 1, start("wf-2"));
+    assertThat(r.machine.takeSnapshot()).isEqualTo(2);
+    r.close();
+    Path current = tmp.resolve("raft").resolve("n1").resolve("current");
+    // Segment names as Ratis writes them: the log goes on right after the snapshot.
+    Files.createFile(current.resolve("log_3-9"));
+    replica("n1").close();
+
+    // The snapshot is deleted: entries 0..2 exist nowhere, Ratis would wait for them forever.
+    deleteRecursively(tmp.resolve("raft").resolve("n1").resolve("sm"));
+    assertThatThrownBy(() -> replica("n1"))
+        .isInstanceOf(CorruptStateException.class)
+        .hasMessageContaining("starts at index 3 but there is no snapshot")
+        .hasMessageContaining("empty data directory");
+  }
+
   // --- a replica: one state machine on real Ratis storage and a real state store ---
 
   private final class Replica implements AutoCloseable {
