@@ -72,6 +72,7 @@ public final class Soak implements Callable<Integer> {
   record Summary(int workflows, int kills, long snapshots, long installs, long reruns, List<String> problems) {}
 
   Summary summary;
+  private long reruns;
 
   public static void main(String[] args) {
     System.exit(new CommandLine(new Soak()).execute(args));
@@ -128,8 +129,6 @@ public final class Soak implements Callable<Integer> {
     problems.stream().limit(50).forEach(p -> System.out.println("PROBLEM " + p));
     return problems.isEmpty() ? 0 : 1;
   }
-
-  private long reruns;
 
   private void check(SoakCluster nodes, List<String> ids, List<Instant> killedAt, Path log, List<String> problems) throws Exception {
     Map<String, List<String>> committed = new HashMap<>();
