@@ -20,8 +20,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * SPEC §7: a data directory is used only by the node and cluster it belongs to, by one process
- * at a time, and never when its log is corrupted; each refusal says why. A good one restarts
- * the same node with its workflows.
+ * at a time, and never when its log or its state store is corrupted; each refusal says why. A
+ * good one restarts the same node with its workflows.
  */
 class DataDirectoryTest {
   private static final Duration WAIT = Duration.ofSeconds(60);
@@ -77,6 +77,48 @@ class DataDirectoryTest {
         .isInstanceOf(RaftoralException.class)
         .hasMessageContaining("corrupted or truncated Raft log")
         .hasMessageContaining(dir.toString());
+  }
+
+  @Test
+  void aCorruptedStateStoreIsRefusedNotUsed() throws Exception {
+    Path dir = tmp.resolve("node-1");
+    String address = LocalCluster.freeAddresses(1).get(1L);
+    try (RaftoralNode n = node(dir, address, "alpha").start()) {
+      for (int i = 0; i < 20; i++) {
+        n.start("echo", 1, "value-" + i, String.class, "wf-" + i).result(WAIT);
+      }
+    }
+    Path table;
+    try (Stream<Path> files = Files.walk(dir.resolve("state"))) {
+      // The execution group's store: its largest table file.
+      table = files.filter(p -> p.getFileName().toString().endsWith(".sst"))
+          .max((a, b) -> Long.compare(a.toFile().length(), b.toFile().length())).orElseThrow();
+    }
+    // The snapshot taken at close shares the table files (hard links); corrupt only the
+    // store's copy (a bad sector in a shared file is caught by the snapshot's checksums first).
+    Path copy = table.resolveSibling("copy");
+    Files.copy(table, copy);
+    Files.move(copy, table, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+    try (FileChannel ch = FileChannel.open(table, StandardOpenOption.WRITE)) {
+      ch.write(ByteBuffer.wrap(new byte[] {0x13, 0x37, 0x13, 0x37, 0x13, 0x37, 0x13, 0x37}), table.toFile().length() / 3);
+    }
+    assertThatThrownBy(() -> node(dir, address, "alpha").start())
+        .isInstanceOf(RaftoralException.class)
+        .hasMessageContaining("data directory " + dir)
+        .hasMessageContaining("state store " + table.getParent() + " is corrupted or truncated")
+        .hasMessageContaining("Delete that directory to rebuild this replica");
+
+    // What the message says works: the replica is rebuilt from its snapshot and log.
+    try (Stream<Path> paths = Files.walk(table.getParent())) {
+      for (Path p : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
+        Files.delete(p);
+      }
+    }
+    try (RaftoralNode again = node(dir, address, "alpha").start()) {
+      for (int i = 0; i < 20; i++) {
+        assertThat(again.handle("wf-" + i, String.class).result(WAIT)).isEqualTo("value-" + i);
+      }
+    }
   }
 
   /** Bytes before the zero padding Ratis preallocates an open segment with. */

@@ -240,6 +240,7 @@ public final class RaftoralNode implements AutoCloseable {
     private int targetGroupSize = 3;
     private Duration nodeFailureTimeout = Duration.ofSeconds(10);
     private Duration retention = Duration.ofDays(7);
+    private long snapshotThreshold = io.raftoral.raft.RaftSettings.DEFAULT_SNAPSHOT_THRESHOLD;
     private final WorkflowRegistry registry = new WorkflowRegistry();
 
     private Builder() {}
@@ -262,7 +263,10 @@ public final class RaftoralNode implements AutoCloseable {
       return this;
     }
 
-    /** Keep the Raft log and metadata under this directory; without it, everything is in memory. */
+    /**
+     * Keep the node's identity, Raft log, snapshots and state stores under this directory, so
+     * the node survives restarts; without it, nothing survives the node.
+     */
     public Builder dataDirectory(Path dir) {
       this.dataDirectory = dir;
       return this;
@@ -368,6 +372,16 @@ public final class RaftoralNode implements AutoCloseable {
       return this;
     }
 
+    /**
+     * Each group snapshots its state after this many Raft entries and purges its log up to
+     * the snapshot; a member too far behind, or a new one, catches up from the snapshot
+     * (default 10,000).
+     */
+    public Builder snapshotThreshold(long entries) {
+      this.snapshotThreshold = entries;
+      return this;
+    }
+
     public <I, O> Builder register(WorkflowDefinition<I, O> definition) {
       registry.register(definition);
       return this;
@@ -387,6 +401,9 @@ public final class RaftoralNode implements AutoCloseable {
       }
       if (retention == null || retention.isNegative() || retention.isZero()) {
         throw new Errors.InvalidArgumentException("retention must be positive, got " + retention);
+      }
+      if (snapshotThreshold < 1) {
+        throw new Errors.InvalidArgumentException("snapshotThreshold must be >= 1, got " + snapshotThreshold);
       }
       if (clusterId == null || clusterId.isBlank()) {
         throw new Errors.InvalidArgumentException("clusterId must not be blank");
@@ -409,12 +426,14 @@ public final class RaftoralNode implements AutoCloseable {
     private RaftoralNode startOrThrow(List<AutoCloseable> opened) {
       Path temporary = null;
       Path raftDir;
+      Path stateDir;
       NodeIdentity identity = null;
       if (dataDirectory == null) {
         temporary = createTemporaryDirectory();
         Path toDelete = temporary;
         opened.add(() -> deleteRecursively(toDelete));
-        raftDir = temporary;
+        raftDir = temporary.resolve("raft");
+        stateDir = temporary.resolve("state");
       } else {
         opened.add(DataDirectoryLock.acquire(dataDirectory));
         identity = NodeIdentity.read(dataDirectory);
@@ -422,11 +441,13 @@ public final class RaftoralNode implements AutoCloseable {
           identity.check(dataDirectory, clusterId, nodeId);
         }
         raftDir = dataDirectory.resolve("raft");
-        try {
-          Files.createDirectories(raftDir);
-        } catch (IOException e) {
-          throw new RaftoralException("cannot prepare the data directory " + dataDirectory + ": " + e.getMessage(), e);
-        }
+        stateDir = dataDirectory.resolve("state");
+      }
+      try {
+        Files.createDirectories(raftDir);
+        Files.createDirectories(stateDir);
+      } catch (IOException e) {
+        throw new RaftoralException("cannot prepare the data directory " + raftDir.getParent() + ": " + e.getMessage(), e);
       }
       if (apiAddress != null) {
         ensureBindable(apiAddress);
@@ -466,15 +487,16 @@ public final class RaftoralNode implements AutoCloseable {
         }
         LOG.info("node {}: data directory {} ({})", id, dataDirectory.toAbsolutePath(), entry);
       } else {
-        // Ratis's in-memory log never commits in a one-member group, so the log goes to a
-        // temporary directory instead; either way nothing survives the node.
-        LOG.info("node {}: no data directory configured: workflow state lives in memory and the Raft log in {}, "
+        // Ratis's in-memory log never commits in a one-member group, so the log and the state
+        // stores go to a temporary directory instead (one code path); nothing survives the node.
+        LOG.info("node {}: no data directory configured: the Raft log and the workflow state live in {}, "
             + "deleted when the node stops; nothing survives a restart", id, temporary);
       }
       Payloads payloads = new Payloads(codec, payloadLimitBytes);
       // Room for one payload at the limit plus the command around it.
       int maxBatchBytes = Math.max(1 << 20, payloadLimitBytes + (64 << 10));
-      RaftSettings settings = new RaftSettings(id, peers, raftDir, electionTimeout, electionTimeout.multipliedBy(2));
+      RaftSettings settings = new RaftSettings(id, peers, raftDir, stateDir, snapshotThreshold, electionTimeout,
+          electionTimeout.multipliedBy(2));
       NodeRuntime runtime;
       try {
         runtime = new NodeRuntime(settings, new NodeRuntime.Options(clusterId, executionGroups, payloads, requestTimeout,
@@ -482,6 +504,10 @@ public final class RaftoralNode implements AutoCloseable {
         opened.add(runtime);
         runtime.start(entry);
       } catch (IOException | RuntimeException e) {
+        io.raftoral.storage.CorruptStateException corruptState = corruptState(e);
+        if (dataDirectory != null && corruptState != null) {
+          throw new RaftoralException("data directory " + dataDirectory + " of node " + id + ": " + corruptState.getMessage(), e);
+        }
         if (dataDirectory != null && mentionsCorruption(e)) {
           throw new RaftoralException("data directory " + dataDirectory + " of node " + id + " holds a corrupted or truncated "
               + "Raft log (" + rootMessage(e) + "); refusing to use it. Restore it from a backup, or start the node with an "
@@ -543,6 +569,22 @@ public final class RaftoralNode implements AutoCloseable {
           return;
         }
       }
+    }
+
+    /** The refusal of a state store or snapshot, wherever Ratis wrapped it. */
+    private static io.raftoral.storage.CorruptStateException corruptState(Throwable e) {
+      for (Throwable t = e; t != null; t = t.getCause()) {
+        if (t instanceof io.raftoral.storage.CorruptStateException c) {
+          return c;
+        }
+        for (Throwable s : t.getSuppressed()) {
+          io.raftoral.storage.CorruptStateException c = corruptState(s);
+          if (c != null) {
+            return c;
+          }
+        }
+      }
+      return null;
     }
 
     /** Ratis reports a log it cannot read (checksum mismatch, garbage after the end) while it loads it. */

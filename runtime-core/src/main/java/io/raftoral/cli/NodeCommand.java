@@ -73,6 +73,10 @@ final class NodeCommand implements Callable<Integer>, HasOutput {
       description = "How long finished workflows are kept before they are pruned everywhere (default 7d, e.g. 12h, 30m).")
   Duration retention;
 
+  @Option(names = "--snapshot-every", paramLabel = "N",
+      description = "Snapshot each group's state every N Raft entries and purge its log up to the snapshot (default 10000).")
+  Long snapshotEvery;
+
   @Option(names = "--max-voters", paramLabel = "N", description = "Voters of the management group; further nodes are listeners (default 3).")
   Integer maxVoters;
 
@@ -125,6 +129,9 @@ final class NodeCommand implements Callable<Integer>, HasOutput {
     }
     if (retention != null) {
       builder.retention(retention);
+    }
+    if (snapshotEvery != null) {
+      builder.snapshotThreshold(snapshotEvery);
     }
     if (maxVoters != null) {
       builder.maxVoters(maxVoters);

@@ -93,7 +93,31 @@ public final class RaftHost implements AutoCloseable {
     // The segmented log insists on room for a whole appender buffer plus its framing.
     RaftServerConfigKeys.Log.setWriteBufferSize(p, SizeInBytes.valueOf("17MB"));
     GrpcConfigKeys.setMessageSizeMax(p, SizeInBytes.valueOf("32MB"));
+    snapshots(p, s.snapshotThreshold());
     return p;
+  }
+
+  /**
+   * Snapshots bound the log (SPEC §7): each group snapshots its state every {@code threshold}
+   * entries and purges its log up to the snapshot, even past what a slow or absent follower
+   * has; such a follower, and a new member, gets the snapshot from the leader (in band).
+   */
+  private static void snapshots(RaftProperties p, long threshold) {
+    RaftServerConfigKeys.Snapshot.setAutoTriggerEnabled(p, true);
+    RaftServerConfigKeys.Snapshot.setAutoTriggerThreshold(p, threshold);
+    RaftServerConfigKeys.Snapshot.setRetentionFileNum(p, 2);
+    RaftServerConfigKeys.Log.setPurgeUptoSnapshotIndex(p, true);
+    RaftServerConfigKeys.Log.setPurgeGap(p, (int) Math.min(1024, threshold));
+    // Keep the last threshold entries past a purge: a follower that is only a little behind
+    // then always finds its next entries. Purging right up to a live follower's position races
+    // with its appender in Ratis 3.2 ("Previous TermIndex not found"), which then restarts and
+    // sends a whole snapshot instead.
+    RaftServerConfigKeys.Log.setPurgePreservationLogNum(p, threshold);
+    // Purging drops whole closed segments: segments of roughly a threshold's worth of small
+    // entries make the purge follow the snapshots instead of lagging by a 32 MB segment.
+    long segmentBytes = Math.clamp(threshold * 512, 8L << 10, 32L << 20);
+    RaftServerConfigKeys.Log.setSegmentSizeMax(p, SizeInBytes.valueOf(segmentBytes));
+    RaftServerConfigKeys.Log.Appender.setInstallSnapshotEnabled(p, true);
   }
 
   public RaftPeerId self() {

@@ -130,6 +130,20 @@ final class GroupRuntime implements WorkflowStateMachine.Listener {
     }
   }
 
+  @Override
+  public void restored() {
+    // Loaded from the store or an installed snapshot: no applied() events announced these
+    // workflows, so start the runs this node should have and wake the ones it has.
+    runs.values().forEach(WorkflowRun::signal);
+    for (WorkflowEntry w : state().workflows()) {
+      if (w.isRunning()) {
+        maybeStartRun(w.workflowId());
+      } else {
+        ended(w.workflowId());
+      }
+    }
+  }
+
   private void signal(String workflowId) {
     WorkflowRun run = runs.get(workflowId);
     if (run != null) {

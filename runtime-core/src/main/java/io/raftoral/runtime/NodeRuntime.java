@@ -160,7 +160,7 @@ public final class NodeRuntime implements AutoCloseable {
       if (g != null) {
         return g.stateMachine();
       }
-      WorkflowStateMachine machine = new WorkflowStateMachine(this::admit);
+      WorkflowStateMachine machine = new WorkflowStateMachine(this::admit, raft.stateDir());
       if (host == null) {
         unattached.put(gid, machine);
       } else {

@@ -28,6 +28,11 @@ public final class ManagementState {
     return topology;
   }
 
+  /** Takes a stored topology (a snapshot). */
+  public void restore(Topology stored) {
+    topology = stored;
+  }
+
   public ManagementResult apply(ManagementCommand command) {
     return switch (command.getKindCase()) {
       case BOOTSTRAP -> bootstrap(command.getBootstrap());

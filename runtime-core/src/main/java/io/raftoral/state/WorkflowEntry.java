@@ -64,6 +64,54 @@ public final class WorkflowEntry {
     });
   }
 
+  /** A stored workflow; its checkpoints are added after ({@code checkpoint_count} is recounted from them). */
+  static WorkflowEntry fromRecord(WorkflowRecord r) {
+    WorkflowEntry w = new WorkflowEntry(r.getWorkflowId(), r.getType(), r.getVersion(), r.getInput(), r.getStartedAtMillis(), r.getOwnerNode());
+    w.setFrom(r);
+    return w;
+  }
+
+  /** The record to store: everything but the checkpoints, which are stored one by one. */
+  public WorkflowRecord toStoredRecord() {
+    return toRecord().toBuilder().clearCheckpointCount().build();
+  }
+
+  private synchronized void setFrom(WorkflowRecord r) {
+    status = r.getStatus();
+    ownerNode = r.getOwnerNode();
+    endedAtMillis = r.getEndedAtMillis();
+    result = r.getResult();
+    error = r.hasError() ? r.getError() : null;
+    terminationReason = r.getTerminationReason();
+  }
+
+  /** Takes every mutable value of {@code other}, the same workflow from an installed snapshot. */
+  void copyFrom(WorkflowEntry other) {
+    WorkflowRecord r = other.toRecord();
+    Map<String, List<ByteString>> values;
+    synchronized (other) {
+      values = new HashMap<>();
+      other.checkpoints.forEach((k, v) -> values.put(k, new ArrayList<>(v)));
+    }
+    synchronized (this) {
+      setFrom(r);
+      checkpoints.clear();
+      checkpoints.putAll(values);
+      checkpointCount = r.getCheckpointCount();
+    }
+  }
+
+  /**
+   * Marks an entry that is no longer in the state (pruned while this replica was behind) as
+   * ended, so a local run still holding it stops instead of waiting for values that never come.
+   */
+  synchronized void detach() {
+    if (status == WorkflowStatusCode.RUNNING) {
+      status = WorkflowStatusCode.TERMINATED;
+      terminationReason = "removed from this replica by an installed snapshot";
+    }
+  }
+
   public long startedAtMillis() {
     return startedAtMillis;
   }

@@ -19,6 +19,24 @@ import java.util.concurrent.ConcurrentHashMap;
  * state. No I/O, no clocks, no callbacks: the state machine around it does those.
  */
 public final class WorkflowState {
+  /**
+   * What {@link #apply} changed, for a durable copy of the state. Called on the apply thread,
+   * after the in-memory change.
+   */
+  public interface Changes {
+    Changes NONE = new Changes() {};
+
+    /** The workflow's record (everything but its checkpoints) changed or was created. */
+    default void workflow(WorkflowEntry w) {}
+
+    default void checkpoint(String workflowId, String key, long seq, com.google.protobuf.ByteString value) {}
+
+    default void owner(long node, long term) {}
+
+    /** The workflow and all its checkpoints are gone. */
+    default void removed(String workflowId) {}
+  }
+
   private final ConcurrentHashMap<String, WorkflowEntry> workflows = new ConcurrentHashMap<>();
   // Invariant: ownerTerm only grows; ownerNode is the node whose OwnerChange carried ownerTerm.
   private volatile long ownerNode;
@@ -48,18 +66,68 @@ public final class WorkflowState {
    * @param entryTerm the Raft term of the log entry that carries the command
    */
   public CommandResult apply(Command command, long entryTerm) {
+    return apply(command, entryTerm, Changes.NONE);
+  }
+
+  /** As {@link #apply(Command, long)}, reporting each change to {@code changes}. */
+  public CommandResult apply(Command command, long entryTerm, Changes changes) {
     return switch (command.getKindCase()) {
-      case WORKFLOW_START -> start(command.getWorkflowStart());
-      case SET_CHECKPOINT -> setCheckpoint(command.getSetCheckpoint());
-      case WORKFLOW_END -> end(command.getWorkflowEnd());
-      case OWNER_CHANGE -> changeOwner(command.getOwnerChange(), entryTerm);
-      case WORKFLOW_TERMINATE -> terminate(command.getWorkflowTerminate());
-      case PRUNE_WORKFLOWS -> prune(command.getPruneWorkflows().getEndedBeforeMillis());
+      case WORKFLOW_START -> start(command.getWorkflowStart(), changes);
+      case SET_CHECKPOINT -> setCheckpoint(command.getSetCheckpoint(), changes);
+      case WORKFLOW_END -> end(command.getWorkflowEnd(), changes);
+      case OWNER_CHANGE -> changeOwner(command.getOwnerChange(), entryTerm, changes);
+      case WORKFLOW_TERMINATE -> terminate(command.getWorkflowTerminate(), changes);
+      case PRUNE_WORKFLOWS -> prune(command.getPruneWorkflows().getEndedBeforeMillis(), changes);
       case KIND_NOT_SET -> throw new IllegalArgumentException("command without a kind");
     };
   }
 
-  private CommandResult start(WorkflowStart s) {
+  // --- loading a stored copy ---
+
+  /** Adds a stored workflow (without checkpoints; add those in order with {@link #restoreCheckpoint}). */
+  public void restoreWorkflow(io.raftoral.proto.raft.WorkflowRecord record) {
+    workflows.put(record.getWorkflowId(), WorkflowEntry.fromRecord(record));
+  }
+
+  /** Adds a stored checkpoint value; returns false when it is not the next seq of its key (a gap: bad data). */
+  public boolean restoreCheckpoint(String workflowId, String key, long seq, com.google.protobuf.ByteString value) {
+    WorkflowEntry w = workflows.get(workflowId);
+    if (w == null || w.nextSeq(key) != seq) {
+      return false;
+    }
+    w.appendCheckpoint(key, value);
+    return true;
+  }
+
+  public void restoreOwner(long node, long term) {
+    ownerNode = node;
+    ownerTerm = term;
+  }
+
+  /**
+   * Makes this state equal to {@code other} (a snapshot installed from the leader), keeping the
+   * entry objects of workflows present in both: local runs hold those and must see the new
+   * values. A workflow missing from {@code other} was pruned while this replica was behind;
+   * its entry is detached so a local run of it stops.
+   */
+  public void replaceWith(WorkflowState other) {
+    for (WorkflowEntry incoming : other.workflows.values()) {
+      WorkflowEntry existing = workflows.putIfAbsent(incoming.workflowId(), incoming);
+      if (existing != null) {
+        existing.copyFrom(incoming);
+      }
+    }
+    for (WorkflowEntry w : workflows.values()) {
+      if (!other.workflows.containsKey(w.workflowId())) {
+        workflows.remove(w.workflowId());
+        w.detach();
+      }
+    }
+    ownerNode = other.ownerNode;
+    ownerTerm = other.ownerTerm;
+  }
+
+  private CommandResult start(WorkflowStart s, Changes changes) {
     WorkflowEntry existing = workflows.get(s.getWorkflowId());
     if (existing != null) {
       boolean same = existing.type().equals(s.getType())
@@ -67,12 +135,14 @@ public final class WorkflowState {
           && existing.input().equals(s.getInput());
       return result(same ? ResultCode.ALREADY_STARTED : ResultCode.CONFLICT, existing.status());
     }
-    workflows.put(s.getWorkflowId(), new WorkflowEntry(
-        s.getWorkflowId(), s.getType(), s.getVersion(), s.getInput(), s.getStartedAtMillis(), ownerNode));
+    WorkflowEntry created = new WorkflowEntry(
+        s.getWorkflowId(), s.getType(), s.getVersion(), s.getInput(), s.getStartedAtMillis(), ownerNode);
+    workflows.put(s.getWorkflowId(), created);
+    changes.workflow(created);
     return result(ResultCode.APPLIED, WorkflowStatusCode.RUNNING);
   }
 
-  private CommandResult setCheckpoint(SetCheckpoint c) {
+  private CommandResult setCheckpoint(SetCheckpoint c, Changes changes) {
     WorkflowEntry w = workflows.get(c.getWorkflowId());
     CommandResult refused = refuseOwnerWrite(w, c.getOwnerTerm());
     if (refused != null) {
@@ -86,10 +156,11 @@ public final class WorkflowState {
       return result(ResultCode.OUT_OF_ORDER, w.status());
     }
     w.appendCheckpoint(c.getKey(), c.getValue());
+    changes.checkpoint(c.getWorkflowId(), c.getKey(), c.getSeq(), c.getValue());
     return result(ResultCode.APPLIED, w.status());
   }
 
-  private CommandResult end(WorkflowEnd e) {
+  private CommandResult end(WorkflowEnd e, Changes changes) {
     WorkflowEntry w = workflows.get(e.getWorkflowId());
     CommandResult refused = refuseOwnerWrite(w, e.getOwnerTerm());
     if (refused != null) {
@@ -100,6 +171,7 @@ public final class WorkflowState {
     } else {
       w.complete(e.getResult(), e.getEndedAtMillis());
     }
+    changes.workflow(w);
     return result(ResultCode.APPLIED, w.status());
   }
 
@@ -117,21 +189,23 @@ public final class WorkflowState {
     return null;
   }
 
-  private CommandResult changeOwner(OwnerChange c, long entryTerm) {
+  private CommandResult changeOwner(OwnerChange c, long entryTerm, Changes changes) {
     if (entryTerm < ownerTerm) {
       return result(ResultCode.STALE_OWNER, WorkflowStatusCode.WORKFLOW_STATUS_UNSPECIFIED);
     }
     ownerNode = c.getOwnerNode();
     ownerTerm = entryTerm;
+    changes.owner(ownerNode, ownerTerm);
     for (WorkflowEntry w : workflows.values()) {
       if (w.isRunning()) {
         w.setOwner(ownerNode);
+        changes.workflow(w);
       }
     }
     return result(ResultCode.APPLIED, WorkflowStatusCode.WORKFLOW_STATUS_UNSPECIFIED);
   }
 
-  private CommandResult terminate(WorkflowTerminate t) {
+  private CommandResult terminate(WorkflowTerminate t, Changes changes) {
     WorkflowEntry w = workflows.get(t.getWorkflowId());
     if (w == null) {
       return result(ResultCode.NOT_FOUND, WorkflowStatusCode.WORKFLOW_STATUS_UNSPECIFIED);
@@ -140,14 +214,21 @@ public final class WorkflowState {
       return result(ResultCode.FINISHED, w.status());
     }
     w.terminate(t.getReason(), t.getAtMillis());
+    changes.workflow(w);
     return result(ResultCode.APPLIED, w.status());
   }
 
-  private CommandResult prune(long endedBeforeMillis) {
-    long before = workflows.size();
-    workflows.values().removeIf(w -> !w.isRunning() && w.endedAtMillis() < endedBeforeMillis);
+  private CommandResult prune(long endedBeforeMillis, Changes changes) {
+    long pruned = 0;
+    for (WorkflowEntry w : workflows.values()) {
+      if (!w.isRunning() && w.endedAtMillis() < endedBeforeMillis) {
+        workflows.remove(w.workflowId());
+        changes.removed(w.workflowId());
+        pruned++;
+      }
+    }
     return result(ResultCode.APPLIED, WorkflowStatusCode.WORKFLOW_STATUS_UNSPECIFIED).toBuilder()
-        .setPruned(before - workflows.size()).build();
+        .setPruned(pruned).build();
   }
 
   /** Whether a {@code PruneWorkflows} with this cut-off would remove anything (so the owner proposes only then). */

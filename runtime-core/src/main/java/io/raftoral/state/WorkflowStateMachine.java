@@ -10,7 +10,11 @@ import io.raftoral.proto.raft.CommandBatch;
 import io.raftoral.proto.raft.CommandResult;
 import io.raftoral.proto.raft.Query;
 import io.raftoral.proto.raft.QueryReply;
+import io.raftoral.storage.CheckpointSnapshots;
+import io.raftoral.storage.CorruptStateException;
+import io.raftoral.storage.StateStore;
 import java.io.IOException;
+import java.nio.file.Path;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Set;
@@ -22,17 +26,35 @@ import org.apache.ratis.protocol.RaftClientRequest;
 import org.apache.ratis.protocol.RaftGroupMemberId;
 import org.apache.ratis.protocol.RaftPeerId;
 import org.apache.ratis.proto.RaftProtos.LogEntryProto;
+import org.apache.ratis.protocol.RaftGroupId;
+import org.apache.ratis.server.RaftServer;
+import org.apache.ratis.server.protocol.TermIndex;
+import org.apache.ratis.server.raftlog.RaftLog;
+import org.apache.ratis.server.storage.RaftStorage;
+import org.apache.ratis.statemachine.impl.FileListSnapshotInfo;
+import org.apache.ratis.util.LifeCycle;
 import org.apache.ratis.statemachine.TransactionContext;
 import org.apache.ratis.statemachine.impl.BaseStateMachine;
 import org.apache.ratis.thirdparty.com.google.protobuf.ByteString;
 import org.apache.ratis.thirdparty.com.google.protobuf.UnsafeByteOperations;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The Ratis state machine of one execution group: decodes each committed entry (a {@link
  * CommandBatch}), applies its commands to {@link WorkflowState} and publishes what it applied.
  * It never calls into the runtime; the runtime subscribes through {@link Listener}.
+ *
+ * <p>Durability: the state is kept in memory for reads and written through to a {@link
+ * StateStore} (RocksDB in {@code <state root>/<group id>/}), each entry's changes in one batch
+ * with the entry's position. On start the store is loaded; entries Ratis replays that the
+ * store already holds are skipped, so replay is idempotent. A snapshot is a checkpoint of the
+ * store in the group's Ratis {@code sm/} directory ({@link CheckpointSnapshots}); when Ratis
+ * installs one from the leader it replaces {@code sm/} and calls {@link #reinitialize}, which
+ * restores the store from it.
  */
 public final class WorkflowStateMachine extends BaseStateMachine {
+  private static final Logger LOG = LoggerFactory.getLogger(WorkflowStateMachine.class);
 
   /** What the state machine publishes. Called on Ratis threads: implementations must not block. */
   public interface Listener {
@@ -41,6 +63,12 @@ public final class WorkflowStateMachine extends BaseStateMachine {
 
     /** Ratis reports a new leader of the group (possibly this node). */
     void leaderChanged(RaftPeerId newLeader);
+
+    /**
+     * The state was loaded from storage or replaced by an installed snapshot, without {@link
+     * #applied} calls for what it contains: runs may need starting or waking.
+     */
+    void restored();
   }
 
   /**
@@ -59,6 +87,13 @@ public final class WorkflowStateMachine extends BaseStateMachine {
   }
 
   private final WorkflowState state = new WorkflowState();
+  private final Path stateRoot;
+  private final CheckpointSnapshots snapshots = new CheckpointSnapshots();
+  // Guards the store: Ratis pauses (closes it) on an install thread while the apply thread may run.
+  private final Object storeLock = new Object();
+  private StateStore store;
+  // The position of the last entry the store held when it was opened: replayed entries up to it are skipped.
+  private volatile long loadedIndex = -1;
   // Await queries of remote callers, answered when their workflow ends.
   private final ConcurrentHashMap<String, Set<CompletableFuture<Message>>> awaiting = new ConcurrentHashMap<>();
   private final Admission admission;
@@ -66,8 +101,182 @@ public final class WorkflowStateMachine extends BaseStateMachine {
   private final Object appliedMonitor = new Object();
   private volatile long appliedIndex;
 
-  public WorkflowStateMachine(Admission admission) {
+  /** @param stateRoot the directory holding one state store per group */
+  public WorkflowStateMachine(Admission admission, Path stateRoot) {
     this.admission = admission;
+    this.stateRoot = stateRoot;
+  }
+
+  @Override
+  public CheckpointSnapshots getStateMachineStorage() {
+    return snapshots;
+  }
+
+  @Override
+  public void initialize(RaftServer server, RaftGroupId groupId, RaftStorage storage) throws IOException {
+    super.initialize(server, groupId, storage);
+    snapshots.init(storage);
+    checkLogFollowsSnapshot(storage);
+    getLifeCycle().startAndTransition(this::openStore, IOException.class);
+  }
+
+  /**
+   * Ratis replays the log from the entry after its newest snapshot. A log that starts later (a
+   * snapshot directory was deleted after the log was purged up to it) would leave the group
+   * waiting forever for entries that no longer exist: refuse it instead.
+   */
+  private void checkLogFollowsSnapshot(RaftStorage storage) throws IOException {
+    Path current = storage.getStorageDir().getCurrentDir().toPath();
+    long firstLogIndex = io.raftoral.storage.RaftLogFiles.firstIndex(current);
+    FileListSnapshotInfo snapshot = snapshots.getLatestSnapshot();
+    long replayFrom = snapshot == null ? 0 : snapshot.getIndex() + 1;
+    if (firstLogIndex > replayFrom) {
+      throw new CorruptStateException("the Raft log in " + current + " starts at index " + firstLogIndex + " but "
+          + (snapshot == null ? "there is no snapshot" : "the newest snapshot ends at index " + snapshot.getIndex())
+          + " in " + snapshots.directory() + ": the entries between are gone (was a snapshot directory deleted?); refusing "
+          + "to start this replica. Restore the snapshot, or start the node with an empty data directory to join the "
+          + "cluster again as a new node");
+    }
+  }
+
+  /** Ratis is about to install a snapshot from the leader into {@code sm/} (or starts paused). */
+  @Override
+  public void pause() {
+    LifeCycle lifeCycle = getLifeCycle();
+    if (lifeCycle.getCurrentState() != LifeCycle.State.RUNNING) {
+      return; // Ratis pauses once per received chunk
+    }
+    lifeCycle.transition(LifeCycle.State.PAUSING);
+    synchronized (storeLock) {
+      closeStore();
+    }
+    lifeCycle.transition(LifeCycle.State.PAUSED);
+  }
+
+  /** After {@link #pause}: reopens the store, restoring it from the snapshot Ratis installed when that is ahead. */
+  @Override
+  public void reinitialize() throws IOException {
+    getLifeCycle().transition(LifeCycle.State.STARTING);
+    snapshots.refresh();
+    openStore();
+    getLifeCycle().transition(LifeCycle.State.RUNNING);
+  }
+
+  private void openStore() throws IOException {
+    Path live = stateRoot.resolve(getGroupId().getUuid().toString());
+    FileListSnapshotInfo snapshot = snapshots.getLatestSnapshot();
+    if (snapshot != null) {
+      CheckpointSnapshots.verify(snapshot);
+    }
+    synchronized (storeLock) {
+      StateStore opened = StateStore.open(live);
+      try {
+        if (snapshot != null && snapshot.getIndex() > opened.applied().index()) {
+          // Installed from the leader (or the store lost files): the snapshot is the newer state.
+          LOG.info("group {}: restoring the state store from snapshot {} (store was at index {})",
+              getGroupId(), snapshot.getTermIndex(), opened.applied().index());
+          opened.close();
+          StateStore.restore(CheckpointSnapshots.directoryOf(snapshot), CheckpointSnapshots.databaseFiles(snapshot), live);
+          opened = StateStore.open(live);
+        }
+        WorkflowState loaded = load(opened);
+        state.replaceWith(loaded);
+      } catch (IOException | RuntimeException e) {
+        opened.close();
+        throw e;
+      }
+      store = opened;
+      loadedIndex = opened.applied().index();
+      // Ratis resumes applying after its snapshot index; the store may already hold later entries.
+      setLastAppliedTermIndex(snapshot != null ? snapshot.getTermIndex() : TermIndex.INITIAL_VALUE);
+      LOG.info("group {}: state store {} holds {} workflows up to index {}",
+          getGroupId(), live, state.size(), loadedIndex);
+    }
+    synchronized (appliedMonitor) {
+      appliedIndex = Math.max(appliedIndex, Math.max(loadedIndex, getLastAppliedTermIndex().getIndex()));
+      appliedMonitor.notifyAll();
+    }
+    Listener l = listener;
+    if (l != null) {
+      l.restored();
+    }
+  }
+
+  private static WorkflowState load(StateStore store) throws CorruptStateException {
+    WorkflowState loaded = new WorkflowState();
+    store.load(new StateStore.Visitor() {
+      @Override
+      public void owner(long node, long term) {
+        loaded.restoreOwner(node, term);
+      }
+
+      @Override
+      public void workflow(io.raftoral.proto.raft.WorkflowRecord record) {
+        loaded.restoreWorkflow(record);
+      }
+
+      @Override
+      public void checkpoint(String workflowId, String key, long seq, com.google.protobuf.ByteString value)
+          throws CorruptStateException {
+        if (!loaded.restoreCheckpoint(workflowId, key, seq, value)) {
+          throw new CorruptStateException("the state store " + store.directory() + " is corrupted: checkpoint (" + workflowId
+              + ", " + key + ", " + seq + ") does not follow the stored ones. Delete that directory to rebuild this replica "
+              + "from its latest snapshot and Raft log");
+        }
+      }
+    });
+    return loaded;
+  }
+
+  private void closeStore() {
+    if (store != null) {
+      try {
+        store.close();
+      } catch (IOException e) {
+        LOG.warn("group {}: closing the state store failed", getGroupId(), e);
+      }
+      store = null;
+    }
+  }
+
+  /**
+   * A checkpoint of the store at the last entry Ratis handed to this state machine. Called on
+   * the apply thread (no entry is applied meanwhile). The store may hold a few later entries
+   * (skipped during a replay); their position is inside the store, so a replica restored from
+   * this snapshot skips them too.
+   */
+  @Override
+  public long takeSnapshot() throws IOException {
+    TermIndex last = getLastAppliedTermIndex();
+    if (last == null || last.getIndex() < 0) {
+      return RaftLog.INVALID_LOG_INDEX;
+    }
+    synchronized (storeLock) {
+      if (store == null) {
+        return RaftLog.INVALID_LOG_INDEX;
+      }
+      FileListSnapshotInfo latest = snapshots.getLatestSnapshot();
+      if (latest != null && latest.getIndex() >= last.getIndex()) {
+        return latest.getIndex();
+      }
+      StateStore s = store;
+      if (s.applied().index() < last.getIndex()) {
+        // The last entries carried no commands (elections, configurations): record the
+        // position anyway, so the snapshot and the store agree on where they are.
+        s.commit(s.batch(), last.getTerm(), last.getIndex());
+      }
+      snapshots.create(last, s::checkpointTo);
+    }
+    LOG.info("group {}: snapshot at {} ({} workflows)", getGroupId(), last, state.size());
+    return last.getIndex();
+  }
+
+  @Override
+  public void close() throws IOException {
+    synchronized (storeLock) {
+      closeStore();
+    }
+    super.close();
   }
 
   public WorkflowState state() {
@@ -114,9 +323,23 @@ public final class WorkflowStateMachine extends BaseStateMachine {
     }
     BatchResult.Builder results = BatchResult.newBuilder();
     Listener l = listener;
-    for (Command command : batch.getCommandsList()) {
-      CommandResult result = state.apply(command, entry.getTerm());
-      results.addResults(result);
+    synchronized (storeLock) {
+      if (entry.getIndex() <= loadedIndex || store == null) {
+        // Already in the store (replay after a restart), or paused for a snapshot install that
+        // covers this entry: applying it again would apply it twice.
+        markApplied(entry.getTerm(), entry.getIndex());
+        return CompletableFuture.completedFuture(Message.valueOf(UnsafeByteOperations.unsafeWrap(results.build().toByteArray())));
+      }
+      StateStore.Batch writes = store.batch();
+      WorkflowState.Changes changes = new StoreChanges(writes);
+      for (Command command : batch.getCommandsList()) {
+        results.addResults(state.apply(command, entry.getTerm(), changes));
+      }
+      store.commit(writes, entry.getTerm(), entry.getIndex());
+    }
+    for (int i = 0; i < batch.getCommandsCount(); i++) {
+      Command command = batch.getCommands(i);
+      CommandResult result = results.getResults(i);
       if (result.getCode() == ResultCode.APPLIED && (command.hasWorkflowEnd() || command.hasWorkflowTerminate())) {
         finished(command.hasWorkflowEnd() ? command.getWorkflowEnd().getWorkflowId() : command.getWorkflowTerminate().getWorkflowId());
       }
@@ -224,6 +447,29 @@ public final class WorkflowStateMachine extends BaseStateMachine {
     Listener l = listener;
     if (l != null) {
       l.leaderChanged(newLeaderId);
+    }
+  }
+
+  /** Writes what one entry's commands changed into the entry's batch. */
+  private record StoreChanges(StateStore.Batch writes) implements WorkflowState.Changes {
+    @Override
+    public void workflow(WorkflowEntry w) {
+      writes.putWorkflow(w.toStoredRecord());
+    }
+
+    @Override
+    public void checkpoint(String workflowId, String key, long seq, com.google.protobuf.ByteString value) {
+      writes.putCheckpoint(workflowId, key, seq, value);
+    }
+
+    @Override
+    public void owner(long node, long term) {
+      writes.putOwner(node, term);
+    }
+
+    @Override
+    public void removed(String workflowId) {
+      writes.removeWorkflow(workflowId);
     }
   }
 

@@ -3,7 +3,12 @@ package io.raftoral.bench.jmh;
 import io.raftoral.proto.raft.BatchResult;
 import io.raftoral.proto.raft.Command;
 import io.raftoral.proto.raft.CommandBatch;
+import io.raftoral.state.WorkflowEntry;
 import io.raftoral.state.WorkflowState;
+import io.raftoral.storage.StateStore;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.nio.ByteBuffer;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -17,6 +22,7 @@ import org.openjdk.jmh.annotations.OutputTimeUnit;
 import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 import org.openjdk.jmh.infra.Blackhole;
 
@@ -29,6 +35,9 @@ import org.openjdk.jmh.infra.Blackhole;
  *   <li>{@code applyEntries}: what {@code WorkflowStateMachine.applyTransaction} does per entry
  *       around it, one command per entry as at C = 1: decode the {@code CommandBatch} from the
  *       read-only buffer, apply, build and serialize the {@code BatchResult}.
+ *   <li>{@code applyEntriesDurable}: the same, plus the durable write the state machine adds:
+ *       the entry's changes and its position in one RocksDB {@code WriteBatch} of the group's
+ *       {@link StateStore} (write-ahead log off, as in the node).
  * </ul>
  * The state starts afresh every {@value #POOL} workflows, so it stays the size of a busy group's
  * recent history instead of growing for the whole run.
@@ -46,6 +55,9 @@ public class StateApplyBenchmark {
   private byte[][][] entries;
   private WorkflowState state;
   private int next;
+  private Path storeDir;
+  private StateStore store;
+  private long index;
 
   @Setup
   public void setUp() {
@@ -57,6 +69,22 @@ public class StateApplyBenchmark {
       entries[w] = commands.stream().map(c -> CommandBatch.newBuilder().addCommands(c).build().toByteArray()).toArray(byte[][]::new);
     }
     fresh();
+    try {
+      storeDir = Files.createTempDirectory("raftoral-bench-store-");
+      store = StateStore.open(storeDir.resolve("group"));
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+  }
+
+  @TearDown
+  public void tearDown() throws IOException {
+    store.close();
+    try (var paths = Files.walk(storeDir)) {
+      for (Path p : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
+        Files.deleteIfExists(p);
+      }
+    }
   }
 
   private void fresh() {
@@ -89,6 +117,42 @@ public class StateApplyBenchmark {
       for (Command c : batch.getCommandsList()) {
         results.addResults(state.apply(c, Commands.TERM));
       }
+      bh.consume(results.build().toByteArray());
+    }
+  }
+
+  @Benchmark
+  @OperationsPerInvocation(12)
+  public void applyEntriesDurable(Blackhole bh) throws Exception {
+    for (byte[] entry : entries[nextWorkflow()]) {
+      CommandBatch batch = CommandBatch.parseFrom(ByteBuffer.wrap(entry).asReadOnlyBuffer());
+      BatchResult.Builder results = BatchResult.newBuilder();
+      StateStore.Batch writes = store.batch();
+      WorkflowState.Changes changes = new WorkflowState.Changes() {
+        @Override
+        public void workflow(WorkflowEntry w) {
+          writes.putWorkflow(w.toStoredRecord());
+        }
+
+        @Override
+        public void checkpoint(String workflowId, String key, long seq, com.google.protobuf.ByteString value) {
+          writes.putCheckpoint(workflowId, key, seq, value);
+        }
+
+        @Override
+        public void owner(long node, long term) {
+          writes.putOwner(node, term);
+        }
+
+        @Override
+        public void removed(String workflowId) {
+          writes.removeWorkflow(workflowId);
+        }
+      };
+      for (Command c : batch.getCommandsList()) {
+        results.addResults(state.apply(c, Commands.TERM, changes));
+      }
+      store.commit(writes, Commands.TERM, ++index);
       bh.consume(results.build().toByteArray());
     }
   }

@@ -1,0 +1,57 @@
+package io.raftoral.bench;
+
+import io.raftoral.api.WorkflowDefinition;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The soak's workflow, {@code soak_steps} v1: n compute steps; each execution of a step first
+ * appends "id step nonce" to a log file shared by every node process, then sleeps, and the
+ * committed value is that nonce. The soak reads the log to tell which execution of a step was
+ * committed and how often each step ran.
+ */
+final class SoakSteps {
+  private SoakSteps() {}
+
+  /** The workflow's input. */
+  record Input(int steps, long stepMillis, String log) {}
+
+  static final WorkflowDefinition<Input, String> DEFINITION = WorkflowDefinition.of("soak_steps", 1, Input.class, String.class,
+      (ctx, in) -> {
+        List<String> committed = new ArrayList<>();
+        for (int i = 1; i <= in.steps(); i++) {
+          int step = i;
+          committed.add(ctx.checkpointCompute("s" + step, String.class, () -> {
+            // The side effect first: an owner killed during the sleep leaves its line, and the
+            // new owner's execution of the step adds another.
+            String nonce = ProcessHandle.current().pid() + "-" + System.nanoTime();
+            append(Path.of(in.log()), ctx.workflowId() + " " + step + " " + nonce + "\n");
+            Thread.sleep(in.stepMillis());
+            return nonce;
+          }));
+        }
+        return String.join(",", committed);
+      });
+
+  private static final Object IN_THIS_PROCESS = new Object();
+
+  /** One whole line per call across processes (a file lock) and threads (a JVM refuses overlapping locks of its own). */
+  private static void append(Path log, String line) {
+    synchronized (IN_THIS_PROCESS) {
+      try (FileChannel ch = FileChannel.open(log, StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.APPEND);
+          var lock = ch.lock()) {
+        ch.write(ByteBuffer.wrap(line.getBytes(StandardCharsets.UTF_8)));
+        ch.force(false);
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
+    }
+  }
+}

@@ -1,0 +1,77 @@
+package io.raftoral.storage;
+
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+
+/**
+ * The key layout of an execution group's RocksDB. One byte of kind first, so one ordered scan
+ * reads the applied position, then the owner, then every workflow, then every checkpoint
+ * (grouped by workflow, key and ascending seq), which is the order loading needs.
+ */
+final class StateKeys {
+  static final byte APPLIED = 1;
+  static final byte OWNER = 2;
+  static final byte WORKFLOW = 3;
+  static final byte CHECKPOINT = 4;
+
+  static final byte[] APPLIED_KEY = {APPLIED};
+  static final byte[] OWNER_KEY = {OWNER};
+
+  private StateKeys() {}
+
+  static byte[] workflow(String workflowId) {
+    byte[] id = utf8(workflowId);
+    return ByteBuffer.allocate(1 + id.length).put(WORKFLOW).put(id).array();
+  }
+
+  /** Length-prefixed parts, so no workflow id or key can be read as another's prefix. */
+  static byte[] checkpoint(String workflowId, String key, long seq) {
+    byte[] id = utf8(workflowId);
+    byte[] k = utf8(key);
+    return ByteBuffer.allocate(1 + 4 + id.length + 4 + k.length + 8)
+        .put(CHECKPOINT).putInt(id.length).put(id).putInt(k.length).put(k).putLong(seq).array();
+  }
+
+  /** The first key of the workflow's checkpoints and the first key after them. */
+  static byte[][] checkpointRange(String workflowId) {
+    byte[] id = utf8(workflowId);
+    byte[] from = ByteBuffer.allocate(1 + 4 + id.length).put(CHECKPOINT).putInt(id.length).put(id).array();
+    byte[] to = from.clone();
+    // Every key of this workflow starts with `from`; incrementing its last byte (with carry) bounds them.
+    for (int i = to.length - 1; i >= 0; i--) {
+      if (++to[i] != 0) {
+        break;
+      }
+    }
+    return new byte[][] {from, to};
+  }
+
+  /** A decoded checkpoint key. */
+  record Checkpoint(String workflowId, String key, long seq) {}
+
+  static Checkpoint parseCheckpoint(byte[] raw) {
+    ByteBuffer b = ByteBuffer.wrap(raw);
+    b.get();
+    String id = string(b, b.getInt());
+    String key = string(b, b.getInt());
+    return new Checkpoint(id, key, b.getLong());
+  }
+
+  static String workflowId(byte[] raw) {
+    return new String(raw, 1, raw.length - 1, StandardCharsets.UTF_8);
+  }
+
+  static byte[] longs(long a, long b) {
+    return ByteBuffer.allocate(16).putLong(a).putLong(b).array();
+  }
+
+  private static String string(ByteBuffer b, int length) {
+    byte[] bytes = new byte[length];
+    b.get(bytes);
+    return new String(bytes, StandardCharsets.UTF_8);
+  }
+
+  private static byte[] utf8(String s) {
+    return s.getBytes(StandardCharsets.UTF_8);
+  }
+}

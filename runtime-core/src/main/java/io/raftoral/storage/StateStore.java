@@ -1,0 +1,286 @@
+package io.raftoral.storage;
+
+import com.google.protobuf.ByteString;
+import com.google.protobuf.InvalidProtocolBufferException;
+import io.raftoral.proto.raft.WorkflowRecord;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.Comparator;
+import java.util.List;
+import java.util.stream.Stream;
+import org.rocksdb.Checkpoint;
+import org.rocksdb.FlushOptions;
+import org.rocksdb.Options;
+import org.rocksdb.ReadOptions;
+import org.rocksdb.RocksDB;
+import org.rocksdb.RocksDBException;
+import org.rocksdb.RocksIterator;
+import org.rocksdb.WriteBatch;
+import org.rocksdb.WriteOptions;
+
+/**
+ * The durable state of one execution group: a RocksDB holding every workflow record, every
+ * committed checkpoint value, the owner, and the Raft position (term, index) of the last entry
+ * applied, which each {@link #commit} writes in the same batch as that entry's changes. A
+ * replica reopened after a crash therefore knows exactly which entries its state contains.
+ *
+ * <p>The RocksDB write-ahead log is off: the Raft log is the write-ahead log. What a crash
+ * loses from the memtable is applied again from the Raft log, which is never purged past a
+ * snapshot, and a snapshot flushes first ({@link #checkpointTo}).
+ *
+ * <p>Not thread-safe: the state machine calls it from one thread at a time.
+ */
+public final class StateStore implements AutoCloseable {
+  static {
+    RocksDB.loadLibrary();
+  }
+
+  /** The Raft position of the last entry whose changes the store holds; index -1 when none. */
+  public record Applied(long term, long index) {
+    public static final Applied NONE = new Applied(0, -1);
+  }
+
+  /** Receives the stored state in order: owner, then workflows, then each workflow's checkpoints by key and seq. */
+  public interface Visitor {
+    void owner(long node, long term);
+
+    void workflow(WorkflowRecord record);
+
+    void checkpoint(String workflowId, String key, long seq, ByteString value) throws CorruptStateException;
+  }
+
+  private final Path dir;
+  private final Options options;
+  private final RocksDB db;
+  private final WriteOptions writeOptions = new WriteOptions().setDisableWAL(true);
+  private Applied applied;
+
+  private StateStore(Path dir, Options options, RocksDB db, Applied applied) {
+    this.dir = dir;
+    this.options = options;
+    this.db = db;
+    this.applied = applied;
+  }
+
+  /**
+   * Opens the store in {@code dir}, creating an empty one when the directory is missing or
+   * empty. A directory with files that RocksDB cannot open as a database is refused.
+   */
+  public static StateStore open(Path dir) throws IOException {
+    boolean fresh = isMissingOrEmpty(dir);
+    if (!fresh && !Files.exists(dir.resolve("CURRENT"))) {
+      // Without CURRENT, RocksDB would start a new empty database over the old files.
+      throw corrupt(dir, "it has files but no CURRENT file", null);
+    }
+    Files.createDirectories(dir);
+    Options options = new Options()
+        .setCreateIfMissing(fresh)
+        .setParanoidChecks(true)
+        // The state is small per group and several groups share a node: modest memtables.
+        .setWriteBufferSize(8L << 20)
+        .setMaxWriteBufferNumber(2);
+    RocksDB db = null;
+    try {
+      db = RocksDB.open(options, dir.toString());
+      byte[] raw = db.get(StateKeys.APPLIED_KEY);
+      Applied applied = raw == null ? Applied.NONE : readApplied(raw);
+      return new StateStore(dir, options, db, applied);
+    } catch (RocksDBException | RuntimeException e) {
+      if (db != null) {
+        db.close(); // releases its LOCK file, so the directory can be repaired and reopened
+      }
+      options.close();
+      throw corrupt(dir, "RocksDB cannot read it: " + e.getMessage(), e);
+    }
+  }
+
+  public Path directory() {
+    return dir;
+  }
+
+  public Applied applied() {
+    return applied;
+  }
+
+  /** Reads everything stored; fails on any unreadable record or checksum mismatch. */
+  public void load(Visitor visitor) throws CorruptStateException {
+    try (ReadOptions read = new ReadOptions().setVerifyChecksums(true).setFillCache(false);
+        RocksIterator it = db.newIterator(read)) {
+      for (it.seekToFirst(); it.isValid(); it.next()) {
+        byte[] key = it.key();
+        switch (key[0]) {
+          case StateKeys.APPLIED -> {}
+          case StateKeys.OWNER -> {
+            ByteBuffer v = ByteBuffer.wrap(it.value());
+            visitor.owner(v.getLong(), v.getLong());
+          }
+          case StateKeys.WORKFLOW -> visitor.workflow(WorkflowRecord.parseFrom(it.value()));
+          case StateKeys.CHECKPOINT -> {
+            StateKeys.Checkpoint c = StateKeys.parseCheckpoint(key);
+            visitor.checkpoint(c.workflowId(), c.key(), c.seq(), ByteString.copyFrom(it.value()));
+          }
+          default -> throw corrupt(dir, "unknown record kind " + key[0], null);
+        }
+      }
+      it.status();
+    } catch (RocksDBException | InvalidProtocolBufferException | RuntimeException e) {
+      throw corrupt(dir, "reading it failed: " + e.getMessage(), e);
+    }
+  }
+
+  /** Collects the changes of one Raft entry; {@link #commit} writes them with the entry's position. */
+  public Batch batch() {
+    return new Batch();
+  }
+
+  /** Writes the batch and the entry's position atomically. */
+  public void commit(Batch batch, long term, long index) {
+    try (batch) {
+      batch.writes.put(StateKeys.APPLIED_KEY, StateKeys.longs(term, index));
+      db.write(writeOptions, batch.writes);
+      applied = new Applied(term, index);
+    } catch (RocksDBException e) {
+      // A disk that cannot take the write: the caller must stop applying rather than diverge.
+      throw new UncheckedIOException(new IOException("writing the state in " + dir + " failed: " + e.getMessage(), e));
+    }
+  }
+
+  /** Makes everything written so far durable (the write-ahead log is off). */
+  public void flush() throws IOException {
+    try (FlushOptions flush = new FlushOptions().setWaitForFlush(true)) {
+      db.flush(flush);
+    } catch (RocksDBException e) {
+      throw new IOException("flushing the state in " + dir + " failed: " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * Flushes, then writes a consistent copy of the store to {@code target} (which must not
+   * exist): hard links to the immutable table files plus copies of the rest.
+   */
+  public void checkpointTo(Path target) throws IOException {
+    flush();
+    try (Checkpoint checkpoint = Checkpoint.create(db)) {
+      checkpoint.createCheckpoint(target.toString());
+    } catch (RocksDBException e) {
+      throw new IOException("checkpointing the state in " + dir + " to " + target + " failed: " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * Replaces the store in {@code live} with the database files of {@code checkpoint} (files
+   * named in {@code files}). Crash-safe: the copy is made beside {@code live} and renamed over
+   * it; a leftover partial copy is removed by the next restore.
+   */
+  public static void restore(Path checkpoint, List<String> files, Path live) throws IOException {
+    Path staging = live.resolveSibling(live.getFileName() + ".restoring");
+    deleteRecursively(staging);
+    Files.createDirectories(staging);
+    for (String name : files) {
+      Path from = checkpoint.resolve(name);
+      Path to = staging.resolve(name);
+      if (name.endsWith(".sst")) {
+        // Table files are never modified in place: a hard link is a safe, free copy.
+        try {
+          Files.createLink(to, from);
+          continue;
+        } catch (IOException | UnsupportedOperationException e) {
+          // another file system: copy below
+        }
+      }
+      Files.copy(from, to, StandardCopyOption.COPY_ATTRIBUTES);
+    }
+    deleteRecursively(live);
+    Files.move(staging, live, StandardCopyOption.ATOMIC_MOVE);
+  }
+
+  @Override
+  public void close() throws IOException {
+    try {
+      flush();
+    } finally {
+      db.close();
+      writeOptions.close();
+      options.close();
+    }
+  }
+
+  /** The changes of one Raft entry. */
+  public final class Batch implements AutoCloseable {
+    private final WriteBatch writes = new WriteBatch();
+
+    private Batch() {}
+
+    /** Stores a workflow's record; its checkpoints are stored apart (see {@link #putCheckpoint}). */
+    public void putWorkflow(WorkflowRecord record) {
+      put(StateKeys.workflow(record.getWorkflowId()), record.toByteArray());
+    }
+
+    public void putCheckpoint(String workflowId, String key, long seq, ByteString value) {
+      put(StateKeys.checkpoint(workflowId, key, seq), value.toByteArray());
+    }
+
+    public void putOwner(long node, long term) {
+      put(StateKeys.OWNER_KEY, StateKeys.longs(node, term));
+    }
+
+    /** Removes a workflow's record and all its checkpoints. */
+    public void removeWorkflow(String workflowId) {
+      byte[][] range = StateKeys.checkpointRange(workflowId);
+      try {
+        writes.delete(StateKeys.workflow(workflowId));
+        writes.deleteRange(range[0], range[1]);
+      } catch (RocksDBException e) {
+        throw new IllegalStateException(e);
+      }
+    }
+
+    private void put(byte[] key, byte[] value) {
+      try {
+        writes.put(key, value);
+      } catch (RocksDBException e) {
+        throw new IllegalStateException(e);
+      }
+    }
+
+    @Override
+    public void close() {
+      writes.close();
+    }
+  }
+
+  private static Applied readApplied(byte[] raw) {
+    ByteBuffer b = ByteBuffer.wrap(raw);
+    return new Applied(b.getLong(), b.getLong());
+  }
+
+  static CorruptStateException corrupt(Path dir, String what, Throwable cause) {
+    return new CorruptStateException("the state store " + dir + " is corrupted or truncated (" + what + "); refusing to use it. "
+        + "Delete that directory to rebuild this replica from its latest snapshot and Raft log, or start the node with an "
+        + "empty data directory to join the cluster again as a new node", cause);
+  }
+
+  private static boolean isMissingOrEmpty(Path dir) throws IOException {
+    if (!Files.isDirectory(dir)) {
+      return true;
+    }
+    try (Stream<Path> entries = Files.list(dir)) {
+      return entries.findAny().isEmpty();
+    }
+  }
+
+  static void deleteRecursively(Path dir) throws IOException {
+    if (!Files.exists(dir)) {
+      return;
+    }
+    try (Stream<Path> paths = Files.walk(dir)) {
+      for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) {
+        Files.deleteIfExists(p);
+      }
+    }
+  }
+}

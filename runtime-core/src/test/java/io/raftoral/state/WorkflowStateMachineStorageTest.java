@@ -1,0 +1,326 @@
+package io.raftoral.state;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.google.protobuf.ByteString;
+import io.raftoral.proto.raft.Command;
+import io.raftoral.proto.raft.CommandBatch;
+import io.raftoral.proto.raft.OwnerChange;
+import io.raftoral.proto.raft.PruneWorkflows;
+import io.raftoral.proto.raft.SetCheckpoint;
+import io.raftoral.proto.raft.WorkflowEnd;
+import io.raftoral.proto.raft.WorkflowStart;
+import io.raftoral.proto.raft.WorkflowStatusCode;
+import io.raftoral.storage.CheckpointSnapshots;
+import io.raftoral.storage.CorruptStateException;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.UUID;
+import java.util.stream.Stream;
+import org.apache.ratis.proto.RaftProtos.LogEntryProto;
+import org.apache.ratis.proto.RaftProtos.RaftPeerRole;
+import org.apache.ratis.proto.RaftProtos.StateMachineLogEntryProto;
+import java.lang.reflect.Proxy;
+import org.apache.ratis.protocol.RaftGroupId;
+import org.apache.ratis.protocol.RaftPeerId;
+import org.apache.ratis.server.RaftServer;
+import org.apache.ratis.server.RaftServerConfigKeys;
+import org.apache.ratis.server.storage.RaftStorage;
+import org.apache.ratis.statemachine.TransactionContext;
+import org.apache.ratis.thirdparty.com.google.protobuf.UnsafeByteOperations;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The durable side of an execution group's state machine, driven as Ratis drives it (initialize,
+ * applyTransaction, takeSnapshot, pause, reinitialize, close) on real RocksDB and Ratis storage.
+ */
+class WorkflowStateMachineStorageTest {
+  private static final RaftGroupId GROUP = RaftGroupId.valueOf(UUID.fromString("00000000-0000-0000-0000-00000000000a"));
+
+  @TempDir
+  Path tmp;
+
+  private final List<AutoCloseable> open = new ArrayList<>();
+
+  @AfterEach
+  void closeAll() throws Exception {
+    for (AutoCloseable c : List.copyOf(open).reversed()) {
+      c.close();
+    }
+  }
+
+  @Test
+  void reopenedReplicaHoldsWhatItAppliedAndSkipsReplayedEntries() throws Exception {
+    Replica first = replica("n1");
+    first.apply(1, 1, owner(1));
+    first.apply(2, 1, start("wf-1"), checkpoint("wf-1", "a", 0, "x", 1));
+    first.apply(3, 1, checkpoint("wf-1", "a", 1, "y", 1), start("wf-2"));
+    first.apply(4, 1, end("wf-2", 1, 1_000));
+    first.apply(5, 1, prune(2_000));
+    String digest = first.machine.state().digest();
+    first.close();
+
+    Replica again = replica("n1");
+    assertThat(again.machine.state().digest()).isEqualTo(digest);
+    assertThat(again.machine.state().get("wf-1").checkpoint("a", 1)).isEqualTo(ByteString.copyFromUtf8("y"));
+    assertThat(again.machine.state().get("wf-2")).isNull();
+    assertThat(again.machine.appliedIndex()).isEqualTo(5);
+
+    // Ratis replays from its snapshot index (none here): entries the store holds change nothing.
+    // Applied again, entry 3 would bring back wf-2, which entry 5 pruned.
+    for (long i = 1; i <= 3; i++) {
+      again.apply(i, 1, i == 1 ? owner(1) : start("wf-" + (i - 1)));
+    }
+    assertThat(again.machine.state().get("wf-2")).isNull();
+    assertThat(again.machine.state().digest()).isEqualTo(digest);
+
+    again.apply(6, 1, checkpoint("wf-1", "a", 2, "z", 1));
+    assertThat(again.machine.state().get("wf-1").checkpoint("a", 2)).isEqualTo(ByteString.copyFromUtf8("z"));
+  }
+
+  @Test
+  void snapshotRestoresAnIdenticalStateOnAnotherReplica() throws Exception {
+    Replica leader = replica("n1");
+    leader.apply(1, 1, owner(1));
+    for (int i = 0; i < 20; i++) {
+      leader.apply(2 + i, 1, start("wf-" + i), checkpoint("wf-" + i, "k", 0, "v" + i, 1));
+    }
+    leader.apply(22, 1, end("wf-3", 1, 1_000), end("wf-4", 1, 5_000));
+    leader.apply(23, 1, prune(2_000));
+    assertThat(leader.machine.state().get("wf-3")).isNull();
+    assertThat(leader.machine.takeSnapshot()).isEqualTo(23);
+    String atSnapshot = leader.machine.state().digest();
+    leader.apply(24, 1, start("after-the-snapshot"));
+
+    // A follower far behind: Ratis pauses it, replaces its sm/ directory with the leader's
+    // snapshot files, and reinitializes it.
+    Replica follower = replica("n2");
+    follower.apply(1, 1, owner(1));
+    follower.apply(2, 1, start("wf-0"), checkpoint("wf-0", "k", 0, "v0", 1));
+    follower.apply(3, 1, start("wf-3"));
+    WorkflowEntry heldByARun = follower.machine.state().get("wf-0");
+    WorkflowEntry prunedMeanwhile = follower.machine.state().get("wf-3");
+    follower.machine.pause();
+    follower.installFrom(leader);
+    follower.machine.reinitialize();
+
+    assertThat(follower.machine.state().digest()).isEqualTo(atSnapshot);
+    assertThat(follower.machine.getLastAppliedTermIndex().getIndex()).isEqualTo(23);
+    // Runs keep their entry objects, which now show the snapshot's values; a pruned one stops.
+    assertThat(follower.machine.state().get("wf-0")).isSameAs(heldByARun);
+    assertThat(prunedMeanwhile.status()).isEqualTo(WorkflowStatusCode.TERMINATED);
+    assertThat(follower.machine.state().get("wf-3")).isNull();
+
+    // It goes on applying after the snapshot, and so does a restart of it.
+    follower.apply(24, 1, start("after-the-snapshot"));
+    assertThat(follower.machine.state().digest()).isEqualTo(leader.machine.state().digest());
+    follower.close();
+    Replica restarted = replica("n2");
+    assertThat(restarted.machine.state().digest()).isEqualTo(leader.machine.state().digest());
+  }
+
+  @Test
+  void aStoreBehindItsSnapshotIsRestoredFromItOnStart() throws Exception {
+    Replica r = replica("n1");
+    r.apply(1, 1, owner(1), start("wf-1"));
+    r.machine.takeSnapshot();
+    String digest = r.machine.state().digest();
+    r.close();
+    deleteRecursively(tmp.resolve("state").resolve("n1"));
+
+    Replica rebuilt = replica("n1");
+    assertThat(rebuilt.machine.state().digest()).isEqualTo(digest);
+  }
+
+  @Test
+  void aCorruptedStoreIsRefused() throws Exception {
+    Replica r = replica("n1");
+    r.apply(1, 1, owner(1));
+    for (int i = 0; i < 50; i++) {
+      r.apply(2 + i, 1, start("wf-" + i), checkpoint("wf-" + i, "k", 0, "value-" + i, 1));
+    }
+    r.close();
+    Path sst = largest(tmp.resolve("state").resolve("n1").resolve(GROUP.getUuid().toString()), ".sst");
+    scribble(sst);
+
+    assertThatThrownBy(() -> replica("n1"))
+        .isInstanceOf(CorruptStateException.class)
+        .hasMessageContaining("is corrupted or truncated")
+        .hasMessageContaining("Delete that directory");
+  }
+
+  @Test
+  void aStoreWithoutItsCurrentFileIsRefusedNotRecreatedEmpty() throws Exception {
+    Replica r = replica("n1");
+    r.apply(1, 1, owner(1), start("wf-1"));
+    r.close();
+    Files.delete(tmp.resolve("state").resolve("n1").resolve(GROUP.getUuid().toString()).resolve("CURRENT"));
+
+    assertThatThrownBy(() -> replica("n1")).isInstanceOf(CorruptStateException.class).hasMessageContaining("no CURRENT file");
+  }
+
+  @Test
+  void aCorruptedSnapshotIsRefused() throws Exception {
+    Replica r = replica("n1");
+    r.apply(1, 1, owner(1));
+    for (int i = 0; i < 50; i++) {
+      r.apply(2 + i, 1, start("wf-" + i));
+    }
+    r.machine.takeSnapshot();
+    r.close();
+    Path snapshot = CheckpointSnapshots.directoryOf(r.machine.getStateMachineStorage().getLatestSnapshot());
+    scribble(largest(snapshot, ".sst"));
+
+    assertThatThrownBy(() -> replica("n1"))
+        .isInstanceOf(CorruptStateException.class)
+        .hasMessageContaining("the snapshot " + snapshot)
+        .hasMessageContaining("(size:crc32c)");
+  }
+
+  @Test
+  void aLogThatStartsAfterTheNewestSnapshotIsRefused() throws Exception {
+    Replica r = replica("n1");
+    r.apply(1, 1, owner(1), start("wf-1"));
+    r.apply(2, 1, start("wf-2"));
+    assertThat(r.machine.takeSnapshot()).isEqualTo(2);
+    r.close();
+    Path current = tmp.resolve("raft").resolve("n1").resolve("current");
+    // Segment names as Ratis writes them: the log goes on right after the snapshot.
+    Files.createFile(current.resolve("log_3-9"));
+    replica("n1").close();
+
+    // The snapshot is deleted: entries 0..2 exist nowhere, Ratis would wait for them forever.
+    deleteRecursively(tmp.resolve("raft").resolve("n1").resolve("sm"));
+    assertThatThrownBy(() -> replica("n1"))
+        .isInstanceOf(CorruptStateException.class)
+        .hasMessageContaining("starts at index 3 but there is no snapshot")
+        .hasMessageContaining("empty data directory");
+  }
+
+  // --- a replica: one state machine on real Ratis storage and a real state store ---
+
+  private final class Replica implements AutoCloseable {
+    final WorkflowStateMachine machine;
+    final RaftStorage storage;
+
+    Replica(WorkflowStateMachine machine, RaftStorage storage) {
+      this.machine = machine;
+      this.storage = storage;
+    }
+
+    void apply(long index, long term, Command... commands) {
+      CommandBatch batch = CommandBatch.newBuilder().addAllCommands(List.of(commands)).build();
+      LogEntryProto entry = LogEntryProto.newBuilder().setTerm(term).setIndex(index)
+          .setStateMachineLogEntry(StateMachineLogEntryProto.newBuilder().setLogData(UnsafeByteOperations.unsafeWrap(batch.toByteArray())))
+          .build();
+      machine.applyTransaction(TransactionContext.newBuilder().setServerRole(RaftPeerRole.FOLLOWER).setStateMachine(machine)
+          .setLogEntry(entry).build()).join();
+    }
+
+    /** What Ratis does on a follower that receives the leader's snapshot: the files replace its sm/ directory. */
+    void installFrom(Replica leader) throws IOException {
+      Path sm = storage.getStorageDir().getStateMachineDir().toPath();
+      deleteRecursively(sm);
+      Path from = CheckpointSnapshots.directoryOf(leader.machine.getStateMachineStorage().getLatestSnapshot());
+      Path to = sm.resolve(from.getFileName());
+      Files.createDirectories(to);
+      try (Stream<Path> files = Files.list(from)) {
+        for (Path f : files.toList()) {
+          Files.copy(f, to.resolve(f.getFileName()));
+        }
+      }
+    }
+
+    @Override
+    public void close() throws IOException {
+      machine.close();
+      storage.close();
+      open.remove(this);
+    }
+  }
+
+  private Replica replica(String name) throws IOException {
+    RaftStorage storage = RaftStorage.newBuilder().setDirectory(tmp.resolve("raft").resolve(name).toFile())
+        .setOption(RaftStorage.StartupOption.RECOVER).setStorageFreeSpaceMin(RaftServerConfigKeys.STORAGE_FREE_SPACE_MIN_DEFAULT)
+        .build();
+    storage.initialize();
+    WorkflowStateMachine machine = new WorkflowStateMachine(batch -> {}, tmp.resolve("state").resolve(name));
+    try {
+      machine.initialize(server(name), GROUP, storage);
+    } catch (IOException | RuntimeException e) {
+      storage.close();
+      throw e;
+    }
+    Replica r = new Replica(machine, storage);
+    open.add(r);
+    return r;
+  }
+
+  /** The state machine asks its server only for its id (to name itself in logs). */
+  private static RaftServer server(String id) {
+    return (RaftServer) Proxy.newProxyInstance(RaftServer.class.getClassLoader(), new Class<?>[] {RaftServer.class},
+        (proxy, method, args) -> switch (method.getName()) {
+          case "getId" -> RaftPeerId.valueOf(id);
+          case "toString" -> "server " + id;
+          default -> throw new UnsupportedOperationException(method.getName());
+        });
+  }
+
+  private static Command owner(long node) {
+    return Command.newBuilder().setOwnerChange(OwnerChange.newBuilder().setOwnerNode(node).setReason("test")).build();
+  }
+
+  private static Command start(String id) {
+    return Command.newBuilder().setWorkflowStart(WorkflowStart.newBuilder().setWorkflowId(id).setType("t").setVersion(1)
+        .setInput(ByteString.copyFromUtf8("in-" + id)).setStartedAtMillis(100)).build();
+  }
+
+  private static Command checkpoint(String id, String key, long seq, String value, long ownerTerm) {
+    return Command.newBuilder().setSetCheckpoint(SetCheckpoint.newBuilder().setWorkflowId(id).setKey(key).setSeq(seq)
+        .setValue(ByteString.copyFromUtf8(value)).setOwnerTerm(ownerTerm)).build();
+  }
+
+  private static Command end(String id, long ownerTerm, long atMillis) {
+    return Command.newBuilder().setWorkflowEnd(WorkflowEnd.newBuilder().setWorkflowId(id).setOwnerTerm(ownerTerm)
+        .setResult(ByteString.copyFromUtf8("done")).setEndedAtMillis(atMillis)).build();
+  }
+
+  private static Command prune(long endedBefore) {
+    return Command.newBuilder().setPruneWorkflows(PruneWorkflows.newBuilder().setEndedBeforeMillis(endedBefore)).build();
+  }
+
+  private static Path largest(Path dir, String suffix) throws IOException {
+    try (Stream<Path> files = Files.list(dir)) {
+      return files.filter(p -> p.getFileName().toString().endsWith(suffix))
+          .max(Comparator.comparingLong(p -> p.toFile().length())).orElseThrow();
+    }
+  }
+
+  /** Overwrites bytes in the middle of the file, as a bad disk sector would. */
+  private static void scribble(Path file) throws IOException {
+    try (FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE)) {
+      ch.write(ByteBuffer.wrap(new byte[] {0x13, 0x37, 0x13, 0x37, 0x13, 0x37, 0x13, 0x37}), file.toFile().length() / 3);
+    }
+  }
+
+  private static void deleteRecursively(Path dir) throws IOException {
+    if (!Files.exists(dir)) {
+      return;
+    }
+    try (Stream<Path> paths = Files.walk(dir)) {
+      for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) {
+        Files.delete(p);
+      }
+    }
+  }
+}
