@@ -235,7 +235,7 @@ class CliTest {
   void aNodeWithAnUnreachableSeedExitsNamingTheSeed() {
     String seed = "127.0.0.1:" + NodeProcesses.freePort();
     CliResult r = nodes.runNode("--raft-addr", "127.0.0.1:" + NodeProcesses.freePort(),
-        "--api-addr", "127.0.0.1:" + NodeProcesses.freePort(), "--join", seed, "--election-timeout", "500ms");
+        "--api-addr", "127.0.0.1:" + NodeProcesses.freePort(), "--join", seed, "--election-timeout", "500ms", "--in-memory");
     assertThat(r.exitCode()).as(r.toString()).isNotZero();
     assertThat(r.stderr()).contains(seed).doesNotContain("\tat ");
     assertThat(r.stdout()).doesNotContain("serving");
@@ -247,13 +247,13 @@ class CliTest {
     try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
       String api = "127.0.0.1:" + taken.getLocalPort();
       CliResult r = nodes.runNode("--raft-addr", "127.0.0.1:" + NodeProcesses.freePort(), "--api-addr", api,
-          "--bootstrap", "--election-timeout", "500ms");
+          "--bootstrap", "--election-timeout", "500ms", "--in-memory");
       assertThat(r.exitCode()).as(r.toString()).isNotZero();
       assertThat(r.stderr()).contains(api).contains("in use").doesNotContain("\tat ");
     }
     // The API port of a running node, too.
     CliResult r = nodes.runNode("--raft-addr", "127.0.0.1:" + NodeProcesses.freePort(), "--api-addr", nodes.apiAddress(2),
-        "--bootstrap", "--election-timeout", "500ms");
+        "--bootstrap", "--election-timeout", "500ms", "--in-memory");
     assertThat(r.exitCode()).as(r.toString()).isNotZero();
     assertThat(r.stderr()).contains(nodes.apiAddress(2)).contains("in use");
   }

@@ -40,8 +40,13 @@ final class NodeCommand implements Callable<Integer>, HasOutput {
   @Option(names = "--api-addr", required = true, paramLabel = "HOST:PORT", description = "Where this node serves the client API (gRPC).")
   String apiAddress;
 
-  @Option(names = "--data-dir", paramLabel = "DIR", description = "Keep the node's identity, Raft log and state here (default: in memory, lost on exit).")
+  @Option(names = "--data-dir", paramLabel = "DIR", description = {
+      "Keep the node's identity, Raft log and state here. Default: raftoral_data/node-<id> with --bootstrap,",
+      "raftoral_data/node-<host>-<port> of --raft-addr with --join (the cluster assigns the id)."})
   Path dataDirectory;
+
+  @Option(names = "--in-memory", description = "Keep everything in memory (tests, demos): nothing survives the process.")
+  boolean inMemory;
 
   @ArgGroup(exclusive = true, multiplicity = "1")
   Mode mode;
@@ -121,8 +126,10 @@ final class NodeCommand implements Callable<Integer>, HasOutput {
         .apiAddress(apiAddress)
         .clusterId(clusterId)
         .electionTimeout(electionTimeout);
-    if (dataDirectory != null) {
-      builder.dataDirectory(dataDirectory);
+    if (inMemory) {
+      builder.inMemory();
+    } else {
+      builder.dataDirectory(dataDirectory != null ? dataDirectory : defaultDataDirectory());
     }
     if (nodeFailureTimeout != null) {
       builder.nodeFailureTimeout(nodeFailureTimeout);
@@ -178,7 +185,7 @@ final class NodeCommand implements Callable<Integer>, HasOutput {
     return ExitCode.OK;
   }
 
-  private void validate() {
+  void validate() {
     checkAddress("--raft-addr", raftAddress);
     checkAddress("--api-addr", apiAddress);
     if (mode.seeds != null) {
@@ -204,9 +211,25 @@ final class NodeCommand implements Callable<Integer>, HasOutput {
     if (groupSize != null && (groupSize < 1 || groupSize > 7)) {
       throw usage("--group-size must be in 1..7, got " + groupSize);
     }
+    if (inMemory && dataDirectory != null) {
+      throw usage("--in-memory and --data-dir are mutually exclusive");
+    }
     if (clusterId.isBlank()) {
       throw usage("--cluster-id must not be empty");
     }
+  }
+
+  /**
+   * Derived from the command line alone, so that running the same command again restarts the
+   * same node: by its id when bootstrapping, by its Raft address when joining (the id is not
+   * known before the cluster assigns it).
+   */
+  Path defaultDataDirectory() {
+    if (mode.seeds == null) {
+      return Path.of("raftoral_data", "node-" + (nodeId == null ? 1 : nodeId));
+    }
+    HostPort raft = HostPort.parse(raftAddress);
+    return Path.of("raftoral_data", "node-" + raft.host() + "-" + raft.port());
   }
 
   private void checkAddress(String option, String value) {
