@@ -450,29 +450,6 @@ public final class WorkflowStateMachine extends BaseStateMachine {
     }
   }
 
-  /** Writes what one entry's commands changed into the entry's batch. */
-  private record StoreChanges(StateStore.Batch writes) implements WorkflowState.Changes {
-    @Override
-    public void workflow(WorkflowEntry w) {
-      writes.putWorkflow(w.toStoredRecord());
-    }
-
-    @Override
-    public void checkpoint(String workflowId, String key, long seq, com.google.protobuf.ByteString value) {
-      writes.putCheckpoint(workflowId, key, seq, value);
-    }
-
-    @Override
-    public void owner(long node, long term) {
-      writes.putOwner(node, term);
-    }
-
-    @Override
-    public void removed(String workflowId) {
-      writes.removeWorkflow(workflowId);
-    }
-  }
-
   private static CommandBatch decodeBatch(ByteString data) throws InvalidProtocolBufferException {
     return CommandBatch.parseFrom(data.asReadOnlyByteBuffer());
   }

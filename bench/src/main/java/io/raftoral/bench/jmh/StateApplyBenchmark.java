@@ -4,6 +4,7 @@ import io.raftoral.proto.raft.BatchResult;
 import io.raftoral.proto.raft.Command;
 import io.raftoral.proto.raft.CommandBatch;
 import io.raftoral.state.WorkflowEntry;
+import io.raftoral.state.StoreChanges;
 import io.raftoral.state.WorkflowState;
 import io.raftoral.storage.StateStore;
 import java.io.IOException;
@@ -128,27 +129,7 @@ public class StateApplyBenchmark {
       CommandBatch batch = CommandBatch.parseFrom(ByteBuffer.wrap(entry).asReadOnlyBuffer());
       BatchResult.Builder results = BatchResult.newBuilder();
       StateStore.Batch writes = store.batch();
-      WorkflowState.Changes changes = new WorkflowState.Changes() {
-        @Override
-        public void workflow(WorkflowEntry w) {
-          writes.putWorkflow(w.toStoredRecord());
-        }
-
-        @Override
-        public void checkpoint(String workflowId, String key, long seq, com.google.protobuf.ByteString value) {
-          writes.putCheckpoint(workflowId, key, seq, value);
-        }
-
-        @Override
-        public void owner(long node, long term) {
-          writes.putOwner(node, term);
-        }
-
-        @Override
-        public void removed(String workflowId) {
-          writes.removeWorkflow(workflowId);
-        }
-      };
+      WorkflowState.Changes changes = new StoreChanges(writes);
       for (Command c : batch.getCommandsList()) {
         results.addResults(state.apply(c, Commands.TERM, changes));
       }

@@ -1,0 +1,27 @@
+package io.raftoral.state;
+
+import com.google.protobuf.ByteString;
+import io.raftoral.storage.StateStore;
+
+/** Writes what one entry's commands changed into that entry's store batch (beside its Raft position). */
+public record StoreChanges(StateStore.Batch writes) implements WorkflowState.Changes {
+  @Override
+  public void workflow(WorkflowEntry w) {
+    writes.putWorkflow(w.toStoredRecord());
+  }
+
+  @Override
+  public void checkpoint(String workflowId, String key, long seq, ByteString value) {
+    writes.putCheckpoint(workflowId, key, seq, value);
+  }
+
+  @Override
+  public void owner(long node, long term) {
+    writes.putOwner(node, term);
+  }
+
+  @Override
+  public void removed(String workflowId) {
+    writes.removeWorkflow(workflowId);
+  }
+}
