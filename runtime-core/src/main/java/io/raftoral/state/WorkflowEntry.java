@@ -73,7 +73,7 @@ public final class WorkflowEntry {
 
   /** The record to store: everything but the checkpoints, which are stored one by one. */
   public WorkflowRecord toStoredRecord() {
-    return toRecord().toBuilder().clearCheckpointCount().build();
+    return recordBuilder().clearCheckpointCount().build();
   }
 
   private synchronized void setFrom(WorkflowRecord r) {
@@ -138,7 +138,11 @@ public final class WorkflowEntry {
     return values != null && seq < values.size() ? values.get((int) seq) : null;
   }
 
-  public synchronized WorkflowRecord toRecord() {
+  public WorkflowRecord toRecord() {
+    return recordBuilder().build();
+  }
+
+  private synchronized WorkflowRecord.Builder recordBuilder() {
     WorkflowRecord.Builder b = WorkflowRecord.newBuilder()
         .setWorkflowId(workflowId)
         .setType(type)
@@ -154,7 +158,7 @@ public final class WorkflowEntry {
     if (error != null) {
       b.setError(error);
     }
-    return b.build();
+    return b;
   }
 
   // --- mutations, called only by WorkflowState.apply ---
