@@ -13,6 +13,7 @@ import org.apache.ratis.conf.Parameters;
 import org.apache.ratis.conf.RaftProperties;
 import org.apache.ratis.grpc.GrpcConfigKeys;
 import org.apache.ratis.protocol.ClientId;
+import org.apache.ratis.protocol.RaftClientAsynchronousProtocol;
 import org.apache.ratis.protocol.GroupManagementRequest;
 import org.apache.ratis.protocol.Message;
 import org.apache.ratis.protocol.RaftClientReply;
@@ -93,7 +94,13 @@ public final class RaftHost implements AutoCloseable {
     // The segmented log insists on room for a whole appender buffer plus its framing.
     RaftServerConfigKeys.Log.setWriteBufferSize(p, SizeInBytes.valueOf("17MB"));
     GrpcConfigKeys.setMessageSizeMax(p, SizeInBytes.valueOf("32MB"));
+    // An appender sends no sooner than this after its previous send (Ratis default 1 ms). The
+    // next step's entry usually comes well within 1 ms of the commit notice sent for the last
+    // one, so every commit sat out the rest of that millisecond: seq10 on 3 nodes, C = 1,
+    // p50 26 -> 18.5 ms (docs/BENCHMARKS.md). Batching is the proposer's job, not this wait's.
+    RaftServerConfigKeys.Log.Appender.setWaitTimeMin(p, TimeDuration.ZERO);
     snapshots(p, s.snapshotThreshold());
+    overrides(p, System.getProperties());
     return p;
   }
 
@@ -118,6 +125,21 @@ public final class RaftHost implements AutoCloseable {
     long segmentBytes = Math.clamp(threshold * 512, 8L << 10, 32L << 20);
     RaftServerConfigKeys.Log.setSegmentSizeMax(p, SizeInBytes.valueOf(segmentBytes));
     RaftServerConfigKeys.Log.Appender.setInstallSnapshotEnabled(p, true);
+  }
+
+  /**
+   * For tuning experiments: a JVM system property {@code raftoral.ratis.<ratis key>} sets that
+   * Ratis key, over the values above (e.g. {@code -Draftoral.ratis.raft.server.log.appender.wait-time.min=1ms}).
+   */
+  static void overrides(RaftProperties p, java.util.Properties system) {
+    String prefix = "raftoral.ratis.";
+    for (String name : system.stringPropertyNames()) {
+      if (name.startsWith(prefix) && name.length() > prefix.length()) {
+        String key = name.substring(prefix.length());
+        LOG.warn("Ratis setting {} = {} from system property {}", key, system.getProperty(name), name);
+        p.set(key, system.getProperty(name));
+      }
+    }
   }
 
   public RaftPeerId self() {
@@ -339,13 +361,24 @@ public final class RaftHost implements AutoCloseable {
         .setType(RaftClientRequest.writeRequestType())
         .build();
     try {
-      return server.submitClientRequestAsync(request).thenCompose(reply ->
+      return local(groupId).submitClientRequestAsync(request).thenCompose(reply ->
           reply.getException() instanceof NotLeaderException || reply.getException() instanceof LeaderNotReadyException
               ? viaClient(groupId, c -> c.async().send(message))
               : CompletableFuture.completedFuture(reply));
     } catch (IOException e) {
       return CompletableFuture.failedFuture(e);
     }
+  }
+
+  /**
+   * The group's member on this server, called directly: {@code RaftServer.submitClientRequestAsync}
+   * hands every request to a client thread pool and blocks on that hand-off, one thread switch
+   * per entry for nothing (the member's own method is what that thread calls).
+   */
+  private RaftClientAsynchronousProtocol local(RaftGroupId groupId) throws IOException {
+    return server.getDivision(groupId) instanceof RaftClientAsynchronousProtocol member
+        ? member
+        : server;
   }
 
   /** Asks the group's leader a read-only query (answered by its state machine). */
