@@ -162,4 +162,35 @@ class CheckpointContractTest {
       assertThat(h.describe().checkpointCount()).isEqualTo(3);
     }
   }
+
+  /**
+   * The owner goes on after proposing a write (pipelining), but a side effect runs only once
+   * every earlier write is committed, and the end commits only after all of them: the compute
+   * step sees all 200 earlier writes in its own node's replica.
+   */
+  @Test
+  void pipelinedWritesAreCommittedBeforeASideEffectRunsAndBeforeTheEnd() {
+    Map<Long, RaftoralNode> nodes = new ConcurrentHashMap<>();
+    try (TestCluster c = TestCluster.start(3, null, (node, b) -> b.register(
+        WorkflowDefinition.of("pipelined", 1, Integer.class, Integer.class, (ctx, n) -> {
+          int sum = 0;
+          for (int i = 0; i < n; i++) {
+            sum += ctx.checkpoint("p", i);
+          }
+          long seenBySideEffect = ctx.checkpointCompute("effect", Long.class,
+              () -> nodes.get(node).describe(ctx.workflowId()).checkpointCount());
+          return sum + (int) seenBySideEffect;
+        })))) {
+      for (long id = 1; id <= 3; id++) {
+        nodes.put(id, c.node(id));
+      }
+      WorkflowHandle<Integer> h = c.node(2).start("pipelined", 1, 200, Integer.class);
+
+      assertThat(h.result(TIMEOUT)).isEqualTo(199 * 200 / 2 + 200);
+      for (RaftoralNode n : c.nodes) {
+        assertThat(n.handle(h.workflowId(), Integer.class).result(TIMEOUT)).isEqualTo(199 * 200 / 2 + 200);
+        assertThat(n.describe(h.workflowId()).checkpointCount()).isEqualTo(201);
+      }
+    }
+  }
 }

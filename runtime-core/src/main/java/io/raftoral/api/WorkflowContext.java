@@ -32,7 +32,10 @@ public interface WorkflowContext {
 
   /**
    * Records {@code value} as the next value of {@code key} and returns the committed value.
-   * Every node that runs the function computes a value; only the owner's is proposed.
+   * Every node that runs the function computes a value; only the owner's is proposed. The owner
+   * gets its value back as soon as it is proposed (pipelined writes): every earlier write is
+   * committed before a {@link #checkpointCompute} function runs and before the workflow ends,
+   * and a run that went on with a value another owner overwrote is replayed.
    */
   <T> T checkpoint(String key, T value);
 

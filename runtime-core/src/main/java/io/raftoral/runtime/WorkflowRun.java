@@ -8,12 +8,16 @@ import io.raftoral.api.ThrowingSupplier;
 import io.raftoral.api.WorkflowContext;
 import io.raftoral.api.WorkflowDefinition;
 import io.raftoral.api.WorkflowType;
+import io.raftoral.proto.raft.CheckpointPosition;
 import io.raftoral.proto.raft.Command;
+import io.raftoral.proto.raft.ResultCode;
 import io.raftoral.proto.raft.SetCheckpoint;
 import io.raftoral.proto.raft.WorkflowEnd;
 import io.raftoral.proto.raft.WorkflowError;
 import io.raftoral.proto.raft.WorkflowStatusCode;
+import io.raftoral.raft.Proposer;
 import io.raftoral.state.WorkflowEntry;
+import java.util.ArrayDeque;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Objects;
@@ -32,6 +36,13 @@ import java.util.function.UnaryOperator;
  * waiting for was applied, so a non-owner ahead of the owner blocks and one behind it reads
  * committed values without blocking. Nothing is ever skipped or repeated, because a value is
  * only ever read from the replicated state at its sequence number.
+ *
+ * <p>The owner pipelines its writes: once it has proposed a value, the function goes on with
+ * it before it commits. Two barriers keep that invisible: a {@code checkpointCompute} function
+ * runs only after every earlier write of the run is committed ({@link #confirmWrites}), and the
+ * end names the writes still unconfirmed, so the state machine refuses it until they are. If
+ * one of them commits with another value (ownership moved meanwhile), this run went on with a
+ * value that is not the workflow's: it stops, and a fresh run replays the committed ones.
  */
 final class WorkflowRun implements WorkflowContext, Runnable {
   // A wait is bounded so that a lost wake-up costs at most this long.
@@ -49,8 +60,29 @@ final class WorkflowRun implements WorkflowContext, Runnable {
   private long signals;
 
   // The owner's proposal for the position being committed; touched by the run's thread only.
-  private CompletableFuture<?> inFlight;
+  private CompletableFuture<Proposer.Outcome> inFlight;
   private long retryAtNanos;
+
+  /** A write this run went on with before it committed: its position, value and proposal. */
+  private static final class Unconfirmed {
+    final String key;
+    final long seq;
+    final ByteString value;
+    long ownerTerm;
+    CompletableFuture<Proposer.Outcome> proposal;
+    long retryAtNanos;
+
+    Unconfirmed(String key, long seq, ByteString value, long ownerTerm, CompletableFuture<Proposer.Outcome> proposal) {
+      this.key = key;
+      this.seq = seq;
+      this.value = value;
+      this.ownerTerm = ownerTerm;
+      this.proposal = proposal;
+    }
+  }
+
+  // In proposal order; touched by the run's thread only.
+  private final ArrayDeque<Unconfirmed> unconfirmed = new ArrayDeque<>();
 
   @SuppressWarnings("unchecked")
   WorkflowRun(GroupRuntime group, WorkflowEntry entry, WorkflowDefinition<?, ?> definition, Payloads payloads) {
@@ -136,7 +168,7 @@ final class WorkflowRun implements WorkflowContext, Runnable {
   @Override
   public <T> T checkpoint(String key, T value, Class<T> type) {
     byte[] bytes = payloads.encode("checkpoint '" + key + "'", value, type);
-    return payloads.decode(commit(key, () -> bytes), type);
+    return payloads.decode(commit(key, false, () -> bytes), type);
   }
 
   @Override
@@ -147,7 +179,7 @@ final class WorkflowRun implements WorkflowContext, Runnable {
   @Override
   public <T> T checkpointCompute(String key, Class<T> type, ThrowingSupplier<T> fn) {
     Objects.requireNonNull(fn, "fn");
-    byte[] committed = commit(key, () -> payloads.encode("checkpoint '" + key + "'", fn.get(), type));
+    byte[] committed = commit(key, true, () -> payloads.encode("checkpoint '" + key + "'", fn.get(), type));
     return payloads.decode(committed, type);
   }
 
@@ -182,17 +214,22 @@ final class WorkflowRun implements WorkflowContext, Runnable {
 
   // --- the commit loop ---
 
-  /** The committed value of the next position of {@code key}; the owner proposes {@code ownerValue}. */
-  private byte[] commit(String key, ThrowingSupplier<byte[]> ownerValue) {
+  /**
+   * The value of the next position of {@code key}: the committed one if there is one; on the
+   * owner, {@code ownerValue} once proposed (pipelined). A side effect ({@code sideEffect}) runs
+   * only after every earlier write of the run is committed.
+   */
+  private byte[] commit(String key, boolean sideEffect, ThrowingSupplier<byte[]> ownerValue) {
     if (key == null || key.isEmpty()) {
       throw new Errors.InvalidArgumentException("checkpoint key must not be null or empty");
     }
-    // The position is consumed only once its value is committed: a side effect that throws
+    // The position is consumed only once its value is proposed: a side effect that throws
     // leaves it free, so the function may catch the error and write the key again.
     long seq = nextSeq.getOrDefault(key, 0L);
     byte[] proposal = null;
     while (true) {
       long seen = signalCount();
+      settleWrites();
       ByteString committed = entry.checkpoint(key, seq);
       if (committed != null) {
         inFlight = null;
@@ -201,34 +238,115 @@ final class WorkflowRun implements WorkflowContext, Runnable {
       }
       checkStillWanted();
       if (mayPropose()) {
+        if (proposal == null && sideEffect && !unconfirmed.isEmpty()) {
+          confirmWrites();
+          continue;
+        }
         if (proposal == null) {
           proposal = computeOwnerValue(ownerValue);
         }
-        propose(Command.newBuilder().setSetCheckpoint(SetCheckpoint.newBuilder()
-            .setWorkflowId(workflowId()).setKey(key).setSeq(seq)
-            .setValue(ByteString.copyFrom(proposal)).setOwnerTerm(group.ownerTerm())).build());
+        ByteString value = ByteString.copyFrom(proposal);
+        long term = group.ownerTerm();
+        unconfirmed.add(new Unconfirmed(key, seq, value, term, propose(setCheckpoint(key, seq, value, term))));
+        nextSeq.put(key, seq + 1);
+        return proposal;
       }
       awaitChange(seen);
     }
   }
 
-  /** Waits until the workflow has a final status; the owner proposes {@code end}. */
+  /** Waits until every write this run went on with is committed, proposing again any that was not. */
+  private void confirmWrites() {
+    while (true) {
+      long seen = signalCount();
+      settleWrites();
+      if (unconfirmed.isEmpty()) {
+        return;
+      }
+      checkStillWanted();
+      Unconfirmed w = unconfirmed.peek();
+      if (w.proposal.isDone()) {
+        // Refused or failed without committing (the state machine's answer is already applied).
+        long now = System.nanoTime();
+        if (w.proposal.isCompletedExceptionally() && w.retryAtNanos == 0) {
+          w.retryAtNanos = now + RETRY_NANOS;
+        }
+        if (now >= w.retryAtNanos && group.isOwner()) {
+          w.ownerTerm = group.ownerTerm();
+          w.proposal = propose(setCheckpoint(w.key, w.seq, w.value, w.ownerTerm));
+          w.retryAtNanos = 0;
+        }
+      }
+      awaitChange(seen);
+    }
+  }
+
+  /**
+   * Drops the unconfirmed writes that committed with this run's value; stops the run if one
+   * committed with another value, which only another owner can have written.
+   */
+  private void settleWrites() {
+    while (!unconfirmed.isEmpty() && committedAsProposed(unconfirmed.peek())) {
+      unconfirmed.poll();
+    }
+    if (!unconfirmed.isEmpty() && unconfirmed.peek().ownerTerm != group.ownerTerm()) {
+      // Ownership moved since: the new owner may fill any of these positions, in any order.
+      unconfirmed.removeIf(this::committedAsProposed);
+    }
+  }
+
+  private boolean committedAsProposed(Unconfirmed w) {
+    ByteString committed = entry.checkpoint(w.key, w.seq);
+    if (committed == null) {
+      return false;
+    }
+    if (!committed.equals(w.value)) {
+      throw WorkflowAbort.INSTANCE;
+    }
+    return true;
+  }
+
+  private Command setCheckpoint(String key, long seq, ByteString value, long ownerTerm) {
+    return Command.newBuilder().setSetCheckpoint(SetCheckpoint.newBuilder()
+        .setWorkflowId(workflowId()).setKey(key).setSeq(seq).setValue(value).setOwnerTerm(ownerTerm)).build();
+  }
+
+  /**
+   * Waits until the workflow has a final status; the owner proposes {@code end}, naming the
+   * writes not confirmed yet, which the state machine then requires committed.
+   */
   private void finish(WorkflowEnd.Builder end) {
     inFlight = null;
     try {
       while (entry.isRunning()) {
         long seen = signalCount();
+        settleWrites();
         checkStillWanted();
+        if (refusedAsEarly(inFlight)) {
+          inFlight = null;
+          confirmWrites();
+          continue;
+        }
         if (mayPropose()) {
-          propose(Command.newBuilder().setWorkflowEnd(end.clone()
+          WorkflowEnd.Builder proposal = end.clone()
               .setWorkflowId(workflowId()).setOwnerTerm(group.ownerTerm())
-              .setEndedAtMillis(System.currentTimeMillis())).build());
+              .setEndedAtMillis(System.currentTimeMillis());
+          for (Unconfirmed w : unconfirmed) {
+            proposal.addAwaited(CheckpointPosition.newBuilder().setKey(w.key).setSeq(w.seq));
+          }
+          inFlight = propose(Command.newBuilder().setWorkflowEnd(proposal).build());
         }
         awaitChange(seen);
       }
     } catch (WorkflowAbort | Errors.WorkflowTerminatedException done) {
       // Ended elsewhere, terminated, or no longer ours to finish.
     }
+  }
+
+  /** Whether the end was refused because one of the writes it awaited was not committed. */
+  private static boolean refusedAsEarly(CompletableFuture<Proposer.Outcome> proposal) {
+    return proposal != null && proposal.isDone() && !proposal.isCompletedExceptionally()
+        && proposal.join().result().getCode() == ResultCode.OUT_OF_ORDER;
   }
 
   private static byte[] computeOwnerValue(ThrowingSupplier<byte[]> ownerValue) {
@@ -260,8 +378,10 @@ final class WorkflowRun implements WorkflowContext, Runnable {
     return System.nanoTime() >= retryAtNanos && group.isOwner();
   }
 
-  private void propose(Command command) {
-    inFlight = group.propose(command).whenComplete((outcome, error) -> signal());
+  private CompletableFuture<Proposer.Outcome> propose(Command command) {
+    CompletableFuture<Proposer.Outcome> proposal = group.propose(command);
+    proposal.whenComplete((outcome, error) -> signal());
+    return proposal;
   }
 
   /** Throws when the run must stop: terminated, ended elsewhere, not ours, or node closing. */

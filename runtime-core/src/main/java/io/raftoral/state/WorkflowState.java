@@ -1,5 +1,6 @@
 package io.raftoral.state;
 
+import io.raftoral.proto.raft.CheckpointPosition;
 import io.raftoral.proto.raft.Command;
 import io.raftoral.proto.raft.CommandResult;
 import io.raftoral.proto.raft.OwnerChange;
@@ -165,6 +166,11 @@ public final class WorkflowState {
     CommandResult refused = refuseOwnerWrite(w, e.getOwnerTerm());
     if (refused != null) {
       return refused;
+    }
+    for (CheckpointPosition p : e.getAwaitedList()) {
+      if (w.nextSeq(p.getKey()) <= p.getSeq()) {
+        return result(ResultCode.OUT_OF_ORDER, w.status());
+      }
     }
     if (e.hasError()) {
       w.fail(e.getError(), e.getEndedAtMillis());

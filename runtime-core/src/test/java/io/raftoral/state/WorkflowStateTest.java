@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.google.protobuf.ByteString;
+import io.raftoral.proto.raft.CheckpointPosition;
 import io.raftoral.proto.raft.Command;
 import io.raftoral.proto.raft.CommandResult;
 import io.raftoral.proto.raft.OwnerChange;
@@ -373,6 +374,28 @@ class WorkflowStateTest {
 
     assertThat(apply(endWithResult(WF, "done", TERM - 1)).getCode()).isEqualTo(ResultCode.STALE_OWNER);
     assertThat(record(WF)).isEqualTo(before);
+  }
+
+  // An end that awaits pipelined checkpoint positions is OUT_OF_ORDER until every one of them
+  // is committed, and then applies: a workflow never ends ahead of one of its writes.
+  @Test
+  void endAheadOfAnAwaitedCheckpointIsOutOfOrder() {
+    apply(start(WF, "order", 1, "in"));
+    apply(checkpoint(WF, "a", 0, "a0", TERM));
+    Command end = Command.newBuilder().setWorkflowEnd(endWithResult(WF, "done", TERM).getWorkflowEnd().toBuilder()
+        .addAwaited(CheckpointPosition.newBuilder().setKey("a").setSeq(1))
+        .addAwaited(CheckpointPosition.newBuilder().setKey("b").setSeq(0))).build();
+
+    assertThat(apply(end).getCode()).isEqualTo(ResultCode.OUT_OF_ORDER);
+    apply(checkpoint(WF, "a", 1, "a1", TERM));
+    assertThat(apply(end).getCode()).isEqualTo(ResultCode.OUT_OF_ORDER);
+    assertThat(record(WF).getStatus()).isEqualTo(WorkflowStatusCode.RUNNING);
+    apply(checkpoint(WF, "b", 0, "b0", TERM));
+
+    CommandResult r = apply(end);
+
+    assertThat(r.getCode()).isEqualTo(ResultCode.APPLIED);
+    assertThat(record(WF).getStatus()).isEqualTo(WorkflowStatusCode.COMPLETED);
   }
 
   // An end of an unknown workflow is NOT_FOUND.
