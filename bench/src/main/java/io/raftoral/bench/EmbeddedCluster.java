@@ -27,7 +27,7 @@ final class EmbeddedCluster implements Target {
 
   static EmbeddedCluster start(int size) throws IOException {
     Path root = Files.createTempDirectory("raftoral-bench-");
-    return new EmbeddedCluster(LocalCluster.start(size, root, (id, b) -> b.register(Workloads.SEQ10)), root);
+    return new EmbeddedCluster(LocalCluster.start(size, root, (id, b) -> b.register(Workloads.SEQ10).register(Workloads.BIGSTATE)), root);
   }
 
   @Override
@@ -44,6 +44,11 @@ final class EmbeddedCluster implements Target {
   public Seq10Client client(int index) {
     RaftoralNode node = nodes.get(index % nodes.size());
     return input -> node.start("seq10", 1, input, Integer.class).result(Duration.ofSeconds(60));
+  }
+
+  @Override
+  public int bigState(int writes, int keys) throws Exception {
+    return nodes.getFirst().start("bigstate", 1, writes + "," + keys, Integer.class).result(Duration.ofMinutes(10));
   }
 
   @Override

@@ -24,7 +24,7 @@ import picocli.CommandLine.Option;
 public final class LoadGenerator implements Callable<Integer> {
   static final List<String> MODES = List.of("embedded", "processes");
 
-  @Option(names = "--workload", description = "seq10 (default) or fanin")
+  @Option(names = "--workload", description = "seq10 (default), fanin or bigstate")
   String workload = "seq10";
 
   @Option(names = "--nodes", split = ",", description = "cluster sizes, e.g. 1,3 (default: 1,3)")
@@ -66,15 +66,21 @@ public final class LoadGenerator implements Callable<Integer> {
         throw new CommandLine.ParameterException(new CommandLine(this), "--mode " + mode + ": expected one of " + MODES);
       }
     }
-    if (!List.of("seq10", "fanin").contains(workload)) {
-      throw new CommandLine.ParameterException(new CommandLine(this),
-          "--workload " + workload + " is not available here (seq10, fanin); bigstate, ffi and snapshot need later issues");
+    if (!List.of("seq10", "fanin", "bigstate").contains(workload)) {
+      throw new CommandLine.ParameterException(new CommandLine(this), "--workload " + workload
+          + " is not available here (seq10, fanin, bigstate); ffi is bench/ffi and bench/ffi-go, snapshot needs out-of-band transfer");
     }
     if (!json) {
       System.out.println(Report.HEADER);
     }
     for (String mode : modes) {
       for (int size : nodes) {
+        if (workload.equals("bigstate")) {
+          for (Report r : bigState(mode, size)) {
+            System.out.println(json ? r.json() : r.markdown());
+          }
+          continue;
+        }
         for (int c : workload.equals("fanin") ? List.of(1000) : clients) {
           Report r = workload.equals("fanin") ? fanin(mode, size) : closedLoop(mode, size, c);
           System.out.println(json ? r.json() : r.markdown());
@@ -183,6 +189,45 @@ public final class LoadGenerator implements Callable<Integer> {
       double wfs = (count - errors.get()) / elapsed;
       System.err.printf("fanin: %d workflows on %d node(s) (%s) complete in %.2f s%n", count, size, target.mode(), elapsed);
       return report(target, count, wfs, h, before, after, elapsed, count - errors.get(), errors.get());
+    }
+  }
+
+  /**
+   * bigstate: a workflow writes 10,000 checkpoints of 256 B to one key, three times, then one to
+   * 1,000 keys, three times; RSS of the node processes before and after each. A small one runs
+   * first, so that the JIT and the heap are past their start-up growth when "before" is taken;
+   * memory is flat when the later rounds stop adding to it.
+   */
+  List<Report> bigState(String mode, int size) throws Exception {
+    int writes = 10_000;
+    int rounds = 3;
+    try (Target target = open(mode, size)) {
+      target.bigState(1_000, 10);
+      List<Report> rows = new ArrayList<>();
+      for (int keys : List.of(1, 1_000)) {
+        double rssFirst = Arrays.stream(target.rssMb()).sum();
+        StringBuilder rss = new StringBuilder(String.format(java.util.Locale.ROOT, "%.0f", rssFirst));
+        var h = new org.HdrHistogram.Histogram(3);
+        Usage before = Usage.of(target);
+        int errors = 0;
+        for (int round = 0; round < rounds; round++) {
+          long t0 = System.nanoTime();
+          errors += writes - target.bigState(writes, keys);
+          h.recordValue((System.nanoTime() - t0) / 1000);
+          rss.append(String.format(java.util.Locale.ROOT, " -> %.0f", Arrays.stream(target.rssMb()).sum()));
+        }
+        Usage after = Usage.of(target);
+        double rssLast = Arrays.stream(target.rssMb()).sum();
+        double elapsed = (after.wallNanos - before.wallNanos) / 1e9;
+        System.err.printf(java.util.Locale.ROOT,
+            "bigstate: %d x %d checkpoints of 256 B over %d key(s) on %d node(s) (%s) in %.2f s; RSS MB %s (%+.0f MB)%n",
+            rounds, writes, keys, size, target.mode(), elapsed, rss, rssLast - rssFirst);
+        Report r = report(target, 1, rounds / elapsed, h, before, after, elapsed, rounds, errors);
+        rows.add(new Report("bigstate/" + keys + (keys == 1 ? "key" : "keys"), r.nodes(), r.mode(), 1, r.workflowsPerSecond(),
+            rounds * writes / elapsed, r.p50Ms(), r.p90Ms(), r.p99Ms(), r.cpuPercent(), rssLast, r.completed(), errors,
+            r.nodeCpuPercent(), r.nodeRssMb(), r.loadGeneratorCpuPercent()));
+      }
+      return rows;
     }
   }
 

@@ -53,6 +53,7 @@ final class ProcessCluster implements Target {
   private final List<Node> nodes = new CopyOnWriteArrayList<>(); // read by the shutdown hook
   private final List<RaftoralClient> clients = new ArrayList<>();
   private final String runId = Long.toHexString(ThreadLocalRandom.current().nextLong() >>> 16);
+  private final AtomicLong bigStates = new AtomicLong();
   private volatile boolean keepFiles;
   private final Thread stopOnExit = Thread.ofPlatform().name("bench-stop-nodes").unstarted(this::stopAndClean);
 
@@ -211,6 +212,15 @@ final class ProcessCluster implements Target {
       RaftoralClient.Outcome outcome = client.await(id, WORKFLOW_TIMEOUT);
       return Integer.parseInt(new String(outcome.resultOrThrow(), StandardCharsets.UTF_8).strip());
     };
+  }
+
+  @Override
+  public int bigState(int writes, int keys) throws Exception {
+    String id = "bigstate-" + runId + "-" + bigStates.incrementAndGet();
+    RaftoralClient client = clients.getFirst();
+    client.start("bigstate", 1, ("\"" + writes + "," + keys + "\"").getBytes(StandardCharsets.UTF_8), id);
+    RaftoralClient.Outcome outcome = client.await(id, Duration.ofMinutes(10));
+    return Integer.parseInt(new String(outcome.resultOrThrow(), StandardCharsets.UTF_8).strip());
   }
 
   @Override

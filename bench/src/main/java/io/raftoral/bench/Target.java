@@ -25,6 +25,9 @@ interface Target extends AutoCloseable {
   /** The client with this index; clients are spread over the nodes round-robin. Thread-safe per index. */
   Seq10Client client(int index);
 
+  /** Runs one {@code bigstate} workflow ({@link Workloads#BIGSTATE}) and returns its result. */
+  int bigState(int writes, int keys) throws Exception;
+
   /** CPU seconds used so far by each process that holds nodes (embedded: this one). */
   double[] cpuSeconds();
 
