@@ -18,4 +18,19 @@ class LoadGeneratorTest {
     assertThat(row.markdown()).startsWith("| seq10 | 1 | embedded | 2 |");
     assertThat(row.json()).contains("\"mode\":\"embedded\"");
   }
+
+  /** bigstate's workflow gets back every value it wrote, and the rows count the three rounds. */
+  @Test
+  void bigStateRowsCountEveryWorkflowAndEveryCheckpoint() throws Exception {
+    try (Target target = EmbeddedCluster.start(1)) {
+      assertThat(target.bigState(300, 7)).isEqualTo(300);
+    }
+    java.util.List<Report> rows = new LoadGenerator().bigState("embedded", 1);
+    assertThat(rows).extracting(Report::workload).containsExactly("bigstate/1key", "bigstate/1000keys");
+    assertThat(rows).allSatisfy(r -> {
+      assertThat(r.errors()).isZero();
+      assertThat(r.completed()).isEqualTo(3);
+      assertThat(r.stepsPerSecond()).isEqualTo(r.workflowsPerSecond() * 10_000, org.assertj.core.data.Offset.offset(1e-6));
+    });
+  }
 }
