@@ -59,7 +59,8 @@ final class WorkflowRun implements WorkflowContext, Runnable {
   private final Condition changed = lock.newCondition();
   private long signals;
 
-  // The owner's proposal for the position being committed; touched by the run's thread only.
+  // The owner's proposal of the workflow's end (writes are tracked in unconfirmed); touched by
+  // the run's thread only.
   private CompletableFuture<Proposer.Outcome> inFlight;
   private long retryAtNanos;
 
