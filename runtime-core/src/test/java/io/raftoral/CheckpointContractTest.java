@@ -62,6 +62,12 @@ class CheckpointContractTest {
       }
       assertThat(seenB.get(1L)).hasSize(33).allSatisfy(v -> assertThat(v / 1000).isEqualTo(owner));
       assertThat(c.node(2).describe(h.workflowId()).checkpointCount()).isEqualTo(133);
+      // Every run has returned: each replica releases the ended workflow's values from memory.
+      for (RaftoralNode n : c.nodes) {
+        awaitTrue(() -> n.runtime().checkpointValuesInMemory(h.executionGroup()) == 0);
+        assertThat(n.runtime().checkpointValuesInMemory(h.executionGroup())).isZero();
+        assertThat(n.describe(h.workflowId()).checkpointCount()).isEqualTo(133);
+      }
     }
   }
 
@@ -123,9 +129,13 @@ class CheckpointContractTest {
   }
 
   private static void awaitSize(Map<Long, List<Integer>> seen, long node, int size) {
+    awaitTrue(() -> seen.get(node).size() >= size);
+  }
+
+  /** Waits up to {@link #TIMEOUT} for {@code condition}; the assertions after it tell what failed. */
+  private static void awaitTrue(java.util.function.BooleanSupplier condition) {
     long deadline = System.nanoTime() + TIMEOUT.toNanos();
-    while (seen.get(node).size() < size && System.nanoTime() < deadline) {
-      Thread.onSpinWait();
+    while (!condition.getAsBoolean() && System.nanoTime() < deadline) {
       try {
         Thread.sleep(10);
       } catch (InterruptedException e) {

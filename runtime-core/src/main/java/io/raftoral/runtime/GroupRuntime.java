@@ -152,10 +152,23 @@ final class GroupRuntime implements WorkflowStateMachine.Listener {
   }
 
   private void ended(String workflowId) {
-    signal(workflowId);
+    WorkflowRun run = runs.get(workflowId);
+    if (run != null) {
+      run.signal(); // it may still be behind: it releases the values when it returns (runEnded)
+    } else {
+      releaseValues(workflowId);
+    }
     CompletableFuture<Void> f = finals.remove(workflowId);
     if (f != null) {
       f.complete(null);
+    }
+  }
+
+  /** An ended workflow's checkpoint values leave memory once no local run reads them. */
+  private void releaseValues(String workflowId) {
+    WorkflowEntry w = state().get(workflowId);
+    if (w != null) {
+      w.releaseValues();
     }
   }
 
@@ -225,7 +238,15 @@ final class GroupRuntime implements WorkflowStateMachine.Listener {
   void runEnded(WorkflowRun run) {
     runs.remove(run.workflowId(), run);
     WorkflowEntry w = state().get(run.workflowId());
-    if (w != null && w.isRunning() && !closed) {
+    if (w == null) {
+      return;
+    }
+    if (!w.isRunning()) {
+      // ended() saw this run and left the values to it; a run started since would hold them again.
+      if (!runs.containsKey(run.workflowId())) {
+        w.releaseValues();
+      }
+    } else if (!closed) {
       maybeStartRun(run.workflowId());
     }
   }

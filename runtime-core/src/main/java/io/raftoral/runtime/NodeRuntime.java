@@ -921,6 +921,15 @@ public final class NodeRuntime implements AutoCloseable {
     return new ReplicaState(g.state().digest(), g.state().size());
   }
 
+  /** How many checkpoint values this node's replica of the group holds in memory (ended workflows' are released). */
+  public long checkpointValuesInMemory(String executionGroup) {
+    GroupRuntime g = hosted.get(RaftGroupId.valueOf(UUID.fromString(executionGroup)));
+    if (g == null) {
+      throw new Errors.InvalidArgumentException("node " + raft.nodeId() + " hosts no execution group " + executionGroup);
+    }
+    return g.state().checkpointValuesInMemory();
+  }
+
   /** Stops the node: hands off the leadership of every group it leads, then stops its runs and its Raft server. */
   @Override
   public void close() throws IOException {

@@ -26,7 +26,10 @@ public final class WorkflowEntry {
   private ByteString result = ByteString.EMPTY;
   private WorkflowError error;
   private String terminationReason = "";
-  // Invariant: checkpoints.get(k).get(seq) is the committed value of (workflowId, k, seq).
+  // Invariant: checkpoints.get(k).get(seq) is the committed value of (workflowId, k, seq), until
+  // the runtime releases the values of an ended workflow that no local run still reads
+  // (releaseValues): memory then does not grow with finished workflows. The state store keeps
+  // them until the workflow is pruned.
   private final Map<String, List<ByteString>> checkpoints = new HashMap<>();
   private long checkpointCount;
 
@@ -55,9 +58,15 @@ public final class WorkflowEntry {
     return endedAtMillis;
   }
 
-  /** Feeds everything this entry holds (its record and every checkpoint, keys in order) into {@code digest}. */
+  /**
+   * Feeds everything this entry holds into {@code digest}: its record (with the checkpoint
+   * count) and, while it runs, every checkpoint value, keys in order.
+   */
   synchronized void digestInto(java.security.MessageDigest digest) {
     digest.update(toRecord().toByteArray());
+    if (status != WorkflowStatusCode.RUNNING) {
+      return; // released or not, per replica: the record's checkpoint count stands for them
+    }
     new java.util.TreeMap<>(checkpoints).forEach((key, values) -> {
       digest.update(key.getBytes(java.nio.charset.StandardCharsets.UTF_8));
       values.forEach(v -> digest.update(v.asReadOnlyByteBuffer()));
@@ -132,7 +141,10 @@ public final class WorkflowEntry {
     return ownerNode;
   }
 
-  /** The committed value at (key, seq), or null when that position is not committed yet. */
+  /**
+   * The committed value at (key, seq), or null when that position is not committed yet or the
+   * workflow has ended and its values were released.
+   */
   public synchronized ByteString checkpoint(String key, long seq) {
     List<ByteString> values = checkpoints.get(key);
     return values != null && seq < values.size() ? values.get((int) seq) : null;
@@ -170,6 +182,26 @@ public final class WorkflowEntry {
 
   synchronized void appendCheckpoint(String key, ByteString value) {
     checkpoints.computeIfAbsent(key, k -> new ArrayList<>()).add(value);
+    checkpointCount++;
+  }
+
+  /**
+   * Drops the checkpoint values of an ended workflow from memory, once no local run reads them
+   * any more (a run that is behind takes every committed value, also after the end). No effect
+   * on a running workflow.
+   */
+  public synchronized void releaseValues() {
+    if (status != WorkflowStatusCode.RUNNING) {
+      checkpoints.clear();
+    }
+  }
+
+  synchronized long valuesInMemory() {
+    return checkpoints.values().stream().mapToLong(List::size).sum();
+  }
+
+  /** Counts a stored checkpoint of an ended workflow without keeping its value. */
+  synchronized void countStoredCheckpoint() {
     checkpointCount++;
   }
 

@@ -90,10 +90,20 @@ public final class WorkflowState {
     workflows.put(record.getWorkflowId(), WorkflowEntry.fromRecord(record));
   }
 
-  /** Adds a stored checkpoint value; returns false when it is not the next seq of its key (a gap: bad data). */
+  /**
+   * Adds a stored checkpoint value (only counted for an ended workflow, whose values are not
+   * kept in memory); returns false when it is not the next seq of its key (a gap: bad data).
+   */
   public boolean restoreCheckpoint(String workflowId, String key, long seq, com.google.protobuf.ByteString value) {
     WorkflowEntry w = workflows.get(workflowId);
-    if (w == null || w.nextSeq(key) != seq) {
+    if (w == null) {
+      return false;
+    }
+    if (!w.isRunning()) {
+      w.countStoredCheckpoint();
+      return true;
+    }
+    if (w.nextSeq(key) != seq) {
       return false;
     }
     w.appendCheckpoint(key, value);
@@ -243,8 +253,8 @@ public final class WorkflowState {
   }
 
   /**
-   * A digest of the whole state (every workflow with its checkpoints, and the owner): replicas
-   * that applied the same commands have equal digests.
+   * A digest of the whole state (every workflow, the checkpoint values of running ones, and the
+   * owner): replicas that applied the same commands have equal digests.
    */
   public String digest() {
     java.security.MessageDigest sha;
@@ -262,6 +272,11 @@ public final class WorkflowState {
 
   public int size() {
     return workflows.size();
+  }
+
+  /** The checkpoint values held in memory, over all workflows. */
+  public long checkpointValuesInMemory() {
+    return workflows.values().stream().mapToLong(WorkflowEntry::valuesInMemory).sum();
   }
 
   private static CommandResult result(ResultCode code, WorkflowStatusCode status) {

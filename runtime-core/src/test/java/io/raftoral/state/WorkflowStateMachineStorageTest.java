@@ -89,6 +89,24 @@ class WorkflowStateMachineStorageTest {
   }
 
   @Test
+  void anEndedWorkflowIsReloadedWithItsCheckpointCountAndWithoutItsValues() throws Exception {
+    Replica first = replica("n1");
+    first.apply(1, 1, owner(1));
+    first.apply(2, 1, start("ended"), checkpoint("ended", "a", 0, "x", 1), checkpoint("ended", "a", 1, "y", 1));
+    first.apply(3, 1, end("ended", 1, 1_000), start("running"), checkpoint("running", "a", 0, "v", 1));
+    String digest = first.machine.state().digest();
+    first.close();
+
+    Replica again = replica("n1");
+    WorkflowEntry ended = again.machine.state().get("ended");
+    assertThat(ended.status()).isEqualTo(WorkflowStatusCode.COMPLETED);
+    assertThat(ended.toRecord().getCheckpointCount()).as("counted from the store").isEqualTo(2);
+    assertThat(ended.checkpoint("a", 0)).isNull();
+    assertThat(again.machine.state().get("running").checkpoint("a", 0)).isEqualTo(ByteString.copyFromUtf8("v"));
+    assertThat(again.machine.state().digest()).isEqualTo(digest);
+  }
+
+  @Test
   void snapshotRestoresAnIdenticalStateOnAnotherReplica() throws Exception {
     Replica leader = replica("n1");
     leader.apply(1, 1, owner(1));

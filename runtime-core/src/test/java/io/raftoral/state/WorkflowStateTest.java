@@ -434,6 +434,46 @@ class WorkflowStateTest {
     assertThat(record(WF)).isEqualTo(before);
   }
 
+  // However it ends, a workflow keeps its values (a run that is behind still takes them) until
+  // the runtime releases them; then it keeps its checkpoint count only, and the digest is the same.
+  @Test
+  void anEndedWorkflowKeepsItsCheckpointCountAfterItsValuesAreReleased() {
+    WorkflowState kept = new WorkflowState();
+    kept.apply(ownerChange(OWNER), TERM);
+    List<Command> ends = List.of(endWithResult("c", "r", TERM), endWithError("f", "E", "m", TERM), terminate("t", "stop"));
+    for (Command end : ends) {
+      String id = end.hasWorkflowEnd() ? end.getWorkflowEnd().getWorkflowId() : end.getWorkflowTerminate().getWorkflowId();
+      for (WorkflowState s : List.of(state, kept)) {
+        s.apply(start(id, "order", 1, "in"), TERM);
+        s.apply(checkpoint(id, "a", 0, "x", TERM), TERM);
+        s.apply(checkpoint(id, "a", 1, "y", TERM), TERM);
+        s.apply(checkpoint(id, "b", 0, "z", TERM), TERM);
+        assertThat(s.apply(end, TERM).getCode()).isEqualTo(ResultCode.APPLIED);
+      }
+      WorkflowEntry w = state.get(id);
+      assertThat(w.checkpoint("a", 1)).as(id).isEqualTo(bytes("y"));
+
+      w.releaseValues();
+
+      assertThat(w.checkpoint("a", 0)).as(id).isNull();
+      assertThat(w.checkpoint("b", 0)).as(id).isNull();
+      assertThat(record(id).getCheckpointCount()).as(id).isEqualTo(3);
+      assertThat(apply(checkpoint(id, "a", 2, "w", TERM)).getCode()).as(id).isEqualTo(ResultCode.FINISHED);
+    }
+    assertThat(state.digest()).isEqualTo(kept.digest());
+  }
+
+  // Releasing the values of a running workflow does nothing: its runs read them.
+  @Test
+  void valuesOfARunningWorkflowAreNeverReleased() {
+    apply(start(WF, "order", 1, "in"));
+    apply(checkpoint(WF, "a", 0, "x", TERM));
+
+    state.get(WF).releaseValues();
+
+    assertThat(state.get(WF).checkpoint("a", 0)).isEqualTo(bytes("x"));
+  }
+
   // --- WorkflowTerminate ---
 
   // A terminate of a RUNNING workflow makes it TERMINATED with the reason and time given.
