@@ -401,12 +401,8 @@ public final class NodeRuntime implements AutoCloseable {
 
   /** Finds a workflow in its primary group first, then in the others. */
   private Located locate(String workflowId) {
-    RaftGroupId primary = primaryGroup(workflowId);
-    List<RaftGroupId> order = new ArrayList<>();
-    order.add(primary);
-    executionGroupIds().stream().filter(g -> !g.equals(primary)).forEach(order::add);
     RuntimeException unreachable = null;
-    for (RaftGroupId gid : order) {
+    for (RaftGroupId gid : searchOrder(workflowId, executionGroupIds())) {
       try {
         WorkflowRecord r = recordIn(gid, workflowId);
         if (r != null) {
@@ -420,6 +416,31 @@ public final class NodeRuntime implements AutoCloseable {
       throw unreachable;
     }
     throw new Errors.WorkflowNotFoundException(workflowId);
+  }
+
+  /** The id's primary group first, then the other groups of {@code groups}. */
+  private List<RaftGroupId> searchOrder(String workflowId, java.util.Collection<RaftGroupId> groups) {
+    RaftGroupId primary = primaryGroup(workflowId);
+    List<RaftGroupId> order = new ArrayList<>();
+    order.add(primary);
+    groups.stream().filter(g -> !g.equals(primary)).forEach(order::add);
+    return order;
+  }
+
+  /**
+   * The workflow from a replica here that holds it still running, or null. Waiting for its end
+   * then needs no leader: the replica applies the end as the leader does. (A final status here
+   * is not trusted without the leader: this replica may be behind a prune and a new start.)
+   */
+  private Located runningHere(String workflowId) {
+    for (RaftGroupId gid : searchOrder(workflowId, hosted.keySet())) {
+      GroupRuntime local = hosted.get(gid);
+      var w = local == null ? null : local.state().get(workflowId);
+      if (w != null && w.isRunning()) {
+        return new Located(gid, w.toRecord());
+      }
+    }
+    return null;
   }
 
   /** The workflow as the group's leader knows it (this replica when it leads, or when no leader answers); null when absent. */
@@ -557,7 +578,10 @@ public final class NodeRuntime implements AutoCloseable {
   private Located awaitLocated(String workflowId, Duration timeout) {
     checkOpen();
     long deadline = System.nanoTime() + timeout.toNanos();
-    Located l = locate(checkWorkflowId(workflowId));
+    Located l = runningHere(checkWorkflowId(workflowId));
+    if (l == null) {
+      l = locate(workflowId);
+    }
     if (l.record().getStatus() != WorkflowStatusCode.RUNNING) {
       return l;
     }
