@@ -23,6 +23,8 @@ import picocli.CommandLine.Option;
         "bench/run --jmh [JMH options] runs the JMH micro-benchmarks instead."})
 public final class LoadGenerator implements Callable<Integer> {
   static final List<String> MODES = List.of("embedded", "processes");
+  /** Concurrent clients of the closed loop that warms a cluster up before a burst (fanin). */
+  static final int WARMUP_CLIENTS = 128;
 
   @Option(names = "--workload", description = "seq10 (default), fanin or bigstate")
   String workload = "seq10";
@@ -40,7 +42,7 @@ public final class LoadGenerator implements Callable<Integer> {
   @Option(names = "--seconds", description = "measured seconds per row (default 20)")
   int seconds = 20;
 
-  @Option(names = "--warmup", description = "warm-up seconds per row (default 10)")
+  @Option(names = "--warmup", description = "warm-up seconds per row (default 10); fanin warms up with a closed loop at C = 128")
   int warmup = 10;
 
   @Option(names = "--node-jvm", paramLabel = "OPTIONS",
@@ -115,6 +117,26 @@ public final class LoadGenerator implements Callable<Integer> {
     AtomicLong errors = new AtomicLong();
     long warmupEnd = System.nanoTime() + Duration.ofSeconds(warmup).toNanos();
     long end = warmupEnd + Duration.ofSeconds(seconds).toNanos();
+    List<Thread> threads = drive(target, c, warmupEnd, end, recorder, completed, errors);
+    Thread.sleep(Duration.ofSeconds(warmup));
+    recorder.reset();
+    Usage before = Usage.of(target);
+    for (Thread t : threads) {
+      t.join();
+    }
+    Usage after = Usage.of(target);
+    double elapsed = Math.min((after.wallNanos - before.wallNanos) / 1e9, seconds);
+    var h = recorder.getIntervalHistogram();
+    double wfs = completed.get() / (double) seconds;
+    return report(target, c, wfs, h, before, after, elapsed, completed.get(), errors.get());
+  }
+
+  /**
+   * Starts {@code c} closed-loop seq10 clients that run until {@code end}; a workflow that
+   * started at or after {@code from} and ended by {@code end} is recorded and counted.
+   */
+  private static List<Thread> drive(Target target, int c, long from, long end, Recorder recorder, AtomicLong completed,
+      AtomicLong errors) {
     List<Thread> threads = new ArrayList<>();
     for (int i = 0; i < c; i++) {
       Target.Seq10Client client = target.client(i);
@@ -129,7 +151,7 @@ public final class LoadGenerator implements Callable<Integer> {
               throw new IllegalStateException("seq10(" + input + ") returned " + result);
             }
             long t1 = System.nanoTime();
-            if (t0 >= warmupEnd && t1 <= end) {
+            if (t0 >= from && t1 <= end) {
               recorder.recordValue((t1 - t0) / 1000);
               completed.incrementAndGet();
             }
@@ -141,22 +163,32 @@ public final class LoadGenerator implements Callable<Integer> {
         }
       }));
     }
-    Thread.sleep(Duration.ofSeconds(warmup));
-    recorder.reset();
-    Usage before = Usage.of(target);
-    for (Thread t : threads) {
-      t.join();
-    }
-    Usage after = Usage.of(target);
-    double elapsed = Math.min((after.wallNanos - before.wallNanos) / 1e9, seconds);
-    var h = recorder.getIntervalHistogram();
-    double wfs = completed.get() / (double) seconds;
-    return report(target, c, wfs, h, before, after, elapsed, completed.get(), errors.get());
+    return threads;
   }
 
-  /** fanin: 1,000 seq10 workflows started at once; the time until all are complete. */
+  /**
+   * Brings a fresh cluster to its steady state before a burst: {@code --warmup} seconds of
+   * closed-loop seq10 at C = 128 (JIT, heap, connections), as a service that has been running
+   * would be. With {@code --warmup 0} the burst meets cold JVMs.
+   */
+  private void warmUp(Target target) throws InterruptedException {
+    if (warmup <= 0) {
+      return;
+    }
+    long end = System.nanoTime() + Duration.ofSeconds(warmup).toNanos();
+    AtomicLong errors = new AtomicLong();
+    for (Thread t : drive(target, WARMUP_CLIENTS, end, end, new Recorder(3), new AtomicLong(), errors)) {
+      t.join();
+    }
+    if (errors.get() > 0) {
+      System.err.println("warm-up: " + errors.get() + " workflows failed");
+    }
+  }
+
+  /** fanin: after the warm-up, 1,000 seq10 workflows started at once; the time until all are complete. */
   Report fanin(String mode, int size) throws Exception {
     try (Target target = open(mode, size)) {
+      warmUp(target);
       int count = 1000;
       Recorder recorder = new Recorder(3);
       AtomicLong errors = new AtomicLong();

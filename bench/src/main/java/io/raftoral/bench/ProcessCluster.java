@@ -54,6 +54,7 @@ final class ProcessCluster implements Target {
   private final List<RaftoralClient> clients = new ArrayList<>();
   private final String runId = Long.toHexString(ThreadLocalRandom.current().nextLong() >>> 16);
   private final AtomicLong bigStates = new AtomicLong();
+  private final AtomicLong seq10Clients = new AtomicLong(); // ids stay unique when a row makes clients twice (fanin's warm-up)
   private volatile boolean keepFiles;
   private final Thread stopOnExit = Thread.ofPlatform().name("bench-stop-nodes").unstarted(this::stopAndClean);
 
@@ -204,7 +205,7 @@ final class ProcessCluster implements Target {
   @Override
   public Seq10Client client(int index) {
     RaftoralClient client = clients.get(index % clients.size());
-    String prefix = "seq10-" + runId + "-" + index + "-";
+    String prefix = "seq10-" + runId + "-" + seq10Clients.incrementAndGet() + "-";
     AtomicLong n = new AtomicLong();
     return input -> {
       String id = prefix + n.incrementAndGet();

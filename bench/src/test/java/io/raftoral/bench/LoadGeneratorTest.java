@@ -19,6 +19,18 @@ class LoadGeneratorTest {
     assertThat(row.json()).contains("\"mode\":\"embedded\"");
   }
 
+  /** fanin warms the cluster up first, then all 1,000 workflows of the burst complete with their results checked. */
+  @Test
+  void faninCompletesEveryWorkflowOfTheBurstAfterTheWarmUp() throws Exception {
+    LoadGenerator generator = new LoadGenerator();
+    generator.workload = "fanin";
+    generator.warmup = 1;
+    Report row = generator.fanin("embedded", 1);
+    assertThat(row.errors()).isZero();
+    assertThat(row.completed()).isEqualTo(1000);
+    assertThat(row.markdown()).startsWith("| fanin | 1 | embedded | 1000 |");
+  }
+
   /** bigstate's workflow gets back every value it wrote, and the rows count the three rounds. */
   @Test
   void bigStateRowsCountEveryWorkflowAndEveryCheckpoint() throws Exception {
