@@ -57,6 +57,12 @@ final class EmbeddedCluster implements Target {
   }
 
   @Override
+  public double[] liveHeapMb() {
+    System.gc();
+    return new double[] {java.lang.management.ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed() / (1024.0 * 1024)};
+  }
+
+  @Override
   public double[] rssMb() {
     return new double[] {Target.rssMb(ProcessHandle.current().pid())};
   }

@@ -226,9 +226,10 @@ public final class LoadGenerator implements Callable<Integer> {
 
   /**
    * bigstate: a workflow writes 10,000 checkpoints of 256 B to one key, three times, then one to
-   * 1,000 keys, three times; RSS of the node processes before and after each. A small one runs
-   * first, so that the JIT and the heap are past their start-up growth when "before" is taken;
-   * memory is flat when the later rounds stop adding to it.
+   * 1,000 keys, three times; RSS of the node processes before and after each, and their live
+   * heap (after a full GC) before and after the three. A small one runs first, so that the JIT
+   * and the heap are past their start-up growth when "before" is taken; memory is flat when the
+   * later rounds stop adding to it, and the live heap does not grow with finished workflows.
    */
   List<Report> bigState(String mode, int size) throws Exception {
     int writes = 10_000;
@@ -239,6 +240,7 @@ public final class LoadGenerator implements Callable<Integer> {
       for (int keys : List.of(1, 1_000)) {
         double rssFirst = Arrays.stream(target.rssMb()).sum();
         StringBuilder rss = new StringBuilder(String.format(java.util.Locale.ROOT, "%.0f", rssFirst));
+        double liveFirst = Arrays.stream(target.liveHeapMb()).sum(); // forces a GC: outside the measured window
         var h = new org.HdrHistogram.Histogram(3);
         Usage before = Usage.of(target);
         int errors = 0;
@@ -250,10 +252,12 @@ public final class LoadGenerator implements Callable<Integer> {
         }
         Usage after = Usage.of(target);
         double rssLast = Arrays.stream(target.rssMb()).sum();
+        double liveLast = Arrays.stream(target.liveHeapMb()).sum();
         double elapsed = (after.wallNanos - before.wallNanos) / 1e9;
         System.err.printf(java.util.Locale.ROOT,
-            "bigstate: %d x %d checkpoints of 256 B over %d key(s) on %d node(s) (%s) in %.2f s; RSS MB %s (%+.0f MB)%n",
-            rounds, writes, keys, size, target.mode(), elapsed, rss, rssLast - rssFirst);
+            "bigstate: %d x %d checkpoints of 256 B over %d key(s) on %d node(s) (%s) in %.2f s; RSS MB %s (%+.0f MB); "
+                + "live heap after a full GC MB %.0f -> %.0f (%+.0f MB)%n",
+            rounds, writes, keys, size, target.mode(), elapsed, rss, rssLast - rssFirst, liveFirst, liveLast, liveLast - liveFirst);
         Report r = report(target, 1, rounds / elapsed, h, before, after, elapsed, rounds, errors);
         rows.add(new Report("bigstate/" + keys + (keys == 1 ? "key" : "keys"), r.nodes(), r.mode(), 1, r.workflowsPerSecond(),
             rounds * writes / elapsed, r.p50Ms(), r.p90Ms(), r.p99Ms(), r.cpuPercent(), rssLast, r.completed(), errors,

@@ -235,6 +235,11 @@ final class ProcessCluster implements Target {
     return nodes.stream().mapToDouble(n -> Target.rssMb(n.process().pid())).toArray();
   }
 
+  @Override
+  public double[] liveHeapMb() {
+    return nodes.stream().mapToDouble(n -> Target.liveHeapMb(n.process().pid())).toArray();
+  }
+
   private void printLogTails() {
     for (Node n : nodes) {
       try {

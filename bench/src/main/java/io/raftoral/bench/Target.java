@@ -34,8 +34,36 @@ interface Target extends AutoCloseable {
   /** Resident set size in MB of each process that holds nodes (embedded: this one). */
   double[] rssMb();
 
+  /** Heap in use right after a full GC (the live set), in MB, of each process that holds nodes. */
+  double[] liveHeapMb();
+
   @Override
   void close() throws Exception;
+
+  /**
+   * The live heap of another JVM: {@code jcmd GC.run}, then the "used" of {@code jcmd
+   * GC.heap_info}; 0 when it cannot be read (the process is gone, no jcmd).
+   */
+  static double liveHeapMb(long pid) {
+    String jcmd = Path.of(System.getProperty("java.home"), "bin", "jcmd").toString();
+    try {
+      run(jcmd, Long.toString(pid), "GC.run");
+      java.util.regex.Matcher m = java.util.regex.Pattern.compile("used (\\d+)K").matcher(run(jcmd, Long.toString(pid), "GC.heap_info"));
+      return m.find() ? Long.parseLong(m.group(1)) / 1024.0 : 0;
+    } catch (IOException e) {
+      return 0;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return 0;
+    }
+  }
+
+  private static String run(String... command) throws IOException, InterruptedException {
+    Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+    String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+    p.waitFor();
+    return out;
+  }
 
   /** Resident set size of a process from /proc (Linux), 0 elsewhere or when it is gone. */
   static double rssMb(long pid) {
