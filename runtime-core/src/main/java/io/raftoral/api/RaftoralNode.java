@@ -234,6 +234,7 @@ public final class RaftoralNode implements AutoCloseable {
     private Duration electionTimeout = Duration.ofMillis(1000);
     private Duration requestTimeout = Duration.ofSeconds(30);
     private int maxInFlight = 2;
+    private Duration batchLinger = Duration.ZERO; // only through raftoral.proposer.linger-micros (tuning)
     private String apiAddress;
     private List<String> joinSeeds = List.of();
     private int maxVoters = 3;
@@ -393,6 +394,9 @@ public final class RaftoralNode implements AutoCloseable {
      * node's identity, restarts it as that node.
      */
     public RaftoralNode start() {
+      // Tuning experiments (docs/ARCHITECTURE.md, "Proposer"): system properties over the builder's values.
+      maxInFlight = tuning(System.getProperties(), "raftoral.proposer.max-in-flight", maxInFlight, 1);
+      batchLinger = Duration.ofNanos(1000L * tuning(System.getProperties(), "raftoral.proposer.linger-micros", 0, 0));
       if (executionGroups < 1 || payloadLimitBytes < 1 || maxInFlight < 1 || maxVoters < 1) {
         throw new Errors.InvalidArgumentException("executionGroups, payloadLimitBytes, maxInFlightEntries and maxVoters must be >= 1");
       }
@@ -500,7 +504,7 @@ public final class RaftoralNode implements AutoCloseable {
       NodeRuntime runtime;
       try {
         runtime = new NodeRuntime(settings, new NodeRuntime.Options(clusterId, executionGroups, payloads, requestTimeout,
-            maxInFlight, maxBatchBytes, maxVoters, targetGroupSize, nodeFailureTimeout, apiAddress, retention), registry);
+            maxInFlight, maxBatchBytes, maxVoters, targetGroupSize, nodeFailureTimeout, apiAddress, retention, batchLinger), registry);
         opened.add(runtime);
         runtime.start(entry);
       } catch (IOException | RuntimeException e) {
@@ -572,6 +576,25 @@ public final class RaftoralNode implements AutoCloseable {
     }
 
     /** The refusal of a state store or snapshot, wherever Ratis wrapped it. */
+    /** A whole number of at least {@code min} from a system property when it is set (logged as a warning), else {@code value}. */
+    static int tuning(java.util.Properties system, String property, int value, int min) {
+      String set = system.getProperty(property);
+      if (set == null) {
+        return value;
+      }
+      int parsed;
+      try {
+        parsed = Integer.parseInt(set.strip());
+      } catch (NumberFormatException e) {
+        parsed = Integer.MIN_VALUE;
+      }
+      if (parsed < min) {
+        throw new Errors.InvalidArgumentException("system property " + property + " = '" + set + "': expected a whole number >= " + min);
+      }
+      LOG.warn("{} = {} from a system property (tuning)", property, parsed);
+      return parsed;
+    }
+
     private static io.raftoral.storage.CorruptStateException corruptState(Throwable e) {
       for (Throwable t = e; t != null; t = t.getCause()) {
         if (t instanceof io.raftoral.storage.CorruptStateException c) {

@@ -8,6 +8,7 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
 import java.util.function.Function;
 import org.apache.ratis.protocol.RaftClientReply;
 import org.apache.ratis.thirdparty.com.google.protobuf.ByteString;
@@ -17,7 +18,8 @@ import org.apache.ratis.thirdparty.com.google.protobuf.UnsafeByteOperations;
  * Group commit for one Raft group: the commands of all concurrent workflows of the group go
  * into one {@link CommandBatch} entry. When fewer than {@code maxInFlight} entries are in flight
  * a command is flushed at once (no latency added when idle); otherwise commands wait for the
- * next free slot and leave together.
+ * next free slot and leave together. With a linger, a slot that frees while another entry is
+ * still in flight waits that long for more commands (up to a full batch) before it sends.
  */
 public final class Proposer {
   /** A command that reached the log, with the index of the entry that carried it. */
@@ -28,8 +30,11 @@ public final class Proposer {
   private final Function<ByteString, CompletableFuture<RaftClientReply>> submit;
   private final int maxInFlight;
   private final int maxBatchBytes;
+  private final Executor afterLinger;
   private final ArrayDeque<Pending> queue = new ArrayDeque<>();
+  private int queuedBytes;
   private int inFlight;
+  private boolean lingering;
 
   /**
    * @param submit appends one entry and completes with the leader's reply
@@ -37,9 +42,18 @@ public final class Proposer {
    * @param maxBatchBytes a batch stops growing past this size (one command always fits)
    */
   public Proposer(Function<ByteString, CompletableFuture<RaftClientReply>> submit, int maxInFlight, int maxBatchBytes) {
+    this(submit, maxInFlight, maxBatchBytes, null);
+  }
+
+  /**
+   * @param afterLinger runs a task once the linger has passed, or null for no linger
+   */
+  public Proposer(Function<ByteString, CompletableFuture<RaftClientReply>> submit, int maxInFlight, int maxBatchBytes,
+      Executor afterLinger) {
     this.submit = submit;
     this.maxInFlight = maxInFlight;
     this.maxBatchBytes = maxBatchBytes;
+    this.afterLinger = afterLinger;
   }
 
   /** Proposes {@code command}; completes once it is applied on the leader. */
@@ -47,15 +61,33 @@ public final class Proposer {
     Pending p = new Pending(command, command.getSerializedSize(), new CompletableFuture<>());
     synchronized (this) {
       queue.add(p);
+      queuedBytes += p.size;
     }
-    flush();
+    flush(false);
     return p.future;
   }
 
-  private void flush() {
+  private void lingerEnded() {
+    synchronized (this) {
+      lingering = false;
+    }
+    flush(true);
+  }
+
+  /** Sends the next batch if a slot is free (and, with a linger, once it has waited). */
+  private void flush(boolean lingered) {
     List<Pending> batch;
     synchronized (this) {
       if (inFlight >= maxInFlight || queue.isEmpty()) {
+        return;
+      }
+      boolean full = queuedBytes >= maxBatchBytes;
+      if (lingering && !full) {
+        return;
+      }
+      if (afterLinger != null && inFlight > 0 && !full && !lingered) {
+        lingering = true;
+        afterLinger.execute(this::lingerEnded);
         return;
       }
       batch = new ArrayList<>();
@@ -65,6 +97,7 @@ public final class Proposer {
         bytes += p.size;
         batch.add(p);
       }
+      queuedBytes -= bytes;
       inFlight++;
     }
     CommandBatch.Builder entry = CommandBatch.newBuilder();
@@ -82,7 +115,7 @@ public final class Proposer {
         inFlight--;
       }
       complete(batch, r, error);
-      flush();
+      flush(false);
     });
   }
 

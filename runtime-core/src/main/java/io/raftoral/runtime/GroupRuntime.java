@@ -47,7 +47,7 @@ final class GroupRuntime implements WorkflowStateMachine.Listener {
   private volatile boolean closed;
 
   GroupRuntime(RaftGroupId groupId, long self, RaftHost host, WorkflowStateMachine stateMachine,
-      WorkflowRegistry registry, Payloads payloads, ExecutorService executor, int maxInFlight, int maxBatchBytes) {
+      WorkflowRegistry registry, Payloads payloads, ExecutorService executor, Proposer proposer) {
     this.groupId = groupId;
     this.self = self;
     this.host = host;
@@ -55,7 +55,7 @@ final class GroupRuntime implements WorkflowStateMachine.Listener {
     this.registry = registry;
     this.payloads = payloads;
     this.executor = executor;
-    this.proposer = new Proposer(data -> host.submit(groupId, data), maxInFlight, maxBatchBytes);
+    this.proposer = proposer;
     stateMachine.setListener(this);
   }
 

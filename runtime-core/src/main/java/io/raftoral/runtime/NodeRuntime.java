@@ -96,7 +96,8 @@ public final class NodeRuntime implements AutoCloseable {
       int targetGroupSize,
       Duration nodeFailureTimeout,
       String apiAddress,
-      Duration retention) {}
+      Duration retention,
+      Duration batchLinger) {}
 
   /** How this node enters its cluster. */
   public enum Entry {
@@ -171,8 +172,13 @@ public final class NodeRuntime implements AutoCloseable {
   }
 
   private GroupRuntime newGroupRuntime(RaftGroupId gid, WorkflowStateMachine machine) {
-    return new GroupRuntime(gid, raft.nodeId(), host, machine, registry, options.payloads(), executor,
-        options.maxInFlight(), options.maxBatchBytes());
+    return new GroupRuntime(gid, raft.nodeId(), host, machine, registry, options.payloads(), executor, newProposer(gid));
+  }
+
+  private Proposer newProposer(RaftGroupId gid) {
+    long linger = options.batchLinger().toNanos();
+    return new Proposer(data -> host.submit(gid, data), options.maxInFlight(), options.maxBatchBytes(),
+        linger == 0 ? null : CompletableFuture.delayedExecutor(linger, TimeUnit.NANOSECONDS));
   }
 
   public void start(Entry entry) throws IOException {
@@ -393,8 +399,7 @@ public final class NodeRuntime implements AutoCloseable {
     if (g != null) {
       return g.propose(command);
     }
-    return remote.computeIfAbsent(gid, id -> new Proposer(data -> host.submit(id, data), options.maxInFlight(), options.maxBatchBytes()))
-        .propose(command);
+    return remote.computeIfAbsent(gid, this::newProposer).propose(command);
   }
 
   private record Located(RaftGroupId group, WorkflowRecord record) {}

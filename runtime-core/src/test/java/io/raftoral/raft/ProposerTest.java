@@ -274,6 +274,87 @@ class ProposerTest {
   // --- the fake log ---
 
   /** Records submitted entries; each reply is completed by hand. */
+  // --- linger ---
+
+  // With a linger, an idle proposer still submits at once: nothing is in flight to wait for.
+  @Test
+  void idleProposerWithALingerSubmitsAtOnce() {
+    Proposer p = new Proposer(log, 2, NO_LIMIT, timer);
+
+    p.propose(cmd("a"));
+
+    assertThat(log.entries()).hasSize(1);
+    assertThat(timer.waiting).isEmpty();
+  }
+
+  // A slot that is free while another entry is in flight waits for the linger; what arrives
+  // meanwhile leaves together when it ends.
+  @Test
+  void aFreeSlotWaitsForTheLingerWhileAnEntryIsInFlight() {
+    Proposer p = new Proposer(log, 2, NO_LIMIT, timer);
+    p.propose(cmd("a"));
+    p.propose(cmd("b"));
+    p.propose(cmd("c"));
+    assertThat(log.entries()).hasSize(1);
+    assertThat(timer.waiting).hasSize(1);
+
+    timer.pass();
+
+    assertThat(log.entries()).hasSize(2);
+    assertThat(ids(log.entry(1))).containsExactly("b", "c");
+  }
+
+  // A full batch does not wait for the linger.
+  @Test
+  void aFullBatchLeavesWithoutWaitingForTheLinger() {
+    Proposer p = new Proposer(log, 3, 300, timer);
+    p.propose(cmd("a"));
+    p.propose(cmd("b", 100));
+    assertThat(log.entries()).hasSize(1);
+
+    p.propose(cmd("c", 200));
+
+    assertThat(log.entries()).hasSize(2);
+    assertThat(ids(log.entry(1))).containsExactly("b");
+    timer.pass();
+    assertThat(ids(log.entry(2))).containsExactly("c");
+  }
+
+  // After the linger the waiting commands leave even though an entry is still in flight, and the
+  // next ones linger again.
+  @Test
+  void theLingerEndsOnceAndTheNextCommandsLingerAgain() {
+    Proposer p = new Proposer(log, 3, NO_LIMIT, timer);
+    p.propose(cmd("a"));
+    p.propose(cmd("b"));
+    timer.pass();
+    assertThat(log.entries()).hasSize(2);
+
+    p.propose(cmd("c"));
+
+    assertThat(log.entries()).hasSize(2);
+    timer.pass();
+    assertThat(ids(log.entry(2))).containsExactly("c");
+  }
+
+  final ManualTimer timer = new ManualTimer();
+
+  /** The linger's timer: tasks wait until {@link #pass} runs them. */
+  static final class ManualTimer implements java.util.concurrent.Executor {
+    final List<Runnable> waiting = new ArrayList<>();
+
+    @Override
+    public void execute(Runnable task) {
+      waiting.add(task);
+    }
+
+    void pass() {
+      List<Runnable> due = List.copyOf(waiting);
+      waiting.clear();
+      due.forEach(Runnable::run);
+    }
+  }
+
   static final class FakeLog implements Function<ByteString, CompletableFuture<RaftClientReply>> {
     private final List<CommandBatch> entries = new ArrayList<>();
     private final List<CompletableFuture<RaftClientReply>> replies = new ArrayList<>();

@@ -1,0 +1,32 @@
+package io.raftoral.api;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.util.Properties;
+import org.junit.jupiter.api.Test;
+
+/** The raftoral.proposer.* system properties of tuning experiments (docs/ARCHITECTURE.md, "Proposer"). */
+class TuningPropertiesTest {
+  @Test
+  void anUnsetPropertyKeepsTheBuildersValueAndASetOneReplacesIt() {
+    Properties system = new Properties();
+    assertThat(RaftoralNode.Builder.tuning(system, "raftoral.proposer.max-in-flight", 2, 1)).isEqualTo(2);
+
+    system.setProperty("raftoral.proposer.max-in-flight", " 4 ");
+    assertThat(RaftoralNode.Builder.tuning(system, "raftoral.proposer.max-in-flight", 2, 1)).isEqualTo(4);
+  }
+
+  @Test
+  void aValueThatIsNotAWholeNumberOrBelowTheMinimumIsRefused() {
+    Properties system = new Properties();
+    for (String bad : new String[] {"x", "1.5", "0", "-3", ""}) {
+      system.setProperty("raftoral.proposer.max-in-flight", bad);
+      assertThatThrownBy(() -> RaftoralNode.Builder.tuning(system, "raftoral.proposer.max-in-flight", 2, 1))
+          .as(bad)
+          .isInstanceOf(Errors.InvalidArgumentException.class)
+          .hasMessageContaining("raftoral.proposer.max-in-flight")
+          .hasMessageContaining(">= 1");
+    }
+  }
+}
