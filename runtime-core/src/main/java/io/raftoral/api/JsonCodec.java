@@ -1,5 +1,7 @@
 package io.raftoral.api;
 
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.util.JsonRecyclerPools;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.json.JsonMapper;
@@ -10,7 +12,11 @@ public final class JsonCodec implements PayloadCodec {
   private final ObjectMapper mapper;
 
   public JsonCodec() {
-    this(JsonMapper.builder().enable(SerializationFeature.ORDER_MAP_ENTRIES_BY_KEYS).findAndAddModules().build());
+    // Jackson's default buffer recycling is per thread; workflow runs and API calls are virtual
+    // threads, each new, so every encode and decode allocated fresh 8-16 KB buffers (measured:
+    // half of all bytes allocated at C = 128). A pool shared by all threads reuses them.
+    this(JsonMapper.builder(JsonFactory.builder().recyclerPool(JsonRecyclerPools.newConcurrentDequePool()).build())
+        .enable(SerializationFeature.ORDER_MAP_ENTRIES_BY_KEYS).findAndAddModules().build());
   }
 
   public JsonCodec(ObjectMapper mapper) {
