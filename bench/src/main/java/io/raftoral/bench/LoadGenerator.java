@@ -42,6 +42,9 @@ public final class LoadGenerator implements Callable<Integer> {
   @Option(names = "--seconds", description = "measured seconds per row (default 20)")
   int seconds = 20;
 
+  @Option(names = "--rounds", description = "bigstate: workflows per key count (default 3)")
+  int rounds = 3;
+
   @Option(names = "--warmup", description = "warm-up seconds per row (default 10); fanin warms up with a closed loop at C = 128")
   int warmup = 10;
 
@@ -225,39 +228,41 @@ public final class LoadGenerator implements Callable<Integer> {
   }
 
   /**
-   * bigstate: a workflow writes 10,000 checkpoints of 256 B to one key, three times, then one to
-   * 1,000 keys, three times; RSS of the node processes before and after each, and their live
-   * heap (after a full GC) before and after the three. A small one runs first, so that the JIT
-   * and the heap are past their start-up growth when "before" is taken; memory is flat when the
-   * later rounds stop adding to it, and the live heap does not grow with finished workflows.
+   * bigstate: a workflow writes 10,000 checkpoints of 256 B to one key, {@code --rounds} times,
+   * then one to 1,000 keys as often; after each, the summed RSS of the processes that hold nodes
+   * and their live heap (after a full GC). A small one runs first, so that the JIT and the heap are
+   * past their start-up growth when "before" is taken; memory is flat when the later rounds stop
+   * adding to it. Durations, rates and CPU cover the workflows only, not the forced GCs between.
    */
   List<Report> bigState(String mode, int size) throws Exception {
     int writes = 10_000;
-    int rounds = 3;
     try (Target target = open(mode, size)) {
       target.bigState(1_000, 10);
       List<Report> rows = new ArrayList<>();
       for (int keys : List.of(1, 1_000)) {
         double rssFirst = Arrays.stream(target.rssMb()).sum();
+        double liveFirst = Arrays.stream(target.liveHeapMb()).sum();
         StringBuilder rss = new StringBuilder(String.format(java.util.Locale.ROOT, "%.0f", rssFirst));
-        double liveFirst = Arrays.stream(target.liveHeapMb()).sum(); // forces a GC: outside the measured window
+        StringBuilder live = new StringBuilder(String.format(java.util.Locale.ROOT, "%.0f", liveFirst));
         var h = new org.HdrHistogram.Histogram(3);
         Usage before = Usage.of(target);
+        Usage after = before; // advanced by the workflows' own time only
         int errors = 0;
         for (int round = 0; round < rounds; round++) {
-          long t0 = System.nanoTime();
+          Usage start = Usage.of(target);
           errors += writes - target.bigState(writes, keys);
-          h.recordValue((System.nanoTime() - t0) / 1000);
+          Usage end = Usage.of(target);
+          after = after.plus(start, end);
+          h.recordValue((end.wallNanos - start.wallNanos) / 1000);
           rss.append(String.format(java.util.Locale.ROOT, " -> %.0f", Arrays.stream(target.rssMb()).sum()));
+          live.append(String.format(java.util.Locale.ROOT, " -> %.0f", Arrays.stream(target.liveHeapMb()).sum()));
         }
-        Usage after = Usage.of(target);
         double rssLast = Arrays.stream(target.rssMb()).sum();
-        double liveLast = Arrays.stream(target.liveHeapMb()).sum();
         double elapsed = (after.wallNanos - before.wallNanos) / 1e9;
         System.err.printf(java.util.Locale.ROOT,
             "bigstate: %d x %d checkpoints of 256 B over %d key(s) on %d node(s) (%s) in %.2f s; RSS MB %s (%+.0f MB); "
-                + "live heap after a full GC MB %.0f -> %.0f (%+.0f MB)%n",
-            rounds, writes, keys, size, target.mode(), elapsed, rss, rssLast - rssFirst, liveFirst, liveLast, liveLast - liveFirst);
+                + "live heap after a full GC MB %s%n",
+            rounds, writes, keys, size, target.mode(), elapsed, rss, rssLast - rssFirst, live);
         Report r = report(target, 1, rounds / elapsed, h, before, after, elapsed, rounds, errors);
         rows.add(new Report("bigstate/" + keys + (keys == 1 ? "key" : "keys"), r.nodes(), r.mode(), 1, r.workflowsPerSecond(),
             rounds * writes / elapsed, r.p50Ms(), r.p90Ms(), r.p99Ms(), r.cpuPercent(), rssLast, r.completed(), errors,
@@ -287,6 +292,15 @@ public final class LoadGenerator implements Callable<Integer> {
   private record Usage(long wallNanos, double[] nodeCpuSeconds, double selfCpuSeconds) {
     static Usage of(Target target) {
       return new Usage(System.nanoTime(), target.cpuSeconds(), EmbeddedCluster.processCpuSeconds());
+    }
+
+    /** This usage advanced by what was used from {@code start} to {@code end}. */
+    Usage plus(Usage start, Usage end) {
+      double[] cpu = nodeCpuSeconds.clone();
+      for (int i = 0; i < cpu.length; i++) {
+        cpu[i] += end.nodeCpuSeconds[i] - start.nodeCpuSeconds[i];
+      }
+      return new Usage(wallNanos + end.wallNanos - start.wallNanos, cpu, selfCpuSeconds + end.selfCpuSeconds - start.selfCpuSeconds);
     }
   }
 }
