@@ -59,10 +59,28 @@ final class WorkflowRun implements WorkflowContext, Runnable {
   private final Condition changed = lock.newCondition();
   private long signals;
 
-  // The owner's proposal of the workflow's end (writes are tracked in unconfirmed); touched by
-  // the run's thread only.
-  private CompletableFuture<Proposer.Outcome> inFlight;
-  private long retryAtNanos;
+  /** The proposal of one thing (a write, the end): at most one out, and a pause after a failed one. */
+  private static final class Attempt {
+    CompletableFuture<Proposer.Outcome> out;
+    long retryAtNanos;
+
+    /** Whether it may be proposed now: none is out, and one that failed has waited {@link WorkflowRun#RETRY_NANOS}. */
+    boolean mayGo() {
+      if (out != null) {
+        if (!out.isDone()) {
+          return false;
+        }
+        if (out.isCompletedExceptionally()) {
+          retryAtNanos = System.nanoTime() + RETRY_NANOS;
+        }
+        out = null;
+      }
+      return System.nanoTime() >= retryAtNanos;
+    }
+  }
+
+  // The owner's proposal of the workflow's end; touched by the run's thread only.
+  private final Attempt end = new Attempt();
 
   /** A write this run went on with before it committed: its position, value and proposal. */
   private static final class Unconfirmed {
@@ -70,15 +88,13 @@ final class WorkflowRun implements WorkflowContext, Runnable {
     final long seq;
     final ByteString value;
     long ownerTerm;
-    CompletableFuture<Proposer.Outcome> proposal;
-    long retryAtNanos;
+    final Attempt attempt = new Attempt();
 
-    Unconfirmed(String key, long seq, ByteString value, long ownerTerm, CompletableFuture<Proposer.Outcome> proposal) {
+    Unconfirmed(String key, long seq, ByteString value, long ownerTerm) {
       this.key = key;
       this.seq = seq;
       this.value = value;
       this.ownerTerm = ownerTerm;
-      this.proposal = proposal;
     }
   }
 
@@ -233,12 +249,11 @@ final class WorkflowRun implements WorkflowContext, Runnable {
       settleWrites();
       ByteString committed = entry.checkpoint(key, seq);
       if (committed != null) {
-        inFlight = null;
         nextSeq.put(key, seq + 1);
         return committed.toByteArray();
       }
       checkStillWanted();
-      if (mayPropose()) {
+      if (group.isOwner()) {
         if (proposal == null && sideEffect && !unconfirmed.isEmpty()) {
           confirmWrites();
           continue;
@@ -246,9 +261,9 @@ final class WorkflowRun implements WorkflowContext, Runnable {
         if (proposal == null) {
           proposal = computeOwnerValue(ownerValue);
         }
-        ByteString value = ByteString.copyFrom(proposal);
-        long term = group.ownerTerm();
-        unconfirmed.add(new Unconfirmed(key, seq, value, term, propose(setCheckpoint(key, seq, value, term))));
+        Unconfirmed w = new Unconfirmed(key, seq, ByteString.copyFrom(proposal), group.ownerTerm());
+        w.attempt.out = propose(setCheckpoint(w));
+        unconfirmed.add(w);
         nextSeq.put(key, seq + 1);
         return proposal;
       }
@@ -265,18 +280,12 @@ final class WorkflowRun implements WorkflowContext, Runnable {
         return;
       }
       checkStillWanted();
+      // A proposal that is done but not settled was refused or failed without committing (the
+      // state machine's answer is applied before the proposal completes).
       Unconfirmed w = unconfirmed.peek();
-      if (w.proposal.isDone()) {
-        // Refused or failed without committing (the state machine's answer is already applied).
-        long now = System.nanoTime();
-        if (w.proposal.isCompletedExceptionally() && w.retryAtNanos == 0) {
-          w.retryAtNanos = now + RETRY_NANOS;
-        }
-        if (now >= w.retryAtNanos && group.isOwner()) {
-          w.ownerTerm = group.ownerTerm();
-          w.proposal = propose(setCheckpoint(w.key, w.seq, w.value, w.ownerTerm));
-          w.retryAtNanos = 0;
-        }
+      if (w.attempt.mayGo() && group.isOwner()) {
+        w.ownerTerm = group.ownerTerm();
+        w.attempt.out = propose(setCheckpoint(w));
       }
       awaitChange(seen);
     }
@@ -307,35 +316,34 @@ final class WorkflowRun implements WorkflowContext, Runnable {
     return true;
   }
 
-  private Command setCheckpoint(String key, long seq, ByteString value, long ownerTerm) {
+  private Command setCheckpoint(Unconfirmed w) {
     return Command.newBuilder().setSetCheckpoint(SetCheckpoint.newBuilder()
-        .setWorkflowId(workflowId()).setKey(key).setSeq(seq).setValue(value).setOwnerTerm(ownerTerm)).build();
+        .setWorkflowId(workflowId()).setKey(w.key).setSeq(w.seq).setValue(w.value).setOwnerTerm(w.ownerTerm)).build();
   }
 
   /**
-   * Waits until the workflow has a final status; the owner proposes {@code end}, naming the
-   * writes not confirmed yet, which the state machine then requires committed.
+   * Waits until the workflow has a final status; the owner proposes its end with {@code result},
+   * naming the writes not confirmed yet, which the state machine then requires committed.
    */
-  private void finish(WorkflowEnd.Builder end) {
-    inFlight = null;
+  private void finish(WorkflowEnd.Builder result) {
     try {
       while (entry.isRunning()) {
         long seen = signalCount();
         settleWrites();
         checkStillWanted();
-        if (refusedAsEarly(inFlight)) {
-          inFlight = null;
+        if (refusedAsEarly(end.out)) {
+          end.out = null;
           confirmWrites();
           continue;
         }
-        if (mayPropose()) {
-          WorkflowEnd.Builder proposal = end.clone()
+        if (end.mayGo() && group.isOwner()) {
+          WorkflowEnd.Builder proposal = result.clone()
               .setWorkflowId(workflowId()).setOwnerTerm(group.ownerTerm())
               .setEndedAtMillis(System.currentTimeMillis());
           for (Unconfirmed w : unconfirmed) {
             proposal.addAwaited(CheckpointPosition.newBuilder().setKey(w.key).setSeq(w.seq));
           }
-          inFlight = propose(Command.newBuilder().setWorkflowEnd(proposal).build());
+          end.out = propose(Command.newBuilder().setWorkflowEnd(proposal).build());
         }
         awaitChange(seen);
       }
@@ -362,21 +370,6 @@ final class WorkflowRun implements WorkflowContext, Runnable {
   @SuppressWarnings("unchecked")
   private static <E extends Throwable> E sneakyThrow(Throwable t) throws E {
     throw (E) t;
-  }
-
-  /** Whether this node should propose now: it owns the workflow and has no proposal out. */
-  private boolean mayPropose() {
-    if (inFlight != null) {
-      if (!inFlight.isDone()) {
-        return false;
-      }
-      boolean failed = inFlight.isCompletedExceptionally();
-      inFlight = null;
-      if (failed) {
-        retryAtNanos = System.nanoTime() + RETRY_NANOS;
-      }
-    }
-    return System.nanoTime() >= retryAtNanos && group.isOwner();
   }
 
   private CompletableFuture<Proposer.Outcome> propose(Command command) {
