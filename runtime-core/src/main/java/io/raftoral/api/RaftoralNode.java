@@ -234,7 +234,8 @@ public final class RaftoralNode implements AutoCloseable {
     private Duration electionTimeout = Duration.ofMillis(1000);
     private Duration requestTimeout = Duration.ofSeconds(30);
     private int maxInFlight = 2;
-    private Duration batchLinger = Duration.ZERO; // only through raftoral.proposer.linger-micros (tuning)
+    private static final Duration MAX_BATCH_LINGER = Duration.ofSeconds(1);
+    private Duration batchLinger = Duration.ofNanos(200_000);
     private String apiAddress;
     private List<String> joinSeeds = List.of();
     private int maxVoters = 3;
@@ -317,6 +318,16 @@ public final class RaftoralNode implements AutoCloseable {
       return this;
     }
 
+    /**
+     * Under load, how long a group's free entry slot waits for more commands before it sends
+     * (default 200 µs; zero never waits). It waits only while another entry is in flight and the
+     * last entry carried several commands, so a lone client's steps never wait.
+     */
+    public Builder batchLinger(Duration linger) {
+      this.batchLinger = linger;
+      return this;
+    }
+
     /** Raft entries a group may have in flight; commands wait and batch beyond it (default 2). */
     public Builder maxInFlightEntries(int count) {
       this.maxInFlight = count;
@@ -395,8 +406,12 @@ public final class RaftoralNode implements AutoCloseable {
      */
     public RaftoralNode start() {
       // Tuning experiments (docs/ARCHITECTURE.md, "Proposer"): system properties over the builder's values.
-      maxInFlight = tuning(System.getProperties(), "raftoral.proposer.max-in-flight", maxInFlight, 1);
-      batchLinger = Duration.ofNanos(1000L * tuning(System.getProperties(), "raftoral.proposer.linger-micros", 0, 0));
+      maxInFlight = tuning(System.getProperties(), "raftoral.proposer.max-in-flight", maxInFlight, 1, 1024);
+      if (batchLinger == null || batchLinger.isNegative() || batchLinger.compareTo(MAX_BATCH_LINGER) > 0) {
+        throw new Errors.InvalidArgumentException("batchLinger must be between 0 and " + MAX_BATCH_LINGER + ", got " + batchLinger);
+      }
+      batchLinger = Duration.ofNanos(1000L * tuning(System.getProperties(), "raftoral.proposer.linger-micros",
+          (int) (batchLinger.toNanos() / 1000), 0, (int) (MAX_BATCH_LINGER.toNanos() / 1000)));
       if (executionGroups < 1 || payloadLimitBytes < 1 || maxInFlight < 1 || maxVoters < 1) {
         throw new Errors.InvalidArgumentException("executionGroups, payloadLimitBytes, maxInFlightEntries and maxVoters must be >= 1");
       }
@@ -575,9 +590,8 @@ public final class RaftoralNode implements AutoCloseable {
       }
     }
 
-    /** The refusal of a state store or snapshot, wherever Ratis wrapped it. */
-    /** A whole number of at least {@code min} from a system property when it is set (logged as a warning), else {@code value}. */
-    static int tuning(java.util.Properties system, String property, int value, int min) {
+    /** A whole number from {@code min} to {@code max} from a system property when it is set (logged as a warning), else {@code value}. */
+    static int tuning(java.util.Properties system, String property, int value, int min, int max) {
       String set = system.getProperty(property);
       if (set == null) {
         return value;
@@ -588,8 +602,9 @@ public final class RaftoralNode implements AutoCloseable {
       } catch (NumberFormatException e) {
         parsed = Integer.MIN_VALUE;
       }
-      if (parsed < min) {
-        throw new Errors.InvalidArgumentException("system property " + property + " = '" + set + "': expected a whole number >= " + min);
+      if (parsed < min || parsed > max) {
+        throw new Errors.InvalidArgumentException(
+            "system property " + property + " = '" + set + "': expected a whole number from " + min + " to " + max);
       }
       LOG.warn("{} = {} from a system property (tuning)", property, parsed);
       return parsed;

@@ -19,7 +19,9 @@ import org.apache.ratis.thirdparty.com.google.protobuf.UnsafeByteOperations;
  * into one {@link CommandBatch} entry. When fewer than {@code maxInFlight} entries are in flight
  * a command is flushed at once (no latency added when idle); otherwise commands wait for the
  * next free slot and leave together. With a linger, a slot that frees while another entry is
- * still in flight waits that long for more commands (up to a full batch) before it sends.
+ * still in flight waits that long for more commands (up to a full batch) before it sends, but
+ * only under load: when the last entry sent carried more than one command. A lone client whose
+ * commands arrive one at a time never waits.
  */
 public final class Proposer {
   /** A command that reached the log, with the index of the entry that carried it. */
@@ -35,6 +37,7 @@ public final class Proposer {
   private int queuedBytes;
   private int inFlight;
   private boolean lingering;
+  private int lastBatchCommands;
 
   /**
    * @param submit appends one entry and completes with the leader's reply
@@ -85,7 +88,7 @@ public final class Proposer {
       if (lingering && !full) {
         return;
       }
-      if (afterLinger != null && inFlight > 0 && !full && !lingered) {
+      if (afterLinger != null && inFlight > 0 && lastBatchCommands > 1 && !full && !lingered) {
         lingering = true;
         afterLinger.execute(this::lingerEnded);
         return;
@@ -98,6 +101,7 @@ public final class Proposer {
         batch.add(p);
       }
       queuedBytes -= bytes;
+      lastBatchCommands = batch.size();
       inFlight++;
     }
     CommandBatch.Builder entry = CommandBatch.newBuilder();

@@ -11,22 +11,22 @@ class TuningPropertiesTest {
   @Test
   void anUnsetPropertyKeepsTheBuildersValueAndASetOneReplacesIt() {
     Properties system = new Properties();
-    assertThat(RaftoralNode.Builder.tuning(system, "raftoral.proposer.max-in-flight", 2, 1)).isEqualTo(2);
+    assertThat(RaftoralNode.Builder.tuning(system, "raftoral.proposer.max-in-flight", 2, 1, 1024)).isEqualTo(2);
 
     system.setProperty("raftoral.proposer.max-in-flight", " 4 ");
-    assertThat(RaftoralNode.Builder.tuning(system, "raftoral.proposer.max-in-flight", 2, 1)).isEqualTo(4);
+    assertThat(RaftoralNode.Builder.tuning(system, "raftoral.proposer.max-in-flight", 2, 1, 1024)).isEqualTo(4);
   }
 
   @Test
-  void aValueThatIsNotAWholeNumberOrBelowTheMinimumIsRefused() {
+  void aValueThatIsNotAWholeNumberOrOutOfRangeIsRefused() {
     Properties system = new Properties();
-    for (String bad : new String[] {"x", "1.5", "0", "-3", ""}) {
+    for (String bad : new String[] {"x", "1.5", "0", "-3", "", "1025"}) {
       system.setProperty("raftoral.proposer.max-in-flight", bad);
-      assertThatThrownBy(() -> RaftoralNode.Builder.tuning(system, "raftoral.proposer.max-in-flight", 2, 1))
+      assertThatThrownBy(() -> RaftoralNode.Builder.tuning(system, "raftoral.proposer.max-in-flight", 2, 1, 1024))
           .as(bad)
           .isInstanceOf(Errors.InvalidArgumentException.class)
           .hasMessageContaining("raftoral.proposer.max-in-flight")
-          .hasMessageContaining(">= 1");
+          .hasMessageContaining("from 1 to 1024");
     }
   }
 }

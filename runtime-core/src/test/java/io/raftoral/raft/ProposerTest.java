@@ -287,54 +287,84 @@ class ProposerTest {
     assertThat(timer.waiting).isEmpty();
   }
 
-  // A slot that is free while another entry is in flight waits for the linger; what arrives
-  // meanwhile leaves together when it ends.
+  // A lone client's commands come one at a time, so each entry carries one command: a free slot
+  // sends at once even though another entry is in flight. The linger is for load only.
   @Test
-  void aFreeSlotWaitsForTheLingerWhileAnEntryIsInFlight() {
+  void entriesOfOneCommandNeverWaitForTheLinger() {
     Proposer p = new Proposer(log, 2, NO_LIMIT, timer);
     p.propose(cmd("a"));
-    p.propose(cmd("b"));
-    p.propose(cmd("c"));
-    assertThat(log.entries()).hasSize(1);
-    assertThat(timer.waiting).hasSize(1);
 
-    timer.pass();
+    p.propose(cmd("b"));
 
     assertThat(log.entries()).hasSize(2);
-    assertThat(ids(log.entry(1))).containsExactly("b", "c");
+    assertThat(timer.waiting).isEmpty();
+  }
+
+  // Under load (the last entry carried several commands), a slot that frees while another entry
+  // is in flight waits for the linger; what arrives meanwhile leaves together when it ends.
+  @Test
+  void underLoadAFreeSlotWaitsForTheLingerWhileAnEntryIsInFlight() {
+    Proposer p = loaded(NO_LIMIT);
+    p.propose(cmd("e"));
+    p.propose(cmd("f"));
+
+    log.succeed(1, 11);
+
+    assertThat(log.entries()).hasSize(3);
+    assertThat(timer.waiting).hasSize(1);
+    p.propose(cmd("g"));
+    timer.pass();
+    assertThat(log.entries()).hasSize(4);
+    assertThat(ids(log.entry(3))).containsExactly("e", "f", "g");
   }
 
   // A full batch does not wait for the linger.
   @Test
   void aFullBatchLeavesWithoutWaitingForTheLinger() {
-    Proposer p = new Proposer(log, 3, 300, timer);
-    p.propose(cmd("a"));
-    p.propose(cmd("b", 100));
-    assertThat(log.entries()).hasSize(1);
+    Proposer p = loaded(300);
+    p.propose(cmd("e", 100));
+    log.succeed(1, 11);
+    assertThat(log.entries()).hasSize(3);
 
-    p.propose(cmd("c", 200));
+    p.propose(cmd("f", 200));
 
-    assertThat(log.entries()).hasSize(2);
-    assertThat(ids(log.entry(1))).containsExactly("b");
-    timer.pass();
-    assertThat(ids(log.entry(2))).containsExactly("c");
+    assertThat(log.entries()).hasSize(4);
+    assertThat(ids(log.entry(3))).containsExactly("e");
   }
 
-  // After the linger the waiting commands leave even though an entry is still in flight, and the
-  // next ones linger again.
+  // After the linger the waiting commands leave even though an entry is still in flight; once an
+  // entry carried one command again, the next free slot sends at once.
   @Test
-  void theLingerEndsOnceAndTheNextCommandsLingerAgain() {
-    Proposer p = new Proposer(log, 3, NO_LIMIT, timer);
+  void theLingerEndsOnceAndStopsWhenTheLoadDoes() {
+    Proposer p = loaded(NO_LIMIT);
+    p.propose(cmd("e"));
+    log.succeed(1, 11);
+    assertThat(log.entries()).hasSize(3);
+    timer.pass();
+    assertThat(log.entries()).hasSize(4);
+    assertThat(ids(log.entry(3))).containsExactly("e");
+
+    p.propose(cmd("f"));
+    log.succeed(2, 12);
+
+    assertThat(log.entries()).hasSize(5);
+    assertThat(timer.waiting).isEmpty();
+  }
+
+  /**
+   * A proposer with a linger and two slots, whose last entry carried two commands ("c", "d"):
+   * that entry (index 2) and "b" (index 1) are in flight, entry 0 ("a") was answered.
+   */
+  Proposer loaded(int maxBatchBytes) {
+    Proposer p = new Proposer(log, 2, maxBatchBytes, timer);
     p.propose(cmd("a"));
     p.propose(cmd("b"));
-    timer.pass();
-    assertThat(log.entries()).hasSize(2);
-
     p.propose(cmd("c"));
-
-    assertThat(log.entries()).hasSize(2);
-    timer.pass();
-    assertThat(ids(log.entry(2))).containsExactly("c");
+    p.propose(cmd("d"));
+    log.succeed(0, 10);
+    assertThat(ids(log.entry(2))).containsExactly("c", "d");
+    assertThat(timer.waiting).isEmpty();
+    return p;
   }
 
   final ManualTimer timer = new ManualTimer();
