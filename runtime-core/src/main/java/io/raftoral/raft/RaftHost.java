@@ -5,7 +5,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.apache.ratis.RaftConfigKeys;
@@ -13,7 +12,6 @@ import org.apache.ratis.client.RaftClient;
 import org.apache.ratis.conf.Parameters;
 import org.apache.ratis.conf.RaftProperties;
 import org.apache.ratis.grpc.GrpcConfigKeys;
-import org.apache.ratis.proto.grpc.RaftServerProtocolServiceGrpc;
 import org.apache.ratis.protocol.ClientId;
 import org.apache.ratis.protocol.RaftClientAsynchronousProtocol;
 import org.apache.ratis.protocol.GroupManagementRequest;
@@ -33,11 +31,7 @@ import org.apache.ratis.server.RaftServer;
 import org.apache.ratis.server.RaftServerConfigKeys;
 import org.apache.ratis.server.storage.RaftStorage;
 import org.apache.ratis.statemachine.StateMachine;
-import org.apache.ratis.thirdparty.com.google.common.util.concurrent.MoreExecutors;
 import org.apache.ratis.thirdparty.com.google.protobuf.ByteString;
-import org.apache.ratis.thirdparty.io.grpc.Metadata;
-import org.apache.ratis.thirdparty.io.grpc.ServerCall;
-import org.apache.ratis.thirdparty.io.grpc.ServerCallExecutorSupplier;
 import org.apache.ratis.util.SizeInBytes;
 import org.apache.ratis.util.TimeDuration;
 import org.slf4j.Logger;
@@ -73,38 +67,12 @@ public final class RaftHost implements AutoCloseable {
     this.server = RaftServer.newBuilder()
         .setServerId(self)
         .setProperties(properties)
-        .setParameters(parameters())
+        .setParameters(new Parameters())
         .setStateMachineRegistry(stateMachines)
         // FORMAT (the builder default) wipes a restarted node; RECOVER formats only empty storage.
         .setOption(RaftStorage.StartupOption.RECOVER)
         .build();
   }
-
-  /**
-   * A follower handles the leader's appendEntries on the gRPC event loop that read them, not on
-   * gRPC's shared executor: the handler only checks the entries and queues them for the log
-   * worker, and the hand-off it saves is one of the few per commit that we control (seq10, 3
-   * node processes: C = 1 p50 -9 %, C = 128 +8 %; docs/BENCHMARKS.md). Votes, snapshot chunks and
-   * read indexes, which write to disk or wait, stay on the executor. The system property
-   * {@code raftoral.raft.append-entries-on-pool=true} restores Ratis's default, for A/B runs.
-   */
-  private static Parameters parameters() {
-    Parameters parameters = new Parameters();
-    if (!Boolean.getBoolean("raftoral.raft.append-entries-on-pool")) {
-      GrpcConfigKeys.Server.setServicesCustomizer(parameters, (builder, types) -> builder.callExecutor(APPEND_ENTRIES_INLINE));
-    }
-    return parameters;
-  }
-
-  /** Runs appendEntries calls where gRPC reads them; every other call on the server's executor (null). */
-  static final ServerCallExecutorSupplier APPEND_ENTRIES_INLINE = new ServerCallExecutorSupplier() {
-    private final String appendEntries = RaftServerProtocolServiceGrpc.getAppendEntriesMethod().getFullMethodName();
-
-    @Override
-    public <Q, R> Executor getExecutor(ServerCall<Q, R> call, Metadata headers) {
-      return call.getMethodDescriptor().getFullMethodName().equals(appendEntries) ? MoreExecutors.directExecutor() : null;
-    }
-  };
 
   private static RaftProperties properties(RaftSettings s) {
     RaftProperties p = new RaftProperties();
