@@ -223,6 +223,8 @@ public final class RaftoralNode implements AutoCloseable {
 
   /** Configures and starts a node: {@link #nodeId} (or {@link #join}) and a Raft address or member list are required. */
   public static final class Builder {
+    private static final Duration MAX_BATCH_LINGER = Duration.ofSeconds(1);
+
     private long nodeId;
     private Map<Long, String> members = new LinkedHashMap<>();
     private String raftAddress;
@@ -234,7 +236,6 @@ public final class RaftoralNode implements AutoCloseable {
     private Duration electionTimeout = Duration.ofMillis(1000);
     private Duration requestTimeout = Duration.ofSeconds(30);
     private int maxInFlight = 2;
-    private static final Duration MAX_BATCH_LINGER = Duration.ofSeconds(1);
     private Duration batchLinger = Duration.ofNanos(200_000);
     private String apiAddress;
     private List<String> joinSeeds = List.of();

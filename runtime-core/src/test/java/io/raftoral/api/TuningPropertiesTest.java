@@ -3,6 +3,7 @@ package io.raftoral.api;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import java.time.Duration;
 import java.util.Properties;
 import org.junit.jupiter.api.Test;
 
@@ -27,6 +28,17 @@ class TuningPropertiesTest {
           .isInstanceOf(Errors.InvalidArgumentException.class)
           .hasMessageContaining("raftoral.proposer.max-in-flight")
           .hasMessageContaining("from 1 to 1024");
+    }
+  }
+
+  // The builder's linger is refused outside 0..1 s before the node starts anything.
+  @Test
+  void aBatchLingerOutOfRangeRefusesTheStart() {
+    for (Duration bad : new Duration[] {Duration.ofNanos(-1), Duration.ofMillis(1001), null}) {
+      assertThatThrownBy(() -> RaftoralNode.builder().batchLinger(bad).start())
+          .as(String.valueOf(bad))
+          .isInstanceOf(Errors.InvalidArgumentException.class)
+          .hasMessageContaining("batchLinger");
     }
   }
 }
