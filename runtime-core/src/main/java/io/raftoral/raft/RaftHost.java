@@ -45,6 +45,12 @@ import org.slf4j.LoggerFactory;
 public final class RaftHost implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(RaftHost.class);
 
+  static {
+    // Ratis calls System.exit on some start failures (a raft port in use: "Failed to start Grpc
+    // server"); in an embedding process that would kill the host. Make it throw instead.
+    org.apache.ratis.util.ExitUtils.disableSystemExit();
+  }
+
   private final RaftSettings settings;
   private final RaftPeerId self;
   private final RaftProperties properties;
@@ -332,6 +338,45 @@ public final class RaftHost implements AutoCloseable {
     }
   }
 
+  /**
+   * The Raft term in which this node leads the group, or 0 when it does not lead it (or does not
+   * host it). A decision taken because this node leads carries this term, so the apply rules can
+   * refuse it once another leader has been elected ("every decision carries its term").
+   */
+  public long leaderTerm(RaftGroupId groupId) {
+    try {
+      var info = server.getDivision(groupId).getInfo();
+      long term = info.getCurrentTerm();
+      // Read the role after the term: a node that led in the term read still leads in it only
+      // if it is leader now and the term has not moved meanwhile.
+      return info.isLeader() && info.getCurrentTerm() == term ? term : 0;
+    } catch (IOException e) {
+      return 0;
+    }
+  }
+
+  /**
+   * Appends {@code data} through this node's own division only, never forwarded: it fails with
+   * Ratis's {@code NotLeaderException} (inside the reply) when this node does not lead the group.
+   * For decisions that are only valid while this node leads (ownership claims, membership
+   * decisions): forwarding would let another leader append them in a term they were not taken in.
+   */
+  public CompletableFuture<RaftClientReply> submitLocal(RaftGroupId groupId, ByteString data) {
+    RaftClientRequest request = RaftClientRequest.newBuilder()
+        .setClientId(localClientId)
+        .setServerId(self)
+        .setGroupId(groupId)
+        .setCallId(callIds.incrementAndGet())
+        .setMessage(Message.valueOf(data))
+        .setType(RaftClientRequest.writeRequestType())
+        .build();
+    try {
+      return local(groupId).submitClientRequestAsync(request);
+    } catch (IOException e) {
+      return CompletableFuture.failedFuture(e);
+    }
+  }
+
   /** The current leader of the group as this node sees it, or null. */
   public RaftPeerId leader(RaftGroupId groupId) {
     try {
@@ -352,22 +397,10 @@ public final class RaftHost implements AutoCloseable {
     if (!isLeader(groupId)) {
       return viaClient(groupId, c -> c.async().send(message));
     }
-    RaftClientRequest request = RaftClientRequest.newBuilder()
-        .setClientId(localClientId)
-        .setServerId(self)
-        .setGroupId(groupId)
-        .setCallId(callIds.incrementAndGet())
-        .setMessage(message)
-        .setType(RaftClientRequest.writeRequestType())
-        .build();
-    try {
-      return local(groupId).submitClientRequestAsync(request).thenCompose(reply ->
-          reply.getException() instanceof NotLeaderException || reply.getException() instanceof LeaderNotReadyException
-              ? viaClient(groupId, c -> c.async().send(message))
-              : CompletableFuture.completedFuture(reply));
-    } catch (IOException e) {
-      return CompletableFuture.failedFuture(e);
-    }
+    return submitLocal(groupId, data).thenCompose(reply ->
+        reply.getException() instanceof NotLeaderException || reply.getException() instanceof LeaderNotReadyException
+            ? viaClient(groupId, c -> c.async().send(message))
+            : CompletableFuture.completedFuture(reply));
   }
 
   /**
