@@ -38,10 +38,19 @@ public final class WorkflowState {
     default void removed(String workflowId) {}
   }
 
+  /**
+   * Who owns the group's workflows: the node whose {@code OwnerChange} was applied last, and the
+   * Raft term of the entry that carried it. One object, so a reader never sees the node of one
+   * claim with the term of another.
+   */
+  public record Owner(long node, long term) {
+    public static final Owner NONE = new Owner(0, 0);
+  }
+
   private final ConcurrentHashMap<String, WorkflowEntry> workflows = new ConcurrentHashMap<>();
-  // Invariant: ownerTerm only grows; ownerNode is the node whose OwnerChange carried ownerTerm.
-  private volatile long ownerNode;
-  private volatile long ownerTerm;
+  // Invariant: owner.term only grows, and each term has at most one owner node (a claim is
+  // applied only in the term its claimant led in, and a term has one leader).
+  private volatile Owner owner = Owner.NONE;
 
   public WorkflowEntry get(String workflowId) {
     return workflows.get(workflowId);
@@ -51,14 +60,19 @@ public final class WorkflowState {
     return Collections.unmodifiableCollection(workflows.values());
   }
 
+  /** The owner and its term, read together; {@link Owner#NONE} before the first OwnerChange. */
+  public Owner owner() {
+    return owner;
+  }
+
   /** The node that owns the group's workflows; 0 before the first OwnerChange. */
   public long ownerNode() {
-    return ownerNode;
+    return owner.node();
   }
 
   /** The Raft term of the entry that carried the latest OwnerChange. */
   public long ownerTerm() {
-    return ownerTerm;
+    return owner.term();
   }
 
   /**
@@ -79,6 +93,8 @@ public final class WorkflowState {
       case OWNER_CHANGE -> changeOwner(command.getOwnerChange(), entryTerm, changes);
       case WORKFLOW_TERMINATE -> terminate(command.getWorkflowTerminate(), changes);
       case PRUNE_WORKFLOWS -> prune(command.getPruneWorkflows().getEndedBeforeMillis(), changes);
+      case REFUSED -> result(command.getRefused().getCode(), WorkflowStatusCode.WORKFLOW_STATUS_UNSPECIFIED).toBuilder()
+          .setMessage(command.getRefused().getMessage()).build();
       case KIND_NOT_SET -> throw new IllegalArgumentException("command without a kind");
     };
   }
@@ -111,8 +127,7 @@ public final class WorkflowState {
   }
 
   public void restoreOwner(long node, long term) {
-    ownerNode = node;
-    ownerTerm = term;
+    owner = new Owner(node, term);
   }
 
   /**
@@ -134,8 +149,7 @@ public final class WorkflowState {
         w.detach();
       }
     }
-    ownerNode = other.ownerNode;
-    ownerTerm = other.ownerTerm;
+    owner = other.owner;
   }
 
   private CommandResult start(WorkflowStart s, Changes changes) {
@@ -147,7 +161,7 @@ public final class WorkflowState {
       return result(same ? ResultCode.ALREADY_STARTED : ResultCode.CONFLICT, existing.status());
     }
     WorkflowEntry created = new WorkflowEntry(
-        s.getWorkflowId(), s.getType(), s.getVersion(), s.getInput(), s.getStartedAtMillis(), ownerNode);
+        s.getWorkflowId(), s.getType(), s.getVersion(), s.getInput(), s.getStartedAtMillis(), owner.node());
     workflows.put(s.getWorkflowId(), created);
     changes.workflow(created);
     return result(ResultCode.APPLIED, WorkflowStatusCode.RUNNING);
@@ -199,22 +213,27 @@ public final class WorkflowState {
     if (!w.isRunning()) {
       return result(ResultCode.FINISHED, w.status());
     }
-    if (proposerTerm != ownerTerm) {
+    if (proposerTerm != owner.term()) {
       return result(ResultCode.STALE_OWNER, w.status());
     }
     return null;
   }
 
+  /**
+   * A claim counts only in the term its claimant led in: {@code claimant_term} must be the term
+   * of the entry that carries it, so the entry was appended by that term's one leader, the
+   * claimant, and not forwarded by a node that no longer leads. Terms only grow.
+   */
   private CommandResult changeOwner(OwnerChange c, long entryTerm, Changes changes) {
-    if (entryTerm < ownerTerm) {
+    if (c.getClaimantTerm() != entryTerm || entryTerm < owner.term()) {
       return result(ResultCode.STALE_OWNER, WorkflowStatusCode.WORKFLOW_STATUS_UNSPECIFIED);
     }
-    ownerNode = c.getOwnerNode();
-    ownerTerm = entryTerm;
-    changes.owner(ownerNode, ownerTerm);
+    Owner next = new Owner(c.getOwnerNode(), entryTerm);
+    owner = next;
+    changes.owner(next.node(), next.term());
     for (WorkflowEntry w : workflows.values()) {
       if (w.isRunning()) {
-        w.setOwner(ownerNode);
+        w.setOwner(next.node());
         changes.workflow(w);
       }
     }
@@ -263,7 +282,8 @@ public final class WorkflowState {
     } catch (java.security.NoSuchAlgorithmException e) {
       throw new IllegalStateException(e);
     }
-    sha.update(java.nio.ByteBuffer.allocate(16).putLong(ownerNode).putLong(ownerTerm).array());
+    Owner o = owner;
+    sha.update(java.nio.ByteBuffer.allocate(16).putLong(o.node()).putLong(o.term()).array());
     workflows.values().stream()
         .sorted(java.util.Comparator.comparing(WorkflowEntry::workflowId))
         .forEach(w -> w.digestInto(sha));

@@ -10,6 +10,7 @@ import io.raftoral.proto.raft.CommandBatch;
 import io.raftoral.proto.raft.CommandResult;
 import io.raftoral.proto.raft.Query;
 import io.raftoral.proto.raft.QueryReply;
+import io.raftoral.proto.raft.Refused;
 import io.raftoral.storage.CheckpointSnapshots;
 import io.raftoral.storage.CorruptStateException;
 import io.raftoral.storage.StateStore;
@@ -72,18 +73,14 @@ public final class WorkflowStateMachine extends BaseStateMachine {
   }
 
   /**
-   * Checks a batch on the leader before it is appended; throws {@link Rejection} to refuse it.
-   * This is where a start of a type the leader cannot run is refused (SPEC §2).
+   * Checks each command on the leader before its entry is appended: a start of a type the leader
+   * cannot run, or whose input that type cannot decode (SPEC §2), and an ownership claim that is
+   * not this leader's own for its current term, are refused. The refusal takes the command's
+   * place in the batch ({@link #admit}), so it answers that command alone.
    */
   public interface Admission {
-    void check(CommandBatch batch) throws Rejection;
-  }
-
-  /** A refused proposal. The message travels back to a forwarding node inside Ratis's reply. */
-  public static final class Rejection extends IOException {
-    public Rejection(String message) {
-      super(message);
-    }
+    /** Null to admit {@code command}; otherwise the refusal written in its place. */
+    Refused check(Command command);
   }
 
   private final WorkflowState state = new WorkflowState();
@@ -100,6 +97,10 @@ public final class WorkflowStateMachine extends BaseStateMachine {
   private volatile Listener listener;
   private final Object appliedMonitor = new Object();
   private volatile long appliedIndex;
+  // Set when an entry could not be applied (its store closed or failing): later entries are not
+  // applied either, so the store never skips one; the replica must be reopened to go on.
+  // Guarded by storeLock.
+  private Exception halted;
 
   /** @param stateRoot the directory holding one state store per group */
   public WorkflowStateMachine(Admission admission, Path stateRoot) {
@@ -186,6 +187,7 @@ public final class WorkflowStateMachine extends BaseStateMachine {
         throw e;
       }
       store = opened;
+      halted = null;
       loadedIndex = opened.applied().index();
       // Ratis resumes applying after its snapshot index; the store may already hold later entries.
       setLastAppliedTermIndex(snapshot != null ? snapshot.getTermIndex() : TermIndex.INITIAL_VALUE);
@@ -307,8 +309,31 @@ public final class WorkflowStateMachine extends BaseStateMachine {
 
   @Override
   public TransactionContext startTransaction(RaftClientRequest request) throws IOException {
-    admission.check(decodeBatch(request.getMessage().getContent()));
-    return super.startTransaction(request);
+    CommandBatch batch = decodeBatch(request.getMessage().getContent());
+    CommandBatch admitted = admit(batch, admission);
+    TransactionContext.Builder trx = TransactionContext.newBuilder().setStateMachine(this).setClientRequest(request);
+    if (admitted != batch) {
+      trx.setLogData(UnsafeByteOperations.unsafeWrap(admitted.toByteArray()));
+    }
+    return trx.build();
+  }
+
+  /**
+   * The batch to append: {@code batch} itself when every command is admitted, else a copy in
+   * which each refused command is replaced by its {@link Refused}, in the same place.
+   */
+  static CommandBatch admit(CommandBatch batch, Admission admission) {
+    CommandBatch.Builder rewritten = null;
+    for (int i = 0; i < batch.getCommandsCount(); i++) {
+      Refused refused = admission.check(batch.getCommands(i));
+      if (refused != null) {
+        if (rewritten == null) {
+          rewritten = batch.toBuilder();
+        }
+        rewritten.setCommands(i, Command.newBuilder().setRefused(refused));
+      }
+    }
+    return rewritten == null ? batch : rewritten.build();
   }
 
   @Override
@@ -324,18 +349,32 @@ public final class WorkflowStateMachine extends BaseStateMachine {
     BatchResult.Builder results = BatchResult.newBuilder();
     Listener l = listener;
     synchronized (storeLock) {
-      if (entry.getIndex() <= loadedIndex || store == null) {
-        // Already in the store (replay after a restart), or paused for a snapshot install that
-        // covers this entry: applying it again would apply it twice.
+      if (entry.getIndex() <= loadedIndex) {
+        // Already in the store (replay after a restart): applying it again would apply it twice.
         markApplied(entry.getTerm(), entry.getIndex());
         return CompletableFuture.completedFuture(Message.valueOf(UnsafeByteOperations.unsafeWrap(results.build().toByteArray())));
       }
-      StateStore.Batch writes = store.batch();
-      WorkflowState.Changes changes = new StoreChanges(writes);
-      for (Command command : batch.getCommandsList()) {
-        results.addResults(state.apply(command, entry.getTerm(), changes));
+      if (store == null || halted != null) {
+        // Not applied, so not marked applied: Ratis moves past a failed entry, but neither a
+        // snapshot nor the store's position may ever cover it. Reopening the store replays it.
+        return CompletableFuture.failedFuture(new IllegalStateException("group " + getGroupId() + ": entry "
+            + entry.getIndex() + " not applied: " + (halted != null ? "an earlier entry failed: " + halted : "the state store is closed")));
       }
-      store.commit(writes, entry.getTerm(), entry.getIndex());
+      try {
+        StateStore.Batch writes = store.batch();
+        WorkflowState.Changes changes = new StoreChanges(writes);
+        for (Command command : batch.getCommandsList()) {
+          results.addResults(state.apply(command, entry.getTerm(), changes));
+        }
+        store.commit(writes, entry.getTerm(), entry.getIndex());
+      } catch (Exception e) {
+        // The memory may now be ahead of the store: nothing more is applied until the replica is
+        // reopened from the store (its durable position) and replays the log from there.
+        halted = e;
+        LOG.error("group {}: applying entry {} failed; this replica stops applying until it is reopened",
+            getGroupId(), entry.getIndex(), e);
+        return CompletableFuture.failedFuture(e);
+      }
     }
     for (int i = 0; i < batch.getCommandsCount(); i++) {
       Command command = batch.getCommands(i);
@@ -350,6 +389,13 @@ public final class WorkflowStateMachine extends BaseStateMachine {
     markApplied(entry.getTerm(), entry.getIndex());
     return CompletableFuture.completedFuture(
         Message.valueOf(UnsafeByteOperations.unsafeWrap(results.build().toByteArray())));
+  }
+
+  /** Why this replica stopped applying entries, or null while it applies them. */
+  public Exception halted() {
+    synchronized (storeLock) {
+      return halted;
+    }
   }
 
   @Override

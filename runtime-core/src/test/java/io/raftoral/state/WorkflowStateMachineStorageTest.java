@@ -225,6 +225,26 @@ class WorkflowStateMachineStorageTest {
         .hasMessageContaining("empty data directory");
   }
 
+  // An entry that reaches the state machine while its store is closed (paused for a snapshot
+  // install, or the node closing) is not applied, so it must not count as applied either: Ratis
+  // moves on past it, but a snapshot or the store's position must never cover a lost entry.
+  @Test
+  void anEntryThatArrivesWhileTheStoreIsClosedIsNeitherAppliedNorMarkedApplied() throws Exception {
+    Replica r = replica("n1");
+    r.apply(1, 1, owner(1), start("wf-1"));
+    r.machine.pause();
+
+    var late = r.machine.applyTransaction(r.transaction(2, 1, checkpoint("wf-1", "a", 0, "x", 1)));
+
+    assertThat(late).isCompletedExceptionally();
+    assertThat(r.machine.appliedIndex()).isEqualTo(1);
+    assertThat(r.machine.getLastAppliedTermIndex().getIndex()).isEqualTo(1);
+    r.machine.reinitialize();
+    assertThat(r.machine.state().get("wf-1").checkpoint("a", 0)).isNull();
+    r.apply(2, 1, checkpoint("wf-1", "a", 0, "x", 1));
+    assertThat(r.machine.state().get("wf-1").checkpoint("a", 0)).isEqualTo(ByteString.copyFromUtf8("x"));
+  }
+
   // --- a replica: one state machine on real Ratis storage and a real state store ---
 
   private final class Replica implements AutoCloseable {
@@ -237,12 +257,16 @@ class WorkflowStateMachineStorageTest {
     }
 
     void apply(long index, long term, Command... commands) {
+      machine.applyTransaction(transaction(index, term, commands)).join();
+    }
+
+    /** A committed entry as Ratis hands it to a follower's state machine. */
+    TransactionContext transaction(long index, long term, Command... commands) {
       CommandBatch batch = CommandBatch.newBuilder().addAllCommands(List.of(commands)).build();
       LogEntryProto entry = LogEntryProto.newBuilder().setTerm(term).setIndex(index)
           .setStateMachineLogEntry(StateMachineLogEntryProto.newBuilder().setLogData(UnsafeByteOperations.unsafeWrap(batch.toByteArray())))
           .build();
-      machine.applyTransaction(TransactionContext.newBuilder().setServerRole(RaftPeerRole.FOLLOWER).setStateMachine(machine)
-          .setLogEntry(entry).build()).join();
+      return TransactionContext.newBuilder().setServerRole(RaftPeerRole.FOLLOWER).setStateMachine(machine).setLogEntry(entry).build();
     }
 
     /** What Ratis does on a follower that receives the leader's snapshot: the files replace its sm/ directory. */
@@ -272,7 +296,7 @@ class WorkflowStateMachineStorageTest {
         .setOption(RaftStorage.StartupOption.RECOVER).setStorageFreeSpaceMin(RaftServerConfigKeys.STORAGE_FREE_SPACE_MIN_DEFAULT)
         .build();
     storage.initialize();
-    WorkflowStateMachine machine = new WorkflowStateMachine(batch -> {}, tmp.resolve("state").resolve(name));
+    WorkflowStateMachine machine = new WorkflowStateMachine(command -> null, tmp.resolve("state").resolve(name));
     try {
       machine.initialize(server(name), GROUP, storage);
     } catch (IOException | RuntimeException e) {
@@ -294,8 +318,9 @@ class WorkflowStateMachineStorageTest {
         });
   }
 
+  /** A claim made in term 1, the term every entry of these tests carries. */
   private static Command owner(long node) {
-    return Command.newBuilder().setOwnerChange(OwnerChange.newBuilder().setOwnerNode(node).setReason("test")).build();
+    return Command.newBuilder().setOwnerChange(OwnerChange.newBuilder().setOwnerNode(node).setClaimantTerm(1).setReason("test")).build();
   }
 
   private static Command start(String id) {

@@ -40,7 +40,7 @@ class WorkflowStateTest {
   @BeforeEach
   void ownedGroup() {
     state = new WorkflowState();
-    assertThat(apply(ownerChange(OWNER), TERM).getCode()).isEqualTo(ResultCode.APPLIED);
+    assertThat(apply(ownerChange(OWNER, TERM), TERM).getCode()).isEqualTo(ResultCode.APPLIED);
   }
 
   // --- WorkflowStart ---
@@ -259,7 +259,7 @@ class WorkflowStateTest {
   // An OwnerChange makes its node the owner and the term of its entry the owner term.
   @Test
   void ownerChangeSetsOwnerAndTermOfItsEntry() {
-    CommandResult r = apply(ownerChange(2), TERM + 3);
+    CommandResult r = apply(ownerChange(2, TERM + 3), TERM + 3);
 
     assertThat(r.getCode()).isEqualTo(ResultCode.APPLIED);
     assertThat(state.ownerNode()).isEqualTo(2);
@@ -286,7 +286,7 @@ class WorkflowStateTest {
     apply(endWithError("failed", "E", "m", TERM));
     apply(terminate("terminated", "stop"));
 
-    apply(ownerChange(2), TERM + 1);
+    apply(ownerChange(2, TERM + 1), TERM + 1);
 
     assertThat(record("running").getOwnerNode()).isEqualTo(2);
     assertThat(record("completed").getOwnerNode()).isEqualTo(OWNER);
@@ -297,7 +297,7 @@ class WorkflowStateTest {
   // Workflows started after an OwnerChange belong to the new owner.
   @Test
   void startAfterOwnerChangeBelongsToNewOwner() {
-    apply(ownerChange(3), TERM + 1);
+    apply(ownerChange(3, TERM + 1), TERM + 1);
 
     apply(start(WF, "order", 1, "in"), TERM + 1);
 
@@ -308,7 +308,7 @@ class WorkflowStateTest {
   @Test
   void ownerChangeMakesPreviousOwnerTermStale() {
     apply(start(WF, "order", 1, "in"));
-    apply(ownerChange(2), TERM + 1);
+    apply(ownerChange(2, TERM + 1), TERM + 1);
 
     assertThat(apply(checkpoint(WF, "k", 0, "old", TERM), TERM + 1).getCode()).isEqualTo(ResultCode.STALE_OWNER);
     assertThat(apply(endWithResult(WF, "old", TERM), TERM + 1).getCode()).isEqualTo(ResultCode.STALE_OWNER);
@@ -323,12 +323,54 @@ class WorkflowStateTest {
   void ownerChangeFromOlderTermIsRefused() {
     apply(start(WF, "order", 1, "in"));
 
-    CommandResult r = apply(ownerChange(2), TERM - 1);
+    CommandResult r = apply(ownerChange(2, TERM - 1), TERM - 1);
 
     assertThat(r.getCode()).isEqualTo(ResultCode.STALE_OWNER);
     assertThat(state.ownerNode()).isEqualTo(OWNER);
     assertThat(state.ownerTerm()).isEqualTo(TERM);
     assertThat(record(WF).getOwnerNode()).isEqualTo(OWNER);
+  }
+
+  // Every decision carries its term: a claim applies only in the term its claimant led in. A
+  // claim that another leader appended (forwarded, or replayed by a client retry after the
+  // claimant lost leadership) is STALE_OWNER and leaves the owner as it was.
+  @Test
+  void ownerChangeAppendedInAnotherTermThanItsClaimantLedInIsRefused() {
+    apply(start(WF, "order", 1, "in"));
+
+    CommandResult forwarded = apply(ownerChange(3, TERM + 1), TERM + 2);
+    CommandResult late = apply(ownerChange(3, TERM), TERM + 1);
+
+    assertThat(forwarded.getCode()).isEqualTo(ResultCode.STALE_OWNER);
+    assertThat(late.getCode()).isEqualTo(ResultCode.STALE_OWNER);
+    assertThat(state.owner()).isEqualTo(new WorkflowState.Owner(OWNER, TERM));
+    assertThat(record(WF).getOwnerNode()).isEqualTo(OWNER);
+    assertThat(apply(checkpoint(WF, "k", 0, "v", TERM), TERM + 2).getCode()).isEqualTo(ResultCode.APPLIED);
+  }
+
+  // A claim without a claimant term (0) is never applied.
+  @Test
+  void ownerChangeWithoutClaimantTermIsRefused() {
+    assertThat(apply(ownerChange(2, 0), TERM + 1).getCode()).isEqualTo(ResultCode.STALE_OWNER);
+    assertThat(state.ownerNode()).isEqualTo(OWNER);
+  }
+
+  // --- Refused (admission) ---
+
+  // A command the leader refused at admission answers its own code and message and changes
+  // nothing; the commands around it in the batch apply as usual.
+  @Test
+  void refusedCommandAnswersItsCodeAndChangesNothing() {
+    String before = state.digest();
+
+    CommandResult r = apply(Command.newBuilder().setRefused(io.raftoral.proto.raft.Refused.newBuilder()
+        .setCode(ResultCode.NOT_REGISTERED).setWorkflowId(WF).setType("order").setVersion(9).setMessage("not here")).build());
+
+    assertThat(r.getCode()).isEqualTo(ResultCode.NOT_REGISTERED);
+    assertThat(r.getMessage()).isEqualTo("not here");
+    assertThat(state.get(WF)).isNull();
+    assertThat(state.digest()).isEqualTo(before);
+    assertThat(apply(start(WF, "order", 1, "in")).getCode()).isEqualTo(ResultCode.APPLIED);
   }
 
   // --- WorkflowEnd ---
@@ -439,7 +481,7 @@ class WorkflowStateTest {
   @Test
   void anEndedWorkflowKeepsItsCheckpointCountAfterItsValuesAreReleased() {
     WorkflowState kept = new WorkflowState();
-    kept.apply(ownerChange(OWNER), TERM);
+    kept.apply(ownerChange(OWNER, TERM), TERM);
     List<Command> ends = List.of(endWithResult("c", "r", TERM), endWithError("f", "E", "m", TERM), terminate("t", "stop"));
     for (Command end : ends) {
       String id = end.hasWorkflowEnd() ? end.getWorkflowEnd().getWorkflowId() : end.getWorkflowTerminate().getWorkflowId();
@@ -594,7 +636,7 @@ class WorkflowStateTest {
   static List<Entry> randomLog(Random rnd, int n) {
     List<Entry> log = new ArrayList<>();
     long term = 1;
-    log.add(new Entry(ownerChange(1), term));
+    log.add(new Entry(ownerChange(1, term), term));
     for (int i = 0; i < n; i++) {
       String id = "wf-" + rnd.nextInt(12);
       long ownerTerm = rnd.nextInt(10) == 0 ? term - 1 : term;
@@ -606,12 +648,13 @@ class WorkflowStateTest {
         case 7 -> endWithError(id, "E", "m" + i, ownerTerm);
         case 8 -> terminate(id, "why" + i);
         default -> {
-          if (rnd.nextInt(3) == 0) {
-            entryTerm = term - 1; // an OwnerChange from an older term: must be refused
-          } else {
-            entryTerm = ++term; // a new leader
+          long claimantTerm;
+          switch (rnd.nextInt(4)) {
+            case 0 -> claimantTerm = entryTerm = term - 1; // an OwnerChange from an older term: must be refused
+            case 1 -> claimantTerm = term - 1; // a claim appended by a later leader than its claimant: refused
+            default -> claimantTerm = entryTerm = ++term; // a new leader
           }
-          yield ownerChange(1 + rnd.nextInt(3));
+          yield ownerChange(1 + rnd.nextInt(3), claimantTerm);
         }
       };
       log.add(new Entry(c, entryTerm));
@@ -664,7 +707,7 @@ class WorkflowStateTest {
   void aPrunedIdCanBeStartedAgainAndReplicasStayEqual() {
     WorkflowState other = new WorkflowState();
     for (WorkflowState s : List.of(state, other)) {
-      s.apply(ownerChange(OWNER), TERM);
+      s.apply(ownerChange(OWNER, TERM), TERM);
       s.apply(start("x", "t", 1, "i"), TERM);
       s.apply(checkpoint("x", "k", 0, "v", TERM), TERM);
       s.apply(endWithResult("x", "r", TERM), TERM);
@@ -703,8 +746,10 @@ class WorkflowStateTest {
         .setError(WorkflowError.newBuilder().setType(type).setMessage(message)).setEndedAtMillis(2000)).build();
   }
 
-  static Command ownerChange(long node) {
-    return Command.newBuilder().setOwnerChange(OwnerChange.newBuilder().setOwnerNode(node).setReason("test")).build();
+  /** A claim by {@code node}, made while it led the group in {@code claimantTerm}. */
+  static Command ownerChange(long node, long claimantTerm) {
+    return Command.newBuilder().setOwnerChange(OwnerChange.newBuilder()
+        .setOwnerNode(node).setClaimantTerm(claimantTerm).setReason("test")).build();
   }
 
   static Command terminate(String id, String reason) {

@@ -27,7 +27,7 @@ final class Commands {
   }
 
   static Command ownerChange(long node) {
-    return Command.newBuilder().setOwnerChange(OwnerChange.newBuilder().setOwnerNode(node).setReason("bench")).build();
+    return Command.newBuilder().setOwnerChange(OwnerChange.newBuilder().setOwnerNode(node).setClaimantTerm(TERM).setReason("bench")).build();
   }
 
   static Command start(String id, int input) {
