@@ -8,8 +8,10 @@ import java.util.function.UnaryOperator;
  * <h2>The checkpoint contract</h2>
  * Per (workflow, key) the committed values form one ordered sequence: the n-th write of a key
  * in a run returns the n-th committed value of that key, on every node. A repeated write of a
- * key appends; it never overwrites. Keys are independent. A value is returned only after a
- * majority of the execution group has it.
+ * key appends; it never overwrites. Keys are independent. A non-owner returns only committed
+ * values; the owner goes on with its own value once it is proposed (pipelined), and every
+ * earlier write is committed before a {@link #checkpointCompute} function runs and before the
+ * workflow ends.
  *
  * <h2>Errors</h2>
  * Every checkpoint call throws {@link Errors.WorkflowTerminatedException} once the workflow is
@@ -17,7 +19,12 @@ import java.util.function.UnaryOperator;
  * internal error when the workflow already ended elsewhere; do not catch {@link Throwable}.
  *
  * <h2>Thread safety</h2>
- * A context belongs to one run of one function and MUST NOT be used from other threads.
+ * A context belongs to one run of one function. The function may call it from threads it
+ * starts: the calls are serialized, so the n-th write of a key is the n-th call that got its
+ * turn on this node. Another node running the function may serialize its threads' calls
+ * differently, so threads that write the same key may get each other's values there: give each
+ * thread its own keys when that matters. {@link ReplicatedVar#update} reads and writes as one
+ * call. After the function returns, every call throws {@link IllegalStateException}.
  */
 public interface WorkflowContext {
   String workflowId();

@@ -51,6 +51,9 @@ public final class RaftHost implements AutoCloseable {
     org.apache.ratis.util.ExitUtils.disableSystemExit();
   }
 
+  /** Far longer than a group with a leader takes to answer (an election takes a few seconds). */
+  static final java.time.Duration CLIENT_CALL_LIMIT = java.time.Duration.ofSeconds(30);
+
   private final RaftSettings settings;
   private final RaftPeerId self;
   private final RaftProperties properties;
@@ -421,7 +424,10 @@ public final class RaftHost implements AutoCloseable {
 
   /**
    * Sends through the group's client. A client whose connection Ratis reports closed never
-   * recovers, so it is dropped and the next call builds a fresh one.
+   * recovers, and one with a call unanswered for {@link #CLIENT_CALL_LIMIT} is taken as stuck
+   * (its writes are ordered, so one lost reply holds back every later write of the group, and
+   * the caller's proposer slot with it): either is dropped, failing its calls, and the next call
+   * builds a fresh client.
    */
   private CompletableFuture<RaftClientReply> viaClient(
       RaftGroupId groupId, java.util.function.Function<RaftClient, CompletableFuture<RaftClientReply>> call) {
@@ -430,9 +436,14 @@ public final class RaftHost implements AutoCloseable {
       return CompletableFuture.failedFuture(new IOException("no peers of group " + groupId + " known yet"));
     }
     RaftClient c = client(groupId);
-    return call.apply(c).whenComplete((reply, error) -> {
-      if (causedBy(error, AlreadyClosedException.class) && clients.remove(groupId, c)) {
-        closeQuietly(c);
+    return call.apply(c).orTimeout(CLIENT_CALL_LIMIT.toMillis(), TimeUnit.MILLISECONDS).whenComplete((reply, error) -> {
+      boolean stuck = causedBy(error, java.util.concurrent.TimeoutException.class);
+      if ((stuck || causedBy(error, AlreadyClosedException.class)) && clients.remove(groupId, c)) {
+        if (stuck) {
+          LOG.warn("node {}: a call to group {} got no answer within {}; replacing its client", settings.nodeId(), groupId,
+              CLIENT_CALL_LIMIT);
+        }
+        CompletableFuture.runAsync(() -> closeQuietly(c));
       }
     });
   }

@@ -14,11 +14,14 @@ import io.raftoral.raft.RaftHost;
 import io.raftoral.state.WorkflowEntry;
 import io.raftoral.state.WorkflowState;
 import io.raftoral.state.WorkflowStateMachine;
+import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.BooleanSupplier;
 import org.apache.ratis.protocol.RaftGroupId;
 import org.apache.ratis.protocol.RaftPeerId;
 import org.slf4j.Logger;
@@ -27,27 +30,36 @@ import org.slf4j.LoggerFactory;
 /**
  * This node's part in one execution group: the local runs of the group's workflows, the
  * group's proposer, and ownership. The owner is the group's Raft leader once its {@code
- * OwnerChange} is applied; runs ask {@link #isOwner()} before every proposal.
+ * OwnerChange} is applied; a run asks {@link #ownership()} before every decision and stamps the
+ * proposal with the owner term it got then.
  */
-final class GroupRuntime implements WorkflowStateMachine.Listener {
+final class GroupRuntime implements WorkflowStateMachine.Listener, WorkflowRun.Host {
   private static final Logger LOG = LoggerFactory.getLogger(GroupRuntime.class);
+  private static final long CLAIM_RETRY_MILLIS = 50;
 
   private final RaftGroupId groupId;
   private final long self;
   private final RaftHost host;
   private final WorkflowStateMachine stateMachine;
   private final Proposer proposer;
+  // Ownership claims go through this node's own division only: a claim that another leader
+  // appended would be refused anyway (its claimant term is not the entry's).
+  private final Proposer claims;
   private final WorkflowRegistry registry;
   private final Payloads payloads;
   private final ExecutorService executor;
   private final ConcurrentHashMap<String, WorkflowRun> runs = new ConcurrentHashMap<>();
-  private final ConcurrentHashMap<String, CompletableFuture<Void>> finals = new ConcurrentHashMap<>();
+  private final FinalWaiters finals = new FinalWaiters();
   // Bumped on every leadership change, so a stale ownership claim stops retrying.
   private final AtomicLong leaderEpoch = new AtomicLong();
+  // Side-effect functions running in local runs as owner, until their results are proposed.
+  private final AtomicInteger sideEffectsInFlight = new AtomicInteger();
+  // While this node hands its leadership off, it takes no new owner decisions (see handOff).
+  private volatile boolean handingOff;
   private volatile boolean closed;
 
   GroupRuntime(RaftGroupId groupId, long self, RaftHost host, WorkflowStateMachine stateMachine,
-      WorkflowRegistry registry, Payloads payloads, ExecutorService executor, Proposer proposer) {
+      WorkflowRegistry registry, Payloads payloads, ExecutorService executor, Proposer proposer, Proposer claims) {
     this.groupId = groupId;
     this.self = self;
     this.host = host;
@@ -56,6 +68,7 @@ final class GroupRuntime implements WorkflowStateMachine.Listener {
     this.payloads = payloads;
     this.executor = executor;
     this.proposer = proposer;
+    this.claims = claims;
     stateMachine.setListener(this);
   }
 
@@ -71,37 +84,88 @@ final class GroupRuntime implements WorkflowStateMachine.Listener {
     return stateMachine.state();
   }
 
-  boolean isClosed() {
+  @Override
+  public boolean isClosed() {
     return closed;
   }
 
   /** The replicated state names this node as owner (it may have just lost Raft leadership). */
-  boolean isOwnerNode() {
+  @Override
+  public boolean isOwnerNode() {
     return state().ownerNode() == self;
   }
 
-  /** This node owns the group's workflows now: it leads the group and its OwnerChange is applied. */
+  /**
+   * This node's ownership now, or null: the state names it owner, it leads the group, and it is
+   * not handing its leadership off. The owner term returned is the one to stamp on a proposal
+   * decided now, even if it is sent later: a stale one is then refused when applied.
+   */
+  @Override
+  public WorkflowState.Owner ownership() {
+    WorkflowState.Owner owner = state().owner();
+    return owner.node() == self && !handingOff && host.isLeader(groupId) ? owner : null;
+  }
+
+  @Override
+  public WorkflowState.Owner owner() {
+    return state().owner();
+  }
+
+  /** This node owns the group's workflows now. */
   boolean isOwner() {
-    return isOwnerNode() && host.isLeader(groupId);
+    return ownership() != null;
   }
 
-  long ownerTerm() {
-    return state().ownerTerm();
-  }
-
-  CompletableFuture<Proposer.Outcome> propose(Command command) {
+  @Override
+  public CompletableFuture<Proposer.Outcome> propose(Command command) {
     return proposer.propose(command);
   }
 
-  /** Completes once the workflow has a final status in this replica. */
+  @Override
+  public void sideEffectStarted() {
+    sideEffectsInFlight.incrementAndGet();
+  }
+
+  @Override
+  public void sideEffectProposed() {
+    sideEffectsInFlight.decrementAndGet();
+  }
+
+  /** Completes once the workflow has a final status in this replica, or is no longer in it. */
   CompletableFuture<Void> finalFuture(String workflowId) {
-    CompletableFuture<Void> f = finals.computeIfAbsent(workflowId, id -> new CompletableFuture<>());
-    WorkflowEntry w = state().get(workflowId);
-    if (w != null && !w.isRunning()) {
-      f.complete(null);
-      finals.remove(workflowId, f);
+    return finals.future(workflowId, state());
+  }
+
+  /**
+   * Hands this node's leadership of the group to another member, without running a side effect
+   * twice: first it stops taking owner decisions, then waits (at most {@code drain}) until every
+   * side effect running here has its result proposed and every proposal is answered, and only
+   * then moves the leadership ({@code transfer}). The new owner then finds those results
+   * committed. Returns what {@code transfer} returned; on failure this node goes on as owner.
+   */
+  boolean handOff(Duration drain, BooleanSupplier transfer) {
+    if (!host.isLeader(groupId)) {
+      return transfer.getAsBoolean();
     }
-    return f;
+    handingOff = true;
+    runs.values().forEach(WorkflowRun::signal);
+    try {
+      long deadline = System.nanoTime() + drain.toNanos();
+      while ((sideEffectsInFlight.get() > 0 || !proposer.isIdle()) && System.nanoTime() < deadline && !closed) {
+        Thread.sleep(5);
+      }
+      if (sideEffectsInFlight.get() > 0) {
+        LOG.warn("group {}: handing off leadership with {} side effects still running here (waited {}); the new owner "
+            + "may run them again", groupId, sideEffectsInFlight.get(), drain);
+      }
+      return transfer.getAsBoolean();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return false;
+    } finally {
+      handingOff = false;
+      runs.values().forEach(WorkflowRun::signal);
+    }
   }
 
   // --- events from the state machine (Ratis threads: never block) ---
@@ -117,7 +181,7 @@ final class GroupRuntime implements WorkflowStateMachine.Listener {
       case WORKFLOW_END -> ended(command.getWorkflowEnd().getWorkflowId());
       case WORKFLOW_TERMINATE -> ended(command.getWorkflowTerminate().getWorkflowId());
       case OWNER_CHANGE -> ownerChanged(command.getOwnerChange());
-      case PRUNE_WORKFLOWS, KIND_NOT_SET -> {}
+      case PRUNE_WORKFLOWS, REFUSED, KIND_NOT_SET -> {}
     }
   }
 
@@ -142,6 +206,7 @@ final class GroupRuntime implements WorkflowStateMachine.Listener {
         ended(w.workflowId());
       }
     }
+    finals.restored(state());
   }
 
   private void signal(String workflowId) {
@@ -158,10 +223,7 @@ final class GroupRuntime implements WorkflowStateMachine.Listener {
     } else {
       releaseValues(workflowId);
     }
-    CompletableFuture<Void> f = finals.remove(workflowId);
-    if (f != null) {
-      f.complete(null);
-    }
+    finals.ended(workflowId);
   }
 
   /** An ended workflow's checkpoint values leave memory once no local run reads them. */
@@ -185,12 +247,23 @@ final class GroupRuntime implements WorkflowStateMachine.Listener {
     }
   }
 
-  /** Proposes this node as owner until it is applied or this node is no longer the leader. */
+  /**
+   * Claims ownership while this node leads the group, until a claim is applied. Each claim
+   * carries the term this node leads in and is appended by this node's own division, so it is
+   * applied only if this node still leads in that term.
+   */
   private void claimOwnership(long epoch) {
-    while (!closed && leaderEpoch.get() == epoch && host.isLeader(groupId)) {
+    while (!closed && leaderEpoch.get() == epoch) {
+      long term = host.leaderTerm(groupId);
+      if (term == 0) {
+        return; // no longer the leader: the next leader claims
+      }
+      if (state().owner().node() == self && state().ownerTerm() == term) {
+        return; // already applied
+      }
       try {
-        Proposer.Outcome outcome = proposer.propose(Command.newBuilder()
-            .setOwnerChange(OwnerChange.newBuilder().setOwnerNode(self).setReason("node " + self + " became leader of the group"))
+        Proposer.Outcome outcome = claims.propose(Command.newBuilder().setOwnerChange(OwnerChange.newBuilder()
+            .setOwnerNode(self).setClaimantTerm(term).setReason("node " + self + " became leader of the group in term " + term))
             .build()).get(30, TimeUnit.SECONDS);
         if (outcome.result().getCode() == ResultCode.APPLIED) {
           return;
@@ -202,7 +275,7 @@ final class GroupRuntime implements WorkflowStateMachine.Listener {
         LOG.debug("group {}: ownership claim failed, retrying", groupId, e);
       }
       try {
-        Thread.sleep(50);
+        Thread.sleep(CLAIM_RETRY_MILLIS);
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
         return;
@@ -235,7 +308,8 @@ final class GroupRuntime implements WorkflowStateMachine.Listener {
   }
 
   /** A local run returned; start another if the workflow still needs one here. */
-  void runEnded(WorkflowRun run) {
+  @Override
+  public void runEnded(WorkflowRun run) {
     runs.remove(run.workflowId(), run);
     WorkflowEntry w = state().get(run.workflowId());
     if (w == null) {
@@ -258,6 +332,6 @@ final class GroupRuntime implements WorkflowStateMachine.Listener {
   void close() {
     closed = true;
     runs.values().forEach(WorkflowRun::signal);
-    finals.values().forEach(f -> f.completeExceptionally(new IllegalStateException("node closed")));
+    finals.closeAll();
   }
 }

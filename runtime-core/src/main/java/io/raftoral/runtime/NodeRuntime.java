@@ -5,6 +5,7 @@ import com.google.protobuf.InvalidProtocolBufferException;
 import io.raftoral.api.Errors;
 import io.raftoral.api.ListPage;
 import io.raftoral.api.ListQuery;
+import io.raftoral.api.WorkflowDefinition;
 import io.raftoral.api.WorkflowInfo;
 import io.raftoral.api.WorkflowRegistry;
 import io.raftoral.api.WorkflowStatus;
@@ -30,6 +31,8 @@ import io.raftoral.proto.raft.ListWorkflows;
 import io.raftoral.proto.raft.PruneWorkflows;
 import io.raftoral.proto.raft.Query;
 import io.raftoral.proto.raft.QueryReply;
+import io.raftoral.proto.raft.Refused;
+import io.raftoral.proto.raft.ResultCode;
 import io.raftoral.proto.raft.WorkflowRecord;
 import io.raftoral.proto.raft.WorkflowStart;
 import io.raftoral.proto.raft.WorkflowStatusCode;
@@ -62,8 +65,6 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.apache.ratis.protocol.RaftClientReply;
 import org.apache.ratis.protocol.RaftGroup;
 import org.apache.ratis.protocol.RaftGroupId;
@@ -82,7 +83,9 @@ public final class NodeRuntime implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(NodeRuntime.class);
   private static final Duration LEADER_WAIT = Duration.ofSeconds(10);
   private static final Duration REMOTE_AWAIT_POLL = Duration.ofSeconds(2);
-  private static final Pattern REJECTION = Pattern.compile("raftoral-reject\\[NOT_REGISTERED ([^\\]]+)@v(\\d+)\\]");
+  // How long a leadership hand-off (a clean stop, a transfer) waits for the side effects running
+  // here to propose their results, so that the new owner does not run them again.
+  private static final Duration HANDOFF_DRAIN = Duration.ofSeconds(10);
 
   /** What a node needs beyond its Raft settings. */
   public record Options(
@@ -161,7 +164,7 @@ public final class NodeRuntime implements AutoCloseable {
       if (g != null) {
         return g.stateMachine();
       }
-      WorkflowStateMachine machine = new WorkflowStateMachine(this::admit, raft.stateDir());
+      WorkflowStateMachine machine = new WorkflowStateMachine(command -> admit(gid, command), raft.stateDir());
       if (host == null) {
         unattached.put(gid, machine);
       } else {
@@ -172,7 +175,8 @@ public final class NodeRuntime implements AutoCloseable {
   }
 
   private GroupRuntime newGroupRuntime(RaftGroupId gid, WorkflowStateMachine machine) {
-    return new GroupRuntime(gid, raft.nodeId(), host, machine, registry, options.payloads(), executor, newProposer(gid));
+    return new GroupRuntime(gid, raft.nodeId(), host, machine, registry, options.payloads(), executor, newProposer(gid),
+        new Proposer(data -> host.submitLocal(gid, data), 1, options.maxBatchBytes()));
   }
 
   private Proposer newProposer(RaftGroupId gid) {
@@ -356,16 +360,53 @@ public final class NodeRuntime implements AutoCloseable {
     return false;
   }
 
-  /** Leader-side admission of a batch: refuse starts of types this node cannot run. */
-  private void admit(CommandBatch batch) throws WorkflowStateMachine.Rejection {
-    for (Command c : batch.getCommandsList()) {
-      if (c.hasWorkflowStart()) {
-        WorkflowStart s = c.getWorkflowStart();
-        if (!registry.contains(new WorkflowType(s.getType(), s.getVersion()))) {
-          throw new WorkflowStateMachine.Rejection("raftoral-reject[NOT_REGISTERED " + s.getType() + "@v" + s.getVersion() + "]");
-        }
+  /**
+   * Leader-side admission, for the command alone: a start of a type this node cannot run, or
+   * with an input that type's codec cannot decode (SPEC §2, §12); an ownership claim that is not
+   * this leader's own for the term it leads in (a forwarded or replayed claim: every decision
+   * carries its term, and only the leader of that term claims in it).
+   */
+  private Refused admit(RaftGroupId gid, Command command) {
+    return switch (command.getKindCase()) {
+      case WORKFLOW_START -> admitStart(command.getWorkflowStart());
+      case OWNER_CHANGE -> {
+        var claim = command.getOwnerChange();
+        long term = host.leaderTerm(gid);
+        yield claim.getOwnerNode() == raft.nodeId() && claim.getClaimantTerm() == term && term != 0 ? null
+            : Refused.newBuilder().setCode(ResultCode.STALE_OWNER).setMessage("an ownership claim of node "
+                + claim.getOwnerNode() + " for term " + claim.getClaimantTerm() + " reached node " + raft.nodeId()
+                + ", which leads in term " + term + ": only a leader claims, for its own term").build();
       }
+      default -> null;
+    };
+  }
+
+  private Refused admitStart(WorkflowStart s) {
+    WorkflowType type;
+    WorkflowDefinition<?, ?> definition;
+    try {
+      type = new WorkflowType(s.getType(), s.getVersion());
+      definition = registry.find(type);
+    } catch (RuntimeException e) {
+      return refusal(ResultCode.NOT_REGISTERED, s, String.valueOf(e.getMessage()));
     }
+    if (definition == null) {
+      return refusal(ResultCode.NOT_REGISTERED, s, "workflow " + type + " is not registered on node " + raft.nodeId()
+          + ", which leads the group that would run it");
+    }
+    try {
+      options.payloads().decode(s.getInput().toByteArray(), definition.inputType());
+    } catch (RuntimeException e) {
+      String why = String.valueOf(e.getMessage());
+      return refusal(ResultCode.INVALID_INPUT, s, "the input of workflow " + s.getWorkflowId() + " is not a valid input of "
+          + type + ": " + (why.length() > 300 ? why.substring(0, 300) + "..." : why));
+    }
+    return null;
+  }
+
+  private static Refused refusal(ResultCode code, WorkflowStart s, String message) {
+    return Refused.newBuilder().setCode(code).setWorkflowId(s.getWorkflowId()).setType(s.getType())
+        .setVersion(s.getVersion()).setMessage(message).build();
   }
 
   // --- routing: which group, and how to reach it ---
@@ -394,7 +435,7 @@ public final class NodeRuntime implements AutoCloseable {
     return groups.get(Math.floorMod(workflowId.hashCode(), groups.size()));
   }
 
-  private CompletableFuture<Proposer.Outcome> propose(RaftGroupId gid, Command command) {
+  CompletableFuture<Proposer.Outcome> propose(RaftGroupId gid, Command command) {
     GroupRuntime g = hosted.get(gid);
     if (g != null) {
       return g.propose(command);
@@ -519,6 +560,8 @@ public final class NodeRuntime implements AutoCloseable {
     switch (outcome.result().getCode()) {
       case APPLIED, ALREADY_STARTED -> {}
       case CONFLICT -> throw new Errors.AlreadyExistsException(id);
+      case NOT_REGISTERED -> throw new Errors.NotRegisteredException(type);
+      case INVALID_INPUT -> throw new Errors.InvalidArgumentException(outcome.result().getMessage());
       default -> throw new IllegalStateException("unexpected start outcome " + outcome.result());
     }
     readYourWrite(group, outcome.logIndex());
@@ -855,23 +898,11 @@ public final class NodeRuntime implements AutoCloseable {
     } catch (TimeoutException e) {
       throw new Errors.UnavailableException(what + " not committed within " + options.requestTimeout(), e);
     } catch (ExecutionException e) {
-      Matcher m = REJECTION.matcher(String.valueOf(messages(e.getCause())));
-      if (m.find()) {
-        throw new Errors.NotRegisteredException(new WorkflowType(m.group(1), Integer.parseInt(m.group(2))));
-      }
       if (closed) {
         throw new Errors.NodeClosedException("node " + raft.nodeId() + " closed during " + what);
       }
       throw new Errors.UnavailableException(what + " failed: " + e.getCause(), e.getCause());
     }
-  }
-
-  private static String messages(Throwable t) {
-    StringBuilder b = new StringBuilder();
-    for (; t != null; t = t.getCause()) {
-      b.append(t).append('\n');
-    }
-    return b.toString();
   }
 
   private static String checkWorkflowId(String workflowId) {
@@ -907,9 +938,26 @@ public final class NodeRuntime implements AutoCloseable {
     return g != null && g.isOwner();
   }
 
-  /** Moves the leadership of the group {@code workflowId} lives in (or would be started in) to {@code toNode}. */
+  /**
+   * Moves the leadership of the group {@code workflowId} lives in (or would be started in) to
+   * {@code toNode}. When this node leads it, it first lets the side effects running here
+   * propose their results ({@link GroupRuntime#handOff}), so none runs again on the new owner.
+   */
   public boolean transferLeadership(String workflowId, long toNode, Duration timeout) throws IOException {
-    return host.transferLeadership(groupOfOrPrimary(workflowId), toNode, timeout.toMillis());
+    RaftGroupId gid = groupOfOrPrimary(workflowId);
+    GroupRuntime g = hosted.get(gid);
+    try {
+      java.util.function.BooleanSupplier transfer = () -> {
+        try {
+          return host.transferLeadership(gid, toNode, timeout.toMillis());
+        } catch (IOException e) {
+          throw new java.io.UncheckedIOException(e);
+        }
+      };
+      return g == null ? transfer.getAsBoolean() : g.handOff(HANDOFF_DRAIN, transfer);
+    } catch (java.io.UncheckedIOException e) {
+      throw e.getCause();
+    }
   }
 
   private RaftGroupId groupOfOrPrimary(String workflowId) {
@@ -950,6 +998,15 @@ public final class NodeRuntime implements AutoCloseable {
     return new ReplicaState(g.state().digest(), g.state().size());
   }
 
+  /** The owner and owner term of this node's replica of an execution group. */
+  public io.raftoral.state.WorkflowState.Owner replicaOwner(String executionGroup) {
+    GroupRuntime g = hosted.get(RaftGroupId.valueOf(UUID.fromString(executionGroup)));
+    if (g == null) {
+      throw new Errors.InvalidArgumentException("node " + raft.nodeId() + " hosts no execution group " + executionGroup);
+    }
+    return g.state().owner();
+  }
+
   /** How many checkpoint values this node's replica of the group holds in memory (ended workflows' are released). */
   public long checkpointValuesInMemory(String executionGroup) {
     GroupRuntime g = hosted.get(RaftGroupId.valueOf(UUID.fromString(executionGroup)));
@@ -970,7 +1027,12 @@ public final class NodeRuntime implements AutoCloseable {
     led.add(managementGroupId);
     long handOffMs = raft.electionTimeoutMax().toMillis() * 2;
     for (RaftGroupId gid : led) {
-      host.handOffLeadership(gid, handOffMs);
+      GroupRuntime g = hosted.get(gid);
+      if (g != null) {
+        g.handOff(HANDOFF_DRAIN, () -> host.handOffLeadership(gid, handOffMs));
+      } else {
+        host.handOffLeadership(gid, handOffMs);
+      }
     }
     closed = true;
     hosted.values().forEach(GroupRuntime::close);

@@ -17,9 +17,12 @@ import io.raftoral.proto.raft.WorkflowError;
 import io.raftoral.proto.raft.WorkflowStatusCode;
 import io.raftoral.raft.Proposer;
 import io.raftoral.state.WorkflowEntry;
+import io.raftoral.state.WorkflowState;
 import java.util.ArrayDeque;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.Map;
+import java.util.Set;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -37,23 +40,65 @@ import java.util.function.UnaryOperator;
  * committed values without blocking. Nothing is ever skipped or repeated, because a value is
  * only ever read from the replicated state at its sequence number.
  *
+ * <p>Every owner decision is stamped with the owner term read when it was taken (before a side
+ * effect runs, not after): if ownership moved meanwhile, the apply rules refuse the proposal
+ * instead of taking it under the new owner's term.
+ *
  * <p>The owner pipelines its writes: once it has proposed a value, the function goes on with
  * it before it commits. Two barriers keep that invisible: a {@code checkpointCompute} function
  * runs only after every earlier write of the run is committed ({@link #confirmWrites}), and the
- * end names the writes still unconfirmed, so the state machine refuses it until they are. If
+ * end names the writes still unconfirmed, so the state machine refuses it until they are. A
+ * write whose proposal failed or was refused is proposed again, in order, at the next step. If
  * one of them commits with another value (ownership moved meanwhile), this run went on with a
  * value that is not the workflow's: it stops, and a fresh run replays the committed ones.
+ *
+ * <p>The function may call the context from several threads: calls are serialized (one at a
+ * time, in the order they take {@link #calls}), so the n-th write of a key is the n-th call
+ * that got the lock.
  */
 final class WorkflowRun implements WorkflowContext, Runnable {
   // A wait is bounded so that a lost wake-up costs at most this long.
   private static final long MAX_WAIT_NANOS = TimeUnit.MILLISECONDS.toNanos(200);
   private static final long RETRY_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
+  // Writes the owner may have proposed without their commit; past it, it waits for half of them,
+  // so a loop that writes faster than the group commits does not grow memory without bound.
+  static final int MAX_UNCONFIRMED = 1024;
 
-  private final GroupRuntime group;
+  /** What a run needs of its execution group: {@link GroupRuntime} in a node, a fake in unit tests. */
+  interface Host {
+    /** This node's ownership now (the owner and its term), or null when it may not decide as owner. */
+    WorkflowState.Owner ownership();
+
+    /** The group's owner and term as the replicated state has them, whoever it is. */
+    WorkflowState.Owner owner();
+
+    /** The replicated state names this node as owner (it may have just lost Raft leadership). */
+    boolean isOwnerNode();
+
+    CompletableFuture<Proposer.Outcome> propose(Command command);
+
+    boolean isClosed();
+
+    /** A side effect starts running here as owner ... */
+    void sideEffectStarted();
+
+    /** ... and its result is proposed (or it failed): a leadership hand-off waits in between. */
+    void sideEffectProposed();
+
+    void runEnded(WorkflowRun run);
+  }
+
+  private final Host host;
   private final WorkflowEntry entry;
   private final WorkflowDefinition<Object, Object> definition;
   private final Payloads payloads;
+
+  // Serializes the context's calls (the function may use it from several threads) and the
+  // end; everything below it is touched only under it.
+  private final ReentrantLock calls = new ReentrantLock();
   private final Map<String, Long> nextSeq = new HashMap<>();
+  // Set once the function has returned: the context may not be used any more.
+  private volatile boolean returned;
 
   private final ReentrantLock lock = new ReentrantLock();
   private final Condition changed = lock.newCondition();
@@ -77,9 +122,13 @@ final class WorkflowRun implements WorkflowContext, Runnable {
       }
       return System.nanoTime() >= retryAtNanos;
     }
+
+    boolean inFlight() {
+      return out != null && !out.isDone();
+    }
   }
 
-  // The owner's proposal of the workflow's end; touched by the run's thread only.
+  // The owner's proposal of the workflow's end.
   private final Attempt end = new Attempt();
 
   /** A write this run went on with before it committed: its position, value and proposal. */
@@ -88,6 +137,8 @@ final class WorkflowRun implements WorkflowContext, Runnable {
     final long seq;
     final ByteString value;
     long ownerTerm;
+    // Proposed at least once: a proposal now is a retry.
+    boolean sent;
     final Attempt attempt = new Attempt();
 
     Unconfirmed(String key, long seq, ByteString value, long ownerTerm) {
@@ -98,12 +149,12 @@ final class WorkflowRun implements WorkflowContext, Runnable {
     }
   }
 
-  // In proposal order; touched by the run's thread only.
+  // In proposal order.
   private final ArrayDeque<Unconfirmed> unconfirmed = new ArrayDeque<>();
 
   @SuppressWarnings("unchecked")
-  WorkflowRun(GroupRuntime group, WorkflowEntry entry, WorkflowDefinition<?, ?> definition, Payloads payloads) {
-    this.group = group;
+  WorkflowRun(Host host, WorkflowEntry entry, WorkflowDefinition<?, ?> definition, Payloads payloads) {
+    this.host = host;
     this.entry = entry;
     this.definition = (WorkflowDefinition<Object, Object>) definition;
     this.payloads = payloads;
@@ -111,6 +162,11 @@ final class WorkflowRun implements WorkflowContext, Runnable {
 
   ExecutionMode mode() {
     return definition.mode();
+  }
+
+  /** Writes this run went on with whose commit it has not seen yet (call on the run's threads, for tests). */
+  int unconfirmedWrites() {
+    return unconfirmed.size();
   }
 
   /** Wakes the run: something it may wait for was applied. Never blocks for long. */
@@ -128,7 +184,12 @@ final class WorkflowRun implements WorkflowContext, Runnable {
   public void run() {
     try {
       Object input = payloads.decode(entry.input().toByteArray(), definition.inputType());
-      Object result = definition.function().run(this, input);
+      Object result;
+      try {
+        result = definition.function().run(this, input);
+      } finally {
+        returned = true;
+      }
       byte[] bytes = payloads.encode("result of workflow " + workflowId(), result, definition.resultType());
       finish(WorkflowEnd.newBuilder().setResult(ByteString.copyFrom(bytes)));
     } catch (WorkflowAbort abort) {
@@ -140,7 +201,7 @@ final class WorkflowRun implements WorkflowContext, Runnable {
     } catch (Throwable t) {
       finish(failure(t));
     } finally {
-      group.runEnded(this);
+      host.runEnded(this);
     }
   }
 
@@ -165,7 +226,7 @@ final class WorkflowRun implements WorkflowContext, Runnable {
 
   @Override
   public boolean isOwner() {
-    return group.isOwner();
+    return host.ownership() != null;
   }
 
   @Override
@@ -209,7 +270,7 @@ final class WorkflowRun implements WorkflowContext, Runnable {
   public <T> ReplicatedVar<T> var(String key, Class<T> type, T initial) {
     T first = checkpoint(key, initial, type);
     return new ReplicatedVar<>() {
-      private T current = first;
+      private volatile T current = first;
 
       @Override
       public T get() {
@@ -218,13 +279,24 @@ final class WorkflowRun implements WorkflowContext, Runnable {
 
       @Override
       public T set(T value) {
-        current = checkpoint(key, value, type);
-        return current;
+        calls.lock();
+        try {
+          current = checkpoint(key, value, type);
+          return current;
+        } finally {
+          calls.unlock();
+        }
       }
 
       @Override
       public T update(UnaryOperator<T> fn) {
-        return set(fn.apply(current));
+        // Read and write as one call, so that concurrent updates do not lose one another.
+        calls.lock();
+        try {
+          return set(fn.apply(current));
+        } finally {
+          calls.unlock();
+        }
       }
     };
   }
@@ -240,10 +312,21 @@ final class WorkflowRun implements WorkflowContext, Runnable {
     if (key == null || key.isEmpty()) {
       throw new Errors.InvalidArgumentException("checkpoint key must not be null or empty");
     }
+    calls.lock();
+    try {
+      if (returned) {
+        throw new IllegalStateException("the context of workflow " + workflowId() + " was used after its function returned");
+      }
+      return commitLocked(key, sideEffect, ownerValue);
+    } finally {
+      calls.unlock();
+    }
+  }
+
+  private byte[] commitLocked(String key, boolean sideEffect, ThrowingSupplier<byte[]> ownerValue) {
     // The position is consumed only once its value is proposed: a side effect that throws
     // leaves it free, so the function may catch the error and write the key again.
     long seq = nextSeq.getOrDefault(key, 0L);
-    byte[] proposal = null;
     while (true) {
       long seen = signalCount();
       settleWrites();
@@ -253,42 +336,95 @@ final class WorkflowRun implements WorkflowContext, Runnable {
         return committed.toByteArray();
       }
       checkStillWanted();
-      if (group.isOwner()) {
-        if (proposal == null && sideEffect && !unconfirmed.isEmpty()) {
-          confirmWrites();
+      WorkflowState.Owner owner = host.ownership();
+      if (owner != null) {
+        if ((sideEffect && !unconfirmed.isEmpty()) || unconfirmed.size() >= MAX_UNCONFIRMED) {
+          confirmWrites(sideEffect ? 0 : MAX_UNCONFIRMED / 2);
           continue;
         }
-        if (proposal == null) {
-          proposal = computeOwnerValue(ownerValue);
+        byte[] value;
+        if (sideEffect) {
+          host.sideEffectStarted();
+          try {
+            value = computeOwnerValue(ownerValue);
+            writeAs(owner, key, seq, value);
+          } finally {
+            host.sideEffectProposed();
+          }
+        } else {
+          value = computeOwnerValue(ownerValue);
+          writeAs(owner, key, seq, value);
         }
-        Unconfirmed w = new Unconfirmed(key, seq, ByteString.copyFrom(proposal), group.ownerTerm());
-        w.attempt.out = propose(setCheckpoint(w));
-        unconfirmed.add(w);
         nextSeq.put(key, seq + 1);
-        return proposal;
+        return value;
       }
       awaitChange(seen);
     }
   }
 
-  /** Waits until every write this run went on with is committed, proposing again any that was not. */
-  private void confirmWrites() {
+  /**
+   * Goes on with {@code value} at (key, seq), decided as {@code owner}: proposed with that
+   * owner's term even if ownership moved while the value was computed, so that the apply rules
+   * refuse it (STALE_OWNER) rather than take it under another owner's term.
+   */
+  private void writeAs(WorkflowState.Owner owner, String key, long seq, byte[] value) {
+    unconfirmed.add(new Unconfirmed(key, seq, ByteString.copyFrom(value), owner.term()));
+    sendWrites(owner);
+  }
+
+  /** Waits until at most {@code atMost} writes this run went on with are unconfirmed, proposing again any that was not committed. */
+  private void confirmWrites(int atMost) {
     while (true) {
       long seen = signalCount();
       settleWrites();
-      if (unconfirmed.isEmpty()) {
+      if (unconfirmed.size() <= atMost) {
         return;
       }
       checkStillWanted();
-      // A proposal that is done but not settled was refused or failed without committing (the
-      // state machine's answer is applied before the proposal completes).
-      Unconfirmed w = unconfirmed.peek();
-      if (w.attempt.mayGo() && group.isOwner()) {
-        w.ownerTerm = group.ownerTerm();
-        w.attempt.out = propose(setCheckpoint(w));
+      WorkflowState.Owner owner = host.ownership();
+      if (owner != null) {
+        sendWrites(owner);
       }
       awaitChange(seen);
     }
+  }
+
+  /**
+   * Proposes, in order, every unconfirmed write that is not in flight: new ones, and those whose
+   * proposal failed or was refused (a proposal that is done but not settled did not commit: the
+   * state machine's answer is applied before the proposal completes), these with the term of
+   * {@code owner}, this node's ownership now. A new write follows writes of its key in flight (the
+   * proposer keeps their order); any write waits behind a write of its key that waits out a
+   * retry pause, and a write proposed again waits behind one in flight, as it was probably refused
+   * only for being ahead of that one.
+   */
+  private void sendWrites(WorkflowState.Owner owner) {
+    Set<String> inFlight = null;
+    Set<String> held = null;
+    for (Unconfirmed w : unconfirmed) {
+      if (w.attempt.inFlight()) {
+        inFlight = add(inFlight, w.key);
+        continue;
+      }
+      boolean again = w.sent;
+      if (contains(held, w.key) || (again && contains(inFlight, w.key)) || !w.attempt.mayGo()) {
+        held = add(held, w.key);
+        continue;
+      }
+      w.ownerTerm = owner.term();
+      w.sent = true;
+      w.attempt.out = propose(setCheckpoint(w));
+    }
+  }
+
+  private static Set<String> add(Set<String> keys, String key) {
+    Set<String> out = keys == null ? new HashSet<>() : keys;
+    out.add(key);
+    return out;
+  }
+
+  private static boolean contains(Set<String> keys, String key) {
+    return keys != null && keys.contains(key);
   }
 
   /**
@@ -299,7 +435,7 @@ final class WorkflowRun implements WorkflowContext, Runnable {
     while (!unconfirmed.isEmpty() && committedAsProposed(unconfirmed.peek())) {
       unconfirmed.poll();
     }
-    if (!unconfirmed.isEmpty() && unconfirmed.peek().ownerTerm != group.ownerTerm()) {
+    if (!unconfirmed.isEmpty() && unconfirmed.peek().ownerTerm != host.owner().term()) {
       // Ownership moved since: the new owner may fill any of these positions, in any order.
       unconfirmed.removeIf(this::committedAsProposed);
     }
@@ -323,9 +459,11 @@ final class WorkflowRun implements WorkflowContext, Runnable {
 
   /**
    * Waits until the workflow has a final status; the owner proposes its end with {@code result},
-   * naming the writes not confirmed yet, which the state machine then requires committed.
+   * naming the writes not confirmed yet, which the state machine then requires committed. Waits
+   * first for calls still made by threads the function left running.
    */
   private void finish(WorkflowEnd.Builder result) {
+    calls.lock();
     try {
       while (entry.isRunning()) {
         long seen = signalCount();
@@ -333,12 +471,14 @@ final class WorkflowRun implements WorkflowContext, Runnable {
         checkStillWanted();
         if (refusedAsEarly(end.out)) {
           end.out = null;
-          confirmWrites();
+          confirmWrites(0);
           continue;
         }
-        if (end.mayGo() && group.isOwner()) {
+        WorkflowState.Owner owner;
+        if (end.mayGo() && (owner = host.ownership()) != null) {
+          sendWrites(owner);
           WorkflowEnd.Builder proposal = result.clone()
-              .setWorkflowId(workflowId()).setOwnerTerm(group.ownerTerm())
+              .setWorkflowId(workflowId()).setOwnerTerm(owner.term())
               .setEndedAtMillis(System.currentTimeMillis());
           for (Unconfirmed w : unconfirmed) {
             proposal.addAwaited(CheckpointPosition.newBuilder().setKey(w.key).setSeq(w.seq));
@@ -349,6 +489,8 @@ final class WorkflowRun implements WorkflowContext, Runnable {
       }
     } catch (WorkflowAbort | Errors.WorkflowTerminatedException done) {
       // Ended elsewhere, terminated, or no longer ours to finish.
+    } finally {
+      calls.unlock();
     }
   }
 
@@ -373,7 +515,7 @@ final class WorkflowRun implements WorkflowContext, Runnable {
   }
 
   private CompletableFuture<Proposer.Outcome> propose(Command command) {
-    CompletableFuture<Proposer.Outcome> proposal = group.propose(command);
+    CompletableFuture<Proposer.Outcome> proposal = host.propose(command);
     proposal.whenComplete((outcome, error) -> signal());
     return proposal;
   }
@@ -384,10 +526,10 @@ final class WorkflowRun implements WorkflowContext, Runnable {
     if (status == WorkflowStatusCode.TERMINATED) {
       throw new Errors.WorkflowTerminatedException(workflowId(), entry.toRecord().getTerminationReason());
     }
-    if (status != WorkflowStatusCode.RUNNING || group.isClosed()) {
+    if (status != WorkflowStatusCode.RUNNING || host.isClosed()) {
       throw WorkflowAbort.INSTANCE;
     }
-    if (definition.mode() == ExecutionMode.OWNER_ONLY && !group.isOwnerNode()) {
+    if (definition.mode() == ExecutionMode.OWNER_ONLY && !host.isOwnerNode()) {
       throw WorkflowAbort.INSTANCE;
     }
   }

@@ -1,0 +1,205 @@
+package io.raftoral.runtime;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.raftoral.api.JsonCodec;
+import io.raftoral.api.WorkflowContext;
+import io.raftoral.api.WorkflowDefinition;
+import io.raftoral.api.WorkflowFunction;
+import io.raftoral.proto.raft.Command;
+import io.raftoral.proto.raft.WorkflowStatusCode;
+import io.raftoral.state.WorkflowEntry;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.Test;
+
+/**
+ * One run of a workflow function against a group without Raft ({@link FakeGroup}): the
+ * checkpoint contract on the owner when proposals get lost, and a context used from several
+ * threads at once.
+ */
+class WorkflowRunTest {
+  private static final Payloads PAYLOADS = new Payloads(new JsonCodec(), 1 << 20);
+
+  /** Runs {@code fn} as workflow {@code id} on {@code group} to its end; returns its final entry. */
+  private static WorkflowEntry runToEnd(FakeGroup group, String id, WorkflowFunction<String, String> fn) throws Exception {
+    WorkflowEntry entry = group.start(id, "\"in\"");
+    WorkflowRun run = new WorkflowRun(group, entry, WorkflowDefinition.of("t", 1, String.class, String.class, fn), PAYLOADS);
+    group.run = run;
+    Thread t = Thread.ofVirtual().start(run);
+    t.join(60_000);
+    assertThat(t.isAlive()).as("the run ended").isFalse();
+    return entry;
+  }
+
+  // A write whose proposal is lost is proposed again at the next step, so a loop of plain writes
+  // (no side effect to wait on) keeps committing behind its owner, and the writes the owner went
+  // on with stay bounded.
+  @Test
+  void aLostWriteIsProposedAgainAndLaterWritesOfItsKeyCommitBehindIt() throws Exception {
+    AtomicBoolean lost = new AtomicBoolean();
+    AtomicLong committedAtFourThousand = new AtomicLong();
+    try (FakeGroup group = new FakeGroup(c -> c.hasSetCheckpoint() && c.getSetCheckpoint().getSeq() == 5 && lost.compareAndSet(false, true))) {
+      WorkflowEntry entry = runToEnd(group, "loop", (ctx, in) -> {
+        for (int i = 0; i < 5000; i++) {
+          if (i == 4000) {
+            committedAtFourThousand.set(group.state.get("loop").toRecord().getCheckpointCount());
+          }
+          ctx.checkpoint("k", i);
+        }
+        return "done";
+      });
+
+      assertThat(lost).isTrue();
+      assertThat(entry.status()).isEqualTo(WorkflowStatusCode.COMPLETED);
+      for (int i = 0; i < 5000; i++) {
+        assertThat(entry.checkpoint("k", i).toStringUtf8()).isEqualTo(String.valueOf(i));
+      }
+      assertThat(committedAtFourThousand.get()).as("committed when the loop reached 4,000")
+          .isGreaterThanOrEqualTo(4000 - WorkflowRun.MAX_UNCONFIRMED);
+      assertThat(group.mostUnconfirmed).isLessThanOrEqualTo(WorkflowRun.MAX_UNCONFIRMED);
+    }
+  }
+
+  // A context may be used from threads the function starts: calls are serialized, so every
+  // write is committed exactly once and each key's values come back in the order its calls took.
+  // 8 threads x (300 writes of their own key + 300 keys of their own) = 4,800 checkpoints.
+  @Test
+  void aContextUsedFromEightThreadsAtOnceCommitsEveryWriteOnce() throws Exception {
+    try (FakeGroup group = new FakeGroup(c -> false)) {
+      WorkflowEntry entry = runToEnd(group, "threads", (ctx, in) -> {
+        inThreads(8, t -> {
+          for (int i = 0; i < 300; i++) {
+            assertThat(ctx.checkpoint("own-" + t, t + "#" + i)).isEqualTo(t + "#" + i);
+            assertThat(ctx.checkpoint("unique-" + t + "-" + i, i)).isEqualTo(i);
+          }
+        });
+        return "done";
+      });
+
+      assertThat(entry.status()).isEqualTo(WorkflowStatusCode.COMPLETED);
+      assertThat(entry.toRecord().getCheckpointCount()).isEqualTo(4800);
+      for (int t = 0; t < 8; t++) {
+        for (int i = 0; i < 300; i++) {
+          assertThat(entry.checkpoint("own-" + t, i).toStringUtf8()).isEqualTo("\"" + t + "#" + i + "\"");
+        }
+      }
+    }
+  }
+
+  // A non-owner replaying committed values from several threads gets each thread's own key in
+  // order, and side effects never run on it.
+  @Test
+  void aNonOwnerUsedFromEightThreadsReadsTheCommittedValuesInOrder() throws Exception {
+    WorkflowFunction<String, String> fn = (ctx, in) -> {
+      inThreads(8, t -> {
+        for (int i = 0; i < 100; i++) {
+          int n = i;
+          assertThat(ctx.checkpointCompute("own-" + t, String.class, () -> t + "#" + n)).isEqualTo(t + "#" + i);
+        }
+      });
+      return "done";
+    };
+    try (FakeGroup owner = new FakeGroup(c -> false); FakeGroup follower = new FakeGroup(c -> false)) {
+      WorkflowEntry committed = runToEnd(owner, "replay", fn);
+      assertThat(committed.status()).isEqualTo(WorkflowStatusCode.COMPLETED);
+      // The follower's replica holds what the owner committed; its run only reads it.
+      follower.owning = false;
+      WorkflowEntry copy = follower.start("replay", "\"in\"");
+      for (int t = 0; t < 8; t++) {
+        for (int i = 0; i < 100; i++) {
+          follower.state.apply(Command.newBuilder().setSetCheckpoint(io.raftoral.proto.raft.SetCheckpoint.newBuilder()
+              .setWorkflowId("replay").setKey("own-" + t).setSeq(i).setValue(committed.checkpoint("own-" + t, i))
+              .setOwnerTerm(FakeGroup.TERM)).build(), FakeGroup.TERM);
+        }
+      }
+      WorkflowRun run = new WorkflowRun(follower, copy, WorkflowDefinition.of("t", 1, String.class, String.class, (ctx, in) -> {
+        String out = fn.run(ctx, in);
+        follower.state.apply(Command.newBuilder().setWorkflowEnd(io.raftoral.proto.raft.WorkflowEnd.newBuilder()
+            .setWorkflowId("replay").setOwnerTerm(FakeGroup.TERM).setResult(com.google.protobuf.ByteString.copyFromUtf8("\"done\"")))
+            .build(), FakeGroup.TERM);
+        return out;
+      }), PAYLOADS);
+      follower.run = run;
+      Thread t = Thread.ofVirtual().start(run);
+      t.join(60_000);
+      assertThat(t.isAlive()).isFalse();
+      assertThat(copy.toRecord().getCheckpointCount()).isEqualTo(800);
+    }
+  }
+
+  // Concurrent updates of one replicated variable do not lose one another: each update reads
+  // and writes as one call.
+  @Test
+  void concurrentUpdatesOfOneVariableAreNotLost() throws Exception {
+    try (FakeGroup group = new FakeGroup(c -> false)) {
+      AtomicReference<Integer> last = new AtomicReference<>();
+      WorkflowEntry entry = runToEnd(group, "var", (ctx, in) -> {
+        WorkflowContext.ReplicatedVar<Integer> counter = ctx.var("counter", Integer.class, 0);
+        inThreads(8, t -> {
+          for (int i = 0; i < 100; i++) {
+            counter.update(x -> x + 1);
+          }
+        });
+        last.set(counter.get());
+        return "done";
+      });
+
+      assertThat(last.get()).isEqualTo(800);
+      for (int i = 0; i <= 800; i++) {
+        assertThat(entry.checkpoint("counter", i).toStringUtf8()).isEqualTo(String.valueOf(i));
+      }
+    }
+  }
+
+  // Once the function has returned, its context refuses every call (a thread it left running).
+  @Test
+  void aContextUsedAfterItsFunctionReturnedIsRefused() throws Exception {
+    AtomicReference<WorkflowContext> kept = new AtomicReference<>();
+    try (FakeGroup group = new FakeGroup(c -> false)) {
+      WorkflowEntry entry = runToEnd(group, "after", (ctx, in) -> {
+        kept.set(ctx);
+        return ctx.checkpoint("k", "v");
+      });
+
+      assertThat(entry.status()).isEqualTo(WorkflowStatusCode.COMPLETED);
+      assertThatThrownBy(() -> kept.get().checkpoint("k", "late"))
+          .isInstanceOf(IllegalStateException.class)
+          .hasMessageContaining("after its function returned");
+      assertThat(entry.toRecord().getCheckpointCount()).isEqualTo(1);
+    }
+  }
+
+  private interface PerThread {
+    void run(int thread) throws Exception;
+  }
+
+  /** Runs {@code body} on {@code n} threads at once and rethrows the first failure. */
+  private static void inThreads(int n, PerThread body) throws Exception {
+    List<Thread> threads = new ArrayList<>();
+    AtomicReference<Throwable> failure = new AtomicReference<>();
+    for (int t = 0; t < n; t++) {
+      int thread = t;
+      threads.add(Thread.ofPlatform().start(() -> {
+        try {
+          body.run(thread);
+        } catch (Throwable e) {
+          failure.compareAndSet(null, e);
+        }
+      }));
+    }
+    for (Thread t : threads) {
+      t.join();
+    }
+    if (failure.get() instanceof Exception e) {
+      throw e;
+    }
+    if (failure.get() instanceof Error e) {
+      throw e;
+    }
+  }
+}
