@@ -516,6 +516,54 @@ public final class RaftHost implements AutoCloseable {
     return false;
   }
 
+  /**
+   * Stops (or, with {@code paused} false, allows again) this node's own campaigns for the
+   * group's leadership; it still votes and follows. A node that cannot write its disk must not
+   * win the leadership back.
+   */
+  public void pauseElections(RaftGroupId groupId, boolean paused) {
+    var request = paused
+        ? org.apache.ratis.protocol.LeaderElectionManagementRequest.newPause(localClientId, self, groupId, callIds.incrementAndGet())
+        : org.apache.ratis.protocol.LeaderElectionManagementRequest.newResume(localClientId, self, groupId, callIds.incrementAndGet());
+    try {
+      server.leaderElectionManagementAsync(request).get(5, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException | RuntimeException e) {
+      LOG.debug("node {}: {} elections of {} failed", settings.nodeId(), paused ? "pausing" : "resuming", groupId, e);
+    }
+  }
+
+  /**
+   * Gives up this node's leadership of the group, when it leads: to the most recently heard
+   * voter if one is up to date, else by stepping down without a successor (the others elect one).
+   */
+  public void stepDown(RaftGroupId groupId, long timeoutMs) {
+    if (!isLeader(groupId) || handOffLeadership(groupId, timeoutMs)) {
+      return;
+    }
+    var request = new org.apache.ratis.protocol.TransferLeadershipRequest(
+        localClientId, self, groupId, callIds.incrementAndGet(), null, timeoutMs);
+    try {
+      server.transferLeadershipAsync(request).get(timeoutMs + 1000, TimeUnit.MILLISECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } catch (IOException | java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException | RuntimeException e) {
+      LOG.debug("node {}: stepping down from {} failed", settings.nodeId(), groupId, e);
+    }
+  }
+
+  /** The groups this server hosts. */
+  public java.util.Set<RaftGroupId> hostedGroups() {
+    java.util.Set<RaftGroupId> ids = new java.util.HashSet<>();
+    try {
+      server.getGroupIds().forEach(ids::add);
+    } catch (RuntimeException e) {
+      LOG.debug("listing the hosted groups failed", e);
+    }
+    return ids;
+  }
+
   /** Asks the group to make {@code newLeader} its leader; returns whether it did in time. */
   public boolean transferLeadership(RaftGroupId groupId, long newLeaderNode, long timeoutMs) throws IOException {
     return admin(groupId, c -> c.admin().transferLeadership(PeerIds.of(newLeaderNode), timeoutMs)).isSuccess();

@@ -128,6 +128,8 @@ public final class NodeRuntime implements AutoCloseable {
   private final AtomicBoolean reconcilePending = new AtomicBoolean();
   private volatile RaftHost host;
   private final MembershipController membership;
+  private final NodeHealth health;
+  private volatile Runnable recovery;
   private volatile boolean closed;
 
   public NodeRuntime(RaftSettings raft, Options options, WorkflowRegistry registry) throws IOException {
@@ -147,6 +149,32 @@ public final class NodeRuntime implements AutoCloseable {
       unattached.clear();
     }
     this.membership = new MembershipController(raft.nodeId(), host, management, managementGroupId, options);
+    List<DiskWatch> disks = new ArrayList<>(List.of(new DiskWatch(raft.storageDir(), NodeHealth.MIN_FREE_BYTES)));
+    if (!raft.stateDir().equals(raft.storageDir())) {
+      disks.add(new DiskWatch(raft.stateDir(), 0));
+    }
+    this.health = new NodeHealth(raft.nodeId(), disks, this::replicaFault, Duration.ofSeconds(1), new NodeHealth.Reaction() {
+      @Override
+      public void faulted(String why) {
+        LOG.error("node {}: {}; it stops serving clients and hands the leadership of its groups to others until this is "
+            + "fixed, then resumes by itself", raft.nodeId(), why);
+        forEachGroup(gid -> {
+          host.pauseElections(gid, true);
+          host.stepDown(gid, raft.electionTimeoutMax().toMillis() * 2);
+        });
+      }
+
+      @Override
+      public void recovered(String was) {
+        LOG.warn("node {}: recovered ({} no longer holds)", raft.nodeId(), was);
+        Runnable restart = recovery;
+        if (restart != null) {
+          restart.run();
+        } else {
+          forEachGroup(gid -> host.pauseElections(gid, false));
+        }
+      }
+    });
     management.setListener(t -> scheduleLocalReconcile(), membership::wake);
   }
 
@@ -215,6 +243,7 @@ public final class NodeRuntime implements AutoCloseable {
       executor.execute(this::recordBootstrapTopology);
     }
     membership.start();
+    health.start();
     Thread.ofVirtual().name("raftoral-retention-" + raft.nodeId()).start(this::sweepRetention);
   }
 
@@ -242,6 +271,27 @@ public final class NodeRuntime implements AutoCloseable {
             LOG.debug("group {}: pruning failed; retrying later", g.groupId(), e);
           }
         }
+      }
+    }
+  }
+
+  /** Null when every hosted replica applies its entries, else which one stopped and why. */
+  private String replicaFault() {
+    for (GroupRuntime g : hosted.values()) {
+      Exception halted = g.stateMachine().halted();
+      if (halted != null) {
+        return "its replica of group " + g.groupId() + " stopped applying entries (" + halted + ")";
+      }
+    }
+    return null;
+  }
+
+  private void forEachGroup(java.util.function.Consumer<RaftGroupId> action) {
+    for (RaftGroupId gid : host.hostedGroups()) {
+      try {
+        action.accept(gid);
+      } catch (RuntimeException e) {
+        LOG.debug("node {}: acting on group {} failed", raft.nodeId(), gid, e);
       }
     }
   }
@@ -539,7 +589,7 @@ public final class NodeRuntime implements AutoCloseable {
   public record Started(String workflowId, String executionGroup) {}
 
   public Started start(WorkflowType type, byte[] input, String workflowId) {
-    checkOpen();
+    checkServing();
     String id = workflowId == null ? UUID.randomUUID().toString() : checkWorkflowId(workflowId);
     options.payloads().check("input of workflow " + id, input);
     if (!registry.contains(type)) {
@@ -598,7 +648,7 @@ public final class NodeRuntime implements AutoCloseable {
   }
 
   public WorkflowInfo describe(String workflowId) {
-    checkOpen();
+    checkServing();
     Located l = locate(checkWorkflowId(workflowId));
     return toInfo(l.record(), l.group());
   }
@@ -624,7 +674,7 @@ public final class NodeRuntime implements AutoCloseable {
   }
 
   private Located awaitLocated(String workflowId, Duration timeout) {
-    checkOpen();
+    checkServing();
     long deadline = System.nanoTime() + timeout.toNanos();
     Located l = runningHere(checkWorkflowId(workflowId));
     if (l == null) {
@@ -678,7 +728,7 @@ public final class NodeRuntime implements AutoCloseable {
 
   /** Matching workflows across every execution group, merged in (started-at, id) order and paged. */
   public ListPage list(ListQuery q) {
-    checkOpen();
+    checkServing();
     ListWorkflows.Builder filter = ListWorkflows.newBuilder()
         .setType(q.type() == null ? "" : q.type()).setVersion(q.version()).setLimit(q.limit())
         .setStartedAfterMillis(q.startedAfter() == null ? 0 : q.startedAfter().toEpochMilli())
@@ -744,7 +794,7 @@ public final class NodeRuntime implements AutoCloseable {
    * @throws Errors.InvalidArgumentException for a blank reason
    */
   public WorkflowInfo terminate(String workflowId, String reason) {
-    checkOpen();
+    checkServing();
     checkWorkflowId(workflowId);
     if (reason == null || reason.isBlank()) {
       throw new Errors.InvalidArgumentException("a termination needs a reason");
@@ -829,7 +879,7 @@ public final class NodeRuntime implements AutoCloseable {
    * @throws Errors.InvalidArgumentException for another cluster id or a malformed address
    */
   public JoinReply join(JoinRequest request) {
-    checkOpen();
+    checkServing();
     if (!request.getClusterId().isEmpty() && !request.getClusterId().equals(options.clusterId())) {
       throw new Errors.InvalidArgumentException("this node belongs to cluster '" + options.clusterId()
           + "', not '" + request.getClusterId() + "'");
@@ -913,6 +963,30 @@ public final class NodeRuntime implements AutoCloseable {
       throw new Errors.InvalidArgumentException("workflow id is longer than 512 characters");
     }
     return workflowId;
+  }
+
+  /** As {@link #checkOpen}, and refuses workflow calls while the node is in a fault (a full disk). */
+  private void checkServing() {
+    checkOpen();
+    String fault = health.fault();
+    if (fault != null) {
+      throw new Errors.UnavailableException("node " + raft.nodeId() + " does not serve now: " + fault
+          + "; ask another node, or fix this one (it resumes by itself)", null);
+    }
+  }
+
+  /** Why this node does not serve clients now (closed, or in a fault), or null while it does. */
+  public String notServing() {
+    return closed ? "node " + raft.nodeId() + " is closed" : health.fault();
+  }
+
+  /**
+   * What the facade does once a fault has cleared: restart the node on its data directory (a Raft
+   * log that failed one write stays failed until its server is restarted). Without one, the node
+   * only allows itself to lead again.
+   */
+  public void onRecovery(Runnable restart) {
+    this.recovery = restart;
   }
 
   private void checkOpen() {
@@ -1022,6 +1096,7 @@ public final class NodeRuntime implements AutoCloseable {
     if (closed) {
       return;
     }
+    health.close();
     membership.close();
     List<RaftGroupId> led = new ArrayList<>(hosted.keySet());
     led.add(managementGroupId);
