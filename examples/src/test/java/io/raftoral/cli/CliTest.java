@@ -4,17 +4,28 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.grpc.CallOptions;
 import io.grpc.ManagedChannel;
+import io.grpc.MethodDescriptor;
+import io.grpc.ServiceDescriptor;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.grpc.stub.ClientCalls;
 import io.grpc.health.v1.HealthCheckRequest;
 import io.grpc.health.v1.HealthCheckResponse;
 import io.grpc.health.v1.HealthGrpc;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.raftoral.cli.NodeProcesses.CliResult;
+import io.raftoral.proto.client.NodeServiceGrpc;
+import io.raftoral.proto.client.RaftoralApiGrpc;
+import java.io.ByteArrayInputStream;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
@@ -197,6 +208,53 @@ class CliTest {
     assertThat(badToken.exitCode()).as(badToken.toString()).isEqualTo(2);
   }
 
+  /**
+   * Bytes that are no protobuf message of any type, sent raw to every method the node serves:
+   * each is answered INVALID_ARGUMENT (client_api.proto), and the node neither logs a stack
+   * trace per request (a flood anyone could cause) nor stops answering.
+   */
+  @Test
+  @Order(6)
+  void malformedProtobufRequestsAreInvalidArgumentsWithoutAStackTraceInTheLog() {
+    List<String> methods = new ArrayList<>();
+    for (ServiceDescriptor service : List.of(RaftoralApiGrpc.getServiceDescriptor(), NodeServiceGrpc.getServiceDescriptor(),
+        HealthGrpc.getServiceDescriptor())) {
+      service.getMethods().forEach(m -> methods.add(m.getFullMethodName()));
+    }
+    assertThat(methods).contains("raftoral.client.v1.RaftoralApi/Start", "raftoral.client.v1.NodeService/Join",
+        "grpc.health.v1.Health/Check");
+    List<byte[]> garbage = List.of(
+        new byte[] {0x08, (byte) 0x80},            // field 1, a varint cut short
+        new byte[] {0x0f, 0x01},                   // field 1 with wire type 7, which does not exist
+        new byte[] {0x00, 0x00},                   // tag 0
+        new byte[] {0x0a, 0x7f, 0x61});            // field 1, 127 bytes announced, 1 sent
+    int logLinesBefore = nodes.stderrTail(1, Integer.MAX_VALUE).lines().toList().size();
+    ManagedChannel channel = NettyChannelBuilder.forTarget(nodes.apiAddress(1)).usePlaintext().build();
+    try {
+      for (String method : methods) {
+        if (method.endsWith("/Watch")) {
+          continue; // the health service's server-streaming method: checked through Check
+        }
+        for (byte[] bytes : garbage) {
+          Status status = rawCall(channel, method, bytes);
+          assertThat(status.getCode()).as("%s with %s: %s", method, Arrays.toString(bytes), status)
+              .isEqualTo(Status.Code.INVALID_ARGUMENT);
+          assertThat(status.getDescription()).as(method).startsWith("malformed request to " + method + ": ");
+        }
+      }
+      // A well-formed request on the same channel still works.
+      assertThat(rawCall(channel, "raftoral.client.v1.RaftoralApi/ClusterInfo", new byte[0]).isOk()).isTrue();
+    } finally {
+      channel.shutdownNow();
+    }
+    List<String> log = nodes.stderrTail(1, Integer.MAX_VALUE).lines().toList();
+    List<String> added = log.subList(Math.min(logLinesBefore, log.size()), log.size());
+    assertThat(added).as("node 1's log after %d malformed requests", methods.size() * garbage.size())
+        .noneMatch(line -> line.contains("SEVERE") || line.contains("\tat ") || line.contains("InvalidProtocolBuffer"));
+    assertThat(nodes.isAlive(1)).isTrue();
+    ok(nodes.cliOn(1, "cluster", "--output", "json"));
+  }
+
   @Test
   @Order(10)
   void unknownTypeVersionAndIdAreClearErrors() {
@@ -292,6 +350,35 @@ class CliTest {
   }
 
   // --- helpers ---
+
+  /** A unary call of {@code method} whose request is {@code bytes} as they are; returns how it ended. */
+  private static Status rawCall(ManagedChannel channel, String method, byte[] bytes) {
+    MethodDescriptor<byte[], byte[]> descriptor = MethodDescriptor.<byte[], byte[]>newBuilder()
+        .setType(MethodDescriptor.MethodType.UNARY).setFullMethodName(method)
+        .setRequestMarshaller(RAW).setResponseMarshaller(RAW).build();
+    try {
+      ClientCalls.blockingUnaryCall(channel, descriptor, CallOptions.DEFAULT.withDeadlineAfter(30, TimeUnit.SECONDS), bytes);
+      return Status.OK;
+    } catch (StatusRuntimeException e) {
+      return e.getStatus();
+    }
+  }
+
+  private static final MethodDescriptor.Marshaller<byte[]> RAW = new MethodDescriptor.Marshaller<>() {
+    @Override
+    public InputStream stream(byte[] value) {
+      return new ByteArrayInputStream(value);
+    }
+
+    @Override
+    public byte[] parse(InputStream stream) {
+      try {
+        return stream.readAllBytes();
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
+    }
+  };
 
   private static HealthCheckResponse.ServingStatus health(String address, String service) {
     ManagedChannel channel = NettyChannelBuilder.forTarget(address).usePlaintext().build();
