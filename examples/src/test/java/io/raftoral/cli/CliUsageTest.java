@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.raftoral.cli.NodeProcesses.CliResult;
 import java.time.Duration;
+import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -76,6 +77,19 @@ class CliUsageTest {
     JsonNode error = new ObjectMapper().readTree(json.stdout());
     assertThat(error.path("error").path("message").asText()).contains(nobody);
     assertThat(error.path("exitCode").asInt()).isEqualTo(3);
+  }
+
+  @Test
+  void anUnknownCommandIsRefusedAlsoWithHelp() {
+    for (List<String> args : List.of(List.of("frobnicate"), List.of("frobnicate", "--help"), List.of("--help", "frobnicate"),
+        List.of("frobnicate", "start"), List.of("--api", nobody, "frobnicate", "-h"))) {
+      CliResult r = processes.cli(args.toArray(String[]::new));
+      assertUsage(r, "unknown command 'frobnicate'");
+      assertThat(r.stdout()).as(r.toString()).doesNotContain("Usage:");
+    }
+    CliResult similar = processes.cli("clustr");
+    assertUsage(similar, "unknown command 'clustr'");
+    assertThat(similar.stderr()).contains("raftoral cluster");
   }
 
   @Test
