@@ -24,6 +24,8 @@ import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashSet;
@@ -255,6 +257,38 @@ class CliTest {
     ok(nodes.cliOn(1, "cluster", "--output", "json"));
   }
 
+  /**
+   * An input far above the OS limit of one command-line argument (128 KiB) goes through
+   * --input-file and through --input - (standard input), and reaches the workflow unchanged.
+   */
+  @Test
+  @Order(7)
+  void aOneMebibyteInputGoesThroughAFileAndThroughStandardInput() throws IOException {
+    String text = "x".repeat(1024 * 1024);
+    Path file = nodes.logDirectory().resolve("big-input.json");
+    Files.writeString(file, "\"" + text + "\"\n");
+    String expected = "\"unknown: " + text + "\"";
+
+    CliResult fromFile = nodes.cliOn(2, "start", "ping_pong", "--version", "1", "--input-file", file.toString(),
+        "--wait", "--timeout", "60s");
+    assertThat(fromFile.exitCode()).as(fromFile.stderr()).isZero();
+    assertThat(fromFile.stdout().strip()).isEqualTo(expected);
+
+    CliResult fromStdin = cliWithStdin(file, "start", "ping_pong", "--version", "1", "--input", "-",
+        "--wait", "--timeout", "60s", "--api", nodes.apiAddress(3));
+    assertThat(fromStdin.exitCode()).as(fromStdin.stderr()).isZero();
+    assertThat(fromStdin.stdout().strip()).isEqualTo(expected);
+  }
+
+  @Test
+  @Order(8)
+  void anApiAddressThatIsARaftPortGetsAHint() {
+    CliResult r = nodes.cli("cluster", "--api", nodes.raftAddress(1));
+    assertThat(r.exitCode()).as(r.toString()).isEqualTo(2);
+    assertThat(r.stderr()).contains(nodes.raftAddress(1) + " answered but serves no Raftoral API: "
+        + "is it the node's --raft-addr? use its --api-addr").doesNotContain("\tat ");
+  }
+
   @Test
   @Order(10)
   void unknownTypeVersionAndIdAreClearErrors() {
@@ -349,7 +383,48 @@ class CliTest {
     assertThat(ping.stdout().strip()).isEqualTo("\"pong\"");
   }
 
+  /**
+   * With node 3 stopped (above) and node 2 killed, node 1 has no quorum and cannot commit a
+   * start. {@code --timeout} bounds the whole command, the start call included: the command
+   * ends as a timeout (exit 4), not as the node's own refusal once its commit wait runs out.
+   */
+  @Test
+  @Order(102)
+  void timeoutBoundsTheWholeCommandAgainstANodeWithoutQuorum() {
+    nodes.kill(2);
+    CliResult waited = nodes.cliOn(1, "start", "countdown", "--version", "1", "--input", "1", "--id", "no-quorum-1",
+        "--wait", "--timeout", "5s");
+    assertThat(waited.exitCode()).as(waited.toString()).isEqualTo(4);
+    assertThat(waited.stderr()).contains("within 5s").contains("no-quorum-1").doesNotContain("\tat ");
+
+    CliResult started = nodes.cliOn(1, "start", "countdown", "--version", "1", "--input", "1", "--timeout", "3s");
+    assertThat(started.exitCode()).as(started.toString()).isEqualTo(4);
+    assertThat(started.stderr()).contains("within 3s");
+  }
+
   // --- helpers ---
+
+  /** Runs the CLI as a process whose standard input is {@code input}. */
+  private CliResult cliWithStdin(Path input, String... args) throws IOException {
+    Path out = nodes.logDirectory().resolve("stdin-run-" + UUID.randomUUID() + ".stdout");
+    Path err = out.resolveSibling(out.getFileName().toString().replace(".stdout", ".stderr"));
+    List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        "--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow", "-Xmx128m",
+        "-cp", System.getProperty("java.class.path"), RaftoralCli.class.getName()));
+    cmd.addAll(List.of(args));
+    Process p = new ProcessBuilder(cmd).redirectInput(input.toFile()).redirectOutput(out.toFile())
+        .redirectError(err.toFile()).start();
+    try {
+      if (!p.waitFor(NodeProcesses.CLI_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)) {
+        p.destroyForcibly();
+        throw new AssertionError("raftoral " + String.join(" ", args) + " did not exit");
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new AssertionError(e);
+    }
+    return new CliResult(p.exitValue(), Files.readString(out), Files.readString(err));
+  }
 
   /** A unary call of {@code method} whose request is {@code bytes} as they are; returns how it ended. */
   private static Status rawCall(ManagedChannel channel, String method, byte[] bytes) {
