@@ -87,6 +87,10 @@ class CliTest {
     assertThat(ids).containsExactlyInAnyOrder(nodes.nodeId(1), nodes.nodeId(2), nodes.nodeId(3));
     assertThat(apis).containsExactlyInAnyOrder(nodes.apiAddress(1), nodes.apiAddress(2), nodes.apiAddress(3));
     assertThat(cluster.path("executionGroups").size()).isPositive();
+    cluster.path("executionGroups").forEach(g -> {
+      assertThat(g.path("raftMembers").isArray()).as(g.toString()).isTrue();
+      g.path("raftMembers").forEach(m -> assertThat(ids).contains(m.asLong()));
+    });
 
     CliResult text = nodes.cliOn(3, "cluster");
     assertThat(text.exitCode()).as(text.toString()).isZero();
