@@ -107,11 +107,11 @@ sys.exit(0 if len(c["nodes"]) == n and groups and all(
     for g in groups) else 1)' "$2" "$answer"
 }
 
-# Workflow $1, described by node $2, has at least $3 checkpoints.
+# Workflow $1, described by node $2, has at least $3 checkpoints; the description stays in $described.
+described=""
 steps_at_least() {
-  local count
-  count=$("$raftoral" describe "$1" --output json --api "$(api "$2")" 2>/dev/null | json checkpointCount) || return 1
-  [ "$count" -ge "$3" ]
+  described=$("$raftoral" describe "$1" --output json --api "$(api "$2")" 2>/dev/null) || return 1
+  [ "$(json checkpointCount <<<"$described")" -ge "$3" ]
 }
 
 echo "== starting 3 nodes (data under $work)"
@@ -147,28 +147,26 @@ echo "(exit code $?)"
 set -e
 
 echo
-echo "== failover: a countdown of 15 steps (one a second, each a checkpoint), its owner killed mid-way"
-steps=15
+echo "== failover: a countdown of 20 steps (one a second, each a checkpoint), its owner killed mid-way"
+steps=20
 countdown="countdown-$$"
 echo "\$ raftoral start countdown --version 1 --input $steps --id $countdown --api $(api 1)"
 "$raftoral" start countdown --version 1 --input "$steps" --id "$countdown" --api "$(api 1)"
+# Kill as soon as a few steps are done, with the owner and the count of that same description.
 wait_until 120 "3 steps of $countdown" steps_at_least "$countdown" 1 3
-echo "\$ raftoral describe $countdown --api $(api 1)"
-"$raftoral" describe "$countdown" --api "$(api 1)"
-# Read again just before the kill: the owner, and how far it got.
-info=$("$raftoral" describe "$countdown" --output json --api "$(api 1)")
-owner=$(json ownerNode <<<"$info")
-before=$(json checkpointCount <<<"$info")
-status=$(json status <<<"$info")
+owner=$(json ownerNode <<<"$described")
+before=$(json checkpointCount <<<"$described")
 victim=""
 for i in "${!node_id[@]}"; do [ "${node_id[$i]}" = "$owner" ] && victim=$i; done
-if [ -z "$victim" ] || [ "$status" != RUNNING ]; then
-  echo "expected $countdown RUNNING on one of the nodes, got: $info" >&2
+if [ -z "$victim" ] || [ "$(json status <<<"$described")" != RUNNING ]; then
+  echo "expected $countdown RUNNING on one of the nodes, got: $described" >&2
   exit 1
 fi
 survivor=$(( victim % 3 + 1 ))
+echo "\$ raftoral describe $countdown --output json --api $(api 1)"
+echo "$described"
 echo
-echo "== SIGKILL node $owner (pid ${node_pid[$victim]}), which runs $countdown ($before of $steps steps done when described just now)"
+echo "== SIGKILL node $owner (pid ${node_pid[$victim]}), which runs $countdown: $before of $steps steps done"
 kill -KILL "${node_pid[$victim]}"
 wait "${node_pid[$victim]}" 2>/dev/null || true
 unset "node_pid[$victim]"
