@@ -8,7 +8,8 @@ export PATH := $(JAVA_HOME)/bin:$(PATH)
 # Maven's own Guava calls sun.misc.Unsafe; keep JDK 25 from warning about it on every run.
 export MAVEN_OPTS ?= --sun-misc-unsafe-memory-access=allow
 
-MVN := mvn -B -ntp
+# Overridable, e.g. MVN='mvn -B -ntp -Dmaven.repo.local=DIR' make demo.
+MVN ?= mvn -B -ntp
 
 .PHONY: build test demo clean
 

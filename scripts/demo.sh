@@ -1,27 +1,38 @@
 #!/usr/bin/env bash
 # `make demo`: a local 3-node cluster of real processes started by `./raftoral node` (node 1
 # bootstraps, 2 and 3 join), the example workflows run through the CLI against different
-# nodes, then every node is stopped with SIGTERM, also when something fails.
+# nodes, then the main promise: a countdown keeps running when the node that runs it is killed
+# with SIGKILL, completes on a survivor, and the killed node restarts and takes its place back.
+# Every node is stopped with SIGTERM at the end, also when something fails or on Ctrl-C.
 # Ports: Raft 7001-7003, API 8001-8003. Data directories live in a temp dir removed at the end.
+# Every wait below waits for a condition (bounded), never for a fixed time.
 set -euo pipefail
 
 root="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)"
 raftoral="$root/raftoral"
 work="$(mktemp -d -t raftoral-demo-XXXXXX)"
-pids=()
+declare -A node_pid=()   # index -> pid of the node process while it runs
+declare -A node_mode=()  # index -> its mode arguments, to restart it the same way
+declare -A node_id=()    # index -> the node id it printed when it started serving
+# A node that is back within this time keeps its place; one down longer is removed from the
+# cluster. Long enough for the failover below to finish on a loaded machine.
+failure_timeout=120s
 
 stop_nodes() {
   local status=$?
-  if [ ${#pids[@]} -gt 0 ]; then
+  trap - EXIT INT TERM
+  if [ ${#node_pid[@]} -gt 0 ]; then
     echo "== stopping the nodes (SIGTERM)"
-    kill -TERM "${pids[@]}" 2>/dev/null || true
-    for pid in "${pids[@]}"; do
+    kill -TERM "${node_pid[@]}" 2>/dev/null || true
+    for pid in "${node_pid[@]}"; do
       for _ in $(seq 1 300); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
       kill -KILL "$pid" 2>/dev/null && echo "node pid $pid did not stop within 30 s; killed" >&2
       wait "$pid" 2>/dev/null || true
     done
   fi
-  if [ "$status" -ne 0 ]; then
+  if [ "$status" -eq 130 ] || [ "$status" -eq 143 ]; then
+    echo "demo interrupted" >&2
+  elif [ "$status" -ne 0 ]; then
     echo "demo failed (exit $status); the last lines of each node's log:" >&2
     for log in "$work"/node-*.log; do
       [ -f "$log" ] && { echo "--- $log" >&2; tail -n 20 "$log" >&2; }
@@ -31,20 +42,29 @@ stop_nodes() {
   exit "$status"
 }
 trap stop_nodes EXIT
-trap 'exit 130' INT TERM
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 # Builds on first use, so that the node start-ups below are not racing a build.
 "$raftoral" --help >/dev/null
 
+api() { echo "127.0.0.1:800$1"; }
+
 start_node() { # index, mode args...
   local i=$1; shift
-  "$raftoral" node --raft-addr "127.0.0.1:700$i" --api-addr "127.0.0.1:800$i" --data-dir "$work/node-$i" \
-    --election-timeout 500ms "$@" >"$work/node-$i.out" 2>"$work/node-$i.log" &
-  pids+=($!)
+  node_mode[$i]="$*"
+  # The file exists before the node starts, so that the wait below never reads a missing file.
+  : >"$work/node-$i.out"
+  "$raftoral" node --raft-addr "127.0.0.1:700$i" --api-addr "$(api "$i")" --data-dir "$work/node-$i" \
+    --election-timeout 500ms --node-failure-timeout "$failure_timeout" "$@" \
+    >>"$work/node-$i.out" 2>>"$work/node-$i.log" &
   local pid=$!
+  node_pid[$i]=$pid
+  local line
   for _ in $(seq 1 600); do
-    if grep -q serving "$work/node-$i.out"; then
-      echo "   $(cat "$work/node-$i.out")"
+    if line=$(grep -m1 serving "$work/node-$i.out"); then
+      node_id[$i]=$(awk '{print $2}' <<<"$line") # "node 2 serving api ..."
+      echo "   $line"
       return 0
     fi
     if ! kill -0 "$pid" 2>/dev/null; then
@@ -58,43 +78,117 @@ start_node() { # index, mode args...
   return 1
 }
 
+wait_until() { # seconds, what, command...: runs the command until it succeeds
+  local limit=$1 what=$2; shift 2
+  local deadline=$((SECONDS + limit))
+  until "$@"; do
+    if [ "$SECONDS" -ge "$deadline" ]; then
+      echo "gave up waiting for $what after ${limit}s" >&2
+      return 1
+    fi
+    sleep 0.5
+  done
+}
+
+# JSON field of stdin, e.g. `json ownerNode`; python3 is needed for the rest of `make demo` anyway.
+json() { python3 -c 'import json, sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
+
+# Node $1 answers and sees $2 members, and every execution group has $2 members, a leader and
+# a Raft configuration equal to its members (no member change under way).
+settled() {
+  local answer
+  answer=$("$raftoral" cluster --output json --api "$(api "$1")" 2>/dev/null) || return 1
+  python3 -c '
+import json, sys
+n, c = int(sys.argv[1]), json.loads(sys.argv[2])
+groups = c["executionGroups"]
+sys.exit(0 if len(c["nodes"]) == n and groups and all(
+    g["leaderNode"] != 0 and len(g["members"]) == n and sorted(g["raftMembers"]) == sorted(g["members"])
+    for g in groups) else 1)' "$2" "$answer"
+}
+
+# Workflow $1, described by node $2, has at least $3 checkpoints; the description stays in $described.
+described=""
+steps_at_least() {
+  described=$("$raftoral" describe "$1" --output json --api "$(api "$2")" 2>/dev/null) || return 1
+  [ "$(json checkpointCount <<<"$described")" -ge "$3" ]
+}
+
 echo "== starting 3 nodes (data under $work)"
 start_node 1 --bootstrap
-start_node 2 --join 127.0.0.1:8001
-start_node 3 --join 127.0.0.1:8001,127.0.0.1:8002
+start_node 2 --join "$(api 1)"
+start_node 3 --join "$(api 1),$(api 2)"
 
-echo "== waiting until the cluster has 3 members"
-for attempt in $(seq 1 120); do
-  members=$("$raftoral" cluster --output json --api 127.0.0.1:8001 2>/dev/null | grep -o '"raftAddress"' | wc -l || true)
-  [ "$members" -ge 3 ] && break
-  [ "$attempt" -eq 120 ] && { echo "the cluster did not reach 3 members" >&2; exit 1; }
-  sleep 0.5
-done
-"$raftoral" cluster --api 127.0.0.1:8003
+echo "== waiting until the cluster has 3 members and its execution groups have all three"
+wait_until 120 "a settled 3-node cluster" settled 1 3
+"$raftoral" cluster --api "$(api 3)"
 
 echo
 echo "== ping_pong, started on node 2 and awaited there"
-echo "\$ raftoral start ping_pong --version 1 --input '\"ping\"' --wait --api 127.0.0.1:8002"
-"$raftoral" start ping_pong --version 1 --input '"ping"' --wait --api 127.0.0.1:8002
+echo "\$ raftoral start ping_pong --version 1 --input '\"ping\"' --wait --api $(api 2)"
+"$raftoral" start ping_pong --version 1 --input '"ping"' --wait --api "$(api 2)"
 
 echo
 echo "== an order, started on node 3, its result read on node 1, described on node 2"
 order='{"orderId":"A-1001","customer":"alice","items":[{"sku":"book","quantity":2,"unitPriceCents":1500},{"sku":"pen","quantity":3,"unitPriceCents":250}]}'
 id="order-A-1001-$$"
-echo "\$ raftoral start order --version 1 --input '$order' --id $id --api 127.0.0.1:8003"
-"$raftoral" start order --version 1 --input "$order" --id "$id" --api 127.0.0.1:8003
-echo "\$ raftoral result $id --api 127.0.0.1:8001"
-"$raftoral" result "$id" --timeout 60s --api 127.0.0.1:8001
-echo "\$ raftoral describe $id --api 127.0.0.1:8002"
-"$raftoral" describe "$id" --api 127.0.0.1:8002
+echo "\$ raftoral start order --version 1 --input '$order' --id $id --api $(api 3)"
+"$raftoral" start order --version 1 --input "$order" --id "$id" --api "$(api 3)"
+echo "\$ raftoral result $id --api $(api 1)"
+"$raftoral" result "$id" --timeout 60s --api "$(api 1)"
+echo "\$ raftoral describe $id --api $(api 2)"
+"$raftoral" describe "$id" --api "$(api 2)"
 
 echo
 echo "== an order without items fails; the CLI exits 1 and says why"
 set +e
-"$raftoral" start order --version 1 --input '{"orderId":"A-1002","customer":"bob","items":[]}' --wait --api 127.0.0.1:8001
+"$raftoral" start order --version 1 --input '{"orderId":"A-1002","customer":"bob","items":[]}' --wait --api "$(api 1)"
 echo "(exit code $?)"
 set -e
 
 echo
-echo "== every workflow, listed on node 3"
-"$raftoral" list --api 127.0.0.1:8003
+echo "== failover: a countdown of 20 steps (one a second, each a checkpoint), its owner killed mid-way"
+steps=20
+countdown="countdown-$$"
+echo "\$ raftoral start countdown --version 1 --input $steps --id $countdown --api $(api 1)"
+"$raftoral" start countdown --version 1 --input "$steps" --id "$countdown" --api "$(api 1)"
+# Kill as soon as a few steps are done, with the owner and the count of that same description.
+wait_until 120 "3 steps of $countdown" steps_at_least "$countdown" 1 3
+owner=$(json ownerNode <<<"$described")
+before=$(json checkpointCount <<<"$described")
+victim=""
+for i in "${!node_id[@]}"; do [ "${node_id[$i]}" = "$owner" ] && victim=$i; done
+if [ -z "$victim" ] || [ "$(json status <<<"$described")" != RUNNING ]; then
+  echo "expected $countdown RUNNING on one of the nodes, got: $described" >&2
+  exit 1
+fi
+survivor=$(( victim % 3 + 1 ))
+echo "\$ raftoral describe $countdown --output json --api $(api 1)"
+echo "$described"
+echo
+echo "== SIGKILL node $owner (pid ${node_pid[$victim]}), which runs $countdown: $before of $steps steps done"
+kill -KILL "${node_pid[$victim]}"
+wait "${node_pid[$victim]}" 2>/dev/null || true
+unset "node_pid[$victim]"
+echo "\$ raftoral result $countdown --timeout 120s --api $(api "$survivor")"
+"$raftoral" result "$countdown" --timeout 120s --api "$(api "$survivor")"
+after=$("$raftoral" describe "$countdown" --output json --api "$(api "$survivor")")
+new_owner=$(json ownerNode <<<"$after")
+if [ "$new_owner" = "$owner" ] || [ "$(json status <<<"$after")" != COMPLETED ]; then
+  echo "expected $countdown COMPLETED on a node other than $owner, got: $after" >&2
+  exit 1
+fi
+echo "\$ raftoral describe $countdown --api $(api "$survivor")"
+"$raftoral" describe "$countdown" --api "$(api "$survivor")"
+echo "   before the kill: $before of $steps steps done, on node $owner; after it: the rest, on node $new_owner, which resumed after the last committed step"
+
+echo
+echo "== restarting node $owner with its command line and data directory; it takes its place back"
+start_node "$victim" ${node_mode[$victim]}
+wait_until 120 "node $owner back in its groups" settled "$victim" 3
+echo "\$ raftoral cluster --api $(api "$victim")"
+"$raftoral" cluster --api "$(api "$victim")"
+
+echo
+echo "== every workflow, listed on node $survivor"
+"$raftoral" list --api "$(api "$survivor")"

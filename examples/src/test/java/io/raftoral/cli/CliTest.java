@@ -4,17 +4,30 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.grpc.CallOptions;
 import io.grpc.ManagedChannel;
+import io.grpc.MethodDescriptor;
+import io.grpc.ServiceDescriptor;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.grpc.stub.ClientCalls;
 import io.grpc.health.v1.HealthCheckRequest;
 import io.grpc.health.v1.HealthCheckResponse;
 import io.grpc.health.v1.HealthGrpc;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.raftoral.cli.NodeProcesses.CliResult;
+import io.raftoral.proto.client.NodeServiceGrpc;
+import io.raftoral.proto.client.RaftoralApiGrpc;
+import java.io.ByteArrayInputStream;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
@@ -74,6 +87,10 @@ class CliTest {
     assertThat(ids).containsExactlyInAnyOrder(nodes.nodeId(1), nodes.nodeId(2), nodes.nodeId(3));
     assertThat(apis).containsExactlyInAnyOrder(nodes.apiAddress(1), nodes.apiAddress(2), nodes.apiAddress(3));
     assertThat(cluster.path("executionGroups").size()).isPositive();
+    cluster.path("executionGroups").forEach(g -> {
+      assertThat(g.path("raftMembers").isArray()).as(g.toString()).isTrue();
+      g.path("raftMembers").forEach(m -> assertThat(ids).contains(m.asLong()));
+    });
 
     CliResult text = nodes.cliOn(3, "cluster");
     assertThat(text.exitCode()).as(text.toString()).isZero();
@@ -197,6 +214,85 @@ class CliTest {
     assertThat(badToken.exitCode()).as(badToken.toString()).isEqualTo(2);
   }
 
+  /**
+   * Bytes that are no protobuf message of any type, sent raw to every method the node serves:
+   * each is answered INVALID_ARGUMENT (client_api.proto), and the node neither logs a stack
+   * trace per request (a flood anyone could cause) nor stops answering.
+   */
+  @Test
+  @Order(6)
+  void malformedProtobufRequestsAreInvalidArgumentsWithoutAStackTraceInTheLog() {
+    List<String> methods = new ArrayList<>();
+    for (ServiceDescriptor service : List.of(RaftoralApiGrpc.getServiceDescriptor(), NodeServiceGrpc.getServiceDescriptor(),
+        HealthGrpc.getServiceDescriptor())) {
+      service.getMethods().forEach(m -> methods.add(m.getFullMethodName()));
+    }
+    assertThat(methods).contains("raftoral.client.v1.RaftoralApi/Start", "raftoral.client.v1.NodeService/Join",
+        "grpc.health.v1.Health/Check");
+    List<byte[]> garbage = List.of(
+        new byte[] {0x08, (byte) 0x80},            // field 1, a varint cut short
+        new byte[] {0x0f, 0x01},                   // field 1 with wire type 7, which does not exist
+        new byte[] {0x00, 0x00},                   // tag 0
+        new byte[] {0x0a, 0x7f, 0x61});            // field 1, 127 bytes announced, 1 sent
+    int logLinesBefore = nodes.stderrTail(1, Integer.MAX_VALUE).lines().toList().size();
+    ManagedChannel channel = NettyChannelBuilder.forTarget(nodes.apiAddress(1)).usePlaintext().build();
+    try {
+      for (String method : methods) {
+        if (method.endsWith("/Watch")) {
+          continue; // the health service's server-streaming method: checked through Check
+        }
+        for (byte[] bytes : garbage) {
+          Status status = rawCall(channel, method, bytes);
+          assertThat(status.getCode()).as("%s with %s: %s", method, Arrays.toString(bytes), status)
+              .isEqualTo(Status.Code.INVALID_ARGUMENT);
+          assertThat(status.getDescription()).as(method).startsWith("malformed request to " + method + ": ");
+        }
+      }
+      // A well-formed request on the same channel still works.
+      assertThat(rawCall(channel, "raftoral.client.v1.RaftoralApi/ClusterInfo", new byte[0]).isOk()).isTrue();
+    } finally {
+      channel.shutdownNow();
+    }
+    List<String> log = nodes.stderrTail(1, Integer.MAX_VALUE).lines().toList();
+    List<String> added = log.subList(Math.min(logLinesBefore, log.size()), log.size());
+    assertThat(added).as("node 1's log after %d malformed requests", methods.size() * garbage.size())
+        .noneMatch(line -> line.contains("SEVERE") || line.contains("\tat ") || line.contains("InvalidProtocolBuffer"));
+    assertThat(nodes.isAlive(1)).isTrue();
+    ok(nodes.cliOn(1, "cluster", "--output", "json"));
+  }
+
+  /**
+   * An input far above the OS limit of one command-line argument (128 KiB) goes through
+   * --input-file and through --input - (standard input), and reaches the workflow unchanged.
+   */
+  @Test
+  @Order(7)
+  void aOneMebibyteInputGoesThroughAFileAndThroughStandardInput() throws IOException {
+    String text = "x".repeat(1024 * 1024);
+    Path file = nodes.logDirectory().resolve("big-input.json");
+    Files.writeString(file, "\"" + text + "\"\n");
+    String expected = "\"unknown: " + text + "\"";
+
+    CliResult fromFile = nodes.cliOn(2, "start", "ping_pong", "--version", "1", "--input-file", file.toString(),
+        "--wait", "--timeout", "60s");
+    assertThat(fromFile.exitCode()).as(fromFile.stderr()).isZero();
+    assertThat(fromFile.stdout().strip()).isEqualTo(expected);
+
+    CliResult fromStdin = cliWithStdin(file, "start", "ping_pong", "--version", "1", "--input", "-",
+        "--wait", "--timeout", "60s", "--api", nodes.apiAddress(3));
+    assertThat(fromStdin.exitCode()).as(fromStdin.stderr()).isZero();
+    assertThat(fromStdin.stdout().strip()).isEqualTo(expected);
+  }
+
+  @Test
+  @Order(8)
+  void anApiAddressThatIsARaftPortGetsAHint() {
+    CliResult r = nodes.cli("cluster", "--api", nodes.raftAddress(1));
+    assertThat(r.exitCode()).as(r.toString()).isEqualTo(2);
+    assertThat(r.stderr()).contains(nodes.raftAddress(1) + " answered but serves no Raftoral API: "
+        + "is it the node's --raft-addr? use its --api-addr").doesNotContain("\tat ");
+  }
+
   @Test
   @Order(10)
   void unknownTypeVersionAndIdAreClearErrors() {
@@ -291,7 +387,77 @@ class CliTest {
     assertThat(ping.stdout().strip()).isEqualTo("\"pong\"");
   }
 
+  /**
+   * With node 3 stopped (above) and node 2 killed, node 1 has no quorum and cannot commit a
+   * start. {@code --timeout} bounds the whole command, the start call included: the command
+   * ends as a timeout (exit 4), not as the node's own refusal once its commit wait runs out.
+   */
+  @Test
+  @Order(102)
+  void timeoutBoundsTheWholeCommandAgainstANodeWithoutQuorum() {
+    nodes.kill(2);
+    CliResult waited = nodes.cliOn(1, "start", "countdown", "--version", "1", "--input", "1", "--id", "no-quorum-1",
+        "--wait", "--timeout", "5s");
+    assertThat(waited.exitCode()).as(waited.toString()).isEqualTo(4);
+    assertThat(waited.stderr()).contains("within 5s").contains("no-quorum-1").doesNotContain("\tat ");
+
+    CliResult started = nodes.cliOn(1, "start", "countdown", "--version", "1", "--input", "1", "--timeout", "3s");
+    assertThat(started.exitCode()).as(started.toString()).isEqualTo(4);
+    assertThat(started.stderr()).contains("within 3s");
+  }
+
   // --- helpers ---
+
+  /** Runs the CLI as a process whose standard input is {@code input}. */
+  private CliResult cliWithStdin(Path input, String... args) throws IOException {
+    Path out = nodes.logDirectory().resolve("stdin-run-" + UUID.randomUUID() + ".stdout");
+    Path err = out.resolveSibling(out.getFileName().toString().replace(".stdout", ".stderr"));
+    List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        "--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow", "-Xmx128m",
+        "-cp", System.getProperty("java.class.path"), RaftoralCli.class.getName()));
+    cmd.addAll(List.of(args));
+    Process p = new ProcessBuilder(cmd).redirectInput(input.toFile()).redirectOutput(out.toFile())
+        .redirectError(err.toFile()).start();
+    try {
+      if (!p.waitFor(NodeProcesses.CLI_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)) {
+        p.destroyForcibly();
+        throw new AssertionError("raftoral " + String.join(" ", args) + " did not exit");
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new AssertionError(e);
+    }
+    return new CliResult(p.exitValue(), Files.readString(out), Files.readString(err));
+  }
+
+  /** A unary call of {@code method} whose request is {@code bytes} as they are; returns how it ended. */
+  private static Status rawCall(ManagedChannel channel, String method, byte[] bytes) {
+    MethodDescriptor<byte[], byte[]> descriptor = MethodDescriptor.<byte[], byte[]>newBuilder()
+        .setType(MethodDescriptor.MethodType.UNARY).setFullMethodName(method)
+        .setRequestMarshaller(RAW).setResponseMarshaller(RAW).build();
+    try {
+      ClientCalls.blockingUnaryCall(channel, descriptor, CallOptions.DEFAULT.withDeadlineAfter(30, TimeUnit.SECONDS), bytes);
+      return Status.OK;
+    } catch (StatusRuntimeException e) {
+      return e.getStatus();
+    }
+  }
+
+  private static final MethodDescriptor.Marshaller<byte[]> RAW = new MethodDescriptor.Marshaller<>() {
+    @Override
+    public InputStream stream(byte[] value) {
+      return new ByteArrayInputStream(value);
+    }
+
+    @Override
+    public byte[] parse(InputStream stream) {
+      try {
+        return stream.readAllBytes();
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
+    }
+  };
 
   private static HealthCheckResponse.ServingStatus health(String address, String service) {
     ManagedChannel channel = NettyChannelBuilder.forTarget(address).usePlaintext().build();

@@ -4,8 +4,17 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.grpc.Server;
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.grpc.protobuf.services.HealthStatusManager;
 import io.raftoral.cli.NodeProcesses.CliResult;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -79,6 +88,58 @@ class CliUsageTest {
   }
 
   @Test
+  void anUnknownCommandIsRefusedAlsoWithHelp() {
+    for (List<String> args : List.of(List.of("frobnicate"), List.of("frobnicate", "--help"), List.of("--help", "frobnicate"),
+        List.of("frobnicate", "start"), List.of("--api", nobody, "frobnicate", "-h"))) {
+      CliResult r = processes.cli(args.toArray(String[]::new));
+      assertUsage(r, "unknown command 'frobnicate'");
+      assertThat(r.stdout()).as(r.toString()).doesNotContain("Usage:");
+    }
+    CliResult similar = processes.cli("clustr");
+    assertUsage(similar, "unknown command 'clustr'");
+    assertThat(similar.stderr()).contains("raftoral cluster");
+  }
+
+  @Test
+  void inputFileAndStdinOptionsAreCheckedBeforeSending() throws Exception {
+    Path missing = Files.createTempDirectory("cli-usage").resolve("no-such-input.json");
+    assertUsage(processes.cli("start", "ping_pong", "--version", "1", "--input-file", missing.toString(), "--api", nobody),
+        "--input-file: no such file: " + missing);
+    assertUsage(processes.cli("start", "ping_pong", "--version", "1", "--input-file", missing.getParent().toString(), "--api", nobody),
+        "--input-file: " + missing.getParent() + " is a directory");
+    Path bad = Files.writeString(missing.resolveSibling("bad.json"), "{\"a\":");
+    assertUsage(processes.cli("start", "ping_pong", "--version", "1", "--input-file", bad.toString(), "--api", nobody),
+        "--input-file " + bad + " is not valid JSON");
+    Path good = Files.writeString(missing.resolveSibling("good.json"), "\"ping\"\n");
+    assertUsage(processes.cli("start", "ping_pong", "--version", "1", "--input", "1", "--input-file", good.toString(), "--api", nobody),
+        "--input and --input-file");
+    assertUsage(processes.cli("start", "ping_pong", "--version", "1", "--api", nobody),
+        "--input JSON, --input - (standard input) or --input-file PATH");
+    // A readable file with valid JSON gets as far as the (unreachable) node.
+    CliResult sent = processes.cli("start", "ping_pong", "--version", "1", "--input-file", good.toString(), "--api", nobody);
+    assertThat(sent.exitCode()).as(sent.toString()).isEqualTo(3);
+  }
+
+  @Test
+  void aGrpcServerWithoutTheRaftoralApiGetsAHintAboutTheAddress() throws Exception {
+    Server other = NettyServerBuilder.forAddress(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0))
+        .addService(new HealthStatusManager().getHealthService()).build().start();
+    try {
+      String address = "127.0.0.1:" + other.getPort();
+      for (List<String> args : List.of(List.of("cluster"), List.of("describe", "x"),
+          List.of("start", "ping_pong", "--version", "1", "--input", "1", "--wait"))) {
+        CliResult r = processes.cli(concat(args, "--api", address));
+        assertUsage(r, address + " answered but serves no Raftoral API: is it the node's --raft-addr? use its --api-addr");
+      }
+      CliResult json = processes.cli("cluster", "--api", address, "--output", "json");
+      assertThat(json.exitCode()).as(json.toString()).isEqualTo(2);
+      assertThat(new ObjectMapper().readTree(json.stdout()).path("error").path("message").asText()).contains("serves no Raftoral API");
+    } finally {
+      other.shutdownNow();
+    }
+  }
+
+  @Test
   void helpExitsZero() {
     CliResult r = processes.cli("--help");
     assertThat(r.exitCode()).as(r.toString()).isZero();
@@ -95,6 +156,12 @@ class CliUsageTest {
     assertThat(Converters.parseDuration("5")).isNull();
     assertThat(Converters.parseDuration("s")).isNull();
     assertThat(Converters.parseDuration("1.5s")).isNull();
+  }
+
+  private static String[] concat(List<String> head, String... tail) {
+    List<String> all = new ArrayList<>(head);
+    all.addAll(List.of(tail));
+    return all.toArray(String[]::new);
   }
 
   private static void assertUsage(CliResult r, String message) {

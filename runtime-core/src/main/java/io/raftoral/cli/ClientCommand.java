@@ -1,9 +1,18 @@
 package io.raftoral.cli;
 
+import io.grpc.Context;
+import io.grpc.Deadline;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
 import io.raftoral.api.Errors;
+import io.raftoral.api.RaftoralException;
 import io.raftoral.client.HostPort;
 import io.raftoral.client.RaftoralClient;
+import java.time.Duration;
 import java.util.concurrent.Callable;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
@@ -59,8 +68,46 @@ abstract class ClientCommand implements Callable<Integer>, HasOutput {
       throw usage("--api: " + e.getMessage());
     }
     try (RaftoralClient client = RaftoralClient.connect(address)) {
-      return run(client, new Printer(spec.commandLine().getOut(), output()));
+      Printer printer = new Printer(spec.commandLine().getOut(), output());
+      Duration bound = timeout();
+      return bound == null ? run(client, printer) : withDeadline(bound, () -> run(client, printer));
+    } catch (RaftoralException e) {
+      if (e.getCause() instanceof StatusRuntimeException s && s.getStatus().getCode() == Status.Code.UNIMPLEMENTED) {
+        // What any gRPC server without our service answers, e.g. the node's Raft port.
+        throw new Errors.InvalidArgumentException(address
+            + " answered but serves no Raftoral API: is it the node's --raft-addr? use its --api-addr");
+      }
+      throw e;
     }
+  }
+
+  /**
+   * Runs {@code body} under a gRPC context whose deadline is {@code bound} from now: every call
+   * it makes (a start, then an await) ends by then, whatever the node does, and a call that
+   * runs out ends as {@link Errors.TimeoutException}.
+   */
+  private static int withDeadline(Duration bound, Callable<Integer> body) {
+    ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().daemon().factory());
+    try (Context.CancellableContext context = Context.current().withDeadlineAfter(bound.toMillis(), TimeUnit.MILLISECONDS, timer)) {
+      return context.call(body);
+    } catch (RuntimeException e) {
+      throw e;
+    } catch (Exception e) {
+      throw new IllegalStateException(e); // run() declares no checked exception
+    } finally {
+      timer.shutdownNow();
+    }
+  }
+
+  /** What is left of the command's deadline ({@link #timeout()}); {@code fallback} without one. */
+  static Duration remaining(Duration fallback) {
+    Deadline deadline = Context.current().getDeadline();
+    return deadline == null ? fallback : Duration.ofMillis(deadline.timeRemaining(TimeUnit.MILLISECONDS));
+  }
+
+  /** The bound of the whole command (its {@code --timeout}), or null for the client's per-call default. */
+  Duration timeout() {
+    return null;
   }
 
   /** Checks the options before any call; throw {@link #usage} for a bad one. */

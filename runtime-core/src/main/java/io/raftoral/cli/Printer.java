@@ -146,6 +146,9 @@ final class Printer {
       ArrayNode members = e.putArray("members");
       g.getMembersList().forEach(members::add);
       e.put("leaderNode", g.getLeaderNode());
+      // The Raft configuration follows `members` one change at a time; equal once a change is done.
+      ArrayNode raftMembers = e.putArray("raftMembers");
+      g.getRaftMembersList().forEach(raftMembers::add);
     }
     return n;
   }

@@ -4,15 +4,20 @@ import io.raftoral.api.RaftoralException;
 import java.io.PrintWriter;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Arrays;
 import java.util.LinkedHashSet;
+import java.util.List;
 import java.util.Set;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.IExecutionStrategy;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Model.OptionSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.ParseResult;
 import picocli.CommandLine.Spec;
+import picocli.CommandLine.UnmatchedArgumentException;
 
 /**
  * The {@code raftoral} command line: {@code node} runs a node; the other commands are clients of
@@ -70,11 +75,58 @@ public final class RaftoralCli implements Runnable {
     cli.setUsageHelpAutoWidth(true);
     cli.setParameterExceptionHandler(RaftoralCli::usageError);
     cli.setExecutionExceptionHandler(RaftoralCli::failure);
+    // picocli prints the top-level help for `raftoral UNKNOWN --help` and exits 0; refuse instead.
+    IExecutionStrategy run = cli.getExecutionStrategy();
+    cli.setExecutionStrategy(parsed -> {
+      String unknown = unknownCommand(parsed.commandSpec().commandLine(), parsed.originalArgs());
+      if (unknown != null) {
+        throw new UnmatchedArgumentException(parsed.commandSpec().commandLine(), List.of(unknown));
+      }
+      return run.execute(parsed);
+    });
     return cli;
+  }
+
+  /**
+   * The first word of {@code args} at the top level that is not an option or an option's value,
+   * when it names no command; null when it names one or there is none.
+   */
+  static String unknownCommand(CommandLine top, List<String> args) {
+    CommandSpec spec = top.getCommandSpec();
+    for (int i = 0; i < args.size(); i++) {
+      String arg = args.get(i);
+      if (arg.equals("--")) {
+        return null;
+      }
+      if (arg.startsWith("-")) {
+        OptionSpec option = spec.findOption(arg);
+        if (option != null && option.arity().max() > 0) {
+          i++; // its value: --api HOST:PORT
+        }
+        continue;
+      }
+      return top.getSubcommands().containsKey(arg) ? null : arg;
+    }
+    return null;
   }
 
   private static int usageError(ParameterException e, String[] args) {
     CommandLine cmd = e.getCommandLine();
+    CommandLine top = cmd;
+    while (top.getParent() != null) {
+      top = top.getParent();
+    }
+    String unknown = unknownCommand(top, Arrays.asList(args));
+    if (unknown != null) {
+      // Whatever picocli made of the words after it, the unknown command is the error.
+      PrintWriter err = top.getErr();
+      err.println("raftoral: unknown command '" + unknown + "'");
+      if (!new UnmatchedArgumentException(top, List.of(unknown)).printSuggestions(err)) {
+        err.println("Try 'raftoral --help' for the commands.");
+      }
+      err.flush();
+      return ExitCode.USAGE;
+    }
     PrintWriter err = cmd.getErr();
     String message = String.valueOf(e.getMessage());
     err.println("raftoral: " + (message.startsWith("Error: ") ? message.substring("Error: ".length()) : message));

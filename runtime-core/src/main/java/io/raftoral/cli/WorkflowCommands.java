@@ -7,7 +7,14 @@ import io.raftoral.api.ListQuery;
 import io.raftoral.api.WorkflowInfo;
 import io.raftoral.api.WorkflowStatus;
 import io.raftoral.client.RaftoralClient;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.EnumSet;
@@ -22,10 +29,17 @@ final class WorkflowCommands {
 
   static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(30);
 
-  /** Waits for the workflow; a timeout says how to keep waiting. */
+  /**
+   * Waits for the workflow for what is left of the command's {@code timeout} (a start before it
+   * took its share); a timeout says how to keep waiting.
+   */
   static RaftoralClient.Outcome await(RaftoralClient client, String id, Duration timeout) {
     try {
-      return client.await(id, timeout);
+      Duration left = ClientCommand.remaining(timeout);
+      if (left.toMillis() <= 0) {
+        throw new Errors.TimeoutException("no time left");
+      }
+      return client.await(id, left);
     } catch (Errors.TimeoutException e) {
       throw new Errors.TimeoutException("workflow " + id + " did not finish within " + Converters.format(timeout)
           + "; it may still finish: raftoral result " + id);
@@ -58,8 +72,13 @@ final class WorkflowCommands {
     @Option(names = "--version", required = true, paramLabel = "V", description = "The workflow version, >= 1.")
     int version;
 
-    @Option(names = "--input", required = true, paramLabel = "JSON", description = "The input as JSON, e.g. '\"ping\"' or '{\"n\":3}'.")
+    @Option(names = "--input", paramLabel = "JSON",
+        description = "The input as JSON, e.g. '\"ping\"' or '{\"n\":3}'; - reads it from standard input.")
     String input;
+
+    @Option(names = "--input-file", paramLabel = "PATH",
+        description = "Read the input JSON from this file (for an input too large for a command line).")
+    Path inputFile;
 
     @Option(names = "--id", paramLabel = "ID", description = "The workflow id (default: a generated UUID). Starting an existing id with the same type, version and input is a no-op.")
     String id;
@@ -67,8 +86,12 @@ final class WorkflowCommands {
     @Option(names = "--wait", description = "Wait for the workflow to finish and print its result.")
     boolean await;
 
-    @Option(names = "--timeout", paramLabel = "D", description = "With --wait: how long to wait, e.g. 30s, 500ms, 2m (default 30s).")
+    @Option(names = "--timeout", paramLabel = "D",
+        description = "How long the whole command may take, the start included, e.g. 30s, 500ms, 2m (default with --wait: 30s).")
     Duration timeout;
+
+    /** The input as sent: the JSON text's UTF-8 bytes, without surrounding whitespace. */
+    private byte[] inputBytes;
 
     @Override
     void validate() {
@@ -81,30 +104,98 @@ final class WorkflowCommands {
       if (id != null && id.isBlank()) {
         throw usage("--id must not be blank");
       }
-      if (timeout != null && !await) {
-        throw usage("--timeout needs --wait");
+      inputBytes = readInput();
+    }
+
+    /** The input from --input, standard input (--input -) or --input-file, checked to be one JSON value. */
+    private byte[] readInput() {
+      if (input != null && inputFile != null) {
+        throw usage("--input and --input-file are mutually exclusive: give the input once");
       }
-      if (input.isBlank()) {
-        throw usage("--input must be JSON, got an empty value (use null for no input)");
+      if (input == null && inputFile == null) {
+        throw usage("the input is required: --input JSON, --input - (standard input) or --input-file PATH");
+      }
+      String source;
+      String text;
+      if (inputFile != null) {
+        source = "--input-file " + inputFile;
+        text = utf8(source, readFile(inputFile));
+      } else if (input.equals("-")) {
+        source = "the input on standard input";
+        try {
+          text = utf8(source, System.in.readAllBytes());
+        } catch (IOException e) {
+          throw usage("cannot read standard input: " + e.getMessage());
+        }
+      } else {
+        source = "--input";
+        text = input;
+      }
+      // A file's final newline (and any whitespace around the value) is not part of the input:
+      // the same JSON gives the same bytes, whichever way it came, so a retry with --id matches.
+      text = text.strip();
+      if (text.isEmpty()) {
+        throw usage(source + " must be JSON, got an empty value (use null for no input)");
       }
       try {
-        // One JSON value, nothing after it; the bytes sent are the text as given.
-        Printer.JSON.reader().with(DeserializationFeature.FAIL_ON_TRAILING_TOKENS).readTree(input);
+        // One JSON value, nothing after it; the bytes sent are that text, unchanged.
+        Printer.JSON.reader().with(DeserializationFeature.FAIL_ON_TRAILING_TOKENS).readTree(text);
       } catch (JsonProcessingException e) {
-        throw usage("--input is not valid JSON: " + e.getOriginalMessage() + " (quote strings: --input '\"ping\"')");
+        throw usage(source + " is not valid JSON: " + e.getOriginalMessage()
+            + (inputFile == null && !input.equals("-") ? " (quote strings: --input '\"ping\"')" : ""));
+      }
+      return text.getBytes(StandardCharsets.UTF_8);
+    }
+
+    private byte[] readFile(Path file) {
+      if (Files.isDirectory(file)) {
+        throw usage("--input-file: " + file + " is a directory");
+      }
+      try {
+        return Files.readAllBytes(file);
+      } catch (NoSuchFileException e) {
+        throw usage("--input-file: no such file: " + file);
+      } catch (IOException e) {
+        throw usage("--input-file: cannot read " + file + ": " + e);
+      }
+    }
+
+    private String utf8(String source, byte[] bytes) {
+      try {
+        return StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
+            .onUnmappableCharacter(CodingErrorAction.REPORT).decode(ByteBuffer.wrap(bytes)).toString();
+      } catch (CharacterCodingException e) {
+        throw usage(source + " is not UTF-8 text, so not JSON");
       }
     }
 
     @Override
+    Duration timeout() {
+      return timeout != null ? timeout : await ? DEFAULT_TIMEOUT : null;
+    }
+
+    @Override
     int run(RaftoralClient client, Printer printer) {
-      RaftoralClient.Started started = client.start(type, version, input.getBytes(StandardCharsets.UTF_8), id);
+      RaftoralClient.Started started = start(client);
       if (!await) {
         var json = Printer.JSON.createObjectNode()
             .put("workflowId", started.workflowId()).put("executionGroup", started.executionGroup());
         printer.print(json, started.workflowId());
         return ExitCode.OK;
       }
-      return report(this, printer, await(client, started.workflowId(), timeout == null ? DEFAULT_TIMEOUT : timeout));
+      return report(this, printer, await(client, started.workflowId(), timeout()));
+    }
+
+    private RaftoralClient.Started start(RaftoralClient client) {
+      try {
+        return client.start(type, version, inputBytes, id);
+      } catch (Errors.TimeoutException e) {
+        Duration bound = timeout() != null ? timeout() : RaftoralClient.DEFAULT_CALL_TIMEOUT;
+        throw new Errors.TimeoutException("the start of " + (id != null ? "workflow " + id : type + "@v" + version)
+            + " was not answered within " + Converters.format(bound) + " by node " + client.address()
+            + " (does the cluster have a quorum?); it may still be committed: "
+            + (id != null ? "raftoral describe " + id : "give an --id to make a retry safe"));
+      }
     }
   }
 
@@ -122,6 +213,11 @@ final class WorkflowCommands {
       if (id.isBlank()) {
         throw usage("ID must not be empty");
       }
+    }
+
+    @Override
+    Duration timeout() {
+      return timeout;
     }
 
     @Override

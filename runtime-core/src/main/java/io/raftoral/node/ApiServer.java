@@ -80,9 +80,10 @@ public final class ApiServer implements AutoCloseable {
     Server server = NettyServerBuilder.forAddress(bind)
         .executor(executor)
         .maxInboundMessageSize(MAX_MESSAGE_BYTES)
-        .addService(new RaftoralApiService(runtime))
-        .addService(new NodeServiceImpl(runtime))
-        .addService(health.getHealthService())
+        // A request that does not parse is INVALID_ARGUMENT, not UNKNOWN plus a logged stack trace.
+        .addService(MalformedRequests.guard(new RaftoralApiService(runtime).bindService()))
+        .addService(MalformedRequests.guard(new NodeServiceImpl(runtime).bindService()))
+        .addService(MalformedRequests.guard(health.getHealthService().bindService()))
         .build();
     try {
       server.start();
