@@ -40,8 +40,11 @@
  * A child of `fork()` has only the thread that forked, not the JVM's threads, so the library
  * cannot work there: once #raftoral_init has started the JVM, every call in a forked child
  * (#raftoral_init and #raftoral_shutdown included) returns #RAFTORAL_ERR_FORKED at once, and the
- * child can exit normally. The parent is unaffected. A child that needs Raftoral must exec a new
- * program. (Python's binding also marks itself unusable in the child through
+ * child can exit normally: its `exit()` runs the exit handlers registered after the fork,
+ * flushes stdio and ends the process with that status, skipping the teardown of the libraries
+ * the engine loaded (RocksDB's destructors would crash without their threads), and with it any
+ * other exit handler registered before the fork. The parent is unaffected. A child that needs
+ * Raftoral must exec a new program. (Python's binding also marks itself unusable in the child through
  * `os.register_at_fork`; a Go program cannot fork.)
  *
  * \par Signals
@@ -278,8 +281,9 @@ RAFTORAL_API raftoral_status_t raftoral_node_api_address(raftoral_node_t *node, 
 
 /**
  * Stops `node` (its workflows continue on the other members), then waits up to "close_grace_ms"
- * (default 10000) for the workflow callbacks still running on it (a running workflow's
- * `raftoral_ctx_*` calls return #RAFTORAL_ERR_ABORTED from the stop on), and calls the finalizer
+ * (default 10000) for the workflow callbacks still running on it (from the stop on, a running
+ * workflow's checkpoints, #raftoral_ctx_is_terminated and #raftoral_ctx_is_owner return
+ * #RAFTORAL_ERR_ABORTED: it should return), and calls the finalizer
  * of each workflow type once none of its callbacks runs any more. Returns after that:
  * #RAFTORAL_OK when every finalizer has run. When callbacks are still running at the end of the
  * grace, returns #RAFTORAL_ERR_TIMEOUT naming them; the node is closed all the same, and the
@@ -367,11 +371,15 @@ RAFTORAL_API raftoral_status_t raftoral_ctx_checkpoint_compute(raftoral_ctx_t *c
                                                                raftoral_buf_t *committed_out,
                                                                raftoral_error_t **error_out);
 
-/** Stores 1 in `*terminated_out` when the workflow has been terminated, else 0. */
+/**
+ * Stores 1 in `*terminated_out` when the workflow has been terminated, else 0. Once the node has
+ * stopped (#raftoral_node_close), returns #RAFTORAL_ERR_ABORTED instead, so that a function that
+ * polls it while it waits returns.
+ */
 RAFTORAL_API raftoral_status_t raftoral_ctx_is_terminated(raftoral_ctx_t *ctx, int32_t *terminated_out,
                                                           raftoral_error_t **error_out);
 
-/** Stores 1 in `*owner_out` when this node owns the workflow right now, else 0. */
+/** Stores 1 in `*owner_out` when this node owns the workflow right now, else 0; #RAFTORAL_ERR_ABORTED once the node has stopped. */
 RAFTORAL_API raftoral_status_t raftoral_ctx_is_owner(raftoral_ctx_t *ctx, int32_t *owner_out,
                                                      raftoral_error_t **error_out);
 

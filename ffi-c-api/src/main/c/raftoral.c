@@ -65,10 +65,23 @@ static _Atomic int jvm_created;
  * Nothing is locked before the fork (a prepare handler that waited for lifecycle_lock could wait
  * for a whole shutdown); the child re-creates the lock, whose holder may not exist there.
  */
+/*
+ * The libraries the engine loaded (RocksDB's static destructors, the JVM's) tear down threads
+ * and locks that do not exist in a forked child, and crash there at exit(). Registered in the
+ * child, this handler runs before theirs (handlers run in reverse order): it flushes stdio and
+ * ends the process with exit()'s status, so the child's exit is normal.
+ */
+static void exit_before_library_teardown(int status, void *unused) {
+  (void)unused;
+  fflush(NULL);
+  _exit(status);
+}
+
 static void after_fork_in_child(void) {
   pthread_mutex_init(&lifecycle_lock, NULL);
   if (jvm_created) {
     state = FORKED;
+    on_exit(exit_before_library_teardown, NULL);
   }
 }
 

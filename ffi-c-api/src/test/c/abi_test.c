@@ -216,6 +216,25 @@ static void reset_sleeper(void) {
   sleeper_finalized_at = 0;
 }
 
+/* Waits by polling is_terminated (no checkpoints): the close must make it return. */
+static atomic_int poller_entered;
+static atomic_int poller_status = -1;
+
+static void poller_workflow(void *env, raftoral_ctx_t *ctx, const uint8_t *input, size_t input_len,
+                            raftoral_output_t *output) {
+  (void)env, (void)input, (void)input_len, (void)output;
+  poller_entered = 1;
+  for (int i = 0; i < 3000; i++) {
+    int32_t terminated = 0;
+    raftoral_status_t status = raftoral_ctx_is_terminated(ctx, &terminated, NULL);
+    if (status != RAFTORAL_OK || terminated) {
+      poller_status = status;
+      return;
+    }
+    usleep(20 * 1000);
+  }
+}
+
 /* Closes its own node from inside the workflow: close must not wait for this very callback. */
 static atomic_int self_close_status = -1;
 
@@ -346,21 +365,6 @@ int main(void) {
   /* Init is idempotent. */
   CHECK_OK(raftoral_init(NULL, &err_));
 
-  /* A forked child cannot use the engine (its threads stay in the parent): every call, shutdown
-     included, fails at once with RAFTORAL_ERR_FORKED, and the child exits normally. */
-  fflush(NULL);
-  pid_t child = fork();
-  if (child == 0) {
-    raftoral_node_t *unused = NULL;
-    raftoral_error_t *err = NULL;
-    int ok = raftoral_node_create("{}", &unused, &err) == RAFTORAL_ERR_FORKED &&
-             raftoral_error_code(err) == RAFTORAL_ERR_FORKED && strstr(raftoral_error_message(err), "forked") != NULL;
-    raftoral_error_free(err);
-    ok = ok && raftoral_init(NULL, NULL) == RAFTORAL_ERR_FORKED && raftoral_shutdown(NULL) == RAFTORAL_ERR_FORKED;
-    exit(ok ? 0 : 3);
-  }
-  CHECK(child > 0);
-  CHECK(wait_child(child, 60) == 0);
 
   /* Node configuration errors. */
   CHECK_FAILS(raftoral_node_create(NULL, &node, &err_), RAFTORAL_ERR_INVALID_ARGUMENT, "config_json must not be NULL");
@@ -389,6 +393,7 @@ int main(void) {
   CHECK_OK(raftoral_node_register_workflow(node, "silent", 1, 0, silent_workflow, NULL, NULL, &err_));
   CHECK_OK(raftoral_node_register_workflow(node, "sleeper", 1, 0, sleeper_workflow, new_sleeper_env(1500),
                                            sleeper_finalizer, &err_));
+  CHECK_OK(raftoral_node_register_workflow(node, "poller", 1, 0, poller_workflow, NULL, NULL, &err_));
   CHECK_FAILS(raftoral_node_register_workflow(node, "seq", 1, 0, seq_workflow, NULL, count_finalizer, &err_),
               RAFTORAL_ERR_ALREADY_REGISTERED, "already registered");
   CHECK_FAILS(raftoral_node_register_workflow(node, NULL, 1, 0, seq_workflow, NULL, NULL, &err_),
@@ -429,6 +434,26 @@ int main(void) {
   CHECK(compute_calls == 3);
   CHECK_OK(raftoral_workflow_describe(node, seq_id, &buf, &err_));
   CHECK(contains(&buf, "\"status\":\"COMPLETED\"") && contains(&buf, "\"checkpointCount\":3"));
+  raftoral_buf_free(&buf);
+
+  /* A forked child cannot use the engine (its threads stay in the parent): every call, shutdown
+     included, fails at once with RAFTORAL_ERR_FORKED, and the child exits normally, although the
+     engine's libraries (RocksDB) are loaded. The parent goes on as before. */
+  fflush(NULL);
+  pid_t child = fork();
+  if (child == 0) {
+    raftoral_node_t *unused = NULL;
+    raftoral_error_t *err = NULL;
+    int ok = raftoral_workflow_describe(node, seq_id, &buf, NULL) == RAFTORAL_ERR_FORKED &&
+             raftoral_node_create("{}", &unused, &err) == RAFTORAL_ERR_FORKED &&
+             raftoral_error_code(err) == RAFTORAL_ERR_FORKED && strstr(raftoral_error_message(err), "forked") != NULL;
+    raftoral_error_free(err);
+    ok = ok && raftoral_init(NULL, NULL) == RAFTORAL_ERR_FORKED && raftoral_shutdown(NULL) == RAFTORAL_ERR_FORKED;
+    exit(ok ? 0 : 3);
+  }
+  CHECK(child > 0);
+  CHECK(wait_child(child, 60) == 0);
+  CHECK_OK(raftoral_workflow_describe(node, seq_id, &buf, &err_));
   raftoral_buf_free(&buf);
 
   /* "Forever" is INT64_MAX: the result of a finished workflow at once, never an overflow. */
@@ -551,17 +576,20 @@ int main(void) {
   CHECK_FAILS(raftoral_output_set((raftoral_output_t *)stale_ctx, NULL, 0, &err_), RAFTORAL_ERR_INVALID_HANDLE,
               "not a output handle");
 
-  /* Close with a callback in flight: it returns first, then its finalizer runs, then close returns. */
+  /* Close with callbacks in flight: each returns first (the poller learns from is_terminated that
+     the node stopped), then its finalizer runs, then close returns. */
   reset_sleeper();
   char *sleeping = start(node, "sleeper", "", NULL);
-  for (int i = 0; i < 3000 && !sleeper_entered; i++) {
+  char *polling = start(node, "poller", "", NULL);
+  for (int i = 0; i < 3000 && !(sleeper_entered && poller_entered); i++) {
     usleep(10 * 1000);
   }
-  CHECK(sleeper_entered == 1);
+  CHECK(sleeper_entered == 1 && poller_entered);
   /* Close: finalizers run once per registered type with one; the handle is gone. */
   CHECK_OK(raftoral_node_close(node, &err_));
   CHECK(sleeper_read == SLEEPER_MAGIC);
   CHECK(sleeper_returned_at == 1 && sleeper_finalized_at == 2);
+  CHECK(poller_status == RAFTORAL_ERR_ABORTED);
   CHECK(finalized == 4);
   CHECK_FAILS(raftoral_workflow_describe(node, seq_id, &buf, &err_), RAFTORAL_ERR_INVALID_HANDLE, "no longer valid");
   CHECK_FAILS(raftoral_node_close(node, &err_), RAFTORAL_ERR_INVALID_HANDLE, "no longer valid");
@@ -649,7 +677,7 @@ int main(void) {
   CHECK_FAILS(raftoral_init(NULL, &err_), RAFTORAL_ERR_SHUT_DOWN, "once");
 
   free(seq_id), free(fixed), free(again), free(bad_id), free(failed), free(silent), free(running), free(last);
-  free(sleeping), free(overdue), free(self_closed);
+  free(sleeping), free(polling), free(overdue), free(self_closed);
   printf("abi_test: %d checks passed\n", checks);
   return 0;
 }

@@ -233,14 +233,18 @@ final class Abi {
   static int ctxIsTerminated(long ctx, MemorySegment terminatedOut, MemorySegment errorOut) {
     return call(errorOut, () -> {
       ForeignRun run = Handles.get(ctx, Handles.Kind.CTX, ForeignRun.class);
-      Native.out(terminatedOut, JAVA_INT.byteSize(), "terminated_out").set(JAVA_INT, 0, run.ctx().isTerminated() ? 1 : 0);
+      MemorySegment out = Native.out(terminatedOut, JAVA_INT.byteSize(), "terminated_out");
+      run.checkWanted();
+      out.set(JAVA_INT, 0, run.ctx().isTerminated() ? 1 : 0);
     });
   }
 
   static int ctxIsOwner(long ctx, MemorySegment ownerOut, MemorySegment errorOut) {
     return call(errorOut, () -> {
       ForeignRun run = Handles.get(ctx, Handles.Kind.CTX, ForeignRun.class);
-      Native.out(ownerOut, JAVA_INT.byteSize(), "owner_out").set(JAVA_INT, 0, run.ctx().isOwner() ? 1 : 0);
+      MemorySegment out = Native.out(ownerOut, JAVA_INT.byteSize(), "owner_out");
+      run.checkWanted();
+      out.set(JAVA_INT, 0, run.ctx().isOwner() ? 1 : 0);
     });
   }
 

@@ -69,7 +69,7 @@ final class ForeignWorkflow implements WorkflowFunction<byte[], byte[]> {
       }
       running++;
     }
-    ForeignRun run = new ForeignRun(ctx);
+    ForeignRun run = new ForeignRun(ctx, this::isClosed);
     Future<?> call;
     try {
       call = THREADS.submit(() -> invoke(run, input));
@@ -165,6 +165,12 @@ final class ForeignWorkflow implements WorkflowFunction<byte[], byte[]> {
       finalizeEnv();
     }
     return Math.max(0, stillRunning);
+  }
+
+  private boolean isClosed() {
+    synchronized (calls) {
+      return closed;
+    }
   }
 
   WorkflowType type() {
