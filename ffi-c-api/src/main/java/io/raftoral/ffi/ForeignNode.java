@@ -118,6 +118,10 @@ final class ForeignNode {
       if (started != null) {
         started.close(); // outside the lock; a close() waiting for this start waits for this too
       }
+    } catch (RuntimeException e) {
+      if (failure != null) {
+        failure.addSuppressed(e); // why the start failed matters more than how its stop did
+      }
     } finally {
       synchronized (lock) {
         if (closedMeanwhile || closed) {
