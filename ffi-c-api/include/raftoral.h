@@ -44,8 +44,8 @@
  * flushes stdio and ends the process with that status, skipping the teardown of the libraries
  * the engine loaded (RocksDB's destructors would crash without their threads), and with it any
  * other exit handler registered before the fork. The parent is unaffected. A child that needs
- * Raftoral must exec a new program. (Python's binding also marks itself unusable in the child through
- * `os.register_at_fork`; a Go program cannot fork.)
+ * Raftoral must exec a new program. (Python's binding also marks itself unusable in the child
+ * through `os.register_at_fork`; a Go program cannot fork.)
  *
  * \par Signals
  * The JVM runs with `-Xrs`: SIGINT, SIGTERM, SIGQUIT and SIGHUP stay the host's. The handlers
@@ -283,8 +283,8 @@ RAFTORAL_API raftoral_status_t raftoral_node_api_address(raftoral_node_t *node, 
  * Stops `node` (its workflows continue on the other members), then waits up to "close_grace_ms"
  * (default 10000) for the workflow callbacks still running on it (from the stop on, a running
  * workflow's checkpoints, #raftoral_ctx_is_terminated and #raftoral_ctx_is_owner return
- * #RAFTORAL_ERR_ABORTED: it should return), and calls the finalizer
- * of each workflow type once none of its callbacks runs any more. Returns after that:
+ * #RAFTORAL_ERR_ABORTED: it should return), and calls the finalizer of each workflow type
+ * once none of its callbacks runs any more. Returns after that:
  * #RAFTORAL_OK when every finalizer has run. When callbacks are still running at the end of the
  * grace, returns #RAFTORAL_ERR_TIMEOUT naming them; the node is closed all the same, and the
  * finalizer of each such type runs later, on the thread of its last callback, right after that

@@ -60,12 +60,6 @@ static _Atomic int jvm_created;
 /* ---- fork ---- */
 
 /*
- * A child of fork() has only the thread that forked: the JVM's threads, which every call needs,
- * are gone, so a call would wait for them forever. The child gets RAFTORAL_ERR_FORKED instead.
- * Nothing is locked before the fork (a prepare handler that waited for lifecycle_lock could wait
- * for a whole shutdown); the child re-creates the lock, whose holder may not exist there.
- */
-/*
  * The libraries the engine loaded (RocksDB's static destructors, the JVM's) tear down threads
  * and locks that do not exist in a forked child, and crash there at exit(). Registered in the
  * child, this handler runs before theirs (handlers run in reverse order): it flushes stdio and
@@ -77,6 +71,12 @@ static void exit_before_library_teardown(int status, void *unused) {
   _exit(status);
 }
 
+/*
+ * A child of fork() has only the thread that forked: the JVM's threads, which every call needs,
+ * are gone, so a call would wait for them forever. The child gets RAFTORAL_ERR_FORKED instead.
+ * Nothing is locked before the fork (a prepare handler that waited for lifecycle_lock could wait
+ * for a whole shutdown); the child re-creates the lock, whose holder may not exist there.
+ */
 static void after_fork_in_child(void) {
   pthread_mutex_init(&lifecycle_lock, NULL);
   if (jvm_created) {
