@@ -8,7 +8,9 @@ import "C"
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"runtime"
 	"time"
@@ -48,16 +50,19 @@ type startOptions struct {
 	id string
 }
 
-// WithWorkflowID gives the workflow an id of the caller's choice (e.g. an order number), which
-// makes the start idempotent: starting the same id again with the same type, version and input
-// returns the existing workflow; with anything else, an error matching ErrAlreadyExists.
-// Without it, a new id is generated.
+// WithWorkflowID gives the workflow an id of the caller's choice (e.g. an order number). A start
+// is idempotent by id: starting the same id again with the same type, version and input returns
+// the existing workflow; with anything else, an error matching ErrAlreadyExists. Without it, Start
+// generates a random UUID before sending anything.
 func WithWorkflowID(id string) StartOption {
 	return func(o *startOptions) { o.id = id }
 }
 
 // Start starts a workflow of type typ and version with input and returns once its start is
 // committed. ctx is checked before the call; the start itself, once sent, is not interrupted.
+// Every *Error it returns names the id it used in WorkflowID: after ErrTimeout, ErrUnavailable
+// or ErrNodeClosed the workflow may have started all the same, and starting that id again
+// (WithWorkflowID) is safe.
 func (n *Node) Start(ctx context.Context, typ string, version int, input []byte, opts ...StartOption) (*Handle, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -79,7 +84,10 @@ func (n *Node) Start(ctx context.Context, typ string, version int, input []byte,
 		return nil, err
 	}
 	defer C.free(unsafe.Pointer(ctyp))
-	cid, err := cstringOrNil(o.id, "workflow id")
+	if o.id == "" {
+		o.id = newWorkflowID()
+	}
+	cid, err := cstring(o.id, "workflow id")
 	if err != nil {
 		return nil, err
 	}
@@ -89,9 +97,22 @@ func (n *Node) Start(ctx context.Context, typ string, version int, input []byte,
 	status := C.raftoral_workflow_start(p, ctyp, v, bytesPtr(input), C.size_t(len(input)), cid, &out, &cerr)
 	runtime.KeepAlive(n)
 	if err := takeError(status, cerr); err != nil {
+		var e *Error
+		if errors.As(err, &e) {
+			e.WorkflowID = o.id
+		}
 		return nil, err
 	}
 	return &Handle{node: n, id: takeString(&out)}, nil
+}
+
+// newWorkflowID is a random (version 4) UUID.
+func newWorkflowID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // never fails (crypto/rand panics rather than return an error)
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 }
 
 // Handle returns a handle for the workflow with this id, started anywhere in the cluster. It

@@ -7,6 +7,7 @@ package raftoral
 import "C"
 
 import (
+	"errors"
 	"runtime/cgo"
 	"sync"
 	"unsafe"
@@ -134,31 +135,34 @@ func (c *Context) CheckpointCompute(key string, fn func() ([]byte, error)) ([]by
 }
 
 // IsTerminated reports whether the workflow has been terminated (Node.Terminate); a workflow
-// that waits for something outside checkpoints should poll it. False once the context is no
-// longer valid.
+// that waits for something outside checkpoints should poll it, and return when it is true.
+// It is also true once this run is no longer wanted (its node is closing: Node.Close waits for
+// the function to return), and false once the context is no longer valid.
 func (c *Context) IsTerminated() bool {
-	return c.flag(func(p *C.raftoral_ctx_t, out *C.int32_t, cerr **C.raftoral_error_t) C.raftoral_status_t {
+	terminated, err := c.flag(func(p *C.raftoral_ctx_t, out *C.int32_t, cerr **C.raftoral_error_t) C.raftoral_status_t {
 		return C.raftoral_ctx_is_terminated(p, out, cerr)
 	})
+	return terminated || errors.Is(err, ErrAborted)
 }
 
 // IsOwner reports whether this node owns the workflow right now. False once the context is no
-// longer valid.
+// longer valid or the node is closing.
 func (c *Context) IsOwner() bool {
-	return c.flag(func(p *C.raftoral_ctx_t, out *C.int32_t, cerr **C.raftoral_error_t) C.raftoral_status_t {
+	owner, _ := c.flag(func(p *C.raftoral_ctx_t, out *C.int32_t, cerr **C.raftoral_error_t) C.raftoral_status_t {
 		return C.raftoral_ctx_is_owner(p, out, cerr)
 	})
+	return owner
 }
 
-func (c *Context) flag(call func(*C.raftoral_ctx_t, *C.int32_t, **C.raftoral_error_t) C.raftoral_status_t) bool {
+func (c *Context) flag(call func(*C.raftoral_ctx_t, *C.int32_t, **C.raftoral_error_t) C.raftoral_status_t) (bool, error) {
 	p, err := c.handle()
 	if err != nil {
-		return false
+		return false, err
 	}
 	var out C.int32_t
 	var cerr *C.raftoral_error_t
-	if takeError(call(p, &out, &cerr), cerr) != nil {
-		return false
+	if err := takeError(call(p, &out, &cerr), cerr); err != nil {
+		return false, err
 	}
-	return out != 0
+	return out != 0, nil
 }

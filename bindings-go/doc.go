@@ -29,6 +29,11 @@
 // (ErrNotFound, ErrWorkflowFailed, ErrTerminated, ...). A panic in a workflow makes it FAILED
 // with error type "panic"; it never unwinds into the engine.
 //
+// Open returns once the node is part of a cluster with a quorum (or ErrTimeout after
+// Config.StartTimeout); Close waits up to Config.CloseGrace for workflow functions still
+// running and releases their registrations only after they return. A Go program cannot fork,
+// so the library's guard for forked children (ErrForked) does not concern it.
+//
 // Workflow functions run on the engine's threads, which cgo adopts; the JVM runs with -Xrs and
 // its signal handlers carry SA_ONSTACK, so the Go runtime keeps its own signal handling
 // (SIGPIPE, recovered nil-pointer panics) while the JVM is loaded.

@@ -31,6 +31,7 @@ const (
 	CodeCallbackFailed     Code = 17
 	CodeJVM                Code = 18
 	CodeInternal           Code = 19
+	CodeForked             Code = 20
 )
 
 // Sentinel errors, one per code: every *Error matches the sentinel of its code with errors.Is,
@@ -83,6 +84,10 @@ var (
 	ErrJVM = errors.New("raftoral: JVM could not be started")
 	// ErrInternal is an unexpected internal error of the engine.
 	ErrInternal = errors.New("raftoral: internal error")
+	// ErrForked is the library's answer in a child forked after it started. A Go program cannot
+	// fork (syscall.ForkExec execs at once), so a Go host does not see it; it is here for
+	// completeness with raftoral.h.
+	ErrForked = errors.New("raftoral: process forked")
 )
 
 var sentinels = map[Code]error{
@@ -105,6 +110,7 @@ var sentinels = map[Code]error{
 	CodeCallbackFailed:     ErrCallbackFailed,
 	CodeJVM:                ErrJVM,
 	CodeInternal:           ErrInternal,
+	CodeForked:             ErrForked,
 }
 
 // String names the code as raftoral.h does, e.g. "RAFTORAL_ERR_NOT_FOUND".
@@ -150,6 +156,8 @@ func (c Code) String() string {
 		return "RAFTORAL_ERR_JVM"
 	case CodeInternal:
 		return "RAFTORAL_ERR_INTERNAL"
+	case CodeForked:
+		return "RAFTORAL_ERR_FORKED"
 	}
 	return fmt.Sprintf("raftoral status %d", int32(c))
 }
@@ -166,6 +174,11 @@ type Error struct {
 	// Detail is the error type of a failed workflow (ErrWorkflowFailed) or of a failed compute
 	// function (ErrCallbackFailed), else empty.
 	Detail string
+	// WorkflowID is, for an error of Node.Start, the id the start used (generated when no
+	// WithWorkflowID was given). A start that failed with ErrTimeout, ErrUnavailable or
+	// ErrNodeClosed may have been committed all the same: starting this id again is safe (a
+	// start by id is idempotent), or wait for it with Node.Handle(id).Result.
+	WorkflowID string
 
 	cause error // wrapped too, e.g. context.DeadlineExceeded for a Result that timed out
 }

@@ -58,6 +58,11 @@ type Config struct {
 	Retention time.Duration
 	// PayloadLimitBytes caps inputs, results and checkpoint values (default 4 MiB).
 	PayloadLimitBytes int
+	// StartTimeout bounds Open (default 60 s): see Open.
+	StartTimeout time.Duration
+	// CloseGrace is how long Close waits for workflow functions still running (default 10 s;
+	// one millisecond to barely wait): see Close.
+	CloseGrace time.Duration
 }
 
 // MarshalJSON encodes c as raftoral_node_create expects it.
@@ -92,7 +97,7 @@ func (c Config) MarshalJSON() ([]byte, error) {
 	}
 	durations := map[string]time.Duration{"election_timeout_ms": c.ElectionTimeout,
 		"request_timeout_ms": c.RequestTimeout, "node_failure_timeout_ms": c.NodeFailureTimeout,
-		"retention_ms": c.Retention}
+		"retention_ms": c.Retention, "start_timeout_ms": c.StartTimeout, "close_grace_ms": c.CloseGrace}
 	for k, v := range durations {
 		if v != 0 {
 			ms := v.Milliseconds()
@@ -165,9 +170,12 @@ func (n *Node) closedError(err error) error {
 }
 
 // Open starts the node: it bootstraps a cluster from Config.Members, joins one through
-// Config.Join, or restarts from the identity in Config.DataDir. It returns when the node is
-// part of the cluster (a bootstrap, once a majority of the members is up). Register the
-// workflow types first, the same on every node.
+// Config.Join, or restarts from the identity in Config.DataDir. It returns nil once the node is
+// part of a cluster with a quorum (a bootstrap, once a majority of the members is up), or an
+// error matching ErrTimeout when that did not happen within Config.StartTimeout (default 60 s):
+// the node is then stopped, and only Close is left to call. A Close from another goroutine
+// interrupts Open, which then returns an error matching ErrNodeClosed. Register the workflow
+// types first, the same on every node.
 func (n *Node) Open() error {
 	p, err := n.handle()
 	if err != nil {
@@ -183,6 +191,14 @@ func (n *Node) Open() error {
 // call it (the finalizer is only a safety net). Close is idempotent; after it, every method
 // returns an error matching ErrNodeClosed. After Shutdown, which closes every node, Close does
 // nothing.
+//
+// Close waits up to Config.CloseGrace (default 10 s) for the workflow functions still running
+// on the node: from the stop on, their checkpoints return ErrAborted and IsTerminated returns
+// true, so a function that checkpoints or polls returns at once. Their registrations are
+// released only once none of their functions runs. When some still run after the grace, Close
+// returns an error matching ErrTimeout: the node is closed all the same, and those
+// registrations are released as their functions return. A workflow function that closes its own
+// node is not waited for. Close interrupts an Open in progress.
 func (n *Node) Close() error {
 	if n == nil {
 		return nil

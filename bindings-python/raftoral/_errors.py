@@ -33,6 +33,7 @@ __all__ = [
     "CallbackFailed",
     "JvmError",
     "InternalError",
+    "ProcessForked",
 ]
 
 
@@ -46,6 +47,11 @@ class RaftoralError(Exception):
         self.message = message
         #: Extra information from the engine (raftoral_error_detail), if any.
         self.detail = detail
+        #: For an error of :meth:`Node.start_workflow`: the id the start used (generated when
+        #: none was given). A start that failed with :class:`Timeout`, :class:`Unavailable` or
+        #: :class:`NodeClosed` may have been committed all the same: start this id again (a
+        #: start by id is idempotent) or wait for it.
+        self.workflow_id: str | None = None
 
 
 class InvalidArgument(RaftoralError, ValueError):
@@ -171,6 +177,13 @@ class InternalError(RaftoralError):
     code = _native.ERR_INTERNAL
 
 
+class ProcessForked(RaftoralError):
+    """This process is a child forked after the library started: the engine's threads stayed
+    in the parent, so the library cannot be used here (exec a new program to use it)."""
+
+    code = _native.ERR_FORKED
+
+
 class RunAborted(BaseException):
     """Unwinds a workflow function whose run is no longer wanted (it ended elsewhere, or the
     node stops). A ``BaseException`` so that ``except Exception`` in workflow code cannot
@@ -197,6 +210,7 @@ _BY_CODE: dict[int, type[RaftoralError]] = {
         CallbackFailed,
         JvmError,
         InternalError,
+        ProcessForked,
     )
 }
 

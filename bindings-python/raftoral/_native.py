@@ -52,6 +52,7 @@ ERR_ABORTED = 16
 ERR_CALLBACK_FAILED = 17
 ERR_JVM = 18
 ERR_INTERNAL = 19
+ERR_FORKED = 20
 
 # ---- raftoral_execution_mode_enum ----
 MODE_HOT_STANDBY = 0

@@ -9,13 +9,15 @@ import json
 import os
 import threading
 import time
+import uuid
+import warnings
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence, TypeVar
 
 from . import _native
 from ._calls import encode_str, invoke, invoke_bytes, read_string
 from ._codec import Codec, JsonCodec
-from ._errors import NodeClosed, ShutDown, Timeout
+from ._errors import NodeClosed, ProcessForked, RaftoralError, ShutDown, Timeout
 from ._types import ExecutionMode, WorkflowInfo, WorkflowPage, WorkflowStatus
 from ._workflow import (
     WorkflowFunction,
@@ -36,6 +38,19 @@ _SLICE_SECONDS = 0.2
 
 _lifetime_lock = threading.Lock()
 _initialized = False
+_forked = False
+
+
+def _after_fork_in_child() -> None:
+    """A forked child has none of the engine's threads: the library refuses every call there
+    (``ProcessForked``), and :func:`shutdown`, which ``atexit`` calls, does nothing, so the
+    child exits normally. The lock is new because its holder may not exist in the child."""
+    global _forked, _lifetime_lock
+    _forked = True
+    _lifetime_lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def init(
@@ -46,9 +61,12 @@ def init(
 ) -> None:
     """Starts the embedded JVM. Called by the first :class:`Node` with the defaults; call it
     first to choose the JDK (default: ``$RAFTORAL_JAVA_HOME``, ``$JAVA_HOME``, the build's),
-    the class path or extra JVM options. Later calls do nothing: one JVM per process."""
+    the class path or extra JVM options. Later calls do nothing: one JVM per process.
+    In a child forked after the library started, raises :class:`ProcessForked`."""
     global _initialized
     with _lifetime_lock:
+        if _forked and _initialized:
+            raise ProcessForked("this process was forked after raftoral started; the library cannot be used in the child")
         if _initialized:
             return
         lib = _native.lib()
@@ -70,9 +88,10 @@ def init(
 
 
 def shutdown() -> None:
-    """Closes every open node and stops the library for good (registered with ``atexit``)."""
+    """Closes every open node (as :meth:`Node.close` does) and stops the library for good
+    (registered with ``atexit``). Does nothing in a forked child: its parent owns the engine."""
     with _lifetime_lock:
-        if not _initialized:
+        if not _initialized or _forked:
             return
         invoke(_native.lib().raftoral_shutdown)
 
@@ -134,6 +153,9 @@ class Node:
     further raw configuration keys through unchanged. ``codec`` encodes inputs, results and
     checkpoint values (default: :class:`JsonCodec`).
 
+    ``start_timeout`` bounds :meth:`start` (default 60 s) and ``close_grace`` how long
+    :meth:`close` waits for workflow functions still running (default 10 s; 0: not at all).
+
     Use it as a context manager (start on enter, close on exit) or call :meth:`start` and
     :meth:`close`. Its methods may be called from any thread.
     """
@@ -156,6 +178,8 @@ class Node:
         node_failure_timeout: float | timedelta | None = None,
         retention: float | timedelta | None = None,
         payload_limit_bytes: int | None = None,
+        start_timeout: float | timedelta | None = None,
+        close_grace: float | timedelta | None = None,
         codec: Codec | None = None,
         options: Mapping[str, Any] | None = None,
     ) -> None:
@@ -193,6 +217,8 @@ class Node:
             ("request_timeout", request_timeout),
             ("node_failure_timeout", node_failure_timeout),
             ("retention", retention),
+            ("start_timeout", start_timeout),
+            ("close_grace", close_grace),
         ):
             ms = _milliseconds(duration, key)
             if ms is not None:
@@ -223,8 +249,12 @@ class Node:
 
     def start(self) -> Node:
         """Starts the node: bootstraps the cluster from ``members``, joins one, or restarts from
-        ``data_dir``. Returns once the node is part of the cluster (a bootstrap needs a majority
-        of the members up). Waits in a helper thread, so Ctrl-C interrupts the wait."""
+        ``data_dir``. Returns once the node is part of a cluster with a quorum (a bootstrap needs
+        a majority of the members up); raises :class:`Timeout` when that did not happen within
+        ``start_timeout`` (default 60 s), the node then being stopped (close it, create a new one
+        to try again). Waits in a helper thread, so Ctrl-C raises ``KeyboardInterrupt`` at once;
+        :meth:`close` (which ``with`` calls then) interrupts the start, which raises
+        :class:`NodeClosed`."""
         handle = self._handle()
         if self._started:
             return self
@@ -247,10 +277,17 @@ class Node:
         return self
 
     def close(self) -> None:
-        """Stops the node (its workflows continue on the other members). Idempotent."""
+        """Stops the node (its workflows continue on the other members). Idempotent.
+
+        Waits up to ``close_grace`` (default 10 s) for workflow functions of this node still
+        running (their checkpoint calls raise :class:`RunAborted` from the stop on), then
+        releases its registrations. Raises :class:`Timeout` when some were still running after
+        the grace: the node is closed all the same, and they are released as they return. A
+        workflow that closes its own node is not waited for. Interrupts a :meth:`start` in
+        progress."""
         ptr, self._ptr = self._ptr, None
-        if ptr is None:
-            return
+        if ptr is None or _forked:
+            return  # in a forked child the node belongs to the parent
         try:
             invoke(_native.lib().raftoral_node_close, ptr)
         except ShutDown:
@@ -273,8 +310,16 @@ class Node:
                 raise
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        if exc_type is None:
+            self.close()
+            return
+        # The block's own exception matters more than workflows that outlived the close grace
+        # (the node is closed either way): say it, do not replace that exception.
+        try:
+            self.close()
+        except Timeout as e:
+            warnings.warn(f"raftoral: {e.message}", RuntimeWarning, stacklevel=2)
 
     @property
     def node_id(self) -> int:
@@ -350,16 +395,25 @@ class Node:
     # ---- workflows (any node answers for any workflow) ----
 
     def start_workflow(self, type: str, version: int, input: Any = None, workflow_id: str | None = None) -> WorkflowHandle:
-        """Starts a workflow and returns once its start is committed. With ``workflow_id`` the
-        start is idempotent: the same type, version and input return the existing workflow;
-        anything else raises :class:`AlreadyExists`."""
+        """Starts a workflow and returns once its start is committed. A start is idempotent by
+        id: the same type, version and input return the existing workflow; anything else raises
+        :class:`AlreadyExists`. Without ``workflow_id`` a random UUID is generated here, before
+        anything is sent. Every error raised has ``workflow_id`` set to the id used: after a
+        :class:`Timeout`, :class:`Unavailable` or :class:`NodeClosed` the workflow may have
+        started all the same, and starting that id again is safe."""
         type_bytes = encode_str(type, "workflow type")
         version = _version(version)
-        id_bytes = encode_str(workflow_id, "workflow_id") if workflow_id is not None else None
+        if workflow_id is None:
+            workflow_id = str(uuid.uuid4())
+        id_bytes = encode_str(workflow_id, "workflow_id")
         data = self._codec.encode(input)
-        started = invoke_bytes(
-            _native.lib().raftoral_workflow_start, self._handle(), type_bytes, version, data, len(data), id_bytes
-        )
+        try:
+            started = invoke_bytes(
+                _native.lib().raftoral_workflow_start, self._handle(), type_bytes, version, data, len(data), id_bytes
+            )
+        except RaftoralError as e:
+            e.workflow_id = workflow_id
+            raise
         return WorkflowHandle(self, started.decode("utf-8"))
 
     def get_workflow(self, workflow_id: str) -> WorkflowHandle:

@@ -20,7 +20,7 @@ from typing import Any, Callable, Generic, TypeVar
 from . import _native
 from ._calls import encode_str, read_string, take_buf
 from ._codec import Codec
-from ._errors import Aborted, RaftoralError, RunAborted, take_error
+from ._errors import Aborted, InvalidHandle, RunAborted, take_error
 
 __all__ = ["WorkflowContext", "ReplicatedVar", "WorkflowFunction"]
 
@@ -159,7 +159,8 @@ _finalizer_trampoline = _native.FINALIZER_FN(_finalizer_callback)
 
 
 class WorkflowContext:
-    """What a running workflow uses to checkpoint. Valid only during the run that received it.
+    """What a running workflow uses to checkpoint. Valid only during the run that received it:
+    afterwards its methods raise :class:`InvalidHandle`.
 
     Determinism: every member of an execution group may run the function (``HOT_STANDBY``)
     and a new owner may replay it (``OWNER_ONLY``), so whatever must be done once, or may
@@ -182,7 +183,7 @@ class WorkflowContext:
 
     def _handle(self) -> int:
         if self._ptr is None:
-            raise RaftoralError("this workflow context is used outside the run that received it")
+            raise InvalidHandle("this workflow context is used outside the run that received it")
         return self._ptr
 
     def _check(self, status: int, err: ctypes.c_void_p) -> None:

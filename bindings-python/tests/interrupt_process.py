@@ -1,5 +1,8 @@
-"""Blocks the main thread in WorkflowHandle.result(timeout=60) on a workflow that waits;
-test_interrupt.py sends SIGINT and expects KeyboardInterrupt to end the process."""
+"""Blocks the main thread, then test_interrupt.py sends SIGINT and expects KeyboardInterrupt to
+end the process. Usage: interrupt_process.py result|start PORT PORT PORT.
+
+result: WorkflowHandle.result(timeout=60) on a workflow that waits.
+start: Node.start() of a bootstrap whose two peers are down, with a start timeout of 600 s."""
 
 from __future__ import annotations
 
@@ -17,7 +20,15 @@ def wait_forever(ctx: raftoral.WorkflowContext, _: None) -> str:
 
 
 def main() -> None:
-    with raftoral.Node(node_id=1, members={1: f"127.0.0.1:{sys.argv[1]}"}) as node:
+    during, ports = sys.argv[1], sys.argv[2:]
+    if during == "start":
+        members = {i + 1: f"127.0.0.1:{port}" for i, port in enumerate(ports)}
+        node = raftoral.Node(node_id=1, members=members, start_timeout=600)
+        print("waiting", flush=True)
+        with node:
+            print("started", flush=True)
+        return
+    with raftoral.Node(node_id=1, members={1: f"127.0.0.1:{ports[0]}"}) as node:
         node.register_workflow("wait", 1, wait_forever)
         handle = node.start_workflow("wait", 1, None)
         print("waiting", flush=True)

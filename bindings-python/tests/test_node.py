@@ -272,9 +272,9 @@ def test_context_is_invalid_after_its_run(node: raftoral.Node) -> None:
     assert handle.result(timeout=30) == handle.workflow_id
     stale = STASHED[-1]
     assert stale.workflow_id == handle.workflow_id  # read during the run, kept
-    with pytest.raises(raftoral.RaftoralError, match="outside the run"):
+    with pytest.raises(raftoral.InvalidHandle, match="outside the run"):
         stale.is_terminated()
-    with pytest.raises(raftoral.RaftoralError, match="outside the run"):
+    with pytest.raises(raftoral.InvalidHandle, match="outside the run"):
         stale.checkpoint("late", 1)
 
 
@@ -292,6 +292,19 @@ def test_idempotent_start(node: raftoral.Node) -> None:
         node.start_workflow("checkpoints", 1, {"token": "other"}, workflow_id=workflow_id)
     with pytest.raises(raftoral.AlreadyExists):
         node.start_workflow("checkpoints", 2, {"token": token}, workflow_id=workflow_id)
+
+
+def test_a_failed_start_names_the_id_it_used(node: raftoral.Node) -> None:
+    with pytest.raises(raftoral.NotRegistered) as generated:
+        node.start_workflow("no-such-type", 1, None)
+    assert generated.value.workflow_id is not None
+    assert uuid.UUID(generated.value.workflow_id).version == 4  # generated before anything was sent
+    with pytest.raises(raftoral.NotRegistered) as given:
+        node.start_workflow("no-such-type", 1, None, workflow_id="order-77")
+    assert given.value.workflow_id == "order-77"
+    handle = node.start_workflow("echo", 1, "generated here")
+    assert uuid.UUID(handle.workflow_id).version == 4
+    assert handle.result(timeout=30) == "generated here"
 
 
 def test_terminate_a_running_workflow(node: raftoral.Node) -> None:
@@ -399,3 +412,83 @@ def test_second_node_with_a_codec_and_its_lifetime() -> None:
         second.start_workflow("reverse", 1, b"")
     with pytest.raises(raftoral.NodeClosed):
         second.describe("anything")
+
+
+def sleepy(ctx: raftoral.WorkflowContext, spec: dict[str, Any]) -> str:
+    """Records that it runs, sleeps without checkpoints, then records that it returns."""
+    SAW[spec["token"]] = "running"
+    time.sleep(spec["seconds"])
+    SAW[spec["token"]] = "returned"
+    return "slept"
+
+
+def _one_node(**options: Any) -> raftoral.Node:
+    (port,) = free_ports(1)
+    return raftoral.Node(node_id=1, members={1: f"127.0.0.1:{port}"}, **options)
+
+
+def test_close_waits_for_running_workflows_within_its_grace() -> None:
+    token = str(uuid.uuid4())
+    node = _one_node()
+    node.register_workflow("sleepy", 1, sleepy)
+    node.start()
+    node.start_workflow("sleepy", 1, {"token": token, "seconds": 1.5})
+    wait_until(lambda: SAW.get(token), 30, "the workflow to run")
+    node.close()
+    assert SAW[token] == "returned"  # close returned only after the workflow function did
+
+    late = str(uuid.uuid4())
+    graced = _one_node(close_grace=timedelta(milliseconds=200))
+    graced.register_workflow("sleepy", 1, sleepy)
+    graced.start()
+    graced.start_workflow("sleepy", 1, {"token": late, "seconds": 3})
+    wait_until(lambda: SAW.get(late), 30, "the workflow to run")
+    with pytest.raises(raftoral.Timeout, match="still running"):
+        graced.close()
+    assert graced.closed
+    assert SAW[late] == "running"
+    wait_until(lambda: SAW[late] == "returned", 30, "the late workflow to return")
+
+
+def _dead_peers(start_timeout: float) -> raftoral.Node:
+    ports = free_ports(3)
+    members = {i + 1: f"127.0.0.1:{port}" for i, port in enumerate(ports)}
+    return raftoral.Node(node_id=1, members=members, start_timeout=start_timeout, election_timeout=0.3)
+
+
+def test_a_bootstrap_without_a_quorum_times_out() -> None:
+    node = _dead_peers(start_timeout=2)
+    with pytest.raises(raftoral.Timeout, match="quorum"):
+        node.start()
+    with pytest.raises(raftoral.NodeClosed, match="quorum"):
+        node.describe("anything")
+    node.close()
+
+
+def test_close_interrupts_a_blocked_start() -> None:
+    node = _dead_peers(start_timeout=600)
+    outcome: list[BaseException | None] = []
+
+    def start() -> None:
+        try:
+            node.start()
+            outcome.append(None)
+        except BaseException as e:  # noqa: BLE001 - inspected below
+            outcome.append(e)
+
+    starter = threading.Thread(target=start, daemon=True)
+    starter.start()
+
+    def starting() -> bool:
+        try:
+            node.node_id
+        except raftoral.NodeClosed as e:
+            return "starting" in e.message
+        return False
+
+    wait_until(starting, 30, "the start to wait for its peers")
+    node.close()
+    starter.join(60)
+    assert not starter.is_alive()
+    assert len(outcome) == 1 and isinstance(outcome[0], raftoral.NodeClosed), outcome
+    assert "closed while it started" in outcome[0].message

@@ -25,9 +25,27 @@
  * Strings are NUL-terminated UTF-8. Payloads (workflow input and result, checkpoint values)
  * are opaque bytes given as pointer + length; the engine never interprets them.
  *
+ * \par Limits
+ * A string argument may be at most 1,048,575 bytes long (1 MiB with its NUL): the library reads
+ * no further than that, and a longer string is #RAFTORAL_ERR_INVALID_ARGUMENT with a message
+ * saying so (workflow ids are further limited to 512 characters). Payloads are limited by the
+ * node's "payload_limit_bytes" (default 4 MiB): #RAFTORAL_ERR_PAYLOAD_TOO_LARGE. A timeout of
+ * `INT64_MAX` milliseconds (or anything above about 73 years) means "forever".
+ *
  * \par Threads
  * Every function may be called from any thread. A #raftoral_ctx_t and a #raftoral_output_t
  * are valid only during the callback that received them.
+ *
+ * \par Fork
+ * A child of `fork()` has only the thread that forked, not the JVM's threads, so the library
+ * cannot work there: once #raftoral_init has started the JVM, every call in a forked child
+ * (#raftoral_init and #raftoral_shutdown included) returns #RAFTORAL_ERR_FORKED at once, and the
+ * child can exit normally: its `exit()` runs the exit handlers registered after the fork,
+ * flushes stdio and ends the process with that status, skipping the teardown of the libraries
+ * the engine loaded (RocksDB's destructors would crash without their threads), and with it any
+ * other exit handler registered before the fork. The parent is unaffected. A child that needs
+ * Raftoral must exec a new program. (Python's binding also marks itself unusable in the child
+ * through `os.register_at_fork`; a Go program cannot fork.)
  *
  * \par Signals
  * The JVM runs with `-Xrs`: SIGINT, SIGTERM, SIGQUIT and SIGHUP stay the host's. The handlers
@@ -96,6 +114,8 @@ enum raftoral_status_enum {
   RAFTORAL_ERR_JVM = 18,
   /** An unexpected internal error; the message says what happened. */
   RAFTORAL_ERR_INTERNAL = 19,
+  /** The process forked after #raftoral_init and this is the child: the library cannot be used here (see Fork). */
+  RAFTORAL_ERR_FORKED = 20,
 };
 
 /** How the members of an execution group run a workflow type. */
@@ -177,7 +197,8 @@ RAFTORAL_API const char *raftoral_error_message(const raftoral_error_t *error);
 /**
  * Extra information, owned by `error`, or NULL: for #RAFTORAL_ERR_WORKFLOW_FAILED the type of
  * the error the workflow raised (e.g. "ValueError"); for #RAFTORAL_ERR_CALLBACK_FAILED the
- * type the compute function reported.
+ * type the compute function reported; for any error of #raftoral_workflow_start that got as far
+ * as choosing the workflow id, that id (generated when the caller passed NULL).
  */
 RAFTORAL_API const char *raftoral_error_detail(const raftoral_error_t *error);
 
@@ -191,15 +212,19 @@ RAFTORAL_API void raftoral_buf_free(raftoral_buf_t *buf);
 
 /**
  * Starts the embedded JVM and the engine. Idempotent: later calls return #RAFTORAL_OK and ignore
- * `options`. `options` may be NULL (defaults) and is not retained. The JVM runs with `-Xrs`, so
- * the host keeps its own SIGINT/SIGTERM handling.
+ * `options`. `options` may be NULL (defaults) and is not retained; only its first
+ * `options->struct_size` bytes are read, so a caller built against an older, shorter struct gets
+ * the defaults of the fields it does not have. The JVM runs with `-Xrs`, so the host keeps its
+ * own SIGINT/SIGTERM handling.
  */
 RAFTORAL_API raftoral_status_t raftoral_init(const raftoral_init_options_t *options, raftoral_error_t **error_out);
 
 /**
- * Closes every node that is still open (each hands off its leadership) and makes every later
- * call return #RAFTORAL_ERR_SHUT_DOWN. Call it before the process exits: JVM shutdown hooks do
- * not run when the host calls exit(). A second call returns #RAFTORAL_OK.
+ * Closes every node that is still open, as #raftoral_node_close does (each hands off its
+ * leadership and waits for its callbacks in flight, up to its close grace), and makes every
+ * later call return #RAFTORAL_ERR_SHUT_DOWN. Call it before the process exits: JVM shutdown
+ * hooks do not run when the host calls exit(). A second call returns #RAFTORAL_OK. Returns the
+ * first error of a node's close (e.g. #RAFTORAL_ERR_TIMEOUT); every node is closed either way.
  */
 RAFTORAL_API raftoral_status_t raftoral_shutdown(raftoral_error_t **error_out);
 
@@ -212,17 +237,19 @@ RAFTORAL_API raftoral_status_t raftoral_shutdown(raftoral_error_t **error_out);
  * "join" (array of API addresses of a running cluster), "data_dir" (absent: in memory),
  * "cluster_id", "execution_groups", "election_timeout_ms", "request_timeout_ms", "max_in_flight_entries",
  * "max_voters", "target_group_size", "node_failure_timeout_ms", "retention_ms",
- * "payload_limit_bytes". Unknown keys are an error.
+ * "payload_limit_bytes", "start_timeout_ms" (default 60000: see #raftoral_node_start),
+ * "close_grace_ms" (default 10000, 0 allowed: see #raftoral_node_close). Unknown keys are an error.
  * The node stored in `*node_out` is owned by the caller: close it with #raftoral_node_close.
  */
 RAFTORAL_API raftoral_status_t raftoral_node_create(const char *config_json, raftoral_node_t **node_out,
                                                     raftoral_error_t **error_out);
 
 /**
- * Registers a workflow type on `node`, before or after #raftoral_node_start. `fn` is called
- * with `env` for every run; `finalizer` (may be NULL) is called with `env` when the node is
- * closed. Register the same types on every node of a cluster. Does not take ownership of the
- * strings; `env` stays the caller's until `finalizer` is called.
+ * Registers a workflow type on `node`, before #raftoral_node_start or after it has returned. `fn`
+ * is called with `env` for every run; `finalizer` (may be NULL) is called with `env` once, when
+ * the node is closed and no call of `fn` is running any more (see #raftoral_node_close). Register
+ * the same types on every node of a cluster. Does not take ownership of the strings; `env` stays
+ * the caller's until `finalizer` is called.
  */
 RAFTORAL_API raftoral_status_t raftoral_node_register_workflow(raftoral_node_t *node, const char *type, uint32_t version,
                                                                raftoral_execution_mode_t mode, raftoral_workflow_fn fn,
@@ -231,7 +258,13 @@ RAFTORAL_API raftoral_status_t raftoral_node_register_workflow(raftoral_node_t *
 
 /**
  * Starts `node`: bootstraps a cluster from "members", joins one through "join", or restarts
- * from the identity in "data_dir". Returns when the node is part of the cluster.
+ * from the identity in "data_dir". Returns #RAFTORAL_OK once the node is part of a cluster with
+ * a quorum: its management group has a leader, the cluster's topology lists the node, and every
+ * execution group whose configuration includes it has a leader (so a bootstrap needs a majority
+ * of "members" up). When that does not happen within "start_timeout_ms" (default 60000), returns
+ * #RAFTORAL_ERR_TIMEOUT, typically a little after the timeout: the node is then stopped and can
+ * only be closed; create a new node to try again. A #raftoral_node_close from another thread
+ * interrupts a start: the start then returns #RAFTORAL_ERR_NODE_CLOSED.
  */
 RAFTORAL_API raftoral_status_t raftoral_node_start(raftoral_node_t *node, raftoral_error_t **error_out);
 
@@ -247,27 +280,43 @@ RAFTORAL_API raftoral_status_t raftoral_node_api_address(raftoral_node_t *node, 
                                                          size_t *len_out, raftoral_error_t **error_out);
 
 /**
- * Stops `node` (its workflows continue on the other members), calls the finalizers of its
- * workflow types, and invalidates the handle. Takes ownership of `node`.
+ * Stops `node` (its workflows continue on the other members), then waits up to "close_grace_ms"
+ * (default 10000) for the workflow callbacks still running on it (from the stop on, a running
+ * workflow's checkpoints, #raftoral_ctx_is_terminated and #raftoral_ctx_is_owner return
+ * #RAFTORAL_ERR_ABORTED: it should return), and calls the finalizer of each workflow type
+ * once none of its callbacks runs any more. Returns after that:
+ * #RAFTORAL_OK when every finalizer has run. When callbacks are still running at the end of the
+ * grace, returns #RAFTORAL_ERR_TIMEOUT naming them; the node is closed all the same, and the
+ * finalizer of each such type runs later, on the thread of its last callback, right after that
+ * callback returns: `env` is never finalized under a running callback. A callback that closes
+ * its own node is not waited for (its type is finalized when it returns). A close during
+ * #raftoral_node_start interrupts the start first. Invalidates the handle in every case. Takes
+ * ownership of `node`.
  */
 RAFTORAL_API raftoral_status_t raftoral_node_close(raftoral_node_t *node, raftoral_error_t **error_out);
 
 /* ---- workflows (any node answers for any workflow) ---- */
 
 /**
- * Starts a workflow and returns once its start is committed. `workflow_id` may be NULL (a new
- * id is generated); with an id the start is idempotent. The id is stored in `*workflow_id_out`,
- * owned by the caller (free with #raftoral_buf_free). `input` is copied.
+ * Starts a workflow and returns once its start is committed. With an id the start is
+ * idempotent: starting the same id again with the same type, version and input returns it,
+ * with anything else #RAFTORAL_ERR_ALREADY_EXISTS; it never runs a workflow twice. With
+ * `workflow_id` NULL the library generates one (a random UUID) before sending anything. A start
+ * that fails (e.g. #RAFTORAL_ERR_TIMEOUT or #RAFTORAL_ERR_UNAVAILABLE: it may have been
+ * committed all the same) gives the id it used as the error's detail (#raftoral_error_detail):
+ * retry with that id, and a start that did commit is not started twice. The id is stored in
+ * `*workflow_id_out`, owned by the caller (free with #raftoral_buf_free). `input` is copied.
  */
 RAFTORAL_API raftoral_status_t raftoral_workflow_start(raftoral_node_t *node, const char *type, uint32_t version,
                                                        const uint8_t *input, size_t input_len, const char *workflow_id,
                                                        raftoral_buf_t *workflow_id_out, raftoral_error_t **error_out);
 
 /**
- * Waits up to `timeout_ms` for the workflow to end. COMPLETED: #RAFTORAL_OK and the result in
- * `*result_out` (owned by the caller). FAILED: #RAFTORAL_ERR_WORKFLOW_FAILED with the
- * workflow's error type as the error's detail. TERMINATED: #RAFTORAL_ERR_WORKFLOW_TERMINATED.
- * Still running at the deadline: #RAFTORAL_ERR_TIMEOUT.
+ * Waits up to `timeout_ms` (>= 0; `INT64_MAX` waits until the workflow ends) for the workflow to
+ * end. COMPLETED: #RAFTORAL_OK and the result in `*result_out` (owned by the caller). FAILED:
+ * #RAFTORAL_ERR_WORKFLOW_FAILED with the workflow's error type as the error's detail.
+ * TERMINATED: #RAFTORAL_ERR_WORKFLOW_TERMINATED. Still running at the deadline:
+ * #RAFTORAL_ERR_TIMEOUT. The node closing meanwhile: #RAFTORAL_ERR_NODE_CLOSED.
  */
 RAFTORAL_API raftoral_status_t raftoral_workflow_await(raftoral_node_t *node, const char *workflow_id, int64_t timeout_ms,
                                                        raftoral_buf_t *result_out, raftoral_error_t **error_out);
@@ -322,11 +371,15 @@ RAFTORAL_API raftoral_status_t raftoral_ctx_checkpoint_compute(raftoral_ctx_t *c
                                                                raftoral_buf_t *committed_out,
                                                                raftoral_error_t **error_out);
 
-/** Stores 1 in `*terminated_out` when the workflow has been terminated, else 0. */
+/**
+ * Stores 1 in `*terminated_out` when the workflow has been terminated, else 0. Once the node has
+ * stopped (#raftoral_node_close), returns #RAFTORAL_ERR_ABORTED instead, so that a function that
+ * polls it while it waits returns.
+ */
 RAFTORAL_API raftoral_status_t raftoral_ctx_is_terminated(raftoral_ctx_t *ctx, int32_t *terminated_out,
                                                           raftoral_error_t **error_out);
 
-/** Stores 1 in `*owner_out` when this node owns the workflow right now, else 0. */
+/** Stores 1 in `*owner_out` when this node owns the workflow right now, else 0; #RAFTORAL_ERR_ABORTED once the node has stopped. */
 RAFTORAL_API raftoral_status_t raftoral_ctx_is_owner(raftoral_ctx_t *ctx, int32_t *owner_out,
                                                      raftoral_error_t **error_out);
 

@@ -48,12 +48,50 @@ static const char *const ENTRY_NAMES[] = {
 #undef ENTRY_NAME
 };
 
-enum library_state { NOT_INITIALIZED, READY, SHUT_DOWN, BROKEN };
+enum library_state { NOT_INITIALIZED, READY, SHUT_DOWN, BROKEN, FORKED };
 
 static java_entries_t java;
 static _Atomic int state = NOT_INITIALIZED;
 static pthread_mutex_t lifecycle_lock = PTHREAD_MUTEX_INITIALIZER;
 static char broken_reason[1024];
+/* Set just before JNI_CreateJavaVM: from then on a forked child holds a JVM without its threads. */
+static _Atomic int jvm_created;
+
+/* ---- fork ---- */
+
+/*
+ * The libraries the engine loaded (RocksDB's static destructors, the JVM's) tear down threads
+ * and locks that do not exist in a forked child, and crash there at exit(). Registered in the
+ * child, this handler runs before theirs (handlers run in reverse order): it flushes stdio and
+ * ends the process with exit()'s status, so the child's exit is normal.
+ */
+static void exit_before_library_teardown(int status, void *unused) {
+  (void)unused;
+  fflush(NULL);
+  _exit(status);
+}
+
+/*
+ * A child of fork() has only the thread that forked: the JVM's threads, which every call needs,
+ * are gone, so a call would wait for them forever. The child gets RAFTORAL_ERR_FORKED instead.
+ * Nothing is locked before the fork (a prepare handler that waited for lifecycle_lock could wait
+ * for a whole shutdown); the child re-creates the lock, whose holder may not exist there.
+ */
+static void after_fork_in_child(void) {
+  pthread_mutex_init(&lifecycle_lock, NULL);
+  if (jvm_created) {
+    state = FORKED;
+    on_exit(exit_before_library_teardown, NULL);
+  }
+}
+
+__attribute__((constructor)) static void register_fork_handler(void) {
+  pthread_atfork(NULL, NULL, after_fork_in_child);
+}
+
+#define FORKED_MESSAGE                                                                                     \
+  "the process forked after raftoral_init: the engine's threads do not exist in this child, so the library " \
+  "cannot be used here (use it in the parent, or exec a new program in the child)"
 
 /* ---- errors and buffers ---- */
 
@@ -352,6 +390,7 @@ static raftoral_status_t start_jvm(const raftoral_init_options_t *options, rafto
                          .ignoreUnrecognized = JNI_FALSE};
   JavaVM *vm = NULL;
   JNIEnv *env = NULL;
+  jvm_created = 1;
   jint created = create(&vm, (void **)&env, &args);
   free(vm_options);
   free(class_path_option);
@@ -387,12 +426,24 @@ static raftoral_status_t start_jvm(const raftoral_init_options_t *options, rafto
   return RAFTORAL_OK;
 }
 
-raftoral_status_t raftoral_init(const raftoral_init_options_t *options, raftoral_error_t **error_out) {
+raftoral_status_t raftoral_init(const raftoral_init_options_t *caller_options, raftoral_error_t **error_out) {
   if (error_out != NULL) {
     *error_out = NULL;
   }
-  if (options != NULL && options->struct_size < sizeof(size_t)) {
+  if (state == FORKED) {
+    return fail(error_out, RAFTORAL_ERR_FORKED, FORKED_MESSAGE);
+  }
+  if (caller_options != NULL && caller_options->struct_size < sizeof(size_t)) {
     return fail(error_out, RAFTORAL_ERR_INVALID_ARGUMENT, "options->struct_size must be sizeof(raftoral_init_options_t)");
+  }
+  /* Only the caller's struct_size bytes are read; fields beyond them (a caller built against an
+     older header) keep their defaults, and a newer caller's extra fields are ignored. */
+  raftoral_init_options_t copy = {0};
+  const raftoral_init_options_t *options = NULL;
+  if (caller_options != NULL) {
+    memcpy(&copy, caller_options, caller_options->struct_size < sizeof copy ? caller_options->struct_size : sizeof copy);
+    copy.struct_size = sizeof copy;
+    options = &copy;
   }
   pthread_mutex_lock(&lifecycle_lock);
   raftoral_status_t status;
@@ -405,6 +456,9 @@ raftoral_status_t raftoral_init(const raftoral_init_options_t *options, raftoral
     break;
   case BROKEN:
     status = fail(error_out, RAFTORAL_ERR_JVM, "%s", broken_reason);
+    break;
+  case FORKED:
+    status = fail(error_out, RAFTORAL_ERR_FORKED, FORKED_MESSAGE);
     break;
   default:
     status = start_jvm(options, error_out);
@@ -425,12 +479,17 @@ static raftoral_status_t check_ready(raftoral_error_t **error_out) {
     return fail(error_out, RAFTORAL_ERR_SHUT_DOWN, "raftoral_shutdown was called");
   case BROKEN:
     return fail(error_out, RAFTORAL_ERR_JVM, "%s", broken_reason);
+  case FORKED:
+    return fail(error_out, RAFTORAL_ERR_FORKED, FORKED_MESSAGE);
   default:
     return fail(error_out, RAFTORAL_ERR_NOT_INITIALIZED, "call raftoral_init first");
   }
 }
 
 raftoral_status_t raftoral_shutdown(raftoral_error_t **error_out) {
+  if (state == FORKED) {
+    return check_ready(error_out); /* at once: a forked child has no engine to stop */
+  }
   pthread_mutex_lock(&lifecycle_lock);
   raftoral_status_t status = check_ready(error_out);
   if (status == RAFTORAL_OK) {

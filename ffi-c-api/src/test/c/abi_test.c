@@ -6,11 +6,15 @@
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -162,6 +166,117 @@ static void count_finalizer(void *env) {
   atomic_fetch_add(&finalized, 1);
 }
 
+/*
+ * Close with a callback in flight: `sleeper` sleeps, then reads its env; the finalizer frees
+ * env. A finalizer that ran under the callback would make ASan report a use after free.
+ */
+#define SLEEPER_MAGIC 0x5eedL
+
+typedef struct sleeper_env {
+  long magic;
+  int sleep_ms;
+} sleeper_env_t;
+
+static atomic_int sleeper_entered;
+static atomic_long sleeper_read;       /* what the callback read from env after its sleep */
+static atomic_int sleeper_events;      /* order of: the callback returned, the finalizer ran */
+static atomic_int sleeper_returned_at; /* 1-based position in sleeper_events, 0: not yet */
+static atomic_int sleeper_finalized_at;
+
+static void sleeper_workflow(void *env, raftoral_ctx_t *ctx, const uint8_t *input, size_t input_len,
+                             raftoral_output_t *output) {
+  (void)ctx, (void)input, (void)input_len;
+  sleeper_env_t *e = env;
+  atomic_fetch_add(&sleeper_entered, 1);
+  usleep((useconds_t)e->sleep_ms * 1000);
+  sleeper_read = e->magic; /* env must still be the caller's */
+  raftoral_output_set(output, (const uint8_t *)"slept", 5, NULL);
+  sleeper_returned_at = atomic_fetch_add(&sleeper_events, 1) + 1;
+}
+
+static void sleeper_finalizer(void *env) {
+  sleeper_env_t *e = env;
+  e->magic = 0;
+  free(e);
+  sleeper_finalized_at = atomic_fetch_add(&sleeper_events, 1) + 1;
+}
+
+static sleeper_env_t *new_sleeper_env(int sleep_ms) {
+  sleeper_env_t *e = malloc(sizeof *e);
+  e->magic = SLEEPER_MAGIC;
+  e->sleep_ms = sleep_ms;
+  return e;
+}
+
+static void reset_sleeper(void) {
+  sleeper_entered = 0;
+  sleeper_read = 0;
+  sleeper_events = 0;
+  sleeper_returned_at = 0;
+  sleeper_finalized_at = 0;
+}
+
+/* Waits by polling is_terminated (no checkpoints): the close must make it return. */
+static atomic_int poller_entered;
+static atomic_int poller_status = -1;
+
+static void poller_workflow(void *env, raftoral_ctx_t *ctx, const uint8_t *input, size_t input_len,
+                            raftoral_output_t *output) {
+  (void)env, (void)input, (void)input_len, (void)output;
+  poller_entered = 1;
+  for (int i = 0; i < 3000; i++) {
+    int32_t terminated = 0;
+    raftoral_status_t status = raftoral_ctx_is_terminated(ctx, &terminated, NULL);
+    if (status != RAFTORAL_OK || terminated) {
+      poller_status = status;
+      return;
+    }
+    usleep(20 * 1000);
+  }
+}
+
+/* Closes its own node from inside the workflow: close must not wait for this very callback. */
+static atomic_int self_close_status = -1;
+
+static void self_close_workflow(void *env, raftoral_ctx_t *ctx, const uint8_t *input, size_t input_len,
+                                raftoral_output_t *output) {
+  (void)ctx, (void)input, (void)input_len, (void)output;
+  self_close_status = raftoral_node_close((raftoral_node_t *)env, NULL);
+}
+
+/* Runs raftoral_node_start on a thread of its own (a start blocked on peers that are down). */
+typedef struct start_call {
+  raftoral_node_t *node;
+  raftoral_status_t status;
+  char message[512];
+} start_call_t;
+
+static void *start_on_thread(void *arg) {
+  start_call_t *call = arg;
+  raftoral_error_t *err = NULL;
+  call->status = raftoral_node_start(call->node, &err);
+  snprintf(call->message, sizeof call->message, "%s", raftoral_error_message(err));
+  raftoral_error_free(err);
+  return NULL;
+}
+
+/* Awaits a workflow with "forever" (INT64_MAX) on a thread of its own. */
+typedef struct await_call {
+  raftoral_node_t *node;
+  const char *workflow_id;
+  raftoral_status_t status;
+} await_call_t;
+
+static void *await_forever(void *arg) {
+  await_call_t *call = arg;
+  raftoral_buf_t result = {0};
+  raftoral_error_t *err = NULL;
+  call->status = raftoral_workflow_await(call->node, call->workflow_id, INT64_MAX, &result, &err);
+  raftoral_buf_free(&result);
+  raftoral_error_free(err);
+  return NULL;
+}
+
 /* ---- helpers ---- */
 
 static int free_port(void) {
@@ -183,6 +298,36 @@ static char *start(raftoral_node_t *node, const char *type, const char *input, c
   CHECK(out.data == NULL && out.len == 0);
   return copy;
 }
+
+/* Waits up to `seconds` for a child process; kills it when it is still running (it hung). */
+static int wait_child(pid_t child, int seconds) {
+  for (int i = 0; i < seconds * 100; i++) {
+    int status = 0;
+    if (waitpid(child, &status, WNOHANG) == child) {
+      return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    }
+    usleep(10 * 1000);
+  }
+  kill(child, SIGKILL);
+  waitpid(child, NULL, 0);
+  return -1;
+}
+
+/* Polls until `call` fails with a message containing `text` (at most ~20 s); returns whether it did. */
+#define EVENTUALLY_FAILS_WITH(call, text)                                                        \
+  ({                                                                                             \
+    int seen_ = 0;                                                                               \
+    for (int i_ = 0; i_ < 2000 && !seen_; i_++) {                                                \
+      raftoral_error_t *err_ = NULL;                                                             \
+      if ((call) != RAFTORAL_OK && strstr(raftoral_error_message(err_), (text)) != NULL) {       \
+        seen_ = 1;                                                                               \
+      } else {                                                                                   \
+        usleep(10 * 1000);                                                                       \
+      }                                                                                          \
+      raftoral_error_free(err_);                                                                 \
+    }                                                                                            \
+    seen_;                                                                                       \
+  })
 
 static int contains(const raftoral_buf_t *buf, const char *text) {
   return buf->data != NULL && strstr((const char *)buf->data, text) != NULL;
@@ -209,9 +354,17 @@ int main(void) {
   options.java_home = "/nonexistent/jdk";
   CHECK_FAILS(raftoral_init(&options, &err_), RAFTORAL_ERR_JVM, "/nonexistent/jdk");
 
+  /* Options of an older, shorter struct: only struct_size bytes are read (ASan catches more), the
+     rest takes its default. */
+  size_t old_size = offsetof(raftoral_init_options_t, class_path);
+  raftoral_init_options_t *old_options = malloc(old_size);
+  memset(old_options, 0, old_size);
+  old_options->struct_size = old_size;
+  CHECK_OK(raftoral_init(old_options, &err_));
+  free(old_options);
   /* Init is idempotent. */
   CHECK_OK(raftoral_init(NULL, &err_));
-  CHECK_OK(raftoral_init(NULL, &err_));
+
 
   /* Node configuration errors. */
   CHECK_FAILS(raftoral_node_create(NULL, &node, &err_), RAFTORAL_ERR_INVALID_ARGUMENT, "config_json must not be NULL");
@@ -238,6 +391,9 @@ int main(void) {
                                            count_finalizer, &err_));
   CHECK_OK(raftoral_node_register_workflow(node, "fails", 1, 0, fails_workflow, NULL, count_finalizer, &err_));
   CHECK_OK(raftoral_node_register_workflow(node, "silent", 1, 0, silent_workflow, NULL, NULL, &err_));
+  CHECK_OK(raftoral_node_register_workflow(node, "sleeper", 1, 0, sleeper_workflow, new_sleeper_env(1500),
+                                           sleeper_finalizer, &err_));
+  CHECK_OK(raftoral_node_register_workflow(node, "poller", 1, 0, poller_workflow, NULL, NULL, &err_));
   CHECK_FAILS(raftoral_node_register_workflow(node, "seq", 1, 0, seq_workflow, NULL, count_finalizer, &err_),
               RAFTORAL_ERR_ALREADY_REGISTERED, "already registered");
   CHECK_FAILS(raftoral_node_register_workflow(node, NULL, 1, 0, seq_workflow, NULL, NULL, &err_),
@@ -278,6 +434,31 @@ int main(void) {
   CHECK(compute_calls == 3);
   CHECK_OK(raftoral_workflow_describe(node, seq_id, &buf, &err_));
   CHECK(contains(&buf, "\"status\":\"COMPLETED\"") && contains(&buf, "\"checkpointCount\":3"));
+  raftoral_buf_free(&buf);
+
+  /* A forked child cannot use the engine (its threads stay in the parent): every call, shutdown
+     included, fails at once with RAFTORAL_ERR_FORKED, and the child exits normally, although the
+     engine's libraries (RocksDB) are loaded. The parent goes on as before. */
+  fflush(NULL);
+  pid_t child = fork();
+  if (child == 0) {
+    raftoral_node_t *unused = NULL;
+    raftoral_error_t *err = NULL;
+    int ok = raftoral_workflow_describe(node, seq_id, &buf, NULL) == RAFTORAL_ERR_FORKED &&
+             raftoral_node_create("{}", &unused, &err) == RAFTORAL_ERR_FORKED &&
+             raftoral_error_code(err) == RAFTORAL_ERR_FORKED && strstr(raftoral_error_message(err), "forked") != NULL;
+    raftoral_error_free(err);
+    ok = ok && raftoral_init(NULL, NULL) == RAFTORAL_ERR_FORKED && raftoral_shutdown(NULL) == RAFTORAL_ERR_FORKED;
+    exit(ok ? 0 : 3);
+  }
+  CHECK(child > 0);
+  CHECK(wait_child(child, 60) == 0);
+  CHECK_OK(raftoral_workflow_describe(node, seq_id, &buf, &err_));
+  raftoral_buf_free(&buf);
+
+  /* "Forever" is INT64_MAX: the result of a finished workflow at once, never an overflow. */
+  CHECK_OK(raftoral_workflow_await(node, seq_id, INT64_MAX, &buf, &err_));
+  CHECK(buf.len == 2 && memcmp(buf.data, "11", 2) == 0);
   raftoral_buf_free(&buf);
 
   /* Idempotent start by id; the same id with another input is refused. */
@@ -322,7 +503,13 @@ int main(void) {
   /* Deadlines and termination. */
   char *running = start(node, "long", "", NULL);
   CHECK_FAILS(raftoral_workflow_await(node, running, 200, &buf, &err_), RAFTORAL_ERR_TIMEOUT, running);
+  await_call_t forever = {node, running, -1};
+  pthread_t forever_thread;
+  CHECK(pthread_create(&forever_thread, NULL, await_forever, &forever) == 0);
+  usleep(300 * 1000); /* lets the await start waiting; an await that starts later passes too */
   CHECK_OK(raftoral_workflow_terminate(node, running, "operator says stop", &buf, &err_));
+  pthread_join(forever_thread, NULL);
+  CHECK(forever.status == RAFTORAL_ERR_WORKFLOW_TERMINATED);
   CHECK(contains(&buf, "\"status\":\"TERMINATED\""));
   raftoral_buf_free(&buf);
   CHECK_FAILS(raftoral_workflow_await(node, running, 30000, &buf, &err_), RAFTORAL_ERR_WORKFLOW_TERMINATED,
@@ -353,6 +540,26 @@ int main(void) {
   static uint8_t big[2048];
   CHECK_FAILS(raftoral_workflow_start(node, "seq", 1, big, sizeof big, NULL, &buf, &err_),
               RAFTORAL_ERR_PAYLOAD_TOO_LARGE, "1024");
+  /* A start names the id it used in its error's detail, generated when none was given, so that the
+     caller can retry it: a start by id is idempotent. */
+  err = NULL;
+  CHECK(raftoral_workflow_start(node, "nope", 1, NULL, 0, NULL, &buf, &err) == RAFTORAL_ERR_NOT_REGISTERED);
+  CHECK(raftoral_error_detail(err) != NULL && strlen(raftoral_error_detail(err)) == 36);
+  raftoral_error_free(err);
+  err = NULL;
+  CHECK(raftoral_workflow_start(node, "nope", 1, NULL, 0, "order-43", &buf, &err) == RAFTORAL_ERR_NOT_REGISTERED);
+  CHECK(raftoral_error_detail(err) != NULL && strcmp(raftoral_error_detail(err), "order-43") == 0);
+  raftoral_error_free(err);
+  /* Strings are limited to 1 MiB - 1 bytes; a longer one is refused with a message that says so. */
+  size_t huge_len = (1 << 20) + 10;
+  char *huge = malloc(huge_len + 1);
+  memset(huge, 'w', huge_len);
+  huge[huge_len] = '\0';
+  CHECK_FAILS(raftoral_workflow_describe(node, huge, &buf, &err_), RAFTORAL_ERR_INVALID_ARGUMENT,
+              "longer than the limit of 1048575 bytes");
+  huge[(1 << 20) - 1] = '\0'; /* at the limit: read, then refused by the id rule */
+  CHECK_FAILS(raftoral_workflow_describe(node, huge, &buf, &err_), RAFTORAL_ERR_INVALID_ARGUMENT, "512 characters");
+  free(huge);
   CHECK_FAILS(raftoral_workflow_describe(node, "no-such-workflow", &buf, &err_), RAFTORAL_ERR_NOT_FOUND,
               "no-such-workflow");
   CHECK_FAILS(raftoral_workflow_describe(node, "\xe2\x82", &buf, &err_), RAFTORAL_ERR_INVALID_ARGUMENT, "UTF-8");
@@ -369,11 +576,88 @@ int main(void) {
   CHECK_FAILS(raftoral_output_set((raftoral_output_t *)stale_ctx, NULL, 0, &err_), RAFTORAL_ERR_INVALID_HANDLE,
               "not a output handle");
 
+  /* Close with callbacks in flight: each returns first (the poller learns from is_terminated that
+     the node stopped), then its finalizer runs, then close returns. */
+  reset_sleeper();
+  char *sleeping = start(node, "sleeper", "", NULL);
+  char *polling = start(node, "poller", "", NULL);
+  for (int i = 0; i < 3000 && !(sleeper_entered && poller_entered); i++) {
+    usleep(10 * 1000);
+  }
+  CHECK(sleeper_entered == 1 && poller_entered);
   /* Close: finalizers run once per registered type with one; the handle is gone. */
   CHECK_OK(raftoral_node_close(node, &err_));
+  CHECK(sleeper_read == SLEEPER_MAGIC);
+  CHECK(sleeper_returned_at == 1 && sleeper_finalized_at == 2);
+  CHECK(poller_status == RAFTORAL_ERR_ABORTED);
   CHECK(finalized == 4);
   CHECK_FAILS(raftoral_workflow_describe(node, seq_id, &buf, &err_), RAFTORAL_ERR_INVALID_HANDLE, "no longer valid");
   CHECK_FAILS(raftoral_node_close(node, &err_), RAFTORAL_ERR_INVALID_HANDLE, "no longer valid");
+
+  /* A callback still running after the close grace: close says so with RAFTORAL_ERR_TIMEOUT, and the
+     finalizer runs only once the callback has returned. */
+  snprintf(config, sizeof config, "{\"node_id\": 1, \"raft_address\": \"127.0.0.1:%d\", \"close_grace_ms\": 200}",
+           free_port());
+  raftoral_node_t *graced = NULL;
+  CHECK_OK(raftoral_node_create(config, &graced, &err_));
+  CHECK_OK(raftoral_node_register_workflow(graced, "sleeper", 1, 0, sleeper_workflow, new_sleeper_env(3000),
+                                           sleeper_finalizer, &err_));
+  CHECK_FAILS(raftoral_node_create("{\"close_grace_ms\": -1}", &(raftoral_node_t *){NULL}, &err_), RAFTORAL_ERR_INVALID_ARGUMENT,
+              "close_grace_ms");
+  CHECK_OK(raftoral_node_start(graced, &err_));
+  reset_sleeper();
+  char *overdue = start(graced, "sleeper", "", NULL);
+  for (int i = 0; i < 3000 && !sleeper_entered; i++) {
+    usleep(10 * 1000);
+  }
+  CHECK(sleeper_entered == 1);
+  CHECK_FAILS(raftoral_node_close(graced, &err_), RAFTORAL_ERR_TIMEOUT, "still running");
+  CHECK(sleeper_finalized_at == 0);
+  for (int i = 0; i < 3000 && !sleeper_finalized_at; i++) {
+    usleep(10 * 1000);
+  }
+  CHECK(sleeper_read == SLEEPER_MAGIC && sleeper_returned_at == 1 && sleeper_finalized_at == 2);
+  CHECK_FAILS(raftoral_node_close(graced, &err_), RAFTORAL_ERR_INVALID_HANDLE, "no longer valid");
+
+  /* A workflow closes its own node: close does not wait for the callback it is called from. */
+  snprintf(config, sizeof config, "{\"node_id\": 1, \"raft_address\": \"127.0.0.1:%d\"}", free_port());
+  raftoral_node_t *closing = NULL;
+  CHECK_OK(raftoral_node_create(config, &closing, &err_));
+  CHECK_OK(raftoral_node_register_workflow(closing, "self_close", 1, 0, self_close_workflow, closing, NULL, &err_));
+  CHECK_OK(raftoral_node_start(closing, &err_));
+  char *self_closed = start(closing, "self_close", "", NULL);
+  for (int i = 0; i < 3000 && self_close_status == -1; i++) {
+    usleep(10 * 1000);
+  }
+  CHECK(self_close_status == RAFTORAL_OK);
+
+  /* A bootstrap whose peers are down: start returns only with a quorum, else a typed timeout; the
+     node is stopped then, and its finalizers run at close. */
+  snprintf(config, sizeof config,
+           "{\"node_id\": 1, \"members\": {\"1\": \"127.0.0.1:%d\", \"2\": \"127.0.0.1:%d\","
+           " \"3\": \"127.0.0.1:%d\"}, \"start_timeout_ms\": 3000, \"election_timeout_ms\": 300}",
+           free_port(), free_port(), free_port());
+  raftoral_node_t *alone = NULL;
+  CHECK_OK(raftoral_node_create(config, &alone, &err_));
+  CHECK_OK(raftoral_node_register_workflow(alone, "seq", 1, 0, seq_workflow, NULL, count_finalizer, &err_));
+  CHECK_FAILS(raftoral_node_start(alone, &err_), RAFTORAL_ERR_TIMEOUT, "quorum");
+  CHECK_FAILS(raftoral_workflow_describe(alone, "x", &buf, &err_), RAFTORAL_ERR_NODE_CLOSED, "quorum");
+  CHECK_OK(raftoral_node_close(alone, &err_));
+  CHECK(finalized == 5);
+
+  /* A close while a start waits for its peers: the start stops and fails with NODE_CLOSED. */
+  snprintf(config, sizeof config,
+           "{\"node_id\": 1, \"members\": {\"1\": \"127.0.0.1:%d\", \"2\": \"127.0.0.1:%d\","
+           " \"3\": \"127.0.0.1:%d\"}, \"start_timeout_ms\": 600000, \"election_timeout_ms\": 300}",
+           free_port(), free_port(), free_port());
+  CHECK_OK(raftoral_node_create(config, &alone, &err_));
+  start_call_t starting = {alone, -1, ""};
+  pthread_t start_thread;
+  CHECK(pthread_create(&start_thread, NULL, start_on_thread, &starting) == 0);
+  CHECK(EVENTUALLY_FAILS_WITH(raftoral_node_id(alone, &(uint64_t){0}, &err_), "starting"));
+  CHECK_OK(raftoral_node_close(alone, &err_));
+  pthread_join(start_thread, NULL);
+  CHECK(starting.status == RAFTORAL_ERR_NODE_CLOSED && strstr(starting.message, "closed while it started") != NULL);
 
   /* A second node in the same process, closed by shutdown. */
   snprintf(config, sizeof config, "{\"node_id\": 1, \"raft_address\": \"127.0.0.1:%d\"}", free_port());
@@ -387,12 +671,13 @@ int main(void) {
   raftoral_buf_free(&buf);
 
   CHECK_OK(raftoral_shutdown(&err_));
-  CHECK(finalized == 5);
+  CHECK(finalized == 6);
   CHECK_OK(raftoral_shutdown(&err_));
   CHECK_FAILS(raftoral_workflow_describe(second, last, &buf, &err_), RAFTORAL_ERR_SHUT_DOWN, "raftoral_shutdown");
   CHECK_FAILS(raftoral_init(NULL, &err_), RAFTORAL_ERR_SHUT_DOWN, "once");
 
   free(seq_id), free(fixed), free(again), free(bad_id), free(failed), free(silent), free(running), free(last);
+  free(sleeping), free(polling), free(overdue), free(self_closed);
   printf("abi_test: %d checks passed\n", checks);
   return 0;
 }

@@ -32,6 +32,12 @@ import java.util.regex.Pattern;
  *
  * Without trailers (another server, a proxy that drops them) the client falls back to the code
  * and parses the message, which the {@link Errors} constructors build in a fixed form.
+ *
+ * <p>Statuses travel in HTTP/2 headers, whose size clients cap (8 KiB in grpc-java, 16 KiB in
+ * grpcio): a longer status fails as RESOURCE_EXHAUSTED or INTERNAL instead of its own code. So
+ * the description and the error message trailer are cut to {@value #MAX_TEXT_BYTES} bytes of
+ * UTF-8, ending "... (N characters)", and the error type to {@value #MAX_TYPE_BYTES}. A workflow's
+ * whole error message is in its info (describe, await).
  */
 public final class GrpcErrors {
   private GrpcErrors() {}
@@ -59,6 +65,11 @@ public final class GrpcErrors {
   private static final Pattern ALREADY_EXISTS = Pattern.compile("workflow (.+) already exists with another type, version or input");
   private static final Pattern NOT_FOUND = Pattern.compile("workflow (.+) not found");
   private static final Pattern TOO_LARGE = Pattern.compile("(.+) is (\\d+) bytes, above the limit of (\\d+) bytes", Pattern.DOTALL);
+
+  /** The most UTF-8 bytes of a status's description or error message trailer. */
+  static final int MAX_TEXT_BYTES = 1024;
+  /** The most UTF-8 bytes of an error type trailer. */
+  static final int MAX_TYPE_BYTES = 256;
 
   // --- server side ---
 
@@ -101,14 +112,14 @@ public final class GrpcErrors {
         status = Status.FAILED_PRECONDITION;
         kind = Kind.WORKFLOW_FAILED;
         putWorkflowIdFrom(trailers, message, " failed: ");
-        trailers.put(ERROR_TYPE, utf8(String.valueOf(e.errorType())));
-        trailers.put(ERROR_MESSAGE, utf8(String.valueOf(e.errorMessage())));
+        trailers.put(ERROR_TYPE, utf8(bounded(String.valueOf(e.errorType()), MAX_TYPE_BYTES)));
+        trailers.put(ERROR_MESSAGE, utf8(bounded(String.valueOf(e.errorMessage()), MAX_TEXT_BYTES)));
       }
       case Errors.WorkflowTerminatedException e -> {
         status = Status.FAILED_PRECONDITION;
         kind = Kind.WORKFLOW_TERMINATED;
         putWorkflowIdFrom(trailers, message, " was terminated: ");
-        trailers.put(ERROR_MESSAGE, utf8(String.valueOf(e.reason())));
+        trailers.put(ERROR_MESSAGE, utf8(bounded(String.valueOf(e.reason()), MAX_TEXT_BYTES)));
       }
       case Errors.TimeoutException e -> {
         status = Status.DEADLINE_EXCEEDED;
@@ -145,7 +156,7 @@ public final class GrpcErrors {
       }
     }
     trailers.put(KIND, kind.name());
-    return status.withDescription(message).asRuntimeException(trailers);
+    return status.withDescription(bounded(message, MAX_TEXT_BYTES)).asRuntimeException(trailers);
   }
 
   // --- client side ---
@@ -277,6 +288,27 @@ public final class GrpcErrors {
     if (message.startsWith("workflow ") && at > "workflow ".length()) {
       trailers.put(WORKFLOW_ID, utf8(message.substring("workflow ".length(), at)));
     }
+  }
+
+  /** {@code text}, or when its UTF-8 is longer than {@code maxBytes} a prefix of it that fits with "... (N characters)". */
+  static String bounded(String text, int maxBytes) {
+    if (utf8(text).length <= maxBytes) {
+      return text;
+    }
+    String suffix = "... (" + text.length() + " characters)";
+    int budget = maxBytes - suffix.length();
+    int end = 0;
+    int bytes = 0;
+    while (end < text.length()) {
+      int cp = text.codePointAt(end);
+      int size = cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
+      if (bytes + size > budget) {
+        break;
+      }
+      bytes += size;
+      end += Character.charCount(cp);
+    }
+    return text.substring(0, end) + suffix;
   }
 
   private static String group(Pattern pattern, String text) {

@@ -21,6 +21,7 @@ import io.raftoral.proto.client.WorkflowOutcome;
 import com.google.protobuf.ByteString;
 import java.time.Duration;
 import java.util.Objects;
+import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 
@@ -106,11 +107,15 @@ public final class RaftoralClient implements AutoCloseable {
   }
 
   /**
-   * Starts a workflow and returns once its start is committed. With an id the start is
-   * idempotent: the same id, type, version and input return the existing workflow.
+   * Starts a workflow and returns once its start is committed. The start is idempotent by id:
+   * the same id, type, version and input return the existing workflow, and it never runs twice.
+   * Without an id this client generates one (a random UUID) before sending anything. A start
+   * that ends with {@link Errors.TimeoutException}, {@link Errors.UnavailableException} or
+   * {@link Errors.NodeClosedException} may have been committed all the same: the exception's message names the id sent, and starting
+   * that id again is safe (pass your own id to retry without reading messages).
    *
    * @param input the input as the node's codec encodes it (JSON text's UTF-8 bytes by default)
-   * @param workflowId null for a generated UUID
+   * @param workflowId null for a UUID generated here
    * @throws Errors.NotRegisteredException when the (type, version) is not registered
    * @throws Errors.AlreadyExistsException for an existing id with another type, version or input
    */
@@ -122,15 +127,27 @@ public final class RaftoralClient implements AutoCloseable {
     if (workflowId != null && workflowId.isBlank()) {
       throw new Errors.InvalidArgumentException("workflow id must not be blank (pass null to generate one)");
     }
+    String id = workflowId != null ? workflowId : UUID.randomUUID().toString();
     StartRequest request = StartRequest.newBuilder().setType(t.name()).setVersion(t.version())
-        .setInput(ByteString.copyFrom(input)).setWorkflowId(workflowId == null ? "" : workflowId).build();
-    StartReply reply = call(workflowId, () -> stub(callTimeout).start(request));
+        .setInput(ByteString.copyFrom(input)).setWorkflowId(id).build();
+    StartReply reply;
+    try {
+      reply = call(id, () -> stub(callTimeout).start(request));
+    } catch (Errors.TimeoutException e) {
+      throw new Errors.TimeoutException(uncertainStart(id, e));
+    } catch (Errors.UnavailableException e) {
+      throw new Errors.UnavailableException(uncertainStart(id, e), e);
+    } catch (Errors.NodeClosedException e) {
+      throw new Errors.NodeClosedException(uncertainStart(id, e));
+    }
     return new Started(reply.getWorkflowId(), reply.getExecutionGroup());
   }
 
   /**
    * Waits until the workflow is final. FAILED and TERMINATED are outcomes, not exceptions; use
-   * {@link Outcome#resultOrThrow()} to turn them into one.
+   * {@link Outcome#resultOrThrow()} to turn them into one. A timeout of more than
+   * {@code Long.MAX_VALUE} milliseconds (up to the largest {@link Duration}) is taken as that
+   * many: in effect, forever.
    *
    * @throws Errors.WorkflowNotFoundException for an unknown id
    * @throws Errors.TimeoutException when {@code timeout} passes first
@@ -138,9 +155,12 @@ public final class RaftoralClient implements AutoCloseable {
   public Outcome await(String workflowId, Duration timeout) {
     requireId(workflowId);
     requirePositive(timeout, "timeout");
-    AwaitRequest request = AwaitRequest.newBuilder().setWorkflowId(workflowId)
-        .setTimeoutMillis(Math.max(1, timeout.toMillis())).build();
-    WorkflowOutcome outcome = call(workflowId, () -> stub(timeout.plus(AWAIT_MARGIN)).await(request));
+    long millis = Math.max(1, saturatedMillis(timeout));
+    AwaitRequest request = AwaitRequest.newBuilder().setWorkflowId(workflowId).setTimeoutMillis(millis).build();
+    // gRPC caps a deadline at about 100 years itself; only the sum must not overflow here.
+    long deadlineMillis = millis > Long.MAX_VALUE - AWAIT_MARGIN.toMillis() ? Long.MAX_VALUE : millis + AWAIT_MARGIN.toMillis();
+    WorkflowOutcome outcome = call(workflowId,
+        () -> stub.withDeadlineAfter(deadlineMillis, TimeUnit.MILLISECONDS).await(request));
     WorkflowInfo info = Protos.fromProto(outcome.getInfo());
     return new Outcome(info, info.status() == WorkflowStatus.COMPLETED ? outcome.getResult().toByteArray() : new byte[0]);
   }
@@ -207,6 +227,15 @@ public final class RaftoralClient implements AutoCloseable {
     } catch (StatusRuntimeException e) {
       throw GrpcErrors.fromStatus(e, address, workflowId);
     }
+  }
+
+  private static long saturatedMillis(Duration d) {
+    return d.compareTo(Duration.ofMillis(Long.MAX_VALUE)) >= 0 ? Long.MAX_VALUE : d.toMillis();
+  }
+
+  private static String uncertainStart(String id, RuntimeException e) {
+    return "start of workflow " + id + " did not complete (" + e.getMessage() + "); it may have started: start it again"
+        + " with this id (idempotent) or await it";
   }
 
   private static void requireId(String workflowId) {

@@ -7,6 +7,7 @@ import com.google.protobuf.ByteString;
 import io.grpc.Context;
 import io.grpc.Server;
 import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
 import io.grpc.inprocess.InProcessChannelBuilder;
 import io.grpc.inprocess.InProcessServerBuilder;
 import io.grpc.stub.StreamObserver;
@@ -213,6 +214,51 @@ class RaftoralClientTest {
     assertThat(page.workflows()).containsExactly(DONE);
     assertThat(page.nextPageToken()).isEqualTo("next");
     assertThat(Protos.fromProto(fake.lastList.get())).isEqualTo(query);
+  }
+
+  @Test
+  void aStartWithoutAnIdSendsAnIdTheClientGeneratedSoThatARetryIsIdempotent() {
+    RaftoralClient.Started started = client.start("order", 2, bytes("{}"), null);
+    String sent = fake.lastStart.get().getWorkflowId();
+    assertThat(sent).hasSize(36).isEqualTo(started.workflowId());
+    assertThat(java.util.UUID.fromString(sent).version()).isEqualTo(4);
+    client.start("order", 2, bytes("{}"), null);
+    assertThat(fake.lastStart.get().getWorkflowId()).isNotEqualTo(sent);
+
+    // A start whose outcome is unknown names the id it sent: starting that id again is idempotent.
+    fake.status.set(Status.DEADLINE_EXCEEDED);
+    assertThatThrownBy(() -> client.start("order", 2, bytes("{}"), null))
+        .isExactlyInstanceOf(Errors.TimeoutException.class)
+        .hasMessageContaining(fake.lastStart.get().getWorkflowId());
+    fake.status.set(Status.UNAVAILABLE.withDescription("connection reset"));
+    assertThatThrownBy(() -> client.start("order", 2, bytes("{}"), "my-order"))
+        .isExactlyInstanceOf(Errors.UnavailableException.class).hasMessageContaining("my-order");
+  }
+
+  @Test
+  void anAwaitWithTheLargestTimeoutWaitsForeverInsteadOfOverflowing() {
+    Duration forever = Duration.ofSeconds(Long.MAX_VALUE, 999_999_999);
+    assertThat(client.await("wf-1", forever).info()).isEqualTo(DONE);
+    assertThat(fake.lastAwait.get().getTimeoutMillis()).isEqualTo(Long.MAX_VALUE);
+    assertThat(client.await("wf-1", Duration.ofMillis(Long.MAX_VALUE)).info()).isEqualTo(DONE);
+    assertThat(fake.lastAwait.get().getTimeoutMillis()).isEqualTo(Long.MAX_VALUE);
+  }
+
+  @Test
+  void errorStatusesNeverCarryUnboundedText() {
+    String huge = "é".repeat(50_000);
+    StatusRuntimeException invalid = GrpcErrors.toStatus(new Errors.InvalidArgumentException("bad " + huge));
+    assertThat(invalid.getStatus().getDescription().getBytes(StandardCharsets.UTF_8).length).isLessThanOrEqualTo(1024);
+    assertThat(invalid.getStatus().getDescription()).startsWith("bad éé").endsWith("(50004 characters)");
+
+    StatusRuntimeException failed = GrpcErrors.toStatus(new Errors.WorkflowFailedException("wf-9", "ValueError", huge));
+    assertThat(failed.getTrailers().get(GrpcErrors.ERROR_MESSAGE).length).isLessThanOrEqualTo(1024);
+    // Through the client the type stays exact and the message is the excerpt.
+    fake.error.set(new Errors.WorkflowFailedException("wf-9", "ValueError", huge));
+    assertThatThrownBy(() -> client.describe("wf-9")).isInstanceOfSatisfying(Errors.WorkflowFailedException.class, e -> {
+      assertThat(e.errorType()).isEqualTo("ValueError");
+      assertThat(e.errorMessage()).startsWith("ééé").endsWith("(50000 characters)");
+    });
   }
 
   @Test

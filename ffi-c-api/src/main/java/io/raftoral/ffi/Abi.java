@@ -13,6 +13,7 @@ import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.MemorySegment;
 import java.lang.invoke.MethodHandle;
 import java.time.Duration;
+import java.util.UUID;
 
 /**
  * The Java side of every entry of {@code jtable.h}, one static method each (the C name in camel
@@ -64,9 +65,10 @@ final class Abi {
 
   static int nodeCreate(MemorySegment configJson, MemorySegment nodeOut, MemorySegment errorOut) {
     return call(errorOut, () -> {
-      RaftoralNode.Builder builder = NodeConfig.parse(Native.string(configJson, "config_json"));
+      NodeConfig.Parsed config = NodeConfig.parse(Native.string(configJson, "config_json"));
       MemorySegment out = Native.out(nodeOut, JAVA_LONG.byteSize(), "node_out");
-      out.set(JAVA_LONG, 0, Handles.add(Handles.Kind.NODE, new ForeignNode(builder)));
+      out.set(JAVA_LONG, 0, Handles.add(Handles.Kind.NODE,
+          new ForeignNode(config.builder(), config.startTimeout(), config.closeGrace())));
     });
   }
 
@@ -130,7 +132,17 @@ final class Abi {
       if (version < 1) {
         throw new Errors.InvalidArgumentException("version must be >= 1, got " + Integer.toUnsignedString(version));
       }
-      Native.storeBuf(out, n.start(name, version, in, byte[].class, id).workflowId());
+      // Chosen here, before anything is sent, so that a failed start can name it (the error's
+      // detail) and the caller can retry with it: a start by id is idempotent.
+      String chosen = id != null ? id : UUID.randomUUID().toString();
+      String started;
+      try {
+        started = n.start(name, version, in, byte[].class, chosen).workflowId();
+      } catch (RuntimeException e) {
+        Status.Failure failure = Status.of(e);
+        throw new AbiException(failure.code(), failure.message(), chosen);
+      }
+      Native.storeBuf(out, started);
     });
   }
 
@@ -221,14 +233,18 @@ final class Abi {
   static int ctxIsTerminated(long ctx, MemorySegment terminatedOut, MemorySegment errorOut) {
     return call(errorOut, () -> {
       ForeignRun run = Handles.get(ctx, Handles.Kind.CTX, ForeignRun.class);
-      Native.out(terminatedOut, JAVA_INT.byteSize(), "terminated_out").set(JAVA_INT, 0, run.ctx().isTerminated() ? 1 : 0);
+      MemorySegment out = Native.out(terminatedOut, JAVA_INT.byteSize(), "terminated_out");
+      run.checkWanted();
+      out.set(JAVA_INT, 0, run.ctx().isTerminated() ? 1 : 0);
     });
   }
 
   static int ctxIsOwner(long ctx, MemorySegment ownerOut, MemorySegment errorOut) {
     return call(errorOut, () -> {
       ForeignRun run = Handles.get(ctx, Handles.Kind.CTX, ForeignRun.class);
-      Native.out(ownerOut, JAVA_INT.byteSize(), "owner_out").set(JAVA_INT, 0, run.ctx().isOwner() ? 1 : 0);
+      MemorySegment out = Native.out(ownerOut, JAVA_INT.byteSize(), "owner_out");
+      run.checkWanted();
+      out.set(JAVA_INT, 0, run.ctx().isOwner() ? 1 : 0);
     });
   }
 

@@ -3,6 +3,7 @@ package io.raftoral.ffi;
 import io.raftoral.api.Errors;
 import io.raftoral.api.RaftoralException;
 import io.raftoral.api.WorkflowContext;
+import java.util.function.BooleanSupplier;
 import java.util.function.Supplier;
 
 /**
@@ -15,11 +16,24 @@ import java.util.function.Supplier;
  */
 final class ForeignRun {
   private final WorkflowContext ctx;
+  private final BooleanSupplier nodeStopped;
   private final Output output = new Output();
   private Throwable control;
 
-  ForeignRun(WorkflowContext ctx) {
+  ForeignRun(WorkflowContext ctx, BooleanSupplier nodeStopped) {
     this.ctx = ctx;
+    this.nodeStopped = nodeStopped;
+  }
+
+  /**
+   * Refuses a query (is_terminated, is_owner) once the node has stopped, so that a function that
+   * polls instead of checkpointing learns it must return, and a close does not wait for it in vain.
+   */
+  void checkWanted() {
+    if (nodeStopped.getAsBoolean()) {
+      throw new AbiException(Status.ABORTED, "this run of workflow " + ctx.workflowId() + " is no longer wanted"
+          + " (the node is stopping): return from the workflow function");
+    }
   }
 
   WorkflowContext ctx() {

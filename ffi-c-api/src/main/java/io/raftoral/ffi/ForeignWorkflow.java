@@ -4,6 +4,7 @@ import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
+import io.raftoral.api.Errors;
 import io.raftoral.api.ExecutionMode;
 import io.raftoral.api.WorkflowContext;
 import io.raftoral.api.WorkflowDefinition;
@@ -38,6 +39,16 @@ final class ForeignWorkflow implements WorkflowFunction<byte[], byte[]> {
   private final MemorySegment finalizer;
   private final AtomicBoolean finalized = new AtomicBoolean();
 
+  // Which registration's callback the current thread is running, so that a node closed from
+  // inside one of its own callbacks does not wait for that callback (it cannot return first).
+  private static final ThreadLocal<ForeignWorkflow> CALLING = new ThreadLocal<>();
+
+  // Callbacks in flight: env belongs to them until the last one returns (raftoral.h, node_close).
+  private final Object calls = new Object();
+  private int running; // guarded by calls
+  private boolean closed; // guarded by calls: no new callback starts
+  private boolean finalizeOnLastReturn; // guarded by calls
+
   ForeignWorkflow(WorkflowType type, ExecutionMode mode, MemorySegment fn, MemorySegment env, MemorySegment finalizer) {
     this.definition = WorkflowDefinition.ofBytes(type.name(), type.version(), this).withMode(mode);
     this.fn = fn;
@@ -51,8 +62,21 @@ final class ForeignWorkflow implements WorkflowFunction<byte[], byte[]> {
 
   @Override
   public byte[] run(WorkflowContext ctx, byte[] input) {
-    ForeignRun run = new ForeignRun(ctx);
-    Future<?> call = THREADS.submit(() -> invoke(run, input));
+    synchronized (calls) {
+      if (closed) {
+        // Only after the node has stopped: nothing this run did could be committed any more.
+        throw new Errors.NodeClosedException("the node is closed: workflow " + ctx.workflowId() + " does not run here");
+      }
+      running++;
+    }
+    ForeignRun run = new ForeignRun(ctx, this::isClosed);
+    Future<?> call;
+    try {
+      call = THREADS.submit(() -> invoke(run, input));
+    } catch (RuntimeException e) {
+      returned();
+      throw e;
+    }
     boolean interrupted = false;
     while (true) {
       try {
@@ -76,6 +100,7 @@ final class ForeignWorkflow implements WorkflowFunction<byte[], byte[]> {
   private void invoke(ForeignRun run, byte[] input) {
     long ctx = Handles.add(Handles.Kind.CTX, run);
     long output = Handles.add(Handles.Kind.OUTPUT, run.output());
+    CALLING.set(this);
     try (Arena arena = Arena.ofConfined()) {
       MemorySegment in = arena.allocate(Math.max(1, input.length));
       MemorySegment.copy(input, 0, in, JAVA_BYTE, 0, input.length);
@@ -84,9 +109,72 @@ final class ForeignWorkflow implements WorkflowFunction<byte[], byte[]> {
     } catch (Throwable t) {
       run.control(t);
     } finally {
+      CALLING.remove();
       Handles.remove(ctx);
       Handles.remove(output);
+      returned();
     }
+  }
+
+  /** A callback returned; the last one out after a close that could not wait for it finalizes env. */
+  private void returned() {
+    boolean finalizeNow;
+    synchronized (calls) {
+      running--;
+      finalizeNow = running == 0 && finalizeOnLastReturn;
+      calls.notifyAll();
+    }
+    if (finalizeNow) {
+      finalizeEnv();
+    }
+  }
+
+  /**
+   * Refuses new callbacks, waits until those in flight have returned or {@code deadlineNanos}
+   * passes, and finalizes env once none is left; otherwise the last one to return finalizes it.
+   * A callback running on this very thread (the node is closed from inside it) is not waited for.
+   *
+   * @return how many callbacks on other threads were still running at the deadline
+   */
+  int closeAndFinalize(long deadlineNanos) {
+    int own = CALLING.get() == this ? 1 : 0;
+    boolean finalizeNow;
+    int stillRunning;
+    synchronized (calls) {
+      closed = true;
+      boolean interrupted = false;
+      while (running > own) {
+        long left = deadlineNanos - System.nanoTime();
+        if (left <= 0) {
+          break;
+        }
+        try {
+          calls.wait(Math.max(1, left / 1_000_000));
+        } catch (InterruptedException e) {
+          interrupted = true; // the caller of close is owed its wait; keep the flag for it
+        }
+      }
+      if (interrupted) {
+        Thread.currentThread().interrupt();
+      }
+      finalizeNow = running == 0;
+      finalizeOnLastReturn = !finalizeNow;
+      stillRunning = running - own;
+    }
+    if (finalizeNow) {
+      finalizeEnv();
+    }
+    return Math.max(0, stillRunning);
+  }
+
+  private boolean isClosed() {
+    synchronized (calls) {
+      return closed;
+    }
+  }
+
+  WorkflowType type() {
+    return definition.type();
   }
 
   /** Runs the C finalizer of {@code env} once. */

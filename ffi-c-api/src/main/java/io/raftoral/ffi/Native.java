@@ -26,8 +26,9 @@ final class Native {
   /** sizeof(raftoral_buf_t): {uint8_t *data; size_t len}. */
   static final long BUF_SIZE = 16;
 
-  // A C string longer than this is taken as missing its NUL rather than read on and on.
-  private static final long MAX_STRING_BYTES = 1 << 20;
+  // The limit of a string argument, NUL included (raftoral.h, "Limits"): a longer one is refused
+  // rather than read on and on, since C does not say how long its memory is.
+  static final long MAX_STRING_BYTES = 1 << 20;
 
   private static MethodHandle alloc;
   private static MethodHandle errorNew;
@@ -60,7 +61,8 @@ final class Native {
     long len = 0;
     while (s.get(JAVA_BYTE, len) != 0) {
       if (++len == MAX_STRING_BYTES) {
-        throw new Errors.InvalidArgumentException(name + " has no NUL within " + MAX_STRING_BYTES + " bytes");
+        throw new Errors.InvalidArgumentException(name + " is longer than the limit of " + (MAX_STRING_BYTES - 1)
+            + " bytes for a string argument (no NUL within its first " + MAX_STRING_BYTES + " bytes)");
       }
     }
     byte[] bytes = s.asSlice(0, len).toArray(JAVA_BYTE);

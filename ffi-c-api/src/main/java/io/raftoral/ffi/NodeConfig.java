@@ -19,13 +19,18 @@ import java.util.Map;
 final class NodeConfig {
   private static final String KEYS = "node_id, members, raft_address, api_address, join, data_dir, cluster_id, "
       + "execution_groups, election_timeout_ms, request_timeout_ms, max_in_flight_entries, max_voters, "
-      + "target_group_size, node_failure_timeout_ms, retention_ms, payload_limit_bytes";
+      + "target_group_size, node_failure_timeout_ms, retention_ms, payload_limit_bytes, start_timeout_ms, close_grace_ms";
+
+  /** The node's builder and what the C ABI itself does with the node: how long a start and a close may wait. */
+  record Parsed(RaftoralNode.Builder builder, Duration startTimeout, Duration closeGrace) {}
 
   private NodeConfig() {}
 
-  static RaftoralNode.Builder parse(String json) {
+  static Parsed parse(String json) {
     JsonNode root = WorkflowJson.parseObject(json, "node configuration");
     RaftoralNode.Builder b = RaftoralNode.builder();
+    Duration startTimeout = ForeignNode.DEFAULT_START_TIMEOUT;
+    Duration closeGrace = ForeignNode.DEFAULT_CLOSE_GRACE;
     for (Iterator<Map.Entry<String, JsonNode>> it = root.fields(); it.hasNext(); ) {
       Map.Entry<String, JsonNode> field = it.next();
       String key = field.getKey();
@@ -54,10 +59,12 @@ final class NodeConfig {
         case "node_failure_timeout_ms" -> b.nodeFailureTimeout(millis(v, key));
         case "retention_ms" -> b.retention(millis(v, key));
         case "payload_limit_bytes" -> b.payloadLimitBytes((int) integer(v, key, 1, Integer.MAX_VALUE));
+        case "start_timeout_ms" -> startTimeout = millis(v, key);
+        case "close_grace_ms" -> closeGrace = Duration.ofMillis(integer(v, key, 0, Long.MAX_VALUE / 1_000_000));
         default -> throw new Errors.InvalidArgumentException("unknown node configuration key '" + key + "' (known: " + KEYS + ")");
       }
     }
-    return b;
+    return new Parsed(b, startTimeout, closeGrace);
   }
 
   private static Map<Long, String> members(JsonNode v) {

@@ -398,7 +398,7 @@ public final class NodeRuntime implements AutoCloseable {
 
   /** Waits until the applied topology lists this node as a voter or listener of the management group. */
   public boolean awaitAdmitted(Duration timeout) throws InterruptedException {
-    long deadline = System.nanoTime() + timeout.toNanos();
+    long deadline = deadlineAfter(timeout);
     while (System.nanoTime() < deadline && !closed) {
       for (NodeRecord n : management.topology().getNodesList()) {
         if (n.getNodeId() == raft.nodeId() && (n.getRole() == Role.VOTER || n.getRole() == Role.LISTENER)) {
@@ -641,7 +641,7 @@ public final class NodeRuntime implements AutoCloseable {
       return;
     }
     try {
-      local.stateMachine().awaitApplied(logIndex, System.nanoTime() + options.requestTimeout().toNanos());
+      local.stateMachine().awaitApplied(logIndex, deadlineAfter(options.requestTimeout()));
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
@@ -675,7 +675,7 @@ public final class NodeRuntime implements AutoCloseable {
 
   private Located awaitLocated(String workflowId, Duration timeout) {
     checkServing();
-    long deadline = System.nanoTime() + timeout.toNanos();
+    long deadline = deadlineAfter(timeout);
     Located l = runningHere(checkWorkflowId(workflowId));
     if (l == null) {
       l = locate(workflowId);
@@ -765,6 +765,17 @@ public final class NodeRuntime implements AutoCloseable {
     return query(gid, Query.newBuilder().setList(filter).build(), options.requestTimeout());
   }
 
+  /**
+   * A {@link System#nanoTime} deadline {@code timeout} from now. A timeout beyond about 73 years
+   * (a C caller's INT64_MAX, a gRPC timeout_millis without a deadline) waits "forever" instead of
+   * overflowing.
+   */
+  static long deadlineAfter(Duration timeout) {
+    return System.nanoTime() + (timeout.compareTo(FOREVER) >= 0 ? FOREVER.toNanos() : timeout.toNanos());
+  }
+
+  private static final Duration FOREVER = Duration.ofNanos(Long.MAX_VALUE >> 2);
+
   /** A page token: the (started-at, id) of the last workflow of the previous page. */
   record Cursor(long startedAtMillis, String workflowId) {
     String token() {
@@ -781,7 +792,9 @@ public final class NodeRuntime implements AutoCloseable {
         }
         return new Cursor(Long.parseLong(parts[1]), parts[2]);
       } catch (IllegalArgumentException e) {
-        throw new Errors.InvalidArgumentException("malformed page token '" + token + "': pass the next_page_token of a previous page");
+        // An excerpt only: echoing unbounded input would overflow the status's metadata.
+        String excerpt = token.length() <= 64 ? token : token.substring(0, 32) + "..." + " (" + token.length() + " characters)";
+        throw new Errors.InvalidArgumentException("malformed page token '" + excerpt + "': pass the next_page_token of a previous page");
       }
     }
   }
