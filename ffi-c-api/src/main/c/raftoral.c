@@ -56,6 +56,10 @@ static pthread_mutex_t lifecycle_lock = PTHREAD_MUTEX_INITIALIZER;
 static char broken_reason[1024];
 /* Set just before JNI_CreateJavaVM: from then on a forked child holds a JVM without its threads. */
 static _Atomic int jvm_created;
+static JavaVM *the_vm;
+/* Set (non-NULL) on each host thread this library attached to the JVM; its destructor detaches. */
+static pthread_key_t attached_key;
+static void detach_at_thread_exit(void *attached);
 
 /* ---- fork ---- */
 
@@ -85,7 +89,8 @@ static void after_fork_in_child(void) {
   }
 }
 
-__attribute__((constructor)) static void register_fork_handler(void) {
+__attribute__((constructor)) static void register_thread_and_fork_handlers(void) {
+  pthread_key_create(&attached_key, detach_at_thread_exit);
   pthread_atfork(NULL, NULL, after_fork_in_child);
 }
 
@@ -420,8 +425,9 @@ static raftoral_status_t start_jvm(const raftoral_init_options_t *options, rafto
     (*vm)->DetachCurrentThread(vm);
     return fail(error_out, RAFTORAL_ERR_JVM, "%s", broken_reason);
   }
-  /* Later calls attach through FFM upcalls; this thread may be one the host lets end. */
+  /* Later calls attach their threads first (attach_current_thread); this thread may be one the host lets end. */
   (*vm)->DetachCurrentThread(vm);
+  the_vm = vm;
   state = READY;
   return RAFTORAL_OK;
 }
@@ -467,6 +473,36 @@ raftoral_status_t raftoral_init(const raftoral_init_options_t *caller_options, r
   return status;
 }
 
+/* A host thread that this library attached ends: detach it (never in a forked child). */
+static void detach_at_thread_exit(void *attached) {
+  if (attached != NULL && the_vm != NULL && state != FORKED) {
+    (*the_vm)->DetachCurrentThread(the_vm);
+  }
+}
+
+/*
+ * Attaches the calling thread to the JVM through JNI before its first call into Java. An FFM
+ * upcall would attach it by itself, but with a C++ thread_local whose destructor detaches it
+ * inside exit(): in a child forked by that thread, the detach waits forever on JVM locks whose
+ * holders do not exist there. A pthread key's destructor runs when a thread ends, never in exit().
+ * Threads of the JVM (a workflow callback calling back) are attached already: nothing to do.
+ */
+static raftoral_status_t attach_current_thread(raftoral_error_t **error_out) {
+  if (pthread_getspecific(attached_key) != NULL) {
+    return RAFTORAL_OK;
+  }
+  JNIEnv *env = NULL;
+  if ((*the_vm)->GetEnv(the_vm, (void **)&env, JNI_VERSION_21) == JNI_OK) {
+    return RAFTORAL_OK;
+  }
+  JavaVMAttachArgs args = {.version = JNI_VERSION_21, .name = NULL, .group = NULL};
+  if ((*the_vm)->AttachCurrentThreadAsDaemon(the_vm, (void **)&env, &args) != JNI_OK) {
+    return fail(error_out, RAFTORAL_ERR_JVM, "cannot attach this thread to the JVM");
+  }
+  pthread_setspecific(attached_key, (void *)1);
+  return RAFTORAL_OK;
+}
+
 /* Refuses a call when the engine is not running; NULL-initialises error_out otherwise. */
 static raftoral_status_t check_ready(raftoral_error_t **error_out) {
   if (error_out != NULL) {
@@ -474,7 +510,7 @@ static raftoral_status_t check_ready(raftoral_error_t **error_out) {
   }
   switch (state) {
   case READY:
-    return RAFTORAL_OK;
+    return attach_current_thread(error_out);
   case SHUT_DOWN:
     return fail(error_out, RAFTORAL_ERR_SHUT_DOWN, "raftoral_shutdown was called");
   case BROKEN:
