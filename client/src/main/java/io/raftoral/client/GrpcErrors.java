@@ -45,7 +45,7 @@ public final class GrpcErrors {
   /** Which {@link Errors} type a status stands for. */
   public enum Kind {
     ALREADY_REGISTERED, NOT_REGISTERED, ALREADY_EXISTS, WORKFLOW_NOT_FOUND, WORKFLOW_FAILED, WORKFLOW_TERMINATED,
-    TIMEOUT, INVALID_ARGUMENT, PAYLOAD_TOO_LARGE, CODEC, NODE_CLOSED, UNAVAILABLE,
+    TIMEOUT, INVALID_ARGUMENT, PAYLOAD_TOO_LARGE, CODEC, NODE_CLOSED, NODE_REMOVED, UNAVAILABLE,
     /** A plain {@link RaftoralException}. */
     RAFTORAL,
     /** Not a Raftoral exception: a bug or an unexpected failure on the node. */
@@ -145,6 +145,10 @@ public final class GrpcErrors {
         status = Status.UNAVAILABLE;
         kind = Kind.UNAVAILABLE;
       }
+      case Errors.NodeRemovedException e -> {
+        status = Status.FAILED_PRECONDITION;
+        kind = Kind.NODE_REMOVED;
+      }
       case RaftoralException e -> {
         status = Status.INTERNAL;
         kind = Kind.RAFTORAL;
@@ -214,6 +218,7 @@ public final class GrpcErrors {
       case INVALID_ARGUMENT -> withCause(new Errors.InvalidArgumentException(description), e);
       case CODEC -> new Errors.CodecException(description, e);
       case NODE_CLOSED -> withCause(new Errors.NodeClosedException(description), e);
+      case NODE_REMOVED -> withCause(new Errors.NodeRemovedException(description), e);
       case UNAVAILABLE -> new Errors.UnavailableException(description, e);
       case RAFTORAL -> new RaftoralException(description, e);
       case INTERNAL -> new RaftoralException("node " + address + ": " + description, e);

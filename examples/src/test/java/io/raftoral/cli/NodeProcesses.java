@@ -61,7 +61,7 @@ public final class NodeProcesses implements AutoCloseable {
   public static final class Node {
     final int index;
     final String raftAddress;
-    final String apiAddress;
+    volatile String apiAddress;
     final Path dataDirectory;
     volatile Process process;
     volatile Path stdout;
@@ -144,6 +144,21 @@ public final class NodeProcesses implements AutoCloseable {
   }
 
   /**
+   * As {@link #start} on the given addresses and data directory (e.g. a directory a failed start
+   * left behind); the node is then managed like any other.
+   */
+  public int startAt(String raftAddress, String apiAddress, Path dataDirectory, List<String> modeArgs) {
+    Node node;
+    synchronized (nodes) {
+      node = new Node(nodes.size() + 1, raftAddress, apiAddress, dataDirectory);
+      nodes.add(node);
+      launch(node, modeArgs);
+    }
+    awaitServing(node);
+    return node.index;
+  }
+
+  /**
    * Starts node {@code i} again after {@link #stop} or {@link #kill}, on the same addresses and
    * data directory, with {@code modeArgs} (a restarted node keeps its identity; the mode is
    * still required on the command line), and waits until it serves.
@@ -217,6 +232,49 @@ public final class NodeProcesses implements AutoCloseable {
       p.destroyForcibly();
       waitFor(p, Duration.ofSeconds(30));
       throw new AssertionError("node " + i + " did not stop within 60 s of SIGTERM; stderr:\n" + tail(node(i).stderr, 40));
+    }
+    return p.exitValue();
+  }
+
+  /** SIGSTOP: the process freezes (as in a long GC pause or a suspended VM) until {@link #resume}. */
+  public void pause(int i) {
+    signal(i, "STOP");
+  }
+
+  /** SIGCONT after {@link #pause}. */
+  public void resume(int i) {
+    signal(i, "CONT");
+  }
+
+  private void signal(int i, String signal) {
+    try {
+      Process kill = new ProcessBuilder("kill", "-" + signal, Long.toString(pid(i))).inheritIO().start();
+      if (!kill.waitFor(30, TimeUnit.SECONDS) || kill.exitValue() != 0) {
+        throw new AssertionError("kill -" + signal + " " + pid(i) + " failed");
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new AssertionError("interrupted", e);
+    }
+  }
+
+  /** Node {@code i} serves its api on {@code hostPort} from its next {@link #restart} on. */
+  public void changeApiAddress(int i, String hostPort) {
+    node(i).apiAddress = hostPort;
+  }
+
+  /** Everything node {@code i}'s current process wrote to stderr (its log). */
+  public String stderr(int i) {
+    return read(node(i).stderr);
+  }
+
+  /** The exit code of node {@code i}'s process once it has exited within {@code timeout}, else fails. */
+  public int awaitExit(int i, Duration timeout) {
+    Process p = node(i).process;
+    if (!waitFor(p, timeout)) {
+      throw new AssertionError("node " + i + " still runs after " + timeout.toSeconds() + " s; stderr:\n" + tail(node(i).stderr, 40));
     }
     return p.exitValue();
   }
@@ -369,6 +427,13 @@ public final class NodeProcesses implements AutoCloseable {
   @Override
   public void close() {
     List<Process> running = nodes.stream().map(n -> n.process).filter(p -> p != null && p.isAlive()).toList();
+    for (Process p : running) { // a paused process would not act on SIGTERM
+      try {
+        new ProcessBuilder("kill", "-CONT", Long.toString(p.pid())).start().waitFor(10, TimeUnit.SECONDS);
+      } catch (IOException | InterruptedException e) {
+        // SIGKILL below still ends it
+      }
+    }
     running.forEach(Process::destroy);
     for (Process p : running) {
       if (!waitFor(p, Duration.ofSeconds(30))) {

@@ -220,7 +220,7 @@ class RestartProcessesTest {
   }
 
   @Test
-  void aNodeRemovedWhileDownIsRefusedOnRestartAndJoinsAfreshWithAnEmptyDirectory() throws Exception {
+  void aNodeRemovedWhileDownRejoinsAsANewNodeOrWithNoRejoinIsRefusedNamingJoin() throws Exception {
     // A fourth node with a short failure timeout on every member would be removed quickly; here
     // the survivors' timeout is long, so shorten it on a separate cluster instead.
     nodes.close();
@@ -238,22 +238,43 @@ class RestartProcessesTest {
       assertThat(System.nanoTime()).as("node %d removed", removedId).isLessThan(deadline);
       sleep(200);
     }
+    assertThat(info(1).getRemovedNodesList()).anyMatch(r -> r.getNodeId() == removedId && r.getReason().startsWith("no answer for"));
 
-    // The same command line again: refused with a clear message and a non-zero exit, not run on stale data.
-    NodeProcesses.CliResult refused = nodes.runNode(concat(List.of("--raft-addr", nodes.raftAddress(3), "--api-addr",
-        nodes.apiAddress(3), "--data-dir", nodes.dataDirectory(3).toString(), "--election-timeout", "500ms"), joinMode)
+    // With --no-rejoin: refused with a clear message naming --join, and a non-zero exit; not run on stale data.
+    List<String> sameAddresses = List.of("--raft-addr", nodes.raftAddress(3), "--api-addr", nodes.apiAddress(3), "--data-dir",
+        nodes.dataDirectory(3).toString(), "--election-timeout", "500ms");
+    NodeProcesses.CliResult refused = nodes.runNode(concat(concat(sameAddresses, joinMode), List.of("--no-rejoin"))
         .toArray(String[]::new));
-    assertThat(refused.exitCode()).as(refused.toString()).isNotZero();
-    assertThat(refused.stderr()).contains("was removed from the cluster").contains("empty data directory");
+    assertThat(refused.exitCode()).as(refused.toString()).isEqualTo(1);
+    assertThat(refused.stderr()).contains("node " + removedId + " was removed from cluster raftoral")
+        .contains("--join SEED").contains("not --bootstrap");
 
-    // With an empty data directory it joins as a new node, and the cluster is whole again.
-    deleteRecursively(nodes.dataDirectory(3));
+    // The same command line without it: the node rejoins by itself as a new node; its stale
+    // replicas are moved aside, and the cluster is whole again.
     nodes.restart(3, joinMode);
-    assertThat(nodes.nodeId(3)).isNotEqualTo(removedId);
+    deadline = System.nanoTime() + WAIT.toNanos();
+    long newId;
+    while ((newId = currentId(3)) == removedId || newId == 0) {
+      assertThat(System.nanoTime()).as("process 3 rejoined as a new node").isLessThan(deadline);
+      sleep(200);
+    }
+    try (var aside = java.nio.file.Files.list(nodes.dataDirectory(3))) {
+      assertThat(aside.map(p -> p.getFileName().toString())).anyMatch(name -> name.startsWith("removed-" + removedId + "-"));
+    }
     awaitSettled(1, 3);
+    assertThat(info(1).getNodesList()).anyMatch(n -> n.getNodeId() == currentId(3));
     List<String> ids = start(3, "fresh", 2, 1);
     assertCompleted(1, ids, 1);
     assertReplicasConverge();
+  }
+
+  /** The id process {@code i} answers with now, or 0 while it does not answer. */
+  private long currentId(int i) {
+    try {
+      return info(i).getNodeId();
+    } catch (RuntimeException notServing) {
+      return 0;
+    }
   }
 
   /**
@@ -333,14 +354,6 @@ class RestartProcessesTest {
     }
     System.out.println("soak: " + ids.size() + " workflows, " + killedAt.size() + " kills, " + allReruns + " steps re-run");
     assertReplicasConverge();
-  }
-
-  private static void deleteRecursively(java.nio.file.Path dir) throws java.io.IOException {
-    try (var paths = java.nio.file.Files.walk(dir)) {
-      for (var p : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
-        java.nio.file.Files.deleteIfExists(p);
-      }
-    }
   }
 
   private static void sleep(long ms) {

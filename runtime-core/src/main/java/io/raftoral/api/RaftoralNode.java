@@ -6,7 +6,6 @@ import io.raftoral.node.Joiner;
 import io.raftoral.node.NodeIdentity;
 import io.raftoral.proto.client.JoinReply;
 import io.raftoral.proto.raft.WorkflowRecord;
-import io.raftoral.raft.RaftSettings;
 import io.raftoral.runtime.NodeRuntime;
 import io.raftoral.runtime.Payloads;
 import java.io.IOException;
@@ -15,7 +14,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -40,7 +38,9 @@ import org.slf4j.LoggerFactory;
  *
  * <h2>Errors</h2>
  * Every call throws a subclass of {@link RaftoralException}; a call on a closed node throws
- * {@link Errors.NodeClosedException}.
+ * {@link Errors.NodeClosedException}, one on a node its cluster removed {@link
+ * Errors.NodeRemovedException} (until it has rejoined as a new node, see {@link
+ * Builder#rejoinAfterRemoval}).
  *
  * <h2>Thread safety</h2>
  * All methods may be called from any thread.
@@ -48,20 +48,23 @@ import org.slf4j.LoggerFactory;
 public final class RaftoralNode implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(RaftoralNode.class);
 
-  private final NodeRuntime runtime;
+  private final Launch launch;
   private final WorkflowRegistry registry;
   private final Payloads payloads;
-  private final Path temporaryDirectory;
   private final ApiServer api;
   private final DataDirectoryLock lock;
   private final java.util.concurrent.CompletableFuture<Void> stopped = new java.util.concurrent.CompletableFuture<>();
+  private final Object lifecycle = new Object();
+  // Replaced when the node rejoins its cluster as a new node (after the cluster removed it).
+  private volatile NodeRuntime runtime;
+  private volatile MembershipWatch watch;
+  private volatile boolean closing;
 
-  private RaftoralNode(NodeRuntime runtime, WorkflowRegistry registry, Payloads payloads, Path temporaryDirectory,
-      ApiServer api, DataDirectoryLock lock) {
+  private RaftoralNode(Launch launch, NodeRuntime runtime, ApiServer api, DataDirectoryLock lock) {
+    this.launch = launch;
     this.runtime = runtime;
-    this.registry = registry;
-    this.payloads = payloads;
-    this.temporaryDirectory = temporaryDirectory;
+    this.registry = launch.registry();
+    this.payloads = launch.payloads();
     this.api = api;
     this.lock = lock;
   }
@@ -70,6 +73,7 @@ public final class RaftoralNode implements AutoCloseable {
     return new Builder();
   }
 
+  /** This node's id; a node that rejoined its cluster as a new node has a new one. */
   public long nodeId() {
     return runtime.nodeId();
   }
@@ -137,8 +141,10 @@ public final class RaftoralNode implements AutoCloseable {
 
   /**
    * Completes when the node stops: normally after {@link #close}, exceptionally when it stopped
-   * itself (a restarted node the cluster had removed while it was down; the exception says what
-   * to do). A host process waits on it.
+   * itself: the cluster removed it and it does not rejoin by itself ({@link
+   * Builder#rejoinAfterRemoval}, or it knows no other member to rejoin through), or a restart
+   * the cluster refused. The exception ({@link Errors.NodeRemovedException} for a removal) says
+   * what to do. A host process waits on it.
    */
   public java.util.concurrent.CompletableFuture<Void> stopped() {
     return stopped;
@@ -160,7 +166,15 @@ public final class RaftoralNode implements AutoCloseable {
    */
   @Override
   public void close() {
+    MembershipWatch w;
+    synchronized (lifecycle) {
+      closing = true;
+      w = watch;
+    }
     try {
+      if (w != null) {
+        w.stop();
+      }
       if (api != null) {
         api.close();
       }
@@ -171,10 +185,87 @@ public final class RaftoralNode implements AutoCloseable {
       if (lock != null) {
         lock.close();
       }
-      if (temporaryDirectory != null) {
-        deleteRecursively(temporaryDirectory);
+      if (launch.temporaryDirectory() != null) {
+        deleteRecursively(launch.temporaryDirectory());
       }
       stopped.complete(null);
+    }
+  }
+
+  // --- removal and rejoin (docs/ARCHITECTURE.md, "Groups and membership") ---
+
+  private void watch(NodeRuntime r, boolean restarted) {
+    synchronized (lifecycle) {
+      if (!closing) {
+        watch = MembershipWatch.start(r, launch, restarted, this::removed, this::refused);
+      }
+    }
+  }
+
+  /** A restart the cluster refused for another reason than a removal (e.g. a raft address it records otherwise). */
+  private void refused(NodeRuntime r, RaftoralException why) {
+    if (r == runtime && !closing) {
+      LOG.error("node {}: stopping: {}", r.nodeId(), why.getMessage());
+      fail(why);
+    }
+  }
+
+  /**
+   * The cluster removed the node {@code r} runs: it says so (log, health, every client call),
+   * then rejoins as a new node, or stops when it must not or cannot.
+   */
+  private void removed(NodeRuntime r, String whatHappened) {
+    boolean rejoin = launch.rejoinAfterRemoval();
+    List<String> seeds = MembershipWatch.peers(r, launch);
+    String message = whatHappened + (rejoin && !seeds.isEmpty()
+        ? ". It rejoins the cluster by itself as a new node (retry shortly)"
+        : ". " + NodeRuntime.JOIN_ADVICE + (rejoin ? "; it cannot rejoin by itself: it knows no other member's api address" : ""));
+    synchronized (lifecycle) {
+      if (closing || r != runtime) {
+        return;
+      }
+      r.markRemoved(message);
+    }
+    LOG.error("node {}: {}", r.nodeId(), message);
+    if (!rejoin || seeds.isEmpty()) {
+      fail(new Errors.NodeRemovedException(message));
+      return;
+    }
+    try {
+      r.close(); // frees the raft address for the new node; calls keep failing with the message
+    } catch (IOException | RuntimeException e) {
+      LOG.warn("node {}: closing the removed runtime failed", r.nodeId(), e);
+    }
+    while (!closing) {
+      try {
+        NodeRuntime next = launch.rejoin(r, seeds);
+        synchronized (lifecycle) {
+          if (closing) {
+            next.close();
+            return;
+          }
+          runtime = next;
+          if (api != null) {
+            api.serve(next);
+          }
+        }
+        watch(next, false);
+        return;
+      } catch (Errors.NodeRemovedException | Errors.InvalidArgumentException refusedJoin) {
+        LOG.error("node {}: stopping: the cluster refused it as a new node: {}", r.nodeId(), refusedJoin.getMessage());
+        fail(new Errors.NodeRemovedException(message + "; rejoining failed: " + refusedJoin.getMessage()));
+        return;
+      } catch (IOException | RuntimeException e) {
+        if (closing) {
+          return;
+        }
+        LOG.warn("node {}: rejoining cluster {} failed ({}); trying again", r.nodeId(), launch.clusterId(), e.getMessage());
+        try {
+          Thread.sleep(2000);
+        } catch (InterruptedException interrupted) {
+          return;
+        }
+      }
     }
   }
 
@@ -224,6 +315,13 @@ public final class RaftoralNode implements AutoCloseable {
   /** Configures and starts a node: {@link #nodeId} (or {@link #join}) and a Raft address or member list are required. */
   public static final class Builder {
     private static final Duration MAX_BATCH_LINGER = Duration.ofSeconds(1);
+    /**
+     * Long enough that a long GC pause or a short VM stall does not shrink the cluster (the
+     * workflows of an unreachable owner fail over within the election timeout regardless),
+     * short enough that a dead node's groups get their replacement within a minute. A node
+     * removed by mistake rejoins by itself as a new node.
+     */
+    public static final Duration DEFAULT_NODE_FAILURE_TIMEOUT = Duration.ofSeconds(30);
 
     private long nodeId;
     private Map<Long, String> members = new LinkedHashMap<>();
@@ -241,7 +339,8 @@ public final class RaftoralNode implements AutoCloseable {
     private List<String> joinSeeds = List.of();
     private int maxVoters = 3;
     private int targetGroupSize = 3;
-    private Duration nodeFailureTimeout = Duration.ofSeconds(10);
+    private Duration nodeFailureTimeout = DEFAULT_NODE_FAILURE_TIMEOUT;
+    private boolean rejoinAfterRemoval = true;
     private Duration retention = Duration.ofDays(7);
     private long snapshotThreshold = io.raftoral.raft.RaftSettings.DEFAULT_SNAPSHOT_THRESHOLD;
     private final WorkflowRegistry registry = new WorkflowRegistry();
@@ -369,10 +468,25 @@ public final class RaftoralNode implements AutoCloseable {
 
     /**
      * How long a member may stay unreachable before the management leader removes it from the
-     * cluster, tops up its execution groups and promotes a listener (default 10 s).
+     * cluster, tops up its execution groups and promotes a listener (default 30 s). Silence is
+     * counted only while the leader itself runs: a leader's own pause never removes anyone.
      */
     public Builder nodeFailureTimeout(Duration timeout) {
       this.nodeFailureTimeout = timeout;
+      return this;
+    }
+
+    /**
+     * What the node does when it learns that its cluster removed it (it was unreachable past
+     * the failure timeout, e.g. a long pause or a network partition). With {@code true} (the
+     * default) it rejoins by itself as a new node once it reaches the cluster: its stale
+     * replicas are moved aside ({@code <data>/removed-<old id>-<time>/}), and this node object
+     * and its api server carry on with the new node id. With {@code false} it stops: {@link
+     * #stopped()} completes with {@link Errors.NodeRemovedException}. Either way, until then it
+     * reports NOT_SERVING and every call fails with {@code NodeRemovedException}.
+     */
+    public Builder rejoinAfterRemoval(boolean rejoin) {
+      this.rejoinAfterRemoval = rejoin;
       return this;
     }
 
@@ -428,6 +542,9 @@ public final class RaftoralNode implements AutoCloseable {
       if (clusterId == null || clusterId.isBlank()) {
         throw new Errors.InvalidArgumentException("clusterId must not be blank");
       }
+      if (nodeFailureTimeout == null || nodeFailureTimeout.toMillis() < 1) {
+        throw new Errors.InvalidArgumentException("nodeFailureTimeout must be positive, got " + nodeFailureTimeout);
+      }
       List<AutoCloseable> opened = new ArrayList<>();
       try {
         return startOrThrow(opened);
@@ -444,50 +561,67 @@ public final class RaftoralNode implements AutoCloseable {
     }
 
     private RaftoralNode startOrThrow(List<AutoCloseable> opened) {
+      String selfRaft = raftAddress != null ? raftAddress : members.get(nodeId);
+      // Both addresses first: a node that cannot bind them must not write its identity nor
+      // register with a cluster (it would leave a ghost registration behind).
+      if (selfRaft != null) {
+        ensureBindable("raft", selfRaft);
+      }
+      if (apiAddress != null) {
+        ensureBindable("api", apiAddress);
+      }
       Path temporary = null;
-      Path raftDir;
-      Path stateDir;
       NodeIdentity identity = null;
       if (dataDirectory == null) {
         temporary = createTemporaryDirectory();
         Path toDelete = temporary;
         opened.add(() -> deleteRecursively(toDelete));
-        raftDir = temporary.resolve("raft");
-        stateDir = temporary.resolve("state");
       } else {
         opened.add(DataDirectoryLock.acquire(dataDirectory));
         identity = NodeIdentity.read(dataDirectory);
         if (identity != null) {
-          identity.check(dataDirectory, clusterId, nodeId);
+          identity.check(dataDirectory, clusterId, nodeId, selfRaft);
         }
-        raftDir = dataDirectory.resolve("raft");
-        stateDir = dataDirectory.resolve("state");
       }
+      Payloads payloads = new Payloads(codec, payloadLimitBytes);
+      // Room for one payload at the limit plus the command around it.
+      int maxBatchBytes = Math.max(1 << 20, payloadLimitBytes + (64 << 10));
+      Launch launch = new Launch(clusterId, selfRaft, apiAddress, dataDirectory, temporary, joinSeeds, registry, payloads,
+          executionGroups, requestTimeout, maxInFlight, maxBatchBytes, maxVoters, targetGroupSize, nodeFailureTimeout,
+          retention, batchLinger, snapshotThreshold, electionTimeout, rejoinAfterRemoval);
+      Path raftDir = launch.home().resolve("raft");
       try {
         Files.createDirectories(raftDir);
-        Files.createDirectories(stateDir);
+        Files.createDirectories(launch.home().resolve("state"));
       } catch (IOException e) {
-        throw new RaftoralException("cannot prepare the data directory " + raftDir.getParent() + ": " + e.getMessage(), e);
-      }
-      if (apiAddress != null) {
-        ensureBindable(apiAddress);
+        throw new RaftoralException("cannot prepare the data directory " + launch.home() + ": " + e.getMessage(), e);
       }
       NodeRuntime.Entry entry;
       long id;
+      String incarnation;
       Map<Long, String> peers = new LinkedHashMap<>(members);
       if (identity != null && hasRaftStorage(raftDir)) {
         entry = NodeRuntime.Entry.RECOVER;
         id = identity.nodeId();
+        incarnation = identity.incarnation();
         peers.clear();
         peers.put(id, requireRaftAddress(id));
+        identity.withRaftAddress(requireRaftAddress(id)).write(dataDirectory); // records what an older identity lacks
       } else if (!joinSeeds.isEmpty()) {
+        // Without Raft storage an identity belongs to a start that never ran: join afresh and rewrite it.
         String self = requireRaftAddress(0);
-        JoinReply reply = Joiner.join(joinSeeds, clusterId, self, apiAddress, 0, Duration.ofSeconds(15));
+        incarnation = NodeIdentity.newIncarnation();
+        JoinReply reply = Joiner.join(joinSeeds, clusterId, self, apiAddress, 0, incarnation, Duration.ofSeconds(15));
         entry = NodeRuntime.Entry.JOIN;
         id = reply.getNodeId();
+        long registered = id;
+        opened.add(() -> Joiner.leave(joinSeeds, clusterId, registered, incarnation, "its start failed"));
         peers.clear();
         reply.getMembersList().forEach(m -> peers.put(m.getNodeId(), m.getRaftAddress()));
         peers.put(id, self);
+        if (dataDirectory != null) {
+          new NodeIdentity(id, clusterId, incarnation, self).write(dataDirectory);
+        }
       } else {
         entry = NodeRuntime.Entry.BOOTSTRAP;
         id = identity != null ? identity.nodeId() : nodeId;
@@ -500,11 +634,12 @@ public final class RaftoralNode implements AutoCloseable {
         if (!peers.containsKey(id)) {
           throw new Errors.InvalidArgumentException("members " + peers.keySet() + " do not include node " + id);
         }
+        incarnation = identity != null ? identity.incarnation() : NodeIdentity.newIncarnation();
+        if (dataDirectory != null) {
+          new NodeIdentity(id, clusterId, incarnation, peers.get(id)).write(dataDirectory);
+        }
       }
       if (dataDirectory != null) {
-        if (identity == null) {
-          new NodeIdentity(id, clusterId).write(dataDirectory);
-        }
         LOG.info("node {}: data directory {} ({})", id, dataDirectory.toAbsolutePath(), entry);
       } else {
         // Ratis's in-memory log never commits in a one-member group, so the log and the state
@@ -512,15 +647,9 @@ public final class RaftoralNode implements AutoCloseable {
         LOG.info("node {}: no data directory configured: the Raft log and the workflow state live in {}, "
             + "deleted when the node stops; nothing survives a restart", id, temporary);
       }
-      Payloads payloads = new Payloads(codec, payloadLimitBytes);
-      // Room for one payload at the limit plus the command around it.
-      int maxBatchBytes = Math.max(1 << 20, payloadLimitBytes + (64 << 10));
-      RaftSettings settings = new RaftSettings(id, peers, raftDir, stateDir, snapshotThreshold, electionTimeout,
-          electionTimeout.multipliedBy(2));
       NodeRuntime runtime;
       try {
-        runtime = new NodeRuntime(settings, new NodeRuntime.Options(clusterId, executionGroups, payloads, requestTimeout,
-            maxInFlight, maxBatchBytes, maxVoters, targetGroupSize, nodeFailureTimeout, apiAddress, retention, batchLinger), registry);
+        runtime = launch.newRuntime(id, peers, incarnation);
         opened.add(runtime);
         runtime.start(entry);
       } catch (IOException | RuntimeException e) {
@@ -533,10 +662,14 @@ public final class RaftoralNode implements AutoCloseable {
               + "Raft log (" + rootMessage(e) + "); refusing to use it. Restore it from a backup, or start the node with an "
               + "empty data directory to join the cluster again as a new node", e);
         }
+        if (bindFailure(e)) {
+          throw new RaftoralException("node " + id + ": cannot serve raft on " + peers.get(id) + ": the address is in use or not "
+              + "bindable (" + rootMessage(e) + ")", e);
+        }
         throw e instanceof RaftoralException re ? re : new RaftoralException("cannot start node " + id + ": " + e.getMessage(), e);
       }
       if (entry == NodeRuntime.Entry.JOIN) {
-        awaitAdmission(runtime, id);
+        Launch.awaitAdmission(runtime, id);
       }
       ApiServer api = null;
       if (apiAddress != null) {
@@ -548,47 +681,9 @@ public final class RaftoralNode implements AutoCloseable {
       }
       DataDirectoryLock lock = opened.stream().filter(DataDirectoryLock.class::isInstance).map(DataDirectoryLock.class::cast)
           .findFirst().orElse(null);
-      RaftoralNode node = new RaftoralNode(runtime, registry, payloads, temporary, api, lock);
-      if (entry == NodeRuntime.Entry.RECOVER && apiAddress != null) {
-        String selfRaft = requireRaftAddress(id);
-        Thread.ofVirtual().name("raftoral-rejoin-" + id).start(() -> confirmMembership(node, selfRaft));
-      }
+      RaftoralNode node = new RaftoralNode(launch, runtime, api, lock);
+      node.watch(runtime, entry == NodeRuntime.Entry.RECOVER);
       return node;
-    }
-
-    /**
-     * After a restart: asks the cluster (the join seeds and every node the recovered topology
-     * knows) whether this node is still a member. The cluster removes nodes that stay down past
-     * {@code nodeFailureTimeout}; such a node is re-admitted under its own id and catches up.
-     */
-    private void confirmMembership(RaftoralNode node, String selfRaft) {
-      NodeRuntime runtime = node.runtime;
-      long id = runtime.nodeId();
-      while (!runtime.isClosed()) {
-        java.util.Set<String> seeds = new java.util.LinkedHashSet<>(joinSeeds);
-        runtime.topology().getNodesList().stream()
-            .filter(n -> n.getNodeId() != id && !n.getApiAddress().isEmpty())
-            .forEach(n -> seeds.add(n.getApiAddress()));
-        if (!seeds.isEmpty()) {
-          try {
-            Joiner.join(List.copyOf(seeds), clusterId, selfRaft, apiAddress, id, Duration.ofSeconds(5));
-            LOG.info("node {}: the cluster counts this node as a member", id);
-            return;
-          } catch (Errors.InvalidArgumentException refused) {
-            // Removed while down: running on would serve stale replicas. Stop, and say why.
-            LOG.error("node {}: stopping: {}", id, refused.getMessage());
-            node.fail(new RaftoralException("node " + id + " stopped: " + refused.getMessage(), refused));
-            return;
-          } catch (RaftoralException unreachable) {
-            LOG.debug("node {}: no peer answered yet; asking again", id, unreachable);
-          }
-        }
-        try {
-          Thread.sleep(1000);
-        } catch (InterruptedException e) {
-          return;
-        }
-      }
     }
 
     /** A whole number from {@code min} to {@code max} from a system property when it is set (logged as a warning), else {@code value}. */
@@ -654,18 +749,6 @@ public final class RaftoralNode implements AutoCloseable {
       return address;
     }
 
-    private static void awaitAdmission(NodeRuntime runtime, long id) {
-      try {
-        if (!runtime.awaitAdmitted(Duration.ofSeconds(60))) {
-          throw new Errors.UnavailableException("node " + id + " registered with the cluster, but its management leader did not "
-              + "add it within 60 s (is this node's raft address reachable from the others?)", null);
-        }
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new Errors.UnavailableException("interrupted while joining", e);
-      }
-    }
-
     private Path createTemporaryDirectory() {
       try {
         return Files.createTempDirectory("raftoral-node-");
@@ -683,25 +766,32 @@ public final class RaftoralNode implements AutoCloseable {
       }
     }
 
-    /** Fails early, before joining a cluster, when the api port is taken. */
-    private static void ensureBindable(String hostPort) {
+    /** Fails early, before anything is written or registered, when an address is taken or not bindable. */
+    private static void ensureBindable(String what, String hostPort) {
       int colon = hostPort.lastIndexOf(':');
       try (java.net.ServerSocket s = new java.net.ServerSocket()) {
         s.setReuseAddress(true);
         s.bind(new java.net.InetSocketAddress(hostPort.substring(0, colon), Integer.parseInt(hostPort.substring(colon + 1))));
+      } catch (java.net.BindException e) {
+        throw new RaftoralException("cannot serve " + what + " on " + hostPort + ": the address is in use (another process "
+            + "listens on it) or not this machine's (" + e.getMessage() + ")", e);
       } catch (IOException | RuntimeException e) {
-        throw new RaftoralException("cannot serve the api on " + hostPort + ": address in use or not bindable (" + e.getMessage() + ")", e);
+        throw new RaftoralException("cannot serve " + what + " on " + hostPort + ": not bindable (" + e.getMessage() + ")", e);
       }
+    }
+
+    /** Ratis's server failed to bind its address (it used to exit the process on that). */
+    private static boolean bindFailure(Throwable e) {
+      for (Throwable t = e; t != null; t = t.getCause()) {
+        if (t instanceof java.net.BindException || String.valueOf(t.getMessage()).contains("Failed to start Grpc server")) {
+          return true;
+        }
+      }
+      return false;
     }
   }
 
   private static void deleteRecursively(Path dir) {
-    try (Stream<Path> paths = Files.walk(dir)) {
-      for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) {
-        Files.deleteIfExists(p);
-      }
-    } catch (IOException e) {
-      LOG.debug("cannot delete {}", dir, e);
-    }
+    Launch.deleteRecursively(dir);
   }
 }

@@ -71,8 +71,13 @@ final class NodeCommand implements Callable<Integer>, HasOutput {
   Duration electionTimeout;
 
   @Option(names = "--node-failure-timeout", paramLabel = "D",
-      description = "How long a member may be unreachable before the cluster removes it and replaces it in its groups (default 10s).")
+      description = "How long a member may be unreachable before the cluster removes it and replaces it in its groups (default 30s).")
   Duration nodeFailureTimeout;
+
+  @Option(names = "--no-rejoin", description = {
+      "When the cluster removed this node (unreachable past the failure timeout), exit 1 saying so instead of",
+      "rejoining by itself as a new node (the default; stale replicas are moved to DATA_DIR/removed-<id>-<time>)."})
+  boolean noRejoin;
 
   @Option(names = "--retention", paramLabel = "D",
       description = "How long finished workflows are kept before they are pruned everywhere (default 7d, e.g. 12h, 30m).")
@@ -134,6 +139,7 @@ final class NodeCommand implements Callable<Integer>, HasOutput {
     if (nodeFailureTimeout != null) {
       builder.nodeFailureTimeout(nodeFailureTimeout);
     }
+    builder.rejoinAfterRemoval(!noRejoin);
     if (retention != null) {
       builder.retention(retention);
     }

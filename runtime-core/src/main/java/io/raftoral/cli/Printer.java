@@ -12,8 +12,10 @@ import io.raftoral.client.RaftoralClient;
 import io.raftoral.proto.client.ClusterInfoReply;
 import io.raftoral.proto.client.ExecutionGroupInfo;
 import io.raftoral.proto.client.NodeInfo;
+import io.raftoral.proto.client.RemovedNodeInfo;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
+import java.time.Instant;
 import java.util.stream.Collectors;
 
 /**
@@ -150,6 +152,14 @@ final class Printer {
       ArrayNode raftMembers = e.putArray("raftMembers");
       g.getRaftMembersList().forEach(raftMembers::add);
     }
+    ArrayNode removed = n.putArray("removedNodes");
+    for (RemovedNodeInfo r : c.getRemovedNodesList()) {
+      ObjectNode e = removed.addObject();
+      e.put("nodeId", r.getNodeId());
+      e.put("raftAddress", r.getRaftAddress());
+      e.put("removedAt", Instant.ofEpochMilli(r.getRemovedAtMillis()).toString());
+      e.put("reason", r.getReason());
+    }
     return n;
   }
 
@@ -168,6 +178,13 @@ final class Printer {
       b.append(String.format("  group %-3d %s members %s leader %s%n", g.getIndex(), g.getGroupId(),
           g.getMembersList().stream().map(String::valueOf).collect(Collectors.joining(",", "[", "]")),
           g.getLeaderNode() == 0 ? "none" : "node " + g.getLeaderNode()));
+    }
+    if (c.getRemovedNodesCount() > 0) {
+      b.append(c.getRemovedNodesCount()).append(c.getRemovedNodesCount() == 1 ? " removed node:\n" : " removed nodes:\n");
+      for (RemovedNodeInfo r : c.getRemovedNodesList()) {
+        b.append(String.format("  node %-4d raft %-21s at %s: %s%n", r.getNodeId(), r.getRaftAddress(),
+            Instant.ofEpochMilli(r.getRemovedAtMillis()), r.getReason()));
+      }
     }
     return b.toString().stripTrailing();
   }

@@ -1,6 +1,9 @@
 package io.raftoral.node;
 
+import io.grpc.HandlerRegistry;
 import io.grpc.Server;
+import io.grpc.ServerMethodDefinition;
+import io.grpc.ServerServiceDefinition;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.protobuf.services.HealthStatusManager;
@@ -12,7 +15,9 @@ import io.raftoral.runtime.NodeRuntime;
 import java.io.IOException;
 import java.net.BindException;
 import java.net.InetSocketAddress;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
@@ -21,8 +26,10 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The node's gRPC endpoint: {@code RaftoralApi} for clients, {@code NodeService} for joining
- * nodes and the standard {@code grpc.health.v1} health service (SERVING while the node runs,
- * NOT_SERVING once it or this server closes).
+ * nodes and the standard {@code grpc.health.v1} health service: SERVING while the node runs,
+ * NOT_SERVING while its runtime is closed or was removed from its cluster, and for good once
+ * this server closes. A node that rejoins its cluster as a new node keeps this server, which
+ * then serves the new runtime ({@link #serve}).
  *
  * <p>Handlers block on the runtime (a start waits for its commit, an await for the end), so they
  * run on virtual threads, never on Netty's event loop.
@@ -32,26 +39,36 @@ public final class ApiServer implements AutoCloseable {
   /** Room above the default 4 MiB payload limit for the message around a payload. */
   static final int MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
   private static final long GRACE_MILLIS = 3000;
+  private static final List<String> HEALTH_SERVICES = List.of(HealthStatusManager.SERVICE_NAME_ALL_SERVICES,
+      RaftoralApiGrpc.SERVICE_NAME, NodeServiceGrpc.SERVICE_NAME);
 
   private final Server server;
   private final ExecutorService executor;
   private final HealthStatusManager health;
+  private final Services services;
   private final String host;
   private final Thread healthWatch;
+  private volatile NodeRuntime runtime;
   private volatile boolean closed;
 
-  private ApiServer(Server server, ExecutorService executor, HealthStatusManager health, String host, NodeRuntime runtime) {
+  private ApiServer(Server server, ExecutorService executor, HealthStatusManager health, Services services,
+      String host, NodeRuntime runtime) {
     this.server = server;
     this.executor = executor;
     this.health = health;
+    this.services = services;
     this.host = host;
-    // The runtime may close before this server does (the node's close order is not ours to
-    // assume); health must say so as soon as it happens.
+    this.runtime = runtime;
+    // The runtime may close (or learn that its cluster removed it) before this server closes;
+    // health must say so as soon as it happens, and say SERVING again for a rejoined runtime.
     this.healthWatch = Thread.ofVirtual().name("raftoral-api-health").start(() -> {
+      ServingStatus reported = ServingStatus.SERVING;
       while (!closed) {
-        if (runtime.isClosed()) {
-          health.enterTerminalState();
-          return;
+        NodeRuntime r = this.runtime;
+        ServingStatus now = r.notServing() != null || r.removedMessage() != null ? ServingStatus.NOT_SERVING : ServingStatus.SERVING;
+        if (now != reported && !closed) {
+          HEALTH_SERVICES.forEach(service -> health.setStatus(service, now));
+          reported = now;
         }
         try {
           Thread.sleep(250);
@@ -77,12 +94,14 @@ public final class ApiServer implements AutoCloseable {
     }
     ExecutorService executor = Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("raftoral-api-", 0).factory());
     HealthStatusManager health = new HealthStatusManager();
+    // The node's services sit in a registry of their own, so that serve() can swap them.
+    Services services = new Services();
+    services.serve(runtime);
     Server server = NettyServerBuilder.forAddress(bind)
         .executor(executor)
         .maxInboundMessageSize(MAX_MESSAGE_BYTES)
+        .fallbackHandlerRegistry(services)
         // A request that does not parse is INVALID_ARGUMENT, not UNKNOWN plus a logged stack trace.
-        .addService(MalformedRequests.guard(new RaftoralApiService(runtime).bindService()))
-        .addService(MalformedRequests.guard(new NodeServiceImpl(runtime).bindService()))
         .addService(MalformedRequests.guard(health.getHealthService().bindService()))
         .build();
     try {
@@ -91,11 +110,8 @@ public final class ApiServer implements AutoCloseable {
       executor.shutdownNow();
       throw bindFailure(hp, e);
     }
-    for (String service : List.of(HealthStatusManager.SERVICE_NAME_ALL_SERVICES,
-        RaftoralApiGrpc.SERVICE_NAME, NodeServiceGrpc.SERVICE_NAME)) {
-      health.setStatus(service, ServingStatus.SERVING);
-    }
-    ApiServer api = new ApiServer(server, executor, health, hp.host(), runtime);
+    HEALTH_SERVICES.forEach(service -> health.setStatus(service, ServingStatus.SERVING));
+    ApiServer api = new ApiServer(server, executor, health, services, hp.host(), runtime);
     LOG.info("node {}: serving the api on {}", runtime.nodeId(), api.address());
     return api;
   }
@@ -111,6 +127,16 @@ public final class ApiServer implements AutoCloseable {
       }
     }
     return new IOException("cannot bind the api address " + address + ": " + e.getMessage(), e);
+  }
+
+  /**
+   * Serves {@code next} from now on (the node rejoined its cluster as a new node); calls in
+   * flight finish on the runtime they started on.
+   */
+  public void serve(NodeRuntime next) {
+    services.serve(next);
+    runtime = next;
+    LOG.info("node {}: serving the api on {}", next.nodeId(), address());
   }
 
   /** The bound port (the chosen one when started with port 0). */
@@ -152,5 +178,30 @@ public final class ApiServer implements AutoCloseable {
   @Override
   public String toString() {
     return "ApiServer[" + (closed ? "closed" : address()) + "]";
+  }
+
+  /** The node's services over one runtime, replaced as a whole by {@link #serve}. */
+  private static final class Services extends HandlerRegistry {
+    private volatile List<ServerServiceDefinition> services = List.of();
+    private volatile Map<String, ServerMethodDefinition<?, ?>> methods = Map.of();
+
+    void serve(NodeRuntime runtime) {
+      List<ServerServiceDefinition> next = List.of(MalformedRequests.guard(new RaftoralApiService(runtime).bindService()),
+          MalformedRequests.guard(new NodeServiceImpl(runtime).bindService()));
+      Map<String, ServerMethodDefinition<?, ?>> byName = new HashMap<>();
+      next.forEach(service -> service.getMethods().forEach(m -> byName.put(m.getMethodDescriptor().getFullMethodName(), m)));
+      methods = Map.copyOf(byName);
+      services = next;
+    }
+
+    @Override
+    public ServerMethodDefinition<?, ?> lookupMethod(String methodName, String authority) {
+      return methods.get(methodName);
+    }
+
+    @Override
+    public List<ServerServiceDefinition> getServices() {
+      return services;
+    }
   }
 }

@@ -8,15 +8,23 @@ import io.raftoral.api.RaftoralException;
 import io.raftoral.client.GrpcErrors;
 import io.raftoral.proto.client.JoinReply;
 import io.raftoral.proto.client.JoinRequest;
+import io.raftoral.proto.client.LeaveRequest;
+import io.raftoral.proto.client.NodeMembership;
 import io.raftoral.proto.client.NodeServiceGrpc;
+import io.raftoral.proto.client.NodeStatusReply;
+import io.raftoral.proto.client.NodeStatusRequest;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The joining side of {@code NodeService.Join}: asks the seeds, in turn, to register this node,
- * until one answers or the time is up.
+ * The calling side of {@code NodeService}: a join (asks the seeds, in turn, to register this
+ * node, until one answers or the time is up), the membership status a node asks its peers, and
+ * the leave of a start that failed after it registered.
  */
 public final class Joiner {
   private static final Duration PER_CALL = Duration.ofSeconds(5);
@@ -24,13 +32,16 @@ public final class Joiner {
   private Joiner() {}
 
   /**
-   * @param nodeId 0 for a new node; a restarted node's own id, so a cluster that removed it
-   *     while it was down re-admits it under that id
+   * @param nodeId 0 for a new node; a restarted node's own id
+   * @param incarnation the token of the joiner's identity (its data directory)
+   * @throws Errors.NodeRemovedException when the cluster removed this node (id or incarnation)
+   * @throws Errors.InvalidArgumentException when a seed refused the join for another reason
+   * @throws RaftoralException when no seed answered in time
    */
   public static JoinReply join(List<String> seeds, String clusterId, String raftAddress, String apiAddress, long nodeId,
-      Duration patience) {
+      String incarnation, Duration patience) {
     JoinRequest request = JoinRequest.newBuilder().setClusterId(clusterId).setRaftAddress(raftAddress)
-        .setApiAddress(apiAddress == null ? "" : apiAddress).setNodeId(nodeId).build();
+        .setApiAddress(apiAddress == null ? "" : apiAddress).setNodeId(nodeId).setIncarnation(incarnation).build();
     long deadline = System.nanoTime() + patience.toNanos();
     List<String> failures = new ArrayList<>();
     do {
@@ -43,6 +54,9 @@ public final class Joiner {
               .join(request);
         } catch (StatusRuntimeException e) {
           RaftoralException error = GrpcErrors.fromStatus(e, seed, null);
+          if (error instanceof Errors.NodeRemovedException removed) {
+            throw removed;
+          }
           if (error instanceof Errors.InvalidArgumentException) {
             throw new Errors.InvalidArgumentException("seed " + seed + " refused the join: " + error.getMessage());
           }
@@ -54,6 +68,62 @@ public final class Joiner {
       sleepQuietly(500);
     } while (System.nanoTime() < deadline);
     throw new RaftoralException("cannot join the cluster: no seed answered within " + patience.toSeconds() + " s (" + String.join("; ", failures) + ")");
+  }
+
+  /**
+   * Asks every peer at once whether node {@code nodeId} is still a member, each within {@code
+   * perCall}. A removal is a committed fact, so one peer that knows it is enough: that answer
+   * wins. Otherwise a member answer, else null (nobody answered, or nobody knows the node yet).
+   */
+  public static NodeStatusReply status(Collection<String> peers, String clusterId, long nodeId, String incarnation, Duration perCall) {
+    NodeStatusRequest request = NodeStatusRequest.newBuilder().setClusterId(clusterId).setNodeId(nodeId).setIncarnation(incarnation).build();
+    List<ManagedChannel> channels = new ArrayList<>();
+    List<Future<NodeStatusReply>> answers = new ArrayList<>();
+    try {
+      for (String peer : peers) {
+        ManagedChannel channel = NettyChannelBuilder.forTarget(peer).usePlaintext().build();
+        channels.add(channel);
+        answers.add(NodeServiceGrpc.newFutureStub(channel).withDeadlineAfter(perCall.toMillis(), TimeUnit.MILLISECONDS).status(request));
+      }
+      NodeStatusReply member = null;
+      for (Future<NodeStatusReply> answer : answers) {
+        try {
+          NodeStatusReply reply = answer.get();
+          if (reply.getMembership() == NodeMembership.NODE_REMOVED) {
+            return reply;
+          }
+          if (reply.getMembership() == NodeMembership.NODE_MEMBER) {
+            member = reply;
+          }
+        } catch (ExecutionException unreachableOrRefused) {
+          // another peer may know
+        }
+      }
+      return member;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return null;
+    } finally {
+      channels.forEach(ManagedChannel::shutdownNow);
+    }
+  }
+
+  /** Best effort: asks the seeds, in turn, to take back the registration of a start that failed; returns whether one did. */
+  public static boolean leave(List<String> seeds, String clusterId, long nodeId, String incarnation, String reason) {
+    LeaveRequest request = LeaveRequest.newBuilder().setClusterId(clusterId).setNodeId(nodeId).setIncarnation(incarnation)
+        .setReason(reason).build();
+    for (String seed : seeds) {
+      ManagedChannel channel = NettyChannelBuilder.forTarget(seed).usePlaintext().build();
+      try {
+        return NodeServiceGrpc.newBlockingStub(channel).withDeadlineAfter(PER_CALL.toMillis(), TimeUnit.MILLISECONDS)
+            .leave(request).getLeft();
+      } catch (StatusRuntimeException e) {
+        // the next seed, if any
+      } finally {
+        channel.shutdownNow();
+      }
+    }
+    return false;
   }
 
   private static void sleepQuietly(long ms) {

@@ -380,6 +380,29 @@ public final class RaftHost implements AutoCloseable {
     }
   }
 
+  /**
+   * How long ago this node's division of the group last heard from the group's leader (ms): 0
+   * while it leads; Long.MAX_VALUE when it does not host the group. A node removed from the
+   * group stops hearing from its leader, so this only grows.
+   */
+  public long millisSinceLeaderContact(RaftGroupId groupId) {
+    try {
+      var role = server.getDivision(groupId).getInfo().getRoleInfoProto();
+      if (role.hasLeaderInfo()) {
+        return 0;
+      }
+      if (role.hasFollowerInfo() && role.getFollowerInfo().hasLeaderInfo()) {
+        return role.getFollowerInfo().getLeaderInfo().getLastRpcElapsedTimeMs();
+      }
+      if (role.hasCandidateInfo()) {
+        return role.getCandidateInfo().getLastLeaderElapsedTimeMs();
+      }
+      return role.getRoleElapsedTimeMs(); // a follower that knows no leader: since it became one
+    } catch (IOException e) {
+      return Long.MAX_VALUE;
+    }
+  }
+
   /** The current leader of the group as this node sees it, or null. */
   public RaftPeerId leader(RaftGroupId groupId) {
     try {

@@ -5,6 +5,7 @@ import io.raftoral.proto.management.ExecutionGroupRecord;
 import io.raftoral.proto.management.ManagementCommand;
 import io.raftoral.proto.management.ManagementResult;
 import io.raftoral.proto.management.NodeRecord;
+import io.raftoral.proto.management.Refusal;
 import io.raftoral.proto.management.RemoveNode;
 import io.raftoral.proto.management.Role;
 import io.raftoral.proto.management.SetGroupMembers;
@@ -17,6 +18,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -48,12 +50,21 @@ import org.slf4j.LoggerFactory;
  *       when voters are missing), every other node a listener;
  *   <li>place a node that is in no execution group: into the smallest group below the target
  *       size, else into a new group topped up with the least-loaded nodes; top up groups that
- *       lost members;
- *   <li>bring each execution group's Raft configuration to its committed members.
+ *       lost members (a removed member's replacement, whenever a spare node exists).
  * </ol>
  *
+ * A second loop brings each execution group's Raft configuration to its committed members, so
+ * a slow reconfiguration (a member that does not answer) never delays failure detection.
  * Decisions are committed first and Raft configurations follow them, so a new leader that
  * finds them apart simply continues.
+ *
+ * <p><b>Safe against a stale leader</b> (docs/ARCHITECTURE.md): every decision carries the term
+ * in which this node led when it decided ({@link RaftHost#leaderTerm}), and is appended only
+ * through this node's own division ({@link RaftHost#submitLocal}, never forwarded), so the apply
+ * rules refuse it if another leader has been elected meanwhile. Silence is counted only while
+ * this controller observes it: from the later of when this node began to lead in its term and
+ * the end of this process's last pause ({@link PauseWatch}). A node that was frozen (GC, SIGSTOP,
+ * a suspended VM) therefore never counts its own pause as the others' silence.
  */
 final class MembershipController implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(MembershipController.class);
@@ -66,11 +77,19 @@ final class MembershipController implements AutoCloseable {
   private final NodeRuntime.Options options;
   private final long failureTimeoutMs;
   private final long joinTimeoutMs;
+  private final PauseWatch pauses = new PauseWatch();
+  // Decision loop only: the term this node leads in, and since when (nanos).
+  private long term;
+  private long leaderSince;
   // Registered nodes not yet in the management configuration, since when (nanos).
   private final Map<Long, Long> joiningSince = new HashMap<>();
-  // Execution group index -> the members its Raft configuration was last set to by this leader.
+  // Nodes reported as not answering (logged once until they answer again).
+  private final Set<Long> suspected = new HashSet<>();
+  // Conform loop only: execution group index -> the members its Raft configuration was last set to in conformedTerm.
   private final Map<Integer, Set<Long>> conformed = new HashMap<>();
-  private volatile Thread thread;
+  private long conformedTerm;
+  private volatile Thread decisions;
+  private volatile Thread conform;
   private volatile boolean closed;
 
   MembershipController(long self, RaftHost host, ManagementStateMachine management, RaftGroupId managementGroupId,
@@ -86,25 +105,33 @@ final class MembershipController implements AutoCloseable {
   }
 
   void start() {
-    thread = Thread.ofPlatform().daemon().name("raftoral-membership-" + self).start(this::loop);
+    pauses.start(self);
+    decisions = Thread.ofPlatform().daemon().name("raftoral-membership-" + self).start(this::decisionLoop);
+    conform = Thread.ofPlatform().daemon().name("raftoral-conform-" + self).start(this::conformLoop);
   }
 
   /** Something changed (a topology or a leader): run a round now. */
   void wake() {
-    Thread t = thread;
-    if (t != null) {
-      LockSupport.unpark(t);
+    for (Thread t : new Thread[] {decisions, conform}) {
+      if (t != null) {
+        LockSupport.unpark(t);
+      }
     }
   }
 
-  private void loop() {
+  private void decisionLoop() {
     while (!closed) {
       try {
-        if (host.isLeader(managementGroupId)) {
-          round();
-        } else {
-          conformed.clear();
+        long now = System.nanoTime();
+        long leading = host.leaderTerm(managementGroupId);
+        if (leading != term) {
+          term = leading;
+          leaderSince = now;
           joiningSince.clear();
+          suspected.clear();
+        }
+        if (leading != 0) {
+          round(leading, now);
         }
       } catch (RuntimeException e) {
         if (!closed) {
@@ -115,41 +142,58 @@ final class MembershipController implements AutoCloseable {
     }
   }
 
-  private void round() {
+  private void round(long term, long roundStart) {
     Topology t = management.topology();
     RaftConfiguration conf = host.configuration(managementGroupId);
     if (t.getNodesCount() == 0 || conf == null || !conf.getPreviousPeers().isEmpty()) {
       return; // not bootstrapped yet, or a configuration change is under way
     }
-    Map<Long, Long> silence = host.followerSilenceMillis(managementGroupId);
-    if (removeFailed(t, silence) || conformManagement(t, conf) || place(t, silence)) {
-      return;
+    if (pauses.pausedSince(roundStart)) {
+      return; // this process has just been frozen: the watch has not seen the gap end yet
     }
-    conformExecutionGroups(t);
+    // Silence counts only from when this controller could observe it.
+    long observedSince = Math.max(leaderSince, pauses.lastPauseEnd());
+    long observedMs = TimeUnit.NANOSECONDS.toMillis(roundStart - observedSince);
+    Map<Long, Long> silence = new HashMap<>();
+    host.followerSilenceMillis(managementGroupId).forEach((id, quiet) -> silence.put(id, Math.min(quiet, observedMs)));
+    if (!removeFailed(t, silence, term, roundStart, observedSince) && !conformManagement(t, conf, term, roundStart)) {
+      place(t, silence, term);
+    }
   }
 
-  private boolean removeFailed(Topology t, Map<Long, Long> silence) {
-    long now = System.nanoTime();
+  private boolean removeFailed(Topology t, Map<Long, Long> silence, long term, long now, long observedSince) {
     for (NodeRecord n : t.getNodesList()) {
       if (n.getNodeId() == self) {
         continue;
       }
       String why = null;
       if (n.getRole() == Role.JOINING) {
-        long since = joiningSince.computeIfAbsent(n.getNodeId(), id -> now);
+        long since = Math.max(joiningSince.computeIfAbsent(n.getNodeId(), id -> now), observedSince);
         if (TimeUnit.NANOSECONDS.toMillis(now - since) > joinTimeoutMs) {
           why = "registered but never came up within " + joinTimeoutMs + " ms";
         }
       } else {
         Long quiet = silence.get(n.getNodeId());
+        if (quiet != null && quiet > failureTimeoutMs / 2) {
+          if (suspected.add(n.getNodeId())) {
+            LOG.info("node {}: node {} has not answered for {} ms (removed after {} ms)", self, n.getNodeId(), quiet, failureTimeoutMs);
+          }
+        } else if (quiet != null && suspected.remove(n.getNodeId())) {
+          LOG.info("node {}: node {} answers again", self, n.getNodeId());
+        }
         if (quiet != null && quiet > failureTimeoutMs) {
           why = "no answer for " + quiet + " ms";
         }
       }
       if (why != null) {
+        if (pauses.pausedSince(now)) {
+          return true; // this process stalled while deciding: look again next round
+        }
         LOG.info("node {}: removing node {} from the cluster: {}", self, n.getNodeId(), why);
-        commit(ManagementCommand.newBuilder().setRemoveNode(RemoveNode.newBuilder().setNodeId(n.getNodeId()).setReason(why)).build());
+        commit(ManagementCommand.newBuilder().setRemoveNode(RemoveNode.newBuilder().setNodeId(n.getNodeId()).setReason(why)
+            .setAtMillis(System.currentTimeMillis())).build(), term);
         joiningSince.remove(n.getNodeId());
+        suspected.remove(n.getNodeId());
         return true;
       }
     }
@@ -157,7 +201,7 @@ final class MembershipController implements AutoCloseable {
   }
 
   /** Brings the management group's voters and listeners to the topology; true when it changed something. */
-  private boolean conformManagement(Topology t, RaftConfiguration conf) {
+  private boolean conformManagement(Topology t, RaftConfiguration conf, long term, long roundStart) {
     Set<Long> voters = ids(conf.getCurrentPeers(RaftPeerRole.FOLLOWER));
     Set<Long> listeners = ids(conf.getCurrentPeers(RaftPeerRole.LISTENER));
     Set<Long> inTopology = t.getNodesList().stream().map(NodeRecord::getNodeId).collect(Collectors.toCollection(TreeSet::new));
@@ -181,6 +225,9 @@ final class MembershipController implements AutoCloseable {
     Set<Long> wantListeners = new TreeSet<>(inTopology);
     wantListeners.removeAll(wantVoters);
     if (!wantVoters.equals(voters) || !wantListeners.equals(listeners)) {
+      if (!stillLeading(term, roundStart)) {
+        return true;
+      }
       LOG.info("node {}: management group voters {} listeners {} -> voters {} listeners {}",
           self, voters, listeners, wantVoters, wantListeners);
       try {
@@ -202,14 +249,14 @@ final class MembershipController implements AutoCloseable {
       }
     }
     if (!roles.isEmpty()) {
-      commit(ManagementCommand.newBuilder().setSetRoles(SetRoles.newBuilder().putAllRoles(roles)).build());
+      commit(ManagementCommand.newBuilder().setSetRoles(SetRoles.newBuilder().putAllRoles(roles)).build(), term);
       return true;
     }
     return false;
   }
 
   /** Places unplaced nodes and tops up groups below the target size; true when it committed a decision. */
-  private boolean place(Topology t, Map<Long, Long> silence) {
+  private boolean place(Topology t, Map<Long, Long> silence, long term) {
     int target = options.targetGroupSize();
     List<Long> live = t.getNodesList().stream()
         .filter(n -> n.getRole() == Role.VOTER || n.getRole() == Role.LISTENER)
@@ -234,13 +281,13 @@ final class MembershipController implements AutoCloseable {
       if (smallest != null) {
         List<Long> members = new ArrayList<>(smallest.getMembersList());
         members.add(node);
-        return setMembers(smallest.getIndex(), members, "node " + node + " joined");
+        return setMembers(smallest.getIndex(), members, "node " + node + " joined", term);
       }
       List<Long> members = new ArrayList<>();
       members.add(node);
       live.stream().filter(id -> id != node).sorted(leastLoaded).limit(target - 1L).forEach(members::add);
       LOG.info("node {}: creating execution group {} with members {}", self, t.getExecutionGroupsCount(), members);
-      commit(ManagementCommand.newBuilder().setCreateGroup(CreateGroup.newBuilder().addAllMembers(members)).build());
+      commit(ManagementCommand.newBuilder().setCreateGroup(CreateGroup.newBuilder().addAllMembers(members)).build(), term);
       return true;
     }
     for (ExecutionGroupRecord g : t.getExecutionGroupsList()) {
@@ -252,17 +299,42 @@ final class MembershipController implements AutoCloseable {
       if (!spare.isEmpty()) {
         List<Long> members = new ArrayList<>(g.getMembersList());
         members.addAll(spare);
-        return setMembers(g.getIndex(), members, "top up with " + spare);
+        return setMembers(g.getIndex(), members, "top up with " + spare, term);
       }
     }
     return false;
   }
 
-  private boolean setMembers(int index, List<Long> members, String reason) {
+  private boolean setMembers(int index, List<Long> members, String reason, long term) {
     LOG.info("node {}: execution group {} members -> {} ({})", self, index, members, reason);
     commit(ManagementCommand.newBuilder().setSetGroupMembers(SetGroupMembers.newBuilder()
-        .setIndex(index).addAllMembers(members).setReason(reason)).build());
+        .setIndex(index).addAllMembers(members).setReason(reason)).build(), term);
     return true;
+  }
+
+  private void conformLoop() {
+    while (!closed) {
+      try {
+        long leading = host.leaderTerm(managementGroupId);
+        if (leading != conformedTerm) {
+          conformedTerm = leading;
+          conformed.clear();
+        }
+        if (leading != 0) {
+          conformExecutionGroups(management.topology(), leading);
+        }
+      } catch (RuntimeException e) {
+        if (!closed) {
+          LOG.debug("node {}: conforming execution groups failed; retrying", self, e);
+        }
+      }
+      LockSupport.parkNanos(ROUND.toNanos());
+    }
+  }
+
+  /** Whether this node still leads in {@code term} and this process has not stalled since {@code since} (nanos). */
+  private boolean stillLeading(long term, long since) {
+    return host.leaderTerm(managementGroupId) == term && !pauses.pausedSince(since);
   }
 
   /**
@@ -270,17 +342,22 @@ final class MembershipController implements AutoCloseable {
    * per change: Ratis refuses a change that replaces a majority at once (RATIS-1912), and
    * adding before removing keeps the group's fault tolerance during the move.
    */
-  private void conformExecutionGroups(Topology t) {
+  private void conformExecutionGroups(Topology t, long term) {
     for (ExecutionGroupRecord g : t.getExecutionGroupsList()) {
       Set<Long> members = new TreeSet<>(g.getMembersList());
       if (members.isEmpty() || members.equals(conformed.get(g.getIndex()))) {
         continue;
       }
       RaftGroupId gid = RaftGroupId.valueOf(UUID.fromString(g.getGroupId()));
-      Set<Long> current = host.voters(gid);
+      long read = System.nanoTime();
+      RaftConfiguration local = host.isLeader(gid) ? host.configuration(gid) : null;
+      Set<Long> current = local != null ? ids(local.getCurrentPeers()) : host.voters(gid);
       if (current == null) {
         LOG.debug("node {}: execution group {} did not report its configuration", self, g.getIndex());
         continue;
+      }
+      if (!stillLeading(term, read)) {
+        return; // deposed, or this process stalled during the read: it may be stale
       }
       if (current.equals(members)) {
         conformed.put(g.getIndex(), members);
@@ -304,12 +381,25 @@ final class MembershipController implements AutoCloseable {
     }
   }
 
-  private void commit(ManagementCommand command) {
+  /**
+   * Commits a decision taken while leading in {@code term}: through this node's own division
+   * only (a deposed leader's decision must not reach the new leader's log), stamped with the
+   * term so that applying it refuses it once another leader has been elected.
+   */
+  private void commit(ManagementCommand command, long term) {
     try {
-      RaftClientReply reply = host.submit(managementGroupId, UnsafeByteOperations.unsafeWrap(command.toByteArray()))
+      RaftClientReply reply = host.submitLocal(managementGroupId,
+              UnsafeByteOperations.unsafeWrap(command.toBuilder().setProposerTerm(term).build().toByteArray()))
           .get(options.requestTimeout().toMillis(), TimeUnit.MILLISECONDS);
+      if (!reply.isSuccess()) {
+        LOG.info("node {}: management command {} of term {} not committed: {}", self, command.getKindCase(), term,
+            reply.getException());
+        return;
+      }
       ManagementResult result = ManagementResult.parseFrom(reply.getMessage().getContent().asReadOnlyByteBuffer());
-      if (!result.getApplied()) {
+      if (result.getRefusal() == Refusal.REFUSAL_STALE_TERM) {
+        LOG.info("node {}: management command {} refused: {}", self, command.getKindCase(), result.getError());
+      } else if (!result.getApplied()) {
         LOG.warn("node {}: management command {} refused: {}", self, command.getKindCase(), result.getError());
       }
     } catch (InterruptedException e) {
@@ -336,6 +426,54 @@ final class MembershipController implements AutoCloseable {
   @Override
   public void close() {
     closed = true;
+    pauses.close();
     wake();
+  }
+
+  /**
+   * Notices when this process did not run for a while (a long GC pause, SIGSTOP, a suspended
+   * VM): a thread that wakes every 100 ms records when a wake-up came more than a second late.
+   * Whatever this node measured across such a gap is not evidence about the others.
+   */
+  static final class PauseWatch implements AutoCloseable {
+    private static final long TICK_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
+    private static final long PAUSE_NANOS = TimeUnit.SECONDS.toNanos(1);
+    private volatile long lastTick = System.nanoTime();
+    private volatile long lastPauseEnd = System.nanoTime();
+    private volatile boolean closed;
+
+    void start(long self) {
+      Thread.ofPlatform().daemon().name("raftoral-pause-watch-" + self).start(() -> {
+        while (!closed) {
+          LockSupport.parkNanos(TICK_NANOS);
+          long now = System.nanoTime();
+          if (now - lastTick > PAUSE_NANOS) {
+            lastPauseEnd = now;
+            LOG.info("node {}: this process did not run for {} ms; silence observed across the gap does not count", self,
+                TimeUnit.NANOSECONDS.toMillis(now - lastTick));
+          }
+          lastTick = now;
+        }
+      });
+    }
+
+    /** When the last pause ended (nanos); the watch's start counts as one. */
+    long lastPauseEnd() {
+      return lastPauseEnd;
+    }
+
+    /**
+     * Whether a pause ended after {@code since}, or one is going on now (the watch has not
+     * ticked for a second): whatever was read since then may be stale.
+     */
+    boolean pausedSince(long since) {
+      long now = System.nanoTime();
+      return lastPauseEnd - since > 0 || now - lastTick > PAUSE_NANOS;
+    }
+
+    @Override
+    public void close() {
+      closed = true;
+    }
   }
 }

@@ -14,14 +14,22 @@ import io.raftoral.proto.client.ClusterInfoReply;
 import io.raftoral.proto.client.ExecutionGroupInfo;
 import io.raftoral.proto.client.JoinReply;
 import io.raftoral.proto.client.JoinRequest;
+import io.raftoral.proto.client.LeaveReply;
+import io.raftoral.proto.client.LeaveRequest;
 import io.raftoral.proto.client.ManagementRole;
 import io.raftoral.proto.client.NodeInfo;
+import io.raftoral.proto.client.NodeMembership;
+import io.raftoral.proto.client.NodeStatusReply;
+import io.raftoral.proto.client.NodeStatusRequest;
+import io.raftoral.proto.client.RemovedNodeInfo;
 import io.raftoral.proto.client.ReplicaInfo;
 import io.raftoral.proto.management.ExecutionGroupRecord;
+import io.raftoral.proto.management.LeaveCluster;
 import io.raftoral.proto.management.ManagementCommand;
 import io.raftoral.proto.management.ManagementResult;
 import io.raftoral.proto.management.NodeRecord;
 import io.raftoral.proto.management.RegisterNode;
+import io.raftoral.proto.management.RemovedNode;
 import io.raftoral.proto.management.Role;
 import io.raftoral.proto.management.Topology;
 import io.raftoral.proto.raft.AwaitWorkflow;
@@ -42,6 +50,7 @@ import io.raftoral.raft.PeerIds;
 import io.raftoral.raft.Proposer;
 import io.raftoral.raft.RaftHost;
 import io.raftoral.raft.RaftSettings;
+import io.raftoral.state.ManagementState;
 import io.raftoral.state.ManagementStateMachine;
 import io.raftoral.state.WorkflowStateMachine;
 import java.io.IOException;
@@ -100,7 +109,9 @@ public final class NodeRuntime implements AutoCloseable {
       Duration nodeFailureTimeout,
       String apiAddress,
       Duration retention,
-      Duration batchLinger) {}
+      Duration batchLinger,
+      // The random token of this node's identity, sent with its joins (see ManagementState).
+      String incarnation) {}
 
   /** How this node enters its cluster. */
   public enum Entry {
@@ -131,6 +142,8 @@ public final class NodeRuntime implements AutoCloseable {
   private final NodeHealth health;
   private volatile Runnable recovery;
   private volatile boolean closed;
+  // Set once the cluster removed this node: every client call then fails with this message.
+  private volatile String removedMessage;
 
   public NodeRuntime(RaftSettings raft, Options options, WorkflowRegistry registry) throws IOException {
     this.raft = raft;
@@ -301,7 +314,8 @@ public final class NodeRuntime implements AutoCloseable {
     Topology.Builder topology = Topology.newBuilder().setClusterId(options.clusterId());
     raft.sortedMembers().forEach((id, address) -> topology.addNodes(NodeRecord.newBuilder()
         .setNodeId(id).setRaftAddress(address).setRole(Role.VOTER)
-        .setApiAddress(id == raft.nodeId() && options.apiAddress() != null ? options.apiAddress() : "")));
+        .setApiAddress(id == raft.nodeId() && options.apiAddress() != null ? options.apiAddress() : "")
+        .setIncarnation(id == raft.nodeId() ? options.incarnation() : ""))); // the others record theirs when they restart
     for (int i = 0; i < bootstrapGroups.size(); i++) {
       topology.addExecutionGroups(ExecutionGroupRecord.newBuilder()
           .setIndex(i).setGroupId(bootstrapGroups.get(i).getUuid().toString())
@@ -336,6 +350,11 @@ public final class NodeRuntime implements AutoCloseable {
 
   public long nodeId() {
     return raft.nodeId();
+  }
+
+  /** The incarnation of this node's identity (sent with its joins). */
+  public String incarnation() {
+    return options.incarnation();
   }
 
   public String clusterId() {
@@ -856,6 +875,9 @@ public final class NodeRuntime implements AutoCloseable {
       reply.addExecutionGroups(ExecutionGroupInfo.newBuilder().setGroupId(g.getGroupId()).setIndex(g.getIndex())
           .addAllMembers(g.getMembersList()).setLeaderNode(leaderOf(gid)).addAllRaftMembers(raftMembers(gid)));
     }
+    t.getRemovedList().forEach(r -> reply.addRemovedNodes(RemovedNodeInfo.newBuilder().setNodeId(r.getNodeId())
+        .setRaftAddress(r.getRaftAddress()).setApiAddress(r.getApiAddress()).setRemovedAtMillis(r.getRemovedAtMillis())
+        .setReason(r.getReason())));
     if (replicaDigests) {
       hosted.forEach((gid, g) -> reply.addReplicas(ReplicaInfo.newBuilder().setGroupId(gid.getUuid().toString())
         .setAppliedIndex(Math.max(0, g.stateMachine().appliedIndex())).setWorkflows(g.state().size()).setDigest(g.state().digest())));
@@ -887,27 +909,34 @@ public final class NodeRuntime implements AutoCloseable {
 
   /**
    * Registers a joining node (allocating its id from the replicated counter) through the
-   * management group; this node forwards to the management leader.
+   * management group; this node forwards to the management leader. A join is not a leader
+   * decision: the apply rules decide on the committed topology (id, raft address, incarnation).
    *
-   * @throws Errors.InvalidArgumentException for another cluster id or a malformed address
+   * @throws Errors.InvalidArgumentException for another cluster id, a malformed address, no
+   *     incarnation, or a restart with another raft address
+   * @throws Errors.NodeRemovedException when the cluster removed the joining node
    */
   public JoinReply join(JoinRequest request) {
     checkServing();
-    if (!request.getClusterId().isEmpty() && !request.getClusterId().equals(options.clusterId())) {
-      throw new Errors.InvalidArgumentException("this node belongs to cluster '" + options.clusterId()
-          + "', not '" + request.getClusterId() + "'");
-    }
+    checkCluster(request.getClusterId());
     checkAddress("raft address", request.getRaftAddress());
     if (!request.getApiAddress().isEmpty()) {
       checkAddress("api address", request.getApiAddress());
     }
+    if (request.getIncarnation().isBlank()) {
+      throw new Errors.InvalidArgumentException("a join needs the incarnation of the joiner's identity");
+    }
     ManagementResult result = submitManagement(ManagementCommand.newBuilder().setRegisterNode(RegisterNode.newBuilder()
-        .setRaftAddress(request.getRaftAddress()).setApiAddress(request.getApiAddress()).setNodeId(request.getNodeId())).build());
+        .setRaftAddress(request.getRaftAddress()).setApiAddress(request.getApiAddress()).setNodeId(request.getNodeId())
+        .setIncarnation(request.getIncarnation()).setAtMillis(System.currentTimeMillis())).build());
     if (!result.getApplied()) {
-      if (result.getError().contains("not bootstrapped")) {
-        throw new Errors.UnavailableException("the cluster is not ready for joins yet: " + result.getError(), null);
+      switch (result.getRefusal()) {
+        case REFUSAL_NOT_BOOTSTRAPPED ->
+            throw new Errors.UnavailableException("the cluster is not ready for joins yet: " + result.getError(), null);
+        case REFUSAL_NODE_REMOVED ->
+            throw new Errors.NodeRemovedException(removedMessage(options.clusterId(), result.getRemoved()) + ". " + JOIN_ADVICE);
+        default -> throw new Errors.InvalidArgumentException("the cluster refused the join: " + result.getError());
       }
-      throw new Errors.InvalidArgumentException("the cluster refused the join: " + result.getError());
     }
     JoinReply.Builder reply = JoinReply.newBuilder().setNodeId(result.getValue()).setClusterId(options.clusterId());
     for (NodeRecord n : management.topology().getNodesList()) {
@@ -915,8 +944,90 @@ public final class NodeRuntime implements AutoCloseable {
         reply.addMembers(NodeInfo.newBuilder().setNodeId(n.getNodeId()).setRaftAddress(n.getRaftAddress()).setApiAddress(n.getApiAddress()));
       }
     }
-    LOG.info("node {}: registered node {} at {}", raft.nodeId(), result.getValue(), request.getRaftAddress());
+    if (request.getNodeId() == 0) {
+      LOG.info("node {}: registered node {} at {}", raft.nodeId(), result.getValue(), request.getRaftAddress());
+    }
     return reply.build();
+  }
+
+  /**
+   * How a removed node comes back by hand. It names --join: a removed node restarted with
+   * --bootstrap would start a second cluster under the same name.
+   */
+  public static final String JOIN_ADVICE = "Restart it with an empty data directory and --join SEED (the api address of a "
+      + "running member; not --bootstrap, which would start a second cluster)";
+
+  /** What a node the cluster removed is told, and logs: when and why (without what to do). */
+  public static String removedMessage(String clusterId, RemovedNode removed) {
+    String at = removed.getRemovedAtMillis() > 0 ? " at " + Instant.ofEpochMilli(removed.getRemovedAtMillis()) : "";
+    return "node " + removed.getNodeId() + " was removed from cluster " + clusterId + at + " (" + removed.getReason()
+        + "); its replicas are stale";
+  }
+
+  /**
+   * Whether a node is still a member, from this node's applied topology (no Raft round trip).
+   *
+   * @throws Errors.InvalidArgumentException for another cluster id
+   */
+  public NodeStatusReply status(NodeStatusRequest request) {
+    checkOpen();
+    checkCluster(request.getClusterId());
+    Topology t = management.topology();
+    NodeStatusReply.Builder reply = NodeStatusReply.newBuilder().setClusterId(options.clusterId()).setAnsweredBy(raft.nodeId());
+    RemovedNode removed = ManagementState.removal(t, request.getNodeId());
+    if (removed != null) {
+      return reply.setMembership(NodeMembership.NODE_REMOVED).setRemovedAtMillis(removed.getRemovedAtMillis())
+          .setReason(removed.getReason()).build();
+    }
+    boolean member = t.getNodesList().stream().anyMatch(n -> n.getNodeId() == request.getNodeId());
+    return reply.setMembership(member ? NodeMembership.NODE_MEMBER : NodeMembership.NODE_UNKNOWN).build();
+  }
+
+  /**
+   * Takes back the registration of a node whose start failed after it registered (it never
+   * ran); the node's own incarnation must match.
+   */
+  public LeaveReply leave(LeaveRequest request) {
+    checkOpen();
+    checkCluster(request.getClusterId());
+    ManagementResult result = submitManagement(ManagementCommand.newBuilder().setLeaveCluster(LeaveCluster.newBuilder()
+        .setNodeId(request.getNodeId()).setIncarnation(request.getIncarnation()).setReason(request.getReason())
+        .setAtMillis(System.currentTimeMillis())).build());
+    if (result.getApplied()) {
+      LOG.info("node {}: node {} took back its registration: {}", raft.nodeId(), request.getNodeId(), request.getReason());
+    }
+    return LeaveReply.newBuilder().setLeft(result.getApplied()).build();
+  }
+
+  private void checkCluster(String clusterId) {
+    if (!clusterId.isEmpty() && !clusterId.equals(options.clusterId())) {
+      throw new Errors.InvalidArgumentException("this node belongs to cluster '" + options.clusterId() + "', not '" + clusterId + "'");
+    }
+  }
+
+  // --- this node's own membership ---
+
+  /** This node's removal as its applied topology records it, or null while that says nothing of one. */
+  public RemovedNode removalInTopology() {
+    return ManagementState.removal(management.topology(), raft.nodeId());
+  }
+
+  /** How long ago this node last heard from its management group's leader (0 while it leads). */
+  public long millisSinceManagementLeader() {
+    return host.millisSinceLeaderContact(managementGroupId);
+  }
+
+  /**
+   * From now on every client call fails with {@link Errors.NodeRemovedException} carrying
+   * {@code message} (also after {@link #close}): the cluster removed this node.
+   */
+  public void markRemoved(String message) {
+    removedMessage = message;
+  }
+
+  /** The message of {@link #markRemoved}, or null while this node is not known to be removed. */
+  public String removedMessage() {
+    return removedMessage;
   }
 
   private static void checkAddress(String what, String hostPort) {
@@ -1003,6 +1114,10 @@ public final class NodeRuntime implements AutoCloseable {
   }
 
   private void checkOpen() {
+    String removed = removedMessage;
+    if (removed != null) {
+      throw new Errors.NodeRemovedException(removed);
+    }
     if (closed) {
       throw new Errors.NodeClosedException("node " + raft.nodeId() + " is closed");
     }
@@ -1114,7 +1229,7 @@ public final class NodeRuntime implements AutoCloseable {
     List<RaftGroupId> led = new ArrayList<>(hosted.keySet());
     led.add(managementGroupId);
     long handOffMs = raft.electionTimeoutMax().toMillis() * 2;
-    for (RaftGroupId gid : led) {
+    for (RaftGroupId gid : removedMessage == null ? led : List.<RaftGroupId>of()) { // a removed node leads nothing that matters
       GroupRuntime g = hosted.get(gid);
       if (g != null) {
         g.handOff(HANDOFF_DRAIN, () -> host.handOffLeadership(gid, handOffMs));

@@ -139,7 +139,7 @@ public final class ManagementStateMachine extends BaseStateMachine {
     try {
       ManagementCommand command = ManagementCommand.parseFrom(entry.getStateMachineLogEntry().getLogData().asReadOnlyByteBuffer());
       synchronized (state) {
-        result = state.apply(command);
+        result = state.apply(command, entry.getTerm());
         topology = state.topology();
       }
     } catch (InvalidProtocolBufferException e) {

@@ -112,6 +112,16 @@ public final class Errors {
     }
   }
 
+  /**
+   * Raised by every call on a node its cluster removed (it was unreachable past the node failure
+   * timeout): its replicas are stale. The message says when, why, and what happens or what to do.
+   */
+  public static final class NodeRemovedException extends RaftoralException {
+    public NodeRemovedException(String message) {
+      super(message);
+    }
+  }
+
   /** Raised when the cluster cannot serve a request now (no leader, unreachable peers). */
   public static final class UnavailableException extends RaftoralException {
     public UnavailableException(String message, Throwable cause) {
