@@ -32,6 +32,7 @@ const (
 	CodeJVM                Code = 18
 	CodeInternal           Code = 19
 	CodeForked             Code = 20
+	CodeNodeRemoved        Code = 21
 )
 
 // Sentinel errors, one per code: every *Error matches the sentinel of its code with errors.Is,
@@ -88,6 +89,9 @@ var (
 	// fork (syscall.ForkExec execs at once), so a Go host does not see it; it is here for
 	// completeness with raftoral.h.
 	ErrForked = errors.New("raftoral: process forked")
+	// ErrNodeRemoved is returned by a node the cluster removed (unreachable past its failure
+	// timeout); it rejoins as a new node by itself unless configured not to.
+	ErrNodeRemoved = errors.New("raftoral: node removed from the cluster")
 )
 
 var sentinels = map[Code]error{
@@ -111,6 +115,7 @@ var sentinels = map[Code]error{
 	CodeJVM:                ErrJVM,
 	CodeInternal:           ErrInternal,
 	CodeForked:             ErrForked,
+	CodeNodeRemoved:        ErrNodeRemoved,
 }
 
 // String names the code as raftoral.h does, e.g. "RAFTORAL_ERR_NOT_FOUND".
@@ -158,6 +163,8 @@ func (c Code) String() string {
 		return "RAFTORAL_ERR_INTERNAL"
 	case CodeForked:
 		return "RAFTORAL_ERR_FORKED"
+	case CodeNodeRemoved:
+		return "RAFTORAL_ERR_NODE_REMOVED"
 	}
 	return fmt.Sprintf("raftoral status %d", int32(c))
 }

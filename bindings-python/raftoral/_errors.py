@@ -34,6 +34,7 @@ __all__ = [
     "JvmError",
     "InternalError",
     "ProcessForked",
+    "NodeRemoved",
 ]
 
 
@@ -184,6 +185,13 @@ class ProcessForked(RaftoralError):
     code = _native.ERR_FORKED
 
 
+class NodeRemoved(RaftoralError):
+    """The cluster removed this node (unreachable past its failure timeout). It rejoins as a
+    new node by itself unless configured not to; the message says what to do."""
+
+    code = _native.ERR_NODE_REMOVED
+
+
 class RunAborted(BaseException):
     """Unwinds a workflow function whose run is no longer wanted (it ended elsewhere, or the
     node stops). A ``BaseException`` so that ``except Exception`` in workflow code cannot
@@ -211,6 +219,7 @@ _BY_CODE: dict[int, type[RaftoralError]] = {
         JvmError,
         InternalError,
         ProcessForked,
+        NodeRemoved,
     )
 }
 

@@ -53,6 +53,7 @@ ERR_CALLBACK_FAILED = 17
 ERR_JVM = 18
 ERR_INTERNAL = 19
 ERR_FORKED = 20
+ERR_NODE_REMOVED = 21
 
 # ---- raftoral_execution_mode_enum ----
 MODE_HOT_STANDBY = 0

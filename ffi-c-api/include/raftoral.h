@@ -116,6 +116,11 @@ enum raftoral_status_enum {
   RAFTORAL_ERR_INTERNAL = 19,
   /** The process forked after #raftoral_init and this is the child: the library cannot be used here (see Fork). */
   RAFTORAL_ERR_FORKED = 20,
+  /**
+   * The cluster removed this node (it was unreachable past the node failure timeout); the node
+   * rejoins as a new node by itself unless configured not to (the message says what to do).
+   */
+  RAFTORAL_ERR_NODE_REMOVED = 21,
 };
 
 /** How the members of an execution group run a workflow type. */

@@ -23,6 +23,7 @@ final class Status {
   static final int ABORTED = 16;
   static final int CALLBACK_FAILED = 17;
   static final int INTERNAL = 19;
+  static final int NODE_REMOVED = 21;
 
   private Status() {}
 
@@ -45,6 +46,7 @@ final class Status {
       case Errors.WorkflowTerminatedException e -> new Failure(WORKFLOW_TERMINATED, e.reason(), null);
       case Errors.UnavailableException e -> new Failure(UNAVAILABLE, e.getMessage(), null);
       case Errors.NodeClosedException e -> new Failure(NODE_CLOSED, e.getMessage(), null);
+      case Errors.NodeRemovedException e -> new Failure(NODE_REMOVED, e.getMessage(), null);
       case ForeignException e -> new Failure(CALLBACK_FAILED, e.getMessage(), e.errorType());
       case RaftoralException e -> new Failure(INTERNAL, e.getMessage(), null);
       default -> new Failure(INTERNAL, t.toString(), null);
