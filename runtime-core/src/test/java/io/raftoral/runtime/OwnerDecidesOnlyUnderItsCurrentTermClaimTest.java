@@ -12,7 +12,6 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -57,7 +56,6 @@ class OwnerDecidesOnlyUnderItsCurrentTermClaimTest {
   }
 
   @Test
-  @Disabled("defect: GroupRuntime.ownership() accepts this node's claim of an older term, so a new leader with a lagging replica reruns a committed side effect")
   void aNewLeaderDoesNotDecideUnderItsOwnClaimOfAnEarlierTerm() throws Exception {
     WorkflowHandle<String> h = cluster.node(1).start("gated", 1, "in", String.class, "stale-claim");
     assertThat(atGate.await(TIMEOUT.toSeconds(), TimeUnit.SECONDS)).as("every node's run reached the gate").isTrue();
