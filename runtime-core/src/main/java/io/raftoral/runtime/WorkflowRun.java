@@ -346,6 +346,11 @@ final class WorkflowRun implements WorkflowContext, Runnable {
         if (sideEffect) {
           host.sideEffectStarted();
           try {
+            // Read again once counted: a hand-off that began after the read above either sees
+            // this side effect in its drain, or this read sees the hand-off and waits.
+            if (!owner.equals(host.ownership())) {
+              continue;
+            }
             value = computeOwnerValue(ownerValue);
             writeAs(owner, key, seq, value);
           } finally {
