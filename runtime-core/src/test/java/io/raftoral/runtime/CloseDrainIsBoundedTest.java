@@ -13,7 +13,6 @@ import java.util.concurrent.TimeUnit;
 import org.apache.ratis.protocol.RaftGroupId;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -51,7 +50,6 @@ class CloseDrainIsBoundedTest {
   }
 
   @Test
-  @Disabled("defect: NodeRuntime.close drains each led group in turn for up to 10 s, so a stop takes 10 s per group it leads")
   void closeWaitsForStuckSideEffectsAtMostTheDrainBoundInAll() throws Exception {
     NodeRuntime node1 = cluster.node(1).runtime();
     List<String> ids = new ArrayList<>();
