@@ -99,6 +99,9 @@ final class WorkflowRun implements WorkflowContext, Runnable {
   private final Map<String, Long> nextSeq = new HashMap<>();
   // Set once the function has returned: the context may not be used any more.
   private volatile boolean returned;
+  // The thread running a checkpointCompute function here, while it runs: the function runs on
+  // the owner only, so a context call made from it would exist on the owner alone.
+  private volatile Thread sideEffectThread;
 
   private final ReentrantLock lock = new ReentrantLock();
   private final Condition changed = lock.newCondition();
@@ -205,6 +208,13 @@ final class WorkflowRun implements WorkflowContext, Runnable {
     }
   }
 
+  private void checkNotInSideEffect() {
+    if (sideEffectThread == Thread.currentThread()) {
+      throw new IllegalStateException("the context of workflow " + workflowId() + " was used inside a checkpointCompute "
+          + "function: that function runs on the owner only, so it may not checkpoint; return its value instead");
+    }
+  }
+
   private static WorkflowEnd.Builder failure(Throwable t) {
     String type = t instanceof ForeignException foreign ? foreign.errorType() : t.getClass().getName();
     return WorkflowEnd.newBuilder().setError(WorkflowError.newBuilder()
@@ -279,6 +289,7 @@ final class WorkflowRun implements WorkflowContext, Runnable {
 
       @Override
       public T set(T value) {
+        checkNotInSideEffect();
         calls.lock();
         try {
           current = checkpoint(key, value, type);
@@ -291,6 +302,7 @@ final class WorkflowRun implements WorkflowContext, Runnable {
       @Override
       public T update(UnaryOperator<T> fn) {
         // Read and write as one call, so that concurrent updates do not lose one another.
+        checkNotInSideEffect();
         calls.lock();
         try {
           return set(fn.apply(current));
@@ -317,6 +329,7 @@ final class WorkflowRun implements WorkflowContext, Runnable {
       if (returned) {
         throw new IllegalStateException("the context of workflow " + workflowId() + " was used after its function returned");
       }
+      checkNotInSideEffect();
       return commitLocked(key, sideEffect, ownerValue);
     } finally {
       calls.unlock();
@@ -351,7 +364,12 @@ final class WorkflowRun implements WorkflowContext, Runnable {
             if (!owner.equals(host.ownership())) {
               continue;
             }
-            value = computeOwnerValue(ownerValue);
+            sideEffectThread = Thread.currentThread();
+            try {
+              value = computeOwnerValue(ownerValue);
+            } finally {
+              sideEffectThread = null;
+            }
             writeAs(owner, key, seq, value);
           } finally {
             host.sideEffectProposed();

@@ -12,7 +12,6 @@ import io.raftoral.state.WorkflowEntry;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -37,7 +36,6 @@ class SideEffectContextCallsTest {
   // a new owner after a failover) with "inside", and the workflow's result depends on which node
   // finishes it.
   @Test
-  @Disabled("defect: a context write inside checkpointCompute is made on the owner only, so owner and non-owner runs read different values afterwards")
   void aWriteInsideASideEffectDoesNotShiftTheValuesOtherRunsSee() throws Exception {
     ConcurrentHashMap<String, String> seen = new ConcurrentHashMap<>();
     WorkflowFunction<String, String> fn = (ctx, in) -> {
@@ -83,7 +81,8 @@ class SideEffectContextCallsTest {
   // must be answered (done, or refused with a clear error) while the side effect waits, not held
   // behind the side effect that waits for it.
   @Test
-  @Disabled("defect: a context call from a thread the side effect waits on blocks on the run's call lock until the side effect returns (a deadlock when it waits without a bound)")
+  @org.junit.jupiter.api.Disabled("open: answering it means refusing every thread's calls during a side effect, which breaks "
+      + "concurrent side effects from several threads (WorkflowRunTest); this fix documents the wait instead")
   void aContextCallFromAThreadTheSideEffectWaitsOnIsAnswered() throws Exception {
     AtomicBoolean answeredInTime = new AtomicBoolean();
     AtomicReference<Object> helperOutcome = new AtomicReference<>();
