@@ -103,6 +103,11 @@ final class WorkflowRun implements WorkflowContext, Runnable {
   // the owner only, so a context call made from it would exist on the owner alone.
   private volatile Thread sideEffectThread;
 
+  // An interrupt that reached a wait of the runtime while the node is open: the runtime itself
+  // interrupts runs only when the node closes, so it is the function's own; it is handed back
+  // (the flag set again) when the context call returns. Touched under calls.
+  private boolean interruptHeld;
+
   private final ReentrantLock lock = new ReentrantLock();
   private final Condition changed = lock.newCondition();
   private long signals;
@@ -332,6 +337,10 @@ final class WorkflowRun implements WorkflowContext, Runnable {
       checkNotInSideEffect();
       return commitLocked(key, sideEffect, ownerValue);
     } finally {
+      if (interruptHeld) {
+        interruptHeld = false;
+        Thread.currentThread().interrupt();
+      }
       calls.unlock();
     }
   }
@@ -574,8 +583,12 @@ final class WorkflowRun implements WorkflowContext, Runnable {
         left = changed.awaitNanos(left);
       }
     } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw WorkflowAbort.INSTANCE;
+      if (host.isClosed()) {
+        throw WorkflowAbort.INSTANCE;
+      }
+      // Not the node closing: aborting here would start a fresh run that finds this run's
+      // proposals still in flight and runs their side effects again.
+      interruptHeld = true;
     } finally {
       lock.unlock();
     }

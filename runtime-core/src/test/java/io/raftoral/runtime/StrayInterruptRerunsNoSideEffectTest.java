@@ -9,7 +9,6 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -26,7 +25,6 @@ import org.junit.jupiter.api.Test;
  */
 class StrayInterruptRerunsNoSideEffectTest {
   @Test
-  @Disabled("defect: WorkflowRun.awaitChange turns any interrupt into WorkflowAbort; the run restarts before its side effect's result commits and reruns it")
   void aSideEffectThatLeavesTheInterruptFlagSetRunsOnce() throws Exception {
     Map<String, AtomicInteger> ran = new ConcurrentHashMap<>();
     try (TestCluster cluster = TestCluster.start(3, null, (node, b) -> b.register(WorkflowDefinition.of("intr", 1, String.class, String.class,
