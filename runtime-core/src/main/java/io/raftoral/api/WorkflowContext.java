@@ -56,7 +56,11 @@ public interface WorkflowContext {
    * Runs {@code fn} only on the owner and only when the next value of {@code key} is not
    * committed yet; records its result and returns the committed value. Without failures
    * {@code fn} runs exactly once in the whole cluster; around an owner crash it runs again only
-   * if its result was never committed. Non-owners never run it.
+   * if its result was never committed. Non-owners never run it. {@code fn} may not use this
+   * context: a checkpoint call from it throws {@link IllegalStateException}, as such a write would
+   * exist on the owner only and the owner's and the other nodes' runs would then read different
+   * values. Calls from other threads wait until {@code fn} returns, so {@code fn} must not wait
+   * for a thread that uses the context.
    */
   <T> T checkpointCompute(String key, Class<T> type, ThrowingSupplier<T> fn);
 

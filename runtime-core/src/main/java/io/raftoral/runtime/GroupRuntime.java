@@ -103,7 +103,10 @@ final class GroupRuntime implements WorkflowStateMachine.Listener, WorkflowRun.H
   @Override
   public WorkflowState.Owner ownership() {
     WorkflowState.Owner owner = state().owner();
-    return owner.node() == self && !handingOff && host.isLeader(groupId) ? owner : null;
+    // The claim must be of the term this node leads in now: an own claim of an earlier term
+    // means this replica has not applied everything committed since (other owners' claims and
+    // results), so it would decide on a stale view.
+    return owner.node() == self && !handingOff && owner.term() == host.leaderTerm(groupId) ? owner : null;
   }
 
   @Override

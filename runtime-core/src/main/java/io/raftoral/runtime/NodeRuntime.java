@@ -1229,12 +1229,24 @@ public final class NodeRuntime implements AutoCloseable {
     List<RaftGroupId> led = new ArrayList<>(hosted.keySet());
     led.add(managementGroupId);
     long handOffMs = raft.electionTimeoutMax().toMillis() * 2;
+    // Every group at once: the drain bound holds for the whole stop, not per group it leads.
+    List<Thread> handOffs = new ArrayList<>();
     for (RaftGroupId gid : removedMessage == null ? led : List.<RaftGroupId>of()) { // a removed node leads nothing that matters
       GroupRuntime g = hosted.get(gid);
-      if (g != null) {
-        g.handOff(HANDOFF_DRAIN, () -> host.handOffLeadership(gid, handOffMs));
-      } else {
-        host.handOffLeadership(gid, handOffMs);
+      handOffs.add(Thread.ofVirtual().name("raftoral-handoff-" + raft.nodeId()).start(() -> {
+        if (g != null) {
+          g.handOff(HANDOFF_DRAIN, () -> host.handOffLeadership(gid, handOffMs));
+        } else {
+          host.handOffLeadership(gid, handOffMs);
+        }
+      }));
+    }
+    for (Thread t : handOffs) {
+      try {
+        t.join();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        break;
       }
     }
     closed = true;

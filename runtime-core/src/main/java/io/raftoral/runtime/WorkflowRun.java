@@ -99,6 +99,14 @@ final class WorkflowRun implements WorkflowContext, Runnable {
   private final Map<String, Long> nextSeq = new HashMap<>();
   // Set once the function has returned: the context may not be used any more.
   private volatile boolean returned;
+  // The thread running a checkpointCompute function here, while it runs: the function runs on
+  // the owner only, so a context call made from it would exist on the owner alone.
+  private volatile Thread sideEffectThread;
+
+  // An interrupt that reached a wait of the runtime while the node is open: the runtime itself
+  // interrupts runs only when the node closes, so it is the function's own; it is handed back
+  // (the flag set again) when the context call returns. Touched under calls.
+  private boolean interruptHeld;
 
   private final ReentrantLock lock = new ReentrantLock();
   private final Condition changed = lock.newCondition();
@@ -205,6 +213,13 @@ final class WorkflowRun implements WorkflowContext, Runnable {
     }
   }
 
+  private void checkNotInSideEffect() {
+    if (sideEffectThread == Thread.currentThread()) {
+      throw new IllegalStateException("the context of workflow " + workflowId() + " was used inside a checkpointCompute "
+          + "function: that function runs on the owner only, so it may not checkpoint; return its value instead");
+    }
+  }
+
   private static WorkflowEnd.Builder failure(Throwable t) {
     String type = t instanceof ForeignException foreign ? foreign.errorType() : t.getClass().getName();
     return WorkflowEnd.newBuilder().setError(WorkflowError.newBuilder()
@@ -279,6 +294,7 @@ final class WorkflowRun implements WorkflowContext, Runnable {
 
       @Override
       public T set(T value) {
+        checkNotInSideEffect();
         calls.lock();
         try {
           current = checkpoint(key, value, type);
@@ -291,6 +307,7 @@ final class WorkflowRun implements WorkflowContext, Runnable {
       @Override
       public T update(UnaryOperator<T> fn) {
         // Read and write as one call, so that concurrent updates do not lose one another.
+        checkNotInSideEffect();
         calls.lock();
         try {
           return set(fn.apply(current));
@@ -317,8 +334,13 @@ final class WorkflowRun implements WorkflowContext, Runnable {
       if (returned) {
         throw new IllegalStateException("the context of workflow " + workflowId() + " was used after its function returned");
       }
+      checkNotInSideEffect();
       return commitLocked(key, sideEffect, ownerValue);
     } finally {
+      if (interruptHeld) {
+        interruptHeld = false;
+        Thread.currentThread().interrupt();
+      }
       calls.unlock();
     }
   }
@@ -346,7 +368,17 @@ final class WorkflowRun implements WorkflowContext, Runnable {
         if (sideEffect) {
           host.sideEffectStarted();
           try {
-            value = computeOwnerValue(ownerValue);
+            // Read again once counted: a hand-off that began after the read above either sees
+            // this side effect in its drain, or this read sees the hand-off and waits.
+            if (!owner.equals(host.ownership())) {
+              continue;
+            }
+            sideEffectThread = Thread.currentThread();
+            try {
+              value = computeOwnerValue(ownerValue);
+            } finally {
+              sideEffectThread = null;
+            }
             writeAs(owner, key, seq, value);
           } finally {
             host.sideEffectProposed();
@@ -551,8 +583,12 @@ final class WorkflowRun implements WorkflowContext, Runnable {
         left = changed.awaitNanos(left);
       }
     } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw WorkflowAbort.INSTANCE;
+      if (host.isClosed()) {
+        throw WorkflowAbort.INSTANCE;
+      }
+      // Not the node closing: aborting here would start a fresh run that finds this run's
+      // proposals still in flight and runs their side effects again.
+      interruptHeld = true;
     } finally {
       lock.unlock();
     }

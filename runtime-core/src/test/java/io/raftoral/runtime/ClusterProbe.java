@@ -1,0 +1,70 @@
+package io.raftoral.runtime;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.raftoral.TestCluster;
+import io.raftoral.state.WorkflowStateMachine;
+import java.lang.reflect.Field;
+import java.time.Duration;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.CountDownLatch;
+import java.util.function.BooleanSupplier;
+import org.apache.ratis.protocol.RaftGroupId;
+
+/**
+ * What the adversarial cluster tests reach inside a node: its runtime of one group, and a way to
+ * hold a replica's apply thread (as a slow disk or a long GC pause of that thread would) while its
+ * Raft log keeps receiving entries.
+ */
+final class ClusterProbe {
+  private ClusterProbe() {}
+
+  static GroupRuntime group(TestCluster cluster, long node, String executionGroup) throws ReflectiveOperationException {
+    Field f = NodeRuntime.class.getDeclaredField("hosted");
+    f.setAccessible(true);
+    @SuppressWarnings("unchecked")
+    Map<RaftGroupId, GroupRuntime> hosted = (Map<RaftGroupId, GroupRuntime>) f.get(cluster.node(node).runtime());
+    GroupRuntime g = hosted.get(RaftGroupId.valueOf(UUID.fromString(executionGroup)));
+    assertThat(g).as("node %d hosts group %s", node, executionGroup).isNotNull();
+    return g;
+  }
+
+  /** Holds the apply thread of one replica until {@link #close}: entries reach its log but are not applied. */
+  static final class ApplyStall implements AutoCloseable {
+    private final CountDownLatch release = new CountDownLatch(1);
+    private final Thread holder;
+
+    ApplyStall(WorkflowStateMachine machine) throws Exception {
+      Field f = WorkflowStateMachine.class.getDeclaredField("storeLock");
+      f.setAccessible(true);
+      Object storeLock = f.get(machine);
+      CountDownLatch held = new CountDownLatch(1);
+      holder = Thread.ofPlatform().name("apply-stall").start(() -> {
+        synchronized (storeLock) {
+          held.countDown();
+          try {
+            release.await();
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+          }
+        }
+      });
+      held.await();
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+      release.countDown();
+      holder.join();
+    }
+  }
+
+  static void await(String what, Duration timeout, BooleanSupplier condition) throws InterruptedException {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (!condition.getAsBoolean()) {
+      assertThat(System.nanoTime()).as(what).isLessThan(deadline);
+      Thread.sleep(20);
+    }
+  }
+}

@@ -1,0 +1,141 @@
+package io.raftoral.runtime;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.raftoral.api.ListQuery;
+import io.raftoral.api.LocalCluster;
+import io.raftoral.api.RaftoralNode;
+import io.raftoral.api.WorkflowDefinition;
+import io.raftoral.api.WorkflowInfo;
+import io.raftoral.proto.client.ClusterInfoReply;
+import io.raftoral.state.ManagementStateMachine;
+import java.lang.reflect.Field;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import org.apache.ratis.protocol.RaftGroupId;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Disabled;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Rule (SPEC §2): a start with an explicit id never runs a workflow twice, from whichever node,
+ * whatever that node knows of the topology (issue 16, point 9: {@code startedElsewhere} checks only
+ * the groups the starting node knows, then acts).
+ *
+ * <p>Scenario: nodes 1-3 form a cluster with one execution group; node 3's management replica
+ * stalls (its apply thread held, as a long pause would); node 4 joins, which creates a second
+ * group. Node 1 starts id Y, which now hashes to the new group; then node 3, still seeing one
+ * group, starts Y with the same type and input.
+ */
+class ExplicitIdStartsOnceAcrossGroupsTest {
+  private static final Duration WAIT = Duration.ofSeconds(60);
+  private final List<RaftoralNode> nodes = new ArrayList<>();
+
+  @AfterEach
+  void closeAll() {
+    nodes.reversed().forEach(n -> {
+      try {
+        n.close();
+      } catch (RuntimeException ignored) {
+        // closed by the test already
+      }
+    });
+  }
+
+  private RaftoralNode node(RaftoralNode.Builder b) {
+    Map<Long, String> a = LocalCluster.freeAddresses(2);
+    RaftoralNode n = b.raftAddress(a.get(1L)).apiAddress(a.get(2L)).electionTimeout(Duration.ofMillis(500))
+        .register(WorkflowDefinition.of("once", 1, String.class, String.class, (ctx, in) -> ctx.checkpoint("v", in))).start();
+    synchronized (nodes) {
+      nodes.add(n);
+    }
+    return n;
+  }
+
+  @Test
+  @Disabled("defect: NodeRuntime.startedElsewhere checks only the groups the starting node knows; a node with a stale topology starts the id again in another group")
+  void aNodeWithAStaleTopologyDoesNotStartAnExplicitIdAgain() throws Exception {
+    RaftoralNode first = node(RaftoralNode.builder().nodeId(1));
+    RaftoralNode second = node(RaftoralNode.builder().join(List.of(first.apiAddress())));
+    RaftoralNode third = node(RaftoralNode.builder().join(List.of(second.apiAddress())));
+    awaitCluster(first, i -> i.getNodesCount() == 3 && i.getExecutionGroupsCount() == 1
+        && i.getExecutionGroups(0).getMembersCount() == 3 && i.getExecutionGroups(0).getLeaderNode() != 0);
+
+    String y;
+    RaftGroupId g0 = third.runtime().executionGroupIds().getFirst();
+    try (ManagementStall stall = new ManagementStall(third)) {
+      node(RaftoralNode.builder().join(List.of(first.apiAddress())));
+      awaitCluster(first, i -> i.getExecutionGroupsCount() == 2 && i.getExecutionGroupsList().stream().allMatch(g -> g.getLeaderNode() != 0));
+      assertThat(third.runtime().executionGroupIds()).as("node 3's stale view").containsExactly(g0);
+      y = idNotIn(first.runtime(), g0);
+
+      assertThat(first.start("once", 1, "in", String.class, y).result(WAIT)).isEqualTo("in");
+      try {
+        third.start("once", 1, "in", String.class, y);
+      } catch (RuntimeException refused) {
+        // refusing is fine (it cannot know); running the id a second time is not
+      }
+    }
+
+    long copies = 0;
+    for (WorkflowInfo w : first.list(ListQuery.all()).workflows()) {
+      if (w.workflowId().equals(y)) {
+        copies++;
+      }
+    }
+    assertThat(copies).as("workflows with id %s in the cluster", y).isEqualTo(1);
+  }
+
+  /** Holds a node's management apply thread, so its topology stays as it is. */
+  private static final class ManagementStall implements AutoCloseable {
+    private final CountDownLatch release = new CountDownLatch(1);
+    private final Thread holder;
+
+    ManagementStall(RaftoralNode node) throws Exception {
+      Field m = NodeRuntime.class.getDeclaredField("management");
+      m.setAccessible(true);
+      Field s = ManagementStateMachine.class.getDeclaredField("state");
+      s.setAccessible(true);
+      Object state = s.get(m.get(node.runtime()));
+      CountDownLatch held = new CountDownLatch(1);
+      holder = Thread.ofPlatform().start(() -> {
+        synchronized (state) {
+          held.countDown();
+          try {
+            release.await();
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+          }
+        }
+      });
+      held.await();
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+      release.countDown();
+      holder.join();
+    }
+  }
+
+  private static String idNotIn(NodeRuntime node, RaftGroupId group) {
+    for (int i = 0; ; i++) {
+      if (!node.primaryGroup("dup-" + i).equals(group)) {
+        return "dup-" + i;
+      }
+    }
+  }
+
+  private static void awaitCluster(RaftoralNode n, java.util.function.Predicate<ClusterInfoReply> condition) throws InterruptedException {
+    long deadline = System.nanoTime() + WAIT.toNanos();
+    ClusterInfoReply info = n.runtime().clusterInfo();
+    while (!condition.test(info)) {
+      assertThat(System.nanoTime()).as("cluster did not settle; last seen:\n%s", info).isLessThan(deadline);
+      Thread.sleep(100);
+      info = n.runtime().clusterInfo();
+    }
+  }
+}
