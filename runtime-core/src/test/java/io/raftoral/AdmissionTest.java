@@ -32,6 +32,9 @@ class AdmissionTest {
       if (node == 1) {
         b.register(echo("bad"));
       }
+      if (node == 2) {
+        b.register(echo("leaders"));
+      }
     });
   }
 
@@ -64,6 +67,13 @@ class AdmissionTest {
     // The refusal neither starts the workflow nor poisons the node's later proposals.
     assertThatThrownBy(() -> node1.describe("refused-1")).isInstanceOf(Errors.WorkflowNotFoundException.class);
     assertThat(node1.start("good", 1, "after", String.class).result(TIMEOUT)).isEqualTo("good:after");
+  }
+
+  // Whether a type is registered is the owner's to say: a node that lacks the type forwards the
+  // start, and the leader, which has it, runs it.
+  @Test
+  void aStartThroughANodeThatLacksTheTypeIsDecidedByTheOwner() {
+    assertThat(cluster.node(1).start("leaders", 1, "x", String.class).result(TIMEOUT)).isEqualTo("leaders:x");
   }
 
   @Test

@@ -20,7 +20,6 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.BooleanSupplier;
 import org.apache.ratis.protocol.RaftGroupId;
 import org.apache.ratis.protocol.RaftPeerId;
@@ -50,12 +49,12 @@ final class GroupRuntime implements WorkflowStateMachine.Listener, WorkflowRun.H
   private final ExecutorService executor;
   private final ConcurrentHashMap<String, WorkflowRun> runs = new ConcurrentHashMap<>();
   private final FinalWaiters finals = new FinalWaiters();
-  // Bumped on every leadership change, so a stale ownership claim stops retrying.
-  private final AtomicLong leaderEpoch = new AtomicLong();
-  // Side-effect functions running in local runs as owner, until their results are proposed.
+  // Whether a claim of ownership is being proposed now (one at a time).
+  private final java.util.concurrent.atomic.AtomicBoolean claiming = new java.util.concurrent.atomic.AtomicBoolean();
+  // Side-effect functions running in local runs as owner, until their results' proposals are answered.
   private final AtomicInteger sideEffectsInFlight = new AtomicInteger();
-  // While this node hands its leadership off, it takes no new owner decisions (see handOff).
-  private volatile boolean handingOff;
+  // Hand-offs under way: while there is one, this node takes no new owner decisions (see handOff).
+  private final AtomicInteger handOffs = new AtomicInteger();
   private volatile boolean closed;
 
   GroupRuntime(RaftGroupId groupId, long self, RaftHost host, WorkflowStateMachine stateMachine,
@@ -103,10 +102,14 @@ final class GroupRuntime implements WorkflowStateMachine.Listener, WorkflowRun.H
   @Override
   public WorkflowState.Owner ownership() {
     WorkflowState.Owner owner = state().owner();
+    long term = host.leaderTerm(groupId);
+    if (term != 0 && owner.term() != term && !closed) {
+      claimOwnership(); // leading in a term without its claim applied yet (normally claimed already)
+    }
     // The claim must be of the term this node leads in now: an own claim of an earlier term
     // means this replica has not applied everything committed since (other owners' claims and
     // results), so it would decide on a stale view.
-    return owner.node() == self && !handingOff && owner.term() == host.leaderTerm(groupId) ? owner : null;
+    return owner.node() == self && handOffs.get() == 0 && owner.term() == term && term != 0 ? owner : null;
   }
 
   @Override
@@ -130,7 +133,7 @@ final class GroupRuntime implements WorkflowStateMachine.Listener, WorkflowRun.H
   }
 
   @Override
-  public void sideEffectProposed() {
+  public void sideEffectEnded() {
     sideEffectsInFlight.decrementAndGet();
   }
 
@@ -150,11 +153,11 @@ final class GroupRuntime implements WorkflowStateMachine.Listener, WorkflowRun.H
     if (!host.isLeader(groupId)) {
       return transfer.getAsBoolean();
     }
-    handingOff = true;
+    handOffs.incrementAndGet();
     runs.values().forEach(WorkflowRun::signal);
     try {
       long deadline = System.nanoTime() + drain.toNanos();
-      while ((sideEffectsInFlight.get() > 0 || !proposer.isIdle()) && System.nanoTime() < deadline && !closed) {
+      while (sideEffectsInFlight.get() > 0 && System.nanoTime() < deadline && !closed) {
         Thread.sleep(5);
       }
       if (sideEffectsInFlight.get() > 0) {
@@ -166,7 +169,7 @@ final class GroupRuntime implements WorkflowStateMachine.Listener, WorkflowRun.H
       Thread.currentThread().interrupt();
       return false;
     } finally {
-      handingOff = false;
+      handOffs.decrementAndGet();
       runs.values().forEach(WorkflowRun::signal);
     }
   }
@@ -190,10 +193,9 @@ final class GroupRuntime implements WorkflowStateMachine.Listener, WorkflowRun.H
 
   @Override
   public void leaderChanged(RaftPeerId newLeader) {
-    long epoch = leaderEpoch.incrementAndGet();
     runs.values().forEach(WorkflowRun::signal);
     if (PeerIds.nodeId(newLeader) == self && !closed) {
-      executor.execute(() -> claimOwnership(epoch));
+      claimOwnership();
     }
   }
 
@@ -251,25 +253,36 @@ final class GroupRuntime implements WorkflowStateMachine.Listener, WorkflowRun.H
   }
 
   /**
-   * Claims ownership while this node leads the group, until a claim is applied. Each claim
-   * carries the term this node leads in and is appended by this node's own division, so it is
-   * applied only if this node still leads in that term.
+   * Claims ownership for the term this node leads in, in the background, unless a claim is under
+   * way: each claim carries that term and is appended by this node's own division, so it is
+   * applied only if this node still leads in that term. Retried until the claim of the term it
+   * leads in is applied, or it no longer leads.
    */
-  private void claimOwnership(long epoch) {
-    while (!closed && leaderEpoch.get() == epoch) {
+  private void claimOwnership() {
+    if (claiming.compareAndSet(false, true)) {
+      executor.execute(() -> {
+        try {
+          claimWhileLeading();
+        } finally {
+          claiming.set(false);
+        }
+      });
+    }
+  }
+
+  private void claimWhileLeading() {
+    while (!closed) {
       long term = host.leaderTerm(groupId);
-      if (term == 0) {
-        return; // no longer the leader: the next leader claims
-      }
-      if (state().owner().node() == self && state().ownerTerm() == term) {
-        return; // already applied
+      WorkflowState.Owner owner = state().owner();
+      if (term == 0 || (owner.node() == self && owner.term() == term)) {
+        return; // not the leader (the next one claims), or claimed
       }
       try {
         Proposer.Outcome outcome = claims.propose(Command.newBuilder().setOwnerChange(OwnerChange.newBuilder()
             .setOwnerNode(self).setClaimantTerm(term).setReason("node " + self + " became leader of the group in term " + term))
             .build()).get(30, TimeUnit.SECONDS);
         if (outcome.result().getCode() == ResultCode.APPLIED) {
-          return;
+          continue; // confirms above that it is this term's claim
         }
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();

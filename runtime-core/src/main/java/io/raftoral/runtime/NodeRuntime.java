@@ -275,10 +275,11 @@ public final class NodeRuntime implements AutoCloseable {
       }
       long cutoff = System.currentTimeMillis() - options.retention().toMillis();
       for (GroupRuntime g : hosted.values()) {
-        if (!closed && g.isOwner() && g.state().hasPrunable(cutoff)) {
+        var owner = g.ownership();
+        if (!closed && owner != null && g.state().hasPrunable(cutoff)) {
           try {
             Proposer.Outcome outcome = await(g.propose(Command.newBuilder()
-                .setPruneWorkflows(PruneWorkflows.newBuilder().setEndedBeforeMillis(cutoff)).build()), "pruning");
+                .setPruneWorkflows(PruneWorkflows.newBuilder().setEndedBeforeMillis(cutoff).setOwnerTerm(owner.term())).build()), "pruning");
             LOG.debug("group {}: pruned {} workflows that ended before {}", g.groupId(), outcome.result().getPruned(), cutoff);
           } catch (RuntimeException e) {
             LOG.debug("group {}: pruning failed; retrying later", g.groupId(), e);
@@ -611,9 +612,8 @@ public final class NodeRuntime implements AutoCloseable {
     checkServing();
     String id = workflowId == null ? UUID.randomUUID().toString() : checkWorkflowId(workflowId);
     options.payloads().check("input of workflow " + id, input);
-    if (!registry.contains(type)) {
-      throw new Errors.NotRegisteredException(type);
-    }
+    // Whether the type is registered is the owner's to say (SPEC §2): the group's leader refuses
+    // a start of a type it cannot run, at admission, for that start alone.
     RaftGroupId group = primaryGroup(id);
     if (workflowId != null && executionGroupIds().size() > 1) {
       // An explicit id may have been started while there were fewer groups.

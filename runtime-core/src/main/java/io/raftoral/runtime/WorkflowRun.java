@@ -60,6 +60,8 @@ final class WorkflowRun implements WorkflowContext, Runnable {
   // A wait is bounded so that a lost wake-up costs at most this long.
   private static final long MAX_WAIT_NANOS = TimeUnit.MILLISECONDS.toNanos(200);
   private static final long RETRY_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
+  private static final java.util.concurrent.Executor AFTER_RETRY_PAUSE =
+      CompletableFuture.delayedExecutor(RETRY_NANOS + TimeUnit.MILLISECONDS.toNanos(1), TimeUnit.NANOSECONDS);
   // Writes the owner may have proposed without their commit; past it, it waits for half of them,
   // so a loop that writes faster than the group commits does not grow memory without bound.
   static final int MAX_UNCONFIRMED = 1024;
@@ -82,8 +84,8 @@ final class WorkflowRun implements WorkflowContext, Runnable {
     /** A side effect starts running here as owner ... */
     void sideEffectStarted();
 
-    /** ... and its result is proposed (or it failed): a leadership hand-off waits in between. */
-    void sideEffectProposed();
+    /** ... and its result's proposal is answered (or it failed): a leadership hand-off waits in between. */
+    void sideEffectEnded();
 
     void runEnded(WorkflowRun run);
   }
@@ -367,6 +369,7 @@ final class WorkflowRun implements WorkflowContext, Runnable {
         byte[] value;
         if (sideEffect) {
           host.sideEffectStarted();
+          CompletableFuture<Proposer.Outcome> result = null;
           try {
             // Read again once counted: a hand-off that began after the read above either sees
             // this side effect in its drain, or this read sees the hand-off and waits.
@@ -379,9 +382,13 @@ final class WorkflowRun implements WorkflowContext, Runnable {
             } finally {
               sideEffectThread = null;
             }
-            writeAs(owner, key, seq, value);
+            result = writeAs(owner, key, seq, value).attempt.out;
           } finally {
-            host.sideEffectProposed();
+            if (result == null) {
+              host.sideEffectEnded();
+            } else {
+              result.whenComplete((outcome, error) -> host.sideEffectEnded());
+            }
           }
         } else {
           value = computeOwnerValue(ownerValue);
@@ -399,9 +406,11 @@ final class WorkflowRun implements WorkflowContext, Runnable {
    * owner's term even if ownership moved while the value was computed, so that the apply rules
    * refuse it (STALE_OWNER) rather than take it under another owner's term.
    */
-  private void writeAs(WorkflowState.Owner owner, String key, long seq, byte[] value) {
-    unconfirmed.add(new Unconfirmed(key, seq, ByteString.copyFrom(value), owner.term()));
+  private Unconfirmed writeAs(WorkflowState.Owner owner, String key, long seq, byte[] value) {
+    Unconfirmed w = new Unconfirmed(key, seq, ByteString.copyFrom(value), owner.term());
+    unconfirmed.add(w);
     sendWrites(owner);
+    return w;
   }
 
   /** Waits until at most {@code atMost} writes this run went on with are unconfirmed, proposing again any that was not committed. */
@@ -548,7 +557,12 @@ final class WorkflowRun implements WorkflowContext, Runnable {
 
   private CompletableFuture<Proposer.Outcome> propose(Command command) {
     CompletableFuture<Proposer.Outcome> proposal = host.propose(command);
-    proposal.whenComplete((outcome, error) -> signal());
+    proposal.whenComplete((outcome, error) -> {
+      signal();
+      if (error != null) {
+        AFTER_RETRY_PAUSE.execute(this::signal); // its retry may go then: do not wait for the next change
+      }
+    });
     return proposal;
   }
 

@@ -92,7 +92,7 @@ public final class WorkflowState {
       case WORKFLOW_END -> end(command.getWorkflowEnd(), changes);
       case OWNER_CHANGE -> changeOwner(command.getOwnerChange(), entryTerm, changes);
       case WORKFLOW_TERMINATE -> terminate(command.getWorkflowTerminate(), changes);
-      case PRUNE_WORKFLOWS -> prune(command.getPruneWorkflows().getEndedBeforeMillis(), changes);
+      case PRUNE_WORKFLOWS -> prune(command.getPruneWorkflows(), changes);
       case REFUSED -> result(command.getRefused().getCode(), WorkflowStatusCode.WORKFLOW_STATUS_UNSPECIFIED).toBuilder()
           .setMessage(command.getRefused().getMessage()).build();
       case KIND_NOT_SET -> throw new IllegalArgumentException("command without a kind");
@@ -253,7 +253,11 @@ public final class WorkflowState {
     return result(ResultCode.APPLIED, w.status());
   }
 
-  private CommandResult prune(long endedBeforeMillis, Changes changes) {
+  private CommandResult prune(io.raftoral.proto.raft.PruneWorkflows p, Changes changes) {
+    if (p.getOwnerTerm() != owner.term()) {
+      return result(ResultCode.STALE_OWNER, WorkflowStatusCode.WORKFLOW_STATUS_UNSPECIFIED);
+    }
+    long endedBeforeMillis = p.getEndedBeforeMillis();
     long pruned = 0;
     for (WorkflowEntry w : workflows.values()) {
       if (!w.isRunning() && w.endedAtMillis() < endedBeforeMillis) {

@@ -88,7 +88,7 @@ final class FakeGroup implements WorkflowRun.Host, AutoCloseable {
   public void sideEffectStarted() {}
 
   @Override
-  public void sideEffectProposed() {}
+  public void sideEffectEnded() {}
 
   @Override
   public void runEnded(WorkflowRun run) {

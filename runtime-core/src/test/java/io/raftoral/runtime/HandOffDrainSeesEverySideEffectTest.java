@@ -80,7 +80,7 @@ class HandOffDrainSeesEverySideEffectTest {
     }
 
     @Override
-    public void sideEffectProposed() {
+    public void sideEffectEnded() {
       sideEffects.decrementAndGet();
     }
 

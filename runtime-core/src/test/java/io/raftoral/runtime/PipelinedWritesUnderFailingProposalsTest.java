@@ -93,7 +93,7 @@ class PipelinedWritesUnderFailingProposalsTest {
     public void sideEffectStarted() {}
 
     @Override
-    public void sideEffectProposed() {}
+    public void sideEffectEnded() {}
 
     @Override
     public void runEnded(WorkflowRun run) {}

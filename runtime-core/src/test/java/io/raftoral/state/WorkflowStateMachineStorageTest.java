@@ -339,7 +339,7 @@ class WorkflowStateMachineStorageTest {
   }
 
   private static Command prune(long endedBefore) {
-    return Command.newBuilder().setPruneWorkflows(PruneWorkflows.newBuilder().setEndedBeforeMillis(endedBefore)).build();
+    return Command.newBuilder().setPruneWorkflows(PruneWorkflows.newBuilder().setEndedBeforeMillis(endedBefore).setOwnerTerm(1)).build();
   }
 
   private static Path largest(Path dir, String suffix) throws IOException {

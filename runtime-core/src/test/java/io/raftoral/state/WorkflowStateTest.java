@@ -721,8 +721,22 @@ class WorkflowStateTest {
     assertThat(state.digest()).isNotEqualTo(other.digest());
   }
 
+  // Pruning is an owner decision too: a prune carrying a deposed owner's term (whose clock may run
+  // ahead) is STALE_OWNER and removes nothing.
+  @Test
+  void pruneOfAStaleOwnerTermIsRefused() {
+    apply(start(WF, "order", 1, "in"));
+    apply(endWithResult(WF, "r", TERM));
+    apply(ownerChange(2, TERM + 1), TERM + 1);
+
+    CommandResult r = state.apply(prune(Long.MAX_VALUE), TERM + 1);
+
+    assertThat(r.getCode()).isEqualTo(ResultCode.STALE_OWNER);
+    assertThat(state.get(WF)).isNotNull();
+  }
+
   static Command prune(long endedBeforeMillis) {
-    return Command.newBuilder().setPruneWorkflows(PruneWorkflows.newBuilder().setEndedBeforeMillis(endedBeforeMillis)).build();
+    return Command.newBuilder().setPruneWorkflows(PruneWorkflows.newBuilder().setEndedBeforeMillis(endedBeforeMillis).setOwnerTerm(TERM)).build();
   }
 
   static Command start(String id, String type, int version, String input) {
