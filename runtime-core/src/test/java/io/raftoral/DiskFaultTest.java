@@ -40,6 +40,13 @@ class DiskFaultTest {
     if (cluster != null) {
       cluster.close();
     }
+    started.reversed().forEach(n -> {
+      try {
+        n.close();
+      } catch (RuntimeException ignored) {
+        // closed by the test already
+      }
+    });
     if (mounted != null) {
       new ProcessBuilder("umount", "-l", mounted.toString()).inheritIO().start().waitFor();
     }
@@ -56,15 +63,20 @@ class DiskFaultTest {
     });
   }
 
-  @Test
-  void aNodeWhoseDiskFillsUpStopsServingAndLeadingAndResumesWhenSpaceReturns() throws Exception {
+  /** Node 3's data directory on a tmpfs of its own (skips the test where it cannot mount one). */
+  private Path mountNode3() throws Exception {
     Path node3 = Files.createDirectories(tmp.resolve("node-3"));
     Process mount = new ProcessBuilder("mount", "-t", "tmpfs", "-o", "size=" + TMPFS_MIB + "m", "tmpfs", node3.toString())
         .redirectErrorStream(true).start();
     String why = new String(mount.getInputStream().readAllBytes()).strip();
     Assumptions.assumeTrue(mount.waitFor() == 0, "cannot mount a tmpfs here (needs root): " + why);
     mounted = node3;
+    return node3;
+  }
 
+  @Test
+  void aNodeWhoseDiskFillsUpStopsServingAndLeadingAndResumesWhenSpaceReturns() throws Exception {
+    Path node3 = mountNode3();
     cluster = TestCluster.start(3, tmp, (id, b) -> b.register(steps()));
     RaftoralNode full = cluster.node(3);
     RaftoralNode healthy = cluster.node(1);
@@ -98,6 +110,84 @@ class DiskFaultTest {
     String group = full.runtime().executionGroupOf(meanwhile.getFirst().workflowId());
     await("node 3's replica caught up", () ->
         full.runtime().replicaState(group).equals(healthy.runtime().replicaState(group)));
+  }
+
+  // A follower whose disk is full while its group commits fails its writes: Ratis never writes
+  // that log again, and may leave its term-and-vote file empty. Once space returns the node
+  // restarts on its data directory; when that cannot be opened again (the vote is lost, so it
+  // must not be that voter any more) it rejoins as a new node and ends up a caught-up member.
+  // Nodes joined through api addresses, as `raftoral node` runs them, so that a rejoin has seeds.
+  @Test
+  void aFollowerWhoseWritesFailedOnAFullDiskComesBackAsACaughtUpMember() throws Exception {
+    Path node3 = mountNode3();
+    RaftoralNode healthy = joined(tmp.resolve("node-1"), null);
+    RaftoralNode second = joined(tmp.resolve("node-2"), healthy.apiAddress());
+    RaftoralNode full = joined(node3, healthy.apiAddress());
+    await("three members in one group", () -> healthy.runtime().clusterInfo().getExecutionGroupsList().stream()
+        .anyMatch(g -> g.getMembersCount() == 3 && g.getRaftMembersCount() == 3));
+    while (!healthy.runtime().ownsGroupOf("any")) {
+      healthy.runtime().transferLeadership("any", healthy.nodeId(), Duration.ofSeconds(5));
+    }
+    var before = full.runtime();
+
+    Path filler = node3.resolve("filler");
+    fillUntilFull(filler);
+    List<WorkflowHandle<Integer>> meanwhile = new ArrayList<>();
+    for (int i = 0; i < 20; i++) {
+      meanwhile.add(healthy.start("steps", 1, 4, Integer.class));
+    }
+    for (WorkflowHandle<Integer> h : meanwhile) {
+      assertThat(h.result(WAIT)).isEqualTo(6);
+    }
+    await("node 3 reports the full disk", () -> before.notServing() != null);
+    // What a failed write of Ratis's term-and-vote file leaves (it renames an empty temporary
+    // file over it): the node can no longer be that voter.
+    try (var files = Files.walk(node3.resolve("raft"))) {
+      for (Path meta : files.filter(p -> p.getFileName().toString().equals("raft-meta")).toList()) {
+        Files.write(meta, new byte[0]);
+      }
+    }
+
+    Files.delete(filler);
+
+    await("node 3 serves again, as a new node", () -> full.runtime() != before && full.runtime().notServing() == null
+        && full.runtime().removedMessage() == null && full.nodeId() != before.nodeId());
+    await("node 3 is a caught-up member of the group", () -> {
+      try {
+        String group = healthy.runtime().executionGroupOf(meanwhile.getFirst().workflowId());
+        return healthy.runtime().clusterInfo().getExecutionGroupsList().stream()
+            .anyMatch(g -> g.getGroupId().equals(group) && g.getRaftMembersList().contains(full.nodeId()))
+            && full.runtime().replicaState(group).equals(healthy.runtime().replicaState(group));
+      } catch (RuntimeException e) {
+        return false; // its replica is being opened or added
+      }
+    });
+    assertThat(full.start("steps", 1, 6, Integer.class).result(WAIT)).isEqualTo(15);
+    second.close();
+  }
+
+  private final List<RaftoralNode> started = new ArrayList<>();
+
+  /** A node with its own addresses and data directory: bootstraps a cluster (seed null) or joins through {@code seed}. */
+  private RaftoralNode joined(Path dataDirectory, String seed) {
+    var a = io.raftoral.api.LocalCluster.freeAddresses(2);
+    RaftoralNode.Builder b = RaftoralNode.builder().raftAddress(a.get(1L)).apiAddress(a.get(2L)).dataDirectory(dataDirectory)
+        .electionTimeout(Duration.ofMillis(500)).register(steps());
+    RaftoralNode n = seed == null ? b.nodeId(1).start() : b.join(List.of(seed)).start();
+    started.add(n);
+    return n;
+  }
+
+  /** Writes {@code file} until the disk refuses more (ENOSPC). */
+  private static void fillUntilFull(Path file) {
+    byte[] block = new byte[1 << 20];
+    try (OutputStream out = Files.newOutputStream(file)) {
+      while (true) {
+        out.write(block);
+      }
+    } catch (IOException full) {
+      // no space left: as wanted
+    }
   }
 
   private static void fill(Path file, long bytes) throws IOException {

@@ -47,6 +47,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class RaftoralNode implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(RaftoralNode.class);
+  // Restarts on the data directory after a fault, 2 s apart, before the node rejoins as a new one.
+  private static final int RESTART_ATTEMPTS = 5;
 
   private final Launch launch;
   private final WorkflowRegistry registry;
@@ -198,6 +200,67 @@ public final class RaftoralNode implements AutoCloseable {
     synchronized (lifecycle) {
       if (!closing) {
         watch = MembershipWatch.start(r, launch, restarted, this::removed, this::refused);
+        r.onRecovery(() -> Thread.ofPlatform().name("raftoral-restart-" + r.nodeId()).start(() -> restartAfterFault(r)));
+      }
+    }
+  }
+
+  /**
+   * The disk fault of {@code r} has cleared (docs/ARCHITECTURE.md, "Disk faults"): the node starts
+   * again on its data directory as the same node, so that a Raft log that failed a write (Ratis
+   * never writes to it again) is opened afresh and the replicas replay what they missed; the node
+   * keeps answering UNAVAILABLE meanwhile. When its data directory cannot be opened again (a full
+   * disk can leave Ratis's term-and-vote file empty, and a voter must never forget its vote),
+   * it rejoins the cluster as a new node, as a removed node does.
+   */
+  private void restartAfterFault(NodeRuntime r) {
+    synchronized (lifecycle) {
+      if (closing || r != runtime) {
+        return;
+      }
+    }
+    LOG.warn("node {}: restarting on its data directory after the fault", r.nodeId());
+    try {
+      r.close();
+    } catch (IOException | RuntimeException e) {
+      LOG.warn("node {}: closing the faulted runtime failed", r.nodeId(), e);
+    }
+    for (int attempt = 1; !closing; attempt++) {
+      try {
+        NodeRuntime next = launch.newRuntime(r.nodeId(), Map.of(r.nodeId(), r.raftAddress()), r.incarnation());
+        try {
+          next.start(NodeRuntime.Entry.RECOVER);
+        } catch (IOException | RuntimeException e) {
+          next.close();
+          throw e;
+        }
+        synchronized (lifecycle) {
+          if (closing) {
+            next.close();
+            return;
+          }
+          runtime = next;
+          if (api != null) {
+            api.serve(next);
+          }
+        }
+        watch(next, true);
+        LOG.warn("node {}: restarted after the fault; it serves again", next.nodeId());
+        return;
+      } catch (IOException | RuntimeException e) {
+        if (closing) {
+          return;
+        }
+        if (attempt >= RESTART_ATTEMPTS) {
+          removed(r, "node " + r.nodeId() + " cannot open its data directory again after the fault (" + e.getMessage() + ")");
+          return;
+        }
+        LOG.warn("node {}: restarting after the fault failed ({}); trying again", r.nodeId(), e.getMessage());
+        try {
+          Thread.sleep(2000);
+        } catch (InterruptedException interrupted) {
+          return;
+        }
       }
     }
   }

@@ -27,7 +27,11 @@ final class NodeHealth implements AutoCloseable {
   interface Reaction {
     void faulted(String why);
 
-    void recovered(String was);
+    /**
+     * The fault has cleared; returns whether the node serves again now (false: it is being
+     * replaced, and stays in its fault until it closes).
+     */
+    boolean recovered(String was);
   }
 
   private final long nodeId;
@@ -87,10 +91,12 @@ final class NodeHealth implements AutoCloseable {
             reaction.faulted(problem);
           }
         } else if (fault != null && ++clean >= CLEAR_LOOKS) {
-          String was = fault;
-          fault = null;
           clean = 0;
-          reaction.recovered(was);
+          if (reaction.recovered(fault)) {
+            fault = null;
+          } else {
+            return; // replaced: this watch's node closes
+          }
         }
       } catch (RuntimeException e) {
         LOG.warn("node {}: reacting to a health change failed", nodeId, e);

@@ -178,14 +178,15 @@ public final class NodeRuntime implements AutoCloseable {
       }
 
       @Override
-      public void recovered(String was) {
+      public boolean recovered(String was) {
         LOG.warn("node {}: recovered ({} no longer holds)", raft.nodeId(), was);
         Runnable restart = recovery;
         if (restart != null) {
           restart.run();
-        } else {
-          forEachGroup(gid -> host.pauseElections(gid, false));
+          return false;
         }
+        forEachGroup(gid -> host.pauseElections(gid, false));
+        return true;
       }
     });
     management.setListener(t -> scheduleLocalReconcile(), membership::wake);
@@ -356,6 +357,11 @@ public final class NodeRuntime implements AutoCloseable {
   /** The incarnation of this node's identity (sent with its joins). */
   public String incarnation() {
     return options.incarnation();
+  }
+
+  /** This node's raft address. */
+  public String raftAddress() {
+    return raft.address();
   }
 
   public String clusterId() {
