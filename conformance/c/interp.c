@@ -452,11 +452,14 @@ static void *answer(void *arg) {
   raftoral_error_t *e = NULL;
   jval *msg;
   if (op && strcmp(op, "start") == 0) {
-    char *type = j_getstr(req, "type_hex") ? from_hex(j_getstr(req, "type_hex")) : strdup(j_getstr(req, "type"));
+    const char *plain_type = j_getstr(req, "type");
+    char *type = j_getstr(req, "type_hex") ? from_hex(j_getstr(req, "type_hex")) : plain_type ? strdup(plain_type) : NULL;
     char *wid = j_getstr(req, "workflow_id_hex") ? from_hex(j_getstr(req, "workflow_id_hex")) : id ? strdup(id) : NULL;
     const jval *input = j_get(req, "input");
+    int has_input = input && input->type == J_STR;
     raftoral_status_t s = raftoral_workflow_start(node, type, (uint32_t)j_getint(req, "version", 1),
-                                                  (const uint8_t *)input->text, input->len, wid, &out, &e);
+                                                  has_input ? (const uint8_t *)input->text : NULL,
+                                                  has_input ? input->len : 0, wid, &out, &e);
     if (s == RAFTORAL_OK) {
       jval *ok = j_obj();
       j_set(ok, "workflow_id", j_str((const char *)out.data, out.len));

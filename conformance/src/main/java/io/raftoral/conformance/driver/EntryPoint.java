@@ -105,7 +105,7 @@ abstract class EntryPoint {
       return Map.of(
           "RAFTORAL_JAVA_HOME", System.getProperty("java.home"),
           "RAFTORAL_LIBRARY", library().resolve("libraftoral.so").toString(),
-          "RAFTORAL_JVM_OPTIONS", "-Xmx384m -XX:+UseSerialGC -Dorg.slf4j.simpleLogger.log.io.raftoral=warn",
+          "RAFTORAL_JVM_OPTIONS", "-Xmx384m -XX:+UseSerialGC",
           "PYTHONPATH", repo.resolve("bindings-python").toString(),
           "PYTHONDONTWRITEBYTECODE", "1");
     }

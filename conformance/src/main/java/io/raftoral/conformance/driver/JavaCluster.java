@@ -38,7 +38,7 @@ final class JavaCluster extends Cluster {
       Path data = dir.resolve(label);
       List<String> cmd = new ArrayList<>(List.of(Ports.javaExecutable(), "--enable-native-access=ALL-UNNAMED",
           "--sun-misc-unsafe-memory-access=allow", "-Xmx384m", "-XX:+UseSerialGC",
-          "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn", "-cp", classPath, "io.raftoral.cli.RaftoralCli", "node",
+          "-cp", classPath, "io.raftoral.cli.RaftoralCli", "node",
           "--raft-addr", "127.0.0.1:" + ports[2 * i], "--api-addr", "127.0.0.1:" + ports[2 * i + 1],
           "--data-dir", data.toString(),
           "--node-failure-timeout", ClusterSettings.NODE_FAILURE_TIMEOUT_MILLIS + "ms",
@@ -89,7 +89,7 @@ final class JavaCluster extends Cluster {
     n.start();
     String line = lines.poll(START_TIMEOUT.toSeconds(), TimeUnit.SECONDS);
     if (line == null || line.isEmpty()) {
-      throw new ScenarioFailure(n.label + " did not serve (exit " + n.exitCode() + "): " + n.tail(15));
+      throw new ScenarioFailure(n.label + " did not serve (exit " + n.exitCode() + "): " + n.tail(4));
     }
     // "node 2 serving api 127.0.0.1:8002 raft 127.0.0.1:7002"
     String[] words = line.split(" ");

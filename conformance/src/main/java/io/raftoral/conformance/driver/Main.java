@@ -47,6 +47,9 @@ public final class Main {
       System.err.println("no scenario matches " + filter);
       System.exit(2);
     }
+    // Node processes must not outlive the driver (a raftoral node would run on until killed).
+    Runtime.getRuntime().addShutdownHook(new Thread(
+        () -> ProcessHandle.current().descendants().forEach(ProcessHandle::destroyForcibly)));
     deleteRecursively(work);
     Files.createDirectories(work);
     String run = Long.toString(System.currentTimeMillis(), 36);

@@ -134,7 +134,7 @@ final class NativeCluster extends Cluster {
       JsonNode e = events.poll(START_TIMEOUT.toSeconds(), TimeUnit.SECONDS);
       if (e == null || !"ready".equals(e.path("event").asText())) {
         throw new ScenarioFailure(node.label + " did not get ready (" + e + ", exit " + node.exitCode() + "): "
-            + node.tail(15));
+            + node.tail(4));
       }
       node.nodeId = e.get("node_id").asLong();
       node.apiAddress = e.get("api_address").asText();
@@ -153,7 +153,7 @@ final class NativeCluster extends Cluster {
       } catch (TimeoutException e) {
         throw new ScenarioFailure(node + " did not answer " + request.path("op").asText() + " within " + timeoutMillis + " ms");
       } catch (ExecutionException e) {
-        throw new ScenarioFailure(node + ": " + e.getCause().getMessage() + "; stderr: " + node.tail(10));
+        throw new ScenarioFailure(node + ": " + e.getCause().getMessage() + "; stderr: " + node.tail(4));
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
         throw new ScenarioFailure("interrupted");

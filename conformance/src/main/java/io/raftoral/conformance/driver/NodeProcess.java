@@ -26,6 +26,7 @@ final class NodeProcess {
   private final Path logDir;
   private final Consumer<String> onLine;
   private Process process;
+  private Thread pump;
   private OutputStream stdin;
   private int starts;
   volatile long nodeId;
@@ -52,7 +53,7 @@ final class NodeProcess {
     process = pb.start();
     stdin = process.getOutputStream();
     Process p = process;
-    Thread.ofPlatform().daemon().name("conformance-" + label + "-stdout").start(() -> pump(p));
+    pump = Thread.ofPlatform().daemon().name("conformance-" + label + "-stdout").start(() -> pump(p));
   }
 
   private void pump(Process p) {
@@ -90,6 +91,21 @@ final class NodeProcess {
       p.destroyForcibly(); // SIGKILL on Unix
       p.waitFor(30, TimeUnit.SECONDS);
     }
+    drained();
+  }
+
+  /**
+   * Waits until the stdout of the process that ended has been read to its end, so that its
+   * last lines (and its end) reach the listener BEFORE a restart starts listening again.
+   */
+  private void drained() throws InterruptedException {
+    Thread t;
+    synchronized (this) {
+      t = pump;
+    }
+    if (t != null) {
+      t.join(10_000);
+    }
   }
 
   /** Asks the process to stop (a line on stdin, or SIGTERM), then kills it after {@code grace}. */
@@ -114,6 +130,7 @@ final class NodeProcess {
       p.destroyForcibly();
       p.waitFor(30, TimeUnit.SECONDS);
     }
+    drained();
   }
 
   Integer exitCode() {
@@ -121,11 +138,14 @@ final class NodeProcess {
     return p == null || p.isAlive() ? null : p.exitValue();
   }
 
-  /** The last lines of the process's stderr, for a failure message. */
+  /** The last lines of the process's stderr that are not stack frames, and where the rest is, for a failure message. */
   String tail(int lines) {
+    Path file = logDir.resolve(label + ".stderr.log");
     try {
-      List<String> all = Files.readAllLines(logDir.resolve(label + ".stderr.log"), StandardCharsets.UTF_8);
-      return String.join("\n", new ArrayList<>(all.subList(Math.max(0, all.size() - lines), all.size())));
+      List<String> all = Files.readAllLines(file, StandardCharsets.ISO_8859_1).stream()
+          .filter(l -> !l.startsWith("\t") && !l.startsWith(" ") && !l.startsWith("Caused by")).toList();
+      return String.join(" | ", new ArrayList<>(all.subList(Math.max(0, all.size() - lines), all.size())))
+          + " (whole log: " + file + ")";
     } catch (IOException | java.io.UncheckedIOException e) {
       return "(no stderr: " + e.getMessage() + ")";
     }

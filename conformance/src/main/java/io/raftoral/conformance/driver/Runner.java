@@ -262,7 +262,10 @@ final class Runner {
       if (!Files.exists(cluster.effectLog)) {
         return out;
       }
-      for (String line : Files.readAllLines(cluster.effectLog, StandardCharsets.UTF_8)) {
+      String text = Files.readString(cluster.effectLog, StandardCharsets.UTF_8);
+      // Only complete lines: a process may be appending one right now.
+      String[] lines = text.substring(0, text.lastIndexOf('\n') + 1).split("\n");
+      for (String line : lines) {
         if (line.isBlank()) {
           continue;
         }
