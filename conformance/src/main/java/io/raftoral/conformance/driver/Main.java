@@ -22,6 +22,8 @@ import java.util.Map;
  */
 public final class Main {
   private static final ObjectMapper JSON = new ObjectMapper();
+  /** What went wrong outside the cells (a cluster that had to be started again), printed under the matrix. */
+  private static final List<String> NOTES = new java.util.concurrent.CopyOnWriteArrayList<>();
 
   enum Outcome { PASS, FAIL, GAP, NOT_APPLICABLE }
 
@@ -114,15 +116,33 @@ public final class Main {
     Files.createDirectories(dir);
     log(entry.name + ": starting a 3-node cluster (" + settings.name() + ")");
     long t0 = System.nanoTime();
-    try (Cluster cluster = entry.cluster(dir, settings)) {
+    Cluster started = null;
+    String failure = null;
+    // A cluster that does not come up is reported (NOTES) and started once more, in a new directory,
+    // so that one failed start does not hide every scenario of the entry point.
+    for (int attempt = 1; attempt <= 2 && started == null; attempt++) {
+      Path at = attempt == 1 ? dir : dir.resolveSibling(dir.getFileName() + "-again");
+      Files.createDirectories(at);
+      Cluster c = entry.cluster(at, settings);
       try {
-        cluster.start();
+        c.start();
+        started = c;
       } catch (Exception e) {
-        for (Scenario s : todo) {
-          record(matrix, s, entry, new Cell(Outcome.FAIL, Duration.ZERO, "the cluster did not start: " + e.getMessage()));
-        }
-        return;
+        c.close();
+        String why = e.getMessage();
+        NOTES.add(entry.name + ": " + (attempt == 1 ? "the first" : "the second") + " " + settings.name()
+            + " cluster did not start: " + why);
+        failure = failure == null ? why : failure;
+        log(entry.name + ": the cluster did not start: " + why);
       }
+    }
+    if (started == null) {
+      for (Scenario s : todo) {
+        record(matrix, s, entry, new Cell(Outcome.FAIL, Duration.ZERO, "the cluster did not start: " + failure));
+      }
+      return;
+    }
+    try (Cluster cluster = started) {
       log(entry.name + ": cluster up in " + seconds(Duration.ofNanos(System.nanoTime() - t0)));
       String broken = null;
       for (Scenario s : todo) {
@@ -203,6 +223,10 @@ public final class Main {
     }
     b.append(String.format("%n%d cells: %d pass, %d fail, %d known gap, %d not applicable; %s%n", Arrays.stream(counts).sum(),
         counts[0], counts[1], counts[2], counts[3], seconds(total)));
+    if (!NOTES.isEmpty()) {
+      b.append("\nNotes:\n");
+      NOTES.forEach(n -> b.append("- ").append(n).append('\n'));
+    }
     if (!details.isEmpty()) {
       b.append('\n');
       details.stream().sorted(Comparator.comparing((String d) -> !d.startsWith("FAIL") && !d.startsWith("fail")))
