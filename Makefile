@@ -11,15 +11,24 @@ export MAVEN_OPTS ?= --sun-misc-unsafe-memory-access=allow
 # Overridable, e.g. MVN='mvn -B -ntp -Dmaven.repo.local=DIR' make demo.
 MVN ?= mvn -B -ntp
 
-.PHONY: build test demo clean
+# Which entry points and scenarios `make conformance` runs (comma-separated; empty: every scenario).
+CONFORMANCE_ENTRIES ?= java,c,python,go
+CONFORMANCE_SCENARIOS ?=
+
+.PHONY: build test conformance demo clean
 
 ## build: compile every module and install it locally, without tests
 build:
 	$(MVN) -q install -DskipTests
 
-## test: run every test of every module (Java, the C ABI test under ASan, pytest, go vet + go test -race)
+## test: run every test of every module (Java, the C ABI test under ASan, pytest, go vet + go test -race, the conformance matrix)
 test:
 	$(MVN) install
+
+## conformance: every scenario of conformance/scenarios against every entry point (Java, C, Python, Go) on
+## 3-node clusters of real processes; prints the matrix (also in conformance/target/conformance/matrix.txt)
+conformance: build
+	$(MVN) -pl conformance verify -Dconformance.entries=$(CONFORMANCE_ENTRIES) -Dconformance.scenarios=$(CONFORMANCE_SCENARIOS)
 
 ## demo: a local 3-node cluster of `./raftoral node` processes running the example workflows through the CLI,
 ## then the order workflow in Python and in Go, each on a node embedded through the C ABI

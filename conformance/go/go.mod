@@ -1,0 +1,7 @@
+module github.com/raftoral/raftoral-go/conformance
+
+go 1.26
+
+require github.com/raftoral/raftoral-go v0.0.0
+
+replace github.com/raftoral/raftoral-go => ../../bindings-go

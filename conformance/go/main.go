@@ -1,0 +1,551 @@
+// Command conformance-go is the Go entry point of the conformance suite: one node of a cluster,
+// embedded in this process through the raftoral Go package, with the instruction-set
+// interpreter registered as its workflows (conformance/README.md).
+//
+// Usage: conformance-go CONFIG_JSON, where CONFIG_JSON is the node's configuration in the C
+// ABI's shape (node_id, members, api_address, data_dir, ...). $CONFORMANCE_LOG names the
+// side-effect log, $CONFORMANCE_NODE this node's label. Once the node is open it prints
+// {"event": "ready", ...}; then it answers the driver's requests, one JSON object per line on
+// stdin, each with one JSON line on stdout, in any order (each request runs in its goroutine).
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	raftoral "github.com/raftoral/raftoral-go"
+)
+
+// waitTerminated is how long wait_terminated waits at most before it fails the workflow.
+const waitTerminated = 120 * time.Second
+
+var (
+	nodeLabel = os.Getenv("CONFORMANCE_NODE")
+	effects   *os.File
+	outMu     sync.Mutex
+	out       = bufio.NewWriter(os.Stdout)
+)
+
+func send(v any) {
+	line, err := json.Marshal(v)
+	if err != nil {
+		line, _ = json.Marshal(map[string]any{"event": "error", "message": err.Error()})
+	}
+	outMu.Lock()
+	defer outMu.Unlock()
+	out.Write(line)
+	out.WriteByte('\n')
+	out.Flush()
+}
+
+func logEvent(wf, ev, key string, seq int64, attempt int, value any, hasValue bool) {
+	line := map[string]any{"wf": wf, "node": nodeLabel, "ev": ev, "key": key, "seq": seq, "attempt": attempt}
+	if hasValue {
+		line["value"] = value
+	}
+	b, _ := json.Marshal(line)
+	// One write(2) on an O_APPEND file: lines of concurrent processes never interleave.
+	effects.Write(append(b, '\n'))
+}
+
+// ---- the interpreter ----
+
+// ConformanceError is what the fail instruction returns; a failed workflow records its type
+// ("*main.ConformanceError"), whose simple name the suite compares.
+type ConformanceError struct{ Message string }
+
+func (e *ConformanceError) Error() string { return e.Message }
+
+func fail(format string, args ...any) error {
+	return &ConformanceError{Message: fmt.Sprintf(format, args...)}
+}
+
+// canonical names an error of this surface as the suite does: the C ABI's status name without
+// its prefix.
+func canonical(err error) string {
+	var e *raftoral.Error
+	if errors.As(err, &e) {
+		return strings.TrimPrefix(e.Code.String(), "RAFTORAL_ERR_")
+	}
+	return "INTERNAL"
+}
+
+// stopping reports whether err means "return from the workflow function now".
+func stopping(err error) bool {
+	return errors.Is(err, raftoral.ErrTerminated) || errors.Is(err, raftoral.ErrAborted)
+}
+
+type interpreter struct {
+	ctx     *raftoral.Context
+	version int
+	values  map[string][]any
+	errs    []string
+	seq     map[string]int64
+	loops   []int
+}
+
+func decode(b []byte) (any, error) {
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.UseNumber()
+	var v any
+	if err := d.Decode(&v); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+func workflow(version int) raftoral.WorkflowFunc {
+	return func(ctx *raftoral.Context, input []byte) ([]byte, error) {
+		in, err := decode(input)
+		if err != nil {
+			return nil, fail("the input is not JSON: %v", err)
+		}
+		program, _ := in.(map[string]any)["program"].([]any)
+		if program == nil {
+			return nil, fail("the input has no program array")
+		}
+		it := &interpreter{ctx: ctx, version: version, values: map[string][]any{}, seq: map[string]int64{}}
+		if err := it.block(program); err != nil {
+			return nil, err
+		}
+		result := map[string]any{"version": version, "values": it.values}
+		if len(it.errs) > 0 {
+			result["errors"] = it.errs
+		}
+		return json.Marshal(result)
+	}
+}
+
+func (it *interpreter) block(ops []any) error {
+	for _, o := range ops {
+		op, _ := o.(map[string]any)
+		if err := it.step(op); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (it *interpreter) step(op map[string]any) error {
+	name, _ := op["op"].(string)
+	switch name {
+	case "checkpoint":
+		key := opKey(op)
+		n := it.seq[key]
+		value, err := json.Marshal(it.eval(op["value"]))
+		if err != nil {
+			return err
+		}
+		committed, err := it.ctx.Checkpoint(key, value)
+		if err != nil {
+			return err
+		}
+		v, err := decode(committed)
+		if err != nil {
+			return fail("a committed value is not JSON: %v", err)
+		}
+		it.wrote(key, v)
+		if observe, _ := op["observe"].(bool); observe {
+			logEvent(it.ctx.WorkflowID(), "observe", key, n, 0, v, true)
+		}
+		return nil
+	case "compute":
+		return it.compute(op)
+	case "var", "var_set", "var_add":
+		// The Go binding has no replicated variable (SPEC §3 ReplicatedVar); the scenarios
+		// that use one mark Go as a known gap.
+		return fail("the Go binding has no replicated variable (%s)", name)
+	case "fail":
+		message, _ := op["message"].(string)
+		return &ConformanceError{Message: message}
+	case "panic":
+		var m map[string]int
+		m["x"] = 1 // a nil map write: Go's unplanned fault (a panic)
+		return nil
+	case "wait_terminated":
+		deadline := time.Now().Add(waitTerminated)
+		for !it.ctx.IsTerminated() {
+			if time.Now().After(deadline) {
+				return fail("not terminated within %v", waitTerminated)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		logEvent(it.ctx.WorkflowID(), "terminated_seen", "", 0, 0, nil, false)
+		return nil
+	case "loop":
+		times := intOf(op["times"])
+		body, _ := op["body"].([]any)
+		for i := 0; i < times; i++ {
+			it.loops = append(it.loops, i)
+			err := it.block(body)
+			it.loops = it.loops[:len(it.loops)-1]
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	case "sleep":
+		time.Sleep(time.Duration(intOf(op["ms"])) * time.Millisecond)
+		return nil
+	case "try":
+		body, _ := op["body"].([]any)
+		err := it.block(body)
+		var ce *ConformanceError
+		switch {
+		case err == nil:
+		case stopping(err), errors.As(err, &ce):
+			return err // the function must unwind; the instruction set's own failures are not caught
+		default:
+			it.errs = append(it.errs, canonical(err))
+		}
+		return nil
+	default:
+		return fail("unknown op %q", name)
+	}
+}
+
+func (it *interpreter) compute(op map[string]any) error {
+	key := opKey(op)
+	n := it.seq[key]
+	failAttempts := intOf(op["fail_attempts"])
+	failAlways, _ := op["fail_always"].(bool)
+	sleepMs := intOf(op["sleep_ms"])
+	wf := it.ctx.WorkflowID()
+	attempt := 0
+	effect := func() ([]byte, error) {
+		attempt++
+		logEvent(wf, "begin", key, n, attempt, nil, false)
+		if sleepMs > 0 {
+			time.Sleep(time.Duration(sleepMs) * time.Millisecond)
+		}
+		if failAlways || attempt <= failAttempts {
+			logEvent(wf, "fail", key, n, attempt, nil, false)
+			return nil, fail("compute %s failed (attempt %d)", key, attempt)
+		}
+		value := it.eval(op["value"])
+		logEvent(wf, "end", key, n, attempt, value, true)
+		return json.Marshal(value)
+	}
+	for {
+		committed, err := it.ctx.CheckpointCompute(key, effect)
+		var ce *ConformanceError
+		if errors.As(err, &ce) && !failAlways && attempt <= failAttempts {
+			continue // the failed attempt consumed no position: retry the same key (SPEC §3)
+		}
+		if err != nil {
+			return err
+		}
+		v, err := decode(committed)
+		if err != nil {
+			return fail("a committed value is not JSON: %v", err)
+		}
+		it.wrote(key, v)
+		return nil
+	}
+}
+
+func (it *interpreter) wrote(key string, committed any) {
+	it.seq[key]++
+	name := key
+	if !utf8.ValidString(key) {
+		name = "hex:" + hex.EncodeToString([]byte(key))
+	}
+	it.values[name] = append(it.values[name], committed)
+}
+
+func opKey(op map[string]any) string {
+	if h, ok := op["key_hex"].(string); ok {
+		b, _ := hex.DecodeString(h)
+		return string(b) // Go strings hold any bytes: the invalid UTF-8 goes to the API as is
+	}
+	k, _ := op["key"].(string)
+	return k
+}
+
+func (it *interpreter) eval(e any) any {
+	switch v := e.(type) {
+	case map[string]any:
+		if what, ok := v["$"].(string); ok {
+			switch what {
+			case "i":
+				if len(it.loops) == 0 {
+					return 0
+				}
+				return it.loops[len(it.loops)-1]
+			case "node":
+				return nodeLabel
+			case "pad":
+				return strings.Repeat("x", intOf(v["n"]))
+			}
+			return nil
+		}
+		out := make(map[string]any, len(v))
+		for k, x := range v {
+			out[k] = it.eval(x)
+		}
+		return out
+	case []any:
+		out := make([]any, len(v))
+		for i, x := range v {
+			out[i] = it.eval(x)
+		}
+		return out
+	default:
+		return v
+	}
+}
+
+func intOf(v any) int {
+	switch n := v.(type) {
+	case json.Number:
+		i, _ := strconv.Atoi(n.String())
+		return i
+	case float64:
+		return int(n)
+	case int:
+		return n
+	}
+	return 0
+}
+
+// ---- the control protocol ----
+
+type request struct {
+	RID           int64          `json:"rid"`
+	Op            string         `json:"op"`
+	Type          string         `json:"type"`
+	TypeHex       *string        `json:"type_hex"`
+	Version       int            `json:"version"`
+	Input         string         `json:"input"`
+	WID           *string        `json:"workflow_id"`
+	WorkflowIDHex *string        `json:"workflow_id_hex"`
+	TimeoutMs     int64          `json:"timeout_ms"`
+	Reason        string         `json:"reason"`
+	Query         map[string]any `json:"query"`
+}
+
+func info(i *raftoral.WorkflowInfo) map[string]any {
+	return map[string]any{"workflowId": i.WorkflowID, "type": i.Type, "version": i.Version, "status": i.Status,
+		"ownerNode": i.OwnerNode, "checkpointCount": i.CheckpointCount, "errorType": i.ErrorType,
+		"errorMessage": i.ErrorMessage}
+}
+
+func fromHex(s string) string {
+	b, _ := hex.DecodeString(s)
+	return string(b)
+}
+
+func execute(node *raftoral.Node, r request) (any, error) {
+	switch r.Op {
+	case "start":
+		typ := r.Type
+		if r.TypeHex != nil {
+			typ = fromHex(*r.TypeHex)
+		}
+		var opts []raftoral.StartOption
+		if r.WorkflowIDHex != nil {
+			opts = append(opts, raftoral.WithWorkflowID(fromHex(*r.WorkflowIDHex)))
+		} else if r.WID != nil {
+			opts = append(opts, raftoral.WithWorkflowID(*r.WID))
+		}
+		h, err := node.Start(context.Background(), typ, r.Version, []byte(r.Input), opts...)
+		if err != nil {
+			return nil, err
+		}
+		return map[string]any{"workflow_id": h.ID()}, nil
+	case "await":
+		ctx, cancel := context.WithTimeout(context.Background(), time.Duration(r.TimeoutMs)*time.Millisecond)
+		defer cancel()
+		result, err := node.Handle(r.WorkflowID()).Result(ctx)
+		if err != nil {
+			return nil, err
+		}
+		v, err := decode(result)
+		if err != nil {
+			return nil, fmt.Errorf("the result is not JSON: %w", err)
+		}
+		return map[string]any{"result": v}, nil
+	case "describe":
+		i, err := node.Describe(r.WorkflowID())
+		if err != nil {
+			return nil, err
+		}
+		return map[string]any{"info": info(i)}, nil
+	case "terminate":
+		i, err := node.Terminate(r.WorkflowID(), r.Reason)
+		if err != nil {
+			return nil, err
+		}
+		return map[string]any{"info": info(i)}, nil
+	case "list":
+		q, err := listQuery(r.Query)
+		if err != nil {
+			return nil, err
+		}
+		page, err := node.List(q)
+		if err != nil {
+			return nil, err
+		}
+		ws := make([]any, 0, len(page.Workflows))
+		for i := range page.Workflows {
+			ws = append(ws, info(&page.Workflows[i]))
+		}
+		var token any
+		if page.NextPageToken != "" {
+			token = page.NextPageToken
+		}
+		return map[string]any{"workflows": ws, "next_page_token": token}, nil
+	}
+	return nil, fmt.Errorf("unknown request %q", r.Op)
+}
+
+// WorkflowID is the request's workflow id ("" when absent).
+func (r request) WorkflowID() string {
+	if r.WID == nil {
+		return ""
+	}
+	return *r.WID
+}
+
+func listQuery(m map[string]any) (raftoral.ListQuery, error) {
+	var q raftoral.ListQuery
+	if s, ok := m["statuses"].([]any); ok {
+		for _, x := range s {
+			name, _ := x.(string)
+			q.Statuses = append(q.Statuses, raftoral.Status(name))
+		}
+	}
+	q.Type, _ = m["type"].(string)
+	q.Version = intOf(m["version"])
+	q.Limit = intOf(m["limit"])
+	q.PageToken, _ = m["page_token"].(string)
+	for key, dst := range map[string]*time.Time{"started_after": &q.StartedAfter, "started_before": &q.StartedBefore} {
+		if s, ok := m[key].(string); ok {
+			t, err := time.Parse(time.RFC3339Nano, s)
+			if err != nil {
+				return q, &raftoral.Error{Code: raftoral.CodeInvalidArgument, Message: err.Error()}
+			}
+			*dst = t
+		}
+	}
+	return q, nil
+}
+
+func answer(node *raftoral.Node, r request) {
+	v, err := execute(node, r)
+	if err == nil {
+		send(map[string]any{"rid": r.RID, "ok": v})
+		return
+	}
+	e := map[string]any{"code": canonical(err), "message": err.Error()}
+	var re *raftoral.Error
+	if errors.As(err, &re) {
+		e["message"] = re.Message
+		if re.Detail != "" {
+			e["detail"] = re.Detail
+		}
+	}
+	send(map[string]any{"rid": r.RID, "error": e})
+}
+
+type config struct {
+	NodeID             uint64            `json:"node_id"`
+	Members            map[string]string `json:"members"`
+	APIAddress         string            `json:"api_address"`
+	DataDir            string            `json:"data_dir"`
+	NodeFailureTimeout int64             `json:"node_failure_timeout_ms"`
+	RetentionMs        int64             `json:"retention_ms"`
+}
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "conformance-go:", err)
+		raftoral.Shutdown()
+		os.Exit(1)
+	}
+	raftoral.Shutdown()
+}
+
+func run() error {
+	var c config
+	if len(os.Args) != 2 {
+		return errors.New("usage: conformance-go CONFIG_JSON")
+	}
+	if err := json.Unmarshal([]byte(os.Args[1]), &c); err != nil {
+		return err
+	}
+	var err error
+	effects, err = os.OpenFile(os.Getenv("CONFORMANCE_LOG"), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
+		return err
+	}
+	members := map[uint64]string{}
+	for k, v := range c.Members {
+		id, err := strconv.ParseUint(k, 10, 64)
+		if err != nil {
+			return err
+		}
+		members[id] = v
+	}
+	node, err := raftoral.NewNode(raftoral.Config{
+		NodeID:             c.NodeID,
+		Members:            members,
+		APIAddress:         c.APIAddress,
+		DataDir:            c.DataDir,
+		NodeFailureTimeout: time.Duration(c.NodeFailureTimeout) * time.Millisecond,
+		Retention:          time.Duration(c.RetentionMs) * time.Millisecond,
+	})
+	if err != nil {
+		return err
+	}
+	defer node.Close()
+	for _, reg := range []struct {
+		typ     string
+		version int
+		mode    raftoral.Mode
+	}{{"conformance", 1, raftoral.HotStandby}, {"conformance", 2, raftoral.HotStandby}, {"conformance_owner_only", 1, raftoral.OwnerOnly}} {
+		if err := node.RegisterWorkflow(reg.typ, reg.version, workflow(reg.version), raftoral.WithMode(reg.mode)); err != nil {
+			return err
+		}
+	}
+	if err := node.Open(); err != nil {
+		return err
+	}
+	id, err := node.ID()
+	if err != nil {
+		return err
+	}
+	api, err := node.APIAddress()
+	if err != nil {
+		return err
+	}
+	send(map[string]any{"event": "ready", "node_id": id, "api_address": api})
+	in := bufio.NewReader(os.Stdin)
+	for {
+		line, err := in.ReadBytes('\n')
+		if len(bytes.TrimSpace(line)) > 0 {
+			var r request
+			if jerr := json.Unmarshal(line, &r); jerr != nil {
+				send(map[string]any{"event": "error", "message": jerr.Error()})
+			} else if r.Op == "quit" {
+				return nil
+			} else {
+				go answer(node, r)
+			}
+		}
+		if err != nil {
+			return nil // stdin closed: the driver is gone
+		}
+	}
+}

@@ -1,0 +1,125 @@
+package io.raftoral.conformance.driver;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A way of writing workflows that the suite runs every scenario against: how to build its
+ * interpreter, and how to start a 3-node cluster of it (conformance/README.md, "Adding an entry
+ * point").
+ */
+abstract class EntryPoint {
+  final String name;
+  final Path repo;
+
+  EntryPoint(String name, Path repo) {
+    this.name = name;
+    this.repo = repo;
+  }
+
+  /** Builds what the entry point's node processes run; throws with the build's output on failure. */
+  abstract void prepare(Path work) throws Exception;
+
+  /** A cluster of three node processes in {@code dir}, not started yet. */
+  abstract Cluster cluster(Path dir, ClusterSettings settings);
+
+  static EntryPoint named(String name, Path repo) {
+    return switch (name) {
+      case "java" -> new Java(repo);
+      case "c" -> new Native("c", repo);
+      case "python" -> new Native("python", repo);
+      case "go" -> new Native("go", repo);
+      default -> throw new IllegalArgumentException("unknown entry point '" + name + "' (known: java, c, python, go)");
+    };
+  }
+
+  /** {@code raftoral node} processes with the Java interpreter on their class path (the driver's own). */
+  static final class Java extends EntryPoint {
+    Java(Path repo) {
+      super("java", repo);
+    }
+
+    @Override
+    void prepare(Path work) {
+      // Built by Maven with the driver: the class path of this JVM holds the interpreter and the engine.
+    }
+
+    @Override
+    Cluster cluster(Path dir, ClusterSettings settings) {
+      return new JavaCluster(dir, settings, System.getProperty("java.class.path"));
+    }
+  }
+
+  /** One process per node embedding it through libraftoral.so: the C, Python and Go interpreters. */
+  static final class Native extends EntryPoint {
+    private Path binary;
+
+    Native(String name, Path repo) {
+      super(name, repo);
+    }
+
+    private Path library() {
+      return repo.resolve("ffi-c-api/target/native");
+    }
+
+    @Override
+    void prepare(Path work) throws Exception {
+      if (!Files.exists(library().resolve("libraftoral.so"))) {
+        throw new IllegalStateException(library() + "/libraftoral.so is missing: build ffi-c-api first (make build)");
+      }
+      Path out = work.resolve("build-" + name);
+      Files.createDirectories(out);
+      switch (name) {
+        case "c" -> {
+          binary = out.resolve("conformance-c");
+          run(List.of("make", "-s", "-C", repo.resolve("conformance/c").toString(), "OUT=" + out,
+              "RAFTORAL_NATIVE=" + library(), "RAFTORAL_INCLUDE=" + repo.resolve("ffi-c-api/include")), repo, out);
+        }
+        case "go" -> {
+          binary = out.resolve("conformance-go");
+          run(List.of("go", "build", "-o", binary.toString(), "."), repo.resolve("conformance/go"), out);
+        }
+        case "python" -> run(List.of("python3", "-c", "import raftoral"), repo, out);
+        default -> throw new IllegalStateException(name);
+      }
+    }
+
+    private void run(List<String> command, Path cwd, Path out) throws Exception {
+      Path log = out.resolve("build.log");
+      ProcessBuilder pb = new ProcessBuilder(command).directory(cwd.toFile()).redirectErrorStream(true)
+          .redirectOutput(log.toFile());
+      pb.environment().putAll(env());
+      Process p = pb.start();
+      if (!p.waitFor(10, TimeUnit.MINUTES) || p.exitValue() != 0) {
+        p.destroyForcibly();
+        throw new IllegalStateException(String.join(" ", command) + " failed:\n" + Files.readString(log, StandardCharsets.UTF_8));
+      }
+    }
+
+    private Map<String, String> env() {
+      return Map.of(
+          "RAFTORAL_JAVA_HOME", System.getProperty("java.home"),
+          "RAFTORAL_LIBRARY", library().resolve("libraftoral.so").toString(),
+          "RAFTORAL_JVM_OPTIONS", "-Xmx384m -XX:+UseSerialGC",
+          "PYTHONPATH", repo.resolve("bindings-python").toString(),
+          "PYTHONDONTWRITEBYTECODE", "1");
+    }
+
+    @Override
+    Cluster cluster(Path dir, ClusterSettings settings) {
+      return new NativeCluster(dir, settings, config -> switch (name) {
+        case "python" -> List.of("python3", repo.resolve("conformance/python/conformance_node.py").toString(), config);
+        default -> List.of(binary.toString(), config);
+      }, env());
+    }
+  }
+
+  static String read(Path p) throws IOException {
+    return Files.readString(p, StandardCharsets.UTF_8);
+  }
+}

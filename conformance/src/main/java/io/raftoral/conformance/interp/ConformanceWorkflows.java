@@ -1,0 +1,29 @@
+package io.raftoral.conformance.interp;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.raftoral.api.ExecutionMode;
+import io.raftoral.api.WorkflowDefinition;
+import io.raftoral.api.WorkflowProvider;
+import io.raftoral.api.WorkflowRegistry;
+import io.raftoral.api.WorkflowType;
+
+/**
+ * The Java entry point's interpreter, registered in {@code raftoral node} through the
+ * {@link WorkflowProvider} SPI: {@code conformance} v1 and v2 ({@code HOT_STANDBY}) and
+ * {@code conformance_owner_only} v1 ({@code OWNER_ONLY}), each running the program in its
+ * input (conformance/README.md).
+ */
+public final class ConformanceWorkflows implements WorkflowProvider {
+  @Override
+  public void register(WorkflowRegistry registry) {
+    EffectLog log = EffectLog.fromEnvironment();
+    registry.register(definition("conformance", 1, ExecutionMode.HOT_STANDBY, log));
+    registry.register(definition("conformance", 2, ExecutionMode.HOT_STANDBY, log));
+    registry.register(definition("conformance_owner_only", 1, ExecutionMode.OWNER_ONLY, log));
+  }
+
+  private static WorkflowDefinition<JsonNode, JsonNode> definition(String type, int version, ExecutionMode mode, EffectLog log) {
+    return new WorkflowDefinition<>(new WorkflowType(type, version), JsonNode.class, JsonNode.class,
+        (ctx, input) -> new Interpreter(ctx, version, log).run(input), mode);
+  }
+}
