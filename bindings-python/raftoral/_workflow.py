@@ -13,6 +13,7 @@ from __future__ import annotations
 import ctypes
 import itertools
 import sys
+import threading
 import traceback
 from dataclasses import dataclass
 from typing import Any, Callable, Generic, TypeVar
@@ -275,13 +276,15 @@ class WorkflowContext:
 
 class ReplicatedVar(Generic[T]):
     """A value replicated through checkpoints of one key (SPEC §3): ``get`` is local, ``set``
-    and ``update`` commit the next value and return the committed one."""
+    and ``update`` commit the next value and return the committed one. Safe to use from several
+    threads: ``update`` reads and writes under one lock, so concurrent updates are not lost."""
 
-    __slots__ = ("_ctx", "_key", "_value")
+    __slots__ = ("_ctx", "_key", "_value", "_lock")
 
     def __init__(self, ctx: WorkflowContext, key: str, initial: T) -> None:
         self._ctx = ctx
         self._key = key
+        self._lock = threading.RLock()
         self._value: T = ctx.checkpoint(key, initial)
 
     @property
@@ -292,11 +295,13 @@ class ReplicatedVar(Generic[T]):
         return self._value
 
     def set(self, value: T) -> T:
-        self._value = self._ctx.checkpoint(self._key, value)
-        return self._value
+        with self._lock:
+            self._value = self._ctx.checkpoint(self._key, value)
+            return self._value
 
     def update(self, fn: Callable[[T], T]) -> T:
-        return self.set(fn(self._value))
+        with self._lock:
+            return self.set(fn(self._value))
 
     def __repr__(self) -> str:
         return f"ReplicatedVar({self._key!r}, {self._value!r})"

@@ -307,7 +307,8 @@ static int step(interp *it, const jval *op) {
   }
   if (strcmp(name, "compute") == 0) return compute(it, op);
   if (strcmp(name, "var") == 0 || strcmp(name, "var_set") == 0 || strcmp(name, "var_add") == 0) {
-    /* The C ABI has no replicated variable (SPEC §3): the scenarios that use one mark C as a known gap. */
+    /* A replicated variable is each language's convenience over checkpoint; the C ABI has none
+       (the scenarios that use one mark C as not applicable). */
     return fail(it, "the C ABI has no replicated variable");
   }
   if (strcmp(name, "fail") == 0) {

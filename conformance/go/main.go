@@ -93,6 +93,8 @@ type interpreter struct {
 	errs    []string
 	seq     map[string]int64
 	loops   []int
+	vars    map[string]*raftoral.Var[any]
+	varKeys []string // in creation order
 }
 
 func decode(b []byte) (any, error) {
@@ -115,11 +117,19 @@ func workflow(version int) raftoral.WorkflowFunc {
 		if program == nil {
 			return nil, fail("the input has no program array")
 		}
-		it := &interpreter{ctx: ctx, version: version, values: map[string][]any{}, seq: map[string]int64{}}
+		it := &interpreter{ctx: ctx, version: version, values: map[string][]any{}, seq: map[string]int64{},
+			vars: map[string]*raftoral.Var[any]{}}
 		if err := it.block(program); err != nil {
 			return nil, err
 		}
 		result := map[string]any{"version": version, "values": it.values}
+		if len(it.vars) > 0 {
+			vars := map[string]any{}
+			for _, k := range it.varKeys {
+				vars[k] = it.vars[k].Get()
+			}
+			result["vars"] = vars
+		}
 		if len(it.errs) > 0 {
 			result["errors"] = it.errs
 		}
@@ -162,10 +172,37 @@ func (it *interpreter) step(op map[string]any) error {
 		return nil
 	case "compute":
 		return it.compute(op)
-	case "var", "var_set", "var_add":
-		// The Go binding has no replicated variable (SPEC §3 ReplicatedVar); the scenarios
-		// that use one mark Go as a known gap.
-		return fail("the Go binding has no replicated variable (%s)", name)
+	case "var":
+		key := opKey(op)
+		v, err := raftoral.NewVar[any](it.ctx, key, it.eval(op["initial"]))
+		if err != nil {
+			return err
+		}
+		if _, seen := it.vars[key]; !seen {
+			it.varKeys = append(it.varKeys, key)
+		}
+		it.vars[key] = v
+		it.wrote(key, v.Get())
+		return nil
+	case "var_set", "var_add":
+		key := opKey(op)
+		v := it.vars[key]
+		if v == nil {
+			return fail("no variable %q", key)
+		}
+		var committed any
+		var err error
+		if name == "var_set" {
+			committed, err = v.Set(it.eval(op["value"]))
+		} else {
+			delta := numberOf(op["delta"])
+			committed, err = v.Update(func(current any) any { return numberOf(current) + delta })
+		}
+		if err != nil {
+			return err
+		}
+		it.wrote(key, committed)
+		return nil
 	case "fail":
 		message, _ := op["message"].(string)
 		return &ConformanceError{Message: message}
@@ -304,6 +341,20 @@ func (it *interpreter) eval(e any) any {
 	default:
 		return v
 	}
+}
+
+// numberOf is v as a float64 (JSON numbers decode to json.Number or float64).
+func numberOf(v any) float64 {
+	switch n := v.(type) {
+	case json.Number:
+		f, _ := n.Float64()
+		return f
+	case float64:
+		return n
+	case int:
+		return float64(n)
+	}
+	return 0
 }
 
 func intOf(v any) int {

@@ -134,6 +134,21 @@ class ApiBehaviourTest {
     }
   }
 
+  // SPEC §12, bad UTF-8: a Java string with an unpaired surrogate has no UTF-8 form; sent as is
+  // it would become another name ('?'), so ids, types and keys with one are refused.
+  @Test
+  void namesThatAreNotValidUnicodeAreRefused() {
+    assertThatThrownBy(() -> cluster.node(1).start("greet", 1, "x", String.class, "wf-\uD800"))
+        .isInstanceOf(Errors.InvalidArgumentException.class).hasMessageContaining("not valid Unicode");
+    assertThatThrownBy(() -> cluster.node(1).start("greet\uDC00", 1, "x", String.class))
+        .isInstanceOf(Errors.InvalidArgumentException.class).hasMessageContaining("not valid Unicode");
+    WorkflowHandle<String> h = cluster.node(1).start("bad_key", 1, "k\uD800", String.class);
+    assertThatThrownBy(() -> h.result(TIMEOUT))
+        .isInstanceOfSatisfying(Errors.WorkflowFailedException.class, e -> assertThat(e.errorMessage()).contains("not valid Unicode"));
+    assertThat(cluster.node(1).start("greet", 1, "ok \uD83D\uDE00", String.class, "wf-\uD83D\uDE00").result(TIMEOUT))
+        .isEqualTo("hello ok \uD83D\uDE00");
+  }
+
   @Test
   void payloadsAboveTheLimitAreRefused() {
     int limit = 4 * 1024 * 1024;

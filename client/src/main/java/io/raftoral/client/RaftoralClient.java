@@ -127,6 +127,9 @@ public final class RaftoralClient implements AutoCloseable {
     if (workflowId != null && workflowId.isBlank()) {
       throw new Errors.InvalidArgumentException("workflow id must not be blank (pass null to generate one)");
     }
+    if (workflowId != null) {
+      io.raftoral.api.Text.requireWellFormed("workflow id", workflowId);
+    }
     String id = workflowId != null ? workflowId : UUID.randomUUID().toString();
     StartRequest request = StartRequest.newBuilder().setType(t.name()).setVersion(t.version())
         .setInput(ByteString.copyFrom(input)).setWorkflowId(id).build();
@@ -242,6 +245,7 @@ public final class RaftoralClient implements AutoCloseable {
     if (workflowId == null || workflowId.isBlank()) {
       throw new Errors.InvalidArgumentException("workflow id must not be null or blank");
     }
+    io.raftoral.api.Text.requireWellFormed("workflow id", workflowId);
   }
 
   private static void requirePositive(Duration d, String what) {

@@ -1092,7 +1092,7 @@ public final class NodeRuntime implements AutoCloseable {
     if (workflowId.length() > 512) {
       throw new Errors.InvalidArgumentException("workflow id is longer than 512 characters");
     }
-    return workflowId;
+    return io.raftoral.api.Text.requireWellFormed("workflow id", workflowId);
   }
 
   /** As {@link #checkOpen}, and refuses workflow calls while the node is in a fault (a full disk). */

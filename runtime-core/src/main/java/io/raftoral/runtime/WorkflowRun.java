@@ -331,6 +331,7 @@ final class WorkflowRun implements WorkflowContext, Runnable {
     if (key == null || key.isEmpty()) {
       throw new Errors.InvalidArgumentException("checkpoint key must not be null or empty");
     }
+    io.raftoral.api.Text.requireWellFormed("checkpoint key", key);
     calls.lock();
     try {
       if (returned) {

@@ -6,6 +6,7 @@ public record WorkflowType(String name, int version) {
     if (name == null || name.isBlank()) {
       throw new Errors.InvalidArgumentException("workflow type name must not be empty");
     }
+    Text.requireWellFormed("workflow type name", name);
     if (version < 1) {
       throw new Errors.InvalidArgumentException("workflow version must be >= 1, got " + version);
     }
