@@ -151,6 +151,7 @@ final class Printer {
       // The Raft configuration follows `members` one change at a time; equal once a change is done.
       ArrayNode raftMembers = e.putArray("raftMembers");
       g.getRaftMembersList().forEach(raftMembers::add);
+      e.put("open", g.getOpen());
     }
     ArrayNode removed = n.putArray("removedNodes");
     for (RemovedNodeInfo r : c.getRemovedNodesList()) {
@@ -175,9 +176,9 @@ final class Printer {
     }
     b.append(c.getExecutionGroupsCount()).append(c.getExecutionGroupsCount() == 1 ? " execution group:\n" : " execution groups:\n");
     for (ExecutionGroupInfo g : c.getExecutionGroupsList()) {
-      b.append(String.format("  group %-3d %s members %s leader %s%n", g.getIndex(), g.getGroupId(),
+      b.append(String.format("  group %-3d %s members %s leader %s%s%n", g.getIndex(), g.getGroupId(),
           g.getMembersList().stream().map(String::valueOf).collect(Collectors.joining(",", "[", "]")),
-          g.getLeaderNode() == 0 ? "none" : "node " + g.getLeaderNode()));
+          g.getLeaderNode() == 0 ? "none" : "node " + g.getLeaderNode(), g.getOpen() ? "" : " (not open to starts yet)"));
     }
     if (c.getRemovedNodesCount() > 0) {
       b.append(c.getRemovedNodesCount()).append(c.getRemovedNodesCount() == 1 ? " removed node:\n" : " removed nodes:\n");

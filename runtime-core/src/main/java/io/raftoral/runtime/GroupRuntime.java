@@ -187,7 +187,7 @@ final class GroupRuntime implements WorkflowStateMachine.Listener, WorkflowRun.H
       case WORKFLOW_END -> ended(command.getWorkflowEnd().getWorkflowId());
       case WORKFLOW_TERMINATE -> ended(command.getWorkflowTerminate().getWorkflowId());
       case OWNER_CHANGE -> ownerChanged(command.getOwnerChange());
-      case PRUNE_WORKFLOWS, REFUSED, KIND_NOT_SET -> {}
+      case PRUNE_WORKFLOWS, REFUSED, PLACEMENT, KIND_NOT_SET -> {}
     }
   }
 

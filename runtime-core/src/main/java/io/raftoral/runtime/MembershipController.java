@@ -92,8 +92,17 @@ final class MembershipController implements AutoCloseable {
   private volatile Thread conform;
   private volatile boolean closed;
 
+  /** Proposes a command into an execution group (hosted here or not) and completes once it is applied there. */
+  interface GroupProposer {
+    java.util.concurrent.CompletableFuture<io.raftoral.raft.Proposer.Outcome> propose(RaftGroupId group,
+        io.raftoral.proto.raft.Command command);
+  }
+
+  private final GroupProposer groups;
+
   MembershipController(long self, RaftHost host, ManagementStateMachine management, RaftGroupId managementGroupId,
-      NodeRuntime.Options options) {
+      NodeRuntime.Options options, GroupProposer groups) {
+    this.groups = groups;
     this.self = self;
     this.host = host;
     this.management = management;
@@ -156,7 +165,8 @@ final class MembershipController implements AutoCloseable {
     long observedMs = TimeUnit.NANOSECONDS.toMillis(roundStart - observedSince);
     Map<Long, Long> silence = new HashMap<>();
     host.followerSilenceMillis(managementGroupId).forEach((id, quiet) -> silence.put(id, Math.min(quiet, observedMs)));
-    if (!removeFailed(t, silence, term, roundStart, observedSince) && !conformManagement(t, conf, term, roundStart)) {
+    if (!removeFailed(t, silence, term, roundStart, observedSince) && !conformManagement(t, conf, term, roundStart)
+        && !openNewGroup(t, term)) {
       place(t, silence, term);
     }
   }
@@ -255,6 +265,52 @@ final class MembershipController implements AutoCloseable {
     return false;
   }
 
+  /**
+   * Opens the first closed execution group to starts, once it runs (its Raft configuration is its
+   * members): first every open group is told that starts are now routed over one more group
+   * (raft {@code Placement}), so each refuses a start routed without the new group (MOVED); only
+   * then is {@code OpenGroup} committed. A node with a stale topology can therefore not start an
+   * id in the group it used to hash to while a node that knows the new group starts it there.
+   * Idempotent, so a new management leader finishes a half-done opening. True when it acted.
+   */
+  private boolean openNewGroup(Topology t, long term) {
+    List<ExecutionGroupRecord> sorted = t.getExecutionGroupsList().stream()
+        .sorted(Comparator.comparingInt(ExecutionGroupRecord::getIndex)).toList();
+    ExecutionGroupRecord closed = sorted.stream().filter(g -> !g.getOpen()).findFirst().orElse(null);
+    if (closed == null) {
+      return false;
+    }
+    RaftGroupId gid = RaftGroupId.valueOf(UUID.fromString(closed.getGroupId()));
+    Set<Long> raftMembers = host.voters(gid);
+    if (raftMembers == null || !raftMembers.equals(new TreeSet<>(closed.getMembersList()))) {
+      return false; // not running with its members yet: place and conform go on meanwhile
+    }
+    int routedOver = closed.getIndex() + 1;
+    io.raftoral.proto.raft.Command placement = io.raftoral.proto.raft.Command.newBuilder()
+        .setPlacement(io.raftoral.proto.raft.Placement.newBuilder().setGroups(routedOver)).build();
+    try {
+      for (ExecutionGroupRecord g : sorted.subList(0, closed.getIndex())) {
+        var outcome = groups.propose(RaftGroupId.valueOf(UUID.fromString(g.getGroupId())), placement)
+            .get(options.requestTimeout().toMillis(), TimeUnit.MILLISECONDS);
+        if (outcome.result().getCode() != io.raftoral.proto.raft.ResultCode.APPLIED) {
+          LOG.info("node {}: execution group {} did not take the placement of {} groups: {}", self, g.getIndex(), routedOver,
+              outcome.result());
+          return true;
+        }
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return true;
+    } catch (Exception e) {
+      LOG.info("node {}: telling the execution groups about group {} failed ({}); retrying", self, closed.getIndex(), e.toString());
+      return true;
+    }
+    LOG.info("node {}: opening execution group {} to starts ({} groups)", self, closed.getIndex(), routedOver);
+    commit(ManagementCommand.newBuilder().setOpenGroup(io.raftoral.proto.management.OpenGroup.newBuilder()
+        .setIndex(closed.getIndex())).build(), term);
+    return true;
+  }
+
   /** Places unplaced nodes and tops up groups below the target size; true when it committed a decision. */
   private boolean place(Topology t, Map<Long, Long> silence, long term) {
     int target = options.targetGroupSize();
@@ -282,6 +338,9 @@ final class MembershipController implements AutoCloseable {
         List<Long> members = new ArrayList<>(smallest.getMembersList());
         members.add(node);
         return setMembers(smallest.getIndex(), members, "node " + node + " joined", term);
+      }
+      if (t.getExecutionGroupsList().stream().anyMatch(g -> !g.getOpen())) {
+        continue; // one new group at a time: the last one created is not open yet
       }
       List<Long> members = new ArrayList<>();
       members.add(node);

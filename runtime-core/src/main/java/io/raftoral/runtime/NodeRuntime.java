@@ -161,7 +161,7 @@ public final class NodeRuntime implements AutoCloseable {
       unattached.forEach((gid, machine) -> hosted.put(gid, newGroupRuntime(gid, machine)));
       unattached.clear();
     }
-    this.membership = new MembershipController(raft.nodeId(), host, management, managementGroupId, options);
+    this.membership = new MembershipController(raft.nodeId(), host, management, managementGroupId, options, this::propose);
     List<DiskWatch> disks = new ArrayList<>(List.of(new DiskWatch(raft.storageDir(), NodeHealth.MIN_FREE_BYTES)));
     if (!raft.stateDir().equals(raft.storageDir())) {
       disks.add(new DiskWatch(raft.stateDir(), 0));
@@ -500,15 +500,35 @@ public final class NodeRuntime implements AutoCloseable {
   }
 
   /**
-   * The group a new workflow id goes to: a stable hash over the groups. Groups are only ever
+   * The groups starts are routed over, in index order: the open ones (a group created later is
+   * opened only once the others refuse starts routed without it), or the bootstrap ones before
+   * the topology is known.
+   */
+  List<RaftGroupId> openGroupIds() {
+    Topology t = management.topology();
+    if (t.getExecutionGroupsCount() == 0) {
+      return bootstrapGroups;
+    }
+    return t.getExecutionGroupsList().stream()
+        .filter(ExecutionGroupRecord::getOpen)
+        .sorted(Comparator.comparingInt(ExecutionGroupRecord::getIndex))
+        .map(g -> RaftGroupId.valueOf(UUID.fromString(g.getGroupId())))
+        .toList();
+  }
+
+  /**
+   * The group a new workflow id goes to: a stable hash over the open groups. Groups are only ever
    * added, so an id may have been started in another group before; lookups search them all.
    */
   RaftGroupId primaryGroup(String workflowId) {
-    List<RaftGroupId> groups = executionGroupIds();
-    if (groups.isEmpty()) {
+    return primaryGroup(workflowId, openGroupIds());
+  }
+
+  private RaftGroupId primaryGroup(String workflowId, List<RaftGroupId> open) {
+    if (open.isEmpty()) {
       throw new Errors.UnavailableException("node " + raft.nodeId() + " does not know the cluster's execution groups yet", null);
     }
-    return groups.get(Math.floorMod(workflowId.hashCode(), groups.size()));
+    return open.get(Math.floorMod(workflowId.hashCode(), open.size()));
   }
 
   CompletableFuture<Proposer.Outcome> propose(RaftGroupId gid, Command command) {
@@ -620,27 +640,55 @@ public final class NodeRuntime implements AutoCloseable {
     options.payloads().check("input of workflow " + id, input);
     // Whether the type is registered is the owner's to say (SPEC §2): the group's leader refuses
     // a start of a type it cannot run, at admission, for that start alone.
-    RaftGroupId group = primaryGroup(id);
-    if (workflowId != null && executionGroupIds().size() > 1) {
-      // An explicit id may have been started while there were fewer groups.
-      Started earlier = startedElsewhere(id, group, type, input);
-      if (earlier != null) {
-        return earlier;
+    long deadline = deadlineAfter(options.requestTimeout());
+    while (true) {
+      List<RaftGroupId> open = openGroupIds();
+      RaftGroupId group = primaryGroup(id, open);
+      if (workflowId != null && executionGroupIds().size() > 1) {
+        // An explicit id may have been started while there were fewer groups.
+        Started earlier = startedElsewhere(id, group, type, input);
+        if (earlier != null) {
+          return earlier;
+        }
+      }
+      Command command = Command.newBuilder().setWorkflowStart(WorkflowStart.newBuilder()
+          .setWorkflowId(id).setType(type.name()).setVersion(type.version()).setPlacement(open.size())
+          .setInput(ByteString.copyFrom(input)).setStartedAtMillis(System.currentTimeMillis())).build();
+      Proposer.Outcome outcome = await(propose(group, command), "start of workflow " + id);
+      switch (outcome.result().getCode()) {
+        case APPLIED, ALREADY_STARTED -> {}
+        case CONFLICT -> throw new Errors.AlreadyExistsException(id);
+        case NOT_REGISTERED -> throw new Errors.NotRegisteredException(type);
+        case INVALID_INPUT -> throw new Errors.InvalidArgumentException(outcome.result().getMessage());
+        case MOVED -> {
+          // This node routed over fewer groups than the cluster has opened: route again once its
+          // topology has caught up (the group refused, so the id was not started there).
+          awaitOpenGroups(open.size() + 1, deadline, id);
+          continue;
+        }
+        default -> throw new IllegalStateException("unexpected start outcome " + outcome.result());
+      }
+      readYourWrite(group, outcome.logIndex());
+      return new Started(id, group.getUuid().toString());
+    }
+  }
+
+  /** Waits until this node's topology routes over at least {@code count} groups. */
+  private void awaitOpenGroups(int count, long deadlineNanos, String workflowId) {
+    while (openGroupIds().size() < count) {
+      checkServing();
+      if (System.nanoTime() - deadlineNanos > 0) {
+        throw new Errors.UnavailableException("the start of workflow " + workflowId + " was routed over the execution groups "
+            + "node " + raft.nodeId() + " knows, but the cluster has opened more and this node has not caught up within "
+            + options.requestTimeout() + "; retry, or start it through another node", null);
+      }
+      try {
+        Thread.sleep(20);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new Errors.UnavailableException("interrupted while catching up with the cluster's execution groups", e);
       }
     }
-    Command command = Command.newBuilder().setWorkflowStart(WorkflowStart.newBuilder()
-        .setWorkflowId(id).setType(type.name()).setVersion(type.version())
-        .setInput(ByteString.copyFrom(input)).setStartedAtMillis(System.currentTimeMillis())).build();
-    Proposer.Outcome outcome = await(propose(group, command), "start of workflow " + id);
-    switch (outcome.result().getCode()) {
-      case APPLIED, ALREADY_STARTED -> {}
-      case CONFLICT -> throw new Errors.AlreadyExistsException(id);
-      case NOT_REGISTERED -> throw new Errors.NotRegisteredException(type);
-      case INVALID_INPUT -> throw new Errors.InvalidArgumentException(outcome.result().getMessage());
-      default -> throw new IllegalStateException("unexpected start outcome " + outcome.result());
-    }
-    readYourWrite(group, outcome.logIndex());
-    return new Started(id, group.getUuid().toString());
   }
 
   private Started startedElsewhere(String id, RaftGroupId primary, WorkflowType type, byte[] input) {
@@ -879,7 +927,7 @@ public final class NodeRuntime implements AutoCloseable {
     for (ExecutionGroupRecord g : t.getExecutionGroupsList()) {
       RaftGroupId gid = RaftGroupId.valueOf(UUID.fromString(g.getGroupId()));
       reply.addExecutionGroups(ExecutionGroupInfo.newBuilder().setGroupId(g.getGroupId()).setIndex(g.getIndex())
-          .addAllMembers(g.getMembersList()).setLeaderNode(leaderOf(gid)).addAllRaftMembers(raftMembers(gid)));
+          .addAllMembers(g.getMembersList()).setLeaderNode(leaderOf(gid)).addAllRaftMembers(raftMembers(gid)).setOpen(g.getOpen()));
     }
     t.getRemovedList().forEach(r -> reply.addRemovedNodes(RemovedNodeInfo.newBuilder().setNodeId(r.getNodeId())
         .setRaftAddress(r.getRaftAddress()).setApiAddress(r.getApiAddress()).setRemovedAtMillis(r.getRemovedAtMillis())

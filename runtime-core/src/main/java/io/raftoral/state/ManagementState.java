@@ -51,7 +51,7 @@ public final class ManagementState {
    */
   public ManagementResult apply(ManagementCommand command, long entryTerm) {
     switch (command.getKindCase()) {
-      case SET_ROLES, REMOVE_NODE, CREATE_GROUP, SET_GROUP_MEMBERS -> {
+      case SET_ROLES, REMOVE_NODE, CREATE_GROUP, SET_GROUP_MEMBERS, OPEN_GROUP -> {
         if (command.getProposerTerm() != entryTerm) {
           return refused(Refusal.REFUSAL_STALE_TERM, command.getKindCase() + " was decided in term " + command.getProposerTerm()
               + " but appended in term " + entryTerm + ": its proposer no longer led the management group");
@@ -68,6 +68,7 @@ public final class ManagementState {
       case CREATE_GROUP -> createGroup(command.getCreateGroup().getMembersList());
       case SET_GROUP_MEMBERS -> setGroupMembers(command.getSetGroupMembers().getIndex(), command.getSetGroupMembers().getMembersList());
       case LEAVE_CLUSTER -> leave(command.getLeaveCluster());
+      case OPEN_GROUP -> openGroup(command.getOpenGroup().getIndex());
       case KIND_NOT_SET -> refused(Refusal.REFUSAL_INVALID, "command without a kind");
     };
   }
@@ -77,7 +78,12 @@ public final class ManagementState {
       return refused(Refusal.REFUSAL_INVALID, "the cluster is bootstrapped already");
     }
     long maxId = initial.getNodesList().stream().mapToLong(NodeRecord::getNodeId).max().orElse(0);
-    topology = initial.toBuilder().setNextNodeId(Math.max(initial.getNextNodeId(), maxId + 1)).build();
+    Topology.Builder b = initial.toBuilder().setNextNodeId(Math.max(initial.getNextNodeId(), maxId + 1));
+    // Every node of the bootstrap routes over the bootstrap groups from the start: they are open.
+    for (int i = 0; i < b.getExecutionGroupsCount(); i++) {
+      b.setExecutionGroups(i, b.getExecutionGroups(i).toBuilder().setOpen(true));
+    }
+    topology = b.build();
     return applied(0);
   }
 
@@ -215,7 +221,22 @@ public final class ManagementState {
         .setIndex(index)
         .setGroupId(GroupIds.execution(topology.getClusterId(), index).getUuid().toString())
         .addAllMembers(sorted)
-        .addAllInitialMembers(sorted)).build();
+        .addAllInitialMembers(sorted)
+        .setOpen(false)).build();
+    return applied(index);
+  }
+
+  /** Opens group {@code index} to starts; the open groups stay a prefix of the indices. */
+  private ManagementResult openGroup(int index) {
+    if (index >= topology.getExecutionGroupsCount()) {
+      return refused(Refusal.REFUSAL_INVALID, "no execution group " + index);
+    }
+    if (index > 0 && !topology.getExecutionGroups(index - 1).getOpen()) {
+      return refused(Refusal.REFUSAL_INVALID, "execution group " + (index - 1) + " is not open yet; groups open in order");
+    }
+    Topology.Builder b = topology.toBuilder();
+    b.setExecutionGroups(index, b.getExecutionGroups(index).toBuilder().setOpen(true));
+    topology = b.build();
     return applied(index);
   }
 

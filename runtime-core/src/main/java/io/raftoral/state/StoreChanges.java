@@ -21,6 +21,11 @@ public record StoreChanges(StateStore.Batch writes) implements WorkflowState.Cha
   }
 
   @Override
+  public void placement(long groups) {
+    writes.putPlacement(groups);
+  }
+
+  @Override
   public void removed(String workflowId) {
     writes.removeWorkflow(workflowId);
   }

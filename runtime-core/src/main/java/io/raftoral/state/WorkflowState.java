@@ -36,6 +36,8 @@ public final class WorkflowState {
 
     /** The workflow and all its checkpoints are gone. */
     default void removed(String workflowId) {}
+
+    default void placement(long groups) {}
   }
 
   /**
@@ -48,6 +50,8 @@ public final class WorkflowState {
   }
 
   private final ConcurrentHashMap<String, WorkflowEntry> workflows = new ConcurrentHashMap<>();
+  // Invariant: only grows. How many execution groups starts must be routed over to be taken here.
+  private volatile long placement;
   // Invariant: owner.term only grows, and each term has at most one owner node (a claim is
   // applied only in the term its claimant led in, and a term has one leader).
   private volatile Owner owner = Owner.NONE;
@@ -63,6 +67,11 @@ public final class WorkflowState {
   /** The owner and its term, read together; {@link Owner#NONE} before the first OwnerChange. */
   public Owner owner() {
     return owner;
+  }
+
+  /** How many execution groups a start must have been routed over to be taken here (0: any). */
+  public long placement() {
+    return placement;
   }
 
   /** The node that owns the group's workflows; 0 before the first OwnerChange. */
@@ -95,6 +104,7 @@ public final class WorkflowState {
       case PRUNE_WORKFLOWS -> prune(command.getPruneWorkflows(), changes);
       case REFUSED -> result(command.getRefused().getCode(), WorkflowStatusCode.WORKFLOW_STATUS_UNSPECIFIED).toBuilder()
           .setMessage(command.getRefused().getMessage()).build();
+      case PLACEMENT -> place(command.getPlacement().getGroups(), changes);
       case KIND_NOT_SET -> throw new IllegalArgumentException("command without a kind");
     };
   }
@@ -130,6 +140,10 @@ public final class WorkflowState {
     owner = new Owner(node, term);
   }
 
+  public void restorePlacement(long groups) {
+    placement = groups;
+  }
+
   /**
    * Makes this state equal to {@code other} (a snapshot installed from the leader), keeping the
    * entry objects of workflows present in both: local runs hold those and must see the new
@@ -150,6 +164,7 @@ public final class WorkflowState {
       }
     }
     owner = other.owner;
+    placement = other.placement;
   }
 
   private CommandResult start(WorkflowStart s, Changes changes) {
@@ -159,6 +174,11 @@ public final class WorkflowState {
           && existing.version() == s.getVersion()
           && existing.input().equals(s.getInput());
       return result(same ? ResultCode.ALREADY_STARTED : ResultCode.CONFLICT, existing.status());
+    }
+    if (s.getPlacement() < placement) {
+      return result(ResultCode.MOVED, WorkflowStatusCode.WORKFLOW_STATUS_UNSPECIFIED).toBuilder()
+          .setMessage("routed over " + s.getPlacement() + " execution groups, but the cluster has " + placement
+              + " or more: route it again with the current topology").build();
     }
     WorkflowEntry created = new WorkflowEntry(
         s.getWorkflowId(), s.getType(), s.getVersion(), s.getInput(), s.getStartedAtMillis(), owner.node());
@@ -240,6 +260,19 @@ public final class WorkflowState {
     return result(ResultCode.APPLIED, WorkflowStatusCode.WORKFLOW_STATUS_UNSPECIFIED);
   }
 
+  /**
+   * The cluster routes starts over {@code groups} execution groups from now on: a start routed over
+   * fewer (a node with a stale topology) is refused here, so it cannot land in this group while a
+   * node that knows the new groups starts the same id in another one.
+   */
+  private CommandResult place(long groups, Changes changes) {
+    if (groups > placement) {
+      placement = groups;
+      changes.placement(groups);
+    }
+    return result(ResultCode.APPLIED, WorkflowStatusCode.WORKFLOW_STATUS_UNSPECIFIED);
+  }
+
   private CommandResult terminate(WorkflowTerminate t, Changes changes) {
     WorkflowEntry w = workflows.get(t.getWorkflowId());
     if (w == null) {
@@ -287,7 +320,7 @@ public final class WorkflowState {
       throw new IllegalStateException(e);
     }
     Owner o = owner;
-    sha.update(java.nio.ByteBuffer.allocate(16).putLong(o.node()).putLong(o.term()).array());
+    sha.update(java.nio.ByteBuffer.allocate(24).putLong(o.node()).putLong(o.term()).putLong(placement).array());
     workflows.values().stream()
         .sorted(java.util.Comparator.comparing(WorkflowEntry::workflowId))
         .forEach(w -> w.digestInto(sha));

@@ -213,6 +213,11 @@ public final class WorkflowStateMachine extends BaseStateMachine {
       }
 
       @Override
+      public void placement(long groups) {
+        loaded.restorePlacement(groups);
+      }
+
+      @Override
       public void workflow(io.raftoral.proto.raft.WorkflowRecord record) {
         loaded.restoreWorkflow(record);
       }

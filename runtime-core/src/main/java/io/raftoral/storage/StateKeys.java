@@ -13,9 +13,11 @@ final class StateKeys {
   static final byte OWNER = 2;
   static final byte WORKFLOW = 3;
   static final byte CHECKPOINT = 4;
+  static final byte PLACEMENT = 5;
 
   static final byte[] APPLIED_KEY = {APPLIED};
   static final byte[] OWNER_KEY = {OWNER};
+  static final byte[] PLACEMENT_KEY = {PLACEMENT};
 
   private StateKeys() {}
 

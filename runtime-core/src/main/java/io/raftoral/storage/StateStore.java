@@ -48,6 +48,9 @@ public final class StateStore implements AutoCloseable {
   public interface Visitor {
     void owner(long node, long term);
 
+    /** How many groups starts must be routed over (absent in stores that never had one: 0). */
+    default void placement(long groups) {}
+
     void workflow(WorkflowRecord record);
 
     void checkpoint(String workflowId, String key, long seq, ByteString value) throws CorruptStateException;
@@ -118,6 +121,7 @@ public final class StateStore implements AutoCloseable {
             ByteBuffer v = ByteBuffer.wrap(it.value());
             visitor.owner(v.getLong(), v.getLong());
           }
+          case StateKeys.PLACEMENT -> visitor.placement(ByteBuffer.wrap(it.value()).getLong());
           case StateKeys.WORKFLOW -> visitor.workflow(WorkflowRecord.parseFrom(it.value()));
           case StateKeys.CHECKPOINT -> {
             StateKeys.Checkpoint c = StateKeys.parseCheckpoint(key);
@@ -226,6 +230,10 @@ public final class StateStore implements AutoCloseable {
 
     public void putOwner(long node, long term) {
       put(StateKeys.OWNER_KEY, StateKeys.longs(node, term));
+    }
+
+    public void putPlacement(long groups) {
+      put(StateKeys.PLACEMENT_KEY, ByteBuffer.allocate(8).putLong(groups).array());
     }
 
     /** Removes a workflow's record and all its checkpoints. */

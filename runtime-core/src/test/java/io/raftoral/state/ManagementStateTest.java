@@ -213,7 +213,8 @@ class ManagementStateTest {
         ManagementCommand.newBuilder().setRemoveNode(RemoveNode.newBuilder().setNodeId(2).setReason("no answer for 20114 ms")),
         ManagementCommand.newBuilder().setSetRoles(SetRoles.newBuilder().putRoles(2, Role.LISTENER)),
         ManagementCommand.newBuilder().setCreateGroup(CreateGroup.newBuilder().addAllMembers(List.of(2L, 3L))),
-        ManagementCommand.newBuilder().setSetGroupMembers(SetGroupMembers.newBuilder().setIndex(0).addAllMembers(List.of(1L, 3L))));
+        ManagementCommand.newBuilder().setSetGroupMembers(SetGroupMembers.newBuilder().setIndex(0).addAllMembers(List.of(1L, 3L))),
+        ManagementCommand.newBuilder().setOpenGroup(io.raftoral.proto.management.OpenGroup.newBuilder().setIndex(0)));
     Topology before = state.topology();
     for (ManagementCommand.Builder d : decisions) {
       // A resumed leader of term 3 whose decision was appended by the leader of term 4.
@@ -293,6 +294,27 @@ class ManagementStateTest {
     assertThat(g.getGroupId()).isEqualTo(GroupIds.execution("c", 1).getUuid().toString());
     assertThat(g.getMembersList()).containsExactly(1L, 2L, 3L);
     assertThat(g.getInitialMembersList()).containsExactly(1L, 2L, 3L);
+  }
+
+  // Starts are routed over the open groups only: the bootstrap's groups are open from the start,
+  // a group created later is closed until the leader opens it (after every open group refuses
+  // starts routed without it), and groups open in index order.
+  @Test
+  void bootstrapGroupsAreOpenAndACreatedGroupStaysClosedUntilOpenedInOrder() {
+    bootstrapNode1();
+    register("h:2");
+    register("h:3");
+    assertThat(state.topology().getExecutionGroups(0).getOpen()).isTrue();
+    apply(ManagementCommand.newBuilder().setCreateGroup(CreateGroup.newBuilder().addAllMembers(List.of(1L, 2L, 3L))));
+    apply(ManagementCommand.newBuilder().setCreateGroup(CreateGroup.newBuilder().addAllMembers(List.of(1L, 2L, 3L))));
+    assertThat(state.topology().getExecutionGroups(1).getOpen()).isFalse();
+
+    ManagementResult outOfOrder = apply(ManagementCommand.newBuilder().setOpenGroup(io.raftoral.proto.management.OpenGroup.newBuilder().setIndex(2)));
+    ManagementResult opened = apply(ManagementCommand.newBuilder().setOpenGroup(io.raftoral.proto.management.OpenGroup.newBuilder().setIndex(1)));
+
+    assertThat(outOfOrder.getApplied()).isFalse();
+    assertThat(opened.getApplied()).isTrue();
+    assertThat(state.topology().getExecutionGroupsList()).extracting(ExecutionGroupRecord::getOpen).containsExactly(true, true, false);
   }
 
   @Test

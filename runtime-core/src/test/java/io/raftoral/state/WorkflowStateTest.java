@@ -373,6 +373,40 @@ class WorkflowStateTest {
     assertThat(apply(start(WF, "order", 1, "in")).getCode()).isEqualTo(ResultCode.APPLIED);
   }
 
+  // --- Placement ---
+
+  // Once a group is told that starts are routed over more groups, it refuses a new id routed over
+  // fewer (a node with a stale topology): MOVED, nothing started, so the node routes it again.
+  @Test
+  void aStartRoutedOverFewerGroupsThanThePlacementIsMovedAndStartsNothing() {
+    assertThat(apply(placement(2)).getCode()).isEqualTo(ResultCode.APPLIED);
+
+    CommandResult stale = apply(start(WF, "order", 1, "in").toBuilder()
+        .setWorkflowStart(start(WF, "order", 1, "in").getWorkflowStart().toBuilder().setPlacement(1)).build());
+    CommandResult current = apply(start("wf-2", "order", 1, "in").toBuilder()
+        .setWorkflowStart(start("wf-2", "order", 1, "in").getWorkflowStart().toBuilder().setPlacement(2)).build());
+
+    assertThat(stale.getCode()).isEqualTo(ResultCode.MOVED);
+    assertThat(state.get(WF)).isNull();
+    assertThat(current.getCode()).isEqualTo(ResultCode.APPLIED);
+  }
+
+  // An id this group holds answers as before (idempotent start), whatever the placement it was
+  // routed with; and the placement only grows.
+  @Test
+  void anExistingIdAnswersAsBeforeAndThePlacementOnlyGrows() {
+    apply(start(WF, "order", 1, "in"));
+    apply(placement(3));
+    apply(placement(2));
+
+    assertThat(apply(start(WF, "order", 1, "in")).getCode()).isEqualTo(ResultCode.ALREADY_STARTED);
+    assertThat(state.placement()).isEqualTo(3);
+  }
+
+  static Command placement(int groups) {
+    return Command.newBuilder().setPlacement(io.raftoral.proto.raft.Placement.newBuilder().setGroups(groups)).build();
+  }
+
   // --- WorkflowEnd ---
 
   // An end with a result makes the workflow COMPLETED with that result and end time.
