@@ -16,7 +16,10 @@ import (
 // Context is what a running workflow uses to checkpoint. It is valid only while its workflow
 // function runs: afterwards every method returns an error matching ErrInvalidHandle (or false).
 // Its methods may be called from goroutines the workflow starts, as long as the workflow
-// function has not returned.
+// function has not returned: calls are serialized, so the n-th write of a key is the n-th call
+// that got its turn on this node (another member may pair its goroutines' writes of one key
+// differently: give each goroutine its own keys when that matters). A CheckpointCompute
+// function may not use the Context, nor wait for a goroutine that does.
 //
 // Checkpoint contract: per key, the committed values form one ordered sequence; the n-th write
 // of a key in a run returns the n-th committed value of that key, on every member.

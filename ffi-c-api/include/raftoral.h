@@ -34,7 +34,12 @@
  *
  * \par Threads
  * Every function may be called from any thread. A #raftoral_ctx_t and a #raftoral_output_t
- * are valid only during the callback that received them.
+ * are valid only during the callback that received them. One #raftoral_ctx_t may be used from
+ * several threads the workflow starts: its calls are serialized, so the n-th write of a key is
+ * the n-th call that got its turn on this node (another member may serialize its own threads
+ * differently: give each thread its own keys when the pairing matters). A compute function
+ * (#raftoral_ctx_checkpoint_compute) may not use the context it was called with, and must not
+ * wait for a thread that does.
  *
  * \par Fork
  * A child of `fork()` has only the thread that forked, not the JVM's threads, so the library
