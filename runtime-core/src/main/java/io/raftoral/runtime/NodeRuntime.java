@@ -188,6 +188,11 @@ public final class NodeRuntime implements AutoCloseable {
         forEachGroup(gid -> host.pauseElections(gid, false));
         return true;
       }
+
+      @Override
+      public boolean restarts() {
+        return recovery != null;
+      }
     });
     management.setListener(t -> scheduleLocalReconcile(), membership::wake);
   }
