@@ -21,6 +21,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.Assumptions;
 
 /**
  * Real {@code raftoral} processes for tests: nodes started through {@code RaftoralCli node} on
@@ -30,7 +31,11 @@ import java.util.stream.Stream;
  * bootstrap node); {@link #nodeId(int)} is the id the node printed, which for joining nodes
  * the cluster allocates. Each node's stdout and stderr, and every CLI run's, stay in files under
  * {@code target/node-processes/NAME-TIMESTAMP/} for debugging; data directories live in a temp
- * directory removed by {@link #close()}, which also stops every process still running.
+ * directory removed by {@link #close()}, which also stops every process still running (nodes
+ * and {@link #spawnJava helpers}) and unmounts every {@link #tmpfs} it mounted.
+ *
+ * <p>A node may run under a command prefix ({@link #startIn}), e.g. {@code ip netns exec NS}
+ * to put it in a network namespace of its own ({@link NetworkNamespaces}).
  */
 public final class NodeProcesses implements AutoCloseable {
   /** How long a node may take to print its serving line. */
@@ -60,6 +65,7 @@ public final class NodeProcesses implements AutoCloseable {
   /** One node process and where it lives. */
   public static final class Node {
     final int index;
+    final List<String> commandPrefix;
     final String raftAddress;
     volatile String apiAddress;
     final Path dataDirectory;
@@ -68,8 +74,9 @@ public final class NodeProcesses implements AutoCloseable {
     volatile Path stderr;
     volatile long nodeId;
 
-    Node(int index, String raftAddress, String apiAddress, Path dataDirectory) {
+    Node(int index, List<String> commandPrefix, String raftAddress, String apiAddress, Path dataDirectory) {
       this.index = index;
+      this.commandPrefix = List.copyOf(commandPrefix);
       this.raftAddress = raftAddress;
       this.apiAddress = apiAddress;
       this.dataDirectory = dataDirectory;
@@ -79,6 +86,8 @@ public final class NodeProcesses implements AutoCloseable {
   private final Path logDirectory;
   private final Path dataRoot;
   private final List<Node> nodes = new CopyOnWriteArrayList<>();
+  private final List<Process> helpers = new CopyOnWriteArrayList<>();
+  private final List<Path> mounts = new CopyOnWriteArrayList<>();
   private final AtomicInteger runs = new AtomicInteger();
   private final Thread killOnExit;
 
@@ -92,11 +101,14 @@ public final class NodeProcesses implements AutoCloseable {
       throw new UncheckedIOException(e);
     }
     // Should the test JVM die without close(), its children must not outlive it.
-    killOnExit = new Thread(() -> nodes.forEach(n -> {
-      if (n.process != null) {
-        n.process.destroyForcibly();
-      }
-    }));
+    killOnExit = new Thread(() -> {
+      nodes.forEach(n -> {
+        if (n.process != null) {
+          n.process.destroyForcibly();
+        }
+      });
+      helpers.forEach(Process::destroyForcibly);
+    });
     Runtime.getRuntime().addShutdownHook(killOnExit);
   }
 
@@ -132,15 +144,16 @@ public final class NodeProcesses implements AutoCloseable {
    * serving line. Returns the node's index.
    */
   public int start(List<String> modeArgs) {
-    Node node;
-    synchronized (nodes) { // only the numbering is serialized: nodes may start concurrently
-      int index = nodes.size() + 1;
-      node = new Node(index, "127.0.0.1:" + freePort(), "127.0.0.1:" + freePort(), dataRoot.resolve("node-" + index));
-      nodes.add(node);
-      launch(node, modeArgs);
-    }
-    awaitServing(node);
-    return node.index;
+    return startNode(List.of(), "127.0.0.1:" + freePort(), "127.0.0.1:" + freePort(), null, modeArgs);
+  }
+
+  /**
+   * As {@link #start}, with the node's {@code java} command run through {@code commandPrefix}
+   * (e.g. {@code ip netns exec NS}: a network namespace) on the given addresses; restarts use
+   * the same prefix.
+   */
+  public int startIn(List<String> commandPrefix, String raftAddress, String apiAddress, List<String> modeArgs) {
+    return startNode(commandPrefix, raftAddress, apiAddress, null, modeArgs);
   }
 
   /**
@@ -148,9 +161,16 @@ public final class NodeProcesses implements AutoCloseable {
    * left behind); the node is then managed like any other.
    */
   public int startAt(String raftAddress, String apiAddress, Path dataDirectory, List<String> modeArgs) {
+    return startNode(List.of(), raftAddress, apiAddress, dataDirectory, modeArgs);
+  }
+
+  /** @param dataDirectory null for a fresh one named after the node's index */
+  private int startNode(List<String> prefix, String raftAddress, String apiAddress, Path dataDirectory, List<String> modeArgs) {
     Node node;
-    synchronized (nodes) {
-      node = new Node(nodes.size() + 1, raftAddress, apiAddress, dataDirectory);
+    synchronized (nodes) { // only the numbering is serialized: nodes may start concurrently
+      int index = nodes.size() + 1;
+      node = new Node(index, prefix, raftAddress, apiAddress,
+          dataDirectory != null ? dataDirectory : dataRoot.resolve("node-" + index));
       nodes.add(node);
       launch(node, modeArgs);
     }
@@ -182,7 +202,7 @@ public final class NodeProcesses implements AutoCloseable {
     List<String> args = new ArrayList<>(List.of("node", "--raft-addr", node.raftAddress, "--api-addr", node.apiAddress,
         "--data-dir", node.dataDirectory.toString(), "--election-timeout", ELECTION_TIMEOUT));
     args.addAll(modeArgs);
-    node.process = spawn(NODE_JVM, args, node.stdout, node.stderr);
+    node.process = spawn(node.commandPrefix, NODE_JVM, RaftoralCli.class, args, node.stdout, node.stderr);
   }
 
   private void awaitServing(Node node) {
@@ -340,12 +360,53 @@ public final class NodeProcesses implements AutoCloseable {
     return run(CLI_JVM, concat(Arrays.asList(args), "--api", apiAddress(i)));
   }
 
+  /**
+   * Starts {@code main} of the test classpath as a helper process through {@code commandPrefix}
+   * (e.g. to act from inside a network namespace); its stdout and stderr go to
+   * {@code NAME.stdout}/{@code .stderr} in the log directory. {@link #close} stops it if it
+   * still runs.
+   */
+  public Process spawnJava(List<String> commandPrefix, Class<?> main, List<String> args, String name) {
+    int run = runs.incrementAndGet();
+    Process p = spawn(commandPrefix, CLI_JVM, main, args, logDirectory.resolve(name + "-" + run + ".stdout"),
+        logDirectory.resolve(name + "-" + run + ".stderr"));
+    helpers.add(p);
+    return p;
+  }
+
+  // --- file systems ---
+
+  /**
+   * A directory under this run's data root with a tmpfs of {@code mebibytes} MiB mounted on it
+   * (e.g. a node's data directory whose disk a test fills), unmounted by {@link #close}. Skips the
+   * test, saying why, where mounting is not permitted (it needs root, or CAP_SYS_ADMIN).
+   */
+  public Path tmpfs(String name, int mebibytes) {
+    try {
+      Path dir = Files.createDirectories(dataRoot.resolve(name));
+      Process mount = new ProcessBuilder("mount", "-t", "tmpfs", "-o", "size=" + mebibytes + "m", "tmpfs", dir.toString())
+          .redirectErrorStream(true).start();
+      String output = new String(mount.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
+      boolean mounted = mount.waitFor() == 0;
+      Assumptions.assumeTrue(mounted, () -> "cannot mount a tmpfs on " + dir + " here (needs root or CAP_SYS_ADMIN): "
+          + output);
+      mounts.add(dir);
+      return dir;
+    } catch (IOException e) {
+      Assumptions.abort("cannot run mount here: " + e);
+      throw new AssertionError("unreachable");
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new AssertionError("interrupted", e);
+    }
+  }
+
   private CliResult run(List<String> jvm, List<String> args) {
     int run = runs.incrementAndGet();
     String name = "run-" + run + "-" + (args.isEmpty() ? "none" : args.getFirst());
     Path out = logDirectory.resolve(name + ".stdout");
     Path err = logDirectory.resolve(name + ".stderr");
-    Process p = spawn(jvm, args, out, err);
+    Process p = spawn(List.of(), jvm, RaftoralCli.class, args, out, err);
     if (!waitFor(p, CLI_TIMEOUT)) {
       p.destroyForcibly();
       waitFor(p, Duration.ofSeconds(30));
@@ -355,14 +416,19 @@ public final class NodeProcesses implements AutoCloseable {
     return new CliResult(p.exitValue(), read(out), read(err));
   }
 
-  private Process spawn(List<String> jvm, List<String> args, Path stdout, Path stderr) {
-    List<String> cmd = new ArrayList<>();
+  private Process spawn(List<String> prefix, List<String> jvm, Class<?> main, List<String> args, Path stdout, Path stderr) {
+    List<String> cmd = new ArrayList<>(prefix);
     cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     cmd.addAll(jvm);
-    cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), RaftoralCli.class.getName()));
+    cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), main.getName()));
     cmd.addAll(args);
     try {
-      Files.writeString(logDirectory.resolve("commands.log"), String.join(" ", args) + "  > " + stdout.getFileName() + "\n",
+      List<String> shown = new ArrayList<>(prefix); // the java command itself is the same every time
+      if (main != RaftoralCli.class) {
+        shown.add(main.getSimpleName());
+      }
+      shown.addAll(args);
+      Files.writeString(logDirectory.resolve("commands.log"), String.join(" ", shown) + "  > " + stdout.getFileName() + "\n",
           StandardCharsets.UTF_8, java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND);
       ProcessBuilder pb = new ProcessBuilder(cmd).redirectOutput(stdout.toFile()).redirectError(stderr.toFile());
       pb.environment().remove("RAFTORAL_API");
@@ -423,10 +489,14 @@ public final class NodeProcesses implements AutoCloseable {
     return all;
   }
 
-  /** Stops every node still running (SIGTERM, then SIGKILL after 30 s) and removes the data directories. */
+  /**
+   * Stops every node and helper still running (SIGTERM, then SIGKILL after 30 s), unmounts the
+   * tmpfs mounts and removes the data directories.
+   */
   @Override
   public void close() {
-    List<Process> running = nodes.stream().map(n -> n.process).filter(p -> p != null && p.isAlive()).toList();
+    List<Process> running = Stream.concat(nodes.stream().map(n -> n.process), helpers.stream())
+        .filter(p -> p != null && p.isAlive()).toList();
     for (Process p : running) { // a paused process would not act on SIGTERM
       try {
         new ProcessBuilder("kill", "-CONT", Long.toString(p.pid())).start().waitFor(10, TimeUnit.SECONDS);
@@ -439,6 +509,19 @@ public final class NodeProcesses implements AutoCloseable {
       if (!waitFor(p, Duration.ofSeconds(30))) {
         p.destroyForcibly();
         waitFor(p, Duration.ofSeconds(30));
+      }
+    }
+    for (Path dir : mounts) {
+      try {
+        Process umount = new ProcessBuilder("umount", dir.toString()).redirectErrorStream(true).start();
+        umount.getInputStream().readAllBytes();
+        if (umount.waitFor() != 0) { // still busy: detach it, the kernel frees it once unused
+          new ProcessBuilder("umount", "-l", dir.toString()).inheritIO().start().waitFor();
+        }
+      } catch (IOException e) {
+        // nothing more to try; the mount stays until reboot
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
       }
     }
     try {

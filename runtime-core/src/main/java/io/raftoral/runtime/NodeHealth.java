@@ -10,7 +10,10 @@ import org.slf4j.LoggerFactory;
  * Watches what a node needs to serve (SPEC §7, never apply silently nothing): disks it can
  * write, and replicas that apply their entries. Once a look finds a fault, {@link
  * Reaction#faulted} runs (once); once the fault has cleared for {@link #CLEAR_LOOKS} looks in a
- * row, {@link Reaction#recovered} runs. One daemon thread, one look per interval.
+ * row, {@link Reaction#recovered} runs. A replica that stopped applying is reopened only by a
+ * restart: when recovering restarts the node ({@link Reaction#restarts}), usable disks are
+ * enough to recover (a write that failed on a full disk halts its replica, and the disk being
+ * freed must bring the node back). One daemon thread, one look per interval.
  */
 final class NodeHealth implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(NodeHealth.class);
@@ -32,6 +35,9 @@ final class NodeHealth implements AutoCloseable {
      * replaced, and stays in its fault until it closes).
      */
     boolean recovered(String was);
+
+    /** Whether {@link #recovered} restarts the node, which reopens every replica. */
+    boolean restarts();
   }
 
   private final long nodeId;
@@ -63,33 +69,39 @@ final class NodeHealth implements AutoCloseable {
     return fault;
   }
 
-  /** One look: the first problem found, or null. */
-  String look() {
+  /** One look at the disks: the first problem found, or null. */
+  private String diskProblem() {
     for (DiskWatch disk : disks) {
       String problem = disk.check();
       if (problem != null) {
         return problem;
       }
     }
-    return replicaFault.get();
+    return null;
   }
 
   private void loop() {
     int clean = 0;
     while (!closed) {
       String problem;
+      boolean clear;
       try {
-        problem = look();
+        String disk = diskProblem();
+        String replica = disk == null ? replicaFault.get() : null;
+        problem = disk != null ? disk : replica;
+        // The restart that recovery brings reopens a halted replica: only the disks must be usable.
+        clear = disk == null && (replica == null || reaction.restarts());
       } catch (RuntimeException e) {
         problem = "health check failed: " + e;
+        clear = false;
       }
       try {
-        if (problem != null) {
+        if (fault == null && problem != null) {
           clean = 0;
-          if (fault == null) {
-            fault = problem;
-            reaction.faulted(problem);
-          }
+          fault = problem;
+          reaction.faulted(problem);
+        } else if (!clear) {
+          clean = 0;
         } else if (fault != null && ++clean >= CLEAR_LOOKS) {
           clean = 0;
           if (reaction.recovered(fault)) {

@@ -188,6 +188,11 @@ public final class NodeRuntime implements AutoCloseable {
         forEachGroup(gid -> host.pauseElections(gid, false));
         return true;
       }
+
+      @Override
+      public boolean restarts() {
+        return recovery != null;
+      }
     });
     management.setListener(t -> scheduleLocalReconcile(), membership::wake);
   }
@@ -585,7 +590,13 @@ public final class NodeRuntime implements AutoCloseable {
     return null;
   }
 
-  /** The workflow as the group's leader knows it (this replica when it leads, or when no leader answers); null when absent. */
+  /**
+   * The workflow as the group's leader knows it (this replica when it leads); null when absent.
+   * When no leader answers, this replica answers only a final status, which never changes: a
+   * replica cut off from its group may be behind, and "running" or "unknown" from it may be stale
+   * (a partitioned node answered RUNNING for workflows the others had completed before the call:
+   * PartitionHealProcessesTest).
+   */
   private WorkflowRecord recordIn(RaftGroupId gid, String workflowId) {
     GroupRuntime local = hosted.get(gid);
     if (local != null && host.isLeader(gid)) {
@@ -596,12 +607,12 @@ public final class NodeRuntime implements AutoCloseable {
       QueryReply answer = query(gid, Query.newBuilder().setDescribeWorkflowId(workflowId).build(), options.requestTimeout());
       return answer.getFound() ? answer.getWorkflow() : null;
     } catch (Errors.UnavailableException e) {
-      if (local == null) {
+      var w = local == null ? null : local.state().get(workflowId);
+      if (w == null || w.isRunning()) {
         throw e;
       }
-      LOG.debug("describe {} on the leader failed; answering from this replica", workflowId, e);
-      var w = local.state().get(workflowId);
-      return w == null ? null : w.toRecord();
+      LOG.debug("describe {} on the leader failed; answering the final status from this replica", workflowId, e);
+      return w.toRecord();
     }
   }
 
