@@ -49,6 +49,11 @@ public final class RaftoralNode implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(RaftoralNode.class);
   // Restarts on the data directory after a fault, 2 s apart, before the node rejoins as a new one.
   private static final int RESTART_ATTEMPTS = 5;
+  // A node restarted after faults this often within the window stops instead (the fault persists).
+  private static final int MAX_RESTARTS_IN_WINDOW = 3;
+  private static final Duration RESTART_WINDOW = Duration.ofMinutes(10);
+  // When this node restarted after faults (nanos), within the window.
+  private final java.util.ArrayDeque<Long> faultRestarts = new java.util.ArrayDeque<>();
 
   private final Launch launch;
   private final WorkflowRegistry registry;
@@ -216,6 +221,20 @@ public final class RaftoralNode implements AutoCloseable {
   private void restartAfterFault(NodeRuntime r) {
     synchronized (lifecycle) {
       if (closing || r != runtime) {
+        return;
+      }
+    }
+    long now = System.nanoTime();
+    synchronized (faultRestarts) {
+      faultRestarts.removeIf(at -> now - at > RESTART_WINDOW.toNanos());
+      faultRestarts.add(now);
+      if (faultRestarts.size() > MAX_RESTARTS_IN_WINDOW) {
+        // The same fault comes back however often it restarts (not a disk that filled up once,
+        // e.g. an entry a replica cannot apply): stop and say so instead of looping.
+        String why = "node " + r.nodeId() + " stopped: it restarted " + MAX_RESTARTS_IN_WINDOW + " times within "
+            + RESTART_WINDOW.toMinutes() + " minutes after faults and the fault came back: " + r.notServing();
+        LOG.error(why);
+        fail(new RaftoralException(why));
         return;
       }
     }

@@ -724,8 +724,14 @@ public final class NodeRuntime implements AutoCloseable {
     if (local == null) {
       return;
     }
+    long deadline = deadlineAfter(options.requestTimeout());
     try {
-      local.stateMachine().awaitApplied(logIndex, deadlineAfter(options.requestTimeout()));
+      // In slices, so that a node closing (or removed, or in a fault) meanwhile answers at once.
+      while (!closed && removedMessage == null && health.fault() == null
+          && !local.stateMachine().awaitApplied(logIndex, Math.min(deadline, System.nanoTime() + 200_000_000L))
+          && System.nanoTime() - deadline < 0) {
+        // the local replica is behind: wait on
+      }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }

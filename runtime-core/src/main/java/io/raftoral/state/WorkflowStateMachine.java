@@ -259,10 +259,11 @@ public final class WorkflowStateMachine extends BaseStateMachine {
       return RaftLog.INVALID_LOG_INDEX;
     }
     synchronized (storeLock) {
-      if (store == null) {
-        return RaftLog.INVALID_LOG_INDEX;
-      }
       FileListSnapshotInfo latest = snapshots.getLatestSnapshot();
+      if (store == null || halted != null) {
+        // Nothing to capture (paused), or a position beyond an entry that was not applied.
+        return latest == null ? RaftLog.INVALID_LOG_INDEX : latest.getIndex();
+      }
       if (latest != null && latest.getIndex() >= last.getIndex()) {
         return latest.getIndex();
       }
@@ -405,6 +406,11 @@ public final class WorkflowStateMachine extends BaseStateMachine {
 
   @Override
   public void notifyTermIndexUpdated(long term, long index) {
+    synchronized (storeLock) {
+      if (halted != null) {
+        return; // past an entry that was not applied: the position must not move beyond it
+      }
+    }
     // Entries without state machine data (elections, configuration) advance the index too.
     markApplied(term, index);
   }

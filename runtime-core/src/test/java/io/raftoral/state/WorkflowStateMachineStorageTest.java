@@ -245,6 +245,30 @@ class WorkflowStateMachineStorageTest {
     assertThat(r.machine.state().get("wf-1").checkpoint("a", 0)).isEqualTo(ByteString.copyFromUtf8("x"));
   }
 
+  // An entry that fails to apply halts the replica: later entries (with or without commands) and
+  // snapshots never move its position past it, so a reopened replica replays it instead of
+  // skipping it (Ratis itself moves past a failed entry).
+  @Test
+  void aReplicaHaltedByAFailedEntryNeverMovesItsPositionPastIt() throws Exception {
+    Replica r = replica("n1");
+    r.apply(1, 1, owner(1), start("wf-1"));
+
+    var failed = r.machine.applyTransaction(r.transaction(2, 1, Command.getDefaultInstance()));
+    var after = r.machine.applyTransaction(r.transaction(3, 1, start("wf-2")));
+    r.machine.notifyTermIndexUpdated(1, 4); // a configuration entry
+
+    assertThat(failed).isCompletedExceptionally();
+    assertThat(after).isCompletedExceptionally();
+    assertThat(r.machine.halted()).isNotNull();
+    assertThat(r.machine.appliedIndex()).isEqualTo(1);
+    assertThat(r.machine.takeSnapshot()).isLessThanOrEqualTo(1);
+    r.close();
+
+    Replica reopened = replica("n1");
+    assertThat(reopened.machine.appliedIndex()).isEqualTo(1);
+    assertThat(reopened.machine.state().get("wf-2")).isNull();
+  }
+
   // --- a replica: one state machine on real Ratis storage and a real state store ---
 
   private final class Replica implements AutoCloseable {
