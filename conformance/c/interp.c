@@ -100,13 +100,20 @@ static char *from_hex(const char *hex) {
 /* Where an interpreter's error came from: the instruction set's own failure, or the C ABI. */
 enum { ERR_NONE = 0, ERR_CONFORMANCE = -1 };
 
+/* What the threads of one run share: the run's results, under `lock`. */
 typedef struct {
   raftoral_ctx_t *ctx;
   int version;
   char wf[256];
+  pthread_mutex_t lock;
   jval *values; /* key -> array of committed values */
   jval *errors; /* canonical codes caught by try */
   jval *seq;    /* key -> next position */
+} run_state;
+
+/* One thread of the interpreter: the run's, or a branch of `parallel`, with its own loop indices. */
+typedef struct {
+  run_state *run;
   long long loops[32];
   int depth;
   /* The current error: ERR_CONFORMANCE or a raftoral status, its message and type. */
@@ -175,8 +182,16 @@ static int valid_utf8(const char *s) {
   return 1;
 }
 
+static long long position(interp *it, const char *key) {
+  pthread_mutex_lock(&it->run->lock);
+  long long n = j_getint(it->run->seq, key, 0);
+  pthread_mutex_unlock(&it->run->lock);
+  return n;
+}
+
 static void wrote(interp *it, const char *key, jval *committed) {
-  j_set(it->seq, key, j_int(j_getint(it->seq, key, 0) + 1));
+  pthread_mutex_lock(&it->run->lock);
+  j_set(it->run->seq, key, j_int(j_getint(it->run->seq, key, 0) + 1));
   char name[600];
   if (valid_utf8(key)) {
     snprintf(name, sizeof name, "%s", key);
@@ -184,19 +199,36 @@ static void wrote(interp *it, const char *key, jval *committed) {
     strcpy(name, "hex:");
     for (size_t i = 0; key[i] && i < 250; i++) sprintf(name + 4 + 2 * i, "%02x", (unsigned char)key[i]);
   }
-  jval *list = j_get(it->values, name);
+  jval *list = j_get(it->run->values, name);
   if (!list) {
     list = j_arr();
-    j_set(it->values, name, list);
+    j_set(it->run->values, name, list);
   }
   j_push(list, committed);
+  pthread_mutex_unlock(&it->run->lock);
 }
 
-static char *op_key(const jval *op) {
+/* The op's key; "{i}" in it stands for the innermost loop's index. */
+static char *op_key(interp *it, const jval *op) {
   const char *hex = j_getstr(op, "key_hex");
   if (hex) return from_hex(hex);
   const char *key = j_getstr(op, "key");
-  return strdup(key ? key : "");
+  if (!key) key = "";
+  char index[24];
+  snprintf(index, sizeof index, "%lld", it->depth ? it->loops[it->depth - 1] : 0);
+  size_t n = 0;
+  for (const char *p = key; (p = strstr(p, "{i}")); p += 3) n++;
+  char *out = malloc(strlen(key) + n * strlen(index) + 1), *o = out;
+  for (const char *p = key; *p;) {
+    if (strncmp(p, "{i}", 3) == 0) {
+      o = stpcpy(o, index);
+      p += 3;
+    } else {
+      *o++ = *p++;
+    }
+  }
+  *o = 0;
+  return out;
 }
 
 static jval *parse_buf(raftoral_buf_t *buf) {
@@ -220,17 +252,17 @@ typedef struct {
 static void compute_fn(void *env, raftoral_output_t *output) {
   compute_call *c = env;
   int a = ++c->attempt;
-  log_event(c->it->wf, "begin", c->key, c->seq, a, NULL);
+  log_event(c->it->run->wf, "begin", c->key, c->seq, a, NULL);
   if (c->sleep > 0) sleep_ms(c->sleep);
   if (c->fail_always || a <= c->fail_attempts) {
     char message[512];
     snprintf(message, sizeof message, "compute %s failed (attempt %d)", c->key, a);
-    log_event(c->it->wf, "fail", c->key, c->seq, a, NULL);
+    log_event(c->it->run->wf, "fail", c->key, c->seq, a, NULL);
     raftoral_output_fail(output, "ConformanceError", message, NULL);
     return;
   }
   jval *value = eval(c->it, j_get(c->op, "value"));
-  log_event(c->it->wf, "end", c->key, c->seq, a, value);
+  log_event(c->it->run->wf, "end", c->key, c->seq, a, value);
   size_t len;
   char *text = j_dump(value, &len);
   raftoral_error_t *e = NULL;
@@ -243,13 +275,13 @@ static void compute_fn(void *env, raftoral_output_t *output) {
 }
 
 static int compute(interp *it, const jval *op) {
-  char *key = op_key(op);
-  compute_call c = {it, op, key, j_getint(it->seq, key, 0), 0, (int)j_getint(op, "fail_attempts", 0),
+  char *key = op_key(it, op);
+  compute_call c = {it, op, key, position(it, key), 0, (int)j_getint(op, "fail_attempts", 0),
                     j_getbool(op, "fail_always"), j_getint(op, "sleep_ms", 0)};
   while (1) {
     raftoral_buf_t out = {0};
     raftoral_error_t *e = NULL;
-    raftoral_status_t s = raftoral_ctx_checkpoint_compute(it->ctx, key, compute_fn, &c, &out, &e);
+    raftoral_status_t s = raftoral_ctx_checkpoint_compute(it->run->ctx, key, compute_fn, &c, &out, &e);
     if (s == RAFTORAL_ERR_CALLBACK_FAILED && raftoral_error_detail(e) && strcmp(raftoral_error_detail(e), "ConformanceError") == 0) {
       if (!c.fail_always && c.attempt <= c.fail_attempts) {
         raftoral_error_free(e);
@@ -277,19 +309,66 @@ static int compute(interp *it, const jval *op) {
 
 static int block(interp *it, const jval *ops);
 
+typedef struct {
+  interp it;
+  const jval *ops;
+  pthread_t thread;
+  int started;
+  int rc;
+} branch;
+
+static void *run_branch(void *arg) {
+  branch *b = arg;
+  b->rc = block(&b->it, b->ops);
+  return NULL;
+}
+
+/* Runs each branch on a pthread of its own, all at once, and returns when every one has ended;
+   then the first failed branch (in branch order) fails the instruction with its error. */
+static int parallel(interp *it, const jval *branches) {
+  if (!branches || branches->type != J_ARR) return fail(it, "parallel needs an array of branches");
+  size_t n = branches->n;
+  branch *bs = calloc(n ? n : 1, sizeof *bs);
+  for (size_t i = 0; i < n; i++) {
+    bs[i].it.run = it->run;
+    memcpy(bs[i].it.loops, it->loops, sizeof it->loops);
+    bs[i].it.depth = it->depth;
+    bs[i].ops = branches->items[i];
+    if (pthread_create(&bs[i].thread, NULL, run_branch, &bs[i]) == 0) {
+      bs[i].started = 1;
+    } else {
+      bs[i].rc = fail(&bs[i].it, "pthread_create failed");
+    }
+  }
+  int rc = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (bs[i].started) pthread_join(bs[i].thread, NULL);
+  }
+  for (size_t i = 0; i < n; i++) {
+    if (bs[i].rc && !rc) {
+      set_error(it, bs[i].it.err, bs[i].it.err_type, bs[i].it.err_message);
+      rc = 1;
+    }
+    free(bs[i].it.err_message);
+    free(bs[i].it.err_type);
+  }
+  free(bs);
+  return rc;
+}
+
 static int step(interp *it, const jval *op) {
   const char *name = j_getstr(op, "op");
   if (!name) return fail(it, "an op without a name");
   if (strcmp(name, "checkpoint") == 0) {
-    char *key = op_key(op);
-    long long n = j_getint(it->seq, key, 0);
+    char *key = op_key(it, op);
+    long long n = position(it, key);
     jval *value = eval(it, j_get(op, "value"));
     size_t len;
     char *text = j_dump(value, &len);
     j_free(value);
     raftoral_buf_t out = {0};
     raftoral_error_t *e = NULL;
-    raftoral_status_t s = raftoral_ctx_checkpoint(it->ctx, key, (const uint8_t *)text, len, &out, &e);
+    raftoral_status_t s = raftoral_ctx_checkpoint(it->run->ctx, key, (const uint8_t *)text, len, &out, &e);
     free(text);
     if (s != RAFTORAL_OK) {
       free(key);
@@ -300,7 +379,7 @@ static int step(interp *it, const jval *op) {
       free(key);
       return fail(it, "a committed value is not JSON");
     }
-    if (j_getbool(op, "observe")) log_event(it->wf, "observe", key, n, 0, v);
+    if (j_getbool(op, "observe")) log_event(it->run->wf, "observe", key, n, 0, v);
     wrote(it, key, v);
     free(key);
     return 0;
@@ -324,13 +403,13 @@ static int step(interp *it, const jval *op) {
     while (1) {
       int32_t terminated = 0;
       raftoral_error_t *e = NULL;
-      raftoral_status_t s = raftoral_ctx_is_terminated(it->ctx, &terminated, &e);
+      raftoral_status_t s = raftoral_ctx_is_terminated(it->run->ctx, &terminated, &e);
       if (s != RAFTORAL_OK) return abi_error(it, s, e);
       if (terminated) break;
       if (now_ms() > deadline) return fail(it, "not terminated within 120 s");
       sleep_ms(20);
     }
-    log_event(it->wf, "terminated_seen", "", 0, 0, NULL);
+    log_event(it->run->wf, "terminated_seen", "", 0, 0, NULL);
     return 0;
   }
   if (strcmp(name, "loop") == 0) {
@@ -344,6 +423,7 @@ static int step(interp *it, const jval *op) {
     }
     return 0;
   }
+  if (strcmp(name, "parallel") == 0) return parallel(it, j_get(op, "branches"));
   if (strcmp(name, "sleep") == 0) {
     sleep_ms(j_getint(op, "ms", 0));
     return 0;
@@ -351,7 +431,9 @@ static int step(interp *it, const jval *op) {
   if (strcmp(name, "try") == 0) {
     int rc = block(it, j_get(op, "body"));
     if (rc && it->err != ERR_CONFORMANCE && it->err != RAFTORAL_ERR_WORKFLOW_TERMINATED && it->err != RAFTORAL_ERR_ABORTED) {
-      j_push(it->errors, j_cstr(code_name(it->err)));
+      pthread_mutex_lock(&it->run->lock);
+      j_push(it->run->errors, j_cstr(code_name(it->err)));
+      pthread_mutex_unlock(&it->run->lock);
       set_error(it, ERR_NONE, NULL, NULL);
       return 0;
     }
@@ -371,26 +453,29 @@ static int block(interp *it, const jval *ops) {
 }
 
 static void run_workflow(void *env, raftoral_ctx_t *ctx, const uint8_t *input, size_t input_len, raftoral_output_t *output) {
-  interp it = {0};
-  it.ctx = ctx;
-  it.version = (int)(intptr_t)env;
-  it.values = j_obj();
-  it.errors = j_arr();
-  it.seq = j_obj();
+  run_state run = {0};
+  run.ctx = ctx;
+  run.version = (int)(intptr_t)env;
+  pthread_mutex_init(&run.lock, NULL);
+  run.values = j_obj();
+  run.errors = j_arr();
+  run.seq = j_obj();
   size_t id_len;
-  raftoral_ctx_workflow_id(ctx, it.wf, sizeof it.wf, &id_len, NULL);
+  raftoral_ctx_workflow_id(ctx, run.wf, sizeof run.wf, &id_len, NULL);
+  interp it = {0};
+  it.run = &run;
   const char *perr;
   jval *in = j_parse((const char *)input, input_len, &perr);
   const jval *program = in ? j_get(in, "program") : NULL;
   int rc = program && program->type == J_ARR ? block(&it, program) : fail(&it, "the input has no program array");
   if (rc == 0) {
     jval *result = j_obj();
-    j_set(result, "version", j_int(it.version));
-    j_set(result, "values", it.values);
-    it.values = NULL;
-    if (it.errors->n) {
-      j_set(result, "errors", it.errors);
-      it.errors = NULL;
+    j_set(result, "version", j_int(run.version));
+    j_set(result, "values", run.values);
+    run.values = NULL;
+    if (run.errors->n) {
+      j_set(result, "errors", run.errors);
+      run.errors = NULL;
     }
     size_t len;
     char *text = j_dump(result, &len);
@@ -407,9 +492,10 @@ static void run_workflow(void *env, raftoral_ctx_t *ctx, const uint8_t *input, s
     raftoral_output_fail(output, it.err == ERR_CONFORMANCE ? "ConformanceError" : code_name(it.err), it.err_message, NULL);
   }
   j_free(in);
-  j_free(it.values);
-  j_free(it.errors);
-  j_free(it.seq);
+  j_free(run.values);
+  j_free(run.errors);
+  j_free(run.seq);
+  pthread_mutex_destroy(&run.lock);
   free(it.err_message);
   free(it.err_type);
 }

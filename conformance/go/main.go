@@ -86,15 +86,23 @@ func stopping(err error) bool {
 	return errors.Is(err, raftoral.ErrTerminated) || errors.Is(err, raftoral.ErrAborted)
 }
 
-type interpreter struct {
-	ctx     *raftoral.Context
-	version int
+// runState is what the goroutines of one run share: the run's results, under mu.
+type runState struct {
+	mu      sync.Mutex
 	values  map[string][]any
 	errs    []string
 	seq     map[string]int64
-	loops   []int
 	vars    map[string]*raftoral.Var[any]
 	varKeys []string // in creation order
+}
+
+// interpreter is one goroutine of the interpreter: the run's, or a branch of parallel, with
+// its own loop indices.
+type interpreter struct {
+	ctx     *raftoral.Context
+	version int
+	run     *runState
+	loops   []int
 }
 
 func decode(b []byte) (any, error) {
@@ -117,21 +125,21 @@ func workflow(version int) raftoral.WorkflowFunc {
 		if program == nil {
 			return nil, fail("the input has no program array")
 		}
-		it := &interpreter{ctx: ctx, version: version, values: map[string][]any{}, seq: map[string]int64{},
-			vars: map[string]*raftoral.Var[any]{}}
+		run := &runState{values: map[string][]any{}, seq: map[string]int64{}, vars: map[string]*raftoral.Var[any]{}}
+		it := &interpreter{ctx: ctx, version: version, run: run}
 		if err := it.block(program); err != nil {
 			return nil, err
 		}
-		result := map[string]any{"version": version, "values": it.values}
-		if len(it.vars) > 0 {
+		result := map[string]any{"version": version, "values": run.values}
+		if len(run.vars) > 0 {
 			vars := map[string]any{}
-			for _, k := range it.varKeys {
-				vars[k] = it.vars[k].Get()
+			for _, k := range run.varKeys {
+				vars[k] = run.vars[k].Get()
 			}
 			result["vars"] = vars
 		}
-		if len(it.errs) > 0 {
-			result["errors"] = it.errs
+		if len(run.errs) > 0 {
+			result["errors"] = run.errs
 		}
 		return json.Marshal(result)
 	}
@@ -151,8 +159,8 @@ func (it *interpreter) step(op map[string]any) error {
 	name, _ := op["op"].(string)
 	switch name {
 	case "checkpoint":
-		key := opKey(op)
-		n := it.seq[key]
+		key := it.opKey(op)
+		n := it.position(key)
 		value, err := json.Marshal(it.eval(op["value"]))
 		if err != nil {
 			return err
@@ -173,20 +181,24 @@ func (it *interpreter) step(op map[string]any) error {
 	case "compute":
 		return it.compute(op)
 	case "var":
-		key := opKey(op)
+		key := it.opKey(op)
 		v, err := raftoral.NewVar[any](it.ctx, key, it.eval(op["initial"]))
 		if err != nil {
 			return err
 		}
-		if _, seen := it.vars[key]; !seen {
-			it.varKeys = append(it.varKeys, key)
+		it.run.mu.Lock()
+		if _, seen := it.run.vars[key]; !seen {
+			it.run.varKeys = append(it.run.varKeys, key)
 		}
-		it.vars[key] = v
+		it.run.vars[key] = v
+		it.run.mu.Unlock()
 		it.wrote(key, v.Get())
 		return nil
 	case "var_set", "var_add":
-		key := opKey(op)
-		v := it.vars[key]
+		key := it.opKey(op)
+		it.run.mu.Lock()
+		v := it.run.vars[key]
+		it.run.mu.Unlock()
 		if v == nil {
 			return fail("no variable %q", key)
 		}
@@ -232,6 +244,9 @@ func (it *interpreter) step(op map[string]any) error {
 			}
 		}
 		return nil
+	case "parallel":
+		branches, _ := op["branches"].([]any)
+		return it.parallel(branches)
 	case "sleep":
 		time.Sleep(time.Duration(intOf(op["ms"])) * time.Millisecond)
 		return nil
@@ -244,7 +259,9 @@ func (it *interpreter) step(op map[string]any) error {
 		case stopping(err), errors.As(err, &ce):
 			return err // the function must unwind; the instruction set's own failures are not caught
 		default:
-			it.errs = append(it.errs, canonical(err))
+			it.run.mu.Lock()
+			it.run.errs = append(it.run.errs, canonical(err))
+			it.run.mu.Unlock()
 		}
 		return nil
 	default:
@@ -252,9 +269,39 @@ func (it *interpreter) step(op map[string]any) error {
 	}
 }
 
+// parallel runs each branch in a goroutine of its own, all at once, and returns when every one
+// has ended; then the first failed branch (in branch order) fails the instruction with its error.
+// A branch's panic is raised again in the function's goroutine, where the binding turns it into
+// the workflow's failure (in the branch's goroutine it would end the process).
+func (it *interpreter) parallel(branches []any) error {
+	errs := make([]error, len(branches))
+	panics := make([]any, len(branches))
+	var wg sync.WaitGroup
+	for i, b := range branches {
+		ops, _ := b.([]any)
+		branch := &interpreter{ctx: it.ctx, version: it.version, run: it.run, loops: append([]int(nil), it.loops...)}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { panics[i] = recover() }()
+			errs[i] = branch.block(ops)
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if panics[i] != nil {
+			panic(panics[i])
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func (it *interpreter) compute(op map[string]any) error {
-	key := opKey(op)
-	n := it.seq[key]
+	key := it.opKey(op)
+	n := it.position(key)
 	failAttempts := intOf(op["fail_attempts"])
 	failAlways, _ := op["fail_always"].(bool)
 	sleepMs := intOf(op["sleep_ms"])
@@ -292,22 +339,35 @@ func (it *interpreter) compute(op map[string]any) error {
 	}
 }
 
+func (it *interpreter) position(key string) int64 {
+	it.run.mu.Lock()
+	defer it.run.mu.Unlock()
+	return it.run.seq[key]
+}
+
 func (it *interpreter) wrote(key string, committed any) {
-	it.seq[key]++
 	name := key
 	if !utf8.ValidString(key) {
 		name = "hex:" + hex.EncodeToString([]byte(key))
 	}
-	it.values[name] = append(it.values[name], committed)
+	it.run.mu.Lock()
+	defer it.run.mu.Unlock()
+	it.run.seq[key]++
+	it.run.values[name] = append(it.run.values[name], committed)
 }
 
-func opKey(op map[string]any) string {
+// opKey is the op's key; "{i}" in it stands for the innermost loop's index.
+func (it *interpreter) opKey(op map[string]any) string {
 	if h, ok := op["key_hex"].(string); ok {
 		b, _ := hex.DecodeString(h)
 		return string(b) // Go strings hold any bytes: the invalid UTF-8 goes to the API as is
 	}
 	k, _ := op["key"].(string)
-	return k
+	index := 0
+	if len(it.loops) > 0 {
+		index = it.loops[len(it.loops)-1]
+	}
+	return strings.ReplaceAll(k, "{i}", strconv.Itoa(index))
 }
 
 func (it *interpreter) eval(e any) any {

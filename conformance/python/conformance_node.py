@@ -11,6 +11,7 @@ stdin, each with one JSON line on stdout, in any order (each request runs on its
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import sys
@@ -83,16 +84,25 @@ def from_hex(text: str) -> str:
 
 
 class Interpreter:
-    """Runs one program; one instance per run of a workflow."""
+    """Runs one program; one instance per run of a workflow, and one more per branch of a
+    ``parallel`` instruction: the branches share the run's results (under ``lock``), each has
+    its own loop indices."""
 
     def __init__(self, ctx: raftoral.WorkflowContext, version: int) -> None:
         self.ctx = ctx
         self.version = version
+        self.lock = threading.Lock()
         self.values: dict[str, list[Any]] = {}
         self.vars: dict[str, raftoral.ReplicatedVar[Any]] = {}
         self.errors: list[str] = []
         self.seq: dict[str, int] = {}
         self.loops: list[int] = []
+
+    def branch(self) -> Interpreter:
+        """A branch of ``parallel``: the shared results, a copy of the loop indices where it starts."""
+        b = copy.copy(self)
+        b.loops = list(self.loops)
+        return b
 
     def run(self, input: Any) -> dict[str, Any]:
         program = input.get("program") if isinstance(input, dict) else None
@@ -114,7 +124,7 @@ class Interpreter:
         name = op.get("op")
         if name == "checkpoint":
             key = self.key(op)
-            n = self.seq.get(key, 0)
+            n = self.position(key)
             committed = self.ctx.checkpoint(key, self.eval(op.get("value")))
             self.wrote(key, committed)
             if op.get("observe"):
@@ -124,7 +134,8 @@ class Interpreter:
         elif name == "var":
             key = self.key(op)
             var = self.ctx.var(key, self.eval(op.get("initial")))
-            self.vars[key] = var
+            with self.lock:
+                self.vars[key] = var
             self.wrote(key, var.get())
         elif name == "var_set":
             key = self.key(op)
@@ -151,6 +162,8 @@ class Interpreter:
                     self.block(op.get("body", []))
                 finally:
                     self.loops.pop()
+        elif name == "parallel":
+            self.parallel(op.get("branches", []))
         elif name == "sleep":
             time.sleep(op.get("ms", 0) / 1000)
         elif name == "try":
@@ -159,13 +172,37 @@ class Interpreter:
             except raftoral.WorkflowTerminated:
                 raise  # the function must unwind
             except (raftoral.RaftoralError, ValueError, TypeError) as e:
-                self.errors.append(canonical(e))
+                with self.lock:
+                    self.errors.append(canonical(e))
         else:
             raise ConformanceError(f"unknown op {name!r}")
 
+    def parallel(self, branches: list[list[Any]]) -> None:
+        """Runs each branch on a thread of its own, all at once, and returns when every one has
+        ended; then the first failed branch (in branch order) fails the instruction with its error."""
+        failures: list[BaseException | None] = [None] * len(branches)
+
+        def run(index: int, branch: Interpreter, ops: list[Any]) -> None:
+            try:
+                branch.block(ops)
+            except BaseException as e:  # noqa: BLE001 - handed to the joining thread
+                failures[index] = e
+
+        threads = [
+            threading.Thread(target=run, args=(i, self.branch(), ops), name=f"conformance-branch-{i}")
+            for i, ops in enumerate(branches)
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        for e in failures:
+            if e is not None:
+                raise e
+
     def compute(self, op: dict[str, Any]) -> None:
         key = self.key(op)
-        n = self.seq.get(key, 0)
+        n = self.position(key)
         fail_attempts = op.get("fail_attempts", 0)
         fail_always = op.get("fail_always", False)
         sleep_ms = op.get("sleep_ms", 0)
@@ -196,24 +233,31 @@ class Interpreter:
             return
 
     def var(self, key: str) -> raftoral.ReplicatedVar[Any]:
-        if key not in self.vars:
+        with self.lock:
+            var = self.vars.get(key)
+        if var is None:
             raise ConformanceError(f"no var {key!r} was created")
-        return self.vars[key]
+        return var
+
+    def position(self, key: str) -> int:
+        with self.lock:
+            return self.seq.get(key, 0)
 
     def wrote(self, key: str, committed: Any) -> None:
-        self.seq[key] = self.seq.get(key, 0) + 1
         try:
             key.encode("utf-8")
             name = key
         except UnicodeEncodeError:
             name = "hex:" + key.encode("utf-8", "surrogateescape").hex()
-        self.values.setdefault(name, []).append(committed)
+        with self.lock:
+            self.seq[key] = self.seq.get(key, 0) + 1
+            self.values.setdefault(name, []).append(committed)
 
-    @staticmethod
-    def key(op: dict[str, Any]) -> str:
+    def key(self, op: dict[str, Any]) -> str:
+        """The op's key; ``{i}`` in it stands for the innermost loop's index."""
         if "key_hex" in op:
             return from_hex(op["key_hex"])
-        return str(op.get("key", ""))
+        return str(op.get("key", "")).replace("{i}", str(self.loops[-1] if self.loops else 0))
 
     def eval(self, e: Any) -> Any:
         if isinstance(e, dict) and "$" in e:

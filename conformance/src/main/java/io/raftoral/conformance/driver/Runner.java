@@ -34,6 +34,9 @@ final class Runner {
   private final String idPrefix;
   private final Map<String, String> ids = new HashMap<>();
   private final Map<String, byte[]> inputs = new HashMap<>();
+  /** Alias → the program and version it was started with (for {@code result_of_program}). */
+  private final Map<String, JsonNode> programs = new HashMap<>();
+  private final Map<String, Integer> versions = new HashMap<>();
   private final Map<String, JsonNode> results = new HashMap<>();
   private final List<NodeProcess> killed = new ArrayList<>();
   private final Instant scenarioStart = Instant.now();
@@ -74,6 +77,13 @@ final class Runner {
         checkReply(r, expect, ok -> {
           if (expect.has("result")) {
             same("result", expect.get("result"), ok.get("result"));
+          }
+          if (expect.path("result_of_program").asBoolean(false)) {
+            String alias = step.get("wf").asText();
+            String difference = ProgramModel.of(programs.get(alias)).difference(versions.get(alias), ok.get("result"));
+            if (difference != null) {
+              throw new ScenarioFailure("result: " + difference);
+            }
           }
         });
       }
@@ -133,6 +143,8 @@ final class Runner {
       if (!alias.isEmpty()) {
         ids.put(alias, got);
         inputs.put(alias, input);
+        programs.put(alias, step.has("input_of") ? programs.get(step.get("input_of").asText()) : step.path("program"));
+        versions.put(alias, step.path("version").asInt(1));
       }
     });
   }

@@ -26,7 +26,7 @@ record Scenario(String name, String spec, String description, String cluster, bo
   static final Set<String> STEPS = Set.of("start", "await", "describe", "list", "terminate", "wait_log", "check_log",
       "kill", "restart", "healthy", "digests_equal", "sleep");
   static final Set<String> OPS = Set.of("checkpoint", "compute", "var", "var_set", "var_add", "fail", "panic",
-      "wait_terminated", "loop", "sleep", "try");
+      "wait_terminated", "loop", "sleep", "try", "parallel");
   static final Set<String> CODES = Set.of("INVALID_ARGUMENT", "INVALID_HANDLE", "NOT_INITIALIZED", "SHUT_DOWN",
       "BUFFER_TOO_SMALL", "NOT_FOUND", "ALREADY_EXISTS", "NOT_REGISTERED", "ALREADY_REGISTERED", "TIMEOUT",
       "WORKFLOW_FAILED", "WORKFLOW_TERMINATED", "PAYLOAD_TOO_LARGE", "UNAVAILABLE", "NODE_CLOSED", "ABORTED",
@@ -72,8 +72,9 @@ record Scenario(String name, String spec, String description, String cluster, bo
     if (steps.isEmpty()) {
       problems.add("no steps");
     }
+    Map<String, JsonNode> programs = new LinkedHashMap<>();
     for (int i = 0; i < steps.size(); i++) {
-      validateStep(steps.get(i), "step " + (i + 1), problems);
+      validateStep(steps.get(i), "step " + (i + 1), programs, problems);
     }
     if (!problems.isEmpty()) {
       throw new IOException(file + ": " + String.join("; ", problems));
@@ -99,7 +100,7 @@ record Scenario(String name, String spec, String description, String cluster, bo
     return out;
   }
 
-  private static void validateStep(JsonNode step, String where, List<String> problems) {
+  private static void validateStep(JsonNode step, String where, Map<String, JsonNode> programs, List<String> problems) {
     String kind = step.path("do").asText();
     if (!STEPS.contains(kind)) {
       problems.add(where + ": unknown step '" + kind + "'");
@@ -111,6 +112,24 @@ record Scenario(String name, String spec, String description, String cluster, bo
     }
     if (kind.equals("start") && step.has("program")) {
       validateProgram(step.get("program"), where, problems);
+      programs.put(step.path("as").asText(), step.get("program"));
+    }
+    if (kind.equals("start") && step.has("input_of") && programs.containsKey(step.get("input_of").asText())) {
+      programs.put(step.path("as").asText(), programs.get(step.get("input_of").asText()));
+    }
+    if (kind.equals("await") && step.path("expect").path("result_of_program").asBoolean(false)) {
+      JsonNode program = programs.get(step.path("wf").asText());
+      if (program == null) {
+        problems.add(where + ": result_of_program needs a workflow started with a program before it");
+      } else if (step.path("expect").has("result")) {
+        problems.add(where + ": result and result_of_program exclude each other");
+      } else {
+        try {
+          ProgramModel.of(program);
+        } catch (IllegalArgumentException e) {
+          problems.add(where + ": result_of_program: " + e.getMessage());
+        }
+      }
     }
     if (!kind.equals("start") && !kind.equals("list") && !kind.equals("kill") && !kind.equals("restart")
         && !kind.equals("healthy") && !kind.equals("digests_equal") && !kind.equals("sleep") && !step.has("wf")
@@ -134,6 +153,13 @@ record Scenario(String name, String spec, String description, String cluster, bo
       }
       if (op.has("body")) {
         validateProgram(op.get("body"), where, problems);
+      }
+      if (name.equals("parallel")) {
+        if (!op.path("branches").isArray() || op.get("branches").isEmpty()) {
+          problems.add(where + ": parallel needs branches, an array of programs");
+        } else {
+          op.get("branches").forEach(b -> validateProgram(b, where, problems));
+        }
       }
     }
   }

@@ -10,14 +10,18 @@ import io.raftoral.api.WorkflowContext;
 import io.raftoral.conformance.Canonical;
 import io.raftoral.conformance.Strings;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.Deque;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
  * Runs one conformance program (conformance/README.md, "The instruction set") inside a Java
- * workflow, through {@link WorkflowContext} only. One instance per run.
+ * workflow, through {@link WorkflowContext} only. One instance per run, and one more per branch of
+ * a {@code parallel} instruction: the branches share the run's results (under {@link #lock}),
+ * each has its own loop indices.
  */
 final class Interpreter {
   private static final JsonNodeFactory F = JsonNodeFactory.instance;
@@ -27,17 +31,38 @@ final class Interpreter {
   private final WorkflowContext ctx;
   private final int version;
   private final EffectLog log;
-  private final Map<String, ArrayNode> values = new LinkedHashMap<>();
-  private final Map<String, WorkflowContext.ReplicatedVar<JsonNode>> vars = new LinkedHashMap<>();
-  private final ArrayNode errors = F.arrayNode();
+  /** Guards values, vars, errors and seq, which the branches of a {@code parallel} share. */
+  private final Object lock;
+  private final Map<String, ArrayNode> values;
+  private final Map<String, WorkflowContext.ReplicatedVar<JsonNode>> vars;
+  private final ArrayNode errors;
   /** The next position of each key in this run: the n-th write of a key is position n. */
-  private final Map<String, Long> seq = new HashMap<>();
-  private final Deque<Integer> loops = new ArrayDeque<>();
+  private final Map<String, Long> seq;
+  private final Deque<Integer> loops;
 
   Interpreter(WorkflowContext ctx, int version, EffectLog log) {
     this.ctx = ctx;
     this.version = version;
     this.log = log;
+    this.lock = new Object();
+    this.values = new LinkedHashMap<>();
+    this.vars = new LinkedHashMap<>();
+    this.errors = F.arrayNode();
+    this.seq = new HashMap<>();
+    this.loops = new ArrayDeque<>();
+  }
+
+  /** A branch of {@code parallel}: the run's shared results, and a copy of the loop indices where it starts. */
+  private Interpreter(Interpreter parent) {
+    this.ctx = parent.ctx;
+    this.version = parent.version;
+    this.log = parent.log;
+    this.lock = parent.lock;
+    this.values = parent.values;
+    this.vars = parent.vars;
+    this.errors = parent.errors;
+    this.seq = parent.seq;
+    this.loops = new ArrayDeque<>(parent.loops);
   }
 
   JsonNode run(JsonNode input) throws Exception {
@@ -71,7 +96,7 @@ final class Interpreter {
     switch (name) {
       case "checkpoint" -> {
         String key = key(op);
-        long n = seq.getOrDefault(key, 0L);
+        long n = position(key);
         JsonNode committed = ctx.checkpoint(key, eval(op.get("value")), JsonNode.class);
         wrote(key, committed);
         if (op.path("observe").asBoolean(false)) {
@@ -82,7 +107,9 @@ final class Interpreter {
       case "var" -> {
         String key = key(op);
         WorkflowContext.ReplicatedVar<JsonNode> var = ctx.var(key, JsonNode.class, eval(op.get("initial")));
-        vars.put(key, var);
+        synchronized (lock) {
+          vars.put(key, var);
+        }
         wrote(key, var.get());
       }
       case "var_set" -> {
@@ -117,6 +144,7 @@ final class Interpreter {
           }
         }
       }
+      case "parallel" -> parallel(op.get("branches"));
       case "sleep" -> Thread.sleep(op.path("ms").asLong());
       case "try" -> {
         try {
@@ -124,16 +152,62 @@ final class Interpreter {
         } catch (Errors.WorkflowTerminatedException e) {
           throw e; // the function must unwind
         } catch (RaftoralException e) {
-          errors.add(Canonical.code(e));
+          synchronized (lock) {
+            errors.add(Canonical.code(e));
+          }
         }
       }
       default -> throw new ConformanceError("unknown op '" + name + "'");
     }
   }
 
+  /**
+   * Runs each branch on a thread of its own, all at once, and returns when every one has ended;
+   * then the first failed branch (in branch order) fails the instruction with its error.
+   */
+  private void parallel(JsonNode branches) throws Exception {
+    List<Thread> threads = new ArrayList<>();
+    Throwable[] failures = new Throwable[branches.size()];
+    for (int b = 0; b < branches.size(); b++) {
+      Interpreter branch = new Interpreter(this);
+      JsonNode ops = branches.get(b);
+      int index = b;
+      threads.add(Thread.ofPlatform().name("conformance-branch-" + b).start(() -> {
+        try {
+          branch.block(ops);
+        } catch (Throwable t) {
+          failures[index] = t;
+        }
+      }));
+    }
+    boolean interrupted = false;
+    for (Thread t : threads) {
+      // Every branch ends before the function goes on: its calls must not outlive the instruction.
+      while (true) {
+        try {
+          t.join();
+          break;
+        } catch (InterruptedException e) {
+          interrupted = true;
+        }
+      }
+    }
+    if (interrupted) {
+      Thread.currentThread().interrupt();
+    }
+    for (Throwable t : failures) {
+      switch (t) {
+        case null -> {}
+        case Exception e -> throw e;
+        case Error e -> throw e; // also the run's abort, which must unwind the function
+        default -> throw new IllegalStateException(t);
+      }
+    }
+  }
+
   private void compute(JsonNode op) {
     String key = key(op);
-    long n = seq.getOrDefault(key, 0L);
+    long n = position(key);
     int failAttempts = op.path("fail_attempts").asInt(0);
     boolean failAlways = op.path("fail_always").asBoolean(false);
     long sleepMs = op.path("sleep_ms").asLong(0);
@@ -166,16 +240,27 @@ final class Interpreter {
   }
 
   private WorkflowContext.ReplicatedVar<JsonNode> var(String key) {
-    WorkflowContext.ReplicatedVar<JsonNode> var = vars.get(key);
+    WorkflowContext.ReplicatedVar<JsonNode> var;
+    synchronized (lock) {
+      var = vars.get(key);
+    }
     if (var == null) {
       throw new ConformanceError("no var '" + key + "' was created");
     }
     return var;
   }
 
+  private long position(String key) {
+    synchronized (lock) {
+      return seq.getOrDefault(key, 0L);
+    }
+  }
+
   private void wrote(String key, JsonNode committed) {
-    seq.merge(key, 1L, Long::sum);
-    values.computeIfAbsent(valuesKey(key), k -> F.arrayNode()).add(committed);
+    synchronized (lock) {
+      seq.merge(key, 1L, Long::sum);
+      values.computeIfAbsent(valuesKey(key), k -> F.arrayNode()).add(committed);
+    }
   }
 
   /** A key that is not valid Unicode is recorded under its hex form, so a result shows it. */
@@ -183,11 +268,12 @@ final class Interpreter {
     return Strings.isWellFormed(key) ? key : "hex:" + Strings.hex(key);
   }
 
-  private static String key(JsonNode op) {
+  /** The op's key; {@code {i}} in it stands for the innermost loop's index. */
+  private String key(JsonNode op) {
     if (op.has("key_hex")) {
       return Strings.fromHexEscaped(op.get("key_hex").asText());
     }
-    return op.path("key").asText();
+    return op.path("key").asText().replace("{i}", Integer.toString(loops.isEmpty() ? 0 : loops.peek()));
   }
 
   private JsonNode eval(JsonNode e) {
