@@ -50,12 +50,7 @@ class AdmissionTest {
 
   @BeforeEach
   void nodeTwoLeadsTheGroup() throws Exception {
-    long deadline = System.nanoTime() + TIMEOUT.toNanos();
-    while (!cluster.node(2).runtime().ownsGroupOf("any")) {
-      cluster.node(1).runtime().transferLeadership("any", 2, Duration.ofSeconds(5));
-      assertThat(System.nanoTime()).as("node 2 became the owner in time").isLessThan(deadline);
-      Thread.sleep(50);
-    }
+    cluster.makeOwner(2);
   }
 
   @Test

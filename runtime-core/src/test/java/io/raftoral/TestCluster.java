@@ -29,6 +29,22 @@ public final class TestCluster implements AutoCloseable {
     return cluster.node(id);
   }
 
+  /** Makes {@code node} the owner of the execution group the id "any" routes to (the only one by default). */
+  public void makeOwner(long node) throws InterruptedException {
+    long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+    while (!node(node).runtime().ownsGroupOf("any")) {
+      try {
+        node(node).runtime().transferLeadership("any", node, Duration.ofSeconds(5));
+      } catch (java.io.IOException e) {
+        // the group is electing: ask again
+      }
+      if (System.nanoTime() > deadline) {
+        throw new AssertionError("node " + node + " did not become the owner within 60 s");
+      }
+      Thread.sleep(50);
+    }
+  }
+
   public static Map<Long, String> freeAddresses(int count) {
     return LocalCluster.freeAddresses(count);
   }

@@ -9,9 +9,7 @@ import com.google.protobuf.ByteString;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
-import io.grpc.health.v1.HealthCheckRequest;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
-import io.grpc.health.v1.HealthGrpc;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.raftoral.api.WorkflowStatus;
 import io.raftoral.client.RaftoralClient;
@@ -64,24 +62,6 @@ class DiskFullProcessesTest {
     }
   }
 
-  private static ClusterInfoReply info(NodeProcesses nodes, int i, boolean digests) {
-    try (RaftoralClient c = RaftoralClient.connect(nodes.apiAddress(i), Duration.ofSeconds(20))) {
-      return c.clusterInfo(digests);
-    }
-  }
-
-  private static ServingStatus health(String address) {
-    ManagedChannel channel = NettyChannelBuilder.forTarget(address).usePlaintext().build();
-    try {
-      return HealthGrpc.newBlockingStub(channel).withDeadlineAfter(5, TimeUnit.SECONDS)
-          .check(HealthCheckRequest.getDefaultInstance()).getStatus();
-    } catch (StatusRuntimeException e) {
-      return ServingStatus.UNKNOWN;
-    } finally {
-      channel.shutdownNow();
-    }
-  }
-
   private static boolean whole(ClusterInfoReply c) {
     return c.getNodesCount() == 3 && c.getNodesList().stream().allMatch(n -> n.getRole() == ManagementRole.VOTER)
         && c.getExecutionGroupsCount() > 0
@@ -99,7 +79,7 @@ class DiskFullProcessesTest {
       // so writes really fail (with the default, preallocated space absorbs the few entries).
       nodes.startAt("127.0.0.1:" + NodeProcesses.freePort(), "127.0.0.1:" + NodeProcesses.freePort(), disk.resolve("data"),
           List.of("--join", nodes.apiAddress(1), "--snapshot-every", "20"));
-      await("three voters, the groups at three", () -> whole(info(nodes, 1, false)));
+      await("three voters, the groups at three", () -> whole(nodes.clusterInfo(1, false)));
       long before = nodes.nodeId(3);
 
       Map<String, Integer> expected = new LinkedHashMap<>();
@@ -115,7 +95,7 @@ class DiskFullProcessesTest {
       System.out.printf("filled node 3's disk with %d MiB; %d bytes left%n", written >> 20,
           Files.getFileStore(disk).getUsableSpace());
 
-      await("node 3 reports NOT_SERVING", () -> health(nodes.apiAddress(3)) == ServingStatus.NOT_SERVING);
+      await("node 3 reports NOT_SERVING", () -> nodes.health(3) == ServingStatus.NOT_SERVING);
       await("node 3 logs the full disk at ERROR", () -> DISK_ERROR.matcher(nodes.stderr(3)).find());
       StatusRuntimeException refused = startError(nodes.apiAddress(3), "refused-on-3");
       assertThat(refused).as("a start on node 3 while its disk is full").isNotNull();
@@ -129,12 +109,12 @@ class DiskFullProcessesTest {
         }
       }
       assertAllComplete(nodes, 2, expected);
-      assertThat(health(nodes.apiAddress(3))).as("node 3 while its disk is still full").isEqualTo(ServingStatus.NOT_SERVING);
+      assertThat(nodes.health(3)).as("node 3 while its disk is still full").isEqualTo(ServingStatus.NOT_SERVING);
 
       Files.delete(filler);
 
-      await("node 3 serves again", () -> health(nodes.apiAddress(3)) == ServingStatus.SERVING);
-      long after = info(nodes, 3, false).getNodeId();
+      await("node 3 serves again", () -> nodes.health(3) == ServingStatus.SERVING);
+      long after = nodes.clusterInfo(3, false).getNodeId();
       System.out.printf("node 3 was node %d, serves as node %d%n", before, after);
       await("node " + after + " is a member in every group (raftoral cluster)", () -> isMember(nodes, after));
 
@@ -187,7 +167,7 @@ class DiskFullProcessesTest {
   private static boolean replicasEqual(NodeProcesses nodes) {
     Map<String, Set<String>> digests = new LinkedHashMap<>();
     for (int i = 1; i <= 3; i++) {
-      List<ReplicaInfo> replicas = info(nodes, i, true).getReplicasList();
+      List<ReplicaInfo> replicas = nodes.clusterInfo(i, true).getReplicasList();
       for (ReplicaInfo r : replicas) {
         digests.computeIfAbsent(r.getGroupId(), g -> new HashSet<>()).add(r.getDigest());
       }
@@ -197,7 +177,7 @@ class DiskFullProcessesTest {
     }
     System.out.println("replica digests: " + digests);
     return digests.values().stream().allMatch(d -> d.size() == 1)
-        && IntStream.rangeClosed(1, 3).allMatch(i -> info(nodes, i, false).getExecutionGroupsList().stream()
+        && IntStream.rangeClosed(1, 3).allMatch(i -> nodes.clusterInfo(i, false).getExecutionGroupsList().stream()
             .map(g -> g.getGroupId()).collect(Collectors.toSet()).equals(digests.keySet()));
   }
 

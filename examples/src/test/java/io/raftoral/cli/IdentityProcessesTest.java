@@ -2,7 +2,6 @@ package io.raftoral.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.raftoral.client.RaftoralClient;
 import io.raftoral.proto.client.ClusterInfoReply;
 import io.raftoral.proto.client.ExecutionGroupInfo;
 import io.raftoral.proto.client.ManagementRole;
@@ -18,7 +17,6 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Properties;
-import java.util.function.Predicate;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 
@@ -39,29 +37,6 @@ class IdentityProcessesTest {
     return all;
   }
 
-  private static ClusterInfoReply info(NodeProcesses nodes, int via) {
-    try (RaftoralClient c = RaftoralClient.connect(nodes.apiAddress(via), Duration.ofSeconds(10))) {
-      return c.clusterInfo();
-    }
-  }
-
-  private static ClusterInfoReply await(NodeProcesses nodes, int via, Predicate<ClusterInfoReply> condition) {
-    long deadline = System.nanoTime() + WAIT.toNanos();
-    ClusterInfoReply last = null;
-    while (true) {
-      try {
-        last = info(nodes, via);
-        if (condition.test(last)) {
-          return last;
-        }
-      } catch (RuntimeException notYet) {
-        // starting
-      }
-      assertThat(System.nanoTime()).as("cluster as node %d sees it; last: %s", via, last).isLessThan(deadline);
-      sleep(200);
-    }
-  }
-
   private static boolean settled(ClusterInfoReply c, int count) {
     return c.getNodesCount() == count && c.getNodesList().stream().allMatch(n -> n.getRole() == ManagementRole.VOTER)
         && c.getExecutionGroupsList().stream().allMatch(g -> g.getMembersCount() == count && g.getLeaderNode() != 0
@@ -75,7 +50,7 @@ class IdentityProcessesTest {
       List<String> join = mode("--join", nodes.apiAddress(1));
       nodes.start(join);
       nodes.start(join);
-      await(nodes, 1, c -> settled(c, 3));
+      nodes.awaitCluster(1, "the cluster settles", c -> settled(c, 3));
       long old = nodes.nodeId(3);
 
       nodes.kill(3);
@@ -84,7 +59,7 @@ class IdentityProcessesTest {
 
       assertThat(nodes.nodeId(3)).as("a node without its log never gets its old id").isNotEqualTo(old);
       assertThat(identity(nodes.dataDirectory(3)).getProperty("node_id")).isEqualTo(Long.toString(nodes.nodeId(3)));
-      ClusterInfoReply after = await(nodes, 1, c -> settled(c, 3)
+      ClusterInfoReply after = nodes.awaitCluster(1, "the cluster settles", c -> settled(c, 3)
           && c.getNodesList().stream().noneMatch(n -> n.getNodeId() == old));
       assertThat(after.getNodesList()).extracting(NodeInfo::getNodeId).contains(nodes.nodeId(3));
       for (ExecutionGroupInfo g : after.getExecutionGroupsList()) {
@@ -109,7 +84,7 @@ class IdentityProcessesTest {
       assertThat(busy.exitCode()).as(busy.toString()).isEqualTo(1);
       assertThat(busy.stderr()).as(busy.toString()).contains(raft).contains("in use");
       assertThat(data.resolve("identity.properties")).as("nothing written").doesNotExist();
-      assertThat(info(nodes, 1).getNodesList()).as("no ghost registration").hasSize(1);
+      assertThat(nodes.clusterInfo(1).getNodesList()).as("no ghost registration").hasSize(1);
 
       // A directory left by a start that failed after it registered (an identity, no Raft
       // storage) never ran: the node joins afresh and its identity follows the id it got.
@@ -119,7 +94,7 @@ class IdentityProcessesTest {
       int again = nodes.startAt(raft, api, data, mode("--join", nodes.apiAddress(1)));
       assertThat(nodes.nodeId(again)).isNotEqualTo(41);
       assertThat(identity(data).getProperty("node_id")).isEqualTo(Long.toString(nodes.nodeId(again)));
-      await(nodes, 1, c -> c.getNodesCount() == 2 && c.getNodesList().stream().allMatch(n -> n.getRole() == ManagementRole.VOTER));
+      nodes.awaitCluster(1, "the cluster settles", c -> c.getNodesCount() == 2 && c.getNodesList().stream().allMatch(n -> n.getRole() == ManagementRole.VOTER));
     }
   }
 
@@ -129,7 +104,7 @@ class IdentityProcessesTest {
       nodes.start(mode("--bootstrap", "--node-id", "1"));
       List<String> join = mode("--join", nodes.apiAddress(1));
       nodes.start(join);
-      await(nodes, 1, c -> settled(c, 2));
+      nodes.awaitCluster(1, "the cluster settles", c -> settled(c, 2));
       long id = nodes.nodeId(2);
       nodes.stop(2);
 
@@ -142,7 +117,7 @@ class IdentityProcessesTest {
       assertThat(refused.exitCode()).as(refused.toString()).isEqualTo(1);
       assertThat(refused.stderr()).as(refused.toString()).contains("raft address").contains(nodes.raftAddress(2))
           .contains(otherRaft).doesNotContain("removed");
-      assertThat(info(nodes, 1).getNodesList()).filteredOn(n -> n.getNodeId() == id)
+      assertThat(nodes.clusterInfo(1).getNodesList()).filteredOn(n -> n.getNodeId() == id)
           .extracting(NodeInfo::getRaftAddress).containsExactly(nodes.raftAddress(2));
 
       // Another api address: the node restarts as itself and the cluster learns the new address.
@@ -150,7 +125,7 @@ class IdentityProcessesTest {
       nodes.changeApiAddress(2, newApi);
       nodes.restart(2, join);
       assertThat(nodes.nodeId(2)).isEqualTo(id);
-      await(nodes, 1, c -> c.getNodesList().stream().anyMatch(n -> n.getNodeId() == id && n.getApiAddress().equals(newApi)));
+      nodes.awaitCluster(1, "the cluster settles", c -> c.getNodesList().stream().anyMatch(n -> n.getNodeId() == id && n.getApiAddress().equals(newApi)));
     }
   }
 

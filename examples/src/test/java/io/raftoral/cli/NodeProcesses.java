@@ -42,6 +42,8 @@ public final class NodeProcesses implements AutoCloseable {
   public static final Duration START_TIMEOUT = Duration.ofSeconds(60);
   /** How long one CLI command (or a node expected to fail) may run. */
   public static final Duration CLI_TIMEOUT = Duration.ofSeconds(120);
+  /** How long {@link #awaitCluster} waits for a cluster to settle. */
+  public static final Duration CLUSTER_WAIT = Duration.ofSeconds(90);
   /** Short, so that failover tests are quick; the node default is 1 s. */
   public static final String ELECTION_TIMEOUT = "500ms";
 
@@ -309,6 +311,64 @@ public final class NodeProcesses implements AutoCloseable {
 
   public String apiAddress(int i) {
     return node(i).apiAddress;
+  }
+
+  // --- asking the cluster ---
+
+  /** The cluster as process {@code via} answers it. */
+  public io.raftoral.proto.client.ClusterInfoReply clusterInfo(int via) {
+    return clusterInfo(via, false);
+  }
+
+  /** The cluster as process {@code via} answers it, with that node's replica digests when asked. */
+  public io.raftoral.proto.client.ClusterInfoReply clusterInfo(int via, boolean replicaDigests) {
+    try (io.raftoral.client.RaftoralClient c = io.raftoral.client.RaftoralClient.connect(apiAddress(via), Duration.ofSeconds(10))) {
+      return c.clusterInfo(replicaDigests);
+    }
+  }
+
+  /**
+   * Waits (at most {@link #CLUSTER_WAIT}) until process {@code via} answers a cluster info that
+   * satisfies {@code condition}; fails naming {@code what} and the last answer (or error).
+   */
+  public io.raftoral.proto.client.ClusterInfoReply awaitCluster(int via, String what,
+      java.util.function.Predicate<io.raftoral.proto.client.ClusterInfoReply> condition) {
+    long deadline = System.nanoTime() + CLUSTER_WAIT.toNanos();
+    Object last = null;
+    while (true) {
+      try {
+        io.raftoral.proto.client.ClusterInfoReply c = clusterInfo(via);
+        last = c;
+        if (condition.test(c)) {
+          return c;
+        }
+      } catch (RuntimeException notNow) {
+        last = notNow; // starting, rejoining, not serving or cut off
+      }
+      if (System.nanoTime() - deadline > 0) {
+        throw new AssertionError(what + ": not within " + CLUSTER_WAIT.toSeconds() + " s; last seen by process " + via + ": " + last);
+      }
+      try {
+        Thread.sleep(200);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new AssertionError("interrupted while waiting: " + what, e);
+      }
+    }
+  }
+
+  /** The grpc.health.v1 status process {@code index} reports; UNKNOWN when it does not answer. */
+  public io.grpc.health.v1.HealthCheckResponse.ServingStatus health(int index) {
+    io.grpc.ManagedChannel channel = io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder.forTarget(apiAddress(index))
+        .usePlaintext().build();
+    try {
+      return io.grpc.health.v1.HealthGrpc.newBlockingStub(channel).withDeadlineAfter(5, TimeUnit.SECONDS)
+          .check(io.grpc.health.v1.HealthCheckRequest.getDefaultInstance()).getStatus();
+    } catch (io.grpc.StatusRuntimeException e) {
+      return io.grpc.health.v1.HealthCheckResponse.ServingStatus.UNKNOWN;
+    } finally {
+      channel.shutdownNow();
+    }
   }
 
   public String raftAddress(int i) {

@@ -22,7 +22,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
-import java.util.function.Predicate;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -50,31 +49,7 @@ class PartitionHealProcessesTest {
     }
   }
 
-  private static ClusterInfoReply info(NodeProcesses nodes, int i) {
-    try (RaftoralClient c = RaftoralClient.connect(nodes.apiAddress(i), Duration.ofSeconds(5))) {
-      return c.clusterInfo();
-    }
-  }
-
   /** The cluster as process {@code i} sees it once {@code condition} holds. */
-  private static ClusterInfoReply await(NodeProcesses nodes, int i, String what, Predicate<ClusterInfoReply> condition) {
-    long deadline = System.nanoTime() + WAIT.toNanos();
-    Object last = null;
-    while (true) {
-      try {
-        ClusterInfoReply c = info(nodes, i);
-        last = c;
-        if (condition.test(c)) {
-          return c;
-        }
-      } catch (RuntimeException notNow) {
-        last = notNow; // starting, rejoining, or cut off
-      }
-      assertThat(System.nanoTime()).as("%s (as process %d sees it); last: %s", what, i, last).isLessThan(deadline);
-      sleep(200);
-    }
-  }
-
   /** Three voters, every execution group at three members, its Raft configuration equal to them, and a leader. */
   private static boolean whole(ClusterInfoReply c) {
     return c.getNodesCount() == 3 && c.getNodesList().stream().allMatch(n -> n.getRole() == ManagementRole.VOTER)
@@ -91,7 +66,7 @@ class PartitionHealProcessesTest {
   private static int processOf(NodeProcesses nodes, long nodeId) {
     for (int i = 1; i <= nodes.size(); i++) {
       try {
-        if (info(nodes, i).getNodeId() == nodeId) {
+        if (nodes.clusterInfo(i).getNodeId() == nodeId) {
           return i;
         }
       } catch (RuntimeException notServing) {
@@ -111,7 +86,7 @@ class PartitionHealProcessesTest {
         mode.addAll(List.of("--node-failure-timeout", FAILURE_TIMEOUT));
         nodes.startIn(net.exec(i), net.address(i) + ":" + RAFT_PORT, net.address(i) + ":" + API_PORT, mode);
       }
-      await(nodes, 1, "three voters, the groups at three", PartitionHealProcessesTest::whole);
+      nodes.awaitCluster(1, "three voters, the groups at three", PartitionHealProcessesTest::whole);
 
       Map<String, Integer> expected = new LinkedHashMap<>();
       try (RaftoralClient c = RaftoralClient.connect(nodes.apiAddress(2))) {
@@ -123,7 +98,7 @@ class PartitionHealProcessesTest {
 
       List<String> staleAnswers = new ArrayList<>();
       for (int round = 1; round <= 2; round++) {
-        ClusterInfoReply before = await(nodes, 1, "whole before round " + round, PartitionHealProcessesTest::whole);
+        ClusterInfoReply before = nodes.awaitCluster(1, "whole before round " + round, PartitionHealProcessesTest::whole);
         long managementLeader = before.getManagementLeader();
         List<Long> groupLeaders = before.getExecutionGroupsList().stream().map(g -> g.getLeaderNode()).toList();
         int victim;
@@ -137,7 +112,7 @@ class PartitionHealProcessesTest {
               .map(id -> processOf(nodes, id)).findFirst().orElseThrow();
         }
         int survivor = victim == 1 ? 2 : 1;
-        long victimId = info(nodes, victim).getNodeId();
+        long victimId = nodes.clusterInfo(victim).getNodeId();
         System.out.printf("round %d: isolating process %d (node %d; management leader %d, group leaders %s)%n", round, victim,
             victimId, managementLeader, groupLeaders);
 
@@ -175,14 +150,14 @@ class PartitionHealProcessesTest {
             knownEndedAt.put(id, System.currentTimeMillis());
           }
         }
-        await(nodes, survivor, "node " + victimId + " removed while cut off", c -> !lists(c, victimId));
+        nodes.awaitCluster(survivor, "node " + victimId + " removed while cut off", c -> !lists(c, victimId));
         long healedAt = System.currentTimeMillis();
         probe.getOutputStream().close(); // no new calls
         net.heal(victim);
 
-        ClusterInfoReply back = await(nodes, victim, "process " + victim + " back as a new member, the cluster whole",
+        ClusterInfoReply back = nodes.awaitCluster(victim, "process " + victim + " back as a new member, the cluster whole",
             c -> c.getNodeId() != victimId && whole(c) && lists(c, c.getNodeId()));
-        await(nodes, survivor, "the cluster whole with node " + back.getNodeId(), c -> whole(c) && lists(c, back.getNodeId())
+        nodes.awaitCluster(survivor, "the cluster whole with node " + back.getNodeId(), c -> whole(c) && lists(c, back.getNodeId())
             && !lists(c, victimId));
         assertThat(nodes.stderr(victim)).as("process %d's log", victim).contains("node " + victimId + " was removed from cluster");
         // Every call made while it was cut off is answered (a success or a failure), if need be

@@ -43,16 +43,10 @@ class PausedLeaderProcessesTest {
     }
   }
 
-  private static ClusterInfoReply info(NodeProcesses nodes, int i) {
-    try (RaftoralClient c = RaftoralClient.connect(nodes.apiAddress(i), Duration.ofSeconds(10))) {
-      return c.clusterInfo();
-    }
-  }
-
   /** The id node process {@code i} answers with now, or 0 when it does not answer. */
   private static long currentId(NodeProcesses nodes, int i) {
     try {
-      return info(nodes, i).getNodeId();
+      return nodes.clusterInfo(i).getNodeId();
     } catch (RuntimeException notServing) {
       return 0;
     }
@@ -108,7 +102,7 @@ class PausedLeaderProcessesTest {
           }
         }
         System.out.println("round " + round + ": pausing process " + leader + " (node " + leaderId + ", management leader; "
-            + "execution group leader: node " + info(nodes, other).getExecutionGroups(0).getLeaderNode() + ")");
+            + "execution group leader: node " + nodes.clusterInfo(other).getExecutionGroups(0).getLeaderNode() + ")");
         nodes.pause(leader);
         sleep((FAILURE_TIMEOUT_SECONDS + 3) * 1000L);
         nodes.resume(leader);
@@ -118,12 +112,12 @@ class PausedLeaderProcessesTest {
         long deadline = System.nanoTime() + WAIT.toNanos();
         while (true) {
           long now = currentId(nodes, leader);
-          if (now != 0 && now != leaderId && whole(info(nodes, other))
-              && info(nodes, other).getNodesList().stream().anyMatch(n -> n.getNodeId() == now)) {
+          if (now != 0 && now != leaderId && whole(nodes.clusterInfo(other))
+              && nodes.clusterInfo(other).getNodesList().stream().anyMatch(n -> n.getNodeId() == now)) {
             break;
           }
           assertThat(System.nanoTime()).as("round %d: process %d (node %d) is back as a member; cluster %s", round, leader,
-              leaderId, info(nodes, other)).isLessThan(deadline);
+              leaderId, nodes.clusterInfo(other)).isLessThan(deadline);
           sleep(250);
         }
         assertNoHealthyNodeRemoved(nodes, pausedIds);
@@ -147,7 +141,7 @@ class PausedLeaderProcessesTest {
       while (m.find()) {
         assertThat(Long.parseLong(m.group(1))).as("process %d logged: %s", i, m.group()).isIn(pausedIds);
       }
-      for (RemovedNodeInfo r : info(nodes, i).getRemovedNodesList()) {
+      for (RemovedNodeInfo r : nodes.clusterInfo(i).getRemovedNodesList()) {
         assertThat(r.getNodeId()).as("process %d lists as removed: %s", i, r).isIn(pausedIds);
       }
     }
@@ -156,7 +150,7 @@ class PausedLeaderProcessesTest {
   private static int managementLeaderProcess(NodeProcesses nodes) {
     long deadline = System.nanoTime() + WAIT.toNanos();
     while (true) {
-      long leader = info(nodes, 1).getManagementLeader();
+      long leader = nodes.clusterInfo(1).getManagementLeader();
       for (int i = 1; i <= nodes.size(); i++) {
         if (leader != 0 && currentId(nodes, i) == leader) {
           return i;
@@ -172,7 +166,7 @@ class PausedLeaderProcessesTest {
     for (int i : processes) {
       while (true) {
         try {
-          if (whole(info(nodes, i))) {
+          if (whole(nodes.clusterInfo(i))) {
             break;
           }
         } catch (RuntimeException notYet) {

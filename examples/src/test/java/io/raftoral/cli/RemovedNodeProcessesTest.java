@@ -6,11 +6,8 @@ import static org.assertj.core.api.Assertions.catchThrowableOfType;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
-import io.grpc.health.v1.HealthCheckRequest;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
-import io.grpc.health.v1.HealthGrpc;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
-import io.raftoral.client.RaftoralClient;
 import io.raftoral.proto.client.ClusterInfoReply;
 import io.raftoral.proto.client.DescribeRequest;
 import io.raftoral.proto.client.ManagementRole;
@@ -19,7 +16,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import java.util.function.Predicate;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -39,29 +35,6 @@ class RemovedNodeProcessesTest {
     return all;
   }
 
-  private static ClusterInfoReply info(NodeProcesses nodes, int via) {
-    try (RaftoralClient c = RaftoralClient.connect(nodes.apiAddress(via), Duration.ofSeconds(10))) {
-      return c.clusterInfo();
-    }
-  }
-
-  private static ClusterInfoReply await(NodeProcesses nodes, int via, String what, Predicate<ClusterInfoReply> condition) {
-    long deadline = System.nanoTime() + WAIT.toNanos();
-    ClusterInfoReply last = null;
-    while (true) {
-      try {
-        last = info(nodes, via);
-        if (condition.test(last)) {
-          return last;
-        }
-      } catch (RuntimeException notYet) {
-        // starting, or not serving
-      }
-      assertThat(System.nanoTime()).as("%s; last seen by process %d: %s", what, via, last).isLessThan(deadline);
-      sleep(200);
-    }
-  }
-
   private static boolean whole(ClusterInfoReply c) {
     return c.getNodesCount() == 3 && c.getNodesList().stream().allMatch(n -> n.getRole() == ManagementRole.VOTER)
         && c.getExecutionGroupsList().stream().allMatch(g -> g.getMembersCount() == 3 && g.getLeaderNode() != 0
@@ -73,37 +46,25 @@ class RemovedNodeProcessesTest {
     nodes.start(mode(List.of("--bootstrap", "--node-id", "1")));
     nodes.start(mode(List.of("--join", nodes.apiAddress(1))));
     nodes.start(mode(List.of("--join", nodes.apiAddress(1)), lastArgs));
-    await(nodes, 1, "three voters", RemovedNodeProcessesTest::whole);
+    nodes.awaitCluster(1, "three voters", RemovedNodeProcessesTest::whole);
   }
 
   /** Pauses process {@code victim} until process {@code via} no longer lists its node. */
   private static long removeByPausing(NodeProcesses nodes, int victim, int via) {
     long id = nodes.nodeId(victim);
     nodes.pause(victim);
-    await(nodes, via, "node " + id + " removed", c -> c.getNodesList().stream().noneMatch(n -> n.getNodeId() == id));
+    nodes.awaitCluster(via, "node " + id + " removed", c -> c.getNodesList().stream().noneMatch(n -> n.getNodeId() == id));
     return id;
   }
 
   private static int managementLeaderProcess(NodeProcesses nodes) {
-    long leader = await(nodes, 1, "a management leader", c -> c.getManagementLeader() != 0).getManagementLeader();
+    long leader = nodes.awaitCluster(1, "a management leader", c -> c.getManagementLeader() != 0).getManagementLeader();
     for (int i = 1; i <= nodes.size(); i++) {
       if (nodes.nodeId(i) == leader) {
         return i;
       }
     }
     throw new AssertionError("no process is node " + leader);
-  }
-
-  private static ServingStatus health(String address) {
-    ManagedChannel channel = NettyChannelBuilder.forTarget(address).usePlaintext().build();
-    try {
-      return HealthGrpc.newBlockingStub(channel).withDeadlineAfter(5, TimeUnit.SECONDS)
-          .check(HealthCheckRequest.getDefaultInstance()).getStatus();
-    } catch (StatusRuntimeException e) {
-      return ServingStatus.UNKNOWN;
-    } finally {
-      channel.shutdownNow();
-    }
   }
 
   private static StatusRuntimeException describeError(String address) {
@@ -132,7 +93,7 @@ class RemovedNodeProcessesTest {
       nodes.pause(holder);
       nodes.resume(victim);
       long deadline = System.nanoTime() + WAIT.toNanos();
-      while (health(nodes.apiAddress(victim)) != ServingStatus.NOT_SERVING) {
+      while (nodes.health(victim) != ServingStatus.NOT_SERVING) {
         assertThat(System.nanoTime()).as("process %d (node %d) reports NOT_SERVING", victim, removed).isLessThan(deadline);
         sleep(200);
       }
@@ -143,10 +104,10 @@ class RemovedNodeProcessesTest {
       assertThat(nodes.stderr(victim)).contains("ERROR").contains("was removed from cluster raftoral");
 
       nodes.resume(holder);
-      ClusterInfoReply back = await(nodes, victim, "process " + victim + " back as a new member",
+      ClusterInfoReply back = nodes.awaitCluster(victim, "process " + victim + " back as a new member",
           c -> c.getNodeId() != removed && whole(c) && c.getNodesList().stream().anyMatch(n -> n.getNodeId() == c.getNodeId()));
       assertThat(back.getNodesList()).noneMatch(n -> n.getNodeId() == removed);
-      assertThat(health(nodes.apiAddress(victim))).isEqualTo(ServingStatus.SERVING);
+      assertThat(nodes.health(victim)).isEqualTo(ServingStatus.SERVING);
     }
   }
 

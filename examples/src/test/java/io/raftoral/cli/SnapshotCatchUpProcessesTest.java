@@ -47,7 +47,7 @@ class SnapshotCatchUpProcessesTest {
       runWorkflows(nodes, 1, "before", 5, steps);
       assertReplicasConverge(nodes);
       Map<String, Long> behindAt = new HashMap<>();
-      info(nodes, 3, true).getReplicasList().forEach(r -> behindAt.put(r.getGroupId(), r.getAppliedIndex()));
+      nodes.clusterInfo(3, true).getReplicasList().forEach(r -> behindAt.put(r.getGroupId(), r.getAppliedIndex()));
       assertThat(behindAt).isNotEmpty();
 
       nodes.kill(3);
@@ -118,17 +118,11 @@ class SnapshotCatchUpProcessesTest {
     return Integer.parseInt(name.substring(name.lastIndexOf('-') + 1, name.indexOf('.')));
   }
 
-  private static ClusterInfoReply info(NodeProcesses nodes, int via, boolean replicaDigests) {
-    try (RaftoralClient c = RaftoralClient.connect(nodes.apiAddress(via))) {
-      return c.clusterInfo(replicaDigests);
-    }
-  }
-
   private static void awaitSettled(NodeProcesses nodes, int via, int count) {
     long deadline = System.nanoTime() + WAIT.toNanos();
     while (true) {
       try {
-        ClusterInfoReply i = info(nodes, via, false);
+        ClusterInfoReply i = nodes.clusterInfo(via, false);
         if (i.getNodesCount() == count && i.getExecutionGroupsList().stream().allMatch(g -> g.getLeaderNode() != 0
             && g.getMembersCount() == count && g.getRaftMembersList().equals(g.getMembersList()))) {
           return;
@@ -152,7 +146,7 @@ class SnapshotCatchUpProcessesTest {
         if (!nodes.isAlive(i)) {
           continue;
         }
-        for (ReplicaInfo r : info(nodes, i, true).getReplicasList()) {
+        for (ReplicaInfo r : nodes.clusterInfo(i, true).getReplicasList()) {
           digests.computeIfAbsent(r.getGroupId(), k -> new HashSet<>()).add(r.getDigest());
           holders.merge(r.getGroupId(), 1, Integer::sum);
           first.putIfAbsent(r.getGroupId(), r);

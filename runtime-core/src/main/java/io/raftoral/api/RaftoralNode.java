@@ -66,6 +66,8 @@ public final class RaftoralNode implements AutoCloseable {
   private volatile NodeRuntime runtime;
   private volatile MembershipWatch watch;
   private volatile boolean closing;
+  // Why the node stopped itself (it was removed, or its fault persists); null for a plain close.
+  private volatile RaftoralException failure;
 
   private RaftoralNode(Launch launch, NodeRuntime runtime, ApiServer api, DataDirectoryLock lock) {
     this.launch = launch;
@@ -158,8 +160,8 @@ public final class RaftoralNode implements AutoCloseable {
   }
 
   private void fail(RaftoralException why) {
-    stopped.completeExceptionally(why); // first: close() would complete it normally
-    close();
+    failure = why;
+    close(); // completes stopped() with the failure, once the node is down (a host may exit then)
   }
 
   /** The address the client API is served on, or null when this node serves none. */
@@ -195,7 +197,14 @@ public final class RaftoralNode implements AutoCloseable {
       if (launch.temporaryDirectory() != null) {
         deleteRecursively(launch.temporaryDirectory());
       }
-      stopped.complete(null);
+      // AFTER the node is down: a host that exits when stopped() completes must not cut its
+      // close short (a snapshot being written, the data directory lock).
+      RaftoralException why = failure;
+      if (why != null) {
+        stopped.completeExceptionally(why);
+      } else {
+        stopped.complete(null);
+      }
     }
   }
 
@@ -208,6 +217,25 @@ public final class RaftoralNode implements AutoCloseable {
         r.onRecovery(() -> Thread.ofPlatform().name("raftoral-restart-" + r.nodeId()).start(() -> restartAfterFault(r)));
       }
     }
+  }
+
+  /**
+   * Makes {@code next} (started already) the node's runtime behind this facade and its API
+   * server, and watches it; closes it instead when the node is closing. Returns whether it took over.
+   */
+  private boolean takeOver(NodeRuntime next, boolean restarted) throws IOException {
+    synchronized (lifecycle) {
+      if (closing) {
+        next.close();
+        return false;
+      }
+      runtime = next;
+      if (api != null) {
+        api.serve(next);
+      }
+    }
+    watch(next, restarted);
+    return true;
   }
 
   /**
@@ -253,18 +281,9 @@ public final class RaftoralNode implements AutoCloseable {
           next.close();
           throw e;
         }
-        synchronized (lifecycle) {
-          if (closing) {
-            next.close();
-            return;
-          }
-          runtime = next;
-          if (api != null) {
-            api.serve(next);
-          }
+        if (takeOver(next, true)) {
+          LOG.warn("node {}: restarted after the fault; it serves again", next.nodeId());
         }
-        watch(next, true);
-        LOG.warn("node {}: restarted after the fault; it serves again", next.nodeId());
         return;
       } catch (IOException | RuntimeException e) {
         if (closing) {
@@ -320,18 +339,7 @@ public final class RaftoralNode implements AutoCloseable {
     }
     while (!closing) {
       try {
-        NodeRuntime next = launch.rejoin(r, seeds);
-        synchronized (lifecycle) {
-          if (closing) {
-            next.close();
-            return;
-          }
-          runtime = next;
-          if (api != null) {
-            api.serve(next);
-          }
-        }
-        watch(next, false);
+        takeOver(launch.rejoin(r, seeds), false);
         return;
       } catch (Errors.NodeRemovedException | Errors.InvalidArgumentException refusedJoin) {
         LOG.error("node {}: stopping: the cluster refused it as a new node: {}", r.nodeId(), refusedJoin.getMessage());

@@ -235,6 +235,20 @@ public final class RaftHost implements AutoCloseable {
     }
   }
 
+  /** The ids of the peers at {@code address} in this node's configuration of the group (current and previous). */
+  public java.util.Set<Long> peersAt(RaftGroupId groupId, String address) {
+    var conf = configuration(groupId);
+    java.util.Set<Long> ids = new java.util.TreeSet<>();
+    if (conf != null) {
+      for (var peers : List.of(conf.getCurrentPeers(), conf.getPreviousPeers(),
+          conf.getCurrentPeers(org.apache.ratis.proto.RaftProtos.RaftPeerRole.LISTENER),
+          conf.getPreviousPeers(org.apache.ratis.proto.RaftProtos.RaftPeerRole.LISTENER))) {
+        peers.stream().filter(p -> address.equals(p.getAddress())).forEach(p -> ids.add(PeerIds.nodeId(p.getId())));
+      }
+    }
+    return ids;
+  }
+
   /**
    * On the group's leader: for every follower and listener, how long ago it last answered
    * (ms). Empty on a non-leader.

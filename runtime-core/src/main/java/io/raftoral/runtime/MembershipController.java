@@ -217,7 +217,11 @@ final class MembershipController implements AutoCloseable {
     Set<Long> inTopology = t.getNodesList().stream().map(NodeRecord::getNodeId).collect(Collectors.toCollection(TreeSet::new));
     Set<Long> wantVoters = new TreeSet<>(voters);
     wantVoters.retainAll(inTopology);
-    List<NodeRecord> promotable = t.getNodesList().stream()
+    // Peers the topology no longer has leave in a change of their own, before anyone is added: a
+    // wiped node rejoins on its old raft address under a new id, and Ratis routes messages by
+    // group, not by peer id, so the new node would receive the old id's stream until it is gone.
+    boolean removing = !wantVoters.equals(voters) || !inTopology.containsAll(listeners);
+    List<NodeRecord> promotable = removing ? List.of() : t.getNodesList().stream()
         .filter(n -> !wantVoters.contains(n.getNodeId()))
         .sorted(Comparator.comparing((NodeRecord n) -> !listeners.contains(n.getNodeId())).thenComparingLong(NodeRecord::getNodeId))
         .toList();
@@ -232,7 +236,8 @@ final class MembershipController implements AutoCloseable {
         break;
       }
     }
-    Set<Long> wantListeners = new TreeSet<>(inTopology);
+    Set<Long> wantListeners = new TreeSet<>(removing ? listeners : inTopology);
+    wantListeners.retainAll(inTopology);
     wantListeners.removeAll(wantVoters);
     if (!wantVoters.equals(voters) || !wantListeners.equals(listeners)) {
       if (!stillLeading(term, roundStart)) {

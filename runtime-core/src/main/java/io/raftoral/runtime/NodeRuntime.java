@@ -1018,7 +1018,32 @@ public final class NodeRuntime implements AutoCloseable {
     if (request.getNodeId() == 0) {
       LOG.info("node {}: registered node {} at {}", raft.nodeId(), result.getValue(), request.getRaftAddress());
     }
+    awaitAddressLeftManagement(request.getRaftAddress(), result.getValue());
     return reply.build();
+  }
+
+  /**
+   * A wiped node that rejoins on its old raft address gets a new id; its old id leaves the Raft
+   * configurations first. Ratis routes messages by group, not by peer id, so while the old id is a
+   * peer the leader's messages for it would reach the new node: it may start only after that.
+   *
+   * @throws Errors.UnavailableException when the old id has not left within a few seconds (the
+   *     joiner asks again; its registration stands)
+   */
+  private void awaitAddressLeftManagement(String raftAddress, long newId) {
+    long deadline = deadlineAfter(Duration.ofSeconds(10));
+    while (host.peersAt(managementGroupId, raftAddress).stream().anyMatch(id -> id != newId)) {
+      if (System.nanoTime() - deadline > 0) {
+        throw new Errors.UnavailableException("the node that had raft address " + raftAddress + " before is still leaving "
+            + "the management group; ask again shortly", null);
+      }
+      try {
+        Thread.sleep(100);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new Errors.UnavailableException("interrupted while the previous node at " + raftAddress + " leaves", e);
+      }
+    }
   }
 
   /**

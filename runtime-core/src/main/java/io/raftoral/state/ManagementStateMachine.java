@@ -125,9 +125,12 @@ public final class ManagementStateMachine extends BaseStateMachine {
     try (var ch = java.nio.channels.FileChannel.open(tmp.toPath(), java.nio.file.StandardOpenOption.WRITE)) {
       ch.force(true);
     }
-    Files.move(tmp.toPath(), file.toPath(), java.nio.file.StandardCopyOption.ATOMIC_MOVE);
-    MD5Hash md5 = MD5FileUtil.computeMd5ForFile(file);
+    // The digest BEFORE the snapshot takes its name: a process that dies in between leaves the
+    // old snapshots and an orphan digest (Ratis deletes it), never a snapshot without its digest,
+    // which a restart would refuse as corrupt.
+    MD5Hash md5 = MD5FileUtil.computeMd5ForFile(tmp);
     MD5FileUtil.saveMD5File(file, md5);
+    Files.move(tmp.toPath(), file.toPath(), java.nio.file.StandardCopyOption.ATOMIC_MOVE);
     snapshots.updateLatestSnapshot(new SingleFileSnapshotInfo(new FileInfo(file.toPath(), md5), last));
     return last.getIndex();
   }

@@ -30,18 +30,32 @@ final class ClusterProbe {
     return g;
   }
 
-  /** Holds the apply thread of one replica until {@link #close}: entries reach its log but are not applied. */
-  static final class ApplyStall implements AutoCloseable {
+  /** Holds the apply thread of one replica until {@link Stall#close}: entries reach its log but are not applied. */
+  static Stall applyStall(WorkflowStateMachine machine) throws Exception {
+    return new Stall(field(WorkflowStateMachine.class, "storeLock", machine));
+  }
+
+  /** Holds a node's management apply thread until {@link Stall#close}: its topology stays as it is. */
+  static Stall managementStall(NodeRuntime node) throws Exception {
+    Object management = field(NodeRuntime.class, "management", node);
+    return new Stall(field(io.raftoral.state.ManagementStateMachine.class, "state", management));
+  }
+
+  private static Object field(Class<?> type, String name, Object of) throws ReflectiveOperationException {
+    Field f = type.getDeclaredField(name);
+    f.setAccessible(true);
+    return f.get(of);
+  }
+
+  /** Holds a monitor that an apply thread takes for every entry, on a thread of its own, until closed. */
+  static final class Stall implements AutoCloseable {
     private final CountDownLatch release = new CountDownLatch(1);
     private final Thread holder;
 
-    ApplyStall(WorkflowStateMachine machine) throws Exception {
-      Field f = WorkflowStateMachine.class.getDeclaredField("storeLock");
-      f.setAccessible(true);
-      Object storeLock = f.get(machine);
+    Stall(Object monitor) throws InterruptedException {
       CountDownLatch held = new CountDownLatch(1);
       holder = Thread.ofPlatform().name("apply-stall").start(() -> {
-        synchronized (storeLock) {
+        synchronized (monitor) {
           held.countDown();
           try {
             release.await();

@@ -8,13 +8,10 @@ import io.raftoral.api.RaftoralNode;
 import io.raftoral.api.WorkflowDefinition;
 import io.raftoral.api.WorkflowInfo;
 import io.raftoral.proto.client.ClusterInfoReply;
-import io.raftoral.state.ManagementStateMachine;
-import java.lang.reflect.Field;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CountDownLatch;
 import org.apache.ratis.protocol.RaftGroupId;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -64,7 +61,7 @@ class ExplicitIdStartsOnceAcrossGroupsTest {
 
     String y;
     RaftGroupId g0 = third.runtime().executionGroupIds().getFirst();
-    try (ManagementStall stall = new ManagementStall(third)) {
+    try (var stall = ClusterProbe.managementStall(third.runtime())) {
       node(RaftoralNode.builder().join(List.of(first.apiAddress())));
       awaitCluster(first, i -> i.getExecutionGroupsCount() == 2 && i.getExecutionGroupsList().stream().allMatch(g -> g.getLeaderNode() != 0)
           && first.runtime().openGroupIds().size() == 2);
@@ -86,38 +83,6 @@ class ExplicitIdStartsOnceAcrossGroupsTest {
       }
     }
     assertThat(copies).as("workflows with id %s in the cluster", y).isEqualTo(1);
-  }
-
-  /** Holds a node's management apply thread, so its topology stays as it is. */
-  private static final class ManagementStall implements AutoCloseable {
-    private final CountDownLatch release = new CountDownLatch(1);
-    private final Thread holder;
-
-    ManagementStall(RaftoralNode node) throws Exception {
-      Field m = NodeRuntime.class.getDeclaredField("management");
-      m.setAccessible(true);
-      Field s = ManagementStateMachine.class.getDeclaredField("state");
-      s.setAccessible(true);
-      Object state = s.get(m.get(node.runtime()));
-      CountDownLatch held = new CountDownLatch(1);
-      holder = Thread.ofPlatform().start(() -> {
-        synchronized (state) {
-          held.countDown();
-          try {
-            release.await();
-          } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-          }
-        }
-      });
-      held.await();
-    }
-
-    @Override
-    public void close() throws InterruptedException {
-      release.countDown();
-      holder.join();
-    }
   }
 
   private static String idNotIn(NodeRuntime node, RaftGroupId group) {

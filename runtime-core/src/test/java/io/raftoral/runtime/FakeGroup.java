@@ -12,12 +12,15 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.BiPredicate;
 import java.util.function.Predicate;
 
 /**
  * The group a {@link WorkflowRun} sees, without Raft: proposals are applied in order to a real
  * {@link WorkflowState} on one thread, as a group's log would apply them, and the run is
- * signalled after each. A test chooses which proposals get lost (fail without being applied).
+ * signalled after each. A test chooses which proposals get lost: on the way (never applied), or
+ * after they were applied (the reply lost, as a client timeout after the commit), by their
+ * number (from 1, in proposal order) and command.
  */
 final class FakeGroup implements WorkflowRun.Host, AutoCloseable {
   static final long TERM = 1;
@@ -25,16 +28,35 @@ final class FakeGroup implements WorkflowRun.Host, AutoCloseable {
   final WorkflowState state = new WorkflowState();
   private final ExecutorService log = Executors.newSingleThreadExecutor();
   private final AtomicLong index = new AtomicLong();
-  private final Predicate<Command> lose;
+  private final AtomicLong proposals = new AtomicLong();
+  private final BiPredicate<Long, Command> loseBefore;
+  private final BiPredicate<Long, Command> loseAfter;
   volatile boolean owning = true;
   volatile WorkflowRun run;
   volatile int mostUnconfirmed;
   volatile boolean ended;
 
-  /** @param lose proposals to lose, each tested once when proposed */
+  /** @param lose proposals to lose on the way, each tested once */
   FakeGroup(Predicate<Command> lose) {
-    this.lose = lose;
+    this((n, c) -> lose.test(c), (n, c) -> false);
+  }
+
+  FakeGroup(BiPredicate<Long, Command> loseBefore, BiPredicate<Long, Command> loseAfter) {
+    this.loseBefore = loseBefore;
+    this.loseAfter = loseAfter;
     state.apply(Command.newBuilder().setOwnerChange(OwnerChange.newBuilder().setOwnerNode(1).setClaimantTerm(TERM)).build(), TERM);
+  }
+
+  /** Starts workflow {@code workflowId} (input "in") and runs {@code fn} as it to its end; returns its final entry. */
+  WorkflowEntry runToEnd(String workflowId, io.raftoral.api.WorkflowFunction<String, String> fn) throws InterruptedException {
+    WorkflowEntry entry = start(workflowId, "\"in\"");
+    WorkflowRun r = new WorkflowRun(this, entry, io.raftoral.api.WorkflowDefinition.of("t", 1, String.class, String.class, fn),
+        new Payloads(new io.raftoral.api.JsonCodec(), 1 << 20));
+    run = r;
+    Thread t = Thread.ofVirtual().start(r);
+    t.join(60_000);
+    org.assertj.core.api.Assertions.assertThat(t.isAlive()).as("the run ended").isFalse();
+    return entry;
   }
 
   WorkflowEntry start(String workflowId, String input) {
@@ -64,16 +86,18 @@ final class FakeGroup implements WorkflowRun.Host, AutoCloseable {
     if (r != null) {
       mostUnconfirmed = Math.max(mostUnconfirmed, r.unconfirmedWrites());
     }
-    if (lose.test(command)) {
-      return CompletableFuture.supplyAsync(() -> {
-        throw new java.io.UncheckedIOException(new IOException("lost on the way"));
-      }, log);
-    }
+    long n = proposals.incrementAndGet();
     return CompletableFuture.supplyAsync(() -> {
+      if (loseBefore.test(n, command)) {
+        throw new java.io.UncheckedIOException(new IOException("lost on the way"));
+      }
       var result = state.apply(command, TERM);
       WorkflowRun signalled = run;
       if (signalled != null) {
         signalled.signal();
+      }
+      if (loseAfter.test(n, command)) {
+        throw new java.io.UncheckedIOException(new IOException("applied, but the reply was lost"));
       }
       return new Proposer.Outcome(result, index.incrementAndGet());
     }, log);

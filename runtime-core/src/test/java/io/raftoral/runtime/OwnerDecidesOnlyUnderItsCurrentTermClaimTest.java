@@ -60,7 +60,7 @@ class OwnerDecidesOnlyUnderItsCurrentTermClaimTest {
     WorkflowHandle<String> h = cluster.node(1).start("gated", 1, "in", String.class, "stale-claim");
     assertThat(atGate.await(TIMEOUT.toSeconds(), TimeUnit.SECONDS)).as("every node's run reached the gate").isTrue();
 
-    try (var stall = new ClusterProbe.ApplyStall(ClusterProbe.group(cluster, 1, h.executionGroup()).stateMachine())) {
+    try (var stall = ClusterProbe.applyStall(ClusterProbe.group(cluster, 1, h.executionGroup()).stateMachine())) {
       moveOwnershipTo(2, 1);
       proceed.countDown();
       ClusterProbe.await("node 2 completed the workflow", TIMEOUT,

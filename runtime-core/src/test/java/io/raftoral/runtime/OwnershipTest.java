@@ -44,7 +44,7 @@ class OwnershipTest {
             return "ran-on-" + node;
           });
         })));
-    moveLeadershipTo(1);
+    cluster.makeOwner(1);
   }
 
   @AfterEach
@@ -119,15 +119,6 @@ class OwnershipTest {
         return log;
       }
       assertThat(System.nanoTime()).as("the awaited command reached the log in time").isLessThan(deadline);
-      Thread.sleep(50);
-    }
-  }
-
-  private void moveLeadershipTo(long node) throws Exception {
-    long deadline = System.nanoTime() + TIMEOUT.toNanos();
-    while (!cluster.node(node).runtime().ownsGroupOf("any")) {
-      cluster.node(node).runtime().transferLeadership("any", node, Duration.ofSeconds(5));
-      assertThat(System.nanoTime()).as("node %d became the owner in time", node).isLessThan(deadline);
       Thread.sleep(50);
     }
   }

@@ -32,98 +32,14 @@ import org.junit.jupiter.api.Test;
  * timeout after the commit), which the run must not take for "not committed".
  */
 class PipelinedWritesUnderFailingProposalsTest {
-  private static final Payloads PAYLOADS = new Payloads(new JsonCodec(), 1 << 20);
-
-  /** A group that applies proposals in order on one thread, losing some before or after applying. */
-  private static final class LossyGroup implements WorkflowRun.Host, AutoCloseable {
-    final WorkflowState state = new WorkflowState();
-    private final ExecutorService log = Executors.newSingleThreadExecutor();
-    private final AtomicLong index = new AtomicLong();
-    private final AtomicLong proposals = new AtomicLong();
-    private final Predicate<Long> loseBefore;
-    private final Predicate<Long> loseAfter;
-    volatile WorkflowRun run;
-
-    LossyGroup(Predicate<Long> loseBefore, Predicate<Long> loseAfter) {
-      this.loseBefore = loseBefore;
-      this.loseAfter = loseAfter;
-      state.apply(Command.newBuilder().setOwnerChange(OwnerChange.newBuilder().setOwnerNode(1).setClaimantTerm(1)).build(), 1);
-    }
-
-    @Override
-    public WorkflowState.Owner ownership() {
-      return state.owner();
-    }
-
-    @Override
-    public WorkflowState.Owner owner() {
-      return state.owner();
-    }
-
-    @Override
-    public boolean isOwnerNode() {
-      return true;
-    }
-
-    @Override
-    public CompletableFuture<Proposer.Outcome> propose(Command command) {
-      long n = proposals.incrementAndGet();
-      return CompletableFuture.supplyAsync(() -> {
-        if (loseBefore.test(n)) {
-          throw new UncheckedIOException(new IOException("lost on the way"));
-        }
-        var result = state.apply(command, 1);
-        WorkflowRun r = run;
-        if (r != null) {
-          r.signal();
-        }
-        if (loseAfter.test(n)) {
-          throw new UncheckedIOException(new IOException("applied, but the reply was lost"));
-        }
-        return new Proposer.Outcome(result, index.incrementAndGet());
-      }, log);
-    }
-
-    @Override
-    public boolean isClosed() {
-      return false;
-    }
-
-    @Override
-    public void sideEffectStarted() {}
-
-    @Override
-    public void sideEffectEnded() {}
-
-    @Override
-    public void runEnded(WorkflowRun run) {}
-
-    @Override
-    public void close() {
-      log.shutdownNow();
-    }
-  }
-
-  private static WorkflowEntry runToEnd(LossyGroup group, String id, WorkflowFunction<String, String> fn) throws Exception {
-    group.state.apply(Command.newBuilder().setWorkflowStart(WorkflowStart.newBuilder().setWorkflowId(id)
-        .setType("t").setVersion(1).setInput(com.google.protobuf.ByteString.copyFromUtf8("\"in\""))).build(), 1);
-    WorkflowEntry entry = group.state.get(id);
-    WorkflowRun run = new WorkflowRun(group, entry, WorkflowDefinition.of("t", 1, String.class, String.class, fn), PAYLOADS);
-    group.run = run;
-    Thread t = Thread.ofVirtual().start(run);
-    t.join(60_000);
-    assertThat(t.isAlive()).as("the run ended").isFalse();
-    return entry;
-  }
-
   @Test
   void writesSideEffectsAndTheEndSurviveLostProposalsAndLostReplies() throws Exception {
     Map<Integer, AtomicInteger> effectRuns = new ConcurrentHashMap<>();
     AtomicInteger barrierBroken = new AtomicInteger();
     // Seeded, not periodic: a periodic pattern can hit the same write on every retry round.
     java.util.Random losses = new java.util.Random(16);
-    try (LossyGroup group = new LossyGroup(n -> losses.nextInt(30) == 0, n -> losses.nextInt(30) == 0)) {
-      WorkflowEntry entry = runToEnd(group, "lossy", (ctx, in) -> {
+    try (FakeGroup group = new FakeGroup((n, c) -> losses.nextInt(30) == 0, (n, c) -> losses.nextInt(30) == 0)) {
+      WorkflowEntry entry = group.runToEnd("lossy", (ctx, in) -> {
         for (int i = 0; i < 1500; i++) {
           ctx.checkpoint("k" + (i % 3), i);
           if (i % 100 == 99) {
@@ -163,8 +79,8 @@ class PipelinedWritesUnderFailingProposalsTest {
   @Test
   void anEndWhoseProposalsAreLostStillEndsTheWorkflowOnce() throws Exception {
     AtomicLong lastWrite = new AtomicLong();
-    try (LossyGroup group = new LossyGroup(n -> n > 10 && n <= 13, n -> n == 14)) {
-      WorkflowEntry entry = runToEnd(group, "end", (ctx, in) -> {
+    try (FakeGroup group = new FakeGroup((n, c) -> n > 10 && n <= 13, (n, c) -> n == 14)) {
+      WorkflowEntry entry = group.runToEnd("end", (ctx, in) -> {
         for (int i = 0; i < 10; i++) {
           lastWrite.set(ctx.checkpoint("k", (long) i));
         }

@@ -25,17 +25,6 @@ import org.junit.jupiter.api.Test;
 class WorkflowRunTest {
   private static final Payloads PAYLOADS = new Payloads(new JsonCodec(), 1 << 20);
 
-  /** Runs {@code fn} as workflow {@code id} on {@code group} to its end; returns its final entry. */
-  private static WorkflowEntry runToEnd(FakeGroup group, String id, WorkflowFunction<String, String> fn) throws Exception {
-    WorkflowEntry entry = group.start(id, "\"in\"");
-    WorkflowRun run = new WorkflowRun(group, entry, WorkflowDefinition.of("t", 1, String.class, String.class, fn), PAYLOADS);
-    group.run = run;
-    Thread t = Thread.ofVirtual().start(run);
-    t.join(60_000);
-    assertThat(t.isAlive()).as("the run ended").isFalse();
-    return entry;
-  }
-
   // A write whose proposal is lost is proposed again at the next step, so a loop of plain writes
   // (no side effect to wait on) keeps committing behind its owner, and the writes the owner went
   // on with stay bounded.
@@ -44,7 +33,7 @@ class WorkflowRunTest {
     AtomicBoolean lost = new AtomicBoolean();
     AtomicLong committedAtFourThousand = new AtomicLong();
     try (FakeGroup group = new FakeGroup(c -> c.hasSetCheckpoint() && c.getSetCheckpoint().getSeq() == 5 && lost.compareAndSet(false, true))) {
-      WorkflowEntry entry = runToEnd(group, "loop", (ctx, in) -> {
+      WorkflowEntry entry = group.runToEnd("loop", (ctx, in) -> {
         for (int i = 0; i < 5000; i++) {
           if (i == 4000) {
             committedAtFourThousand.set(group.state.get("loop").toRecord().getCheckpointCount());
@@ -71,7 +60,7 @@ class WorkflowRunTest {
   @Test
   void aContextUsedFromEightThreadsAtOnceCommitsEveryWriteOnce() throws Exception {
     try (FakeGroup group = new FakeGroup(c -> false)) {
-      WorkflowEntry entry = runToEnd(group, "threads", (ctx, in) -> {
+      WorkflowEntry entry = group.runToEnd("threads", (ctx, in) -> {
         inThreads(8, t -> {
           for (int i = 0; i < 300; i++) {
             assertThat(ctx.checkpoint("own-" + t, t + "#" + i)).isEqualTo(t + "#" + i);
@@ -105,7 +94,7 @@ class WorkflowRunTest {
       return "done";
     };
     try (FakeGroup owner = new FakeGroup(c -> false); FakeGroup follower = new FakeGroup(c -> false)) {
-      WorkflowEntry committed = runToEnd(owner, "replay", fn);
+      WorkflowEntry committed = owner.runToEnd("replay", fn);
       assertThat(committed.status()).isEqualTo(WorkflowStatusCode.COMPLETED);
       // The follower's replica holds what the owner committed; its run only reads it.
       follower.owning = false;
@@ -138,7 +127,7 @@ class WorkflowRunTest {
   void concurrentUpdatesOfOneVariableAreNotLost() throws Exception {
     try (FakeGroup group = new FakeGroup(c -> false)) {
       AtomicReference<Integer> last = new AtomicReference<>();
-      WorkflowEntry entry = runToEnd(group, "var", (ctx, in) -> {
+      WorkflowEntry entry = group.runToEnd("var", (ctx, in) -> {
         WorkflowContext.ReplicatedVar<Integer> counter = ctx.var("counter", Integer.class, 0);
         inThreads(8, t -> {
           for (int i = 0; i < 100; i++) {
@@ -161,7 +150,7 @@ class WorkflowRunTest {
   void aContextUsedAfterItsFunctionReturnedIsRefused() throws Exception {
     AtomicReference<WorkflowContext> kept = new AtomicReference<>();
     try (FakeGroup group = new FakeGroup(c -> false)) {
-      WorkflowEntry entry = runToEnd(group, "after", (ctx, in) -> {
+      WorkflowEntry entry = group.runToEnd("after", (ctx, in) -> {
         kept.set(ctx);
         return ctx.checkpoint("k", "v");
       });
