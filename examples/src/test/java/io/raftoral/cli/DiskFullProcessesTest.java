@@ -13,8 +13,6 @@ import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.raftoral.api.WorkflowStatus;
 import io.raftoral.client.RaftoralClient;
-import io.raftoral.proto.client.ClusterInfoReply;
-import io.raftoral.proto.client.ManagementRole;
 import io.raftoral.proto.client.RaftoralApiGrpc;
 import io.raftoral.proto.client.ReplicaInfo;
 import io.raftoral.proto.client.StartRequest;
@@ -54,21 +52,6 @@ class DiskFullProcessesTest {
   private static final Pattern DISK_ERROR =
       Pattern.compile("ERROR .*node \\d+: (the disk of \\S+ is nearly full|cannot write to )");
 
-  private static byte[] json(Object value) {
-    try {
-      return JSON.writeValueAsBytes(value);
-    } catch (IOException e) {
-      throw new AssertionError(e);
-    }
-  }
-
-  private static boolean whole(ClusterInfoReply c) {
-    return c.getNodesCount() == 3 && c.getNodesList().stream().allMatch(n -> n.getRole() == ManagementRole.VOTER)
-        && c.getExecutionGroupsCount() > 0
-        && c.getExecutionGroupsList().stream().allMatch(g -> g.getMembersCount() == 3 && g.getLeaderNode() != 0
-            && g.getRaftMembersList().equals(g.getMembersList()));
-  }
-
   @Test
   void aNodeWhoseDiskFillsUpSaysSoStopsServingAndComesBackAsAnEqualMember() throws Exception {
     try (NodeProcesses nodes = new NodeProcesses("DiskFullProcessesTest")) {
@@ -79,13 +62,13 @@ class DiskFullProcessesTest {
       // so writes really fail (with the default, preallocated space absorbs the few entries).
       nodes.startAt("127.0.0.1:" + NodeProcesses.freePort(), "127.0.0.1:" + NodeProcesses.freePort(), disk.resolve("data"),
           List.of("--join", nodes.apiAddress(1), "--snapshot-every", "20"));
-      await("three voters, the groups at three", () -> whole(nodes.clusterInfo(1, false)));
+      await("three voters, the groups at three", () -> NodeProcesses.wholeOfThree(nodes.clusterInfo(1, false)));
       long before = nodes.nodeId(3);
 
       Map<String, Integer> expected = new LinkedHashMap<>();
       try (RaftoralClient c = RaftoralClient.connect(nodes.apiAddress(1))) {
         for (int i = 0; i < 10; i++) {
-          c.start("countdown", 1, json(6), "before-" + i);
+          c.start("countdown", 1, NodeProcesses.json(6), "before-" + i);
           expected.put("before-" + i, 6);
         }
       }
@@ -104,7 +87,7 @@ class DiskFullProcessesTest {
 
       for (int i = 0; i < 5; i++) {
         try (RaftoralClient c = RaftoralClient.connect(nodes.apiAddress(1 + i % 2))) {
-          c.start("countdown", 1, json(3), "during-" + i);
+          c.start("countdown", 1, NodeProcesses.json(3), "during-" + i);
           expected.put("during-" + i, 3);
         }
       }
@@ -121,7 +104,7 @@ class DiskFullProcessesTest {
       // Nothing runs any more: every replica of every group must reach the same state.
       String start = "after-on-" + after;
       try (RaftoralClient c = RaftoralClient.connect(nodes.apiAddress(3))) {
-        c.start("countdown", 1, json(2), start);
+        c.start("countdown", 1, NodeProcesses.json(2), start);
         RaftoralClient.Outcome o = c.await(start, WAIT);
         assertThat(o.info().status()).isEqualTo(WorkflowStatus.COMPLETED);
         assertThat(new String(o.result(), StandardCharsets.UTF_8)).isEqualTo("2");

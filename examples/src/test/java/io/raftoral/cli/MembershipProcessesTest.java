@@ -25,14 +25,6 @@ class MembershipProcessesTest {
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final Duration WAIT = Duration.ofSeconds(120);
 
-  private static byte[] json(Object value) {
-    try {
-      return JSON.writeValueAsBytes(value);
-    } catch (Exception e) {
-      throw new AssertionError(e);
-    }
-  }
-
   /** Polls {@code raftoral cluster --output json} on node {@code via} until the condition holds. */
   private static JsonNode awaitCluster(NodeProcesses nodes, int via, Predicate<JsonNode> condition) throws Exception {
     long deadline = System.nanoTime() + WAIT.toNanos();
@@ -63,7 +55,7 @@ class MembershipProcessesTest {
   private static List<String> startCountdowns(RaftoralClient client, String prefix, int count, int steps) {
     List<String> ids = new ArrayList<>();
     for (int i = 0; i < count; i++) {
-      ids.add(client.start("countdown", 1, json(steps), prefix + "-" + i).workflowId());
+      ids.add(client.start("countdown", 1, NodeProcesses.json(steps), prefix + "-" + i).workflowId());
     }
     return ids;
   }

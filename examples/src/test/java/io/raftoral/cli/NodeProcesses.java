@@ -315,6 +315,26 @@ public final class NodeProcesses implements AutoCloseable {
 
   // --- asking the cluster ---
 
+  private static final com.fasterxml.jackson.databind.ObjectMapper JSON = new com.fasterxml.jackson.databind.ObjectMapper();
+
+  /** {@code value} as JSON bytes, a workflow input. */
+  public static byte[] json(Object value) {
+    try {
+      return JSON.writeValueAsBytes(value);
+    } catch (java.io.IOException e) {
+      throw new AssertionError(e);
+    }
+  }
+
+  /** Three voters, every execution group at three members with a leader, its Raft configuration equal to them. */
+  public static boolean wholeOfThree(io.raftoral.proto.client.ClusterInfoReply c) {
+    return c.getNodesCount() == 3
+        && c.getNodesList().stream().allMatch(n -> n.getRole() == io.raftoral.proto.client.ManagementRole.VOTER)
+        && c.getExecutionGroupsCount() > 0
+        && c.getExecutionGroupsList().stream().allMatch(g -> g.getMembersCount() == 3 && g.getLeaderNode() != 0
+            && g.getRaftMembersList().equals(g.getMembersList()));
+  }
+
   /** The cluster as process {@code via} answers it. */
   public io.raftoral.proto.client.ClusterInfoReply clusterInfo(int via) {
     return clusterInfo(via, false);

@@ -2,13 +2,11 @@ package io.raftoral.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import io.raftoral.api.Errors;
 import io.raftoral.api.WorkflowInfo;
 import io.raftoral.api.WorkflowStatus;
 import io.raftoral.client.RaftoralClient;
 import io.raftoral.proto.client.ClusterInfoReply;
-import io.raftoral.proto.client.ManagementRole;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -35,28 +33,10 @@ import org.junit.jupiter.api.Test;
  * it ({@link ClientProbe}): no call may answer a success the cluster contradicts.
  */
 class PartitionHealProcessesTest {
-  private static final ObjectMapper JSON = new ObjectMapper();
   private static final Duration WAIT = Duration.ofSeconds(60);
   private static final String FAILURE_TIMEOUT = "8s";
   private static final int RAFT_PORT = 7000;
   private static final int API_PORT = 8000;
-
-  private static byte[] json(Object value) {
-    try {
-      return JSON.writeValueAsBytes(value);
-    } catch (IOException e) {
-      throw new AssertionError(e);
-    }
-  }
-
-  /** The cluster as process {@code i} sees it once {@code condition} holds. */
-  /** Three voters, every execution group at three members, its Raft configuration equal to them, and a leader. */
-  private static boolean whole(ClusterInfoReply c) {
-    return c.getNodesCount() == 3 && c.getNodesList().stream().allMatch(n -> n.getRole() == ManagementRole.VOTER)
-        && c.getExecutionGroupsCount() > 0
-        && c.getExecutionGroupsList().stream().allMatch(g -> g.getMembersCount() == 3 && g.getLeaderNode() != 0
-            && g.getRaftMembersList().equals(g.getMembersList()));
-  }
 
   private static boolean lists(ClusterInfoReply c, long nodeId) {
     return c.getNodesList().stream().anyMatch(n -> n.getNodeId() == nodeId);
@@ -86,19 +66,19 @@ class PartitionHealProcessesTest {
         mode.addAll(List.of("--node-failure-timeout", FAILURE_TIMEOUT));
         nodes.startIn(net.exec(i), net.address(i) + ":" + RAFT_PORT, net.address(i) + ":" + API_PORT, mode);
       }
-      nodes.awaitCluster(1, "three voters, the groups at three", PartitionHealProcessesTest::whole);
+      nodes.awaitCluster(1, "three voters, the groups at three", NodeProcesses::wholeOfThree);
 
       Map<String, Integer> expected = new LinkedHashMap<>();
       try (RaftoralClient c = RaftoralClient.connect(nodes.apiAddress(2))) {
         for (int i = 0; i < 6; i++) {
-          c.start("countdown", 1, json(20), "long-" + i);
+          c.start("countdown", 1, NodeProcesses.json(20), "long-" + i);
           expected.put("long-" + i, 20);
         }
       }
 
       List<String> staleAnswers = new ArrayList<>();
       for (int round = 1; round <= 2; round++) {
-        ClusterInfoReply before = nodes.awaitCluster(1, "whole before round " + round, PartitionHealProcessesTest::whole);
+        ClusterInfoReply before = nodes.awaitCluster(1, "whole before round " + round, NodeProcesses::wholeOfThree);
         long managementLeader = before.getManagementLeader();
         List<Long> groupLeaders = before.getExecutionGroupsList().stream().map(g -> g.getLeaderNode()).toList();
         int victim;
@@ -122,7 +102,7 @@ class PartitionHealProcessesTest {
         try (RaftoralClient c = RaftoralClient.connect(nodes.apiAddress(victim))) {
           for (int i = 0; i < 3; i++) {
             String id = "r" + round + "-short-" + i;
-            c.start("countdown", 1, json(2), id);
+            c.start("countdown", 1, NodeProcesses.json(2), id);
             expected.put(id, 2);
             reads.add(id);
           }
@@ -137,7 +117,7 @@ class PartitionHealProcessesTest {
         try (RaftoralClient c = RaftoralClient.connect(nodes.apiAddress(survivor))) {
           for (int i = 0; i < 3; i++) {
             String id = "r" + round + "-during-" + i;
-            c.start("countdown", 1, json(3), id);
+            c.start("countdown", 1, NodeProcesses.json(3), id);
             expected.put(id, 3);
           }
         }
@@ -156,8 +136,8 @@ class PartitionHealProcessesTest {
         net.heal(victim);
 
         ClusterInfoReply back = nodes.awaitCluster(victim, "process " + victim + " back as a new member, the cluster whole",
-            c -> c.getNodeId() != victimId && whole(c) && lists(c, c.getNodeId()));
-        nodes.awaitCluster(survivor, "the cluster whole with node " + back.getNodeId(), c -> whole(c) && lists(c, back.getNodeId())
+            c -> c.getNodeId() != victimId && NodeProcesses.wholeOfThree(c) && lists(c, c.getNodeId()));
+        nodes.awaitCluster(survivor, "the cluster whole with node " + back.getNodeId(), c -> NodeProcesses.wholeOfThree(c) && lists(c, back.getNodeId())
             && !lists(c, victimId));
         assertThat(nodes.stderr(victim)).as("process %d's log", victim).contains("node " + victimId + " was removed from cluster");
         // Every call made while it was cut off is answered (a success or a failure), if need be

@@ -10,7 +10,6 @@ import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.raftoral.proto.client.ClusterInfoReply;
 import io.raftoral.proto.client.DescribeRequest;
-import io.raftoral.proto.client.ManagementRole;
 import io.raftoral.proto.client.RaftoralApiGrpc;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -35,18 +34,12 @@ class RemovedNodeProcessesTest {
     return all;
   }
 
-  private static boolean whole(ClusterInfoReply c) {
-    return c.getNodesCount() == 3 && c.getNodesList().stream().allMatch(n -> n.getRole() == ManagementRole.VOTER)
-        && c.getExecutionGroupsList().stream().allMatch(g -> g.getMembersCount() == 3 && g.getLeaderNode() != 0
-            && g.getRaftMembersList().equals(g.getMembersList()));
-  }
-
   /** Starts a bootstrap node and two joining ones; the last one with {@code lastArgs}. */
   private static void startThree(NodeProcesses nodes, String... lastArgs) {
     nodes.start(mode(List.of("--bootstrap", "--node-id", "1")));
     nodes.start(mode(List.of("--join", nodes.apiAddress(1))));
     nodes.start(mode(List.of("--join", nodes.apiAddress(1)), lastArgs));
-    nodes.awaitCluster(1, "three voters", RemovedNodeProcessesTest::whole);
+    nodes.awaitCluster(1, "three voters", NodeProcesses::wholeOfThree);
   }
 
   /** Pauses process {@code victim} until process {@code via} no longer lists its node. */
@@ -105,7 +98,7 @@ class RemovedNodeProcessesTest {
 
       nodes.resume(holder);
       ClusterInfoReply back = nodes.awaitCluster(victim, "process " + victim + " back as a new member",
-          c -> c.getNodeId() != removed && whole(c) && c.getNodesList().stream().anyMatch(n -> n.getNodeId() == c.getNodeId()));
+          c -> c.getNodeId() != removed && NodeProcesses.wholeOfThree(c) && c.getNodesList().stream().anyMatch(n -> n.getNodeId() == c.getNodeId()));
       assertThat(back.getNodesList()).noneMatch(n -> n.getNodeId() == removed);
       assertThat(nodes.health(victim)).isEqualTo(ServingStatus.SERVING);
     }

@@ -2,7 +2,6 @@ package io.raftoral.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import io.raftoral.api.WorkflowInfo;
 import io.raftoral.api.WorkflowStatus;
 import io.raftoral.client.RaftoralClient;
@@ -27,7 +26,6 @@ import org.junit.jupiter.api.Test;
  * three are killed at once.
  */
 class RestartProcessesTest {
-  private static final ObjectMapper JSON = new ObjectMapper();
   private static final Duration WAIT = Duration.ofSeconds(120);
   private NodeProcesses nodes;
   private final Map<Integer, List<String>> modes = new HashMap<>();
@@ -56,14 +54,6 @@ class RestartProcessesTest {
   @AfterEach
   void stopCluster() {
     nodes.close();
-  }
-
-  private static byte[] json(Object value) {
-    try {
-      return JSON.writeValueAsBytes(value);
-    } catch (Exception e) {
-      throw new AssertionError(e);
-    }
   }
 
   private ClusterInfoReply info(int via) {
@@ -121,7 +111,7 @@ class RestartProcessesTest {
     List<String> ids = new ArrayList<>();
     try (RaftoralClient c = RaftoralClient.connect(nodes.apiAddress(via))) {
       for (int i = 0; i < count; i++) {
-        ids.add(c.start("countdown", 1, json(seconds), prefix + "-" + i).workflowId());
+        ids.add(c.start("countdown", 1, NodeProcesses.json(seconds), prefix + "-" + i).workflowId());
       }
     }
     return ids;
@@ -300,7 +290,7 @@ class RestartProcessesTest {
       try (RaftoralClient c = RaftoralClient.connect(nodes.apiAddress(via))) {
         for (int i = 0; i < perRound; i++) {
           String id = "soak-" + round + "-" + i;
-          c.start("soak_steps", 1, json(new SoakWorkflows.Input(steps, 300, log.toString())), id);
+          c.start("soak_steps", 1, NodeProcesses.json(new SoakWorkflows.Input(steps, 300, log.toString())), id);
           ids.add(id);
         }
       }

@@ -2,7 +2,6 @@ package io.raftoral.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import io.raftoral.api.WorkflowStatus;
 import io.raftoral.client.RaftoralClient;
 import io.raftoral.proto.client.ClusterInfoReply;
@@ -29,7 +28,6 @@ import org.junit.jupiter.api.Test;
  * longer exist in any log) and ends with the same state as the others.
  */
 class SnapshotCatchUpProcessesTest {
-  private static final ObjectMapper JSON = new ObjectMapper();
   private static final Duration WAIT = Duration.ofSeconds(120);
   private static final Pattern LOG_FILE = Pattern.compile("log_(?:inprogress_)?(\\d+)(?:-\\d+)?");
   private static final Pattern RESTORED = Pattern.compile("restoring the state store from snapshot \\(t:\\d+, i:(\\d+)\\)");
@@ -77,7 +75,7 @@ class SnapshotCatchUpProcessesTest {
     try (RaftoralClient c = RaftoralClient.connect(nodes.apiAddress(via))) {
       List<String> ids = new ArrayList<>();
       for (int i = 0; i < count; i++) {
-        ids.add(c.start("soak_steps", 1, json(new SoakWorkflows.Input(4, 0, steps.toString())), prefix + "-" + i).workflowId());
+        ids.add(c.start("soak_steps", 1, NodeProcesses.json(new SoakWorkflows.Input(4, 0, steps.toString())), prefix + "-" + i).workflowId());
       }
       for (String id : ids) {
         assertThat(c.await(id, WAIT).info().status()).as(id).isEqualTo(WorkflowStatus.COMPLETED);
@@ -159,14 +157,6 @@ class SnapshotCatchUpProcessesTest {
       }
       assertThat(System.nanoTime()).as("replicas converge: %s", digests).isLessThan(deadline);
       sleep(200);
-    }
-  }
-
-  private static byte[] json(Object value) {
-    try {
-      return JSON.writeValueAsBytes(value);
-    } catch (Exception e) {
-      throw new AssertionError(e);
     }
   }
 

@@ -70,11 +70,6 @@ public final class Proposer {
     return p.future;
   }
 
-  /** Whether nothing waits to be sent and no entry awaits its reply. */
-  public synchronized boolean isIdle() {
-    return inFlight == 0 && queue.isEmpty();
-  }
-
   private void lingerEnded() {
     synchronized (this) {
       lingering = false;
