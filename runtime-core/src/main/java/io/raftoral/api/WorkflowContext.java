@@ -24,7 +24,7 @@ import java.util.function.UnaryOperator;
  * turn on this node. Another node running the function may serialize its threads' calls
  * differently, so threads that write the same key may get each other's values there: give each
  * thread its own keys when that matters. {@link ReplicatedVar#update} reads and writes as one
- * call. After the function returns, every call throws {@link IllegalStateException}.
+ * call. After the function returns, every call throws {@link Errors.InvalidArgumentException}.
  */
 public interface WorkflowContext {
   String workflowId();
@@ -57,7 +57,7 @@ public interface WorkflowContext {
    * committed yet; records its result and returns the committed value. Without failures
    * {@code fn} runs exactly once in the whole cluster; around an owner crash it runs again only
    * if its result was never committed. Non-owners never run it. {@code fn} may not use this
-   * context: a checkpoint call from it throws {@link IllegalStateException}, as such a write would
+   * context: a checkpoint call from it throws {@link Errors.InvalidArgumentException}, as such a write would
    * exist on the owner only and the owner's and the other nodes' runs would then read different
    * values. Calls from other threads wait until {@code fn} returns, so {@code fn} must not wait
    * for a thread that uses the context.

@@ -217,7 +217,7 @@ final class WorkflowRun implements WorkflowContext, Runnable {
 
   private void checkNotInSideEffect() {
     if (sideEffectThread == Thread.currentThread()) {
-      throw new IllegalStateException("the context of workflow " + workflowId() + " was used inside a checkpointCompute "
+      throw new Errors.InvalidArgumentException("the context of workflow " + workflowId() + " was used inside a checkpointCompute "
           + "function: that function runs on the owner only, so it may not checkpoint; return its value instead");
     }
   }
@@ -335,7 +335,7 @@ final class WorkflowRun implements WorkflowContext, Runnable {
     calls.lock();
     try {
       if (returned) {
-        throw new IllegalStateException("the context of workflow " + workflowId() + " was used after its function returned");
+        throw new Errors.InvalidArgumentException("the context of workflow " + workflowId() + " was used after its function returned");
       }
       checkNotInSideEffect();
       return commitLocked(key, sideEffect, ownerValue);

@@ -157,7 +157,7 @@ class WorkflowRunTest {
 
       assertThat(entry.status()).isEqualTo(WorkflowStatusCode.COMPLETED);
       assertThatThrownBy(() -> kept.get().checkpoint("k", "late"))
-          .isInstanceOf(IllegalStateException.class)
+          .isInstanceOf(io.raftoral.api.Errors.InvalidArgumentException.class)
           .hasMessageContaining("after its function returned");
       assertThat(entry.toRecord().getCheckpointCount()).isEqualTo(1);
     }
