@@ -3,13 +3,13 @@ package io.raftoral;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import io.raftoral.api.Errors;
 import io.raftoral.api.RaftoralNode;
-import io.raftoral.api.WorkflowDefinition;
 import io.raftoral.api.WorkflowHandle;
-import io.raftoral.api.WorkflowInfo;
-import io.raftoral.api.WorkflowStatus;
-import io.raftoral.api.WorkflowType;
+import io.raftoral.common.Errors;
+import io.raftoral.common.WorkflowInfo;
+import io.raftoral.common.WorkflowStatus;
+import io.raftoral.common.WorkflowType;
+import io.raftoral.workflow.WorkflowDefinition;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.concurrent.CountDownLatch;

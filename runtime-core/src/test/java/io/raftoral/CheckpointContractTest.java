@@ -2,10 +2,10 @@ package io.raftoral;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.raftoral.api.ExecutionMode;
 import io.raftoral.api.RaftoralNode;
-import io.raftoral.api.WorkflowDefinition;
 import io.raftoral.api.WorkflowHandle;
+import io.raftoral.workflow.ExecutionMode;
+import io.raftoral.workflow.WorkflowDefinition;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;

@@ -4,9 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.raftoral.api.LocalCluster;
-import io.raftoral.api.RaftoralException;
 import io.raftoral.api.RaftoralNode;
-import io.raftoral.api.WorkflowDefinition;
+import io.raftoral.common.RaftoralException;
+import io.raftoral.workflow.WorkflowDefinition;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;

@@ -3,10 +3,10 @@ package io.raftoral;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import io.raftoral.api.Errors;
 import io.raftoral.api.RaftoralNode;
-import io.raftoral.api.WorkflowDefinition;
 import io.raftoral.api.WorkflowHandle;
+import io.raftoral.common.Errors;
+import io.raftoral.workflow.WorkflowDefinition;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.file.Files;

@@ -1,6 +1,6 @@
 package io.raftoral;
 
-import io.raftoral.api.WorkflowDefinition;
+import io.raftoral.workflow.WorkflowDefinition;
 
 /** The workflow the failover tests crash in the middle of: n slow compute steps. */
 final class FailoverWorkflows {

@@ -2,12 +2,12 @@ package io.raftoral;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.raftoral.api.ListPage;
-import io.raftoral.api.ListQuery;
 import io.raftoral.api.RaftoralNode;
-import io.raftoral.api.WorkflowDefinition;
-import io.raftoral.api.WorkflowInfo;
-import io.raftoral.api.WorkflowStatus;
+import io.raftoral.common.ListPage;
+import io.raftoral.common.ListQuery;
+import io.raftoral.common.WorkflowInfo;
+import io.raftoral.common.WorkflowStatus;
+import io.raftoral.workflow.WorkflowDefinition;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;

@@ -3,14 +3,14 @@ package io.raftoral;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import io.raftoral.api.Errors;
-import io.raftoral.api.ListQuery;
 import io.raftoral.api.RaftoralNode;
-import io.raftoral.api.WorkflowDefinition;
 import io.raftoral.api.WorkflowHandle;
-import io.raftoral.api.WorkflowStatus;
+import io.raftoral.common.Errors;
+import io.raftoral.common.ListQuery;
+import io.raftoral.common.WorkflowStatus;
 import io.raftoral.runtime.NodeRuntime.LoggedCommand;
 import io.raftoral.runtime.NodeRuntime.ReplicaState;
+import io.raftoral.workflow.WorkflowDefinition;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;

@@ -2,8 +2,8 @@ package io.raftoral;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.raftoral.api.WorkflowDefinition;
 import io.raftoral.api.WorkflowHandle;
+import io.raftoral.workflow.WorkflowDefinition;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
 

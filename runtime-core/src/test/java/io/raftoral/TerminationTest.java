@@ -3,15 +3,15 @@ package io.raftoral;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import io.raftoral.api.Errors;
 import io.raftoral.api.RaftoralNode;
-import io.raftoral.api.WorkflowDefinition;
 import io.raftoral.api.WorkflowHandle;
-import io.raftoral.api.WorkflowStatus;
+import io.raftoral.common.Errors;
+import io.raftoral.common.WorkflowStatus;
 import io.raftoral.proto.raft.CommandResult;
 import io.raftoral.proto.raft.ResultCode;
 import io.raftoral.runtime.NodeRuntime.LoggedCommand;
 import io.raftoral.state.WorkflowState;
+import io.raftoral.workflow.WorkflowDefinition;
 import java.time.Duration;
 import java.util.HashSet;
 import java.util.List;

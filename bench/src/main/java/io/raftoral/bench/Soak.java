@@ -1,8 +1,8 @@
 package io.raftoral.bench;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.raftoral.api.WorkflowStatus;
 import io.raftoral.client.RaftoralClient;
+import io.raftoral.common.WorkflowStatus;
 import io.raftoral.proto.client.ReplicaInfo;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -17,9 +17,9 @@ import java.util.Map;
 import java.util.Random;
 import java.util.Set;
 import java.util.concurrent.Callable;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
+import picocli.CommandLine;
 
 /**
  * The long soak of issue 5 (the suite has a bounded one, RestartProcessesTest): N workflows of

@@ -1,6 +1,6 @@
 package io.raftoral.bench;
 
-import io.raftoral.api.WorkflowDefinition;
+import io.raftoral.workflow.WorkflowDefinition;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;

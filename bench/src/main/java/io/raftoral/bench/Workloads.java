@@ -1,6 +1,6 @@
 package io.raftoral.bench;
 
-import io.raftoral.api.WorkflowDefinition;
+import io.raftoral.workflow.WorkflowDefinition;
 
 /** The BENCHMARK.md workflows. */
 final class Workloads {

@@ -28,7 +28,7 @@ class ProcessesModeTest {
 
   @Test
   void benchWorkflowsAreFoundThroughServiceLoader() {
-    List<String> providers = java.util.ServiceLoader.load(io.raftoral.api.WorkflowProvider.class).stream()
+    List<String> providers = java.util.ServiceLoader.load(io.raftoral.workflow.WorkflowProvider.class).stream()
         .map(p -> p.type().getName()).toList();
     assertThat(providers).contains(BenchWorkflows.class.getName());
   }

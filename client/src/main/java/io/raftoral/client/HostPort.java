@@ -1,6 +1,6 @@
 package io.raftoral.client;
 
-import io.raftoral.api.Errors;
+import io.raftoral.common.Errors;
 
 /**
  * A {@code host:port} address as the CLI, the client and the node's API server accept it:

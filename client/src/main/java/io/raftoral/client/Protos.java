@@ -1,11 +1,11 @@
 package io.raftoral.client;
 
-import io.raftoral.api.Errors;
-import io.raftoral.api.ListPage;
-import io.raftoral.api.ListQuery;
-import io.raftoral.api.WorkflowInfo;
-import io.raftoral.api.WorkflowStatus;
-import io.raftoral.api.WorkflowType;
+import io.raftoral.common.Errors;
+import io.raftoral.common.ListPage;
+import io.raftoral.common.ListQuery;
+import io.raftoral.common.WorkflowInfo;
+import io.raftoral.common.WorkflowStatus;
+import io.raftoral.common.WorkflowType;
 import io.raftoral.proto.client.ListReply;
 import io.raftoral.proto.client.ListRequest;
 import java.time.Instant;

@@ -1,14 +1,15 @@
 package io.raftoral.client;
 
+import com.google.protobuf.ByteString;
 import io.grpc.ManagedChannel;
 import io.grpc.StatusRuntimeException;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
-import io.raftoral.api.Errors;
-import io.raftoral.api.ListPage;
-import io.raftoral.api.ListQuery;
-import io.raftoral.api.WorkflowInfo;
-import io.raftoral.api.WorkflowStatus;
-import io.raftoral.api.WorkflowType;
+import io.raftoral.common.Errors;
+import io.raftoral.common.ListPage;
+import io.raftoral.common.ListQuery;
+import io.raftoral.common.WorkflowInfo;
+import io.raftoral.common.WorkflowStatus;
+import io.raftoral.common.WorkflowType;
 import io.raftoral.proto.client.AwaitRequest;
 import io.raftoral.proto.client.ClusterInfoReply;
 import io.raftoral.proto.client.ClusterInfoRequest;
@@ -18,7 +19,6 @@ import io.raftoral.proto.client.StartReply;
 import io.raftoral.proto.client.StartRequest;
 import io.raftoral.proto.client.TerminateRequest;
 import io.raftoral.proto.client.WorkflowOutcome;
-import com.google.protobuf.ByteString;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.UUID;
@@ -128,7 +128,7 @@ public final class RaftoralClient implements AutoCloseable {
       throw new Errors.InvalidArgumentException("workflow id must not be blank (pass null to generate one)");
     }
     if (workflowId != null) {
-      io.raftoral.api.Text.requireWellFormed("workflow id", workflowId);
+      io.raftoral.common.Text.requireWellFormed("workflow id", workflowId);
     }
     String id = workflowId != null ? workflowId : UUID.randomUUID().toString();
     StartRequest request = StartRequest.newBuilder().setType(t.name()).setVersion(t.version())
@@ -245,7 +245,7 @@ public final class RaftoralClient implements AutoCloseable {
     if (workflowId == null || workflowId.isBlank()) {
       throw new Errors.InvalidArgumentException("workflow id must not be null or blank");
     }
-    io.raftoral.api.Text.requireWellFormed("workflow id", workflowId);
+    io.raftoral.common.Text.requireWellFormed("workflow id", workflowId);
   }
 
   private static void requirePositive(Duration d, String what) {

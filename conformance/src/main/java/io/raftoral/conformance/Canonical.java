@@ -1,7 +1,7 @@
 package io.raftoral.conformance;
 
-import io.raftoral.api.Errors;
-import io.raftoral.api.RaftoralException;
+import io.raftoral.common.Errors;
+import io.raftoral.common.RaftoralException;
 
 /**
  * The canonical error names of the suite: the C ABI's status names without their prefix

@@ -1,7 +1,7 @@
 package io.raftoral.examples;
 
-import io.raftoral.api.WorkflowContext;
-import io.raftoral.api.WorkflowDefinition;
+import io.raftoral.workflow.WorkflowContext;
+import io.raftoral.workflow.WorkflowDefinition;
 
 /**
  * A slow workflow for watching failover and termination from the CLI: n compute checkpoints,

@@ -1,7 +1,7 @@
 package io.raftoral.examples;
 
-import io.raftoral.api.WorkflowProvider;
-import io.raftoral.api.WorkflowRegistry;
+import io.raftoral.workflow.WorkflowProvider;
+import io.raftoral.workflow.WorkflowRegistry;
 
 /**
  * The examples as a {@link WorkflowProvider}, so that {@code raftoral node} run with this module

@@ -1,7 +1,7 @@
 package io.raftoral.examples;
 
-import io.raftoral.api.WorkflowContext;
-import io.raftoral.api.WorkflowDefinition;
+import io.raftoral.workflow.WorkflowContext;
+import io.raftoral.workflow.WorkflowDefinition;
 
 /** The original Raftoral's first example: "ping" becomes "pong" after two compute checkpoints. */
 public final class PingPong {

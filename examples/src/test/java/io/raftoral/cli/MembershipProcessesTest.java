@@ -4,10 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.raftoral.api.WorkflowInfo;
-import io.raftoral.api.WorkflowStatus;
 import io.raftoral.cli.NodeProcesses.CliResult;
 import io.raftoral.client.RaftoralClient;
+import io.raftoral.common.WorkflowInfo;
+import io.raftoral.common.WorkflowStatus;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;

@@ -2,10 +2,10 @@ package io.raftoral.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.raftoral.api.Errors;
-import io.raftoral.api.WorkflowInfo;
-import io.raftoral.api.WorkflowStatus;
 import io.raftoral.client.RaftoralClient;
+import io.raftoral.common.Errors;
+import io.raftoral.common.WorkflowInfo;
+import io.raftoral.common.WorkflowStatus;
 import io.raftoral.proto.client.ClusterInfoReply;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;

@@ -2,9 +2,9 @@ package io.raftoral.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.raftoral.api.WorkflowInfo;
-import io.raftoral.api.WorkflowStatus;
 import io.raftoral.client.RaftoralClient;
+import io.raftoral.common.WorkflowInfo;
+import io.raftoral.common.WorkflowStatus;
 import io.raftoral.proto.client.ClusterInfoReply;
 import io.raftoral.proto.client.ReplicaInfo;
 import java.nio.charset.StandardCharsets;

@@ -1,8 +1,8 @@
 package io.raftoral.cli;
 
-import io.raftoral.api.WorkflowDefinition;
-import io.raftoral.api.WorkflowProvider;
-import io.raftoral.api.WorkflowRegistry;
+import io.raftoral.workflow.WorkflowDefinition;
+import io.raftoral.workflow.WorkflowProvider;
+import io.raftoral.workflow.WorkflowRegistry;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;

@@ -3,10 +3,10 @@ package io.raftoral.examples;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import io.raftoral.api.Errors;
 import io.raftoral.api.LocalCluster;
 import io.raftoral.api.RaftoralNode;
 import io.raftoral.api.WorkflowHandle;
+import io.raftoral.common.Errors;
 import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.params.ParameterizedTest;

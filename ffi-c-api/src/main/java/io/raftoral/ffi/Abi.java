@@ -4,11 +4,11 @@ import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
-import io.raftoral.api.Errors;
-import io.raftoral.api.ExecutionMode;
 import io.raftoral.api.RaftoralNode;
 import io.raftoral.api.WorkflowJson;
-import io.raftoral.api.WorkflowType;
+import io.raftoral.common.Errors;
+import io.raftoral.common.WorkflowType;
+import io.raftoral.workflow.ExecutionMode;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.MemorySegment;
 import java.lang.invoke.MethodHandle;

@@ -1,7 +1,7 @@
 package io.raftoral.ffi;
 
-import io.raftoral.api.Errors;
 import io.raftoral.api.RaftoralNode;
+import io.raftoral.common.Errors;
 import io.raftoral.proto.client.ClusterInfoReply;
 import io.raftoral.proto.client.ExecutionGroupInfo;
 import io.raftoral.proto.client.ManagementRole;

@@ -1,8 +1,8 @@
 package io.raftoral.ffi;
 
-import io.raftoral.api.Errors;
-import io.raftoral.api.RaftoralException;
-import io.raftoral.api.WorkflowContext;
+import io.raftoral.common.Errors;
+import io.raftoral.common.RaftoralException;
+import io.raftoral.workflow.WorkflowContext;
 import java.util.function.BooleanSupplier;
 import java.util.function.Supplier;
 
@@ -51,7 +51,7 @@ final class ForeignRun {
     } catch (Errors.WorkflowTerminatedException e) {
       control(e);
       throw e;
-    } catch (RaftoralException | io.raftoral.api.ForeignException e) {
+    } catch (RaftoralException | io.raftoral.workflow.ForeignException e) {
       throw e; // bad input or a failed side effect: the workflow function decides what to do
     } catch (Throwable t) {
       control(t);

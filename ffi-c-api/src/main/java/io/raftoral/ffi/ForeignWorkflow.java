@@ -4,12 +4,12 @@ import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
-import io.raftoral.api.Errors;
-import io.raftoral.api.ExecutionMode;
-import io.raftoral.api.WorkflowContext;
-import io.raftoral.api.WorkflowDefinition;
-import io.raftoral.api.WorkflowFunction;
-import io.raftoral.api.WorkflowType;
+import io.raftoral.common.Errors;
+import io.raftoral.common.WorkflowType;
+import io.raftoral.workflow.ExecutionMode;
+import io.raftoral.workflow.WorkflowContext;
+import io.raftoral.workflow.WorkflowDefinition;
+import io.raftoral.workflow.WorkflowFunction;
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.MemorySegment;

@@ -4,9 +4,9 @@ import static io.raftoral.api.WorkflowJson.integer;
 import static io.raftoral.api.WorkflowJson.text;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.raftoral.api.Errors;
 import io.raftoral.api.RaftoralNode;
 import io.raftoral.api.WorkflowJson;
+import io.raftoral.common.Errors;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;

@@ -1,6 +1,6 @@
 package io.raftoral.ffi;
 
-import io.raftoral.api.ForeignException;
+import io.raftoral.workflow.ForeignException;
 
 /** Where a C callback puts its outcome (raftoral_output_t): bytes, or a failure of a named type. */
 final class Output {

@@ -1,8 +1,8 @@
 package io.raftoral.ffi;
 
-import io.raftoral.api.Errors;
-import io.raftoral.api.ForeignException;
-import io.raftoral.api.RaftoralException;
+import io.raftoral.common.Errors;
+import io.raftoral.common.RaftoralException;
+import io.raftoral.workflow.ForeignException;
 
 /** The status codes of raftoral.h ({@code raftoral_status_enum}) and the mapping from Java errors. */
 final class Status {

@@ -1,11 +1,14 @@
 package io.raftoral.api;
 
+import io.raftoral.common.Errors;
+import io.raftoral.common.RaftoralException;
 import io.raftoral.node.Joiner;
 import io.raftoral.node.NodeIdentity;
 import io.raftoral.proto.client.JoinReply;
 import io.raftoral.raft.RaftSettings;
 import io.raftoral.runtime.NodeRuntime;
 import io.raftoral.runtime.Payloads;
+import io.raftoral.workflow.WorkflowRegistry;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -1,5 +1,6 @@
 package io.raftoral.api;
 
+import io.raftoral.common.RaftoralException;
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.nio.file.Path;

@@ -1,5 +1,7 @@
 package io.raftoral.api;
 
+import io.raftoral.common.Errors;
+import io.raftoral.common.RaftoralException;
 import io.raftoral.node.Joiner;
 import io.raftoral.proto.client.NodeMembership;
 import io.raftoral.proto.client.NodeStatusReply;

@@ -1,5 +1,7 @@
 package io.raftoral.api;
 
+import io.raftoral.common.Errors;
+import io.raftoral.common.WorkflowInfo;
 import java.time.Duration;
 
 /** A started workflow: its id, the execution group that owns it, and its outcome. */

@@ -1,6 +1,6 @@
 package io.raftoral.cli;
 
-import io.raftoral.api.Errors;
+import io.raftoral.common.Errors;
 
 /** The exit codes of every command; docs/CLI.md lists them. */
 final class ExitCode {

@@ -1,11 +1,11 @@
 package io.raftoral.cli;
 
-import io.raftoral.api.Errors;
 import io.raftoral.api.RaftoralNode;
-import io.raftoral.api.WorkflowProvider;
-import io.raftoral.api.WorkflowRegistry;
-import io.raftoral.api.WorkflowType;
 import io.raftoral.client.HostPort;
+import io.raftoral.common.Errors;
+import io.raftoral.common.WorkflowType;
+import io.raftoral.workflow.WorkflowProvider;
+import io.raftoral.workflow.WorkflowRegistry;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.time.Duration;

@@ -1,6 +1,6 @@
 package io.raftoral.cli;
 
-import io.raftoral.api.RaftoralException;
+import io.raftoral.common.RaftoralException;
 import java.io.PrintWriter;
 import java.time.Duration;
 import java.time.Instant;
@@ -8,7 +8,6 @@ import java.util.Arrays;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.IExecutionStrategy;
 import picocli.CommandLine.Model.CommandSpec;
@@ -18,6 +17,7 @@ import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.ParseResult;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.UnmatchedArgumentException;
+import picocli.CommandLine;
 
 /**
  * The {@code raftoral} command line: {@code node} runs a node; the other commands are clients of

@@ -2,11 +2,11 @@ package io.raftoral.cli;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
-import io.raftoral.api.Errors;
-import io.raftoral.api.ListQuery;
-import io.raftoral.api.WorkflowInfo;
-import io.raftoral.api.WorkflowStatus;
 import io.raftoral.client.RaftoralClient;
+import io.raftoral.common.Errors;
+import io.raftoral.common.ListQuery;
+import io.raftoral.common.WorkflowInfo;
+import io.raftoral.common.WorkflowStatus;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;

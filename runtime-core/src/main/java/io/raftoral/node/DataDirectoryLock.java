@@ -1,6 +1,6 @@
 package io.raftoral.node;
 
-import io.raftoral.api.RaftoralException;
+import io.raftoral.common.RaftoralException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;

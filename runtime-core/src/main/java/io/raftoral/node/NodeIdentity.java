@@ -1,6 +1,6 @@
 package io.raftoral.node;
 
-import io.raftoral.api.RaftoralException;
+import io.raftoral.common.RaftoralException;
 import java.io.IOException;
 import java.io.Reader;
 import java.io.Writer;

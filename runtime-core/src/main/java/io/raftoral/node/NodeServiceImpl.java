@@ -1,8 +1,8 @@
 package io.raftoral.node;
 
 import io.grpc.stub.StreamObserver;
-import io.raftoral.api.Errors;
 import io.raftoral.client.HostPort;
+import io.raftoral.common.Errors;
 import io.raftoral.proto.client.JoinReply;
 import io.raftoral.proto.client.JoinRequest;
 import io.raftoral.proto.client.LeaveReply;

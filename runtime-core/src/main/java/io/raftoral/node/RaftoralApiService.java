@@ -4,12 +4,12 @@ import com.google.protobuf.ByteString;
 import io.grpc.Context;
 import io.grpc.Deadline;
 import io.grpc.stub.StreamObserver;
-import io.raftoral.api.Errors;
-import io.raftoral.api.WorkflowInfo;
-import io.raftoral.api.WorkflowStatus;
-import io.raftoral.api.WorkflowType;
 import io.raftoral.client.GrpcErrors;
 import io.raftoral.client.Protos;
+import io.raftoral.common.Errors;
+import io.raftoral.common.WorkflowInfo;
+import io.raftoral.common.WorkflowStatus;
+import io.raftoral.common.WorkflowType;
 import io.raftoral.proto.client.AwaitRequest;
 import io.raftoral.proto.client.ClusterInfoReply;
 import io.raftoral.proto.client.ClusterInfoRequest;
@@ -133,7 +133,7 @@ final class RaftoralApiService extends RaftoralApiGrpc.RaftoralApiImplBase {
     try {
       reply = call.get();
     } catch (RuntimeException e) {
-      if (!(e instanceof io.raftoral.api.RaftoralException)) {
+      if (!(e instanceof io.raftoral.common.RaftoralException)) {
         LOG.warn("{} failed unexpectedly", method, e); // the stack trace stays in the node's log
       } else {
         LOG.debug("{} refused: {}", method, e.getMessage());

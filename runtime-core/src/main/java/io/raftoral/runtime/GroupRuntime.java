@@ -1,9 +1,6 @@
 package io.raftoral.runtime;
 
-import io.raftoral.api.ExecutionMode;
-import io.raftoral.api.WorkflowDefinition;
-import io.raftoral.api.WorkflowRegistry;
-import io.raftoral.api.WorkflowType;
+import io.raftoral.common.WorkflowType;
 import io.raftoral.proto.raft.Command;
 import io.raftoral.proto.raft.CommandResult;
 import io.raftoral.proto.raft.OwnerChange;
@@ -14,6 +11,9 @@ import io.raftoral.raft.RaftHost;
 import io.raftoral.state.WorkflowEntry;
 import io.raftoral.state.WorkflowState;
 import io.raftoral.state.WorkflowStateMachine;
+import io.raftoral.workflow.ExecutionMode;
+import io.raftoral.workflow.WorkflowDefinition;
+import io.raftoral.workflow.WorkflowRegistry;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;

@@ -2,14 +2,12 @@ package io.raftoral.runtime;
 
 import com.google.protobuf.ByteString;
 import com.google.protobuf.InvalidProtocolBufferException;
-import io.raftoral.api.Errors;
-import io.raftoral.api.ListPage;
-import io.raftoral.api.ListQuery;
-import io.raftoral.api.WorkflowDefinition;
-import io.raftoral.api.WorkflowInfo;
-import io.raftoral.api.WorkflowRegistry;
-import io.raftoral.api.WorkflowStatus;
-import io.raftoral.api.WorkflowType;
+import io.raftoral.common.Errors;
+import io.raftoral.common.ListPage;
+import io.raftoral.common.ListQuery;
+import io.raftoral.common.WorkflowInfo;
+import io.raftoral.common.WorkflowStatus;
+import io.raftoral.common.WorkflowType;
 import io.raftoral.proto.client.ClusterInfoReply;
 import io.raftoral.proto.client.ExecutionGroupInfo;
 import io.raftoral.proto.client.JoinReply;
@@ -53,6 +51,8 @@ import io.raftoral.raft.RaftSettings;
 import io.raftoral.state.ManagementState;
 import io.raftoral.state.ManagementStateMachine;
 import io.raftoral.state.WorkflowStateMachine;
+import io.raftoral.workflow.WorkflowDefinition;
+import io.raftoral.workflow.WorkflowRegistry;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -1182,7 +1182,7 @@ public final class NodeRuntime implements AutoCloseable {
     if (workflowId.length() > 512) {
       throw new Errors.InvalidArgumentException("workflow id is longer than 512 characters");
     }
-    return io.raftoral.api.Text.requireWellFormed("workflow id", workflowId);
+    return io.raftoral.common.Text.requireWellFormed("workflow id", workflowId);
   }
 
   /** As {@link #checkOpen}, and refuses workflow calls while the node is in a fault (a full disk). */

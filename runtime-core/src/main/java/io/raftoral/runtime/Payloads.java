@@ -1,7 +1,7 @@
 package io.raftoral.runtime;
 
-import io.raftoral.api.Errors;
-import io.raftoral.api.PayloadCodec;
+import io.raftoral.common.Errors;
+import io.raftoral.workflow.PayloadCodec;
 
 /** Encodes user values with the node's codec (raw for {@code byte[]}) and enforces the size limit. */
 public record Payloads(PayloadCodec codec, int limitBytes) {

@@ -1,13 +1,8 @@
 package io.raftoral.runtime;
 
 import com.google.protobuf.ByteString;
-import io.raftoral.api.Errors;
-import io.raftoral.api.ExecutionMode;
-import io.raftoral.api.ForeignException;
-import io.raftoral.api.ThrowingSupplier;
-import io.raftoral.api.WorkflowContext;
-import io.raftoral.api.WorkflowDefinition;
-import io.raftoral.api.WorkflowType;
+import io.raftoral.common.Errors;
+import io.raftoral.common.WorkflowType;
 import io.raftoral.proto.raft.CheckpointPosition;
 import io.raftoral.proto.raft.Command;
 import io.raftoral.proto.raft.ResultCode;
@@ -18,12 +13,17 @@ import io.raftoral.proto.raft.WorkflowStatusCode;
 import io.raftoral.raft.Proposer;
 import io.raftoral.state.WorkflowEntry;
 import io.raftoral.state.WorkflowState;
+import io.raftoral.workflow.ExecutionMode;
+import io.raftoral.workflow.ForeignException;
+import io.raftoral.workflow.ThrowingSupplier;
+import io.raftoral.workflow.WorkflowContext;
+import io.raftoral.workflow.WorkflowDefinition;
 import java.util.ArrayDeque;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.Map;
-import java.util.Set;
 import java.util.Objects;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.Condition;
@@ -331,7 +331,7 @@ final class WorkflowRun implements WorkflowContext, Runnable {
     if (key == null || key.isEmpty()) {
       throw new Errors.InvalidArgumentException("checkpoint key must not be null or empty");
     }
-    io.raftoral.api.Text.requireWellFormed("checkpoint key", key);
+    io.raftoral.common.Text.requireWellFormed("checkpoint key", key);
     calls.lock();
     try {
       if (returned) {

@@ -3,6 +3,7 @@ package io.raftoral.api;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.raftoral.common.Errors;
 import java.time.Duration;
 import java.util.Properties;
 import org.junit.jupiter.api.Test;

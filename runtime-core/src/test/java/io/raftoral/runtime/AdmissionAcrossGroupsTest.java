@@ -4,9 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.raftoral.TestCluster;
-import io.raftoral.api.Errors;
-import io.raftoral.api.WorkflowDefinition;
-import io.raftoral.api.WorkflowType;
+import io.raftoral.common.Errors;
+import io.raftoral.common.WorkflowType;
+import io.raftoral.workflow.WorkflowDefinition;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;

@@ -4,8 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.raftoral.TestCluster;
 import io.raftoral.api.RaftoralNode;
-import io.raftoral.api.WorkflowDefinition;
 import io.raftoral.api.WorkflowHandle;
+import io.raftoral.workflow.WorkflowDefinition;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;

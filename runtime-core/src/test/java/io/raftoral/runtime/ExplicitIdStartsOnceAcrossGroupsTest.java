@@ -2,12 +2,12 @@ package io.raftoral.runtime;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.raftoral.api.ListQuery;
 import io.raftoral.api.LocalCluster;
 import io.raftoral.api.RaftoralNode;
-import io.raftoral.api.WorkflowDefinition;
-import io.raftoral.api.WorkflowInfo;
+import io.raftoral.common.ListQuery;
+import io.raftoral.common.WorkflowInfo;
 import io.raftoral.proto.client.ClusterInfoReply;
+import io.raftoral.workflow.WorkflowDefinition;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;

@@ -2,12 +2,12 @@ package io.raftoral.runtime;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.raftoral.api.JsonCodec;
-import io.raftoral.api.WorkflowDefinition;
 import io.raftoral.proto.raft.Command;
 import io.raftoral.raft.Proposer;
 import io.raftoral.state.WorkflowEntry;
 import io.raftoral.state.WorkflowState;
+import io.raftoral.workflow.JsonCodec;
+import io.raftoral.workflow.WorkflowDefinition;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;

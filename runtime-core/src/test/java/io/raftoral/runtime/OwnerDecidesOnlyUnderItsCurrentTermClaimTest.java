@@ -3,9 +3,9 @@ package io.raftoral.runtime;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.raftoral.TestCluster;
-import io.raftoral.api.WorkflowDefinition;
 import io.raftoral.api.WorkflowHandle;
-import io.raftoral.api.WorkflowStatus;
+import io.raftoral.common.WorkflowStatus;
+import io.raftoral.workflow.WorkflowDefinition;
 import java.time.Duration;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CountDownLatch;

@@ -4,11 +4,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.raftoral.TestCluster;
 import io.raftoral.api.RaftoralNode;
-import io.raftoral.api.WorkflowDefinition;
 import io.raftoral.api.WorkflowHandle;
 import io.raftoral.proto.raft.Command;
 import io.raftoral.proto.raft.OwnerChange;
 import io.raftoral.proto.raft.ResultCode;
+import io.raftoral.workflow.WorkflowDefinition;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.ConcurrentLinkedQueue;

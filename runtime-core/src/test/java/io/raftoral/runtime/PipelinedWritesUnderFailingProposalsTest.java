@@ -2,9 +2,6 @@ package io.raftoral.runtime;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.raftoral.api.JsonCodec;
-import io.raftoral.api.WorkflowDefinition;
-import io.raftoral.api.WorkflowFunction;
 import io.raftoral.proto.raft.Command;
 import io.raftoral.proto.raft.OwnerChange;
 import io.raftoral.proto.raft.WorkflowStart;
@@ -12,6 +9,9 @@ import io.raftoral.proto.raft.WorkflowStatusCode;
 import io.raftoral.raft.Proposer;
 import io.raftoral.state.WorkflowEntry;
 import io.raftoral.state.WorkflowState;
+import io.raftoral.workflow.JsonCodec;
+import io.raftoral.workflow.WorkflowDefinition;
+import io.raftoral.workflow.WorkflowFunction;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.Map;

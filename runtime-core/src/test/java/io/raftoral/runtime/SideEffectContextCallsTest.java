@@ -2,13 +2,13 @@ package io.raftoral.runtime;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.raftoral.api.JsonCodec;
-import io.raftoral.api.WorkflowDefinition;
-import io.raftoral.api.WorkflowFunction;
 import io.raftoral.proto.raft.Command;
 import io.raftoral.proto.raft.SetCheckpoint;
 import io.raftoral.proto.raft.WorkflowEnd;
 import io.raftoral.state.WorkflowEntry;
+import io.raftoral.workflow.JsonCodec;
+import io.raftoral.workflow.WorkflowDefinition;
+import io.raftoral.workflow.WorkflowFunction;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;

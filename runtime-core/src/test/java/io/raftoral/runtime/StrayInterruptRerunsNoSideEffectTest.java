@@ -3,7 +3,7 @@ package io.raftoral.runtime;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.raftoral.TestCluster;
-import io.raftoral.api.WorkflowDefinition;
+import io.raftoral.workflow.WorkflowDefinition;
 import java.time.Duration;
 import java.util.Map;
 import java.util.TreeMap;

@@ -3,9 +3,9 @@ package io.raftoral.runtime;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.raftoral.TestCluster;
-import io.raftoral.api.ExecutionMode;
-import io.raftoral.api.WorkflowDefinition;
 import io.raftoral.api.WorkflowHandle;
+import io.raftoral.workflow.ExecutionMode;
+import io.raftoral.workflow.WorkflowDefinition;
 import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;

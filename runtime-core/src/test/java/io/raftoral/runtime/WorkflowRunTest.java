@@ -3,13 +3,13 @@ package io.raftoral.runtime;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import io.raftoral.api.JsonCodec;
-import io.raftoral.api.WorkflowContext;
-import io.raftoral.api.WorkflowDefinition;
-import io.raftoral.api.WorkflowFunction;
 import io.raftoral.proto.raft.Command;
 import io.raftoral.proto.raft.WorkflowStatusCode;
 import io.raftoral.state.WorkflowEntry;
+import io.raftoral.workflow.JsonCodec;
+import io.raftoral.workflow.WorkflowContext;
+import io.raftoral.workflow.WorkflowDefinition;
+import io.raftoral.workflow.WorkflowFunction;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -157,7 +157,7 @@ class WorkflowRunTest {
 
       assertThat(entry.status()).isEqualTo(WorkflowStatusCode.COMPLETED);
       assertThatThrownBy(() -> kept.get().checkpoint("k", "late"))
-          .isInstanceOf(io.raftoral.api.Errors.InvalidArgumentException.class)
+          .isInstanceOf(io.raftoral.common.Errors.InvalidArgumentException.class)
           .hasMessageContaining("after its function returned");
       assertThat(entry.toRecord().getCheckpointCount()).isEqualTo(1);
     }

@@ -2,10 +2,10 @@ package io.raftoral.conformance.driver;
 
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.raftoral.api.Errors;
-import io.raftoral.api.RaftoralException;
 import io.raftoral.api.WorkflowJson;
 import io.raftoral.client.RaftoralClient;
+import io.raftoral.common.Errors;
+import io.raftoral.common.RaftoralException;
 import io.raftoral.conformance.Canonical;
 import io.raftoral.conformance.Strings;
 import java.time.Duration;

@@ -1,11 +1,11 @@
 package io.raftoral.conformance.interp;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.raftoral.api.ExecutionMode;
-import io.raftoral.api.WorkflowDefinition;
-import io.raftoral.api.WorkflowProvider;
-import io.raftoral.api.WorkflowRegistry;
-import io.raftoral.api.WorkflowType;
+import io.raftoral.common.WorkflowType;
+import io.raftoral.workflow.ExecutionMode;
+import io.raftoral.workflow.WorkflowDefinition;
+import io.raftoral.workflow.WorkflowProvider;
+import io.raftoral.workflow.WorkflowRegistry;
 
 /**
  * The Java entry point's interpreter, registered in {@code raftoral node} through the

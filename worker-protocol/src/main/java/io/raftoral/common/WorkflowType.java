@@ -1,4 +1,4 @@
-package io.raftoral.api;
+package io.raftoral.common;
 
 /** A workflow type: a name and a version. Several versions of one name live side by side. */
 public record WorkflowType(String name, int version) {

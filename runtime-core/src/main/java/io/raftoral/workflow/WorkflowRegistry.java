@@ -1,5 +1,7 @@
-package io.raftoral.api;
+package io.raftoral.workflow;
 
+import io.raftoral.common.Errors;
+import io.raftoral.common.WorkflowType;
 import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
 

@@ -1,4 +1,4 @@
-package io.raftoral.api;
+package io.raftoral.common;
 
 /** A workflow's status only moves forward from {@code RUNNING} to exactly one final status. */
 public enum WorkflowStatus {

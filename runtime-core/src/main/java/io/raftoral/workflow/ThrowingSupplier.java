@@ -1,4 +1,4 @@
-package io.raftoral.api;
+package io.raftoral.workflow;
 
 /** A side effect whose result is recorded by {@link WorkflowContext#checkpointCompute}. */
 @FunctionalInterface

@@ -1,4 +1,4 @@
-package io.raftoral.api;
+package io.raftoral.workflow;
 
 /**
  * An error raised by workflow code written in another language (Python, Go, JavaScript). A

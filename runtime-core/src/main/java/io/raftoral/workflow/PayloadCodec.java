@@ -1,4 +1,4 @@
-package io.raftoral.api;
+package io.raftoral.workflow;
 
 /**
  * Turns workflow inputs, checkpoint values and results into bytes and back. Encoding must be

@@ -1,10 +1,11 @@
-package io.raftoral.api;
+package io.raftoral.workflow;
 
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.util.JsonRecyclerPools;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.json.JsonMapper;
+import io.raftoral.common.Errors;
 import java.io.IOException;
 
 /** The default codec: JSON through Jackson, map keys sorted so that encoding is deterministic. */

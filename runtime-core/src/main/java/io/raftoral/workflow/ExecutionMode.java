@@ -1,4 +1,4 @@
-package io.raftoral.api;
+package io.raftoral.workflow;
 
 /** How the members of an execution group run a workflow type (SPEC §3). */
 public enum ExecutionMode {

@@ -1,4 +1,4 @@
-package io.raftoral.api;
+package io.raftoral.common;
 
 /**
  * Root of every error Raftoral raises. Subclasses name what went wrong; callers catch this

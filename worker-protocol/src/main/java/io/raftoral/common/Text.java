@@ -1,4 +1,4 @@
-package io.raftoral.api;
+package io.raftoral.common;
 
 /**
  * Checks on text that names things (workflow ids, types, checkpoint keys). Every surface sends

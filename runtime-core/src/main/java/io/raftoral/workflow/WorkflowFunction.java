@@ -1,4 +1,4 @@
-package io.raftoral.api;
+package io.raftoral.workflow;
 
 /**
  * A workflow: plain blocking code that makes its progress durable through {@link

@@ -1,4 +1,4 @@
-package io.raftoral.api;
+package io.raftoral.common;
 
 import java.time.Instant;
 import java.util.Optional;

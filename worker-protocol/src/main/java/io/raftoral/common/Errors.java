@@ -1,4 +1,4 @@
-package io.raftoral.api;
+package io.raftoral.common;
 
 /** The typed errors of the embedding API, all under {@link RaftoralException}. */
 public final class Errors {
