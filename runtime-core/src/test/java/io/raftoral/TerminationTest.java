@@ -9,7 +9,7 @@ import io.raftoral.common.Errors;
 import io.raftoral.common.WorkflowStatus;
 import io.raftoral.proto.raft.CommandResult;
 import io.raftoral.proto.raft.ResultCode;
-import io.raftoral.runtime.NodeRuntime.LoggedCommand;
+import io.raftoral.runtime.NodeInspector.LoggedCommand;
 import io.raftoral.state.WorkflowState;
 import io.raftoral.workflow.WorkflowDefinition;
 import java.time.Duration;

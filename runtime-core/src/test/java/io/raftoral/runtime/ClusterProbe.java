@@ -6,11 +6,8 @@ import io.raftoral.TestCluster;
 import io.raftoral.state.WorkflowStateMachine;
 import java.lang.reflect.Field;
 import java.time.Duration;
-import java.util.Map;
-import java.util.UUID;
 import java.util.concurrent.CountDownLatch;
 import java.util.function.BooleanSupplier;
-import org.apache.ratis.protocol.RaftGroupId;
 
 /**
  * What the adversarial cluster tests reach inside a node: its runtime of one group, and a way to
@@ -20,12 +17,8 @@ import org.apache.ratis.protocol.RaftGroupId;
 final class ClusterProbe {
   private ClusterProbe() {}
 
-  static GroupRuntime group(TestCluster cluster, long node, String executionGroup) throws ReflectiveOperationException {
-    Field f = NodeRuntime.class.getDeclaredField("hosted");
-    f.setAccessible(true);
-    @SuppressWarnings("unchecked")
-    Map<RaftGroupId, GroupRuntime> hosted = (Map<RaftGroupId, GroupRuntime>) f.get(cluster.node(node).runtime());
-    GroupRuntime g = hosted.get(RaftGroupId.valueOf(UUID.fromString(executionGroup)));
+  static GroupRuntime group(TestCluster cluster, long node, String executionGroup) {
+    GroupRuntime g = cluster.node(node).runtime().inspector().group(executionGroup);
     assertThat(g).as("node %d hosts group %s", node, executionGroup).isNotNull();
     return g;
   }
@@ -37,8 +30,7 @@ final class ClusterProbe {
 
   /** Holds a node's management apply thread until {@link Stall#close}: its topology stays as it is. */
   static Stall managementStall(NodeRuntime node) throws Exception {
-    Object management = field(NodeRuntime.class, "management", node);
-    return new Stall(field(io.raftoral.state.ManagementStateMachine.class, "state", management));
+    return new Stall(field(io.raftoral.state.ManagementStateMachine.class, "state", node.inspector().managementStateMachine()));
   }
 
   private static Object field(Class<?> type, String name, Object of) throws ReflectiveOperationException {

@@ -77,7 +77,7 @@ class OwnershipTest {
     assertThat(cluster.node(3).runtime().transferLeadership("moved", 2, Duration.ofSeconds(10))).isTrue();
 
     String result = cluster.node(3).handle(h.workflowId(), String.class).result(TIMEOUT);
-    List<NodeRuntime.LoggedCommand> log = awaitLog(cluster.node(2), h.executionGroup(),
+    List<NodeInspector.LoggedCommand> log = awaitLog(cluster.node(2), h.executionGroup(),
         c -> c.hasSetCheckpoint() && c.getSetCheckpoint().getValue().toStringUtf8().contains("ran-on-1"));
     long node1Term = log.stream().filter(c -> c.command().hasOwnerChange() && c.command().getOwnerChange().getOwnerNode() == 1)
         .mapToLong(c -> c.command().getOwnerChange().getClaimantTerm()).max().orElseThrow();
@@ -110,11 +110,11 @@ class OwnershipTest {
   }
 
   /** The group's log on {@code node} once it holds a command matching {@code until}. */
-  private static List<NodeRuntime.LoggedCommand> awaitLog(RaftoralNode node, String group,
+  private static List<NodeInspector.LoggedCommand> awaitLog(RaftoralNode node, String group,
       java.util.function.Predicate<Command> until) throws Exception {
     long deadline = System.nanoTime() + TIMEOUT.toNanos();
     while (true) {
-      List<NodeRuntime.LoggedCommand> log = node.runtime().loggedCommands(group);
+      List<NodeInspector.LoggedCommand> log = node.runtime().loggedCommands(group);
       if (log.stream().anyMatch(c -> until.test(c.command()))) {
         return log;
       }

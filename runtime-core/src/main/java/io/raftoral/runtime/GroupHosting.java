@@ -1,0 +1,215 @@
+package io.raftoral.runtime;
+
+import io.raftoral.proto.management.ExecutionGroupRecord;
+import io.raftoral.proto.management.NodeRecord;
+import io.raftoral.proto.management.Role;
+import io.raftoral.proto.management.Topology;
+import io.raftoral.proto.raft.Command;
+import io.raftoral.raft.Proposer;
+import io.raftoral.raft.RaftHost;
+import io.raftoral.raft.RaftSettings;
+import io.raftoral.state.ManagementStateMachine;
+import io.raftoral.state.WorkflowStateMachine;
+import io.raftoral.workflow.WorkflowRegistry;
+import java.io.IOException;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.apache.ratis.protocol.RaftGroup;
+import org.apache.ratis.protocol.RaftGroupId;
+import org.apache.ratis.statemachine.StateMachine;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The execution groups this node hosts: a {@link GroupRuntime} for each (also for those Ratis
+ * recovered from storage), following the topology (reconciliation: host every group it places
+ * this node in), and proposing into any group, hosted here or not.
+ */
+final class GroupHosting {
+  private static final Logger LOG = LoggerFactory.getLogger(GroupHosting.class);
+
+  private final RaftSettings raft;
+  private final NodeRuntime.Options options;
+  private final WorkflowRegistry registry;
+  private final ExecutorService executor;
+  private final RaftGroupId managementGroupId;
+  private final ManagementStateMachine management;
+  private final ServingGate gate;
+  private final LeaderAdmission admission;
+  private final Map<RaftGroupId, GroupRuntime> hosted = new ConcurrentHashMap<>();
+  // State machines Ratis asked for while the host was being built (groups recovered from storage).
+  private final Map<RaftGroupId, WorkflowStateMachine> unattached = new HashMap<>();
+  // Proposers for execution groups this node is not a member of: commands go to their leader.
+  private final Map<RaftGroupId, Proposer> remote = new ConcurrentHashMap<>();
+  private final AtomicBoolean reconcilePending = new AtomicBoolean();
+  private volatile RaftHost host;
+
+  GroupHosting(RaftSettings raft, NodeRuntime.Options options, WorkflowRegistry registry, ExecutorService executor,
+      RaftGroupId managementGroupId, ManagementStateMachine management, ServingGate gate) {
+    this.raft = raft;
+    this.options = options;
+    this.registry = registry;
+    this.executor = executor;
+    this.managementGroupId = managementGroupId;
+    this.management = management;
+    this.gate = gate;
+    this.admission = new LeaderAdmission(raft.nodeId(), registry, options.payloads(), gid -> host.leaderTerm(gid));
+  }
+
+  /**
+   * The host is built: building the Ratis server already asked for the state machines of the
+   * groups in its storage (a restart), before the host existed; give them their runtimes now.
+   */
+  void attach(RaftHost host) {
+    this.host = host;
+    synchronized (unattached) {
+      unattached.forEach((gid, machine) -> hosted.put(gid, newGroupRuntime(gid, machine)));
+      unattached.clear();
+    }
+  }
+
+  /**
+   * Ratis asks for the state machine of every group it hosts, also those recovered from storage.
+   * Its own lock: Ratis may call this on its threads while {@link #reconcileLocalGroups} waits for
+   * a group to be added.
+   */
+  StateMachine stateMachineFor(RaftGroupId gid) {
+    if (gid.equals(managementGroupId)) {
+      return management;
+    }
+    synchronized (unattached) {
+      GroupRuntime g = hosted.get(gid);
+      if (g != null) {
+        return g.stateMachine();
+      }
+      WorkflowStateMachine machine = new WorkflowStateMachine(command -> admission.admit(gid, command), raft.stateDir());
+      if (host == null) {
+        unattached.put(gid, machine);
+      } else {
+        hosted.put(gid, newGroupRuntime(gid, machine));
+      }
+      return machine;
+    }
+  }
+
+  private GroupRuntime newGroupRuntime(RaftGroupId gid, WorkflowStateMachine machine) {
+    return new GroupRuntime(gid, raft.nodeId(), host, machine, registry, options.payloads(), executor, newProposer(gid),
+        new Proposer(data -> host.submitLocal(gid, data), 1, options.maxBatchBytes()));
+  }
+
+  private Proposer newProposer(RaftGroupId gid) {
+    long linger = options.batchLinger().toNanos();
+    return new Proposer(data -> host.submit(gid, data), options.maxInFlight(), options.maxBatchBytes(),
+        linger == 0 ? null : CompletableFuture.delayedExecutor(linger, TimeUnit.NANOSECONDS));
+  }
+
+  /** This node's runtime of an execution group, or null when it hosts none. */
+  GroupRuntime get(RaftGroupId gid) {
+    return hosted.get(gid);
+  }
+
+  boolean hosts(RaftGroupId gid) {
+    return hosted.containsKey(gid);
+  }
+
+  /** The groups hosted here, with their runtimes (a live view). */
+  Map<RaftGroupId, GroupRuntime> all() {
+    return hosted;
+  }
+
+  Collection<GroupRuntime> runtimes() {
+    return hosted.values();
+  }
+
+  /** Proposes into an execution group: through this node's runtime of it, else to its leader. */
+  CompletableFuture<Proposer.Outcome> propose(RaftGroupId gid, Command command) {
+    GroupRuntime g = hosted.get(gid);
+    if (g != null) {
+      return g.propose(command);
+    }
+    return remote.computeIfAbsent(gid, this::newProposer).propose(command);
+  }
+
+  /** Null when every hosted replica applies its entries, else which one stopped and why. */
+  String replicaFault() {
+    for (GroupRuntime g : hosted.values()) {
+      Exception halted = g.stateMachine().halted();
+      if (halted != null) {
+        return "its replica of group " + g.groupId() + " stopped applying entries (" + halted + ")";
+      }
+    }
+    return null;
+  }
+
+  void forEachGroup(java.util.function.Consumer<RaftGroupId> action) {
+    for (RaftGroupId gid : host.hostedGroups()) {
+      try {
+        action.accept(gid);
+      } catch (RuntimeException e) {
+        LOG.debug("node {}: acting on group {} failed", raft.nodeId(), gid, e);
+      }
+    }
+  }
+
+  // --- following the topology: host the groups this node is placed in ---
+
+  void scheduleLocalReconcile() {
+    if (!gate.closed() && reconcilePending.compareAndSet(false, true)) {
+      executor.execute(() -> {
+        reconcilePending.set(false);
+        reconcileLocalGroups(management.topology());
+      });
+    }
+  }
+
+  /** Hosts every execution group the topology places this node in, and tells clients where groups live. */
+  private synchronized void reconcileLocalGroups(Topology t) {
+    if (gate.closed()) {
+      return;
+    }
+    Map<Long, String> addresses = new HashMap<>();
+    Map<Long, String> managementPeers = new HashMap<>();
+    for (NodeRecord n : t.getNodesList()) {
+      addresses.put(n.getNodeId(), n.getRaftAddress());
+      if (n.getRole() == Role.VOTER || n.getRole() == Role.LISTENER) {
+        managementPeers.put(n.getNodeId(), n.getRaftAddress());
+      }
+    }
+    if (!managementPeers.isEmpty()) {
+      host.knowPeers(RaftHost.group(managementGroupId, managementPeers));
+    }
+    for (ExecutionGroupRecord g : t.getExecutionGroupsList()) {
+      RaftGroupId gid = RaftGroupId.valueOf(UUID.fromString(g.getGroupId()));
+      Map<Long, String> members = new LinkedHashMap<>();
+      g.getMembersList().forEach(m -> members.put(m, addresses.get(m)));
+      if (!members.isEmpty() && !members.containsValue(null)) {
+        host.knowPeers(RaftHost.group(gid, members));
+      }
+      // A replica of a group this node is no longer in is kept, never deleted here: a restarted
+      // node replays intermediate topologies (before it was placed), and deleting on those would
+      // throw away good replicas. A stale one is harmless and is caught up if placed again.
+      if (g.getMembersList().contains(raft.nodeId()) && !host.hosts(gid)) {
+        try {
+          if (g.getInitialMembersList().contains(raft.nodeId())) {
+            Map<Long, String> initial = new LinkedHashMap<>();
+            g.getInitialMembersList().forEach(m -> initial.put(m, addresses.getOrDefault(m, "")));
+            host.host(RaftHost.group(gid, initial));
+          } else {
+            host.host(RaftGroup.valueOf(gid));
+          }
+          LOG.info("node {}: now a member of execution group {} ({})", raft.nodeId(), g.getIndex(), gid);
+        } catch (IOException e) {
+          LOG.warn("node {}: cannot host execution group {}", raft.nodeId(), g.getIndex(), e);
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,172 @@
+package io.raftoral.runtime;
+
+import io.raftoral.common.Errors;
+import io.raftoral.proto.client.ClusterInfoReply;
+import io.raftoral.proto.raft.Command;
+import io.raftoral.proto.raft.CommandBatch;
+import io.raftoral.raft.Proposer;
+import io.raftoral.raft.RaftHost;
+import io.raftoral.state.ManagementStateMachine;
+import io.raftoral.state.WorkflowState;
+import java.io.IOException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import org.apache.ratis.protocol.RaftGroupId;
+
+/**
+ * What tests, tools and operators look at (and the few levers they pull) inside one node's
+ * runtime: its replicas, their logs and owners, where a workflow lives, moving a group's
+ * leadership. Not a stable API; {@link io.raftoral.api.RaftoralNode#inspector()} hands it out
+ * instead of the runtime. One per runtime: a node that restarted has a new one.
+ */
+public final class NodeInspector {
+  private final NodeRuntime runtime;
+  private final long nodeId;
+  private final RaftHost host;
+  private final ManagementStateMachine management;
+  private final GroupHosting hosting;
+  private final Routing routing;
+
+  NodeInspector(NodeRuntime runtime, RaftHost host, ManagementStateMachine management, GroupHosting hosting, Routing routing) {
+    this.runtime = runtime;
+    this.nodeId = runtime.nodeId();
+    this.host = host;
+    this.management = management;
+    this.hosting = hosting;
+    this.routing = routing;
+  }
+
+  /** The id of the node this runtime runs as. */
+  public long nodeId() {
+    return nodeId;
+  }
+
+  /** Members, roles, execution groups and their leaders, as this node sees them. */
+  public ClusterInfoReply clusterInfo() {
+    return runtime.clusterInfo();
+  }
+
+  /** Why this node does not serve clients now (closed, or in a fault), or null while it does. */
+  public String notServing() {
+    return runtime.notServing();
+  }
+
+  /** Why the cluster removed this node, or null while it is not known to be removed. */
+  public String removedMessage() {
+    return runtime.removedMessage();
+  }
+
+  /** The execution groups in index order. */
+  public List<String> executionGroups() {
+    return routing.executionGroupIds().stream().map(g -> g.getUuid().toString()).toList();
+  }
+
+  /** The execution group the workflow lives in (searching every group). */
+  public String executionGroupOf(String workflowId) {
+    return runtime.executionGroupOf(workflowId);
+  }
+
+  /** Whether this node leads (and so owns) the execution group of {@code workflowId}. */
+  public boolean ownsGroupOf(String workflowId) {
+    GroupRuntime g = hosting.get(routing.groupOfOrPrimary(workflowId));
+    return g != null && g.isOwner();
+  }
+
+  /**
+   * Moves the leadership of the group {@code workflowId} lives in (or would be started in) to
+   * {@code toNode}. When this node leads it, it first lets the side effects running here
+   * propose their results ({@link GroupRuntime#handOff}), so none runs again on the new owner.
+   */
+  public boolean transferLeadership(String workflowId, long toNode, Duration timeout) throws IOException {
+    RaftGroupId gid = routing.groupOfOrPrimary(workflowId);
+    GroupRuntime g = hosting.get(gid);
+    try {
+      java.util.function.BooleanSupplier transfer = () -> {
+        try {
+          return host.transferLeadership(gid, toNode, timeout.toMillis());
+        } catch (IOException e) {
+          throw new java.io.UncheckedIOException(e);
+        }
+      };
+      return g == null ? transfer.getAsBoolean() : g.handOff(NodeRuntime.HANDOFF_DRAIN, transfer);
+    } catch (java.io.UncheckedIOException e) {
+      throw e.getCause();
+    }
+  }
+
+  /** A command as committed in a group's log, with the Raft term and index of its entry. */
+  public record LoggedCommand(long index, long term, Command command) {}
+
+  /** The commands in this node's log of an execution group it hosts, in log order. */
+  public List<LoggedCommand> loggedCommands(String executionGroup) throws IOException {
+    List<LoggedCommand> out = new ArrayList<>();
+    for (var entry : host.committedEntries(RaftGroupId.valueOf(UUID.fromString(executionGroup)))) {
+      if (entry.hasStateMachineLogEntry()) {
+        CommandBatch batch = CommandBatch.parseFrom(entry.getStateMachineLogEntry().getLogData().asReadOnlyByteBuffer());
+        batch.getCommandsList().forEach(c -> out.add(new LoggedCommand(entry.getIndex(), entry.getTerm(), c)));
+      }
+    }
+    return out;
+  }
+
+  /** The digest and size of this node's replica of an execution group (replicas that applied the same log are equal). */
+  public record ReplicaState(String digest, int workflows) {}
+
+  public ReplicaState replicaState(String executionGroup) {
+    GroupRuntime g = hostedGroup(executionGroup);
+    return new ReplicaState(g.state().digest(), g.state().size());
+  }
+
+  /** The owner and owner term of this node's replica of an execution group. */
+  public WorkflowState.Owner replicaOwner(String executionGroup) {
+    return hostedGroup(executionGroup).state().owner();
+  }
+
+  /** How many checkpoint values this node's replica of the group holds in memory (ended workflows' are released). */
+  public long checkpointValuesInMemory(String executionGroup) {
+    return hostedGroup(executionGroup).state().checkpointValuesInMemory();
+  }
+
+  private GroupRuntime hostedGroup(String executionGroup) {
+    GroupRuntime g = group(executionGroup);
+    if (g == null) {
+      throw new Errors.InvalidArgumentException("node " + nodeId + " hosts no execution group " + executionGroup);
+    }
+    return g;
+  }
+
+  // --- for the runtime package's own tests ---
+
+  /** The runtime itself, called as the node layer calls it (e.g. a start with raw input bytes). */
+  NodeRuntime runtime() {
+    return runtime;
+  }
+
+  /** This node's runtime of an execution group, or null when it hosts none. */
+  GroupRuntime group(String executionGroup) {
+    return hosting.get(RaftGroupId.valueOf(UUID.fromString(executionGroup)));
+  }
+
+  ManagementStateMachine managementStateMachine() {
+    return management;
+  }
+
+  List<RaftGroupId> executionGroupIds() {
+    return routing.executionGroupIds();
+  }
+
+  List<RaftGroupId> openGroupIds() {
+    return routing.openGroupIds();
+  }
+
+  RaftGroupId primaryGroup(String workflowId) {
+    return routing.primaryGroup(workflowId);
+  }
+
+  CompletableFuture<Proposer.Outcome> propose(RaftGroupId gid, Command command) {
+    return hosting.propose(gid, command);
+  }
+}

@@ -1,0 +1,35 @@
+package io.raftoral.runtime;
+
+import io.raftoral.common.WorkflowInfo;
+import io.raftoral.common.WorkflowStatus;
+import io.raftoral.common.WorkflowType;
+import io.raftoral.proto.raft.WorkflowRecord;
+import java.time.Instant;
+import java.util.Optional;
+import org.apache.ratis.protocol.RaftGroupId;
+
+/** A replicated workflow record as clients see it ({@link WorkflowInfo}). */
+final class WorkflowInfos {
+  private WorkflowInfos() {}
+
+  static WorkflowInfo toInfo(WorkflowRecord r, RaftGroupId group) {
+    WorkflowStatus status = switch (r.getStatus()) {
+      case RUNNING -> WorkflowStatus.RUNNING;
+      case COMPLETED -> WorkflowStatus.COMPLETED;
+      case FAILED -> WorkflowStatus.FAILED;
+      case TERMINATED -> WorkflowStatus.TERMINATED;
+      default -> throw new IllegalStateException("unknown status " + r.getStatus());
+    };
+    Optional<String> errorMessage = switch (status) {
+      case FAILED -> Optional.of(r.getError().getMessage());
+      case TERMINATED -> Optional.of(r.getTerminationReason());
+      default -> Optional.empty();
+    };
+    return new WorkflowInfo(r.getWorkflowId(), new WorkflowType(r.getType(), r.getVersion()), status, r.getOwnerNode(),
+        group.getUuid().toString(), Instant.ofEpochMilli(r.getStartedAtMillis()),
+        status.isFinal() ? Optional.of(Instant.ofEpochMilli(r.getEndedAtMillis())) : Optional.empty(),
+        r.getCheckpointCount(),
+        status == WorkflowStatus.FAILED ? Optional.of(r.getError().getType()) : Optional.empty(),
+        errorMessage);
+  }
+}
