@@ -64,8 +64,8 @@ class CheckpointContractTest {
       assertThat(c.node(2).describe(h.workflowId()).checkpointCount()).isEqualTo(133);
       // Every run has returned: each replica releases the ended workflow's values from memory.
       for (RaftoralNode n : c.nodes) {
-        awaitTrue(() -> n.runtime().checkpointValuesInMemory(h.executionGroup()) == 0);
-        assertThat(n.runtime().checkpointValuesInMemory(h.executionGroup())).isZero();
+        awaitTrue(() -> n.inspector().checkpointValuesInMemory(h.executionGroup()) == 0);
+        assertThat(n.inspector().checkpointValuesInMemory(h.executionGroup())).isZero();
         assertThat(n.describe(h.workflowId()).checkpointCount()).isEqualTo(133);
       }
     }

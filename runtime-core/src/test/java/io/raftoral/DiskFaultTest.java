@@ -80,8 +80,8 @@ class DiskFaultTest {
     cluster = TestCluster.start(3, tmp, (id, b) -> b.register(steps()));
     RaftoralNode full = cluster.node(3);
     RaftoralNode healthy = cluster.node(1);
-    while (!full.runtime().ownsGroupOf("any")) {
-      full.runtime().transferLeadership("any", 3, Duration.ofSeconds(5));
+    while (!full.inspector().ownsGroupOf("any")) {
+      full.inspector().transferLeadership("any", 3, Duration.ofSeconds(5));
     }
     assertThat(healthy.start("steps", 1, 5, Integer.class).result(WAIT)).isEqualTo(10);
 
@@ -89,9 +89,9 @@ class DiskFaultTest {
     Path filler = node3.resolve("filler");
     fill(filler, Files.getFileStore(node3).getUsableSpace() - (16L << 20));
 
-    await("node 3 reports the full disk", () -> full.runtime().notServing() != null);
-    assertThat(full.runtime().notServing()).contains("nearly full");
-    await("node 3 no longer leads its group", () -> !full.runtime().ownsGroupOf("any"));
+    await("node 3 reports the full disk", () -> full.inspector().notServing() != null);
+    assertThat(full.inspector().notServing()).contains("nearly full");
+    await("node 3 no longer leads its group", () -> !full.inspector().ownsGroupOf("any"));
     assertThatThrownBy(() -> full.start("steps", 1, 3, Integer.class))
         .isInstanceOf(Errors.UnavailableException.class)
         .hasMessageContaining("does not serve now");
@@ -105,11 +105,11 @@ class DiskFaultTest {
 
     Files.delete(filler);
 
-    await("node 3 serves again", () -> full.runtime().notServing() == null);
+    await("node 3 serves again", () -> full.inspector().notServing() == null);
     assertThat(full.start("steps", 1, 6, Integer.class).result(WAIT)).isEqualTo(15);
-    String group = full.runtime().executionGroupOf(meanwhile.getFirst().workflowId());
+    String group = full.inspector().executionGroupOf(meanwhile.getFirst().workflowId());
     await("node 3's replica caught up", () ->
-        full.runtime().replicaState(group).equals(healthy.runtime().replicaState(group)));
+        full.inspector().replicaState(group).equals(healthy.inspector().replicaState(group)));
   }
 
   // A follower whose disk is full while its group commits fails its writes: Ratis never writes
@@ -123,12 +123,12 @@ class DiskFaultTest {
     RaftoralNode healthy = joined(tmp.resolve("node-1"), null);
     RaftoralNode second = joined(tmp.resolve("node-2"), healthy.apiAddress());
     RaftoralNode full = joined(node3, healthy.apiAddress());
-    await("three members in one group", () -> healthy.runtime().clusterInfo().getExecutionGroupsList().stream()
+    await("three members in one group", () -> healthy.inspector().clusterInfo().getExecutionGroupsList().stream()
         .anyMatch(g -> g.getMembersCount() == 3 && g.getRaftMembersCount() == 3));
-    while (!healthy.runtime().ownsGroupOf("any")) {
-      healthy.runtime().transferLeadership("any", healthy.nodeId(), Duration.ofSeconds(5));
+    while (!healthy.inspector().ownsGroupOf("any")) {
+      healthy.inspector().transferLeadership("any", healthy.nodeId(), Duration.ofSeconds(5));
     }
-    var before = full.runtime();
+    var before = full.inspector();
 
     Path filler = node3.resolve("filler");
     fillUntilFull(filler);
@@ -150,14 +150,14 @@ class DiskFaultTest {
 
     Files.delete(filler);
 
-    await("node 3 serves again, as a new node", () -> full.runtime() != before && full.runtime().notServing() == null
-        && full.runtime().removedMessage() == null && full.nodeId() != before.nodeId());
+    await("node 3 serves again, as a new node", () -> full.inspector() != before && full.inspector().notServing() == null
+        && full.inspector().removedMessage() == null && full.nodeId() != before.nodeId());
     await("node 3 is a caught-up member of the group", () -> {
       try {
-        String group = healthy.runtime().executionGroupOf(meanwhile.getFirst().workflowId());
-        return healthy.runtime().clusterInfo().getExecutionGroupsList().stream()
+        String group = healthy.inspector().executionGroupOf(meanwhile.getFirst().workflowId());
+        return healthy.inspector().clusterInfo().getExecutionGroupsList().stream()
             .anyMatch(g -> g.getGroupId().equals(group) && g.getRaftMembersList().contains(full.nodeId()))
-            && full.runtime().replicaState(group).equals(healthy.runtime().replicaState(group));
+            && full.inspector().replicaState(group).equals(healthy.inspector().replicaState(group));
       } catch (RuntimeException e) {
         return false; // its replica is being opened or added
       }

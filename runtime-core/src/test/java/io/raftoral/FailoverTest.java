@@ -70,7 +70,7 @@ class FailoverTest {
       String id = "failover-sigkill";
       // Make the child process the owner of the group this workflow lands in.
       long deadline = System.nanoTime() + TIMEOUT.toNanos();
-      while (!node1.runtime().transferLeadership(id, 3, Duration.ofSeconds(5))) {
+      while (!node1.inspector().transferLeadership(id, 3, Duration.ofSeconds(5))) {
         assertThat(System.nanoTime()).as("leadership moved to node 3 in time").isLessThan(deadline);
       }
       WorkflowHandle<Integer> h = node1.start("slow_steps", 1, STEPS, Integer.class, id);
@@ -125,7 +125,7 @@ class FailoverTest {
     long deadline = System.nanoTime() + TIMEOUT.toNanos();
     while (System.nanoTime() < deadline) {
       for (RaftoralNode n : nodes) {
-        if (n.runtime().ownsGroupOf(workflowId)) {
+        if (n.inspector().ownsGroupOf(workflowId)) {
           return n;
         }
       }

@@ -75,11 +75,11 @@ class MembershipTest {
 
   private static ClusterInfoReply awaitCluster(RaftoralNode n, Predicate<ClusterInfoReply> condition) throws InterruptedException {
     long deadline = System.nanoTime() + WAIT.toNanos();
-    ClusterInfoReply info = n.runtime().clusterInfo();
+    ClusterInfoReply info = n.inspector().clusterInfo();
     while (!condition.test(info)) {
       assertThat(System.nanoTime()).as("cluster did not settle; last seen:\n%s", info).isLessThan(deadline);
       Thread.sleep(100);
-      info = n.runtime().clusterInfo();
+      info = n.inspector().clusterInfo();
     }
     return info;
   }
@@ -155,7 +155,7 @@ class MembershipTest {
       handles.add(first.start("steps", 1, 20, Integer.class, "run-" + i));
     }
     // Stop a voter other than node 1 (which the test talks to).
-    ClusterInfoReply before = first.runtime().clusterInfo();
+    ClusterInfoReply before = first.inspector().clusterInfo();
     long victim = before.getNodesList().stream().filter(x -> x.getRole() == ManagementRole.VOTER && x.getNodeId() != 1)
         .findFirst().orElseThrow().getNodeId();
     RaftoralNode stopped = nodes.stream().filter(n -> n.nodeId() == victim).findFirst().orElseThrow();

@@ -81,14 +81,14 @@ class RetentionTest {
       Set<ReplicaState> replicas = new HashSet<>();
       while (replicas.size() != 1) {
         replicas.clear();
-        c.nodes.forEach(n -> replicas.add(n.runtime().replicaState(group)));
+        c.nodes.forEach(n -> replicas.add(n.inspector().replicaState(group)));
         assertThat(System.nanoTime()).as("replicas converge: %s", replicas).isLessThan(deadline);
         Thread.sleep(50);
       }
       assertThat(replicas.iterator().next().workflows()).isEqualTo(1);
 
       // It was the replicated command that removed them.
-      List<LoggedCommand> log = c.node(1).runtime().loggedCommands(group);
+      List<LoggedCommand> log = c.node(1).inspector().loggedCommands(group);
       assertThat(log).anyMatch(l -> l.command().hasPruneWorkflows());
 
       release.countDown();

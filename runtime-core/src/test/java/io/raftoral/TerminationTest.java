@@ -74,7 +74,7 @@ class TerminationTest {
 
   private static RaftoralNode issuer(String where, String workflowId) {
     for (RaftoralNode n : cluster.nodes) {
-      if (n.runtime().ownsGroupOf(workflowId) == where.equals("leader")) {
+      if (n.inspector().ownsGroupOf(workflowId) == where.equals("leader")) {
         return n;
       }
     }
@@ -150,14 +150,14 @@ class TerminationTest {
     assertNothingAppliedAfterTheTerminate(h.executionGroup(), id);
     await("every replica holds the same state", () -> {
       Set<String> digests = new HashSet<>();
-      cluster.nodes.forEach(n -> digests.add(n.runtime().replicaState(h.executionGroup()).digest()));
+      cluster.nodes.forEach(n -> digests.add(n.inspector().replicaState(h.executionGroup()).digest()));
       return digests.size() == 1;
     });
   }
 
   /** Replays the group's committed log through fresh apply rules: after the terminate, no checkpoint or end of the workflow applies. */
   private static void assertNothingAppliedAfterTheTerminate(String group, String id) throws Exception {
-    List<LoggedCommand> log = cluster.node(1).runtime().loggedCommands(group);
+    List<LoggedCommand> log = cluster.node(1).inspector().loggedCommands(group);
     WorkflowState replay = new WorkflowState();
     boolean terminated = false;
     for (LoggedCommand c : log) {
@@ -183,8 +183,8 @@ class TerminationTest {
     await("replaying node 1's log gives node 1's live state", () -> {
       try {
         WorkflowState again = new WorkflowState();
-        cluster.node(1).runtime().loggedCommands(group).forEach(c -> again.apply(c.command(), c.term()));
-        return again.digest().equals(cluster.node(1).runtime().replicaState(group).digest());
+        cluster.node(1).inspector().loggedCommands(group).forEach(c -> again.apply(c.command(), c.term()));
+        return again.digest().equals(cluster.node(1).inspector().replicaState(group).digest());
       } catch (java.io.IOException e) {
         throw new java.io.UncheckedIOException(e);
       }

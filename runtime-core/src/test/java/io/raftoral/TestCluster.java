@@ -32,9 +32,9 @@ public final class TestCluster implements AutoCloseable {
   /** Makes {@code node} the owner of the execution group the id "any" routes to (the only one by default). */
   public void makeOwner(long node) throws InterruptedException {
     long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-    while (!node(node).runtime().ownsGroupOf("any")) {
+    while (!node(node).inspector().ownsGroupOf("any")) {
       try {
-        node(node).runtime().transferLeadership("any", node, Duration.ofSeconds(5));
+        node(node).inspector().transferLeadership("any", node, Duration.ofSeconds(5));
       } catch (java.io.IOException e) {
         // the group is electing: ask again
       }

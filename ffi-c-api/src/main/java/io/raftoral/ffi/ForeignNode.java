@@ -158,7 +158,7 @@ final class ForeignNode {
 
   /** Whether the node is part of a cluster with a quorum before the deadline or an interrupt. */
   private static boolean awaitQuorum(RaftoralNode started, long deadline) {
-    while (!inQuorum(started.runtime().clusterInfo())) {
+    while (!inQuorum(started.inspector().clusterInfo())) {
       if (System.nanoTime() - deadline >= 0 || Thread.currentThread().isInterrupted()) {
         return false;
       }

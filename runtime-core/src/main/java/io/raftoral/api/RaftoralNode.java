@@ -153,9 +153,12 @@ public final class RaftoralNode implements AutoCloseable {
     return runtime.terminate(workflowId, reason);
   }
 
-  /** Internals for tests, tools and benchmarks; not a stable API. */
-  public NodeRuntime runtime() {
-    return runtime;
+  /**
+   * What tests, tools and operators look at inside the node (its replicas, logs, where a workflow
+   * lives); not a stable API. A node that restarted or rejoined hands out a new one.
+   */
+  public io.raftoral.runtime.NodeInspector inspector() {
+    return runtime.inspector();
   }
 
   /**

@@ -339,52 +339,6 @@ public final class NodeRuntime implements AutoCloseable {
     this.recovery = restart;
   }
 
-  // --- for tests and operators (moving to NodeInspector) ---
-
-  public List<String> executionGroups() {
-    return inspector.executionGroups();
-  }
-
-  public boolean ownsGroupOf(String workflowId) {
-    return inspector.ownsGroupOf(workflowId);
-  }
-
-  public boolean transferLeadership(String workflowId, long toNode, Duration timeout) throws IOException {
-    return inspector.transferLeadership(workflowId, toNode, timeout);
-  }
-
-  public List<NodeInspector.LoggedCommand> loggedCommands(String executionGroup) throws IOException {
-    return inspector.loggedCommands(executionGroup);
-  }
-
-  public NodeInspector.ReplicaState replicaState(String executionGroup) {
-    return inspector.replicaState(executionGroup);
-  }
-
-  public io.raftoral.state.WorkflowState.Owner replicaOwner(String executionGroup) {
-    return inspector.replicaOwner(executionGroup);
-  }
-
-  public long checkpointValuesInMemory(String executionGroup) {
-    return inspector.checkpointValuesInMemory(executionGroup);
-  }
-
-  List<RaftGroupId> executionGroupIds() {
-    return routing.executionGroupIds();
-  }
-
-  List<RaftGroupId> openGroupIds() {
-    return routing.openGroupIds();
-  }
-
-  RaftGroupId primaryGroup(String workflowId) {
-    return routing.primaryGroup(workflowId);
-  }
-
-  java.util.concurrent.CompletableFuture<io.raftoral.raft.Proposer.Outcome> propose(RaftGroupId gid, io.raftoral.proto.raft.Command command) {
-    return hosting.propose(gid, command);
-  }
-
   /** Stops the node: hands off the leadership of every group it leads, then stops its runs and its Raft server. */
   @Override
   public void close() throws IOException {

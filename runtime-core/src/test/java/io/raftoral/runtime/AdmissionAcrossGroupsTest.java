@@ -55,7 +55,7 @@ class AdmissionAcrossGroupsTest {
         b.register(WorkflowDefinition.of("bad", 1, String.class, String.class, (ctx, in) -> "bad:" + in));
       }
     });
-    NodeRuntime node2 = cluster.node(2).runtime();
+    NodeInspector node2 = cluster.node(2).inspector();
     for (RaftGroupId group : node2.executionGroupIds()) {
       String id = idIn(node2, group);
       long deadline = System.nanoTime() + TIMEOUT.toNanos();
@@ -85,7 +85,7 @@ class AdmissionAcrossGroupsTest {
 
   /** Starts the i-th workflow through node 1 and waits for it: its result, or the refusal's type. */
   private static String startAndAwait(int i) {
-    NodeRuntime node1 = cluster.node(1).runtime();
+    NodeRuntime node1 = cluster.node(1).inspector().runtime();
     String id = "adm-" + i;
     try {
       NodeRuntime.Started s = switch (kind(i)) {
@@ -153,15 +153,15 @@ class AdmissionAcrossGroupsTest {
     // The ids of refused starts are free for a start that is admitted.
     for (int i = 0; i < STARTS; i++) {
       if (kind(i) == Kind.NOT_REGISTERED || kind(i) == Kind.MALFORMED_JSON) {
-        NodeRuntime.Started s = cluster.node(1).runtime().start(GOOD, "\"late\"".getBytes(StandardCharsets.UTF_8), "adm-" + i);
-        assertThat(new String(cluster.node(3).runtime().await(s.workflowId(), TIMEOUT).result(), StandardCharsets.UTF_8))
+        NodeRuntime.Started s = cluster.node(1).inspector().runtime().start(GOOD, "\"late\"".getBytes(StandardCharsets.UTF_8), "adm-" + i);
+        assertThat(new String(cluster.node(3).inspector().runtime().await(s.workflowId(), TIMEOUT).result(), StandardCharsets.UTF_8))
             .isEqualTo("\"good:late\"");
       }
     }
   }
 
   /** A workflow id whose start goes to {@code group}. */
-  private static String idIn(NodeRuntime node, RaftGroupId group) {
+  private static String idIn(NodeInspector node, RaftGroupId group) {
     for (int i = 0; ; i++) {
       if (node.primaryGroup("probe-" + i).equals(group)) {
         return "probe-" + i;

@@ -51,7 +51,7 @@ class CloseDrainIsBoundedTest {
 
   @Test
   void closeWaitsForStuckSideEffectsAtMostTheDrainBoundInAll() throws Exception {
-    NodeRuntime node1 = cluster.node(1).runtime();
+    NodeInspector node1 = cluster.node(1).inspector();
     List<String> ids = new ArrayList<>();
     for (RaftGroupId group : node1.executionGroupIds()) {
       String id = idIn(node1, group);
@@ -81,7 +81,7 @@ class CloseDrainIsBoundedTest {
   }
 
   /** A workflow id whose start goes to {@code group}. */
-  private static String idIn(NodeRuntime node, RaftGroupId group) {
+  private static String idIn(NodeInspector node, RaftGroupId group) {
     for (int i = 0; ; i++) {
       if (node.primaryGroup("stuck-" + i).equals(group)) {
         return "stuck-" + i;

@@ -18,7 +18,7 @@ final class ClusterProbe {
   private ClusterProbe() {}
 
   static GroupRuntime group(TestCluster cluster, long node, String executionGroup) {
-    GroupRuntime g = cluster.node(node).runtime().inspector().group(executionGroup);
+    GroupRuntime g = cluster.node(node).inspector().group(executionGroup);
     assertThat(g).as("node %d hosts group %s", node, executionGroup).isNotNull();
     return g;
   }
@@ -29,8 +29,8 @@ final class ClusterProbe {
   }
 
   /** Holds a node's management apply thread until {@link Stall#close}: its topology stays as it is. */
-  static Stall managementStall(NodeRuntime node) throws Exception {
-    return new Stall(field(io.raftoral.state.ManagementStateMachine.class, "state", node.inspector().managementStateMachine()));
+  static Stall managementStall(NodeInspector node) throws Exception {
+    return new Stall(field(io.raftoral.state.ManagementStateMachine.class, "state", node.managementStateMachine()));
   }
 
   private static Object field(Class<?> type, String name, Object of) throws ReflectiveOperationException {

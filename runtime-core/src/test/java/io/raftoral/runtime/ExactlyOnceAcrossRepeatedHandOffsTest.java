@@ -71,9 +71,9 @@ class ExactlyOnceAcrossRepeatedHandOffsTest {
       while (!done.get()) {
         try {
           for (RaftoralNode n : cluster.nodes) {
-            if (n.runtime().ownsGroupOf("wf-0")) {
+            if (n.inspector().ownsGroupOf("wf-0")) {
               target = n.nodeId() % 3 + 1;
-              if (n.runtime().transferLeadership("wf-0", target, Duration.ofSeconds(5))) {
+              if (n.inspector().transferLeadership("wf-0", target, Duration.ofSeconds(5))) {
                 handOffs.incrementAndGet();
               }
             }

@@ -60,13 +60,13 @@ class ExplicitIdStartsOnceAcrossGroupsTest {
         && i.getExecutionGroups(0).getMembersCount() == 3 && i.getExecutionGroups(0).getLeaderNode() != 0);
 
     String y;
-    RaftGroupId g0 = third.runtime().executionGroupIds().getFirst();
-    try (var stall = ClusterProbe.managementStall(third.runtime())) {
+    RaftGroupId g0 = third.inspector().executionGroupIds().getFirst();
+    try (var stall = ClusterProbe.managementStall(third.inspector())) {
       node(RaftoralNode.builder().join(List.of(first.apiAddress())));
       awaitCluster(first, i -> i.getExecutionGroupsCount() == 2 && i.getExecutionGroupsList().stream().allMatch(g -> g.getLeaderNode() != 0)
-          && first.runtime().openGroupIds().size() == 2);
-      assertThat(third.runtime().executionGroupIds()).as("node 3's stale view").containsExactly(g0);
-      y = idNotIn(first.runtime(), g0);
+          && first.inspector().openGroupIds().size() == 2);
+      assertThat(third.inspector().executionGroupIds()).as("node 3's stale view").containsExactly(g0);
+      y = idNotIn(first.inspector(), g0);
 
       assertThat(first.start("once", 1, "in", String.class, y).result(WAIT)).isEqualTo("in");
       try {
@@ -85,7 +85,7 @@ class ExplicitIdStartsOnceAcrossGroupsTest {
     assertThat(copies).as("workflows with id %s in the cluster", y).isEqualTo(1);
   }
 
-  private static String idNotIn(NodeRuntime node, RaftGroupId group) {
+  private static String idNotIn(NodeInspector node, RaftGroupId group) {
     for (int i = 0; ; i++) {
       if (!node.primaryGroup("dup-" + i).equals(group)) {
         return "dup-" + i;
@@ -95,11 +95,11 @@ class ExplicitIdStartsOnceAcrossGroupsTest {
 
   private static void awaitCluster(RaftoralNode n, java.util.function.Predicate<ClusterInfoReply> condition) throws InterruptedException {
     long deadline = System.nanoTime() + WAIT.toNanos();
-    ClusterInfoReply info = n.runtime().clusterInfo();
+    ClusterInfoReply info = n.inspector().clusterInfo();
     while (!condition.test(info)) {
       assertThat(System.nanoTime()).as("cluster did not settle; last seen:\n%s", info).isLessThan(deadline);
       Thread.sleep(100);
-      info = n.runtime().clusterInfo();
+      info = n.inspector().clusterInfo();
     }
   }
 }

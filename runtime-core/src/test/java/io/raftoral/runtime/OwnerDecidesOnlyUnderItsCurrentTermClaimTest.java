@@ -68,7 +68,7 @@ class OwnerDecidesOnlyUnderItsCurrentTermClaimTest {
       assertThat(effectRanOn).containsExactly(2L);
 
       // Back to node 1, whose replica has applied nothing since it handed off.
-      assertThat(cluster.node(2).runtime().transferLeadership("stale-claim", 1, Duration.ofSeconds(10))).isTrue();
+      assertThat(cluster.node(2).inspector().transferLeadership("stale-claim", 1, Duration.ofSeconds(10))).isTrue();
       // Give node 1's runs, woken by the leadership change, time to decide (or rightly wait).
       Thread.sleep(2000);
     }
@@ -80,8 +80,8 @@ class OwnerDecidesOnlyUnderItsCurrentTermClaimTest {
   /** Moves the group's leadership to {@code node} (asking node {@code via}) until that node owns it. */
   private void moveOwnershipTo(long node, long via) throws Exception {
     long deadline = System.nanoTime() + TIMEOUT.toNanos();
-    while (!cluster.node(node).runtime().ownsGroupOf("stale-claim")) {
-      cluster.node(via).runtime().transferLeadership("stale-claim", node, Duration.ofSeconds(5));
+    while (!cluster.node(node).inspector().ownsGroupOf("stale-claim")) {
+      cluster.node(via).inspector().transferLeadership("stale-claim", node, Duration.ofSeconds(5));
       assertThat(System.nanoTime()).as("node %d became the owner in time", node).isLessThan(deadline);
       Thread.sleep(50);
     }

@@ -59,7 +59,7 @@ class OwnershipTest {
     WorkflowHandle<String> h = cluster.node(1).start("effect", 1, "in", String.class, "handoff");
     assertThat(effectStarted.await(TIMEOUT.toSeconds(), TimeUnit.SECONDS)).isTrue();
 
-    assertThat(cluster.node(1).runtime().transferLeadership("handoff", 2, Duration.ofSeconds(10))).isTrue();
+    assertThat(cluster.node(1).inspector().transferLeadership("handoff", 2, Duration.ofSeconds(10))).isTrue();
 
     assertThat(cluster.node(2).handle(h.workflowId(), String.class).result(TIMEOUT)).isEqualTo("ran-on-1");
     assertThat(effectRanOn).containsExactly(1L);
@@ -74,7 +74,7 @@ class OwnershipTest {
     assertThat(effectStarted.await(TIMEOUT.toSeconds(), TimeUnit.SECONDS)).isTrue();
 
     // Asked through node 3, which does not lead: the leader steps down at once, mid side effect.
-    assertThat(cluster.node(3).runtime().transferLeadership("moved", 2, Duration.ofSeconds(10))).isTrue();
+    assertThat(cluster.node(3).inspector().transferLeadership("moved", 2, Duration.ofSeconds(10))).isTrue();
 
     String result = cluster.node(3).handle(h.workflowId(), String.class).result(TIMEOUT);
     List<NodeInspector.LoggedCommand> log = awaitLog(cluster.node(2), h.executionGroup(),
@@ -93,9 +93,9 @@ class OwnershipTest {
   // leader (forwarded, or replayed by a client) is refused when appended, and the owner stays.
   @Test
   void aClaimOfAnotherNodeForwardedToTheLeaderIsRefused() throws Exception {
-    NodeRuntime follower = cluster.node(3).runtime();
+    NodeInspector follower = cluster.node(3).inspector();
     RaftGroupId group = follower.executionGroupIds().getFirst();
-    long term = cluster.node(1).runtime().replicaOwner(group.getUuid().toString()).term();
+    long term = cluster.node(1).inspector().replicaOwner(group.getUuid().toString()).term();
     Command forged = Command.newBuilder().setOwnerChange(OwnerChange.newBuilder()
         .setOwnerNode(3).setClaimantTerm(term).setReason("forged by a test")).build();
 
@@ -103,7 +103,7 @@ class OwnershipTest {
 
     assertThat(outcome.result().getCode()).isEqualTo(ResultCode.STALE_OWNER);
     for (RaftoralNode n : cluster.nodes) {
-      assertThat(n.runtime().replicaOwner(group.getUuid().toString()).node()).as("owner on node %d", n.nodeId()).isEqualTo(1);
+      assertThat(n.inspector().replicaOwner(group.getUuid().toString()).node()).as("owner on node %d", n.nodeId()).isEqualTo(1);
     }
     effectStarted = new CountDownLatch(0);
     assertThat(cluster.node(3).start("effect", 1, "after", String.class).result(TIMEOUT)).isEqualTo("ran-on-1");
@@ -114,7 +114,7 @@ class OwnershipTest {
       java.util.function.Predicate<Command> until) throws Exception {
     long deadline = System.nanoTime() + TIMEOUT.toNanos();
     while (true) {
-      List<NodeInspector.LoggedCommand> log = node.runtime().loggedCommands(group);
+      List<NodeInspector.LoggedCommand> log = node.inspector().loggedCommands(group);
       if (log.stream().anyMatch(c -> until.test(c.command()))) {
         return log;
       }

@@ -25,10 +25,10 @@ class PersistentFaultTest {
   void aFaultThatEveryRestartBringsBackStopsTheNodeSayingSo() throws Exception {
     try (TestCluster cluster = TestCluster.start(1, tmp, (id, b) -> {})) {
       RaftoralNode node = cluster.node(1);
-      RaftGroupId group = node.runtime().executionGroupIds().getFirst();
+      RaftGroupId group = node.inspector().executionGroupIds().getFirst();
 
       // A command without a kind: applying it throws on every replica, at every replay.
-      node.runtime().propose(group, Command.getDefaultInstance());
+      node.inspector().propose(group, Command.getDefaultInstance());
 
       ExecutionException stopped = org.assertj.core.api.Assertions.catchThrowableOfType(ExecutionException.class,
           () -> node.stopped().get(120, TimeUnit.SECONDS));

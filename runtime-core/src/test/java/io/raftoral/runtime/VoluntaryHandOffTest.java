@@ -87,7 +87,7 @@ class VoluntaryHandOffTest {
 
     assertThat(cluster.node(2).handle(h.workflowId(), String.class).result(TIMEOUT)).isEqualTo("ran-on-1");
     assertThat(effectRanOn).containsExactly(1L);
-    assertThat(cluster.node(1).runtime().ownsGroupOf("close-follower")).isTrue();
+    assertThat(cluster.node(1).inspector().ownsGroupOf("close-follower")).isTrue();
   }
 
   // OWNER_ONLY: the old owner's run stops at the hand-off; the new owner runs the function again
