@@ -71,7 +71,7 @@ public final class NodeInspector {
 
   /** Whether this node leads (and so owns) the execution group of {@code workflowId}. */
   public boolean ownsGroupOf(String workflowId) {
-    GroupRuntime g = hosting.get(routing.groupOfOrPrimary(workflowId));
+    GroupRuntime g = hosting.get(groupOfOrPrimary(workflowId));
     return g != null && g.isOwner();
   }
 
@@ -81,7 +81,7 @@ public final class NodeInspector {
    * propose their results ({@link GroupRuntime#handOff}), so none runs again on the new owner.
    */
   public boolean transferLeadership(String workflowId, long toNode, Duration timeout) throws IOException {
-    RaftGroupId gid = routing.groupOfOrPrimary(workflowId);
+    RaftGroupId gid = groupOfOrPrimary(workflowId);
     GroupRuntime g = hosting.get(gid);
     try {
       java.util.function.BooleanSupplier transfer = () -> {
@@ -94,6 +94,14 @@ public final class NodeInspector {
       return g == null ? transfer.getAsBoolean() : g.handOff(NodeRuntime.HANDOFF_DRAIN, transfer);
     } catch (java.io.UncheckedIOException e) {
       throw e.getCause();
+    }
+  }
+
+  private RaftGroupId groupOfOrPrimary(String workflowId) {
+    try {
+      return routing.locate(WorkflowCalls.checkWorkflowId(workflowId)).group();
+    } catch (Errors.WorkflowNotFoundException e) {
+      return routing.primaryGroup(workflowId);
     }
   }
 

@@ -40,9 +40,9 @@ import org.slf4j.LoggerFactory;
  * topology), {@link LeaderAdmission}, {@link Routing} (which group, asking it),
  * {@link WorkflowCalls} (start, await, describe, terminate), {@link WorkflowListing} (list and
  * its cursor), {@link ClusterAdministration} (cluster info, join, status, leave, this node's own
- * membership), {@link Retention}, {@link ServingGate} (closed, removed, faulted; commit waits as
- * client errors) and {@link NodeInspector} (for tests and operators). The public facade is
- * {@link io.raftoral.api.RaftoralNode}.
+ * membership), {@link Retention}, {@link FaultReaction} (what a fault does), {@link ServingGate}
+ * (closed, removed, faulted; commit waits as client errors) and {@link NodeInspector} (for tests
+ * and operators). The public facade is {@link io.raftoral.api.RaftoralNode}.
  */
 public final class NodeRuntime implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(NodeRuntime.class);
@@ -101,8 +101,8 @@ public final class NodeRuntime implements AutoCloseable {
   private final ClusterAdministration admin;
   private final MembershipController membership;
   private final NodeHealth health;
+  private final FaultReaction faults;
   private final NodeInspector inspector;
-  private volatile Runnable recovery;
 
   public NodeRuntime(RaftSettings raft, Options options, WorkflowRegistry registry) throws IOException {
     this.raft = raft;
@@ -126,34 +126,8 @@ public final class NodeRuntime implements AutoCloseable {
     if (!raft.stateDir().equals(raft.storageDir())) {
       disks.add(new DiskWatch(raft.stateDir(), 0));
     }
-    this.health = new NodeHealth(raft.nodeId(), disks, hosting::replicaFault, Duration.ofSeconds(1), new NodeHealth.Reaction() {
-      @Override
-      public void faulted(String why) {
-        LOG.error("node {}: {}; it stops serving clients and hands the leadership of its groups to others until this is "
-            + "fixed, then resumes by itself", raft.nodeId(), why);
-        hosting.forEachGroup(gid -> {
-          host.pauseElections(gid, true);
-          host.stepDown(gid, raft.electionTimeoutMax().toMillis() * 2);
-        });
-      }
-
-      @Override
-      public boolean recovered(String was) {
-        LOG.warn("node {}: recovered ({} no longer holds)", raft.nodeId(), was);
-        Runnable restart = recovery;
-        if (restart != null) {
-          restart.run();
-          return false;
-        }
-        hosting.forEachGroup(gid -> host.pauseElections(gid, false));
-        return true;
-      }
-
-      @Override
-      public boolean restarts() {
-        return recovery != null;
-      }
-    });
+    this.faults = new FaultReaction(raft, host, hosting);
+    this.health = new NodeHealth(raft.nodeId(), disks, hosting::replicaFault, Duration.ofSeconds(1), faults);
     gate.watch(health);
     this.inspector = new NodeInspector(this, host, management, hosting, routing);
     management.setListener(t -> hosting.scheduleLocalReconcile(), membership::wake);
@@ -336,7 +310,7 @@ public final class NodeRuntime implements AutoCloseable {
    * only allows itself to lead again.
    */
   public void onRecovery(Runnable restart) {
-    this.recovery = restart;
+    faults.onRecovery(restart);
   }
 
   /** Stops the node: hands off the leadership of every group it leads, then stops its runs and its Raft server. */

@@ -118,15 +118,6 @@ final class Routing {
     throw new Errors.WorkflowNotFoundException(workflowId);
   }
 
-  /** The group {@code workflowId} lives in, or the one it would be started in when it is unknown. */
-  RaftGroupId groupOfOrPrimary(String workflowId) {
-    try {
-      return locate(WorkflowCalls.checkWorkflowId(workflowId)).group();
-    } catch (Errors.WorkflowNotFoundException e) {
-      return primaryGroup(workflowId);
-    }
-  }
-
   /** The id's primary group first, then the other groups of {@code groups}. */
   private List<RaftGroupId> searchOrder(String workflowId, java.util.Collection<RaftGroupId> groups) {
     RaftGroupId primary = primaryGroup(workflowId);
