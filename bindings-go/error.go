@@ -5,8 +5,9 @@ import (
 	"fmt"
 )
 
-// Code is a status code of the C ABI (raftoral_status_enum of raftoral.h); its numbers are
-// stable across ABI versions.
+// Code is a status code of the C ABI (raftoral_status_enum of raftoral.h, the Java enum
+// io.raftoral.common.ErrorCode); its numbers are stable across ABI versions. ErrorCodeTablesTest
+// checks that every code has its constant, name and sentinel here.
 type Code int32
 
 // The codes of raftoral.h.
@@ -33,6 +34,7 @@ const (
 	CodeInternal           Code = 19
 	CodeForked             Code = 20
 	CodeNodeRemoved        Code = 21
+	CodeCodec              Code = 22
 )
 
 // Sentinel errors, one per code: every *Error matches the sentinel of its code with errors.Is,
@@ -92,6 +94,9 @@ var (
 	// ErrNodeRemoved is returned by a node the cluster removed (unreachable past its failure
 	// timeout); it rejoins as a new node by itself unless configured not to.
 	ErrNodeRemoved = errors.New("raftoral: node removed from the cluster")
+	// ErrCodec is returned when a value could not be encoded or decoded by the node's payload
+	// codec.
+	ErrCodec = errors.New("raftoral: codec error")
 )
 
 var sentinels = map[Code]error{
@@ -116,6 +121,7 @@ var sentinels = map[Code]error{
 	CodeInternal:           ErrInternal,
 	CodeForked:             ErrForked,
 	CodeNodeRemoved:        ErrNodeRemoved,
+	CodeCodec:              ErrCodec,
 }
 
 // String names the code as raftoral.h does, e.g. "RAFTORAL_ERR_NOT_FOUND".
@@ -165,6 +171,8 @@ func (c Code) String() string {
 		return "RAFTORAL_ERR_FORKED"
 	case CodeNodeRemoved:
 		return "RAFTORAL_ERR_NODE_REMOVED"
+	case CodeCodec:
+		return "RAFTORAL_ERR_CODEC"
 	}
 	return fmt.Sprintf("raftoral status %d", int32(c))
 }

@@ -1,4 +1,5 @@
-"""The ``RaftoralError`` hierarchy: one class per status code of raftoral.h.
+"""The ``RaftoralError`` hierarchy: one class per status code of raftoral.h (the Java
+``io.raftoral.common.ErrorCode``; ErrorCodeTablesTest checks that every code has its class).
 
 Every failing C call goes through :func:`check`, which turns its error object into the
 matching exception (and frees the C object). Classes that have an obvious builtin meaning
@@ -35,6 +36,7 @@ __all__ = [
     "InternalError",
     "ProcessForked",
     "NodeRemoved",
+    "CodecError",
 ]
 
 
@@ -192,6 +194,12 @@ class NodeRemoved(RaftoralError):
     code = _native.ERR_NODE_REMOVED
 
 
+class CodecError(RaftoralError, ValueError):
+    """A value could not be encoded or decoded by the node's payload codec."""
+
+    code = _native.ERR_CODEC
+
+
 class RunAborted(BaseException):
     """Unwinds a workflow function whose run is no longer wanted (it ended elsewhere, or the
     node stops). A ``BaseException`` so that ``except Exception`` in workflow code cannot
@@ -220,6 +228,7 @@ _BY_CODE: dict[int, type[RaftoralError]] = {
         InternalError,
         ProcessForked,
         NodeRemoved,
+        CodecError,
     )
 }
 

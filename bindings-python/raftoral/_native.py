@@ -31,7 +31,7 @@ from pathlib import Path
 #: The ABI version this module was written for (``RAFTORAL_ABI_VERSION`` of raftoral.h).
 ABI_VERSION = 1
 
-# ---- raftoral_status_enum ----
+# ---- raftoral_status_enum (io.raftoral.common.ErrorCode; ErrorCodeTablesTest checks them) ----
 OK = 0
 ERR_INVALID_ARGUMENT = 1
 ERR_INVALID_HANDLE = 2
@@ -54,6 +54,7 @@ ERR_JVM = 18
 ERR_INTERNAL = 19
 ERR_FORKED = 20
 ERR_NODE_REMOVED = 21
+ERR_CODEC = 22
 
 # ---- raftoral_execution_mode_enum ----
 MODE_HOT_STANDBY = 0

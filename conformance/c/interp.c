@@ -31,11 +31,12 @@ static FILE *protocol;
 static pthread_mutex_t protocol_lock = PTHREAD_MUTEX_INITIALIZER;
 static raftoral_node_t *node;
 
-/* The C ABI's status names without prefix, indexed by status code. */
+/* The C ABI's status names without prefix, indexed by status code (ErrorCodeTablesTest checks them). */
 static const char *const CODES[] = {
     "OK", "INVALID_ARGUMENT", "INVALID_HANDLE", "NOT_INITIALIZED", "SHUT_DOWN", "BUFFER_TOO_SMALL", "NOT_FOUND",
     "ALREADY_EXISTS", "NOT_REGISTERED", "ALREADY_REGISTERED", "TIMEOUT", "WORKFLOW_FAILED", "WORKFLOW_TERMINATED",
     "PAYLOAD_TOO_LARGE", "UNAVAILABLE", "NODE_CLOSED", "ABORTED", "CALLBACK_FAILED", "JVM", "INTERNAL",
+    "FORKED", "NODE_REMOVED", "CODEC",
 };
 
 static const char *code_name(raftoral_status_t s) {

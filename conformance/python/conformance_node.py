@@ -56,11 +56,12 @@ class ConformanceError(Exception):
     """What the ``fail`` instruction raises; a failed workflow records its simple name."""
 
 
-#: The C ABI's status names without prefix, indexed by status code (raftoral.h).
+#: The C ABI's status names without prefix, indexed by status code (raftoral.h; ErrorCodeTablesTest checks them).
 CODES = [
     "OK", "INVALID_ARGUMENT", "INVALID_HANDLE", "NOT_INITIALIZED", "SHUT_DOWN", "BUFFER_TOO_SMALL", "NOT_FOUND",
     "ALREADY_EXISTS", "NOT_REGISTERED", "ALREADY_REGISTERED", "TIMEOUT", "WORKFLOW_FAILED", "WORKFLOW_TERMINATED",
     "PAYLOAD_TOO_LARGE", "UNAVAILABLE", "NODE_CLOSED", "ABORTED", "CALLBACK_FAILED", "JVM", "INTERNAL",
+    "FORKED", "NODE_REMOVED", "CODEC",
 ]
 
 

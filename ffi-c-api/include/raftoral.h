@@ -77,7 +77,12 @@ extern "C" {
 /** A status code: #RAFTORAL_OK or one of #raftoral_status_enum. */
 typedef int32_t raftoral_status_t;
 
-/** The values of #raftoral_status_t. Numbers are stable across ABI versions. */
+/**
+ * The values of #raftoral_status_t. Numbers are stable across ABI versions; new codes are added at
+ * the end. They are the numbers of the Java enum io.raftoral.common.ErrorCode (and of ErrorCode in
+ * client_api.proto); ErrorCodeTablesTest checks this list, the Python exceptions and the Go
+ * sentinels against it.
+ */
 enum raftoral_status_enum {
   /** Success. */
   RAFTORAL_OK = 0,
@@ -126,6 +131,8 @@ enum raftoral_status_enum {
    * rejoins as a new node by itself unless configured not to (the message says what to do).
    */
   RAFTORAL_ERR_NODE_REMOVED = 21,
+  /** A value could not be encoded or decoded by the node's payload codec. */
+  RAFTORAL_ERR_CODEC = 22,
 };
 
 /** How the members of an execution group run a workflow type. */

@@ -11,11 +11,12 @@ import io.raftoral.proto.client.ListRequest;
 import java.time.Instant;
 import java.util.EnumSet;
 import java.util.Optional;
-import java.util.Set;
 
 /**
- * The one place where the Java API types and the {@code client_api.proto} messages are converted,
- * in both directions; the client and the node's API server both use it, so they cannot drift.
+ * The client half of the conversions between the Java API types and the {@code client_api.proto}
+ * messages: requests out, replies in. The node's half (requests in, replies out) is {@code
+ * io.raftoral.node.ApiProtos} in runtime-core; both use the status conversions here, and {@code
+ * ApiProtosTest} there round-trips every field through both halves.
  */
 public final class Protos {
   private Protos() {}
@@ -41,22 +42,6 @@ public final class Protos {
     };
   }
 
-  public static io.raftoral.proto.client.WorkflowInfo toProto(WorkflowInfo info) {
-    return io.raftoral.proto.client.WorkflowInfo.newBuilder()
-        .setWorkflowId(info.workflowId())
-        .setType(info.type().name())
-        .setVersion(info.type().version())
-        .setStatus(toProto(info.status()))
-        .setOwnerNode(info.ownerNode())
-        .setExecutionGroup(nullToEmpty(info.executionGroup()))
-        .setStartedAtMillis(info.startedAt() == null ? 0 : info.startedAt().toEpochMilli())
-        .setEndedAtMillis(info.endedAt() == null ? 0 : info.endedAt().map(Instant::toEpochMilli).orElse(0L))
-        .setCheckpointCount(info.checkpointCount())
-        .setErrorType(info.errorType() == null ? "" : info.errorType().orElse(""))
-        .setErrorMessage(info.errorMessage() == null ? "" : info.errorMessage().orElse(""))
-        .build();
-  }
-
   public static WorkflowInfo fromProto(io.raftoral.proto.client.WorkflowInfo p) {
     return new WorkflowInfo(
         p.getWorkflowId(),
@@ -80,39 +65,6 @@ public final class Protos {
         .setLimit(q.limit())
         .setPageToken(nullToEmpty(q.pageToken()));
     q.statuses().stream().sorted().forEach(s -> b.addStatuses(toProto(s)));
-    return b.build();
-  }
-
-  /**
-   * A request as the server receives it; {@link ListQuery} validates the rest.
-   *
-   * @throws Errors.InvalidArgumentException for a bad status, limit, version or time range
-   */
-  public static ListQuery fromProto(ListRequest r) {
-    Set<WorkflowStatus> statuses = EnumSet.noneOf(WorkflowStatus.class);
-    for (io.raftoral.proto.client.WorkflowStatus s : r.getStatusesList()) {
-      statuses.add(fromProto(s));
-    }
-    if (r.getStartedAfterMillis() < 0 || r.getStartedBeforeMillis() < 0) {
-      throw new Errors.InvalidArgumentException("started_after_millis and started_before_millis must be >= 0");
-    }
-    if (r.getLimit() < 0) {
-      throw new Errors.InvalidArgumentException("limit must be between 1 and " + ListQuery.MAX_LIMIT + " (0 means "
-          + ListQuery.DEFAULT_LIMIT + "), got " + r.getLimit());
-    }
-    return new ListQuery(
-        statuses,
-        r.getType().isEmpty() ? null : r.getType(),
-        r.getVersion(),
-        r.getStartedAfterMillis() == 0 ? null : Instant.ofEpochMilli(r.getStartedAfterMillis()),
-        r.getStartedBeforeMillis() == 0 ? null : Instant.ofEpochMilli(r.getStartedBeforeMillis()),
-        r.getLimit() == 0 ? ListQuery.DEFAULT_LIMIT : r.getLimit(),
-        r.getPageToken().isEmpty() ? null : r.getPageToken());
-  }
-
-  public static ListReply toProto(ListPage page) {
-    ListReply.Builder b = ListReply.newBuilder().setNextPageToken(nullToEmpty(page.nextPageToken()));
-    page.workflows().forEach(w -> b.addWorkflows(toProto(w)));
     return b.build();
   }
 

@@ -39,7 +39,7 @@ final class Abi {
     } catch (Throwable t) {
       Status.Failure failure = Status.of(t);
       Native.storeError(errorOut, failure);
-      return failure.code();
+      return failure.code().number();
     }
   }
 

@@ -1,17 +1,19 @@
 package io.raftoral.ffi;
 
-/** An error of the ABI layer itself (bad handle, small buffer, aborted run) with its status code. */
+import io.raftoral.common.ErrorCode;
+
+/** An error of the ABI layer itself (bad handle, small buffer, aborted run) with its code. */
 final class AbiException extends RuntimeException {
-  final int status;
+  final ErrorCode code;
   final String detail;
 
-  AbiException(int status, String message) {
-    this(status, message, null);
+  AbiException(ErrorCode code, String message) {
+    this(code, message, null);
   }
 
-  AbiException(int status, String message, String detail) {
+  AbiException(ErrorCode code, String message, String detail) {
     super(message, null, false, false);
-    this.status = status;
+    this.code = code;
     this.detail = detail;
   }
 }

@@ -1,5 +1,6 @@
 package io.raftoral.ffi;
 
+import io.raftoral.common.ErrorCode;
 import io.raftoral.common.Errors;
 import io.raftoral.common.RaftoralException;
 import io.raftoral.workflow.WorkflowContext;
@@ -31,7 +32,7 @@ final class ForeignRun {
    */
   void checkWanted() {
     if (nodeStopped.getAsBoolean()) {
-      throw new AbiException(Status.ABORTED, "this run of workflow " + ctx.workflowId() + " is no longer wanted"
+      throw new AbiException(ErrorCode.ABORTED, "this run of workflow " + ctx.workflowId() + " is no longer wanted"
           + " (the node is stopping): return from the workflow function");
     }
   }
@@ -55,7 +56,7 @@ final class ForeignRun {
       throw e; // bad input or a failed side effect: the workflow function decides what to do
     } catch (Throwable t) {
       control(t);
-      throw new AbiException(Status.ABORTED, "this run of workflow " + ctx.workflowId() + " is no longer wanted"
+      throw new AbiException(ErrorCode.ABORTED, "this run of workflow " + ctx.workflowId() + " is no longer wanted"
           + " (it ended, moved to another owner, or the node is stopping): return from the workflow function");
     }
   }

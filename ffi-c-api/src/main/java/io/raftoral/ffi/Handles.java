@@ -1,5 +1,6 @@
 package io.raftoral.ffi;
 
+import io.raftoral.common.ErrorCode;
 import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
@@ -38,14 +39,14 @@ final class Handles {
 
   static <T> T get(long handle, Kind kind, Class<T> type) {
     if (handle == 0) {
-      throw new AbiException(Status.INVALID_HANDLE, kind.label + " handle is NULL");
+      throw new AbiException(ErrorCode.INVALID_HANDLE, kind.label + " handle is NULL");
     }
     if ((handle & TAG_MASK) != kind.tag) {
-      throw new AbiException(Status.INVALID_HANDLE, "0x" + Long.toHexString(handle) + " is not a " + kind.label + " handle");
+      throw new AbiException(ErrorCode.INVALID_HANDLE, "0x" + Long.toHexString(handle) + " is not a " + kind.label + " handle");
     }
     Object target = LIVE.get(handle);
     if (target == null) {
-      throw new AbiException(Status.INVALID_HANDLE, kind.label + " handle 0x" + Long.toHexString(handle)
+      throw new AbiException(ErrorCode.INVALID_HANDLE, kind.label + " handle 0x" + Long.toHexString(handle)
           + " is no longer valid (closed, or used after its callback returned)");
     }
     return type.cast(target);

@@ -5,6 +5,7 @@ import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
+import io.raftoral.common.ErrorCode;
 import io.raftoral.common.Errors;
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
@@ -121,7 +122,7 @@ final class Native {
     byte[] bytes = text.getBytes(StandardCharsets.UTF_8);
     if (Long.compareUnsigned(capacity, bytes.length + 1L) < 0) {
       len.set(JAVA_LONG, 0, bytes.length);
-      throw new AbiException(Status.BUFFER_TOO_SMALL, "the buffer holds " + Long.toUnsignedString(capacity)
+      throw new AbiException(ErrorCode.BUFFER_TOO_SMALL, "the buffer holds " + Long.toUnsignedString(capacity)
           + " bytes; " + (bytes.length + 1) + " are needed (" + bytes.length + " + NUL)");
     }
     MemorySegment target = out(buf, bytes.length + 1L, "buf");
@@ -138,7 +139,7 @@ final class Native {
     try (Arena arena = Arena.ofConfined()) {
       MemorySegment message = arena.allocateFrom(failure.message() == null ? "" : failure.message());
       MemorySegment detail = failure.detail() == null ? MemorySegment.NULL : arena.allocateFrom(failure.detail());
-      MemorySegment error = (MemorySegment) errorNew.invokeExact(failure.code(), message, detail);
+      MemorySegment error = (MemorySegment) errorNew.invokeExact(failure.code().number(), message, detail);
       errorOut.reinterpret(ADDRESS.byteSize()).set(ADDRESS, 0, error);
     } catch (Throwable t) {
       // Nothing sensible is left to report to; the status code still tells the caller.

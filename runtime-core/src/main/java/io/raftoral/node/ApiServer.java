@@ -82,8 +82,8 @@ public final class ApiServer implements AutoCloseable {
   /**
    * Binds {@code hostPort} (port 0 picks a free one) and serves {@code runtime}.
    *
-   * @throws IOException when the address cannot be bound; for a port in use the message names
-   *     the address and says it is in use
+   * @throws IOException when the address cannot be bound; the message names the address and the
+   *     system's reason
    * @throws Errors.InvalidArgumentException when {@code hostPort} is not host:port
    */
   public static ApiServer start(String hostPort, NodeRuntime runtime) throws IOException {
@@ -116,14 +116,15 @@ public final class ApiServer implements AutoCloseable {
     return api;
   }
 
+  /**
+   * A bind failure naming the address. The type says it is a bind failure; which one (in use,
+   * not this machine's, not permitted) is the system's reason, quoted rather than guessed from it.
+   */
   private static IOException bindFailure(HostPort address, IOException e) {
     for (Throwable t = e; t != null; t = t.getCause()) {
       if (t instanceof BindException be) {
-        String why = be.getMessage() == null ? "" : be.getMessage();
-        if (why.toLowerCase().contains("in use")) {
-          return new IOException("the api address " + address + " is in use (another process listens on it)", e);
-        }
-        return new IOException("cannot bind the api address " + address + ": " + why, e);
+        return new IOException("cannot bind the api address " + address + ": it is in use (another process listens on it)"
+            + " or not this machine's (" + be.getMessage() + ")", e);
       }
     }
     return new IOException("cannot bind the api address " + address + ": " + e.getMessage(), e);

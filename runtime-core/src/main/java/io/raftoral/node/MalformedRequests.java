@@ -10,6 +10,8 @@ import io.grpc.ServerMethodDefinition;
 import io.grpc.ServerServiceDefinition;
 import io.grpc.ServiceDescriptor;
 import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.raftoral.common.Errors;
 import java.io.InputStream;
 import java.util.List;
 import org.slf4j.Logger;
@@ -17,7 +19,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Answers a request that does not parse as its protobuf type with {@code INVALID_ARGUMENT}
- * (client_api.proto) and a short reason.
+ * (client_api.proto, with its error detail) and a short reason.
  *
  * <p>grpc-java (1.85) lets the marshaller's exception escape from the call's listener: the
  * client gets {@code UNKNOWN "Application error processing RPC"} and the node's log a SEVERE
@@ -114,8 +116,9 @@ final class MalformedRequests {
         rejected = true;
         String method = call.getMethodDescriptor().getFullMethodName();
         LOG.debug("malformed request to {} refused: {}", method, request.failure());
-        call.close(Status.INVALID_ARGUMENT.withDescription("malformed request to " + method + ": "
-            + request.failure()), new Metadata());
+        StatusRuntimeException refusal = ApiStatuses.toStatus(new Errors.InvalidArgumentException("malformed request to "
+            + method + ": " + request.failure()));
+        call.close(refusal.getStatus(), refusal.getTrailers());
         return;
       }
       delegate.onMessage(request.message());

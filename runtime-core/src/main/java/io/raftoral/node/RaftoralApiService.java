@@ -4,8 +4,6 @@ import com.google.protobuf.ByteString;
 import io.grpc.Context;
 import io.grpc.Deadline;
 import io.grpc.stub.StreamObserver;
-import io.raftoral.client.GrpcErrors;
-import io.raftoral.client.Protos;
 import io.raftoral.common.Errors;
 import io.raftoral.common.WorkflowInfo;
 import io.raftoral.common.WorkflowStatus;
@@ -68,7 +66,7 @@ final class RaftoralApiService extends RaftoralApiGrpc.RaftoralApiImplBase {
         throw new Errors.TimeoutException("the call's deadline passed before workflow " + id + " finished");
       }
       NodeRuntime.Outcome outcome = awaitCancellably(id, Duration.ofMillis(millis));
-      WorkflowOutcome.Builder reply = WorkflowOutcome.newBuilder().setInfo(Protos.toProto(outcome.info()));
+      WorkflowOutcome.Builder reply = WorkflowOutcome.newBuilder().setInfo(ApiProtos.toProto(outcome.info()));
       if (outcome.info().status() == WorkflowStatus.COMPLETED && outcome.result() != null) {
         reply.setResult(ByteString.copyFrom(outcome.result()));
       }
@@ -96,12 +94,12 @@ final class RaftoralApiService extends RaftoralApiGrpc.RaftoralApiImplBase {
 
   @Override
   public void describe(DescribeRequest request, StreamObserver<io.raftoral.proto.client.WorkflowInfo> out) {
-    unary(out, "Describe", () -> Protos.toProto(runtime.describe(requireId(request.getWorkflowId()))));
+    unary(out, "Describe", () -> ApiProtos.toProto(runtime.describe(requireId(request.getWorkflowId()))));
   }
 
   @Override
   public void list(ListRequest request, StreamObserver<ListReply> out) {
-    unary(out, "List", () -> Protos.toProto(runtime.list(Protos.fromProto(request))));
+    unary(out, "List", () -> ApiProtos.toProto(runtime.list(ApiProtos.fromProto(request))));
   }
 
   @Override
@@ -111,7 +109,7 @@ final class RaftoralApiService extends RaftoralApiGrpc.RaftoralApiImplBase {
       if (request.getReason().isBlank()) {
         throw new Errors.InvalidArgumentException("reason must not be blank");
       }
-      return Protos.toProto(runtime.terminate(id, request.getReason()));
+      return ApiProtos.toProto(runtime.terminate(id, request.getReason()));
     });
   }
 
@@ -127,7 +125,7 @@ final class RaftoralApiService extends RaftoralApiGrpc.RaftoralApiImplBase {
     return workflowId;
   }
 
-  /** Runs one unary call: the reply, or the status of whatever it threw (see {@link GrpcErrors}). */
+  /** Runs one unary call: the reply, or the status of whatever it threw (see {@link ApiStatuses}). */
   static <T> void unary(StreamObserver<T> out, String method, Supplier<T> call) {
     T reply;
     try {
@@ -138,7 +136,7 @@ final class RaftoralApiService extends RaftoralApiGrpc.RaftoralApiImplBase {
       } else {
         LOG.debug("{} refused: {}", method, e.getMessage());
       }
-      out.onError(GrpcErrors.toStatus(e));
+      out.onError(ApiStatuses.toStatus(e));
       return;
     }
     out.onNext(reply);

@@ -1,13 +1,24 @@
 package io.raftoral.common;
 
-/** The typed errors of the embedding API, all under {@link RaftoralException}. */
+/**
+ * The typed errors of the embedding API, all under {@link RaftoralException}, each with one
+ * {@link ErrorCode} of its own. The fields a caller may act on (a workflow id, a type, sizes)
+ * are accessors, so that a surface carries them as fields rather than inside the message.
+ */
 public final class Errors {
   private Errors() {}
 
   /** Raised when a (type, version) is registered twice on one node; the first stays. */
   public static final class AlreadyRegisteredException extends RaftoralException {
+    private final WorkflowType type;
+
     public AlreadyRegisteredException(WorkflowType type) {
-      super("workflow " + type + " is already registered on this node");
+      super(ErrorCode.ALREADY_REGISTERED, "workflow " + type + " is already registered on this node", null);
+      this.type = type;
+    }
+
+    public WorkflowType workflowType() {
+      return type;
     }
   }
 
@@ -16,7 +27,7 @@ public final class Errors {
     private final WorkflowType type;
 
     public NotRegisteredException(WorkflowType type) {
-      super("workflow " + type + " is not registered");
+      super(ErrorCode.NOT_REGISTERED, "workflow " + type + " is not registered", null);
       this.type = type;
     }
 
@@ -27,27 +38,47 @@ public final class Errors {
 
   /** Raised by a start of an existing workflow id with another type, version or input. */
   public static final class AlreadyExistsException extends RaftoralException {
+    private final String workflowId;
+
     public AlreadyExistsException(String workflowId) {
-      super("workflow " + workflowId + " already exists with another type, version or input");
+      super(ErrorCode.ALREADY_EXISTS, "workflow " + workflowId + " already exists with another type, version or input", null);
+      this.workflowId = workflowId;
+    }
+
+    public String workflowId() {
+      return workflowId;
     }
   }
 
   /** Raised for a workflow id that no execution group knows. */
   public static final class WorkflowNotFoundException extends RaftoralException {
+    private final String workflowId;
+
     public WorkflowNotFoundException(String workflowId) {
-      super("workflow " + workflowId + " not found");
+      super(ErrorCode.NOT_FOUND, "workflow " + workflowId + " not found", null);
+      this.workflowId = workflowId;
+    }
+
+    public String workflowId() {
+      return workflowId;
     }
   }
 
   /** Raised by {@code result()} of a workflow that ended {@code FAILED}. */
   public static final class WorkflowFailedException extends RaftoralException {
+    private final String workflowId;
     private final String errorType;
     private final String errorMessage;
 
     public WorkflowFailedException(String workflowId, String errorType, String errorMessage) {
-      super("workflow " + workflowId + " failed: " + errorType + ": " + errorMessage);
+      super(ErrorCode.WORKFLOW_FAILED, "workflow " + workflowId + " failed: " + errorType + ": " + errorMessage, null);
+      this.workflowId = workflowId;
       this.errorType = errorType;
       this.errorMessage = errorMessage;
+    }
+
+    public String workflowId() {
+      return workflowId;
     }
 
     /** The type of the error the workflow function threw, e.g. a Java class name. */
@@ -65,11 +96,17 @@ public final class Errors {
    * every checkpoint call, so that the function unwinds.
    */
   public static final class WorkflowTerminatedException extends RaftoralException {
+    private final String workflowId;
     private final String reason;
 
     public WorkflowTerminatedException(String workflowId, String reason) {
-      super("workflow " + workflowId + " was terminated: " + reason);
+      super(ErrorCode.WORKFLOW_TERMINATED, "workflow " + workflowId + " was terminated: " + reason, null);
+      this.workflowId = workflowId;
       this.reason = reason;
+    }
+
+    public String workflowId() {
+      return workflowId;
     }
 
     public String reason() {
@@ -80,35 +117,61 @@ public final class Errors {
   /** Raised when a deadline passes before the awaited outcome. */
   public static final class TimeoutException extends RaftoralException {
     public TimeoutException(String message) {
-      super(message);
+      super(ErrorCode.TIMEOUT, message, null);
     }
   }
 
   /** Raised for an argument the API refuses: empty key, bad id, null value, and so on. */
   public static class InvalidArgumentException extends RaftoralException {
     public InvalidArgumentException(String message) {
-      super(message);
+      this(ErrorCode.INVALID_ARGUMENT, message);
+    }
+
+    /** For the refusals that have a code of their own. */
+    protected InvalidArgumentException(ErrorCode code, String message) {
+      super(code, message, null);
     }
   }
 
   /** Raised for an input, checkpoint value or result above the node's payload limit. */
   public static final class PayloadTooLargeException extends InvalidArgumentException {
+    private final String what;
+    private final long size;
+    private final long limit;
+
+    /** @param what the payload, e.g. "input of workflow w-1" */
     public PayloadTooLargeException(String what, long size, long limit) {
-      super(what + " is " + size + " bytes, above the limit of " + limit + " bytes");
+      super(ErrorCode.PAYLOAD_TOO_LARGE, what + " is " + size + " bytes, above the limit of " + limit + " bytes");
+      this.what = what;
+      this.size = size;
+      this.limit = limit;
+    }
+
+    /** Which payload, e.g. "input of workflow w-1". */
+    public String what() {
+      return what;
+    }
+
+    public long sizeBytes() {
+      return size;
+    }
+
+    public long limitBytes() {
+      return limit;
     }
   }
 
   /** Raised when a value cannot be encoded or decoded by the payload codec. */
   public static final class CodecException extends RaftoralException {
     public CodecException(String message, Throwable cause) {
-      super(message, cause);
+      super(ErrorCode.CODEC, message, cause);
     }
   }
 
   /** Raised by any call on a node that is closed (or not started yet). */
   public static final class NodeClosedException extends RaftoralException {
     public NodeClosedException(String message) {
-      super(message);
+      super(ErrorCode.NODE_CLOSED, message, null);
     }
   }
 
@@ -118,14 +181,14 @@ public final class Errors {
    */
   public static final class NodeRemovedException extends RaftoralException {
     public NodeRemovedException(String message) {
-      super(message);
+      super(ErrorCode.NODE_REMOVED, message, null);
     }
   }
 
   /** Raised when the cluster cannot serve a request now (no leader, unreachable peers). */
   public static final class UnavailableException extends RaftoralException {
     public UnavailableException(String message, Throwable cause) {
-      super(message, cause);
+      super(ErrorCode.UNAVAILABLE, message, cause);
     }
   }
 }

@@ -27,10 +27,8 @@ record Scenario(String name, String spec, String description, String cluster, bo
       "kill", "restart", "healthy", "digests_equal", "sleep");
   static final Set<String> OPS = Set.of("checkpoint", "compute", "var", "var_set", "var_add", "fail", "panic",
       "wait_terminated", "loop", "sleep", "try", "parallel");
-  static final Set<String> CODES = Set.of("INVALID_ARGUMENT", "INVALID_HANDLE", "NOT_INITIALIZED", "SHUT_DOWN",
-      "BUFFER_TOO_SMALL", "NOT_FOUND", "ALREADY_EXISTS", "NOT_REGISTERED", "ALREADY_REGISTERED", "TIMEOUT",
-      "WORKFLOW_FAILED", "WORKFLOW_TERMINATED", "PAYLOAD_TOO_LARGE", "UNAVAILABLE", "NODE_CLOSED", "ABORTED",
-      "CALLBACK_FAILED", "JVM", "INTERNAL");
+  static final Set<String> CODES = java.util.Arrays.stream(io.raftoral.common.ErrorCode.values())
+      .map(Enum::name).collect(java.util.stream.Collectors.toUnmodifiableSet());
   static final Set<String> ENTRY_POINTS = Set.of("java", "c", "python", "go");
 
   private static final ObjectMapper JSON = new ObjectMapper();
