@@ -43,14 +43,17 @@ import io.raftoral.proto.raft.WorkflowRecord;
 import io.raftoral.proto.raft.WorkflowStart;
 import io.raftoral.proto.raft.WorkflowStatusCode;
 import io.raftoral.proto.raft.WorkflowTerminate;
+import io.raftoral.raft.GroupId;
 import io.raftoral.raft.GroupIds;
-import io.raftoral.raft.PeerIds;
+import io.raftoral.raft.GroupPeers;
+import io.raftoral.raft.GroupStateMachine;
+import io.raftoral.raft.ManagementStateMachine;
+import io.raftoral.raft.RaftReply;
+import io.raftoral.raft.WorkflowStateMachine;
 import io.raftoral.raft.Proposer;
 import io.raftoral.raft.RaftHost;
 import io.raftoral.raft.RaftSettings;
 import io.raftoral.state.ManagementState;
-import io.raftoral.state.ManagementStateMachine;
-import io.raftoral.state.WorkflowStateMachine;
 import io.raftoral.workflow.WorkflowDefinition;
 import io.raftoral.workflow.WorkflowRegistry;
 import java.io.IOException;
@@ -74,11 +77,6 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
-import org.apache.ratis.protocol.RaftClientReply;
-import org.apache.ratis.protocol.RaftGroup;
-import org.apache.ratis.protocol.RaftGroupId;
-import org.apache.ratis.statemachine.StateMachine;
-import org.apache.ratis.thirdparty.com.google.protobuf.UnsafeByteOperations;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -127,15 +125,15 @@ public final class NodeRuntime implements AutoCloseable {
   private final Options options;
   private final WorkflowRegistry registry;
   private final ExecutorService executor = Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("raftoral-wf-", 0).factory());
-  private final RaftGroupId managementGroupId;
+  private final GroupId managementGroupId;
   private final ManagementStateMachine management = new ManagementStateMachine();
-  private final Map<RaftGroupId, GroupRuntime> hosted = new ConcurrentHashMap<>();
+  private final Map<GroupId, GroupRuntime> hosted = new ConcurrentHashMap<>();
   // State machines Ratis asked for while the host was being built (groups recovered from storage).
-  private final Map<RaftGroupId, WorkflowStateMachine> unattached = new HashMap<>();
+  private final Map<GroupId, WorkflowStateMachine> unattached = new HashMap<>();
   // Proposers for execution groups this node is not a member of: commands go to their leader.
-  private final Map<RaftGroupId, Proposer> remote = new ConcurrentHashMap<>();
+  private final Map<GroupId, Proposer> remote = new ConcurrentHashMap<>();
   // The execution groups of the bootstrap configuration, until the topology is applied.
-  private final List<RaftGroupId> bootstrapGroups = new ArrayList<>();
+  private final List<GroupId> bootstrapGroups = new ArrayList<>();
   private final AtomicBoolean reconcilePending = new AtomicBoolean();
   private volatile RaftHost host;
   private final MembershipController membership;
@@ -153,7 +151,7 @@ public final class NodeRuntime implements AutoCloseable {
     for (int i = 0; i < options.executionGroups(); i++) {
       bootstrapGroups.add(GroupIds.execution(options.clusterId(), i));
     }
-    StateMachine.Registry stateMachines = this::stateMachineFor;
+    RaftHost.StateMachines stateMachines = this::stateMachineFor;
     this.host = new RaftHost(raft, stateMachines);
     // Building the Ratis server already asked for the state machines of the groups in its
     // storage (a restart), before the host existed: give them their runtimes now.
@@ -202,7 +200,7 @@ public final class NodeRuntime implements AutoCloseable {
    * Its own lock: Ratis may call this on its threads while {@link #reconcileLocalGroups} waits for
    * a group to be added.
    */
-  private StateMachine stateMachineFor(RaftGroupId gid) {
+  private GroupStateMachine stateMachineFor(GroupId gid) {
     if (gid.equals(managementGroupId)) {
       return management;
     }
@@ -221,19 +219,19 @@ public final class NodeRuntime implements AutoCloseable {
     }
   }
 
-  private GroupRuntime newGroupRuntime(RaftGroupId gid, WorkflowStateMachine machine) {
+  private GroupRuntime newGroupRuntime(GroupId gid, WorkflowStateMachine machine) {
     return new GroupRuntime(gid, raft.nodeId(), host, machine, registry, options.payloads(), executor, newProposer(gid),
         new Proposer(data -> host.submitLocal(gid, data), 1, options.maxBatchBytes()));
   }
 
-  private Proposer newProposer(RaftGroupId gid) {
+  private Proposer newProposer(GroupId gid) {
     long linger = options.batchLinger().toNanos();
     return new Proposer(data -> host.submit(gid, data), options.maxInFlight(), options.maxBatchBytes(),
         linger == 0 ? null : CompletableFuture.delayedExecutor(linger, TimeUnit.NANOSECONDS));
   }
 
   public void start(Entry entry) throws IOException {
-    List<RaftGroup> toHost = new ArrayList<>();
+    List<GroupPeers> toHost = new ArrayList<>();
     switch (entry) {
       case BOOTSTRAP -> {
         toHost.add(RaftHost.group(managementGroupId, raft.members()));
@@ -243,7 +241,7 @@ public final class NodeRuntime implements AutoCloseable {
         // Known peers let this node reach the management leader; its own division starts with
         // an empty configuration until the leader adds it.
         host.knowPeers(RaftHost.group(managementGroupId, raft.members()));
-        toHost.add(RaftGroup.valueOf(managementGroupId));
+        toHost.add(RaftHost.group(managementGroupId, Map.of()));
       }
       case RECOVER -> {}
     }
@@ -251,7 +249,7 @@ public final class NodeRuntime implements AutoCloseable {
     if (entry == Entry.BOOTSTRAP) {
       // Bounded: a node whose peers are not up yet still starts, and catches up when they are.
       try {
-        List<RaftGroupId> all = new ArrayList<>(bootstrapGroups);
+        List<GroupId> all = new ArrayList<>(bootstrapGroups);
         all.add(managementGroupId);
         if (!host.awaitLeaders(all, LEADER_WAIT)) {
           LOG.info("node {}: started before every group elected a leader (are the other members up?)", raft.nodeId());
@@ -306,8 +304,8 @@ public final class NodeRuntime implements AutoCloseable {
     return null;
   }
 
-  private void forEachGroup(java.util.function.Consumer<RaftGroupId> action) {
-    for (RaftGroupId gid : host.hostedGroups()) {
+  private void forEachGroup(java.util.function.Consumer<GroupId> action) {
+    for (GroupId gid : host.hostedGroups()) {
       try {
         action.accept(gid);
       } catch (RuntimeException e) {
@@ -325,7 +323,7 @@ public final class NodeRuntime implements AutoCloseable {
         .setIncarnation(id == raft.nodeId() ? options.incarnation() : ""))); // the others record theirs when they restart
     for (int i = 0; i < bootstrapGroups.size(); i++) {
       topology.addExecutionGroups(ExecutionGroupRecord.newBuilder()
-          .setIndex(i).setGroupId(bootstrapGroups.get(i).getUuid().toString())
+          .setIndex(i).setGroupId(bootstrapGroups.get(i).uuid().toString())
           .addAllMembers(raft.sortedMembers().keySet()).addAllInitialMembers(raft.sortedMembers().keySet()));
     }
     try {
@@ -338,14 +336,14 @@ public final class NodeRuntime implements AutoCloseable {
   }
 
   ManagementResult submitManagement(ManagementCommand command) {
-    RaftClientReply reply = await(host.submit(managementGroupId, UnsafeByteOperations.unsafeWrap(command.toByteArray())),
+    RaftReply reply = await(host.submit(managementGroupId, command.toByteArray()),
         "management command " + command.getKindCase());
     if (!reply.isSuccess()) {
-      throw new Errors.UnavailableException("management command " + command.getKindCase() + " failed: " + reply.getException(),
-          reply.getException());
+      throw new Errors.UnavailableException("management command " + command.getKindCase() + " failed: " + reply.error(),
+          reply.error());
     }
     try {
-      return ManagementResult.parseFrom(reply.getMessage().getContent().asReadOnlyByteBuffer());
+      return ManagementResult.parseFrom(reply.message());
     } catch (InvalidProtocolBufferException e) {
       throw new Errors.UnavailableException("unreadable reply to a management command", e);
     }
@@ -401,7 +399,7 @@ public final class NodeRuntime implements AutoCloseable {
       host.knowPeers(RaftHost.group(managementGroupId, managementPeers));
     }
     for (ExecutionGroupRecord g : t.getExecutionGroupsList()) {
-      RaftGroupId gid = RaftGroupId.valueOf(UUID.fromString(g.getGroupId()));
+      GroupId gid = GroupId.of(UUID.fromString(g.getGroupId()));
       Map<Long, String> members = new LinkedHashMap<>();
       g.getMembersList().forEach(m -> members.put(m, addresses.get(m)));
       if (!members.isEmpty() && !members.containsValue(null)) {
@@ -417,7 +415,7 @@ public final class NodeRuntime implements AutoCloseable {
             g.getInitialMembersList().forEach(m -> initial.put(m, addresses.getOrDefault(m, "")));
             host.host(RaftHost.group(gid, initial));
           } else {
-            host.host(RaftGroup.valueOf(gid));
+            host.host(RaftHost.group(gid, Map.of()));
           }
           LOG.info("node {}: now a member of execution group {} ({})", raft.nodeId(), g.getIndex(), gid);
         } catch (IOException e) {
@@ -447,7 +445,7 @@ public final class NodeRuntime implements AutoCloseable {
    * this leader's own for the term it leads in (a forwarded or replayed claim: every decision
    * carries its term, and only the leader of that term claims in it).
    */
-  private Refused admit(RaftGroupId gid, Command command) {
+  private Refused admit(GroupId gid, Command command) {
     return switch (command.getKindCase()) {
       case WORKFLOW_START -> admitStart(command.getWorkflowStart());
       case OWNER_CHANGE -> {
@@ -493,14 +491,14 @@ public final class NodeRuntime implements AutoCloseable {
   // --- routing: which group, and how to reach it ---
 
   /** The execution groups in index order: from the topology once known, else the bootstrap ones. */
-  List<RaftGroupId> executionGroupIds() {
+  List<GroupId> executionGroupIds() {
     Topology t = management.topology();
     if (t.getExecutionGroupsCount() == 0) {
       return bootstrapGroups;
     }
     return t.getExecutionGroupsList().stream()
         .sorted(Comparator.comparingInt(ExecutionGroupRecord::getIndex))
-        .map(g -> RaftGroupId.valueOf(UUID.fromString(g.getGroupId())))
+        .map(g -> GroupId.of(UUID.fromString(g.getGroupId())))
         .toList();
   }
 
@@ -509,7 +507,7 @@ public final class NodeRuntime implements AutoCloseable {
    * opened only once the others refuse starts routed without it), or the bootstrap ones before
    * the topology is known.
    */
-  List<RaftGroupId> openGroupIds() {
+  List<GroupId> openGroupIds() {
     Topology t = management.topology();
     if (t.getExecutionGroupsCount() == 0) {
       return bootstrapGroups;
@@ -517,7 +515,7 @@ public final class NodeRuntime implements AutoCloseable {
     return t.getExecutionGroupsList().stream()
         .filter(ExecutionGroupRecord::getOpen)
         .sorted(Comparator.comparingInt(ExecutionGroupRecord::getIndex))
-        .map(g -> RaftGroupId.valueOf(UUID.fromString(g.getGroupId())))
+        .map(g -> GroupId.of(UUID.fromString(g.getGroupId())))
         .toList();
   }
 
@@ -525,18 +523,18 @@ public final class NodeRuntime implements AutoCloseable {
    * The group a new workflow id goes to: a stable hash over the open groups. Groups are only ever
    * added, so an id may have been started in another group before; lookups search them all.
    */
-  RaftGroupId primaryGroup(String workflowId) {
+  GroupId primaryGroup(String workflowId) {
     return primaryGroup(workflowId, openGroupIds());
   }
 
-  private RaftGroupId primaryGroup(String workflowId, List<RaftGroupId> open) {
+  private GroupId primaryGroup(String workflowId, List<GroupId> open) {
     if (open.isEmpty()) {
       throw new Errors.UnavailableException("node " + raft.nodeId() + " does not know the cluster's execution groups yet", null);
     }
     return open.get(Math.floorMod(workflowId.hashCode(), open.size()));
   }
 
-  CompletableFuture<Proposer.Outcome> propose(RaftGroupId gid, Command command) {
+  CompletableFuture<Proposer.Outcome> propose(GroupId gid, Command command) {
     GroupRuntime g = hosted.get(gid);
     if (g != null) {
       return g.propose(command);
@@ -544,12 +542,12 @@ public final class NodeRuntime implements AutoCloseable {
     return remote.computeIfAbsent(gid, this::newProposer).propose(command);
   }
 
-  private record Located(RaftGroupId group, WorkflowRecord record) {}
+  private record Located(GroupId group, WorkflowRecord record) {}
 
   /** Finds a workflow in its primary group first, then in the others. */
   private Located locate(String workflowId) {
     RuntimeException unreachable = null;
-    for (RaftGroupId gid : searchOrder(workflowId, executionGroupIds())) {
+    for (GroupId gid : searchOrder(workflowId, executionGroupIds())) {
       try {
         WorkflowRecord r = recordIn(gid, workflowId);
         if (r != null) {
@@ -566,9 +564,9 @@ public final class NodeRuntime implements AutoCloseable {
   }
 
   /** The id's primary group first, then the other groups of {@code groups}. */
-  private List<RaftGroupId> searchOrder(String workflowId, java.util.Collection<RaftGroupId> groups) {
-    RaftGroupId primary = primaryGroup(workflowId);
-    List<RaftGroupId> order = new ArrayList<>();
+  private List<GroupId> searchOrder(String workflowId, java.util.Collection<GroupId> groups) {
+    GroupId primary = primaryGroup(workflowId);
+    List<GroupId> order = new ArrayList<>();
     order.add(primary);
     groups.stream().filter(g -> !g.equals(primary)).forEach(order::add);
     return order;
@@ -580,7 +578,7 @@ public final class NodeRuntime implements AutoCloseable {
    * is not trusted without the leader: this replica may be behind a prune and a new start.)
    */
   private Located runningHere(String workflowId) {
-    for (RaftGroupId gid : searchOrder(workflowId, hosted.keySet())) {
+    for (GroupId gid : searchOrder(workflowId, hosted.keySet())) {
       GroupRuntime local = hosted.get(gid);
       var w = local == null ? null : local.state().get(workflowId);
       if (w != null && w.isRunning()) {
@@ -597,7 +595,7 @@ public final class NodeRuntime implements AutoCloseable {
    * (a partitioned node answered RUNNING for workflows the others had completed before the call:
    * PartitionHealProcessesTest).
    */
-  private WorkflowRecord recordIn(RaftGroupId gid, String workflowId) {
+  private WorkflowRecord recordIn(GroupId gid, String workflowId) {
     GroupRuntime local = hosted.get(gid);
     if (local != null && host.isLeader(gid)) {
       var w = local.state().get(workflowId);
@@ -616,21 +614,21 @@ public final class NodeRuntime implements AutoCloseable {
     }
   }
 
-  private QueryReply query(RaftGroupId gid, Query query, Duration timeout) {
-    RaftClientReply reply = queryReply(gid, query, timeout);
+  private QueryReply query(GroupId gid, Query query, Duration timeout) {
+    RaftReply reply = queryReply(gid, query, timeout);
     try {
-      return QueryReply.parseFrom(reply.getMessage().getContent().asReadOnlyByteBuffer());
+      return QueryReply.parseFrom(reply.message());
     } catch (InvalidProtocolBufferException e) {
       throw new Errors.UnavailableException("unreadable query reply from group " + gid, e);
     }
   }
 
-  private RaftClientReply queryReply(RaftGroupId gid, Query query, Duration timeout) {
+  private RaftReply queryReply(GroupId gid, Query query, Duration timeout) {
     try {
-      RaftClientReply reply = host.query(gid, UnsafeByteOperations.unsafeWrap(query.toByteArray()))
+      RaftReply reply = host.query(gid, query.toByteArray())
           .get(timeout.toMillis(), TimeUnit.MILLISECONDS);
       if (!reply.isSuccess()) {
-        throw new Errors.UnavailableException("group " + gid + " did not answer: " + reply.getException(), reply.getException());
+        throw new Errors.UnavailableException("group " + gid + " did not answer: " + reply.error(), reply.error());
       }
       return reply;
     } catch (InterruptedException e) {
@@ -653,8 +651,8 @@ public final class NodeRuntime implements AutoCloseable {
     // a start of a type it cannot run, at admission, for that start alone.
     long deadline = deadlineAfter(options.requestTimeout());
     while (true) {
-      List<RaftGroupId> open = openGroupIds();
-      RaftGroupId group = primaryGroup(id, open);
+      List<GroupId> open = openGroupIds();
+      GroupId group = primaryGroup(id, open);
       if (workflowId != null && executionGroupIds().size() > 1) {
         // An explicit id may have been started while there were fewer groups.
         Started earlier = startedElsewhere(id, group, type, input);
@@ -680,7 +678,7 @@ public final class NodeRuntime implements AutoCloseable {
         default -> throw new IllegalStateException("unexpected start outcome " + outcome.result());
       }
       readYourWrite(group, outcome.logIndex());
-      return new Started(id, group.getUuid().toString());
+      return new Started(id, group.uuid().toString());
     }
   }
 
@@ -702,15 +700,15 @@ public final class NodeRuntime implements AutoCloseable {
     }
   }
 
-  private Started startedElsewhere(String id, RaftGroupId primary, WorkflowType type, byte[] input) {
-    for (RaftGroupId gid : executionGroupIds()) {
+  private Started startedElsewhere(String id, GroupId primary, WorkflowType type, byte[] input) {
+    for (GroupId gid : executionGroupIds()) {
       if (gid.equals(primary)) {
         continue;
       }
       WorkflowRecord r = recordIn(gid, id);
       if (r != null) {
         if (r.getType().equals(type.name()) && r.getVersion() == type.version() && r.getInput().equals(ByteString.copyFrom(input))) {
-          return new Started(id, gid.getUuid().toString());
+          return new Started(id, gid.uuid().toString());
         }
         throw new Errors.AlreadyExistsException(id);
       }
@@ -719,7 +717,7 @@ public final class NodeRuntime implements AutoCloseable {
   }
 
   /** Once a command is committed, this node's replica (when it has one) shows it before the call returns. */
-  private void readYourWrite(RaftGroupId gid, long logIndex) {
+  private void readYourWrite(GroupId gid, long logIndex) {
     GroupRuntime local = hosted.get(gid);
     if (local == null) {
       return;
@@ -828,10 +826,10 @@ public final class NodeRuntime implements AutoCloseable {
       Cursor c = Cursor.parse(q.pageToken());
       filter.setHasCursor(true).setAfterStartedAtMillis(c.startedAtMillis()).setAfterWorkflowId(c.workflowId());
     }
-    record Item(WorkflowRecord record, RaftGroupId group) {}
+    record Item(WorkflowRecord record, GroupId group) {}
     List<Item> merged = new ArrayList<>();
     boolean more = false;
-    for (RaftGroupId gid : executionGroupIds()) {
+    for (GroupId gid : executionGroupIds()) {
       QueryReply page = listIn(gid, filter.build());
       page.getWorkflowsList().forEach(r -> merged.add(new Item(r, gid)));
       more |= page.getMore();
@@ -847,7 +845,7 @@ public final class NodeRuntime implements AutoCloseable {
     return new ListPage(page.stream().map(i -> toInfo(i.record(), i.group())).toList(), next);
   }
 
-  private QueryReply listIn(RaftGroupId gid, ListWorkflows filter) {
+  private QueryReply listIn(GroupId gid, ListWorkflows filter) {
     GroupRuntime local = hosted.get(gid);
     if (local != null && host.isLeader(gid)) {
       return local.stateMachine().list(filter).build();
@@ -931,7 +929,7 @@ public final class NodeRuntime implements AutoCloseable {
     Topology t = management.topology();
     ClusterInfoReply.Builder reply = ClusterInfoReply.newBuilder()
         .setClusterId(options.clusterId()).setNodeId(raft.nodeId())
-        .setManagementLeader(PeerIds.nodeId(host.leader(managementGroupId)));
+        .setManagementLeader(host.leaderNode(managementGroupId));
     for (NodeRecord n : t.getNodesList()) {
       reply.addNodes(NodeInfo.newBuilder().setNodeId(n.getNodeId()).setRaftAddress(n.getRaftAddress())
           .setApiAddress(n.getApiAddress()).setRole(switch (n.getRole()) {
@@ -942,7 +940,7 @@ public final class NodeRuntime implements AutoCloseable {
           }));
     }
     for (ExecutionGroupRecord g : t.getExecutionGroupsList()) {
-      RaftGroupId gid = RaftGroupId.valueOf(UUID.fromString(g.getGroupId()));
+      GroupId gid = GroupId.of(UUID.fromString(g.getGroupId()));
       reply.addExecutionGroups(ExecutionGroupInfo.newBuilder().setGroupId(g.getGroupId()).setIndex(g.getIndex())
           .addAllMembers(g.getMembersList()).setLeaderNode(leaderOf(gid)).addAllRaftMembers(raftMembers(gid)).setOpen(g.getOpen()));
     }
@@ -950,29 +948,29 @@ public final class NodeRuntime implements AutoCloseable {
         .setRaftAddress(r.getRaftAddress()).setApiAddress(r.getApiAddress()).setRemovedAtMillis(r.getRemovedAtMillis())
         .setReason(r.getReason())));
     if (replicaDigests) {
-      hosted.forEach((gid, g) -> reply.addReplicas(ReplicaInfo.newBuilder().setGroupId(gid.getUuid().toString())
+      hosted.forEach((gid, g) -> reply.addReplicas(ReplicaInfo.newBuilder().setGroupId(gid.uuid().toString())
         .setAppliedIndex(Math.max(0, g.stateMachine().appliedIndex())).setWorkflows(g.state().size()).setDigest(g.state().digest())));
     }
     return reply.build();
   }
 
   /** The group's Raft configuration: from this node's division, else as the group reports it. */
-  private List<Long> raftMembers(RaftGroupId gid) {
+  private List<Long> raftMembers(GroupId gid) {
     var conf = hosted.containsKey(gid) ? host.configuration(gid) : null;
     if (conf != null) {
-      return conf.getCurrentPeers().stream().map(p -> PeerIds.nodeId(p.getId())).sorted().toList();
+      return conf.voters().stream().sorted().toList();
     }
     java.util.Set<Long> voters = host.voters(gid);
     return voters == null ? List.of() : List.copyOf(voters);
   }
 
   /** The group's leader: known locally for hosted groups, else the server that answers a ping. */
-  private long leaderOf(RaftGroupId gid) {
+  private long leaderOf(GroupId gid) {
     if (hosted.containsKey(gid)) {
-      return PeerIds.nodeId(host.leader(gid));
+      return host.leaderNode(gid);
     }
     try {
-      return PeerIds.nodeId(queryReply(gid, Query.newBuilder().setPing(true).build(), Duration.ofSeconds(3)).getServerId());
+      return queryReply(gid, Query.newBuilder().setPing(true).build(), Duration.ofSeconds(3)).serverNode();
     } catch (Errors.UnavailableException e) {
       return 0;
     }
@@ -1138,7 +1136,7 @@ public final class NodeRuntime implements AutoCloseable {
     }
   }
 
-  static WorkflowInfo toInfo(WorkflowRecord r, RaftGroupId group) {
+  static WorkflowInfo toInfo(WorkflowRecord r, GroupId group) {
     WorkflowStatus status = switch (r.getStatus()) {
       case RUNNING -> WorkflowStatus.RUNNING;
       case COMPLETED -> WorkflowStatus.COMPLETED;
@@ -1152,7 +1150,7 @@ public final class NodeRuntime implements AutoCloseable {
       default -> Optional.empty();
     };
     return new WorkflowInfo(r.getWorkflowId(), new WorkflowType(r.getType(), r.getVersion()), status, r.getOwnerNode(),
-        group.getUuid().toString(), Instant.ofEpochMilli(r.getStartedAtMillis()),
+        group.uuid().toString(), Instant.ofEpochMilli(r.getStartedAtMillis()),
         status.isFinal() ? Optional.of(Instant.ofEpochMilli(r.getEndedAtMillis())) : Optional.empty(),
         r.getCheckpointCount(),
         status == WorkflowStatus.FAILED ? Optional.of(r.getError().getType()) : Optional.empty(),
@@ -1222,12 +1220,12 @@ public final class NodeRuntime implements AutoCloseable {
   // --- for tests and operators ---
 
   public List<String> executionGroups() {
-    return executionGroupIds().stream().map(g -> g.getUuid().toString()).toList();
+    return executionGroupIds().stream().map(g -> g.uuid().toString()).toList();
   }
 
   /** The execution group the workflow lives in (searching every group). */
   public String executionGroupOf(String workflowId) {
-    return locate(checkWorkflowId(workflowId)).group().getUuid().toString();
+    return locate(checkWorkflowId(workflowId)).group().uuid().toString();
   }
 
   /** Whether this node leads (and so owns) the execution group of {@code workflowId}. */
@@ -1242,7 +1240,7 @@ public final class NodeRuntime implements AutoCloseable {
    * propose their results ({@link GroupRuntime#handOff}), so none runs again on the new owner.
    */
   public boolean transferLeadership(String workflowId, long toNode, Duration timeout) throws IOException {
-    RaftGroupId gid = groupOfOrPrimary(workflowId);
+    GroupId gid = groupOfOrPrimary(workflowId);
     GroupRuntime g = hosted.get(gid);
     try {
       java.util.function.BooleanSupplier transfer = () -> {
@@ -1258,7 +1256,7 @@ public final class NodeRuntime implements AutoCloseable {
     }
   }
 
-  private RaftGroupId groupOfOrPrimary(String workflowId) {
+  private GroupId groupOfOrPrimary(String workflowId) {
     try {
       return locate(checkWorkflowId(workflowId)).group();
     } catch (Errors.WorkflowNotFoundException e) {
@@ -1276,11 +1274,9 @@ public final class NodeRuntime implements AutoCloseable {
   /** The commands in this node's log of an execution group it hosts, in log order (for tests and tools). */
   public List<LoggedCommand> loggedCommands(String executionGroup) throws IOException {
     List<LoggedCommand> out = new ArrayList<>();
-    for (var entry : host.committedEntries(RaftGroupId.valueOf(UUID.fromString(executionGroup)))) {
-      if (entry.hasStateMachineLogEntry()) {
-        CommandBatch batch = CommandBatch.parseFrom(entry.getStateMachineLogEntry().getLogData().asReadOnlyByteBuffer());
-        batch.getCommandsList().forEach(c -> out.add(new LoggedCommand(entry.getIndex(), entry.getTerm(), c)));
-      }
+    for (var entry : host.committedEntries(GroupId.of(UUID.fromString(executionGroup)))) {
+      CommandBatch batch = CommandBatch.parseFrom(entry.data());
+      batch.getCommandsList().forEach(c -> out.add(new LoggedCommand(entry.index(), entry.term(), c)));
     }
     return out;
   }
@@ -1289,7 +1285,7 @@ public final class NodeRuntime implements AutoCloseable {
   public record ReplicaState(String digest, int workflows) {}
 
   public ReplicaState replicaState(String executionGroup) {
-    GroupRuntime g = hosted.get(RaftGroupId.valueOf(UUID.fromString(executionGroup)));
+    GroupRuntime g = hosted.get(GroupId.of(UUID.fromString(executionGroup)));
     if (g == null) {
       throw new Errors.InvalidArgumentException("node " + raft.nodeId() + " hosts no execution group " + executionGroup);
     }
@@ -1298,7 +1294,7 @@ public final class NodeRuntime implements AutoCloseable {
 
   /** The owner and owner term of this node's replica of an execution group. */
   public io.raftoral.state.WorkflowState.Owner replicaOwner(String executionGroup) {
-    GroupRuntime g = hosted.get(RaftGroupId.valueOf(UUID.fromString(executionGroup)));
+    GroupRuntime g = hosted.get(GroupId.of(UUID.fromString(executionGroup)));
     if (g == null) {
       throw new Errors.InvalidArgumentException("node " + raft.nodeId() + " hosts no execution group " + executionGroup);
     }
@@ -1307,7 +1303,7 @@ public final class NodeRuntime implements AutoCloseable {
 
   /** How many checkpoint values this node's replica of the group holds in memory (ended workflows' are released). */
   public long checkpointValuesInMemory(String executionGroup) {
-    GroupRuntime g = hosted.get(RaftGroupId.valueOf(UUID.fromString(executionGroup)));
+    GroupRuntime g = hosted.get(GroupId.of(UUID.fromString(executionGroup)));
     if (g == null) {
       throw new Errors.InvalidArgumentException("node " + raft.nodeId() + " hosts no execution group " + executionGroup);
     }
@@ -1322,12 +1318,12 @@ public final class NodeRuntime implements AutoCloseable {
     }
     health.close();
     membership.close();
-    List<RaftGroupId> led = new ArrayList<>(hosted.keySet());
+    List<GroupId> led = new ArrayList<>(hosted.keySet());
     led.add(managementGroupId);
     long handOffMs = raft.electionTimeoutMax().toMillis() * 2;
     // Every group at once: the drain bound holds for the whole stop, not per group it leads.
     List<Thread> handOffs = new ArrayList<>();
-    for (RaftGroupId gid : removedMessage == null ? led : List.<RaftGroupId>of()) { // a removed node leads nothing that matters
+    for (GroupId gid : removedMessage == null ? led : List.<GroupId>of()) { // a removed node leads nothing that matters
       GroupRuntime g = hosted.get(gid);
       handOffs.add(Thread.ofVirtual().name("raftoral-handoff-" + raft.nodeId()).start(() -> {
         if (g != null) {

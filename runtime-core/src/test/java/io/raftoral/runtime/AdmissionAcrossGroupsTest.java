@@ -17,7 +17,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.apache.ratis.protocol.RaftGroupId;
+import io.raftoral.raft.GroupId;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -56,7 +56,7 @@ class AdmissionAcrossGroupsTest {
       }
     });
     NodeRuntime node2 = cluster.node(2).runtime();
-    for (RaftGroupId group : node2.executionGroupIds()) {
+    for (GroupId group : node2.executionGroupIds()) {
       String id = idIn(node2, group);
       long deadline = System.nanoTime() + TIMEOUT.toNanos();
       while (!node2.ownsGroupOf(id)) {
@@ -161,7 +161,7 @@ class AdmissionAcrossGroupsTest {
   }
 
   /** A workflow id whose start goes to {@code group}. */
-  private static String idIn(NodeRuntime node, RaftGroupId group) {
+  private static String idIn(NodeRuntime node, GroupId group) {
     for (int i = 0; ; i++) {
       if (node.primaryGroup("probe-" + i).equals(group)) {
         return "probe-" + i;

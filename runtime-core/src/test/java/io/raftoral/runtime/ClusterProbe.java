@@ -3,14 +3,14 @@ package io.raftoral.runtime;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.raftoral.TestCluster;
-import io.raftoral.state.WorkflowStateMachine;
+import io.raftoral.raft.WorkflowStateMachine;
 import java.lang.reflect.Field;
 import java.time.Duration;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.CountDownLatch;
 import java.util.function.BooleanSupplier;
-import org.apache.ratis.protocol.RaftGroupId;
+import io.raftoral.raft.GroupId;
 
 /**
  * What the adversarial cluster tests reach inside a node: its runtime of one group, and a way to
@@ -24,8 +24,8 @@ final class ClusterProbe {
     Field f = NodeRuntime.class.getDeclaredField("hosted");
     f.setAccessible(true);
     @SuppressWarnings("unchecked")
-    Map<RaftGroupId, GroupRuntime> hosted = (Map<RaftGroupId, GroupRuntime>) f.get(cluster.node(node).runtime());
-    GroupRuntime g = hosted.get(RaftGroupId.valueOf(UUID.fromString(executionGroup)));
+    Map<GroupId, GroupRuntime> hosted = (Map<GroupId, GroupRuntime>) f.get(cluster.node(node).runtime());
+    GroupRuntime g = hosted.get(GroupId.of(UUID.fromString(executionGroup)));
     assertThat(g).as("node %d hosts group %s", node, executionGroup).isNotNull();
     return g;
   }
@@ -38,7 +38,7 @@ final class ClusterProbe {
   /** Holds a node's management apply thread until {@link Stall#close}: its topology stays as it is. */
   static Stall managementStall(NodeRuntime node) throws Exception {
     Object management = field(NodeRuntime.class, "management", node);
-    return new Stall(field(io.raftoral.state.ManagementStateMachine.class, "state", management));
+    return new Stall(field(io.raftoral.raft.ManagementStateMachine.class, "state", management));
   }
 
   private static Object field(Class<?> type, String name, Object of) throws ReflectiveOperationException {

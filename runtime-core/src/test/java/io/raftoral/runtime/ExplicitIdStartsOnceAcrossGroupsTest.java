@@ -12,7 +12,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import org.apache.ratis.protocol.RaftGroupId;
+import io.raftoral.raft.GroupId;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -60,7 +60,7 @@ class ExplicitIdStartsOnceAcrossGroupsTest {
         && i.getExecutionGroups(0).getMembersCount() == 3 && i.getExecutionGroups(0).getLeaderNode() != 0);
 
     String y;
-    RaftGroupId g0 = third.runtime().executionGroupIds().getFirst();
+    GroupId g0 = third.runtime().executionGroupIds().getFirst();
     try (var stall = ClusterProbe.managementStall(third.runtime())) {
       node(RaftoralNode.builder().join(List.of(first.apiAddress())));
       awaitCluster(first, i -> i.getExecutionGroupsCount() == 2 && i.getExecutionGroupsList().stream().allMatch(g -> g.getLeaderNode() != 0)
@@ -85,7 +85,7 @@ class ExplicitIdStartsOnceAcrossGroupsTest {
     assertThat(copies).as("workflows with id %s in the cluster", y).isEqualTo(1);
   }
 
-  private static String idNotIn(NodeRuntime node, RaftGroupId group) {
+  private static String idNotIn(NodeRuntime node, GroupId group) {
     for (int i = 0; ; i++) {
       if (!node.primaryGroup("dup-" + i).equals(group)) {
         return "dup-" + i;

@@ -14,7 +14,7 @@ import java.util.List;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import org.apache.ratis.protocol.RaftGroupId;
+import io.raftoral.raft.GroupId;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -94,8 +94,8 @@ class OwnershipTest {
   @Test
   void aClaimOfAnotherNodeForwardedToTheLeaderIsRefused() throws Exception {
     NodeRuntime follower = cluster.node(3).runtime();
-    RaftGroupId group = follower.executionGroupIds().getFirst();
-    long term = cluster.node(1).runtime().replicaOwner(group.getUuid().toString()).term();
+    GroupId group = follower.executionGroupIds().getFirst();
+    long term = cluster.node(1).runtime().replicaOwner(group.uuid().toString()).term();
     Command forged = Command.newBuilder().setOwnerChange(OwnerChange.newBuilder()
         .setOwnerNode(3).setClaimantTerm(term).setReason("forged by a test")).build();
 
@@ -103,7 +103,7 @@ class OwnershipTest {
 
     assertThat(outcome.result().getCode()).isEqualTo(ResultCode.STALE_OWNER);
     for (RaftoralNode n : cluster.nodes) {
-      assertThat(n.runtime().replicaOwner(group.getUuid().toString()).node()).as("owner on node %d", n.nodeId()).isEqualTo(1);
+      assertThat(n.runtime().replicaOwner(group.uuid().toString()).node()).as("owner on node %d", n.nodeId()).isEqualTo(1);
     }
     effectStarted = new CountDownLatch(0);
     assertThat(cluster.node(3).start("effect", 1, "after", String.class).result(TIMEOUT)).isEqualTo("ran-on-1");

@@ -8,7 +8,7 @@ import io.raftoral.proto.raft.Command;
 import java.nio.file.Path;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
-import org.apache.ratis.protocol.RaftGroupId;
+import io.raftoral.raft.GroupId;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -25,7 +25,7 @@ class PersistentFaultTest {
   void aFaultThatEveryRestartBringsBackStopsTheNodeSayingSo() throws Exception {
     try (TestCluster cluster = TestCluster.start(1, tmp, (id, b) -> {})) {
       RaftoralNode node = cluster.node(1);
-      RaftGroupId group = node.runtime().executionGroupIds().getFirst();
+      GroupId group = node.runtime().executionGroupIds().getFirst();
 
       // A command without a kind: applying it throws on every replica, at every replay.
       node.runtime().propose(group, Command.getDefaultInstance());
