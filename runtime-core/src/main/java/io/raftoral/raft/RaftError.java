@@ -3,11 +3,13 @@ package io.raftoral.raft;
 import java.io.IOException;
 import org.apache.ratis.protocol.exceptions.LeaderNotReadyException;
 import org.apache.ratis.protocol.exceptions.NotLeaderException;
+import org.apache.ratis.protocol.exceptions.RaftRetryFailureException;
 import org.apache.ratis.protocol.exceptions.StateMachineException;
 
 /**
- * Why a group did not take an entry or answer a query. The Ratis exception it stands for is its
- * cause (for the log); callers above the raft package look at {@link #kind()} and the message.
+ * Why a group did not take an entry or answer a query: in a failed {@link RaftReply}, or as the
+ * failure of a call that got no reply. What Ratis threw is its cause (for the log); callers
+ * above the raft package look at {@link #kind()} and the message.
  */
 public final class RaftError extends IOException {
   /** What went wrong, as far as a caller can act on it. */
@@ -18,7 +20,9 @@ public final class RaftError extends IOException {
     LEADER_NOT_READY,
     /** The state machine refused or failed the entry or query. */
     STATE_MACHINE,
-    /** Anything else (closed, timed out, misconfigured). */
+    /** No reply in time: no leader found within the client's retries, or no answer within the call limit. */
+    NO_ANSWER,
+    /** Anything else (a closed client or server, a misconfigured group). */
     OTHER
   }
 
@@ -36,6 +40,7 @@ public final class RaftError extends IOException {
     Kind kind = ratis instanceof NotLeaderException ? Kind.NOT_LEADER
         : ratis instanceof LeaderNotReadyException ? Kind.LEADER_NOT_READY
         : ratis instanceof StateMachineException ? Kind.STATE_MACHINE
+        : ratis instanceof RaftRetryFailureException || ratis instanceof java.util.concurrent.TimeoutException ? Kind.NO_ANSWER
         : Kind.OTHER;
     return new RaftError(kind, ratis.toString(), ratis);
   }

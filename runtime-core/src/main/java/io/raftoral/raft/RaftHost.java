@@ -408,7 +408,7 @@ public final class RaftHost implements AutoCloseable {
    * decisions): forwarding would let another leader append them in a term they were not taken in.
    */
   public CompletableFuture<RaftReply> submitLocal(GroupId groupId, byte[] data) {
-    return submitLocal(groupId.ratis(), Message.valueOf(UnsafeByteOperations.unsafeWrap(data))).thenApply(RaftReply::of);
+    return ours(submitLocal(groupId.ratis(), Message.valueOf(UnsafeByteOperations.unsafeWrap(data))));
   }
 
   private CompletableFuture<RaftClientReply> submitLocal(RaftGroupId groupId, Message message) {
@@ -469,12 +469,37 @@ public final class RaftHost implements AutoCloseable {
     RaftGroupId groupId = group.ratis();
     Message message = Message.valueOf(UnsafeByteOperations.unsafeWrap(data));
     if (!isLeader(groupId)) {
-      return viaClient(groupId, c -> c.async().send(message)).thenApply(RaftReply::of);
+      return ours(viaClient(groupId, c -> c.async().send(message)));
     }
-    return submitLocal(groupId, message).thenCompose(reply ->
+    return ours(submitLocal(groupId, message).thenCompose(reply ->
         reply.getException() instanceof NotLeaderException || reply.getException() instanceof LeaderNotReadyException
             ? viaClient(groupId, c -> c.async().send(message))
-            : CompletableFuture.completedFuture(reply)).thenApply(RaftReply::of);
+            : CompletableFuture.completedFuture(reply)));
+  }
+
+  /**
+   * Ratis's reply as ours. A call that failed outright (no reply: no leader found in time, a
+   * closed client, no answer within {@link #CLIENT_CALL_LIMIT}) fails with a {@link RaftError}
+   * whose cause is what Ratis threw.
+   */
+  static CompletableFuture<RaftReply> ours(CompletableFuture<RaftClientReply> call) {
+    CompletableFuture<RaftReply> out = new CompletableFuture<>();
+    call.whenComplete((reply, error) -> {
+      if (error == null) {
+        out.complete(RaftReply.of(reply));
+      } else {
+        out.completeExceptionally(RaftError.of(unwrap(error)));
+      }
+    });
+    return out;
+  }
+
+  private static Throwable unwrap(Throwable t) {
+    while ((t instanceof java.util.concurrent.CompletionException || t instanceof java.util.concurrent.ExecutionException)
+        && t.getCause() != null) {
+      t = t.getCause();
+    }
+    return t;
   }
 
   /**
@@ -490,8 +515,7 @@ public final class RaftHost implements AutoCloseable {
 
   /** Asks the group's leader a read-only query (answered by its state machine). */
   public CompletableFuture<RaftReply> query(GroupId groupId, byte[] data) {
-    return viaClient(groupId.ratis(), c -> c.async().sendReadOnly(Message.valueOf(UnsafeByteOperations.unsafeWrap(data))))
-        .thenApply(RaftReply::of);
+    return ours(viaClient(groupId.ratis(), c -> c.async().sendReadOnly(Message.valueOf(UnsafeByteOperations.unsafeWrap(data)))));
   }
 
   /**

@@ -51,6 +51,19 @@ class RaftReplyTest {
   }
 
   @Test
+  void aCallWithoutReplyFailsWithOurError() {
+    java.util.concurrent.TimeoutException silent = new java.util.concurrent.TimeoutException();
+    java.util.concurrent.CompletableFuture<RaftReply> call = RaftHost.ours(
+        java.util.concurrent.CompletableFuture.<RaftClientReply>failedFuture(new java.util.concurrent.CompletionException(silent)));
+
+    assertThat(call).isCompletedExceptionally();
+    Throwable error = call.handle((r, e) -> e).join();
+    assertThat(error).isInstanceOf(RaftError.class);
+    assertThat(((RaftError) error).kind()).isEqualTo(RaftError.Kind.NO_ANSWER);
+    assertThat(error.getCause()).isSameAs(silent);
+  }
+
+  @Test
   void groupIdsEqualByUuidAndPrintAsRatisDoes() {
     UUID uuid = UUID.fromString("00000000-0000-0000-0000-00000000000b");
 
