@@ -2,7 +2,6 @@ package io.raftoral.raft;
 
 import java.nio.charset.StandardCharsets;
 import java.util.UUID;
-import org.apache.ratis.protocol.RaftGroupId;
 
 /**
  * Raft group ids derived from names, so every node computes the same id without asking:
@@ -11,15 +10,20 @@ import org.apache.ratis.protocol.RaftGroupId;
 public final class GroupIds {
   private GroupIds() {}
 
-  public static RaftGroupId management(String clusterId) {
-    return named(clusterId, "management");
+  public static GroupId management(String clusterId) {
+    return GroupId.of(named(clusterId, "management"));
   }
 
-  public static RaftGroupId execution(String clusterId, int index) {
-    return named(clusterId, "execution/" + index);
+  public static GroupId execution(String clusterId, int index) {
+    return GroupId.of(named(clusterId, "execution/" + index));
   }
 
-  private static RaftGroupId named(String clusterId, String name) {
-    return RaftGroupId.valueOf(UUID.nameUUIDFromBytes(("raftoral/" + clusterId + "/" + name).getBytes(StandardCharsets.UTF_8)));
+  /** The UUID of execution group {@code index}, as the management state records it. */
+  public static String executionUuid(String clusterId, int index) {
+    return named(clusterId, "execution/" + index).toString();
+  }
+
+  private static UUID named(String clusterId, String name) {
+    return UUID.nameUUIDFromBytes(("raftoral/" + clusterId + "/" + name).getBytes(StandardCharsets.UTF_8));
   }
 }

@@ -3,15 +3,15 @@ package io.raftoral.raft;
 import org.apache.ratis.protocol.RaftPeerId;
 
 /** Raftoral node ids (u64 >= 1) as Ratis peer ids ("n7") and back. */
-public final class PeerIds {
+final class PeerIds {
   private PeerIds() {}
 
-  public static RaftPeerId of(long nodeId) {
+  static RaftPeerId of(long nodeId) {
     return RaftPeerId.valueOf("n" + nodeId);
   }
 
   /** The node id of a peer; 0 for null or a peer id that is not ours. */
-  public static long nodeId(RaftPeerId peer) {
+  static long nodeId(RaftPeerId peer) {
     if (peer == null) {
       return 0;
     }

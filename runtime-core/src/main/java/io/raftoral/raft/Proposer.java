@@ -10,9 +10,6 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import java.util.function.Function;
-import org.apache.ratis.protocol.RaftClientReply;
-import org.apache.ratis.thirdparty.com.google.protobuf.ByteString;
-import org.apache.ratis.thirdparty.com.google.protobuf.UnsafeByteOperations;
 
 /**
  * Group commit for one Raft group: the commands of all concurrent workflows of the group go
@@ -29,7 +26,7 @@ public final class Proposer {
 
   private record Pending(Command command, int size, CompletableFuture<Outcome> future) {}
 
-  private final Function<ByteString, CompletableFuture<RaftClientReply>> submit;
+  private final Function<byte[], CompletableFuture<RaftReply>> submit;
   private final int maxInFlight;
   private final int maxBatchBytes;
   private final Executor afterLinger;
@@ -44,14 +41,14 @@ public final class Proposer {
    * @param maxInFlight entries submitted but not yet answered, at most
    * @param maxBatchBytes a batch stops growing past this size (one command always fits)
    */
-  public Proposer(Function<ByteString, CompletableFuture<RaftClientReply>> submit, int maxInFlight, int maxBatchBytes) {
+  public Proposer(Function<byte[], CompletableFuture<RaftReply>> submit, int maxInFlight, int maxBatchBytes) {
     this(submit, maxInFlight, maxBatchBytes, null);
   }
 
   /**
    * @param afterLinger runs a task once the linger has passed, or null for no linger
    */
-  public Proposer(Function<ByteString, CompletableFuture<RaftClientReply>> submit, int maxInFlight, int maxBatchBytes,
+  public Proposer(Function<byte[], CompletableFuture<RaftReply>> submit, int maxInFlight, int maxBatchBytes,
       Executor afterLinger) {
     this.submit = submit;
     this.maxInFlight = maxInFlight;
@@ -108,9 +105,9 @@ public final class Proposer {
     for (Pending p : batch) {
       entry.addCommands(p.command);
     }
-    CompletableFuture<RaftClientReply> reply;
+    CompletableFuture<RaftReply> reply;
     try {
-      reply = submit.apply(UnsafeByteOperations.unsafeWrap(entry.build().toByteArray()));
+      reply = submit.apply(entry.build().toByteArray());
     } catch (RuntimeException e) {
       reply = CompletableFuture.failedFuture(e);
     }
@@ -123,14 +120,14 @@ public final class Proposer {
     });
   }
 
-  private static void complete(List<Pending> batch, RaftClientReply reply, Throwable error) {
+  private static void complete(List<Pending> batch, RaftReply reply, Throwable error) {
     if (error == null && !reply.isSuccess()) {
-      error = reply.getException();
+      error = reply.error();
     }
     BatchResult results = null;
     if (error == null) {
       try {
-        results = BatchResult.parseFrom(reply.getMessage().getContent().asReadOnlyByteBuffer());
+        results = BatchResult.parseFrom(reply.message());
         if (results.getResultsCount() != batch.size()) {
           error = new IllegalStateException("batch of " + batch.size() + " got " + results.getResultsCount() + " results");
         }
@@ -142,7 +139,7 @@ public final class Proposer {
       if (error != null) {
         batch.get(i).future.completeExceptionally(error);
       } else {
-        batch.get(i).future.complete(new Outcome(results.getResults(i), reply.getLogIndex()));
+        batch.get(i).future.complete(new Outcome(results.getResults(i), reply.logIndex()));
       }
     }
   }

@@ -31,7 +31,7 @@ import org.apache.ratis.server.RaftServer;
 import org.apache.ratis.server.RaftServerConfigKeys;
 import org.apache.ratis.server.storage.RaftStorage;
 import org.apache.ratis.statemachine.StateMachine;
-import org.apache.ratis.thirdparty.com.google.protobuf.ByteString;
+import org.apache.ratis.thirdparty.com.google.protobuf.UnsafeByteOperations;
 import org.apache.ratis.util.SizeInBytes;
 import org.apache.ratis.util.TimeDuration;
 import org.slf4j.Logger;
@@ -41,6 +41,10 @@ import org.slf4j.LoggerFactory;
  * One Ratis {@link RaftServer} per node hosting many groups (multi-raft): the management group
  * and the execution groups. Submits entries locally when this node leads the group (no client
  * RPC hop) and through a {@link RaftClient} otherwise.
+ *
+ * <p>The wall around Ratis: its callers name groups by {@link GroupId}, pass entries as bytes and
+ * get {@link RaftReply}s, {@link GroupConfiguration}s and {@link LoggedEntry}s back; no Ratis type
+ * crosses this class's public methods.
  */
 public final class RaftHost implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(RaftHost.class);
@@ -67,7 +71,13 @@ public final class RaftHost implements AutoCloseable {
   private final Map<RaftGroupId, RaftClient> adminClients = new ConcurrentHashMap<>();
   private final RaftProperties adminProperties;
 
-  public RaftHost(RaftSettings settings, StateMachine.Registry stateMachines) throws IOException {
+  /** Gives Ratis the state machine of each group it hosts (also those recovered from storage). */
+  @FunctionalInterface
+  public interface StateMachines {
+    GroupStateMachine forGroup(GroupId group);
+  }
+
+  public RaftHost(RaftSettings settings, StateMachines stateMachines) throws IOException {
     this.settings = settings;
     this.self = PeerIds.of(settings.nodeId());
     this.properties = properties(settings);
@@ -77,7 +87,7 @@ public final class RaftHost implements AutoCloseable {
         .setServerId(self)
         .setProperties(properties)
         .setParameters(new Parameters())
-        .setStateMachineRegistry(stateMachines)
+        .setStateMachineRegistry((StateMachine.Registry) id -> stateMachines.forGroup(GroupId.of(id)))
         // FORMAT (the builder default) wipes a restarted node; RECOVER formats only empty storage.
         .setOption(RaftStorage.StartupOption.RECOVER)
         .build();
@@ -151,19 +161,20 @@ public final class RaftHost implements AutoCloseable {
     }
   }
 
-  public RaftPeerId self() {
-    return self;
+  /** The group with these peers (node id -> Raft address); an empty map for a replica that waits to be added. */
+  public static GroupPeers group(GroupId id, Map<Long, String> members) {
+    return new GroupPeers(id, members);
   }
 
-  public static RaftGroup group(RaftGroupId id, Map<Long, String> members) {
-    return RaftGroup.valueOf(id, peers(members));
+  private static RaftGroup ratis(GroupPeers group) {
+    return group.peers().isEmpty() ? RaftGroup.valueOf(group.id().ratis()) : RaftGroup.valueOf(group.id().ratis(), peers(group.peers()));
   }
 
   /**
    * Starts the server (recovering the groups in its storage), then hosts every group of
    * {@code hosted} it does not have yet. Returns the ids of the groups recovered from storage.
    */
-  public java.util.Set<RaftGroupId> start(List<RaftGroup> hosted) throws IOException {
+  public java.util.Set<GroupId> start(List<GroupPeers> hosted) throws IOException {
     server.start();
     java.util.Set<RaftGroupId> recovered = new java.util.HashSet<>();
     server.getGroupIds().forEach(recovered::add);
@@ -175,14 +186,16 @@ public final class RaftHost implements AutoCloseable {
         groups.putIfAbsent(id, g);
       }
     }
-    for (RaftGroup g : hosted) {
-      if (recovered.contains(g.getGroupId())) {
-        LOG.info("node {}: recovered group {} from storage", settings.nodeId(), g.getGroupId());
+    for (GroupPeers g : hosted) {
+      if (recovered.contains(g.id().ratis())) {
+        LOG.info("node {}: recovered group {} from storage", settings.nodeId(), g.id());
       } else {
         host(g);
       }
     }
-    return recovered;
+    java.util.Set<GroupId> ids = new java.util.HashSet<>();
+    recovered.forEach(id -> ids.add(GroupId.of(id)));
+    return ids;
   }
 
   /**
@@ -190,7 +203,8 @@ public final class RaftHost implements AutoCloseable {
    * it starts as a member of that configuration; with an empty peer list it waits for the
    * group's leader to add it ({@link #setConfiguration}).
    */
-  public void host(RaftGroup group) throws IOException {
+  public void host(GroupPeers peers) throws IOException {
+    RaftGroup group = ratis(peers);
     if (!group.getPeers().isEmpty()) {
       knowPeers(group);
     }
@@ -201,9 +215,9 @@ public final class RaftHost implements AutoCloseable {
     }
   }
 
-  public boolean hosts(RaftGroupId groupId) {
+  public boolean hosts(GroupId groupId) {
     try {
-      server.getDivision(groupId);
+      server.getDivision(groupId.ratis());
       return true;
     } catch (IOException e) {
       return false;
@@ -214,7 +228,11 @@ public final class RaftHost implements AutoCloseable {
    * Records the peers of a group so calls through its client can find them. A client built
    * with an older peer list is replaced.
    */
-  public void knowPeers(RaftGroup group) {
+  public void knowPeers(GroupPeers peers) {
+    knowPeers(ratis(peers));
+  }
+
+  private void knowPeers(RaftGroup group) {
     RaftGroup previous = groups.put(group.getGroupId(), group);
     if (previous != null && !java.util.Set.copyOf(previous.getPeers()).equals(java.util.Set.copyOf(group.getPeers()))) {
       for (Map<RaftGroupId, RaftClient> m : List.of(clients, adminClients)) {
@@ -227,17 +245,22 @@ public final class RaftHost implements AutoCloseable {
   }
 
   /** The group's configuration as this node's division knows it; null when not hosted. */
-  public org.apache.ratis.server.RaftConfiguration configuration(RaftGroupId groupId) {
+  public GroupConfiguration configuration(GroupId groupId) {
     try {
-      return server.getDivision(groupId).getRaftConf();
+      return GroupConfiguration.of(server.getDivision(groupId.ratis()).getRaftConf());
     } catch (IOException e) {
       return null;
     }
   }
 
   /** The ids of the peers at {@code address} in this node's configuration of the group (current and previous). */
-  public java.util.Set<Long> peersAt(RaftGroupId groupId, String address) {
-    var conf = configuration(groupId);
+  public java.util.Set<Long> peersAt(GroupId groupId, String address) {
+    org.apache.ratis.server.RaftConfiguration conf;
+    try {
+      conf = server.getDivision(groupId.ratis()).getRaftConf();
+    } catch (IOException e) {
+      conf = null;
+    }
     java.util.Set<Long> ids = new java.util.TreeSet<>();
     if (conf != null) {
       for (var peers : List.of(conf.getCurrentPeers(), conf.getPreviousPeers(),
@@ -253,10 +276,10 @@ public final class RaftHost implements AutoCloseable {
    * On the group's leader: for every follower and listener, how long ago it last answered
    * (ms). Empty on a non-leader.
    */
-  public Map<Long, Long> followerSilenceMillis(RaftGroupId groupId) {
+  public Map<Long, Long> followerSilenceMillis(GroupId groupId) {
     Map<Long, Long> silence = new java.util.HashMap<>();
     try {
-      var role = server.getDivision(groupId).getInfo().getRoleInfoProto();
+      var role = server.getDivision(groupId.ratis()).getInfo().getRoleInfoProto();
       if (role.hasLeaderInfo()) {
         for (var f : role.getLeaderInfo().getFollowerInfoList()) {
           silence.put(PeerIds.nodeId(RaftPeerId.valueOf(f.getId().getId())), f.getLastRpcElapsedTimeMs());
@@ -273,7 +296,12 @@ public final class RaftHost implements AutoCloseable {
    * listeners} only receive the log. New peers must host the group (with an empty
    * configuration) so the leader can bring them up to date first.
    */
-  public RaftClientReply setConfiguration(RaftGroupId groupId, Map<Long, String> voters, Map<Long, String> listeners)
+  public RaftReply setConfiguration(GroupId group, Map<Long, String> voters, Map<Long, String> listeners)
+      throws IOException {
+    return RaftReply.of(setConfiguration(group.ratis(), voters, listeners));
+  }
+
+  private RaftClientReply setConfiguration(RaftGroupId groupId, Map<Long, String> voters, Map<Long, String> listeners)
       throws IOException {
     if (isLeader(groupId)) {
       // On the leader itself: no client hop that could bounce between peers while new members catch up.
@@ -295,7 +323,8 @@ public final class RaftHost implements AutoCloseable {
    * The peers of the group's current configuration as its leader reports it (or, when no
    * leader answers, the first member that does); null when no member answers.
    */
-  public java.util.Set<Long> voters(RaftGroupId groupId) {
+  public java.util.Set<Long> voters(GroupId group) {
+    RaftGroupId groupId = group.ratis();
     RaftGroup known = groups.get(groupId);
     if (known == null) {
       return null;
@@ -325,29 +354,29 @@ public final class RaftHost implements AutoCloseable {
   }
 
   /** The committed entries of a hosted group still in its log, in order (for tests and tools). */
-  public List<org.apache.ratis.proto.RaftProtos.LogEntryProto> committedEntries(RaftGroupId groupId) throws IOException {
-    var log = server.getDivision(groupId).getRaftLog();
-    List<org.apache.ratis.proto.RaftProtos.LogEntryProto> entries = new java.util.ArrayList<>();
+  public List<LoggedEntry> committedEntries(GroupId groupId) throws IOException {
+    var log = server.getDivision(groupId.ratis()).getRaftLog();
+    List<LoggedEntry> entries = new java.util.ArrayList<>();
     for (long i = Math.max(0, log.getStartIndex()); i <= log.getLastCommittedIndex(); i++) {
       var entry = log.get(i);
-      if (entry != null) {
-        entries.add(entry);
+      if (entry != null && entry.hasStateMachineLogEntry()) {
+        entries.add(new LoggedEntry(entry.getTerm(), entry.getIndex(), entry.getStateMachineLogEntry().getLogData().toByteArray()));
       }
     }
     return entries;
   }
 
-  public static List<RaftPeer> peers(Map<Long, String> members) {
+  private static List<RaftPeer> peers(Map<Long, String> members) {
     return members.entrySet().stream()
         .map(e -> RaftPeer.newBuilder().setId(PeerIds.of(e.getKey())).setAddress(e.getValue()).build())
         .toList();
   }
 
-  public RaftServer.Division division(RaftGroupId groupId) throws IOException {
-    return server.getDivision(groupId);
+  public boolean isLeader(GroupId groupId) {
+    return isLeader(groupId.ratis());
   }
 
-  public boolean isLeader(RaftGroupId groupId) {
+  private boolean isLeader(RaftGroupId groupId) {
     try {
       return server.getDivision(groupId).getInfo().isLeader();
     } catch (IOException e) {
@@ -360,9 +389,9 @@ public final class RaftHost implements AutoCloseable {
    * host it). A decision taken because this node leads carries this term, so the apply rules can
    * refuse it once another leader has been elected ("every decision carries its term").
    */
-  public long leaderTerm(RaftGroupId groupId) {
+  public long leaderTerm(GroupId groupId) {
     try {
-      var info = server.getDivision(groupId).getInfo();
+      var info = server.getDivision(groupId.ratis()).getInfo();
       long term = info.getCurrentTerm();
       // Read the role after the term: a node that led in the term read still leads in it only
       // if it is leader now and the term has not moved meanwhile.
@@ -374,17 +403,21 @@ public final class RaftHost implements AutoCloseable {
 
   /**
    * Appends {@code data} through this node's own division only, never forwarded: it fails with
-   * Ratis's {@code NotLeaderException} (inside the reply) when this node does not lead the group.
+   * a {@link RaftError.Kind#NOT_LEADER} error (inside the reply) when this node does not lead the group.
    * For decisions that are only valid while this node leads (ownership claims, membership
    * decisions): forwarding would let another leader append them in a term they were not taken in.
    */
-  public CompletableFuture<RaftClientReply> submitLocal(RaftGroupId groupId, ByteString data) {
+  public CompletableFuture<RaftReply> submitLocal(GroupId groupId, byte[] data) {
+    return ours(submitLocal(groupId.ratis(), Message.valueOf(UnsafeByteOperations.unsafeWrap(data))));
+  }
+
+  private CompletableFuture<RaftClientReply> submitLocal(RaftGroupId groupId, Message message) {
     RaftClientRequest request = RaftClientRequest.newBuilder()
         .setClientId(localClientId)
         .setServerId(self)
         .setGroupId(groupId)
         .setCallId(callIds.incrementAndGet())
-        .setMessage(Message.valueOf(data))
+        .setMessage(message)
         .setType(RaftClientRequest.writeRequestType())
         .build();
     try {
@@ -399,9 +432,9 @@ public final class RaftHost implements AutoCloseable {
    * while it leads; Long.MAX_VALUE when it does not host the group. A node removed from the
    * group stops hearing from its leader, so this only grows.
    */
-  public long millisSinceLeaderContact(RaftGroupId groupId) {
+  public long millisSinceLeaderContact(GroupId groupId) {
     try {
-      var role = server.getDivision(groupId).getInfo().getRoleInfoProto();
+      var role = server.getDivision(groupId.ratis()).getInfo().getRoleInfoProto();
       if (role.hasLeaderInfo()) {
         return 0;
       }
@@ -417,12 +450,12 @@ public final class RaftHost implements AutoCloseable {
     }
   }
 
-  /** The current leader of the group as this node sees it, or null. */
-  public RaftPeerId leader(RaftGroupId groupId) {
+  /** The node that leads the group as this node sees it, or 0 when it knows none (or does not host the group). */
+  public long leaderNode(GroupId groupId) {
     try {
-      return server.getDivision(groupId).getInfo().getLeaderId();
+      return PeerIds.nodeId(server.getDivision(groupId.ratis()).getInfo().getLeaderId());
     } catch (IOException e) {
-      return null;
+      return 0;
     }
   }
 
@@ -432,15 +465,41 @@ public final class RaftHost implements AutoCloseable {
    * meanwhile, or the new leader is not ready yet) through a client that finds the leader and
    * retries.
    */
-  public CompletableFuture<RaftClientReply> submit(RaftGroupId groupId, ByteString data) {
-    Message message = Message.valueOf(data);
+  public CompletableFuture<RaftReply> submit(GroupId group, byte[] data) {
+    RaftGroupId groupId = group.ratis();
+    Message message = Message.valueOf(UnsafeByteOperations.unsafeWrap(data));
     if (!isLeader(groupId)) {
-      return viaClient(groupId, c -> c.async().send(message));
+      return ours(viaClient(groupId, c -> c.async().send(message)));
     }
-    return submitLocal(groupId, data).thenCompose(reply ->
+    return ours(submitLocal(groupId, message).thenCompose(reply ->
         reply.getException() instanceof NotLeaderException || reply.getException() instanceof LeaderNotReadyException
             ? viaClient(groupId, c -> c.async().send(message))
-            : CompletableFuture.completedFuture(reply));
+            : CompletableFuture.completedFuture(reply)));
+  }
+
+  /**
+   * Ratis's reply as ours. A call that failed outright (no reply: no leader found in time, a
+   * closed client, no answer within {@link #CLIENT_CALL_LIMIT}) fails with a {@link RaftError}
+   * whose cause is what Ratis threw.
+   */
+  static CompletableFuture<RaftReply> ours(CompletableFuture<RaftClientReply> call) {
+    CompletableFuture<RaftReply> out = new CompletableFuture<>();
+    call.whenComplete((reply, error) -> {
+      if (error == null) {
+        out.complete(RaftReply.of(reply));
+      } else {
+        out.completeExceptionally(RaftError.of(unwrap(error)));
+      }
+    });
+    return out;
+  }
+
+  private static Throwable unwrap(Throwable t) {
+    while ((t instanceof java.util.concurrent.CompletionException || t instanceof java.util.concurrent.ExecutionException)
+        && t.getCause() != null) {
+      t = t.getCause();
+    }
+    return t;
   }
 
   /**
@@ -455,8 +514,8 @@ public final class RaftHost implements AutoCloseable {
   }
 
   /** Asks the group's leader a read-only query (answered by its state machine). */
-  public CompletableFuture<RaftClientReply> query(RaftGroupId groupId, ByteString data) {
-    return viaClient(groupId, c -> c.async().sendReadOnly(Message.valueOf(data)));
+  public CompletableFuture<RaftReply> query(GroupId groupId, byte[] data) {
+    return ours(viaClient(groupId.ratis(), c -> c.async().sendReadOnly(Message.valueOf(UnsafeByteOperations.unsafeWrap(data)))));
   }
 
   /**
@@ -512,10 +571,10 @@ public final class RaftHost implements AutoCloseable {
   }
 
   /** Waits until every hosted group knows a leader, or the deadline passes; returns whether all do. */
-  public boolean awaitLeaders(java.util.Collection<RaftGroupId> ids, java.time.Duration timeout) throws InterruptedException {
+  public boolean awaitLeaders(java.util.Collection<GroupId> ids, java.time.Duration timeout) throws InterruptedException {
     long deadline = System.nanoTime() + timeout.toNanos();
-    for (RaftGroupId id : ids) {
-      while (!hasReadyLeader(id)) {
+    for (GroupId id : ids) {
+      while (!hasReadyLeader(id.ratis())) {
         if (System.nanoTime() > deadline) {
           return false;
         }
@@ -529,14 +588,15 @@ public final class RaftHost implements AutoCloseable {
    * Hands this node's leadership of the group to another voter, when it leads; returns whether
    * another node leads it now. Used on a clean stop so the group does not wait an election timeout.
    */
-  public boolean handOffLeadership(RaftGroupId groupId, long timeoutMs) {
+  public boolean handOffLeadership(GroupId group, long timeoutMs) {
+    RaftGroupId groupId = group.ratis();
     try {
       var division = server.getDivision(groupId);
       if (!division.getInfo().isLeader()) {
         return true;
       }
       // The most recently heard voter: handing off to a dead one would only waste the timeout.
-      Map<Long, Long> silence = followerSilenceMillis(groupId);
+      Map<Long, Long> silence = followerSilenceMillis(group);
       long best = 0;
       for (RaftPeer p : division.getRaftConf().getCurrentPeers()) {
         long id = PeerIds.nodeId(p.getId());
@@ -546,7 +606,7 @@ public final class RaftHost implements AutoCloseable {
           best = id;
         }
       }
-      return best != 0 && transferLeadership(groupId, best, timeoutMs);
+      return best != 0 && transferLeadership(group, best, timeoutMs);
     } catch (IOException | RuntimeException e) {
       LOG.debug("node {}: handing off leadership of {} failed", settings.nodeId(), groupId, e);
     }
@@ -558,7 +618,8 @@ public final class RaftHost implements AutoCloseable {
    * group's leadership; it still votes and follows. A node that cannot write its disk must not
    * win the leadership back.
    */
-  public void pauseElections(RaftGroupId groupId, boolean paused) {
+  public void pauseElections(GroupId group, boolean paused) {
+    RaftGroupId groupId = group.ratis();
     var request = paused
         ? org.apache.ratis.protocol.LeaderElectionManagementRequest.newPause(localClientId, self, groupId, callIds.incrementAndGet())
         : org.apache.ratis.protocol.LeaderElectionManagementRequest.newResume(localClientId, self, groupId, callIds.incrementAndGet());
@@ -575,8 +636,9 @@ public final class RaftHost implements AutoCloseable {
    * Gives up this node's leadership of the group, when it leads: to the most recently heard
    * voter if one is up to date, else by stepping down without a successor (the others elect one).
    */
-  public void stepDown(RaftGroupId groupId, long timeoutMs) {
-    if (!isLeader(groupId) || handOffLeadership(groupId, timeoutMs)) {
+  public void stepDown(GroupId group, long timeoutMs) {
+    RaftGroupId groupId = group.ratis();
+    if (!isLeader(groupId) || handOffLeadership(group, timeoutMs)) {
       return;
     }
     var request = new org.apache.ratis.protocol.TransferLeadershipRequest(
@@ -591,10 +653,10 @@ public final class RaftHost implements AutoCloseable {
   }
 
   /** The groups this server hosts. */
-  public java.util.Set<RaftGroupId> hostedGroups() {
-    java.util.Set<RaftGroupId> ids = new java.util.HashSet<>();
+  public java.util.Set<GroupId> hostedGroups() {
+    java.util.Set<GroupId> ids = new java.util.HashSet<>();
     try {
-      server.getGroupIds().forEach(ids::add);
+      server.getGroupIds().forEach(id -> ids.add(GroupId.of(id)));
     } catch (RuntimeException e) {
       LOG.debug("listing the hosted groups failed", e);
     }
@@ -602,8 +664,8 @@ public final class RaftHost implements AutoCloseable {
   }
 
   /** Asks the group to make {@code newLeader} its leader; returns whether it did in time. */
-  public boolean transferLeadership(RaftGroupId groupId, long newLeaderNode, long timeoutMs) throws IOException {
-    return admin(groupId, c -> c.admin().transferLeadership(PeerIds.of(newLeaderNode), timeoutMs)).isSuccess();
+  public boolean transferLeadership(GroupId groupId, long newLeaderNode, long timeoutMs) throws IOException {
+    return admin(groupId.ratis(), c -> c.admin().transferLeadership(PeerIds.of(newLeaderNode), timeoutMs)).isSuccess();
   }
 
   private RaftClient client(RaftGroupId groupId) {

@@ -25,18 +25,16 @@ import io.raftoral.proto.management.RemovedNode;
 import io.raftoral.proto.management.Role;
 import io.raftoral.proto.management.Topology;
 import io.raftoral.proto.raft.Query;
-import io.raftoral.raft.PeerIds;
+import io.raftoral.raft.GroupId;
+import io.raftoral.raft.ManagementStateMachine;
 import io.raftoral.raft.RaftHost;
+import io.raftoral.raft.RaftReply;
 import io.raftoral.raft.RaftSettings;
 import io.raftoral.state.ManagementState;
-import io.raftoral.state.ManagementStateMachine;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.UUID;
-import org.apache.ratis.protocol.RaftClientReply;
-import org.apache.ratis.protocol.RaftGroupId;
-import org.apache.ratis.thirdparty.com.google.protobuf.UnsafeByteOperations;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -58,13 +56,13 @@ final class ClusterAdministration {
   private final RaftSettings raft;
   private final NodeRuntime.Options options;
   private final RaftHost host;
-  private final RaftGroupId managementGroupId;
+  private final GroupId managementGroupId;
   private final ManagementStateMachine management;
   private final GroupHosting hosting;
   private final Routing routing;
   private final ServingGate gate;
 
-  ClusterAdministration(RaftSettings raft, NodeRuntime.Options options, RaftHost host, RaftGroupId managementGroupId,
+  ClusterAdministration(RaftSettings raft, NodeRuntime.Options options, RaftHost host, GroupId managementGroupId,
       ManagementStateMachine management, GroupHosting hosting, Routing routing, ServingGate gate) {
     this.raft = raft;
     this.options = options;
@@ -78,7 +76,7 @@ final class ClusterAdministration {
 
   /** Records the bootstrap topology in the management group; the first one applied wins. */
   void recordBootstrapTopology() {
-    List<RaftGroupId> bootstrapGroups = routing.bootstrapGroups();
+    List<GroupId> bootstrapGroups = routing.bootstrapGroups();
     Topology.Builder topology = Topology.newBuilder().setClusterId(options.clusterId());
     raft.sortedMembers().forEach((id, address) -> topology.addNodes(NodeRecord.newBuilder()
         .setNodeId(id).setRaftAddress(address).setRole(Role.VOTER)
@@ -86,7 +84,7 @@ final class ClusterAdministration {
         .setIncarnation(id == raft.nodeId() ? options.incarnation() : ""))); // the others record theirs when they restart
     for (int i = 0; i < bootstrapGroups.size(); i++) {
       topology.addExecutionGroups(ExecutionGroupRecord.newBuilder()
-          .setIndex(i).setGroupId(bootstrapGroups.get(i).getUuid().toString())
+          .setIndex(i).setGroupId(bootstrapGroups.get(i).uuid().toString())
           .addAllMembers(raft.sortedMembers().keySet()).addAllInitialMembers(raft.sortedMembers().keySet()));
     }
     try {
@@ -99,14 +97,14 @@ final class ClusterAdministration {
   }
 
   ManagementResult submitManagement(ManagementCommand command) {
-    RaftClientReply reply = gate.await(host.submit(managementGroupId, UnsafeByteOperations.unsafeWrap(command.toByteArray())),
+    RaftReply reply = gate.await(host.submit(managementGroupId, command.toByteArray()),
         "management command " + command.getKindCase());
     if (!reply.isSuccess()) {
-      throw new Errors.UnavailableException("management command " + command.getKindCase() + " failed: " + reply.getException(),
-          reply.getException());
+      throw new Errors.UnavailableException("management command " + command.getKindCase() + " failed: " + reply.error(),
+          reply.error());
     }
     try {
-      return ManagementResult.parseFrom(reply.getMessage().getContent().asReadOnlyByteBuffer());
+      return ManagementResult.parseFrom(reply.message());
     } catch (InvalidProtocolBufferException e) {
       throw new Errors.UnavailableException("unreadable reply to a management command", e);
     }
@@ -135,7 +133,7 @@ final class ClusterAdministration {
     Topology t = management.topology();
     ClusterInfoReply.Builder reply = ClusterInfoReply.newBuilder()
         .setClusterId(options.clusterId()).setNodeId(raft.nodeId())
-        .setManagementLeader(PeerIds.nodeId(host.leader(managementGroupId)));
+        .setManagementLeader(host.leaderNode(managementGroupId));
     for (NodeRecord n : t.getNodesList()) {
       reply.addNodes(NodeInfo.newBuilder().setNodeId(n.getNodeId()).setRaftAddress(n.getRaftAddress())
           .setApiAddress(n.getApiAddress()).setRole(switch (n.getRole()) {
@@ -146,7 +144,7 @@ final class ClusterAdministration {
           }));
     }
     for (ExecutionGroupRecord g : t.getExecutionGroupsList()) {
-      RaftGroupId gid = RaftGroupId.valueOf(UUID.fromString(g.getGroupId()));
+      GroupId gid = GroupId.of(UUID.fromString(g.getGroupId()));
       reply.addExecutionGroups(ExecutionGroupInfo.newBuilder().setGroupId(g.getGroupId()).setIndex(g.getIndex())
           .addAllMembers(g.getMembersList()).setLeaderNode(leaderOf(gid)).addAllRaftMembers(raftMembers(gid)).setOpen(g.getOpen()));
     }
@@ -154,29 +152,29 @@ final class ClusterAdministration {
         .setRaftAddress(r.getRaftAddress()).setApiAddress(r.getApiAddress()).setRemovedAtMillis(r.getRemovedAtMillis())
         .setReason(r.getReason())));
     if (replicaDigests) {
-      hosting.all().forEach((gid, g) -> reply.addReplicas(ReplicaInfo.newBuilder().setGroupId(gid.getUuid().toString())
+      hosting.all().forEach((gid, g) -> reply.addReplicas(ReplicaInfo.newBuilder().setGroupId(gid.uuid().toString())
         .setAppliedIndex(Math.max(0, g.stateMachine().appliedIndex())).setWorkflows(g.state().size()).setDigest(g.state().digest())));
     }
     return reply.build();
   }
 
   /** The group's Raft configuration: from this node's division, else as the group reports it. */
-  private List<Long> raftMembers(RaftGroupId gid) {
+  private List<Long> raftMembers(GroupId gid) {
     var conf = hosting.hosts(gid) ? host.configuration(gid) : null;
     if (conf != null) {
-      return conf.getCurrentPeers().stream().map(p -> PeerIds.nodeId(p.getId())).sorted().toList();
+      return conf.voters().stream().sorted().toList();
     }
     java.util.Set<Long> voters = host.voters(gid);
     return voters == null ? List.of() : List.copyOf(voters);
   }
 
   /** The group's leader: known locally for hosted groups, else the server that answers a ping. */
-  private long leaderOf(RaftGroupId gid) {
+  private long leaderOf(GroupId gid) {
     if (hosting.hosts(gid)) {
-      return PeerIds.nodeId(host.leader(gid));
+      return host.leaderNode(gid);
     }
     try {
-      return PeerIds.nodeId(routing.queryReply(gid, Query.newBuilder().setPing(true).build(), Duration.ofSeconds(3)).getServerId());
+      return routing.queryReply(gid, Query.newBuilder().setPing(true).build(), Duration.ofSeconds(3)).serverNode();
     } catch (Errors.UnavailableException e) {
       return 0;
     }

@@ -5,11 +5,13 @@ import io.raftoral.proto.management.NodeRecord;
 import io.raftoral.proto.management.Role;
 import io.raftoral.proto.management.Topology;
 import io.raftoral.proto.raft.Command;
+import io.raftoral.raft.GroupId;
+import io.raftoral.raft.GroupStateMachine;
+import io.raftoral.raft.ManagementStateMachine;
 import io.raftoral.raft.Proposer;
 import io.raftoral.raft.RaftHost;
 import io.raftoral.raft.RaftSettings;
-import io.raftoral.state.ManagementStateMachine;
-import io.raftoral.state.WorkflowStateMachine;
+import io.raftoral.raft.WorkflowStateMachine;
 import io.raftoral.workflow.WorkflowRegistry;
 import java.io.IOException;
 import java.util.Collection;
@@ -22,9 +24,6 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import org.apache.ratis.protocol.RaftGroup;
-import org.apache.ratis.protocol.RaftGroupId;
-import org.apache.ratis.statemachine.StateMachine;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -40,20 +39,20 @@ final class GroupHosting {
   private final NodeRuntime.Options options;
   private final WorkflowRegistry registry;
   private final ExecutorService executor;
-  private final RaftGroupId managementGroupId;
+  private final GroupId managementGroupId;
   private final ManagementStateMachine management;
   private final ServingGate gate;
   private final LeaderAdmission admission;
-  private final Map<RaftGroupId, GroupRuntime> hosted = new ConcurrentHashMap<>();
+  private final Map<GroupId, GroupRuntime> hosted = new ConcurrentHashMap<>();
   // State machines Ratis asked for while the host was being built (groups recovered from storage).
-  private final Map<RaftGroupId, WorkflowStateMachine> unattached = new HashMap<>();
+  private final Map<GroupId, WorkflowStateMachine> unattached = new HashMap<>();
   // Proposers for execution groups this node is not a member of: commands go to their leader.
-  private final Map<RaftGroupId, Proposer> remote = new ConcurrentHashMap<>();
+  private final Map<GroupId, Proposer> remote = new ConcurrentHashMap<>();
   private final AtomicBoolean reconcilePending = new AtomicBoolean();
   private volatile RaftHost host;
 
   GroupHosting(RaftSettings raft, NodeRuntime.Options options, WorkflowRegistry registry, ExecutorService executor,
-      RaftGroupId managementGroupId, ManagementStateMachine management, ServingGate gate) {
+      GroupId managementGroupId, ManagementStateMachine management, ServingGate gate) {
     this.raft = raft;
     this.options = options;
     this.registry = registry;
@@ -81,7 +80,7 @@ final class GroupHosting {
    * Its own lock: Ratis may call this on its threads while {@link #reconcileLocalGroups} waits for
    * a group to be added.
    */
-  StateMachine stateMachineFor(RaftGroupId gid) {
+  GroupStateMachine stateMachineFor(GroupId gid) {
     if (gid.equals(managementGroupId)) {
       return management;
     }
@@ -100,28 +99,28 @@ final class GroupHosting {
     }
   }
 
-  private GroupRuntime newGroupRuntime(RaftGroupId gid, WorkflowStateMachine machine) {
+  private GroupRuntime newGroupRuntime(GroupId gid, WorkflowStateMachine machine) {
     return new GroupRuntime(gid, raft.nodeId(), host, machine, registry, options.payloads(), executor, newProposer(gid),
         new Proposer(data -> host.submitLocal(gid, data), 1, options.maxBatchBytes()));
   }
 
-  private Proposer newProposer(RaftGroupId gid) {
+  private Proposer newProposer(GroupId gid) {
     long linger = options.batchLinger().toNanos();
     return new Proposer(data -> host.submit(gid, data), options.maxInFlight(), options.maxBatchBytes(),
         linger == 0 ? null : CompletableFuture.delayedExecutor(linger, TimeUnit.NANOSECONDS));
   }
 
   /** This node's runtime of an execution group, or null when it hosts none. */
-  GroupRuntime get(RaftGroupId gid) {
+  GroupRuntime get(GroupId gid) {
     return hosted.get(gid);
   }
 
-  boolean hosts(RaftGroupId gid) {
+  boolean hosts(GroupId gid) {
     return hosted.containsKey(gid);
   }
 
   /** The groups hosted here, with their runtimes (a live view). */
-  Map<RaftGroupId, GroupRuntime> all() {
+  Map<GroupId, GroupRuntime> all() {
     return hosted;
   }
 
@@ -130,7 +129,7 @@ final class GroupHosting {
   }
 
   /** Proposes into an execution group: through this node's runtime of it, else to its leader. */
-  CompletableFuture<Proposer.Outcome> propose(RaftGroupId gid, Command command) {
+  CompletableFuture<Proposer.Outcome> propose(GroupId gid, Command command) {
     GroupRuntime g = hosted.get(gid);
     if (g != null) {
       return g.propose(command);
@@ -149,8 +148,8 @@ final class GroupHosting {
     return null;
   }
 
-  void forEachGroup(java.util.function.Consumer<RaftGroupId> action) {
-    for (RaftGroupId gid : host.hostedGroups()) {
+  void forEachGroup(java.util.function.Consumer<GroupId> action) {
+    for (GroupId gid : host.hostedGroups()) {
       try {
         action.accept(gid);
       } catch (RuntimeException e) {
@@ -187,7 +186,7 @@ final class GroupHosting {
       host.knowPeers(RaftHost.group(managementGroupId, managementPeers));
     }
     for (ExecutionGroupRecord g : t.getExecutionGroupsList()) {
-      RaftGroupId gid = RaftGroupId.valueOf(UUID.fromString(g.getGroupId()));
+      GroupId gid = GroupId.of(UUID.fromString(g.getGroupId()));
       Map<Long, String> members = new LinkedHashMap<>();
       g.getMembersList().forEach(m -> members.put(m, addresses.get(m)));
       if (!members.isEmpty() && !members.containsValue(null)) {
@@ -203,7 +202,7 @@ final class GroupHosting {
             g.getInitialMembersList().forEach(m -> initial.put(m, addresses.getOrDefault(m, "")));
             host.host(RaftHost.group(gid, initial));
           } else {
-            host.host(RaftGroup.valueOf(gid));
+            host.host(RaftHost.group(gid, Map.of()));
           }
           LOG.info("node {}: now a member of execution group {} ({})", raft.nodeId(), g.getIndex(), gid);
         } catch (IOException e) {

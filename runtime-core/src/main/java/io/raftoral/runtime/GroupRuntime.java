@@ -5,12 +5,12 @@ import io.raftoral.proto.raft.Command;
 import io.raftoral.proto.raft.CommandResult;
 import io.raftoral.proto.raft.OwnerChange;
 import io.raftoral.proto.raft.ResultCode;
-import io.raftoral.raft.PeerIds;
+import io.raftoral.raft.GroupId;
 import io.raftoral.raft.Proposer;
 import io.raftoral.raft.RaftHost;
+import io.raftoral.raft.WorkflowStateMachine;
 import io.raftoral.state.WorkflowEntry;
 import io.raftoral.state.WorkflowState;
-import io.raftoral.state.WorkflowStateMachine;
 import io.raftoral.workflow.ExecutionMode;
 import io.raftoral.workflow.WorkflowDefinition;
 import io.raftoral.workflow.WorkflowRegistry;
@@ -21,8 +21,6 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BooleanSupplier;
-import org.apache.ratis.protocol.RaftGroupId;
-import org.apache.ratis.protocol.RaftPeerId;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -36,7 +34,7 @@ final class GroupRuntime implements WorkflowStateMachine.Listener, WorkflowRun.H
   private static final Logger LOG = LoggerFactory.getLogger(GroupRuntime.class);
   private static final long CLAIM_RETRY_MILLIS = 50;
 
-  private final RaftGroupId groupId;
+  private final GroupId groupId;
   private final long self;
   private final RaftHost host;
   private final WorkflowStateMachine stateMachine;
@@ -57,7 +55,7 @@ final class GroupRuntime implements WorkflowStateMachine.Listener, WorkflowRun.H
   private final AtomicInteger handOffs = new AtomicInteger();
   private volatile boolean closed;
 
-  GroupRuntime(RaftGroupId groupId, long self, RaftHost host, WorkflowStateMachine stateMachine,
+  GroupRuntime(GroupId groupId, long self, RaftHost host, WorkflowStateMachine stateMachine,
       WorkflowRegistry registry, Payloads payloads, ExecutorService executor, Proposer proposer, Proposer claims) {
     this.groupId = groupId;
     this.self = self;
@@ -71,7 +69,7 @@ final class GroupRuntime implements WorkflowStateMachine.Listener, WorkflowRun.H
     stateMachine.setListener(this);
   }
 
-  RaftGroupId groupId() {
+  GroupId groupId() {
     return groupId;
   }
 
@@ -192,9 +190,9 @@ final class GroupRuntime implements WorkflowStateMachine.Listener, WorkflowRun.H
   }
 
   @Override
-  public void leaderChanged(RaftPeerId newLeader) {
+  public void leaderChanged(long newLeaderNode) {
     runs.values().forEach(WorkflowRun::signal);
-    if (PeerIds.nodeId(newLeader) == self && !closed) {
+    if (newLeaderNode == self && !closed) {
       claimOwnership();
     }
   }

@@ -5,10 +5,10 @@ import io.raftoral.proto.raft.Command;
 import io.raftoral.proto.raft.Refused;
 import io.raftoral.proto.raft.ResultCode;
 import io.raftoral.proto.raft.WorkflowStart;
+import io.raftoral.raft.GroupId;
 import io.raftoral.workflow.WorkflowDefinition;
 import io.raftoral.workflow.WorkflowRegistry;
 import java.util.function.ToLongFunction;
-import org.apache.ratis.protocol.RaftGroupId;
 
 /**
  * Leader-side admission ({@link io.raftoral.state.WorkflowStateMachine.Admission}), for the
@@ -19,9 +19,9 @@ final class LeaderAdmission {
   private final WorkflowRegistry registry;
   private final Payloads payloads;
   // The term this node leads a group in (0 when it does not lead it).
-  private final ToLongFunction<RaftGroupId> leaderTerm;
+  private final ToLongFunction<GroupId> leaderTerm;
 
-  LeaderAdmission(long nodeId, WorkflowRegistry registry, Payloads payloads, ToLongFunction<RaftGroupId> leaderTerm) {
+  LeaderAdmission(long nodeId, WorkflowRegistry registry, Payloads payloads, ToLongFunction<GroupId> leaderTerm) {
     this.nodeId = nodeId;
     this.registry = registry;
     this.payloads = payloads;
@@ -34,7 +34,7 @@ final class LeaderAdmission {
    * this leader's own for the term it leads in (a forwarded or replayed claim: every decision
    * carries its term, and only the leader of that term claims in it).
    */
-  Refused admit(RaftGroupId gid, Command command) {
+  Refused admit(GroupId gid, Command command) {
     return switch (command.getKindCase()) {
       case WORKFLOW_START -> admitStart(command.getWorkflowStart());
       case OWNER_CHANGE -> {

@@ -11,9 +11,11 @@ import io.raftoral.proto.management.Role;
 import io.raftoral.proto.management.SetGroupMembers;
 import io.raftoral.proto.management.SetRoles;
 import io.raftoral.proto.management.Topology;
-import io.raftoral.raft.PeerIds;
+import io.raftoral.raft.GroupConfiguration;
+import io.raftoral.raft.GroupId;
+import io.raftoral.raft.ManagementStateMachine;
 import io.raftoral.raft.RaftHost;
-import io.raftoral.state.ManagementStateMachine;
+import io.raftoral.raft.RaftReply;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -28,12 +30,6 @@ import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 import java.util.stream.Collectors;
-import org.apache.ratis.proto.RaftProtos.RaftPeerRole;
-import org.apache.ratis.protocol.RaftClientReply;
-import org.apache.ratis.protocol.RaftGroupId;
-import org.apache.ratis.protocol.RaftPeer;
-import org.apache.ratis.server.RaftConfiguration;
-import org.apache.ratis.thirdparty.com.google.protobuf.UnsafeByteOperations;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -73,7 +69,7 @@ final class MembershipController implements AutoCloseable {
   private final long self;
   private final RaftHost host;
   private final ManagementStateMachine management;
-  private final RaftGroupId managementGroupId;
+  private final GroupId managementGroupId;
   private final NodeRuntime.Options options;
   private final long failureTimeoutMs;
   private final long joinTimeoutMs;
@@ -94,13 +90,13 @@ final class MembershipController implements AutoCloseable {
 
   /** Proposes a command into an execution group (hosted here or not) and completes once it is applied there. */
   interface GroupProposer {
-    java.util.concurrent.CompletableFuture<io.raftoral.raft.Proposer.Outcome> propose(RaftGroupId group,
+    java.util.concurrent.CompletableFuture<io.raftoral.raft.Proposer.Outcome> propose(GroupId group,
         io.raftoral.proto.raft.Command command);
   }
 
   private final GroupProposer groups;
 
-  MembershipController(long self, RaftHost host, ManagementStateMachine management, RaftGroupId managementGroupId,
+  MembershipController(long self, RaftHost host, ManagementStateMachine management, GroupId managementGroupId,
       NodeRuntime.Options options, GroupProposer groups) {
     this.groups = groups;
     this.self = self;
@@ -153,8 +149,8 @@ final class MembershipController implements AutoCloseable {
 
   private void round(long term, long roundStart) {
     Topology t = management.topology();
-    RaftConfiguration conf = host.configuration(managementGroupId);
-    if (t.getNodesCount() == 0 || conf == null || !conf.getPreviousPeers().isEmpty()) {
+    GroupConfiguration conf = host.configuration(managementGroupId);
+    if (t.getNodesCount() == 0 || conf == null || conf.changing()) {
       return; // not bootstrapped yet, or a configuration change is under way
     }
     if (pauses.pausedSince(roundStart)) {
@@ -211,9 +207,9 @@ final class MembershipController implements AutoCloseable {
   }
 
   /** Brings the management group's voters and listeners to the topology; true when it changed something. */
-  private boolean conformManagement(Topology t, RaftConfiguration conf, long term, long roundStart) {
-    Set<Long> voters = ids(conf.getCurrentPeers(RaftPeerRole.FOLLOWER));
-    Set<Long> listeners = ids(conf.getCurrentPeers(RaftPeerRole.LISTENER));
+  private boolean conformManagement(Topology t, GroupConfiguration conf, long term, long roundStart) {
+    Set<Long> voters = new TreeSet<>(conf.voters());
+    Set<Long> listeners = new TreeSet<>(conf.listeners());
     Set<Long> inTopology = t.getNodesList().stream().map(NodeRecord::getNodeId).collect(Collectors.toCollection(TreeSet::new));
     Set<Long> wantVoters = new TreeSet<>(voters);
     wantVoters.retainAll(inTopology);
@@ -246,9 +242,9 @@ final class MembershipController implements AutoCloseable {
       LOG.info("node {}: management group voters {} listeners {} -> voters {} listeners {}",
           self, voters, listeners, wantVoters, wantListeners);
       try {
-        RaftClientReply reply = host.setConfiguration(managementGroupId, addresses(t, wantVoters), addresses(t, wantListeners));
+        RaftReply reply = host.setConfiguration(managementGroupId, addresses(t, wantVoters), addresses(t, wantListeners));
         if (!reply.isSuccess()) {
-          LOG.info("node {}: management reconfiguration not done yet: {}", self, reply.getException());
+          LOG.info("node {}: management reconfiguration not done yet: {}", self, reply.error());
           return true;
         }
       } catch (java.io.IOException e) {
@@ -285,7 +281,7 @@ final class MembershipController implements AutoCloseable {
     if (closed == null) {
       return false;
     }
-    RaftGroupId gid = RaftGroupId.valueOf(UUID.fromString(closed.getGroupId()));
+    GroupId gid = GroupId.of(UUID.fromString(closed.getGroupId()));
     Set<Long> raftMembers = host.voters(gid);
     if (raftMembers == null || !raftMembers.equals(new TreeSet<>(closed.getMembersList()))) {
       return false; // not running with its members yet: place and conform go on meanwhile
@@ -295,7 +291,7 @@ final class MembershipController implements AutoCloseable {
         .setPlacement(io.raftoral.proto.raft.Placement.newBuilder().setGroups(routedOver)).build();
     try {
       for (ExecutionGroupRecord g : sorted.subList(0, closed.getIndex())) {
-        var outcome = groups.propose(RaftGroupId.valueOf(UUID.fromString(g.getGroupId())), placement)
+        var outcome = groups.propose(GroupId.of(UUID.fromString(g.getGroupId())), placement)
             .get(options.requestTimeout().toMillis(), TimeUnit.MILLISECONDS);
         if (outcome.result().getCode() != io.raftoral.proto.raft.ResultCode.APPLIED) {
           LOG.info("node {}: execution group {} did not take the placement of {} groups: {}", self, g.getIndex(), routedOver,
@@ -412,10 +408,10 @@ final class MembershipController implements AutoCloseable {
       if (members.isEmpty() || members.equals(conformed.get(g.getIndex()))) {
         continue;
       }
-      RaftGroupId gid = RaftGroupId.valueOf(UUID.fromString(g.getGroupId()));
+      GroupId gid = GroupId.of(UUID.fromString(g.getGroupId()));
       long read = System.nanoTime();
-      RaftConfiguration local = host.isLeader(gid) ? host.configuration(gid) : null;
-      Set<Long> current = local != null ? ids(local.getCurrentPeers()) : host.voters(gid);
+      GroupConfiguration local = host.isLeader(gid) ? host.configuration(gid) : null;
+      Set<Long> current = local != null ? new TreeSet<>(local.voters()) : host.voters(gid);
       if (current == null) {
         LOG.debug("node {}: execution group {} did not report its configuration", self, g.getIndex());
         continue;
@@ -435,9 +431,9 @@ final class MembershipController implements AutoCloseable {
         next.remove(current.stream().filter(m -> !members.contains(m)).findFirst().orElseThrow());
       }
       try {
-        RaftClientReply reply = host.setConfiguration(gid, addresses(t, next), Map.of());
+        RaftReply reply = host.setConfiguration(gid, addresses(t, next), Map.of());
         LOG.info("node {}: execution group {} configuration {} -> {}{}", self, g.getIndex(), current, next,
-            reply.isSuccess() ? "" : " not done yet: " + reply.getException());
+            reply.isSuccess() ? "" : " not done yet: " + reply.error());
       } catch (java.io.IOException e) {
         LOG.info("node {}: execution group {} configuration {} -> {} not done yet: {}", self, g.getIndex(), current, next, e.toString());
       }
@@ -452,15 +448,14 @@ final class MembershipController implements AutoCloseable {
    */
   private void commit(ManagementCommand command, long term) {
     try {
-      RaftClientReply reply = host.submitLocal(managementGroupId,
-              UnsafeByteOperations.unsafeWrap(command.toBuilder().setProposerTerm(term).build().toByteArray()))
+      RaftReply reply = host.submitLocal(managementGroupId, command.toBuilder().setProposerTerm(term).build().toByteArray())
           .get(options.requestTimeout().toMillis(), TimeUnit.MILLISECONDS);
       if (!reply.isSuccess()) {
         LOG.info("node {}: management command {} of term {} not committed: {}", self, command.getKindCase(), term,
-            reply.getException());
+            reply.error());
         return;
       }
-      ManagementResult result = ManagementResult.parseFrom(reply.getMessage().getContent().asReadOnlyByteBuffer());
+      ManagementResult result = ManagementResult.parseFrom(reply.message());
       if (result.getRefusal() == Refusal.REFUSAL_STALE_TERM) {
         LOG.info("node {}: management command {} refused: {}", self, command.getKindCase(), result.getError());
       } else if (!result.getApplied()) {
@@ -471,10 +466,6 @@ final class MembershipController implements AutoCloseable {
     } catch (Exception e) {
       LOG.info("node {}: management command {} failed: {}", self, command.getKindCase(), e.toString());
     }
-  }
-
-  private static Set<Long> ids(java.util.Collection<RaftPeer> peers) {
-    return peers.stream().map(p -> PeerIds.nodeId(p.getId())).collect(Collectors.toCollection(TreeSet::new));
   }
 
   private static Map<Long, String> addresses(Topology t, Set<Long> ids) {

@@ -4,9 +4,10 @@ import io.raftoral.common.Errors;
 import io.raftoral.proto.client.ClusterInfoReply;
 import io.raftoral.proto.raft.Command;
 import io.raftoral.proto.raft.CommandBatch;
+import io.raftoral.raft.GroupId;
+import io.raftoral.raft.ManagementStateMachine;
 import io.raftoral.raft.Proposer;
 import io.raftoral.raft.RaftHost;
-import io.raftoral.state.ManagementStateMachine;
 import io.raftoral.state.WorkflowState;
 import java.io.IOException;
 import java.time.Duration;
@@ -14,7 +15,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
-import org.apache.ratis.protocol.RaftGroupId;
 
 /**
  * What tests, tools and operators look at (and the few levers they pull) inside one node's
@@ -61,7 +61,7 @@ public final class NodeInspector {
 
   /** The execution groups in index order. */
   public List<String> executionGroups() {
-    return routing.executionGroupIds().stream().map(g -> g.getUuid().toString()).toList();
+    return routing.executionGroupIds().stream().map(g -> g.uuid().toString()).toList();
   }
 
   /** The execution group the workflow lives in (searching every group). */
@@ -81,7 +81,7 @@ public final class NodeInspector {
    * propose their results ({@link GroupRuntime#handOff}), so none runs again on the new owner.
    */
   public boolean transferLeadership(String workflowId, long toNode, Duration timeout) throws IOException {
-    RaftGroupId gid = groupOfOrPrimary(workflowId);
+    GroupId gid = groupOfOrPrimary(workflowId);
     GroupRuntime g = hosting.get(gid);
     try {
       java.util.function.BooleanSupplier transfer = () -> {
@@ -97,7 +97,7 @@ public final class NodeInspector {
     }
   }
 
-  private RaftGroupId groupOfOrPrimary(String workflowId) {
+  private GroupId groupOfOrPrimary(String workflowId) {
     try {
       return routing.locate(WorkflowCalls.checkWorkflowId(workflowId)).group();
     } catch (Errors.WorkflowNotFoundException e) {
@@ -111,11 +111,9 @@ public final class NodeInspector {
   /** The commands in this node's log of an execution group it hosts, in log order. */
   public List<LoggedCommand> loggedCommands(String executionGroup) throws IOException {
     List<LoggedCommand> out = new ArrayList<>();
-    for (var entry : host.committedEntries(RaftGroupId.valueOf(UUID.fromString(executionGroup)))) {
-      if (entry.hasStateMachineLogEntry()) {
-        CommandBatch batch = CommandBatch.parseFrom(entry.getStateMachineLogEntry().getLogData().asReadOnlyByteBuffer());
-        batch.getCommandsList().forEach(c -> out.add(new LoggedCommand(entry.getIndex(), entry.getTerm(), c)));
-      }
+    for (var entry : host.committedEntries(GroupId.of(UUID.fromString(executionGroup)))) {
+      CommandBatch batch = CommandBatch.parseFrom(entry.data());
+      batch.getCommandsList().forEach(c -> out.add(new LoggedCommand(entry.index(), entry.term(), c)));
     }
     return out;
   }
@@ -155,26 +153,26 @@ public final class NodeInspector {
 
   /** This node's runtime of an execution group, or null when it hosts none. */
   GroupRuntime group(String executionGroup) {
-    return hosting.get(RaftGroupId.valueOf(UUID.fromString(executionGroup)));
+    return hosting.get(GroupId.of(UUID.fromString(executionGroup)));
   }
 
   ManagementStateMachine managementStateMachine() {
     return management;
   }
 
-  List<RaftGroupId> executionGroupIds() {
+  List<GroupId> executionGroupIds() {
     return routing.executionGroupIds();
   }
 
-  List<RaftGroupId> openGroupIds() {
+  List<GroupId> openGroupIds() {
     return routing.openGroupIds();
   }
 
-  RaftGroupId primaryGroup(String workflowId) {
+  GroupId primaryGroup(String workflowId) {
     return routing.primaryGroup(workflowId);
   }
 
-  CompletableFuture<Proposer.Outcome> propose(RaftGroupId gid, Command command) {
+  CompletableFuture<Proposer.Outcome> propose(GroupId gid, Command command) {
     return hosting.propose(gid, command);
   }
 }

@@ -14,20 +14,23 @@ import io.raftoral.proto.client.NodeStatusRequest;
 import io.raftoral.proto.management.RemovedNode;
 import io.raftoral.proto.management.Topology;
 import io.raftoral.proto.raft.WorkflowRecord;
+import io.raftoral.raft.GroupId;
 import io.raftoral.raft.GroupIds;
+import io.raftoral.raft.GroupPeers;
+import io.raftoral.raft.GroupStateMachine;
+import io.raftoral.raft.ManagementStateMachine;
 import io.raftoral.raft.RaftHost;
+import io.raftoral.raft.RaftReply;
 import io.raftoral.raft.RaftSettings;
-import io.raftoral.state.ManagementStateMachine;
+import io.raftoral.raft.WorkflowStateMachine;
 import io.raftoral.workflow.WorkflowRegistry;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import org.apache.ratis.protocol.RaftGroup;
-import org.apache.ratis.protocol.RaftGroupId;
-import org.apache.ratis.statemachine.StateMachine;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -90,7 +93,7 @@ public final class NodeRuntime implements AutoCloseable {
   private final RaftSettings raft;
   private final Options options;
   private final ExecutorService executor = Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("raftoral-wf-", 0).factory());
-  private final RaftGroupId managementGroupId;
+  private final GroupId managementGroupId;
   private final ManagementStateMachine management = new ManagementStateMachine();
   private final ServingGate gate;
   private final GroupHosting hosting;
@@ -108,13 +111,13 @@ public final class NodeRuntime implements AutoCloseable {
     this.raft = raft;
     this.options = options;
     this.managementGroupId = GroupIds.management(options.clusterId());
-    List<RaftGroupId> bootstrapGroups = new ArrayList<>();
+    List<GroupId> bootstrapGroups = new ArrayList<>();
     for (int i = 0; i < options.executionGroups(); i++) {
       bootstrapGroups.add(GroupIds.execution(options.clusterId(), i));
     }
     this.gate = new ServingGate(raft.nodeId(), options.requestTimeout());
     this.hosting = new GroupHosting(raft, options, registry, executor, managementGroupId, management, gate);
-    StateMachine.Registry stateMachines = hosting::stateMachineFor;
+    RaftHost.StateMachines stateMachines = hosting::stateMachineFor;
     this.host = new RaftHost(raft, stateMachines);
     hosting.attach(host);
     this.routing = new Routing(raft.nodeId(), options.requestTimeout(), host, management, hosting, bootstrapGroups);
@@ -134,8 +137,8 @@ public final class NodeRuntime implements AutoCloseable {
   }
 
   public void start(Entry entry) throws IOException {
-    List<RaftGroupId> bootstrapGroups = routing.bootstrapGroups();
-    List<RaftGroup> toHost = new ArrayList<>();
+    List<GroupId> bootstrapGroups = routing.bootstrapGroups();
+    List<GroupPeers> toHost = new ArrayList<>();
     switch (entry) {
       case BOOTSTRAP -> {
         toHost.add(RaftHost.group(managementGroupId, raft.members()));
@@ -145,7 +148,7 @@ public final class NodeRuntime implements AutoCloseable {
         // Known peers let this node reach the management leader; its own division starts with
         // an empty configuration until the leader adds it.
         host.knowPeers(RaftHost.group(managementGroupId, raft.members()));
-        toHost.add(RaftGroup.valueOf(managementGroupId));
+        toHost.add(RaftHost.group(managementGroupId, Map.of()));
       }
       case RECOVER -> {}
     }
@@ -153,7 +156,7 @@ public final class NodeRuntime implements AutoCloseable {
     if (entry == Entry.BOOTSTRAP) {
       // Bounded: a node whose peers are not up yet still starts, and catches up when they are.
       try {
-        List<RaftGroupId> all = new ArrayList<>(bootstrapGroups);
+        List<GroupId> all = new ArrayList<>(bootstrapGroups);
         all.add(managementGroupId);
         if (!host.awaitLeaders(all, LEADER_WAIT)) {
           LOG.info("node {}: started before every group elected a leader (are the other members up?)", raft.nodeId());
@@ -321,12 +324,12 @@ public final class NodeRuntime implements AutoCloseable {
     }
     health.close();
     membership.close();
-    List<RaftGroupId> led = new ArrayList<>(hosting.all().keySet());
+    List<GroupId> led = new ArrayList<>(hosting.all().keySet());
     led.add(managementGroupId);
     long handOffMs = raft.electionTimeoutMax().toMillis() * 2;
     // Every group at once: the drain bound holds for the whole stop, not per group it leads.
     List<Thread> handOffs = new ArrayList<>();
-    for (RaftGroupId gid : gate.removedMessage() == null ? led : List.<RaftGroupId>of()) { // a removed node leads nothing that matters
+    for (GroupId gid : gate.removedMessage() == null ? led : List.<GroupId>of()) { // a removed node leads nothing that matters
       GroupRuntime g = hosting.get(gid);
       handOffs.add(Thread.ofVirtual().name("raftoral-handoff-" + raft.nodeId()).start(() -> {
         if (g != null) {

@@ -7,8 +7,10 @@ import io.raftoral.proto.management.Topology;
 import io.raftoral.proto.raft.Query;
 import io.raftoral.proto.raft.QueryReply;
 import io.raftoral.proto.raft.WorkflowRecord;
+import io.raftoral.raft.GroupId;
+import io.raftoral.raft.ManagementStateMachine;
 import io.raftoral.raft.RaftHost;
-import io.raftoral.state.ManagementStateMachine;
+import io.raftoral.raft.RaftReply;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -17,9 +19,6 @@ import java.util.UUID;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import org.apache.ratis.protocol.RaftClientReply;
-import org.apache.ratis.protocol.RaftGroupId;
-import org.apache.ratis.thirdparty.com.google.protobuf.UnsafeByteOperations;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -31,7 +30,7 @@ final class Routing {
   private static final Logger LOG = LoggerFactory.getLogger(Routing.class);
 
   /** A workflow record and the execution group it lives in. */
-  record Located(RaftGroupId group, WorkflowRecord record) {}
+  record Located(GroupId group, WorkflowRecord record) {}
 
   private final long nodeId;
   private final Duration requestTimeout;
@@ -39,10 +38,10 @@ final class Routing {
   private final ManagementStateMachine management;
   private final GroupHosting hosting;
   // The execution groups of the bootstrap configuration, until the topology is applied.
-  private final List<RaftGroupId> bootstrapGroups;
+  private final List<GroupId> bootstrapGroups;
 
   Routing(long nodeId, Duration requestTimeout, RaftHost host, ManagementStateMachine management, GroupHosting hosting,
-      List<RaftGroupId> bootstrapGroups) {
+      List<GroupId> bootstrapGroups) {
     this.nodeId = nodeId;
     this.requestTimeout = requestTimeout;
     this.host = host;
@@ -51,19 +50,19 @@ final class Routing {
     this.bootstrapGroups = bootstrapGroups;
   }
 
-  List<RaftGroupId> bootstrapGroups() {
+  List<GroupId> bootstrapGroups() {
     return bootstrapGroups;
   }
 
   /** The execution groups in index order: from the topology once known, else the bootstrap ones. */
-  List<RaftGroupId> executionGroupIds() {
+  List<GroupId> executionGroupIds() {
     Topology t = management.topology();
     if (t.getExecutionGroupsCount() == 0) {
       return bootstrapGroups;
     }
     return t.getExecutionGroupsList().stream()
         .sorted(Comparator.comparingInt(ExecutionGroupRecord::getIndex))
-        .map(g -> RaftGroupId.valueOf(UUID.fromString(g.getGroupId())))
+        .map(g -> GroupId.of(UUID.fromString(g.getGroupId())))
         .toList();
   }
 
@@ -72,7 +71,7 @@ final class Routing {
    * opened only once the others refuse starts routed without it), or the bootstrap ones before
    * the topology is known.
    */
-  List<RaftGroupId> openGroupIds() {
+  List<GroupId> openGroupIds() {
     Topology t = management.topology();
     if (t.getExecutionGroupsCount() == 0) {
       return bootstrapGroups;
@@ -80,7 +79,7 @@ final class Routing {
     return t.getExecutionGroupsList().stream()
         .filter(ExecutionGroupRecord::getOpen)
         .sorted(Comparator.comparingInt(ExecutionGroupRecord::getIndex))
-        .map(g -> RaftGroupId.valueOf(UUID.fromString(g.getGroupId())))
+        .map(g -> GroupId.of(UUID.fromString(g.getGroupId())))
         .toList();
   }
 
@@ -88,11 +87,11 @@ final class Routing {
    * The group a new workflow id goes to: a stable hash over the open groups. Groups are only ever
    * added, so an id may have been started in another group before; lookups search them all.
    */
-  RaftGroupId primaryGroup(String workflowId) {
+  GroupId primaryGroup(String workflowId) {
     return primaryGroup(workflowId, openGroupIds());
   }
 
-  RaftGroupId primaryGroup(String workflowId, List<RaftGroupId> open) {
+  GroupId primaryGroup(String workflowId, List<GroupId> open) {
     if (open.isEmpty()) {
       throw new Errors.UnavailableException("node " + nodeId + " does not know the cluster's execution groups yet", null);
     }
@@ -102,7 +101,7 @@ final class Routing {
   /** Finds a workflow in its primary group first, then in the others. */
   Located locate(String workflowId) {
     RuntimeException unreachable = null;
-    for (RaftGroupId gid : searchOrder(workflowId, executionGroupIds())) {
+    for (GroupId gid : searchOrder(workflowId, executionGroupIds())) {
       try {
         WorkflowRecord r = recordIn(gid, workflowId);
         if (r != null) {
@@ -119,9 +118,9 @@ final class Routing {
   }
 
   /** The id's primary group first, then the other groups of {@code groups}. */
-  private List<RaftGroupId> searchOrder(String workflowId, java.util.Collection<RaftGroupId> groups) {
-    RaftGroupId primary = primaryGroup(workflowId);
-    List<RaftGroupId> order = new ArrayList<>();
+  private List<GroupId> searchOrder(String workflowId, java.util.Collection<GroupId> groups) {
+    GroupId primary = primaryGroup(workflowId);
+    List<GroupId> order = new ArrayList<>();
     order.add(primary);
     groups.stream().filter(g -> !g.equals(primary)).forEach(order::add);
     return order;
@@ -133,7 +132,7 @@ final class Routing {
    * is not trusted without the leader: this replica may be behind a prune and a new start.)
    */
   Located runningHere(String workflowId) {
-    for (RaftGroupId gid : searchOrder(workflowId, hosting.all().keySet())) {
+    for (GroupId gid : searchOrder(workflowId, hosting.all().keySet())) {
       GroupRuntime local = hosting.get(gid);
       var w = local == null ? null : local.state().get(workflowId);
       if (w != null && w.isRunning()) {
@@ -150,7 +149,7 @@ final class Routing {
    * (a partitioned node answered RUNNING for workflows the others had completed before the call:
    * PartitionHealProcessesTest).
    */
-  WorkflowRecord recordIn(RaftGroupId gid, String workflowId) {
+  WorkflowRecord recordIn(GroupId gid, String workflowId) {
     GroupRuntime local = hosting.get(gid);
     if (local != null && host.isLeader(gid)) {
       var w = local.state().get(workflowId);
@@ -169,21 +168,21 @@ final class Routing {
     }
   }
 
-  QueryReply query(RaftGroupId gid, Query query, Duration timeout) {
-    RaftClientReply reply = queryReply(gid, query, timeout);
+  QueryReply query(GroupId gid, Query query, Duration timeout) {
+    RaftReply reply = queryReply(gid, query, timeout);
     try {
-      return QueryReply.parseFrom(reply.getMessage().getContent().asReadOnlyByteBuffer());
+      return QueryReply.parseFrom(reply.message());
     } catch (InvalidProtocolBufferException e) {
       throw new Errors.UnavailableException("unreadable query reply from group " + gid, e);
     }
   }
 
-  RaftClientReply queryReply(RaftGroupId gid, Query query, Duration timeout) {
+  RaftReply queryReply(GroupId gid, Query query, Duration timeout) {
     try {
-      RaftClientReply reply = host.query(gid, UnsafeByteOperations.unsafeWrap(query.toByteArray()))
+      RaftReply reply = host.query(gid, query.toByteArray())
           .get(timeout.toMillis(), TimeUnit.MILLISECONDS);
       if (!reply.isSuccess()) {
-        throw new Errors.UnavailableException("group " + gid + " did not answer: " + reply.getException(), reply.getException());
+        throw new Errors.UnavailableException("group " + gid + " did not answer: " + reply.error(), reply.error());
       }
       return reply;
     } catch (InterruptedException e) {

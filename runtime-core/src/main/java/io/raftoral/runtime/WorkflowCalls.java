@@ -12,6 +12,7 @@ import io.raftoral.proto.raft.WorkflowRecord;
 import io.raftoral.proto.raft.WorkflowStart;
 import io.raftoral.proto.raft.WorkflowStatusCode;
 import io.raftoral.proto.raft.WorkflowTerminate;
+import io.raftoral.raft.GroupId;
 import io.raftoral.raft.Proposer;
 import io.raftoral.runtime.NodeRuntime.Outcome;
 import io.raftoral.runtime.NodeRuntime.Started;
@@ -22,7 +23,6 @@ import java.util.UUID;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import org.apache.ratis.protocol.RaftGroupId;
 
 /**
  * The client calls on one workflow: start (idempotent across groups for an explicit id), await
@@ -60,8 +60,8 @@ final class WorkflowCalls {
     // a start of a type it cannot run, at admission, for that start alone.
     long deadline = ServingGate.deadlineAfter(options.requestTimeout());
     while (true) {
-      List<RaftGroupId> open = routing.openGroupIds();
-      RaftGroupId group = routing.primaryGroup(id, open);
+      List<GroupId> open = routing.openGroupIds();
+      GroupId group = routing.primaryGroup(id, open);
       if (workflowId != null && routing.executionGroupIds().size() > 1) {
         // An explicit id may have been started while there were fewer groups.
         Started earlier = startedElsewhere(id, group, type, input);
@@ -87,7 +87,7 @@ final class WorkflowCalls {
         default -> throw new IllegalStateException("unexpected start outcome " + outcome.result());
       }
       readYourWrite(group, outcome.logIndex());
-      return new Started(id, group.getUuid().toString());
+      return new Started(id, group.uuid().toString());
     }
   }
 
@@ -109,15 +109,15 @@ final class WorkflowCalls {
     }
   }
 
-  private Started startedElsewhere(String id, RaftGroupId primary, WorkflowType type, byte[] input) {
-    for (RaftGroupId gid : routing.executionGroupIds()) {
+  private Started startedElsewhere(String id, GroupId primary, WorkflowType type, byte[] input) {
+    for (GroupId gid : routing.executionGroupIds()) {
       if (gid.equals(primary)) {
         continue;
       }
       WorkflowRecord r = routing.recordIn(gid, id);
       if (r != null) {
         if (r.getType().equals(type.name()) && r.getVersion() == type.version() && r.getInput().equals(ByteString.copyFrom(input))) {
-          return new Started(id, gid.getUuid().toString());
+          return new Started(id, gid.uuid().toString());
         }
         throw new Errors.AlreadyExistsException(id);
       }
@@ -126,7 +126,7 @@ final class WorkflowCalls {
   }
 
   /** Once a command is committed, this node's replica (when it has one) shows it before the call returns. */
-  private void readYourWrite(RaftGroupId gid, long logIndex) {
+  private void readYourWrite(GroupId gid, long logIndex) {
     GroupRuntime local = hosting.get(gid);
     if (local == null) {
       return;
@@ -152,7 +152,7 @@ final class WorkflowCalls {
 
   /** The execution group the workflow lives in (searching every group). */
   String executionGroupOf(String workflowId) {
-    return routing.locate(checkWorkflowId(workflowId)).group().getUuid().toString();
+    return routing.locate(checkWorkflowId(workflowId)).group().uuid().toString();
   }
 
   /**

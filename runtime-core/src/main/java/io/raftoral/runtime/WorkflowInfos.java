@@ -4,15 +4,15 @@ import io.raftoral.common.WorkflowInfo;
 import io.raftoral.common.WorkflowStatus;
 import io.raftoral.common.WorkflowType;
 import io.raftoral.proto.raft.WorkflowRecord;
+import io.raftoral.raft.GroupId;
 import java.time.Instant;
 import java.util.Optional;
-import org.apache.ratis.protocol.RaftGroupId;
 
 /** A replicated workflow record as clients see it ({@link WorkflowInfo}). */
 final class WorkflowInfos {
   private WorkflowInfos() {}
 
-  static WorkflowInfo toInfo(WorkflowRecord r, RaftGroupId group) {
+  static WorkflowInfo toInfo(WorkflowRecord r, GroupId group) {
     WorkflowStatus status = switch (r.getStatus()) {
       case RUNNING -> WorkflowStatus.RUNNING;
       case COMPLETED -> WorkflowStatus.COMPLETED;
@@ -26,7 +26,7 @@ final class WorkflowInfos {
       default -> Optional.empty();
     };
     return new WorkflowInfo(r.getWorkflowId(), new WorkflowType(r.getType(), r.getVersion()), status, r.getOwnerNode(),
-        group.getUuid().toString(), Instant.ofEpochMilli(r.getStartedAtMillis()),
+        group.uuid().toString(), Instant.ofEpochMilli(r.getStartedAtMillis()),
         status.isFinal() ? Optional.of(Instant.ofEpochMilli(r.getEndedAtMillis())) : Optional.empty(),
         r.getCheckpointCount(),
         status == WorkflowStatus.FAILED ? Optional.of(r.getError().getType()) : Optional.empty(),

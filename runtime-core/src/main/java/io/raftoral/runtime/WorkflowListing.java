@@ -8,6 +8,7 @@ import io.raftoral.proto.raft.Query;
 import io.raftoral.proto.raft.QueryReply;
 import io.raftoral.proto.raft.WorkflowRecord;
 import io.raftoral.proto.raft.WorkflowStatusCode;
+import io.raftoral.raft.GroupId;
 import io.raftoral.raft.RaftHost;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -15,7 +16,6 @@ import java.util.ArrayList;
 import java.util.Base64;
 import java.util.Comparator;
 import java.util.List;
-import org.apache.ratis.protocol.RaftGroupId;
 
 /**
  * Listing workflows: one page from every execution group (scatter-gather), merged in
@@ -48,10 +48,10 @@ final class WorkflowListing {
       Cursor c = Cursor.parse(q.pageToken());
       filter.setHasCursor(true).setAfterStartedAtMillis(c.startedAtMillis()).setAfterWorkflowId(c.workflowId());
     }
-    record Item(WorkflowRecord record, RaftGroupId group) {}
+    record Item(WorkflowRecord record, GroupId group) {}
     List<Item> merged = new ArrayList<>();
     boolean more = false;
-    for (RaftGroupId gid : routing.executionGroupIds()) {
+    for (GroupId gid : routing.executionGroupIds()) {
       QueryReply page = listIn(gid, filter.build());
       page.getWorkflowsList().forEach(r -> merged.add(new Item(r, gid)));
       more |= page.getMore();
@@ -67,7 +67,7 @@ final class WorkflowListing {
     return new ListPage(page.stream().map(i -> WorkflowInfos.toInfo(i.record(), i.group())).toList(), next);
   }
 
-  private QueryReply listIn(RaftGroupId gid, ListWorkflows filter) {
+  private QueryReply listIn(GroupId gid, ListWorkflows filter) {
     GroupRuntime local = hosting.get(gid);
     if (local != null && host.isLeader(gid)) {
       return local.stateMachine().list(filter).build();

@@ -10,7 +10,6 @@ import io.raftoral.proto.management.RegisterNode;
 import io.raftoral.proto.management.RemovedNode;
 import io.raftoral.proto.management.Role;
 import io.raftoral.proto.management.Topology;
-import io.raftoral.raft.GroupIds;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -35,7 +34,19 @@ public final class ManagementState {
   /** How many removed nodes the topology keeps (the oldest are dropped first). */
   static final int MAX_REMOVED = 256;
 
+  /** The id of a new execution group: derived, so every replica records the same one. */
+  @FunctionalInterface
+  public interface GroupNaming {
+    /** The UUID (as text) of execution group {@code index} of cluster {@code clusterId}. */
+    String executionGroupId(String clusterId, int index);
+  }
+
+  private final GroupNaming naming;
   private Topology topology = Topology.getDefaultInstance();
+
+  public ManagementState(GroupNaming naming) {
+    this.naming = naming;
+  }
 
   public Topology topology() {
     return topology;
@@ -219,7 +230,7 @@ public final class ManagementState {
     List<Long> sorted = members.stream().sorted().toList();
     topology = topology.toBuilder().addExecutionGroups(ExecutionGroupRecord.newBuilder()
         .setIndex(index)
-        .setGroupId(GroupIds.execution(topology.getClusterId(), index).getUuid().toString())
+        .setGroupId(naming.executionGroupId(topology.getClusterId(), index))
         .addAllMembers(sorted)
         .addAllInitialMembers(sorted)
         .setOpen(false)).build();

@@ -20,12 +20,6 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import java.util.zip.CRC32C;
-import org.apache.ratis.server.protocol.TermIndex;
-import org.apache.ratis.server.storage.FileInfo;
-import org.apache.ratis.server.storage.RaftStorage;
-import org.apache.ratis.statemachine.SnapshotRetentionPolicy;
-import org.apache.ratis.statemachine.StateMachineStorage;
-import org.apache.ratis.statemachine.impl.FileListSnapshotInfo;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -35,26 +29,42 @@ import org.slf4j.LoggerFactory;
  * the group's {@link StateStore} and a {@value #META} file with the position and a CRC32C of
  * every file. Ratis sends these files to a follower that is behind the leader's log and, on
  * that follower, replaces the whole {@code sm/} directory with them; the live store lives
- * elsewhere and is restored from the newest snapshot when that is ahead of it.
+ * elsewhere and is restored from the newest snapshot when that is ahead of it. The files only:
+ * the raft package presents them to Ratis ({@code raft.CheckpointSnapshotStorage}).
  */
-public final class CheckpointSnapshots implements StateMachineStorage {
+public final class CheckpointSnapshots {
   private static final Logger LOG = LoggerFactory.getLogger(CheckpointSnapshots.class);
   public static final String META = "raftoral-snapshot.properties";
   private static final Pattern NAME = Pattern.compile("snapshot\\.(\\d+)_(\\d+)");
   // Ratis writes a digest file beside every file it receives; it is not part of the snapshot.
   private static final String MD5_SUFFIX = ".md5";
 
-  private volatile Path smDir;
-  private final AtomicReference<FileListSnapshotInfo> latest = new AtomicReference<>();
+  /**
+   * One snapshot: its position and its files (absolute paths, the metadata among them).
+   *
+   * @param term the Raft term of the last entry it contains
+   * @param index the log index of the last entry it contains
+   */
+  public record Snapshot(long term, long index, List<Path> files) {
+    public Snapshot {
+      files = List.copyOf(files);
+    }
 
-  @Override
-  public void init(RaftStorage storage) throws IOException {
-    smDir = storage.getStorageDir().getStateMachineDir().toPath();
-    Files.createDirectories(smDir);
-    refresh();
+    /** The snapshot's directory. */
+    public Path directory() {
+      return files.getFirst().getParent();
+    }
+
+    /** The database files (everything but the metadata), by name. */
+    public List<String> databaseFiles() {
+      return files.stream().map(f -> f.getFileName().toString()).filter(n -> !n.equals(META)).toList();
+    }
   }
 
-  /** For tests and tools: snapshots kept in {@code dir} without a Ratis storage. */
+  private volatile Path smDir;
+  private final AtomicReference<Snapshot> latest = new AtomicReference<>();
+
+  /** Keeps the snapshots in {@code dir} (created when missing) and reads the newest. */
   public void init(Path dir) throws IOException {
     smDir = dir;
     Files.createDirectories(smDir);
@@ -66,38 +76,25 @@ public final class CheckpointSnapshots implements StateMachineStorage {
     return smDir;
   }
 
-  @Override
-  public FileListSnapshotInfo getLatestSnapshot() {
+  /** The newest snapshot, or null. */
+  public Snapshot latest() {
     return latest.get();
   }
 
-  @Override
-  public void format() {}
-
   /** Re-reads the directory (after Ratis installed a snapshot into it). */
-  public FileListSnapshotInfo refresh() throws IOException {
+  public Snapshot refresh() throws IOException {
     Path newest = null;
-    TermIndex newestAt = null;
+    long[] newestAt = null;
     for (Path dir : snapshotDirectories()) {
-      TermIndex at = termIndex(dir);
-      if (newestAt == null || at.getIndex() > newestAt.getIndex()) {
+      long[] at = termIndex(dir);
+      if (newestAt == null || at[1] > newestAt[1]) {
         newest = dir;
         newestAt = at;
       }
     }
-    FileListSnapshotInfo info = newest == null ? null : new FileListSnapshotInfo(files(newest), newestAt);
+    Snapshot info = newest == null ? null : new Snapshot(newestAt[0], newestAt[1], files(newest));
     latest.set(info);
     return info;
-  }
-
-  /** The directory of a snapshot of this store. */
-  public static Path directoryOf(FileListSnapshotInfo info) {
-    return info.getFiles().getFirst().getPath().getParent();
-  }
-
-  /** The database files of a snapshot (everything but the metadata), by name. */
-  public static List<String> databaseFiles(FileListSnapshotInfo info) {
-    return info.getFiles().stream().map(f -> f.getPath().getFileName().toString()).filter(n -> !n.equals(META)).toList();
   }
 
   /**
@@ -105,15 +102,15 @@ public final class CheckpointSnapshots implements StateMachineStorage {
    * checkpoint), then the metadata is added and the directory gets its final name, so a
    * crash never leaves a snapshot that looks complete but is not.
    */
-  public FileListSnapshotInfo create(TermIndex at, CheckpointWriter writer) throws IOException {
-    Path target = smDir.resolve(name(at));
+  public Snapshot create(long term, long index, CheckpointWriter writer) throws IOException {
+    Path target = smDir.resolve(name(term, index));
     if (Files.exists(target)) {
       return refresh();
     }
-    Path staging = smDir.resolve(name(at) + ".tmp");
+    Path staging = smDir.resolve(name(term, index) + ".tmp");
     StateStore.deleteRecursively(staging);
     writer.writeTo(staging);
-    writeMeta(staging, at);
+    writeMeta(staging, term, index);
     Files.move(staging, target, StandardCopyOption.ATOMIC_MOVE);
     fsync(smDir);
     return refresh();
@@ -125,20 +122,20 @@ public final class CheckpointSnapshots implements StateMachineStorage {
   }
 
   /** Checks every file of the snapshot against its metadata; throws when one differs or is missing. */
-  public static void verify(FileListSnapshotInfo info) throws CorruptStateException {
-    Path dir = directoryOf(info);
+  public static void verify(Snapshot info) throws CorruptStateException {
+    Path dir = info.directory();
     Properties meta;
     try {
       meta = readMeta(dir);
     } catch (IOException e) {
       throw corrupt(dir, "its metadata " + META + " is unreadable: " + e.getMessage(), e);
     }
-    if (!String.valueOf(info.getIndex()).equals(meta.getProperty("index"))
-        || !String.valueOf(info.getTerm()).equals(meta.getProperty("term"))) {
+    if (!String.valueOf(info.index()).equals(meta.getProperty("index"))
+        || !String.valueOf(info.term()).equals(meta.getProperty("term"))) {
       throw corrupt(dir, "its metadata names another position than the directory", null);
     }
     int count = Integer.parseInt(meta.getProperty("files", "-1"));
-    List<String> names = databaseFiles(info);
+    List<String> names = info.databaseFiles();
     if (count != names.size()) {
       throw corrupt(dir, "it has " + names.size() + " database files, its metadata lists " + count, null);
     }
@@ -156,15 +153,14 @@ public final class CheckpointSnapshots implements StateMachineStorage {
     }
   }
 
-  /** Keeps the newest {@code policy} snapshots (at least one) and deletes the rest and any unfinished ones. */
-  @Override
-  public void cleanupOldSnapshots(SnapshotRetentionPolicy policy) throws IOException {
+  /** Keeps the newest {@code retained} snapshots (at least one) and deletes the rest and any unfinished ones. */
+  public void cleanup(int retained) throws IOException {
     if (smDir == null) {
       return;
     }
-    int keep = Math.max(1, policy == null ? 2 : policy.getNumSnapshotsRetained());
+    int keep = Math.max(1, retained);
     List<Path> all = new ArrayList<>(snapshotDirectories());
-    all.sort(Comparator.comparingLong((Path p) -> termIndex(p).getIndex()).reversed());
+    all.sort(Comparator.comparingLong((Path p) -> termIndex(p)[1]).reversed());
     for (Path old : all.subList(Math.min(keep, all.size()), all.size())) {
       LOG.info("deleting old snapshot {}", old);
       StateStore.deleteRecursively(old);
@@ -186,30 +182,31 @@ public final class CheckpointSnapshots implements StateMachineStorage {
     }
   }
 
-  private static List<FileInfo> files(Path dir) throws IOException {
+  private static List<Path> files(Path dir) throws IOException {
     try (Stream<Path> entries = Files.list(dir)) {
       // Absolute paths: Ratis sends each as a path relative to its storage root.
       return entries.filter(Files::isRegularFile)
           .filter(p -> !p.getFileName().toString().endsWith(MD5_SUFFIX))
           .sorted()
-          .map(p -> new FileInfo(p.toAbsolutePath(), null))
+          .map(Path::toAbsolutePath)
           .toList();
     }
   }
 
-  private static TermIndex termIndex(Path dir) {
+  /** {term, index} of a snapshot directory's name. */
+  private static long[] termIndex(Path dir) {
     Matcher m = NAME.matcher(dir.getFileName().toString());
     if (!m.matches()) {
       throw new IllegalArgumentException("not a snapshot directory: " + dir);
     }
-    return TermIndex.valueOf(Long.parseLong(m.group(1)), Long.parseLong(m.group(2)));
+    return new long[] {Long.parseLong(m.group(1)), Long.parseLong(m.group(2))};
   }
 
-  private static String name(TermIndex at) {
-    return "snapshot." + at.getTerm() + "_" + at.getIndex();
+  private static String name(long term, long index) {
+    return "snapshot." + term + "_" + index;
   }
 
-  private static void writeMeta(Path dir, TermIndex at) throws IOException {
+  private static void writeMeta(Path dir, long term, long index) throws IOException {
     TreeMap<String, String> fileFingerprints = new TreeMap<>();
     try (Stream<Path> entries = Files.list(dir)) {
       for (Path p : entries.filter(Files::isRegularFile).toList()) {
@@ -217,8 +214,8 @@ public final class CheckpointSnapshots implements StateMachineStorage {
       }
     }
     Properties meta = new Properties();
-    meta.setProperty("term", String.valueOf(at.getTerm()));
-    meta.setProperty("index", String.valueOf(at.getIndex()));
+    meta.setProperty("term", String.valueOf(term));
+    meta.setProperty("index", String.valueOf(index));
     meta.setProperty("files", String.valueOf(fileFingerprints.size()));
     fileFingerprints.forEach((name, fp) -> meta.setProperty("file." + name, fp));
     Path file = dir.resolve(META);

@@ -17,13 +17,6 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.Function;
-import org.apache.ratis.protocol.ClientId;
-import org.apache.ratis.protocol.Message;
-import org.apache.ratis.protocol.RaftClientReply;
-import org.apache.ratis.protocol.RaftGroupId;
-import org.apache.ratis.protocol.RaftPeerId;
-import org.apache.ratis.protocol.exceptions.StateMachineException;
-import org.apache.ratis.thirdparty.com.google.protobuf.ByteString;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -198,8 +191,8 @@ class ProposerTest {
     log.succeed(0, 1);
     CompletableFuture<Proposer.Outcome> later = p.propose(cmd("later"));
 
-    StateMachineException refused = new StateMachineException("apply failed");
-    log.complete(1, replyBuilder(1).setSuccess(false).setException(refused).build());
+    RaftError refused = new RaftError(RaftError.Kind.STATE_MACHINE, "apply failed", null);
+    log.complete(1, RaftReply.failure(refused, 1));
 
     assertThat(failure(a)).isSameAs(refused);
     assertThat(failure(b)).isSameAs(refused);
@@ -243,8 +236,7 @@ class ProposerTest {
     Proposer p = new Proposer(log, 1, NO_LIMIT);
     CompletableFuture<Proposer.Outcome> a = p.propose(cmd("a"));
 
-    log.complete(0, replyBuilder(1).setSuccess(true)
-        .setMessage(Message.valueOf(ByteString.copyFrom(new byte[] {(byte) 0xff, (byte) 0xff}))).build());
+    log.complete(0, RaftReply.success(new byte[] {(byte) 0xff, (byte) 0xff}, 1, 1));
 
     assertThat(failure(a)).isInstanceOf(InvalidProtocolBufferException.class);
   }
@@ -385,18 +377,18 @@ class ProposerTest {
     }
   }
 
-  static final class FakeLog implements Function<ByteString, CompletableFuture<RaftClientReply>> {
+  static final class FakeLog implements Function<byte[], CompletableFuture<RaftReply>> {
     private final List<CommandBatch> entries = new ArrayList<>();
-    private final List<CompletableFuture<RaftClientReply>> replies = new ArrayList<>();
+    private final List<CompletableFuture<RaftReply>> replies = new ArrayList<>();
 
     @Override
-    public CompletableFuture<RaftClientReply> apply(ByteString data) {
+    public CompletableFuture<RaftReply> apply(byte[] data) {
       try {
-        entries.add(CommandBatch.parseFrom(data.toByteArray()));
+        entries.add(CommandBatch.parseFrom(data));
       } catch (InvalidProtocolBufferException e) {
         throw new UncheckedIOException(e);
       }
-      CompletableFuture<RaftClientReply> reply = new CompletableFuture<>();
+      CompletableFuture<RaftReply> reply = new CompletableFuture<>();
       replies.add(reply);
       return reply;
     }
@@ -420,11 +412,10 @@ class ProposerTest {
     /** Answers entry {@code i} with the given results, whatever their number. */
     void reply(int i, long logIndex, CommandResult... results) {
       BatchResult batch = BatchResult.newBuilder().addAllResults(List.of(results)).build();
-      complete(i, replyBuilder(logIndex).setSuccess(true)
-          .setMessage(Message.valueOf(ByteString.copyFrom(batch.toByteArray()))).build());
+      complete(i, RaftReply.success(batch.toByteArray(), logIndex, 1));
     }
 
-    void complete(int i, RaftClientReply reply) {
+    void complete(int i, RaftReply reply) {
       entry(i);
       assertThat(replies.get(i).complete(reply)).as("entry %s answered once", i).isTrue();
     }
@@ -436,15 +427,6 @@ class ProposerTest {
   }
 
   // --- helpers ---
-
-  static RaftClientReply.Builder replyBuilder(long logIndex) {
-    return RaftClientReply.newBuilder()
-        .setClientId(ClientId.emptyClientId())
-        .setServerId(RaftPeerId.valueOf("s1"))
-        .setGroupId(RaftGroupId.emptyGroupId())
-        .setCallId(logIndex)
-        .setLogIndex(logIndex);
-  }
 
   static CommandResult result(ResultCode code) {
     return CommandResult.newBuilder().setCode(code).setStatus(WorkflowStatusCode.RUNNING).build();

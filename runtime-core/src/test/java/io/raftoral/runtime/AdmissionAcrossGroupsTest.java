@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.raftoral.TestCluster;
 import io.raftoral.common.Errors;
 import io.raftoral.common.WorkflowType;
+import io.raftoral.raft.GroupId;
 import io.raftoral.workflow.WorkflowDefinition;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -17,7 +18,6 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.apache.ratis.protocol.RaftGroupId;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -56,7 +56,7 @@ class AdmissionAcrossGroupsTest {
       }
     });
     NodeInspector node2 = cluster.node(2).inspector();
-    for (RaftGroupId group : node2.executionGroupIds()) {
+    for (GroupId group : node2.executionGroupIds()) {
       String id = idIn(node2, group);
       long deadline = System.nanoTime() + TIMEOUT.toNanos();
       while (!node2.ownsGroupOf(id)) {
@@ -161,7 +161,7 @@ class AdmissionAcrossGroupsTest {
   }
 
   /** A workflow id whose start goes to {@code group}. */
-  private static String idIn(NodeInspector node, RaftGroupId group) {
+  private static String idIn(NodeInspector node, GroupId group) {
     for (int i = 0; ; i++) {
       if (node.primaryGroup("probe-" + i).equals(group)) {
         return "probe-" + i;

@@ -4,13 +4,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.raftoral.TestCluster;
 import io.raftoral.api.WorkflowHandle;
+import io.raftoral.raft.GroupId;
 import io.raftoral.workflow.WorkflowDefinition;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import org.apache.ratis.protocol.RaftGroupId;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -53,7 +53,7 @@ class CloseDrainIsBoundedTest {
   void closeWaitsForStuckSideEffectsAtMostTheDrainBoundInAll() throws Exception {
     NodeInspector node1 = cluster.node(1).inspector();
     List<String> ids = new ArrayList<>();
-    for (RaftGroupId group : node1.executionGroupIds()) {
+    for (GroupId group : node1.executionGroupIds()) {
       String id = idIn(node1, group);
       ids.add(id);
       long deadline = System.nanoTime() + TIMEOUT.toNanos();
@@ -81,7 +81,7 @@ class CloseDrainIsBoundedTest {
   }
 
   /** A workflow id whose start goes to {@code group}. */
-  private static String idIn(NodeInspector node, RaftGroupId group) {
+  private static String idIn(NodeInspector node, GroupId group) {
     for (int i = 0; ; i++) {
       if (node.primaryGroup("stuck-" + i).equals(group)) {
         return "stuck-" + i;

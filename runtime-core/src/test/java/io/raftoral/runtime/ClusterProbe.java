@@ -3,7 +3,7 @@ package io.raftoral.runtime;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.raftoral.TestCluster;
-import io.raftoral.state.WorkflowStateMachine;
+import io.raftoral.raft.WorkflowStateMachine;
 import java.lang.reflect.Field;
 import java.time.Duration;
 import java.util.concurrent.CountDownLatch;
@@ -30,7 +30,7 @@ final class ClusterProbe {
 
   /** Holds a node's management apply thread until {@link Stall#close}: its topology stays as it is. */
   static Stall managementStall(NodeInspector node) throws Exception {
-    return new Stall(field(io.raftoral.state.ManagementStateMachine.class, "state", node.managementStateMachine()));
+    return new Stall(field(io.raftoral.raft.ManagementStateMachine.class, "state", node.managementStateMachine()));
   }
 
   private static Object field(Class<?> type, String name, Object of) throws ReflectiveOperationException {

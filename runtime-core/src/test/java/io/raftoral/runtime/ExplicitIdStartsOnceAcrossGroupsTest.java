@@ -7,12 +7,12 @@ import io.raftoral.api.RaftoralNode;
 import io.raftoral.common.ListQuery;
 import io.raftoral.common.WorkflowInfo;
 import io.raftoral.proto.client.ClusterInfoReply;
+import io.raftoral.raft.GroupId;
 import io.raftoral.workflow.WorkflowDefinition;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import org.apache.ratis.protocol.RaftGroupId;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -60,7 +60,7 @@ class ExplicitIdStartsOnceAcrossGroupsTest {
         && i.getExecutionGroups(0).getMembersCount() == 3 && i.getExecutionGroups(0).getLeaderNode() != 0);
 
     String y;
-    RaftGroupId g0 = third.inspector().executionGroupIds().getFirst();
+    GroupId g0 = third.inspector().executionGroupIds().getFirst();
     try (var stall = ClusterProbe.managementStall(third.inspector())) {
       node(RaftoralNode.builder().join(List.of(first.apiAddress())));
       awaitCluster(first, i -> i.getExecutionGroupsCount() == 2 && i.getExecutionGroupsList().stream().allMatch(g -> g.getLeaderNode() != 0)
@@ -85,7 +85,7 @@ class ExplicitIdStartsOnceAcrossGroupsTest {
     assertThat(copies).as("workflows with id %s in the cluster", y).isEqualTo(1);
   }
 
-  private static String idNotIn(NodeInspector node, RaftGroupId group) {
+  private static String idNotIn(NodeInspector node, GroupId group) {
     for (int i = 0; ; i++) {
       if (!node.primaryGroup("dup-" + i).equals(group)) {
         return "dup-" + i;

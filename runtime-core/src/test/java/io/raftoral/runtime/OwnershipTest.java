@@ -8,13 +8,13 @@ import io.raftoral.api.WorkflowHandle;
 import io.raftoral.proto.raft.Command;
 import io.raftoral.proto.raft.OwnerChange;
 import io.raftoral.proto.raft.ResultCode;
+import io.raftoral.raft.GroupId;
 import io.raftoral.workflow.WorkflowDefinition;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import org.apache.ratis.protocol.RaftGroupId;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -94,8 +94,8 @@ class OwnershipTest {
   @Test
   void aClaimOfAnotherNodeForwardedToTheLeaderIsRefused() throws Exception {
     NodeInspector follower = cluster.node(3).inspector();
-    RaftGroupId group = follower.executionGroupIds().getFirst();
-    long term = cluster.node(1).inspector().replicaOwner(group.getUuid().toString()).term();
+    GroupId group = follower.executionGroupIds().getFirst();
+    long term = cluster.node(1).inspector().replicaOwner(group.uuid().toString()).term();
     Command forged = Command.newBuilder().setOwnerChange(OwnerChange.newBuilder()
         .setOwnerNode(3).setClaimantTerm(term).setReason("forged by a test")).build();
 
@@ -103,7 +103,7 @@ class OwnershipTest {
 
     assertThat(outcome.result().getCode()).isEqualTo(ResultCode.STALE_OWNER);
     for (RaftoralNode n : cluster.nodes) {
-      assertThat(n.inspector().replicaOwner(group.getUuid().toString()).node()).as("owner on node %d", n.nodeId()).isEqualTo(1);
+      assertThat(n.inspector().replicaOwner(group.uuid().toString()).node()).as("owner on node %d", n.nodeId()).isEqualTo(1);
     }
     effectStarted = new CountDownLatch(0);
     assertThat(cluster.node(3).start("effect", 1, "after", String.class).result(TIMEOUT)).isEqualTo("ran-on-1");

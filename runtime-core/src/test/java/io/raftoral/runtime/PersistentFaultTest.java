@@ -5,10 +5,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.raftoral.TestCluster;
 import io.raftoral.api.RaftoralNode;
 import io.raftoral.proto.raft.Command;
+import io.raftoral.raft.GroupId;
 import java.nio.file.Path;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
-import org.apache.ratis.protocol.RaftGroupId;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -25,7 +25,7 @@ class PersistentFaultTest {
   void aFaultThatEveryRestartBringsBackStopsTheNodeSayingSo() throws Exception {
     try (TestCluster cluster = TestCluster.start(1, tmp, (id, b) -> {})) {
       RaftoralNode node = cluster.node(1);
-      RaftGroupId group = node.inspector().executionGroupIds().getFirst();
+      GroupId group = node.inspector().executionGroupIds().getFirst();
 
       // A command without a kind: applying it throws on every replica, at every replay.
       node.inspector().propose(group, Command.getDefaultInstance());

@@ -23,7 +23,7 @@ import org.junit.jupiter.api.Test;
 /** The management group's rules (SPEC §8): the term of every decision, identities and removals, one command at a time. */
 class ManagementStateTest {
   private static final long TERM = 3;
-  private final ManagementState state = new ManagementState();
+  private final ManagementState state = new ManagementState(io.raftoral.raft.GroupIds::executionUuid);
 
   /** Applies {@code c} as the current leader would: decided and appended in the same term. */
   private ManagementResult apply(ManagementCommand.Builder c) {
@@ -34,7 +34,7 @@ class ManagementStateTest {
     Topology t = Topology.newBuilder().setClusterId("c")
         .addNodes(NodeRecord.newBuilder().setNodeId(1).setRaftAddress("h:1").setRole(Role.VOTER))
         .addExecutionGroups(ExecutionGroupRecord.newBuilder().setIndex(0)
-            .setGroupId(GroupIds.execution("c", 0).getUuid().toString()).addMembers(1).addInitialMembers(1))
+            .setGroupId(GroupIds.execution("c", 0).uuid().toString()).addMembers(1).addInitialMembers(1))
         .build();
     assertThat(apply(ManagementCommand.newBuilder().setBootstrap(t)).getApplied()).isTrue();
   }
@@ -291,7 +291,7 @@ class ManagementStateTest {
     ManagementResult created = apply(ManagementCommand.newBuilder().setCreateGroup(CreateGroup.newBuilder().addAllMembers(List.of(3L, 1L, 2L))));
     assertThat(created.getValue()).isEqualTo(1);
     ExecutionGroupRecord g = state.topology().getExecutionGroups(1);
-    assertThat(g.getGroupId()).isEqualTo(GroupIds.execution("c", 1).getUuid().toString());
+    assertThat(g.getGroupId()).isEqualTo(GroupIds.execution("c", 1).uuid().toString());
     assertThat(g.getMembersList()).containsExactly(1L, 2L, 3L);
     assertThat(g.getInitialMembersList()).containsExactly(1L, 2L, 3L);
   }
@@ -355,7 +355,7 @@ class ManagementStateTest {
 
   @Test
   void replicasApplyingTheSameCommandsHoldTheSameTopology() {
-    ManagementState other = new ManagementState();
+    ManagementState other = new ManagementState(io.raftoral.raft.GroupIds::executionUuid);
     bootstrapNode1();
     other.apply(ManagementCommand.newBuilder().setBootstrap(state.topology()).build(), TERM);
     List<ManagementCommand> commands = List.of(

@@ -7,14 +7,9 @@ import io.raftoral.proto.raft.CommandResult;
 import io.raftoral.proto.raft.ResultCode;
 import io.raftoral.proto.raft.WorkflowStatusCode;
 import io.raftoral.raft.Proposer;
+import io.raftoral.raft.RaftReply;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import org.apache.ratis.protocol.ClientId;
-import org.apache.ratis.protocol.Message;
-import org.apache.ratis.protocol.RaftClientReply;
-import org.apache.ratis.protocol.RaftGroupId;
-import org.apache.ratis.protocol.RaftPeerId;
-import org.apache.ratis.thirdparty.com.google.protobuf.ByteString;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -54,13 +49,13 @@ public class ProposerBenchmark {
   private Command[] commands;
   private int next;
   // replies[n]: a successful reply whose BatchResult has n APPLIED results
-  private RaftClientReply[] replies;
+  private RaftReply[] replies;
   private int commandBytesInBatch;
 
   private Proposer idleProposer;
   private Proposer burstProposer;
   private boolean holdNext;
-  private CompletableFuture<RaftClientReply> held;
+  private CompletableFuture<RaftReply> held;
 
   @Setup
   public void setUp() {
@@ -70,17 +65,14 @@ public class ProposerBenchmark {
       commands[i] = Commands.checkpoint(Commands.workflowId(i), "step", 1 + i % 9, 56);
     }
     commandBytesInBatch = CommandBatch.newBuilder().addCommands(commands[0]).build().getSerializedSize();
-    replies = new RaftClientReply[MAX_BURST + 1];
+    replies = new RaftReply[MAX_BURST + 1];
     CommandResult applied = CommandResult.newBuilder().setCode(ResultCode.APPLIED).setStatus(WorkflowStatusCode.RUNNING).build();
     for (int n = 1; n <= MAX_BURST; n++) {
       BatchResult.Builder results = BatchResult.newBuilder();
       for (int i = 0; i < n; i++) {
         results.addResults(applied);
       }
-      replies[n] = RaftClientReply.newBuilder()
-          .setClientId(ClientId.emptyClientId()).setServerId(RaftPeerId.valueOf("s1")).setGroupId(RaftGroupId.emptyGroupId())
-          .setCallId(n).setLogIndex(n).setSuccess(true)
-          .setMessage(Message.valueOf(ByteString.copyFrom(results.build().toByteArray()))).build();
+      replies[n] = RaftReply.success(results.build().toByteArray(), n, 1);
     }
     idleProposer = new Proposer(this::answerAtOnce, 2, 1 << 20);
     burstProposer = new Proposer(data -> {
@@ -93,8 +85,8 @@ public class ProposerBenchmark {
     }, 1, 1 << 20);
   }
 
-  private CompletableFuture<RaftClientReply> answerAtOnce(ByteString entry) {
-    return CompletableFuture.completedFuture(replies[entry.size() / commandBytesInBatch]);
+  private CompletableFuture<RaftReply> answerAtOnce(byte[] entry) {
+    return CompletableFuture.completedFuture(replies[entry.length / commandBytesInBatch]);
   }
 
   private Command nextCommand() {

@@ -33,7 +33,7 @@ import org.openjdk.jmh.infra.Blackhole;
  *
  * <ul>
  *   <li>{@code applyCommands}: {@link WorkflowState#apply} alone, on commands already decoded.
- *   <li>{@code applyEntries}: what {@code WorkflowStateMachine.applyTransaction} does per entry
+ *   <li>{@code applyEntries}: what {@code WorkflowStateMachine.apply} does per entry
  *       around it, one command per entry as at C = 1: decode the {@code CommandBatch} from the
  *       read-only buffer, apply, build and serialize the {@code BatchResult}.
  *   <li>{@code applyEntriesDurable}: the same, plus the durable write the state machine adds:

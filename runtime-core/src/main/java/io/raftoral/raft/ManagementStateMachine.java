@@ -1,45 +1,34 @@
-package io.raftoral.state;
+package io.raftoral.raft;
 
-import com.google.protobuf.InvalidProtocolBufferException;
 import io.raftoral.proto.management.ManagementCommand;
 import io.raftoral.proto.management.ManagementResult;
 import io.raftoral.proto.management.Topology;
+import io.raftoral.state.ManagementState;
 import io.raftoral.storage.CorruptStateException;
 import java.io.File;
 import java.io.IOException;
 import java.io.OutputStream;
+import java.nio.ByteBuffer;
 import java.nio.file.Files;
-import java.util.concurrent.CompletableFuture;
 import java.util.function.Consumer;
 import org.apache.ratis.io.MD5Hash;
-import org.apache.ratis.proto.RaftProtos.LogEntryProto;
-import org.apache.ratis.protocol.RaftGroupId;
-import org.apache.ratis.server.RaftServer;
 import org.apache.ratis.server.protocol.TermIndex;
-import org.apache.ratis.server.raftlog.RaftLog;
 import org.apache.ratis.server.storage.FileInfo;
-import org.apache.ratis.server.storage.RaftStorage;
 import org.apache.ratis.statemachine.impl.SimpleStateMachineStorage;
 import org.apache.ratis.statemachine.impl.SingleFileSnapshotInfo;
-import org.apache.ratis.util.LifeCycle;
 import org.apache.ratis.util.MD5FileUtil;
-import org.apache.ratis.protocol.Message;
-import org.apache.ratis.protocol.RaftGroupMemberId;
-import org.apache.ratis.protocol.RaftPeerId;
-import org.apache.ratis.statemachine.TransactionContext;
-import org.apache.ratis.statemachine.impl.BaseStateMachine;
-import org.apache.ratis.thirdparty.com.google.protobuf.UnsafeByteOperations;
 
 /**
- * The Ratis state machine of the management group: cluster topology only, never workflow
+ * The Ratis adapter of the management group's state machine: cluster topology only, never workflow
  * state. Applies {@link ManagementCommand}s to {@link ManagementState}, replies with a
  * {@link ManagementResult}, and publishes each new topology to one listener.
  *
  * <p>The topology is small, so a snapshot is one protobuf file {@code sm/snapshot.<term>_<index>}
  * with Ratis's MD5 file beside it; on start the newest is loaded and the log replayed after it.
+ * The lifecycle glue is {@link GroupStateMachine}'s.
  */
-public final class ManagementStateMachine extends BaseStateMachine {
-  private final ManagementState state = new ManagementState();
+public final class ManagementStateMachine extends GroupStateMachine {
+  private final ManagementState state = new ManagementState(GroupIds::executionUuid);
   private final SimpleStateMachineStorage snapshots = new SimpleStateMachineStorage();
   private volatile Topology topology = Topology.getDefaultInstance();
   private volatile Consumer<Topology> listener = t -> {};
@@ -62,27 +51,14 @@ public final class ManagementStateMachine extends BaseStateMachine {
   }
 
   @Override
-  public void initialize(RaftServer server, RaftGroupId groupId, RaftStorage storage) throws IOException {
-    super.initialize(server, groupId, storage);
-    snapshots.init(storage);
-    getLifeCycle().startAndTransition(() -> load(snapshots.getLatestSnapshot()), IOException.class);
-  }
-
-  @Override
-  public void pause() {
-    LifeCycle lifeCycle = getLifeCycle();
-    if (lifeCycle.getCurrentState() == LifeCycle.State.RUNNING) {
-      lifeCycle.transition(LifeCycle.State.PAUSING);
-      lifeCycle.transition(LifeCycle.State.PAUSED);
-    }
+  protected void open() throws IOException {
+    load(snapshots.getLatestSnapshot());
   }
 
   /** After an installed snapshot: the topology is the snapshot's. */
   @Override
-  public void reinitialize() throws IOException {
-    getLifeCycle().transition(LifeCycle.State.STARTING);
+  protected void reopen() throws IOException {
     load(snapshots.loadLatestSnapshot());
-    getLifeCycle().transition(LifeCycle.State.RUNNING);
   }
 
   private void load(SingleFileSnapshotInfo snapshot) throws IOException {
@@ -101,22 +77,18 @@ public final class ManagementStateMachine extends BaseStateMachine {
       state.restore(loaded);
       topology = state.topology();
     }
-    setLastAppliedTermIndex(snapshot.getTermIndex());
+    restoredTo(snapshot.getTerm(), snapshot.getIndex());
     listener.accept(topology);
   }
 
   /** Writes the topology at the last applied entry; called on the apply thread. */
   @Override
-  public long takeSnapshot() throws IOException {
-    TermIndex last = getLastAppliedTermIndex();
-    if (last == null || last.getIndex() < 0) {
-      return RaftLog.INVALID_LOG_INDEX;
-    }
+  protected long snapshot(long term, long index) throws IOException {
     SingleFileSnapshotInfo latest = snapshots.getLatestSnapshot();
-    if (latest != null && latest.getIndex() >= last.getIndex()) {
+    if (latest != null && latest.getIndex() >= index) {
       return latest.getIndex();
     }
-    File file = snapshots.getSnapshotFile(last.getTerm(), last.getIndex());
+    File file = snapshots.getSnapshotFile(term, index);
     File tmp = new File(file.getPath() + ".tmp");
     Topology current = topology;
     try (OutputStream out = Files.newOutputStream(tmp.toPath())) {
@@ -131,30 +103,25 @@ public final class ManagementStateMachine extends BaseStateMachine {
     MD5Hash md5 = MD5FileUtil.computeMd5ForFile(tmp);
     MD5FileUtil.saveMD5File(file, md5);
     Files.move(tmp.toPath(), file.toPath(), java.nio.file.StandardCopyOption.ATOMIC_MOVE);
-    snapshots.updateLatestSnapshot(new SingleFileSnapshotInfo(new FileInfo(file.toPath(), md5), last));
-    return last.getIndex();
+    snapshots.updateLatestSnapshot(new SingleFileSnapshotInfo(new FileInfo(file.toPath(), md5), TermIndex.valueOf(term, index)));
+    return index;
   }
 
   @Override
-  public CompletableFuture<Message> applyTransaction(TransactionContext trx) {
-    LogEntryProto entry = trx.getLogEntry();
+  protected byte[] apply(long term, long index, ByteBuffer entry) throws IOException {
+    ManagementCommand command = ManagementCommand.parseFrom(entry);
     ManagementResult result;
-    try {
-      ManagementCommand command = ManagementCommand.parseFrom(entry.getStateMachineLogEntry().getLogData().asReadOnlyByteBuffer());
-      synchronized (state) {
-        result = state.apply(command, entry.getTerm());
-        topology = state.topology();
-      }
-    } catch (InvalidProtocolBufferException e) {
-      return CompletableFuture.failedFuture(e);
+    synchronized (state) {
+      result = state.apply(command, term);
+      topology = state.topology();
     }
-    updateLastAppliedTermIndex(entry.getTerm(), entry.getIndex());
+    markApplied(term, index);
     listener.accept(topology);
-    return CompletableFuture.completedFuture(Message.valueOf(UnsafeByteOperations.unsafeWrap(result.toByteArray())));
+    return result.toByteArray();
   }
 
   @Override
-  public void notifyLeaderChanged(RaftGroupMemberId groupMemberId, RaftPeerId newLeaderId) {
+  protected void leaderChanged(long node) {
     leaderListener.run();
   }
 }

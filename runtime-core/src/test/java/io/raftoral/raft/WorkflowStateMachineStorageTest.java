@@ -1,4 +1,4 @@
-package io.raftoral.state;
+package io.raftoral.raft;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -12,7 +12,7 @@ import io.raftoral.proto.raft.SetCheckpoint;
 import io.raftoral.proto.raft.WorkflowEnd;
 import io.raftoral.proto.raft.WorkflowStart;
 import io.raftoral.proto.raft.WorkflowStatusCode;
-import io.raftoral.storage.CheckpointSnapshots;
+import io.raftoral.state.WorkflowEntry;
 import io.raftoral.storage.CorruptStateException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -196,7 +196,7 @@ class WorkflowStateMachineStorageTest {
     }
     r.machine.takeSnapshot();
     r.close();
-    Path snapshot = CheckpointSnapshots.directoryOf(r.machine.getStateMachineStorage().getLatestSnapshot());
+    Path snapshot = r.machine.getStateMachineStorage().latest().directory();
     scribble(largest(snapshot, ".sst"));
 
     assertThatThrownBy(() -> replica("n1"))
@@ -297,7 +297,7 @@ class WorkflowStateMachineStorageTest {
     void installFrom(Replica leader) throws IOException {
       Path sm = storage.getStorageDir().getStateMachineDir().toPath();
       deleteRecursively(sm);
-      Path from = CheckpointSnapshots.directoryOf(leader.machine.getStateMachineStorage().getLatestSnapshot());
+      Path from = leader.machine.getStateMachineStorage().latest().directory();
       Path to = sm.resolve(from.getFileName());
       Files.createDirectories(to);
       try (Stream<Path> files = Files.list(from)) {

@@ -1,4 +1,4 @@
-package io.raftoral.state;
+package io.raftoral.raft;
 
 import com.google.protobuf.InvalidProtocolBufferException;
 import io.raftoral.proto.raft.AwaitWorkflow;
@@ -11,10 +11,15 @@ import io.raftoral.proto.raft.CommandResult;
 import io.raftoral.proto.raft.Query;
 import io.raftoral.proto.raft.QueryReply;
 import io.raftoral.proto.raft.Refused;
+import io.raftoral.state.StoreChanges;
+import io.raftoral.state.WorkflowEntry;
+import io.raftoral.state.WorkflowState;
 import io.raftoral.storage.CheckpointSnapshots;
+import io.raftoral.storage.CheckpointSnapshots.Snapshot;
 import io.raftoral.storage.CorruptStateException;
 import io.raftoral.storage.StateStore;
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.util.Comparator;
 import java.util.List;
@@ -22,27 +27,11 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
-import org.apache.ratis.protocol.Message;
-import org.apache.ratis.protocol.RaftClientRequest;
-import org.apache.ratis.protocol.RaftGroupMemberId;
-import org.apache.ratis.protocol.RaftPeerId;
-import org.apache.ratis.proto.RaftProtos.LogEntryProto;
-import org.apache.ratis.protocol.RaftGroupId;
-import org.apache.ratis.server.RaftServer;
-import org.apache.ratis.server.protocol.TermIndex;
-import org.apache.ratis.server.raftlog.RaftLog;
-import org.apache.ratis.server.storage.RaftStorage;
-import org.apache.ratis.statemachine.impl.FileListSnapshotInfo;
-import org.apache.ratis.util.LifeCycle;
-import org.apache.ratis.statemachine.TransactionContext;
-import org.apache.ratis.statemachine.impl.BaseStateMachine;
-import org.apache.ratis.thirdparty.com.google.protobuf.ByteString;
-import org.apache.ratis.thirdparty.com.google.protobuf.UnsafeByteOperations;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The Ratis state machine of one execution group: decodes each committed entry (a {@link
+ * The Ratis adapter of one execution group's state machine: decodes each committed entry (a {@link
  * CommandBatch}), applies its commands to {@link WorkflowState} and publishes what it applied.
  * It never calls into the runtime; the runtime subscribes through {@link Listener}.
  *
@@ -52,9 +41,9 @@ import org.slf4j.LoggerFactory;
  * store already holds are skipped, so replay is idempotent. A snapshot is a checkpoint of the
  * store in the group's Ratis {@code sm/} directory ({@link CheckpointSnapshots}); when Ratis
  * installs one from the leader it replaces {@code sm/} and calls {@link #reinitialize}, which
- * restores the store from it.
+ * restores the store from it. The lifecycle glue is {@link GroupStateMachine}'s.
  */
-public final class WorkflowStateMachine extends BaseStateMachine {
+public final class WorkflowStateMachine extends GroupStateMachine {
   private static final Logger LOG = LoggerFactory.getLogger(WorkflowStateMachine.class);
 
   /** What the state machine publishes. Called on Ratis threads: implementations must not block. */
@@ -62,8 +51,8 @@ public final class WorkflowStateMachine extends BaseStateMachine {
     /** One command of the entry at {@code index} was applied with {@code result}. */
     void applied(long index, Command command, CommandResult result);
 
-    /** Ratis reports a new leader of the group (possibly this node). */
-    void leaderChanged(RaftPeerId newLeader);
+    /** Ratis reports a new leader of the group (possibly this node): its node id, 0 when none is known. */
+    void leaderChanged(long newLeaderNode);
 
     /**
      * The state was loaded from storage or replaced by an installed snapshot, without {@link
@@ -85,14 +74,14 @@ public final class WorkflowStateMachine extends BaseStateMachine {
 
   private final WorkflowState state = new WorkflowState();
   private final Path stateRoot;
-  private final CheckpointSnapshots snapshots = new CheckpointSnapshots();
+  private final CheckpointSnapshotStorage snapshots = new CheckpointSnapshotStorage();
   // Guards the store: Ratis pauses (closes it) on an install thread while the apply thread may run.
   private final Object storeLock = new Object();
   private StateStore store;
   // The position of the last entry the store held when it was opened: replayed entries up to it are skipped.
   private volatile long loadedIndex = -1;
   // Await queries of remote callers, answered when their workflow ends.
-  private final ConcurrentHashMap<String, Set<CompletableFuture<Message>>> awaiting = new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<String, Set<CompletableFuture<byte[]>>> awaiting = new ConcurrentHashMap<>();
   private final Admission admission;
   private volatile Listener listener;
   private final Object appliedMonitor = new Object();
@@ -109,16 +98,8 @@ public final class WorkflowStateMachine extends BaseStateMachine {
   }
 
   @Override
-  public CheckpointSnapshots getStateMachineStorage() {
+  public CheckpointSnapshotStorage getStateMachineStorage() {
     return snapshots;
-  }
-
-  @Override
-  public void initialize(RaftServer server, RaftGroupId groupId, RaftStorage storage) throws IOException {
-    super.initialize(server, groupId, storage);
-    snapshots.init(storage);
-    checkLogFollowsSnapshot(storage);
-    getLifeCycle().startAndTransition(this::openStore, IOException.class);
   }
 
   /**
@@ -126,58 +107,51 @@ public final class WorkflowStateMachine extends BaseStateMachine {
    * snapshot directory was deleted after the log was purged up to it) would leave the group
    * waiting forever for entries that no longer exist: refuse it instead.
    */
-  private void checkLogFollowsSnapshot(RaftStorage storage) throws IOException {
-    Path current = storage.getStorageDir().getCurrentDir().toPath();
+  @Override
+  protected void checkLog(Path current) throws IOException {
     long firstLogIndex = io.raftoral.storage.RaftLogFiles.firstIndex(current);
-    FileListSnapshotInfo snapshot = snapshots.getLatestSnapshot();
-    long replayFrom = snapshot == null ? 0 : snapshot.getIndex() + 1;
+    Snapshot snapshot = snapshots.latest();
+    long replayFrom = snapshot == null ? 0 : snapshot.index() + 1;
     if (firstLogIndex > replayFrom) {
       throw new CorruptStateException("the Raft log in " + current + " starts at index " + firstLogIndex + " but "
-          + (snapshot == null ? "there is no snapshot" : "the newest snapshot ends at index " + snapshot.getIndex())
+          + (snapshot == null ? "there is no snapshot" : "the newest snapshot ends at index " + snapshot.index())
           + " in " + snapshots.directory() + ": the entries between are gone (was a snapshot directory deleted?); refusing "
           + "to start this replica. Restore the snapshot, or start the node with an empty data directory to join the "
           + "cluster again as a new node");
     }
   }
 
-  /** Ratis is about to install a snapshot from the leader into {@code sm/} (or starts paused). */
+  /** Ratis is about to install a snapshot from the leader into {@code sm/}: the store closes. */
   @Override
-  public void pause() {
-    LifeCycle lifeCycle = getLifeCycle();
-    if (lifeCycle.getCurrentState() != LifeCycle.State.RUNNING) {
-      return; // Ratis pauses once per received chunk
-    }
-    lifeCycle.transition(LifeCycle.State.PAUSING);
+  protected void paused() {
     synchronized (storeLock) {
       closeStore();
     }
-    lifeCycle.transition(LifeCycle.State.PAUSED);
   }
 
-  /** After {@link #pause}: reopens the store, restoring it from the snapshot Ratis installed when that is ahead. */
+  /** Reopens the store, restoring it from the snapshot Ratis installed when that is ahead. */
   @Override
-  public void reinitialize() throws IOException {
-    getLifeCycle().transition(LifeCycle.State.STARTING);
+  protected void reopen() throws IOException {
     snapshots.refresh();
-    openStore();
-    getLifeCycle().transition(LifeCycle.State.RUNNING);
+    open();
   }
 
-  private void openStore() throws IOException {
-    Path live = stateRoot.resolve(getGroupId().getUuid().toString());
-    FileListSnapshotInfo snapshot = snapshots.getLatestSnapshot();
+  @Override
+  protected void open() throws IOException {
+    Path live = stateRoot.resolve(group().uuid().toString());
+    Snapshot snapshot = snapshots.latest();
     if (snapshot != null) {
       CheckpointSnapshots.verify(snapshot);
     }
     synchronized (storeLock) {
       StateStore opened = StateStore.open(live);
       try {
-        if (snapshot != null && snapshot.getIndex() > opened.applied().index()) {
+        if (snapshot != null && snapshot.index() > opened.applied().index()) {
           // Installed from the leader (or the store lost files): the snapshot is the newer state.
           LOG.info("group {}: restoring the state store from snapshot {} (store was at index {})",
-              getGroupId(), snapshot.getTermIndex(), opened.applied().index());
+              group(), position(snapshot.term(), snapshot.index()), opened.applied().index());
           opened.close();
-          StateStore.restore(CheckpointSnapshots.directoryOf(snapshot), CheckpointSnapshots.databaseFiles(snapshot), live);
+          StateStore.restore(snapshot.directory(), snapshot.databaseFiles(), live);
           opened = StateStore.open(live);
         }
         WorkflowState loaded = load(opened);
@@ -190,12 +164,16 @@ public final class WorkflowStateMachine extends BaseStateMachine {
       halted = null;
       loadedIndex = opened.applied().index();
       // Ratis resumes applying after its snapshot index; the store may already hold later entries.
-      setLastAppliedTermIndex(snapshot != null ? snapshot.getTermIndex() : TermIndex.INITIAL_VALUE);
+      if (snapshot != null) {
+        restoredTo(snapshot.term(), snapshot.index());
+      } else {
+        restoredTo(0, -1);
+      }
       LOG.info("group {}: state store {} holds {} workflows up to index {}",
-          getGroupId(), live, state.size(), loadedIndex);
+          group(), live, state.size(), loadedIndex);
     }
     synchronized (appliedMonitor) {
-      appliedIndex = Math.max(appliedIndex, Math.max(loadedIndex, getLastAppliedTermIndex().getIndex()));
+      appliedIndex = Math.max(appliedIndex, Math.max(loadedIndex, lastAppliedIndex()));
       appliedMonitor.notifyAll();
     }
     Listener l = listener;
@@ -240,7 +218,7 @@ public final class WorkflowStateMachine extends BaseStateMachine {
       try {
         store.close();
       } catch (IOException e) {
-        LOG.warn("group {}: closing the state store failed", getGroupId(), e);
+        LOG.warn("group {}: closing the state store failed", group(), e);
       }
       store = null;
     }
@@ -253,30 +231,31 @@ public final class WorkflowStateMachine extends BaseStateMachine {
    * this snapshot skips them too.
    */
   @Override
-  public long takeSnapshot() throws IOException {
-    TermIndex last = getLastAppliedTermIndex();
-    if (last == null || last.getIndex() < 0) {
-      return RaftLog.INVALID_LOG_INDEX;
-    }
+  protected long snapshot(long term, long index) throws IOException {
     synchronized (storeLock) {
-      FileListSnapshotInfo latest = snapshots.getLatestSnapshot();
+      Snapshot latest = snapshots.latest();
       if (store == null || halted != null) {
         // Nothing to capture (paused), or a position beyond an entry that was not applied.
-        return latest == null ? RaftLog.INVALID_LOG_INDEX : latest.getIndex();
+        return latest == null ? -1 : latest.index();
       }
-      if (latest != null && latest.getIndex() >= last.getIndex()) {
-        return latest.getIndex();
+      if (latest != null && latest.index() >= index) {
+        return latest.index();
       }
       StateStore s = store;
-      if (s.applied().index() < last.getIndex()) {
+      if (s.applied().index() < index) {
         // The last entries carried no commands (elections, configurations): record the
         // position anyway, so the snapshot and the store agree on where they are.
-        s.commit(s.batch(), last.getTerm(), last.getIndex());
+        s.commit(s.batch(), term, index);
       }
-      snapshots.create(last, s::checkpointTo);
+      snapshots.create(term, index, s::checkpointTo);
     }
-    LOG.info("group {}: snapshot at {} ({} workflows)", getGroupId(), last, state.size());
-    return last.getIndex();
+    LOG.info("group {}: snapshot at {} ({} workflows)", group(), position(term, index), state.size());
+    return index;
+  }
+
+  /** A position as Ratis logs it. */
+  private static String position(long term, long index) {
+    return "(t:" + term + ", i:" + index + ")";
   }
 
   @Override
@@ -314,14 +293,10 @@ public final class WorkflowStateMachine extends BaseStateMachine {
   }
 
   @Override
-  public TransactionContext startTransaction(RaftClientRequest request) throws IOException {
-    CommandBatch batch = decodeBatch(request.getMessage().getContent());
+  protected byte[] admit(ByteBuffer entry) throws IOException {
+    CommandBatch batch = CommandBatch.parseFrom(entry);
     CommandBatch admitted = admit(batch, admission);
-    TransactionContext.Builder trx = TransactionContext.newBuilder().setStateMachine(this).setClientRequest(request);
-    if (admitted != batch) {
-      trx.setLogData(UnsafeByteOperations.unsafeWrap(admitted.toByteArray()));
-    }
-    return trx.build();
+    return admitted == batch ? null : admitted.toByteArray();
   }
 
   /**
@@ -343,43 +318,37 @@ public final class WorkflowStateMachine extends BaseStateMachine {
   }
 
   @Override
-  public CompletableFuture<Message> applyTransaction(TransactionContext trx) {
-    LogEntryProto entry = trx.getLogEntry();
-    CommandBatch batch;
-    try {
-      batch = decodeBatch(entry.getStateMachineLogEntry().getLogData());
-    } catch (IOException e) {
-      // A committed entry we cannot read means a bug or corruption: Ratis stops this server.
-      return CompletableFuture.failedFuture(e);
-    }
+  protected byte[] apply(long term, long index, ByteBuffer entry) throws Exception {
+    // A committed entry we cannot read means a bug or corruption: Ratis stops this server.
+    CommandBatch batch = CommandBatch.parseFrom(entry);
     BatchResult.Builder results = BatchResult.newBuilder();
     Listener l = listener;
     synchronized (storeLock) {
-      if (entry.getIndex() <= loadedIndex) {
+      if (index <= loadedIndex) {
         // Already in the store (replay after a restart): applying it again would apply it twice.
-        markApplied(entry.getTerm(), entry.getIndex());
-        return CompletableFuture.completedFuture(Message.valueOf(UnsafeByteOperations.unsafeWrap(results.build().toByteArray())));
+        applied(term, index);
+        return results.build().toByteArray();
       }
       if (store == null || halted != null) {
         // Not applied, so not marked applied: Ratis moves past a failed entry, but neither a
         // snapshot nor the store's position may ever cover it. Reopening the store replays it.
-        return CompletableFuture.failedFuture(new IllegalStateException("group " + getGroupId() + ": entry "
-            + entry.getIndex() + " not applied: " + (halted != null ? "an earlier entry failed: " + halted : "the state store is closed")));
+        throw new IllegalStateException("group " + group() + ": entry "
+            + index + " not applied: " + (halted != null ? "an earlier entry failed: " + halted : "the state store is closed"));
       }
       try {
         StateStore.Batch writes = store.batch();
         WorkflowState.Changes changes = new StoreChanges(writes);
         for (Command command : batch.getCommandsList()) {
-          results.addResults(state.apply(command, entry.getTerm(), changes));
+          results.addResults(state.apply(command, term, changes));
         }
-        store.commit(writes, entry.getTerm(), entry.getIndex());
+        store.commit(writes, term, index);
       } catch (Exception e) {
         // The memory may now be ahead of the store: nothing more is applied until the replica is
         // reopened from the store (its durable position) and replays the log from there.
         halted = e;
         LOG.error("group {}: applying entry {} failed; this replica stops applying until it is reopened",
-            getGroupId(), entry.getIndex(), e);
-        return CompletableFuture.failedFuture(e);
+            group(), index, e);
+        throw e;
       }
     }
     for (int i = 0; i < batch.getCommandsCount(); i++) {
@@ -389,12 +358,11 @@ public final class WorkflowStateMachine extends BaseStateMachine {
         finished(command.hasWorkflowEnd() ? command.getWorkflowEnd().getWorkflowId() : command.getWorkflowTerminate().getWorkflowId());
       }
       if (l != null) {
-        l.applied(entry.getIndex(), command, result);
+        l.applied(index, command, result);
       }
     }
-    markApplied(entry.getTerm(), entry.getIndex());
-    return CompletableFuture.completedFuture(
-        Message.valueOf(UnsafeByteOperations.unsafeWrap(results.build().toByteArray())));
+    applied(term, index);
+    return results.build().toByteArray();
   }
 
   /** Why this replica stopped applying entries, or null while it applies them. */
@@ -412,11 +380,11 @@ public final class WorkflowStateMachine extends BaseStateMachine {
       }
     }
     // Entries without state machine data (elections, configuration) advance the index too.
-    markApplied(term, index);
+    applied(term, index);
   }
 
-  private void markApplied(long term, long index) {
-    updateLastAppliedTermIndex(term, index);
+  private void applied(long term, long index) {
+    markApplied(term, index);
     synchronized (appliedMonitor) {
       if (index > appliedIndex) {
         appliedIndex = index;
@@ -426,10 +394,10 @@ public final class WorkflowStateMachine extends BaseStateMachine {
   }
 
   @Override
-  public CompletableFuture<Message> query(Message request) {
+  protected CompletableFuture<byte[]> answer(ByteBuffer request) {
     Query query;
     try {
-      query = Query.parseFrom(request.getContent().asReadOnlyByteBuffer());
+      query = Query.parseFrom(request);
     } catch (InvalidProtocolBufferException e) {
       return CompletableFuture.failedFuture(e);
     }
@@ -441,15 +409,15 @@ public final class WorkflowStateMachine extends BaseStateMachine {
     };
   }
 
-  private Message describe(String workflowId) {
+  private byte[] describe(String workflowId) {
     WorkflowEntry w = state.get(workflowId);
     return reply(w == null ? QueryReply.newBuilder() : QueryReply.newBuilder().setFound(true).setWorkflow(w.toRecord()));
   }
 
   /** Completes when the workflow is final (or unknown), else after the wait with its current record. */
-  private CompletableFuture<Message> await(AwaitWorkflow await) {
+  private CompletableFuture<byte[]> await(AwaitWorkflow await) {
     String id = await.getWorkflowId();
-    CompletableFuture<Message> answer = new CompletableFuture<>();
+    CompletableFuture<byte[]> answer = new CompletableFuture<>();
     awaiting.computeIfAbsent(id, k -> ConcurrentHashMap.newKeySet()).add(answer);
     // Checked after registering, so a workflow that ends meanwhile is not missed.
     WorkflowEntry w = state.get(id);
@@ -459,7 +427,7 @@ public final class WorkflowStateMachine extends BaseStateMachine {
       answer.completeOnTimeout(describe(id), Math.max(1, await.getWaitMillis()), TimeUnit.MILLISECONDS);
     }
     answer.whenComplete((m, e) -> {
-      Set<CompletableFuture<Message>> waiting = awaiting.get(id);
+      Set<CompletableFuture<byte[]>> waiting = awaiting.get(id);
       if (waiting != null) {
         waiting.remove(answer);
         awaiting.remove(id, Set.of());
@@ -469,9 +437,9 @@ public final class WorkflowStateMachine extends BaseStateMachine {
   }
 
   private void finished(String workflowId) {
-    Set<CompletableFuture<Message>> waiting = awaiting.remove(workflowId);
+    Set<CompletableFuture<byte[]>> waiting = awaiting.remove(workflowId);
     if (waiting != null) {
-      Message m = describe(workflowId);
+      byte[] m = describe(workflowId);
       waiting.forEach(f -> f.complete(m));
     }
   }
@@ -495,19 +463,15 @@ public final class WorkflowStateMachine extends BaseStateMachine {
     return reply;
   }
 
-  private static Message reply(QueryReply.Builder reply) {
-    return Message.valueOf(UnsafeByteOperations.unsafeWrap(reply.build().toByteArray()));
+  private static byte[] reply(QueryReply.Builder reply) {
+    return reply.build().toByteArray();
   }
 
   @Override
-  public void notifyLeaderChanged(RaftGroupMemberId groupMemberId, RaftPeerId newLeaderId) {
+  protected void leaderChanged(long node) {
     Listener l = listener;
     if (l != null) {
-      l.leaderChanged(newLeaderId);
+      l.leaderChanged(node);
     }
-  }
-
-  private static CommandBatch decodeBatch(ByteString data) throws InvalidProtocolBufferException {
-    return CommandBatch.parseFrom(data.asReadOnlyByteBuffer());
   }
 }

@@ -1,0 +1,165 @@
+package io.raftoral.raft;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.file.Path;
+import java.util.concurrent.CompletableFuture;
+import org.apache.ratis.proto.RaftProtos.LogEntryProto;
+import org.apache.ratis.protocol.Message;
+import org.apache.ratis.protocol.RaftClientRequest;
+import org.apache.ratis.protocol.RaftGroupId;
+import org.apache.ratis.protocol.RaftGroupMemberId;
+import org.apache.ratis.protocol.RaftPeerId;
+import org.apache.ratis.server.RaftServer;
+import org.apache.ratis.server.protocol.TermIndex;
+import org.apache.ratis.server.raftlog.RaftLog;
+import org.apache.ratis.server.storage.RaftStorage;
+import org.apache.ratis.statemachine.TransactionContext;
+import org.apache.ratis.statemachine.impl.BaseStateMachine;
+import org.apache.ratis.thirdparty.com.google.protobuf.UnsafeByteOperations;
+import org.apache.ratis.util.LifeCycle;
+
+/**
+ * What both kinds of group's state machine share with Ratis: the lifecycle (start, pause before
+ * an installed snapshot, reopen after it), the applied position, taking a snapshot only past the
+ * last one, and the translation of entries, queries and leader changes into our types. A
+ * subclass sees term, index and bytes only; what it applies is {@code state}'s business.
+ */
+public abstract class GroupStateMachine extends BaseStateMachine {
+  private volatile GroupId group;
+
+  @Override
+  public final void initialize(RaftServer server, RaftGroupId groupId, RaftStorage storage) throws IOException {
+    super.initialize(server, groupId, storage);
+    group = GroupId.of(groupId);
+    getStateMachineStorage().init(storage);
+    checkLog(storage.getStorageDir().getCurrentDir().toPath());
+    getLifeCycle().startAndTransition(this::open, IOException.class);
+  }
+
+  /** Ratis is about to install a snapshot from the leader into {@code sm/} (or starts paused). */
+  @Override
+  public final void pause() {
+    LifeCycle lifeCycle = getLifeCycle();
+    if (lifeCycle.getCurrentState() != LifeCycle.State.RUNNING) {
+      return; // Ratis pauses once per received chunk
+    }
+    lifeCycle.transition(LifeCycle.State.PAUSING);
+    paused();
+    lifeCycle.transition(LifeCycle.State.PAUSED);
+  }
+
+  /** After {@link #pause}: the state is reloaded, from the snapshot Ratis installed when that is ahead. */
+  @Override
+  public final void reinitialize() throws IOException {
+    getLifeCycle().transition(LifeCycle.State.STARTING);
+    reopen();
+    getLifeCycle().transition(LifeCycle.State.RUNNING);
+  }
+
+  /** A snapshot at the last applied entry, unless the newest one already covers it. Called on the apply thread. */
+  @Override
+  public final long takeSnapshot() throws IOException {
+    TermIndex last = getLastAppliedTermIndex();
+    if (last == null || last.getIndex() < 0) {
+      return RaftLog.INVALID_LOG_INDEX;
+    }
+    return snapshot(last.getTerm(), last.getIndex());
+  }
+
+  @Override
+  public final TransactionContext startTransaction(RaftClientRequest request) throws IOException {
+    TransactionContext.Builder trx = TransactionContext.newBuilder().setStateMachine(this).setClientRequest(request);
+    byte[] replaced = admit(request.getMessage().getContent().asReadOnlyByteBuffer());
+    if (replaced != null) {
+      trx.setLogData(UnsafeByteOperations.unsafeWrap(replaced));
+    }
+    return trx.build();
+  }
+
+  @Override
+  public final CompletableFuture<Message> applyTransaction(TransactionContext trx) {
+    LogEntryProto entry = trx.getLogEntry();
+    try {
+      return CompletableFuture.completedFuture(message(
+          apply(entry.getTerm(), entry.getIndex(), entry.getStateMachineLogEntry().getLogData().asReadOnlyByteBuffer())));
+    } catch (Exception e) {
+      // A committed entry that cannot be applied: Ratis reports it to the entry's caller.
+      return CompletableFuture.failedFuture(e);
+    }
+  }
+
+  @Override
+  public final CompletableFuture<Message> query(Message request) {
+    return answer(request.getContent().asReadOnlyByteBuffer()).thenApply(GroupStateMachine::message);
+  }
+
+  @Override
+  public final void notifyLeaderChanged(RaftGroupMemberId groupMemberId, RaftPeerId newLeaderId) {
+    leaderChanged(PeerIds.nodeId(newLeaderId));
+  }
+
+  private static Message message(byte[] bytes) {
+    return Message.valueOf(UnsafeByteOperations.unsafeWrap(bytes));
+  }
+
+  // --- for subclasses ---
+
+  /** The group this state machine belongs to; set when Ratis initializes it. */
+  protected final GroupId group() {
+    return group;
+  }
+
+  /** The log index of the last entry applied (or skipped as already held); -1 before the first. */
+  protected final long lastAppliedIndex() {
+    TermIndex last = getLastAppliedTermIndex();
+    return last == null ? -1 : last.getIndex();
+  }
+
+  /** Records that the entry at (term, index) is applied: Ratis resumes after it and snapshots up to it. */
+  protected final void markApplied(long term, long index) {
+    updateLastAppliedTermIndex(term, index);
+  }
+
+  /** Sets the applied position after loading state: a snapshot's position, or none ({@code index} -1). */
+  protected final void restoredTo(long term, long index) {
+    setLastAppliedTermIndex(index < 0 ? TermIndex.INITIAL_VALUE : TermIndex.valueOf(term, index));
+  }
+
+  /**
+   * Before the state is opened: refuse a replica whose Raft log (in {@code logDir}) cannot
+   * follow its snapshots.
+   */
+  protected void checkLog(Path logDir) throws IOException {}
+
+  /** Loads the state (from storage and the newest snapshot) when Ratis starts the group. */
+  protected abstract void open() throws IOException;
+
+  /** Releases what an installed snapshot is about to replace. */
+  protected void paused() {}
+
+  /** Loads the state again after {@link #paused}. */
+  protected abstract void reopen() throws IOException;
+
+  /** Takes a snapshot at (term, index), the last applied entry; returns the index the newest snapshot covers. */
+  protected abstract long snapshot(long term, long index) throws IOException;
+
+  /**
+   * On the leader, before an entry is appended: the entry to append instead of {@code entry},
+   * or null to append it as it is.
+   */
+  protected byte[] admit(ByteBuffer entry) throws IOException {
+    return null;
+  }
+
+  /** Applies the committed entry at (term, index); returns the reply to its caller. Throwing fails the entry. */
+  protected abstract byte[] apply(long term, long index, ByteBuffer entry) throws Exception;
+
+  /** Answers a read-only query. */
+  protected CompletableFuture<byte[]> answer(ByteBuffer query) {
+    return CompletableFuture.failedFuture(new UnsupportedOperationException(getClass().getSimpleName() + " answers no queries"));
+  }
+
+  /** The group's leader changed to {@code node} (0: none known); called on a Ratis thread, must not block. */
+  protected void leaderChanged(long node) {}
+}
