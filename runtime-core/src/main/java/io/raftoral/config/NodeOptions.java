@@ -162,57 +162,89 @@ public record NodeOptions(
   }
 
   /**
+   * An option set outside its allowed range.
+   *
+   * @param rule what it must be, e.g. "must be between 1 and 7"
+   */
+  public record Problem(Option option, String rule, Object got) {
+    /** The message for a surface that spells the option {@code name} (e.g. a CLI flag). */
+    public String message(String name) {
+      return name + " " + rule + ", got " + got;
+    }
+  }
+
+  /**
    * Returns this when every option is within its range.
    *
    * @throws Errors.InvalidArgumentException naming the first option that is not
    */
   public NodeOptions validate() {
-    if (nodeId < 0) {
-      throw invalid("nodeId", "must be >= 1", nodeId);
+    Problem p = problem();
+    if (p != null) {
+      throw new Errors.InvalidArgumentException(p.message(p.option().name()));
     }
-    members.forEach((id, address) -> {
-      if (id == null || id < 1 || address == null || address.isBlank()) {
-        throw invalid("members", "must map node ids >= 1 to host:port", members);
-      }
-    });
-    if (join.stream().anyMatch(a -> a == null || a.isBlank())) {
-      throw invalid("join", "must not contain an empty address", join);
-    }
-    if (clusterId == null || clusterId.isBlank()) {
-      throw invalid("clusterId", "must not be blank", clusterId);
-    }
-    range("executionGroups", executionGroups, 1, MAX_EXECUTION_GROUPS);
-    positive("electionTimeout", electionTimeout);
-    positive("requestTimeout", requestTimeout);
-    range("maxInFlightEntries", maxInFlightEntries, 1, MAX_IN_FLIGHT_ENTRIES);
-    if (batchLinger == null || batchLinger.isNegative() || batchLinger.compareTo(MAX_BATCH_LINGER) > 0) {
-      throw invalid("batchLinger", "must be between 0 and " + MAX_BATCH_LINGER, batchLinger);
-    }
-    range("maxVoters", maxVoters, 1, MAX_VOTERS);
-    range("targetGroupSize", targetGroupSize, 1, MAX_GROUP_SIZE);
-    positive("nodeFailureTimeout", nodeFailureTimeout);
-    positive("retention", retention);
-    if (snapshotThreshold < 1) {
-      throw invalid("snapshotThreshold", "must be >= 1", snapshotThreshold);
-    }
-    range("payloadLimitBytes", payloadLimitBytes, 1, Integer.MAX_VALUE);
     return this;
   }
 
-  private static void range(String name, long value, long min, long max) {
-    if (value < min || value > max) {
-      throw invalid(name, "must be between " + min + " and " + max, value);
+  /** The first option outside its range, or null when every one is within. */
+  public Problem problem() {
+    if (nodeId < 0) {
+      return problem("nodeId", "must be >= 1", nodeId);
     }
+    for (Map.Entry<Long, String> m : members.entrySet()) {
+      if (m.getKey() == null || m.getKey() < 1 || m.getValue() == null || m.getValue().isBlank()) {
+        return problem("members", "must map node ids >= 1 to host:port", members);
+      }
+    }
+    if (join.stream().anyMatch(a -> a == null || a.isBlank())) {
+      return problem("join", "must not contain an empty address", join);
+    }
+    if (clusterId == null || clusterId.isBlank()) {
+      return problem("clusterId", "must not be blank", "'" + clusterId + "'");
+    }
+    Problem p = firstOf(
+        range("executionGroups", executionGroups, 1, MAX_EXECUTION_GROUPS),
+        positive("electionTimeout", electionTimeout),
+        positive("requestTimeout", requestTimeout),
+        range("maxInFlightEntries", maxInFlightEntries, 1, MAX_IN_FLIGHT_ENTRIES));
+    if (p != null) {
+      return p;
+    }
+    if (batchLinger == null || batchLinger.isNegative() || batchLinger.compareTo(MAX_BATCH_LINGER) > 0) {
+      return problem("batchLinger", "must be between 0 and " + MAX_BATCH_LINGER, batchLinger);
+    }
+    p = firstOf(
+        range("maxVoters", maxVoters, 1, MAX_VOTERS),
+        range("targetGroupSize", targetGroupSize, 1, MAX_GROUP_SIZE),
+        positive("nodeFailureTimeout", nodeFailureTimeout),
+        positive("retention", retention),
+        range("snapshotThreshold", snapshotThreshold, 1, Long.MAX_VALUE),
+        range("payloadLimitBytes", payloadLimitBytes, 1, Integer.MAX_VALUE));
+    return p;
   }
 
-  private static void positive(String name, Duration value) {
-    if (value == null || value.toMillis() < 1) {
-      throw invalid(name, "must be at least 1 ms", value);
+  private static Problem firstOf(Problem... problems) {
+    for (Problem p : problems) {
+      if (p != null) {
+        return p;
+      }
     }
+    return null;
   }
 
-  private static Errors.InvalidArgumentException invalid(String name, String rule, Object got) {
-    return new Errors.InvalidArgumentException(name + " " + rule + ", got " + got);
+  private static Problem range(String name, long value, long min, long max) {
+    if (value >= min && value <= max) {
+      return null;
+    }
+    return problem(name, max == Long.MAX_VALUE ? "must be >= " + min : "must be between " + min + " and " + max, value);
+  }
+
+  private static Problem positive(String name, Duration value) {
+    return value != null && value.toMillis() >= 1 ? null : problem(name, "must be at least 1 ms", value);
+  }
+
+  private static Problem problem(String name, String rule, Object got) {
+    return new Problem(option(name), rule, got);
   }
 
   public static Builder builder() {
