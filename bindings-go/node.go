@@ -19,8 +19,10 @@ import (
 	"unsafe"
 )
 
-// Config is the configuration of a node: the JSON object of raftoral_node_create. Zero fields
-// are left out, so the engine's defaults apply.
+// Config is the configuration of a node: the JSON object of raftoral_node_create. Each field is
+// one of the node options (docs/CONFIGURATION.md has their defaults, units and ranges, which the
+// engine checks: an out-of-range value is an error matching ErrInvalidArgument that names the
+// JSON key). Zero fields are left out, so the engine's defaults apply.
 type Config struct {
 	// NodeID is this node's id (>= 1). Required with Members; a joining node gets one from the
 	// cluster; a restarted node reads it from DataDir.
@@ -48,14 +50,24 @@ type Config struct {
 	// MaxInFlightEntries is how many Raft entries a group may have in flight (1..1024, default
 	// 2); commands wait and are batched beyond it.
 	MaxInFlightEntries int
+	// BatchLinger is how long, under load, a group's free entry slot waits for more commands
+	// before it sends (microsecond resolution, up to 1 s; default 200µs). Zero means the
+	// default; a negative value means never wait.
+	BatchLinger time.Duration
 	// MaxVoters caps the voters of the management group (1..99).
 	MaxVoters int
 	// TargetGroupSize is the target size of an execution group (1..7).
 	TargetGroupSize int
 	// NodeFailureTimeout is how long a silent node may stay before it is removed.
 	NodeFailureTimeout time.Duration
+	// RejoinAfterRemoval says whether a node its cluster removed rejoins by itself as a new node
+	// (nil: the default, true) or stops saying so (false).
+	RejoinAfterRemoval *bool
 	// Retention is how long finished workflows are kept before they are pruned.
 	Retention time.Duration
+	// SnapshotThreshold is how many Raft entries a group appends between its snapshots (>= 1,
+	// default 10000); the log is purged up to each snapshot.
+	SnapshotThreshold int64
 	// PayloadLimitBytes caps inputs, results and checkpoint values (default 4 MiB).
 	PayloadLimitBytes int
 	// StartTimeout bounds Open (default 60 s): see Open.
@@ -88,12 +100,26 @@ func (c Config) MarshalJSON() ([]byte, error) {
 	if len(c.Join) > 0 {
 		m["join"] = c.Join
 	}
-	ints := map[string]int{"execution_groups": c.ExecutionGroups, "max_in_flight_entries": c.MaxInFlightEntries, "max_voters": c.MaxVoters,
-		"target_group_size": c.TargetGroupSize, "payload_limit_bytes": c.PayloadLimitBytes}
+	ints := map[string]int64{"execution_groups": int64(c.ExecutionGroups), "max_in_flight_entries": int64(c.MaxInFlightEntries),
+		"max_voters": int64(c.MaxVoters), "target_group_size": int64(c.TargetGroupSize), "snapshot_threshold": c.SnapshotThreshold,
+		"payload_limit_bytes": int64(c.PayloadLimitBytes)}
 	for k, v := range ints {
 		if v != 0 {
 			m[k] = v
 		}
+	}
+	if c.RejoinAfterRemoval != nil {
+		m["rejoin_after_removal"] = *c.RejoinAfterRemoval
+	}
+	switch {
+	case c.BatchLinger < 0:
+		m["batch_linger_us"] = 0
+	case c.BatchLinger > 0:
+		us := c.BatchLinger.Microseconds()
+		if us < 1 {
+			return nil, fmt.Errorf("raftoral: batch_linger_us: %v is below one microsecond", c.BatchLinger)
+		}
+		m["batch_linger_us"] = us
 	}
 	durations := map[string]time.Duration{"election_timeout_ms": c.ElectionTimeout,
 		"request_timeout_ms": c.RequestTimeout, "node_failure_timeout_ms": c.NodeFailureTimeout,

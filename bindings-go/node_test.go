@@ -37,6 +37,36 @@ func TestConfigJSON(t *testing.T) {
 	}
 }
 
+func TestConfigCarriesEveryNodeOption(t *testing.T) {
+	no := false
+	js, err := json.Marshal(Config{SnapshotThreshold: 50, BatchLinger: 300 * time.Microsecond, RejoinAfterRemoval: &no})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got map[string]any
+	if err := json.Unmarshal(js, &got); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]any{"snapshot_threshold": 50.0, "batch_linger_us": 300.0, "rejoin_after_removal": false}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("config JSON %s", js)
+	}
+	js, _ = json.Marshal(Config{BatchLinger: -1})
+	if string(js) != `{"batch_linger_us":0}` {
+		t.Fatalf("a negative linger (never wait) became %s", js)
+	}
+	// The engine checks the ranges and names the key.
+	for key, cfg := range map[string]Config{
+		"snapshot_threshold": {SnapshotThreshold: -1},
+		"batch_linger_us":    {BatchLinger: 2 * time.Second},
+	} {
+		_, err := NewNode(cfg)
+		if !errors.Is(err, ErrInvalidArgument) || !strings.Contains(err.Error(), key) {
+			t.Errorf("%s out of range: %v", key, err)
+		}
+	}
+}
+
 func TestErrorMatchesTheSentinelOfItsCode(t *testing.T) {
 	for code, sentinel := range sentinels {
 		err := fmt.Errorf("wrapped: %w", &Error{Code: code, Message: "m"})

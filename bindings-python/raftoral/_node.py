@@ -97,8 +97,14 @@ def shutdown() -> None:
 
 
 def _milliseconds(value: float | timedelta | None, what: str) -> int | None:
-    if value is None:
-        return None
+    return None if value is None else round(_seconds(value, what) * 1000)
+
+
+def _microseconds(value: float | timedelta | None, what: str) -> int | None:
+    return None if value is None else round(_seconds(value, what) * 1_000_000)
+
+
+def _seconds(value: float | timedelta, what: str) -> float:
     if isinstance(value, timedelta):
         seconds = value.total_seconds()
     elif isinstance(value, (int, float)) and not isinstance(value, bool):
@@ -107,7 +113,7 @@ def _milliseconds(value: float | timedelta | None, what: str) -> int | None:
         raise TypeError(f"{what} must be seconds (int or float) or a timedelta, not {type(value).__name__}")
     if seconds < 0:
         raise ValueError(f"{what} must not be negative")
-    return round(seconds * 1000)
+    return seconds
 
 
 def _integer(value: Any, what: str) -> int:
@@ -141,7 +147,9 @@ def _instant(value: datetime, what: str) -> str:
 class Node:
     """A node of a Raftoral cluster, embedded in this process.
 
-    Every keyword maps to a key of the library's JSON configuration; all are optional::
+    Every keyword is one of the node options (docs/CONFIGURATION.md: defaults, units, ranges),
+    named as the library's JSON configuration names them (a duration's key carries its unit:
+    ``retention`` is ``retention_ms``); all are optional::
 
         with raftoral.Node(node_id=1, members={1: "127.0.0.1:7001", 2: "127.0.0.1:7002",
                                                 3: "127.0.0.1:7003"}, data_dir="/var/lib/app/raft") as node:
@@ -173,10 +181,14 @@ class Node:
         execution_groups: int | None = None,
         election_timeout: float | timedelta | None = None,
         request_timeout: float | timedelta | None = None,
+        max_in_flight_entries: int | None = None,
+        batch_linger: float | timedelta | None = None,
         max_voters: int | None = None,
         target_group_size: int | None = None,
         node_failure_timeout: float | timedelta | None = None,
+        rejoin_after_removal: bool | None = None,
         retention: float | timedelta | None = None,
+        snapshot_threshold: int | None = None,
         payload_limit_bytes: int | None = None,
         start_timeout: float | timedelta | None = None,
         close_grace: float | timedelta | None = None,
@@ -206,8 +218,10 @@ class Node:
             config["cluster_id"] = _str(cluster_id, "cluster_id")
         for key, count in (
             ("execution_groups", execution_groups),
+            ("max_in_flight_entries", max_in_flight_entries),
             ("max_voters", max_voters),
             ("target_group_size", target_group_size),
+            ("snapshot_threshold", snapshot_threshold),
             ("payload_limit_bytes", payload_limit_bytes),
         ):
             if count is not None:
@@ -223,6 +237,13 @@ class Node:
             ms = _milliseconds(duration, key)
             if ms is not None:
                 config[key + "_ms"] = ms
+        us = _microseconds(batch_linger, "batch_linger")
+        if us is not None:
+            config["batch_linger_us"] = us
+        if rejoin_after_removal is not None:
+            if not isinstance(rejoin_after_removal, bool):
+                raise TypeError(f"rejoin_after_removal must be a bool, not {type(rejoin_after_removal).__name__}")
+            config["rejoin_after_removal"] = rejoin_after_removal
         if options is not None:
             if not isinstance(options, Mapping):
                 raise TypeError(f"options must be a mapping, not {type(options).__name__}")

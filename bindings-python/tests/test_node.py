@@ -394,6 +394,25 @@ def test_invalid_configuration(node: raftoral.Node) -> None:
     assert node.start_workflow("echo", 1, "after bad config").result(timeout=30) == "after bad config"
 
 
+def test_every_node_option_is_a_keyword_checked_by_the_engine(tmp_path: Any) -> None:
+    # Out of range: refused by the engine (NodeOptions), naming the configuration key.
+    with pytest.raises(raftoral.InvalidArgument, match="snapshot_threshold"):
+        raftoral.Node(snapshot_threshold=0)
+    with pytest.raises(raftoral.InvalidArgument, match="batch_linger_us"):
+        raftoral.Node(batch_linger=2)
+    with pytest.raises(raftoral.InvalidArgument, match="max_in_flight_entries"):
+        raftoral.Node(max_in_flight_entries=0)
+    with pytest.raises(TypeError):
+        raftoral.Node(rejoin_after_removal=1)  # type: ignore[arg-type]
+    # Within range: a node runs with them (a snapshot every 5 entries, batches sent at once).
+    tuned = _one_node(snapshot_threshold=5, batch_linger=0, max_in_flight_entries=4, rejoin_after_removal=False,
+                      data_dir=tmp_path / "tuned")
+    tuned.register_workflow("echo", 1, echo)
+    with tuned:
+        handles = [tuned.start_workflow("echo", 1, f"v{i}") for i in range(12)]
+        assert [h.result(timeout=30) for h in handles] == [f"v{i}" for i in range(12)]
+
+
 def test_second_node_with_a_codec_and_its_lifetime() -> None:
     (port,) = free_ports(1)
     second = raftoral.Node(node_id=7, members={7: f"127.0.0.1:{port}"}, codec=raftoral.BytesCodec())

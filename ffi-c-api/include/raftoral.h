@@ -248,14 +248,33 @@ RAFTORAL_API raftoral_status_t raftoral_shutdown(raftoral_error_t **error_out);
 /* ---- nodes ---- */
 
 /**
- * Creates a node from a JSON configuration, without starting it. Keys (all optional unless
- * noted): "node_id" (>= 1), "members" (object: node id → Raft "host:port"; the bootstrap
- * members, this node included), "raft_address", "api_address" (serve the gRPC client API),
- * "join" (array of API addresses of a running cluster), "data_dir" (absent: in memory),
- * "cluster_id", "execution_groups", "election_timeout_ms", "request_timeout_ms", "max_in_flight_entries",
- * "max_voters", "target_group_size", "node_failure_timeout_ms", "retention_ms",
- * "payload_limit_bytes", "start_timeout_ms" (default 60000: see #raftoral_node_start),
- * "close_grace_ms" (default 10000, 0 allowed: see #raftoral_node_close). Unknown keys are an error.
+ * Creates a node from a JSON configuration, without starting it. Every key is optional; unknown
+ * keys, values of the wrong JSON type and values out of range are RAFTORAL_ERR_INVALID_ARGUMENT,
+ * the message naming the key. The node options (docs/CONFIGURATION.md has their defaults and
+ * ranges; the same options as the Java builder, the CLI, Python's and Go's):
+ *
+ *  - "node_id" (integer >= 1): this node's id; a joining node gets one from the cluster.
+ *  - "members" (object: node id -> Raft "host:port"): the bootstrap members, this node included.
+ *  - "raft_address" ("host:port"): this node's Raft address when it is not in "members".
+ *  - "api_address" ("host:port", port 0: any free one): serve the gRPC client API there.
+ *  - "join" (array of "host:port"): API addresses of a running cluster to join.
+ *  - "data_dir" (string; absent or null: in memory): the node's identity, Raft log and state.
+ *  - "cluster_id" (string, default "raftoral"): the cluster's name.
+ *  - "execution_groups" (1..1024, default 1): execution groups of the cluster.
+ *  - "election_timeout_ms" (>= 1, default 1000): Raft's minimum election timeout.
+ *  - "request_timeout_ms" (>= 1, default 30000): how long a call waits for the cluster.
+ *  - "max_in_flight_entries" (1..1024, default 2): Raft entries a group may have in flight.
+ *  - "batch_linger_us" (0..1000000, default 200): how long a free entry slot waits under load.
+ *  - "max_voters" (1..99, default 3): voters of the management group.
+ *  - "target_group_size" (1..7, default 3): members per execution group.
+ *  - "node_failure_timeout_ms" (>= 1, default 30000): silence before the cluster removes a member.
+ *  - "rejoin_after_removal" (boolean, default true): a removed node rejoins as a new node.
+ *  - "retention_ms" (>= 1, default 604800000): how long finished workflows are kept.
+ *  - "snapshot_threshold" (>= 1, default 10000): Raft entries between a group's snapshots.
+ *  - "payload_limit_bytes" (1..2147483647, default 4194304): the largest input, checkpoint or result.
+ *
+ * And the C ABI's own: "start_timeout_ms" (default 60000: see #raftoral_node_start) and
+ * "close_grace_ms" (default 10000, 0 allowed: see #raftoral_node_close).
  * The node stored in `*node_out` is owned by the caller: close it with #raftoral_node_close.
  */
 RAFTORAL_API raftoral_status_t raftoral_node_create(const char *config_json, raftoral_node_t **node_out,

@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.raftoral.api.RaftoralNode;
 import io.raftoral.api.WorkflowJson;
 import io.raftoral.common.Errors;
+import io.raftoral.config.NodeOptions;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -14,18 +15,29 @@ import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
-/** The JSON node configuration of {@code raftoral_node_create}, applied to a {@link RaftoralNode.Builder}. */
+/**
+ * The JSON node configuration of {@code raftoral_node_create}, applied to a {@link
+ * RaftoralNode.Builder}: one key per {@link NodeOptions} option ({@link NodeOptions.Option#cKey},
+ * e.g. {@code snapshot_threshold}, {@code retention_ms}), whose ranges NodeOptions checks, plus
+ * the keys of the C ABI itself ({@link #ABI_KEYS}).
+ */
 final class NodeConfig {
-  private static final String KEYS = "node_id, members, raft_address, api_address, join, data_dir, cluster_id, "
-      + "execution_groups, election_timeout_ms, request_timeout_ms, max_in_flight_entries, max_voters, "
-      + "target_group_size, node_failure_timeout_ms, retention_ms, payload_limit_bytes, start_timeout_ms, close_grace_ms";
+  /** What the C ABI itself does with the node: how long a start and a close may wait. */
+  static final List<String> ABI_KEYS = List.of("start_timeout_ms", "close_grace_ms");
+  private static final String KEYS = String.join(", ",
+      java.util.stream.Stream.concat(NodeOptions.OPTIONS.stream().map(NodeOptions.Option::cKey), ABI_KEYS.stream()).toList());
 
   /** The node's builder and what the C ABI itself does with the node: how long a start and a close may wait. */
   record Parsed(RaftoralNode.Builder builder, Duration startTimeout, Duration closeGrace) {}
 
   private NodeConfig() {}
 
+  /**
+   * @throws Errors.InvalidArgumentException for an unknown key, a value of the wrong type, or
+   *     one out of its option's range (the message names the key)
+   */
   static Parsed parse(String json) {
     JsonNode root = WorkflowJson.parseObject(json, "node configuration");
     RaftoralNode.Builder b = RaftoralNode.builder();
@@ -41,30 +53,42 @@ final class NodeConfig {
         case "raft_address" -> b.raftAddress(text(v, key));
         case "api_address" -> b.apiAddress(text(v, key));
         case "join" -> b.join(strings(v, key));
-        case "data_dir" -> {
-          String dir = text(v, key);
-          if (dir == null) {
-            b.inMemory();
-          } else {
-            b.dataDirectory(Path.of(dir));
-          }
-        }
+        case "data_dir" -> b.dataDir(Optional.ofNullable(text(v, key)).map(Path::of).orElse(null));
         case "cluster_id" -> b.clusterId(text(v, key));
-        case "execution_groups" -> b.executionGroups((int) integer(v, key, 1, 1024));
+        case "execution_groups" -> b.executionGroups(count(v, key));
         case "election_timeout_ms" -> b.electionTimeout(millis(v, key));
         case "request_timeout_ms" -> b.requestTimeout(millis(v, key));
-        case "max_in_flight_entries" -> b.maxInFlightEntries((int) integer(v, key, 1, 1024));
-        case "max_voters" -> b.maxVoters((int) integer(v, key, 1, 99));
-        case "target_group_size" -> b.targetGroupSize((int) integer(v, key, 1, 7));
+        case "max_in_flight_entries" -> b.maxInFlightEntries(count(v, key));
+        case "batch_linger_us" -> b.batchLinger(Duration.ofNanos(1000 * integer(v, key, 0, Long.MAX_VALUE / 1000)));
+        case "max_voters" -> b.maxVoters(count(v, key));
+        case "target_group_size" -> b.targetGroupSize(count(v, key));
         case "node_failure_timeout_ms" -> b.nodeFailureTimeout(millis(v, key));
+        case "rejoin_after_removal" -> b.rejoinAfterRemoval(bool(v, key));
         case "retention_ms" -> b.retention(millis(v, key));
-        case "payload_limit_bytes" -> b.payloadLimitBytes((int) integer(v, key, 1, Integer.MAX_VALUE));
+        case "snapshot_threshold" -> b.snapshotThreshold(integer(v, key, Long.MIN_VALUE, Long.MAX_VALUE));
+        case "payload_limit_bytes" -> b.payloadLimitBytes(count(v, key));
         case "start_timeout_ms" -> startTimeout = millis(v, key);
         case "close_grace_ms" -> closeGrace = Duration.ofMillis(integer(v, key, 0, Long.MAX_VALUE / 1_000_000));
         default -> throw new Errors.InvalidArgumentException("unknown node configuration key '" + key + "' (known: " + KEYS + ")");
       }
     }
+    // The ranges are NodeOptions's; refused here already, named as the C ABI names them.
+    NodeOptions.Problem problem = b.options().problem();
+    if (problem != null) {
+      throw new Errors.InvalidArgumentException(problem.message(problem.option().cKey()));
+    }
     return new Parsed(b, startTimeout, closeGrace);
+  }
+
+  private static int count(JsonNode v, String key) {
+    return (int) integer(v, key, Integer.MIN_VALUE, Integer.MAX_VALUE);
+  }
+
+  private static boolean bool(JsonNode v, String key) {
+    if (!v.isBoolean()) {
+      throw new Errors.InvalidArgumentException(key + " must be true or false, got " + v);
+    }
+    return v.asBoolean();
   }
 
   private static Map<Long, String> members(JsonNode v) {

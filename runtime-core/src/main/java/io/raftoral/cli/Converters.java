@@ -13,7 +13,7 @@ import picocli.CommandLine.TypeConversionException;
 final class Converters {
   private Converters() {}
 
-  private static final Pattern PART = Pattern.compile("(\\d+)(ms|s|m|h|d)");
+  private static final Pattern PART = Pattern.compile("(\\d+)(ms|us|s|m|h|d)");
 
   /** {@code 500ms}, {@code 30s}, {@code 2m}, {@code 1h}, {@code 7d}, combinations such as {@code 1m30s}, or ISO-8601 ({@code PT30S}); > 0. */
   static final class DurationConverter implements ITypeConverter<Duration> {
@@ -25,6 +25,21 @@ final class Converters {
       }
       if (d.isZero() || d.isNegative()) {
         throw new TypeConversionException("'" + value + "' must be a positive duration");
+      }
+      return d;
+    }
+  }
+
+  /** As {@link DurationConverter}, and also {@code 0} (for an option where zero means "not at all"), or microseconds ({@code 200us}). */
+  static final class NonNegativeDurationConverter implements ITypeConverter<Duration> {
+    @Override
+    public Duration convert(String value) {
+      if (value.strip().equals("0")) {
+        return Duration.ZERO;
+      }
+      Duration d = parseDuration(value);
+      if (d == null || d.isNegative()) {
+        throw new TypeConversionException("'" + value + "' is not a duration; use e.g. 0, 200us, 1ms");
       }
       return d;
     }
@@ -51,6 +66,7 @@ final class Converters {
       }
       total = total.plus(switch (m.group(2)) {
         case "ms" -> Duration.ofMillis(n);
+        case "us" -> Duration.of(n, java.time.temporal.ChronoUnit.MICROS);
         case "s" -> Duration.ofSeconds(n);
         case "m" -> Duration.ofMinutes(n);
         case "h" -> Duration.ofHours(n);

@@ -4,6 +4,7 @@ import io.raftoral.api.RaftoralNode;
 import io.raftoral.client.HostPort;
 import io.raftoral.common.Errors;
 import io.raftoral.common.WorkflowType;
+import io.raftoral.config.NodeOptions;
 import io.raftoral.workflow.WorkflowProvider;
 import io.raftoral.workflow.WorkflowRegistry;
 import java.io.PrintWriter;
@@ -11,6 +12,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
 import java.util.ServiceLoader;
 import java.util.concurrent.Callable;
 import java.util.stream.Collectors;
@@ -34,15 +36,19 @@ final class NodeCommand implements Callable<Integer>, HasOutput {
   @Spec
   CommandSpec spec;
 
-  @Option(names = "--raft-addr", required = true, paramLabel = "HOST:PORT", description = "Where this node's Raft server listens; peers reach it here.")
+  // Each node option of io.raftoral.config.NodeOptions is one flag named by its rule
+  // (snapshotThreshold: --snapshot-threshold); older spellings stay as aliases.
+  @Option(names = {"--raft-address", "--raft-addr"}, required = true, paramLabel = "HOST:PORT",
+      description = "Where this node's Raft server listens; peers reach it here.")
   String raftAddress;
 
-  @Option(names = "--api-addr", required = true, paramLabel = "HOST:PORT", description = "Where this node serves the client API (gRPC).")
+  @Option(names = {"--api-address", "--api-addr"}, required = true, paramLabel = "HOST:PORT",
+      description = "Where this node serves the client API (gRPC).")
   String apiAddress;
 
   @Option(names = "--data-dir", paramLabel = "DIR", description = {
       "Keep the node's identity, Raft log and state here. Default: raftoral_data/node-<id> with --bootstrap,",
-      "raftoral_data/node-<host>-<port> of --raft-addr with --join (the cluster assigns the id)."})
+      "raftoral_data/node-<host>-<port> of --raft-address with --join (the cluster assigns the id)."})
   Path dataDirectory;
 
   @Option(names = "--in-memory", description = "Keep everything in memory (tests, demos): nothing survives the process.")
@@ -63,35 +69,60 @@ final class NodeCommand implements Callable<Integer>, HasOutput {
   @Option(names = "--node-id", paramLabel = "N", description = "With --bootstrap: this node's id (default 1). A joining node gets its id from the cluster.")
   Long nodeId;
 
+  @Option(names = "--members", split = ",", paramLabel = "ID=HOST:PORT", description = {
+      "With --bootstrap: every bootstrap member's Raft address, this node included (default: this node alone);",
+      "start each member with the same list."})
+  Map<Long, String> members;
+
   @Option(names = "--cluster-id", paramLabel = "NAME", defaultValue = "raftoral", description = "The cluster's name; a join checks it (default ${DEFAULT-VALUE}).")
   String clusterId;
+
+  @Option(names = "--execution-groups", paramLabel = "N", description = "How many execution groups the cluster runs, 1..1024 (default 1; with --bootstrap).")
+  Integer executionGroups;
 
   @Option(names = "--election-timeout", paramLabel = "D", defaultValue = "1s",
       description = "Raft's minimum election timeout (the maximum is twice it), e.g. 500ms; default ${DEFAULT-VALUE}.")
   Duration electionTimeout;
 
+  @Option(names = "--request-timeout", paramLabel = "D", description = "How long a client call waits for the cluster before it fails (default 30s).")
+  Duration requestTimeout;
+
+  @Option(names = "--max-in-flight-entries", paramLabel = "N",
+      description = "Raft entries a group may have in flight, 1..1024; commands wait and are batched beyond it (default 2).")
+  Integer maxInFlightEntries;
+
+  @Option(names = "--batch-linger", paramLabel = "D", converter = Converters.NonNegativeDurationConverter.class,
+      description = "Under load, how long a free entry slot waits for more commands, 0..1s, e.g. 200us (default 200us; 0: never).")
+  Duration batchLinger;
+
   @Option(names = "--node-failure-timeout", paramLabel = "D",
       description = "How long a member may be unreachable before the cluster removes it and replaces it in its groups (default 30s).")
   Duration nodeFailureTimeout;
 
-  @Option(names = "--no-rejoin", description = {
-      "When the cluster removed this node (unreachable past the failure timeout), exit 1 saying so instead of",
-      "rejoining by itself as a new node (the default; stale replicas are moved to DATA_DIR/removed-<id>-<time>)."})
+  @Option(names = "--rejoin-after-removal", arity = "1", paramLabel = "BOOL", description = {
+      "When the cluster removed this node (unreachable past the failure timeout): true (default) rejoins by itself as a",
+      "new node (stale replicas are moved to DATA_DIR/removed-<id>-<time>); false exits 1 saying so."})
+  Boolean rejoinAfterRemoval;
+
+  @Option(names = "--no-rejoin", description = "Same as --rejoin-after-removal false.")
   boolean noRejoin;
 
   @Option(names = "--retention", paramLabel = "D",
       description = "How long finished workflows are kept before they are pruned everywhere (default 7d, e.g. 12h, 30m).")
   Duration retention;
 
-  @Option(names = "--snapshot-every", paramLabel = "N",
+  @Option(names = {"--snapshot-threshold", "--snapshot-every"}, paramLabel = "N",
       description = "Snapshot each group's state every N Raft entries and purge its log up to the snapshot (default 10000).")
-  Long snapshotEvery;
+  Long snapshotThreshold;
 
-  @Option(names = "--max-voters", paramLabel = "N", description = "Voters of the management group; further nodes are listeners (default 3).")
+  @Option(names = "--max-voters", paramLabel = "N", description = "Voters of the management group, 1..99; further nodes are listeners (default 3).")
   Integer maxVoters;
 
-  @Option(names = "--group-size", paramLabel = "N", description = "Target members per execution group, 1..7 (default 3).")
-  Integer groupSize;
+  @Option(names = {"--target-group-size", "--group-size"}, paramLabel = "N", description = "Target members per execution group, 1..7 (default 3).")
+  Integer targetGroupSize;
+
+  @Option(names = "--payload-limit-bytes", paramLabel = "N", description = "The largest input, checkpoint value or result, in bytes (default 4194304).")
+  Integer payloadLimitBytes;
 
   @Option(names = "--output", paramLabel = "FORMAT", description = "text (default) or json, for the serving line.")
   OutputFormat output;
@@ -126,37 +157,7 @@ final class NodeCommand implements Callable<Integer>, HasOutput {
     }
     err.flush();
 
-    RaftoralNode.Builder builder = RaftoralNode.builder()
-        .raftAddress(raftAddress)
-        .apiAddress(apiAddress)
-        .clusterId(clusterId)
-        .electionTimeout(electionTimeout);
-    if (inMemory) {
-      builder.inMemory();
-    } else {
-      builder.dataDirectory(dataDirectory != null ? dataDirectory : defaultDataDirectory());
-    }
-    if (nodeFailureTimeout != null) {
-      builder.nodeFailureTimeout(nodeFailureTimeout);
-    }
-    builder.rejoinAfterRemoval(!noRejoin);
-    if (retention != null) {
-      builder.retention(retention);
-    }
-    if (snapshotEvery != null) {
-      builder.snapshotThreshold(snapshotEvery);
-    }
-    if (maxVoters != null) {
-      builder.maxVoters(maxVoters);
-    }
-    if (groupSize != null) {
-      builder.targetGroupSize(groupSize);
-    }
-    if (mode.bootstrap) {
-      builder.nodeId(nodeId == null ? 1 : nodeId);
-    } else {
-      builder.join(mode.seeds.stream().map(String::strip).toList());
-    }
+    RaftoralNode.Builder builder = builder();
     types.forEach(t -> builder.register(workflows.find(t)));
 
     RaftoralNode node = builder.start();
@@ -192,11 +193,14 @@ final class NodeCommand implements Callable<Integer>, HasOutput {
   }
 
   void validate() {
-    checkAddress("--raft-addr", raftAddress);
-    checkAddress("--api-addr", apiAddress);
+    checkAddress("--raft-address", raftAddress);
+    checkAddress("--api-address", apiAddress);
     if (mode.seeds != null) {
       if (nodeId != null) {
         throw usage("--node-id is only for --bootstrap; a joining node gets its id from the cluster");
+      }
+      if (members != null) {
+        throw usage("--members is only for --bootstrap; a joining node learns the members from the cluster");
       }
       if (mode.seeds.isEmpty() || mode.seeds.stream().allMatch(String::isBlank)) {
         throw usage("--join needs at least one seed HOST:PORT");
@@ -208,21 +212,79 @@ final class NodeCommand implements Callable<Integer>, HasOutput {
     if (nodeId != null && nodeId < 1) {
       throw usage("--node-id must be >= 1, got " + nodeId);
     }
-    if (maxVoters != null && maxVoters < 1) {
-      throw usage("--max-voters must be >= 1, got " + maxVoters);
-    }
-    if (retention != null && (retention.isZero() || retention.isNegative())) {
-      throw usage("--retention must be positive, got " + retention);
-    }
-    if (groupSize != null && (groupSize < 1 || groupSize > 7)) {
-      throw usage("--group-size must be in 1..7, got " + groupSize);
+    if (members != null) {
+      for (String member : members.values()) {
+        checkAddress("--members", member);
+      }
+      if (!members.containsKey(nodeId == null ? 1 : nodeId)) {
+        throw usage("--members " + members.keySet() + " must include this node (--node-id " + (nodeId == null ? 1 : nodeId) + ")");
+      }
     }
     if (inMemory && dataDirectory != null) {
       throw usage("--in-memory and --data-dir are mutually exclusive");
     }
-    if (clusterId.isBlank()) {
-      throw usage("--cluster-id must not be empty");
+    if (noRejoin && Boolean.TRUE.equals(rejoinAfterRemoval)) {
+      throw usage("--no-rejoin and --rejoin-after-removal true contradict each other");
     }
+    // Every range check is NodeOptions's, reported with the flag's name.
+    NodeOptions.Problem problem = builder().options().problem();
+    if (problem != null) {
+      throw usage(problem.message(problem.option().cliName()));
+    }
+  }
+
+  /** The node's builder with every option of the command line, no workflow registered yet. */
+  RaftoralNode.Builder builder() {
+    RaftoralNode.Builder b = RaftoralNode.builder()
+        .raftAddress(raftAddress)
+        .apiAddress(apiAddress)
+        .clusterId(clusterId)
+        .electionTimeout(electionTimeout)
+        .rejoinAfterRemoval(rejoinAfterRemoval != null ? rejoinAfterRemoval : !noRejoin);
+    if (inMemory) {
+      b.inMemory();
+    } else {
+      b.dataDir(dataDirectory != null ? dataDirectory : defaultDataDirectory());
+    }
+    if (mode.bootstrap) {
+      b.nodeId(nodeId == null ? 1 : nodeId);
+    } else {
+      b.join(mode.seeds.stream().map(String::strip).toList());
+    }
+    if (members != null) {
+      b.members(members);
+    }
+    if (executionGroups != null) {
+      b.executionGroups(executionGroups);
+    }
+    if (requestTimeout != null) {
+      b.requestTimeout(requestTimeout);
+    }
+    if (maxInFlightEntries != null) {
+      b.maxInFlightEntries(maxInFlightEntries);
+    }
+    if (batchLinger != null) {
+      b.batchLinger(batchLinger);
+    }
+    if (nodeFailureTimeout != null) {
+      b.nodeFailureTimeout(nodeFailureTimeout);
+    }
+    if (retention != null) {
+      b.retention(retention);
+    }
+    if (snapshotThreshold != null) {
+      b.snapshotThreshold(snapshotThreshold);
+    }
+    if (maxVoters != null) {
+      b.maxVoters(maxVoters);
+    }
+    if (targetGroupSize != null) {
+      b.targetGroupSize(targetGroupSize);
+    }
+    if (payloadLimitBytes != null) {
+      b.payloadLimitBytes(payloadLimitBytes);
+    }
+    return b;
   }
 
   /**

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.nio.file.Path;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import picocli.CommandLine;
 
@@ -38,5 +39,30 @@ class NodeCommandTest {
         .hasMessageContaining("mutually exclusive");
     assertThat(parse("node", "--raft-addr", "127.0.0.1:7001", "--api-addr", "127.0.0.1:8001", "--bootstrap", "--in-memory")
         .inMemory).isTrue();
+  }
+
+  // The ranges are NodeOptions's; the CLI reports a value out of range with the flag's name.
+  @Test
+  void anOptionOutOfRangeIsAUsageErrorNamingTheFlag() {
+    String[] base = {"node", "--raft-address", "127.0.0.1:7001", "--api-address", "127.0.0.1:8001", "--in-memory"};
+    assertThatThrownBy(() -> parse(concat(base, "--bootstrap", "--snapshot-threshold", "0")))
+        .isInstanceOf(CommandLine.ParameterException.class).hasMessageContaining("--snapshot-threshold must be >= 1, got 0");
+    assertThatThrownBy(() -> parse(concat(base, "--bootstrap", "--execution-groups", "2000")))
+        .isInstanceOf(CommandLine.ParameterException.class).hasMessageContaining("--execution-groups must be between 1 and 1024");
+    assertThatThrownBy(() -> parse(concat(base, "--bootstrap", "--batch-linger", "2s")))
+        .isInstanceOf(CommandLine.ParameterException.class).hasMessageContaining("--batch-linger");
+    assertThatThrownBy(() -> parse(concat(base, "--join", "127.0.0.1:8002", "--members", "1=127.0.0.1:7001")))
+        .isInstanceOf(CommandLine.ParameterException.class).hasMessageContaining("--members is only for --bootstrap");
+    assertThatThrownBy(() -> parse(concat(base, "--bootstrap", "--members", "2=127.0.0.1:7002")))
+        .isInstanceOf(CommandLine.ParameterException.class).hasMessageContaining("must include this node");
+    // The older spellings still work.
+    assertThat(parse("node", "--raft-addr", "127.0.0.1:7001", "--api-addr", "127.0.0.1:8001", "--bootstrap", "--in-memory",
+        "--snapshot-every", "20", "--group-size", "1", "--no-rejoin").builder().options())
+        .satisfies(o -> assertThat(List.of(o.snapshotThreshold(), o.targetGroupSize(), o.rejoinAfterRemoval()))
+            .containsExactly(20L, 1, false));
+  }
+
+  private static String[] concat(String[] a, String... b) {
+    return java.util.stream.Stream.concat(java.util.Arrays.stream(a), java.util.Arrays.stream(b)).toArray(String[]::new);
   }
 }

@@ -1,8 +1,7 @@
-package io.raftoral.api;
+package io.raftoral.node;
 
 import io.raftoral.common.Errors;
 import io.raftoral.common.RaftoralException;
-import io.raftoral.node.Joiner;
 import io.raftoral.proto.client.NodeMembership;
 import io.raftoral.proto.client.NodeStatusReply;
 import io.raftoral.proto.management.NodeRecord;
@@ -49,7 +48,7 @@ final class MembershipWatch {
     this.removed = removed;
     this.refused = refused;
     // Leaders send heartbeats well within the election timeout; this long without one is news.
-    this.askAfterMillis = Math.max(2000, 4 * launch.electionTimeout().toMillis());
+    this.askAfterMillis = Math.max(2000, 4 * launch.options().electionTimeout().toMillis());
   }
 
   /**

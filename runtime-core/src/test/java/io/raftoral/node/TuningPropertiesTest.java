@@ -1,8 +1,9 @@
-package io.raftoral.api;
+package io.raftoral.node;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.raftoral.api.RaftoralNode;
 import io.raftoral.common.Errors;
 import java.time.Duration;
 import java.util.Properties;
@@ -13,10 +14,10 @@ class TuningPropertiesTest {
   @Test
   void anUnsetPropertyKeepsTheBuildersValueAndASetOneReplacesIt() {
     Properties system = new Properties();
-    assertThat(RaftoralNode.Builder.tuning(system, "raftoral.proposer.max-in-flight", 2, 1, 1024)).isEqualTo(2);
+    assertThat(Tuning.property(system, "raftoral.proposer.max-in-flight", 2, 1, 1024)).isEqualTo(2);
 
     system.setProperty("raftoral.proposer.max-in-flight", " 4 ");
-    assertThat(RaftoralNode.Builder.tuning(system, "raftoral.proposer.max-in-flight", 2, 1, 1024)).isEqualTo(4);
+    assertThat(Tuning.property(system, "raftoral.proposer.max-in-flight", 2, 1, 1024)).isEqualTo(4);
   }
 
   @Test
@@ -24,7 +25,7 @@ class TuningPropertiesTest {
     Properties system = new Properties();
     for (String bad : new String[] {"x", "1.5", "0", "-3", "", "1025"}) {
       system.setProperty("raftoral.proposer.max-in-flight", bad);
-      assertThatThrownBy(() -> RaftoralNode.Builder.tuning(system, "raftoral.proposer.max-in-flight", 2, 1, 1024))
+      assertThatThrownBy(() -> Tuning.property(system, "raftoral.proposer.max-in-flight", 2, 1, 1024))
           .as(bad)
           .isInstanceOf(Errors.InvalidArgumentException.class)
           .hasMessageContaining("raftoral.proposer.max-in-flight")

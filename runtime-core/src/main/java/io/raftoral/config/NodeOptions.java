@@ -1,0 +1,412 @@
+package io.raftoral.config;
+
+import io.raftoral.common.Errors;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * The options of one node: the one options type that every surface maps onto (the Java
+ * builder {@code RaftoralNode.Builder}, the CLI's {@code raftoral node}, the C ABI's JSON
+ * configuration, Python's {@code Node(...)} keywords and Go's {@code Config}). {@link #OPTIONS}
+ * documents each one: name, default, unit, allowed range and what it does; docs/CONFIGURATION.md
+ * is the same table.
+ *
+ * <p>Names follow one rule from the option's name here ({@link Option#name}, e.g.
+ * {@code snapshotThreshold}): builder method {@code snapshotThreshold}, CLI flag
+ * {@code --snapshot-threshold}, C ABI key {@code snapshot_threshold} (a duration carries its
+ * unit: {@code retention_ms}, {@code batch_linger_us}), Python keyword {@code snapshot_threshold}
+ * (durations in seconds or a {@code timedelta}), Go field {@code SnapshotThreshold} (with Go's
+ * initialisms: {@code NodeID}, {@code APIAddress}).
+ *
+ * <p>Immutable; {@link #validate()} refuses a value outside its range with an {@link
+ * Errors.InvalidArgumentException} naming the option.
+ *
+ * @param nodeId this node's id; 0 when not set (a joining node gets one from the cluster)
+ * @param members the bootstrap members, node id to Raft host:port (empty: this node alone)
+ * @param raftAddress this node's Raft host:port, or null (then its entry in {@code members})
+ * @param apiAddress where the client API is served, or null (none)
+ * @param join API addresses of a running cluster to join (empty: bootstrap or restart)
+ * @param dataDir where the node keeps its files, or null (in memory: nothing survives)
+ */
+public record NodeOptions(
+    long nodeId,
+    Map<Long, String> members,
+    String raftAddress,
+    String apiAddress,
+    List<String> join,
+    Path dataDir,
+    String clusterId,
+    int executionGroups,
+    Duration electionTimeout,
+    Duration requestTimeout,
+    int maxInFlightEntries,
+    Duration batchLinger,
+    int maxVoters,
+    int targetGroupSize,
+    Duration nodeFailureTimeout,
+    boolean rejoinAfterRemoval,
+    Duration retention,
+    long snapshotThreshold,
+    int payloadLimitBytes) {
+
+  /** What kind of value an option holds, which says how each surface spells a value of it. */
+  public enum Kind { ID, MEMBERS, ADDRESS, ADDRESSES, PATH, TEXT, COUNT, DURATION, BOOLEAN }
+
+  /**
+   * One option: its name (the record component and builder method), kind, unit (durations: the
+   * C ABI key's suffix), default and allowed range as text, and what it does.
+   */
+  public record Option(String name, Kind kind, String unit, String defaultValue, String range, String doc) {
+    /** The CLI flag: {@code --snapshot-threshold}. */
+    public String cliName() {
+      return "--" + String.join("-", words());
+    }
+
+    /** The C ABI JSON key: {@code snapshot_threshold}; a duration's carries its unit ({@code retention_ms}). */
+    public String cKey() {
+      return pythonName() + (kind == Kind.DURATION ? "_" + unit : "");
+    }
+
+    /** The Python keyword: {@code snapshot_threshold}. */
+    public String pythonName() {
+      return String.join("_", words());
+    }
+
+    /** The Go Config field: {@code SnapshotThreshold}, with Go's initialisms ({@code NodeID}, {@code APIAddress}). */
+    public String goName() {
+      StringBuilder b = new StringBuilder();
+      for (String w : words()) {
+        b.append(switch (w) {
+          case "id", "api" -> w.toUpperCase(Locale.ROOT);
+          default -> Character.toUpperCase(w.charAt(0)) + w.substring(1);
+        });
+      }
+      return b.toString();
+    }
+
+    private List<String> words() {
+      return List.of(name.split("(?=[A-Z])")).stream().map(w -> w.toLowerCase(Locale.ROOT)).toList();
+    }
+  }
+
+  public static final Duration DEFAULT_NODE_FAILURE_TIMEOUT = Duration.ofSeconds(30);
+  public static final long DEFAULT_SNAPSHOT_THRESHOLD = 10_000;
+  public static final Duration MAX_BATCH_LINGER = Duration.ofSeconds(1);
+  public static final int MAX_EXECUTION_GROUPS = 1024;
+  public static final int MAX_IN_FLIGHT_ENTRIES = 1024;
+  public static final int MAX_VOTERS = 99;
+  public static final int MAX_GROUP_SIZE = 7;
+
+  /** Every option, in the order the docs list them. */
+  public static final List<Option> OPTIONS = List.of(
+      new Option("nodeId", Kind.ID, "", "1 with the CLI's --bootstrap; none when joining", ">= 1",
+          "This node's id, unique in the cluster; a joining node gets one from the cluster, a restarted one reads it from its data directory."),
+      new Option("members", Kind.MEMBERS, "", "this node alone", "node id >= 1 -> host:port",
+          "The bootstrap members, node id to Raft host:port, this node included; every member is given the same map."),
+      new Option("raftAddress", Kind.ADDRESS, "", "this node's entry in members", "host:port",
+          "Where this node's Raft server listens; peers reach it there."),
+      new Option("apiAddress", Kind.ADDRESS, "", "none (embedding only)", "host:port (port 0: any free port)",
+          "Where this node serves the client API (gRPC, with grpc.health.v1)."),
+      new Option("join", Kind.ADDRESSES, "", "none (bootstrap)", "host:port, ...",
+          "API addresses of a running cluster to join instead of bootstrapping one; ignored on a restart."),
+      new Option("dataDir", Kind.PATH, "", "none (in memory: nothing survives the node)", "a directory",
+          "Where the node keeps its identity, Raft log, snapshots and state stores, so that it survives restarts."),
+      new Option("clusterId", Kind.TEXT, "", "raftoral", "not blank",
+          "The cluster's name; nodes of different clusters never share a group, and a data directory of another cluster is refused."),
+      new Option("executionGroups", Kind.COUNT, "", "1", "1..1024",
+          "How many execution groups the cluster runs (set when it is bootstrapped)."),
+      new Option("electionTimeout", Kind.DURATION, "ms", "1000", ">= 1",
+          "Raft's minimum election timeout (the maximum is twice it); a crashed leader is replaced after about this long."),
+      new Option("requestTimeout", Kind.DURATION, "ms", "30000", ">= 1",
+          "How long a start, describe or list waits for the cluster before it fails."),
+      new Option("maxInFlightEntries", Kind.COUNT, "", "2", "1..1024",
+          "Raft entries a group may have in flight; commands wait and are batched beyond it."),
+      new Option("batchLinger", Kind.DURATION, "us", "200", "0..1000000",
+          "Under load, how long a group's free entry slot waits for more commands before it sends (0: never waits)."),
+      new Option("maxVoters", Kind.COUNT, "", "3", "1..99",
+          "Voters of the management group; further nodes are non-voting listeners."),
+      new Option("targetGroupSize", Kind.COUNT, "", "3", "1..7",
+          "Members per execution group."),
+      new Option("nodeFailureTimeout", Kind.DURATION, "ms", "30000", ">= 1",
+          "How long a member may stay unreachable before the cluster removes it and replaces it in its groups."),
+      new Option("rejoinAfterRemoval", Kind.BOOLEAN, "", "true", "true, false",
+          "Whether a node its cluster removed rejoins by itself as a new node (true) or stops saying so (false)."),
+      new Option("retention", Kind.DURATION, "ms", "604800000 (7 days)", ">= 1",
+          "How long finished workflows are kept before they are pruned on every replica."),
+      new Option("snapshotThreshold", Kind.COUNT, "entries", "10000", ">= 1",
+          "Each group snapshots its state after this many Raft entries and purges its log up to the snapshot."),
+      new Option("payloadLimitBytes", Kind.COUNT, "bytes", "4194304 (4 MiB)", "1..2147483647",
+          "The largest input, checkpoint value or result."));
+
+  public NodeOptions {
+    members = members == null ? Map.of() : java.util.Collections.unmodifiableMap(new LinkedHashMap<>(members));
+    join = join == null ? List.of() : List.copyOf(join);
+  }
+
+  /** The defaults: a one-node cluster in memory that serves no API (a Raft address is still needed). */
+  public static NodeOptions defaults() {
+    return new NodeOptions(0, Map.of(), null, null, List.of(), null, "raftoral", 1, Duration.ofMillis(1000),
+        Duration.ofSeconds(30), 2, Duration.ofNanos(200_000), 3, 3, DEFAULT_NODE_FAILURE_TIMEOUT, true, Duration.ofDays(7),
+        DEFAULT_SNAPSHOT_THRESHOLD, 4 * 1024 * 1024);
+  }
+
+  /** The option called {@code name}. */
+  public static Option option(String name) {
+    return OPTIONS.stream().filter(o -> o.name().equals(name)).findFirst()
+        .orElseThrow(() -> new IllegalArgumentException("no node option " + name));
+  }
+
+  /**
+   * An option set outside its allowed range.
+   *
+   * @param rule what it must be, e.g. "must be between 1 and 7"
+   */
+  public record Problem(Option option, String rule, Object got) {
+    /** The message for a surface that spells the option {@code name} (e.g. a CLI flag). */
+    public String message(String name) {
+      return name + " " + rule + ", got " + got;
+    }
+  }
+
+  /**
+   * Returns this when every option is within its range.
+   *
+   * @throws Errors.InvalidArgumentException naming the first option that is not
+   */
+  public NodeOptions validate() {
+    Problem p = problem();
+    if (p != null) {
+      throw new Errors.InvalidArgumentException(p.message(p.option().name()));
+    }
+    return this;
+  }
+
+  /** The first option outside its range, or null when every one is within. */
+  public Problem problem() {
+    if (nodeId < 0) {
+      return problem("nodeId", "must be >= 1", nodeId);
+    }
+    for (Map.Entry<Long, String> m : members.entrySet()) {
+      if (m.getKey() == null || m.getKey() < 1 || m.getValue() == null || m.getValue().isBlank()) {
+        return problem("members", "must map node ids >= 1 to host:port", members);
+      }
+    }
+    if (join.stream().anyMatch(a -> a == null || a.isBlank())) {
+      return problem("join", "must not contain an empty address", join);
+    }
+    if (clusterId == null || clusterId.isBlank()) {
+      return problem("clusterId", "must not be blank", "'" + clusterId + "'");
+    }
+    Problem p = firstOf(
+        range("executionGroups", executionGroups, 1, MAX_EXECUTION_GROUPS),
+        positive("electionTimeout", electionTimeout),
+        positive("requestTimeout", requestTimeout),
+        range("maxInFlightEntries", maxInFlightEntries, 1, MAX_IN_FLIGHT_ENTRIES));
+    if (p != null) {
+      return p;
+    }
+    if (batchLinger == null || batchLinger.isNegative() || batchLinger.compareTo(MAX_BATCH_LINGER) > 0) {
+      return problem("batchLinger", "must be between 0 and " + MAX_BATCH_LINGER, batchLinger);
+    }
+    p = firstOf(
+        range("maxVoters", maxVoters, 1, MAX_VOTERS),
+        range("targetGroupSize", targetGroupSize, 1, MAX_GROUP_SIZE),
+        positive("nodeFailureTimeout", nodeFailureTimeout),
+        positive("retention", retention),
+        range("snapshotThreshold", snapshotThreshold, 1, Long.MAX_VALUE),
+        range("payloadLimitBytes", payloadLimitBytes, 1, Integer.MAX_VALUE));
+    return p;
+  }
+
+  private static Problem firstOf(Problem... problems) {
+    for (Problem p : problems) {
+      if (p != null) {
+        return p;
+      }
+    }
+    return null;
+  }
+
+  private static Problem range(String name, long value, long min, long max) {
+    if (value >= min && value <= max) {
+      return null;
+    }
+    return problem(name, max == Long.MAX_VALUE ? "must be >= " + min : "must be between " + min + " and " + max, value);
+  }
+
+  private static Problem positive(String name, Duration value) {
+    return value != null && value.toMillis() >= 1 ? null : problem(name, "must be at least 1 ms", value);
+  }
+
+  private static Problem problem(String name, String rule, Object got) {
+    return new Problem(option(name), rule, got);
+  }
+
+  public static Builder builder() {
+    return new Builder(defaults());
+  }
+
+  /** A copy of these options to change. */
+  public Builder toBuilder() {
+    return new Builder(this);
+  }
+
+  /** Sets options one by one; {@link #build} validates them. Not thread-safe. */
+  public static final class Builder {
+    private long nodeId;
+    private Map<Long, String> members;
+    private String raftAddress;
+    private String apiAddress;
+    private List<String> join;
+    private Path dataDir;
+    private String clusterId;
+    private int executionGroups;
+    private Duration electionTimeout;
+    private Duration requestTimeout;
+    private int maxInFlightEntries;
+    private Duration batchLinger;
+    private int maxVoters;
+    private int targetGroupSize;
+    private Duration nodeFailureTimeout;
+    private boolean rejoinAfterRemoval;
+    private Duration retention;
+    private long snapshotThreshold;
+    private int payloadLimitBytes;
+
+    private Builder(NodeOptions o) {
+      nodeId = o.nodeId;
+      members = o.members;
+      raftAddress = o.raftAddress;
+      apiAddress = o.apiAddress;
+      join = o.join;
+      dataDir = o.dataDir;
+      clusterId = o.clusterId;
+      executionGroups = o.executionGroups;
+      electionTimeout = o.electionTimeout;
+      requestTimeout = o.requestTimeout;
+      maxInFlightEntries = o.maxInFlightEntries;
+      batchLinger = o.batchLinger;
+      maxVoters = o.maxVoters;
+      targetGroupSize = o.targetGroupSize;
+      nodeFailureTimeout = o.nodeFailureTimeout;
+      rejoinAfterRemoval = o.rejoinAfterRemoval;
+      retention = o.retention;
+      snapshotThreshold = o.snapshotThreshold;
+      payloadLimitBytes = o.payloadLimitBytes;
+    }
+
+    public Builder nodeId(long v) {
+      nodeId = v;
+      return this;
+    }
+
+    public Builder members(Map<Long, String> v) {
+      members = Objects.requireNonNull(v, "members");
+      return this;
+    }
+
+    public Builder raftAddress(String v) {
+      raftAddress = v;
+      return this;
+    }
+
+    public Builder apiAddress(String v) {
+      apiAddress = v;
+      return this;
+    }
+
+    public Builder join(List<String> v) {
+      join = Objects.requireNonNull(v, "join");
+      return this;
+    }
+
+    public Builder dataDir(Path v) {
+      dataDir = v;
+      return this;
+    }
+
+    public Builder clusterId(String v) {
+      clusterId = v;
+      return this;
+    }
+
+    public Builder executionGroups(int v) {
+      executionGroups = v;
+      return this;
+    }
+
+    public Builder electionTimeout(Duration v) {
+      electionTimeout = v;
+      return this;
+    }
+
+    public Builder requestTimeout(Duration v) {
+      requestTimeout = v;
+      return this;
+    }
+
+    public Builder maxInFlightEntries(int v) {
+      maxInFlightEntries = v;
+      return this;
+    }
+
+    public Builder batchLinger(Duration v) {
+      batchLinger = v;
+      return this;
+    }
+
+    public Builder maxVoters(int v) {
+      maxVoters = v;
+      return this;
+    }
+
+    public Builder targetGroupSize(int v) {
+      targetGroupSize = v;
+      return this;
+    }
+
+    public Builder nodeFailureTimeout(Duration v) {
+      nodeFailureTimeout = v;
+      return this;
+    }
+
+    public Builder rejoinAfterRemoval(boolean v) {
+      rejoinAfterRemoval = v;
+      return this;
+    }
+
+    public Builder retention(Duration v) {
+      retention = v;
+      return this;
+    }
+
+    public Builder snapshotThreshold(long v) {
+      snapshotThreshold = v;
+      return this;
+    }
+
+    public Builder payloadLimitBytes(int v) {
+      payloadLimitBytes = v;
+      return this;
+    }
+
+    /** The options as set so far, not validated. */
+    public NodeOptions current() {
+      return new NodeOptions(nodeId, members, raftAddress, apiAddress, join, dataDir, clusterId, executionGroups,
+          electionTimeout, requestTimeout, maxInFlightEntries, batchLinger, maxVoters, targetGroupSize, nodeFailureTimeout,
+          rejoinAfterRemoval, retention, snapshotThreshold, payloadLimitBytes);
+    }
+
+    /**
+     * @throws Errors.InvalidArgumentException naming the first option out of its range
+     */
+    public NodeOptions build() {
+      return current().validate();
+    }
+  }
+}
