@@ -55,11 +55,7 @@ record Launch(NodeOptions options, String raftAddress, NodeHome home, WorkflowRe
   NodeRuntime newRuntime(long id, Map<Long, String> peers, String incarnation) throws IOException {
     RaftSettings settings = new RaftSettings(id, peers, home.raft(), home.state(), options.snapshotThreshold(),
         options.electionTimeout(), options.electionTimeout().multipliedBy(2));
-    // Room for one payload at the limit plus the command around it.
-    int maxBatchBytes = Math.max(1 << 20, options.payloadLimitBytes() + (64 << 10));
-    return new NodeRuntime(settings, new NodeRuntime.Options(options.clusterId(), options.executionGroups(), payloads,
-        options.requestTimeout(), options.maxInFlightEntries(), maxBatchBytes, options.maxVoters(), options.targetGroupSize(),
-        options.nodeFailureTimeout(), options.apiAddress(), options.retention(), options.batchLinger(), incarnation), registry);
+    return new NodeRuntime(settings, options, payloads, incarnation, registry);
   }
 
   /**

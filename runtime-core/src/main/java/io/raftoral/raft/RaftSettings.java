@@ -28,8 +28,6 @@ public record RaftSettings(
     Duration electionTimeoutMin,
     Duration electionTimeoutMax) {
 
-  public static final long DEFAULT_SNAPSHOT_THRESHOLD = 10_000;
-
   public RaftSettings {
     members = Map.copyOf(members);
     if (!members.containsKey(nodeId)) {

@@ -2,6 +2,7 @@ package io.raftoral.runtime;
 
 import com.google.protobuf.InvalidProtocolBufferException;
 import io.raftoral.common.Errors;
+import io.raftoral.config.NodeOptions;
 import io.raftoral.proto.client.ClusterInfoReply;
 import io.raftoral.proto.client.ExecutionGroupInfo;
 import io.raftoral.proto.client.JoinReply;
@@ -54,7 +55,8 @@ final class ClusterAdministration {
       + "running member; not --bootstrap, which would start a second cluster)";
 
   private final RaftSettings raft;
-  private final NodeRuntime.Options options;
+  private final NodeOptions options;
+  private final String incarnation;
   private final RaftHost host;
   private final GroupId managementGroupId;
   private final ManagementStateMachine management;
@@ -62,10 +64,11 @@ final class ClusterAdministration {
   private final Routing routing;
   private final ServingGate gate;
 
-  ClusterAdministration(RaftSettings raft, NodeRuntime.Options options, RaftHost host, GroupId managementGroupId,
+  ClusterAdministration(RaftSettings raft, NodeOptions options, String incarnation, RaftHost host, GroupId managementGroupId,
       ManagementStateMachine management, GroupHosting hosting, Routing routing, ServingGate gate) {
     this.raft = raft;
     this.options = options;
+    this.incarnation = incarnation;
     this.host = host;
     this.managementGroupId = managementGroupId;
     this.management = management;
@@ -81,7 +84,7 @@ final class ClusterAdministration {
     raft.sortedMembers().forEach((id, address) -> topology.addNodes(NodeRecord.newBuilder()
         .setNodeId(id).setRaftAddress(address).setRole(Role.VOTER)
         .setApiAddress(id == raft.nodeId() && options.apiAddress() != null ? options.apiAddress() : "")
-        .setIncarnation(id == raft.nodeId() ? options.incarnation() : ""))); // the others record theirs when they restart
+        .setIncarnation(id == raft.nodeId() ? incarnation : ""))); // the others record theirs when they restart
     for (int i = 0; i < bootstrapGroups.size(); i++) {
       topology.addExecutionGroups(ExecutionGroupRecord.newBuilder()
           .setIndex(i).setGroupId(bootstrapGroups.get(i).uuid().toString())

@@ -1,5 +1,6 @@
 package io.raftoral.runtime;
 
+import io.raftoral.config.NodeOptions;
 import io.raftoral.proto.management.ExecutionGroupRecord;
 import io.raftoral.proto.management.NodeRecord;
 import io.raftoral.proto.management.Role;
@@ -36,7 +37,9 @@ final class GroupHosting {
   private static final Logger LOG = LoggerFactory.getLogger(GroupHosting.class);
 
   private final RaftSettings raft;
-  private final NodeRuntime.Options options;
+  private final NodeOptions options;
+  private final Payloads payloads;
+  private final int maxBatchBytes;
   private final WorkflowRegistry registry;
   private final ExecutorService executor;
   private final GroupId managementGroupId;
@@ -51,16 +54,19 @@ final class GroupHosting {
   private final AtomicBoolean reconcilePending = new AtomicBoolean();
   private volatile RaftHost host;
 
-  GroupHosting(RaftSettings raft, NodeRuntime.Options options, WorkflowRegistry registry, ExecutorService executor,
+  GroupHosting(RaftSettings raft, NodeOptions options, Payloads payloads, WorkflowRegistry registry, ExecutorService executor,
       GroupId managementGroupId, ManagementStateMachine management, ServingGate gate) {
     this.raft = raft;
     this.options = options;
+    this.payloads = payloads;
+    // Room for one payload at the limit plus the command around it.
+    this.maxBatchBytes = Math.max(1 << 20, options.payloadLimitBytes() + (64 << 10));
     this.registry = registry;
     this.executor = executor;
     this.managementGroupId = managementGroupId;
     this.management = management;
     this.gate = gate;
-    this.admission = new LeaderAdmission(raft.nodeId(), registry, options.payloads(), gid -> host.leaderTerm(gid));
+    this.admission = new LeaderAdmission(raft.nodeId(), registry, payloads, gid -> host.leaderTerm(gid));
   }
 
   /**
@@ -100,13 +106,13 @@ final class GroupHosting {
   }
 
   private GroupRuntime newGroupRuntime(GroupId gid, WorkflowStateMachine machine) {
-    return new GroupRuntime(gid, raft.nodeId(), host, machine, registry, options.payloads(), executor, newProposer(gid),
-        new Proposer(data -> host.submitLocal(gid, data), 1, options.maxBatchBytes()));
+    return new GroupRuntime(gid, raft.nodeId(), host, machine, registry, payloads, executor, newProposer(gid),
+        new Proposer(data -> host.submitLocal(gid, data), 1, maxBatchBytes));
   }
 
   private Proposer newProposer(GroupId gid) {
     long linger = options.batchLinger().toNanos();
-    return new Proposer(data -> host.submit(gid, data), options.maxInFlight(), options.maxBatchBytes(),
+    return new Proposer(data -> host.submit(gid, data), options.maxInFlightEntries(), maxBatchBytes,
         linger == 0 ? null : CompletableFuture.delayedExecutor(linger, TimeUnit.NANOSECONDS));
   }
 

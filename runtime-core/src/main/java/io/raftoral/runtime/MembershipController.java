@@ -1,5 +1,6 @@
 package io.raftoral.runtime;
 
+import io.raftoral.config.NodeOptions;
 import io.raftoral.proto.management.CreateGroup;
 import io.raftoral.proto.management.ExecutionGroupRecord;
 import io.raftoral.proto.management.ManagementCommand;
@@ -70,7 +71,7 @@ final class MembershipController implements AutoCloseable {
   private final RaftHost host;
   private final ManagementStateMachine management;
   private final GroupId managementGroupId;
-  private final NodeRuntime.Options options;
+  private final NodeOptions options;
   private final long failureTimeoutMs;
   private final long joinTimeoutMs;
   private final PauseWatch pauses = new PauseWatch();
@@ -97,7 +98,7 @@ final class MembershipController implements AutoCloseable {
   private final GroupProposer groups;
 
   MembershipController(long self, RaftHost host, ManagementStateMachine management, GroupId managementGroupId,
-      NodeRuntime.Options options, GroupProposer groups) {
+      NodeOptions options, GroupProposer groups) {
     this.groups = groups;
     this.self = self;
     this.host = host;

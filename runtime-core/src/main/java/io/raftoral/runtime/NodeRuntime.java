@@ -4,6 +4,7 @@ import io.raftoral.common.ListPage;
 import io.raftoral.common.ListQuery;
 import io.raftoral.common.WorkflowInfo;
 import io.raftoral.common.WorkflowType;
+import io.raftoral.config.NodeOptions;
 import io.raftoral.proto.client.ClusterInfoReply;
 import io.raftoral.proto.client.JoinReply;
 import io.raftoral.proto.client.JoinRequest;
@@ -54,23 +55,6 @@ public final class NodeRuntime implements AutoCloseable {
   // here to propose their results, so that the new owner does not run them again.
   static final Duration HANDOFF_DRAIN = Duration.ofSeconds(10);
 
-  /** What a node needs beyond its Raft settings. */
-  public record Options(
-      String clusterId,
-      int executionGroups,
-      Payloads payloads,
-      Duration requestTimeout,
-      int maxInFlight,
-      int maxBatchBytes,
-      int maxVoters,
-      int targetGroupSize,
-      Duration nodeFailureTimeout,
-      String apiAddress,
-      Duration retention,
-      Duration batchLinger,
-      // The random token of this node's identity, sent with its joins (see ManagementState).
-      String incarnation) {}
-
   /** How this node enters its cluster. */
   public enum Entry {
     /** Form the cluster from the member list of the settings (every member starts alike). */
@@ -91,7 +75,8 @@ public final class NodeRuntime implements AutoCloseable {
   public static final String JOIN_ADVICE = ClusterAdministration.JOIN_ADVICE;
 
   private final RaftSettings raft;
-  private final Options options;
+  private final NodeOptions options;
+  private final String incarnation;
   private final ExecutorService executor = Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("raftoral-wf-", 0).factory());
   private final GroupId managementGroupId;
   private final ManagementStateMachine management = new ManagementStateMachine();
@@ -107,23 +92,25 @@ public final class NodeRuntime implements AutoCloseable {
   private final FaultReaction faults;
   private final NodeInspector inspector;
 
-  public NodeRuntime(RaftSettings raft, Options options, WorkflowRegistry registry) throws IOException {
+  public NodeRuntime(RaftSettings raft, NodeOptions options, Payloads payloads, String incarnation, WorkflowRegistry registry)
+      throws IOException {
     this.raft = raft;
     this.options = options;
+    this.incarnation = incarnation;
     this.managementGroupId = GroupIds.management(options.clusterId());
     List<GroupId> bootstrapGroups = new ArrayList<>();
     for (int i = 0; i < options.executionGroups(); i++) {
       bootstrapGroups.add(GroupIds.execution(options.clusterId(), i));
     }
     this.gate = new ServingGate(raft.nodeId(), options.requestTimeout());
-    this.hosting = new GroupHosting(raft, options, registry, executor, managementGroupId, management, gate);
+    this.hosting = new GroupHosting(raft, options, payloads, registry, executor, managementGroupId, management, gate);
     RaftHost.StateMachines stateMachines = hosting::stateMachineFor;
     this.host = new RaftHost(raft, stateMachines);
     hosting.attach(host);
     this.routing = new Routing(raft.nodeId(), options.requestTimeout(), host, management, hosting, bootstrapGroups);
-    this.workflows = new WorkflowCalls(raft.nodeId(), options, hosting, routing, gate);
+    this.workflows = new WorkflowCalls(raft.nodeId(), options.requestTimeout(), payloads, hosting, routing, gate);
     this.listing = new WorkflowListing(options.requestTimeout(), host, hosting, routing, gate);
-    this.admin = new ClusterAdministration(raft, options, host, managementGroupId, management, hosting, routing, gate);
+    this.admin = new ClusterAdministration(raft, options, incarnation, host, managementGroupId, management, hosting, routing, gate);
     this.membership = new MembershipController(raft.nodeId(), host, management, managementGroupId, options, hosting::propose);
     List<DiskWatch> disks = new ArrayList<>(List.of(new DiskWatch(raft.storageDir(), NodeHealth.MIN_FREE_BYTES)));
     if (!raft.stateDir().equals(raft.storageDir())) {
@@ -183,7 +170,7 @@ public final class NodeRuntime implements AutoCloseable {
 
   /** The incarnation of this node's identity (sent with its joins). */
   public String incarnation() {
-    return options.incarnation();
+    return incarnation;
   }
 
   /** This node's raft address. */

@@ -33,14 +33,16 @@ final class WorkflowCalls {
   private static final Duration REMOTE_AWAIT_POLL = Duration.ofSeconds(2);
 
   private final long nodeId;
-  private final NodeRuntime.Options options;
+  private final Duration requestTimeout;
+  private final Payloads payloads;
   private final GroupHosting hosting;
   private final Routing routing;
   private final ServingGate gate;
 
-  WorkflowCalls(long nodeId, NodeRuntime.Options options, GroupHosting hosting, Routing routing, ServingGate gate) {
+  WorkflowCalls(long nodeId, Duration requestTimeout, Payloads payloads, GroupHosting hosting, Routing routing, ServingGate gate) {
     this.nodeId = nodeId;
-    this.options = options;
+    this.requestTimeout = requestTimeout;
+    this.payloads = payloads;
     this.hosting = hosting;
     this.routing = routing;
     this.gate = gate;
@@ -55,10 +57,10 @@ final class WorkflowCalls {
   Started start(WorkflowType type, byte[] input, String workflowId) {
     gate.checkServing();
     String id = workflowId == null ? UUID.randomUUID().toString() : checkWorkflowId(workflowId);
-    options.payloads().check("input of workflow " + id, input);
+    payloads.check("input of workflow " + id, input);
     // Whether the type is registered is the owner's to say (SPEC §2): the group's leader refuses
     // a start of a type it cannot run, at admission, for that start alone.
-    long deadline = ServingGate.deadlineAfter(options.requestTimeout());
+    long deadline = ServingGate.deadlineAfter(requestTimeout);
     while (true) {
       List<GroupId> open = routing.openGroupIds();
       GroupId group = routing.primaryGroup(id, open);
@@ -98,7 +100,7 @@ final class WorkflowCalls {
       if (System.nanoTime() - deadlineNanos > 0) {
         throw new Errors.UnavailableException("the start of workflow " + workflowId + " was routed over the execution groups "
             + "node " + nodeId + " knows, but the cluster has opened more and this node has not caught up within "
-            + options.requestTimeout() + "; retry, or start it through another node", null);
+            + requestTimeout + "; retry, or start it through another node", null);
       }
       try {
         Thread.sleep(20);
@@ -131,7 +133,7 @@ final class WorkflowCalls {
     if (local == null) {
       return;
     }
-    long deadline = ServingGate.deadlineAfter(options.requestTimeout());
+    long deadline = ServingGate.deadlineAfter(requestTimeout);
     try {
       // In slices, so that a node closing (or removed, or in a fault) meanwhile answers at once.
       while (!gate.closed() && gate.removedMessage() == null && gate.fault() == null
