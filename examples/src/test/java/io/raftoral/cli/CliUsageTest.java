@@ -101,6 +101,17 @@ class CliUsageTest {
   }
 
   @Test
+  void anUnexpectedArgumentToACommandIsRefusedAlsoWithHelp() {
+    for (List<String> args : List.of(List.of("cluster", "frobnicate", "--help"), List.of("node", "-h", "frobnicate"),
+        List.of("describe", "x", "frobnicate", "--help"), List.of("cluster", "--api", nobody, "frobnicate", "-h"))) {
+      CliResult r = processes.cli(args.toArray(String[]::new));
+      assertUsage(r, "'frobnicate'");
+      assertThat(r.stderr()).as(r.toString()).contains("raftoral " + args.getFirst() + " --help");
+      assertThat(r.stdout()).as(r.toString()).doesNotContain("Usage:");
+    }
+  }
+
+  @Test
   void inputFileAndStdinOptionsAreCheckedBeforeSending() throws Exception {
     Path missing = Files.createTempDirectory("cli-usage").resolve("no-such-input.json");
     assertUsage(processes.cli("start", "ping_pong", "--version", "1", "--input-file", missing.toString(), "--api", nobody),
