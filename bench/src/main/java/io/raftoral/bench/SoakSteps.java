@@ -14,16 +14,17 @@ import java.util.List;
 /**
  * The soak's workflow, {@code soak_steps} v1: n compute steps; each execution of a step first
  * appends "id step nonce" to a log file shared by every node process, then sleeps, and the
- * committed value is that nonce. The soak reads the log to tell which execution of a step was
- * committed and how often each step ran.
+ * committed value is that nonce. The soak, and the suite's process tests, read the
+ * log to tell which execution of a step was committed and how often each step ran. Node
+ * processes started with this module's classpath register it through {@link BenchWorkflows}.
  */
-final class SoakSteps {
+public final class SoakSteps {
   private SoakSteps() {}
 
-  /** The workflow's input. */
-  record Input(int steps, long stepMillis, String log) {}
+  /** The workflow's input: {@code steps} steps of {@code stepMillis} each, appending to the file {@code log}. */
+  public record Input(int steps, long stepMillis, String log) {}
 
-  static final WorkflowDefinition<Input, String> DEFINITION = WorkflowDefinition.of("soak_steps", 1, Input.class, String.class,
+  public static final WorkflowDefinition<Input, String> DEFINITION = WorkflowDefinition.of("soak_steps", 1, Input.class, String.class,
       (ctx, in) -> {
         List<String> committed = new ArrayList<>();
         for (int i = 1; i <= in.steps(); i++) {

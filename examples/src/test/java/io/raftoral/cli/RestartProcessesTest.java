@@ -2,6 +2,7 @@ package io.raftoral.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.raftoral.bench.SoakSteps;
 import io.raftoral.client.RaftoralClient;
 import io.raftoral.common.WorkflowInfo;
 import io.raftoral.common.WorkflowStatus;
@@ -290,7 +291,7 @@ class RestartProcessesTest {
       try (RaftoralClient c = RaftoralClient.connect(nodes.apiAddress(via))) {
         for (int i = 0; i < perRound; i++) {
           String id = "soak-" + round + "-" + i;
-          c.start("soak_steps", 1, NodeProcesses.json(new SoakWorkflows.Input(steps, 300, log.toString())), id);
+          c.start("soak_steps", 1, NodeProcesses.json(new SoakSteps.Input(steps, 300, log.toString())), id);
           ids.add(id);
         }
       }

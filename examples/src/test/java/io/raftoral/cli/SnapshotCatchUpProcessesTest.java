@@ -2,6 +2,7 @@ package io.raftoral.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.raftoral.bench.SoakSteps;
 import io.raftoral.client.RaftoralClient;
 import io.raftoral.common.WorkflowStatus;
 import io.raftoral.proto.client.ClusterInfoReply;
@@ -75,7 +76,7 @@ class SnapshotCatchUpProcessesTest {
     try (RaftoralClient c = RaftoralClient.connect(nodes.apiAddress(via))) {
       List<String> ids = new ArrayList<>();
       for (int i = 0; i < count; i++) {
-        ids.add(c.start("soak_steps", 1, NodeProcesses.json(new SoakWorkflows.Input(4, 0, steps.toString())), prefix + "-" + i).workflowId());
+        ids.add(c.start("soak_steps", 1, NodeProcesses.json(new SoakSteps.Input(4, 0, steps.toString())), prefix + "-" + i).workflowId());
       }
       for (String id : ids) {
         assertThat(c.await(id, WAIT).info().status()).as(id).isEqualTo(WorkflowStatus.COMPLETED);
