@@ -7,15 +7,12 @@ import io.raftoral.client.RaftoralClient;
 import io.raftoral.common.WorkflowInfo;
 import io.raftoral.common.WorkflowStatus;
 import io.raftoral.proto.client.ClusterInfoReply;
-import io.raftoral.proto.client.ReplicaInfo;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -67,45 +64,14 @@ class RestartProcessesTest {
     }
   }
 
-  /**
-   * Waits until node {@code via} sees {@code count} members and every execution group has a
-   * leader and a Raft configuration equal to its committed members (killing a node earlier
-   * could leave a group of two with one alive).
-   */
+  /** Waits until node {@code via} sees a settled cluster of {@code count} ({@link NodeProcesses#settled}). */
   private void awaitSettled(int via, int count) {
-    long deadline = System.nanoTime() + WAIT.toNanos();
-    while (true) {
-      try {
-        ClusterInfoReply i = info(via);
-        if (i.getNodesCount() == count && i.getExecutionGroupsList().stream().allMatch(g -> g.getLeaderNode() != 0
-            && g.getMembersCount() == count && g.getRaftMembersList().equals(g.getMembersList()))) {
-          return;
-        }
-      } catch (RuntimeException notYet) {
-        // the node may still be starting
-      }
-      assertThat(System.nanoTime()).as("cluster of %d settled", count).isLessThan(deadline);
-      sleep(200);
-    }
+    nodes.awaitCluster(via, "cluster of " + count + " settled", WAIT, c -> NodeProcesses.settled(c, count));
   }
 
   /** Waits until every node's replica of every group has the same applied state (same digest). */
   private void assertReplicasConverge() {
-    long deadline = System.nanoTime() + WAIT.toNanos();
-    Map<String, Set<String>> digests = new HashMap<>();
-    while (true) {
-      digests.clear();
-      for (int i = 1; i <= nodes.size(); i++) {
-        for (ReplicaInfo r : info(i, true).getReplicasList()) {
-          digests.computeIfAbsent(r.getGroupId(), k -> new HashSet<>()).add(r.getDigest());
-        }
-      }
-      if (!digests.isEmpty() && digests.values().stream().allMatch(d -> d.size() == 1)) {
-        return;
-      }
-      assertThat(System.nanoTime()).as("replicas converge: %s", digests).isLessThan(deadline);
-      sleep(200);
-    }
+    nodes.awaitReplicasEqual(WAIT);
   }
 
   private List<String> start(int via, String prefix, int count, int seconds) {
