@@ -276,7 +276,7 @@ class RestartProcessesTest {
       for (String id : ids) {
         RaftoralClient.Outcome o = c.await(id, WAIT);
         assertThat(o.info().status()).as("%s: %s", id, o.info().errorMessage()).isEqualTo(WorkflowStatus.COMPLETED);
-        committed.put(id, List.of(new String(o.result(), StandardCharsets.UTF_8).replace("\"", "").split(",")));
+        committed.put(id, SoakSteps.committedValues(o.result()));
         java.time.Instant started = o.info().startedAt().minusSeconds(1); // clocks of one machine; a second of slack
         java.time.Instant ended = o.info().endedAt().orElseThrow().plusSeconds(1);
         killsDuringRun.put(id, killedAt.stream().filter(k -> k.isAfter(started) && k.isBefore(ended)).count());
@@ -286,30 +286,13 @@ class RestartProcessesTest {
     for (int i = 2; i <= 3; i++) {
       try (RaftoralClient c = RaftoralClient.connect(nodes.apiAddress(i))) {
         for (String id : ids.subList(0, 20)) {
-          assertThat(List.of(new String(c.await(id, WAIT).result(), StandardCharsets.UTF_8).replace("\"", "").split(",")))
-              .isEqualTo(committed.get(id));
+          assertThat(SoakSteps.committedValues(c.await(id, WAIT).result())).isEqualTo(committed.get(id));
         }
       }
     }
-    Map<String, List<String>> executions = new HashMap<>(); // "id step" -> nonces, in log order
-    for (String line : java.nio.file.Files.readAllLines(log)) {
-      String[] f = line.split(" ");
-      executions.computeIfAbsent(f[0] + " " + f[1], k -> new ArrayList<>()).add(f[2]);
-    }
-    long allReruns = 0;
-    for (String id : ids) {
-      assertThat(committed.get(id)).as(id).hasSize(steps);
-      long reruns = 0;
-      for (int step = 1; step <= steps; step++) {
-        List<String> ran = executions.getOrDefault(id + " " + step, List.of());
-        assertThat(ran).as("the committed value of %s step %d came from one of its executions", id, step)
-            .contains(committed.get(id).get(step - 1));
-        reruns += ran.size() - 1;
-      }
-      assertThat(reruns).as("%s re-ran steps only for kills during its run", id).isLessThanOrEqualTo(killsDuringRun.get(id));
-      allReruns += reruns;
-    }
-    System.out.println("soak: " + ids.size() + " workflows, " + killedAt.size() + " kills, " + allReruns + " steps re-run");
+    SoakSteps.Check check = SoakSteps.check(committed, killsDuringRun, steps, log);
+    assertThat(check.problems()).as("no workflow re-ran a committed step, every committed value came from an execution").isEmpty();
+    System.out.println("soak: " + ids.size() + " workflows, " + killedAt.size() + " kills, " + check.reruns() + " steps re-run");
     assertReplicasConverge();
   }
 
