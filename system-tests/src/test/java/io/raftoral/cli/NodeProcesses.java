@@ -30,8 +30,9 @@ import org.junit.jupiter.api.Assumptions;
  * <p>Nodes are numbered 1, 2, 3... in the order they were started (node 1 is usually the
  * bootstrap node); {@link #nodeId(int)} is the id the node printed, which for joining nodes
  * the cluster allocates. Each node's stdout and stderr, and every CLI run's, stay in files under
- * {@code target/node-processes/NAME-TIMESTAMP/} for debugging; data directories live in a temp
- * directory removed by {@link #close()}, which also stops every process still running (nodes
+ * {@code target/node-processes/NAME-TIMESTAMP/} for debugging; data directories (and the
+ * processes' own temp files, {@code java.io.tmpdir}) live in a temp directory removed by
+ * {@link #close()}, which also stops every process still running (nodes
  * and {@link #spawnJava helpers}) and unmounts every {@link #tmpfs} it mounted.
  *
  * <p>A node may run under a command prefix ({@link #startIn}), e.g. {@code ip netns exec NS}
@@ -543,6 +544,9 @@ public final class NodeProcesses implements AutoCloseable {
     List<String> cmd = new ArrayList<>(prefix);
     cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     cmd.addAll(jvm);
+    // An --in-memory node keeps its files in a temp directory, which a SIGKILL leaves behind:
+    // under the data root, close() removes it.
+    cmd.add("-Djava.io.tmpdir=" + dataRoot);
     cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), main.getName()));
     cmd.addAll(args);
     try {
