@@ -21,7 +21,7 @@ CONFORMANCE_SCENARIOS ?=
 build:
 	$(MVN) -q install -DskipTests
 
-## test: run every test of every module (Java, the C ABI test under ASan, pytest, go vet + go test -race, the conformance matrix)
+## test: run every test of every module (Java, system-tests' node processes, the C ABI test under ASan, pytest, go vet + go test -race, the conformance matrix)
 test:
 	$(MVN) install
 

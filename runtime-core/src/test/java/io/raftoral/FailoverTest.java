@@ -106,8 +106,10 @@ class FailoverTest {
   private static Process startChild(long nodeId, Map<Long, String> members, StepLog log, Path out) throws Exception {
     String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
     String memberList = members.entrySet().stream().map(e -> e.getKey() + "=" + e.getValue()).collect(Collectors.joining(","));
+    // The child's in-memory node keeps its files in a temp directory that its SIGKILL leaves
+    // behind: under this test's directory, JUnit removes it.
     List<String> cmd = List.of(java, "--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow", "-Xmx256m",
-        "-cp", System.getProperty("java.class.path"), ChildNodeMain.class.getName(),
+        "-Djava.io.tmpdir=" + out.getParent(), "-cp", System.getProperty("java.class.path"), ChildNodeMain.class.getName(),
         String.valueOf(nodeId), memberList, log.file().toString(), "150");
     return new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(out.toFile()).start();
   }

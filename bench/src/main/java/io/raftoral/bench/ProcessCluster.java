@@ -106,6 +106,8 @@ final class ProcessCluster implements Target {
     List<String> cmd = new ArrayList<>();
     cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     cmd.addAll(jvmOptions.stream().map(o -> o.replace("{node}", Integer.toString(index))).toList());
+    // RocksDB unpacks its native library into java.io.tmpdir, which a killed node leaves behind: keep it under root.
+    cmd.add("-Djava.io.tmpdir=" + root);
     cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), "io.raftoral.cli.RaftoralCli",
         "node", "--raft-addr", raft, "--api-addr", api, "--data-dir", dataDir.toString()));
     cmd.addAll(modeArgs);

@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.raftoral.client.RaftoralClient;
 import io.raftoral.common.WorkflowStatus;
 import io.raftoral.proto.client.ReplicaInfo;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -140,7 +139,7 @@ public final class Soak implements Callable<Integer> {
           problems.add(id + " is " + o.info().status() + " " + o.info().errorMessage().orElse(""));
           continue;
         }
-        committed.put(id, List.of(new String(o.result(), StandardCharsets.UTF_8).replace("\"", "").split(",")));
+        committed.put(id, SoakSteps.committedValues(o.result()));
         Instant started = o.info().startedAt().minusSeconds(1); // one machine's clock; a second of slack
         Instant ended = o.info().endedAt().orElseThrow().plusSeconds(1);
         killsDuringRun.put(id, killedAt.stream().filter(k -> k.isAfter(started) && k.isBefore(ended)).count());
@@ -149,37 +148,16 @@ public final class Soak implements Callable<Integer> {
     for (int i = 1; i < nodes.size(); i++) {
       try (RaftoralClient c = RaftoralClient.connect(nodes.apiAddress(i))) {
         for (String id : committed.keySet()) {
-          List<String> there = List.of(new String(c.await(id, WAIT).result(), StandardCharsets.UTF_8).replace("\"", "").split(","));
+          List<String> there = SoakSteps.committedValues(c.await(id, WAIT).result());
           if (!there.equals(committed.get(id))) {
             problems.add(id + ": node " + (i + 1) + " has result " + there + ", node 1 " + committed.get(id));
           }
         }
       }
     }
-    Map<String, List<String>> executions = new HashMap<>(); // "id step" -> nonces in log order
-    for (String line : Files.readAllLines(log)) {
-      String[] f = line.split(" ");
-      executions.computeIfAbsent(f[0] + " " + f[1], k -> new ArrayList<>()).add(f[2]);
-    }
-    for (var e : committed.entrySet()) {
-      String id = e.getKey();
-      if (e.getValue().size() != steps) {
-        problems.add(id + " committed " + e.getValue().size() + " steps, not " + steps);
-        continue;
-      }
-      long workflowReruns = 0;
-      for (int step = 1; step <= steps; step++) {
-        List<String> ran = executions.getOrDefault(id + " " + step, List.of());
-        if (!ran.contains(e.getValue().get(step - 1))) {
-          problems.add(id + " step " + step + ": committed value " + e.getValue().get(step - 1) + " came from no execution " + ran);
-        }
-        workflowReruns += Math.max(0, ran.size() - 1);
-      }
-      if (workflowReruns > killsDuringRun.get(id)) {
-        problems.add(id + " re-ran " + workflowReruns + " steps with " + killsDuringRun.get(id) + " kills during its run");
-      }
-      reruns += workflowReruns;
-    }
+    SoakSteps.Check check = SoakSteps.check(committed, killsDuringRun, steps, log);
+    problems.addAll(check.problems());
+    reruns += check.reruns();
     checkReplicasEqual(nodes, problems);
   }
 

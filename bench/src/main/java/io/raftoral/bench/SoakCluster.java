@@ -88,6 +88,8 @@ final class SoakCluster implements AutoCloseable {
     // Ratis's own warnings (a failed snapshot install, a stuck appender) belong in a soak's logs.
     cmd.add("-Dorg.slf4j.simpleLogger.log.org.apache.ratis=warn");
     cmd.addAll(nodeJvm);
+    // RocksDB unpacks its native library into java.io.tmpdir, which SIGKILL leaves behind: keep it under root.
+    cmd.add("-Djava.io.tmpdir=" + root);
     cmd.addAll(List.of("-Xmx512m", "-cp", System.getProperty("java.class.path"), "io.raftoral.cli.RaftoralCli", "node",
         "--raft-addr", raft.get(i), "--api-addr", api.get(i), "--data-dir", root.resolve("node-" + (i + 1)).toString()));
     cmd.addAll(modes.get(i));

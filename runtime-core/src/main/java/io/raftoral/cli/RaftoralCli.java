@@ -75,12 +75,19 @@ public final class RaftoralCli implements Runnable {
     cli.setUsageHelpAutoWidth(true);
     cli.setParameterExceptionHandler(RaftoralCli::usageError);
     cli.setExecutionExceptionHandler(RaftoralCli::failure);
-    // picocli prints the top-level help for `raftoral UNKNOWN --help` and exits 0; refuse instead.
+    // With --help, picocli ignores words it could not match and prints a help with exit 0: the
+    // top help for `raftoral UNKNOWN --help`, a command's for `raftoral cluster EXTRA --help`.
+    // Refuse those as it does without --help.
     IExecutionStrategy run = cli.getExecutionStrategy();
     cli.setExecutionStrategy(parsed -> {
       String unknown = unknownCommand(parsed.commandSpec().commandLine(), parsed.originalArgs());
       if (unknown != null) {
         throw new UnmatchedArgumentException(parsed.commandSpec().commandLine(), List.of(unknown));
+      }
+      for (ParseResult level = parsed; level != null; level = level.subcommand()) {
+        if (!level.unmatched().isEmpty()) {
+          throw new UnmatchedArgumentException(level.commandSpec().commandLine(), level.unmatched());
+        }
       }
       return run.execute(parsed);
     });

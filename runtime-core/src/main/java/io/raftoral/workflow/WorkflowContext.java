@@ -8,12 +8,18 @@ import java.util.function.UnaryOperator;
  * What a running workflow function uses to make its progress durable.
  *
  * <h2>The checkpoint contract</h2>
- * Per (workflow, key) the committed values form one ordered sequence: the n-th write of a key
- * in a run returns the n-th committed value of that key, on every node. A repeated write of a
- * key appends; it never overwrites. Keys are independent. A non-owner returns only committed
- * values; the owner goes on with its own value once it is proposed (pipelined), and every
- * earlier write is committed before a {@link #checkpointCompute} function runs and before the
- * workflow ends.
+ * Per (workflow, key) the committed values form one ordered sequence, the same on every node:
+ * the n-th write of a key in a run stands for the n-th value of that key. A repeated write of a
+ * key appends; it never overwrites. Keys are independent. A write whose position is already
+ * committed (a replay) returns the committed value. Otherwise a non-owner waits for it to
+ * commit, while the owner proposes its own value and goes on with it at once, before a
+ * majority has accepted it (pipelined writes, docs/ARCHITECTURE.md). What waiting would
+ * protect holds through two barriers: every earlier write is committed before a
+ * {@link #checkpointCompute} function runs, and before the workflow ends. Should ownership
+ * move while writes are unconfirmed and another value commit at one of their positions, the
+ * run that went on with its own value stops and a fresh run replays the committed ones: plain
+ * code between checkpoints may therefore run with a value that is not kept, so anything that
+ * acts on the outside world belongs in {@link #checkpointCompute}.
  *
  * <h2>Errors</h2>
  * Every checkpoint call throws {@link Errors.WorkflowTerminatedException} once the workflow is
@@ -40,11 +46,11 @@ public interface WorkflowContext {
   boolean isTerminated();
 
   /**
-   * Records {@code value} as the next value of {@code key} and returns the committed value.
-   * Every node that runs the function computes a value; only the owner's is proposed. The owner
-   * gets its value back as soon as it is proposed (pipelined writes): every earlier write is
-   * committed before a {@link #checkpointCompute} function runs and before the workflow ends,
-   * and a run that went on with a value another owner overwrote is replayed.
+   * Records {@code value} as the next value of {@code key} and returns that position's value.
+   * Every node that runs the function computes a value; only the owner's is proposed. A
+   * committed position returns its committed value; otherwise the owner gets its value back as
+   * soon as it is proposed (pipelined writes) and a non-owner once it is committed. A run that
+   * went on with a value another owner's commit replaced is stopped and replayed (see above).
    */
   <T> T checkpoint(String key, T value);
 
@@ -56,7 +62,8 @@ public interface WorkflowContext {
 
   /**
    * Runs {@code fn} only on the owner and only when the next value of {@code key} is not
-   * committed yet; records its result and returns the committed value. Without failures
+   * committed yet; records its result and returns that position's value as {@link #checkpoint}
+   * does (on the owner, {@code fn}'s result once proposed). Without failures
    * {@code fn} runs exactly once in the whole cluster; around an owner crash it runs again only
    * if its result was never committed. Non-owners never run it. {@code fn} may not use this
    * context: a checkpoint call from it throws {@link Errors.InvalidArgumentException}, as such a write would
@@ -77,13 +84,13 @@ public interface WorkflowContext {
 
   /** A variable holding one value of a workflow, replicated like a checkpoint. */
   interface ReplicatedVar<T> {
-    /** The current committed value; local, no I/O. */
+    /** The value the last write or read of this variable returned; local, no I/O. */
     T get();
 
-    /** Writes the next value and returns the committed one. */
+    /** Writes the next value and returns it as {@link WorkflowContext#checkpoint} does. */
     T set(T value);
 
-    /** Writes {@code fn(get())} and returns the committed value. */
+    /** Writes {@code fn(get())} and returns it as {@link #set} does. */
     T update(UnaryOperator<T> fn);
   }
 }

@@ -6,18 +6,9 @@ import io.raftoral.state.WorkflowEntry;
 import io.raftoral.state.WorkflowState;
 import java.util.HashMap;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
-import org.openjdk.jmh.annotations.BenchmarkMode;
-import org.openjdk.jmh.annotations.Fork;
-import org.openjdk.jmh.annotations.Measurement;
-import org.openjdk.jmh.annotations.Mode;
 import org.openjdk.jmh.annotations.OperationsPerInvocation;
-import org.openjdk.jmh.annotations.OutputTimeUnit;
-import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
-import org.openjdk.jmh.annotations.State;
-import org.openjdk.jmh.annotations.Warmup;
 import org.openjdk.jmh.infra.Blackhole;
 
 /**
@@ -28,13 +19,7 @@ import org.openjdk.jmh.infra.Blackhole;
  * {@code duplicate} is a retried proposal of a committed position (refused as DUPLICATE).
  * Each invocation is a new workflow (its start is included, 1/S of the time per step).
  */
-@State(Scope.Thread)
-@BenchmarkMode(Mode.AverageTime)
-@OutputTimeUnit(TimeUnit.NANOSECONDS)
-@Fork(value = 1, jvmArgsAppend = "--sun-misc-unsafe-memory-access=allow")
-@Warmup(iterations = 3, time = 1)
-@Measurement(iterations = 3, time = 1)
-public class CheckpointSequencingBenchmark {
+public class CheckpointSequencingBenchmark extends MicroBenchmark {
   /** A prepared workflow: its start and its steps' commands. */
   private record Prepared(String id, Command start, String[] keys, Command[] steps) {}
 

@@ -5,18 +5,9 @@ import io.raftoral.proto.raft.Command;
 import io.raftoral.proto.raft.CommandBatch;
 import io.raftoral.proto.raft.SetCheckpoint;
 import java.nio.ByteBuffer;
-import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
-import org.openjdk.jmh.annotations.BenchmarkMode;
-import org.openjdk.jmh.annotations.Fork;
-import org.openjdk.jmh.annotations.Measurement;
-import org.openjdk.jmh.annotations.Mode;
-import org.openjdk.jmh.annotations.OutputTimeUnit;
 import org.openjdk.jmh.annotations.Param;
-import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
-import org.openjdk.jmh.annotations.State;
-import org.openjdk.jmh.annotations.Warmup;
 
 /**
  * Command encoding: one Raft entry, a {@link CommandBatch} of N {@link SetCheckpoint} commands
@@ -24,13 +15,7 @@ import org.openjdk.jmh.annotations.Warmup;
  * serialized as {@code Proposer} does, and parsed back as {@code WorkflowStateMachine} does
  * (from the read-only buffer of Ratis's ByteString) or from a byte array. Time per entry.
  */
-@State(Scope.Thread)
-@BenchmarkMode(Mode.AverageTime)
-@OutputTimeUnit(TimeUnit.NANOSECONDS)
-@Fork(value = 1, jvmArgsAppend = "--sun-misc-unsafe-memory-access=allow")
-@Warmup(iterations = 3, time = 1)
-@Measurement(iterations = 3, time = 1)
-public class CommandEncodingBenchmark {
+public class CommandEncodingBenchmark extends MicroBenchmark {
   @Param({"1", "128"})
   int commands;
 

@@ -9,18 +9,9 @@ import io.raftoral.proto.raft.WorkflowStatusCode;
 import io.raftoral.raft.Proposer;
 import io.raftoral.raft.RaftReply;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
-import org.openjdk.jmh.annotations.BenchmarkMode;
-import org.openjdk.jmh.annotations.Fork;
-import org.openjdk.jmh.annotations.Measurement;
-import org.openjdk.jmh.annotations.Mode;
 import org.openjdk.jmh.annotations.OperationsPerInvocation;
-import org.openjdk.jmh.annotations.OutputTimeUnit;
-import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
-import org.openjdk.jmh.annotations.State;
-import org.openjdk.jmh.annotations.Warmup;
 
 /**
  * Proposer batching, without Raft: the submit function answers at once with a reply carrying
@@ -36,13 +27,7 @@ import org.openjdk.jmh.annotations.Warmup;
  *       group at C = 16 / 128). Time per command.
  * </ul>
  */
-@State(Scope.Thread)
-@BenchmarkMode(Mode.AverageTime)
-@OutputTimeUnit(TimeUnit.NANOSECONDS)
-@Fork(value = 1, jvmArgsAppend = "--sun-misc-unsafe-memory-access=allow")
-@Warmup(iterations = 3, time = 1)
-@Measurement(iterations = 3, time = 1)
-public class ProposerBenchmark {
+public class ProposerBenchmark extends MicroBenchmark {
   private static final int POOL = 1024;
   private static final int MAX_BURST = 128;
 

@@ -2,19 +2,17 @@ package io.raftoral.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.raftoral.bench.SoakSteps;
 import io.raftoral.client.RaftoralClient;
 import io.raftoral.common.WorkflowInfo;
 import io.raftoral.common.WorkflowStatus;
 import io.raftoral.proto.client.ClusterInfoReply;
-import io.raftoral.proto.client.ReplicaInfo;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -66,45 +64,14 @@ class RestartProcessesTest {
     }
   }
 
-  /**
-   * Waits until node {@code via} sees {@code count} members and every execution group has a
-   * leader and a Raft configuration equal to its committed members (killing a node earlier
-   * could leave a group of two with one alive).
-   */
+  /** Waits until node {@code via} sees a settled cluster of {@code count} ({@link NodeProcesses#settled}). */
   private void awaitSettled(int via, int count) {
-    long deadline = System.nanoTime() + WAIT.toNanos();
-    while (true) {
-      try {
-        ClusterInfoReply i = info(via);
-        if (i.getNodesCount() == count && i.getExecutionGroupsList().stream().allMatch(g -> g.getLeaderNode() != 0
-            && g.getMembersCount() == count && g.getRaftMembersList().equals(g.getMembersList()))) {
-          return;
-        }
-      } catch (RuntimeException notYet) {
-        // the node may still be starting
-      }
-      assertThat(System.nanoTime()).as("cluster of %d settled", count).isLessThan(deadline);
-      sleep(200);
-    }
+    nodes.awaitCluster(via, "cluster of " + count + " settled", WAIT, c -> NodeProcesses.settled(c, count));
   }
 
   /** Waits until every node's replica of every group has the same applied state (same digest). */
   private void assertReplicasConverge() {
-    long deadline = System.nanoTime() + WAIT.toNanos();
-    Map<String, Set<String>> digests = new HashMap<>();
-    while (true) {
-      digests.clear();
-      for (int i = 1; i <= nodes.size(); i++) {
-        for (ReplicaInfo r : info(i, true).getReplicasList()) {
-          digests.computeIfAbsent(r.getGroupId(), k -> new HashSet<>()).add(r.getDigest());
-        }
-      }
-      if (!digests.isEmpty() && digests.values().stream().allMatch(d -> d.size() == 1)) {
-        return;
-      }
-      assertThat(System.nanoTime()).as("replicas converge: %s", digests).isLessThan(deadline);
-      sleep(200);
-    }
+    nodes.awaitReplicasEqual(WAIT);
   }
 
   private List<String> start(int via, String prefix, int count, int seconds) {
@@ -290,7 +257,7 @@ class RestartProcessesTest {
       try (RaftoralClient c = RaftoralClient.connect(nodes.apiAddress(via))) {
         for (int i = 0; i < perRound; i++) {
           String id = "soak-" + round + "-" + i;
-          c.start("soak_steps", 1, NodeProcesses.json(new SoakWorkflows.Input(steps, 300, log.toString())), id);
+          c.start("soak_steps", 1, NodeProcesses.json(new SoakSteps.Input(steps, 300, log.toString())), id);
           ids.add(id);
         }
       }
@@ -309,7 +276,7 @@ class RestartProcessesTest {
       for (String id : ids) {
         RaftoralClient.Outcome o = c.await(id, WAIT);
         assertThat(o.info().status()).as("%s: %s", id, o.info().errorMessage()).isEqualTo(WorkflowStatus.COMPLETED);
-        committed.put(id, List.of(new String(o.result(), StandardCharsets.UTF_8).replace("\"", "").split(",")));
+        committed.put(id, SoakSteps.committedValues(o.result()));
         java.time.Instant started = o.info().startedAt().minusSeconds(1); // clocks of one machine; a second of slack
         java.time.Instant ended = o.info().endedAt().orElseThrow().plusSeconds(1);
         killsDuringRun.put(id, killedAt.stream().filter(k -> k.isAfter(started) && k.isBefore(ended)).count());
@@ -319,30 +286,13 @@ class RestartProcessesTest {
     for (int i = 2; i <= 3; i++) {
       try (RaftoralClient c = RaftoralClient.connect(nodes.apiAddress(i))) {
         for (String id : ids.subList(0, 20)) {
-          assertThat(List.of(new String(c.await(id, WAIT).result(), StandardCharsets.UTF_8).replace("\"", "").split(",")))
-              .isEqualTo(committed.get(id));
+          assertThat(SoakSteps.committedValues(c.await(id, WAIT).result())).isEqualTo(committed.get(id));
         }
       }
     }
-    Map<String, List<String>> executions = new HashMap<>(); // "id step" -> nonces, in log order
-    for (String line : java.nio.file.Files.readAllLines(log)) {
-      String[] f = line.split(" ");
-      executions.computeIfAbsent(f[0] + " " + f[1], k -> new ArrayList<>()).add(f[2]);
-    }
-    long allReruns = 0;
-    for (String id : ids) {
-      assertThat(committed.get(id)).as(id).hasSize(steps);
-      long reruns = 0;
-      for (int step = 1; step <= steps; step++) {
-        List<String> ran = executions.getOrDefault(id + " " + step, List.of());
-        assertThat(ran).as("the committed value of %s step %d came from one of its executions", id, step)
-            .contains(committed.get(id).get(step - 1));
-        reruns += ran.size() - 1;
-      }
-      assertThat(reruns).as("%s re-ran steps only for kills during its run", id).isLessThanOrEqualTo(killsDuringRun.get(id));
-      allReruns += reruns;
-    }
-    System.out.println("soak: " + ids.size() + " workflows, " + killedAt.size() + " kills, " + allReruns + " steps re-run");
+    SoakSteps.Check check = SoakSteps.check(committed, killsDuringRun, steps, log);
+    assertThat(check.problems()).as("no workflow re-ran a committed step, every committed value came from an execution").isEmpty();
+    System.out.println("soak: " + ids.size() + " workflows, " + killedAt.size() + " kills, " + check.reruns() + " steps re-run");
     assertReplicasConverge();
   }
 

@@ -150,19 +150,8 @@ class PausedLeaderProcessesTest {
   }
 
   private static void awaitWhole(NodeProcesses nodes, Set<Integer> processes) {
-    long deadline = System.nanoTime() + WAIT.toNanos();
     for (int i : processes) {
-      while (true) {
-        try {
-          if (NodeProcesses.wholeOfThree(nodes.clusterInfo(i))) {
-            break;
-          }
-        } catch (RuntimeException notYet) {
-          // starting
-        }
-        assertThat(System.nanoTime()).as("cluster whole as process %d sees it", i).isLessThan(deadline);
-        sleep(200);
-      }
+      nodes.awaitCluster(i, "cluster whole as process " + i + " sees it", WAIT, NodeProcesses::wholeOfThree);
     }
   }
 }

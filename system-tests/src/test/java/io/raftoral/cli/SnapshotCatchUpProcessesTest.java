@@ -2,9 +2,9 @@ package io.raftoral.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.raftoral.bench.SoakSteps;
 import io.raftoral.client.RaftoralClient;
 import io.raftoral.common.WorkflowStatus;
-import io.raftoral.proto.client.ClusterInfoReply;
 import io.raftoral.proto.client.ReplicaInfo;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -12,10 +12,8 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
@@ -75,7 +73,7 @@ class SnapshotCatchUpProcessesTest {
     try (RaftoralClient c = RaftoralClient.connect(nodes.apiAddress(via))) {
       List<String> ids = new ArrayList<>();
       for (int i = 0; i < count; i++) {
-        ids.add(c.start("soak_steps", 1, NodeProcesses.json(new SoakWorkflows.Input(4, 0, steps.toString())), prefix + "-" + i).workflowId());
+        ids.add(c.start("soak_steps", 1, NodeProcesses.json(new SoakSteps.Input(4, 0, steps.toString())), prefix + "-" + i).workflowId());
       }
       for (String id : ids) {
         assertThat(c.await(id, WAIT).info().status()).as(id).isEqualTo(WorkflowStatus.COMPLETED);
@@ -117,47 +115,12 @@ class SnapshotCatchUpProcessesTest {
   }
 
   private static void awaitSettled(NodeProcesses nodes, int via, int count) {
-    long deadline = System.nanoTime() + WAIT.toNanos();
-    while (true) {
-      try {
-        ClusterInfoReply i = nodes.clusterInfo(via, false);
-        if (i.getNodesCount() == count && i.getExecutionGroupsList().stream().allMatch(g -> g.getLeaderNode() != 0
-            && g.getMembersCount() == count && g.getRaftMembersList().equals(g.getMembersList()))) {
-          return;
-        }
-      } catch (RuntimeException notYet) {
-        // still starting
-      }
-      assertThat(System.nanoTime()).as("cluster of %d settled", count).isLessThan(deadline);
-      sleep(200);
-    }
+    nodes.awaitCluster(via, "cluster of " + count + " settled", WAIT, c -> NodeProcesses.settled(c, count));
   }
 
   /** Waits until every node holds every group with one digest; returns node 1's replicas by group. */
   private static Map<String, ReplicaInfo> assertReplicasConverge(NodeProcesses nodes) {
-    long deadline = System.nanoTime() + WAIT.toNanos();
-    while (true) {
-      Map<String, Set<String>> digests = new HashMap<>();
-      Map<String, Integer> holders = new HashMap<>();
-      Map<String, ReplicaInfo> first = new HashMap<>();
-      for (int i = 1; i <= nodes.size(); i++) {
-        if (!nodes.isAlive(i)) {
-          continue;
-        }
-        for (ReplicaInfo r : nodes.clusterInfo(i, true).getReplicasList()) {
-          digests.computeIfAbsent(r.getGroupId(), k -> new HashSet<>()).add(r.getDigest());
-          holders.merge(r.getGroupId(), 1, Integer::sum);
-          first.putIfAbsent(r.getGroupId(), r);
-        }
-      }
-      long alive = java.util.stream.IntStream.rangeClosed(1, nodes.size()).filter(nodes::isAlive).count();
-      if (!digests.isEmpty() && digests.values().stream().allMatch(d -> d.size() == 1)
-          && holders.values().stream().allMatch(h -> h == alive)) {
-        return first;
-      }
-      assertThat(System.nanoTime()).as("replicas converge: %s", digests).isLessThan(deadline);
-      sleep(200);
-    }
+    return nodes.awaitReplicasEqual(WAIT);
   }
 
   private static List<String> concat(List<String> a, List<String> b) {

@@ -38,9 +38,7 @@ class IdentityProcessesTest {
   }
 
   private static boolean settled(ClusterInfoReply c, int count) {
-    return c.getNodesCount() == count && c.getNodesList().stream().allMatch(n -> n.getRole() == ManagementRole.VOTER)
-        && c.getExecutionGroupsList().stream().allMatch(g -> g.getMembersCount() == count && g.getLeaderNode() != 0
-            && g.getRaftMembersList().equals(g.getMembersList()));
+    return NodeProcesses.settled(c, count) && c.getNodesList().stream().allMatch(n -> n.getRole() == ManagementRole.VOTER);
   }
 
   @Test

@@ -30,8 +30,9 @@ import org.junit.jupiter.api.Assumptions;
  * <p>Nodes are numbered 1, 2, 3... in the order they were started (node 1 is usually the
  * bootstrap node); {@link #nodeId(int)} is the id the node printed, which for joining nodes
  * the cluster allocates. Each node's stdout and stderr, and every CLI run's, stay in files under
- * {@code target/node-processes/NAME-TIMESTAMP/} for debugging; data directories live in a temp
- * directory removed by {@link #close()}, which also stops every process still running (nodes
+ * {@code target/node-processes/NAME-TIMESTAMP/} for debugging; data directories (and the
+ * processes' own temp files, {@code java.io.tmpdir}) live in a temp directory removed by
+ * {@link #close()}, which also stops every process still running (nodes
  * and {@link #spawnJava helpers}) and unmounts every {@link #tmpfs} it mounted.
  *
  * <p>A node may run under a command prefix ({@link #startIn}), e.g. {@code ip netns exec NS}
@@ -328,11 +329,48 @@ public final class NodeProcesses implements AutoCloseable {
 
   /** Three voters, every execution group at three members with a leader, its Raft configuration equal to them. */
   public static boolean wholeOfThree(io.raftoral.proto.client.ClusterInfoReply c) {
-    return c.getNodesCount() == 3
-        && c.getNodesList().stream().allMatch(n -> n.getRole() == io.raftoral.proto.client.ManagementRole.VOTER)
-        && c.getExecutionGroupsCount() > 0
-        && c.getExecutionGroupsList().stream().allMatch(g -> g.getMembersCount() == 3 && g.getLeaderNode() != 0
-            && g.getRaftMembersList().equals(g.getMembersList()));
+    return settled(c, 3) && c.getExecutionGroupsCount() > 0
+        && c.getNodesList().stream().allMatch(n -> n.getRole() == io.raftoral.proto.client.ManagementRole.VOTER);
+  }
+
+  /**
+   * {@code count} nodes, and every execution group with a leader and {@code count} committed
+   * members that are also its Raft configuration (a kill can leave a group of two with one alive).
+   */
+  public static boolean settled(io.raftoral.proto.client.ClusterInfoReply c, int count) {
+    return c.getNodesCount() == count && c.getExecutionGroupsList().stream().allMatch(g -> g.getMembersCount() == count
+        && g.getLeaderNode() != 0 && g.getRaftMembersList().equals(g.getMembersList()));
+  }
+
+  /**
+   * Waits (at most {@code timeout}) until every running node holds every execution group and all
+   * replicas of a group have one digest (the same applied state); returns the first running
+   * node's replicas by group.
+   */
+  public java.util.Map<String, io.raftoral.proto.client.ReplicaInfo> awaitReplicasEqual(Duration timeout) {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (true) {
+      java.util.Map<String, java.util.Set<String>> digests = new java.util.HashMap<>();
+      java.util.Map<String, Integer> holders = new java.util.HashMap<>();
+      java.util.Map<String, io.raftoral.proto.client.ReplicaInfo> first = new java.util.HashMap<>();
+      List<Integer> alive = java.util.stream.IntStream.rangeClosed(1, size()).filter(this::isAlive).boxed().toList();
+      for (int i : alive) {
+        for (io.raftoral.proto.client.ReplicaInfo r : clusterInfo(i, true).getReplicasList()) {
+          digests.computeIfAbsent(r.getGroupId(), k -> new java.util.HashSet<>()).add(r.getDigest());
+          holders.merge(r.getGroupId(), 1, Integer::sum);
+          first.putIfAbsent(r.getGroupId(), r);
+        }
+      }
+      if (!digests.isEmpty() && digests.values().stream().allMatch(d -> d.size() == 1)
+          && holders.values().stream().allMatch(h -> h == alive.size())) {
+        return first;
+      }
+      if (System.nanoTime() - deadline > 0) {
+        throw new AssertionError("replicas converge: not within " + timeout.toSeconds() + " s; digests by group: " + digests
+            + ", holders by group: " + holders + " of " + alive.size() + " running nodes");
+      }
+      sleep(200);
+    }
   }
 
   /** The cluster as process {@code via} answers it. */
@@ -353,7 +391,13 @@ public final class NodeProcesses implements AutoCloseable {
    */
   public io.raftoral.proto.client.ClusterInfoReply awaitCluster(int via, String what,
       java.util.function.Predicate<io.raftoral.proto.client.ClusterInfoReply> condition) {
-    long deadline = System.nanoTime() + CLUSTER_WAIT.toNanos();
+    return awaitCluster(via, what, CLUSTER_WAIT, condition);
+  }
+
+  /** As {@link #awaitCluster(int, String, java.util.function.Predicate)}, waiting at most {@code timeout}. */
+  public io.raftoral.proto.client.ClusterInfoReply awaitCluster(int via, String what, Duration timeout,
+      java.util.function.Predicate<io.raftoral.proto.client.ClusterInfoReply> condition) {
+    long deadline = System.nanoTime() + timeout.toNanos();
     Object last = null;
     while (true) {
       try {
@@ -366,7 +410,7 @@ public final class NodeProcesses implements AutoCloseable {
         last = notNow; // starting, rejoining, not serving or cut off
       }
       if (System.nanoTime() - deadline > 0) {
-        throw new AssertionError(what + ": not within " + CLUSTER_WAIT.toSeconds() + " s; last seen by process " + via + ": " + last);
+        throw new AssertionError(what + ": not within " + timeout.toSeconds() + " s; last seen by process " + via + ": " + last);
       }
       try {
         Thread.sleep(200);
@@ -500,6 +544,9 @@ public final class NodeProcesses implements AutoCloseable {
     List<String> cmd = new ArrayList<>(prefix);
     cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     cmd.addAll(jvm);
+    // An --in-memory node keeps its files in a temp directory, which a SIGKILL leaves behind:
+    // under the data root, close() removes it.
+    cmd.add("-Djava.io.tmpdir=" + dataRoot);
     cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), main.getName()));
     cmd.addAll(args);
     try {

@@ -19,6 +19,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * What the CLI refuses before it talks to any node, and how it reports a node it cannot reach:
@@ -101,8 +102,19 @@ class CliUsageTest {
   }
 
   @Test
-  void inputFileAndStdinOptionsAreCheckedBeforeSending() throws Exception {
-    Path missing = Files.createTempDirectory("cli-usage").resolve("no-such-input.json");
+  void anUnexpectedArgumentToACommandIsRefusedAlsoWithHelp() {
+    for (List<String> args : List.of(List.of("cluster", "frobnicate", "--help"), List.of("node", "-h", "frobnicate"),
+        List.of("describe", "x", "frobnicate", "--help"), List.of("cluster", "--api", nobody, "frobnicate", "-h"))) {
+      CliResult r = processes.cli(args.toArray(String[]::new));
+      assertUsage(r, "'frobnicate'");
+      assertThat(r.stderr()).as(r.toString()).contains("raftoral " + args.getFirst() + " --help");
+      assertThat(r.stdout()).as(r.toString()).doesNotContain("Usage:");
+    }
+  }
+
+  @Test
+  void inputFileAndStdinOptionsAreCheckedBeforeSending(@TempDir Path dir) throws Exception {
+    Path missing = dir.resolve("no-such-input.json");
     assertUsage(processes.cli("start", "ping_pong", "--version", "1", "--input-file", missing.toString(), "--api", nobody),
         "--input-file: no such file: " + missing);
     assertUsage(processes.cli("start", "ping_pong", "--version", "1", "--input-file", missing.getParent().toString(), "--api", nobody),
