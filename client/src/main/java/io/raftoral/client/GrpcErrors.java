@@ -41,7 +41,7 @@ public final class GrpcErrors {
     RaftoralException error = null;
     if (code != null) {
       try {
-        error = fromDetail(code, detail, description, workflowId);
+        error = fromDetail(code, detail, description, address, workflowId);
       } catch (RuntimeException malformed) {
         error = null; // e.g. a type the server should not have sent: map the status code instead
       }
@@ -61,7 +61,7 @@ public final class GrpcErrors {
     }
   }
 
-  private static RaftoralException fromDetail(ErrorCode code, ErrorDetail d, String description, String workflowId) {
+  private static RaftoralException fromDetail(ErrorCode code, ErrorDetail d, String description, String address, String workflowId) {
     String id = d.getWorkflowId().isEmpty() ? workflowId : d.getWorkflowId();
     return switch (code) {
       case NOT_REGISTERED -> new Errors.NotRegisteredException(new WorkflowType(d.getType(), d.getVersion()));
@@ -77,7 +77,8 @@ public final class GrpcErrors {
       case NODE_CLOSED -> new Errors.NodeClosedException(description);
       case NODE_REMOVED -> new Errors.NodeRemovedException(description);
       case UNAVAILABLE -> new Errors.UnavailableException(description, null);
-      case INTERNAL -> new RaftoralException(description);
+      // Which node failed unexpectedly is what an operator needs first.
+      case INTERNAL -> new RaftoralException("node " + address + ": " + description);
       // Codes of the C ABI only: a node does not send them.
       case INVALID_HANDLE, NOT_INITIALIZED, SHUT_DOWN, BUFFER_TOO_SMALL, ABORTED, CALLBACK_FAILED, JVM, FORKED -> null;
     };

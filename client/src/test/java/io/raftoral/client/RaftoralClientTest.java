@@ -101,8 +101,16 @@ class RaftoralClientTest {
             .setSizeBytes(5_000_000).setLimitBytes(4_194_304), new Errors.PayloadTooLargeException("input of workflow wf-2", 5_000_000, 4_194_304)),
         Arguments.of(Status.INVALID_ARGUMENT, detail(ErrorCode.CODEC), new Errors.CodecException("cannot decode the input as Order", null)),
         Arguments.of(Status.UNAVAILABLE, detail(ErrorCode.NODE_CLOSED), new Errors.NodeClosedException("node 2 is closed")),
-        Arguments.of(Status.FAILED_PRECONDITION, detail(ErrorCode.NODE_REMOVED), new Errors.NodeRemovedException("node 2 was removed")),
-        Arguments.of(Status.INTERNAL, detail(ErrorCode.INTERNAL), new RaftoralException("something Raftoral-specific")));
+        Arguments.of(Status.FAILED_PRECONDITION, detail(ErrorCode.NODE_REMOVED), new Errors.NodeRemovedException("node 2 was removed")));
+  }
+
+  @Test
+  void anInternalErrorNamesTheNodeThatAnswered() {
+    fake.error.set(withDetail(Status.INTERNAL.withDescription("internal error: IllegalStateException: boom"), detail(ErrorCode.INTERNAL)));
+    RaftoralException thrown = catchThrowableOfType(RaftoralException.class, () -> client.describe("x"));
+    assertThat(thrown).isExactlyInstanceOf(RaftoralException.class)
+        .hasMessage("node fake:1: internal error: IllegalStateException: boom");
+    assertThat(thrown.code()).isEqualTo(ErrorCode.INTERNAL);
   }
 
   @ParameterizedTest(name = "{2}")
