@@ -3,6 +3,7 @@ package io.raftoral.cli;
 import io.raftoral.api.RaftoralNode;
 import io.raftoral.client.HostPort;
 import io.raftoral.common.Errors;
+import io.raftoral.common.RaftoralException;
 import io.raftoral.common.WorkflowType;
 import io.raftoral.config.NodeOptions;
 import io.raftoral.workflow.WorkflowProvider;
@@ -13,6 +14,7 @@ import java.time.Duration;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
+import java.util.ServiceConfigurationError;
 import java.util.ServiceLoader;
 import java.util.concurrent.Callable;
 import java.util.stream.Collectors;
@@ -144,10 +146,7 @@ final class NodeCommand implements Callable<Integer>, HasOutput {
     quietLibrariesButShowNodeInfo();
     PrintWriter err = spec.commandLine().getErr();
 
-    WorkflowRegistry workflows = new WorkflowRegistry();
-    for (WorkflowProvider provider : ServiceLoader.load(WorkflowProvider.class)) {
-      provider.register(workflows);
-    }
+    WorkflowRegistry workflows = registeredWorkflows();
     List<WorkflowType> types = workflows.types().stream()
         .sorted(Comparator.comparing(WorkflowType::name).thenComparingInt(WorkflowType::version)).toList();
     if (types.isEmpty()) {
@@ -306,6 +305,24 @@ final class NodeCommand implements Callable<Integer>, HasOutput {
     } catch (Errors.InvalidArgumentException e) {
       throw usage(option + ": " + e.getMessage());
     }
+  }
+
+  /**
+   * The workflows of every {@link WorkflowProvider} on the classpath. A provider that cannot be
+   * loaded (a services file naming a missing class, a failing static initializer) is an error
+   * naming it, not a stack trace.
+   */
+  private static WorkflowRegistry registeredWorkflows() {
+    WorkflowRegistry workflows = new WorkflowRegistry();
+    try {
+      for (WorkflowProvider provider : ServiceLoader.load(WorkflowProvider.class)) {
+        provider.register(workflows);
+      }
+    } catch (ServiceConfigurationError | LinkageError e) {
+      throw new RaftoralException("cannot load the workflow providers on the classpath (META-INF/services/"
+          + WorkflowProvider.class.getName() + "): " + e.getMessage(), e);
+    }
+    return workflows;
   }
 
   private ParameterException usage(String message) {

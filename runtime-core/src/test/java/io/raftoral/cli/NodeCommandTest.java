@@ -3,9 +3,16 @@ package io.raftoral.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.raftoral.workflow.WorkflowProvider;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.net.URL;
+import java.net.URLClassLoader;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
 
 /** Where `raftoral node` keeps its data when no --data-dir is given: a restart must find it again. */
@@ -64,5 +71,27 @@ class NodeCommandTest {
 
   private static String[] concat(String[] a, String... b) {
     return java.util.stream.Stream.concat(java.util.Arrays.stream(a), java.util.Arrays.stream(b)).toArray(String[]::new);
+  }
+
+  @Test
+  void aWorkflowProviderThatCannotBeLoadedIsAOneLineErrorNotAStackTrace(@TempDir Path classes) throws Exception {
+    Path services = Files.createDirectories(classes.resolve("META-INF/services"));
+    Files.writeString(services.resolve(WorkflowProvider.class.getName()), "com.example.MissingProvider\n");
+    StringWriter err = new StringWriter();
+    CommandLine cli = RaftoralCli.commandLine();
+    cli.setErr(new PrintWriter(err, true));
+    ClassLoader before = Thread.currentThread().getContextClassLoader();
+    int code;
+    try (URLClassLoader withBadProvider = new URLClassLoader(new URL[] {classes.toUri().toURL()}, before)) {
+      Thread.currentThread().setContextClassLoader(withBadProvider);
+      code = cli.execute("node", "--raft-address", "127.0.0.1:1", "--api-address", "127.0.0.1:2", "--bootstrap", "--in-memory");
+    } finally {
+      Thread.currentThread().setContextClassLoader(before);
+    }
+    assertThat(code).isEqualTo(1);
+    assertThat(err.toString())
+        .contains("raftoral: cannot load the workflow providers on the classpath")
+        .contains("com.example.MissingProvider")
+        .doesNotContain("\tat ");
   }
 }
