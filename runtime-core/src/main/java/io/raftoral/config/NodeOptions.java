@@ -101,6 +101,8 @@ public record NodeOptions(
   public static final int MAX_IN_FLIGHT_ENTRIES = 1024;
   public static final int MAX_VOTERS = 99;
   public static final int MAX_GROUP_SIZE = 7;
+  /** The longest duration option: what the C ABI's milliseconds can say, so that its nanoseconds never overflow (~292 years). */
+  public static final Duration MAX_DURATION = Duration.ofMillis(Long.MAX_VALUE / 1_000_000);
 
   /** Every option, in the order the docs list them. */
   public static final List<Option> OPTIONS = List.of(
@@ -192,12 +194,20 @@ public record NodeOptions(
       return problem("nodeId", "must be >= 1", nodeId);
     }
     for (Map.Entry<Long, String> m : members.entrySet()) {
-      if (m.getKey() == null || m.getKey() < 1 || m.getValue() == null || m.getValue().isBlank()) {
+      if (m.getKey() == null || m.getKey() < 1 || !isHostPort(m.getValue())) {
         return problem("members", "must map node ids >= 1 to host:port", members);
       }
     }
-    if (join.stream().anyMatch(a -> a == null || a.isBlank())) {
-      return problem("join", "must not contain an empty address", join);
+    // Checked here, not when the node binds: a bad address is the caller's error naming the
+    // option, not a failed start.
+    if (raftAddress != null && !isHostPort(raftAddress)) {
+      return problem("raftAddress", "must be host:port", "'" + raftAddress + "'");
+    }
+    if (apiAddress != null && !isHostPort(apiAddress)) {
+      return problem("apiAddress", "must be host:port", "'" + apiAddress + "'");
+    }
+    if (join.stream().anyMatch(a -> !isHostPort(a))) {
+      return problem("join", "must be host:port addresses", join);
     }
     if (clusterId == null || clusterId.isBlank()) {
       return problem("clusterId", "must not be blank", "'" + clusterId + "'");
@@ -240,7 +250,27 @@ public record NodeOptions(
   }
 
   private static Problem positive(String name, Duration value) {
-    return value != null && value.toMillis() >= 1 ? null : problem(name, "must be at least 1 ms", value);
+    // compareTo, not toMillis: toMillis throws on a duration beyond Long.MAX_VALUE ms.
+    return value != null && value.compareTo(Duration.ofMillis(1)) >= 0 && value.compareTo(MAX_DURATION) <= 0 ? null
+        : problem(name, "must be between 1 ms and " + MAX_DURATION.toMillis() + " ms", value);
+  }
+
+  /** {@code host:port}: no blank, IPv6 in brackets, a port of 0..65535 (0: any free port). */
+  static boolean isHostPort(String address) {
+    if (address == null || address.isEmpty() || address.chars().anyMatch(Character::isWhitespace)) {
+      return false;
+    }
+    int colon = address.lastIndexOf(':');
+    if (colon <= 0 || colon == address.length() - 1) {
+      return false;
+    }
+    String host = address.substring(0, colon);
+    String port = address.substring(colon + 1);
+    boolean bracketed = host.startsWith("[") && host.endsWith("]") && host.length() > 2;
+    if (!bracketed && host.contains(":")) {
+      return false;
+    }
+    return port.length() <= 5 && port.chars().allMatch(c -> c >= '0' && c <= '9') && Integer.parseInt(port) <= 65535;
   }
 
   private static Problem problem(String name, String rule, Object got) {

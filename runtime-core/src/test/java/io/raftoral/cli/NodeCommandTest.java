@@ -69,6 +69,20 @@ class NodeCommandTest {
             .containsExactly(20L, 1, false));
   }
 
+  // Edge values: a usage error naming the flag, never an ArithmeticException or a failed bind later.
+  @Test
+  void aHugeDurationOrAPaddedAddressIsAUsageErrorNamingTheFlag() {
+    String[] base = {"node", "--api-address", "127.0.0.1:8001", "--in-memory", "--bootstrap"};
+    assertThatThrownBy(() -> parse(concat(base, "--raft-address", "127.0.0.1:7001", "--election-timeout", "1000000000000d")))
+        .isInstanceOf(CommandLine.ParameterException.class).hasMessageContaining("--election-timeout must be between 1 ms and");
+    assertThatThrownBy(() -> parse(concat(base, "--raft-address", "127.0.0.1:7001", "--retention", "PT2562047788015216H")))
+        .isInstanceOf(CommandLine.ParameterException.class).hasMessageContaining("--retention");
+    assertThatThrownBy(() -> parse(concat(base, "--raft-address", " 127.0.0.1:7001")))
+        .isInstanceOf(CommandLine.ParameterException.class).hasMessageContaining("--raft-address must be host:port");
+    assertThatThrownBy(() -> parse(concat(base, "--raft-address", "127.0.0.1:7001", "--members", "1= 127.0.0.1:7001")))
+        .isInstanceOf(CommandLine.ParameterException.class).hasMessageContaining("--members");
+  }
+
   private static String[] concat(String[] a, String... b) {
     return java.util.stream.Stream.concat(java.util.Arrays.stream(a), java.util.Arrays.stream(b)).toArray(String[]::new);
   }

@@ -1,0 +1,67 @@
+package io.raftoral.config;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.raftoral.common.Errors;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.UnaryOperator;
+import org.junit.jupiter.api.Test;
+
+/** Edge values of the node options: each is refused with an InvalidArgumentException naming the option, never another exception. */
+class NodeOptionsEdgeTest {
+  private static void refused(UnaryOperator<NodeOptions.Builder> set, String option) {
+    assertThatThrownBy(() -> set.apply(NodeOptions.builder().raftAddress("127.0.0.1:7001")).build())
+        .isInstanceOf(Errors.InvalidArgumentException.class).hasMessageStartingWith(option + " ");
+  }
+
+  @Test
+  void aDurationTooLargeForMillisecondsIsRefusedNamingItNotAnArithmeticException() {
+    Duration huge = Duration.ofSeconds(Long.MAX_VALUE);
+    refused(b -> b.electionTimeout(huge), "electionTimeout");
+    refused(b -> b.requestTimeout(huge), "requestTimeout");
+    refused(b -> b.nodeFailureTimeout(huge), "nodeFailureTimeout");
+    refused(b -> b.retention(huge), "retention");
+    refused(b -> b.batchLinger(huge), "batchLinger");
+    refused(b -> b.retention(Duration.ofMillis(-1)), "retention");
+    refused(b -> b.electionTimeout(Duration.ofNanos(999_999)), "electionTimeout");
+    // The largest the C ABI can say (Long.MAX_VALUE / 10^6 ms) is accepted.
+    assertThat(NodeOptions.builder().retention(Duration.ofMillis(Long.MAX_VALUE / 1_000_000)).build().retention())
+        .isEqualTo(Duration.ofMillis(Long.MAX_VALUE / 1_000_000));
+  }
+
+  @Test
+  void anAddressThatIsNotHostColonPortIsRefusedNamingTheOption() {
+    for (String bad : List.of("", "   ", "localhost", ":7001", "localhost:", "localhost:port", "localhost:65536",
+        "localhost:-1", " 127.0.0.1:7001", "127.0.0.1:7001 ", "::1:7001", "local host:7001")) {
+      refused(b -> b.raftAddress(bad), "raftAddress");
+      refused(b -> b.apiAddress(bad), "apiAddress");
+      refused(b -> b.join(List.of(bad)), "join");
+      refused(b -> b.members(Map.of(1L, bad)), "members");
+    }
+    Map<Long, String> nullAddress = new LinkedHashMap<>();
+    nullAddress.put(1L, null);
+    refused(b -> b.members(nullAddress), "members");
+    refused(b -> b.members(Map.of(0L, "127.0.0.1:7001")), "members");
+    refused(b -> b.members(Map.of(-5L, "127.0.0.1:7001")), "members");
+    // What is allowed stays allowed: IPv6 in brackets, a name, port 0 for the API (any free port).
+    NodeOptions ok = NodeOptions.builder().raftAddress("[::1]:7001").apiAddress("127.0.0.1:0")
+        .members(Map.of(1L, "node-1.example:7001")).join(List.of("seed:8001")).build();
+    assertThat(ok.apiAddress()).isEqualTo("127.0.0.1:0");
+  }
+
+  @Test
+  void countsAtTheirLimits() {
+    refused(b -> b.executionGroups(Integer.MIN_VALUE), "executionGroups");
+    refused(b -> b.maxInFlightEntries(0), "maxInFlightEntries");
+    refused(b -> b.snapshotThreshold(Long.MIN_VALUE), "snapshotThreshold");
+    refused(b -> b.payloadLimitBytes(0), "payloadLimitBytes");
+    refused(b -> b.nodeId(-1), "nodeId");
+    refused(b -> b.clusterId(" \t"), "clusterId");
+    assertThat(NodeOptions.builder().snapshotThreshold(Long.MAX_VALUE).executionGroups(1024).maxVoters(99).build().snapshotThreshold())
+        .isEqualTo(Long.MAX_VALUE);
+  }
+}
