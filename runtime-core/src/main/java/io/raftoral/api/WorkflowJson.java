@@ -22,7 +22,9 @@ import java.util.Set;
  * speaks JSON (the CLI's {@code --output json}, the C ABI and the bindings over it).
  */
 public final class WorkflowJson {
-  private static final ObjectMapper JSON = new ObjectMapper();
+  // A key given twice is refused: which value would win is a parser's accident, not what was asked.
+  private static final ObjectMapper JSON = com.fasterxml.jackson.databind.json.JsonMapper.builder()
+      .enable(com.fasterxml.jackson.core.StreamReadFeature.STRICT_DUPLICATE_DETECTION).build();
 
   private WorkflowJson() {}
 

@@ -1,0 +1,71 @@
+package io.raftoral.ffi;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.raftoral.common.Errors;
+import org.junit.jupiter.api.Test;
+
+/** Edge values of the C ABI's JSON node configuration: each is an InvalidArgumentException naming the key. */
+class NodeConfigEdgeTest {
+  private static void refused(String json, String key) {
+    assertThatThrownBy(() -> NodeConfig.parse(json)).as(json)
+        .isInstanceOf(Errors.InvalidArgumentException.class).hasMessageContaining(key);
+  }
+
+  // A key given twice: which one the node would get is a parser's accident; refuse it.
+  @Test
+  void aKeyGivenTwiceIsRefused() {
+    refused("{\"max_voters\": 0, \"max_voters\": 3}", "max_voters");
+    refused("{\"members\": {\"1\": \"127.0.0.1:7001\", \"1\": \"127.0.0.1:7002\"}}", "1");
+  }
+
+  @Test
+  void wrongTypesAndEdgeValues() {
+    refused("{\"execution_groups\": \"4\"}", "execution_groups");
+    refused("{\"execution_groups\": 4.0}", "execution_groups");
+    refused("{\"execution_groups\": 1e2}", "execution_groups");
+    refused("{\"execution_groups\": true}", "execution_groups");
+    refused("{\"execution_groups\": null}", "execution_groups");
+    refused("{\"execution_groups\": {\"n\": 4}}", "execution_groups");
+    refused("{\"execution_groups\": 4294967297}", "execution_groups"); // not silently 1 after an int cast
+    refused("{\"snapshot_threshold\": 99999999999999999999}", "snapshot_threshold");
+    refused("{\"snapshot_threshold\": -1}", "snapshot_threshold");
+    refused("{\"retention_ms\": -1}", "retention_ms");
+    refused("{\"retention_ms\": 0}", "retention_ms");
+    refused("{\"election_timeout_ms\": 9223372036854775807}", "election_timeout_ms");
+    refused("{\"batch_linger_us\": 9223372036854775807}", "batch_linger_us");
+    refused("{\"batch_linger_us\": 1000001}", "batch_linger_us");
+    refused("{\"batch_linger_us\": -1}", "batch_linger_us");
+    refused("{\"close_grace_ms\": -1}", "close_grace_ms");
+    refused("{\"rejoin_after_removal\": \"false\"}", "rejoin_after_removal");
+    refused("{\"rejoin_after_removal\": 0}", "rejoin_after_removal");
+    refused("{\"raft_address\": \"\"}", "raft_address");
+    refused("{\"api_address\": \" 127.0.0.1:8001\"}", "api_address");
+    refused("{\"api_address\": 8001}", "api_address");
+    refused("{\"join\": [\"\"]}", "join");
+    refused("{\"join\": \"127.0.0.1:8001\"}", "join");
+    refused("{\"join\": [null]}", "join");
+    refused("{\"members\": {\"x\": \"127.0.0.1:7001\"}}", "members");
+    refused("{\"members\": {\"0\": \"127.0.0.1:7001\"}}", "members");
+    refused("{\"members\": {\"1\": \"localhost\"}}", "members");
+    refused("{\"members\": [\"127.0.0.1:7001\"]}", "members");
+    refused("{\"cluster_id\": \"  \"}", "cluster_id");
+    refused("{\"node_id\": 0}", "node_id");
+    refused("{\"Node_Id\": 1}", "Node_Id");
+    refused("{\"node_id \": 1}", "node_id ");
+    refused("[]", "node configuration");
+    refused("{\"node_id\": 1", "node configuration");
+    refused("", "node configuration");
+  }
+
+  @Test
+  void theLargestValuesAllowedReachTheOptions() {
+    var options = NodeConfig.parse("{\"retention_ms\": 9223372036854, \"snapshot_threshold\": 9223372036854775807,"
+        + " \"batch_linger_us\": 1000000, \"payload_limit_bytes\": 2147483647}").builder().options();
+    assertThat(options.retention().toMillis()).isEqualTo(9223372036854L);
+    assertThat(options.snapshotThreshold()).isEqualTo(Long.MAX_VALUE);
+    assertThat(options.batchLinger().toNanos()).isEqualTo(1_000_000_000L);
+    assertThat(options.payloadLimitBytes()).isEqualTo(Integer.MAX_VALUE);
+  }
+}
