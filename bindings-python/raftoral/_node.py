@@ -6,6 +6,7 @@ import atexit
 import builtins
 import ctypes
 import json
+import math
 import os
 import threading
 import time
@@ -111,6 +112,8 @@ def _seconds(value: float | timedelta, what: str) -> float:
         seconds = float(value)
     else:
         raise TypeError(f"{what} must be seconds (int or float) or a timedelta, not {type(value).__name__}")
+    if math.isnan(seconds) or math.isinf(seconds):
+        raise ValueError(f"{what} must be a finite number of seconds, not {seconds}")
     if seconds < 0:
         raise ValueError(f"{what} must not be negative")
     return seconds
@@ -247,6 +250,10 @@ class Node:
         if options is not None:
             if not isinstance(options, Mapping):
                 raise TypeError(f"options must be a mapping, not {type(options).__name__}")
+            # A key set both ways: either value would be a silent surprise.
+            both = sorted(set(options) & set(config))
+            if both:
+                raise ValueError(f"{', '.join(both)} given both as a keyword and in options")
             config.update(options)
         if codec is not None and not isinstance(codec, Codec):
             raise TypeError("codec must have encode(value) -> bytes and decode(bytes) -> value")

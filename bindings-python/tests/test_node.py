@@ -511,3 +511,40 @@ def test_close_interrupts_a_blocked_start() -> None:
     assert not starter.is_alive()
     assert len(outcome) == 1 and isinstance(outcome[0], raftoral.NodeClosed), outcome
     assert "closed while it started" in outcome[0].message
+
+
+def test_a_duration_that_is_not_a_finite_number_is_refused_naming_the_keyword() -> None:
+    # Not an OverflowError from round(inf) nor a ValueError that does not say which keyword.
+    for keyword in ("election_timeout", "request_timeout", "retention", "batch_linger", "close_grace"):
+        for value in (float("inf"), float("nan"), float("-inf")):
+            with pytest.raises(ValueError, match=keyword):
+                raftoral.Node(**{keyword: value})
+
+
+def test_a_key_given_as_a_keyword_and_in_options_is_refused() -> None:
+    # Which of the two the node would get is not what was asked.
+    with pytest.raises(ValueError, match="node_id"):
+        raftoral.Node(node_id=2, options={"node_id": 3})
+    with pytest.raises(ValueError, match="election_timeout_ms"):
+        raftoral.Node(election_timeout=1, options={"election_timeout_ms": 5})
+
+
+def test_edge_values_of_the_keywords() -> None:
+    with pytest.raises(TypeError):
+        raftoral.Node(execution_groups=True)  # a bool is an int in Python, not a count
+    with pytest.raises(TypeError):
+        raftoral.Node(election_timeout=True)
+    with pytest.raises(TypeError):
+        raftoral.Node(members={True: "127.0.0.1:7001"})
+    with pytest.raises(ValueError):
+        raftoral.Node(retention=timedelta(seconds=-1))
+    with pytest.raises(raftoral.InvalidArgument, match="retention_ms"):
+        raftoral.Node(retention=timedelta.max)
+    with pytest.raises(raftoral.InvalidArgument, match="execution_groups"):
+        raftoral.Node(execution_groups=2**64)
+    with pytest.raises(raftoral.InvalidArgument, match="raft_address"):
+        raftoral.Node(raft_address="")
+    with pytest.raises(raftoral.InvalidArgument, match="members"):
+        raftoral.Node(members={0: "127.0.0.1:7001"})
+    with pytest.raises(raftoral.InvalidArgument, match="election_timeout_ms"):
+        raftoral.Node(election_timeout=0.0004)
