@@ -60,7 +60,7 @@ final class ApiStatuses {
           .setErrorMessage(bounded(String.valueOf(e.errorMessage()), MAX_TEXT_BYTES));
       case Errors.WorkflowTerminatedException e -> detail.setWorkflowId(nullToEmpty(e.workflowId()))
           .setErrorMessage(bounded(String.valueOf(e.reason()), MAX_TEXT_BYTES));
-      case Errors.PayloadTooLargeException e -> detail.setPayload(nullToEmpty(e.what()))
+      case Errors.PayloadTooLargeException e -> detail.setPayload(bounded(nullToEmpty(e.what()), MAX_TEXT_BYTES))
           .setSizeBytes(e.sizeBytes()).setLimitBytes(e.limitBytes());
       default -> { } // the message says it all
     }
@@ -71,7 +71,8 @@ final class ApiStatuses {
 
   private static void type(ErrorDetail.Builder detail, WorkflowType type) {
     if (type != null) {
-      detail.setType(type.name()).setVersion(type.version());
+      // A type name is the caller's (a Start of an unknown type) and unbounded: trailers are not.
+      detail.setType(bounded(type.name(), MAX_TYPE_BYTES)).setVersion(type.version());
     }
   }
 
