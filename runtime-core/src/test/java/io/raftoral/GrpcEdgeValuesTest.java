@@ -74,4 +74,14 @@ class GrpcEdgeValuesTest {
           .isExactlyInstanceOf(Errors.InvalidArgumentException.class).hasMessageContaining("malformed page token");
     }
   }
+
+  // The type name is the caller's and unbounded: the NOT_REGISTERED refusal (whose detail names
+  // it) must still reach the caller as itself, not as "answered INTERNAL: http2 exception".
+  @Test
+  void aStartOfAHugeUnknownTypeNameIsNotRegistered() {
+    try (RaftoralClient client = RaftoralClient.connect(node.apiAddress())) {
+      assertThatThrownBy(() -> client.start("t".repeat(100_000), 1, "1".getBytes(java.nio.charset.StandardCharsets.UTF_8), null))
+          .isExactlyInstanceOf(Errors.NotRegisteredException.class);
+    }
+  }
 }
