@@ -53,7 +53,7 @@ final class NodeConfig {
         case "raft_address" -> b.raftAddress(text(v, key));
         case "api_address" -> b.apiAddress(text(v, key));
         case "join" -> b.join(strings(v, key));
-        case "data_dir" -> b.dataDir(Optional.ofNullable(text(v, key)).map(Path::of).orElse(null));
+        case "data_dir" -> b.dataDir(Optional.ofNullable(text(v, key)).map(NodeConfig::path).orElse(null));
         case "cluster_id" -> b.clusterId(text(v, key));
         case "execution_groups" -> b.executionGroups(count(v, key));
         case "election_timeout_ms" -> b.electionTimeout(millis(v, key));
@@ -104,6 +104,10 @@ final class NodeConfig {
       } catch (NumberFormatException e) {
         throw new Errors.InvalidArgumentException("members key '" + m.getKey() + "' is not a node id");
       }
+      // Only the canonical decimal: "01", "+1" and "1" would be one member given twice.
+      if (!Long.toString(id).equals(m.getKey())) {
+        throw new Errors.InvalidArgumentException("members key '" + m.getKey() + "' is not a node id written as a decimal");
+      }
       if (id < 1) {
         throw new Errors.InvalidArgumentException("members key " + id + " is not a node id >= 1");
       }
@@ -129,6 +133,14 @@ final class NodeConfig {
       out.add(s);
     }
     return out;
+  }
+
+  private static Path path(String dataDir) {
+    try {
+      return Path.of(dataDir);
+    } catch (java.nio.file.InvalidPathException e) {
+      throw new Errors.InvalidArgumentException("data_dir is not a valid path: " + e.getMessage());
+    }
   }
 
   private static Duration millis(JsonNode v, String key) {

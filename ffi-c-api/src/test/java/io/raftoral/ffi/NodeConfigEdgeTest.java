@@ -68,4 +68,24 @@ class NodeConfigEdgeTest {
     assertThat(options.batchLinger().toNanos()).isEqualTo(1_000_000_000L);
     assertThat(options.payloadLimitBytes()).isEqualTo(Integer.MAX_VALUE);
   }
+
+  // A path the JVM cannot represent is the caller's error, not an INTERNAL InvalidPathException.
+  @Test
+  void aDataDirWithANulCharacterIsRefusedNamingIt() {
+    refused("{\"data_dir\": \"/tmp/a\\u0000b\"}", "data_dir");
+  }
+
+  // "01", "+1" and "1" are one node id: two of them would silently be one member.
+  @Test
+  void aMemberIdNotWrittenAsADecimalIsRefused() {
+    refused("{\"members\": {\"1\": \"127.0.0.1:7001\", \"01\": \"127.0.0.1:7002\"}}", "01");
+    refused("{\"members\": {\"+1\": \"127.0.0.1:7001\"}}", "+1");
+    refused("{\"members\": {\"\u0661\": \"127.0.0.1:7001\"}}", "members"); // an Arabic-Indic one
+  }
+
+  @Test
+  void textThatIsNotValidUnicodeIsRefused() {
+    refused("{\"cluster_id\": \"\\ud800\"}", "cluster_id");
+    refused("{\"raft_address\": \"h\\udc00:7001\"}", "raft_address");
+  }
 }

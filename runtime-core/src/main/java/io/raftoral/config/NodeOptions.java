@@ -212,6 +212,9 @@ public record NodeOptions(
     if (clusterId == null || clusterId.isBlank()) {
       return problem("clusterId", "must not be blank", "'" + clusterId + "'");
     }
+    if (!wellFormed(clusterId)) {
+      return problem("clusterId", "must be valid Unicode (no unpaired surrogate)", "'" + clusterId + "'");
+    }
     Problem p = firstOf(
         range("executionGroups", executionGroups, 1, MAX_EXECUTION_GROUPS),
         positive("electionTimeout", electionTimeout),
@@ -255,9 +258,18 @@ public record NodeOptions(
         : problem(name, "must be between 1 ms and " + MAX_DURATION.toMillis() + " ms", value);
   }
 
+  private static boolean wellFormed(String s) {
+    try {
+      io.raftoral.common.Text.requireWellFormed("", s);
+      return true;
+    } catch (Errors.InvalidArgumentException e) {
+      return false;
+    }
+  }
+
   /** {@code host:port}: no blank, IPv6 in brackets, a port of 0..65535 (0: any free port). */
   static boolean isHostPort(String address) {
-    if (address == null || address.isEmpty() || address.chars().anyMatch(Character::isWhitespace)) {
+    if (address == null || address.isEmpty() || address.chars().anyMatch(Character::isWhitespace) || !wellFormed(address)) {
       return false;
     }
     int colon = address.lastIndexOf(':');

@@ -61,6 +61,8 @@ class NodeOptionsEdgeTest {
     refused(b -> b.payloadLimitBytes(0), "payloadLimitBytes");
     refused(b -> b.nodeId(-1), "nodeId");
     refused(b -> b.clusterId(" \t"), "clusterId");
+    refused(b -> b.clusterId("blue\uD800"), "clusterId");
+    refused(b -> b.raftAddress("h\uDC00:7001"), "raftAddress");
     assertThat(NodeOptions.builder().snapshotThreshold(Long.MAX_VALUE).executionGroups(1024).maxVoters(99).build().snapshotThreshold())
         .isEqualTo(Long.MAX_VALUE);
   }
