@@ -212,6 +212,13 @@ final class NodeCommand implements Callable<Integer>, HasOutput {
       throw usage("--node-id must be >= 1, got " + nodeId);
     }
     if (members != null) {
+      // picocli's map keeps the last of a key given twice (1=a,1=b; 01=...): which address
+      // a member gets must not be an accident.
+      List<String> given = spec.findOption("--members").originalStringValues().stream()
+          .flatMap(v -> java.util.Arrays.stream(v.split(","))).toList();
+      if (given.size() != members.size()) {
+        throw usage("--members lists a node id more than once: " + String.join(",", given));
+      }
       for (String member : members.values()) {
         checkAddress("--members", member);
       }

@@ -83,6 +83,18 @@ class NodeCommandTest {
         .isInstanceOf(CommandLine.ParameterException.class).hasMessageContaining("--members");
   }
 
+  // A member listed twice is one the operator mistyped: which address would win is an accident.
+  @Test
+  void aMemberGivenTwiceIsAUsageError() {
+    String[] base = {"node", "--raft-address", "127.0.0.1:7001", "--api-address", "127.0.0.1:8001", "--in-memory", "--bootstrap"};
+    assertThatThrownBy(() -> parse(concat(base, "--members", "1=127.0.0.1:7001,1=127.0.0.1:7009")))
+        .isInstanceOf(CommandLine.ParameterException.class).hasMessageContaining("--members");
+    assertThatThrownBy(() -> parse(concat(base, "--members", "1=127.0.0.1:7001,01=127.0.0.1:7009")))
+        .isInstanceOf(CommandLine.ParameterException.class).hasMessageContaining("--members");
+    assertThatThrownBy(() -> parse(concat(base, "--members", "1=127.0.0.1:7001", "--members", "1=127.0.0.1:7009")))
+        .isInstanceOf(CommandLine.ParameterException.class).hasMessageContaining("--members");
+  }
+
   private static String[] concat(String[] a, String... b) {
     return java.util.stream.Stream.concat(java.util.Arrays.stream(a), java.util.Arrays.stream(b)).toArray(String[]::new);
   }
