@@ -204,9 +204,12 @@ class Node:
         if members is not None:
             if not isinstance(members, Mapping):
                 raise TypeError(f"members must be a mapping of node id to address, not {type(members).__name__}")
-            config["members"] = {
-                _member_id(k): _str(v, "a member's address") for k, v in members.items()
-            }
+            config["members"] = {}
+            for k, v in members.items():
+                member = _member_id(k)
+                if member in config["members"]:  # 1 and "1": which address wins would be an accident
+                    raise ValueError(f"members names node {member} twice")
+                config["members"][member] = _str(v, "a member's address")
         if raft_address is not None:
             config["raft_address"] = _str(raft_address, "raft_address")
         if api_address is not None:

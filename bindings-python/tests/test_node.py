@@ -548,3 +548,8 @@ def test_edge_values_of_the_keywords() -> None:
         raftoral.Node(members={0: "127.0.0.1:7001"})
     with pytest.raises(raftoral.InvalidArgument, match="election_timeout_ms"):
         raftoral.Node(election_timeout=0.0004)
+
+
+def test_a_member_id_given_twice_is_refused() -> None:
+    with pytest.raises(ValueError, match="members"):
+        raftoral.Node(node_id=1, members={1: "127.0.0.1:7001", "1": "127.0.0.1:7002"})
