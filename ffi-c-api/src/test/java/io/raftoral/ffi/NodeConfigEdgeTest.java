@@ -88,4 +88,13 @@ class NodeConfigEdgeTest {
     refused("{\"cluster_id\": \"\\ud800\"}", "cluster_id");
     refused("{\"raft_address\": \"h\\udc00:7001\"}", "raft_address");
   }
+
+  // Only the first of two objects would be read: {"node_id": 1}{"node_id": 2} is not node 1.
+  @Test
+  void anythingAfterTheObjectIsRefused() {
+    refused("{\"node_id\": 1}{\"node_id\": 2}", "node configuration");
+    refused("{\"node_id\": 1} trailing", "node configuration");
+    refused("{\"node_id\": 1}]", "node configuration");
+    NodeConfig.parse("{\"node_id\": 1}\n  ");
+  }
 }

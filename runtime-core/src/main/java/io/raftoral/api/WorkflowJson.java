@@ -22,9 +22,11 @@ import java.util.Set;
  * speaks JSON (the CLI's {@code --output json}, the C ABI and the bindings over it).
  */
 public final class WorkflowJson {
-  // A key given twice is refused: which value would win is a parser's accident, not what was asked.
+  // A key given twice, or anything after the value, is refused: which value would win, or that
+  // the rest is ignored, is a parser's accident, not what was asked.
   private static final ObjectMapper JSON = com.fasterxml.jackson.databind.json.JsonMapper.builder()
-      .enable(com.fasterxml.jackson.core.StreamReadFeature.STRICT_DUPLICATE_DETECTION).build();
+      .enable(com.fasterxml.jackson.core.StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+      .enable(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_TRAILING_TOKENS).build();
 
   private WorkflowJson() {}
 
