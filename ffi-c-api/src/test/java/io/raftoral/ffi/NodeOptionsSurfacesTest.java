@@ -41,7 +41,8 @@ class NodeOptionsSurfacesTest {
 
   static {
     sample("nodeId", 5L, List.of("--node-id", "5"), "5");
-    sample("members", Map.of(1L, "127.0.0.1:7005"), List.of("--members", "1=127.0.0.1:7005"), "{\"1\": \"127.0.0.1:7005\"}");
+    // The raft address the CLI case also gives (127.0.0.1:7001): a member entry must agree with it.
+    sample("members", Map.of(1L, "127.0.0.1:7001"), List.of("--members", "1=127.0.0.1:7001"), "{\"1\": \"127.0.0.1:7001\"}");
     sample("raftAddress", "127.0.0.1:7009", List.of("--raft-address", "127.0.0.1:7009"), "\"127.0.0.1:7009\"");
     sample("apiAddress", "127.0.0.1:8009", List.of("--api-address", "127.0.0.1:8009"), "\"127.0.0.1:8009\"");
     sample("join", List.of("127.0.0.1:8001"), List.of("--join", "127.0.0.1:8001"), "[\"127.0.0.1:8001\"]");

@@ -203,6 +203,10 @@ public record NodeOptions(
     if (raftAddress != null && !isHostPort(raftAddress)) {
       return problem("raftAddress", "must be host:port", "'" + raftAddress + "'");
     }
+    // The node listens on its entry in members; a different raftAddress would be ignored.
+    if (raftAddress != null && members.containsKey(nodeId) && !members.get(nodeId).equals(raftAddress)) {
+      return problem("raftAddress", "must equal this node's entry in members (" + members.get(nodeId) + ")", "'" + raftAddress + "'");
+    }
     if (apiAddress != null && !isHostPort(apiAddress)) {
       return problem("apiAddress", "must be host:port", "'" + apiAddress + "'");
     }

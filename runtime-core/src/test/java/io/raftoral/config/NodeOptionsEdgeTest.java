@@ -66,4 +66,15 @@ class NodeOptionsEdgeTest {
     assertThat(NodeOptions.builder().snapshotThreshold(Long.MAX_VALUE).executionGroups(1024).maxVoters(99).build().snapshotThreshold())
         .isEqualTo(Long.MAX_VALUE);
   }
+
+  // The node listens on its entry in members: a different raftAddress would be silently ignored
+  // (only probed for being free), so the two must agree.
+  @Test
+  void aRaftAddressThatContradictsThisNodesEntryInMembersIsRefused() {
+    assertThatThrownBy(() -> NodeOptions.builder().nodeId(1).raftAddress("127.0.0.1:7001")
+        .members(Map.of(1L, "127.0.0.1:7002", 2L, "127.0.0.1:7003")).build())
+        .isInstanceOf(Errors.InvalidArgumentException.class).hasMessageStartingWith("raftAddress ");
+    assertThat(NodeOptions.builder().nodeId(1).raftAddress("127.0.0.1:7001")
+        .members(Map.of(1L, "127.0.0.1:7001", 2L, "127.0.0.1:7003")).build().raftAddress()).isEqualTo("127.0.0.1:7001");
+  }
 }
