@@ -1,5 +1,6 @@
 package io.raftoral.cli;
 
+import io.raftoral.common.Errors;
 import io.raftoral.common.RaftoralException;
 import java.io.PrintWriter;
 import java.time.Duration;
@@ -132,16 +133,48 @@ public final class RaftoralCli implements Runnable {
         err.println("Try 'raftoral --help' for the commands.");
       }
       err.flush();
+      if (asksForJson(args)) {
+        printJsonError(top, Errors.InvalidArgumentException.class.getSimpleName(), "unknown command '" + unknown + "'", ExitCode.USAGE);
+      }
       return ExitCode.USAGE;
     }
     PrintWriter err = cmd.getErr();
     String message = String.valueOf(e.getMessage());
-    err.println("raftoral: " + (message.startsWith("Error: ") ? message.substring("Error: ".length()) : message));
+    message = message.startsWith("Error: ") ? message.substring("Error: ".length()) : message;
+    err.println("raftoral: " + message);
     if (!CommandLine.UnmatchedArgumentException.printSuggestions(e, err)) {
       err.println("Try '" + cmd.getCommandSpec().qualifiedName() + " --help' for usage.");
     }
     err.flush();
+    // Parsing may have stopped before --output: look at the words as given. A usage error is an
+    // invalid argument, which is what the API calls it too.
+    if (asksForJson(args)) {
+      printJsonError(cmd, Errors.InvalidArgumentException.class.getSimpleName(), message, ExitCode.USAGE);
+    }
     return ExitCode.USAGE;
+  }
+
+  /** Whether the command line asks for {@code --output json}, wherever it stands. */
+  static boolean asksForJson(String[] args) {
+    for (int i = 0; i < args.length; i++) {
+      if (args[i].equals("--")) {
+        return false;
+      }
+      if (args[i].equalsIgnoreCase("--output=json") || args[i].equals("--output") && i + 1 < args.length
+          && args[i + 1].equalsIgnoreCase("json")) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** The one JSON object stdout carries for an error with {@code --output json} (docs/CLI.md). */
+  private static void printJsonError(CommandLine cmd, String kind, String message, int exitCode) {
+    var json = Printer.JSON.createObjectNode();
+    json.putObject("error").put("kind", kind).put("message", message);
+    json.put("exitCode", exitCode);
+    cmd.getOut().println(Printer.write(json));
+    cmd.getOut().flush();
   }
 
   private static int failure(Exception e, CommandLine cmd, ParseResult parsed) {
@@ -154,11 +187,7 @@ public final class RaftoralCli implements Runnable {
     }
     err.flush();
     if (cmd.getCommand() instanceof HasOutput h && h.output() == OutputFormat.json) {
-      var json = Printer.JSON.createObjectNode();
-      json.putObject("error").put("kind", e.getClass().getSimpleName()).put("message", message);
-      json.put("exitCode", code);
-      cmd.getOut().println(Printer.write(json));
-      cmd.getOut().flush();
+      printJsonError(cmd, e.getClass().getSimpleName(), message, code);
     }
     return code;
   }
