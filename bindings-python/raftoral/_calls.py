@@ -7,7 +7,7 @@ import ctypes
 from typing import Any, Callable
 
 from . import _native
-from ._errors import check
+from ._errors import InvalidArgument, check
 
 
 def invoke(fn: Callable[..., int], *args: Any) -> None:
@@ -63,5 +63,5 @@ def encode_str(value: object, what: str) -> bytes:
     if not isinstance(value, str):
         raise TypeError(f"{what} must be a str, not {type(value).__name__}")
     if "\x00" in value:
-        raise ValueError(f"{what} must not contain NUL characters")
+        raise InvalidArgument(f"{what} must not contain NUL characters")
     return value.encode("utf-8")

@@ -18,7 +18,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence, TypeVar
 from . import _native
 from ._calls import encode_str, invoke, invoke_bytes, read_string
 from ._codec import Codec, JsonCodec
-from ._errors import NodeClosed, ProcessForked, RaftoralError, ShutDown, Timeout
+from ._errors import InvalidArgument, NodeClosed, ProcessForked, RaftoralError, ShutDown, Timeout
 from ._types import ExecutionMode, WorkflowInfo, WorkflowPage, WorkflowStatus
 from ._workflow import (
     WorkflowFunction,
@@ -113,9 +113,9 @@ def _seconds(value: float | timedelta, what: str) -> float:
     else:
         raise TypeError(f"{what} must be seconds (int or float) or a timedelta, not {type(value).__name__}")
     if math.isnan(seconds) or math.isinf(seconds):
-        raise ValueError(f"{what} must be a finite number of seconds, not {seconds}")
+        raise InvalidArgument(f"{what} must be a finite number of seconds, not {seconds}")
     if seconds < 0:
-        raise ValueError(f"{what} must not be negative")
+        raise InvalidArgument(f"{what} must not be negative")
     return seconds
 
 
@@ -135,7 +135,7 @@ def _member_id(value: Any) -> str:
 def _version(value: Any) -> int:
     version = _integer(value, "version")
     if not 0 <= version < 2**32:
-        raise ValueError(f"version must be between 0 and 2**32 - 1, not {version}")
+        raise InvalidArgument(f"version must be between 0 and 2**32 - 1, not {version}")
     return version
 
 
@@ -208,7 +208,7 @@ class Node:
             for k, v in members.items():
                 member = _member_id(k)
                 if member in config["members"]:  # 1 and "1": which address wins would be an accident
-                    raise ValueError(f"members names node {member} twice")
+                    raise InvalidArgument(f"members names node {member} twice")
                 config["members"][member] = _str(v, "a member's address")
         if raft_address is not None:
             config["raft_address"] = _str(raft_address, "raft_address")
@@ -256,7 +256,7 @@ class Node:
             # A key set both ways: either value would be a silent surprise.
             both = sorted(set(options) & set(config))
             if both:
-                raise ValueError(f"{', '.join(both)} given both as a keyword and in options")
+                raise InvalidArgument(f"{', '.join(both)} given both as a keyword and in options")
             config.update(options)
         if codec is not None and not isinstance(codec, Codec):
             raise TypeError("codec must have encode(value) -> bytes and decode(bytes) -> value")
@@ -533,7 +533,7 @@ def _mode(mode: ExecutionMode | str) -> ExecutionMode:
         try:
             return ExecutionMode[mode.upper()]
         except KeyError:
-            raise ValueError(f"unknown execution mode {mode!r}; use 'hot_standby' or 'owner_only'") from None
+            raise InvalidArgument(f"unknown execution mode {mode!r}; use 'hot_standby' or 'owner_only'") from None
     raise TypeError(f"mode must be an ExecutionMode or its name, not {builtins.type(mode).__name__}")
 
 

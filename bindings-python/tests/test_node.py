@@ -220,7 +220,7 @@ def test_bad_arguments_raise_and_the_node_keeps_working(node: raftoral.Node) -> 
         node.start_workflow(123, 1, None)  # type: ignore[arg-type]
     with pytest.raises(TypeError):
         node.start_workflow("echo", "1", None)  # type: ignore[arg-type]
-    with pytest.raises(ValueError):
+    with pytest.raises(raftoral.InvalidArgument):
         node.start_workflow("echo", -1, None)
     with pytest.raises(TypeError):
         node.start_workflow("echo", 1, object())
@@ -228,7 +228,7 @@ def test_bad_arguments_raise_and_the_node_keeps_working(node: raftoral.Node) -> 
         node.start_workflow("echo", 1, math.nan)
     with pytest.raises(TypeError):
         node.start_workflow("echo", 1, None, workflow_id=5)  # type: ignore[arg-type]
-    with pytest.raises(ValueError):
+    with pytest.raises(raftoral.InvalidArgument):
         node.start_workflow("echo\x00", 1, None)
     with pytest.raises(raftoral.NotRegistered):
         node.start_workflow("no-such-type", 1, None)
@@ -260,7 +260,7 @@ def test_bad_arguments_raise_and_the_node_keeps_working(node: raftoral.Node) -> 
         node.register_workflow("echo", 1, echo)
     with pytest.raises(TypeError):
         node.register_workflow("echo", 2, "not a function")  # type: ignore[arg-type]
-    with pytest.raises(ValueError):
+    with pytest.raises(raftoral.InvalidArgument):
         node.register_workflow("echo", 3, echo, mode="eventually")
 
     # A good call afterwards still works, and the first registration stayed.
@@ -517,15 +517,15 @@ def test_a_duration_that_is_not_a_finite_number_is_refused_naming_the_keyword() 
     # Not an OverflowError from round(inf) nor a ValueError that does not say which keyword.
     for keyword in ("election_timeout", "request_timeout", "retention", "batch_linger", "close_grace"):
         for value in (float("inf"), float("nan"), float("-inf")):
-            with pytest.raises(ValueError, match=keyword):
+            with pytest.raises(raftoral.InvalidArgument, match=keyword):
                 raftoral.Node(**{keyword: value})
 
 
 def test_a_key_given_as_a_keyword_and_in_options_is_refused() -> None:
     # Which of the two the node would get is not what was asked.
-    with pytest.raises(ValueError, match="node_id"):
+    with pytest.raises(raftoral.InvalidArgument, match="node_id"):
         raftoral.Node(node_id=2, options={"node_id": 3})
-    with pytest.raises(ValueError, match="election_timeout_ms"):
+    with pytest.raises(raftoral.InvalidArgument, match="election_timeout_ms"):
         raftoral.Node(election_timeout=1, options={"election_timeout_ms": 5})
 
 
@@ -536,7 +536,7 @@ def test_edge_values_of_the_keywords() -> None:
         raftoral.Node(election_timeout=True)
     with pytest.raises(TypeError):
         raftoral.Node(members={True: "127.0.0.1:7001"})
-    with pytest.raises(ValueError):
+    with pytest.raises(raftoral.InvalidArgument):
         raftoral.Node(retention=timedelta(seconds=-1))
     with pytest.raises(raftoral.InvalidArgument, match="retention_ms"):
         raftoral.Node(retention=timedelta.max)
@@ -551,5 +551,5 @@ def test_edge_values_of_the_keywords() -> None:
 
 
 def test_a_member_id_given_twice_is_refused() -> None:
-    with pytest.raises(ValueError, match="members"):
+    with pytest.raises(raftoral.InvalidArgument, match="members"):
         raftoral.Node(node_id=1, members={1: "127.0.0.1:7001", "1": "127.0.0.1:7002"})
