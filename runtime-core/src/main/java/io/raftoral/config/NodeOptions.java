@@ -47,7 +47,9 @@ public record NodeOptions(
     int maxInFlightEntries,
     Duration batchLinger,
     int maxVoters,
+    int minGroupSize,
     int targetGroupSize,
+    int maxGroupSize,
     Duration nodeFailureTimeout,
     boolean rejoinAfterRemoval,
     Duration retention,
@@ -100,7 +102,7 @@ public record NodeOptions(
   public static final int MAX_EXECUTION_GROUPS = 1024;
   public static final int MAX_IN_FLIGHT_ENTRIES = 1024;
   public static final int MAX_VOTERS = 99;
-  public static final int MAX_GROUP_SIZE = 7;
+  public static final int MAX_GROUP_SIZE = 99;
   /** The longest duration option: what the C ABI's milliseconds can say, so that its nanoseconds never overflow (~292 years). */
   public static final Duration MAX_DURATION = Duration.ofMillis(Long.MAX_VALUE / 1_000_000);
 
@@ -132,8 +134,12 @@ public record NodeOptions(
           "Under load, how long a group's free entry slot waits for more commands before it sends (0: never waits)."),
       new Option("maxVoters", Kind.COUNT, "", "3", "1..99",
           "Voters of the management group; further nodes are non-voting listeners."),
-      new Option("targetGroupSize", Kind.COUNT, "", "3", "1..7",
-          "Members per execution group."),
+      new Option("minGroupSize", Kind.COUNT, "", "3", "1..99, <= targetGroupSize",
+          "The fewest members an execution group keeps: a group below it is topped up from a group above the target, else merged into another."),
+      new Option("targetGroupSize", Kind.COUNT, "", "3", "minGroupSize..maxGroupSize",
+          "Members per execution group the cluster works toward: members beyond it in several groups form a new group."),
+      new Option("maxGroupSize", Kind.COUNT, "", "5", "targetGroupSize..99, >= 2 * minGroupSize - 1",
+          "The most members an execution group has: a join that would pass it splits the group in two of at least minGroupSize."),
       new Option("nodeFailureTimeout", Kind.DURATION, "ms", "30000", ">= 1",
           "How long a member may stay unreachable before the cluster removes it and replaces it in its groups."),
       new Option("rejoinAfterRemoval", Kind.BOOLEAN, "", "true", "true, false",
@@ -153,7 +159,7 @@ public record NodeOptions(
   /** The defaults: a one-node cluster in memory that serves no API (a Raft address is still needed). */
   public static NodeOptions defaults() {
     return new NodeOptions(0, Map.of(), null, null, List.of(), null, "raftoral", 1, Duration.ofMillis(1000),
-        Duration.ofSeconds(30), 2, Duration.ofNanos(200_000), 3, 3, DEFAULT_NODE_FAILURE_TIMEOUT, true, Duration.ofDays(7),
+        Duration.ofSeconds(30), 2, Duration.ofNanos(200_000), 3, 3, 3, 5, DEFAULT_NODE_FAILURE_TIMEOUT, true, Duration.ofDays(7),
         DEFAULT_SNAPSHOT_THRESHOLD, 4 * 1024 * 1024);
   }
 
@@ -232,7 +238,9 @@ public record NodeOptions(
     }
     p = firstOf(
         range("maxVoters", maxVoters, 1, MAX_VOTERS),
-        range("targetGroupSize", targetGroupSize, 1, MAX_GROUP_SIZE),
+        range("minGroupSize", minGroupSize, 1, MAX_GROUP_SIZE),
+        range("targetGroupSize", targetGroupSize, minGroupSize, MAX_GROUP_SIZE),
+        range("maxGroupSize", maxGroupSize, Math.max(targetGroupSize, 2L * minGroupSize - 1), MAX_GROUP_SIZE),
         positive("nodeFailureTimeout", nodeFailureTimeout),
         positive("retention", retention),
         range("snapshotThreshold", snapshotThreshold, 1, Long.MAX_VALUE),
@@ -317,7 +325,9 @@ public record NodeOptions(
     private int maxInFlightEntries;
     private Duration batchLinger;
     private int maxVoters;
+    private int minGroupSize;
     private int targetGroupSize;
+    private int maxGroupSize;
     private Duration nodeFailureTimeout;
     private boolean rejoinAfterRemoval;
     private Duration retention;
@@ -338,7 +348,9 @@ public record NodeOptions(
       maxInFlightEntries = o.maxInFlightEntries;
       batchLinger = o.batchLinger;
       maxVoters = o.maxVoters;
+      minGroupSize = o.minGroupSize;
       targetGroupSize = o.targetGroupSize;
+      maxGroupSize = o.maxGroupSize;
       nodeFailureTimeout = o.nodeFailureTimeout;
       rejoinAfterRemoval = o.rejoinAfterRemoval;
       retention = o.retention;
@@ -411,8 +423,18 @@ public record NodeOptions(
       return this;
     }
 
+    public Builder minGroupSize(int v) {
+      minGroupSize = v;
+      return this;
+    }
+
     public Builder targetGroupSize(int v) {
       targetGroupSize = v;
+      return this;
+    }
+
+    public Builder maxGroupSize(int v) {
+      maxGroupSize = v;
       return this;
     }
 
@@ -444,7 +466,7 @@ public record NodeOptions(
     /** The options as set so far, not validated. */
     public NodeOptions current() {
       return new NodeOptions(nodeId, members, raftAddress, apiAddress, join, dataDir, clusterId, executionGroups,
-          electionTimeout, requestTimeout, maxInFlightEntries, batchLinger, maxVoters, targetGroupSize, nodeFailureTimeout,
+          electionTimeout, requestTimeout, maxInFlightEntries, batchLinger, maxVoters, minGroupSize, targetGroupSize, maxGroupSize, nodeFailureTimeout,
           rejoinAfterRemoval, retention, snapshotThreshold, payloadLimitBytes);
     }
 

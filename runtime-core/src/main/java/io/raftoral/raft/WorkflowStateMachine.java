@@ -406,6 +406,7 @@ public final class WorkflowStateMachine extends GroupStateMachine {
       case AWAIT -> await(query.getAwait());
       case LIST -> CompletableFuture.completedFuture(reply(list(query.getList())));
       case PING, KIND_NOT_SET -> CompletableFuture.completedFuture(reply(QueryReply.newBuilder()));
+      case STATUS, EXPORT -> CompletableFuture.failedFuture(new UnsupportedOperationException("TODO issue 20"));
     };
   }
 

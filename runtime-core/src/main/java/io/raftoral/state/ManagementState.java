@@ -80,6 +80,8 @@ public final class ManagementState {
       case SET_GROUP_MEMBERS -> setGroupMembers(command.getSetGroupMembers().getIndex(), command.getSetGroupMembers().getMembersList());
       case LEAVE_CLUSTER -> leave(command.getLeaveCluster());
       case OPEN_GROUP -> openGroup(command.getOpenGroup().getIndex());
+      case SPLIT_GROUP, BEGIN_MERGE, FINISH_MERGE, REPORT_LOADS, SET_PREFERRED_LEADERS, CLAIM_WORKFLOW_ID, MOVE_MEMBER ->
+          refused(Refusal.REFUSAL_INVALID, "TODO issue 20: " + command.getKindCase());
       case KIND_NOT_SET -> refused(Refusal.REFUSAL_INVALID, "command without a kind");
     };
   }

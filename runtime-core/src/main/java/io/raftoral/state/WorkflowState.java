@@ -105,6 +105,7 @@ public final class WorkflowState {
       case REFUSED -> result(command.getRefused().getCode(), WorkflowStatusCode.WORKFLOW_STATUS_UNSPECIFIED).toBuilder()
           .setMessage(command.getRefused().getMessage()).build();
       case PLACEMENT -> place(command.getPlacement().getGroups(), changes);
+      case SEAL_GROUP, ADOPT_WORKFLOWS -> throw new UnsupportedOperationException("TODO issue 20: " + command.getKindCase());
       case KIND_NOT_SET -> throw new IllegalArgumentException("command without a kind");
     };
   }
