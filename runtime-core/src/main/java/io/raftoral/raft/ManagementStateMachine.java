@@ -1,6 +1,9 @@
 package io.raftoral.raft;
 
+import com.google.protobuf.InvalidProtocolBufferException;
 import io.raftoral.proto.management.ManagementCommand;
+import io.raftoral.proto.management.ManagementQuery;
+import io.raftoral.proto.management.ManagementQueryReply;
 import io.raftoral.proto.management.ManagementResult;
 import io.raftoral.proto.management.Topology;
 import io.raftoral.state.ManagementState;
@@ -10,6 +13,7 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
+import java.util.concurrent.CompletableFuture;
 import java.util.function.Consumer;
 import org.apache.ratis.io.MD5Hash;
 import org.apache.ratis.server.protocol.TermIndex;
@@ -23,9 +27,12 @@ import org.apache.ratis.util.MD5FileUtil;
  * state. Applies {@link ManagementCommand}s to {@link ManagementState}, replies with a
  * {@link ManagementResult}, and publishes each new topology to one listener.
  *
- * <p>The topology is small, so a snapshot is one protobuf file {@code sm/snapshot.<term>_<index>}
- * with Ratis's MD5 file beside it; on start the newest is loaded and the log replayed after it.
- * The lifecycle glue is {@link GroupStateMachine}'s.
+ * <p>A snapshot is one protobuf file {@code sm/snapshot.<term>_<index>}, the topology with the
+ * workflow id claims ({@link ManagementState#snapshotTopology}), with Ratis's MD5 file beside it;
+ * on start the newest is loaded and the log replayed after it. The lifecycle glue is
+ * {@link GroupStateMachine}'s.
+ *
+ * <p>Queries ({@link ManagementQuery}) read the applied state: the claim of a workflow id.
  */
 public final class ManagementStateMachine extends GroupStateMachine {
   private final ManagementState state = new ManagementState(GroupIds::executionUuid);
@@ -37,6 +44,15 @@ public final class ManagementStateMachine extends GroupStateMachine {
   /** The committed topology; empty until the bootstrap command is applied. */
   public Topology topology() {
     return topology;
+  }
+
+  /**
+   * The index of the group workflow id {@code workflowId} was claimed in, as this replica has
+   * applied it; null when not claimed here (a replica behind the claim: ask the leader with a
+   * {@link ManagementQuery}). The group may have been merged since ({@link ManagementState#resolve}).
+   */
+  public Integer claimedGroup(String workflowId) {
+    return state.claimedGroup(workflowId);
   }
 
   /** Called on a Ratis thread after every applied command; must not block. */
@@ -90,7 +106,10 @@ public final class ManagementStateMachine extends GroupStateMachine {
     }
     File file = snapshots.getSnapshotFile(term, index);
     File tmp = new File(file.getPath() + ".tmp");
-    Topology current = topology;
+    Topology current;
+    synchronized (state) {
+      current = state.snapshotTopology();
+    }
     try (OutputStream out = Files.newOutputStream(tmp.toPath())) {
       current.writeTo(out);
     }
@@ -118,6 +137,27 @@ public final class ManagementStateMachine extends GroupStateMachine {
     markApplied(term, index);
     listener.accept(topology);
     return result.toByteArray();
+  }
+
+  @Override
+  protected CompletableFuture<byte[]> answer(ByteBuffer request) {
+    ManagementQuery query;
+    try {
+      query = ManagementQuery.parseFrom(request);
+    } catch (InvalidProtocolBufferException e) {
+      return CompletableFuture.failedFuture(e);
+    }
+    ManagementQueryReply.Builder reply = ManagementQueryReply.newBuilder();
+    switch (query.getKindCase()) {
+      case CLAIMED_WORKFLOW_ID -> {
+        Integer index = state.claimedGroup(query.getClaimedWorkflowId());
+        if (index != null) {
+          reply.setFound(true).setGroupIndex(index);
+        }
+      }
+      case KIND_NOT_SET -> {}
+    }
+    return CompletableFuture.completedFuture(reply.build().toByteArray());
   }
 
   @Override
