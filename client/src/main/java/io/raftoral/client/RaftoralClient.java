@@ -21,6 +21,7 @@ import io.raftoral.proto.client.TerminateRequest;
 import io.raftoral.proto.client.WorkflowOutcome;
 import java.time.Duration;
 import java.util.Objects;
+import java.util.OptionalInt;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
@@ -71,6 +72,7 @@ public final class RaftoralClient implements AutoCloseable {
   private final ManagedChannel channel;
   private final RaftoralApiGrpc.RaftoralApiBlockingStub stub;
   private final Duration callTimeout;
+  private final GroupChooser groups;
 
   RaftoralClient(String address, ManagedChannel channel, Duration callTimeout) {
     this.address = address;
@@ -78,6 +80,7 @@ public final class RaftoralClient implements AutoCloseable {
     this.stub = RaftoralApiGrpc.newBlockingStub(channel).withMaxInboundMessageSize(MAX_MESSAGE_BYTES)
         .withMaxOutboundMessageSize(MAX_MESSAGE_BYTES);
     this.callTimeout = callTimeout;
+    this.groups = new GroupChooser(() -> stub(callTimeout).clusterInfo(ClusterInfoRequest.getDefaultInstance()));
   }
 
   /**
@@ -109,7 +112,9 @@ public final class RaftoralClient implements AutoCloseable {
   /**
    * Starts a workflow and returns once its start is committed. The start is idempotent by id:
    * the same id, type, version and input return the existing workflow, and it never runs twice.
-   * Without an id this client generates one (a random UUID) before sending anything. A start
+   * Without an id this client generates one before sending anything: {@code g<group>-<uuid>},
+   * naming the least-loaded execution group the node reported (see
+   * {@link io.raftoral.common.WorkflowIds}), or a plain UUID before it named one. A start
    * that ends with {@link Errors.TimeoutException}, {@link Errors.UnavailableException} or
    * {@link Errors.NodeClosedException} may have been committed all the same: the exception's message names the id sent, and starting
    * that id again is safe (pass your own id to retry without reading messages).
@@ -130,7 +135,7 @@ public final class RaftoralClient implements AutoCloseable {
     if (workflowId != null) {
       io.raftoral.common.Text.requireWellFormed("workflow id", workflowId);
     }
-    String id = workflowId != null ? workflowId : UUID.randomUUID().toString();
+    String id = workflowId != null ? workflowId : mintId();
     StartRequest request = StartRequest.newBuilder().setType(t.name()).setVersion(t.version())
         .setInput(ByteString.copyFrom(input)).setWorkflowId(id).build();
     StartReply reply;
@@ -204,6 +209,15 @@ public final class RaftoralClient implements AutoCloseable {
   /** With {@code replicaDigests}, the answering node also digests its replicas (costs time proportional to its state). */
   public ClusterInfoReply clusterInfo(boolean replicaDigests) {
     return call(null, () -> stub(callTimeout).clusterInfo(ClusterInfoRequest.newBuilder().setReplicaDigests(replicaDigests).build()));
+  }
+
+  /**
+   * A new id that names its group ({@link io.raftoral.common.WorkflowIds}): found in one step and
+   * kept by a retry. Before the node names an open group, a plain UUID (the node indexes it).
+   */
+  private String mintId() {
+    OptionalInt group = groups.choose();
+    return group.isPresent() ? io.raftoral.common.WorkflowIds.mint(group.getAsInt()) : UUID.randomUUID().toString();
   }
 
   /** Closes the connection, waiting briefly for calls in flight. */

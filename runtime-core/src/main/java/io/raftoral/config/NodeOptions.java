@@ -123,7 +123,7 @@ public record NodeOptions(
       new Option("clusterId", Kind.TEXT, "", "raftoral", "not blank",
           "The cluster's name; nodes of different clusters never share a group, and a data directory of another cluster is refused."),
       new Option("executionGroups", Kind.COUNT, "", "1", "1..1024",
-          "How many execution groups the cluster runs (set when it is bootstrapped)."),
+          "Execution groups the bootstrap members run side by side, each over all of them (set when the cluster is bootstrapped); groups that joins form later are disjoint."),
       new Option("electionTimeout", Kind.DURATION, "ms", "1000", ">= 1",
           "Raft's minimum election timeout (the maximum is twice it); a crashed leader is replaced after about this long."),
       new Option("requestTimeout", Kind.DURATION, "ms", "30000", ">= 1",
