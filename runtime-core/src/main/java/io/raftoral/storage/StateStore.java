@@ -25,8 +25,9 @@ import org.rocksdb.WriteOptions;
 
 /**
  * The durable state of one execution group: a RocksDB holding every workflow record, every
- * committed checkpoint value, the owner, the placement, the seal (merge target) once sealed, and the Raft position (term, index) of the last entry
- * applied, which each {@link #commit} writes in the same batch as that entry's changes. A
+ * committed checkpoint value, the owner, the placement, the seal (its merge target) once sealed,
+ * and the Raft position (term, index) of the last entry applied, which each {@link #commit}
+ * writes in the same batch as that entry's changes. A
  * replica reopened after a crash therefore knows exactly which entries its state contains.
  *
  * <p>The RocksDB write-ahead log is off: the Raft log is the write-ahead log. What a crash
