@@ -155,6 +155,46 @@ public abstract class GroupStateMachine extends BaseStateMachine {
   /** Applies the committed entry at (term, index); returns the reply to its caller. Throwing fails the entry. */
   protected abstract byte[] apply(long term, long index, ByteBuffer entry) throws Exception;
 
+  /** How far one member's log is known to match the leader's, and when the leader last heard from it. */
+  protected record MemberProgress(long node, long matchIndex, long millisSinceContact) {}
+
+  /** The leader's view of the group's replication: its own node, its commit index and each other member's progress. */
+  protected record LeaderProgress(long leaderNode, long commitIndex, java.util.List<MemberProgress> followers) {}
+
+  /**
+   * This division's view of the group's replication when it leads the group (followers and
+   * listeners alike), else null (not leading, or not started).
+   */
+  protected final LeaderProgress leaderProgress() {
+    RaftServer server = getServer().getNow(null);
+    if (server == null) {
+      return null;
+    }
+    try {
+      RaftServer.Division division = server.getDivision(getGroupId());
+      var info = division.getInfo();
+      var role = info.getRoleInfoProto();
+      if (!role.hasLeaderInfo()) {
+        return null;
+      }
+      // Match indices come in the order the role info lists the followers (both are the leader's
+      // log appenders); a configuration change between the two reads shows as a length mismatch.
+      long[] match = info.getFollowerMatchIndices();
+      var followers = role.getLeaderInfo().getFollowerInfoList();
+      boolean aligned = match.length == followers.size();
+      java.util.List<MemberProgress> members = new java.util.ArrayList<>();
+      for (int i = 0; i < followers.size(); i++) {
+        var f = followers.get(i);
+        // Unknown (not aligned): 0, i.e. shown as behind by the whole log, never as caught up.
+        members.add(new MemberProgress(PeerIds.nodeId(RaftPeerId.valueOf(f.getId().getId())),
+            aligned ? Math.max(0, match[i]) : 0, f.getLastRpcElapsedTimeMs()));
+      }
+      return new LeaderProgress(PeerIds.nodeId(server.getId()), division.getRaftLog().getLastCommittedIndex(), members);
+    } catch (IOException e) {
+      return null; // the division is gone (closing)
+    }
+  }
+
   /** Answers a read-only query. */
   protected CompletableFuture<byte[]> answer(ByteBuffer query) {
     return CompletableFuture.failedFuture(new UnsupportedOperationException(getClass().getSimpleName() + " answers no queries"));

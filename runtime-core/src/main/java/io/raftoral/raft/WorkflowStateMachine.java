@@ -8,6 +8,9 @@ import io.raftoral.proto.raft.ResultCode;
 import io.raftoral.proto.raft.Command;
 import io.raftoral.proto.raft.CommandBatch;
 import io.raftoral.proto.raft.CommandResult;
+import io.raftoral.proto.raft.ExportWorkflows;
+import io.raftoral.proto.raft.ExportedWorkflow;
+import io.raftoral.proto.raft.GroupStatus;
 import io.raftoral.proto.raft.Query;
 import io.raftoral.proto.raft.QueryReply;
 import io.raftoral.proto.raft.Refused;
@@ -193,6 +196,11 @@ public final class WorkflowStateMachine extends GroupStateMachine {
       @Override
       public void placement(long groups) {
         loaded.restorePlacement(groups);
+      }
+
+      @Override
+      public void sealed(String mergeTarget) {
+        loaded.restoreSealed(mergeTarget);
       }
 
       @Override
@@ -406,8 +414,85 @@ public final class WorkflowStateMachine extends GroupStateMachine {
       case AWAIT -> await(query.getAwait());
       case LIST -> CompletableFuture.completedFuture(reply(list(query.getList())));
       case PING, KIND_NOT_SET -> CompletableFuture.completedFuture(reply(QueryReply.newBuilder()));
-      case STATUS, EXPORT -> CompletableFuture.failedFuture(new UnsupportedOperationException("TODO issue 20"));
+      case STATUS -> CompletableFuture.completedFuture(reply(QueryReply.newBuilder().setStatus(status())));
+      case EXPORT -> {
+        try {
+          yield CompletableFuture.completedFuture(reply(export(query.getExport())));
+        } catch (IOException | RuntimeException e) {
+          yield CompletableFuture.failedFuture(e);
+        }
+      }
     };
+  }
+
+  /**
+   * The group as this replica sees it: its workflows, whether it is sealed, and, when it leads,
+   * the commit index and each member's progress (Ratis's leader view). A non-leader answers with
+   * commit index 0 and no members.
+   */
+  public GroupStatus status() {
+    long running = 0;
+    long total = 0;
+    for (WorkflowEntry w : state.workflows()) {
+      total++;
+      if (w.isRunning()) {
+        running++;
+      }
+    }
+    GroupStatus.Builder status = GroupStatus.newBuilder().setRunningWorkflows(running).setWorkflows(total).setSealed(state.sealed());
+    LeaderProgress progress = leaderProgress();
+    if (progress != null) {
+      long commit = progress.commitIndex();
+      status.setLeaderNode(progress.leaderNode()).setCommitIndex(commit)
+          .addMembers(io.raftoral.proto.raft.MemberProgress.newBuilder().setNodeId(progress.leaderNode()).setMatchIndex(commit));
+      for (GroupStateMachine.MemberProgress m : progress.followers()) {
+        status.addMembers(io.raftoral.proto.raft.MemberProgress.newBuilder().setNodeId(m.node())
+            .setMatchIndex(m.matchIndex()).setLagEntries(Math.max(0, commit - m.matchIndex()))
+            .setMillisSinceContact(m.millisSinceContact()));
+      }
+    }
+    return status.build();
+  }
+
+  /** About 1 MiB: an AdoptWorkflows of one page stays well inside a Raft entry. */
+  static final long DEFAULT_EXPORT_BYTES = 1 << 20;
+
+  /**
+   * A page of the group's workflows in id order strictly after the cursor, each with its
+   * checkpoints: while it runs from memory, once ended from the store (an ended workflow's values
+   * leave memory). Workflows are added while the page stays within {@code max_bytes} (at least
+   * one); {@code more} when others follow. Read under the store's lock, so no entry is applied
+   * in between; on a sealed group the state no longer changes, so pages read one by one are final.
+   */
+  public QueryReply.Builder export(ExportWorkflows q) throws CorruptStateException {
+    long maxBytes = q.getMaxBytes() > 0 ? q.getMaxBytes() : DEFAULT_EXPORT_BYTES;
+    String after = q.getAfterWorkflowId();
+    QueryReply.Builder reply = QueryReply.newBuilder();
+    synchronized (storeLock) {
+      if (store == null) {
+        throw new IllegalStateException("group " + group() + ": the state store is closed (a snapshot is being installed); ask again");
+      }
+      java.util.Iterator<WorkflowEntry> page = state.workflows().stream()
+          .filter(w -> w.workflowId().compareTo(after) > 0)
+          .sorted(Comparator.comparing(WorkflowEntry::workflowId))
+          .iterator();
+      long bytes = 0;
+      while (page.hasNext()) {
+        WorkflowEntry w = page.next();
+        io.raftoral.proto.raft.WorkflowRecord record = w.toRecord();
+        ExportedWorkflow exported = ExportedWorkflow.newBuilder().setRecord(record)
+            .addAllCheckpoints(record.getStatus() == io.raftoral.proto.raft.WorkflowStatusCode.RUNNING
+                ? w.checkpointsInMemory() : store.checkpoints(w.workflowId()))
+            .build();
+        long size = exported.getSerializedSize();
+        if (reply.getExportedCount() > 0 && bytes + size > maxBytes) {
+          return reply.setMore(true);
+        }
+        reply.addExported(exported);
+        bytes += size;
+      }
+    }
+    return reply.setMore(false);
   }
 
   private byte[] describe(String workflowId) {

@@ -86,6 +86,12 @@ final class GroupRuntime implements WorkflowStateMachine.Listener, WorkflowRun.H
     return closed;
   }
 
+  /** The group is sealed for a merge: its runs stop, the merge target's owner resumes them. */
+  @Override
+  public boolean isSealed() {
+    return state().sealed();
+  }
+
   /** The replicated state names this node as owner (it may have just lost Raft leadership). */
   @Override
   public boolean isOwnerNode() {
@@ -107,7 +113,9 @@ final class GroupRuntime implements WorkflowStateMachine.Listener, WorkflowRun.H
     // The claim must be of the term this node leads in now: an own claim of an earlier term
     // means this replica has not applied everything committed since (other owners' claims and
     // results), so it would decide on a stale view.
-    return owner.node() == self && handOffs.get() == 0 && owner.term() == term && term != 0 ? owner : null;
+    // A sealed group takes no owner decision any more (it would be refused SEALED).
+    return owner.node() == self && handOffs.get() == 0 && owner.term() == term && term != 0
+        && !state().sealed() ? owner : null;
   }
 
   @Override
@@ -123,6 +131,23 @@ final class GroupRuntime implements WorkflowStateMachine.Listener, WorkflowRun.H
   @Override
   public CompletableFuture<Proposer.Outcome> propose(Command command) {
     return proposer.propose(command);
+  }
+
+  /**
+   * Asks the group's leader a read-only query (status, an export page, ...); fails with the
+   * Raft error when no leader answers.
+   */
+  CompletableFuture<io.raftoral.proto.raft.QueryReply> query(io.raftoral.proto.raft.Query query) {
+    return host.query(groupId, query.toByteArray()).thenApply(reply -> {
+      if (!reply.isSuccess()) {
+        throw new java.util.concurrent.CompletionException(reply.error());
+      }
+      try {
+        return io.raftoral.proto.raft.QueryReply.parseFrom(reply.message());
+      } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+        throw new java.util.concurrent.CompletionException(e);
+      }
+    });
   }
 
   @Override
@@ -185,6 +210,8 @@ final class GroupRuntime implements WorkflowStateMachine.Listener, WorkflowRun.H
       case WORKFLOW_END -> ended(command.getWorkflowEnd().getWorkflowId());
       case WORKFLOW_TERMINATE -> ended(command.getWorkflowTerminate().getWorkflowId());
       case OWNER_CHANGE -> ownerChanged(command.getOwnerChange());
+      case SEAL_GROUP -> sealed(command.getSealGroup().getMergeTarget());
+      case ADOPT_WORKFLOWS -> adopted(command.getAdoptWorkflows());
       case PRUNE_WORKFLOWS, REFUSED, PLACEMENT, KIND_NOT_SET -> {}
     }
   }
@@ -250,6 +277,32 @@ final class GroupRuntime implements WorkflowStateMachine.Listener, WorkflowRun.H
     }
   }
 
+  /** Every local run stops at its next step (see {@link WorkflowRun}): the merge target resumes it. */
+  private void sealed(String mergeTarget) {
+    LOG.info("group {}: sealed for a merge into group {}; {} local runs stop here", groupId, mergeTarget, runs.size());
+    runs.values().forEach(WorkflowRun::signal);
+  }
+
+  /**
+   * Adopted workflows are taken as if started here: running ones get their local runs (the owner's
+   * replays the copied checkpoints and goes on, as after a failover), and waiters of ended ones
+   * complete. An id that was held already was left as it is, and this changes nothing for it.
+   */
+  private void adopted(io.raftoral.proto.raft.AdoptWorkflows adopt) {
+    for (io.raftoral.proto.raft.ExportedWorkflow x : adopt.getWorkflowsList()) {
+      String id = x.getRecord().getWorkflowId();
+      WorkflowEntry w = state().get(id);
+      if (w == null) {
+        continue;
+      }
+      if (w.isRunning()) {
+        maybeStartRun(id);
+      } else {
+        ended(id);
+      }
+    }
+  }
+
   /**
    * Claims ownership for the term this node leads in, in the background, unless a claim is under
    * way: each claim carries that term and is appended by this node's own division, so it is
@@ -299,7 +352,7 @@ final class GroupRuntime implements WorkflowStateMachine.Listener, WorkflowRun.H
 
   /** Starts a local run of a RUNNING workflow unless one exists or this node should not run it. */
   void maybeStartRun(String workflowId) {
-    if (closed) {
+    if (closed || state().sealed()) {
       return;
     }
     WorkflowEntry w = state().get(workflowId);

@@ -81,6 +81,12 @@ final class WorkflowRun implements WorkflowContext, Runnable {
 
     boolean isClosed();
 
+    /**
+     * The group is sealed for a merge: nothing more commits here (checkpoints and ends are
+     * refused SEALED), and the merge target's owner resumes the workflow from what did.
+     */
+    boolean isSealed();
+
     /** A side effect starts running here as owner ... */
     void sideEffectStarted();
 
@@ -574,6 +580,11 @@ final class WorkflowRun implements WorkflowContext, Runnable {
       throw new Errors.WorkflowTerminatedException(workflowId(), entry.toRecord().getTerminationReason());
     }
     if (status != WorkflowStatusCode.RUNNING || host.isClosed()) {
+      throw WorkflowAbort.INSTANCE;
+    }
+    // Sealed: stop quietly, as a deposed owner's run does; neither FAILED nor proposals that can
+    // only be refused. Nothing this run did after the seal committed, so the target re-runs nothing committed.
+    if (host.isSealed()) {
       throw WorkflowAbort.INSTANCE;
     }
     if (definition.mode() == ExecutionMode.OWNER_ONLY && !host.isOwnerNode()) {

@@ -26,6 +26,11 @@ public record StoreChanges(StateStore.Batch writes) implements WorkflowState.Cha
   }
 
   @Override
+  public void sealed(String mergeTarget) {
+    writes.putSealed(mergeTarget);
+  }
+
+  @Override
   public void removed(String workflowId) {
     writes.removeWorkflow(workflowId);
   }

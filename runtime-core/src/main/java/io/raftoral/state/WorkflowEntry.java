@@ -1,6 +1,7 @@
 package io.raftoral.state;
 
 import com.google.protobuf.ByteString;
+import io.raftoral.proto.raft.ExportedCheckpoint;
 import io.raftoral.proto.raft.WorkflowError;
 import io.raftoral.proto.raft.WorkflowRecord;
 import io.raftoral.proto.raft.WorkflowStatusCode;
@@ -171,6 +172,20 @@ public final class WorkflowEntry {
       b.setError(error);
     }
     return b;
+  }
+
+  /**
+   * The checkpoint values held in memory, in (key, seq) order: all of them while the workflow
+   * runs (an ended one's may have been released; read those from the store).
+   */
+  public synchronized List<ExportedCheckpoint> checkpointsInMemory() {
+    List<ExportedCheckpoint> out = new ArrayList<>();
+    new java.util.TreeMap<>(checkpoints).forEach((key, values) -> {
+      for (int seq = 0; seq < values.size(); seq++) {
+        out.add(ExportedCheckpoint.newBuilder().setKey(key).setSeq(seq).setValue(values.get(seq)).build());
+      }
+    });
+    return out;
   }
 
   // --- mutations, called only by WorkflowState.apply ---

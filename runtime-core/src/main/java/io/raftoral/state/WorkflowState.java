@@ -38,6 +38,9 @@ public final class WorkflowState {
     default void removed(String workflowId) {}
 
     default void placement(long groups) {}
+
+    /** The group was sealed for a merge into {@code mergeTarget}. */
+    default void sealed(String mergeTarget) {}
   }
 
   /**
@@ -55,6 +58,9 @@ public final class WorkflowState {
   // Invariant: owner.term only grows, and each term has at most one owner node (a claim is
   // applied only in the term its claimant led in, and a term has one leader).
   private volatile Owner owner = Owner.NONE;
+  // The merge target's group id once a SealGroup was applied, else null. Invariant: once set,
+  // never changes, and no workflow changes after it (so an export read after it is final).
+  private volatile String sealedFor;
 
   public WorkflowEntry get(String workflowId) {
     return workflows.get(workflowId);
@@ -72,6 +78,17 @@ public final class WorkflowState {
   /** How many execution groups a start must have been routed over to be taken here (0: any). */
   public long placement() {
     return placement;
+  }
+
+  /** Whether a SealGroup was applied: the group is being merged and no workflow changes any more. */
+  public boolean sealed() {
+    return sealedFor != null;
+  }
+
+  /** The group id the group is merged into; empty while it is not sealed. */
+  public String mergeTarget() {
+    String target = sealedFor;
+    return target == null ? "" : target;
   }
 
   /** The node that owns the group's workflows; 0 before the first OwnerChange. */
@@ -105,7 +122,8 @@ public final class WorkflowState {
       case REFUSED -> result(command.getRefused().getCode(), WorkflowStatusCode.WORKFLOW_STATUS_UNSPECIFIED).toBuilder()
           .setMessage(command.getRefused().getMessage()).build();
       case PLACEMENT -> place(command.getPlacement().getGroups(), changes);
-      case SEAL_GROUP, ADOPT_WORKFLOWS -> throw new UnsupportedOperationException("TODO issue 20: " + command.getKindCase());
+      case SEAL_GROUP -> seal(command.getSealGroup().getMergeTarget(), changes);
+      case ADOPT_WORKFLOWS -> adopt(command.getAdoptWorkflows(), changes);
       case KIND_NOT_SET -> throw new IllegalArgumentException("command without a kind");
     };
   }
@@ -145,6 +163,10 @@ public final class WorkflowState {
     placement = groups;
   }
 
+  public void restoreSealed(String mergeTarget) {
+    sealedFor = mergeTarget;
+  }
+
   /**
    * Makes this state equal to {@code other} (a snapshot installed from the leader), keeping the
    * entry objects of workflows present in both: local runs hold those and must see the new
@@ -166,9 +188,13 @@ public final class WorkflowState {
     }
     owner = other.owner;
     placement = other.placement;
+    sealedFor = other.sealedFor;
   }
 
   private CommandResult start(WorkflowStart s, Changes changes) {
+    if (sealedFor != null) {
+      return moved("start of workflow " + s.getWorkflowId());
+    }
     WorkflowEntry existing = workflows.get(s.getWorkflowId());
     if (existing != null) {
       boolean same = existing.type().equals(s.getType())
@@ -176,7 +202,9 @@ public final class WorkflowState {
           && existing.input().equals(s.getInput());
       return result(same ? ResultCode.ALREADY_STARTED : ResultCode.CONFLICT, existing.status());
     }
-    if (s.getPlacement() < placement) {
+    // placement 0: routed by the management group's placement (issue 20), not by hashing over
+    // the open groups, so the old rule does not apply; it stays for starts that carry a count.
+    if (s.getPlacement() != 0 && s.getPlacement() < placement) {
       return result(ResultCode.MOVED, WorkflowStatusCode.WORKFLOW_STATUS_UNSPECIFIED).toBuilder()
           .setMessage("routed over " + s.getPlacement() + " execution groups, but the cluster has " + placement
               + " or more: route it again with the current topology").build();
@@ -228,6 +256,9 @@ public final class WorkflowState {
 
   /** Why a checkpoint or end proposal may not change {@code w}, or null when it may. */
   private CommandResult refuseOwnerWrite(WorkflowEntry w, long proposerTerm) {
+    if (sealedFor != null) {
+      return sealedResult(w == null ? WorkflowStatusCode.WORKFLOW_STATUS_UNSPECIFIED : w.status());
+    }
     if (w == null) {
       return result(ResultCode.NOT_FOUND, WorkflowStatusCode.WORKFLOW_STATUS_UNSPECIFIED);
     }
@@ -275,6 +306,9 @@ public final class WorkflowState {
   }
 
   private CommandResult terminate(WorkflowTerminate t, Changes changes) {
+    if (sealedFor != null) {
+      return moved("termination of workflow " + t.getWorkflowId());
+    }
     WorkflowEntry w = workflows.get(t.getWorkflowId());
     if (w == null) {
       return result(ResultCode.NOT_FOUND, WorkflowStatusCode.WORKFLOW_STATUS_UNSPECIFIED);
@@ -288,6 +322,9 @@ public final class WorkflowState {
   }
 
   private CommandResult prune(io.raftoral.proto.raft.PruneWorkflows p, Changes changes) {
+    if (sealedFor != null) {
+      return sealedResult(WorkflowStatusCode.WORKFLOW_STATUS_UNSPECIFIED);
+    }
     if (p.getOwnerTerm() != owner.term()) {
       return result(ResultCode.STALE_OWNER, WorkflowStatusCode.WORKFLOW_STATUS_UNSPECIFIED);
     }
@@ -304,9 +341,105 @@ public final class WorkflowState {
         .setPruned(pruned).build();
   }
 
+  /**
+   * From now on nothing changes a workflow here: starts and terminations are MOVED (the caller
+   * routes them to the merge target), checkpoints, ends and prunes are SEALED (the owner's runs
+   * stop; the target's owner resumes them from what was committed here). The first seal's target
+   * stays: a seal proposed again (a new management leader redoing the merge) changes nothing.
+   */
+  private CommandResult seal(String mergeTarget, Changes changes) {
+    if (sealedFor == null) {
+      sealedFor = mergeTarget;
+      changes.sealed(mergeTarget);
+    }
+    return result(ResultCode.APPLIED, WorkflowStatusCode.WORKFLOW_STATUS_UNSPECIFIED);
+  }
+
+  /**
+   * Copies a page of a sealed group's workflows. A workflow whose id is held here is left as it
+   * is, so a page adopted twice adds nothing; RUNNING ones are owned by this group's owner, as
+   * if started here. A malformed page (a record without id or status, or checkpoints not
+   * numbered 0, 1, ... per key in order) is refused whole, before anything changes. A sealed
+   * group adopts nothing: its own export must stay final.
+   */
+  private CommandResult adopt(io.raftoral.proto.raft.AdoptWorkflows a, Changes changes) {
+    if (sealedFor != null) {
+      return sealedResult(WorkflowStatusCode.WORKFLOW_STATUS_UNSPECIFIED);
+    }
+    for (io.raftoral.proto.raft.ExportedWorkflow x : a.getWorkflowsList()) {
+      String malformed = malformed(x);
+      if (malformed != null) {
+        return result(ResultCode.INVALID_INPUT, WorkflowStatusCode.WORKFLOW_STATUS_UNSPECIFIED).toBuilder()
+            .setMessage("workflows adopted from group " + a.getFromGroup() + ": " + malformed).build();
+      }
+    }
+    long added = 0;
+    for (io.raftoral.proto.raft.ExportedWorkflow x : a.getWorkflowsList()) {
+      io.raftoral.proto.raft.WorkflowRecord r = x.getRecord();
+      if (workflows.containsKey(r.getWorkflowId())) {
+        continue;
+      }
+      WorkflowEntry w = WorkflowEntry.fromRecord(r);
+      if (w.isRunning()) {
+        w.setOwner(owner.node());
+      }
+      for (io.raftoral.proto.raft.ExportedCheckpoint c : x.getCheckpointsList()) {
+        if (w.isRunning()) {
+          w.appendCheckpoint(c.getKey(), c.getValue());
+        } else {
+          w.countStoredCheckpoint(); // an ended workflow's values live in the store only
+        }
+      }
+      workflows.put(r.getWorkflowId(), w);
+      changes.workflow(w);
+      for (io.raftoral.proto.raft.ExportedCheckpoint c : x.getCheckpointsList()) {
+        changes.checkpoint(r.getWorkflowId(), c.getKey(), c.getSeq(), c.getValue());
+      }
+      added++;
+    }
+    return result(ResultCode.APPLIED, WorkflowStatusCode.WORKFLOW_STATUS_UNSPECIFIED).toBuilder().setPruned(added).build();
+  }
+
+  /** Why an exported workflow cannot be adopted, or null when it can. */
+  private static String malformed(io.raftoral.proto.raft.ExportedWorkflow x) {
+    io.raftoral.proto.raft.WorkflowRecord r = x.getRecord();
+    if (r.getWorkflowId().isEmpty()) {
+      return "a workflow without an id";
+    }
+    if (r.getStatus() == WorkflowStatusCode.WORKFLOW_STATUS_UNSPECIFIED || r.getStatus() == WorkflowStatusCode.UNRECOGNIZED) {
+      return "workflow " + r.getWorkflowId() + " has no status";
+    }
+    java.util.Map<String, Long> next = new java.util.HashMap<>();
+    String previousKey = null;
+    for (io.raftoral.proto.raft.ExportedCheckpoint c : x.getCheckpointsList()) {
+      if (previousKey != null && c.getKey().compareTo(previousKey) < 0) {
+        return "the checkpoints of workflow " + r.getWorkflowId() + " are not in key order";
+      }
+      long expected = next.getOrDefault(c.getKey(), 0L);
+      if (c.getSeq() != expected) {
+        return "checkpoint (" + c.getKey() + ", " + c.getSeq() + ") of workflow " + r.getWorkflowId()
+            + " does not follow the ones before it (expected seq " + expected + ")";
+      }
+      next.put(c.getKey(), expected + 1);
+      previousKey = c.getKey();
+    }
+    return null;
+  }
+
+  private CommandResult moved(String what) {
+    return result(ResultCode.MOVED, WorkflowStatusCode.WORKFLOW_STATUS_UNSPECIFIED).toBuilder()
+        .setMessage("the " + what + " reached an execution group that is being merged into group " + sealedFor
+            + ": route it again with the current topology").build();
+  }
+
+  private static CommandResult sealedResult(WorkflowStatusCode status) {
+    return result(ResultCode.SEALED, status).toBuilder()
+        .setMessage("the execution group is sealed for a merge; the workflow goes on in the merge target").build();
+  }
+
   /** Whether a {@code PruneWorkflows} with this cut-off would remove anything (so the owner proposes only then). */
   public boolean hasPrunable(long endedBeforeMillis) {
-    return workflows.values().stream().anyMatch(w -> !w.isRunning() && w.endedAtMillis() < endedBeforeMillis);
+    return sealedFor == null && workflows.values().stream().anyMatch(w -> !w.isRunning() && w.endedAtMillis() < endedBeforeMillis);
   }
 
   /**
@@ -322,6 +455,12 @@ public final class WorkflowState {
     }
     Owner o = owner;
     sha.update(java.nio.ByteBuffer.allocate(24).putLong(o.node()).putLong(o.term()).putLong(placement).array());
+    String target = sealedFor;
+    if (target != null) {
+      // Only when sealed, so the digests of unsealed states are as before.
+      sha.update((byte) 1);
+      sha.update(target.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    }
     workflows.values().stream()
         .sorted(java.util.Comparator.comparing(WorkflowEntry::workflowId))
         .forEach(w -> w.digestInto(sha));

@@ -14,10 +14,12 @@ final class StateKeys {
   static final byte WORKFLOW = 3;
   static final byte CHECKPOINT = 4;
   static final byte PLACEMENT = 5;
+  static final byte SEALED = 6;
 
   static final byte[] APPLIED_KEY = {APPLIED};
   static final byte[] OWNER_KEY = {OWNER};
   static final byte[] PLACEMENT_KEY = {PLACEMENT};
+  static final byte[] SEALED_KEY = {SEALED};
 
   private StateKeys() {}
 

@@ -2,6 +2,7 @@ package io.raftoral.storage;
 
 import com.google.protobuf.ByteString;
 import com.google.protobuf.InvalidProtocolBufferException;
+import io.raftoral.proto.raft.ExportedCheckpoint;
 import io.raftoral.proto.raft.WorkflowRecord;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -24,8 +25,9 @@ import org.rocksdb.WriteOptions;
 
 /**
  * The durable state of one execution group: a RocksDB holding every workflow record, every
- * committed checkpoint value, the owner, and the Raft position (term, index) of the last entry
- * applied, which each {@link #commit} writes in the same batch as that entry's changes. A
+ * committed checkpoint value, the owner, the placement, the seal (its merge target) once sealed,
+ * and the Raft position (term, index) of the last entry applied, which each {@link #commit}
+ * writes in the same batch as that entry's changes. A
  * replica reopened after a crash therefore knows exactly which entries its state contains.
  *
  * <p>The RocksDB write-ahead log is off: the Raft log is the write-ahead log. What a crash
@@ -50,6 +52,9 @@ public final class StateStore implements AutoCloseable {
 
     /** How many groups starts must be routed over (absent in stores that never had one: 0). */
     default void placement(long groups) {}
+
+    /** The group was sealed for a merge into {@code mergeTarget} (absent while it is not). */
+    default void sealed(String mergeTarget) {}
 
     void workflow(WorkflowRecord record);
 
@@ -122,6 +127,7 @@ public final class StateStore implements AutoCloseable {
             visitor.owner(v.getLong(), v.getLong());
           }
           case StateKeys.PLACEMENT -> visitor.placement(ByteBuffer.wrap(it.value()).getLong());
+          case StateKeys.SEALED -> visitor.sealed(new String(it.value(), java.nio.charset.StandardCharsets.UTF_8));
           case StateKeys.WORKFLOW -> visitor.workflow(WorkflowRecord.parseFrom(it.value()));
           case StateKeys.CHECKPOINT -> {
             StateKeys.Checkpoint c = StateKeys.parseCheckpoint(key);
@@ -134,6 +140,28 @@ public final class StateStore implements AutoCloseable {
     } catch (RocksDBException | InvalidProtocolBufferException | RuntimeException e) {
       throw corrupt(dir, "reading it failed: " + e.getMessage(), e);
     }
+  }
+
+  /**
+   * The stored checkpoints of one workflow in (key, seq) order (the store orders keys by length
+   * first: sorted here). Fails on an unreadable record.
+   */
+  public List<ExportedCheckpoint> checkpoints(String workflowId) throws CorruptStateException {
+    byte[][] range = StateKeys.checkpointRange(workflowId);
+    List<ExportedCheckpoint> out = new java.util.ArrayList<>();
+    try (org.rocksdb.Slice upper = new org.rocksdb.Slice(range[1]);
+        ReadOptions read = new ReadOptions().setVerifyChecksums(true).setFillCache(false).setIterateUpperBound(upper);
+        RocksIterator it = db.newIterator(read)) {
+      for (it.seek(range[0]); it.isValid(); it.next()) {
+        StateKeys.Checkpoint c = StateKeys.parseCheckpoint(it.key());
+        out.add(ExportedCheckpoint.newBuilder().setKey(c.key()).setSeq(c.seq()).setValue(ByteString.copyFrom(it.value())).build());
+      }
+      it.status();
+    } catch (RocksDBException | RuntimeException e) {
+      throw corrupt(dir, "reading the checkpoints of " + workflowId + " failed: " + e.getMessage(), e);
+    }
+    out.sort(java.util.Comparator.comparing(ExportedCheckpoint::getKey).thenComparingLong(ExportedCheckpoint::getSeq));
+    return out;
   }
 
   /** Collects the changes of one Raft entry; {@link #commit} writes them with the entry's position. */
@@ -230,6 +258,11 @@ public final class StateStore implements AutoCloseable {
 
     public void putOwner(long node, long term) {
       put(StateKeys.OWNER_KEY, StateKeys.longs(node, term));
+    }
+
+    /** Marks the group sealed for a merge into {@code mergeTarget}. */
+    public void putSealed(String mergeTarget) {
+      put(StateKeys.SEALED_KEY, mergeTarget.getBytes(java.nio.charset.StandardCharsets.UTF_8));
     }
 
     public void putPlacement(long groups) {

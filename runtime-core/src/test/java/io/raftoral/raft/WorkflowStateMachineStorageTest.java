@@ -4,7 +4,17 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.google.protobuf.ByteString;
+import io.raftoral.proto.raft.AdoptWorkflows;
+import io.raftoral.proto.raft.BatchResult;
 import io.raftoral.proto.raft.Command;
+import io.raftoral.proto.raft.CommandResult;
+import io.raftoral.proto.raft.ExportWorkflows;
+import io.raftoral.proto.raft.ExportedWorkflow;
+import io.raftoral.proto.raft.GroupStatus;
+import io.raftoral.proto.raft.Query;
+import io.raftoral.proto.raft.QueryReply;
+import io.raftoral.proto.raft.ResultCode;
+import io.raftoral.proto.raft.SealGroup;
 import io.raftoral.proto.raft.CommandBatch;
 import io.raftoral.proto.raft.OwnerChange;
 import io.raftoral.proto.raft.PruneWorkflows;
@@ -269,6 +279,127 @@ class WorkflowStateMachineStorageTest {
     assertThat(reopened.machine.state().get("wf-2")).isNull();
   }
 
+  // --- merges (issue 20): the seal is durable; a sealed group exports its workflows in pages ---
+
+  // The seal is part of the durable state: a restarted replica, and one restored from a
+  // snapshot, is still sealed for the same target and refuses what it refused before.
+  @Test
+  void theSealSurvivesARestartAndASnapshot() throws Exception {
+    Replica r = replica("n1");
+    r.apply(1, 1, owner(1), start("wf-1"), checkpoint("wf-1", "a", 0, "x", 1));
+    r.apply(2, 1, seal("target-group"));
+    String digest = r.machine.state().digest();
+    assertThat(r.machine.takeSnapshot()).isEqualTo(2);
+    r.close();
+
+    Replica again = replica("n1");
+    assertThat(again.machine.state().sealed()).isTrue();
+    assertThat(again.machine.state().mergeTarget()).isEqualTo("target-group");
+    assertThat(again.machine.state().digest()).isEqualTo(digest);
+    BatchResult refused = again.applyForResult(3, 1, checkpoint("wf-1", "a", 1, "y", 1), start("wf-2"));
+    assertThat(refused.getResultsList()).extracting(CommandResult::getCode).containsExactly(ResultCode.SEALED, ResultCode.MOVED);
+
+    Replica follower = replica("n2");
+    follower.machine.pause();
+    follower.installFrom(again);
+    follower.machine.reinitialize();
+    assertThat(follower.machine.state().sealed()).isTrue();
+    assertThat(follower.machine.state().digest()).isEqualTo(digest);
+    assertThat(follower.machine.status().getSealed()).isTrue();
+  }
+
+  // Export pages: id order strictly after the cursor, within max_bytes but at least one
+  // workflow each, `more` until the last; every workflow once with its checkpoints: running ones
+  // from memory, finished ones from the store (a reopened replica holds none of theirs in memory).
+  // Adopted page by page into another replica, the copy holds the same records and values.
+  @Test
+  void aSealedGroupExportsEveryWorkflowOnceInPagesWithItsCheckpoints() throws Exception {
+    Replica source = replica("n1");
+    source.apply(1, 1, owner(1));
+    long index = 2;
+    for (int i = 0; i < 12; i++) {
+      String id = String.format("wf-%02d", i);
+      // Keys of different lengths: the store orders them by length, the export by key.
+      source.apply(index++, 1, start(id), checkpoint(id, "bb", 0, "v-" + i + "-0", 1), checkpoint(id, "c", 0, "w-" + i, 1),
+          checkpoint(id, "bb", 1, "v-" + i + "-1", 1));
+      if (i % 3 == 0) {
+        source.apply(index++, 1, end(id, 1, 1_000 + i));
+      }
+    }
+    source.apply(index++, 1, seal("target-group"));
+    source.close();
+    source = replica("n1");
+    assertThat(source.machine.state().get("wf-00").checkpoint("bb", 0)).as("an ended workflow's values are not in memory").isNull();
+
+    List<QueryReply> pages = new ArrayList<>();
+    String cursor = "";
+    do {
+      QueryReply page = query(source, Query.newBuilder().setExport(ExportWorkflows.newBuilder().setAfterWorkflowId(cursor).setMaxBytes(300)).build());
+      assertThat(page.getExportedCount()).as("a page holds at least one workflow").isPositive();
+      pages.add(page);
+      cursor = page.getExported(page.getExportedCount() - 1).getRecord().getWorkflowId();
+    } while (pages.getLast().getMore());
+
+    List<ExportedWorkflow> all = pages.stream().flatMap(p -> p.getExportedList().stream()).toList();
+    assertThat(pages.size()).as("pages").isGreaterThan(1).isLessThan(12);
+    assertThat(all).extracting(x -> x.getRecord().getWorkflowId())
+        .containsExactlyElementsOf(java.util.stream.IntStream.range(0, 12).mapToObj(i -> String.format("wf-%02d", i)).toList());
+    for (int i = 0; i < 12; i++) {
+      ExportedWorkflow x = all.get(i);
+      assertThat(x.getRecord().getStatus()).isEqualTo(i % 3 == 0 ? WorkflowStatusCode.COMPLETED : WorkflowStatusCode.RUNNING);
+      assertThat(x.getCheckpointsList()).extracting(c -> c.getKey() + "/" + c.getSeq() + "=" + c.getValue().toStringUtf8())
+          .containsExactly("bb/0=v-" + i + "-0", "bb/1=v-" + i + "-1", "c/0=w-" + i);
+    }
+    QueryReply oneEach = query(source, Query.newBuilder().setExport(ExportWorkflows.newBuilder().setMaxBytes(1)).build());
+    assertThat(oneEach.getExportedCount()).isEqualTo(1);
+    assertThat(oneEach.getMore()).isTrue();
+    QueryReply rest = query(source, Query.newBuilder().setExport(ExportWorkflows.newBuilder().setAfterWorkflowId("wf-11")).build());
+    assertThat(rest.getExportedCount()).isZero();
+    assertThat(rest.getMore()).isFalse();
+    GroupStatus status = query(source, Query.newBuilder().setStatus(true).build()).getStatus();
+    assertThat(status.getSealed()).isTrue();
+    assertThat(status.getWorkflows()).isEqualTo(12);
+    assertThat(status.getRunningWorkflows()).isEqualTo(8);
+
+    // The merge target adopts the pages (one twice, as a new management leader would redo it).
+    Replica target = replica("n2");
+    target.apply(1, 1, owner(2));
+    long at = 2;
+    for (QueryReply page : pages) {
+      target.apply(at++, 1, adopt(page));
+    }
+    BatchResult twice = target.applyForResult(at++, 1, adopt(pages.getFirst()));
+    assertThat(twice.getResults(0).getPruned()).as("added by a page adopted again").isZero();
+    target.close();
+    target = replica("n2");
+    for (ExportedWorkflow x : all) {
+      var copy = target.machine.state().get(x.getRecord().getWorkflowId()).toRecord();
+      var expected = x.getRecord();
+      if (expected.getStatus() == WorkflowStatusCode.RUNNING) {
+        expected = expected.toBuilder().setOwnerNode(2).build();
+      }
+      assertThat(copy).isEqualTo(expected);
+    }
+    QueryReply again = query(target, Query.newBuilder().setExport(ExportWorkflows.newBuilder().setMaxBytes(1 << 20)).build());
+    assertThat(again.getExportedList()).extracting(ExportedWorkflow::getCheckpointsList)
+        .containsExactlyElementsOf(all.stream().map(ExportedWorkflow::getCheckpointsList).toList());
+  }
+
+  private static QueryReply query(Replica r, Query q) throws Exception {
+    var answer = r.machine.query(org.apache.ratis.protocol.Message.valueOf(UnsafeByteOperations.unsafeWrap(q.toByteArray())))
+        .get(10, java.util.concurrent.TimeUnit.SECONDS);
+    return QueryReply.parseFrom(answer.getContent().toByteArray());
+  }
+
+  private static Command seal(String target) {
+    return Command.newBuilder().setSealGroup(SealGroup.newBuilder().setMergeTarget(target)).build();
+  }
+
+  private static Command adopt(QueryReply page) {
+    return Command.newBuilder().setAdoptWorkflows(AdoptWorkflows.newBuilder().setFromGroup("from").addAllWorkflows(page.getExportedList()))
+        .build();
+  }
+
   // --- a replica: one state machine on real Ratis storage and a real state store ---
 
   private final class Replica implements AutoCloseable {
@@ -282,6 +413,10 @@ class WorkflowStateMachineStorageTest {
 
     void apply(long index, long term, Command... commands) {
       machine.applyTransaction(transaction(index, term, commands)).join();
+    }
+
+    BatchResult applyForResult(long index, long term, Command... commands) throws Exception {
+      return BatchResult.parseFrom(machine.applyTransaction(transaction(index, term, commands)).join().getContent().toByteArray());
     }
 
     /** A committed entry as Ratis hands it to a follower's state machine. */
@@ -337,6 +472,7 @@ class WorkflowStateMachineStorageTest {
     return (RaftServer) Proxy.newProxyInstance(RaftServer.class.getClassLoader(), new Class<?>[] {RaftServer.class},
         (proxy, method, args) -> switch (method.getName()) {
           case "getId" -> RaftPeerId.valueOf(id);
+          case "getDivision" -> throw new IOException("no division in this test: the replica leads nothing");
           case "toString" -> "server " + id;
           default -> throw new UnsupportedOperationException(method.getName());
         });

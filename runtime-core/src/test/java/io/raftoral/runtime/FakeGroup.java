@@ -109,6 +109,11 @@ final class FakeGroup implements WorkflowRun.Host, AutoCloseable {
   }
 
   @Override
+  public boolean isSealed() {
+    return state.sealed();
+  }
+
+  @Override
   public void sideEffectStarted() {}
 
   @Override

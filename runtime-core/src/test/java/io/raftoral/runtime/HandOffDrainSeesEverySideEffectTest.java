@@ -75,6 +75,11 @@ class HandOffDrainSeesEverySideEffectTest {
     }
 
     @Override
+    public boolean isSealed() {
+      return false;
+    }
+
+    @Override
     public void sideEffectStarted() {
       sideEffects.incrementAndGet();
     }

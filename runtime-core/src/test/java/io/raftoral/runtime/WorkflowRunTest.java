@@ -54,6 +54,64 @@ class WorkflowRunTest {
     }
   }
 
+  // A group sealed for a merge refuses the owner's next write (SEALED): the run stops quietly, as
+  // a deposed owner's does: the workflow stays RUNNING (for the merge target to resume), no
+  // FAILED, no end, and no proposal is retried.
+  @Test
+  void aWriteRefusedSealedStopsTheRunQuietly() throws Exception {
+    AtomicReference<FakeGroup> ref = new AtomicReference<>();
+    AtomicLong proposals = new AtomicLong();
+    List<io.raftoral.proto.raft.ResultCode> codes = new java.util.concurrent.CopyOnWriteArrayList<>();
+    try (FakeGroup group = new FakeGroup((n, c) -> {
+      proposals.incrementAndGet();
+      if (c.hasSetCheckpoint() && c.getSetCheckpoint().getKey().equals("b")) {
+        // The seal is committed just before the write: it reaches the log after the seal.
+        codes.add(ref.get().state.apply(seal(), FakeGroup.TERM).getCode());
+      }
+      return false;
+    }, (n, c) -> false)) {
+      ref.set(group);
+      WorkflowEntry entry = group.runToEnd("sealed", (ctx, in) -> {
+        ctx.checkpoint("a", 1);
+        ctx.checkpoint("b", 2);
+        ctx.checkpoint("c", 3);
+        return "done";
+      });
+
+      assertThat(codes).containsExactly(io.raftoral.proto.raft.ResultCode.APPLIED);
+      assertThat(group.ended).isTrue();
+      assertThat(entry.status()).isEqualTo(WorkflowStatusCode.RUNNING);
+      assertThat(entry.checkpoint("a", 0)).isNotNull();
+      assertThat(entry.checkpoint("b", 0)).isNull();
+      assertThat(entry.toRecord().hasError()).isFalse();
+      // a, b and at most c and the end (proposed before the run saw the seal); nothing again.
+      assertThat(proposals.get()).isBetween(2L, 4L);
+    }
+  }
+
+  // Once the group is sealed, the owner runs no further side effect: the merge target's owner
+  // runs it, once, after resuming from the committed checkpoints.
+  @Test
+  void noSideEffectRunsAfterTheSeal() throws Exception {
+    AtomicLong effects = new AtomicLong();
+    try (FakeGroup group = new FakeGroup(c -> false)) {
+      WorkflowEntry entry = group.runToEnd("sealed", (ctx, in) -> {
+        ctx.checkpointCompute("before", Long.class, effects::incrementAndGet);
+        group.propose(seal()).join();
+        ctx.checkpointCompute("after", Long.class, effects::incrementAndGet);
+        return "done";
+      });
+
+      assertThat(effects.get()).isEqualTo(1);
+      assertThat(entry.status()).isEqualTo(WorkflowStatusCode.RUNNING);
+      assertThat(entry.toRecord().getCheckpointCount()).isEqualTo(1);
+    }
+  }
+
+  private static Command seal() {
+    return Command.newBuilder().setSealGroup(io.raftoral.proto.raft.SealGroup.newBuilder().setMergeTarget("target")).build();
+  }
+
   // A context may be used from threads the function starts: calls are serialized, so every
   // write is committed exactly once and each key's values come back in the order its calls took.
   // 8 threads x (300 writes of their own key + 300 keys of their own) = 4,800 checkpoints.
