@@ -56,8 +56,15 @@ type Config struct {
 	BatchLinger time.Duration
 	// MaxVoters caps the voters of the management group (1..99).
 	MaxVoters int
-	// TargetGroupSize is the target size of an execution group (1..7).
+	// MinGroupSize is the fewest members an execution group keeps (1..50, at most
+	// TargetGroupSize; default 3): a group below it is topped up or merged into another.
+	MinGroupSize int
+	// TargetGroupSize is the size the cluster works toward for each execution group
+	// (MinGroupSize..MaxGroupSize; default 3).
 	TargetGroupSize int
+	// MaxGroupSize is the most members an execution group has (TargetGroupSize..99 and at least
+	// 2*MinGroupSize-1; default 5): beyond it a group splits in two.
+	MaxGroupSize int
 	// NodeFailureTimeout is how long a silent node may stay before it is removed.
 	NodeFailureTimeout time.Duration
 	// RejoinAfterRemoval says whether a node its cluster removed rejoins by itself as a new node
@@ -101,7 +108,8 @@ func (c Config) MarshalJSON() ([]byte, error) {
 		m["join"] = c.Join
 	}
 	ints := map[string]int64{"execution_groups": int64(c.ExecutionGroups), "max_in_flight_entries": int64(c.MaxInFlightEntries),
-		"max_voters": int64(c.MaxVoters), "target_group_size": int64(c.TargetGroupSize), "snapshot_threshold": c.SnapshotThreshold,
+		"max_voters": int64(c.MaxVoters), "min_group_size": int64(c.MinGroupSize), "target_group_size": int64(c.TargetGroupSize),
+		"max_group_size": int64(c.MaxGroupSize), "snapshot_threshold": c.SnapshotThreshold,
 		"payload_limit_bytes": int64(c.PayloadLimitBytes)}
 	for k, v := range ints {
 		if v != 0 {

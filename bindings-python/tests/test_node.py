@@ -402,6 +402,13 @@ def test_every_node_option_is_a_keyword_checked_by_the_engine(tmp_path: Any) -> 
         raftoral.Node(batch_linger=2)
     with pytest.raises(raftoral.InvalidArgument, match="max_in_flight_entries"):
         raftoral.Node(max_in_flight_entries=0)
+    # The group sizes are checked together: min <= target <= max, max >= 2 * min - 1.
+    with pytest.raises(raftoral.InvalidArgument, match="target_group_size"):
+        raftoral.Node(min_group_size=4, target_group_size=3, max_group_size=7)
+    with pytest.raises(raftoral.InvalidArgument, match="max_group_size"):
+        raftoral.Node(target_group_size=5, max_group_size=4)
+    with pytest.raises(raftoral.InvalidArgument, match="max_group_size"):
+        raftoral.Node(min_group_size=3, target_group_size=3, max_group_size=4)
     with pytest.raises(TypeError):
         raftoral.Node(rejoin_after_removal=1)  # type: ignore[arg-type]
     # Within range: a node runs with them (a snapshot every 5 entries, batches sent at once).

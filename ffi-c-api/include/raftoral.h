@@ -266,7 +266,10 @@ RAFTORAL_API raftoral_status_t raftoral_shutdown(raftoral_error_t **error_out);
  *  - "max_in_flight_entries" (1..1024, default 2): Raft entries a group may have in flight.
  *  - "batch_linger_us" (0..1000000, default 200): how long a free entry slot waits under load.
  *  - "max_voters" (1..99, default 3): voters of the management group.
- *  - "target_group_size" (1..7, default 3): members per execution group.
+ *  - "min_group_size" (1..50, <= target_group_size, default 3): the fewest members a group keeps.
+ *  - "target_group_size" (min_group_size..max_group_size, default 3): members per execution group.
+ *  - "max_group_size" (target_group_size..99, >= 2 * min_group_size - 1, default 5): beyond it a
+ *    group splits in two.
  *  - "node_failure_timeout_ms" (>= 1, default 30000): silence before the cluster removes a member.
  *  - "rejoin_after_removal" (boolean, default true): a removed node rejoins as a new node.
  *  - "retention_ms" (>= 1, default 604800000): how long finished workflows are kept.

@@ -61,7 +61,9 @@ final class NodeConfig {
         case "max_in_flight_entries" -> b.maxInFlightEntries(count(v, key));
         case "batch_linger_us" -> b.batchLinger(Duration.ofNanos(1000 * integer(v, key, 0, Long.MAX_VALUE / 1000)));
         case "max_voters" -> b.maxVoters(count(v, key));
+        case "min_group_size" -> b.minGroupSize(count(v, key));
         case "target_group_size" -> b.targetGroupSize(count(v, key));
+        case "max_group_size" -> b.maxGroupSize(count(v, key));
         case "node_failure_timeout_ms" -> b.nodeFailureTimeout(millis(v, key));
         case "rejoin_after_removal" -> b.rejoinAfterRemoval(bool(v, key));
         case "retention_ms" -> b.retention(millis(v, key));

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.raftoral.common.Errors;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /** Edge values of the C ABI's JSON node configuration: each is an InvalidArgumentException naming the key. */
@@ -57,6 +58,24 @@ class NodeConfigEdgeTest {
     refused("[]", "node configuration");
     refused("{\"node_id\": 1", "node configuration");
     refused("", "node configuration");
+  }
+
+  // The three group sizes are checked together; the message names the key whose range the others bound.
+  @Test
+  void groupSizesThatContradictEachOtherAreRefusedNamingTheKey() {
+    refused("{\"min_group_size\": 4, \"target_group_size\": 3, \"max_group_size\": 7}",
+        "target_group_size must be between 4 and 99, got 3");
+    refused("{\"target_group_size\": 6, \"max_group_size\": 5}", "max_group_size must be between 6 and 99, got 5");
+    refused("{\"min_group_size\": 3, \"target_group_size\": 3, \"max_group_size\": 4}",
+        "max_group_size must be between 5 and 99, got 4");
+    refused("{\"min_group_size\": 0}", "min_group_size must be between 1 and 50");
+    // 51 would need a maximum of 101: refused naming the minimum, not as an impossible maximum.
+    refused("{\"min_group_size\": 51, \"target_group_size\": 99, \"max_group_size\": 99}", "min_group_size must be between 1 and 50");
+    refused("{\"max_group_size\": 100}", "max_group_size must be between 5 and 99, got 100");
+    var options = NodeConfig.parse("{\"min_group_size\": 2, \"target_group_size\": 3, \"max_group_size\": 3}").builder().options();
+    assertThat(List.of(options.minGroupSize(), options.targetGroupSize(), options.maxGroupSize())).containsExactly(2, 3, 3);
+    options = NodeConfig.parse("{\"min_group_size\": 50, \"target_group_size\": 50, \"max_group_size\": 99}").builder().options();
+    assertThat(List.of(options.minGroupSize(), options.maxGroupSize())).containsExactly(50, 99);
   }
 
   @Test

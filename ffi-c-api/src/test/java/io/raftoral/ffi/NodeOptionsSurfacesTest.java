@@ -54,7 +54,9 @@ class NodeOptionsSurfacesTest {
     sample("maxInFlightEntries", 6, List.of("--max-in-flight-entries", "6"), "6");
     sample("batchLinger", Duration.ofNanos(300_000), List.of("--batch-linger", "300us"), "300");
     sample("maxVoters", 5, List.of("--max-voters", "5"), "5");
+    sample("minGroupSize", 2, List.of("--min-group-size", "2"), "2");
     sample("targetGroupSize", 5, List.of("--target-group-size", "5"), "5");
+    sample("maxGroupSize", 7, List.of("--max-group-size", "7"), "7");
     sample("nodeFailureTimeout", Duration.ofSeconds(45), List.of("--node-failure-timeout", "45s"), "45000");
     sample("rejoinAfterRemoval", false, List.of("--rejoin-after-removal", "false"), "false");
     sample("retention", Duration.ofHours(12), List.of("--retention", "12h"), "43200000");

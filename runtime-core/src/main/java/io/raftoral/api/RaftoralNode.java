@@ -337,9 +337,32 @@ public final class RaftoralNode implements AutoCloseable {
       return this;
     }
 
-    /** Members per execution group, 1..7 (default 3). */
+    /**
+     * The fewest members an execution group keeps, 1..50, at most {@link #targetGroupSize}
+     * (default 3): a group below it is topped up from a group above the target, else merged into
+     * another.
+     */
+    public Builder minGroupSize(int size) {
+      options.minGroupSize(size);
+      return this;
+    }
+
+    /**
+     * Members per execution group the cluster works toward, {@link #minGroupSize}..{@link
+     * #maxGroupSize} (default 3): members beyond it in several groups form a new group.
+     */
     public Builder targetGroupSize(int size) {
       options.targetGroupSize(size);
+      return this;
+    }
+
+    /**
+     * The most members an execution group has, {@link #targetGroupSize}..99 and at least
+     * {@code 2 * minGroupSize - 1} (default 5): a join that would pass it splits the group into
+     * two of at least {@link #minGroupSize}.
+     */
+    public Builder maxGroupSize(int size) {
+      options.maxGroupSize(size);
       return this;
     }
 

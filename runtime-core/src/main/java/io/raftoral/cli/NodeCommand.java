@@ -120,8 +120,17 @@ final class NodeCommand implements Callable<Integer>, HasOutput {
   @Option(names = "--max-voters", paramLabel = "N", description = "Voters of the management group, 1..99; further nodes are listeners (default 3).")
   Integer maxVoters;
 
-  @Option(names = {"--target-group-size", "--group-size"}, paramLabel = "N", description = "Target members per execution group, 1..7 (default 3).")
+  @Option(names = "--min-group-size", paramLabel = "N",
+      description = "The fewest members an execution group keeps, 1..50, <= the target (default 3); a group below it is topped up or merged.")
+  Integer minGroupSize;
+
+  @Option(names = {"--target-group-size", "--group-size"}, paramLabel = "N",
+      description = "Members per execution group the cluster works toward, min..max (default 3).")
   Integer targetGroupSize;
+
+  @Option(names = "--max-group-size", paramLabel = "N",
+      description = "The most members an execution group has, target..99 and >= 2 * min - 1 (default 5); beyond it a group splits.")
+  Integer maxGroupSize;
 
   @Option(names = "--payload-limit-bytes", paramLabel = "N", description = "The largest input, checkpoint value or result, in bytes (default 4194304).")
   Integer payloadLimitBytes;
@@ -284,8 +293,14 @@ final class NodeCommand implements Callable<Integer>, HasOutput {
     if (maxVoters != null) {
       b.maxVoters(maxVoters);
     }
+    if (minGroupSize != null) {
+      b.minGroupSize(minGroupSize);
+    }
     if (targetGroupSize != null) {
       b.targetGroupSize(targetGroupSize);
+    }
+    if (maxGroupSize != null) {
+      b.maxGroupSize(maxGroupSize);
     }
     if (payloadLimitBytes != null) {
       b.payloadLimitBytes(payloadLimitBytes);

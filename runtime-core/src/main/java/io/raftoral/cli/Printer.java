@@ -11,6 +11,7 @@ import io.raftoral.common.ListPage;
 import io.raftoral.common.WorkflowInfo;
 import io.raftoral.proto.client.ClusterInfoReply;
 import io.raftoral.proto.client.ExecutionGroupInfo;
+import io.raftoral.proto.client.MemberLag;
 import io.raftoral.proto.client.NodeInfo;
 import io.raftoral.proto.client.RemovedNodeInfo;
 import java.io.PrintWriter;
@@ -152,6 +153,19 @@ final class Printer {
       ArrayNode raftMembers = e.putArray("raftMembers");
       g.getRaftMembersList().forEach(raftMembers::add);
       e.put("open", g.getOpen());
+      e.put("state", groupState(g));
+      e.put("size", g.getMembersCount());
+      e.put("preferredLeader", g.getPreferredLeader());
+      // From the group's leader (GroupStatus); 0 and empty when it did not answer in time.
+      e.put("runningWorkflows", g.getRunningWorkflows());
+      e.put("commitIndex", g.getCommitIndex());
+      ArrayNode lag = e.putArray("memberLag");
+      for (MemberLag m : g.getMemberLagList()) {
+        lag.addObject().put("nodeId", m.getNodeId()).put("matchIndex", m.getMatchIndex()).put("lagEntries", m.getLagEntries())
+            .put("millisSinceContact", m.getMillisSinceContact());
+      }
+      putGroupId(e, "mergeTarget", g.getMergeTarget());
+      putGroupId(e, "mergedInto", g.getMergedInto());
     }
     ArrayNode removed = n.putArray("removedNodes");
     for (RemovedNodeInfo r : c.getRemovedNodesList()) {
@@ -176,9 +190,30 @@ final class Printer {
     }
     b.append(c.getExecutionGroupsCount()).append(c.getExecutionGroupsCount() == 1 ? " execution group:\n" : " execution groups:\n");
     for (ExecutionGroupInfo g : c.getExecutionGroupsList()) {
-      b.append(String.format("  group %-3d %s members %s leader %s%s%n", g.getIndex(), g.getGroupId(),
-          g.getMembersList().stream().map(String::valueOf).collect(Collectors.joining(",", "[", "]")),
-          g.getLeaderNode() == 0 ? "none" : "node " + g.getLeaderNode(), g.getOpen() ? "" : " (not open to starts yet)"));
+      if (!g.getMergedInto().isEmpty()) {
+        b.append(String.format("  group %-3d %s retired: merged into %s%n", g.getIndex(), g.getGroupId(), groupName(c, g.getMergedInto())));
+        continue;
+      }
+      String state = switch (groupState(g)) {
+        case "merging" -> " (merging into " + groupName(c, g.getMergeTarget()) + ", closed to starts)";
+        case "opening" -> " (not open to starts yet)";
+        default -> "";
+      };
+      boolean reported = g.getMemberLagCount() > 0 || g.getCommitIndex() > 0;
+      b.append(String.format("  group %-3d %s size %d members %s leader %s (preferred: %s)%s%s%n", g.getIndex(),
+          g.getGroupId(), g.getMembersCount(), g.getMembersList().stream().map(String::valueOf).collect(Collectors.joining(",", "[", "]")),
+          g.getLeaderNode() == 0 ? "none" : "node " + g.getLeaderNode(),
+          g.getPreferredLeader() == 0 ? "any" : "node " + g.getPreferredLeader(),
+          reported ? ", " + g.getRunningWorkflows() + " running" : "", state));
+      if (!reported) {
+        b.append("    no status from its leader\n");
+      }
+      for (MemberLag m : g.getMemberLagList()) {
+        b.append(m.getNodeId() == g.getLeaderNode()
+            ? String.format("    node %-4d leader, commit index %d%n", m.getNodeId(), g.getCommitIndex())
+            : String.format("    node %-4d %d entries behind, last contact %d ms ago%n", m.getNodeId(), m.getLagEntries(),
+                m.getMillisSinceContact()));
+      }
     }
     if (c.getRemovedNodesCount() > 0) {
       b.append(c.getRemovedNodesCount()).append(c.getRemovedNodesCount() == 1 ? " removed node:\n" : " removed nodes:\n");
@@ -188,6 +223,31 @@ final class Printer {
       }
     }
     return b.toString().stripTrailing();
+  }
+
+  /** open, opening (a new group not open to starts yet), merging (into merge_target) or retired (merged_into). */
+  private static String groupState(ExecutionGroupInfo g) {
+    if (!g.getMergedInto().isEmpty()) {
+      return "retired";
+    }
+    if (!g.getMergeTarget().isEmpty()) {
+      return "merging";
+    }
+    return g.getOpen() ? "open" : "opening";
+  }
+
+  private static void putGroupId(ObjectNode e, String key, String groupId) {
+    if (groupId.isEmpty()) {
+      e.putNull(key);
+    } else {
+      e.put(key, groupId);
+    }
+  }
+
+  /** "group N" for a group id of the reply, else the id itself. */
+  private static String groupName(ClusterInfoReply c, String groupId) {
+    return c.getExecutionGroupsList().stream().filter(g -> g.getGroupId().equals(groupId)).findFirst()
+        .map(g -> "group " + g.getIndex()).orElse("group " + groupId);
   }
 
   private static String roleName(NodeInfo node) {

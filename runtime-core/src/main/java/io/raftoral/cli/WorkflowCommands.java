@@ -329,7 +329,7 @@ final class WorkflowCommands {
     }
   }
 
-  @Command(name = "cluster", description = "Print the cluster's members (node ids, addresses, roles) and its execution groups with their leaders.")
+  @Command(name = "cluster", description = "Print the cluster's members (node ids, addresses, roles) and its execution groups: size, members, leader, preferred leader, running workflows, each member's lag, and whether open, merging or retired.")
   static final class Cluster extends ClientCommand {
     @Override
     int run(RaftoralClient client, Printer printer) {

@@ -134,7 +134,7 @@ public record NodeOptions(
           "Under load, how long a group's free entry slot waits for more commands before it sends (0: never waits)."),
       new Option("maxVoters", Kind.COUNT, "", "3", "1..99",
           "Voters of the management group; further nodes are non-voting listeners."),
-      new Option("minGroupSize", Kind.COUNT, "", "3", "1..99, <= targetGroupSize",
+      new Option("minGroupSize", Kind.COUNT, "", "3", "1..50, <= targetGroupSize",
           "The fewest members an execution group keeps: a group below it is topped up from a group above the target, else merged into another."),
       new Option("targetGroupSize", Kind.COUNT, "", "3", "minGroupSize..maxGroupSize",
           "Members per execution group the cluster works toward: members beyond it in several groups form a new group."),
@@ -238,7 +238,8 @@ public record NodeOptions(
     }
     p = firstOf(
         range("maxVoters", maxVoters, 1, MAX_VOTERS),
-        range("minGroupSize", minGroupSize, 1, MAX_GROUP_SIZE),
+        // At most 50: a larger minimum would need a maximum above 99 (max >= 2 * min - 1).
+        range("minGroupSize", minGroupSize, 1, (MAX_GROUP_SIZE + 1) / 2),
         range("targetGroupSize", targetGroupSize, minGroupSize, MAX_GROUP_SIZE),
         range("maxGroupSize", maxGroupSize, Math.max(targetGroupSize, 2L * minGroupSize - 1), MAX_GROUP_SIZE),
         positive("nodeFailureTimeout", nodeFailureTimeout),

@@ -10,6 +10,7 @@ import io.raftoral.proto.client.JoinRequest;
 import io.raftoral.proto.client.LeaveReply;
 import io.raftoral.proto.client.LeaveRequest;
 import io.raftoral.proto.client.ManagementRole;
+import io.raftoral.proto.client.MemberLag;
 import io.raftoral.proto.client.NodeInfo;
 import io.raftoral.proto.client.NodeMembership;
 import io.raftoral.proto.client.NodeStatusReply;
@@ -25,6 +26,7 @@ import io.raftoral.proto.management.RegisterNode;
 import io.raftoral.proto.management.RemovedNode;
 import io.raftoral.proto.management.Role;
 import io.raftoral.proto.management.Topology;
+import io.raftoral.proto.raft.GroupStatus;
 import io.raftoral.proto.raft.Query;
 import io.raftoral.raft.GroupId;
 import io.raftoral.raft.ManagementStateMachine;
@@ -36,6 +38,9 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+import java.util.concurrent.TimeoutException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -53,6 +58,11 @@ final class ClusterAdministration {
    */
   static final String JOIN_ADVICE = "Restart it with an empty data directory and --join SEED (the api address of a "
       + "running member; not --bootstrap, which would start a second cluster)";
+
+  /** How long the cluster view waits for a group's status; a group that is slower shows no leader report. */
+  static final Duration STATUS_TIMEOUT = Duration.ofSeconds(2);
+  // One virtual thread per group asked: the queries mostly wait on the network.
+  private static final Executor FAN_OUT = task -> Thread.ofVirtual().name("cluster-view").start(task);
 
   private final RaftSettings raft;
   private final NodeOptions options;
@@ -146,11 +156,11 @@ final class ClusterAdministration {
             default -> ManagementRole.MANAGEMENT_ROLE_UNSPECIFIED;
           }));
     }
-    for (ExecutionGroupRecord g : t.getExecutionGroupsList()) {
-      GroupId gid = GroupId.of(UUID.fromString(g.getGroupId()));
-      reply.addExecutionGroups(ExecutionGroupInfo.newBuilder().setGroupId(g.getGroupId()).setIndex(g.getIndex())
-          .addAllMembers(g.getMembersList()).setLeaderNode(leaderOf(gid)).addAllRaftMembers(raftMembers(gid)).setOpen(g.getOpen()));
-    }
+    // Every group is asked at once, each bounded by STATUS_TIMEOUT: one silent group must not
+    // hold the view back by a request timeout per group.
+    List<CompletableFuture<ExecutionGroupInfo>> groups = t.getExecutionGroupsList().stream()
+        .map(g -> CompletableFuture.supplyAsync(() -> groupInfo(g), FAN_OUT)).toList();
+    groups.forEach(g -> reply.addExecutionGroups(g.join()));
     t.getRemovedList().forEach(r -> reply.addRemovedNodes(RemovedNodeInfo.newBuilder().setNodeId(r.getNodeId())
         .setRaftAddress(r.getRaftAddress()).setApiAddress(r.getApiAddress()).setRemovedAtMillis(r.getRemovedAtMillis())
         .setReason(r.getReason())));
@@ -159,6 +169,39 @@ final class ClusterAdministration {
         .setAppliedIndex(Math.max(0, g.stateMachine().appliedIndex())).setWorkflows(g.state().size()).setDigest(g.state().digest())));
     }
     return reply.build();
+  }
+
+  /**
+   * A group as the topology records it (members, open, merge, preferred leader) and as its leader
+   * reports it (GroupStatus: leader, running workflows, commit index, each member's lag). A group
+   * that does not answer within {@link #STATUS_TIMEOUT} keeps those at 0 / empty; its leader is
+   * then what this node knows of it. A retired group has no members to ask.
+   */
+  private ExecutionGroupInfo groupInfo(ExecutionGroupRecord g) {
+    GroupId gid = GroupId.of(UUID.fromString(g.getGroupId()));
+    ExecutionGroupInfo.Builder info = ExecutionGroupInfo.newBuilder().setGroupId(g.getGroupId()).setIndex(g.getIndex())
+        .addAllMembers(g.getMembersList()).addAllRaftMembers(raftMembers(gid)).setOpen(g.getOpen())
+        .setMergedInto(g.getMergedInto()).setMergeTarget(g.getMergeTarget()).setPreferredLeader(g.getPreferredLeader());
+    if (!g.getMergedInto().isEmpty()) {
+      return info.build();
+    }
+    try {
+      GroupStatus status = routing.query(gid, Query.newBuilder().setStatus(true).build(), STATUS_TIMEOUT).getStatus();
+      info.setLeaderNode(status.getLeaderNode()).setRunningWorkflows(status.getRunningWorkflows())
+          .setCommitIndex(status.getCommitIndex());
+      status.getMembersList().forEach(m -> info.addMemberLag(MemberLag.newBuilder().setNodeId(m.getNodeId())
+          .setMatchIndex(m.getMatchIndex()).setLagEntries(m.getLagEntries()).setMillisSinceContact(m.getMillisSinceContact())));
+    } catch (Errors.UnavailableException e) {
+      LOG.debug("node {}: group {} did not report its status", raft.nodeId(), gid, e);
+      // A leader that answers other queries but not this one (a node of an older version) is
+      // still named; a group that timed out is not asked again.
+      info.setLeaderNode(e.getCause() instanceof TimeoutException ? localLeader(gid) : leaderOf(gid));
+    }
+    return info.build();
+  }
+
+  private long localLeader(GroupId gid) {
+    return hosting.hosts(gid) ? host.leaderNode(gid) : 0;
   }
 
   /** The group's Raft configuration: from this node's division, else as the group reports it. */
@@ -177,7 +220,7 @@ final class ClusterAdministration {
       return host.leaderNode(gid);
     }
     try {
-      return routing.queryReply(gid, Query.newBuilder().setPing(true).build(), Duration.ofSeconds(3)).serverNode();
+      return routing.queryReply(gid, Query.newBuilder().setPing(true).build(), STATUS_TIMEOUT).serverNode();
     } catch (Errors.UnavailableException e) {
       return 0;
     }

@@ -64,9 +64,25 @@ class NodeCommandTest {
         .isInstanceOf(CommandLine.ParameterException.class).hasMessageContaining("must include this node");
     // The older spellings still work.
     assertThat(parse("node", "--raft-addr", "127.0.0.1:7001", "--api-addr", "127.0.0.1:8001", "--bootstrap", "--in-memory",
-        "--snapshot-every", "20", "--group-size", "1", "--no-rejoin").builder().options())
-        .satisfies(o -> assertThat(List.of(o.snapshotThreshold(), o.targetGroupSize(), o.rejoinAfterRemoval()))
-            .containsExactly(20L, 1, false));
+        "--snapshot-every", "20", "--min-group-size", "1", "--group-size", "1", "--no-rejoin").builder().options())
+        .satisfies(o -> assertThat(List.of(o.snapshotThreshold(), o.minGroupSize(), o.targetGroupSize(), o.rejoinAfterRemoval()))
+            .containsExactly(20L, 1, 1, false));
+  }
+
+  // The group sizes bound each other (min <= target <= max, max >= 2 * min - 1): a usage error naming the flag.
+  @Test
+  void groupSizesThatContradictEachOtherAreAUsageErrorNamingTheFlag() {
+    String[] base = {"node", "--raft-address", "127.0.0.1:7001", "--api-address", "127.0.0.1:8001", "--in-memory", "--bootstrap"};
+    assertThatThrownBy(() -> parse(concat(base, "--min-group-size", "4", "--target-group-size", "3", "--max-group-size", "7")))
+        .isInstanceOf(CommandLine.ParameterException.class).hasMessageContaining("--target-group-size must be between 4 and 99, got 3");
+    assertThatThrownBy(() -> parse(concat(base, "--target-group-size", "6", "--max-group-size", "5")))
+        .isInstanceOf(CommandLine.ParameterException.class).hasMessageContaining("--max-group-size must be between 6 and 99, got 5");
+    assertThatThrownBy(() -> parse(concat(base, "--min-group-size", "3", "--max-group-size", "4")))
+        .isInstanceOf(CommandLine.ParameterException.class).hasMessageContaining("--max-group-size must be between 5 and 99, got 4");
+    assertThatThrownBy(() -> parse(concat(base, "--min-group-size", "51", "--target-group-size", "99", "--max-group-size", "99")))
+        .isInstanceOf(CommandLine.ParameterException.class).hasMessageContaining("--min-group-size must be between 1 and 50, got 51");
+    assertThat(parse(concat(base, "--min-group-size", "2", "--target-group-size", "4", "--max-group-size", "9")).builder().options())
+        .satisfies(o -> assertThat(List.of(o.minGroupSize(), o.targetGroupSize(), o.maxGroupSize())).containsExactly(2, 4, 9));
   }
 
   // Edge values: a usage error naming the flag, never an ArithmeticException or a failed bind later.

@@ -3,6 +3,7 @@ package io.raftoral.config;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.raftoral.api.RaftoralNode;
 import io.raftoral.common.Errors;
 import java.time.Duration;
 import java.util.LinkedHashMap;
@@ -65,6 +66,40 @@ class NodeOptionsEdgeTest {
     refused(b -> b.raftAddress("h\uDC00:7001"), "raftAddress");
     assertThat(NodeOptions.builder().snapshotThreshold(Long.MAX_VALUE).executionGroups(1024).maxVoters(99).build().snapshotThreshold())
         .isEqualTo(Long.MAX_VALUE);
+  }
+
+  // min <= target <= max and max >= 2 * min - 1 (a group above max splits into two of >= min).
+  // The message names the option whose range the others bound.
+  @Test
+  void groupSizesThatContradictEachOtherAreRefusedNamingTheOption() {
+    refused(b -> b.minGroupSize(4).targetGroupSize(3).maxGroupSize(7), "targetGroupSize");
+    refused(b -> b.targetGroupSize(6).maxGroupSize(5), "maxGroupSize");
+    refused(b -> b.minGroupSize(3).targetGroupSize(3).maxGroupSize(4), "maxGroupSize");
+    refused(b -> b.minGroupSize(0), "minGroupSize");
+    refused(b -> b.minGroupSize(51).targetGroupSize(99).maxGroupSize(99), "minGroupSize");
+    refused(b -> b.maxGroupSize(100), "maxGroupSize");
+    assertThatThrownBy(() -> NodeOptions.builder().targetGroupSize(6).maxGroupSize(5).build())
+        .hasMessage("maxGroupSize must be between 6 and 99, got 5");
+    NodeOptions smallest = NodeOptions.builder().minGroupSize(1).targetGroupSize(1).maxGroupSize(1).build();
+    assertThat(List.of(smallest.minGroupSize(), smallest.targetGroupSize(), smallest.maxGroupSize())).containsExactly(1, 1, 1);
+    NodeOptions largest = NodeOptions.builder().minGroupSize(50).targetGroupSize(50).maxGroupSize(99).build();
+    assertThat(List.of(largest.minGroupSize(), largest.targetGroupSize(), largest.maxGroupSize())).containsExactly(50, 50, 99);
+    assertThat(NodeOptions.defaults().validate()).satisfies(d ->
+        assertThat(List.of(d.minGroupSize(), d.targetGroupSize(), d.maxGroupSize())).containsExactly(3, 3, 5));
+  }
+
+  // The embedding API's builder refuses them at start, before anything runs.
+  @Test
+  void theNodeBuilderRefusesContradictingGroupSizesAtStart() {
+    assertThatThrownBy(() -> RaftoralNode.builder().raftAddress("127.0.0.1:7001").inMemory()
+        .minGroupSize(4).targetGroupSize(3).start())
+        .isInstanceOf(Errors.InvalidArgumentException.class).hasMessageStartingWith("targetGroupSize ");
+    assertThatThrownBy(() -> RaftoralNode.builder().raftAddress("127.0.0.1:7001").inMemory()
+        .targetGroupSize(5).maxGroupSize(4).start())
+        .isInstanceOf(Errors.InvalidArgumentException.class).hasMessageStartingWith("maxGroupSize ");
+    assertThatThrownBy(() -> RaftoralNode.builder().raftAddress("127.0.0.1:7001").inMemory()
+        .minGroupSize(4).targetGroupSize(4).maxGroupSize(6).start())
+        .isInstanceOf(Errors.InvalidArgumentException.class).hasMessageStartingWith("maxGroupSize ");
   }
 
   // The node listens on its entry in members: a different raftAddress would be silently ignored

@@ -92,9 +92,33 @@ class CliTest {
       g.path("raftMembers").forEach(m -> assertThat(ids).contains(m.asLong()));
     });
 
+    // Each group with its size, leader and every member's lag as its leader reports them (once
+    // the joiners' member changes are done: a group of the three nodes).
+    JsonNode settled = awaitCluster(c -> {
+      JsonNode groups = c.path("executionGroups");
+      return groups.size() == 1 && groups.get(0).path("size").asInt() == 3 && groups.get(0).path("memberLag").size() == 3;
+    });
+    JsonNode group = settled.path("executionGroups").get(0);
+    Set<Long> members = new HashSet<>();
+    group.path("members").forEach(m -> members.add(m.asLong()));
+    assertThat(members).isEqualTo(ids);
+    assertThat(group.path("state").asText()).isEqualTo("open");
+    assertThat(members).contains(group.path("leaderNode").asLong());
+    assertThat(group.path("commitIndex").asLong()).isPositive();
+    Set<Long> lagged = new HashSet<>();
+    group.path("memberLag").forEach(m -> {
+      lagged.add(m.path("nodeId").asLong());
+      assertThat(m.path("lagEntries").asLong()).as(m.toString()).isNotNegative();
+      assertThat(m.path("millisSinceContact").asLong()).as(m.toString()).isNotNegative();
+    });
+    assertThat(lagged).isEqualTo(ids);
+    assertThat(group.path("mergedInto").isNull()).isTrue();
+
     CliResult text = nodes.cliOn(3, "cluster");
     assertThat(text.exitCode()).as(text.toString()).isZero();
-    assertThat(text.stdout()).contains("3 members").contains(nodes.apiAddress(1));
+    assertThat(text.stdout()).contains("3 members").contains(nodes.apiAddress(1))
+        .contains("size 3 members").contains("leader node " + group.path("leaderNode").asLong())
+        .contains("leader, commit index").contains("entries behind, last contact");
   }
 
   @Test
@@ -178,6 +202,13 @@ class CliTest {
 
     JsonNode running = ok(nodes.cliOn(3, "list", "--status", "RUNNING", "--type", "countdown", "--version", "1", "--output", "json"));
     assertThat(ids(running)).contains(id);
+    // The cluster view counts it among the groups' running workflows.
+    JsonNode view = ok(nodes.cliOn(2, "cluster", "--output", "json"));
+    long runningInGroups = 0;
+    for (JsonNode g : view.path("executionGroups")) {
+      runningInGroups += g.path("runningWorkflows").asLong();
+    }
+    assertThat(runningInGroups).as(view.toString()).isPositive();
 
     CliResult terminated = nodes.cliOn(3, "terminate", id, "--reason", "enough counting");
     assertThat(terminated.exitCode()).as(terminated.toString()).isZero();
@@ -467,6 +498,25 @@ class CliTest {
     } finally {
       channel.shutdownNow();
     }
+  }
+
+  /** Waits (bounded) until node 1's `cluster --output json` satisfies {@code condition}; returns that answer. */
+  private JsonNode awaitCluster(java.util.function.Predicate<JsonNode> condition) {
+    long deadline = System.nanoTime() + NodeProcesses.START_TIMEOUT.toNanos();
+    CliResult last = null;
+    while (System.nanoTime() < deadline) {
+      last = nodes.cliOn(1, "cluster", "--output", "json");
+      if (last.exitCode() == 0 && condition.test(json(last.stdout()))) {
+        return json(last.stdout());
+      }
+      try {
+        Thread.sleep(500);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new AssertionError(e);
+      }
+    }
+    throw new AssertionError("the cluster view did not settle; last answer: " + last);
   }
 
   /** Waits (bounded) until node 1 reports {@code count} members; joins register asynchronously. */
