@@ -208,7 +208,15 @@ public final class RaftoralClient implements AutoCloseable {
 
   /** With {@code replicaDigests}, the answering node also digests its replicas (costs time proportional to its state). */
   public ClusterInfoReply clusterInfo(boolean replicaDigests) {
-    return call(null, () -> stub(callTimeout).clusterInfo(ClusterInfoRequest.newBuilder().setReplicaDigests(replicaDigests).build()));
+    return clusterInfo(ClusterInfoRequest.newBuilder().setReplicaDigests(replicaDigests).build());
+  }
+
+  /**
+   * As asked: with {@code group_status} the node also asks every execution group's leader for its
+   * running workflows, commit index and each member's lag (a query per group).
+   */
+  public ClusterInfoReply clusterInfo(ClusterInfoRequest request) {
+    return call(null, () -> stub(callTimeout).clusterInfo(request));
   }
 
   /**

@@ -333,7 +333,7 @@ final class WorkflowCommands {
   static final class Cluster extends ClientCommand {
     @Override
     int run(RaftoralClient client, Printer printer) {
-      var info = client.clusterInfo();
+      var info = client.clusterInfo(io.raftoral.proto.client.ClusterInfoRequest.newBuilder().setGroupStatus(true).build());
       printer.print(Printer.cluster(info), Printer.clusterText(info));
       return ExitCode.OK;
     }

@@ -115,7 +115,7 @@ final class RaftoralApiService extends RaftoralApiGrpc.RaftoralApiImplBase {
 
   @Override
   public void clusterInfo(ClusterInfoRequest request, StreamObserver<ClusterInfoReply> out) {
-    unary(out, "ClusterInfo", () -> runtime.clusterInfo(request.getReplicaDigests()));
+    unary(out, "ClusterInfo", () -> runtime.clusterInfo(request.getReplicaDigests(), request.getGroupStatus()));
   }
 
   static String requireId(String workflowId) {

@@ -139,9 +139,10 @@ final class ClusterAdministration {
 
   /**
    * Members, roles, execution groups and their leaders, as this node sees them; with
-   * {@code replicaDigests}, also this node's replicas and their state digests.
+   * {@code replicaDigests}, also this node's replicas and their state digests; with
+   * {@code groupStatus}, each group's status from its leader (a query per group).
    */
-  ClusterInfoReply clusterInfo(boolean replicaDigests) {
+  ClusterInfoReply clusterInfo(boolean replicaDigests, boolean groupStatus) {
     gate.checkOpen();
     Topology t = management.topology();
     ClusterInfoReply.Builder reply = ClusterInfoReply.newBuilder()
@@ -159,7 +160,7 @@ final class ClusterAdministration {
     // Every group is asked at once, each bounded by STATUS_TIMEOUT: one silent group must not
     // hold the view back by a request timeout per group.
     List<CompletableFuture<ExecutionGroupInfo>> groups = t.getExecutionGroupsList().stream()
-        .map(g -> CompletableFuture.supplyAsync(() -> groupInfo(g), FAN_OUT)).toList();
+        .map(g -> CompletableFuture.supplyAsync(() -> groupInfo(g, groupStatus), FAN_OUT)).toList();
     groups.forEach(g -> reply.addExecutionGroups(g.join()));
     t.getRemovedList().forEach(r -> reply.addRemovedNodes(RemovedNodeInfo.newBuilder().setNodeId(r.getNodeId())
         .setRaftAddress(r.getRaftAddress()).setApiAddress(r.getApiAddress()).setRemovedAtMillis(r.getRemovedAtMillis())
@@ -175,15 +176,20 @@ final class ClusterAdministration {
    * A group as the topology records it (members, open, merge, preferred leader) and as its leader
    * reports it (GroupStatus: leader, running workflows, commit index, each member's lag). A group
    * that does not answer within {@link #STATUS_TIMEOUT} keeps those at 0 / empty; its leader is
-   * then what this node knows of it. A retired group has no members to ask.
+   * then what this node knows of it. A retired group has no members to ask. Without
+   * {@code groupStatus}, the leader is what a ping of the group says and the running workflows
+   * are those last reported to the management group.
    */
-  private ExecutionGroupInfo groupInfo(ExecutionGroupRecord g) {
+  private ExecutionGroupInfo groupInfo(ExecutionGroupRecord g, boolean groupStatus) {
     GroupId gid = GroupId.of(UUID.fromString(g.getGroupId()));
     ExecutionGroupInfo.Builder info = ExecutionGroupInfo.newBuilder().setGroupId(g.getGroupId()).setIndex(g.getIndex())
         .addAllMembers(g.getMembersList()).addAllRaftMembers(raftMembers(gid)).setOpen(g.getOpen())
         .setMergedInto(g.getMergedInto()).setMergeTarget(g.getMergeTarget()).setPreferredLeader(g.getPreferredLeader());
     if (!g.getMergedInto().isEmpty()) {
       return info.build();
+    }
+    if (!groupStatus) {
+      return info.setLeaderNode(leaderOf(gid)).setRunningWorkflows(g.getRunningWorkflows()).build();
     }
     try {
       GroupStatus status = routing.query(gid, Query.newBuilder().setStatus(true).build(), STATUS_TIMEOUT).getStatus();

@@ -49,6 +49,11 @@ public final class NodeInspector {
     return runtime.clusterInfo();
   }
 
+  /** As {@link #clusterInfo()}, with each group's status from its leader (running workflows, commit index, member lag). */
+  public ClusterInfoReply clusterInfoWithGroupStatus() {
+    return runtime.clusterInfo(false, true);
+  }
+
   /** Why this node does not serve clients now (closed, or in a fault), or null while it does. */
   public String notServing() {
     return runtime.notServing();

@@ -231,12 +231,15 @@ public final class NodeRuntime implements AutoCloseable {
 
   /** Members, roles, execution groups and their leaders, as this node sees them. */
   public ClusterInfoReply clusterInfo() {
-    return clusterInfo(false);
+    return clusterInfo(false, false);
   }
 
-  /** As {@link #clusterInfo()}; with {@code replicaDigests}, also this node's replicas and their state digests. */
-  public ClusterInfoReply clusterInfo(boolean replicaDigests) {
-    return admin.clusterInfo(replicaDigests);
+  /**
+   * As {@link #clusterInfo()}; with {@code replicaDigests}, also this node's replicas and their
+   * state digests; with {@code groupStatus}, each group's status from its leader.
+   */
+  public ClusterInfoReply clusterInfo(boolean replicaDigests, boolean groupStatus) {
+    return admin.clusterInfo(replicaDigests, groupStatus);
   }
 
   /** See {@link ClusterAdministration#join}. */

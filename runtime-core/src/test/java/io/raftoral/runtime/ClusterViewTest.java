@@ -89,11 +89,11 @@ class ClusterViewTest {
 
   private static ClusterInfoReply await(io.raftoral.api.RaftoralNode n, Predicate<ClusterInfoReply> condition) throws InterruptedException {
     long deadline = System.nanoTime() + WAIT.toNanos();
-    ClusterInfoReply info = n.inspector().clusterInfo();
+    ClusterInfoReply info = n.inspector().clusterInfoWithGroupStatus();
     while (!condition.test(info)) {
       assertThat(System.nanoTime()).as("the cluster view did not show it; last seen:\n%s", info).isLessThan(deadline);
       Thread.sleep(100);
-      info = n.inspector().clusterInfo();
+      info = n.inspector().clusterInfoWithGroupStatus();
     }
     return info;
   }
