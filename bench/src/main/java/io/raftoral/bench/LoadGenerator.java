@@ -164,9 +164,22 @@ public final class LoadGenerator implements Callable<Integer> {
         return new Report(workload, target.size(), target.mode(), 0, 0, 0, Double.NaN, Double.NaN, Double.NaN, Double.NaN,
             Arrays.stream(target.rssMb()).sum(), 0, 0, List.of(), List.of(), Double.NaN).withTraffic(idle);
       }
-      return closedLoop(target, c).withTraffic(idle);
+      Report row = closedLoop(target, c).withTraffic(idle);
+      if (window != null && !Double.isNaN(idle.loBytesPerSecond()) && window.commands() > 0) {
+        // Without what the cluster sends anyway (heartbeats, the management group) over as long:
+        // an upper bound of that part, as entries under load stand in for some heartbeats.
+        System.err.printf(java.util.Locale.ROOT, "traffic net of the idle rate: lo %.0f B/ckpt, Raft sockets %.0f B/ckpt%n",
+            (window.lo() - idle.loBytesPerSecond() * seconds) / window.commands(),
+            (window.raft() - idle.raftBytesPerSecond() * seconds) / window.commands());
+      }
+      return row;
     }
   }
+
+  /** The last measured window's commands and bytes (lo, Raft sockets). */
+  private record Window(long commands, long lo, long raft) {}
+
+  private Window window;
 
   /**
    * The placed cluster's own traffic with no workflows, over {@code --idle-seconds}: bytes/s over
@@ -229,6 +242,8 @@ public final class LoadGenerator implements Callable<Integer> {
     double lo = commands == 0 ? Double.NaN : trafficAfter.loSince(trafficBefore) / (double) commands;
     double raft = commands == 0 || !(target instanceof ProcessCluster cluster) ? Double.NaN
         : trafficAfter.socketsSince(trafficBefore, cluster.raftPorts(), true) / (double) commands;
+    window = new Window(commands, trafficAfter.loSince(trafficBefore), target instanceof ProcessCluster pc
+        ? trafficAfter.socketsSince(trafficBefore, pc.raftPorts(), true) : 0);
     if (commands > 0) {
       System.err.printf(java.util.Locale.ROOT, "traffic: %d workflows ended in the %d s window (%d commands): lo %d B (%s)%s%n",
           endedInWindow, seconds, commands, trafficAfter.loSince(trafficBefore), Traffic.privateLoopback() ? "private network namespace"

@@ -102,8 +102,10 @@ final class ProcessCluster implements Target {
               rafts.get(i - 1), "127.0.0.1:" + freePort());
         }
       }
+      // Founders start at once and serve once their groups elect: on 2 shared cores that takes longer the more they are.
+      Duration foundersServe = START_TIMEOUT.plus(READY_PER_NODE.multipliedBy(founders - 1L));
       for (Node n : List.copyOf(cluster.nodes)) {
-        cluster.awaitServing(n);
+        cluster.awaitServing(n, foundersServe);
         cluster.clients.add(RaftoralClient.connect(n.apiAddress(), Duration.ofSeconds(10)));
       }
       // One at a time: two nodes joining a cluster whose management group has one voter at once
@@ -112,7 +114,7 @@ final class ProcessCluster implements Target {
       String seeds = String.join(",", cluster.nodes.stream().map(Node::apiAddress).toList());
       for (int i = founders + 1; i <= size; i++) {
         Node n = cluster.launch(List.of("--join", seeds), "127.0.0.1:" + freePort(), "127.0.0.1:" + freePort());
-        cluster.awaitServing(n);
+        cluster.awaitServing(n, START_TIMEOUT);
         cluster.clients.add(RaftoralClient.connect(n.apiAddress(), Duration.ofSeconds(10)));
         cluster.awaitAdmitted(i);
       }
@@ -147,8 +149,8 @@ final class ProcessCluster implements Target {
     return node;
   }
 
-  private void awaitServing(Node node) throws IOException, InterruptedException {
-    long deadline = System.nanoTime() + START_TIMEOUT.toNanos();
+  private void awaitServing(Node node, Duration timeout) throws IOException, InterruptedException {
+    long deadline = System.nanoTime() + timeout.toNanos();
     while (true) {
       Matcher m = SERVING.matcher(Files.readString(node.stdout(), StandardCharsets.UTF_8));
       if (m.find()) {
@@ -162,7 +164,7 @@ final class ProcessCluster implements Target {
             + String.join(" | ", firstLines(node.stderr(), 3)) + "\n  command line options: " + nodeArgs);
       }
       if (System.nanoTime() > deadline) {
-        throw new IllegalStateException("node process " + node.index() + " did not serve within " + START_TIMEOUT.toSeconds() + " s");
+        throw new IllegalStateException("node process " + node.index() + " did not serve within " + timeout.toSeconds() + " s");
       }
       Thread.sleep(50);
     }
