@@ -130,7 +130,8 @@ public final class LoadGenerator implements Callable<Integer> {
     return switch (mode) {
       case "embedded" -> EmbeddedCluster.start(size);
       case "processes" -> {
-        ProcessCluster cluster = ProcessCluster.start(size, words(nodeJvm), nodeArguments(), bootstrapNodes, keepNodeFiles);
+        ProcessCluster cluster = ProcessCluster.start(size, words(nodeJvm), nodeArguments(), bootstrapNodes,
+            groupSizes.size() == 3 ? List.of(groupSizes.get(0), groupSizes.get(2)) : List.of(), keepNodeFiles);
         System.err.println("placement: " + cluster.placement());
         yield cluster;
       }

@@ -45,7 +45,7 @@ final class ProcessCluster implements Target {
   /** Added to {@link #READY_TIMEOUT} per node: a large cluster takes one placement decision per round per node. */
   static final Duration READY_PER_NODE = Duration.ofSeconds(10);
   /** How long the placement must stay the same before the cluster counts as ready. */
-  static final Duration SETTLED = Duration.ofSeconds(3);
+  static final Duration SETTLED = Duration.ofSeconds(5);
   static final Duration STOP_TIMEOUT = Duration.ofSeconds(15);
   static final Duration WORKFLOW_TIMEOUT = Duration.ofSeconds(60);
   private static final Pattern SERVING = Pattern.compile("node (\\d+) serving api");
@@ -61,6 +61,7 @@ final class ProcessCluster implements Target {
   private final AtomicLong bigStates = new AtomicLong();
   private final AtomicLong seq10Clients = new AtomicLong(); // ids stay unique when a row makes clients twice (fanin's warm-up)
   private volatile boolean keepFiles;
+  private List<Integer> groupSizeBounds = List.of();
   private final Thread stopOnExit = Thread.ofPlatform().name("bench-stop-nodes").unstarted(this::stopAndClean);
 
   private ProcessCluster(Path root, List<String> jvmOptions, List<String> nodeArgs) {
@@ -77,14 +78,17 @@ final class ProcessCluster implements Target {
    * @param extraJvm options added to {@link #NODE_JVM} for every node (e.g. a JFR recording)
    * @param nodeArgs options added to every node's {@code raftoral node} command line (e.g. group sizes)
    * @param bootstrapNodes how many nodes bootstrap the cluster together ({@code --members}); the others join one by one
+   * @param groupSizeBounds the nodes' min and max group size when given ({@code --group-sizes MIN,TARGET,MAX}), else
+   *     empty: ready also waits until every live group's size is within them
    * @param keepFiles keep the nodes' logs and data directories after {@link #close()}
    */
-  static ProcessCluster start(int size, List<String> extraJvm, List<String> nodeArgs, int bootstrapNodes, boolean keepFiles)
-      throws IOException, InterruptedException {
+  static ProcessCluster start(int size, List<String> extraJvm, List<String> nodeArgs, int bootstrapNodes,
+      List<Integer> groupSizeBounds, boolean keepFiles) throws IOException, InterruptedException {
     List<String> jvm = new ArrayList<>(NODE_JVM);
     jvm.addAll(extraJvm);
     ProcessCluster cluster = new ProcessCluster(Files.createTempDirectory("raftoral-bench-processes-"), jvm, nodeArgs);
     cluster.keepFiles = keepFiles;
+    cluster.groupSizeBounds = List.copyOf(groupSizeBounds);
     int founders = Math.max(1, Math.min(bootstrapNodes, size));
     try {
       if (founders == 1) {
@@ -312,6 +316,10 @@ final class ProcessCluster implements Target {
       }
       if (!g.getMergeTarget().isEmpty()) {
         return "execution group " + g.getIndex() + " is merging";
+      }
+      if (groupSizeBounds.size() == 2 && live.size() > 1
+          && (g.getMembersCount() < groupSizeBounds.get(0) || g.getMembersCount() > groupSizeBounds.get(1))) {
+        return "execution group " + g.getIndex() + " has " + g.getMembersCount() + " members, outside " + groupSizeBounds;
       }
       if (!new HashSet<>(g.getRaftMembersList()).equals(new HashSet<>(g.getMembersList()))) {
         return "execution group " + g.getIndex() + " has Raft members " + g.getRaftMembersList() + ", committed " + g.getMembersList();
