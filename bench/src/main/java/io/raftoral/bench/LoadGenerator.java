@@ -53,6 +53,26 @@ public final class LoadGenerator implements Callable<Integer> {
           + "the node's number, e.g. '-XX:StartFlightRecording=filename=/tmp/node-{node}.jfr,settings=profile'")
   String nodeJvm = "";
 
+  @Option(names = "--group-sizes", paramLabel = "[MIN,]TARGET[,MAX]", split = ",",
+      description = "processes mode: execution group sizes for every node: MIN,TARGET,MAX becomes --min-group-size, "
+          + "--target-group-size, --max-group-size; TARGET alone only --target-group-size (default: the node's defaults). "
+          + "A node that refuses a flag fails the run, with its message")
+  List<Integer> groupSizes = List.of();
+
+  @Option(names = "--node-args", paramLabel = "ARGS",
+      description = "processes mode: more `raftoral node` options for every node, space-separated, e.g. '--max-voters 5'")
+  String nodeArgs = "";
+
+  @Option(names = "--bootstrap-nodes", paramLabel = "K",
+      description = "processes mode: how many nodes bootstrap the cluster together (--members); the others join one by one "
+          + "(default 3, or N when N < 3)")
+  int bootstrapNodes = 3;
+
+  @Option(names = "--idle-seconds", paramLabel = "S",
+      description = "processes mode: before the warm-up, measure the placed cluster's traffic with no workflows for S seconds "
+          + "(default 0: not measured; 30 for the scaling table)")
+  int idleSeconds;
+
   @Option(names = "--keep-node-files", description = "processes mode: keep the node processes' logs (stdout, stderr) "
       + "and data directories after each row; the path is printed")
   boolean keepNodeFiles;
@@ -75,6 +95,13 @@ public final class LoadGenerator implements Callable<Integer> {
       throw new CommandLine.ParameterException(new CommandLine(this), "--workload " + workload
           + " is not available here (seq10, fanin, bigstate); ffi is bench/ffi and bench/ffi-go, snapshot needs out-of-band transfer");
     }
+    if (modes.contains("embedded") && (!groupSizes.isEmpty() || !nodeArgs.isBlank() || idleSeconds > 0)) {
+      throw new CommandLine.ParameterException(new CommandLine(this),
+          "--group-sizes, --node-args and --idle-seconds are for --mode processes (node processes on loopback)");
+    }
+    if (seconds <= 0 && idleSeconds <= 0) {
+      throw new CommandLine.ParameterException(new CommandLine(this), "--seconds 0 (no load) needs --idle-seconds S");
+    }
     if (!json) {
       System.out.println(Report.HEADER);
     }
@@ -86,7 +113,7 @@ public final class LoadGenerator implements Callable<Integer> {
           }
           continue;
         }
-        for (int c : workload.equals("fanin") ? List.of(1000) : clients) {
+        for (int c : workload.equals("fanin") ? List.of(1000) : seconds <= 0 ? List.of(0) : clients) {
           Report r = workload.equals("fanin") ? fanin(mode, size) : closedLoop(mode, size, c);
           System.out.println(json ? r.json() : r.markdown());
           if (!json && !r.detail().isEmpty()) {
@@ -102,16 +129,88 @@ public final class LoadGenerator implements Callable<Integer> {
   Target open(String mode, int size) throws Exception {
     return switch (mode) {
       case "embedded" -> EmbeddedCluster.start(size);
-      case "processes" -> ProcessCluster.start(size, nodeJvm.isBlank() ? List.of() : Arrays.asList(nodeJvm.strip().split("\\s+")),
-          keepNodeFiles);
+      case "processes" -> {
+        ProcessCluster cluster = ProcessCluster.start(size, words(nodeJvm), nodeArguments(), bootstrapNodes,
+            groupSizes.size() == 3 ? List.of(groupSizes.get(0), groupSizes.get(2)) : List.of(), keepNodeFiles);
+        System.err.println("placement: " + cluster.placement());
+        yield cluster;
+      }
       default -> throw new IllegalArgumentException("unknown mode " + mode);
     };
   }
 
+  private static List<String> words(String options) {
+    return options.isBlank() ? List.of() : Arrays.asList(options.strip().split("\\s+"));
+  }
+
+  /** The {@code raftoral node} options of {@code --group-sizes} and {@code --node-args}. */
+  List<String> nodeArguments() {
+    List<String> args = new ArrayList<>();
+    switch (groupSizes.size()) {
+      case 0 -> { }
+      case 1 -> args.addAll(List.of("--target-group-size", groupSizes.get(0).toString()));
+      case 3 -> args.addAll(List.of("--min-group-size", groupSizes.get(0).toString(), "--target-group-size", groupSizes.get(1).toString(),
+          "--max-group-size", groupSizes.get(2).toString()));
+      default -> throw new CommandLine.ParameterException(new CommandLine(this),
+          "--group-sizes " + groupSizes + ": expected TARGET or MIN,TARGET,MAX");
+    }
+    args.addAll(words(nodeArgs));
+    return args;
+  }
+
   Report closedLoop(String mode, int size, int c) throws Exception {
     try (Target target = open(mode, size)) {
-      return closedLoop(target, c);
+      Idle idle = idle(target);
+      if (seconds <= 0) { // the idle traffic only
+        return new Report(workload, target.size(), target.mode(), 0, 0, 0, Double.NaN, Double.NaN, Double.NaN, Double.NaN,
+            Arrays.stream(target.rssMb()).sum(), 0, 0, List.of(), List.of(), Double.NaN).withTraffic(idle);
+      }
+      Report row = closedLoop(target, c).withTraffic(idle);
+      if (window != null && !Double.isNaN(idle.loBytesPerSecond()) && window.commands() > 0) {
+        // Without what the cluster sends anyway (heartbeats, the management group) over as long:
+        // an upper bound of that part, as entries under load stand in for some heartbeats.
+        System.err.printf(java.util.Locale.ROOT, "traffic net of the idle rate: lo %.0f B/ckpt, Raft sockets %.0f B/ckpt%n",
+            (window.lo() - idle.loBytesPerSecond() * seconds) / window.commands(),
+            (window.raft() - idle.raftBytesPerSecond() * seconds) / window.commands());
+      }
+      return row;
     }
+  }
+
+  /** The last measured window's commands and bytes (lo, Raft sockets). */
+  private record Window(long commands, long lo, long raft) {}
+
+  private Window window;
+
+  /**
+   * The placed cluster's own traffic with no workflows, over {@code --idle-seconds}: bytes/s over
+   * {@code lo}, of them on Raft sockets, and the execution groups' follower links then.
+   */
+  record Idle(double loBytesPerSecond, double raftBytesPerSecond, long executionFollowerLinks) {
+    static final Idle NONE = new Idle(Double.NaN, Double.NaN, 0);
+  }
+
+  private Idle idle(Target target) throws InterruptedException {
+    if (idleSeconds <= 0 || !(target instanceof ProcessCluster cluster)) {
+      return Idle.NONE;
+    }
+    long links = cluster.executionFollowerLinks();
+    Traffic before = Traffic.now();
+    long t0 = System.nanoTime();
+    Thread.sleep(Duration.ofSeconds(idleSeconds));
+    Traffic after = Traffic.now();
+    double s = (System.nanoTime() - t0) / 1e9;
+    Idle idle = new Idle(after.loSince(before) / s, after.socketsSince(before, cluster.raftPorts(), true) / s, links);
+    System.err.printf(java.util.Locale.ROOT, "idle %d s, %d nodes, %d execution follower links: lo %.0f B/s (%s), "
+            + "payload on Raft sockets %.0f B/s, on other sockets %.0f B/s%n",
+        idleSeconds, target.size(), links, idle.loBytesPerSecond(), Traffic.privateLoopback() ? "private network namespace"
+            : "SHARED loopback: other programs' traffic included", idle.raftBytesPerSecond(),
+        after.socketsSince(before, cluster.raftPorts(), false) / s);
+    String behind = cluster.viewsBehind();
+    if (!behind.isEmpty()) {
+      System.err.println("after the idle window, nodes whose own view differs from the management leader's: " + behind);
+    }
+    return idle;
   }
 
   private Report closedLoop(Target target, int c) throws Exception {
@@ -120,10 +219,16 @@ public final class LoadGenerator implements Callable<Integer> {
     AtomicLong errors = new AtomicLong();
     long warmupEnd = System.nanoTime() + Duration.ofSeconds(warmup).toNanos();
     long end = warmupEnd + Duration.ofSeconds(seconds).toNanos();
-    List<Thread> threads = drive(target, c, warmupEnd, end, recorder, completed, errors);
+    AtomicLong ended = new AtomicLong();
+    List<Thread> threads = drive(target, c, warmupEnd, end, recorder, completed, errors, ended);
     Thread.sleep(Duration.ofSeconds(warmup));
     recorder.reset();
     Usage before = Usage.of(target);
+    Traffic trafficBefore = Traffic.now();
+    long endedBefore = ended.get();
+    Thread.sleep(Math.max(0, (end - System.nanoTime()) / 1_000_000));
+    Traffic trafficAfter = Traffic.now();
+    long endedInWindow = ended.get() - endedBefore;
     for (Thread t : threads) {
       t.join();
     }
@@ -131,7 +236,27 @@ public final class LoadGenerator implements Callable<Integer> {
     double elapsed = Math.min((after.wallNanos - before.wallNanos) / 1e9, seconds);
     var h = recorder.getIntervalHistogram();
     double wfs = completed.get() / (double) seconds;
-    return report(target, c, wfs, h, before, after, elapsed, completed.get(), errors.get());
+    // Per committed command of the workflows that ended in the window: a seq10 workflow commits
+    // 12 (its start, 10 checkpoints, its end). In a closed loop at a steady rate the commands the
+    // window's bytes carry are as many as those of the workflows that ended in it.
+    long commands = endedInWindow * Workloads.SEQ10_COMMANDS;
+    double lo = commands == 0 ? Double.NaN : trafficAfter.loSince(trafficBefore) / (double) commands;
+    double raft = commands == 0 || !(target instanceof ProcessCluster cluster) ? Double.NaN
+        : trafficAfter.socketsSince(trafficBefore, cluster.raftPorts(), true) / (double) commands;
+    window = new Window(commands, trafficAfter.loSince(trafficBefore), target instanceof ProcessCluster pc
+        ? trafficAfter.socketsSince(trafficBefore, pc.raftPorts(), true) : 0);
+    if (commands > 0) {
+      System.err.printf(java.util.Locale.ROOT, "traffic: %d workflows ended in the %d s window (%d commands): lo %d B (%s)%s%n",
+          endedInWindow, seconds, commands, trafficAfter.loSince(trafficBefore), Traffic.privateLoopback() ? "private network namespace"
+              : "SHARED loopback: other programs' traffic included", target instanceof ProcessCluster cluster
+              ? String.format(", payload on Raft sockets %d B, on other sockets %d B", trafficAfter.socketsSince(trafficBefore,
+                  cluster.raftPorts(), true), trafficAfter.socketsSince(trafficBefore, cluster.raftPorts(), false)) : "");
+    }
+    if (!workload.equals("seq10")) {
+      lo = Double.NaN;
+      raft = Double.NaN;
+    }
+    return report(target, c, wfs, h, before, after, elapsed, completed.get(), errors.get()).withBytesPerCommand(lo, raft);
   }
 
   /**
@@ -140,6 +265,12 @@ public final class LoadGenerator implements Callable<Integer> {
    */
   private static List<Thread> drive(Target target, int c, long from, long end, Recorder recorder, AtomicLong completed,
       AtomicLong errors) {
+    return drive(target, c, from, end, recorder, completed, errors, new AtomicLong());
+  }
+
+  /** As above; {@code ended} counts every workflow that completes, whenever it started. */
+  private static List<Thread> drive(Target target, int c, long from, long end, Recorder recorder, AtomicLong completed,
+      AtomicLong errors, AtomicLong ended) {
     List<Thread> threads = new ArrayList<>();
     for (int i = 0; i < c; i++) {
       Target.Seq10Client client = target.client(i);
@@ -154,6 +285,7 @@ public final class LoadGenerator implements Callable<Integer> {
               throw new IllegalStateException("seq10(" + input + ") returned " + result);
             }
             long t1 = System.nanoTime();
+            ended.incrementAndGet();
             if (t0 >= from && t1 <= end) {
               recorder.recordValue((t1 - t0) / 1000);
               completed.incrementAndGet();

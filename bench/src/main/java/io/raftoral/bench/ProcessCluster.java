@@ -42,6 +42,10 @@ final class ProcessCluster implements Target {
       "--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow", "-Xmx1g");
   static final Duration START_TIMEOUT = Duration.ofSeconds(60);
   static final Duration READY_TIMEOUT = Duration.ofSeconds(60);
+  /** Added to {@link #READY_TIMEOUT} per node: a large cluster takes one placement decision per round per node. */
+  static final Duration READY_PER_NODE = Duration.ofSeconds(10);
+  /** How long the placement must stay the same before the cluster counts as ready. */
+  static final Duration SETTLED = Duration.ofSeconds(5);
   static final Duration STOP_TIMEOUT = Duration.ofSeconds(15);
   static final Duration WORKFLOW_TIMEOUT = Duration.ofSeconds(60);
   private static final Pattern SERVING = Pattern.compile("node (\\d+) serving api");
@@ -50,41 +54,73 @@ final class ProcessCluster implements Target {
 
   private final Path root;
   private final List<String> jvmOptions;
+  private final List<String> nodeArgs;
   private final List<Node> nodes = new CopyOnWriteArrayList<>(); // read by the shutdown hook
   private final List<RaftoralClient> clients = new ArrayList<>();
   private final String runId = Long.toHexString(ThreadLocalRandom.current().nextLong() >>> 16);
   private final AtomicLong bigStates = new AtomicLong();
   private final AtomicLong seq10Clients = new AtomicLong(); // ids stay unique when a row makes clients twice (fanin's warm-up)
   private volatile boolean keepFiles;
+  private List<Integer> groupSizeBounds = List.of();
   private final Thread stopOnExit = Thread.ofPlatform().name("bench-stop-nodes").unstarted(this::stopAndClean);
 
-  private ProcessCluster(Path root, List<String> jvmOptions) {
+  private ProcessCluster(Path root, List<String> jvmOptions, List<String> nodeArgs) {
     this.root = root;
     this.jvmOptions = jvmOptions;
+    this.nodeArgs = List.copyOf(nodeArgs);
     Runtime.getRuntime().addShutdownHook(stopOnExit);
   }
 
   /**
-   * Starts {@code size} node processes and returns once every node sees all of them, each
-   * placed in an execution group, and a leader in every group.
+   * Starts {@code size} node processes and returns once the cluster has placed every node (see
+   * {@link #notReady}) and kept that placement for {@link #SETTLED}.
    *
    * @param extraJvm options added to {@link #NODE_JVM} for every node (e.g. a JFR recording)
+   * @param nodeArgs options added to every node's {@code raftoral node} command line (e.g. group sizes)
+   * @param bootstrapNodes how many nodes bootstrap the cluster together ({@code --members}); the others join one by one
+   * @param groupSizeBounds the nodes' min and max group size when given ({@code --group-sizes MIN,TARGET,MAX}), else
+   *     empty: ready also waits until every live group's size is within them
    * @param keepFiles keep the nodes' logs and data directories after {@link #close()}
    */
-  static ProcessCluster start(int size, List<String> extraJvm, boolean keepFiles) throws IOException, InterruptedException {
+  static ProcessCluster start(int size, List<String> extraJvm, List<String> nodeArgs, int bootstrapNodes,
+      List<Integer> groupSizeBounds, boolean keepFiles) throws IOException, InterruptedException {
     List<String> jvm = new ArrayList<>(NODE_JVM);
     jvm.addAll(extraJvm);
-    ProcessCluster cluster = new ProcessCluster(Files.createTempDirectory("raftoral-bench-processes-"), jvm);
+    ProcessCluster cluster = new ProcessCluster(Files.createTempDirectory("raftoral-bench-processes-"), jvm, nodeArgs);
     cluster.keepFiles = keepFiles;
+    cluster.groupSizeBounds = List.copyOf(groupSizeBounds);
+    int founders = Math.max(1, Math.min(bootstrapNodes, size));
     try {
+      if (founders == 1) {
+        cluster.launch(List.of("--bootstrap", "--node-id", "1"), "127.0.0.1:" + freePort(), "127.0.0.1:" + freePort());
+      } else {
+        // Every founder is started with the same --members map, so their Raft ports are chosen first.
+        List<String> rafts = new ArrayList<>();
+        List<String> members = new ArrayList<>();
+        for (int i = 1; i <= founders; i++) {
+          rafts.add("127.0.0.1:" + freePort());
+          members.add(i + "=" + rafts.getLast());
+        }
+        for (int i = 1; i <= founders; i++) {
+          cluster.launch(List.of("--bootstrap", "--node-id", Integer.toString(i), "--members", String.join(",", members)),
+              rafts.get(i - 1), "127.0.0.1:" + freePort());
+        }
+      }
+      // Founders start at once and serve once their groups elect: on 2 shared cores that takes longer the more they are.
+      Duration foundersServe = START_TIMEOUT.plus(READY_PER_NODE.multipliedBy(founders - 1L));
+      for (Node n : List.copyOf(cluster.nodes)) {
+        cluster.awaitServing(n, foundersServe);
+        cluster.clients.add(RaftoralClient.connect(n.apiAddress(), Duration.ofSeconds(10)));
+      }
       // One at a time: two nodes joining a cluster whose management group has one voter at once
       // are never admitted (the leader asks Ratis for {1} -> {1,2,3} in one change, which it
       // refuses as a change of the majority set, and removes both after 30 s).
-      for (int i = 1; i <= size; i++) {
-        Node n = cluster.launch(i == 1 ? List.of("--bootstrap", "--node-id", "1")
-            : List.of("--join", cluster.nodes.getFirst().apiAddress()));
-        cluster.awaitServing(n);
+      String seeds = String.join(",", cluster.nodes.stream().map(Node::apiAddress).toList());
+      for (int i = founders + 1; i <= size; i++) {
+        Node n = cluster.launch(List.of("--join", seeds), "127.0.0.1:" + freePort(), "127.0.0.1:" + freePort());
+        cluster.awaitServing(n, START_TIMEOUT);
         cluster.clients.add(RaftoralClient.connect(n.apiAddress(), Duration.ofSeconds(10)));
+        cluster.awaitAdmitted(i);
       }
       cluster.awaitReady();
       return cluster;
@@ -96,10 +132,8 @@ final class ProcessCluster implements Target {
     }
   }
 
-  private Node launch(List<String> modeArgs) throws IOException {
+  private Node launch(List<String> modeArgs, String raft, String api) throws IOException {
     int index = nodes.size() + 1;
-    String raft = "127.0.0.1:" + freePort();
-    String api = "127.0.0.1:" + freePort();
     Path dataDir = root.resolve("node-" + index);
     Path stdout = root.resolve("node-" + index + ".stdout");
     Path stderr = root.resolve("node-" + index + ".stderr");
@@ -111,6 +145,7 @@ final class ProcessCluster implements Target {
     cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), "io.raftoral.cli.RaftoralCli",
         "node", "--raft-addr", raft, "--api-addr", api, "--data-dir", dataDir.toString()));
     cmd.addAll(modeArgs);
+    cmd.addAll(nodeArgs);
     ProcessBuilder pb = new ProcessBuilder(cmd).redirectOutput(stdout.toFile()).redirectError(stderr.toFile());
     pb.environment().remove("RAFTORAL_API");
     Node node = new Node(index, raft, api, stdout, stderr, pb.start());
@@ -118,54 +153,146 @@ final class ProcessCluster implements Target {
     return node;
   }
 
-  private void awaitServing(Node node) throws IOException, InterruptedException {
-    long deadline = System.nanoTime() + START_TIMEOUT.toNanos();
+  private void awaitServing(Node node, Duration timeout) throws IOException, InterruptedException {
+    long deadline = System.nanoTime() + timeout.toNanos();
     while (true) {
       Matcher m = SERVING.matcher(Files.readString(node.stdout(), StandardCharsets.UTF_8));
       if (m.find()) {
         return;
       }
       if (!node.process().isAlive()) {
-        throw new IllegalStateException("node process " + node.index() + " exited with " + node.process().exitValue()
-            + " before serving");
+        int code = node.process().exitValue();
+        // Exit 2 is picocli's usage error: an option this build of `raftoral node` does not know or refuses.
+        String why = code == 2 ? " refused its command line" : " exited with " + code + " before serving";
+        throw new IllegalStateException("node process " + node.index() + why + ": "
+            + String.join(" | ", firstLines(node.stderr(), 3)) + "\n  command line options: " + nodeArgs);
       }
       if (System.nanoTime() > deadline) {
-        throw new IllegalStateException("node process " + node.index() + " did not serve within " + START_TIMEOUT.toSeconds() + " s");
+        throw new IllegalStateException("node process " + node.index() + " did not serve within " + timeout.toSeconds() + " s");
       }
       Thread.sleep(50);
     }
   }
 
-  /** Until every node sees all N nodes, each placed in an execution group, and every group has a leader. */
-  private void awaitReady() throws InterruptedException {
-    long deadline = System.nanoTime() + READY_TIMEOUT.toNanos();
+  private static List<String> firstLines(Path file, int n) {
+    try {
+      List<String> lines = Files.readAllLines(file, StandardCharsets.UTF_8);
+      return lines.subList(0, Math.min(n, lines.size()));
+    } catch (IOException e) {
+      return List.of("(no stderr: " + e.getMessage() + ")");
+    }
+  }
+
+  /** Until the first node's view lists {@code count} nodes, none of them still joining. */
+  private void awaitAdmitted(int count) throws InterruptedException {
+    long deadline = System.nanoTime() + START_TIMEOUT.toNanos();
     String last = "no answer yet";
     while (System.nanoTime() < deadline) {
-      boolean ready = true;
-      for (RaftoralClient client : clients) {
-        try {
-          ClusterInfoReply info = client.clusterInfo();
-          String why = notReady(info);
-          if (why != null) {
-            last = client.address() + ": " + why;
-            ready = false;
-            break;
-          }
-        } catch (RuntimeException e) {
-          last = client.address() + ": " + e.getMessage();
-          ready = false;
-          break;
+      try {
+        ClusterInfoReply info = clients.getFirst().clusterInfo();
+        long joining = info.getNodesList().stream().filter(n -> n.getRole() == ManagementRole.JOINING
+            || n.getRole() == ManagementRole.MANAGEMENT_ROLE_UNSPECIFIED).count();
+        if (info.getNodesCount() >= count && joining == 0) {
+          return;
         }
+        last = info.getNodesCount() + " nodes, " + joining + " joining";
+      } catch (RuntimeException e) {
+        last = e.getMessage();
       }
-      if (ready) {
+      Thread.sleep(200);
+    }
+    throw new IllegalStateException("node " + count + " was not admitted within " + START_TIMEOUT.toSeconds() + " s; last: " + last);
+  }
+
+  /**
+   * Until the management leader's view shows the whole cluster placed ({@link #notReady} says
+   * nothing) and the same execution groups for {@link #SETTLED}: the leader decides one change
+   * per round, so a view that is complete once may still be between two decisions. The leader's
+   * view is the committed placement; the other nodes' views are compared with it afterwards
+   * ({@link #viewsBehind}), and a node whose view lags is reported, not waited for.
+   */
+  private void awaitReady() throws InterruptedException {
+    Duration timeout = READY_TIMEOUT.plus(READY_PER_NODE.multipliedBy(nodes.size()));
+    long deadline = System.nanoTime() + timeout.toNanos();
+    String last = "no answer yet";
+    String layout = null;
+    long since = 0;
+    while (System.nanoTime() < deadline) {
+      String seen = null;
+      try {
+        ClusterInfoReply info = leaderView();
+        String why = notReady(info);
+        if (why == null) {
+          seen = layout(info);
+        } else {
+          last = "management leader " + info.getNodeId() + ": " + why;
+        }
+      } catch (RuntimeException e) {
+        last = e.getMessage();
+      }
+      if (seen == null || !seen.equals(layout)) {
+        layout = seen;
+        since = System.nanoTime();
+      } else if (System.nanoTime() - since >= SETTLED.toNanos()) {
+        String behind = viewsBehind(leaderView());
+        if (!behind.isEmpty()) {
+          System.err.println("placed, but some nodes' own views differ from the management leader's: " + behind);
+        }
         return;
       }
       Thread.sleep(200);
     }
     throw new IllegalStateException("the cluster of " + nodes.size() + " node processes was not ready within "
-        + READY_TIMEOUT.toSeconds() + " s; last: " + last);
+        + timeout.toSeconds() + " s; last: " + last);
   }
 
+  /** The cluster view of the node that leads the management group (as the first node names it). */
+  private ClusterInfoReply leaderView() {
+    ClusterInfoReply first = clients.getFirst().clusterInfo();
+    long leader = first.getManagementLeader();
+    for (RaftoralClient client : clients) {
+      ClusterInfoReply info = client == clients.getFirst() ? first : null;
+      if (info == null) {
+        try {
+          info = client.clusterInfo();
+        } catch (RuntimeException e) {
+          continue;
+        }
+      }
+      if (info.getNodeId() == leader) {
+        return info;
+      }
+    }
+    throw new IllegalStateException("no node answers as the management leader (node 1 names " + leader + ")");
+  }
+
+  /** {@link #viewsBehind(ClusterInfoReply)} against the management leader's view now. */
+  String viewsBehind() {
+    return viewsBehind(leaderView());
+  }
+
+  /** The nodes whose own view lists other nodes or other groups than {@code reference}; empty when all agree. */
+  String viewsBehind(ClusterInfoReply reference) {
+    String want = layout(reference);
+    List<String> behind = new ArrayList<>();
+    for (RaftoralClient client : clients) {
+      try {
+        ClusterInfoReply info = client.clusterInfo();
+        if (info.getNodesCount() != reference.getNodesCount() || !layout(info).equals(want)) {
+          behind.add("node " + info.getNodeId() + " sees " + info.getNodesCount() + " nodes, " + liveGroups(info).size() + " groups");
+        }
+      } catch (RuntimeException e) {
+        behind.add(client.address() + ": " + e.getMessage());
+      }
+    }
+    return String.join("; ", behind);
+  }
+
+  /**
+   * Why the cluster is not placed yet in this view, or null: all N nodes admitted; every node a
+   * member of a live execution group; every live group with a leader, open, and its Raft
+   * configuration equal to its committed members (no member change under way).
+   */
   private String notReady(ClusterInfoReply info) {
     if (info.getNodesCount() != nodes.size()) {
       return info.getNodesCount() + " of " + nodes.size() + " nodes";
@@ -176,12 +303,26 @@ final class ProcessCluster implements Target {
         return "node " + n.getNodeId() + " is " + n.getRole();
       }
     }
-    if (info.getExecutionGroupsCount() == 0) {
+    List<ExecutionGroupInfo> live = liveGroups(info);
+    if (live.isEmpty()) {
       return "no execution group";
     }
-    for (ExecutionGroupInfo g : info.getExecutionGroupsList()) {
+    for (ExecutionGroupInfo g : live) {
       if (g.getLeaderNode() == 0) {
         return "execution group " + g.getIndex() + " has no leader";
+      }
+      if (!g.getOpen()) {
+        return "execution group " + g.getIndex() + " is not open";
+      }
+      if (!g.getMergeTarget().isEmpty()) {
+        return "execution group " + g.getIndex() + " is merging";
+      }
+      if (groupSizeBounds.size() == 2 && live.size() > 1
+          && (g.getMembersCount() < groupSizeBounds.get(0) || g.getMembersCount() > groupSizeBounds.get(1))) {
+        return "execution group " + g.getIndex() + " has " + g.getMembersCount() + " members, outside " + groupSizeBounds;
+      }
+      if (!new HashSet<>(g.getRaftMembersList()).equals(new HashSet<>(g.getMembersList()))) {
+        return "execution group " + g.getIndex() + " has Raft members " + g.getRaftMembersList() + ", committed " + g.getMembersList();
       }
       placed.addAll(g.getMembersList());
     }
@@ -191,6 +332,54 @@ final class ProcessCluster implements Target {
       }
     }
     return null;
+  }
+
+  private static List<ExecutionGroupInfo> liveGroups(ClusterInfoReply info) {
+    return info.getExecutionGroupsList().stream().filter(g -> g.getMergedInto().isEmpty()).toList();
+  }
+
+  /** The execution groups' indexes and members, to tell whether the placement changed between two views. */
+  private static String layout(ClusterInfoReply info) {
+    return liveGroups(info).stream().sorted(java.util.Comparator.comparingInt(ExecutionGroupInfo::getIndex))
+        .map(g -> g.getIndex() + "=" + new java.util.TreeSet<>(g.getMembersList())).toList().toString();
+  }
+
+  /**
+   * The placement as the first node sees it now: each live execution group's members and
+   * leader, and how many groups each node is in (1 everywhere when the groups are disjoint).
+   */
+  String placement() {
+    ClusterInfoReply info = leaderView();
+    List<ExecutionGroupInfo> live = liveGroups(info);
+    java.util.Map<Long, Integer> memberships = new java.util.TreeMap<>();
+    info.getNodesList().forEach(n -> memberships.put(n.getNodeId(), 0));
+    StringBuilder groups = new StringBuilder();
+    for (ExecutionGroupInfo g : live) {
+      g.getMembersList().forEach(m -> memberships.merge(m, 1, Integer::sum));
+      groups.append(String.format(" g%d%s/L%d", g.getIndex(), new java.util.TreeSet<>(g.getMembersList()), g.getLeaderNode()));
+    }
+    java.util.IntSummaryStatistics per = memberships.values().stream().mapToInt(Integer::intValue).summaryStatistics();
+    java.util.IntSummaryStatistics sizes = live.stream().mapToInt(ExecutionGroupInfo::getMembersCount).summaryStatistics();
+    long voters = info.getNodesList().stream().filter(n -> n.getRole() == ManagementRole.VOTER).count();
+    return String.format("%d nodes (%d management voters), %d execution groups of %d..%d members, groups per node %d..%d "
+        + "(%d follower links in execution groups):%s", info.getNodesCount(), voters, live.size(), sizes.getMin(), sizes.getMax(),
+        per.getMin(), per.getMax(), executionFollowerLinks(info), groups);
+  }
+
+  /** Sum over live execution groups of (members - 1): the leader-to-follower links that carry its heartbeats. */
+  long executionFollowerLinks() {
+    return executionFollowerLinks(leaderView());
+  }
+
+  private static long executionFollowerLinks(ClusterInfoReply info) {
+    return liveGroups(info).stream().mapToLong(g -> Math.max(0, g.getMembersCount() - 1)).sum();
+  }
+
+  /** Every node's Raft port: a socket touching one of them carries Raft traffic. */
+  Set<Integer> raftPorts() {
+    Set<Integer> ports = new HashSet<>();
+    nodes.forEach(n -> ports.add(Integer.parseInt(n.raftAddress().substring(n.raftAddress().lastIndexOf(':') + 1))));
+    return ports;
   }
 
   @Override

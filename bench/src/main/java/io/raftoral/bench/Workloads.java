@@ -6,6 +6,9 @@ import io.raftoral.workflow.WorkflowDefinition;
 final class Workloads {
   private Workloads() {}
 
+  /** Commands a seq10 workflow commits to its execution group: its start, 10 checkpoints, its end. */
+  static final int SEQ10_COMMANDS = 12;
+
   /** seq10: input n; 10 sequential compute steps, step i returns previous + i; the result is n + 55. */
   static final WorkflowDefinition<Integer, Integer> SEQ10 = WorkflowDefinition.of("seq10", 1, Integer.class, Integer.class,
       (ctx, n) -> {
