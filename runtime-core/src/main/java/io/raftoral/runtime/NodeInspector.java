@@ -124,19 +124,18 @@ public final class NodeInspector {
     try {
       return routing.locate(WorkflowCalls.checkWorkflowId(workflowId)).group();
     } catch (Errors.WorkflowNotFoundException e) {
-      int index = WorkflowIds.groupIndex(workflowId);
-      List<GroupId> holders = index < 0 ? List.of() : routing.holders(index);
+      var index = io.raftoral.common.WorkflowIds.groupOf(workflowId);
+      List<GroupId> holders = index.isEmpty() ? List.of() : routing.holders(index.getAsInt());
       return holders.isEmpty() ? routing.liveGroupIds().getFirst() : holders.getLast();
     }
   }
 
   /**
-   * A new workflow id of the generated form for execution group {@code index}: a start with it
-   * as the caller's id goes to that group while it is open and the id is new (tests use it to
-   * put a workflow in a chosen group).
+   * A new workflow id naming execution group {@code index}: a start with it as the caller's id
+   * goes to that group (tests use it to put a workflow in a chosen group).
    */
   public String workflowIdIn(int index) {
-    return WorkflowIds.generate(index);
+    return io.raftoral.common.WorkflowIds.mint(index);
   }
 
   /** A command as committed in a group's log, with the Raft term and index of its entry. */

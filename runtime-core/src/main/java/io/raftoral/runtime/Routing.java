@@ -2,6 +2,7 @@ package io.raftoral.runtime;
 
 import com.google.protobuf.InvalidProtocolBufferException;
 import io.raftoral.common.Errors;
+import io.raftoral.common.WorkflowIds;
 import io.raftoral.proto.management.ClaimWorkflowId;
 import io.raftoral.proto.management.ExecutionGroupRecord;
 import io.raftoral.proto.management.ManagementCommand;
@@ -179,17 +180,15 @@ final class Routing {
 
   /**
    * The index of the group that holds a caller-chosen id: claims it (ClaimWorkflowId through the
-   * management group, which keeps the earlier claim of an id) in the least-loaded open group,
-   * or, for an id of the generated form, in the group its index names while that one is open
-   * (so that its index tells the truth). A group that closed meanwhile is refused: pick again
-   * once this node's topology shows it.
+   * management group, which keeps the earlier claim of an id) in the least-loaded open group.
+   * A group that closed meanwhile is refused: pick again once this node's topology shows it.
+   * Ids of the {@link WorkflowIds} form are never claimed: they name their group.
    */
   int claim(String workflowId, long deadlineNanos) {
     while (true) {
       gate.checkServing();
       awaitTopology(deadlineNanos, "claim workflow id " + workflowId);
-      int own = WorkflowIds.groupIndex(workflowId);
-      Target chosen = openGroups().stream().filter(t -> t.index() == own).findFirst().orElseGet(this::place);
+      Target chosen = place();
       ManagementCommand command = ManagementCommand.newBuilder()
           .setClaimWorkflowId(ClaimWorkflowId.newBuilder().setWorkflowId(workflowId).setGroupIndex(chosen.index())).build();
       RaftReply reply = gate.await(host.submit(managementGroupId, command.toByteArray()), "claim of workflow id " + workflowId);
@@ -220,37 +219,30 @@ final class Routing {
    * (this replica may be behind it). Null when the id is nowhere.
    */
   Located locate(String workflowId) {
+    var named = WorkflowIds.groupOf(workflowId);
+    if (named.isPresent()) {
+      // Never claimed: the id names its group (followed through merges), or no group at all.
+      Located l = knowsIndex(named.getAsInt()) ? findIn(workflowId, named.getAsInt()) : null;
+      if (l == null) {
+        throw new Errors.WorkflowNotFoundException(workflowId);
+      }
+      return l;
+    }
     Integer claimed = localClaims.apply(workflowId);
-    if (claimed != null) {
-      Located l = findIn(workflowId, claimed);
-      if (l != null) {
-        return l;
-      }
-      throw new Errors.WorkflowNotFoundException(workflowId); // claimed, but its start was refused or not committed
+    if (claimed == null) {
+      // Not applied here (yet): the management leader's claim, linearizable.
+      claimed = claimAtLeader(workflowId);
     }
-    int own = WorkflowIds.groupIndex(workflowId);
-    if (own >= 0 && knowsIndex(own)) {
-      Located l = findIn(workflowId, own);
-      if (l != null) {
-        return l;
-      }
+    Located l = claimed == null ? null : findIn(workflowId, claimed);
+    if (l == null) {
+      throw new Errors.WorkflowNotFoundException(workflowId); // never claimed, or claimed but its start refused or not committed
     }
-    // No claim here, and not where its form says: a claim this replica has not applied yet (or
-    // a caller-chosen id that looks generated) is known to the management leader.
-    Integer remote = claimAtLeader(workflowId);
-    if (remote != null) {
-      Located l = findIn(workflowId, remote);
-      if (l != null) {
-        return l;
-      }
-    }
-    throw new Errors.WorkflowNotFoundException(workflowId);
+    return l;
   }
 
-  /** The generated-form id's record where its own index says, or null (no claim consulted). */
-  Located locateGenerated(String workflowId) {
-    int own = WorkflowIds.groupIndex(workflowId);
-    return own >= 0 && knowsIndex(own) ? findIn(workflowId, own) : null;
+  /** Whether this node's topology knows group {@code index}. */
+  boolean knowsGroup(int index) {
+    return knowsIndex(index);
   }
 
   /** The management leader's claim of {@code workflowId} (linearizable), or null when it has none. */
@@ -385,20 +377,9 @@ final class Routing {
     return g == null ? -1 : g.getIndex();
   }
 
-  /**
-   * The live group holding what was placed in group {@code index}: follows {@code merged_into}
-   * (a chain when the target merged again); null for an unknown index or a broken chain.
-   * (ManagementState.resolve of the management rules computes the same.)
-   */
+  /** The live group holding what was placed in group {@code index} (through merged_into); null when unknown. */
   static ExecutionGroupRecord resolve(Topology t, int index) {
-    ExecutionGroupRecord g = record(t, index);
-    for (int hops = 0; g != null && !g.getMergedInto().isEmpty(); hops++) {
-      if (hops > t.getExecutionGroupsCount()) {
-        return null; // a cycle cannot be committed; never loop on one
-      }
-      g = byId(t, g.getMergedInto());
-    }
-    return g;
+    return io.raftoral.state.ManagementState.resolve(t, index);
   }
 
   private static ExecutionGroupRecord record(Topology t, int index) {

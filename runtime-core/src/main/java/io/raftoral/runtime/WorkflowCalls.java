@@ -2,6 +2,7 @@ package io.raftoral.runtime;
 
 import com.google.protobuf.ByteString;
 import io.raftoral.common.Errors;
+import io.raftoral.common.WorkflowIds;
 import io.raftoral.common.WorkflowInfo;
 import io.raftoral.common.WorkflowType;
 import io.raftoral.proto.raft.AwaitWorkflow;
@@ -52,9 +53,10 @@ final class WorkflowCalls {
   /**
    * Starts a workflow and returns once its {@code WorkflowStart} is committed (and applied by this
    * node's replica of its group, when it has one). Without a {@code workflowId} the start goes to
-   * the least-loaded open group under a generated id that carries the group's index. With one,
-   * the id is claimed first (the management group keeps the first claim of an id), so the start
-   * is idempotent across groups and merges: the same id with the same type, version and input
+   * the least-loaded open group under a minted id that names the group ({@link WorkflowIds}); an
+   * id of that form from the caller goes to the group it names (through merges). Any other id is
+   * claimed first (the management group keeps the first claim of an id). Either way the start is
+   * idempotent across groups and merges: the same id with the same type, version and input
    * returns the existing run, another one fails with AlreadyExists.
    */
   Started start(WorkflowType type, byte[] input, String workflowId) {
@@ -70,7 +72,7 @@ final class WorkflowCalls {
     if (workflowId == null) {
       while (true) {
         Routing.Target target = routing.place();
-        String id = WorkflowIds.generate(target.index());
+        String id = WorkflowIds.mint(target.index());
         Started s = startIn(target.group(), id, type, input, startedAt);
         if (s != null) {
           routing.placed(target.index());
@@ -83,13 +85,14 @@ final class WorkflowCalls {
       }
     }
     String id = workflowId;
-    // A caller-chosen id of the generated form may name a run this node generated (a retry with
-    // the id it returned): that run, where its index says, is the existing one.
-    Located existing = routing.locateGenerated(id);
-    if (existing != null) {
-      return sameOrConflict(existing, type, input);
+    // An id of the form g<index>-<uuid> (minted here or by a client library) names its group:
+    // no claim. Any other id is claimed once, cluster-wide.
+    var named = WorkflowIds.groupOf(id);
+    if (named.isPresent() && !routing.knowsGroup(named.getAsInt())) {
+      throw new Errors.InvalidArgumentException("workflow id " + id + " names execution group " + named.getAsInt()
+          + ", which node " + nodeId + " does not know; ids of the form g<index>-<uuid> belong to the group they name");
     }
-    int index = routing.claim(id, deadline);
+    int index = named.isPresent() ? named.getAsInt() : routing.claim(id, deadline);
     routing.awaitTopologyShows(() -> !routing.holders(index).isEmpty(), deadline,
         "workflow id " + id + " is claimed in group " + index + ", which node " + nodeId + " does not know yet");
     List<GroupId> holders = routing.holders(index);

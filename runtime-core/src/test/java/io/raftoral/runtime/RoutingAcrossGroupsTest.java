@@ -8,6 +8,7 @@ import io.raftoral.api.WorkflowHandle;
 import io.raftoral.common.Errors;
 import io.raftoral.common.ListPage;
 import io.raftoral.common.ListQuery;
+import io.raftoral.common.WorkflowIds;
 import io.raftoral.common.WorkflowInfo;
 import io.raftoral.workflow.WorkflowDefinition;
 import java.time.Duration;
@@ -68,7 +69,7 @@ class RoutingAcrossGroupsTest {
     List<WorkflowHandle<String>> handles = new ArrayList<>();
     for (int i = 0; i < starts; i++) {
       WorkflowHandle<String> h = cluster.node(1 + i % 3).start("echo", 1, "gen-" + i, String.class);
-      int index = WorkflowIds.groupIndex(h.workflowId());
+      int index = WorkflowIds.groupOf(h.workflowId()).orElse(-1);
       assertThat(index).as("index carried by %s", h.workflowId()).isBetween(0, 1);
       assertThat(h.executionGroup()).as("group of %s", h.workflowId()).isEqualTo(groups.get(index));
       perGroup.merge(h.executionGroup(), 1, Integer::sum);
@@ -121,20 +122,26 @@ class RoutingAcrossGroupsTest {
 
   @Test
   void idsOfTheGeneratedFormNeverMisroute() {
-    // A caller may choose an id of the generated form: it is claimed where its index says.
-    String inOne = "g1-" + UUID.randomUUID();
+    // An id of the form g<index>-<uuid> from the caller (a client library mints them) goes to the group it names.
+    String inOne = WorkflowIds.mint(1);
     assertThat(cluster.node(3).start("echo", 1, "x", String.class, inOne).executionGroup()).isEqualTo(groups.get(1));
-    assertThat(cluster.node(1).describe(inOne).executionGroup()).isEqualTo(groups.get(1));
-    // One naming a group that does not exist is claimed in an open one, and found through its claim.
-    String foreign = "g7-" + UUID.randomUUID();
-    String placed = cluster.node(2).start("echo", 1, "y", String.class, foreign).executionGroup();
-    assertThat(groups).contains(placed);
     for (long n = 1; n <= 3; n++) {
-      assertThat(cluster.node(n).describe(foreign).executionGroup()).isEqualTo(placed);
+      assertThat(cluster.node(n).describe(inOne).executionGroup()).isEqualTo(groups.get(1));
+    }
+    // One naming a group the cluster does not have is refused, and is nowhere.
+    String foreign = WorkflowIds.mint(7);
+    assertThatThrownBy(() -> cluster.node(2).start("echo", 1, "y", String.class, foreign))
+        .isInstanceOf(Errors.InvalidArgumentException.class).hasMessageContaining("names execution group 7");
+    assertThatThrownBy(() -> cluster.node(1).describe(foreign)).isInstanceOf(Errors.WorkflowNotFoundException.class);
+    // An id that only looks similar (upper case) is a caller-chosen id: claimed, found through its claim.
+    String lookalike = WorkflowIds.mint(0).toUpperCase();
+    String placed = cluster.node(2).start("echo", 1, "y", String.class, lookalike).executionGroup();
+    for (long n = 1; n <= 3; n++) {
+      assertThat(cluster.node(n).describe(lookalike).executionGroup()).isEqualTo(placed);
     }
     // A generated id's uuid under the other group's index is not that workflow.
     WorkflowHandle<String> generated = cluster.node(1).start("echo", 1, "z", String.class);
-    int index = WorkflowIds.groupIndex(generated.workflowId());
+    int index = WorkflowIds.groupOf(generated.workflowId()).getAsInt();
     String twin = "g" + (1 - index) + generated.workflowId().substring(generated.workflowId().indexOf('-'));
     assertThatThrownBy(() -> cluster.node(2).describe(twin)).isInstanceOf(Errors.WorkflowNotFoundException.class);
     assertThatThrownBy(() -> cluster.node(2).describe("g99-" + UUID.randomUUID())).isInstanceOf(Errors.WorkflowNotFoundException.class);
