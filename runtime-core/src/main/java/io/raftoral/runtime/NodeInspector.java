@@ -205,6 +205,22 @@ public final class NodeInspector {
     return routing;
   }
 
+  /**
+   * Commits a management decision through this node, which must lead the management group,
+   * stamped with its current term (as the membership controller does): the result, or null
+   * when it was not committed (this node does not lead, or no answer in time).
+   */
+  io.raftoral.proto.management.ManagementResult decide(io.raftoral.proto.management.ManagementCommand command) throws Exception {
+    GroupId mgmt = io.raftoral.raft.GroupIds.management(runtime.clusterId());
+    long term = host.leaderTerm(mgmt);
+    if (term <= 0) {
+      return null;
+    }
+    var reply = host.submitLocal(mgmt, command.toBuilder().setProposerTerm(term).build().toByteArray())
+        .get(30, java.util.concurrent.TimeUnit.SECONDS);
+    return reply.isSuccess() ? io.raftoral.proto.management.ManagementResult.parseFrom(reply.message()) : null;
+  }
+
   CompletableFuture<Proposer.Outcome> propose(GroupId gid, Command command) {
     return hosting.propose(gid, command);
   }

@@ -271,20 +271,19 @@ final class WorkflowCalls {
       if (left <= 0) {
         throw new Errors.TimeoutException("workflow " + workflowId + " did not finish within " + timeout);
       }
-      boolean merging = routing.isMergingOrRetired(group);
       try {
-        // A group being merged never ends its runs here (they end in the target): look again soon.
-        local.finalFuture(workflowId).get(merging ? Math.min(left, MERGE_RECHECK.toNanos()) : left, TimeUnit.NANOSECONDS);
+        // In slices: a group merged away meanwhile never ends its runs here (they end in the
+        // merge target), so look whether it is being merged between them.
+        local.finalFuture(workflowId).get(Math.min(left, MERGE_RECHECK.toNanos()), TimeUnit.NANOSECONDS);
         var entry = local.state().get(workflowId);
         if (entry == null) {
           throw new Errors.WorkflowNotFoundException(workflowId); // finished and already pruned (retention)
         }
         return new Located(group, entry.toRecord());
       } catch (TimeoutException e) {
-        if (!merging) {
-          throw new Errors.TimeoutException("workflow " + workflowId + " did not finish within " + timeout);
+        if (routing.isMergingOrRetired(group)) {
+          return null;
         }
-        return null;
       } catch (ExecutionException e) {
         // The replica closed: the node is closing, or the group retired and its replica here was dropped.
         if (gate.closed() || !routing.isMergingOrRetired(group)) {
