@@ -69,24 +69,32 @@ public final class NodeInspector {
     return routing.executionGroupIds().stream().map(g -> g.uuid().toString()).toList();
   }
 
-  /** The execution group the workflow lives in (searching every group). */
+  /** The execution group the workflow lives in (found from its claim or its id, following merges). */
   public String executionGroupOf(String workflowId) {
     return runtime.executionGroupOf(workflowId);
   }
 
-  /** Whether this node leads (and so owns) the execution group of {@code workflowId}. */
+  /**
+   * Whether this node leads (and so owns) the execution group of {@code workflowId}; for an id
+   * that was never started, the group {@link #groupOf} names.
+   */
   public boolean ownsGroupOf(String workflowId) {
-    GroupRuntime g = hosting.get(groupOfOrPrimary(workflowId));
+    GroupRuntime g = hosting.get(groupOf(workflowId));
     return g != null && g.isOwner();
   }
 
   /**
-   * Moves the leadership of the group {@code workflowId} lives in (or would be started in) to
+   * Moves the leadership of the group {@code workflowId} lives in ({@link #groupOf}) to
    * {@code toNode}. When this node leads it, it first lets the side effects running here
    * propose their results ({@link GroupRuntime#handOff}), so none runs again on the new owner.
    */
   public boolean transferLeadership(String workflowId, long toNode, Duration timeout) throws IOException {
-    GroupId gid = groupOfOrPrimary(workflowId);
+    return transferGroupLeadership(groupOf(workflowId).uuid().toString(), toNode, timeout);
+  }
+
+  /** As {@link #transferLeadership(String, long, Duration)} for an execution group named by its id. */
+  public boolean transferGroupLeadership(String executionGroup, long toNode, Duration timeout) throws IOException {
+    GroupId gid = GroupId.of(UUID.fromString(executionGroup));
     GroupRuntime g = hosting.get(gid);
     try {
       java.util.function.BooleanSupplier transfer = () -> {
@@ -102,12 +110,32 @@ public final class NodeInspector {
     }
   }
 
-  private GroupId groupOfOrPrimary(String workflowId) {
+  /** Whether this node leads (and so owns) the execution group {@code executionGroup}. */
+  public boolean ownsGroup(String executionGroup) {
+    GroupRuntime g = group(executionGroup);
+    return g != null && g.isOwner();
+  }
+
+  /**
+   * The group of a workflow: where it lives; for an id that was never started, where a generated
+   * id of its form points, else the first live group (the only one in most tests).
+   */
+  private GroupId groupOf(String workflowId) {
     try {
       return routing.locate(WorkflowCalls.checkWorkflowId(workflowId)).group();
     } catch (Errors.WorkflowNotFoundException e) {
-      return routing.primaryGroup(workflowId);
+      var index = io.raftoral.common.WorkflowIds.groupOf(workflowId);
+      List<GroupId> holders = index.isEmpty() ? List.of() : routing.holders(index.getAsInt());
+      return holders.isEmpty() ? routing.liveGroupIds().getFirst() : holders.getLast();
     }
+  }
+
+  /**
+   * A new workflow id naming execution group {@code index}: a start with it as the caller's id
+   * goes to that group (tests use it to put a workflow in a chosen group).
+   */
+  public String workflowIdIn(int index) {
+    return io.raftoral.common.WorkflowIds.mint(index);
   }
 
   /** A command as committed in a group's log, with the Raft term and index of its entry. */
@@ -170,11 +198,27 @@ public final class NodeInspector {
   }
 
   List<GroupId> openGroupIds() {
-    return routing.openGroupIds();
+    return routing.openGroups().stream().map(Routing.Target::group).toList();
   }
 
-  GroupId primaryGroup(String workflowId) {
-    return routing.primaryGroup(workflowId);
+  Routing routing() {
+    return routing;
+  }
+
+  /**
+   * Commits a management decision through this node, which must lead the management group,
+   * stamped with its current term (as the membership controller does): the result, or null
+   * when it was not committed (this node does not lead, or no answer in time).
+   */
+  io.raftoral.proto.management.ManagementResult decide(io.raftoral.proto.management.ManagementCommand command) throws Exception {
+    GroupId mgmt = io.raftoral.raft.GroupIds.management(runtime.clusterId());
+    long term = host.leaderTerm(mgmt);
+    if (term <= 0) {
+      return null;
+    }
+    var reply = host.submitLocal(mgmt, command.toBuilder().setProposerTerm(term).build().toByteArray())
+        .get(30, java.util.concurrent.TimeUnit.SECONDS);
+    return reply.isSuccess() ? io.raftoral.proto.management.ManagementResult.parseFrom(reply.message()) : null;
   }
 
   CompletableFuture<Proposer.Outcome> propose(GroupId gid, Command command) {

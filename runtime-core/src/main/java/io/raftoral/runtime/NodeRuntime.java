@@ -107,7 +107,8 @@ public final class NodeRuntime implements AutoCloseable {
     RaftHost.StateMachines stateMachines = hosting::stateMachineFor;
     this.host = new RaftHost(raft, stateMachines);
     hosting.attach(host);
-    this.routing = new Routing(raft.nodeId(), options.requestTimeout(), host, management, hosting, bootstrapGroups);
+    this.routing = new Routing(raft.nodeId(), options.requestTimeout(), host, management, managementGroupId, hosting, gate,
+        management::claimedGroup, bootstrapGroups);
     this.workflows = new WorkflowCalls(raft.nodeId(), options.requestTimeout(), payloads, hosting, routing, gate);
     this.listing = new WorkflowListing(options.requestTimeout(), host, hosting, routing, gate);
     this.admin = new ClusterAdministration(raft, options, incarnation, host, managementGroupId, management, hosting, routing, gate);
@@ -155,7 +156,7 @@ public final class NodeRuntime implements AutoCloseable {
     }
     membership.start();
     health.start();
-    Thread.ofVirtual().name("raftoral-retention-" + raft.nodeId()).start(new Retention(options.retention(), hosting, gate));
+    Thread.ofVirtual().name("raftoral-retention-" + raft.nodeId()).start(new Retention(options.retention(), hosting, gate, routing::isMergingOrRetired));
   }
 
   // --- this node ---
@@ -202,7 +203,7 @@ public final class NodeRuntime implements AutoCloseable {
     return workflows.describe(workflowId);
   }
 
-  /** The execution group the workflow lives in (searching every group). */
+  /** The execution group the workflow lives in (found from its claim or its id, following merges). */
   public String executionGroupOf(String workflowId) {
     return workflows.executionGroupOf(workflowId);
   }
@@ -222,7 +223,7 @@ public final class NodeRuntime implements AutoCloseable {
     return workflows.terminate(workflowId, reason);
   }
 
-  /** Matching workflows across every execution group, merged in (started-at, id) order and paged. */
+  /** Matching workflows across every live execution group, merged in (started-at, id) order and paged. */
   public ListPage list(ListQuery q) {
     return listing.list(q);
   }

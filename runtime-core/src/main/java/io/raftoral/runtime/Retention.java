@@ -18,11 +18,14 @@ final class Retention implements Runnable {
   private final Duration retention;
   private final GroupHosting hosting;
   private final ServingGate gate;
+  // Whether a group is being merged away: sealed, it refuses prunes (SEALED); its target prunes the adopted copies.
+  private final java.util.function.Predicate<io.raftoral.raft.GroupId> mergingAway;
 
-  Retention(Duration retention, GroupHosting hosting, ServingGate gate) {
+  Retention(Duration retention, GroupHosting hosting, ServingGate gate, java.util.function.Predicate<io.raftoral.raft.GroupId> mergingAway) {
     this.retention = retention;
     this.hosting = hosting;
     this.gate = gate;
+    this.mergingAway = mergingAway;
   }
 
   /** Sweeps until the node closes. */
@@ -38,7 +41,7 @@ final class Retention implements Runnable {
       long cutoff = System.currentTimeMillis() - retention.toMillis();
       for (GroupRuntime g : hosting.runtimes()) {
         var owner = g.ownership();
-        if (!gate.closed() && owner != null && g.state().hasPrunable(cutoff)) {
+        if (!gate.closed() && owner != null && !mergingAway.test(g.groupId()) && g.state().hasPrunable(cutoff)) {
           try {
             Proposer.Outcome outcome = gate.await(g.propose(Command.newBuilder()
                 .setPruneWorkflows(PruneWorkflows.newBuilder().setEndedBeforeMillis(cutoff).setOwnerTerm(owner.term())).build()), "pruning");

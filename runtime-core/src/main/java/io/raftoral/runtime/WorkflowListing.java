@@ -15,11 +15,19 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 
 /**
- * Listing workflows: one page from every execution group (scatter-gather), merged in
- * (started-at, id) order, and the page token ({@link Cursor}) that continues after it.
+ * Listing workflows: one page from every live execution group, asked in parallel, merged in
+ * (started-at, id) order and deduplicated by id, and the page token ({@link Cursor}) that
+ * continues after it. Records keep their started-at and id when a merge moves them, so a cursor
+ * stays valid across a split or merge between two pages.
  */
 final class WorkflowListing {
   private final Duration requestTimeout;
@@ -36,7 +44,7 @@ final class WorkflowListing {
     this.gate = gate;
   }
 
-  /** Matching workflows across every execution group, merged in (started-at, id) order and paged. */
+  /** Matching workflows across every live execution group, merged in (started-at, id) order and paged. */
   ListPage list(ListQuery q) {
     gate.checkServing();
     ListWorkflows.Builder filter = ListWorkflows.newBuilder()
@@ -48,23 +56,103 @@ final class WorkflowListing {
       Cursor c = Cursor.parse(q.pageToken());
       filter.setHasCursor(true).setAfterStartedAtMillis(c.startedAtMillis()).setAfterWorkflowId(c.workflowId());
     }
-    record Item(WorkflowRecord record, GroupId group) {}
-    List<Item> merged = new ArrayList<>();
-    boolean more = false;
-    for (GroupId gid : routing.executionGroupIds()) {
-      QueryReply page = listIn(gid, filter.build());
-      page.getWorkflowsList().forEach(r -> merged.add(new Item(r, gid)));
-      more |= page.getMore();
+    ListWorkflows f = filter.build();
+    List<GroupId> groups = routing.liveGroupIds();
+    try {
+      return page(q.limit(), f, groups);
+    } catch (Errors.UnavailableException e) {
+      // A group merged away during the call stops answering: ask the groups live now, once.
+      List<GroupId> now = routing.liveGroupIds();
+      if (now.equals(groups)) {
+        throw e;
+      }
+      return page(q.limit(), f, now);
     }
-    merged.sort(Comparator.comparingLong((Item i) -> i.record().getStartedAtMillis()).thenComparing(i -> i.record().getWorkflowId()));
-    more |= merged.size() > q.limit();
-    List<Item> page = merged.subList(0, Math.min(q.limit(), merged.size()));
+  }
+
+  /** A record and the group that answered it. */
+  record Item(WorkflowRecord record, GroupId group) {}
+
+  /** One group's answer to a page request. */
+  record GroupPage(GroupId group, QueryReply reply) {}
+
+  /** A merged page: its records and the token of the next page (null: the last page). */
+  record Merged(List<Item> items, String nextToken) {}
+
+  private static final Comparator<WorkflowRecord> ORDER =
+      Comparator.comparingLong(WorkflowRecord::getStartedAtMillis).thenComparing(WorkflowRecord::getWorkflowId);
+
+  /** One page from {@code groups}, asked in parallel (each bounded by the request timeout). */
+  private ListPage page(int limit, ListWorkflows filter, List<GroupId> groups) {
+    List<CompletableFuture<QueryReply>> asks = new ArrayList<>();
+    for (GroupId gid : groups) {
+      asks.add(CompletableFuture.supplyAsync(() -> listIn(gid, filter), Thread::startVirtualThread));
+    }
+    long deadline = ServingGate.deadlineAfter(requestTimeout.plusSeconds(1));
+    List<GroupPage> pages = new ArrayList<>();
+    for (int i = 0; i < groups.size(); i++) {
+      pages.add(new GroupPage(groups.get(i), answer(asks.get(i), groups.get(i), deadline)));
+    }
+    Merged m = merge(limit, pages, routing::isMergingOrRetired);
+    return new ListPage(m.items().stream().map(i -> WorkflowInfos.toInfo(i.record(), i.group())).toList(), m.nextToken());
+  }
+
+  /**
+   * Merges the groups' pages. Each group answered up to {@code limit} records after the cursor,
+   * in (started-at, id) order. A record may be in two groups at once (a merge copies it before
+   * the source retires): it is listed once, from the group not being merged away
+   * ({@code movingAway}). The page ends no later than the last record of any group that has
+   * more, so nothing of that group before the next cursor is skipped.
+   */
+  static Merged merge(int limit, List<GroupPage> pages, java.util.function.Predicate<GroupId> movingAway) {
+    Map<String, Item> byId = new HashMap<>();
+    WorkflowRecord bound = null; // the earliest last record of a group that has more
+    boolean more = false;
+    for (GroupPage p : pages) {
+      for (WorkflowRecord r : p.reply().getWorkflowsList()) {
+        Item seen = byId.get(r.getWorkflowId());
+        if (seen == null || (movingAway.test(seen.group()) && !movingAway.test(p.group()))) {
+          byId.put(r.getWorkflowId(), new Item(r, p.group()));
+        }
+      }
+      if (p.reply().getMore()) {
+        more = true;
+        int n = p.reply().getWorkflowsCount();
+        if (n > 0 && (bound == null || ORDER.compare(p.reply().getWorkflows(n - 1), bound) < 0)) {
+          bound = p.reply().getWorkflows(n - 1);
+        }
+      }
+    }
+    List<Item> merged = new ArrayList<>(byId.values());
+    merged.sort(Comparator.comparing(Item::record, ORDER));
+    if (bound != null) {
+      WorkflowRecord b = bound;
+      merged.removeIf(i -> ORDER.compare(i.record(), b) > 0);
+    }
+    more |= merged.size() > limit;
+    List<Item> page = List.copyOf(merged.subList(0, Math.min(limit, merged.size())));
     String next = null;
     if (more && !page.isEmpty()) {
       WorkflowRecord last = page.getLast().record();
       next = new Cursor(last.getStartedAtMillis(), last.getWorkflowId()).token();
     }
-    return new ListPage(page.stream().map(i -> WorkflowInfos.toInfo(i.record(), i.group())).toList(), next);
+    return new Merged(page, next);
+  }
+
+  private QueryReply answer(CompletableFuture<QueryReply> ask, GroupId gid, long deadlineNanos) {
+    try {
+      return ask.get(Math.max(0, deadlineNanos - System.nanoTime()), TimeUnit.NANOSECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new Errors.UnavailableException("interrupted while listing group " + gid, e);
+    } catch (TimeoutException e) {
+      throw new Errors.UnavailableException("group " + gid + " did not answer the list within " + requestTimeout, e);
+    } catch (ExecutionException e) {
+      if (e.getCause() instanceof RuntimeException r) {
+        throw r;
+      }
+      throw new Errors.UnavailableException("listing group " + gid + " failed: " + e.getCause(), e.getCause());
+    }
   }
 
   private QueryReply listIn(GroupId gid, ListWorkflows filter) {

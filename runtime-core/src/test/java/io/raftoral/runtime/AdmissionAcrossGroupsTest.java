@@ -57,11 +57,11 @@ class AdmissionAcrossGroupsTest {
     });
     NodeInspector node2 = cluster.node(2).inspector();
     for (GroupId group : node2.executionGroupIds()) {
-      String id = idIn(node2, group);
+      String gid = group.uuid().toString();
       long deadline = System.nanoTime() + TIMEOUT.toNanos();
-      while (!node2.ownsGroupOf(id)) {
-        node2.transferLeadership(id, 2, Duration.ofSeconds(5));
-        assertThat(System.nanoTime()).as("node 2 owns the group of %s in time", id).isLessThan(deadline);
+      while (!node2.ownsGroup(gid)) {
+        node2.transferGroupLeadership(gid, 2, Duration.ofSeconds(5));
+        assertThat(System.nanoTime()).as("node 2 owns group %s in time", gid).isLessThan(deadline);
         Thread.sleep(50);
       }
     }
@@ -160,12 +160,4 @@ class AdmissionAcrossGroupsTest {
     }
   }
 
-  /** A workflow id whose start goes to {@code group}. */
-  private static String idIn(NodeInspector node, GroupId group) {
-    for (int i = 0; ; i++) {
-      if (node.primaryGroup("probe-" + i).equals(group)) {
-        return "probe-" + i;
-      }
-    }
-  }
 }

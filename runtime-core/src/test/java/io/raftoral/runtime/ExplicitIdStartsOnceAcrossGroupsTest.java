@@ -1,83 +1,77 @@
 package io.raftoral.runtime;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import io.raftoral.api.LocalCluster;
+import io.raftoral.TestCluster;
 import io.raftoral.api.RaftoralNode;
+import io.raftoral.common.Errors;
 import io.raftoral.common.ListQuery;
 import io.raftoral.common.WorkflowInfo;
-import io.raftoral.proto.client.ClusterInfoReply;
-import io.raftoral.raft.GroupId;
 import io.raftoral.workflow.WorkflowDefinition;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /**
  * Rule (SPEC §2): a start with an explicit id never runs a workflow twice, from whichever node,
- * whatever that node knows of the topology (issue 16, point 9: {@code startedElsewhere} checks only
- * the groups the starting node knows, then acts).
+ * whatever that node's management replica has applied (issue 16, point 9; issue 20: the id is
+ * claimed through the management group, whose first claim wins).
  *
- * <p>Scenario: nodes 1-3 form a cluster with one execution group; node 3's management replica
- * stalls (its apply thread held, as a long pause would); node 4 joins, which creates a second
- * group. Node 1 starts id Y, which now hashes to the new group; then node 3, still seeing one
- * group, starts Y with the same type and input.
+ * <p>Scenario: 3 nodes, {@code executionGroups(2)}. The management replica of a node that does
+ * not lead the management group stalls (its apply thread held, as a long pause would). Another
+ * node starts id Y; then the stalled node starts Y with the same type and input: its claim is
+ * answered by the management leader with Y's group, so it gets the existing run. A start of Y
+ * with another input fails with AlreadyExists on every node.
  */
 class ExplicitIdStartsOnceAcrossGroupsTest {
   private static final Duration WAIT = Duration.ofSeconds(60);
-  private final List<RaftoralNode> nodes = new ArrayList<>();
+  private TestCluster cluster;
 
   @AfterEach
-  void closeAll() {
-    nodes.reversed().forEach(n -> {
-      try {
-        n.close();
-      } catch (RuntimeException ignored) {
-        // closed by the test already
-      }
-    });
-  }
-
-  private RaftoralNode node(RaftoralNode.Builder b) {
-    Map<Long, String> a = LocalCluster.freeAddresses(2);
-    RaftoralNode n = b.raftAddress(a.get(1L)).apiAddress(a.get(2L)).electionTimeout(Duration.ofMillis(500)).requestTimeout(Duration.ofSeconds(5))
-        .register(WorkflowDefinition.of("once", 1, String.class, String.class, (ctx, in) -> ctx.checkpoint("v", in))).start();
-    synchronized (nodes) {
-      nodes.add(n);
-    }
-    return n;
+  void stop() {
+    cluster.close();
   }
 
   @Test
-  void aNodeWithAStaleTopologyDoesNotStartAnExplicitIdAgain() throws Exception {
-    RaftoralNode first = node(RaftoralNode.builder().nodeId(1));
-    RaftoralNode second = node(RaftoralNode.builder().join(List.of(first.apiAddress())));
-    RaftoralNode third = node(RaftoralNode.builder().join(List.of(second.apiAddress())));
-    awaitCluster(first, i -> i.getNodesCount() == 3 && i.getExecutionGroupsCount() == 1
-        && i.getExecutionGroups(0).getMembersCount() == 3 && i.getExecutionGroups(0).getLeaderNode() != 0);
+  void aNodeWhoseManagementReplicaIsBehindDoesNotStartAnExplicitIdAgain() throws Exception {
+    cluster = TestCluster.start(3, null, (id, b) -> b.executionGroups(2).requestTimeout(Duration.ofSeconds(10))
+        .register(WorkflowDefinition.of("once", 1, String.class, String.class, (ctx, in) -> ctx.checkpoint("v", in))));
+    long leader = 0;
+    long deadline = System.nanoTime() + WAIT.toNanos();
+    while (leader == 0 || !everyNodeKnowsTwoGroups()) {
+      assertThat(System.nanoTime()).as("the management group elects a leader").isLessThan(deadline);
+      Thread.sleep(50);
+      leader = cluster.node(1).inspector().clusterInfo().getManagementLeader();
+    }
+    long stalledId = leader == 3 ? 2 : 3;
+    long otherId = leader == 1 ? 2 : 1;
+    if (otherId == stalledId) {
+      otherId = leader;
+    }
+    RaftoralNode stalled = cluster.node(stalledId);
+    RaftoralNode other = cluster.node(otherId);
 
-    String y;
-    GroupId g0 = third.inspector().executionGroupIds().getFirst();
-    try (var stall = ClusterProbe.managementStall(third.inspector())) {
-      node(RaftoralNode.builder().join(List.of(first.apiAddress())));
-      awaitCluster(first, i -> i.getExecutionGroupsCount() == 2 && i.getExecutionGroupsList().stream().allMatch(g -> g.getLeaderNode() != 0)
-          && first.inspector().openGroupIds().size() == 2);
-      assertThat(third.inspector().executionGroupIds()).as("node 3's stale view").containsExactly(g0);
-      y = idNotIn(first.inspector(), g0);
-
-      assertThat(first.start("once", 1, "in", String.class, y).result(WAIT)).isEqualTo("in");
-      try {
-        third.start("once", 1, "in", String.class, y);
-      } catch (RuntimeException refused) {
-        // refusing is fine (it cannot know); running the id a second time is not
-      }
+    String y = "dup-y";
+    String group;
+    try (var stall = ClusterProbe.managementStall(stalled.inspector())) {
+      var first = other.start("once", 1, "in", String.class, y);
+      assertThat(first.result(WAIT)).isEqualTo("in");
+      var again = stalled.start("once", 1, "in", String.class, y);
+      assertThat(again.executionGroup()).as("the stalled node's start of %s", y).isEqualTo(first.executionGroup());
+      group = first.executionGroup();
+      assertThatThrownBy(() -> stalled.start("once", 1, "other input", String.class, y)).isInstanceOf(Errors.AlreadyExistsException.class);
     }
 
+    for (long n = 1; n <= 3; n++) {
+      assertThat(cluster.node(n).handle(y, String.class).result(WAIT)).isEqualTo("in");
+      assertThat(cluster.node(n).inspector().executionGroupOf(y)).isEqualTo(group);
+      long node = n;
+      assertThatThrownBy(() -> cluster.node(node).start("once", 1, "other input", String.class, y))
+          .isInstanceOf(Errors.AlreadyExistsException.class);
+    }
     long copies = 0;
-    for (WorkflowInfo w : first.list(ListQuery.all()).workflows()) {
+    for (WorkflowInfo w : other.list(ListQuery.all()).workflows()) {
       if (w.workflowId().equals(y)) {
         copies++;
       }
@@ -85,21 +79,12 @@ class ExplicitIdStartsOnceAcrossGroupsTest {
     assertThat(copies).as("workflows with id %s in the cluster", y).isEqualTo(1);
   }
 
-  private static String idNotIn(NodeInspector node, GroupId group) {
-    for (int i = 0; ; i++) {
-      if (!node.primaryGroup("dup-" + i).equals(group)) {
-        return "dup-" + i;
+  private boolean everyNodeKnowsTwoGroups() {
+    for (long n = 1; n <= 3; n++) {
+      if (cluster.node(n).inspector().clusterInfo().getExecutionGroupsCount() < 2) {
+        return false;
       }
     }
-  }
-
-  private static void awaitCluster(RaftoralNode n, java.util.function.Predicate<ClusterInfoReply> condition) throws InterruptedException {
-    long deadline = System.nanoTime() + WAIT.toNanos();
-    ClusterInfoReply info = n.inspector().clusterInfo();
-    while (!condition.test(info)) {
-      assertThat(System.nanoTime()).as("cluster did not settle; last seen:\n%s", info).isLessThan(deadline);
-      Thread.sleep(100);
-      info = n.inspector().clusterInfo();
-    }
+    return true;
   }
 }
