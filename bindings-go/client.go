@@ -8,7 +8,6 @@ import "C"
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -52,8 +51,9 @@ type startOptions struct {
 
 // WithWorkflowID gives the workflow an id of the caller's choice (e.g. an order number). A start
 // is idempotent by id: starting the same id again with the same type, version and input returns
-// the existing workflow; with anything else, an error matching ErrAlreadyExists. Without it, Start
-// generates a random UUID before sending anything.
+// the existing workflow; with anything else, an error matching ErrAlreadyExists. Without it, the
+// library mints an id naming the least-loaded execution group (g<index>-<uuid>) before the start
+// is sent; a failed start's error carries it (WorkflowID), so the start can be retried with it.
 func WithWorkflowID(id string) StartOption {
 	return func(o *startOptions) { o.id = id }
 }
@@ -84,10 +84,9 @@ func (n *Node) Start(ctx context.Context, typ string, version int, input []byte,
 		return nil, err
 	}
 	defer C.free(unsafe.Pointer(ctyp))
-	if o.id == "" {
-		o.id = newWorkflowID()
-	}
-	cid, err := cstring(o.id, "workflow id")
+	// Without an id the library mints one naming the least-loaded execution group, and a failed
+	// start names it in the error's detail.
+	cid, err := cstringOrNil(o.id, "workflow id")
 	if err != nil {
 		return nil, err
 	}
@@ -100,19 +99,13 @@ func (n *Node) Start(ctx context.Context, typ string, version int, input []byte,
 		var e *Error
 		if errors.As(err, &e) {
 			e.WorkflowID = o.id
+			if o.id == "" {
+				e.WorkflowID = e.Detail
+			}
 		}
 		return nil, err
 	}
 	return &Handle{node: n, id: takeString(&out)}, nil
-}
-
-// newWorkflowID is a random (version 4) UUID.
-func newWorkflowID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:]) // never fails (crypto/rand panics rather than return an error)
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 }
 
 // Handle returns a handle for the workflow with this id, started anywhere in the cluster. It

@@ -14,7 +14,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -294,7 +293,7 @@ func closedLoop(node *raftoral.Node, clients int, warmup, seconds time.Duration,
 func oneRun(node *raftoral.Node, n int) error {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	h, err := raftoral.StartTyped(ctx, node, "seq10", 1, n, raftoral.WithWorkflowID("seq10-"+rand.Text()))
+	h, err := raftoral.StartTyped(ctx, node, "seq10", 1, n)
 	if err != nil {
 		return err
 	}

@@ -24,7 +24,6 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -156,7 +155,7 @@ def closed_loop(node: raftoral.Node, clients: int, warmup: float, seconds: float
                 return
             n += 1
             try:
-                handle = node.start_workflow("seq10", 1, n, workflow_id=f"seq10-{uuid.uuid4()}")
+                handle = node.start_workflow("seq10", 1, n)
                 result = handle.result(timeout=60)
                 if result != n + 55:
                     raise AssertionError(f"seq10({n}) = {result}")

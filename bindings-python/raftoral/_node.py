@@ -10,7 +10,6 @@ import math
 import os
 import threading
 import time
-import uuid
 import warnings
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence, TypeVar
@@ -432,22 +431,22 @@ class Node:
     def start_workflow(self, type: str, version: int, input: Any = None, workflow_id: str | None = None) -> WorkflowHandle:
         """Starts a workflow and returns once its start is committed. A start is idempotent by
         id: the same type, version and input return the existing workflow; anything else raises
-        :class:`AlreadyExists`. Without ``workflow_id`` a random UUID is generated here, before
-        anything is sent. Every error raised has ``workflow_id`` set to the id used: after a
-        :class:`Timeout`, :class:`Unavailable` or :class:`NodeClosed` the workflow may have
+        :class:`AlreadyExists`. Without ``workflow_id`` the library mints one naming the
+        least-loaded execution group (``g<index>-<uuid>``) before the start is sent. Every
+        error raised has ``workflow_id`` set to the id used: after a :class:`Timeout`, :class:`Unavailable` or :class:`NodeClosed` the workflow may have
         started all the same, and starting that id again is safe."""
         type_bytes = encode_str(type, "workflow type")
         version = _version(version)
-        if workflow_id is None:
-            workflow_id = str(uuid.uuid4())
-        id_bytes = encode_str(workflow_id, "workflow_id")
+        # Without an id the library mints one naming the least-loaded execution group; a failed
+        # start names it in the error's detail.
+        id_bytes = None if workflow_id is None else encode_str(workflow_id, "workflow_id")
         data = self._codec.encode(input)
         try:
             started = invoke_bytes(
                 _native.lib().raftoral_workflow_start, self._handle(), type_bytes, version, data, len(data), id_bytes
             )
         except RaftoralError as e:
-            e.workflow_id = workflow_id
+            e.workflow_id = workflow_id if workflow_id is not None else e.detail
             raise
         return WorkflowHandle(self, started.decode("utf-8"))
 

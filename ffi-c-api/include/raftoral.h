@@ -340,7 +340,8 @@ RAFTORAL_API raftoral_status_t raftoral_node_close(raftoral_node_t *node, raftor
  * Starts a workflow and returns once its start is committed. With an id the start is
  * idempotent: starting the same id again with the same type, version and input returns it,
  * with anything else #RAFTORAL_ERR_ALREADY_EXISTS; it never runs a workflow twice. With
- * `workflow_id` NULL the library generates one (a random UUID) before sending anything. A start
+ * `workflow_id` NULL the library mints one naming the least-loaded execution group
+ * (`g<index>-<uuid>`, found without an index lookup) before the start is sent. A start
  * that fails (e.g. #RAFTORAL_ERR_TIMEOUT or #RAFTORAL_ERR_UNAVAILABLE: it may have been
  * committed all the same) gives the id it used as the error's detail (#raftoral_error_detail):
  * retry with that id, and a start that did commit is not started twice. The id is stored in

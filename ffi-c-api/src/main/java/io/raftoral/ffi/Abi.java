@@ -13,7 +13,6 @@ import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.MemorySegment;
 import java.lang.invoke.MethodHandle;
 import java.time.Duration;
-import java.util.UUID;
 
 /**
  * The Java side of every entry of {@code jtable.h}, one static method each (the C name in camel
@@ -134,7 +133,7 @@ final class Abi {
       }
       // Chosen here, before anything is sent, so that a failed start can name it (the error's
       // detail) and the caller can retry with it: a start by id is idempotent.
-      String chosen = id != null ? id : UUID.randomUUID().toString();
+      String chosen = id != null ? id : n.newWorkflowId();
       String started;
       try {
         started = n.start(name, version, in, byte[].class, chosen).workflowId();

@@ -91,6 +91,16 @@ public final class RaftoralNode implements AutoCloseable {
     return new Handle<>(started.workflowId(), started.executionGroup(), resultType);
   }
 
+  /**
+   * A new workflow id naming the least-loaded execution group open to starts
+   * ({@code g<index>-<uuid>}, see {@link io.raftoral.common.WorkflowIds}), as a start without an
+   * id would choose: start with it to be able to retry that start (idempotent by id) after a
+   * timeout, without the cost of a caller-chosen id's claim.
+   */
+  public String newWorkflowId() {
+    return node.runtime().newWorkflowId();
+  }
+
   /** As {@link #start(String, int, Object, Class, String)} with a generated workflow id. */
   public <O> WorkflowHandle<O> start(String type, int version, Object input, Class<O> resultType) {
     return start(type, version, input, resultType, null);

@@ -194,6 +194,11 @@ public final class NodeRuntime implements AutoCloseable {
 
   // --- client calls (WorkflowCalls, WorkflowListing) ---
 
+  /** See {@link WorkflowCalls#newWorkflowId}. */
+  public String newWorkflowId() {
+    return workflows.newWorkflowId();
+  }
+
   /** See {@link WorkflowCalls#start}. */
   public Started start(WorkflowType type, byte[] input, String workflowId) {
     return workflows.start(type, input, workflowId);

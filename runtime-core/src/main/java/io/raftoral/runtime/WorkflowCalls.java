@@ -59,6 +59,14 @@ final class WorkflowCalls {
    * idempotent across groups and merges: the same id with the same type, version and input
    * returns the existing run, another one fails with AlreadyExists.
    */
+  /** An id naming the least-loaded open group, as a start without an id picks it (counted as placed there). */
+  String newWorkflowId() {
+    gate.checkServing();
+    Routing.Target target = routing.place();
+    routing.placed(target.index());
+    return WorkflowIds.mint(target.index());
+  }
+
   Started start(WorkflowType type, byte[] input, String workflowId) {
     gate.checkServing();
     if (workflowId != null) {
