@@ -353,6 +353,48 @@ public final class RaftHost implements AutoCloseable {
     return fallback;
   }
 
+  /** A group's leader and the voters of its configuration, as the leader itself reports them. */
+  public record LeaderView(long leader, java.util.Set<Long> voters) {}
+
+  /**
+   * Asks the group's known peers for the group's state and returns the leader's own answer;
+   * null when no leader answers (unlike {@link #voters}, never a follower's possibly stale view).
+   */
+  public LeaderView leaderView(GroupId group) {
+    RaftGroupId groupId = group.ratis();
+    RaftGroup known = groups.get(groupId);
+    if (known == null) {
+      return null;
+    }
+    for (RaftPeer p : known.getPeers()) {
+      try {
+        var reply = admin(groupId, c -> c.getGroupManagementApi(p.getId()).info(groupId));
+        if (reply.isSuccess() && reply.getGroup() != null
+            && reply.getRoleInfoProto().getRole() == org.apache.ratis.proto.RaftProtos.RaftPeerRole.LEADER) {
+          java.util.Set<Long> ids = new java.util.TreeSet<>();
+          reply.getGroup().getPeers().forEach(peer -> ids.add(PeerIds.nodeId(peer.getId())));
+          return new LeaderView(PeerIds.nodeId(p.getId()), ids);
+        }
+      } catch (IOException | RuntimeException e) {
+        LOG.debug("group info of {} from {} failed", groupId, p.getId(), e);
+      }
+    }
+    return null;
+  }
+
+  /**
+   * Stops this node's division of the group and deletes its Raft storage (log, snapshots). The
+   * caller has made sure the replica is no longer needed: the group is retired, or its leader's
+   * configuration no longer lists this node.
+   */
+  public void removeGroup(GroupId group) throws IOException {
+    RaftClientReply reply = server.groupManagement(GroupManagementRequest.newRemove(localClientId, self,
+        callIds.incrementAndGet(), group.ratis(), true, false));
+    if (!reply.isSuccess()) {
+      throw new IOException("cannot remove group " + group + ": " + reply.getException());
+    }
+  }
+
   /** The committed entries of a hosted group still in its log, in order (for tests and tools). */
   public List<LoggedEntry> committedEntries(GroupId groupId) throws IOException {
     var log = server.getDivision(groupId.ratis()).getRaftLog();

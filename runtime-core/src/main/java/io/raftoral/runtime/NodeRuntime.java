@@ -111,7 +111,8 @@ public final class NodeRuntime implements AutoCloseable {
     this.workflows = new WorkflowCalls(raft.nodeId(), options.requestTimeout(), payloads, hosting, routing, gate);
     this.listing = new WorkflowListing(options.requestTimeout(), host, hosting, routing, gate);
     this.admin = new ClusterAdministration(raft, options, incarnation, host, managementGroupId, management, hosting, routing, gate);
-    this.membership = new MembershipController(raft.nodeId(), host, management, managementGroupId, options, hosting::propose);
+    this.membership = new MembershipController(raft.nodeId(), host, management, managementGroupId, options, hosting::propose,
+        routing::query);
     List<DiskWatch> disks = new ArrayList<>(List.of(new DiskWatch(raft.storageDir(), NodeHealth.MIN_FREE_BYTES)));
     if (!raft.stateDir().equals(raft.storageDir())) {
       disks.add(new DiskWatch(raft.stateDir(), 0));
