@@ -88,6 +88,7 @@ public final class NodeRuntime implements AutoCloseable {
   private final WorkflowListing listing;
   private final ClusterAdministration admin;
   private final MembershipController membership;
+  private final LeaderPlacement leaderPlacement;
   private final NodeHealth health;
   private final FaultReaction faults;
   private final NodeInspector inspector;
@@ -113,6 +114,7 @@ public final class NodeRuntime implements AutoCloseable {
     this.admin = new ClusterAdministration(raft, options, incarnation, host, managementGroupId, management, hosting, routing, gate);
     this.membership = new MembershipController(raft.nodeId(), host, management, managementGroupId, options, hosting::propose,
         routing::query);
+    this.leaderPlacement = new LeaderPlacement(raft, host, management, hosting);
     List<DiskWatch> disks = new ArrayList<>(List.of(new DiskWatch(raft.storageDir(), NodeHealth.MIN_FREE_BYTES)));
     if (!raft.stateDir().equals(raft.storageDir())) {
       disks.add(new DiskWatch(raft.stateDir(), 0));
@@ -121,7 +123,10 @@ public final class NodeRuntime implements AutoCloseable {
     this.health = new NodeHealth(raft.nodeId(), disks, hosting::replicaFault, Duration.ofSeconds(1), faults);
     gate.watch(health);
     this.inspector = new NodeInspector(this, host, management, hosting, routing);
-    management.setListener(t -> hosting.scheduleLocalReconcile(), membership::wake);
+    management.setListener(t -> {
+      hosting.scheduleLocalReconcile();
+      leaderPlacement.wake();
+    }, membership::wake);
   }
 
   public void start(Entry entry) throws IOException {
@@ -155,6 +160,7 @@ public final class NodeRuntime implements AutoCloseable {
       executor.execute(admin::recordBootstrapTopology);
     }
     membership.start();
+    leaderPlacement.start();
     health.start();
     Thread.ofVirtual().name("raftoral-retention-" + raft.nodeId()).start(new Retention(options.retention(), hosting, gate));
   }
@@ -312,6 +318,7 @@ public final class NodeRuntime implements AutoCloseable {
     }
     health.close();
     membership.close();
+    leaderPlacement.close();
     List<GroupId> led = new ArrayList<>(hosting.all().keySet());
     led.add(managementGroupId);
     long handOffMs = raft.electionTimeoutMax().toMillis() * 2;
