@@ -128,8 +128,9 @@ class DisjointGroupsTest {
     // Both groups take starts, and every node finds every workflow.
     Set<String> groups = new HashSet<>();
     for (int i = 0; i < 20; i++) {
-      WorkflowHandle<Integer> h = nodes.get(i % nodes.size()).start("steps", 1, 2, Integer.class);
-      assertThat(h.result(WAIT)).isEqualTo(1);
+      RaftoralNode via = nodes.get(i % nodes.size());
+      WorkflowHandle<Integer> h = via.start("steps", 1, 2, Integer.class);
+      assertThat(h.result(WAIT)).as("%s started through node %d", h.workflowId(), via.nodeId()).isEqualTo(1);
       groups.add(h.executionGroup());
     }
     assertThat(groups).as("starts go to both groups").hasSize(2);

@@ -66,6 +66,14 @@ public final class RaftHost implements AutoCloseable {
   private final AtomicLong callIds = new AtomicLong();
   private final Map<RaftGroupId, RaftGroup> groups = new ConcurrentHashMap<>();
   private final Map<RaftGroupId, RaftClient> clients = new ConcurrentHashMap<>();
+  // Read-only queries go through clients of their own: Ratis orders a client's read-only requests
+  // in the same window as its writes, and a request that exhausts its retries closes that window,
+  // failing every call in it. A query that keeps failing (a group whose answer throws, a leader
+  // that does not answer in time) must not fail the group's writes with it.
+  private final Map<RaftGroupId, RaftClient> queryClients = new ConcurrentHashMap<>();
+  // The membership controller's reads (group status, export pages): clients of their own, blocking
+  // calls outside any ordered window, so a read that keeps failing delays no client call.
+  private final Map<RaftGroupId, RaftClient> probeClients = new ConcurrentHashMap<>();
   // For reconfiguration and leadership calls: few, bounded retries, so a caller that loops
   // (the membership controller) is never stuck on one group for long.
   private final Map<RaftGroupId, RaftClient> adminClients = new ConcurrentHashMap<>();
@@ -235,7 +243,7 @@ public final class RaftHost implements AutoCloseable {
   private void knowPeers(RaftGroup group) {
     RaftGroup previous = groups.put(group.getGroupId(), group);
     if (previous != null && !java.util.Set.copyOf(previous.getPeers()).equals(java.util.Set.copyOf(group.getPeers()))) {
-      for (Map<RaftGroupId, RaftClient> m : List.of(clients, adminClients)) {
+      for (Map<RaftGroupId, RaftClient> m : List.of(clients, queryClients, probeClients, adminClients)) {
         RaftClient stale = m.remove(group.getGroupId());
         if (stale != null) {
           closeQuietly(stale);
@@ -511,11 +519,11 @@ public final class RaftHost implements AutoCloseable {
     RaftGroupId groupId = group.ratis();
     Message message = Message.valueOf(UnsafeByteOperations.unsafeWrap(data));
     if (!isLeader(groupId)) {
-      return ours(viaClient(groupId, c -> c.async().send(message)));
+      return ours(viaClient(clients, groupId, c -> c.async().send(message)));
     }
     return ours(submitLocal(groupId, message).thenCompose(reply ->
         reply.getException() instanceof NotLeaderException || reply.getException() instanceof LeaderNotReadyException
-            ? viaClient(groupId, c -> c.async().send(message))
+            ? viaClient(clients, groupId, c -> c.async().send(message))
             : CompletableFuture.completedFuture(reply)));
   }
 
@@ -557,7 +565,29 @@ public final class RaftHost implements AutoCloseable {
 
   /** Asks the group's leader a read-only query (answered by its state machine). */
   public CompletableFuture<RaftReply> query(GroupId groupId, byte[] data) {
-    return ours(viaClient(groupId.ratis(), c -> c.async().sendReadOnly(Message.valueOf(UnsafeByteOperations.unsafeWrap(data)))));
+    return ours(viaClient(queryClients, groupId.ratis(), c -> c.async().sendReadOnly(Message.valueOf(UnsafeByteOperations.unsafeWrap(data)))));
+  }
+
+  /**
+   * Asks the group's leader a read-only query through a client used for nothing else, blocking
+   * (at most the client's retries, about ten seconds): for the management leader's reads of a
+   * group's status and of merge pages, which must not hold back or fail the group's client calls.
+   */
+  public RaftReply probe(GroupId group, byte[] data) throws IOException {
+    RaftGroupId groupId = group.ratis();
+    RaftGroup known = groups.get(groupId);
+    if (known == null || known.getPeers().isEmpty()) {
+      throw new IOException("no peers of group " + groupId + " known yet");
+    }
+    RaftClient c = client(probeClients, groupId);
+    try {
+      return RaftReply.of(c.io().sendReadOnly(Message.valueOf(UnsafeByteOperations.unsafeWrap(data))));
+    } catch (IOException | RuntimeException e) {
+      if (probeClients.remove(groupId, c)) {
+        closeQuietly(c); // a fresh client next time: this one may have given up on its peers
+      }
+      throw e;
+    }
   }
 
   /**
@@ -567,13 +597,13 @@ public final class RaftHost implements AutoCloseable {
    * the caller's proposer slot with it): either is dropped, failing its calls, and the next call
    * builds a fresh client.
    */
-  private CompletableFuture<RaftClientReply> viaClient(
+  private CompletableFuture<RaftClientReply> viaClient(Map<RaftGroupId, RaftClient> clients,
       RaftGroupId groupId, java.util.function.Function<RaftClient, CompletableFuture<RaftClientReply>> call) {
     RaftGroup known = groups.get(groupId);
     if (known == null || known.getPeers().isEmpty()) {
       return CompletableFuture.failedFuture(new IOException("no peers of group " + groupId + " known yet"));
     }
-    RaftClient c = client(groupId);
+    RaftClient c = client(clients, groupId);
     return call.apply(c).orTimeout(CLIENT_CALL_LIMIT.toMillis(), TimeUnit.MILLISECONDS).whenComplete((reply, error) -> {
       boolean stuck = causedBy(error, java.util.concurrent.TimeoutException.class);
       if ((stuck || causedBy(error, AlreadyClosedException.class)) && clients.remove(groupId, c)) {
@@ -705,12 +735,29 @@ public final class RaftHost implements AutoCloseable {
     return ids;
   }
 
+  /**
+   * On the group's leader: asks this node's own division to hand its leadership to {@code
+   * newLeaderNode} (no client hop, bounded by {@code timeoutMs}); returns whether it did in time.
+   */
+  public boolean transferLeadershipHere(GroupId group, long newLeaderNode, long timeoutMs) {
+    var request = new org.apache.ratis.protocol.TransferLeadershipRequest(
+        localClientId, self, group.ratis(), callIds.incrementAndGet(), PeerIds.of(newLeaderNode), timeoutMs);
+    try {
+      return server.transferLeadershipAsync(request).get(timeoutMs + 1000, TimeUnit.MILLISECONDS).isSuccess();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } catch (IOException | java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException | RuntimeException e) {
+      LOG.debug("node {}: transferring the leadership of {} to {} failed", settings.nodeId(), group, newLeaderNode, e);
+    }
+    return false;
+  }
+
   /** Asks the group to make {@code newLeader} its leader; returns whether it did in time. */
   public boolean transferLeadership(GroupId groupId, long newLeaderNode, long timeoutMs) throws IOException {
     return admin(groupId.ratis(), c -> c.admin().transferLeadership(PeerIds.of(newLeaderNode), timeoutMs)).isSuccess();
   }
 
-  private RaftClient client(RaftGroupId groupId) {
+  private RaftClient client(Map<RaftGroupId, RaftClient> clients, RaftGroupId groupId) {
     return clients.computeIfAbsent(groupId, id -> RaftClient.newBuilder()
         .setProperties(properties)
         .setRaftGroup(groups.getOrDefault(id, RaftGroup.valueOf(id)))
@@ -747,6 +794,8 @@ public final class RaftHost implements AutoCloseable {
   public void close() throws IOException {
     clients.values().forEach(RaftHost::closeQuietly);
     adminClients.values().forEach(RaftHost::closeQuietly);
+    queryClients.values().forEach(RaftHost::closeQuietly);
+    probeClients.values().forEach(RaftHost::closeQuietly);
     server.close();
   }
 }

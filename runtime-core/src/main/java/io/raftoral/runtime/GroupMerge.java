@@ -11,7 +11,12 @@ import io.raftoral.proto.raft.Query;
 import io.raftoral.proto.raft.QueryReply;
 import io.raftoral.proto.raft.ResultCode;
 import io.raftoral.proto.raft.SealGroup;
+import io.raftoral.common.Errors;
 import io.raftoral.raft.GroupId;
+import io.raftoral.raft.RaftHost;
+import io.raftoral.raft.RaftReply;
+import java.io.IOException;
+import java.util.concurrent.CompletableFuture;
 import java.time.Duration;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
@@ -44,6 +49,34 @@ final class GroupMerge {
   /** Asks a group (its leader) a query. */
   interface GroupQuery {
     QueryReply query(GroupId group, Query query, Duration timeout);
+  }
+
+  /**
+   * Reads through {@link RaftHost#probe} (a client of their own), bounded by the given timeout:
+   * a group that does not answer holds back no other call to it.
+   */
+  static GroupQuery probes(RaftHost host) {
+    return (group, query, timeout) -> {
+      CompletableFuture<QueryReply> read = CompletableFuture.supplyAsync(() -> {
+        try {
+          RaftReply reply = host.probe(group, query.toByteArray());
+          if (!reply.isSuccess()) {
+            throw new Errors.UnavailableException("group " + group + " did not answer: " + reply.error(), reply.error());
+          }
+          return QueryReply.parseFrom(reply.message());
+        } catch (IOException e) {
+          throw new Errors.UnavailableException("group " + group + " did not answer: " + e, e);
+        }
+      }, Thread::startVirtualThread);
+      try {
+        return read.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new Errors.UnavailableException("interrupted while asking group " + group, e);
+      } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+        throw new Errors.UnavailableException("group " + group + " did not answer within " + timeout, e);
+      }
+    };
   }
 
   private final long self;

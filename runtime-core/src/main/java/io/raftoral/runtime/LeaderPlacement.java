@@ -2,14 +2,15 @@ package io.raftoral.runtime;
 
 import io.raftoral.proto.management.ExecutionGroupRecord;
 import io.raftoral.proto.management.Topology;
+import io.raftoral.raft.GroupConfiguration;
 import io.raftoral.raft.GroupId;
 import io.raftoral.raft.ManagementStateMachine;
 import io.raftoral.raft.RaftHost;
 import io.raftoral.raft.RaftSettings;
-import java.io.IOException;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.TreeSet;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
@@ -96,6 +97,10 @@ final class LeaderPlacement implements AutoCloseable {
       if (runtime == null || !host.isLeader(gid)) {
         continue;
       }
+      GroupConfiguration conf = host.configuration(gid);
+      if (conf == null || conf.changing() || !new TreeSet<>(conf.voters()).equals(new TreeSet<>(g.getMembersList()))) {
+        continue; // a member change is under way: a transfer now would stall it (Ratis does not do both at once)
+      }
       Long quiet = host.followerSilenceMillis(gid).get(preferred);
       if (quiet == null || quiet > answersWithinMs) {
         continue; // not a follower that answers: handing over would only cost the group its leader
@@ -106,15 +111,8 @@ final class LeaderPlacement implements AutoCloseable {
       }
       lastAttempt.put(gid, now);
       LOG.info("node {}: handing the leadership of execution group {} to its preferred leader {}", self, g.getIndex(), preferred);
-      boolean moved = runtime.handOff(NodeRuntime.HANDOFF_DRAIN, () -> {
-        try {
-          return host.transferLeadership(gid, preferred, transferTimeoutMs);
-        } catch (IOException | RuntimeException e) {
-          LOG.info("node {}: transferring the leadership of execution group {} to {} failed: {}", self, g.getIndex(), preferred,
-              e.toString());
-          return false;
-        }
-      });
+      boolean moved = runtime.handOff(NodeRuntime.HANDOFF_DRAIN,
+          () -> host.transferLeadershipHere(gid, preferred, transferTimeoutMs));
       if (!moved) {
         LOG.info("node {}: node {} did not take the leadership of execution group {} (retry in {})", self, preferred,
             g.getIndex(), RETRY);

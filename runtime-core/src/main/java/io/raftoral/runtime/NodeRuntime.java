@@ -113,7 +113,7 @@ public final class NodeRuntime implements AutoCloseable {
     this.listing = new WorkflowListing(options.requestTimeout(), host, hosting, routing, gate);
     this.admin = new ClusterAdministration(raft, options, incarnation, host, managementGroupId, management, hosting, routing, gate);
     this.membership = new MembershipController(raft.nodeId(), host, management, managementGroupId, options, hosting::propose,
-        routing::query);
+        GroupMerge.probes(host));
     this.leaderPlacement = new LeaderPlacement(raft, host, management, hosting);
     List<DiskWatch> disks = new ArrayList<>(List.of(new DiskWatch(raft.storageDir(), NodeHealth.MIN_FREE_BYTES)));
     if (!raft.stateDir().equals(raft.storageDir())) {
