@@ -519,12 +519,34 @@ public final class RaftHost implements AutoCloseable {
     RaftGroupId groupId = group.ratis();
     Message message = Message.valueOf(UnsafeByteOperations.unsafeWrap(data));
     if (!isLeader(groupId)) {
-      return ours(viaClient(clients, groupId, c -> c.async().send(message)));
+      return ours(viaClientAcrossHandOffs(groupId, message, 0));
     }
     return ours(submitLocal(groupId, message).thenCompose(reply ->
         reply.getException() instanceof NotLeaderException || reply.getException() instanceof LeaderNotReadyException
-            ? viaClient(clients, groupId, c -> c.async().send(message))
+            || handingOff(reply)
+            ? viaClientAcrossHandOffs(groupId, message, 0)
             : CompletableFuture.completedFuture(reply)));
+  }
+
+  private static final int HAND_OFF_RETRIES = 100;
+  private static final java.util.concurrent.Executor HAND_OFF_PAUSE =
+      CompletableFuture.delayedExecutor(100, TimeUnit.MILLISECONDS);
+
+  /**
+   * A leader handing its leadership over (LeaderPlacement, a clean stop) refuses writes until the
+   * next one leads; the refused entry was not appended, so sending it again (briefly later, to
+   * whoever leads then) cannot write it twice. Ratis' client returns that refusal as a reply.
+   */
+  private static boolean handingOff(RaftClientReply reply) {
+    return reply.getException() instanceof org.apache.ratis.protocol.exceptions.LeaderSteppingDownException
+        || reply.getException() instanceof org.apache.ratis.protocol.exceptions.TransferLeadershipException;
+  }
+
+  private CompletableFuture<RaftClientReply> viaClientAcrossHandOffs(RaftGroupId groupId, Message message, int attempt) {
+    return viaClient(clients, groupId, c -> c.async().send(message)).thenCompose(reply -> handingOff(reply)
+        && attempt < HAND_OFF_RETRIES
+        ? CompletableFuture.supplyAsync(() -> null, HAND_OFF_PAUSE).thenCompose(x -> viaClientAcrossHandOffs(groupId, message, attempt + 1))
+        : CompletableFuture.completedFuture(reply));
   }
 
   /**
