@@ -519,12 +519,12 @@ public final class RaftHost implements AutoCloseable {
     RaftGroupId groupId = group.ratis();
     Message message = Message.valueOf(UnsafeByteOperations.unsafeWrap(data));
     if (!isLeader(groupId)) {
-      return ours(viaClientAcrossHandOffs(groupId, message, 0));
+      return ours(viaClientAcrossHandOffs(groupId, message));
     }
     return ours(submitLocal(groupId, message).thenCompose(reply ->
         reply.getException() instanceof NotLeaderException || reply.getException() instanceof LeaderNotReadyException
             || handingOff(reply)
-            ? viaClientAcrossHandOffs(groupId, message, 0)
+            ? viaClientAcrossHandOffs(groupId, message)
             : CompletableFuture.completedFuture(reply)));
   }
 
@@ -533,20 +533,34 @@ public final class RaftHost implements AutoCloseable {
       CompletableFuture.delayedExecutor(100, TimeUnit.MILLISECONDS);
 
   /**
-   * A leader handing its leadership over (LeaderPlacement, a clean stop) refuses writes until the
-   * next one leads; the refused entry was not appended, so sending it again (briefly later, to
-   * whoever leads then) cannot write it twice. Ratis' client returns that refusal as a reply.
+   * A leader handing its leadership over (LeaderPlacement, a clean stop) refuses writes and reads
+   * until the next one leads; a refused entry was not appended, so sending it again (briefly
+   * later, to whoever leads then) cannot write it twice. Ratis' client returns that refusal as a
+   * reply, without retrying it.
    */
   private static boolean handingOff(RaftClientReply reply) {
-    return reply.getException() instanceof org.apache.ratis.protocol.exceptions.LeaderSteppingDownException
-        || reply.getException() instanceof org.apache.ratis.protocol.exceptions.TransferLeadershipException;
+    return handingOff(reply.getException());
   }
 
-  private CompletableFuture<RaftClientReply> viaClientAcrossHandOffs(RaftGroupId groupId, Message message, int attempt) {
-    return viaClient(clients, groupId, c -> c.async().send(message)).thenCompose(reply -> handingOff(reply)
-        && attempt < HAND_OFF_RETRIES
-        ? CompletableFuture.supplyAsync(() -> null, HAND_OFF_PAUSE).thenCompose(x -> viaClientAcrossHandOffs(groupId, message, attempt + 1))
-        : CompletableFuture.completedFuture(reply));
+  private static boolean handingOff(Throwable e) {
+    return e instanceof org.apache.ratis.protocol.exceptions.LeaderSteppingDownException
+        || e instanceof org.apache.ratis.protocol.exceptions.TransferLeadershipException;
+  }
+
+  private CompletableFuture<RaftClientReply> viaClientAcrossHandOffs(RaftGroupId groupId, Message message) {
+    return acrossHandOffs(() -> viaClient(clients, groupId, c -> c.async().send(message)), 0);
+  }
+
+  private static CompletableFuture<RaftClientReply> acrossHandOffs(
+      java.util.function.Supplier<CompletableFuture<RaftClientReply>> call, int attempt) {
+    // Ratis' async client completes exceptionally with a reply's exception; the local division replies with it.
+    return call.get().handle((reply, error) -> {
+      boolean again = attempt < HAND_OFF_RETRIES && (error != null ? handingOff(unwrap(error)) : handingOff(reply));
+      if (again) {
+        return CompletableFuture.supplyAsync(() -> null, HAND_OFF_PAUSE).thenCompose(x -> acrossHandOffs(call, attempt + 1));
+      }
+      return error != null ? CompletableFuture.<RaftClientReply>failedFuture(error) : CompletableFuture.completedFuture(reply);
+    }).thenCompose(f -> f);
   }
 
   /**
@@ -587,7 +601,8 @@ public final class RaftHost implements AutoCloseable {
 
   /** Asks the group's leader a read-only query (answered by its state machine). */
   public CompletableFuture<RaftReply> query(GroupId groupId, byte[] data) {
-    return ours(viaClient(queryClients, groupId.ratis(), c -> c.async().sendReadOnly(Message.valueOf(UnsafeByteOperations.unsafeWrap(data)))));
+    Message message = Message.valueOf(UnsafeByteOperations.unsafeWrap(data));
+    return ours(acrossHandOffs(() -> viaClient(queryClients, groupId.ratis(), c -> c.async().sendReadOnly(message)), 0));
   }
 
   /**
