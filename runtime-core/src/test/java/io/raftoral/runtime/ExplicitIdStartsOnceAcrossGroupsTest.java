@@ -56,8 +56,11 @@ class ExplicitIdStartsOnceAcrossGroupsTest {
     RaftoralNode first = node(RaftoralNode.builder().nodeId(1));
     RaftoralNode second = node(RaftoralNode.builder().join(List.of(first.apiAddress())));
     RaftoralNode third = node(RaftoralNode.builder().join(List.of(second.apiAddress())));
-    awaitCluster(first, i -> i.getNodesCount() == 3 && i.getExecutionGroupsCount() == 1
-        && i.getExecutionGroups(0).getMembersCount() == 3 && i.getExecutionGroups(0).getLeaderNode() != 0);
+    // Disjoint groups (default sizes 3 / 3 / 5): five nodes are one group; the sixth splits it in two.
+    node(RaftoralNode.builder().join(List.of(first.apiAddress())));
+    node(RaftoralNode.builder().join(List.of(first.apiAddress())));
+    awaitCluster(first, i -> i.getNodesCount() == 5 && i.getExecutionGroupsCount() == 1
+        && i.getExecutionGroups(0).getMembersCount() == 5 && i.getExecutionGroups(0).getLeaderNode() != 0);
 
     String y;
     GroupId g0 = third.inspector().executionGroupIds().getFirst();
