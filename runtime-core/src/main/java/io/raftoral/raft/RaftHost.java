@@ -66,6 +66,14 @@ public final class RaftHost implements AutoCloseable {
   private final AtomicLong callIds = new AtomicLong();
   private final Map<RaftGroupId, RaftGroup> groups = new ConcurrentHashMap<>();
   private final Map<RaftGroupId, RaftClient> clients = new ConcurrentHashMap<>();
+  // Read-only queries go through clients of their own: Ratis orders a client's read-only requests
+  // in the same window as its writes, and a request that exhausts its retries closes that window,
+  // failing every call in it. A query that keeps failing (a group whose answer throws, a leader
+  // that does not answer in time) must not fail the group's writes with it.
+  private final Map<RaftGroupId, RaftClient> queryClients = new ConcurrentHashMap<>();
+  // The membership controller's reads (group status, export pages): clients of their own, blocking
+  // calls outside any ordered window, so a read that keeps failing delays no client call.
+  private final Map<RaftGroupId, RaftClient> probeClients = new ConcurrentHashMap<>();
   // For reconfiguration and leadership calls: few, bounded retries, so a caller that loops
   // (the membership controller) is never stuck on one group for long.
   private final Map<RaftGroupId, RaftClient> adminClients = new ConcurrentHashMap<>();
@@ -235,7 +243,7 @@ public final class RaftHost implements AutoCloseable {
   private void knowPeers(RaftGroup group) {
     RaftGroup previous = groups.put(group.getGroupId(), group);
     if (previous != null && !java.util.Set.copyOf(previous.getPeers()).equals(java.util.Set.copyOf(group.getPeers()))) {
-      for (Map<RaftGroupId, RaftClient> m : List.of(clients, adminClients)) {
+      for (Map<RaftGroupId, RaftClient> m : List.of(clients, queryClients, probeClients, adminClients)) {
         RaftClient stale = m.remove(group.getGroupId());
         if (stale != null) {
           closeQuietly(stale);
@@ -351,6 +359,48 @@ public final class RaftHost implements AutoCloseable {
       }
     }
     return fallback;
+  }
+
+  /** A group's leader and the voters of its configuration, as the leader itself reports them. */
+  public record LeaderView(long leader, java.util.Set<Long> voters) {}
+
+  /**
+   * Asks the group's known peers for the group's state and returns the leader's own answer;
+   * null when no leader answers (unlike {@link #voters}, never a follower's possibly stale view).
+   */
+  public LeaderView leaderView(GroupId group) {
+    RaftGroupId groupId = group.ratis();
+    RaftGroup known = groups.get(groupId);
+    if (known == null) {
+      return null;
+    }
+    for (RaftPeer p : known.getPeers()) {
+      try {
+        var reply = admin(groupId, c -> c.getGroupManagementApi(p.getId()).info(groupId));
+        if (reply.isSuccess() && reply.getGroup() != null
+            && reply.getRoleInfoProto().getRole() == org.apache.ratis.proto.RaftProtos.RaftPeerRole.LEADER) {
+          java.util.Set<Long> ids = new java.util.TreeSet<>();
+          reply.getGroup().getPeers().forEach(peer -> ids.add(PeerIds.nodeId(peer.getId())));
+          return new LeaderView(PeerIds.nodeId(p.getId()), ids);
+        }
+      } catch (IOException | RuntimeException e) {
+        LOG.debug("group info of {} from {} failed", groupId, p.getId(), e);
+      }
+    }
+    return null;
+  }
+
+  /**
+   * Stops this node's division of the group and deletes its Raft storage (log, snapshots). The
+   * caller has made sure the replica is no longer needed: the group is retired, or its leader's
+   * configuration no longer lists this node.
+   */
+  public void removeGroup(GroupId group) throws IOException {
+    RaftClientReply reply = server.groupManagement(GroupManagementRequest.newRemove(localClientId, self,
+        callIds.incrementAndGet(), group.ratis(), true, false));
+    if (!reply.isSuccess()) {
+      throw new IOException("cannot remove group " + group + ": " + reply.getException());
+    }
   }
 
   /** The committed entries of a hosted group still in its log, in order (for tests and tools). */
@@ -469,12 +519,48 @@ public final class RaftHost implements AutoCloseable {
     RaftGroupId groupId = group.ratis();
     Message message = Message.valueOf(UnsafeByteOperations.unsafeWrap(data));
     if (!isLeader(groupId)) {
-      return ours(viaClient(groupId, c -> c.async().send(message)));
+      return ours(viaClientAcrossHandOffs(groupId, message));
     }
     return ours(submitLocal(groupId, message).thenCompose(reply ->
         reply.getException() instanceof NotLeaderException || reply.getException() instanceof LeaderNotReadyException
-            ? viaClient(groupId, c -> c.async().send(message))
+            || handingOff(reply)
+            ? viaClientAcrossHandOffs(groupId, message)
             : CompletableFuture.completedFuture(reply)));
+  }
+
+  private static final int HAND_OFF_RETRIES = 100;
+  private static final java.util.concurrent.Executor HAND_OFF_PAUSE =
+      CompletableFuture.delayedExecutor(100, TimeUnit.MILLISECONDS);
+
+  /**
+   * A leader handing its leadership over (LeaderPlacement, a clean stop) refuses writes and reads
+   * until the next one leads; a refused entry was not appended, so sending it again (briefly
+   * later, to whoever leads then) cannot write it twice. Ratis' client returns that refusal as a
+   * reply, without retrying it.
+   */
+  private static boolean handingOff(RaftClientReply reply) {
+    return handingOff(reply.getException());
+  }
+
+  private static boolean handingOff(Throwable e) {
+    return e instanceof org.apache.ratis.protocol.exceptions.LeaderSteppingDownException
+        || e instanceof org.apache.ratis.protocol.exceptions.TransferLeadershipException;
+  }
+
+  private CompletableFuture<RaftClientReply> viaClientAcrossHandOffs(RaftGroupId groupId, Message message) {
+    return acrossHandOffs(() -> viaClient(clients, groupId, c -> c.async().send(message)), 0);
+  }
+
+  private static CompletableFuture<RaftClientReply> acrossHandOffs(
+      java.util.function.Supplier<CompletableFuture<RaftClientReply>> call, int attempt) {
+    // Ratis' async client completes exceptionally with a reply's exception; the local division replies with it.
+    return call.get().handle((reply, error) -> {
+      boolean again = attempt < HAND_OFF_RETRIES && (error != null ? handingOff(unwrap(error)) : handingOff(reply));
+      if (again) {
+        return CompletableFuture.supplyAsync(() -> null, HAND_OFF_PAUSE).thenCompose(x -> acrossHandOffs(call, attempt + 1));
+      }
+      return error != null ? CompletableFuture.<RaftClientReply>failedFuture(error) : CompletableFuture.completedFuture(reply);
+    }).thenCompose(f -> f);
   }
 
   /**
@@ -515,7 +601,30 @@ public final class RaftHost implements AutoCloseable {
 
   /** Asks the group's leader a read-only query (answered by its state machine). */
   public CompletableFuture<RaftReply> query(GroupId groupId, byte[] data) {
-    return ours(viaClient(groupId.ratis(), c -> c.async().sendReadOnly(Message.valueOf(UnsafeByteOperations.unsafeWrap(data)))));
+    Message message = Message.valueOf(UnsafeByteOperations.unsafeWrap(data));
+    return ours(acrossHandOffs(() -> viaClient(queryClients, groupId.ratis(), c -> c.async().sendReadOnly(message)), 0));
+  }
+
+  /**
+   * Asks the group's leader a read-only query through a client used for nothing else, blocking
+   * (at most the client's retries, about ten seconds): for the management leader's reads of a
+   * group's status and of merge pages, which must not hold back or fail the group's client calls.
+   */
+  public RaftReply probe(GroupId group, byte[] data) throws IOException {
+    RaftGroupId groupId = group.ratis();
+    RaftGroup known = groups.get(groupId);
+    if (known == null || known.getPeers().isEmpty()) {
+      throw new IOException("no peers of group " + groupId + " known yet");
+    }
+    RaftClient c = client(probeClients, groupId);
+    try {
+      return RaftReply.of(c.io().sendReadOnly(Message.valueOf(UnsafeByteOperations.unsafeWrap(data))));
+    } catch (IOException | RuntimeException e) {
+      if (probeClients.remove(groupId, c)) {
+        closeQuietly(c); // a fresh client next time: this one may have given up on its peers
+      }
+      throw e;
+    }
   }
 
   /**
@@ -525,13 +634,13 @@ public final class RaftHost implements AutoCloseable {
    * the caller's proposer slot with it): either is dropped, failing its calls, and the next call
    * builds a fresh client.
    */
-  private CompletableFuture<RaftClientReply> viaClient(
+  private CompletableFuture<RaftClientReply> viaClient(Map<RaftGroupId, RaftClient> clients,
       RaftGroupId groupId, java.util.function.Function<RaftClient, CompletableFuture<RaftClientReply>> call) {
     RaftGroup known = groups.get(groupId);
     if (known == null || known.getPeers().isEmpty()) {
       return CompletableFuture.failedFuture(new IOException("no peers of group " + groupId + " known yet"));
     }
-    RaftClient c = client(groupId);
+    RaftClient c = client(clients, groupId);
     return call.apply(c).orTimeout(CLIENT_CALL_LIMIT.toMillis(), TimeUnit.MILLISECONDS).whenComplete((reply, error) -> {
       boolean stuck = causedBy(error, java.util.concurrent.TimeoutException.class);
       if ((stuck || causedBy(error, AlreadyClosedException.class)) && clients.remove(groupId, c)) {
@@ -663,12 +772,29 @@ public final class RaftHost implements AutoCloseable {
     return ids;
   }
 
+  /**
+   * On the group's leader: asks this node's own division to hand its leadership to {@code
+   * newLeaderNode} (no client hop, bounded by {@code timeoutMs}); returns whether it did in time.
+   */
+  public boolean transferLeadershipHere(GroupId group, long newLeaderNode, long timeoutMs) {
+    var request = new org.apache.ratis.protocol.TransferLeadershipRequest(
+        localClientId, self, group.ratis(), callIds.incrementAndGet(), PeerIds.of(newLeaderNode), timeoutMs);
+    try {
+      return server.transferLeadershipAsync(request).get(timeoutMs + 1000, TimeUnit.MILLISECONDS).isSuccess();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } catch (IOException | java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException | RuntimeException e) {
+      LOG.debug("node {}: transferring the leadership of {} to {} failed", settings.nodeId(), group, newLeaderNode, e);
+    }
+    return false;
+  }
+
   /** Asks the group to make {@code newLeader} its leader; returns whether it did in time. */
   public boolean transferLeadership(GroupId groupId, long newLeaderNode, long timeoutMs) throws IOException {
     return admin(groupId.ratis(), c -> c.admin().transferLeadership(PeerIds.of(newLeaderNode), timeoutMs)).isSuccess();
   }
 
-  private RaftClient client(RaftGroupId groupId) {
+  private RaftClient client(Map<RaftGroupId, RaftClient> clients, RaftGroupId groupId) {
     return clients.computeIfAbsent(groupId, id -> RaftClient.newBuilder()
         .setProperties(properties)
         .setRaftGroup(groups.getOrDefault(id, RaftGroup.valueOf(id)))
@@ -705,6 +831,8 @@ public final class RaftHost implements AutoCloseable {
   public void close() throws IOException {
     clients.values().forEach(RaftHost::closeQuietly);
     adminClients.values().forEach(RaftHost::closeQuietly);
+    queryClients.values().forEach(RaftHost::closeQuietly);
+    probeClients.values().forEach(RaftHost::closeQuietly);
     server.close();
   }
 }

@@ -198,9 +198,6 @@ final class GroupHosting {
       if (!members.isEmpty() && !members.containsValue(null)) {
         host.knowPeers(RaftHost.group(gid, members));
       }
-      // A replica of a group this node is no longer in is kept, never deleted here: a restarted
-      // node replays intermediate topologies (before it was placed), and deleting on those would
-      // throw away good replicas. A stale one is harmless and is caught up if placed again.
       if (g.getMembersList().contains(raft.nodeId()) && !host.hosts(gid)) {
         try {
           if (g.getInitialMembersList().contains(raft.nodeId())) {
@@ -214,6 +211,65 @@ final class GroupHosting {
         } catch (IOException e) {
           LOG.warn("node {}: cannot host execution group {}", raft.nodeId(), g.getIndex(), e);
         }
+      }
+    }
+    dropLeftReplicas(t);
+  }
+
+  /**
+   * Closes and deletes this node's replica of every execution group it no longer needs: a retired
+   * group (merged_into: its workflows are in the target, for good), and a group whose committed
+   * members no longer include this node (a split or a move) once the group's leader reports a
+   * configuration without this node. The committed topology alone is not enough: a restarted
+   * node replays intermediate topologies (before it was placed in a group it is in now), and
+   * deleting on those would throw away good replicas; the leader's configuration is the group's
+   * present, and a replica it does not list counts for nothing.
+   */
+  private void dropLeftReplicas(Topology t) {
+    Map<String, ExecutionGroupRecord> byId = new HashMap<>();
+    t.getExecutionGroupsList().forEach(g -> byId.put(g.getGroupId(), g));
+    for (GroupId gid : host.hostedGroups()) {
+      ExecutionGroupRecord g = byId.get(gid.uuid().toString());
+      if (gid.equals(managementGroupId) || g == null || gate.closed()) {
+        continue; // not in the topology as applied so far (a restart replays it): keep
+      }
+      String why = null;
+      if (!g.getMergedInto().isEmpty()) {
+        why = "it was merged into " + g.getMergedInto();
+      } else if (!g.getMembersList().contains(raft.nodeId())) {
+        RaftHost.LeaderView view = host.leaderView(gid);
+        if (view != null && view.leader() != raft.nodeId() && !view.voters().contains(raft.nodeId())) {
+          why = "this node left it (its leader " + view.leader() + " runs it with " + view.voters() + ")";
+        }
+      }
+      if (why != null) {
+        drop(gid, g.getIndex(), why);
+      }
+    }
+  }
+
+  private void drop(GroupId gid, int index, String why) {
+    GroupRuntime runtime = hosted.remove(gid);
+    if (runtime != null) {
+      runtime.close();
+    }
+    try {
+      host.removeGroup(gid); // Ratis closes the state machine (and its store) and deletes the group's Raft storage
+      deleteRecursively(raft.stateDir().resolve(gid.uuid().toString()));
+      LOG.info("node {}: dropped its replica of execution group {} ({}): {}", raft.nodeId(), index, gid, why);
+    } catch (IOException | RuntimeException e) {
+      LOG.warn("node {}: dropping its replica of execution group {} failed (retried later): {}", raft.nodeId(), index,
+          e.toString());
+    }
+  }
+
+  private static void deleteRecursively(java.nio.file.Path dir) throws IOException {
+    if (!java.nio.file.Files.exists(dir)) {
+      return;
+    }
+    try (var paths = java.nio.file.Files.walk(dir)) {
+      for (java.nio.file.Path p : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
+        java.nio.file.Files.deleteIfExists(p);
       }
     }
   }

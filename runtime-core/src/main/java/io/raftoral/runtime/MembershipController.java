@@ -1,7 +1,6 @@
 package io.raftoral.runtime;
 
 import io.raftoral.config.NodeOptions;
-import io.raftoral.proto.management.CreateGroup;
 import io.raftoral.proto.management.ExecutionGroupRecord;
 import io.raftoral.proto.management.ManagementCommand;
 import io.raftoral.proto.management.ManagementResult;
@@ -9,9 +8,12 @@ import io.raftoral.proto.management.NodeRecord;
 import io.raftoral.proto.management.Refusal;
 import io.raftoral.proto.management.RemoveNode;
 import io.raftoral.proto.management.Role;
-import io.raftoral.proto.management.SetGroupMembers;
+import io.raftoral.proto.management.ReportLoads;
 import io.raftoral.proto.management.SetRoles;
 import io.raftoral.proto.management.Topology;
+import io.raftoral.proto.raft.GroupStatus;
+import io.raftoral.proto.raft.Query;
+import io.raftoral.proto.raft.QueryReply;
 import io.raftoral.raft.GroupConfiguration;
 import io.raftoral.raft.GroupId;
 import io.raftoral.raft.ManagementStateMachine;
@@ -28,6 +30,9 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 import java.util.stream.Collectors;
@@ -45,9 +50,11 @@ import org.slf4j.LoggerFactory;
  *   <li>bring the management group's Raft configuration to the topology: at most {@code
  *       maxVoters} voters (existing voters stay; listeners, then joining nodes, are promoted
  *       when voters are missing), every other node a listener;
- *   <li>place a node that is in no execution group: into the smallest group below the target
- *       size, else into a new group topped up with the least-loaded nodes; top up groups that
- *       lost members (a removed member's replacement, whenever a spare node exists).
+ *   <li>drive a merge under way ({@link GroupMerge}, one step per round);
+ *   <li>every {@link #STATUS_EVERY}: read each live execution group's status from its leader and
+ *       commit ReportLoads when a running count changed;
+ *   <li>the shape of the disjoint execution groups ({@link PlacementPolicy}: split, top up,
+ *       merge, place a node, open a group, spread the groups' leaders).
  * </ol>
  *
  * A second loop brings each execution group's Raft configuration to its committed members, so
@@ -66,6 +73,9 @@ import org.slf4j.LoggerFactory;
 final class MembershipController implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(MembershipController.class);
   private static final Duration ROUND = Duration.ofMillis(250);
+  // How often the groups' status (running workflows, leader) is read; a read waits at most STATUS_TIMEOUT.
+  static final Duration STATUS_EVERY = Duration.ofSeconds(2);
+  private static final Duration STATUS_TIMEOUT = Duration.ofSeconds(1);
 
   private final long self;
   private final RaftHost host;
@@ -85,6 +95,14 @@ final class MembershipController implements AutoCloseable {
   // Conform loop only: execution group index -> the members its Raft configuration was last set to in conformedTerm.
   private final Map<Integer, Set<Long>> conformed = new HashMap<>();
   private long conformedTerm;
+  // Decision loop only: what the last reads of the execution groups found (group index -> leader, Raft voters).
+  private final Map<Integer, Long> leaders = new HashMap<>();
+  private final Map<Integer, Set<Long>> raftMembers = new HashMap<>();
+  private long nextStatus;
+  private final PlacementPolicy policy;
+  private final GroupMerge merge;
+  private final GroupMerge.GroupQuery queries;
+  private final ExecutorService reads = Executors.newVirtualThreadPerTaskExecutor();
   private volatile Thread decisions;
   private volatile Thread conform;
   private volatile boolean closed;
@@ -98,8 +116,11 @@ final class MembershipController implements AutoCloseable {
   private final GroupProposer groups;
 
   MembershipController(long self, RaftHost host, ManagementStateMachine management, GroupId managementGroupId,
-      NodeOptions options, GroupProposer groups) {
+      NodeOptions options, GroupProposer groups, GroupMerge.GroupQuery queries) {
     this.groups = groups;
+    this.queries = queries;
+    this.policy = new PlacementPolicy(PlacementPolicy.Sizes.of(options));
+    this.merge = new GroupMerge(self, groups, queries, options.requestTimeout());
     this.self = self;
     this.host = host;
     this.management = management;
@@ -133,8 +154,11 @@ final class MembershipController implements AutoCloseable {
         if (leading != term) {
           term = leading;
           leaderSince = now;
+          nextStatus = now;
           joiningSince.clear();
           suspected.clear();
+          leaders.clear();
+          raftMembers.clear();
         }
         if (leading != 0) {
           round(leading, now);
@@ -162,9 +186,8 @@ final class MembershipController implements AutoCloseable {
     long observedMs = TimeUnit.NANOSECONDS.toMillis(roundStart - observedSince);
     Map<Long, Long> silence = new HashMap<>();
     host.followerSilenceMillis(managementGroupId).forEach((id, quiet) -> silence.put(id, Math.min(quiet, observedMs)));
-    if (!removeFailed(t, silence, term, roundStart, observedSince) && !conformManagement(t, conf, term, roundStart)
-        && !openNewGroup(t, term)) {
-      place(t, silence, term);
+    if (!removeFailed(t, silence, term, roundStart, observedSince) && !conformManagement(t, conf, term, roundStart)) {
+      shape(t, silence, term, roundStart);
     }
   }
 
@@ -268,109 +291,105 @@ final class MembershipController implements AutoCloseable {
   }
 
   /**
-   * Opens the first closed execution group to starts, once it runs (its Raft configuration is its
-   * members): first every open group is told that starts are now routed over one more group
-   * (raft {@code Placement}), so each refuses a start routed without the new group (MOVED); only
-   * then is {@code OpenGroup} committed. A node with a stale topology can therefore not start an
-   * id in the group it used to hash to while a node that knows the new group starts it there.
-   * Idempotent, so a new management leader finishes a half-done opening. True when it acted.
+   * Decisions 2-8: drives a merge under way (one step), reads the groups' status every {@link
+   * #STATUS_EVERY} (committing ReportLoads when a running count changed), then commits what
+   * {@link PlacementPolicy} decides. True when it committed or proposed something.
    */
-  private boolean openNewGroup(Topology t, long term) {
-    List<ExecutionGroupRecord> sorted = t.getExecutionGroupsList().stream()
-        .sorted(Comparator.comparingInt(ExecutionGroupRecord::getIndex)).toList();
-    ExecutionGroupRecord closed = sorted.stream().filter(g -> !g.getOpen()).findFirst().orElse(null);
-    if (closed == null) {
+  private boolean shape(Topology t, Map<Long, Long> silence, long term, long roundStart) {
+    ExecutionGroupRecord merging = GroupMerge.merging(t);
+    if (merging != null) {
+      ManagementCommand finish = merge.step(t, merging, term, () -> stillLeading(term, roundStart));
+      if (finish != null && stillLeading(term, roundStart)) {
+        commit(finish, term);
+        return true;
+      }
+    }
+    boolean full = roundStart - nextStatus >= 0;
+    if (full) {
+      nextStatus = roundStart + STATUS_EVERY.toNanos();
+    }
+    Map<Integer, Long> running = readGroups(t, full);
+    if (!running.isEmpty() && stillLeading(term, roundStart)) {
+      commit(ManagementCommand.newBuilder().setReportLoads(ReportLoads.newBuilder().putAllRunning(running)).build(), term);
+      return true;
+    }
+    Set<Long> live = new TreeSet<>();
+    live.add(self);
+    silence.forEach((id, quiet) -> {
+      if (quiet <= failureTimeoutMs) {
+        live.add(id);
+      }
+    });
+    var decision = policy.decide(new PlacementPolicy.View(t, live, Map.copyOf(leaders), Map.copyOf(raftMembers), self));
+    if (decision.isEmpty() || !stillLeading(term, roundStart)) {
       return false;
     }
-    GroupId gid = GroupId.of(UUID.fromString(closed.getGroupId()));
-    Set<Long> raftMembers = host.voters(gid);
-    if (raftMembers == null || !raftMembers.equals(new TreeSet<>(closed.getMembersList()))) {
-      return false; // not running with its members yet: place and conform go on meanwhile
-    }
-    int routedOver = closed.getIndex() + 1;
-    io.raftoral.proto.raft.Command placement = io.raftoral.proto.raft.Command.newBuilder()
-        .setPlacement(io.raftoral.proto.raft.Placement.newBuilder().setGroups(routedOver)).build();
-    try {
-      for (ExecutionGroupRecord g : sorted.subList(0, closed.getIndex())) {
-        var outcome = groups.propose(GroupId.of(UUID.fromString(g.getGroupId())), placement)
-            .get(options.requestTimeout().toMillis(), TimeUnit.MILLISECONDS);
-        if (outcome.result().getCode() != io.raftoral.proto.raft.ResultCode.APPLIED) {
-          LOG.info("node {}: execution group {} did not take the placement of {} groups: {}", self, g.getIndex(), routedOver,
-              outcome.result());
-          return true;
-        }
+    LOG.info("node {}: {}", self, decision.get().reason());
+    commit(decision.get().command(), term);
+    return true;
+  }
+
+  /**
+   * Refreshes what the policy needs from the execution groups: each live group's leader and Raft
+   * voters (every group when {@code full}, else only those not yet running with their members),
+   * and with {@code full} their running workflows (GroupStatus, answered by each group's leader;
+   * in parallel, bounded). Returns the running counts that differ from the committed records
+   * (empty when none changed or none answered).
+   */
+  private Map<Integer, Long> readGroups(Topology t, boolean full) {
+    List<ExecutionGroupRecord> live = PlacementPolicy.liveGroups(t).stream().filter(g -> g.getMembersCount() > 0).toList();
+    Set<Integer> indexes = live.stream().map(ExecutionGroupRecord::getIndex).collect(Collectors.toSet());
+    leaders.keySet().retainAll(indexes);
+    raftMembers.keySet().retainAll(indexes);
+    Map<Integer, CompletableFuture<QueryReply>> statuses = new HashMap<>();
+    Map<Integer, CompletableFuture<RaftHost.LeaderView>> views = new HashMap<>();
+    Duration timeout = STATUS_TIMEOUT;
+    for (ExecutionGroupRecord g : live) {
+      GroupId gid = GroupId.of(UUID.fromString(g.getGroupId()));
+      if (full || !new TreeSet<>(g.getMembersList()).equals(raftMembers.get(g.getIndex()))) {
+        views.put(g.getIndex(), CompletableFuture.supplyAsync(() -> host.leaderView(gid), reads));
       }
+      if (full) {
+        statuses.put(g.getIndex(), CompletableFuture.supplyAsync(
+            () -> queries.query(gid, Query.newBuilder().setStatus(true).build(), timeout), reads));
+      }
+    }
+    views.forEach((index, f) -> {
+      RaftHost.LeaderView v = await(f);
+      if (v != null) {
+        leaders.put(index, v.leader());
+        raftMembers.put(index, v.voters());
+      } else {
+        raftMembers.remove(index);
+      }
+    });
+    Map<Integer, Long> changed = new java.util.TreeMap<>();
+    for (ExecutionGroupRecord g : live) {
+      QueryReply reply = statuses.containsKey(g.getIndex()) ? await(statuses.get(g.getIndex())) : null;
+      if (reply == null || !reply.hasStatus()) {
+        continue;
+      }
+      GroupStatus status = reply.getStatus();
+      if (status.getLeaderNode() != 0) {
+        leaders.put(g.getIndex(), status.getLeaderNode());
+      }
+      if (status.getRunningWorkflows() != g.getRunningWorkflows()) {
+        changed.put(g.getIndex(), status.getRunningWorkflows());
+      }
+    }
+    return changed;
+  }
+
+  private <T> T await(CompletableFuture<T> f) {
+    try {
+      return f.get(STATUS_TIMEOUT.toMillis() * 2, TimeUnit.MILLISECONDS);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-      return true;
+      return null;
     } catch (Exception e) {
-      LOG.info("node {}: telling the execution groups about group {} failed ({}); retrying", self, closed.getIndex(), e.toString());
-      return true;
+      LOG.debug("node {}: reading an execution group failed", self, e);
+      return null;
     }
-    LOG.info("node {}: opening execution group {} to starts ({} groups)", self, closed.getIndex(), routedOver);
-    commit(ManagementCommand.newBuilder().setOpenGroup(io.raftoral.proto.management.OpenGroup.newBuilder()
-        .setIndex(closed.getIndex())).build(), term);
-    return true;
-  }
-
-  /** Places unplaced nodes and tops up groups below the target size; true when it committed a decision. */
-  private boolean place(Topology t, Map<Long, Long> silence, long term) {
-    int target = options.targetGroupSize();
-    List<Long> live = t.getNodesList().stream()
-        .filter(n -> n.getRole() == Role.VOTER || n.getRole() == Role.LISTENER)
-        .map(NodeRecord::getNodeId)
-        .filter(id -> id == self || (silence.containsKey(id) && silence.get(id) <= failureTimeoutMs))
-        .sorted()
-        .toList();
-    Map<Long, Integer> load = new HashMap<>();
-    live.forEach(id -> load.put(id, 0));
-    for (ExecutionGroupRecord g : t.getExecutionGroupsList()) {
-      g.getMembersList().forEach(m -> load.computeIfPresent(m, (k, v) -> v + 1));
-    }
-    Comparator<Long> leastLoaded = Comparator.comparing((Long id) -> load.get(id)).thenComparing(id -> id);
-    for (long node : live) {
-      if (load.get(node) > 0) {
-        continue;
-      }
-      ExecutionGroupRecord smallest = t.getExecutionGroupsList().stream()
-          .filter(g -> g.getMembersCount() < target)
-          .min(Comparator.comparingInt(ExecutionGroupRecord::getMembersCount).thenComparingInt(ExecutionGroupRecord::getIndex))
-          .orElse(null);
-      if (smallest != null) {
-        List<Long> members = new ArrayList<>(smallest.getMembersList());
-        members.add(node);
-        return setMembers(smallest.getIndex(), members, "node " + node + " joined", term);
-      }
-      if (t.getExecutionGroupsList().stream().anyMatch(g -> !g.getOpen())) {
-        continue; // one new group at a time: the last one created is not open yet
-      }
-      List<Long> members = new ArrayList<>();
-      members.add(node);
-      live.stream().filter(id -> id != node).sorted(leastLoaded).limit(target - 1L).forEach(members::add);
-      LOG.info("node {}: creating execution group {} with members {}", self, t.getExecutionGroupsCount(), members);
-      commit(ManagementCommand.newBuilder().setCreateGroup(CreateGroup.newBuilder().addAllMembers(members)).build(), term);
-      return true;
-    }
-    for (ExecutionGroupRecord g : t.getExecutionGroupsList()) {
-      if (g.getMembersCount() >= target) {
-        continue;
-      }
-      List<Long> spare = live.stream().filter(id -> !g.getMembersList().contains(id)).sorted(leastLoaded)
-          .limit(target - (long) g.getMembersCount()).toList();
-      if (!spare.isEmpty()) {
-        List<Long> members = new ArrayList<>(g.getMembersList());
-        members.addAll(spare);
-        return setMembers(g.getIndex(), members, "top up with " + spare, term);
-      }
-    }
-    return false;
-  }
-
-  private boolean setMembers(int index, List<Long> members, String reason, long term) {
-    LOG.info("node {}: execution group {} members -> {} ({})", self, index, members, reason);
-    commit(ManagementCommand.newBuilder().setSetGroupMembers(SetGroupMembers.newBuilder()
-        .setIndex(index).addAllMembers(members).setReason(reason)).build(), term);
-    return true;
   }
 
   private void conformLoop() {
@@ -483,6 +502,7 @@ final class MembershipController implements AutoCloseable {
   public void close() {
     closed = true;
     pauses.close();
+    reads.shutdownNow();
     wake();
   }
 

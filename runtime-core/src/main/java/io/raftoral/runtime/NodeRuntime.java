@@ -88,6 +88,7 @@ public final class NodeRuntime implements AutoCloseable {
   private final WorkflowListing listing;
   private final ClusterAdministration admin;
   private final MembershipController membership;
+  private final LeaderPlacement leaderPlacement;
   private final NodeHealth health;
   private final FaultReaction faults;
   private final NodeInspector inspector;
@@ -112,7 +113,9 @@ public final class NodeRuntime implements AutoCloseable {
     this.workflows = new WorkflowCalls(raft.nodeId(), options.requestTimeout(), payloads, hosting, routing, gate);
     this.listing = new WorkflowListing(options.requestTimeout(), host, hosting, routing, gate);
     this.admin = new ClusterAdministration(raft, options, incarnation, host, managementGroupId, management, hosting, routing, gate);
-    this.membership = new MembershipController(raft.nodeId(), host, management, managementGroupId, options, hosting::propose);
+    this.membership = new MembershipController(raft.nodeId(), host, management, managementGroupId, options, hosting::propose,
+        GroupMerge.probes(host));
+    this.leaderPlacement = new LeaderPlacement(raft, host, management, hosting);
     List<DiskWatch> disks = new ArrayList<>(List.of(new DiskWatch(raft.storageDir(), NodeHealth.MIN_FREE_BYTES)));
     if (!raft.stateDir().equals(raft.storageDir())) {
       disks.add(new DiskWatch(raft.stateDir(), 0));
@@ -121,7 +124,10 @@ public final class NodeRuntime implements AutoCloseable {
     this.health = new NodeHealth(raft.nodeId(), disks, hosting::replicaFault, Duration.ofSeconds(1), faults);
     gate.watch(health);
     this.inspector = new NodeInspector(this, host, management, hosting, routing);
-    management.setListener(t -> hosting.scheduleLocalReconcile(), membership::wake);
+    management.setListener(t -> {
+      hosting.scheduleLocalReconcile();
+      leaderPlacement.wake();
+    }, membership::wake);
   }
 
   public void start(Entry entry) throws IOException {
@@ -155,6 +161,7 @@ public final class NodeRuntime implements AutoCloseable {
       executor.execute(admin::recordBootstrapTopology);
     }
     membership.start();
+    leaderPlacement.start();
     health.start();
     Thread.ofVirtual().name("raftoral-retention-" + raft.nodeId()).start(new Retention(options.retention(), hosting, gate, routing::isMergingOrRetired));
   }
@@ -320,6 +327,7 @@ public final class NodeRuntime implements AutoCloseable {
     }
     health.close();
     membership.close();
+    leaderPlacement.close();
     List<GroupId> led = new ArrayList<>(hosting.all().keySet());
     led.add(managementGroupId);
     long handOffMs = raft.electionTimeoutMax().toMillis() * 2;

@@ -18,8 +18,9 @@ import org.junit.jupiter.api.Test;
 
 /**
  * SPEC §8 with real node processes started by {@code raftoral node}: nodes join while
- * workflows run, voters stay capped at three, and the SIGKILL of the process that owns the
- * running workflows loses nothing and gets the voter set back to three.
+ * workflows run, voters stay capped at three, the five nodes form one execution group (the
+ * default sizes 3 / 3 / 5), and the SIGKILL of the process that owns the running workflows loses
+ * nothing and gets the voter set back to three.
  */
 class MembershipProcessesTest {
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -96,7 +97,9 @@ class MembershipProcessesTest {
           Thread.sleep(200);
         }
       }
-      assertThat(five.path("executionGroups").size()).isGreaterThan(1);
+      // Disjoint groups with the default sizes (3 / 3 / 5): five nodes are one group of five.
+      assertThat(five.path("executionGroups").size()).isEqualTo(1);
+      assertThat(five.path("executionGroups").get(0).path("members").size()).isEqualTo(5);
 
       // SIGKILL a voter that owns running workflows (the leader of their execution group), so
       // both failover and the promotion of a listener are exercised.
@@ -128,6 +131,9 @@ class MembershipProcessesTest {
         JsonNode after = awaitCluster(nodes, talkTo, c -> c.path("nodes").size() == 4 && voters(c) == 3);
         after.path("nodes").forEach(n -> assertThat(n.path("nodeId").asLong()).isNotEqualTo(owner));
         after.path("executionGroups").forEach(g -> g.path("members").forEach(m -> assertThat(m.asLong()).isNotEqualTo(owner)));
+        // The group of five lost one member: four stay in it (above the minimum, nothing to merge).
+        assertThat(after.path("executionGroups").size()).isEqualTo(1);
+        assertThat(after.path("executionGroups").get(0).path("members").size()).isEqualTo(4);
       }
     }
   }

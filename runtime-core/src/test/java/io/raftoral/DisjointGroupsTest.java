@@ -1,0 +1,175 @@
+package io.raftoral;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.raftoral.api.LocalCluster;
+import io.raftoral.api.RaftoralNode;
+import io.raftoral.api.WorkflowHandle;
+import io.raftoral.proto.client.ClusterInfoReply;
+import io.raftoral.proto.client.ExecutionGroupInfo;
+import io.raftoral.workflow.WorkflowDefinition;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.Predicate;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Issue 20 in one JVM (real Ratis servers and gRPC on loopback), with the default group sizes
+ * (3 / 3 / 5): nodes joining one by one end in disjoint groups with spread leaders, and a group
+ * that falls below the minimum with no donor is merged into another without losing a workflow.
+ */
+class DisjointGroupsTest {
+  private static final Duration WAIT = Duration.ofSeconds(90);
+  private final List<RaftoralNode> nodes = new ArrayList<>();
+
+  @AfterEach
+  void closeAll() {
+    nodes.reversed().forEach(n -> {
+      try {
+        n.close();
+      } catch (RuntimeException ignored) {
+        // closed by the test already
+      }
+    });
+  }
+
+  private static WorkflowDefinition<Integer, Integer> steps() {
+    return WorkflowDefinition.of("steps", 1, Integer.class, Integer.class, (ctx, n) -> {
+      int sum = 0;
+      for (int i = 0; i < n; i++) {
+        int step = i;
+        sum += ctx.checkpointCompute("step", Integer.class, () -> {
+          Thread.sleep(50);
+          return step;
+        });
+      }
+      return sum;
+    });
+  }
+
+  private RaftoralNode bootstrap() {
+    Map<Long, String> a = LocalCluster.freeAddresses(2);
+    RaftoralNode n = RaftoralNode.builder().nodeId(1).raftAddress(a.get(1L)).apiAddress(a.get(2L))
+        .electionTimeout(Duration.ofMillis(500)).nodeFailureTimeout(Duration.ofSeconds(3)).register(steps()).start();
+    nodes.add(n);
+    return n;
+  }
+
+  private RaftoralNode join(String seed) {
+    Map<Long, String> a = LocalCluster.freeAddresses(2);
+    RaftoralNode n = RaftoralNode.builder().raftAddress(a.get(1L)).apiAddress(a.get(2L)).join(List.of(seed))
+        .electionTimeout(Duration.ofMillis(500)).nodeFailureTimeout(Duration.ofSeconds(3)).register(steps()).start();
+    nodes.add(n);
+    return n;
+  }
+
+  private static ClusterInfoReply awaitCluster(RaftoralNode n, Predicate<ClusterInfoReply> condition) throws InterruptedException {
+    long deadline = System.nanoTime() + WAIT.toNanos();
+    ClusterInfoReply info = n.inspector().clusterInfo();
+    while (!condition.test(info)) {
+      assertThat(System.nanoTime()).as("cluster did not settle; last seen:\n%s", info).isLessThan(deadline);
+      Thread.sleep(200);
+      info = n.inspector().clusterInfo();
+    }
+    return info;
+  }
+
+  private static List<ExecutionGroupInfo> liveGroups(ClusterInfoReply info) {
+    return info.getExecutionGroupsList().stream().filter(g -> g.getMergedInto().isEmpty()).toList();
+  }
+
+  /** Live groups of the given sizes, running with their members, open, disjoint and covering every node, each led. */
+  private static boolean shaped(ClusterInfoReply info, int... sizes) {
+    List<ExecutionGroupInfo> live = liveGroups(info);
+    if (live.size() != sizes.length) {
+      return false;
+    }
+    Set<Long> placed = new HashSet<>();
+    for (int i = 0; i < sizes.length; i++) {
+      ExecutionGroupInfo g = live.get(i);
+      if (g.getMembersCount() != sizes[i] || !g.getRaftMembersList().equals(g.getMembersList()) || !g.getOpen()
+          || g.getLeaderNode() == 0) {
+        return false;
+      }
+      for (long m : g.getMembersList()) {
+        if (!placed.add(m)) {
+          return false;
+        }
+      }
+    }
+    return placed.size() == info.getNodesCount();
+  }
+
+  /** Each live group led by a different node (the leaders are spread). */
+  private static boolean spread(ClusterInfoReply info) {
+    return liveGroups(info).stream().map(ExecutionGroupInfo::getLeaderNode).distinct().count() == liveGroups(info).size();
+  }
+
+  @Test
+  void sixNodesJoiningOneByOneEndAsTwoDisjointGroupsOfThreeWithDifferentLeaders() throws Exception {
+    RaftoralNode first = bootstrap();
+    List<WorkflowHandle<Integer>> handles = new ArrayList<>();
+    for (int i = 2; i <= 6; i++) {
+      join(first.apiAddress());
+      handles.add(first.start("steps", 1, 10, Integer.class, "during-join-" + i));
+      int joined = i;
+      awaitCluster(first, info -> info.getNodesCount() == joined);
+    }
+    ClusterInfoReply six = awaitCluster(first, info -> shaped(info, 3, 3) && spread(info));
+    assertThat(six.getNodesCount()).isEqualTo(6);
+    for (WorkflowHandle<Integer> h : handles) {
+      assertThat(h.result(WAIT)).as(h.workflowId()).isEqualTo(45);
+    }
+    // Both groups take starts, and every node finds every workflow.
+    Set<String> groups = new HashSet<>();
+    for (int i = 0; i < 20; i++) {
+      RaftoralNode via = nodes.get(i % nodes.size());
+      WorkflowHandle<Integer> h = via.start("steps", 1, 2, Integer.class);
+      assertThat(h.result(WAIT)).as("%s started through node %d", h.workflowId(), via.nodeId()).isEqualTo(1);
+      groups.add(h.executionGroup());
+    }
+    assertThat(groups).as("starts go to both groups").hasSize(2);
+  }
+
+  @Test
+  void aGroupBelowTheMinimumWithNoDonorIsMergedAndItsWorkflowsComplete() throws Exception {
+    RaftoralNode first = bootstrap();
+    for (int i = 2; i <= 6; i++) {
+      join(first.apiAddress());
+      int joined = i;
+      awaitCluster(first, info -> info.getNodesCount() == joined);
+    }
+    ClusterInfoReply six = awaitCluster(first, info -> shaped(info, 3, 3));
+    ExecutionGroupInfo doomed = liveGroups(six).stream().filter(g -> !g.getMembersList().contains(1L)).findFirst().orElseThrow();
+
+    // Long workflows in the group that will be merged, started through one of its members.
+    RaftoralNode member = nodes.stream().filter(n -> n.nodeId() == doomed.getMembers(0)).findFirst().orElseThrow();
+    List<WorkflowHandle<Integer>> handles = new ArrayList<>();
+    for (int i = 0; handles.size() < 8 && i < 200; i++) {
+      WorkflowHandle<Integer> h = member.start("steps", 1, 40, Integer.class);
+      if (h.executionGroup().equals(doomed.getGroupId())) {
+        handles.add(h);
+      }
+    }
+    assertThat(handles).as("workflows placed in group %d", doomed.getIndex()).isNotEmpty();
+
+    // Stop one of its members that is not the one the test talks to: it falls to two members,
+    // and no group is above the target to give one.
+    long victim = doomed.getMembersList().stream().filter(m -> m != member.nodeId()).findFirst().orElseThrow();
+    nodes.stream().filter(n -> n.nodeId() == victim).findFirst().orElseThrow().close();
+
+    ClusterInfoReply merged = awaitCluster(first, info -> shaped(info, 5));
+    ExecutionGroupInfo retired = merged.getExecutionGroupsList().stream().filter(g -> g.getIndex() == doomed.getIndex())
+        .findFirst().orElseThrow();
+    assertThat(retired.getMergedInto()).isNotEmpty();
+    assertThat(retired.getMembersList()).isEmpty();
+    for (WorkflowHandle<Integer> h : handles) {
+      assertThat(first.handle(h.workflowId(), Integer.class).result(WAIT)).as(h.workflowId()).isEqualTo(780);
+    }
+  }
+}
