@@ -2,14 +2,12 @@ package io.raftoral;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.raftoral.api.LocalCluster;
 import io.raftoral.api.RaftoralNode;
 import io.raftoral.api.WorkflowHandle;
 import io.raftoral.proto.client.ClusterInfoReply;
 import io.raftoral.proto.client.ExecutionGroupInfo;
 import io.raftoral.proto.client.ManagementRole;
 import io.raftoral.proto.client.NodeInfo;
-import io.raftoral.workflow.WorkflowDefinition;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -28,49 +26,20 @@ import org.junit.jupiter.api.Test;
  */
 class MembershipTest {
   private static final Duration WAIT = Duration.ofSeconds(60);
-  private final List<RaftoralNode> nodes = new ArrayList<>();
+  private final JoiningNodes cluster = new JoiningNodes();
+  private final List<RaftoralNode> nodes = cluster.nodes;
 
   @AfterEach
   void closeAll() {
-    nodes.reversed().forEach(n -> {
-      try {
-        n.close();
-      } catch (RuntimeException ignored) {
-        // closed by the test already
-      }
-    });
-  }
-
-  private static WorkflowDefinition<Integer, Integer> steps() {
-    return WorkflowDefinition.of("steps", 1, Integer.class, Integer.class, (ctx, n) -> {
-      int sum = 0;
-      for (int i = 0; i < n; i++) {
-        int step = i;
-        sum += ctx.checkpointCompute("step", Integer.class, () -> {
-          Thread.sleep(50);
-          return step;
-        });
-      }
-      return sum;
-    });
+    cluster.close();
   }
 
   private RaftoralNode bootstrap() {
-    Map<Long, String> a = LocalCluster.freeAddresses(2);
-    RaftoralNode n = RaftoralNode.builder().nodeId(1).raftAddress(a.get(1L)).apiAddress(a.get(2L))
-        .electionTimeout(Duration.ofMillis(500)).nodeFailureTimeout(Duration.ofSeconds(3)).register(steps()).start();
-    nodes.add(n);
-    return n;
+    return cluster.bootstrap();
   }
 
   private RaftoralNode join(String seed) {
-    Map<Long, String> a = LocalCluster.freeAddresses(2);
-    RaftoralNode n = RaftoralNode.builder().raftAddress(a.get(1L)).apiAddress(a.get(2L)).join(List.of(seed))
-        .electionTimeout(Duration.ofMillis(500)).nodeFailureTimeout(Duration.ofSeconds(3)).register(steps()).start();
-    synchronized (nodes) {
-      nodes.add(n);
-    }
-    return n;
+    return cluster.join(seed);
   }
 
   private static ClusterInfoReply awaitCluster(RaftoralNode n, Predicate<ClusterInfoReply> condition) throws InterruptedException {
