@@ -24,6 +24,7 @@ public final class ChildNodeMain {
     RaftoralNode node = RaftoralNode.builder().nodeId(nodeId).members(members).electionTimeout(Duration.ofMillis(500))
         .register(FailoverWorkflows.slowSteps(nodeId, log, Long.parseLong(args[3])))
         .start();
+    node.inspector().holdLeadersInPlace(true); // the test moves leaders itself
     System.out.println("READY " + node.nodeId());
     System.out.flush();
     Thread.sleep(Long.MAX_VALUE);

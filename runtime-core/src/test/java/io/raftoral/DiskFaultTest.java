@@ -174,6 +174,7 @@ class DiskFaultTest {
     RaftoralNode.Builder b = RaftoralNode.builder().raftAddress(a.get(1L)).apiAddress(a.get(2L)).dataDirectory(dataDirectory)
         .electionTimeout(Duration.ofMillis(500)).register(steps());
     RaftoralNode n = seed == null ? b.nodeId(1).start() : b.join(List.of(seed)).start();
+    n.inspector().holdLeadersInPlace(true); // the test moves leaders itself
     started.add(n);
     return n;
   }

@@ -8,7 +8,12 @@ import java.util.List;
 import java.util.Map;
 import java.util.function.BiConsumer;
 
-/** A {@link LocalCluster} with the tests' shorter election timeout (500 ms), so failover tests run quickly. */
+/**
+ * A {@link LocalCluster} with the tests' shorter election timeout (500 ms), so failover tests run
+ * quickly, whose nodes keep the leaderships they get ({@code holdLeadersInPlace}): these tests
+ * move leaders themselves, and leader spreading (tested by DisjointGroupsTest and the process
+ * tests) would move them back.
+ */
 public final class TestCluster implements AutoCloseable {
   public final List<RaftoralNode> nodes;
   private final LocalCluster cluster;
@@ -16,6 +21,7 @@ public final class TestCluster implements AutoCloseable {
   private TestCluster(LocalCluster cluster) {
     this.cluster = cluster;
     this.nodes = cluster.nodes();
+    nodes.forEach(n -> n.inspector().holdLeadersInPlace(true));
   }
 
   public static TestCluster start(int size, Path dataRoot, BiConsumer<Long, RaftoralNode.Builder> configure) {

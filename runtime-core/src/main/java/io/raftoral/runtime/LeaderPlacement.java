@@ -46,6 +46,7 @@ final class LeaderPlacement implements AutoCloseable {
   private final Map<GroupId, Long> lastAttempt = new HashMap<>();
   private volatile Thread loop;
   private volatile boolean closed;
+  private volatile boolean held;
 
   LeaderPlacement(RaftSettings raft, RaftHost host, ManagementStateMachine management, GroupHosting hosting) {
     this.self = raft.nodeId();
@@ -58,6 +59,15 @@ final class LeaderPlacement implements AutoCloseable {
 
   void start() {
     loop = Thread.ofPlatform().daemon().name("raftoral-leader-placement-" + self).start(this::run);
+  }
+
+  /**
+   * While held, this node keeps the leaderships it has (an operator pinning a leader for
+   * maintenance, a test that moves leaders itself); released, it follows the preferred leaders again.
+   */
+  void hold(boolean hold) {
+    held = hold;
+    wake();
   }
 
   /** The topology changed: look now. */
@@ -88,7 +98,7 @@ final class LeaderPlacement implements AutoCloseable {
   private void tick(Topology t, long now) {
     for (ExecutionGroupRecord g : t.getExecutionGroupsList()) {
       long preferred = g.getPreferredLeader();
-      if (closed || preferred == 0 || preferred == self || !g.getMergedInto().isEmpty()
+      if (closed || held || preferred == 0 || preferred == self || !g.getMergedInto().isEmpty()
           || !g.getMembersList().contains(preferred)) {
         continue;
       }

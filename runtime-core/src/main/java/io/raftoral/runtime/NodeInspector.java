@@ -110,6 +110,15 @@ public final class NodeInspector {
     }
   }
 
+  /**
+   * With {@code true}, this node stops handing the leaderships it has to their preferred leaders
+   * (leader spreading), e.g. while an operator pins a leader or a test moves leaders itself; with
+   * {@code false} it follows them again. Not persisted: a restarted node follows them.
+   */
+  public void holdLeadersInPlace(boolean hold) {
+    runtime.holdLeaders(hold);
+  }
+
   /** Whether this node leads (and so owns) the execution group {@code executionGroup}. */
   public boolean ownsGroup(String executionGroup) {
     GroupRuntime g = group(executionGroup);
@@ -117,17 +126,13 @@ public final class NodeInspector {
   }
 
   /**
-   * The group of a workflow: where it lives; for an id that was never started, where a generated
-   * id of its form points, else the first live group (the only one in most tests).
+   * The group of a workflow, from its id or claim alone (no group is asked: tests call this
+   * while a group's replica is stalled); for an id that names no group and was never claimed,
+   * the first live group (the only one in most tests).
    */
   private GroupId groupOf(String workflowId) {
-    try {
-      return routing.locate(WorkflowCalls.checkWorkflowId(workflowId)).group();
-    } catch (Errors.WorkflowNotFoundException e) {
-      var index = io.raftoral.common.WorkflowIds.groupOf(workflowId);
-      List<GroupId> holders = index.isEmpty() ? List.of() : routing.holders(index.getAsInt());
-      return holders.isEmpty() ? routing.liveGroupIds().getFirst() : holders.getLast();
-    }
+    GroupId placed = routing.placedGroup(WorkflowCalls.checkWorkflowId(workflowId));
+    return placed != null ? placed : routing.liveGroupIds().getFirst();
   }
 
   /**

@@ -201,6 +201,11 @@ public final class NodeRuntime implements AutoCloseable {
 
   // --- client calls (WorkflowCalls, WorkflowListing) ---
 
+  /** See {@link LeaderPlacement#hold}. */
+  void holdLeaders(boolean hold) {
+    leaderPlacement.hold(hold);
+  }
+
   /** See {@link WorkflowCalls#newWorkflowId}. */
   public String newWorkflowId() {
     return workflows.newWorkflowId();

@@ -240,6 +240,20 @@ final class Routing {
     return l;
   }
 
+  /**
+   * The live group an id was placed in, from its name or claim alone (no group is asked, so a
+   * stalled group does not hold this up): null when the id names no known group and has no claim.
+   */
+  GroupId placedGroup(String workflowId) {
+    var named = WorkflowIds.groupOf(workflowId);
+    Integer index = named.isPresent() ? Integer.valueOf(named.getAsInt()) : localClaims.apply(workflowId);
+    if (index == null && named.isEmpty()) {
+      index = claimAtLeader(workflowId);
+    }
+    List<GroupId> holders = index == null || !knowsIndex(index) ? List.of() : holders(index);
+    return holders.isEmpty() ? null : holders.getLast();
+  }
+
   /** Whether this node's topology knows group {@code index}. */
   boolean knowsGroup(int index) {
     return knowsIndex(index);
