@@ -170,6 +170,9 @@ final class PlacementPolicy {
       }
       ExecutionGroupRecord into = live.stream()
           .filter(g -> g != needy && settled(v, g))
+          // A group over the same nodes (overlapping bootstrap groups) adds no replica: merging
+          // into it would not help the size and would undo the bootstrap's groups.
+          .filter(g -> g.getMembersList().stream().anyMatch(m -> !needy.getMembersList().contains(m)))
           .min(Comparator.comparingInt(ExecutionGroupRecord::getMembersCount).thenComparingInt(ExecutionGroupRecord::getIndex))
           .orElse(null);
       if (into != null) {
