@@ -303,6 +303,9 @@ public final class ManagementState {
       if (g.getPreferredLeader() == nodeId) {
         without.setPreferredLeader(0);
       }
+      if (without.getMembersCount() == 0) {
+        without.setOpen(false); // no replica left: a start placed here could never run
+      }
       b.setExecutionGroups(i, without);
     }
     b.addRemoved(RemovedNode.newBuilder().setNodeId(nodeId).setRaftAddress(gone.getRaftAddress())
@@ -596,6 +599,12 @@ public final class ManagementState {
     if (retired(g) || merging(g)) {
       return refused(Refusal.REFUSAL_GROUP_CLOSED, "execution group " + index + (retired(g) ? " was merged" : " is being merged")
           + "; place workflow " + id + " in another group");
+    }
+    if (g.getMembersCount() == 0) {
+      // No replica left: a start there could never run. (A closed group with members may take a
+      // claim: a node whose topology showed it open chose it.)
+      return refused(Refusal.REFUSAL_GROUP_CLOSED, "execution group " + index + " has no member left; place workflow " + id
+          + " in another group");
     }
     claims.put(id, index);
     return applied(index);
