@@ -106,6 +106,31 @@ class Issue20BreakPolicyTest {
     assertThat(failures).as("invalid shapes").isEmpty();
   }
 
+  /**
+   * A merge whose source lost every member can never finish (no replica to seal or export:
+   * GroupMerge.step fails each round), and "nothing structural happens while a merge is under
+   * way": a node that joins afterwards is never placed in any group.
+   */
+  @Test
+  void aMergeWhoseSourceLostEveryMemberDoesNotBlockPlacingANewNodeForever() {
+    Cluster c = new Cluster(new Sizes(3, 3, 5)).group(1, 2, 3).group(4, 5);
+    c.g(1).setOpen(false).setMergeTarget(c.g(0).getGroupId()); // BeginMerge(1 -> 0) committed
+    c.remove(4);
+    c.remove(5);
+    c.node(6);
+    // The merge never finishes (nothing can export group 1): apply the policy's decisions until it has none.
+    for (int i = 0; i < 20; i++) {
+      Optional<Decision> d = c.decide();
+      if (d.isEmpty()) {
+        break;
+      }
+      c.apply(d.get().command());
+    }
+    assertThat(c.committed).as("decisions with node 6 unplaced while the dead merge is under way")
+        .anyMatch(x -> x.hasSetGroupMembers() && x.getSetGroupMembers().getMembersList().contains(6L)
+            || x.hasSplitGroup() && x.getSplitGroup().getMovedList().contains(6L));
+  }
+
   private static String invalid(Cluster c, Sizes s) {
     try {
       c.assertDisjointAndEveryNodePlaced();
