@@ -298,12 +298,14 @@ def test_a_failed_start_names_the_id_it_used(node: raftoral.Node) -> None:
     with pytest.raises(raftoral.NotRegistered) as generated:
         node.start_workflow("no-such-type", 1, None)
     assert generated.value.workflow_id is not None
-    assert uuid.UUID(generated.value.workflow_id).version == 4  # generated before anything was sent
+    # Generated before the start was sent, naming the node's only execution group: g0-<uuid4>.
+    assert generated.value.workflow_id.startswith("g0-")
+    assert uuid.UUID(generated.value.workflow_id[3:]).version == 4
     with pytest.raises(raftoral.NotRegistered) as given:
         node.start_workflow("no-such-type", 1, None, workflow_id="order-77")
     assert given.value.workflow_id == "order-77"
     handle = node.start_workflow("echo", 1, "generated here")
-    assert uuid.UUID(handle.workflow_id).version == 4
+    assert handle.workflow_id.startswith("g0-") and uuid.UUID(handle.workflow_id[3:]).version == 4
     assert handle.result(timeout=30) == "generated here"
 
 

@@ -541,10 +541,12 @@ int main(void) {
   CHECK_FAILS(raftoral_workflow_start(node, "seq", 1, big, sizeof big, NULL, &buf, &err_),
               RAFTORAL_ERR_PAYLOAD_TOO_LARGE, "1024");
   /* A start names the id it used in its error's detail, generated when none was given, so that the
-     caller can retry it: a start by id is idempotent. */
+     caller can retry it: a start by id is idempotent. A generated id names its execution group:
+     g<index>-<uuid>, here group 0, the only one. */
   err = NULL;
   CHECK(raftoral_workflow_start(node, "nope", 1, NULL, 0, NULL, &buf, &err) == RAFTORAL_ERR_NOT_REGISTERED);
-  CHECK(raftoral_error_detail(err) != NULL && strlen(raftoral_error_detail(err)) == 36);
+  CHECK(raftoral_error_detail(err) != NULL && strncmp(raftoral_error_detail(err), "g0-", 3) == 0
+        && strlen(raftoral_error_detail(err)) == 3 + 36);
   raftoral_error_free(err);
   err = NULL;
   CHECK(raftoral_workflow_start(node, "nope", 1, NULL, 0, "order-43", &buf, &err) == RAFTORAL_ERR_NOT_REGISTERED);

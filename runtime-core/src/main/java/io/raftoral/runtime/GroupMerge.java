@@ -99,7 +99,9 @@ final class GroupMerge {
 
   /** The first group (lowest index) being merged, or null. */
   static ExecutionGroupRecord merging(Topology t) {
-    return PlacementPolicy.liveGroups(t).stream().filter(g -> !g.getMergeTarget().isEmpty()).findFirst().orElse(null);
+    // A source without members has no replica left to seal or export: nothing to drive.
+    return PlacementPolicy.liveGroups(t).stream().filter(g -> !g.getMergeTarget().isEmpty() && g.getMembersCount() > 0)
+        .findFirst().orElse(null);
   }
 
   /**

@@ -450,6 +450,9 @@ final class MembershipController implements AutoCloseable {
       } else {
         next.remove(current.stream().filter(m -> !members.contains(m)).findFirst().orElseThrow());
       }
+      // The configuration leaves what was last seen conformed: members that come back to that set
+      // later (a split after two joins) must be looked at again, not skipped.
+      conformed.remove(g.getIndex());
       try {
         RaftReply reply = host.setConfiguration(gid, addresses(t, next), Map.of());
         LOG.info("node {}: execution group {} configuration {} -> {}{}", self, g.getIndex(), current, next,

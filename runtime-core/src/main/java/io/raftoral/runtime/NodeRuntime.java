@@ -163,7 +163,7 @@ public final class NodeRuntime implements AutoCloseable {
     membership.start();
     leaderPlacement.start();
     health.start();
-    Thread.ofVirtual().name("raftoral-retention-" + raft.nodeId()).start(new Retention(options.retention(), hosting, gate, routing::isMergingOrRetired));
+    Thread.ofVirtual().name("raftoral-retention-" + raft.nodeId()).start(new Retention(options.retention(), hosting, gate, routing::inMerge));
   }
 
   // --- this node ---

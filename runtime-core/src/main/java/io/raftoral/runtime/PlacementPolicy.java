@@ -79,7 +79,9 @@ final class PlacementPolicy {
 
   Optional<Decision> decide(View v) {
     List<ExecutionGroupRecord> live = liveGroups(v.topology());
-    boolean merging = live.stream().anyMatch(g -> !g.getMergeTarget().isEmpty());
+    // A merge whose source lost every member cannot go on (no replica to seal or export from):
+    // it does not hold the other rules back.
+    boolean merging = live.stream().anyMatch(g -> !g.getMergeTarget().isEmpty() && g.getMembersCount() > 0);
     Optional<Decision> d = Optional.empty();
     if (!merging) {
       d = splitAboveMax(v, live);

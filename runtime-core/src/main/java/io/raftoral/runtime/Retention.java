@@ -18,7 +18,7 @@ final class Retention implements Runnable {
   private final Duration retention;
   private final GroupHosting hosting;
   private final ServingGate gate;
-  // Whether a group is being merged away: sealed, it refuses prunes (SEALED); its target prunes the adopted copies.
+  // Whether a group takes part in a merge under way (merged away, or the target): neither prunes meanwhile.
   private final java.util.function.Predicate<io.raftoral.raft.GroupId> mergingAway;
 
   Retention(Duration retention, GroupHosting hosting, ServingGate gate, java.util.function.Predicate<io.raftoral.raft.GroupId> mergingAway) {

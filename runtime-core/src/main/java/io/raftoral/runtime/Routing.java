@@ -375,6 +375,17 @@ final class Routing {
     return g != null && (!g.getMergeTarget().isEmpty() || !g.getMergedInto().isEmpty());
   }
 
+  /**
+   * Whether {@code group} takes part in a merge under way, as the group merged away (or already
+   * retired) or as the target: retention waits in both, since a merge redone from the seal (a new
+   * management leader) adopts again what the target does not hold, a pruned workflow included.
+   */
+  boolean inMerge(GroupId group) {
+    String id = group.uuid().toString();
+    return isMergingOrRetired(group)
+        || management.topology().getExecutionGroupsList().stream().anyMatch(g -> g.getMergeTarget().equals(id));
+  }
+
   /** Whether this node's topology shows {@code group} retired (its records all moved to the group it merged into). */
   boolean isRetired(GroupId group) {
     ExecutionGroupRecord g = byId(management.topology(), group.uuid().toString());

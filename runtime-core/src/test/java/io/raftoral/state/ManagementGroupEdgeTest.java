@@ -17,7 +17,7 @@ import io.raftoral.raft.GroupIds;
 import org.junit.jupiter.api.Test;
 
 /** Break tests (issue 20) of the management rules: claims, merges, groups that lose every member. */
-class Issue20BreakManagementStateTest {
+class ManagementGroupEdgeTest {
   private static final long TERM = 3;
   private final ManagementState state = new ManagementState(GroupIds::executionUuid);
 

@@ -18,7 +18,7 @@ import org.junit.jupiter.api.Test;
  * groups, tiny clusters, random join/leave sequences with every valid size triple. Uses the
  * simulated applier of {@link PlacementPolicyTest}.
  */
-class Issue20BreakPolicyTest {
+class PlacementPolicyEdgeTest {
 
   /** ARCHITECTURE.md: "the rules stay correct with that overlap and do not undo it". */
   @Test

@@ -8,7 +8,7 @@ import java.util.UUID;
 import org.junit.jupiter.api.Test;
 
 /** Break tests (issue 20) of the g<index>-<uuid> id form: edge indices and near-misses are caller-chosen ids. */
-class Issue20BreakWorkflowIdsTest {
+class WorkflowIdsEdgeTest {
   private static final String U = "0b9f6c1e-1234-4abc-8def-0123456789ab";
 
   @Test
