@@ -7,6 +7,7 @@ import io.raftoral.proto.management.Topology;
 import io.raftoral.proto.raft.AdoptWorkflows;
 import io.raftoral.proto.raft.Command;
 import io.raftoral.proto.raft.ExportWorkflows;
+import io.raftoral.proto.raft.GroupStatus;
 import io.raftoral.proto.raft.Query;
 import io.raftoral.proto.raft.QueryReply;
 import io.raftoral.proto.raft.ResultCode;
@@ -45,6 +46,8 @@ import org.slf4j.LoggerFactory;
 final class GroupMerge {
   private static final Logger LOG = LoggerFactory.getLogger(GroupMerge.class);
   static final long PAGE_BYTES = 1 << 20;
+  /** How long the source's own leader has to drain its side effects and seal it (its drain is {@link NodeRuntime#HANDOFF_DRAIN}). */
+  static final Duration SEAL_GRACE = NodeRuntime.HANDOFF_DRAIN.plusSeconds(5);
 
   /** Asks a group (its leader) a query. */
   interface GroupQuery {
@@ -87,6 +90,8 @@ final class GroupMerge {
   private long term;
   private int from = -1;
   private boolean sealed;
+  // When this leader began to wait for the source's own leader to seal it (nanos).
+  private long sealWaitSince = System.nanoTime();
   private String cursor = "";
   private long adopted;
 
@@ -114,6 +119,7 @@ final class GroupMerge {
       this.term = term;
       from = g.getIndex();
       sealed = false;
+      sealWaitSince = System.nanoTime();
       cursor = "";
       adopted = 0;
     }
@@ -128,9 +134,19 @@ final class GroupMerge {
     GroupId intoId = GroupId.of(UUID.fromString(into.getGroupId()));
     try {
       if (!sealed) {
-        if (!leading.getAsBoolean()) {
+        // The source's own leader seals it once the side effects running there have proposed
+        // their results (LeaderPlacement), so none runs again in the target. Only a source whose
+        // leader does not do so in time is sealed from here (those side effects may run again).
+        GroupStatus status = queries.query(fromId, Query.newBuilder().setStatus(true).build(), timeout).getStatus();
+        if (status.getSealed()) {
+          sealed = true;
+          LOG.info("node {}: group {} sealed; copying its workflows into group {}", self, g.getIndex(), into.getIndex());
           return null;
         }
+        if (System.nanoTime() - sealWaitSince < SEAL_GRACE.toNanos() || !leading.getAsBoolean()) {
+          return null;
+        }
+        LOG.warn("node {}: group {}'s leader did not seal it within {}: sealing it from here", self, g.getIndex(), SEAL_GRACE);
         var outcome = groups.propose(fromId, Command.newBuilder()
             .setSealGroup(SealGroup.newBuilder().setMergeTarget(into.getGroupId())).build())
             .get(timeout.toMillis(), TimeUnit.MILLISECONDS);

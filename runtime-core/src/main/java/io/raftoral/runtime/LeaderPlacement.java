@@ -2,6 +2,9 @@ package io.raftoral.runtime;
 
 import io.raftoral.proto.management.ExecutionGroupRecord;
 import io.raftoral.proto.management.Topology;
+import io.raftoral.proto.raft.Command;
+import io.raftoral.proto.raft.ResultCode;
+import io.raftoral.proto.raft.SealGroup;
 import io.raftoral.raft.GroupConfiguration;
 import io.raftoral.raft.GroupId;
 import io.raftoral.raft.ManagementStateMachine;
@@ -44,6 +47,8 @@ final class LeaderPlacement implements AutoCloseable {
   private final long transferTimeoutMs;
   // Group -> when (nanos) this node last tried to hand it off.
   private final Map<GroupId, Long> lastAttempt = new HashMap<>();
+  // Group -> when (nanos) this node last tried to seal it for a merge.
+  private final Map<GroupId, Long> lastSeal = new HashMap<>();
   private volatile Thread loop;
   private volatile boolean closed;
   private volatile boolean held;
@@ -97,6 +102,7 @@ final class LeaderPlacement implements AutoCloseable {
 
   private void tick(Topology t, long now) {
     for (ExecutionGroupRecord g : t.getExecutionGroupsList()) {
+      sealIfMergedAway(g, now);
       long preferred = g.getPreferredLeader();
       if (closed || held || preferred == 0 || preferred == self || !g.getMergedInto().isEmpty()
           || !g.getMembersList().contains(preferred)) {
@@ -129,6 +135,44 @@ final class LeaderPlacement implements AutoCloseable {
       }
     }
     lastAttempt.keySet().removeIf(gid -> now - lastAttempt.get(gid) > TimeUnit.MINUTES.toNanos(1));
+    lastSeal.keySet().removeIf(gid -> now - lastSeal.get(gid) > TimeUnit.MINUTES.toNanos(1));
+  }
+
+  /**
+   * The leader of a group being merged away seals it, after the side effects running here have
+   * proposed their results ({@link GroupRuntime#handOff}: no new owner decision meanwhile), so
+   * that none of them runs again in the merge target. Whoever leads it does so, held or not.
+   */
+  private void sealIfMergedAway(ExecutionGroupRecord g, long now) {
+    if (closed || g.getMergeTarget().isEmpty() || g.getMembersCount() == 0) {
+      return;
+    }
+    GroupId gid = GroupId.of(UUID.fromString(g.getGroupId()));
+    GroupRuntime runtime = hosting.get(gid);
+    if (runtime == null || runtime.isSealed() || !host.isLeader(gid)) {
+      return;
+    }
+    Long last = lastSeal.get(gid);
+    if (last != null && now - last < RETRY.toNanos()) {
+      return;
+    }
+    lastSeal.put(gid, now);
+    Command seal = Command.newBuilder().setSealGroup(SealGroup.newBuilder().setMergeTarget(g.getMergeTarget())).build();
+    boolean done = runtime.handOff(NodeRuntime.HANDOFF_DRAIN, () -> {
+      try {
+        ResultCode code = runtime.propose(seal).get(transferTimeoutMs, TimeUnit.MILLISECONDS).result().getCode();
+        return code == ResultCode.APPLIED || code == ResultCode.SEALED;
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return false;
+      } catch (Exception e) {
+        LOG.info("node {}: sealing execution group {} for its merge failed: {} (retry in {})", self, g.getIndex(), e.toString(), RETRY);
+        return false;
+      }
+    });
+    if (done) {
+      LOG.info("node {}: sealed execution group {} for its merge, its side effects drained", self, g.getIndex());
+    }
   }
 
   @Override
