@@ -16,8 +16,10 @@ import java.util.ArrayList;
 import java.util.Base64;
 import java.util.Comparator;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -93,7 +95,7 @@ final class WorkflowListing {
     for (int i = 0; i < groups.size(); i++) {
       pages.add(new GroupPage(groups.get(i), answer(asks.get(i), groups.get(i), deadline)));
     }
-    Merged m = merge(limit, pages, routing::isMergingOrRetired);
+    Merged m = merge(limit, pages, routing::isMergingOrRetired, shadowed(pages));
     return new ListPage(m.items().stream().map(i -> WorkflowInfos.toInfo(i.record(), i.group())).toList(), m.nextToken());
   }
 
@@ -105,11 +107,24 @@ final class WorkflowListing {
    * more, so nothing of that group before the next cursor is skipped.
    */
   static Merged merge(int limit, List<GroupPage> pages, java.util.function.Predicate<GroupId> movingAway) {
+    return merge(limit, pages, movingAway, Set.of());
+  }
+
+  /**
+   * As {@link #merge(int, List, java.util.function.Predicate)}, leaving out the records in
+   * {@code shadowed} (a group being merged away's copies of workflows its target holds already,
+   * maybe in another status than the filter asked for); they still bound the page.
+   */
+  static Merged merge(int limit, List<GroupPage> pages, java.util.function.Predicate<GroupId> movingAway,
+      Set<Item> shadowed) {
     Map<String, Item> byId = new HashMap<>();
     WorkflowRecord bound = null; // the earliest last record of a group that has more
     boolean more = false;
     for (GroupPage p : pages) {
       for (WorkflowRecord r : p.reply().getWorkflowsList()) {
+        if (shadowed.contains(new Item(r, p.group()))) {
+          continue;
+        }
         Item seen = byId.get(r.getWorkflowId());
         if (seen == null || (movingAway.test(seen.group()) && !movingAway.test(p.group()))) {
           byId.put(r.getWorkflowId(), new Item(r, p.group()));
@@ -137,6 +152,42 @@ final class WorkflowListing {
       next = new Cursor(last.getStartedAtMillis(), last.getWorkflowId()).token();
     }
     return new Merged(page, next);
+  }
+
+  /**
+   * The records of groups being merged away whose target holds the workflow already: the
+   * target's copy is the live one (a filter by status may leave it out while the source's frozen
+   * copy still matches). Asked of the targets in parallel; only during a merge.
+   */
+  private Set<Item> shadowed(List<GroupPage> pages) {
+    List<CompletableFuture<Item>> asks = new ArrayList<>();
+    for (GroupPage p : pages) {
+      Routing.Target target = routing.isMergingOrRetired(p.group()) ? routing.successor(p.group()) : null;
+      if (target == null) {
+        continue;
+      }
+      for (WorkflowRecord r : p.reply().getWorkflowsList()) {
+        asks.add(CompletableFuture.supplyAsync(
+            () -> routing.recordIn(target.group(), r.getWorkflowId()) != null ? new Item(r, p.group()) : null,
+            Thread::startVirtualThread));
+      }
+    }
+    Set<Item> out = new HashSet<>();
+    long deadline = ServingGate.deadlineAfter(requestTimeout);
+    for (CompletableFuture<Item> ask : asks) {
+      try {
+        Item i = ask.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+        if (i != null) {
+          out.add(i);
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new Errors.UnavailableException("interrupted while listing", e);
+      } catch (ExecutionException | TimeoutException e) {
+        throw new Errors.UnavailableException("a merge target did not say which workflows it holds within " + requestTimeout, e);
+      }
+    }
+    return out;
   }
 
   private QueryReply answer(CompletableFuture<QueryReply> ask, GroupId gid, long deadlineNanos) {

@@ -46,6 +46,18 @@ class WorkflowListingMergeTest {
   }
 
   @Test
+  void aFrozenCopyWhoseTargetHoldsTheWorkflowIsNotListedEvenWhenTheFilterLeavesTheTargetsCopyOut() {
+    // A is being merged into B; a list of RUNNING workflows: B's copy of "x" COMPLETED (filtered
+    // out there), A's frozen copy still RUNNING. B holds "x", so A's copy is shadowed.
+    WorkflowRecord frozen = r(1, "x");
+    Merged m = WorkflowListing.merge(10, List.of(page(A, true, frozen, r(2, "y")), page(B, false)), g -> g.equals(A),
+        java.util.Set.of(new WorkflowListing.Item(frozen, A)));
+    assertThat(ids(m)).containsExactly("y");
+    // The shadowed record still bounds the page: A has more after (2, "y").
+    assertThat(WorkflowListing.Cursor.parse(m.nextToken())).isEqualTo(new WorkflowListing.Cursor(2, "y"));
+  }
+
+  @Test
   void thePageEndsAtTheEarliestLastRecordOfAGroupWithMore() {
     // A has more after (3, "c"); after dedupe fewer than the limit remain, yet B's (9, "q") must
     // wait for the next page: A's records between (3, "c") and it were not asked for yet.
