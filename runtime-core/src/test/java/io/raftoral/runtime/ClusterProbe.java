@@ -66,6 +66,13 @@ final class ClusterProbe {
     }
   }
 
+  /** The inspector of the node that leads the management group, once one does (waiting at most {@code timeout}). */
+  static NodeInspector managementLeader(TestCluster cluster, Duration timeout) throws InterruptedException {
+    long[] leader = new long[1];
+    await("a management leader", timeout, () -> (leader[0] = cluster.node(1).inspector().clusterInfo().getManagementLeader()) != 0);
+    return cluster.node(leader[0]).inspector();
+  }
+
   static void await(String what, Duration timeout, BooleanSupplier condition) throws InterruptedException {
     long deadline = System.nanoTime() + timeout.toNanos();
     while (!condition.getAsBoolean()) {

@@ -74,7 +74,7 @@ class MergeDrainsSideEffectsTest {
     assertThat(entered.await(WAIT.toSeconds(), TimeUnit.SECONDS)).as("the side effect started").isTrue();
 
     // The management leader merges group 1 into group 0; the merge runs on its own from here.
-    ManagementResult begun = managementLeader().decide(ManagementCommand.newBuilder()
+    ManagementResult begun = ClusterProbe.managementLeader(cluster, WAIT).decide(ManagementCommand.newBuilder()
         .setBeginMerge(BeginMerge.newBuilder().setFromIndex(1).setIntoIndex(0).setReason("test")).build());
     assertThat(begun).isNotNull();
     assertThat(begun.getApplied()).as("BeginMerge: %s", begun).isTrue();
@@ -94,18 +94,6 @@ class MergeDrainsSideEffectsTest {
     }
     assertThat(target.state().get("pay-1").toRecord().getResult().toStringUtf8()).isEqualTo("\"charged-1\"");
     assertThat(runs.get()).as("runs of the checkpointCompute function of pay-1 (no failure happened)").isEqualTo(1);
-  }
-
-  private NodeInspector managementLeader() throws InterruptedException {
-    long deadline = System.nanoTime() + WAIT.toNanos();
-    while (true) {
-      long leader = cluster.node(1).inspector().clusterInfo().getManagementLeader();
-      if (leader != 0) {
-        return cluster.node(leader).inspector();
-      }
-      assertThat(System.nanoTime()).as("a management leader").isLessThan(deadline);
-      Thread.sleep(50);
-    }
   }
 
   private static CommandResult propose(NodeInspector node, GroupId group, Command command) throws Exception {

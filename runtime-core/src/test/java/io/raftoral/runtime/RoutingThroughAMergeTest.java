@@ -118,7 +118,7 @@ class RoutingThroughAMergeTest {
     }
 
     // The merge, step by step.
-    NodeInspector leader = managementLeader();
+    NodeInspector leader = ClusterProbe.managementLeader(cluster, WAIT);
     ManagementResult begun = leader.decide(ManagementCommand.newBuilder()
         .setBeginMerge(BeginMerge.newBuilder().setFromIndex(1).setIntoIndex(0).setReason("test")).build());
     assertThat(begun).isNotNull();
@@ -153,7 +153,7 @@ class RoutingThroughAMergeTest {
     // A new start during the merge goes to the group still open.
     assertThat(cluster.node(1).start("merge", 1, "new", String.class).executionGroup()).isEqualTo(into.uuid().toString());
 
-    ManagementResult finished = managementLeader().decide(ManagementCommand.newBuilder()
+    ManagementResult finished = ClusterProbe.managementLeader(cluster, WAIT).decide(ManagementCommand.newBuilder()
         .setFinishMerge(FinishMerge.newBuilder().setFromIndex(1)).build());
     assertThat(finished).isNotNull();
     for (long n = 1; n <= 3; n++) {
@@ -193,18 +193,6 @@ class RoutingThroughAMergeTest {
         assertThat(System.nanoTime()).as("%s ran its first step", id).isLessThan(deadline);
         Thread.sleep(20);
       }
-    }
-  }
-
-  private NodeInspector managementLeader() throws InterruptedException {
-    long deadline = System.nanoTime() + WAIT.toNanos();
-    while (true) {
-      long leader = cluster.node(1).inspector().clusterInfo().getManagementLeader();
-      if (leader != 0) {
-        return cluster.node(leader).inspector();
-      }
-      assertThat(System.nanoTime()).as("a management leader").isLessThan(deadline);
-      Thread.sleep(50);
     }
   }
 
