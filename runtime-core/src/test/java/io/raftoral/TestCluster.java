@@ -51,6 +51,11 @@ public final class TestCluster implements AutoCloseable {
     }
   }
 
+  /** Every member's Raft address by node id (to restart a node on its data directory). */
+  public Map<Long, String> members() {
+    return cluster.members();
+  }
+
   public static Map<Long, String> freeAddresses(int count) {
     return LocalCluster.freeAddresses(count);
   }

@@ -59,6 +59,7 @@ public final class RaftHost implements AutoCloseable {
   static final java.time.Duration CLIENT_CALL_LIMIT = java.time.Duration.ofSeconds(30);
 
   private final RaftSettings settings;
+  private final ReplicaDirectories replicaDirectories;
   private final RaftPeerId self;
   private final RaftProperties properties;
   private final RaftServer server;
@@ -87,6 +88,9 @@ public final class RaftHost implements AutoCloseable {
 
   public RaftHost(RaftSettings settings, StateMachines stateMachines) throws IOException {
     this.settings = settings;
+    this.replicaDirectories = new ReplicaDirectories(settings);
+    // Before the server is built: building it recovers every group directory in storage.
+    replicaDirectories.sweep();
     this.self = PeerIds.of(settings.nodeId());
     this.properties = properties(settings);
     this.adminProperties = properties(settings);
@@ -391,16 +395,22 @@ public final class RaftHost implements AutoCloseable {
   }
 
   /**
-   * Stops this node's division of the group and deletes its Raft storage (log, snapshots). The
-   * caller has made sure the replica is no longer needed: the group is retired, or its leader's
-   * configuration no longer lists this node.
+   * Stops this node's division of the group and deletes its replica: Raft storage (log,
+   * snapshots) and state store, crash-safely ({@link ReplicaDirectories}). The caller has made
+   * sure the replica is no longer needed: the group is retired, or its leader's configuration no
+   * longer lists this node.
    */
   public void removeGroup(GroupId group) throws IOException {
+    StateMachine machine = server.getDivision(group.ratis()).getStateMachine();
+    // Ratis keeps the directory (neither delete nor rename: both go file by file, and a crash
+    // half way would leave a replica that cannot be opened); ReplicaDirectories moves it whole.
     RaftClientReply reply = server.groupManagement(GroupManagementRequest.newRemove(localClientId, self,
-        callIds.incrementAndGet(), group.ratis(), true, false));
+        callIds.incrementAndGet(), group.ratis(), false, false));
     if (!reply.isSuccess()) {
       throw new IOException("cannot remove group " + group + ": " + reply.getException());
     }
+    machine.close(); // closed by Ratis already unless its apply thread had failed; closing twice is harmless
+    replicaDirectories.drop(group);
   }
 
   /** The committed entries of a hosted group still in its log, in order (for tests and tools). */

@@ -254,23 +254,11 @@ final class GroupHosting {
       runtime.close();
     }
     try {
-      host.removeGroup(gid); // Ratis closes the state machine (and its store) and deletes the group's Raft storage
-      deleteRecursively(raft.stateDir().resolve(gid.uuid().toString()));
+      host.removeGroup(gid); // closes the state machine and its store, then deletes both directories
       LOG.info("node {}: dropped its replica of execution group {} ({}): {}", raft.nodeId(), index, gid, why);
     } catch (IOException | RuntimeException e) {
       LOG.warn("node {}: dropping its replica of execution group {} failed (retried later): {}", raft.nodeId(), index,
           e.toString());
-    }
-  }
-
-  private static void deleteRecursively(java.nio.file.Path dir) throws IOException {
-    if (!java.nio.file.Files.exists(dir)) {
-      return;
-    }
-    try (var paths = java.nio.file.Files.walk(dir)) {
-      for (java.nio.file.Path p : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
-        java.nio.file.Files.deleteIfExists(p);
-      }
     }
   }
 }
