@@ -204,6 +204,11 @@ public final class WorkflowStateMachine extends GroupStateMachine {
       }
 
       @Override
+      public void adoptionDone(String fromGroup) {
+        loaded.restoreAdoptionDone(fromGroup);
+      }
+
+      @Override
       public void workflow(io.raftoral.proto.raft.WorkflowRecord record) {
         loaded.restoreWorkflow(record);
       }

@@ -5,6 +5,7 @@ import io.raftoral.proto.management.FinishMerge;
 import io.raftoral.proto.management.ManagementCommand;
 import io.raftoral.proto.management.Topology;
 import io.raftoral.proto.raft.AdoptWorkflows;
+import io.raftoral.proto.raft.AdoptionDone;
 import io.raftoral.proto.raft.Command;
 import io.raftoral.proto.raft.ExportWorkflows;
 import io.raftoral.proto.raft.GroupStatus;
@@ -34,7 +35,9 @@ import org.slf4j.LoggerFactory;
  *       on SEALED, starts and terminations are MOVED);
  *   <li>one page (about {@link #PAGE_BYTES}) of {@code from}'s workflows, read from its leader
  *       (Query.export after the last id copied), proposed as AdoptWorkflows into the target;
- *   <li>once a page says nothing follows: the FinishMerge command for the caller to commit.
+ *   <li>once a page says nothing follows: AdoptionDone into the target (a deposed leader's page
+ *       arriving after it adds nothing, though the target may have pruned what it adopted), then
+ *       the FinishMerge command for the caller to commit.
  * </ol>
  *
  * Every step is idempotent (sealing twice, adopting an id the target holds), and the state kept
@@ -177,6 +180,15 @@ final class GroupMerge {
         cursor = page.getExported(page.getExportedCount() - 1).getRecord().getWorkflowId();
       }
       if (page.getMore()) {
+        return null;
+      }
+      if (!leading.getAsBoolean()) {
+        return null;
+      }
+      var done = groups.propose(intoId, Command.newBuilder().setAdoptionDone(AdoptionDone.newBuilder()
+          .setFromGroup(g.getGroupId())).build()).get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+      if (done.result().getCode() != ResultCode.APPLIED) {
+        LOG.info("node {}: group {} did not close adoption from group {}: {}", self, into.getIndex(), g.getIndex(), done.result());
         return null;
       }
       LOG.info("node {}: every workflow of group {} is in group {} ({} copied in term {}): finishing the merge", self,

@@ -212,7 +212,7 @@ final class GroupRuntime implements WorkflowStateMachine.Listener, WorkflowRun.H
       case OWNER_CHANGE -> ownerChanged(command.getOwnerChange());
       case SEAL_GROUP -> sealed(command.getSealGroup().getMergeTarget());
       case ADOPT_WORKFLOWS -> adopted(command.getAdoptWorkflows());
-      case PRUNE_WORKFLOWS, REFUSED, PLACEMENT, KIND_NOT_SET -> {}
+      case PRUNE_WORKFLOWS, REFUSED, PLACEMENT, ADOPTION_DONE, KIND_NOT_SET -> {}
     }
   }
 

@@ -31,6 +31,11 @@ public record StoreChanges(StateStore.Batch writes) implements WorkflowState.Cha
   }
 
   @Override
+  public void adoptionDone(String fromGroup) {
+    writes.putAdoptionDone(fromGroup);
+  }
+
+  @Override
   public void removed(String workflowId) {
     writes.removeWorkflow(workflowId);
   }

@@ -41,6 +41,9 @@ public final class WorkflowState {
 
     /** The group was sealed for a merge into {@code mergeTarget}. */
     default void sealed(String mergeTarget) {}
+
+    /** The merge of {@code fromGroup} into this group copied its last page. */
+    default void adoptionDone(String fromGroup) {}
   }
 
   /**
@@ -61,6 +64,9 @@ public final class WorkflowState {
   // The merge target's group id once a SealGroup was applied, else null. Invariant: once set,
   // never changes, and no workflow changes after it (so an export read after it is final).
   private volatile String sealedFor;
+  // The groups whose merge into this one finished copying (AdoptionDone). Invariant: only grows,
+  // and no AdoptWorkflows from a group in it adds anything.
+  private final java.util.Set<String> adoptionsDone = ConcurrentHashMap.newKeySet();
 
   public WorkflowEntry get(String workflowId) {
     return workflows.get(workflowId);
@@ -89,6 +95,11 @@ public final class WorkflowState {
   public String mergeTarget() {
     String target = sealedFor;
     return target == null ? "" : target;
+  }
+
+  /** Whether the merge of {@code fromGroup} into this group finished copying: its pages add nothing any more. */
+  public boolean adoptionDone(String fromGroup) {
+    return adoptionsDone.contains(fromGroup);
   }
 
   /** The node that owns the group's workflows; 0 before the first OwnerChange. */
@@ -124,6 +135,7 @@ public final class WorkflowState {
       case PLACEMENT -> place(command.getPlacement().getGroups(), changes);
       case SEAL_GROUP -> seal(command.getSealGroup().getMergeTarget(), changes);
       case ADOPT_WORKFLOWS -> adopt(command.getAdoptWorkflows(), changes);
+      case ADOPTION_DONE -> adoptionDone(command.getAdoptionDone().getFromGroup(), changes);
       case KIND_NOT_SET -> throw new IllegalArgumentException("command without a kind");
     };
   }
@@ -167,6 +179,10 @@ public final class WorkflowState {
     sealedFor = mergeTarget;
   }
 
+  public void restoreAdoptionDone(String fromGroup) {
+    adoptionsDone.add(fromGroup);
+  }
+
   /**
    * Makes this state equal to {@code other} (a snapshot installed from the leader), keeping the
    * entry objects of workflows present in both: local runs hold those and must see the new
@@ -189,6 +205,8 @@ public final class WorkflowState {
     owner = other.owner;
     placement = other.placement;
     sealedFor = other.sealedFor;
+    adoptionsDone.addAll(other.adoptionsDone);
+    adoptionsDone.retainAll(other.adoptionsDone);
   }
 
   private CommandResult start(WorkflowStart s, Changes changes) {
@@ -366,6 +384,11 @@ public final class WorkflowState {
     if (sealedFor != null) {
       return sealedResult(WorkflowStatusCode.WORKFLOW_STATUS_UNSPECIFIED);
     }
+    if (adoptionsDone.contains(a.getFromGroup())) {
+      // A late page of a finished merge: what it holds is here, or was here and is pruned.
+      return result(ResultCode.APPLIED, WorkflowStatusCode.WORKFLOW_STATUS_UNSPECIFIED).toBuilder()
+          .setMessage("the merge of group " + a.getFromGroup() + " into this group is done: its pages add nothing").build();
+    }
     for (io.raftoral.proto.raft.ExportedWorkflow x : a.getWorkflowsList()) {
       String malformed = malformed(x);
       if (malformed != null) {
@@ -398,6 +421,21 @@ public final class WorkflowState {
       added++;
     }
     return result(ResultCode.APPLIED, WorkflowStatusCode.WORKFLOW_STATUS_UNSPECIFIED).toBuilder().setPruned(added).build();
+  }
+
+  /**
+   * Closes adoption from {@code fromGroup}, for good. Changes no workflow, so it is applied on a
+   * sealed group too (a target merged on later may still see its first merge's marker late).
+   */
+  private CommandResult adoptionDone(String fromGroup, Changes changes) {
+    if (fromGroup.isEmpty()) {
+      return result(ResultCode.INVALID_INPUT, WorkflowStatusCode.WORKFLOW_STATUS_UNSPECIFIED).toBuilder()
+          .setMessage("AdoptionDone without the group the workflows came from").build();
+    }
+    if (adoptionsDone.add(fromGroup)) {
+      changes.adoptionDone(fromGroup);
+    }
+    return result(ResultCode.APPLIED, WorkflowStatusCode.WORKFLOW_STATUS_UNSPECIFIED);
   }
 
   /** Why an exported workflow cannot be adopted, or null when it can. */
@@ -461,6 +499,11 @@ public final class WorkflowState {
       sha.update((byte) 1);
       sha.update(target.getBytes(java.nio.charset.StandardCharsets.UTF_8));
     }
+    // Likewise only once a merge into this group finished copying.
+    adoptionsDone.stream().sorted().forEach(from -> {
+      sha.update((byte) 2);
+      sha.update(from.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    });
     workflows.values().stream()
         .sorted(java.util.Comparator.comparing(WorkflowEntry::workflowId))
         .forEach(w -> w.digestInto(sha));

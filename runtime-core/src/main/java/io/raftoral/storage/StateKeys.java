@@ -15,6 +15,7 @@ final class StateKeys {
   static final byte CHECKPOINT = 4;
   static final byte PLACEMENT = 5;
   static final byte SEALED = 6;
+  static final byte ADOPTION_DONE = 7;
 
   static final byte[] APPLIED_KEY = {APPLIED};
   static final byte[] OWNER_KEY = {OWNER};
@@ -26,6 +27,16 @@ final class StateKeys {
   static byte[] workflow(String workflowId) {
     byte[] id = utf8(workflowId);
     return ByteBuffer.allocate(1 + id.length).put(WORKFLOW).put(id).array();
+  }
+
+  /** One key per group whose merge into this one finished copying; the value is empty. */
+  static byte[] adoptionDone(String fromGroup) {
+    byte[] id = utf8(fromGroup);
+    return ByteBuffer.allocate(1 + id.length).put(ADOPTION_DONE).put(id).array();
+  }
+
+  static String adoptionDoneGroup(byte[] raw) {
+    return new String(raw, 1, raw.length - 1, StandardCharsets.UTF_8);
   }
 
   /** Length-prefixed parts, so no workflow id or key can be read as another's prefix. */

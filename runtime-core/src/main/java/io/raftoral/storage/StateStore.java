@@ -26,6 +26,7 @@ import org.rocksdb.WriteOptions;
 /**
  * The durable state of one execution group: a RocksDB holding every workflow record, every
  * committed checkpoint value, the owner, the placement, the seal (its merge target) once sealed,
+ * the groups whose merge into this one finished copying (AdoptionDone),
  * and the Raft position (term, index) of the last entry applied, which each {@link #commit}
  * writes in the same batch as that entry's changes. A
  * replica reopened after a crash therefore knows exactly which entries its state contains.
@@ -55,6 +56,9 @@ public final class StateStore implements AutoCloseable {
 
     /** The group was sealed for a merge into {@code mergeTarget} (absent while it is not). */
     default void sealed(String mergeTarget) {}
+
+    /** The merge of {@code fromGroup} into the group finished copying. */
+    default void adoptionDone(String fromGroup) {}
 
     void workflow(WorkflowRecord record);
 
@@ -128,6 +132,7 @@ public final class StateStore implements AutoCloseable {
           }
           case StateKeys.PLACEMENT -> visitor.placement(ByteBuffer.wrap(it.value()).getLong());
           case StateKeys.SEALED -> visitor.sealed(new String(it.value(), java.nio.charset.StandardCharsets.UTF_8));
+          case StateKeys.ADOPTION_DONE -> visitor.adoptionDone(StateKeys.adoptionDoneGroup(key));
           case StateKeys.WORKFLOW -> visitor.workflow(WorkflowRecord.parseFrom(it.value()));
           case StateKeys.CHECKPOINT -> {
             StateKeys.Checkpoint c = StateKeys.parseCheckpoint(key);
@@ -263,6 +268,11 @@ public final class StateStore implements AutoCloseable {
     /** Marks the group sealed for a merge into {@code mergeTarget}. */
     public void putSealed(String mergeTarget) {
       put(StateKeys.SEALED_KEY, mergeTarget.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    }
+
+    /** Marks the merge of {@code fromGroup} into the group as done copying. */
+    public void putAdoptionDone(String fromGroup) {
+      put(StateKeys.adoptionDone(fromGroup), new byte[0]);
     }
 
     public void putPlacement(long groups) {

@@ -308,6 +308,30 @@ class WorkflowStateMachineStorageTest {
     assertThat(follower.machine.status().getSealed()).isTrue();
   }
 
+  // AdoptionDone is durable too: after a restart and in a replica restored from a snapshot, a
+  // late page of that merge adds nothing.
+  @Test
+  void adoptionDoneSurvivesARestartAndASnapshot() throws Exception {
+    Replica r = replica("n1");
+    r.apply(1, 1, owner(1), Command.newBuilder().setAdoptionDone(io.raftoral.proto.raft.AdoptionDone.newBuilder()
+        .setFromGroup("merged-group")).build());
+    String digest = r.machine.state().digest();
+    assertThat(r.machine.takeSnapshot()).isEqualTo(1);
+    r.close();
+
+    Replica again = replica("n1");
+    assertThat(again.machine.state().adoptionDone("merged-group")).isTrue();
+    assertThat(again.machine.state().digest()).isEqualTo(digest);
+
+    Replica follower = replica("n2");
+    follower.machine.pause();
+    follower.installFrom(again);
+    follower.machine.reinitialize();
+    assertThat(follower.machine.state().adoptionDone("merged-group")).isTrue();
+    assertThat(follower.machine.state().adoptionDone("other-group")).isFalse();
+    assertThat(follower.machine.state().digest()).isEqualTo(digest);
+  }
+
   // Export pages: id order strictly after the cursor, within max_bytes but at least one
   // workflow each, `more` until the last; every workflow once with its checkpoints: running ones
   // from memory, finished ones from the store (a reopened replica holds none of theirs in memory).

@@ -198,6 +198,50 @@ class WorkflowStateMergeTest {
     assertThat(state.get("running").checkpoint("a", 0)).isNull();
   }
 
+  // After AdoptionDone a page from that group adds nothing, though the target pruned what it
+  // adopted: a deposed management leader's late page must not bring a finished workflow back.
+  @Test
+  void afterAdoptionDoneALatePageAddsNothingEvenOncePruned() {
+    List<ExportedWorkflow> page = export(sourceGroup());
+    apply(adopt(page));
+    assertThat(apply(adoptionDone("from")).getCode()).isEqualTo(ResultCode.APPLIED);
+    apply(endWithResult("running", "done", TERM));
+    assertThat(apply(prune(Long.MAX_VALUE)).getPruned()).isEqualTo(4);
+
+    CommandResult late = apply(adopt(page));
+
+    assertThat(late.getCode()).isEqualTo(ResultCode.APPLIED);
+    assertThat(late.getPruned()).isZero();
+    assertThat(late.getMessage()).contains("the merge of group from into this group is done");
+    assertThat(state.size()).isZero();
+    // Only that source is closed: a page of another merge is adopted.
+    Command other = Command.newBuilder().setAdoptWorkflows(AdoptWorkflows.newBuilder().setFromGroup("other")
+        .addAllWorkflows(page)).build();
+    assertThat(apply(other).getPruned()).isEqualTo(4);
+  }
+
+  // AdoptionDone is durable state: kept by a restore and a snapshot install, and in the digest.
+  @Test
+  void adoptionDoneSurvivesARestoreAndIsInTheDigest() {
+    String before = state.digest();
+    apply(adoptionDone("from"));
+    assertThat(state.digest()).isNotEqualTo(before);
+    assertThat(apply(adoptionDone("from")).getCode()).as("done twice").isEqualTo(ResultCode.APPLIED);
+    assertThat(apply(adoptionDone("")).getCode()).isEqualTo(ResultCode.INVALID_INPUT);
+
+    WorkflowState restored = new WorkflowState();
+    restored.restoreOwner(OWNER, TERM);
+    restored.restoreAdoptionDone("from");
+    WorkflowState replaced = new WorkflowState();
+    replaced.replaceWith(restored);
+
+    assertThat(restored.digest()).isEqualTo(state.digest());
+    assertThat(replaced.adoptionDone("from")).isTrue();
+    assertThat(replaced.apply(adopt(export(sourceGroup())), TERM).getPruned()).isZero();
+    replaced.replaceWith(new WorkflowState());
+    assertThat(replaced.adoptionDone("from")).as("a snapshot without it").isFalse();
+  }
+
   // Two replicas that adopt the same pages in the same order hold the same state.
   @Test
   void replicasAdoptingTheSamePagesAreEqual() {
@@ -318,6 +362,10 @@ class WorkflowStateMergeTest {
 
   static Command adopt(List<ExportedWorkflow> page) {
     return Command.newBuilder().setAdoptWorkflows(AdoptWorkflows.newBuilder().setFromGroup("from").addAllWorkflows(page)).build();
+  }
+
+  static Command adoptionDone(String fromGroup) {
+    return Command.newBuilder().setAdoptionDone(io.raftoral.proto.raft.AdoptionDone.newBuilder().setFromGroup(fromGroup)).build();
   }
 
   static Command startRoutedOver(String id, int groups) {
