@@ -1,10 +1,10 @@
 package io.raftoral.raft;
 
+import io.raftoral.storage.Directories;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.util.Comparator;
 import java.util.List;
 import java.util.UUID;
 import java.util.stream.Stream;
@@ -38,7 +38,7 @@ final class ReplicaDirectories {
    * version; opening it for a new replica of the same group would be refused as corrupt.
    */
   void sweep() throws IOException {
-    deleteRecursively(droppedDir);
+    Directories.deleteRecursively(droppedDir);
     if (!Files.isDirectory(stateDir)) {
       return;
     }
@@ -69,7 +69,7 @@ final class ReplicaDirectories {
     Files.createDirectories(droppedDir);
     Path aside = droppedDir.resolve(dir.getParent().getFileName() + "-" + dir.getFileName() + "-" + System.nanoTime());
     Files.move(dir, aside, StandardCopyOption.ATOMIC_MOVE);
-    deleteRecursively(aside);
+    Directories.deleteRecursively(aside);
   }
 
   private static boolean isGroupUuid(String name) {
@@ -77,17 +77,6 @@ final class ReplicaDirectories {
       return UUID.fromString(name).toString().equals(name);
     } catch (IllegalArgumentException e) {
       return false;
-    }
-  }
-
-  private static void deleteRecursively(Path dir) throws IOException {
-    if (!Files.exists(dir)) {
-      return;
-    }
-    try (Stream<Path> paths = Files.walk(dir)) {
-      for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) {
-        Files.deleteIfExists(p);
-      }
     }
   }
 }

@@ -108,7 +108,7 @@ public final class CheckpointSnapshots {
       return refresh();
     }
     Path staging = smDir.resolve(name(term, index) + ".tmp");
-    StateStore.deleteRecursively(staging);
+    Directories.deleteRecursively(staging);
     writer.writeTo(staging);
     writeMeta(staging, term, index);
     Files.move(staging, target, StandardCopyOption.ATOMIC_MOVE);
@@ -163,11 +163,11 @@ public final class CheckpointSnapshots {
     all.sort(Comparator.comparingLong((Path p) -> termIndex(p)[1]).reversed());
     for (Path old : all.subList(Math.min(keep, all.size()), all.size())) {
       LOG.info("deleting old snapshot {}", old);
-      StateStore.deleteRecursively(old);
+      Directories.deleteRecursively(old);
     }
     try (Stream<Path> entries = Files.list(smDir)) {
       for (Path p : entries.filter(p -> p.getFileName().toString().endsWith(".tmp")).toList()) {
-        StateStore.deleteRecursively(p);
+        Directories.deleteRecursively(p);
       }
     }
     refresh();

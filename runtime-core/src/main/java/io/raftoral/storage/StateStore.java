@@ -10,7 +10,6 @@ import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.util.Comparator;
 import java.util.List;
 import java.util.stream.Stream;
 import org.rocksdb.Checkpoint;
@@ -215,7 +214,7 @@ public final class StateStore implements AutoCloseable {
    */
   public static void restore(Path checkpoint, List<String> files, Path live) throws IOException {
     Path staging = live.resolveSibling(live.getFileName() + ".restoring");
-    deleteRecursively(staging);
+    Directories.deleteRecursively(staging);
     Files.createDirectories(staging);
     for (String name : files) {
       Path from = checkpoint.resolve(name);
@@ -231,7 +230,7 @@ public final class StateStore implements AutoCloseable {
       }
       Files.copy(from, to, StandardCopyOption.COPY_ATTRIBUTES);
     }
-    deleteRecursively(live);
+    Directories.deleteRecursively(live);
     Files.move(staging, live, StandardCopyOption.ATOMIC_MOVE);
   }
 
@@ -321,17 +320,6 @@ public final class StateStore implements AutoCloseable {
     }
     try (Stream<Path> entries = Files.list(dir)) {
       return entries.findAny().isEmpty();
-    }
-  }
-
-  static void deleteRecursively(Path dir) throws IOException {
-    if (!Files.exists(dir)) {
-      return;
-    }
-    try (Stream<Path> paths = Files.walk(dir)) {
-      for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) {
-        Files.deleteIfExists(p);
-      }
     }
   }
 }
