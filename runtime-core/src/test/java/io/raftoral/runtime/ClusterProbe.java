@@ -3,9 +3,15 @@ package io.raftoral.runtime;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.raftoral.TestCluster;
+import io.raftoral.proto.management.ManagementCommand;
+import io.raftoral.raft.GroupId;
+import io.raftoral.raft.GroupIds;
+import io.raftoral.raft.RaftHost;
 import io.raftoral.raft.WorkflowStateMachine;
 import java.lang.reflect.Field;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.function.BooleanSupplier;
 
@@ -31,6 +37,31 @@ final class ClusterProbe {
   /** Holds a node's management apply thread until {@link Stall#close}: its topology stays as it is. */
   static Stall managementStall(NodeInspector node) throws Exception {
     return new Stall(field(io.raftoral.raft.ManagementStateMachine.class, "state", node.managementStateMachine()));
+  }
+
+  /** A management command as committed in a node's log, with the Raft term and index of its entry. */
+  record ManagementEntry(long term, long index, ManagementCommand command) {}
+
+  /** The committed commands in {@code node}'s log of the management group, in log order. */
+  static List<ManagementEntry> managementLog(NodeInspector node) throws Exception {
+    List<ManagementEntry> out = new ArrayList<>();
+    for (var entry : host(node).committedEntries(managementGroup(node))) {
+      out.add(new ManagementEntry(entry.term(), entry.index(), ManagementCommand.parseFrom(entry.data())));
+    }
+    return out;
+  }
+
+  /** The term in which {@code node} leads the management group, or 0 when it does not lead it. */
+  static long managementTerm(NodeInspector node) throws Exception {
+    return host(node).leaderTerm(managementGroup(node));
+  }
+
+  static GroupId managementGroup(NodeInspector node) {
+    return GroupIds.management(node.runtime().clusterId());
+  }
+
+  private static RaftHost host(NodeInspector node) throws ReflectiveOperationException {
+    return (RaftHost) field(NodeInspector.class, "host", node);
   }
 
   private static Object field(Class<?> type, String name, Object of) throws ReflectiveOperationException {
