@@ -91,8 +91,8 @@ public final class WorkflowStateMachine extends GroupStateMachine {
   private volatile long appliedIndex;
   // Set when an entry could not be applied (its store closed or failing): later entries are not
   // applied either, so the store never skips one; the replica must be reopened to go on.
-  // Guarded by storeLock.
-  private Exception halted;
+  // Written under storeLock; volatile so the health check reads it without waiting for an apply.
+  private volatile Exception halted;
 
   /** @param stateRoot the directory holding one state store per group */
   public WorkflowStateMachine(Admission admission, Path stateRoot) {
@@ -380,9 +380,7 @@ public final class WorkflowStateMachine extends GroupStateMachine {
 
   /** Why this replica stopped applying entries, or null while it applies them. */
   public Exception halted() {
-    synchronized (storeLock) {
-      return halted;
-    }
+    return halted;
   }
 
   @Override

@@ -191,7 +191,7 @@ final class GroupMerge {
         LOG.info("node {}: group {} did not close adoption from group {}: {}", self, into.getIndex(), g.getIndex(), done.result());
         return null;
       }
-      LOG.info("node {}: every workflow of group {} is in group {} ({} copied in term {}): finishing the merge", self,
+      LOG.info("node {}: every workflow of group {} is in group {} ({} copied in term {}): proposing FinishMerge", self,
           g.getIndex(), into.getIndex(), adopted, term);
       return ManagementCommand.newBuilder().setFinishMerge(FinishMerge.newBuilder().setFromIndex(g.getIndex())).build();
     } catch (InterruptedException e) {

@@ -268,7 +268,7 @@ final class MembershipController implements AutoCloseable {
       try {
         RaftReply reply = host.setConfiguration(managementGroupId, addresses(t, wantVoters), addresses(t, wantListeners));
         if (!reply.isSuccess()) {
-          LOG.info("node {}: management reconfiguration not done yet: {}", self, reply.error());
+          LOG.info("node {}: management reconfiguration not done yet: {}", self, String.valueOf(reply.error()));
           return true;
         }
       } catch (java.io.IOException e) {
@@ -475,7 +475,7 @@ final class MembershipController implements AutoCloseable {
           .get(options.requestTimeout().toMillis(), TimeUnit.MILLISECONDS);
       if (!reply.isSuccess()) {
         LOG.info("node {}: management command {} of term {} not committed: {}", self, command.getKindCase(), term,
-            reply.error());
+            String.valueOf(reply.error())); // a string: SLF4J would print a trailing exception as a stack trace
         return;
       }
       ManagementResult result = ManagementResult.parseFrom(reply.message());

@@ -308,6 +308,36 @@ class WorkflowStateMachineStorageTest {
     assertThat(follower.machine.status().getSealed()).isTrue();
   }
 
+  // The health check asks every replica whether it halted, every second: the answer must not
+  // wait for an entry being applied (a write stuck on a hung disk would hide the node's health).
+  @Test
+  void whetherAReplicaHaltedIsAnsweredWhileAnEntryIsBeingApplied() throws Exception {
+    Replica r = replica("n1");
+    java.lang.reflect.Field lock = WorkflowStateMachine.class.getDeclaredField("storeLock");
+    lock.setAccessible(true);
+    Object storeLock = lock.get(r.machine);
+    java.util.concurrent.CountDownLatch held = new java.util.concurrent.CountDownLatch(1);
+    java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+    Thread applying = Thread.ofPlatform().start(() -> {
+      synchronized (storeLock) {
+        held.countDown();
+        try {
+          release.await();
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+      }
+    });
+    try {
+      held.await();
+      var answer = java.util.concurrent.CompletableFuture.supplyAsync(r.machine::halted);
+      assertThat(answer.get(30, java.util.concurrent.TimeUnit.SECONDS)).isNull();
+    } finally {
+      release.countDown();
+      applying.join();
+    }
+  }
+
   // AdoptionDone is durable too: after a restart and in a replica restored from a snapshot, a
   // late page of that merge adds nothing.
   @Test
