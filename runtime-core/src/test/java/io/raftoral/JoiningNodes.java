@@ -11,11 +11,17 @@ import java.util.Map;
 
 /**
  * In-process nodes of one cluster grown by joins (real Ratis servers and gRPC on loopback), with
- * short election and failure timeouts, each running {@link #steps()}; closes them all, newest first.
+ * short election and failure timeouts, each running {@link #steps()} and any definitions given to
+ * the constructor; closes them all, newest first.
  */
 final class JoiningNodes implements AutoCloseable {
   /** Every node started, in start order; safe to add to from several threads. */
   final List<RaftoralNode> nodes = Collections.synchronizedList(new ArrayList<>());
+  private final List<WorkflowDefinition<?, ?>> more;
+
+  JoiningNodes(WorkflowDefinition<?, ?>... more) {
+    this.more = List.of(more);
+  }
 
   /** {@code steps} v1: n compute checkpoints of 50 ms under one key; the result is 0 + 1 + ... + (n - 1). */
   static WorkflowDefinition<Integer, Integer> steps() {
@@ -42,8 +48,10 @@ final class JoiningNodes implements AutoCloseable {
 
   private RaftoralNode started(RaftoralNode.Builder b) {
     Map<Long, String> a = LocalCluster.freeAddresses(2);
-    RaftoralNode n = b.raftAddress(a.get(1L)).apiAddress(a.get(2L)).electionTimeout(Duration.ofMillis(500))
-        .nodeFailureTimeout(Duration.ofSeconds(3)).register(steps()).start();
+    b.raftAddress(a.get(1L)).apiAddress(a.get(2L)).electionTimeout(Duration.ofMillis(500))
+        .nodeFailureTimeout(Duration.ofSeconds(3)).register(steps());
+    more.forEach(b::register);
+    RaftoralNode n = b.start();
     nodes.add(n);
     return n;
   }
