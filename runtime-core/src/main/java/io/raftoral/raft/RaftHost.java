@@ -57,6 +57,11 @@ public final class RaftHost implements AutoCloseable {
 
   /** Far longer than a group with a leader takes to answer (an election takes a few seconds). */
   static final java.time.Duration CLIENT_CALL_LIMIT = java.time.Duration.ofSeconds(30);
+  // A replaced client's calls are over by then: async ones at CLIENT_CALL_LIMIT, blocking ones sooner (their retries).
+  private static final java.util.concurrent.Executor RETIRED_CLIENT_CLOSE =
+      CompletableFuture.delayedExecutor(CLIENT_CALL_LIMIT.toSeconds() + 5, TimeUnit.SECONDS);
+  // Clients replaced by knowPeers, until they are closed.
+  private final java.util.Set<RaftClient> retiring = ConcurrentHashMap.newKeySet();
 
   private final RaftSettings settings;
   private final ReplicaDirectories replicaDirectories;
@@ -244,13 +249,24 @@ public final class RaftHost implements AutoCloseable {
     knowPeers(ratis(peers));
   }
 
+  /**
+   * New calls to the group go through new clients that know its new peers. The old clients keep
+   * the calls they carry: closed at once, they failed them (AlreadyClosedException) though the
+   * group had its leader throughout, and every node learns a new member list at once (a merge
+   * that ends, a join). They are closed once any call on them is over ({@link #CLIENT_CALL_LIMIT}).
+   */
   private void knowPeers(RaftGroup group) {
     RaftGroup previous = groups.put(group.getGroupId(), group);
     if (previous != null && !java.util.Set.copyOf(previous.getPeers()).equals(java.util.Set.copyOf(group.getPeers()))) {
       for (Map<RaftGroupId, RaftClient> m : List.of(clients, queryClients, probeClients, adminClients)) {
         RaftClient stale = m.remove(group.getGroupId());
         if (stale != null) {
-          closeQuietly(stale);
+          retiring.add(stale);
+          RETIRED_CLIENT_CLOSE.execute(() -> {
+            if (retiring.remove(stale)) {
+              closeQuietly(stale);
+            }
+          });
         }
       }
     }
@@ -843,6 +859,8 @@ public final class RaftHost implements AutoCloseable {
     adminClients.values().forEach(RaftHost::closeQuietly);
     queryClients.values().forEach(RaftHost::closeQuietly);
     probeClients.values().forEach(RaftHost::closeQuietly);
+    retiring.forEach(RaftHost::closeQuietly);
+    retiring.clear();
     server.close();
   }
 }

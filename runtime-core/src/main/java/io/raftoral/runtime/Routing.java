@@ -521,8 +521,10 @@ final class Routing {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new Errors.UnavailableException("interrupted while asking group " + gid, e);
-    } catch (ExecutionException | TimeoutException e) {
+    } catch (TimeoutException e) {
       throw new Errors.UnavailableException("group " + gid + " did not answer within " + timeout, e);
+    } catch (ExecutionException e) {
+      throw new Errors.UnavailableException("asking group " + gid + " failed: " + e.getCause(), e.getCause());
     }
   }
 }

@@ -60,7 +60,7 @@ final class ClusterProbe {
     return GroupIds.management(node.runtime().clusterId());
   }
 
-  private static RaftHost host(NodeInspector node) throws ReflectiveOperationException {
+  static RaftHost host(NodeInspector node) throws ReflectiveOperationException {
     return (RaftHost) field(NodeInspector.class, "host", node);
   }
 
