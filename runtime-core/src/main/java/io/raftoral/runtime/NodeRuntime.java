@@ -86,6 +86,7 @@ public final class NodeRuntime implements AutoCloseable {
   private final Routing routing;
   private final WorkflowCalls workflows;
   private final WorkflowListing listing;
+  private final WorkflowHistory history;
   private final ClusterAdministration admin;
   private final MembershipController membership;
   private final LeaderPlacement leaderPlacement;
@@ -112,6 +113,7 @@ public final class NodeRuntime implements AutoCloseable {
         management::claimedGroup, bootstrapGroups);
     this.workflows = new WorkflowCalls(raft.nodeId(), options.requestTimeout(), payloads, hosting, routing, gate);
     this.listing = new WorkflowListing(options.requestTimeout(), host, hosting, routing, gate);
+    this.history = new WorkflowHistory(options.requestTimeout(), routing, gate);
     this.admin = new ClusterAdministration(raft, options, incarnation, host, managementGroupId, management, hosting, routing, gate);
     this.membership = new MembershipController(raft.nodeId(), host, management, managementGroupId, options, hosting::propose,
         GroupMerge.probes(host));
@@ -218,6 +220,11 @@ public final class NodeRuntime implements AutoCloseable {
 
   public WorkflowInfo describe(String workflowId) {
     return workflows.describe(workflowId);
+  }
+
+  /** See {@link WorkflowHistory#page}. */
+  public io.raftoral.common.HistoryPage history(String workflowId, io.raftoral.common.HistoryQuery query) {
+    return history.page(workflowId, query);
   }
 
   /** The execution group the workflow lives in (found from its claim or its id, following merges). */
