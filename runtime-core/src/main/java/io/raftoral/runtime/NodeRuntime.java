@@ -38,12 +38,12 @@ import org.slf4j.LoggerFactory;
 /**
  * Everything one node runs: the Raft host with the management group and the execution groups
  * this node is a member of, their runtimes, the membership controller, and the client calls
- * (start, await, describe, list, terminate), which reach any execution group, hosted here or
+ * (start, await, describe, list, history, terminate), which reach any execution group, hosted here or
  * not. This class builds the parts, starts and stops them, and is the runtime layer's one entry
  * point; each part is a file of its own: {@link GroupHosting} (hosted groups, following the
  * topology), {@link LeaderAdmission}, {@link Routing} (which group, asking it),
  * {@link WorkflowCalls} (start, await, describe, terminate), {@link WorkflowListing} (list and
- * its cursor), {@link ClusterAdministration} (cluster info, join, status, leave, this node's own
+ * its cursor), {@link WorkflowHistory} (a workflow's checkpoints), {@link ClusterAdministration} (cluster info, join, status, leave, this node's own
  * membership), {@link Retention}, {@link FaultReaction} (what a fault does), {@link ServingGate}
  * (closed, removed, faulted; commit waits as client errors) and {@link NodeInspector} (for tests
  * and operators). The public facade is {@link io.raftoral.api.RaftoralNode}.
