@@ -174,7 +174,8 @@ public final class StateStore implements AutoCloseable {
     Map<Position, CheckpointInfo> infos = infos(workflowId);
     List<ExportedCheckpoint> out = new ArrayList<>();
     scan(StateKeys.checkpointRange(workflowId), workflowId, (c, value) -> {
-      out.add(entry(c.key(), c.seq(), ByteString.copyFrom(value.get()), infos.getOrDefault(new Position(c.key(), c.seq()), CheckpointInfo.UNKNOWN)));
+      CheckpointInfo info = infos.getOrDefault(new Position(c.key(), c.seq()), CheckpointInfo.UNKNOWN);
+      out.add(entry(c.key(), c.seq(), ByteString.copyFrom(value.get()), info));
       return true;
     });
     out.sort(Comparator.comparing(ExportedCheckpoint::getKey).thenComparingLong(ExportedCheckpoint::getSeq));
@@ -213,12 +214,15 @@ public final class StateStore implements AutoCloseable {
       return new HistorySlice(withInfo, more[0]);
     }
     Map<Position, CheckpointInfo> infos = infos(workflowId);
+    ExportedCheckpoint cursor = after == null ? null : entry(after.key(), after.seq(), ByteString.EMPTY,
+        new CheckpointInfo(after.committedAtMillis(), 0, 0));
     List<ExportedCheckpoint> positions = new ArrayList<>();
     scan(StateKeys.checkpointRange(workflowId), workflowId, (c, value) -> {
-      CheckpointInfo info = infos.getOrDefault(new Position(c.key(), c.seq()), CheckpointInfo.UNKNOWN);
-      if (after == null || TIMELINE.compare(position(info.committedAtMillis(), c.key(), c.seq()),
-          position(after.committedAtMillis(), after.key(), after.seq())) > 0) {
-        positions.add(entry(c.key(), c.seq(), ByteString.EMPTY, info));
+      // Positions and infos only: the values of the page are read once it is known.
+      ExportedCheckpoint p = entry(c.key(), c.seq(), ByteString.EMPTY,
+          infos.getOrDefault(new Position(c.key(), c.seq()), CheckpointInfo.UNKNOWN));
+      if (cursor == null || TIMELINE.compare(p, cursor) > 0) {
+        positions.add(p);
       }
       return true;
     });
@@ -242,10 +246,6 @@ public final class StateStore implements AutoCloseable {
   /** The all-keys history order: the owner's clock, then key and seq (ties and unknown times stay stable). */
   private static final Comparator<ExportedCheckpoint> TIMELINE = Comparator.comparingLong(ExportedCheckpoint::getCommittedAtMillis)
       .thenComparing(ExportedCheckpoint::getKey).thenComparingLong(ExportedCheckpoint::getSeq);
-
-  private static ExportedCheckpoint position(long committedAtMillis, String key, long seq) {
-    return ExportedCheckpoint.newBuilder().setCommittedAtMillis(committedAtMillis).setKey(key).setSeq(seq).build();
-  }
 
   private static ExportedCheckpoint entry(String key, long seq, ByteString value, CheckpointInfo info) {
     return ExportedCheckpoint.newBuilder().setKey(key).setSeq(seq).setValue(value)
