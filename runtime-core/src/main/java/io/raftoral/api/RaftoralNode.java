@@ -128,8 +128,8 @@ public final class RaftoralNode implements AutoCloseable {
   }
 
   /**
-   * Every committed checkpoint of the workflow, every key, as a timeline: by the time each value
-   * was committed (the owner's clock), then key, then seq. Reads page after page to the end; use
+   * Every committed checkpoint of the workflow, every key, in the order they were committed (see
+   * {@link HistoryQuery}). Reads page after page to the end; use
    * {@link #history(String, HistoryQuery)} to page yourself.
    *
    * @throws Errors.WorkflowNotFoundException for an unknown id

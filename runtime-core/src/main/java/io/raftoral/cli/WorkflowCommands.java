@@ -305,8 +305,8 @@ final class WorkflowCommands {
 
   @Command(name = "history", sortOptions = false, description = {
       "Print a workflow's committed checkpoints: seq, key, value (cut to " + Printer.VALUE_PREVIEW + " characters), size,",
-      "when it was committed and which node owned the workflow then. Every key as a timeline",
-      "(by commit time, then key, then seq), or one key in seq order. Reads every page unless --limit.",
+      "when it was committed and which node owned the workflow then. Every key in the order",
+      "the values were committed, or one key in seq order. Reads every page unless --limit.",
       "With --output json: every field, the value as JSON (or valueBase64 when it is not JSON)."})
   static final class History extends ClientCommand {
     @Parameters(index = "0", paramLabel = "ID", description = "The workflow id.")

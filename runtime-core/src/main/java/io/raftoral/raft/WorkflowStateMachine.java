@@ -463,7 +463,7 @@ public final class WorkflowStateMachine extends GroupStateMachine {
         return QueryReply.newBuilder().setFound(false);
       }
       StateStore.HistoryPosition after = q.getHasCursor()
-          ? new StateStore.HistoryPosition(q.getAfterCommittedAtMillis(), q.getAfterKey(), q.getAfterSeq()) : null;
+          ? new StateStore.HistoryPosition(q.getAfterCommitOrdinal(), q.getAfterKey(), q.getAfterSeq()) : null;
       StateStore.HistorySlice slice = store.history(q.getWorkflowId(), q.hasKey() ? q.getKey() : null, after, q.getLimit(),
           q.getMaxBytes() > 0 ? q.getMaxBytes() : DEFAULT_HISTORY_BYTES);
       return QueryReply.newBuilder().setFound(true).addAllHistory(slice.entries()).setMore(slice.more());

@@ -8,6 +8,7 @@ import io.raftoral.proto.raft.ExportedCheckpoint;
 import io.raftoral.proto.raft.Query;
 import io.raftoral.proto.raft.QueryReply;
 import io.raftoral.runtime.Routing.Located;
+import io.raftoral.storage.StateStore;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
@@ -42,7 +43,7 @@ final class WorkflowHistory {
     }
     HistoryQuery.Cursor after = q.cursor();
     if (after != null) {
-      ask.setHasCursor(true).setAfterCommittedAtMillis(after.committedAtMillis()).setAfterKey(after.key()).setAfterSeq(after.seq());
+      ask.setHasCursor(true).setAfterCommitOrdinal(after.commitOrdinal()).setAfterKey(after.key()).setAfterSeq(after.seq());
     }
     Query query = Query.newBuilder().setHistory(ask).build();
     Located l = routing.locate(workflowId);
@@ -57,7 +58,11 @@ final class WorkflowHistory {
       }
     }
     List<HistoryEntry> entries = reply.getHistoryList().stream().map(WorkflowHistory::entry).toList();
-    String next = reply.getMore() && !entries.isEmpty() ? HistoryQuery.Cursor.token(q.key(), entries.getLast()) : null;
+    String next = null;
+    if (reply.getMore() && reply.getHistoryCount() > 0) {
+      ExportedCheckpoint last = reply.getHistory(reply.getHistoryCount() - 1);
+      next = HistoryQuery.Cursor.token(q.key(), new HistoryQuery.Cursor(StateStore.commitOrder(last), last.getKey(), last.getSeq()));
+    }
     return new HistoryPage(entries, next);
   }
 

@@ -211,6 +211,11 @@ public final class WorkflowEntry {
     checkpointCount++;
   }
 
+  /** How many checkpoints of the workflow were committed so far, any key: the next one's commit ordinal. */
+  synchronized long checkpointCount() {
+    return checkpointCount;
+  }
+
   /** Counts the info of checkpoint (key, seq) into the digest while the workflow runs. */
   synchronized void addInfo(String key, long seq, io.raftoral.storage.CheckpointInfo info) {
     if (status != WorkflowStatusCode.RUNNING || info.isUnknown()) {
@@ -221,6 +226,7 @@ public final class WorkflowEntry {
     h = h * 0x9E3779B97F4A7C15L + info.committedAtMillis();
     h = h * 0x9E3779B97F4A7C15L + info.ownerNode();
     h = h * 0x9E3779B97F4A7C15L + info.ownerTerm();
+    h = h * 0x9E3779B97F4A7C15L + info.commitOrdinal();
     // splitmix64's finalizer: spreads every input bit before the sum.
     h = (h ^ (h >>> 30)) * 0xBF58476D1CE4E5B9L;
     h = (h ^ (h >>> 27)) * 0x94D049BB133111EBL;

@@ -256,8 +256,9 @@ public final class WorkflowState {
     if (c.getSeq() > next) {
       return result(ResultCode.OUT_OF_ORDER, w.status());
     }
-    // The owner of the checked term is the proposer; its clock reading travels in the command.
-    CheckpointInfo info = new CheckpointInfo(c.getCommittedAtMillis(), owner.node(), owner.term());
+    // The owner of the checked term is the proposer; its clock reading travels in the command;
+    // the count of the workflow's checkpoints so far is its place in the commit order.
+    CheckpointInfo info = new CheckpointInfo(c.getCommittedAtMillis(), owner.node(), owner.term(), w.checkpointCount());
     w.appendCheckpoint(c.getKey(), c.getValue());
     w.addInfo(c.getKey(), c.getSeq(), info);
     changes.checkpoint(c.getWorkflowId(), c.getKey(), c.getSeq(), c.getValue(), info);
@@ -454,7 +455,7 @@ public final class WorkflowState {
 
   /** Why an exported workflow cannot be adopted, or null when it can. */
   private static CheckpointInfo infoOf(io.raftoral.proto.raft.ExportedCheckpoint c) {
-    return new CheckpointInfo(c.getCommittedAtMillis(), c.getOwnerNode(), c.getOwnerTerm());
+    return new CheckpointInfo(c.getCommittedAtMillis(), c.getOwnerNode(), c.getOwnerTerm(), c.getCommitOrdinal());
   }
 
   private static String malformed(io.raftoral.proto.raft.ExportedWorkflow x) {

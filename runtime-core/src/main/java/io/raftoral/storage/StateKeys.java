@@ -105,12 +105,13 @@ final class StateKeys {
   }
 
   static byte[] info(CheckpointInfo info) {
-    return ByteBuffer.allocate(24).putLong(info.committedAtMillis()).putLong(info.ownerNode()).putLong(info.ownerTerm()).array();
+    return ByteBuffer.allocate(32).putLong(info.committedAtMillis()).putLong(info.ownerNode()).putLong(info.ownerTerm())
+        .putLong(info.commitOrdinal()).array();
   }
 
   static CheckpointInfo parseInfo(byte[] raw) {
     ByteBuffer b = ByteBuffer.wrap(raw);
-    return new CheckpointInfo(b.getLong(), b.getLong(), b.getLong());
+    return new CheckpointInfo(b.getLong(), b.getLong(), b.getLong(), b.getLong());
   }
 
   static String workflowId(byte[] raw) {

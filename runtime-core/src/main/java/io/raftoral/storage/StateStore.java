@@ -73,9 +73,10 @@ public final class StateStore implements AutoCloseable {
 
   /**
    * Where a history page starts: strictly after this entry. A one-key history uses only {@code
-   * seq}; the all-keys timeline the whole (committed-at, key, seq).
+   * seq}; the all-keys one the whole (commit ordinal, key, seq), the ordinal -1 for a checkpoint
+   * stored without info.
    */
-  public record HistoryPosition(long committedAtMillis, String key, long seq) {}
+  public record HistoryPosition(long commitOrdinal, String key, long seq) {}
 
   /** A page of history, and whether entries follow it. */
   public record HistorySlice(List<ExportedCheckpoint> entries, boolean more) {}
@@ -185,7 +186,7 @@ public final class StateStore implements AutoCloseable {
   /**
    * A page of one workflow's history strictly after {@code after} (null: from the start): with
    * a {@code key}, that key's checkpoints in seq order, read from the seq on; without, every
-   * key's in timeline order (committed-at, key, seq), which sorts the workflow's positions and
+   * key's in commit order ({@link #COMMIT_ORDER}), which sorts the workflow's positions and
    * infos and then reads only the page's values. At most {@code limit} entries, and past the
    * first no more than {@code maxBytes} of values.
    */
@@ -214,19 +215,20 @@ public final class StateStore implements AutoCloseable {
       return new HistorySlice(withInfo, more[0]);
     }
     Map<Position, CheckpointInfo> infos = infos(workflowId);
-    ExportedCheckpoint cursor = after == null ? null : entry(after.key(), after.seq(), ByteString.EMPTY,
-        new CheckpointInfo(after.committedAtMillis(), 0, 0));
+    ExportedCheckpoint cursor = after == null ? null : after.commitOrdinal() < 0
+        ? entry(after.key(), after.seq(), ByteString.EMPTY, CheckpointInfo.UNKNOWN)
+        : entry(after.key(), after.seq(), ByteString.EMPTY, new CheckpointInfo(0, 0, 1, after.commitOrdinal()));
     List<ExportedCheckpoint> positions = new ArrayList<>();
     scan(StateKeys.checkpointRange(workflowId), workflowId, (c, value) -> {
       // Positions and infos only: the values of the page are read once it is known.
       ExportedCheckpoint p = entry(c.key(), c.seq(), ByteString.EMPTY,
           infos.getOrDefault(new Position(c.key(), c.seq()), CheckpointInfo.UNKNOWN));
-      if (cursor == null || TIMELINE.compare(p, cursor) > 0) {
+      if (cursor == null || COMMIT_ORDER.compare(p, cursor) > 0) {
         positions.add(p);
       }
       return true;
     });
-    positions.sort(TIMELINE);
+    positions.sort(COMMIT_ORDER);
     for (ExportedCheckpoint p : positions) {
       if (page.size() == limit) {
         more[0] = true;
@@ -243,13 +245,23 @@ public final class StateStore implements AutoCloseable {
     return new HistorySlice(page, more[0]);
   }
 
-  /** The all-keys history order: the owner's clock, then key and seq (ties and unknown times stay stable). */
-  private static final Comparator<ExportedCheckpoint> TIMELINE = Comparator.comparingLong(ExportedCheckpoint::getCommittedAtMillis)
+  /**
+   * The all-keys history order: checkpoints without info (committed before it was recorded, so
+   * before every other) first, by key and seq; then the others by commit ordinal, which no two
+   * checkpoints of a workflow share.
+   */
+  private static final Comparator<ExportedCheckpoint> COMMIT_ORDER = Comparator.comparingLong(StateStore::commitOrder)
       .thenComparing(ExportedCheckpoint::getKey).thenComparingLong(ExportedCheckpoint::getSeq);
+
+  /** The entry's commit ordinal; -1 for one without info. */
+  public static long commitOrder(ExportedCheckpoint c) {
+    return c.getOwnerTerm() == 0 ? -1 : c.getCommitOrdinal();
+  }
 
   private static ExportedCheckpoint entry(String key, long seq, ByteString value, CheckpointInfo info) {
     return ExportedCheckpoint.newBuilder().setKey(key).setSeq(seq).setValue(value)
-        .setCommittedAtMillis(info.committedAtMillis()).setOwnerNode(info.ownerNode()).setOwnerTerm(info.ownerTerm()).build();
+        .setCommittedAtMillis(info.committedAtMillis()).setOwnerNode(info.ownerNode()).setOwnerTerm(info.ownerTerm())
+        .setCommitOrdinal(info.commitOrdinal()).build();
   }
 
   private record Position(String key, long seq) {}

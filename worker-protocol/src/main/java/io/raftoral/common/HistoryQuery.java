@@ -5,8 +5,8 @@ import java.util.Base64;
 
 /**
  * Which part of a workflow's history {@code history} returns, and which page. One key reads in
- * seq order; every key reads as a timeline: by the time each value was committed (the owner's
- * clock), then key, then seq.
+ * seq order; every key reads in the order the values were committed (exactly, whatever the
+ * clocks say; values committed before the version that records it come first, by key and seq).
  *
  * @param key null or empty for every key
  * @param limit page size, 1..1000 (a page may hold fewer when its values pass about 1 MiB)
@@ -48,15 +48,16 @@ public record HistoryQuery(String key, int limit, String pageToken) {
   }
 
   /**
-   * The last entry of a page, as the next page's token. The token names the query's key (or
-   * every key), so a token passed to another query is refused rather than read at a wrong place.
+   * The last entry of a page, as the next page's token: its place in the commit order (-1 when
+   * the node has none for it), key and seq. The token names the query's key (or every key), so a
+   * token passed to another query is refused rather than read at a wrong place.
    */
-  public record Cursor(long committedAtMillis, String key, long seq) {
+  public record Cursor(long commitOrdinal, String key, long seq) {
     private static final String VERSION = "h1";
 
-    public static String token(String queryKey, HistoryEntry last) {
+    public static String token(String queryKey, Cursor last) {
       String scope = queryKey == null ? "*" : "=" + queryKey;
-      String s = VERSION + "|" + last.committedAt().toEpochMilli() + "|" + last.seq() + "|" + last.key().length() + "|" + last.key() + "|" + scope;
+      String s = VERSION + "|" + last.commitOrdinal() + "|" + last.seq() + "|" + last.key().length() + "|" + last.key() + "|" + scope;
       return Base64.getUrlEncoder().withoutPadding().encodeToString(s.getBytes(StandardCharsets.UTF_8));
     }
 
@@ -75,8 +76,8 @@ public record HistoryQuery(String key, int limit, String pageToken) {
           throw new IllegalArgumentException("bad key");
         }
         long seq = Long.parseLong(head[2]);
-        if (seq < 0) {
-          throw new IllegalArgumentException("bad seq");
+        if (seq < 0 || Long.parseLong(head[1]) < -1) {
+          throw new IllegalArgumentException("bad position");
         }
         c = new Cursor(Long.parseLong(head[1]), rest.substring(0, keyLength), seq);
         scope = rest.substring(keyLength + 1);
