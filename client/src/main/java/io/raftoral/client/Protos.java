@@ -1,6 +1,9 @@
 package io.raftoral.client;
 
 import io.raftoral.common.Errors;
+import io.raftoral.common.HistoryEntry;
+import io.raftoral.common.HistoryPage;
+import io.raftoral.common.HistoryQuery;
 import io.raftoral.common.ListPage;
 import io.raftoral.common.ListQuery;
 import io.raftoral.common.WorkflowInfo;
@@ -70,6 +73,18 @@ public final class Protos {
 
   public static ListPage fromProto(ListReply r) {
     return new ListPage(r.getWorkflowsList().stream().map(Protos::fromProto).toList(),
+        r.getNextPageToken().isEmpty() ? null : r.getNextPageToken());
+  }
+
+  /** The request for one page of {@code workflowId}'s history; the query was validated when built. */
+  public static io.raftoral.proto.client.HistoryRequest toProto(String workflowId, HistoryQuery q) {
+    return io.raftoral.proto.client.HistoryRequest.newBuilder().setWorkflowId(workflowId).setKey(nullToEmpty(q.key()))
+        .setLimit(q.limit()).setPageToken(nullToEmpty(q.pageToken())).build();
+  }
+
+  public static HistoryPage fromProto(io.raftoral.proto.client.HistoryReply r) {
+    return new HistoryPage(r.getEntriesList().stream().map(e -> new HistoryEntry(e.getKey(), e.getSeq(), e.getValue().toByteArray(),
+            Instant.ofEpochMilli(e.getCommittedAtMillis()), e.getOwnerNode(), e.getOwnerTerm())).toList(),
         r.getNextPageToken().isEmpty() ? null : r.getNextPageToken());
   }
 

@@ -5,6 +5,9 @@ import io.grpc.ManagedChannel;
 import io.grpc.StatusRuntimeException;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.raftoral.common.Errors;
+import io.raftoral.common.HistoryEntry;
+import io.raftoral.common.HistoryPage;
+import io.raftoral.common.HistoryQuery;
 import io.raftoral.common.ListPage;
 import io.raftoral.common.ListQuery;
 import io.raftoral.common.WorkflowInfo;
@@ -20,6 +23,7 @@ import io.raftoral.proto.client.StartRequest;
 import io.raftoral.proto.client.TerminateRequest;
 import io.raftoral.proto.client.WorkflowOutcome;
 import java.time.Duration;
+import java.util.List;
 import java.util.Objects;
 import java.util.OptionalInt;
 import java.util.UUID;
@@ -184,6 +188,32 @@ public final class RaftoralClient implements AutoCloseable {
   public ListPage list(ListQuery query) {
     Objects.requireNonNull(query, "query");
     return Protos.fromProto(call(null, () -> stub(callTimeout).list(Protos.toProto(query))));
+  }
+
+  /**
+   * One page of the workflow's committed checkpoints (see {@link HistoryQuery} for the order);
+   * pass the page's token in {@link HistoryQuery#after} for the next one.
+   *
+   * @throws Errors.WorkflowNotFoundException for an unknown id
+   */
+  public HistoryPage history(String workflowId, HistoryQuery query) {
+    requireId(workflowId);
+    Objects.requireNonNull(query, "query");
+    return Protos.fromProto(call(workflowId, () -> stub(callTimeout).history(Protos.toProto(workflowId, query))));
+  }
+
+  /** Every committed checkpoint of the workflow, every key (or one key when {@code key} is not null), read to the last page. */
+  public List<HistoryEntry> history(String workflowId, String key) {
+    List<HistoryEntry> all = new java.util.ArrayList<>();
+    HistoryQuery q = new HistoryQuery(key, HistoryQuery.DEFAULT_LIMIT, null);
+    while (true) {
+      HistoryPage page = history(workflowId, q);
+      all.addAll(page.entries());
+      if (page.nextPageToken() == null) {
+        return all;
+      }
+      q = q.after(page.nextPageToken());
+    }
   }
 
   /**

@@ -1,6 +1,9 @@
 package io.raftoral.api;
 
 import io.raftoral.common.Errors;
+import io.raftoral.common.HistoryEntry;
+import io.raftoral.common.HistoryPage;
+import io.raftoral.common.HistoryQuery;
 import io.raftoral.common.ListPage;
 import io.raftoral.common.ListQuery;
 import io.raftoral.common.RaftoralException;
@@ -122,6 +125,58 @@ public final class RaftoralNode implements AutoCloseable {
    */
   public ListPage list(ListQuery query) {
     return node.runtime().list(Objects.requireNonNull(query, "query"));
+  }
+
+  /**
+   * Every committed checkpoint of the workflow, every key, in the order they were committed (see
+   * {@link HistoryQuery}). Reads page after page to the end; use
+   * {@link #history(String, HistoryQuery)} to page yourself.
+   *
+   * @throws Errors.WorkflowNotFoundException for an unknown id
+   */
+  public List<HistoryEntry> history(String workflowId) {
+    return allPages(workflowId, HistoryQuery.allKeys());
+  }
+
+  /**
+   * Every committed value of one checkpoint key, in seq order, read page after page to the end.
+   *
+   * @throws Errors.WorkflowNotFoundException for an unknown id
+   * @throws Errors.InvalidArgumentException for a null or empty key (use {@link #history(String)})
+   */
+  public List<HistoryEntry> history(String workflowId, String key) {
+    if (key == null || key.isEmpty()) {
+      throw new Errors.InvalidArgumentException("checkpoint key must not be null or empty; history(workflowId) reads every key");
+    }
+    return allPages(workflowId, HistoryQuery.ofKey(key));
+  }
+
+  /**
+   * One page of the workflow's history (see {@link HistoryQuery} for the order); pass the page's
+   * {@link HistoryPage#nextPageToken()} in {@link HistoryQuery#after} for the next one.
+   *
+   * @throws Errors.WorkflowNotFoundException for an unknown id
+   */
+  public HistoryPage history(String workflowId, HistoryQuery query) {
+    return node.runtime().history(workflowId, Objects.requireNonNull(query, "query"));
+  }
+
+  /** A history entry's value decoded as this node's codec decodes checkpoint values and results. */
+  public <T> T decode(HistoryEntry entry, Class<T> type) {
+    return payloads.decode(entry.value(), type);
+  }
+
+  private List<HistoryEntry> allPages(String workflowId, HistoryQuery first) {
+    List<HistoryEntry> all = new java.util.ArrayList<>();
+    HistoryQuery q = first;
+    while (true) {
+      HistoryPage page = history(workflowId, q);
+      all.addAll(page.entries());
+      if (page.nextPageToken() == null) {
+        return all;
+      }
+      q = q.after(page.nextPageToken());
+    }
   }
 
   /**

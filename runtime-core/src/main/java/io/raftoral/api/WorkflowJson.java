@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.raftoral.common.Errors;
+import io.raftoral.common.HistoryEntry;
 import io.raftoral.common.ListPage;
 import io.raftoral.common.ListQuery;
 import io.raftoral.common.WorkflowInfo;
@@ -18,7 +19,7 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * The JSON shape of workflow infos, list pages and list queries, shared by every edge that
+ * The JSON shape of workflow infos, list pages, list queries and history entries, shared by every edge that
  * speaks JSON (the CLI's {@code --output json}, the C ABI and the bindings over it).
  */
 public final class WorkflowJson {
@@ -56,6 +57,66 @@ public final class WorkflowJson {
       n.put("nextPageToken", page.nextPageToken());
     }
     return n;
+  }
+
+  /**
+   * One history entry: {@code key}, {@code seq}, {@code size} (bytes), the value as {@code value}
+   * (the JSON itself when the bytes are JSON, as the default codec writes them) or else as
+   * {@code valueBase64} (standard base64) with {@code value} null, {@code committedAt} (ISO-8601,
+   * null when unknown) and {@code committedAtMillis} (0 when unknown), {@code ownerNode} and
+   * {@code ownerTerm} (0 when unknown).
+   */
+  public static ObjectNode historyEntry(HistoryEntry e) {
+    ObjectNode n = JSON.createObjectNode();
+    n.put("key", e.key());
+    n.put("seq", e.seq());
+    byte[] value = e.value();
+    n.put("size", value.length);
+    JsonNode parsed = parseJson(value);
+    if (parsed != null) {
+      n.set("value", parsed);
+    } else {
+      n.putNull("value");
+      n.put("valueBase64", java.util.Base64.getEncoder().encodeToString(value));
+    }
+    if (e.committedAt().equals(Instant.EPOCH)) {
+      n.putNull("committedAt");
+    } else {
+      n.put("committedAt", e.committedAt().toString());
+    }
+    n.put("committedAtMillis", e.committedAt().toEpochMilli());
+    n.put("ownerNode", e.ownerNode());
+    n.put("ownerTerm", e.ownerTerm());
+    return n;
+  }
+
+  /** A workflow's history (one page, or every page read): its entries and the next page's token (null: none). */
+  public static ObjectNode history(String workflowId, java.util.List<HistoryEntry> entries, String nextPageToken) {
+    ObjectNode n = JSON.createObjectNode();
+    n.put("workflowId", workflowId);
+    ArrayNode list = n.putArray("entries");
+    entries.forEach(e -> list.add(historyEntry(e)));
+    if (nextPageToken == null) {
+      n.putNull("nextPageToken");
+    } else {
+      n.put("nextPageToken", nextPageToken);
+    }
+    return n;
+  }
+
+  /** The value as JSON when it is one well-formed UTF-8 JSON value, else null. */
+  private static JsonNode parseJson(byte[] value) {
+    if (value.length == 0) {
+      return null;
+    }
+    try {
+      String text = java.nio.charset.StandardCharsets.UTF_8.newDecoder()
+          .onMalformedInput(java.nio.charset.CodingErrorAction.REPORT)
+          .decode(java.nio.ByteBuffer.wrap(value)).toString();
+      return JSON.readTree(text);
+    } catch (java.nio.charset.CharacterCodingException | JsonProcessingException notJson) {
+      return null;
+    }
   }
 
   /**

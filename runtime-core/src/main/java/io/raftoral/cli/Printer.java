@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.raftoral.api.WorkflowJson;
 import io.raftoral.client.RaftoralClient;
+import io.raftoral.common.HistoryEntry;
 import io.raftoral.common.ListPage;
 import io.raftoral.common.WorkflowInfo;
 import io.raftoral.proto.client.ClusterInfoReply;
@@ -124,6 +125,44 @@ final class Printer {
       b.append("more: --page-token ").append(page.nextPageToken()).append('\n');
     }
     return b.toString().stripTrailing();
+  }
+
+  // --- history ---
+
+  /** How many characters of a value the timeline shows. */
+  static final int VALUE_PREVIEW = 40;
+
+  static String historyText(String workflowId, java.util.List<HistoryEntry> entries, String nextPageToken) {
+    if (entries.isEmpty()) {
+      return "workflow " + workflowId + " has no committed checkpoints" + (nextPageToken == null ? "" : " on this page");
+    }
+    StringBuilder b = new StringBuilder();
+    String format = "%-5s %-16s %-" + (VALUE_PREVIEW + 2) + "s %8s  %-24s %s%n";
+    b.append(String.format(format, "SEQ", "KEY", "VALUE", "SIZE", "COMMITTED AT", "OWNER"));
+    for (HistoryEntry e : entries) {
+      b.append(String.format(format, e.seq(), e.key(), preview(e.value()), e.value().length + " B",
+          e.infoKnown() ? e.committedAt().toString() : "-",
+          e.infoKnown() ? "node " + e.ownerNode() + " (term " + e.ownerTerm() + ")" : "-"));
+    }
+    if (nextPageToken != null) {
+      b.append("more: --page-token ").append(nextPageToken).append('\n');
+    }
+    return b.toString().stripTrailing();
+  }
+
+  /** The value as text on one line, cut to {@link #VALUE_PREVIEW} characters; bytes that are not UTF-8 show as their size only. */
+  static String preview(byte[] value) {
+    String text;
+    try {
+      text = StandardCharsets.UTF_8.newDecoder().onMalformedInput(java.nio.charset.CodingErrorAction.REPORT)
+          .decode(java.nio.ByteBuffer.wrap(value)).toString();
+    } catch (java.nio.charset.CharacterCodingException e) {
+      return "(binary)";
+    }
+    // Control characters (a newline in a value) would break the table's rows.
+    text = text.codePoints().map(c -> Character.isISOControl(c) ? ' ' : c)
+        .collect(StringBuilder::new, StringBuilder::appendCodePoint, StringBuilder::append).toString();
+    return text.length() <= VALUE_PREVIEW ? text : text.substring(0, VALUE_PREVIEW - 3) + "...";
   }
 
   // --- cluster ---

@@ -34,6 +34,7 @@ import picocli.CommandLine;
         WorkflowCommands.Result.class,
         WorkflowCommands.Describe.class,
         WorkflowCommands.ListWorkflows.class,
+        WorkflowCommands.History.class,
         WorkflowCommands.Terminate.class,
         WorkflowCommands.Cluster.class},
     footer = {"", "Exit codes: 0 ok/COMPLETED, 1 FAILED/TERMINATED or a server error,",

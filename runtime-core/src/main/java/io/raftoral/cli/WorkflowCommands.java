@@ -2,8 +2,12 @@ package io.raftoral.cli;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
+import io.raftoral.api.WorkflowJson;
 import io.raftoral.client.RaftoralClient;
 import io.raftoral.common.Errors;
+import io.raftoral.common.HistoryEntry;
+import io.raftoral.common.HistoryPage;
+import io.raftoral.common.HistoryQuery;
 import io.raftoral.common.ListQuery;
 import io.raftoral.common.WorkflowInfo;
 import io.raftoral.common.WorkflowStatus;
@@ -23,7 +27,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-/** The client commands: start, result, describe, list, terminate, cluster. */
+/** The client commands: start, result, describe, list, history, terminate, cluster. */
 final class WorkflowCommands {
   private WorkflowCommands() {}
 
@@ -295,6 +299,63 @@ final class WorkflowCommands {
     int run(RaftoralClient client, Printer printer) {
       var page = client.list(query);
       printer.print(Printer.page(page), Printer.pageText(page));
+      return ExitCode.OK;
+    }
+  }
+
+  @Command(name = "history", sortOptions = false, description = {
+      "Print a workflow's committed checkpoints: seq, key, value (cut to " + Printer.VALUE_PREVIEW + " characters), size,",
+      "when it was committed and which node owned the workflow then. Every key in the order",
+      "the values were committed, or one key in seq order. Reads every page unless --limit.",
+      "With --output json: every field, the value as JSON (or valueBase64 when it is not JSON)."})
+  static final class History extends ClientCommand {
+    @Parameters(index = "0", paramLabel = "ID", description = "The workflow id.")
+    String id;
+
+    @Option(names = "--key", paramLabel = "K", description = "Only this checkpoint key, in seq order.")
+    String key;
+
+    @Option(names = "--limit", paramLabel = "N", description = "Print one page of at most N entries (1..1000) and the next page's token.")
+    Integer limit;
+
+    @Option(names = "--page-token", paramLabel = "P", description = "The token a previous page printed, for the next page.")
+    String pageToken;
+
+    private HistoryQuery query;
+
+    @Override
+    void validate() {
+      if (id.isBlank()) {
+        throw usage("ID must not be empty");
+      }
+      if (key != null && key.isEmpty()) {
+        throw usage("--key must not be empty (leave it out for every key)");
+      }
+      if (limit != null && (limit < 1 || limit > HistoryQuery.MAX_LIMIT)) {
+        throw usage("--limit must be between 1 and " + HistoryQuery.MAX_LIMIT + ", got " + limit);
+      }
+      try {
+        query = new HistoryQuery(key, limit == null ? HistoryQuery.DEFAULT_LIMIT : limit, pageToken);
+      } catch (Errors.InvalidArgumentException e) {
+        throw usage(e.getMessage());
+      }
+    }
+
+    @Override
+    int run(RaftoralClient client, Printer printer) {
+      List<HistoryEntry> entries = new java.util.ArrayList<>();
+      HistoryQuery q = query;
+      String next;
+      while (true) {
+        HistoryPage page = client.history(id, q);
+        entries.addAll(page.entries());
+        next = page.nextPageToken();
+        if (next == null || limit != null) {
+          break; // --limit: one page, and its token for the next
+        }
+        q = q.after(next);
+      }
+      printer.print(WorkflowJson.history(id, entries, next), Printer.historyText(id, entries, next));
       return ExitCode.OK;
     }
   }

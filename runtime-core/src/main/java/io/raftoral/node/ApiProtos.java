@@ -2,6 +2,9 @@ package io.raftoral.node;
 
 import io.raftoral.client.Protos;
 import io.raftoral.common.Errors;
+import io.raftoral.common.HistoryEntry;
+import io.raftoral.common.HistoryPage;
+import io.raftoral.common.HistoryQuery;
 import io.raftoral.common.ListPage;
 import io.raftoral.common.ListQuery;
 import io.raftoral.common.WorkflowInfo;
@@ -66,6 +69,30 @@ final class ApiProtos {
   static ListReply toProto(ListPage page) {
     ListReply.Builder b = ListReply.newBuilder().setNextPageToken(nullToEmpty(page.nextPageToken()));
     page.workflows().forEach(w -> b.addWorkflows(toProto(w)));
+    return b.build();
+  }
+
+  /**
+   * A history request as the server receives it; {@link HistoryQuery} validates the rest.
+   *
+   * @throws Errors.InvalidArgumentException for a bad limit or page token
+   */
+  static HistoryQuery fromProto(io.raftoral.proto.client.HistoryRequest r) {
+    if (r.getLimit() < 0) {
+      throw new Errors.InvalidArgumentException("limit must be between 1 and " + HistoryQuery.MAX_LIMIT + " (0 means "
+          + HistoryQuery.DEFAULT_LIMIT + "), got " + r.getLimit());
+    }
+    return new HistoryQuery(r.getKey(), r.getLimit() == 0 ? HistoryQuery.DEFAULT_LIMIT : r.getLimit(), r.getPageToken());
+  }
+
+  static io.raftoral.proto.client.HistoryReply toProto(HistoryPage page) {
+    io.raftoral.proto.client.HistoryReply.Builder b = io.raftoral.proto.client.HistoryReply.newBuilder()
+        .setNextPageToken(nullToEmpty(page.nextPageToken()));
+    for (HistoryEntry e : page.entries()) {
+      b.addEntries(io.raftoral.proto.client.HistoryEntry.newBuilder().setKey(e.key()).setSeq(e.seq())
+          .setValue(com.google.protobuf.ByteString.copyFrom(e.value())).setCommittedAtMillis(e.committedAt().toEpochMilli())
+          .setOwnerNode(e.ownerNode()).setOwnerTerm(e.ownerTerm()));
+    }
     return b.build();
   }
 

@@ -103,6 +103,14 @@ final class RaftoralApiService extends RaftoralApiGrpc.RaftoralApiImplBase {
   }
 
   @Override
+  public void history(io.raftoral.proto.client.HistoryRequest request, StreamObserver<io.raftoral.proto.client.HistoryReply> out) {
+    unary(out, "History", () -> {
+      String id = requireId(request.getWorkflowId());
+      return ApiProtos.toProto(runtime.history(id, ApiProtos.fromProto(request)));
+    });
+  }
+
+  @Override
   public void terminate(TerminateRequest request, StreamObserver<io.raftoral.proto.client.WorkflowInfo> out) {
     unary(out, "Terminate", () -> {
       String id = requireId(request.getWorkflowId());

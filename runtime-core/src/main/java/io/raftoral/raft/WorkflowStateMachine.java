@@ -222,6 +222,11 @@ public final class WorkflowStateMachine extends GroupStateMachine {
               + "from its latest snapshot and Raft log");
         }
       }
+
+      @Override
+      public void checkpointInfo(String workflowId, String key, long seq, io.raftoral.storage.CheckpointInfo info) {
+        loaded.restoreCheckpointInfo(workflowId, key, seq, info);
+      }
     });
     return loaded;
   }
@@ -425,7 +430,42 @@ public final class WorkflowStateMachine extends GroupStateMachine {
           yield CompletableFuture.failedFuture(e);
         }
       }
+      case HISTORY -> {
+        try {
+          yield CompletableFuture.completedFuture(reply(history(query.getHistory())));
+        } catch (IOException | RuntimeException e) {
+          yield CompletableFuture.failedFuture(e);
+        }
+      }
     };
+  }
+
+  /** About 1 MiB of values: a history page stays well inside a query reply. */
+  static final long DEFAULT_HISTORY_BYTES = 1 << 20;
+
+  /**
+   * A page of one workflow's committed checkpoints with their infos, read from the state store
+   * (which holds every value, an ended workflow's too, until the workflow is pruned). Not found
+   * when the workflow is not in this group. The limit is checked by the caller; a page holds at
+   * least one entry when any follows the cursor.
+   */
+  public QueryReply.Builder history(io.raftoral.proto.raft.HistoryQuery q) throws CorruptStateException {
+    if (q.getLimit() < 1) {
+      throw new IllegalArgumentException("a history query needs a limit of at least 1, got " + q.getLimit());
+    }
+    synchronized (storeLock) {
+      if (store == null) {
+        throw new IllegalStateException("group " + group() + ": the state store is closed (a snapshot is being installed); ask again");
+      }
+      if (state.get(q.getWorkflowId()) == null) {
+        return QueryReply.newBuilder().setFound(false);
+      }
+      StateStore.HistoryPosition after = q.getHasCursor()
+          ? new StateStore.HistoryPosition(q.getAfterCommitOrdinal(), q.getAfterKey(), q.getAfterSeq()) : null;
+      StateStore.HistorySlice slice = store.history(q.getWorkflowId(), q.hasKey() ? q.getKey() : null, after, q.getLimit(),
+          q.getMaxBytes() > 0 ? q.getMaxBytes() : DEFAULT_HISTORY_BYTES);
+      return QueryReply.newBuilder().setFound(true).addAllHistory(slice.entries()).setMore(slice.more());
+    }
   }
 
   /**
@@ -462,8 +502,8 @@ public final class WorkflowStateMachine extends GroupStateMachine {
 
   /**
    * A page of the group's workflows in id order strictly after the cursor, each with its
-   * checkpoints: while it runs from memory, once ended from the store (an ended workflow's values
-   * leave memory). Workflows are added while the page stays within {@code max_bytes} (at least
+   * checkpoints and their infos, from the store (which alone keeps the infos, and an ended
+   * workflow's values). Workflows are added while the page stays within {@code max_bytes} (at least
    * one); {@code more} when others follow. Read under the store's lock, so no entry is applied
    * in between; on a sealed group the state no longer changes, so pages read one by one are final.
    */
@@ -484,8 +524,7 @@ public final class WorkflowStateMachine extends GroupStateMachine {
         WorkflowEntry w = page.next();
         io.raftoral.proto.raft.WorkflowRecord record = w.toRecord();
         ExportedWorkflow exported = ExportedWorkflow.newBuilder().setRecord(record)
-            .addAllCheckpoints(record.getStatus() == io.raftoral.proto.raft.WorkflowStatusCode.RUNNING
-                ? w.checkpointsInMemory() : store.checkpoints(w.workflowId()))
+            .addAllCheckpoints(store.checkpoints(w.workflowId()))
             .build();
         long size = exported.getSerializedSize();
         if (reply.getExportedCount() > 0 && bytes + size > maxBytes) {

@@ -38,12 +38,12 @@ import org.slf4j.LoggerFactory;
 /**
  * Everything one node runs: the Raft host with the management group and the execution groups
  * this node is a member of, their runtimes, the membership controller, and the client calls
- * (start, await, describe, list, terminate), which reach any execution group, hosted here or
+ * (start, await, describe, list, history, terminate), which reach any execution group, hosted here or
  * not. This class builds the parts, starts and stops them, and is the runtime layer's one entry
  * point; each part is a file of its own: {@link GroupHosting} (hosted groups, following the
  * topology), {@link LeaderAdmission}, {@link Routing} (which group, asking it),
  * {@link WorkflowCalls} (start, await, describe, terminate), {@link WorkflowListing} (list and
- * its cursor), {@link ClusterAdministration} (cluster info, join, status, leave, this node's own
+ * its cursor), {@link WorkflowHistory} (a workflow's checkpoints), {@link ClusterAdministration} (cluster info, join, status, leave, this node's own
  * membership), {@link Retention}, {@link FaultReaction} (what a fault does), {@link ServingGate}
  * (closed, removed, faulted; commit waits as client errors) and {@link NodeInspector} (for tests
  * and operators). The public facade is {@link io.raftoral.api.RaftoralNode}.
@@ -86,6 +86,7 @@ public final class NodeRuntime implements AutoCloseable {
   private final Routing routing;
   private final WorkflowCalls workflows;
   private final WorkflowListing listing;
+  private final WorkflowHistory history;
   private final ClusterAdministration admin;
   private final MembershipController membership;
   private final LeaderPlacement leaderPlacement;
@@ -112,6 +113,7 @@ public final class NodeRuntime implements AutoCloseable {
         management::claimedGroup, bootstrapGroups);
     this.workflows = new WorkflowCalls(raft.nodeId(), options.requestTimeout(), payloads, hosting, routing, gate);
     this.listing = new WorkflowListing(options.requestTimeout(), host, hosting, routing, gate);
+    this.history = new WorkflowHistory(options.requestTimeout(), routing, gate);
     this.admin = new ClusterAdministration(raft, options, incarnation, host, managementGroupId, management, hosting, routing, gate);
     this.membership = new MembershipController(raft.nodeId(), host, management, managementGroupId, options, hosting::propose,
         GroupMerge.probes(host));
@@ -218,6 +220,11 @@ public final class NodeRuntime implements AutoCloseable {
 
   public WorkflowInfo describe(String workflowId) {
     return workflows.describe(workflowId);
+  }
+
+  /** See {@link WorkflowHistory#page}. */
+  public io.raftoral.common.HistoryPage history(String workflowId, io.raftoral.common.HistoryQuery query) {
+    return history.page(workflowId, query);
   }
 
   /** The execution group the workflow lives in (found from its claim or its id, following merges). */

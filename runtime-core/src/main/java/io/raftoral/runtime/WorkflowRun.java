@@ -502,7 +502,9 @@ final class WorkflowRun implements WorkflowContext, Runnable {
 
   private Command setCheckpoint(Unconfirmed w) {
     return Command.newBuilder().setSetCheckpoint(SetCheckpoint.newBuilder()
-        .setWorkflowId(workflowId()).setKey(w.key).setSeq(w.seq).setValue(w.value).setOwnerTerm(w.ownerTerm)).build();
+        .setWorkflowId(workflowId()).setKey(w.key).setSeq(w.seq).setValue(w.value).setOwnerTerm(w.ownerTerm)
+        // The history's commit time: this owner's clock now, so every replica stores the same.
+        .setCommittedAtMillis(System.currentTimeMillis())).build();
   }
 
   /**

@@ -1,6 +1,7 @@
 package io.raftoral.state;
 
 import com.google.protobuf.ByteString;
+import io.raftoral.storage.CheckpointInfo;
 import io.raftoral.storage.StateStore;
 
 /** Writes what one entry's commands changed into that entry's store batch (beside its Raft position). */
@@ -11,8 +12,8 @@ public record StoreChanges(StateStore.Batch writes) implements WorkflowState.Cha
   }
 
   @Override
-  public void checkpoint(String workflowId, String key, long seq, ByteString value) {
-    writes.putCheckpoint(workflowId, key, seq, value);
+  public void checkpoint(String workflowId, String key, long seq, ByteString value, CheckpointInfo info) {
+    writes.putCheckpoint(workflowId, key, seq, value, info);
   }
 
   @Override

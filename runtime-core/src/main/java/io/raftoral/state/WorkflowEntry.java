@@ -33,6 +33,10 @@ public final class WorkflowEntry {
   // them until the workflow is pruned.
   private final Map<String, List<ByteString>> checkpoints = new HashMap<>();
   private long checkpointCount;
+  // A sum of one hash per checkpoint info this replica applied or loaded while the workflow ran:
+  // order-free, so applying and loading give the same, and the digest covers the infos (kept in
+  // the store only) without holding them in memory. 0 when none is known.
+  private long infoFingerprint;
 
   WorkflowEntry(String workflowId, String type, int version, ByteString input, long startedAtMillis, long ownerNode) {
     this.workflowId = workflowId;
@@ -72,6 +76,10 @@ public final class WorkflowEntry {
       digest.update(key.getBytes(java.nio.charset.StandardCharsets.UTF_8));
       values.forEach(v -> digest.update(v.asReadOnlyByteBuffer()));
     });
+    if (infoFingerprint != 0) {
+      // Only when infos are known, so the digests of states without them are as before.
+      digest.update(java.nio.ByteBuffer.allocate(8).putLong(infoFingerprint).array());
+    }
   }
 
   /** A stored workflow; its checkpoints are added after ({@code checkpoint_count} is recounted from them). */
@@ -99,15 +107,18 @@ public final class WorkflowEntry {
   void copyFrom(WorkflowEntry other) {
     WorkflowRecord r = other.toRecord();
     Map<String, List<ByteString>> values;
+    long fingerprint;
     synchronized (other) {
       values = new HashMap<>();
       other.checkpoints.forEach((k, v) -> values.put(k, new ArrayList<>(v)));
+      fingerprint = other.infoFingerprint;
     }
     synchronized (this) {
       setFrom(r);
       checkpoints.clear();
       checkpoints.putAll(values);
       checkpointCount = r.getCheckpointCount();
+      infoFingerprint = fingerprint;
     }
   }
 
@@ -198,6 +209,28 @@ public final class WorkflowEntry {
   synchronized void appendCheckpoint(String key, ByteString value) {
     checkpoints.computeIfAbsent(key, k -> new ArrayList<>()).add(value);
     checkpointCount++;
+  }
+
+  /** How many checkpoints of the workflow were committed so far, any key: the next one's commit ordinal. */
+  synchronized long checkpointCount() {
+    return checkpointCount;
+  }
+
+  /** Counts the info of checkpoint (key, seq) into the digest while the workflow runs. */
+  synchronized void addInfo(String key, long seq, io.raftoral.storage.CheckpointInfo info) {
+    if (status != WorkflowStatusCode.RUNNING || info.isUnknown()) {
+      return; // an ended workflow's digest stands on its record, as for its values
+    }
+    long h = key.hashCode();
+    h = h * 0x9E3779B97F4A7C15L + seq;
+    h = h * 0x9E3779B97F4A7C15L + info.committedAtMillis();
+    h = h * 0x9E3779B97F4A7C15L + info.ownerNode();
+    h = h * 0x9E3779B97F4A7C15L + info.ownerTerm();
+    h = h * 0x9E3779B97F4A7C15L + info.commitOrdinal();
+    // splitmix64's finalizer: spreads every input bit before the sum.
+    h = (h ^ (h >>> 30)) * 0xBF58476D1CE4E5B9L;
+    h = (h ^ (h >>> 27)) * 0x94D049BB133111EBL;
+    infoFingerprint += h ^ (h >>> 31);
   }
 
   /**

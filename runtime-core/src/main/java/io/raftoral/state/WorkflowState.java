@@ -10,6 +10,7 @@ import io.raftoral.proto.raft.WorkflowEnd;
 import io.raftoral.proto.raft.WorkflowStart;
 import io.raftoral.proto.raft.WorkflowStatusCode;
 import io.raftoral.proto.raft.WorkflowTerminate;
+import io.raftoral.storage.CheckpointInfo;
 import java.util.Collection;
 import java.util.Collections;
 import java.util.concurrent.ConcurrentHashMap;
@@ -30,7 +31,7 @@ public final class WorkflowState {
     /** The workflow's record (everything but its checkpoints) changed or was created. */
     default void workflow(WorkflowEntry w) {}
 
-    default void checkpoint(String workflowId, String key, long seq, com.google.protobuf.ByteString value) {}
+    default void checkpoint(String workflowId, String key, long seq, com.google.protobuf.ByteString value, CheckpointInfo info) {}
 
     default void owner(long node, long term) {}
 
@@ -167,6 +168,14 @@ public final class WorkflowState {
     return true;
   }
 
+  /** Adds the stored info of a checkpoint restored before (see {@link #restoreCheckpoint}). */
+  public void restoreCheckpointInfo(String workflowId, String key, long seq, CheckpointInfo info) {
+    WorkflowEntry w = workflows.get(workflowId);
+    if (w != null) {
+      w.addInfo(key, seq, info);
+    }
+  }
+
   public void restoreOwner(long node, long term) {
     owner = new Owner(node, term);
   }
@@ -247,8 +256,12 @@ public final class WorkflowState {
     if (c.getSeq() > next) {
       return result(ResultCode.OUT_OF_ORDER, w.status());
     }
+    // The owner of the checked term is the proposer; its clock reading travels in the command;
+    // the count of the workflow's checkpoints so far is its place in the commit order.
+    CheckpointInfo info = new CheckpointInfo(c.getCommittedAtMillis(), owner.node(), owner.term(), w.checkpointCount());
     w.appendCheckpoint(c.getKey(), c.getValue());
-    changes.checkpoint(c.getWorkflowId(), c.getKey(), c.getSeq(), c.getValue());
+    w.addInfo(c.getKey(), c.getSeq(), info);
+    changes.checkpoint(c.getWorkflowId(), c.getKey(), c.getSeq(), c.getValue(), info);
     return result(ResultCode.APPLIED, w.status());
   }
 
@@ -409,6 +422,7 @@ public final class WorkflowState {
       for (io.raftoral.proto.raft.ExportedCheckpoint c : x.getCheckpointsList()) {
         if (w.isRunning()) {
           w.appendCheckpoint(c.getKey(), c.getValue());
+          w.addInfo(c.getKey(), c.getSeq(), infoOf(c));
         } else {
           w.countStoredCheckpoint(); // an ended workflow's values live in the store only
         }
@@ -416,7 +430,8 @@ public final class WorkflowState {
       workflows.put(r.getWorkflowId(), w);
       changes.workflow(w);
       for (io.raftoral.proto.raft.ExportedCheckpoint c : x.getCheckpointsList()) {
-        changes.checkpoint(r.getWorkflowId(), c.getKey(), c.getSeq(), c.getValue());
+        // The info travels with the value: history shows the source group's owner and time.
+        changes.checkpoint(r.getWorkflowId(), c.getKey(), c.getSeq(), c.getValue(), infoOf(c));
       }
       added++;
     }
@@ -439,6 +454,10 @@ public final class WorkflowState {
   }
 
   /** Why an exported workflow cannot be adopted, or null when it can. */
+  private static CheckpointInfo infoOf(io.raftoral.proto.raft.ExportedCheckpoint c) {
+    return new CheckpointInfo(c.getCommittedAtMillis(), c.getOwnerNode(), c.getOwnerTerm(), c.getCommitOrdinal());
+  }
+
   private static String malformed(io.raftoral.proto.raft.ExportedWorkflow x) {
     io.raftoral.proto.raft.WorkflowRecord r = x.getRecord();
     if (r.getWorkflowId().isEmpty()) {

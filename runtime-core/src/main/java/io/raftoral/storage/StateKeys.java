@@ -6,7 +6,9 @@ import java.nio.charset.StandardCharsets;
 /**
  * The key layout of an execution group's RocksDB. One byte of kind first, so one ordered scan
  * reads the applied position, then the owner, then every workflow, then every checkpoint
- * (grouped by workflow, key and ascending seq), which is the order loading needs.
+ * (grouped by workflow, key and ascending seq), which is the order loading needs. Each
+ * checkpoint's {@link CheckpointInfo} is a key of its own kind with the same suffix, so stores
+ * written before it existed read as they are (their checkpoints have no info).
  */
 final class StateKeys {
   static final byte APPLIED = 1;
@@ -16,6 +18,7 @@ final class StateKeys {
   static final byte PLACEMENT = 5;
   static final byte SEALED = 6;
   static final byte ADOPTION_DONE = 7;
+  static final byte CHECKPOINT_INFO = 8;
 
   static final byte[] APPLIED_KEY = {APPLIED};
   static final byte[] OWNER_KEY = {OWNER};
@@ -41,18 +44,47 @@ final class StateKeys {
 
   /** Length-prefixed parts, so no workflow id or key can be read as another's prefix. */
   static byte[] checkpoint(String workflowId, String key, long seq) {
+    return checkpointKey(CHECKPOINT, workflowId, key, seq);
+  }
+
+  /** Where the {@link CheckpointInfo} of (workflowId, key, seq) is stored. */
+  static byte[] checkpointInfo(String workflowId, String key, long seq) {
+    return checkpointKey(CHECKPOINT_INFO, workflowId, key, seq);
+  }
+
+  private static byte[] checkpointKey(byte kind, String workflowId, String key, long seq) {
     byte[] id = utf8(workflowId);
     byte[] k = utf8(key);
     return ByteBuffer.allocate(1 + 4 + id.length + 4 + k.length + 8)
-        .put(CHECKPOINT).putInt(id.length).put(id).putInt(k.length).put(k).putLong(seq).array();
+        .put(kind).putInt(id.length).put(id).putInt(k.length).put(k).putLong(seq).array();
   }
 
   /** The first key of the workflow's checkpoints and the first key after them. */
   static byte[][] checkpointRange(String workflowId) {
+    return range(CHECKPOINT, workflowId);
+  }
+
+  /** As {@link #checkpointRange} for the checkpoints' infos. */
+  static byte[][] checkpointInfoRange(String workflowId) {
+    return range(CHECKPOINT_INFO, workflowId);
+  }
+
+  /** The first key of one key's checkpoints (seq 0) and the first key after them. */
+  static byte[][] keyRange(String workflowId, String key) {
     byte[] id = utf8(workflowId);
-    byte[] from = ByteBuffer.allocate(1 + 4 + id.length).put(CHECKPOINT).putInt(id.length).put(id).array();
+    byte[] k = utf8(key);
+    return prefixRange(ByteBuffer.allocate(1 + 4 + id.length + 4 + k.length)
+        .put(CHECKPOINT).putInt(id.length).put(id).putInt(k.length).put(k).array());
+  }
+
+  private static byte[][] range(byte kind, String workflowId) {
+    byte[] id = utf8(workflowId);
+    return prefixRange(ByteBuffer.allocate(1 + 4 + id.length).put(kind).putInt(id.length).put(id).array());
+  }
+
+  private static byte[][] prefixRange(byte[] from) {
     byte[] to = from.clone();
-    // Every key of this workflow starts with `from`; incrementing its last byte (with carry) bounds them.
+    // Every key with this prefix starts with `from`; incrementing its last byte (with carry) bounds them.
     for (int i = to.length - 1; i >= 0; i--) {
       if (++to[i] != 0) {
         break;
@@ -70,6 +102,16 @@ final class StateKeys {
     String id = string(b, b.getInt());
     String key = string(b, b.getInt());
     return new Checkpoint(id, key, b.getLong());
+  }
+
+  static byte[] info(CheckpointInfo info) {
+    return ByteBuffer.allocate(32).putLong(info.committedAtMillis()).putLong(info.ownerNode()).putLong(info.ownerTerm())
+        .putLong(info.commitOrdinal()).array();
+  }
+
+  static CheckpointInfo parseInfo(byte[] raw) {
+    ByteBuffer b = ByteBuffer.wrap(raw);
+    return new CheckpointInfo(b.getLong(), b.getLong(), b.getLong(), b.getLong());
   }
 
   static String workflowId(byte[] raw) {

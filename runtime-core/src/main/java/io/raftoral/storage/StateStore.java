@@ -10,7 +10,11 @@ import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.stream.Stream;
 import org.rocksdb.Checkpoint;
 import org.rocksdb.FlushOptions;
@@ -25,7 +29,7 @@ import org.rocksdb.WriteOptions;
 /**
  * The durable state of one execution group: a RocksDB holding every workflow record, every
  * committed checkpoint value, the owner, the placement, the seal (its merge target) once sealed,
- * the groups whose merge into this one finished copying (AdoptionDone),
+ * each checkpoint's {@link CheckpointInfo}, the groups whose merge into this one finished copying (AdoptionDone),
  * and the Raft position (term, index) of the last entry applied, which each {@link #commit}
  * writes in the same batch as that entry's changes. A
  * replica reopened after a crash therefore knows exactly which entries its state contains.
@@ -62,7 +66,20 @@ public final class StateStore implements AutoCloseable {
     void workflow(WorkflowRecord record);
 
     void checkpoint(String workflowId, String key, long seq, ByteString value) throws CorruptStateException;
+
+    /** The info of a checkpoint visited before (absent for checkpoints stored without one). */
+    default void checkpointInfo(String workflowId, String key, long seq, CheckpointInfo info) {}
   }
+
+  /**
+   * Where a history page starts: strictly after this entry. A one-key history uses only {@code
+   * seq}; the all-keys one the whole (commit ordinal, key, seq), the ordinal -1 for a checkpoint
+   * stored without info.
+   */
+  public record HistoryPosition(long commitOrdinal, String key, long seq) {}
+
+  /** A page of history, and whether entries follow it. */
+  public record HistorySlice(List<ExportedCheckpoint> entries, boolean more) {}
 
   private final Path dir;
   private final Options options;
@@ -137,6 +154,10 @@ public final class StateStore implements AutoCloseable {
             StateKeys.Checkpoint c = StateKeys.parseCheckpoint(key);
             visitor.checkpoint(c.workflowId(), c.key(), c.seq(), ByteString.copyFrom(it.value()));
           }
+          case StateKeys.CHECKPOINT_INFO -> {
+            StateKeys.Checkpoint c = StateKeys.parseCheckpoint(key);
+            visitor.checkpointInfo(c.workflowId(), c.key(), c.seq(), StateKeys.parseInfo(it.value()));
+          }
           default -> throw corrupt(dir, "unknown record kind " + key[0], null);
         }
       }
@@ -147,25 +168,160 @@ public final class StateStore implements AutoCloseable {
   }
 
   /**
-   * The stored checkpoints of one workflow in (key, seq) order (the store orders keys by length
-   * first: sorted here). Fails on an unreadable record.
+   * The stored checkpoints of one workflow in (key, seq) order, each with its info (the store
+   * orders keys by length first: sorted here). Fails on an unreadable record.
    */
   public List<ExportedCheckpoint> checkpoints(String workflowId) throws CorruptStateException {
-    byte[][] range = StateKeys.checkpointRange(workflowId);
-    List<ExportedCheckpoint> out = new java.util.ArrayList<>();
+    Map<Position, CheckpointInfo> infos = infos(workflowId);
+    List<ExportedCheckpoint> out = new ArrayList<>();
+    scan(StateKeys.checkpointRange(workflowId), workflowId, (c, value) -> {
+      CheckpointInfo info = infos.getOrDefault(new Position(c.key(), c.seq()), CheckpointInfo.UNKNOWN);
+      out.add(entry(c.key(), c.seq(), ByteString.copyFrom(value.get()), info));
+      return true;
+    });
+    out.sort(Comparator.comparing(ExportedCheckpoint::getKey).thenComparingLong(ExportedCheckpoint::getSeq));
+    return out;
+  }
+
+  /**
+   * A page of one workflow's history strictly after {@code after} (null: from the start): with
+   * a {@code key}, that key's checkpoints in seq order, read from the seq on; without, every
+   * key's in commit order ({@link #COMMIT_ORDER}), which sorts the workflow's positions and
+   * infos and then reads only the page's values. At most {@code limit} entries, and past the
+   * first no more than {@code maxBytes} of values.
+   */
+  public HistorySlice history(String workflowId, String key, HistoryPosition after, int limit, long maxBytes)
+      throws CorruptStateException {
+    List<ExportedCheckpoint> page = new ArrayList<>();
+    long[] bytes = {0};
+    boolean[] more = {false};
+    if (key != null) {
+      byte[][] range = StateKeys.keyRange(workflowId, key);
+      byte[] from = after == null ? range[0] : StateKeys.checkpoint(workflowId, key, after.seq() + 1);
+      scan(new byte[][] {from, range[1]}, workflowId, (c, value) -> {
+        byte[] v = value.get();
+        if (page.size() == limit || (!page.isEmpty() && bytes[0] + v.length > maxBytes)) {
+          more[0] = true;
+          return false;
+        }
+        page.add(entry(c.key(), c.seq(), ByteString.copyFrom(v), CheckpointInfo.UNKNOWN));
+        bytes[0] += v.length;
+        return true;
+      });
+      List<ExportedCheckpoint> withInfo = new ArrayList<>(page.size());
+      for (ExportedCheckpoint e : page) {
+        withInfo.add(entry(e.getKey(), e.getSeq(), e.getValue(), info(workflowId, e.getKey(), e.getSeq())));
+      }
+      return new HistorySlice(withInfo, more[0]);
+    }
+    Map<Position, CheckpointInfo> infos = infos(workflowId);
+    ExportedCheckpoint cursor = after == null ? null : after.commitOrdinal() < 0
+        ? entry(after.key(), after.seq(), ByteString.EMPTY, CheckpointInfo.UNKNOWN)
+        : entry(after.key(), after.seq(), ByteString.EMPTY, new CheckpointInfo(0, 0, 1, after.commitOrdinal()));
+    List<ExportedCheckpoint> positions = new ArrayList<>();
+    scan(StateKeys.checkpointRange(workflowId), workflowId, (c, value) -> {
+      // Positions and infos only: the values of the page are read once it is known.
+      ExportedCheckpoint p = entry(c.key(), c.seq(), ByteString.EMPTY,
+          infos.getOrDefault(new Position(c.key(), c.seq()), CheckpointInfo.UNKNOWN));
+      if (cursor == null || COMMIT_ORDER.compare(p, cursor) > 0) {
+        positions.add(p);
+      }
+      return true;
+    });
+    positions.sort(COMMIT_ORDER);
+    for (ExportedCheckpoint p : positions) {
+      if (page.size() == limit) {
+        more[0] = true;
+        break;
+      }
+      byte[] v = get(StateKeys.checkpoint(workflowId, p.getKey(), p.getSeq()), workflowId);
+      if (!page.isEmpty() && bytes[0] + v.length > maxBytes) {
+        more[0] = true;
+        break;
+      }
+      page.add(p.toBuilder().setValue(ByteString.copyFrom(v)).build());
+      bytes[0] += v.length;
+    }
+    return new HistorySlice(page, more[0]);
+  }
+
+  /**
+   * The all-keys history order: checkpoints without info (committed before it was recorded, so
+   * before every other) first, by key and seq; then the others by commit ordinal, which no two
+   * checkpoints of a workflow share.
+   */
+  private static final Comparator<ExportedCheckpoint> COMMIT_ORDER = Comparator.comparingLong(StateStore::commitOrder)
+      .thenComparing(ExportedCheckpoint::getKey).thenComparingLong(ExportedCheckpoint::getSeq);
+
+  /** The entry's commit ordinal; -1 for one without info. */
+  public static long commitOrder(ExportedCheckpoint c) {
+    return c.getOwnerTerm() == 0 ? -1 : c.getCommitOrdinal();
+  }
+
+  private static ExportedCheckpoint entry(String key, long seq, ByteString value, CheckpointInfo info) {
+    return ExportedCheckpoint.newBuilder().setKey(key).setSeq(seq).setValue(value)
+        .setCommittedAtMillis(info.committedAtMillis()).setOwnerNode(info.ownerNode()).setOwnerTerm(info.ownerTerm())
+        .setCommitOrdinal(info.commitOrdinal()).build();
+  }
+
+  private record Position(String key, long seq) {}
+
+  private interface ScanStep {
+    /** Takes one checkpoint (its value read only when asked); false stops the scan. */
+    boolean take(StateKeys.Checkpoint c, java.util.function.Supplier<byte[]> value);
+  }
+
+  private void scan(byte[][] range, String workflowId, ScanStep step) throws CorruptStateException {
     try (org.rocksdb.Slice upper = new org.rocksdb.Slice(range[1]);
         ReadOptions read = new ReadOptions().setVerifyChecksums(true).setFillCache(false).setIterateUpperBound(upper);
         RocksIterator it = db.newIterator(read)) {
       for (it.seek(range[0]); it.isValid(); it.next()) {
-        StateKeys.Checkpoint c = StateKeys.parseCheckpoint(it.key());
-        out.add(ExportedCheckpoint.newBuilder().setKey(c.key()).setSeq(c.seq()).setValue(ByteString.copyFrom(it.value())).build());
+        if (!step.take(StateKeys.parseCheckpoint(it.key()), it::value)) {
+          break;
+        }
       }
       it.status();
     } catch (RocksDBException | RuntimeException e) {
       throw corrupt(dir, "reading the checkpoints of " + workflowId + " failed: " + e.getMessage(), e);
     }
-    out.sort(java.util.Comparator.comparing(ExportedCheckpoint::getKey).thenComparingLong(ExportedCheckpoint::getSeq));
-    return out;
+  }
+
+  private Map<Position, CheckpointInfo> infos(String workflowId) throws CorruptStateException {
+    Map<Position, CheckpointInfo> infos = new HashMap<>();
+    byte[][] range = StateKeys.checkpointInfoRange(workflowId);
+    try (org.rocksdb.Slice upper = new org.rocksdb.Slice(range[1]);
+        ReadOptions read = new ReadOptions().setVerifyChecksums(true).setFillCache(false).setIterateUpperBound(upper);
+        RocksIterator it = db.newIterator(read)) {
+      for (it.seek(range[0]); it.isValid(); it.next()) {
+        StateKeys.Checkpoint c = StateKeys.parseCheckpoint(it.key());
+        infos.put(new Position(c.key(), c.seq()), StateKeys.parseInfo(it.value()));
+      }
+      it.status();
+    } catch (RocksDBException | RuntimeException e) {
+      throw corrupt(dir, "reading the checkpoint infos of " + workflowId + " failed: " + e.getMessage(), e);
+    }
+    return infos;
+  }
+
+  private CheckpointInfo info(String workflowId, String key, long seq) throws CorruptStateException {
+    byte[] raw = getOrNull(StateKeys.checkpointInfo(workflowId, key, seq), workflowId);
+    return raw == null ? CheckpointInfo.UNKNOWN : StateKeys.parseInfo(raw);
+  }
+
+  private byte[] get(byte[] key, String workflowId) throws CorruptStateException {
+    byte[] value = getOrNull(key, workflowId);
+    if (value == null) {
+      throw corrupt(dir, "a checkpoint of " + workflowId + " vanished while it was read", null);
+    }
+    return value;
+  }
+
+  private byte[] getOrNull(byte[] key, String workflowId) throws CorruptStateException {
+    try {
+      return db.get(key);
+    } catch (RocksDBException e) {
+      throw corrupt(dir, "reading a checkpoint of " + workflowId + " failed: " + e.getMessage(), e);
+    }
   }
 
   /** Collects the changes of one Raft entry; {@link #commit} writes them with the entry's position. */
@@ -256,8 +412,12 @@ public final class StateStore implements AutoCloseable {
       put(StateKeys.workflow(record.getWorkflowId()), record.toByteArray());
     }
 
-    public void putCheckpoint(String workflowId, String key, long seq, ByteString value) {
+    /** Stores a checkpoint's value and, unless unknown, its info (an unknown one reads back as absent). */
+    public void putCheckpoint(String workflowId, String key, long seq, ByteString value, CheckpointInfo info) {
       put(StateKeys.checkpoint(workflowId, key, seq), value.toByteArray());
+      if (!info.isUnknown()) {
+        put(StateKeys.checkpointInfo(workflowId, key, seq), StateKeys.info(info));
+      }
     }
 
     public void putOwner(long node, long term) {
@@ -278,12 +438,14 @@ public final class StateStore implements AutoCloseable {
       put(StateKeys.PLACEMENT_KEY, ByteBuffer.allocate(8).putLong(groups).array());
     }
 
-    /** Removes a workflow's record and all its checkpoints. */
+    /** Removes a workflow's record and all its checkpoints with their infos. */
     public void removeWorkflow(String workflowId) {
       byte[][] range = StateKeys.checkpointRange(workflowId);
+      byte[][] infos = StateKeys.checkpointInfoRange(workflowId);
       try {
         writes.delete(StateKeys.workflow(workflowId));
         writes.deleteRange(range[0], range[1]);
+        writes.deleteRange(infos[0], infos[1]);
       } catch (RocksDBException e) {
         throw new IllegalStateException(e);
       }

@@ -41,6 +41,23 @@ class ApiProtosTest {
   }
 
   @Test
+  void historyPagesAndQueriesKeepEveryField() {
+    io.raftoral.common.HistoryEntry known = new io.raftoral.common.HistoryEntry("k", 4, new byte[] {1, 2}, Instant.ofEpochMilli(1_700_000_000_123L), 3, 9);
+    io.raftoral.common.HistoryEntry unknown = new io.raftoral.common.HistoryEntry("old", 0, new byte[0], Instant.EPOCH, 0, 0);
+    io.raftoral.common.HistoryPage page = new io.raftoral.common.HistoryPage(List.of(known, unknown),
+        io.raftoral.common.HistoryQuery.Cursor.token("k", new io.raftoral.common.HistoryQuery.Cursor(12, "k", 4)));
+    assertThat(Protos.fromProto(ApiProtos.toProto(page))).isEqualTo(page);
+    io.raftoral.common.HistoryPage last = new io.raftoral.common.HistoryPage(List.of(), null);
+    assertThat(Protos.fromProto(ApiProtos.toProto(last))).isEqualTo(last);
+    io.raftoral.common.HistoryQuery query = new io.raftoral.common.HistoryQuery("k", 7, page.nextPageToken());
+    assertThat(ApiProtos.fromProto(Protos.toProto("wf", query))).isEqualTo(query);
+    assertThat(ApiProtos.fromProto(Protos.toProto("wf", io.raftoral.common.HistoryQuery.allKeys())))
+        .isEqualTo(io.raftoral.common.HistoryQuery.allKeys());
+    assertThat(ApiProtos.fromProto(io.raftoral.proto.client.HistoryRequest.getDefaultInstance()))
+        .isEqualTo(io.raftoral.common.HistoryQuery.allKeys());
+  }
+
+  @Test
   void listQueriesKeepEveryField() {
     ListQuery query = new ListQuery(EnumSet.of(WorkflowStatus.FAILED, WorkflowStatus.RUNNING), "order", 2,
         Instant.ofEpochMilli(1000), Instant.ofEpochMilli(5000), 7, "tok");

@@ -449,6 +449,49 @@ class WorkflowStateMachineStorageTest {
     return Command.newBuilder().setSealGroup(SealGroup.newBuilder().setMergeTarget(target)).build();
   }
 
+  // Checkpoint history (issue 21): answered from the store with each checkpoint's info, for a
+  // running and an ended workflow; a restarted replica and one restored from a snapshot answer
+  // the same and have the same digest (which covers a running workflow's infos).
+  @Test
+  void historyIsAnsweredFromTheStoreAfterARestartAndASnapshotInstall() throws Exception {
+    Replica leader = replica("n1");
+    leader.apply(1, 1, owner(7));
+    leader.apply(2, 1, start("running"), checkpointAt("running", "a", 0, "x", 1_000), start("ended"));
+    leader.apply(3, 1, checkpointAt("running", "b", 0, "y", 2_000), checkpointAt("running", "a", 1, "z", 3_000),
+        checkpointAt("ended", "k", 0, "v", 1_500));
+    leader.apply(4, 1, end("ended", 1, 5_000));
+    io.raftoral.proto.raft.HistoryQuery running = io.raftoral.proto.raft.HistoryQuery.newBuilder().setWorkflowId("running").setLimit(10).build();
+    io.raftoral.proto.raft.HistoryQuery ended = running.toBuilder().setWorkflowId("ended").build();
+    QueryReply reply = leader.machine.history(running).build();
+    assertThat(reply.getFound()).isTrue();
+    assertThat(reply.getHistoryList()).extracting(e -> e.getKey() + e.getSeq() + "@" + e.getCommittedAtMillis() + " node "
+        + e.getOwnerNode() + " term " + e.getOwnerTerm()).containsExactly("a0@1000 node 7 term 1", "b0@2000 node 7 term 1",
+        "a1@3000 node 7 term 1");
+    QueryReply endedReply = leader.machine.history(ended).build();
+    assertThat(endedReply.getHistoryList()).extracting(e -> e.getValue().toStringUtf8()).containsExactly("v");
+    assertThat(leader.machine.history(running.toBuilder().setWorkflowId("unknown").build()).getFound()).isFalse();
+    assertThat(leader.machine.takeSnapshot()).isEqualTo(4);
+    String digest = leader.machine.state().digest();
+
+    Replica follower = replica("n2");
+    follower.machine.pause();
+    follower.installFrom(leader);
+    follower.machine.reinitialize();
+    assertThat(follower.machine.history(running).build()).isEqualTo(reply);
+    assertThat(follower.machine.history(ended).build()).isEqualTo(endedReply);
+    assertThat(follower.machine.state().digest()).isEqualTo(digest);
+
+    leader.close();
+    Replica restarted = replica("n1");
+    assertThat(restarted.machine.history(running).build()).isEqualTo(reply);
+    assertThat(restarted.machine.state().digest()).isEqualTo(digest);
+  }
+
+  private static Command checkpointAt(String id, String key, long seq, String value, long committedAtMillis) {
+    return Command.newBuilder().setSetCheckpoint(SetCheckpoint.newBuilder().setWorkflowId(id).setKey(key).setSeq(seq)
+        .setValue(ByteString.copyFromUtf8(value)).setOwnerTerm(1).setCommittedAtMillis(committedAtMillis)).build();
+  }
+
   private static Command adopt(QueryReply page) {
     return Command.newBuilder().setAdoptWorkflows(AdoptWorkflows.newBuilder().setFromGroup("from").addAllWorkflows(page.getExportedList()))
         .build();
