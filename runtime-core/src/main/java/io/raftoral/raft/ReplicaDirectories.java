@@ -12,44 +12,44 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A replica on disk is two directories named by its group's UUID: Ratis's storage (log, metadata,
- * snapshots) under the storage directory, and the state store under the state directory. Dropping
- * one moves each into {@code dropped/} beside them with one rename, Raft storage first, and
- * deletes it there: a crash leaves each directory whole or moved, never half deleted. The next
- * start finishes what a crash cut short ({@link #sweep}).
+ * A replica on disk is named by its group's UUID: Ratis's storage (log, metadata, snapshots) in
+ * {@code raft/<uuid>}, and the state store in {@code state/<uuid>} (with {@code <uuid>.restoring}
+ * while a snapshot is installed). Dropping one renames each directory aside within its own
+ * parent ({@code <name>.dropped-<nanos>}: one rename, atomic even when the state stores are on
+ * another disk), Raft storage first, then deletes it: a crash leaves each whole or renamed,
+ * never half deleted. The next start finishes what a crash cut short ({@link #sweep}).
  */
 final class ReplicaDirectories {
   private static final Logger LOG = LoggerFactory.getLogger(ReplicaDirectories.class);
+  private static final String DROPPED = ".dropped-";
 
   private final Path storageDir;
   private final Path stateDir;
-  private final Path droppedDir;
 
   ReplicaDirectories(RaftSettings settings) {
     this.storageDir = settings.storageDir();
     this.stateDir = settings.stateDir();
-    this.droppedDir = settings.storageDir().resolveSibling("dropped");
   }
 
   /**
-   * Before Ratis looks at its storage: deletes what was moved aside, and every state store whose
-   * Raft storage is gone. Only a drop removes Raft storage (a new replica's is created before its
-   * store), so such a store belongs to a dropped replica, perhaps half deleted by an older
-   * version; opening it for a new replica of the same group would be refused as corrupt.
+   * Before Ratis looks at its storage: deletes what was renamed aside, and every state store
+   * (and staged restore) whose Raft storage is gone. Only a drop removes Raft storage (a new
+   * replica's is created before its store), so such a store belongs to a dropped replica,
+   * perhaps half deleted by an older version; opening it for a new replica of the same group
+   * would be refused as corrupt.
    */
   void sweep() throws IOException {
-    Directories.deleteRecursively(droppedDir);
-    if (!Files.isDirectory(stateDir)) {
-      return;
+    for (Path root : List.of(storageDir, stateDir)) {
+      for (Path entry : entries(root)) {
+        if (entry.getFileName().toString().contains(DROPPED)) {
+          Directories.deleteRecursively(entry);
+        }
+      }
     }
-    List<Path> stores;
-    try (Stream<Path> entries = Files.list(stateDir)) {
-      stores = entries.filter(Files::isDirectory).toList();
-    }
-    for (Path store : stores) {
-      String name = store.getFileName().toString();
-      if (isGroupUuid(name) && !Files.exists(storageDir.resolve(name))) {
-        LOG.info("deleting the state store {}: its replica was dropped (its Raft storage is gone)", store);
+    for (Path store : entries(stateDir)) {
+      String group = groupOf(store.getFileName().toString());
+      if (group != null && !Files.exists(storageDir.resolve(group))) {
+        LOG.info("deleting {}: its replica was dropped (its Raft storage is gone)", store);
         discard(store);
       }
     }
@@ -59,24 +59,42 @@ final class ReplicaDirectories {
   void drop(GroupId group) throws IOException {
     String name = group.uuid().toString();
     discard(storageDir.resolve(name));
-    discard(stateDir.resolve(name));
+    for (Path store : entries(stateDir)) {
+      if (name.equals(groupOf(store.getFileName().toString()))) {
+        discard(store);
+      }
+    }
   }
 
-  private void discard(Path dir) throws IOException {
+  private static void discard(Path dir) throws IOException {
     if (!Files.exists(dir)) {
       return;
     }
-    Files.createDirectories(droppedDir);
-    Path aside = droppedDir.resolve(dir.getParent().getFileName() + "-" + dir.getFileName() + "-" + System.nanoTime());
+    Path aside = dir.resolveSibling(dir.getFileName() + DROPPED + System.nanoTime());
     Files.move(dir, aside, StandardCopyOption.ATOMIC_MOVE);
     Directories.deleteRecursively(aside);
   }
 
-  private static boolean isGroupUuid(String name) {
+  private static List<Path> entries(Path root) throws IOException {
+    if (!Files.isDirectory(root)) {
+      return List.of();
+    }
+    try (Stream<Path> entries = Files.list(root)) {
+      return entries.filter(Files::isDirectory).toList();
+    }
+  }
+
+  /** The group UUID a state directory belongs to ({@code <uuid>} or {@code <uuid>.<stage>}), else null. */
+  private static String groupOf(String name) {
+    int dot = name.indexOf('.');
+    String head = dot < 0 ? name : name.substring(0, dot);
+    if (name.contains(DROPPED)) {
+      return null;
+    }
     try {
-      return UUID.fromString(name).toString().equals(name);
+      return UUID.fromString(head).toString().equals(head) ? head : null;
     } catch (IllegalArgumentException e) {
-      return false;
+      return null;
     }
   }
 }

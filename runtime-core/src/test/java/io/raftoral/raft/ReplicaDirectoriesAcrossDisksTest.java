@@ -18,14 +18,14 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Adversarial (review of 6782a9c): the state store lives under {@code <data>/state}, which an
- * operator may put on its own disk (NodeRuntime watches the state directory's disk separately
- * when it differs from the Raft storage's). ReplicaDirectories moves a store into
- * {@code <data>/dropped} with an ATOMIC_MOVE, which a rename across file systems refuses
- * (EXDEV: AtomicMoveNotSupportedException). Here {@code <data>/state} is a symlink to a
- * directory on another file system (/dev/shm, tmpfs).
+ * Rule: a replica is dropped, and a start sweeps what a stopped drop left, also when the state
+ * stores live on another disk than the Raft storage (an operator may link {@code <data>/state}
+ * elsewhere; NodeRuntime watches that disk on its own). A rename across file systems cannot be
+ * atomic (EXDEV), so each directory is renamed aside within its own parent. Here
+ * {@code <data>/state} is a symlink to a directory on another file system (/dev/shm, tmpfs);
+ * skipped where /dev/shm is on the same one.
  */
-class BreakReplicaDirectoriesTest {
+class ReplicaDirectoriesAcrossDisksTest {
   @TempDir
   Path tmp;
   private Path otherDisk;
@@ -64,7 +64,7 @@ class BreakReplicaDirectoriesTest {
     RaftSettings settings = new RaftSettings(1, Map.of(1L, "127.0.0.1:1"), data.resolve("raft"), data.resolve("state"),
         1000, Duration.ofMillis(500), Duration.ofMillis(1000));
 
-    new ReplicaDirectories(settings).drop(group); // throws AtomicMoveNotSupportedException (EXDEV) for the store
+    new ReplicaDirectories(settings).drop(group);
 
     assertThat(data.resolve("raft").resolve(group.uuid().toString())).doesNotExist();
     assertThat(store).doesNotExist();
@@ -78,12 +78,11 @@ class BreakReplicaDirectoriesTest {
         .electionTimeout(Duration.ofMillis(500)).start()) {
       assertThat(node.inspector().nodeId()).isEqualTo(1);
     }
-    // A stop between the two renames of a drop: the Raft storage is in dropped/ (deleted at the
-    // next start), the state store is still in state/. Exactly what sweep() is there to clean.
+    // A stop between the two renames of a drop: the Raft storage is gone, the state store is
+    // still in state/. Exactly what sweep() is there to clean.
     Path leftover = Files.createDirectories(data.resolve("state").resolve(UUID.randomUUID().toString()));
     Files.writeString(leftover.resolve("CURRENT"), "MANIFEST-000001\n");
 
-    // Fails: the constructor's sweep() throws AtomicMoveNotSupportedException; the node cannot start at all.
     try (RaftoralNode node = RaftoralNode.builder().nodeId(1).members(members).dataDirectory(data)
         .electionTimeout(Duration.ofMillis(500)).start()) {
       assertThat(node.inspector().nodeId()).isEqualTo(1);

@@ -15,14 +15,14 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Adversarial (review of 6782a9c): a replica on disk is more than {@code raft/<uuid>} and
+ * Rule: a replica on disk is more than {@code raft/<uuid>} and
  * {@code state/<uuid>}. StateStore.restore (a snapshot installed from the leader) stages the
  * new store in {@code state/<uuid>.restoring} beside the live one and renames it over it; a
  * node stopped during that copy leaves the staging directory. Dropping the replica, or the
  * start's sweep after its Raft storage went, must leave nothing of the group on disk (the rule
  * DroppedReplicaTest asserts: no file named after the group anywhere under the node's directory).
  */
-class BreakDroppedReplicaLeftoversTest {
+class ReplicaDirectoriesLeftoversTest {
   @TempDir
   Path data;
 
