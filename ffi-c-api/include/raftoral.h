@@ -380,6 +380,33 @@ RAFTORAL_API raftoral_status_t raftoral_workflow_list(raftoral_node_t *node, con
                                                       raftoral_buf_t *page_json_out, raftoral_error_t **error_out);
 
 /**
+ * Reads one page of a workflow's checkpoint history: every committed value, with when and under
+ * whom it was committed, kept until the workflow is pruned. With `key` the values of that key
+ * in seq order; with `key` NULL the values of every key in the order they were committed (exact
+ * whatever the clocks say). `page_token` NULL (or "") reads the first page; pass the previous
+ * page's "nextPageToken" (with the same `key`) for the next one: a page after it has no gap and
+ * no repeat while the workflow goes on appending. `limit` is the page size, 1..1000, 0 for the
+ * default 100 (a page may hold fewer when its values pass about 1 MiB).
+ *
+ * Stores in `*history_json_out` (owned by the caller) the JSON the CLI prints with
+ * `raftoral history --output json`: {"workflowId": ..., "entries": [entry...], "nextPageToken":
+ * string, or null on the last page}, each entry {"key", "seq" (0-based, per key), "size"
+ * (bytes), "value" (the value itself when its bytes are one UTF-8 JSON value, as the default
+ * codecs write them; else null, and "valueBase64" holds the bytes in standard base64),
+ * "committedAt" (ISO-8601, the owner's clock when it proposed the value; null when unknown),
+ * "committedAtMillis" (0 when unknown), "ownerNode", "ownerTerm" (the node that owned the
+ * workflow and proposed the value, and the Raft term of that ownership; 0 when unknown)}.
+ *
+ * Errors: #RAFTORAL_ERR_NOT_FOUND for an unknown (or pruned) workflow;
+ * #RAFTORAL_ERR_INVALID_ARGUMENT for a NULL or malformed `workflow_id`, an empty `key`, a
+ * `limit` above 1000, or a `page_token` that is malformed or was returned for another key.
+ */
+RAFTORAL_API raftoral_status_t raftoral_workflow_history(raftoral_node_t *node, const char *workflow_id,
+                                                         const char *key, const char *page_token, uint32_t limit,
+                                                         raftoral_buf_t *history_json_out,
+                                                         raftoral_error_t **error_out);
+
+/**
  * Terminates a running workflow with `reason` (may be NULL); a finished one is unchanged.
  * When `info_json_out` is not NULL, stores the workflow's info afterwards there (as
  * #raftoral_workflow_describe), owned by the caller.

@@ -28,6 +28,8 @@
   X(workflow_describe, (uint64_t node, const char *workflow_id, raftoral_buf_t *info_json_out,                       \
                         raftoral_error_t **error_out))                                                               \
   X(workflow_list, (uint64_t node, const char *query_json, raftoral_buf_t *page_json_out, raftoral_error_t **error_out)) \
+  X(workflow_history, (uint64_t node, const char *workflow_id, const char *key, const char *page_token,              \
+                       uint32_t limit, raftoral_buf_t *history_json_out, raftoral_error_t **error_out))               \
   X(workflow_terminate, (uint64_t node, const char *workflow_id, const char *reason, raftoral_buf_t *info_json_out,   \
                          raftoral_error_t **error_out))                                                              \
   X(ctx_checkpoint, (uint64_t ctx, const char *key, const uint8_t *value, size_t value_len,                         \

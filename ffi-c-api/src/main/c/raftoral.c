@@ -612,6 +612,12 @@ raftoral_status_t raftoral_workflow_list(raftoral_node_t *node, const char *quer
   FORWARD(workflow_list, HANDLE(node), query_json, page_json_out, error_out);
 }
 
+raftoral_status_t raftoral_workflow_history(raftoral_node_t *node, const char *workflow_id, const char *key,
+                                            const char *page_token, uint32_t limit, raftoral_buf_t *history_json_out,
+                                            raftoral_error_t **error_out) {
+  FORWARD(workflow_history, HANDLE(node), workflow_id, key, page_token, limit, history_json_out, error_out);
+}
+
 raftoral_status_t raftoral_workflow_terminate(raftoral_node_t *node, const char *workflow_id, const char *reason,
                                               raftoral_buf_t *info_json_out, raftoral_error_t **error_out) {
   FORWARD(workflow_terminate, HANDLE(node), workflow_id, reason, info_json_out, error_out);

@@ -530,6 +530,60 @@ int main(void) {
               RAFTORAL_ERR_INVALID_ARGUMENT, "SLEEPING");
   CHECK_FAILS(raftoral_workflow_list(node, "{\"limit\": 0}", &buf, &err_), RAFTORAL_ERR_INVALID_ARGUMENT, "limit");
 
+  /* History: the committed values of seq_id's key "step" ("6", "8", "11": JSON numbers) with when
+     and under whom they were committed, two to a page; the page token leads to the rest. */
+  CHECK_OK(raftoral_workflow_history(node, seq_id, "step", NULL, 2, &buf, &err_));
+  CHECK(contains(&buf, "\"key\":\"step\",\"seq\":0,\"size\":1,\"value\":6,")
+        && contains(&buf, "\"seq\":1,\"size\":1,\"value\":8,") && !contains(&buf, "\"seq\":2")
+        && contains(&buf, "\"ownerNode\":1,") && !contains(&buf, "\"committedAtMillis\":0,"));
+  const char *token_at = strstr((const char *)buf.data, "\"nextPageToken\":\"");
+  CHECK(token_at != NULL);
+  char token[256] = {0};
+  if (token_at != NULL) {
+    token_at += strlen("\"nextPageToken\":\"");
+    size_t token_len = strcspn(token_at, "\"");
+    CHECK(token_len > 0 && token_len < sizeof token);
+    memcpy(token, token_at, token_len < sizeof token ? token_len : sizeof token - 1);
+  }
+  raftoral_buf_free(&buf);
+  CHECK_OK(raftoral_workflow_history(node, seq_id, "step", token, 2, &buf, &err_));
+  CHECK(contains(&buf, "\"seq\":2,\"size\":2,\"value\":11,") && !contains(&buf, "\"seq\":1")
+        && contains(&buf, "\"nextPageToken\":null"));
+  raftoral_buf_free(&buf);
+  /* Every key (limit 0: the default page of 100) holds the same three in commit order. */
+  CHECK_OK(raftoral_workflow_history(node, seq_id, NULL, NULL, 0, &buf, &err_));
+  const char *at6 = strstr((const char *)buf.data, "\"value\":6,");
+  const char *at8 = strstr((const char *)buf.data, "\"value\":8,");
+  const char *at11 = strstr((const char *)buf.data, "\"value\":11,");
+  CHECK(at6 != NULL && at8 != NULL && at11 != NULL && at6 < at8 && at8 < at11);
+  CHECK(contains(&buf, "\"nextPageToken\":null"));
+  raftoral_buf_free(&buf);
+  /* A key the workflow never wrote: an empty history. */
+  CHECK_OK(raftoral_workflow_history(node, seq_id, "never", NULL, 0, &buf, &err_));
+  CHECK(contains(&buf, "\"entries\":[]") && contains(&buf, "\"nextPageToken\":null"));
+  raftoral_buf_free(&buf);
+  /* Bad history calls: typed errors, no output, and the node keeps answering. */
+  CHECK_FAILS(raftoral_workflow_history(NULL, seq_id, NULL, NULL, 0, &buf, &err_), RAFTORAL_ERR_INVALID_HANDLE, "NULL");
+  CHECK_FAILS(raftoral_workflow_history(node, NULL, NULL, NULL, 0, &buf, &err_), RAFTORAL_ERR_INVALID_ARGUMENT,
+              "workflow_id");
+  CHECK_FAILS(raftoral_workflow_history(node, seq_id, NULL, NULL, 0, NULL, &err_), RAFTORAL_ERR_INVALID_ARGUMENT,
+              "history_json_out");
+  CHECK_FAILS(raftoral_workflow_history(node, "no-such-workflow", NULL, NULL, 0, &buf, &err_), RAFTORAL_ERR_NOT_FOUND,
+              "no-such-workflow");
+  CHECK_FAILS(raftoral_workflow_history(node, seq_id, NULL, NULL, 1001, &buf, &err_), RAFTORAL_ERR_INVALID_ARGUMENT,
+              "limit");
+  CHECK_FAILS(raftoral_workflow_history(node, seq_id, NULL, NULL, UINT32_MAX, &buf, &err_),
+              RAFTORAL_ERR_INVALID_ARGUMENT, "4294967295");
+  CHECK_FAILS(raftoral_workflow_history(node, seq_id, "", NULL, 0, &buf, &err_), RAFTORAL_ERR_INVALID_ARGUMENT,
+              "key must not be empty");
+  CHECK_FAILS(raftoral_workflow_history(node, seq_id, "\xe2\x82", NULL, 0, &buf, &err_), RAFTORAL_ERR_INVALID_ARGUMENT,
+              "UTF-8");
+  CHECK_FAILS(raftoral_workflow_history(node, seq_id, NULL, "not a token", 0, &buf, &err_),
+              RAFTORAL_ERR_INVALID_ARGUMENT, "malformed page token");
+  CHECK_FAILS(raftoral_workflow_history(node, seq_id, NULL, token, 0, &buf, &err_), RAFTORAL_ERR_INVALID_ARGUMENT,
+              "another key");
+  CHECK(buf.data == NULL);
+
   /* Bad client calls. */
   CHECK_FAILS(raftoral_workflow_start(node, "nope", 1, NULL, 0, NULL, &buf, &err_), RAFTORAL_ERR_NOT_REGISTERED,
               "nope");

@@ -7,6 +7,8 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
 import io.raftoral.api.RaftoralNode;
 import io.raftoral.api.WorkflowJson;
 import io.raftoral.common.Errors;
+import io.raftoral.common.HistoryPage;
+import io.raftoral.common.HistoryQuery;
 import io.raftoral.common.WorkflowType;
 import io.raftoral.workflow.ExecutionMode;
 import java.lang.foreign.FunctionDescriptor;
@@ -173,6 +175,29 @@ final class Abi {
       var query = WorkflowJson.query(Native.optionalString(queryJson, "query_json"));
       MemorySegment out = Native.out(pageOut, Native.BUF_SIZE, "page_json_out");
       Native.storeBuf(out, WorkflowJson.page(n.list(query)).toString());
+    });
+  }
+
+  static int workflowHistory(long node, MemorySegment workflowId, MemorySegment key, MemorySegment pageToken, int limit,
+      MemorySegment historyOut, MemorySegment errorOut) {
+    return call(errorOut, () -> {
+      RaftoralNode n = node(node).node();
+      String id = Native.string(workflowId, "workflow_id");
+      String k = Native.optionalString(key, "key");
+      String token = Native.optionalString(pageToken, "page_token");
+      MemorySegment out = Native.out(historyOut, Native.BUF_SIZE, "history_json_out");
+      if (k != null && k.isEmpty()) {
+        // NULL is every key; an empty key is more likely a caller's mistake than that intent.
+        throw new Errors.InvalidArgumentException("key must not be empty; pass NULL for the history of every key");
+      }
+      long size = Integer.toUnsignedLong(limit);
+      if (size > HistoryQuery.MAX_LIMIT) {
+        throw new Errors.InvalidArgumentException("limit must be between 1 and " + HistoryQuery.MAX_LIMIT
+            + " (0: " + HistoryQuery.DEFAULT_LIMIT + "), got " + size);
+      }
+      HistoryQuery query = new HistoryQuery(k, size == 0 ? HistoryQuery.DEFAULT_LIMIT : (int) size, token);
+      HistoryPage page = n.history(id, query);
+      Native.storeBuf(out, WorkflowJson.history(id, page.entries(), page.nextPageToken()).toString());
     });
   }
 

@@ -50,6 +50,7 @@ final class Entries {
       entry("workflow_await", JAVA_LONG, ADDRESS, JAVA_LONG, ADDRESS, ADDRESS),
       entry("workflow_describe", JAVA_LONG, ADDRESS, ADDRESS, ADDRESS),
       entry("workflow_list", JAVA_LONG, ADDRESS, ADDRESS, ADDRESS),
+      entry("workflow_history", JAVA_LONG, ADDRESS, ADDRESS, ADDRESS, JAVA_INT, ADDRESS, ADDRESS),
       entry("workflow_terminate", JAVA_LONG, ADDRESS, ADDRESS, ADDRESS, ADDRESS),
       entry("ctx_checkpoint", JAVA_LONG, ADDRESS, ADDRESS, JAVA_LONG, ADDRESS, ADDRESS),
       entry("ctx_checkpoint_compute", JAVA_LONG, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS),
