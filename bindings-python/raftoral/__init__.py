@@ -43,7 +43,7 @@ from ._errors import (
 )
 from ._native import ABI_VERSION, LibraryError
 from ._node import Node, WorkflowHandle, init, shutdown
-from ._types import ExecutionMode, WorkflowInfo, WorkflowPage, WorkflowStatus
+from ._types import ExecutionMode, HistoryEntry, HistoryPage, WorkflowInfo, WorkflowPage, WorkflowStatus
 from ._workflow import ReplicatedVar, WorkflowContext, WorkflowFunction
 
 LibraryError.__module__ = "raftoral"
@@ -61,6 +61,8 @@ __all__ = [
     "Codec",
     "CodecError",
     "ExecutionMode",
+    "HistoryEntry",
+    "HistoryPage",
     "InternalError",
     "InvalidArgument",
     "InvalidHandle",

@@ -121,6 +121,10 @@ _SIGNATURES: dict[str, tuple[object, list[object]]] = {
     "raftoral_workflow_await": (c_int32, [c_void_p, c_char_p, c_int64, POINTER(Buf), ErrorOut]),
     "raftoral_workflow_describe": (c_int32, [c_void_p, c_char_p, POINTER(Buf), ErrorOut]),
     "raftoral_workflow_list": (c_int32, [c_void_p, c_char_p, POINTER(Buf), ErrorOut]),
+    "raftoral_workflow_history": (
+        c_int32,
+        [c_void_p, c_char_p, c_char_p, c_char_p, c_uint32, POINTER(Buf), ErrorOut],
+    ),
     "raftoral_workflow_terminate": (c_int32, [c_void_p, c_char_p, c_char_p, POINTER(Buf), ErrorOut]),
     # inside a workflow
     "raftoral_ctx_checkpoint": (c_int32, [c_void_p, c_char_p, c_char_p, c_size_t, POINTER(Buf), ErrorOut]),

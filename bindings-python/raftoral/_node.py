@@ -18,7 +18,7 @@ from . import _native
 from ._calls import encode_str, invoke, invoke_bytes, read_string
 from ._codec import Codec, JsonCodec
 from ._errors import InvalidArgument, NodeClosed, ProcessForked, RaftoralError, ShutDown, Timeout
-from ._types import ExecutionMode, WorkflowInfo, WorkflowPage, WorkflowStatus
+from ._types import ExecutionMode, HistoryEntry, HistoryPage, WorkflowInfo, WorkflowPage, WorkflowStatus
 from ._workflow import (
     WorkflowFunction,
     _finalizer_trampoline,
@@ -122,6 +122,13 @@ def _integer(value: Any, what: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError(f"{what} must be an int, not {type(value).__name__}")
     return value
+
+
+def _page_size(value: Any, what: str) -> int:
+    size = _integer(value, what)
+    if not 1 <= size <= 1000:
+        raise InvalidArgument(f"{what} must be between 1 and 1000, got {size}")
+    return size
 
 
 def _member_id(value: Any) -> str:
@@ -510,6 +517,50 @@ class Node:
             token = page.next_page_token
             if token is None:
                 return
+
+    def history(self, workflow_id: str, key: str | None = None, page_size: int | None = None) -> Iterator[HistoryEntry]:
+        """Every committed checkpoint of a workflow, kept until the workflow is pruned: with
+        ``key`` the values of that key in seq order, without it those of every key in the order
+        they were committed. Returns an iterator that reads ``page_size`` entries (1..1000,
+        default 100) at a time, the next page only when the previous one is consumed; it goes
+        on without gap or repeat while the workflow keeps appending. The first page is read
+        here, so an unknown id raises :class:`NotFound` and bad arguments
+        :class:`InvalidArgument` (or ``TypeError``) at the call, not at the first ``next``."""
+        if page_size is not None:
+            _page_size(page_size, "page_size")
+        first = self.history_page(workflow_id, key=key, limit=page_size)
+        return self._history_pages(workflow_id, key, page_size, first)
+
+    def _history_pages(
+        self, workflow_id: str, key: str | None, page_size: int | None, page: HistoryPage
+    ) -> Iterator[HistoryEntry]:
+        while True:
+            yield from page.entries
+            if page.next_page_token is None:
+                return
+            page = self.history_page(workflow_id, key=key, limit=page_size, page_token=page.next_page_token)
+
+    def history_page(
+        self, workflow_id: str, *, key: str | None = None, limit: int | None = None, page_token: str | None = None
+    ) -> HistoryPage:
+        """One page of :meth:`history`: at most ``limit`` entries (1..1000, default 100) after
+        ``page_token`` (the ``next_page_token`` of the previous page of the same ``key``)."""
+        id_bytes = encode_str(workflow_id, "workflow_id")
+        key_bytes = None
+        if key is not None:
+            if _str(key, "key") == "":
+                raise InvalidArgument("key must not be empty; pass None for the history of every key")
+            key_bytes = encode_str(key, "key")
+        size = 0 if limit is None else _page_size(limit, "limit")  # 0: the library's default
+        token_bytes = encode_str(_str(page_token, "page_token"), "page_token") if page_token is not None else None
+        data = invoke_bytes(
+            _native.lib().raftoral_workflow_history, self._handle(), id_bytes, key_bytes, token_bytes, size
+        )
+        page = json.loads(data)
+        return HistoryPage(
+            [HistoryEntry.from_json(e) for e in page.get("entries", [])],
+            page.get("nextPageToken") or None,
+        )
 
     def terminate(self, workflow_id: str, reason: str | None = None) -> WorkflowInfo:
         """Terminates a running workflow and returns its info afterwards; a finished workflow

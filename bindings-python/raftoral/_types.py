@@ -1,7 +1,8 @@
-"""Plain value types of the API: statuses, execution modes, workflow info and list pages."""
+"""Plain value types of the API: statuses, execution modes, workflow info, list pages and history entries."""
 
 from __future__ import annotations
 
+import base64
 import enum
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -9,7 +10,7 @@ from typing import Any, Iterator, Mapping
 
 from . import _native
 
-__all__ = ["ExecutionMode", "WorkflowStatus", "WorkflowInfo", "WorkflowPage"]
+__all__ = ["ExecutionMode", "WorkflowStatus", "WorkflowInfo", "WorkflowPage", "HistoryEntry", "HistoryPage"]
 
 
 class ExecutionMode(enum.IntEnum):
@@ -107,3 +108,52 @@ class WorkflowPage:
 
     def __len__(self) -> int:
         return len(self.workflows)
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One committed checkpoint of a workflow's history (:meth:`Node.history`)."""
+
+    key: str
+    #: The 0-based position of the value among the values of its key.
+    seq: int
+    #: The value decoded from JSON when its bytes are one JSON value (as :class:`JsonCodec`
+    #: writes them), else the bytes themselves.
+    value: Any
+    #: The owner's clock when it proposed the value (UTC); None when the store does not know it
+    #: (a value committed by a version that did not record it).
+    committed_at: datetime | None
+    #: The node that owned the workflow and proposed the value, and the Raft term of that
+    #: ownership; 0 when unknown.
+    owner_node: int
+    owner_term: int
+    #: The engine's JSON object as received, for fields this version does not know.
+    raw: Mapping[str, Any] = field(repr=False, compare=False, default_factory=dict)
+
+    @classmethod
+    def from_json(cls, obj: Mapping[str, Any]) -> HistoryEntry:
+        encoded = obj.get("valueBase64")
+        millis = int(obj.get("committedAtMillis") or 0)
+        return cls(
+            key=str(obj["key"]),
+            seq=int(obj["seq"]),
+            value=base64.b64decode(encoded) if encoded is not None else obj.get("value"),
+            committed_at=datetime.fromtimestamp(millis / 1000, tz=timezone.utc) if millis else None,
+            owner_node=int(obj.get("ownerNode") or 0),
+            owner_term=int(obj.get("ownerTerm") or 0),
+            raw=dict(obj),
+        )
+
+
+@dataclass(frozen=True)
+class HistoryPage:
+    """One page of :meth:`Node.history_page`; pass ``next_page_token`` to get the next one."""
+
+    entries: list[HistoryEntry]
+    next_page_token: str | None
+
+    def __iter__(self) -> Iterator[HistoryEntry]:
+        return iter(self.entries)
+
+    def __len__(self) -> int:
+        return len(self.entries)
