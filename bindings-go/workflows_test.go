@@ -81,6 +81,8 @@ func registerTestWorkflows(n *Node) error {
 			}
 		}},
 		{"inside", insideWorkflow},
+		{"history-keys", historyKeysWorkflow},
+		{"history-many", historyManyWorkflow},
 		{"ctx-calls", ctxCallsWorkflow},
 	}
 	for _, r := range regs {
