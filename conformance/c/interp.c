@@ -581,6 +581,31 @@ static void *answer(void *arg) {
     } else {
       msg = reply_error(rid, s, e);
     }
+  } else if (op && strcmp(op, "history") == 0) {
+    /* Every page, following the page tokens, into one array of the library's entries. */
+    const char *key = j_getstr(req, "key");
+    uint32_t limit = (uint32_t)j_getint(req, "page_size", 0);
+    jval *entries = j_arr();
+    char *token = NULL;
+    raftoral_status_t s;
+    while ((s = raftoral_workflow_history(node, id, key, token, limit, &out, &e)) == RAFTORAL_OK) {
+      jval *page = parse_buf(&out);
+      const jval *items = page ? j_get(page, "entries") : NULL;
+      for (size_t i = 0; items && items->type == J_ARR && i < items->n; i++) j_push(entries, j_clone(items->items[i]));
+      free(token);
+      token = page && j_getstr(page, "nextPageToken") ? strdup(j_getstr(page, "nextPageToken")) : NULL;
+      j_free(page);
+      if (!token) break;
+    }
+    free(token);
+    if (s == RAFTORAL_OK) {
+      jval *ok = j_obj();
+      j_set(ok, "entries", entries);
+      msg = reply_ok(rid, ok);
+    } else {
+      j_free(entries);
+      msg = reply_error(rid, s, e);
+    }
   } else {
     msg = j_obj();
     j_set(msg, "rid", rid);

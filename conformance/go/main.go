@@ -13,6 +13,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -444,6 +445,8 @@ type request struct {
 	TimeoutMs     int64          `json:"timeout_ms"`
 	Reason        string         `json:"reason"`
 	Query         map[string]any `json:"query"`
+	Key           *string        `json:"key"`
+	PageSize      int            `json:"page_size"`
 }
 
 func info(i *raftoral.WorkflowInfo) map[string]any {
@@ -517,6 +520,34 @@ func execute(node *raftoral.Node, r request) (any, error) {
 			token = page.NextPageToken
 		}
 		return map[string]any{"workflows": ws, "next_page_token": token}, nil
+	case "history":
+		var opts []raftoral.HistoryOption
+		if r.Key != nil {
+			opts = append(opts, raftoral.WithKey(*r.Key))
+		}
+		if r.PageSize != 0 {
+			opts = append(opts, raftoral.WithPageSize(r.PageSize))
+		}
+		entries, err := node.History(context.Background(), r.WorkflowID(), opts...)
+		if err != nil {
+			return nil, err
+		}
+		out := make([]any, 0, len(entries))
+		for _, e := range entries {
+			m := map[string]any{"key": e.Key, "seq": e.Seq, "committedAtMillis": int64(0), "ownerNode": e.OwnerNode,
+				"ownerTerm": e.OwnerTerm}
+			if !e.CommittedAt.IsZero() {
+				m["committedAtMillis"] = e.CommittedAt.UnixMilli()
+			}
+			if e.IsJSON {
+				m["value"] = json.RawMessage(e.Value)
+			} else {
+				m["value"] = nil
+				m["valueBase64"] = base64.StdEncoding.EncodeToString(e.Value)
+			}
+			out = append(out, m)
+		}
+		return map[string]any{"entries": out}, nil
 	}
 	return nil, fmt.Errorf("unknown request %q", r.Op)
 }

@@ -11,6 +11,7 @@ stdin, each with one JSON line on stdout, in any order (each request runs on its
 
 from __future__ import annotations
 
+import base64
 import copy
 import json
 import os
@@ -329,7 +330,27 @@ def execute(node: raftoral.Node, request: dict[str, Any]) -> dict[str, Any]:
             page_token=q.get("page_token"),
         )
         return {"workflows": [info(w) for w in page.workflows], "next_page_token": page.next_page_token}
+    if op == "history":
+        entries = node.history(request["workflow_id"], key=request.get("key"), page_size=request.get("page_size"))
+        return {"entries": [history_entry(e) for e in entries]}
     raise ValueError(f"unknown request {op!r}")
+
+
+def history_entry(e: raftoral.HistoryEntry) -> dict[str, Any]:
+    """An entry in the C ABI's shape, from the package's HistoryEntry."""
+    out: dict[str, Any] = {
+        "key": e.key,
+        "seq": e.seq,
+        "committedAtMillis": 0 if e.committed_at is None else round(e.committed_at.timestamp() * 1000),
+        "ownerNode": e.owner_node,
+        "ownerTerm": e.owner_term,
+    }
+    if isinstance(e.value, bytes):
+        out["value"] = None
+        out["valueBase64"] = base64.b64encode(e.value).decode("ascii")
+    else:
+        out["value"] = e.value
+    return out
 
 
 def answer(node: raftoral.Node, request: dict[str, Any]) -> None:

@@ -5,6 +5,8 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.raftoral.api.WorkflowJson;
 import io.raftoral.client.RaftoralClient;
 import io.raftoral.common.Errors;
+import io.raftoral.common.HistoryPage;
+import io.raftoral.common.HistoryQuery;
 import io.raftoral.common.RaftoralException;
 import io.raftoral.conformance.Canonical;
 import io.raftoral.conformance.Strings;
@@ -54,6 +56,22 @@ final class JavaSurface implements Surface {
   @Override
   public Reply terminate(String workflowId, String reason) {
     return call(() -> F.objectNode().set("info", WorkflowJson.info(client.terminate(workflowId, reason))));
+  }
+
+  @Override
+  public Reply history(String workflowId, String key, int pageSize) {
+    return call(() -> {
+      var entries = F.arrayNode();
+      HistoryQuery q = new HistoryQuery(key, pageSize == 0 ? HistoryQuery.DEFAULT_LIMIT : pageSize, null);
+      while (true) {
+        HistoryPage page = client.history(workflowId, q);
+        page.entries().forEach(e -> entries.add(WorkflowJson.historyEntry(e)));
+        if (page.nextPageToken() == null) {
+          return F.objectNode().set("entries", entries);
+        }
+        q = q.after(page.nextPageToken());
+      }
+    });
   }
 
   private static Reply call(Supplier<com.fasterxml.jackson.databind.JsonNode> call) {

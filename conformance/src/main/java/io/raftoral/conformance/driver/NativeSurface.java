@@ -55,6 +55,18 @@ final class NativeSurface implements Surface {
     return call(F.objectNode().put("op", "terminate").put("workflow_id", workflowId).put("reason", reason), CALL_MILLIS);
   }
 
+  @Override
+  public Reply history(String workflowId, String key, int pageSize) {
+    ObjectNode r = F.objectNode().put("op", "history").put("workflow_id", workflowId);
+    if (key != null) {
+      r.put("key", key);
+    }
+    if (pageSize != 0) {
+      r.put("page_size", pageSize);
+    }
+    return call(r, CALL_MILLIS);
+  }
+
   private Reply call(ObjectNode request, long timeoutMillis) {
     JsonNode reply = channel.call(request, timeoutMillis);
     if (reply.has("error")) {

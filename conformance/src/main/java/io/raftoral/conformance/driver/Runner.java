@@ -93,6 +93,7 @@ final class Runner {
         Reply r = surface(step).terminate(id(step), step.path("reason").asText("conformance"));
         checkReply(r, expect, ok -> checkInfo(ok.get("info"), expect));
       }
+      case "history" -> history(step, expect);
       case "wait_log" -> waitLog(step);
       case "check_log" -> checkLog(step, expect);
       case "kill" -> kill(step.path("node").asText());
@@ -254,6 +255,61 @@ final class Runner {
     if (expect.has("pages")) {
       same("pages", expect.get("pages"), F.numberNode(pages));
     }
+  }
+
+  // ---- history ----
+
+  /**
+   * Reads a workflow's history (one key, or every key) and checks what holds for every history:
+   * each key's seqs count up from 0 in the order read (no gap, no repeat), each entry carries a
+   * commit time, a cluster member as owner and its term; then what the step expects: the values
+   * (one key), or every (key, value) in commit order, or the count.
+   */
+  private void history(JsonNode step, JsonNode expect) {
+    String key = step.hasNonNull("key") ? step.get("key").asText() : null;
+    Reply r = surface(step).history(id(step), key, step.path("page_size").asInt(0));
+    checkReply(r, expect, ok -> {
+      JsonNode entries = ok.path("entries");
+      if (!entries.isArray()) {
+        throw new ScenarioFailure("history without entries: " + ok);
+      }
+      Map<String, Long> nextSeq = new HashMap<>();
+      var values = F.arrayNode();
+      var pairs = F.arrayNode();
+      for (JsonNode e : entries) {
+        String k = e.path("key").asText();
+        long expectedSeq = nextSeq.getOrDefault(k, 0L);
+        if (e.path("seq").asLong(-1) != expectedSeq) {
+          throw new ScenarioFailure("history entry " + e + ": expected seq " + expectedSeq + " of key " + k + " (entries " + entries + ")");
+        }
+        nextSeq.put(k, expectedSeq + 1);
+        if (key != null && !k.equals(key)) {
+          throw new ScenarioFailure("history of key " + key + " holds an entry of key " + k + ": " + e);
+        }
+        if (e.path("committedAtMillis").asLong(0) <= 0) {
+          throw new ScenarioFailure("history entry without a commit time: " + e);
+        }
+        long owner = e.path("ownerNode").asLong(0);
+        if (cluster.nodes.stream().noneMatch(n -> n.nodeId == owner)) {
+          throw new ScenarioFailure("history entry owned by " + owner + ", no node of the cluster: " + e);
+        }
+        if (e.path("ownerTerm").asLong(0) <= 0) {
+          throw new ScenarioFailure("history entry without an owner term: " + e);
+        }
+        JsonNode value = e.hasNonNull("valueBase64") ? F.objectNode().put("base64", e.get("valueBase64").asText()) : e.get("value");
+        values.add(value);
+        pairs.add(F.arrayNode().add(k).add(value));
+      }
+      if (expect.has("values")) {
+        same("history values", expect.get("values"), values);
+      }
+      if (expect.has("entries")) {
+        same("history entries", expect.get("entries"), pairs);
+      }
+      if (expect.has("count")) {
+        same("history count", expect.get("count"), F.numberNode(entries.size()));
+      }
+    });
   }
 
   private List<String> aliases(List<String> got) {

@@ -24,7 +24,7 @@ record Scenario(String name, String spec, String description, String cluster, bo
                 Map<String, String> gaps, Map<String, String> notApplicable, List<JsonNode> steps) {
 
   static final Set<String> STEPS = Set.of("start", "await", "describe", "list", "terminate", "wait_log", "check_log",
-      "kill", "restart", "healthy", "digests_equal", "sleep");
+      "history", "kill", "restart", "healthy", "digests_equal", "sleep");
   static final Set<String> OPS = Set.of("checkpoint", "compute", "var", "var_set", "var_add", "fail", "panic",
       "wait_terminated", "loop", "sleep", "try", "parallel");
   static final Set<String> CODES = java.util.Arrays.stream(io.raftoral.common.ErrorCode.values())

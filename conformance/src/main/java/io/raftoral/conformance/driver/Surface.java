@@ -9,7 +9,9 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
  *
  * <p>Values: {@code start} gives {"workflow_id"}; {@code await} {"result": JSON}; {@code
  * describe} and {@code terminate} {"info": INFO}; {@code list} {"workflows": [INFO...],
- * "next_page_token": string or null}. INFO is the C ABI's JSON shape (workflowId, type, version,
+ * "next_page_token": string or null}; {@code history} {"entries": [ENTRY...]}, every page read
+ * through the entry point's own paging, ENTRY the C ABI's shape (key, seq, value or valueBase64,
+ * committedAtMillis, ownerNode, ownerTerm). INFO is the C ABI's JSON shape (workflowId, type, version,
  * status, ownerNode, checkpointCount, errorType, errorMessage, ...).
  */
 interface Surface {
@@ -29,4 +31,10 @@ interface Surface {
   Reply list(ObjectNode query);
 
   Reply terminate(String workflowId, String reason);
+
+  /**
+   * @param key null for every key
+   * @param pageSize entries per page, 0 for the entry point's default
+   */
+  Reply history(String workflowId, String key, int pageSize);
 }
