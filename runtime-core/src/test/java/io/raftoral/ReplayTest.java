@@ -246,6 +246,27 @@ class ReplayTest {
     }));
     assertThat(swapped.divergence().reason()).isEqualTo(Reason.KEY_ORDER);
     assertThat(swapped.divergence().step()).isEqualTo(1);
+
+    // Terminated before its end: the history ends where the run stopped, which is no divergence.
+    cluster.node(1).terminate(id, "replay test");
+    ReplayReport terminated = cluster.node(3).replay(id);
+    assertThat(terminated.matches()).as("report %s", terminated).isTrue();
+    assertThat(terminated.status()).isEqualTo(WorkflowStatus.TERMINATED);
+    assertThat(terminated.endOfHistory()).isTrue();
+    assertThat(terminated.stepsReplayed()).isEqualTo(2);
+  }
+
+  @Test
+  void codeThatBlocksOutsideCheckpointsTimesOutAndTheNodeGoesOn() {
+    CountDownLatch never = new CountDownLatch(1);
+    assertThatThrownBy(() -> cluster.node(2).replay(orderId, changed((ctx, n) -> {
+      ctx.checkpointCompute("charge", Integer.class, () -> n * 10);
+      never.await();
+      return "";
+    }), Duration.ofMillis(500))).isInstanceOf(Errors.TimeoutException.class).hasMessageContaining("after 1 steps");
+
+    assertThat(cluster.node(2).replay(orderId).matches()).isTrue();
+    assertThatThrownBy(() -> cluster.node(2).replay(orderId, order(), Duration.ZERO)).isInstanceOf(Errors.InvalidArgumentException.class);
   }
 
   @Test

@@ -181,7 +181,22 @@ public final class RaftoralNode implements AutoCloseable {
    *     (it blocks outside checkpoint calls)
    */
   public ReplayReport replay(String workflowId, WorkflowDefinition<?, ?> definition) {
-    return node.runtime().replay(workflowId, Objects.requireNonNull(definition, "definition"), node.runtime().requestTimeout());
+    return replay(workflowId, definition, node.runtime().requestTimeout());
+  }
+
+  /**
+   * As {@link #replay(String, WorkflowDefinition)}, waiting up to {@code timeout} for the function
+   * (code that sleeps between its checkpoints needs longer than the request timeout). A function
+   * still running then is interrupted.
+   *
+   * @throws Errors.TimeoutException when the function has not ended within {@code timeout}
+   */
+  public ReplayReport replay(String workflowId, WorkflowDefinition<?, ?> definition, Duration timeout) {
+    Objects.requireNonNull(timeout, "timeout");
+    if (timeout.isNegative() || timeout.isZero()) {
+      throw new Errors.InvalidArgumentException("replay timeout must be positive, got " + timeout);
+    }
+    return node.runtime().replay(workflowId, Objects.requireNonNull(definition, "definition"), timeout);
   }
 
   /**
