@@ -131,6 +131,21 @@ class ReplayTest {
     assertThat(d.seq()).isZero();
     assertThat(d.expected()).isEqualTo("status#0");
     assertThat(d.got()).isEqualTo("ship#0");
+    assertThat(d.message()).isEqualTo("the code asks for ship#0 at step 2 but the history has status#0 there (it has ship#0 at step 3)");
+  }
+
+  @Test
+  void aKeyTheHistoryLacksIsReportedWhereTheCodeAsksForIt() {
+    ReplayReport r = replay((ctx, n) -> {
+      int charged = ctx.checkpointCompute("charge", Integer.class, () -> n * 10);
+      String status = ctx.checkpoint("state", "charged"); // renamed key
+      return status + ":" + ctx.checkpoint("ship", charged + 1);
+    });
+
+    assertThat(r.divergence().step()).isEqualTo(2);
+    assertThat(r.divergence().reason()).isEqualTo(Reason.KEY_ORDER);
+    assertThat(r.divergence().got()).isEqualTo("state#0");
+    assertThat(r.divergence().message()).endsWith("(it has no state#0)");
   }
 
   @Test

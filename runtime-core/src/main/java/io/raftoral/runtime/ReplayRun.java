@@ -229,7 +229,7 @@ final class ReplayRun implements WorkflowContext {
       if (!recorded.key().equals(key) || recorded.seq() != seq) {
         divergence = new Divergence(stepNo, Reason.KEY_ORDER, recorded.key(), recorded.seq(), recorded.key() + "#" + recorded.seq(),
             key + "#" + seq, "the code asks for " + key + "#" + seq + " at step " + stepNo + " but the history has "
-            + recorded.key() + "#" + recorded.seq() + " there");
+            + recorded.key() + "#" + recorded.seq() + " there" + whereRecorded(key, seq));
         throw Stop.INSTANCE;
       }
       next++;
@@ -238,6 +238,17 @@ final class ReplayRun implements WorkflowContext {
     } finally {
       calls.unlock();
     }
+  }
+
+  /** Where the history has the position the code asked for out of order: a reordered step, or one it lacks. */
+  private String whereRecorded(String key, long seq) {
+    for (int i = next + 1; i < steps.size(); i++) {
+      HistoryEntry e = steps.get(i);
+      if (e.key().equals(key) && e.seq() == seq) {
+        return " (it has " + key + "#" + seq + " at step " + (i + 1) + ")";
+      }
+    }
+    return " (it has no " + key + "#" + seq + ")";
   }
 
   private record Step(HistoryEntry recorded, long no) {}

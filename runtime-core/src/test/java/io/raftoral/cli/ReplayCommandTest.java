@@ -92,7 +92,7 @@ class ReplayCommandTest {
       try {
         ReplayReport changed = client.replay(orderId);
         assertThat(changed.divergence()).isEqualTo(new ReplayReport.Divergence(2, ReplayReport.Reason.KEY_ORDER, "status", 0,
-            "status#0", "ship#0", "the code asks for ship#0 at step 2 but the history has status#0 there"));
+            "status#0", "ship#0", "the code asks for ship#0 at step 2 but the history has status#0 there (it has ship#0 at step 3)"));
         assertThat(changed.stepsReplayed()).isEqualTo(1);
 
         Result diverged = cli("replay", orderId);
