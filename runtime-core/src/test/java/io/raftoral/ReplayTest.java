@@ -65,6 +65,15 @@ class ReplayTest {
           ctx.checkpoint("a", in);
           throw new IllegalArgumentException("bad " + in);
         }))
+        .register(WorkflowDefinition.of("tally", 1, Integer.class, Integer.class, (ctx, n) -> {
+          var total = ctx.var("total", Integer.class, 0);
+          for (int i = 1; i <= n; i++) {
+            final int add = i;
+            total.update(t -> t + add);
+            ctx.checkpointBytes("raw", new byte[] {(byte) i});
+          }
+          return total.get();
+        }))
         .register(WorkflowDefinition.of("waits", 1, String.class, String.class, (ctx, in) -> {
           ctx.checkpoint("a", in + 1);
           ctx.checkpoint("b", in + 2);
@@ -112,6 +121,30 @@ class ReplayTest {
     assertThat(SIDE_EFFECTS.get()).as("side effects run by the replays").isEqualTo(sideEffects);
     assertThat(cluster.node(3).history(orderId)).isEqualTo(history);
     assertThat(cluster.node(3).describe(orderId).checkpointCount()).isEqualTo(checkpoints);
+  }
+
+  @Test
+  void replicatedVariablesAndRawBytesReplayClean() {
+    String id = cluster.node(1).start("tally", 1, 5, Integer.class).workflowId();
+    assertThat(cluster.node(1).handle(id, Integer.class).result(TIMEOUT)).isEqualTo(15);
+
+    ReplayReport r = cluster.node(3).replay(id);
+
+    assertThat(r.matches()).as("report %s", r).isTrue();
+    assertThat(r.stepsReplayed()).isEqualTo(11); // total#0..5 and raw#0..4, interleaved
+    // Reading the variable's recorded values, not the code's: a changed update shows as the result.
+    ReplayReport doubled = cluster.node(3).replay(id, WorkflowDefinition.of("tally", 2, Integer.class, Integer.class, (ctx, n) -> {
+      var total = ctx.var("total", Integer.class, 0);
+      for (int i = 1; i <= n; i++) {
+        final int add = i;
+        total.update(t -> t + 2 * add);
+        ctx.checkpointBytes("raw", new byte[] {(byte) i});
+      }
+      return total.get() * 2;
+    }));
+    assertThat(doubled.divergence().reason()).isEqualTo(Reason.RESULT_DIFFERS);
+    assertThat(doubled.divergence().expected()).isEqualTo("15");
+    assertThat(doubled.divergence().got()).isEqualTo("30");
   }
 
   @Test
