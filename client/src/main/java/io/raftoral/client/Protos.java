@@ -7,6 +7,7 @@ import io.raftoral.common.HistoryQuery;
 import io.raftoral.common.ListPage;
 import io.raftoral.common.ListQuery;
 import io.raftoral.common.WorkflowInfo;
+import io.raftoral.common.ReplayReport;
 import io.raftoral.common.WorkflowStatus;
 import io.raftoral.common.WorkflowType;
 import io.raftoral.proto.client.ListReply;
@@ -86,6 +87,33 @@ public final class Protos {
     return new HistoryPage(r.getEntriesList().stream().map(e -> new HistoryEntry(e.getKey(), e.getSeq(), e.getValue().toByteArray(),
             Instant.ofEpochMilli(e.getCommittedAtMillis()), e.getOwnerNode(), e.getOwnerTerm())).toList(),
         r.getNextPageToken().isEmpty() ? null : r.getNextPageToken());
+  }
+
+  public static io.raftoral.proto.client.ReplayReply toProto(ReplayReport r) {
+    io.raftoral.proto.client.ReplayReply.Builder b = io.raftoral.proto.client.ReplayReply.newBuilder()
+        .setWorkflowId(r.workflowId()).setType(r.type().name()).setVersion(r.type().version()).setStatus(toProto(r.status()))
+        .setStepsReplayed(r.stepsReplayed()).setRecordedSteps(r.recordedSteps()).setEndOfHistory(r.endOfHistory());
+    ReplayReport.Divergence d = r.divergence();
+    if (d != null) {
+      b.setDivergence(io.raftoral.proto.client.ReplayDivergence.newBuilder().setStep(d.step())
+          .setReason(io.raftoral.proto.client.ReplayDivergenceReason.valueOf("DIVERGENCE_" + d.reason().name()))
+          .setKey(d.key()).setSeq(d.seq()).setExpected(d.expected()).setGot(d.got()).setMessage(d.message()));
+    }
+    return b.build();
+  }
+
+  public static ReplayReport fromProto(io.raftoral.proto.client.ReplayReply r) {
+    ReplayReport.Divergence d = null;
+    if (r.hasDivergence()) {
+      io.raftoral.proto.client.ReplayDivergence p = r.getDivergence();
+      if (!p.getReason().name().startsWith("DIVERGENCE_")) {
+        throw new IllegalStateException("unknown replay divergence reason " + p.getReason());
+      }
+      d = new ReplayReport.Divergence(p.getStep(), ReplayReport.Reason.valueOf(p.getReason().name().substring("DIVERGENCE_".length())),
+          p.getKey(), p.getSeq(), p.getExpected(), p.getGot(), p.getMessage());
+    }
+    return new ReplayReport(r.getWorkflowId(), new WorkflowType(r.getType(), r.getVersion()), fromProto(r.getStatus()),
+        r.getStepsReplayed(), r.getRecordedSteps(), r.getEndOfHistory(), d);
   }
 
   private static String nullToEmpty(String s) {

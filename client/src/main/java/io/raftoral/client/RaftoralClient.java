@@ -8,6 +8,7 @@ import io.raftoral.common.Errors;
 import io.raftoral.common.HistoryEntry;
 import io.raftoral.common.HistoryPage;
 import io.raftoral.common.HistoryQuery;
+import io.raftoral.common.ReplayReport;
 import io.raftoral.common.ListPage;
 import io.raftoral.common.ListQuery;
 import io.raftoral.common.WorkflowInfo;
@@ -214,6 +215,22 @@ public final class RaftoralClient implements AutoCloseable {
       }
       q = q.after(page.nextPageToken());
     }
+  }
+
+  /**
+   * Has the answering node replay the workflow with the definition it registered for the
+   * workflow's type and version: the function runs there read-only against the recorded input
+   * and history (no side effect runs, nothing is written) and the report says whether it
+   * matches or where it first diverges.
+   *
+   * @throws Errors.WorkflowNotFoundException for an unknown id
+   * @throws Errors.NotRegisteredException when that node has no definition for the workflow's type and version
+   * @throws Errors.TimeoutException when the function blocks outside checkpoint calls past the node's request timeout
+   */
+  public ReplayReport replay(String workflowId) {
+    requireId(workflowId);
+    return Protos.fromProto(call(workflowId, () -> stub(callTimeout).replay(
+        io.raftoral.proto.client.ReplayRequest.newBuilder().setWorkflowId(workflowId).build())));
   }
 
   /**

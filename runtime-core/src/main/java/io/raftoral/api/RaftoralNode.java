@@ -7,6 +7,7 @@ import io.raftoral.common.HistoryQuery;
 import io.raftoral.common.ListPage;
 import io.raftoral.common.ListQuery;
 import io.raftoral.common.RaftoralException;
+import io.raftoral.common.ReplayReport;
 import io.raftoral.common.WorkflowInfo;
 import io.raftoral.common.WorkflowType;
 import io.raftoral.config.NodeOptions;
@@ -164,6 +165,48 @@ public final class RaftoralNode implements AutoCloseable {
   /** A history entry's value decoded as this node's codec decodes checkpoint values and results. */
   public <T> T decode(HistoryEntry entry, Class<T> type) {
     return payloads.decode(entry.value(), type);
+  }
+
+  /**
+   * Runs {@code definition}'s function on this node, read-only, against the workflow's recorded
+   * input and checkpoint history, and reports whether it makes the same checkpoint calls in the
+   * same order and ends as the recorded run ended, or the first step where it diverges: the check
+   * before deploying a new version of a workflow's code. Every checkpoint call returns the
+   * recorded value of its (key, seq); a {@code checkpointCompute} function never runs; nothing is
+   * proposed to the cluster. The definition may be of another version than the workflow's
+   * (the code to be deployed). Rules: docs/ARCHITECTURE.md, "Replay".
+   *
+   * @throws Errors.WorkflowNotFoundException for an unknown id
+   * @throws Errors.TimeoutException when the function does not end within the request timeout
+   *     (it blocks outside checkpoint calls)
+   */
+  public ReplayReport replay(String workflowId, WorkflowDefinition<?, ?> definition) {
+    return replay(workflowId, definition, node.runtime().requestTimeout());
+  }
+
+  /**
+   * As {@link #replay(String, WorkflowDefinition)}, waiting up to {@code timeout} for the function
+   * (code that sleeps between its checkpoints needs longer than the request timeout). A function
+   * still running then is interrupted.
+   *
+   * @throws Errors.TimeoutException when the function has not ended within {@code timeout}
+   */
+  public ReplayReport replay(String workflowId, WorkflowDefinition<?, ?> definition, Duration timeout) {
+    Objects.requireNonNull(timeout, "timeout");
+    if (timeout.isNegative() || timeout.isZero()) {
+      throw new Errors.InvalidArgumentException("replay timeout must be positive, got " + timeout);
+    }
+    return node.runtime().replay(workflowId, Objects.requireNonNull(definition, "definition"), timeout);
+  }
+
+  /**
+   * As {@link #replay(String, WorkflowDefinition)} with the definition registered on this node
+   * for the workflow's type and version.
+   *
+   * @throws Errors.NotRegisteredException when none is registered here
+   */
+  public ReplayReport replay(String workflowId) {
+    return node.runtime().replay(workflowId, null, node.runtime().requestTimeout());
   }
 
   private List<HistoryEntry> allPages(String workflowId, HistoryQuery first) {

@@ -16,6 +16,8 @@ final class ExitCode {
   static final int UNAVAILABLE = 3;
   /** A timeout passed before the answer (the workflow may still finish later). */
   static final int TIMEOUT = 4;
+  /** {@code replay}: the workflow's code diverges from its recorded history. */
+  static final int DIVERGED = 5;
 
   static int of(Throwable e) {
     return switch (e) {

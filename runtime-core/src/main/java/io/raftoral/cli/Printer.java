@@ -165,6 +165,53 @@ final class Printer {
     return text.length() <= VALUE_PREVIEW ? text : text.substring(0, VALUE_PREVIEW - 3) + "...";
   }
 
+  // --- replay ---
+
+  static ObjectNode replay(io.raftoral.common.ReplayReport r) {
+    ObjectNode n = JSON.createObjectNode();
+    n.put("workflowId", r.workflowId());
+    n.put("type", r.type().name());
+    n.put("version", r.type().version());
+    n.put("status", r.status().name());
+    n.put("matches", r.matches());
+    n.put("stepsReplayed", r.stepsReplayed());
+    n.put("recordedSteps", r.recordedSteps());
+    n.put("endOfHistory", r.endOfHistory());
+    io.raftoral.common.ReplayReport.Divergence d = r.divergence();
+    if (d == null) {
+      n.putNull("divergence");
+    } else {
+      ObjectNode o = n.putObject("divergence");
+      o.put("step", d.step());
+      o.put("reason", d.reason().name());
+      if (d.key().isEmpty()) {
+        o.putNull("key");
+      } else {
+        o.put("key", d.key());
+      }
+      o.put("seq", d.seq());
+      o.put("expected", d.expected());
+      o.put("got", d.got());
+      o.put("message", d.message());
+    }
+    return n;
+  }
+
+  static String replayText(io.raftoral.common.ReplayReport r) {
+    String what = "workflow " + r.workflowId() + " (" + r.type() + ", " + r.status() + ")";
+    io.raftoral.common.ReplayReport.Divergence d = r.divergence();
+    if (d == null) {
+      return "matches: " + r.stepsReplayed() + " steps replayed of " + r.recordedSteps() + " recorded, " + what
+          + (r.endOfHistory() ? "; reached the end of the history of the running workflow" : "");
+    }
+    return "diverges at step " + d.step() + " (" + d.reason() + ")" + (d.key().isEmpty() ? "" : " at " + d.key() + "#" + d.seq())
+        + ", " + what + "\n"
+        + "  expected: " + d.expected() + "\n"
+        + "  got:      " + d.got() + "\n"
+        + "  " + d.message() + "\n"
+        + r.stepsReplayed() + " steps replayed of " + r.recordedSteps() + " recorded";
+  }
+
   // --- cluster ---
 
   static ObjectNode cluster(ClusterInfoReply c) {

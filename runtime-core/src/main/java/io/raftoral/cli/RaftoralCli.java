@@ -35,10 +35,12 @@ import picocli.CommandLine;
         WorkflowCommands.Describe.class,
         WorkflowCommands.ListWorkflows.class,
         WorkflowCommands.History.class,
+        WorkflowCommands.Replay.class,
         WorkflowCommands.Terminate.class,
         WorkflowCommands.Cluster.class},
     footer = {"", "Exit codes: 0 ok/COMPLETED, 1 FAILED/TERMINATED or a server error,",
-        "2 bad usage or input, 3 node unreachable or unavailable, 4 timeout.",
+        "2 bad usage or input, 3 node unreachable or unavailable, 4 timeout,",
+        "5 replay found a divergence.",
         "Run 'raftoral COMMAND --help' for a command's options."})
 public final class RaftoralCli implements Runnable {
   @Spec

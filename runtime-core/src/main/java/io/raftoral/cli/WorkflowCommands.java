@@ -8,6 +8,7 @@ import io.raftoral.common.Errors;
 import io.raftoral.common.HistoryEntry;
 import io.raftoral.common.HistoryPage;
 import io.raftoral.common.HistoryQuery;
+import io.raftoral.common.ReplayReport;
 import io.raftoral.common.ListQuery;
 import io.raftoral.common.WorkflowInfo;
 import io.raftoral.common.WorkflowStatus;
@@ -27,7 +28,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-/** The client commands: start, result, describe, list, history, terminate, cluster. */
+/** The client commands: start, result, describe, list, history, replay, terminate, cluster. */
 final class WorkflowCommands {
   private WorkflowCommands() {}
 
@@ -357,6 +358,30 @@ final class WorkflowCommands {
       }
       printer.print(WorkflowJson.history(id, entries, next), Printer.historyText(id, entries, next));
       return ExitCode.OK;
+    }
+  }
+
+  @Command(name = "replay", description = {
+      "Replay a workflow on the node: it runs the workflow function it has registered for the",
+      "workflow's type and version, read-only, against the recorded input and checkpoint history",
+      "(no side effect runs, nothing is written), and reports whether the code matches the history",
+      "or the first step where it diverges. Exits " + ExitCode.DIVERGED + " on a divergence."})
+  static final class Replay extends ClientCommand {
+    @Parameters(index = "0", paramLabel = "ID", description = "The workflow id.")
+    String id;
+
+    @Override
+    void validate() {
+      if (id.isBlank()) {
+        throw usage("ID must not be empty");
+      }
+    }
+
+    @Override
+    int run(RaftoralClient client, Printer printer) {
+      ReplayReport report = client.replay(id);
+      printer.print(Printer.replay(report), Printer.replayText(report));
+      return report.matches() ? ExitCode.OK : ExitCode.DIVERGED;
     }
   }
 

@@ -111,6 +111,12 @@ final class RaftoralApiService extends RaftoralApiGrpc.RaftoralApiImplBase {
   }
 
   @Override
+  public void replay(io.raftoral.proto.client.ReplayRequest request, StreamObserver<io.raftoral.proto.client.ReplayReply> out) {
+    unary(out, "Replay", () -> io.raftoral.client.Protos.toProto(
+        runtime.replay(requireId(request.getWorkflowId()), null, runtime.requestTimeout())));
+  }
+
+  @Override
   public void terminate(TerminateRequest request, StreamObserver<io.raftoral.proto.client.WorkflowInfo> out) {
     unary(out, "Terminate", () -> {
       String id = requireId(request.getWorkflowId());

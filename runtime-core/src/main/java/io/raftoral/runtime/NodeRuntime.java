@@ -87,6 +87,7 @@ public final class NodeRuntime implements AutoCloseable {
   private final WorkflowCalls workflows;
   private final WorkflowListing listing;
   private final WorkflowHistory history;
+  private final WorkflowReplay replay;
   private final ClusterAdministration admin;
   private final MembershipController membership;
   private final LeaderPlacement leaderPlacement;
@@ -114,6 +115,7 @@ public final class NodeRuntime implements AutoCloseable {
     this.workflows = new WorkflowCalls(raft.nodeId(), options.requestTimeout(), payloads, hosting, routing, gate);
     this.listing = new WorkflowListing(options.requestTimeout(), host, hosting, routing, gate);
     this.history = new WorkflowHistory(options.requestTimeout(), routing, gate);
+    this.replay = new WorkflowReplay(routing, history, gate, payloads, registry);
     this.admin = new ClusterAdministration(raft, options, incarnation, host, managementGroupId, management, hosting, routing, gate);
     this.membership = new MembershipController(raft.nodeId(), host, management, managementGroupId, options, hosting::propose,
         GroupMerge.probes(host));
@@ -225,6 +227,17 @@ public final class NodeRuntime implements AutoCloseable {
   /** See {@link WorkflowHistory#page}. */
   public io.raftoral.common.HistoryPage history(String workflowId, io.raftoral.common.HistoryQuery query) {
     return history.page(workflowId, query);
+  }
+
+  /** See {@link WorkflowReplay#replay}; with a null definition, the one registered here. */
+  public io.raftoral.common.ReplayReport replay(String workflowId, io.raftoral.workflow.WorkflowDefinition<?, ?> definition,
+      Duration timeout) {
+    return replay.replay(workflowId, definition, timeout);
+  }
+
+  /** How long a call waits for the cluster (the node's request timeout). */
+  public Duration requestTimeout() {
+    return options.requestTimeout();
   }
 
   /** The execution group the workflow lives in (found from its claim or its id, following merges). */

@@ -1,0 +1,274 @@
+package io.raftoral.runtime;
+
+import io.raftoral.common.Errors;
+import io.raftoral.common.HistoryEntry;
+import io.raftoral.common.ReplayReport.Divergence;
+import io.raftoral.common.ReplayReport.Reason;
+import io.raftoral.common.WorkflowType;
+import io.raftoral.workflow.ThrowingSupplier;
+import io.raftoral.workflow.WorkflowContext;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.UnaryOperator;
+
+/**
+ * The {@link WorkflowContext} of a replay: every checkpoint call is the next step of the recorded
+ * history. It answers with the value committed at the call's (key, seq) when the history has
+ * that position as its next step; it never runs a {@code checkpointCompute} function, never
+ * proposes, never waits. At the first call that does not match it records the {@link Divergence}
+ * (or that the history ended) and unwinds the function with {@link Stop}.
+ */
+final class ReplayRun implements WorkflowContext {
+  /** Unwinds the replayed function; an {@link Error} so that its {@code catch (Exception e)} cannot swallow it. */
+  static final class Stop extends Error {
+    static final Stop INSTANCE = new Stop();
+
+    private Stop() {
+      super("replay stopped", null, false, false);
+    }
+  }
+
+  private final String workflowId;
+  private final WorkflowType type;
+  private final List<HistoryEntry> steps;
+  // The workflow has ended: a step past the history is a divergence, not the history's end.
+  private final boolean ended;
+  private final Payloads payloads;
+
+  // Serializes the calls, as a live run does, when the function calls from several threads.
+  private final ReentrantLock calls = new ReentrantLock();
+  private final Map<String, Long> nextSeq = new HashMap<>();
+  private int next;
+  private volatile boolean returned;
+  private Divergence divergence;
+  private boolean endOfHistory;
+
+  ReplayRun(String workflowId, WorkflowType type, List<HistoryEntry> steps, boolean ended, Payloads payloads) {
+    this.workflowId = workflowId;
+    this.type = type;
+    this.steps = steps;
+    this.ended = ended;
+    this.payloads = payloads;
+  }
+
+  /** The steps the code has used so far. */
+  int stepsReplayed() {
+    calls.lock();
+    try {
+      return next;
+    } finally {
+      calls.unlock();
+    }
+  }
+
+  /** The first recorded step the code has not used, or null when it used them all. */
+  HistoryEntry nextRecorded() {
+    calls.lock();
+    try {
+      return next < steps.size() ? steps.get(next) : null;
+    } finally {
+      calls.unlock();
+    }
+  }
+
+  int unusedSteps() {
+    calls.lock();
+    try {
+      return steps.size() - next;
+    } finally {
+      calls.unlock();
+    }
+  }
+
+  /** What stopped the replay at a checkpoint call, or null. */
+  Divergence divergence() {
+    calls.lock();
+    try {
+      return divergence;
+    } finally {
+      calls.unlock();
+    }
+  }
+
+  boolean endOfHistory() {
+    calls.lock();
+    try {
+      return endOfHistory;
+    } finally {
+      calls.unlock();
+    }
+  }
+
+  void returned() {
+    returned = true;
+  }
+
+  // --- WorkflowContext ---
+
+  @Override
+  public String workflowId() {
+    return workflowId;
+  }
+
+  @Override
+  public WorkflowType workflowType() {
+    return type;
+  }
+
+  /** Nobody owns a replay: code that branches on ownership sees what a hot standby sees. */
+  @Override
+  public boolean isOwner() {
+    return false;
+  }
+
+  @Override
+  public boolean isTerminated() {
+    return false;
+  }
+
+  @Override
+  @SuppressWarnings("unchecked")
+  public <T> T checkpoint(String key, T value) {
+    if (value == null) {
+      throw new Errors.InvalidArgumentException("checkpoint value of '" + key + "' must not be null; use checkpoint(key, value, type)");
+    }
+    return checkpoint(key, value, (Class<T>) value.getClass());
+  }
+
+  @Override
+  public <T> T checkpoint(String key, T value, Class<T> type) {
+    // Encoded as a live run does, so that a value the codec refuses fails here too; not compared
+    // with the recorded one: a live run replaying committed positions returns those, whatever it computed.
+    payloads.encode("checkpoint '" + key + "'", value, type);
+    return decode(key, step(key), type);
+  }
+
+  @Override
+  public byte[] checkpointBytes(String key, byte[] value) {
+    return checkpoint(key, value, byte[].class);
+  }
+
+  @Override
+  public <T> T checkpointCompute(String key, Class<T> type, ThrowingSupplier<T> fn) {
+    Objects.requireNonNull(fn, "fn");
+    // fn is never called: the recorded value stands for it, and a side effect must not run again.
+    return decode(key, step(key), type);
+  }
+
+  @Override
+  public byte[] checkpointComputeBytes(String key, ThrowingSupplier<byte[]> fn) {
+    return checkpointCompute(key, byte[].class, fn);
+  }
+
+  @Override
+  public <T> ReplicatedVar<T> var(String key, Class<T> type, T initial) {
+    T first = checkpoint(key, initial, type);
+    return new ReplicatedVar<>() {
+      private volatile T current = first;
+
+      @Override
+      public T get() {
+        return current;
+      }
+
+      @Override
+      public T set(T value) {
+        calls.lock();
+        try {
+          current = checkpoint(key, value, type);
+          return current;
+        } finally {
+          calls.unlock();
+        }
+      }
+
+      @Override
+      public T update(UnaryOperator<T> fn) {
+        calls.lock();
+        try {
+          return set(fn.apply(current));
+        } finally {
+          calls.unlock();
+        }
+      }
+    };
+  }
+
+  // --- the steps ---
+
+  /** The recorded step the call stands for, or a stop with the divergence (or the history's end). */
+  private Step step(String key) {
+    if (key == null || key.isEmpty()) {
+      throw new Errors.InvalidArgumentException("checkpoint key must not be null or empty");
+    }
+    io.raftoral.common.Text.requireWellFormed("checkpoint key", key);
+    calls.lock();
+    try {
+      if (returned) {
+        throw new Errors.InvalidArgumentException("the context of workflow " + workflowId + " was used after its function returned");
+      }
+      if (divergence != null || endOfHistory) {
+        throw Stop.INSTANCE; // another thread of the function already stopped the replay
+      }
+      long seq = nextSeq.getOrDefault(key, 0L);
+      long stepNo = next + 1L;
+      if (next >= steps.size()) {
+        if (!ended) {
+          endOfHistory = true;
+          throw Stop.INSTANCE;
+        }
+        divergence = new Divergence(stepNo, Reason.MISSING_STEP, "", -1, "the end of the history (" + steps.size() + " steps)",
+            key + "#" + seq, "the code asks for step " + stepNo + " (" + key + "#" + seq + ") but the finished workflow recorded only "
+            + steps.size() + " steps");
+        throw Stop.INSTANCE;
+      }
+      HistoryEntry recorded = steps.get(next);
+      if (!recorded.key().equals(key) || recorded.seq() != seq) {
+        divergence = new Divergence(stepNo, Reason.KEY_ORDER, recorded.key(), recorded.seq(), recorded.key() + "#" + recorded.seq(),
+            key + "#" + seq, "the code asks for " + key + "#" + seq + " at step " + stepNo + " but the history has "
+            + recorded.key() + "#" + recorded.seq() + " there" + whereRecorded(key, seq));
+        throw Stop.INSTANCE;
+      }
+      next++;
+      nextSeq.put(key, seq + 1);
+      return new Step(recorded, stepNo);
+    } finally {
+      calls.unlock();
+    }
+  }
+
+  /** Where the history has the position the code asked for out of order: a reordered step, or one it lacks. */
+  private String whereRecorded(String key, long seq) {
+    for (int i = next + 1; i < steps.size(); i++) {
+      HistoryEntry e = steps.get(i);
+      if (e.key().equals(key) && e.seq() == seq) {
+        return " (it has " + key + "#" + seq + " at step " + (i + 1) + ")";
+      }
+    }
+    return " (it has no " + key + "#" + seq + ")";
+  }
+
+  private record Step(HistoryEntry recorded, long no) {}
+
+  private <T> T decode(String key, Step step, Class<T> type) {
+    HistoryEntry recorded = step.recorded();
+    try {
+      return payloads.decode(recorded.value(), type);
+    } catch (RuntimeException e) {
+      calls.lock();
+      try {
+        if (divergence == null) {
+          divergence = new Divergence(step.no(), Reason.UNDECODABLE_VALUE, key, recorded.seq(), WorkflowReplay.preview(recorded.value()),
+              type.getName(), "the recorded value of " + key + "#" + recorded.seq() + " at step " + step.no() + " cannot be decoded as "
+              + type.getName() + ": " + e.getMessage());
+        }
+      } finally {
+        calls.unlock();
+      }
+      throw Stop.INSTANCE;
+    }
+  }
+}
