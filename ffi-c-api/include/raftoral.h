@@ -386,7 +386,7 @@ RAFTORAL_API raftoral_status_t raftoral_workflow_list(raftoral_node_t *node, con
  * whatever the clocks say). `page_token` NULL (or "") reads the first page; pass the previous
  * page's "nextPageToken" (with the same `key`) for the next one: a page after it has no gap and
  * no repeat while the workflow goes on appending. `limit` is the page size, 1..1000, 0 for the
- * default 100 (a page may hold fewer when its values pass about 1 MiB).
+ * default 100 (a page may hold fewer when its keys and values pass about 1 MiB).
  *
  * Stores in `*history_json_out` (owned by the caller) the JSON the CLI prints with
  * `raftoral history --output json`: {"workflowId": ..., "entries": [entry...], "nextPageToken":

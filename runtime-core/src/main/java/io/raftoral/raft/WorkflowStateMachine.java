@@ -440,7 +440,7 @@ public final class WorkflowStateMachine extends GroupStateMachine {
     };
   }
 
-  /** About 1 MiB of values: a history page stays well inside a query reply. */
+  /** About 1 MiB of keys and values ({@link StateStore#pageBytes}): a history page stays well inside a query reply. */
   static final long DEFAULT_HISTORY_BYTES = 1 << 20;
 
   /**

@@ -41,7 +41,7 @@ final class WorkflowHistory {
     if (q.key() != null) {
       ask.setKey(q.key());
     }
-    HistoryQuery.Cursor after = q.cursor();
+    HistoryQuery.Cursor after = q.cursor(workflowId);
     if (after != null) {
       ask.setHasCursor(true).setAfterCommitOrdinal(after.commitOrdinal()).setAfterKey(after.key()).setAfterSeq(after.seq());
     }
@@ -61,7 +61,7 @@ final class WorkflowHistory {
     String next = null;
     if (reply.getMore() && reply.getHistoryCount() > 0) {
       ExportedCheckpoint last = reply.getHistory(reply.getHistoryCount() - 1);
-      next = HistoryQuery.Cursor.token(q.key(), new HistoryQuery.Cursor(StateStore.commitOrder(last), last.getKey(), last.getSeq()));
+      next = HistoryQuery.Cursor.token(workflowId, q.key(), new HistoryQuery.Cursor(StateStore.commitOrder(last), last.getKey(), last.getSeq()));
     }
     return new HistoryPage(entries, next);
   }

@@ -188,7 +188,8 @@ public final class StateStore implements AutoCloseable {
    * a {@code key}, that key's checkpoints in seq order, read from the seq on; without, every
    * key's in commit order ({@link #COMMIT_ORDER}), which sorts the workflow's positions and
    * infos and then reads only the page's values. At most {@code limit} entries, and past the
-   * first no more than {@code maxBytes} of values.
+   * first no more than {@code maxBytes} in all ({@link #pageBytes}: keys count as well as values,
+   * since a workflow may write small values under long keys).
    */
   public HistorySlice history(String workflowId, String key, HistoryPosition after, int limit, long maxBytes)
       throws CorruptStateException {
@@ -199,13 +200,18 @@ public final class StateStore implements AutoCloseable {
       byte[][] range = StateKeys.keyRange(workflowId, key);
       byte[] from = after == null ? range[0] : StateKeys.checkpoint(workflowId, key, after.seq() + 1);
       scan(new byte[][] {from, range[1]}, workflowId, (c, value) -> {
+        if (page.size() == limit) {
+          more[0] = true;
+          return false;
+        }
         byte[] v = value.get();
-        if (page.size() == limit || (!page.isEmpty() && bytes[0] + v.length > maxBytes)) {
+        long size = pageBytes(c.key(), v);
+        if (!page.isEmpty() && bytes[0] + size > maxBytes) {
           more[0] = true;
           return false;
         }
         page.add(entry(c.key(), c.seq(), ByteString.copyFrom(v), CheckpointInfo.UNKNOWN));
-        bytes[0] += v.length;
+        bytes[0] += size;
         return true;
       });
       List<ExportedCheckpoint> withInfo = new ArrayList<>(page.size());
@@ -235,14 +241,26 @@ public final class StateStore implements AutoCloseable {
         break;
       }
       byte[] v = get(StateKeys.checkpoint(workflowId, p.getKey(), p.getSeq()), workflowId);
-      if (!page.isEmpty() && bytes[0] + v.length > maxBytes) {
+      long size = pageBytes(p.getKey(), v);
+      if (!page.isEmpty() && bytes[0] + size > maxBytes) {
         more[0] = true;
         break;
       }
       page.add(p.toBuilder().setValue(ByteString.copyFrom(v)).build());
-      bytes[0] += v.length;
+      bytes[0] += size;
     }
     return new HistorySlice(page, more[0]);
+  }
+
+  /**
+   * Room per history entry for what is not key or value: the seq, time, owner, term and ordinal
+   * with their field tags and lengths in the reply (about 45 bytes at most), rounded up.
+   */
+  static final int ENTRY_OVERHEAD_BYTES = 64;
+
+  /** What one history entry counts against a page's byte bound: its key, its value, its fields. */
+  public static long pageBytes(String key, byte[] value) {
+    return (long) key.getBytes(java.nio.charset.StandardCharsets.UTF_8).length + value.length + ENTRY_OVERHEAD_BYTES;
   }
 
   /**

@@ -14,7 +14,7 @@ class HistoryQueryTest {
       for (long ordinal : new long[] {-1, 0, 1_000_000_000_000L}) {
         HistoryQuery.Cursor last = new HistoryQuery.Cursor(ordinal, key, 42);
         for (String scope : new String[] {null, key}) {
-          assertThat(new HistoryQuery(scope, 10, HistoryQuery.Cursor.token(scope, last)).cursor()).isEqualTo(last);
+          assertThat(new HistoryQuery(scope, 10, HistoryQuery.Cursor.token("wf", scope, last)).cursor("wf")).isEqualTo(last);
         }
       }
     }
@@ -23,8 +23,8 @@ class HistoryQueryTest {
   @Test
   void aTokenOfAnotherKeyOrOfEveryKeyIsRefused() {
     HistoryQuery.Cursor last = new HistoryQuery.Cursor(3, "a", 0);
-    String ofKeyA = HistoryQuery.Cursor.token("a", last);
-    String ofEveryKey = HistoryQuery.Cursor.token(null, last);
+    String ofKeyA = HistoryQuery.Cursor.token("wf", "a", last);
+    String ofEveryKey = HistoryQuery.Cursor.token("wf", null, last);
 
     assertThatThrownBy(() -> new HistoryQuery("b", 10, ofKeyA)).isInstanceOf(Errors.InvalidArgumentException.class)
         .hasMessageContaining("another key");
@@ -33,12 +33,26 @@ class HistoryQueryTest {
         .hasMessageContaining("every key");
   }
 
+  // Without the workflow in it, a token of workflow A read B's history from A's position.
+  @Test
+  void aTokenOfAnotherWorkflowIsRefused() {
+    HistoryQuery.Cursor last = new HistoryQuery.Cursor(3, "a", 0);
+    for (String scope : new String[] {null, "a"}) {
+      HistoryQuery q = new HistoryQuery(scope, 10, HistoryQuery.Cursor.token("wf-a", scope, last));
+
+      assertThat(q.cursor("wf-a")).isEqualTo(last);
+      assertThatThrownBy(() -> q.cursor("wf-b")).isInstanceOf(Errors.InvalidArgumentException.class)
+          .hasMessageContaining("another workflow");
+    }
+  }
+
   @Test
   void malformedTokensAndLimitsAreInvalidArguments() {
     String[] tokens = {"!!", "aDE", java.util.Base64.getUrlEncoder().encodeToString("h1|0|-1|1|a|*".getBytes()),
         java.util.Base64.getUrlEncoder().encodeToString("h1|-2|0|1|a|*".getBytes()),
         java.util.Base64.getUrlEncoder().encodeToString("h1|0|0|9|a|*".getBytes()),
-        java.util.Base64.getUrlEncoder().encodeToString("v1|0|0|1|a|*".getBytes())};
+        java.util.Base64.getUrlEncoder().encodeToString("v1|0|0|1|a|*".getBytes()),
+        java.util.Base64.getUrlEncoder().encodeToString("h2|0|0|short|1|a|*".getBytes())};
     for (String token : tokens) {
       assertThatThrownBy(() -> new HistoryQuery(null, 10, token)).as(token).isInstanceOf(Errors.InvalidArgumentException.class)
           .hasMessageContaining("malformed page token");

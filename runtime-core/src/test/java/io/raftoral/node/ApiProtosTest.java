@@ -45,7 +45,7 @@ class ApiProtosTest {
     io.raftoral.common.HistoryEntry known = new io.raftoral.common.HistoryEntry("k", 4, new byte[] {1, 2}, Instant.ofEpochMilli(1_700_000_000_123L), 3, 9);
     io.raftoral.common.HistoryEntry unknown = new io.raftoral.common.HistoryEntry("old", 0, new byte[0], Instant.EPOCH, 0, 0);
     io.raftoral.common.HistoryPage page = new io.raftoral.common.HistoryPage(List.of(known, unknown),
-        io.raftoral.common.HistoryQuery.Cursor.token("k", new io.raftoral.common.HistoryQuery.Cursor(12, "k", 4)));
+        io.raftoral.common.HistoryQuery.Cursor.token("wf", "k", new io.raftoral.common.HistoryQuery.Cursor(12, "k", 4)));
     assertThat(Protos.fromProto(ApiProtos.toProto(page))).isEqualTo(page);
     io.raftoral.common.HistoryPage last = new io.raftoral.common.HistoryPage(List.of(), null);
     assertThat(Protos.fromProto(ApiProtos.toProto(last))).isEqualTo(last);

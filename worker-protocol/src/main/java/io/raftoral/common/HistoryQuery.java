@@ -9,7 +9,7 @@ import java.util.Base64;
  * clocks say; values committed before the version that records it come first, by key and seq).
  *
  * @param key null or empty for every key
- * @param limit page size, 1..1000 (a page may hold fewer when its values pass about 1 MiB)
+ * @param limit page size, 1..1000 (a page may hold fewer when its keys and values pass about 1 MiB)
  * @param pageToken from the previous page's {@link HistoryPage#nextPageToken()}; null or empty for the first page
  */
 public record HistoryQuery(String key, int limit, String pageToken) {
@@ -23,7 +23,9 @@ public record HistoryQuery(String key, int limit, String pageToken) {
       throw new Errors.InvalidArgumentException("limit must be between 1 and " + MAX_LIMIT + ", got " + limit);
     }
     if (pageToken != null) {
-      Cursor.parse(pageToken, key); // refuses a malformed token, or one of another query, here at the edge
+      // Refuses a malformed token, or one of another key's query, here at the edge; the workflow
+      // is checked where it is known (cursor(workflowId)).
+      Cursor.parse(pageToken, key, null);
     }
   }
 
@@ -42,36 +44,56 @@ public record HistoryQuery(String key, int limit, String pageToken) {
     return new HistoryQuery(key, limit, token);
   }
 
-  /** Where the page starts: strictly after this entry; null for the first page. */
-  public Cursor cursor() {
-    return pageToken == null ? null : Cursor.parse(pageToken, key);
+  /**
+   * Where the page of {@code workflowId}'s history starts: strictly after this entry; null for
+   * the first page.
+   *
+   * @throws Errors.InvalidArgumentException when the token was returned for another workflow
+   */
+  public Cursor cursor(String workflowId) {
+    return pageToken == null ? null : Cursor.parse(pageToken, key, workflowId);
   }
 
   /**
    * The last entry of a page, as the next page's token: its place in the commit order (-1 when
-   * the node has none for it), key and seq. The token names the query's key (or every key), so a
-   * token passed to another query is refused rather than read at a wrong place.
+   * the node has none for it), key and seq. The token names the query's key (or every key) and
+   * the workflow (a hash of its id), so a token passed to another query or another workflow's
+   * history is refused rather than read at a wrong place.
    */
   public record Cursor(long commitOrdinal, String key, long seq) {
-    private static final String VERSION = "h1";
+    private static final String VERSION = "h2";
 
-    public static String token(String queryKey, Cursor last) {
+    public static String token(String workflowId, String queryKey, Cursor last) {
       String scope = queryKey == null ? "*" : "=" + queryKey;
-      String s = VERSION + "|" + last.commitOrdinal() + "|" + last.seq() + "|" + last.key().length() + "|" + last.key() + "|" + scope;
+      String s = VERSION + "|" + last.commitOrdinal() + "|" + last.seq() + "|" + workflowHash(workflowId) + "|"
+          + last.key().length() + "|" + last.key() + "|" + scope;
       return Base64.getUrlEncoder().withoutPadding().encodeToString(s.getBytes(StandardCharsets.UTF_8));
     }
 
-    static Cursor parse(String token, String queryKey) {
+    /** The first 8 bytes of the id's SHA-256, in hex: enough to tell workflows apart, short in a token. */
+    static String workflowHash(String workflowId) {
+      try {
+        byte[] d = java.security.MessageDigest.getInstance("SHA-256").digest(workflowId.getBytes(StandardCharsets.UTF_8));
+        return java.util.HexFormat.of().formatHex(d, 0, 8);
+      } catch (java.security.NoSuchAlgorithmException e) {
+        throw new IllegalStateException("every JDK has SHA-256", e);
+      }
+    }
+
+    /** Parses and checks the token against the query's key, and against the workflow when {@code workflowId} is not null. */
+    static Cursor parse(String token, String queryKey, String workflowId) {
       Cursor c;
       String scope;
+      String hash;
       try {
         String s = new String(Base64.getUrlDecoder().decode(token), StandardCharsets.UTF_8);
-        String[] head = s.split("\\|", 5);
-        if (head.length != 5 || !head[0].equals(VERSION)) {
+        String[] head = s.split("\\|", 6);
+        if (head.length != 6 || !head[0].equals(VERSION) || head[3].length() != 16) {
           throw new IllegalArgumentException("unknown format");
         }
-        int keyLength = Integer.parseInt(head[3]);
-        String rest = head[4];
+        hash = head[3];
+        int keyLength = Integer.parseInt(head[4]);
+        String rest = head[5];
         if (keyLength < 1 || rest.length() < keyLength + 2 || rest.charAt(keyLength) != '|') {
           throw new IllegalArgumentException("bad key");
         }
@@ -91,6 +113,10 @@ public record HistoryQuery(String key, int limit, String pageToken) {
         throw new Errors.InvalidArgumentException("the page token belongs to the history of "
             + (scope.equals("*") ? "every key" : "another key") + ", not of " + (queryKey == null ? "every key" : "key '" + queryKey + "'")
             + ": pass it with the query that returned it");
+      }
+      if (workflowId != null && !hash.equals(workflowHash(workflowId))) {
+        throw new Errors.InvalidArgumentException("the page token belongs to the history of another workflow, not of "
+            + workflowId + ": pass it with the query that returned it");
       }
       return c;
     }

@@ -10,20 +10,22 @@ import io.raftoral.common.Errors;
 import io.raftoral.common.HistoryEntry;
 import io.raftoral.common.HistoryPage;
 import io.raftoral.common.HistoryQuery;
+import io.raftoral.storage.StateStore;
 import io.raftoral.workflow.WorkflowDefinition;
 import java.time.Duration;
+import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
- * Review of issue 21's history paging on a real node over gRPC. The page bound (about 1 MiB)
- * counts values only, so checkpoints with long keys and small values make a page of the
- * default size larger than the API's 16 MiB message limit; and a page token says which key it
- * belongs to but not which workflow, so one workflow's token reads another's history from the
- * wrong place instead of being refused.
+ * History paging at its edges, on a real node over gRPC. A page's byte bound (about 1 MiB)
+ * counts keys as well as values, so small values under long keys keep a page of the default
+ * size well inside the API's 16 MiB message limit (past its first entry, a page stays within
+ * the bound); and a page token belongs to one workflow and key: another workflow's token is
+ * refused (InvalidArgument), not read at the wrong place.
  */
-class BreakHistoryPagingTest {
+class HistoryPagingEdgeTest {
   private static final Duration TIMEOUT = Duration.ofSeconds(60);
   // A long key (accepted by the checkpoint call: no length limit on keys) and one-byte-ish values.
   static final String LONG_KEY = "k".repeat(256 * 1024);
@@ -66,6 +68,11 @@ class BreakHistoryPagingTest {
       assertThatCode(() -> {
         HistoryPage page = client.history(id, HistoryQuery.allKeys());
         assertThat(page.entries()).isNotEmpty();
+        assertThat(page.nextPageToken()).as("80 entries of 256 KiB keys do not fit one page").isNotNull();
+        List<HistoryEntry> entries = page.entries();
+        long beforeLast = entries.subList(0, entries.size() - 1).stream()
+            .mapToLong(e -> StateStore.pageBytes(e.key(), e.value())).sum();
+        assertThat(beforeLast).as("bytes of the page's entries before its last").isLessThanOrEqualTo(1 << 20);
       }).as("first all-keys page of the default size over gRPC").doesNotThrowAnyException();
       assertThatCode(() -> client.history(id, new HistoryQuery(LONG_KEY, HistoryQuery.DEFAULT_LIMIT, null)))
           .as("first page of the key over gRPC").doesNotThrowAnyException();
