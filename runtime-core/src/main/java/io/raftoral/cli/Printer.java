@@ -140,7 +140,7 @@ final class Printer {
     String format = "%-5s %-16s %-" + (VALUE_PREVIEW + 2) + "s %8s  %-24s %s%n";
     b.append(String.format(format, "SEQ", "KEY", "VALUE", "SIZE", "COMMITTED AT", "OWNER"));
     for (HistoryEntry e : entries) {
-      b.append(String.format(format, e.seq(), e.key(), preview(e.value()), e.value().length + " B",
+      b.append(String.format(format, e.seq(), oneLine(e.key()), preview(e.value()), e.value().length + " B",
           e.infoKnown() ? e.committedAt().toString() : "-",
           e.infoKnown() ? "node " + e.ownerNode() + " (term " + e.ownerTerm() + ")" : "-"));
     }
@@ -159,10 +159,22 @@ final class Printer {
     } catch (java.nio.charset.CharacterCodingException e) {
       return "(binary)";
     }
-    // Control characters (a newline in a value) would break the table's rows.
-    text = text.codePoints().map(c -> Character.isISOControl(c) ? ' ' : c)
+    text = oneLine(text);
+    if (text.codePointCount(0, text.length()) <= VALUE_PREVIEW) {
+      return text;
+    }
+    // Cut between code points: a cut inside a surrogate pair would print half a character.
+    return text.substring(0, text.offsetByCodePoints(0, VALUE_PREVIEW - 3)) + "...";
+  }
+
+  /**
+   * Text a workflow wrote (a checkpoint key or value) made safe for one row of the timeline:
+   * every control character (a newline would forge a row, an ESC would send the terminal a
+   * command) shows as a space.
+   */
+  static String oneLine(String text) {
+    return text.codePoints().map(c -> Character.isISOControl(c) ? ' ' : c)
         .collect(StringBuilder::new, StringBuilder::appendCodePoint, StringBuilder::append).toString();
-    return text.length() <= VALUE_PREVIEW ? text : text.substring(0, VALUE_PREVIEW - 3) + "...";
   }
 
   // --- replay ---

@@ -11,12 +11,12 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /**
- * Review of issue 21's CLI timeline ({@code raftoral history ID}): one row per checkpoint, and
- * nothing a workflow wrote can reach the terminal as a control sequence. The value preview is
- * cleaned of control characters; the key, which a workflow chooses just as freely (only
- * unpaired surrogates are refused), is printed raw.
+ * The CLI timeline ({@code raftoral history ID}) prints one row per checkpoint, and nothing a
+ * workflow wrote reaches the terminal as a control character: keys (which a workflow chooses
+ * freely, only unpaired surrogates are refused) are cleaned like value previews, and a preview
+ * is cut between code points, never inside a surrogate pair.
  */
-class BreakHistoryTimelineTest {
+class HistoryTimelineTest {
   private static HistoryEntry entry(String key, long seq, String value) {
     return new HistoryEntry(key, seq, value.getBytes(StandardCharsets.UTF_8), Instant.ofEpochMilli(1_700_000_000_000L), 1, 2);
   }
