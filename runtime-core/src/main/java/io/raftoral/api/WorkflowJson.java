@@ -28,6 +28,14 @@ public final class WorkflowJson {
   private static final ObjectMapper JSON = com.fasterxml.jackson.databind.json.JsonMapper.builder()
       .enable(com.fasterxml.jackson.core.StreamReadFeature.STRICT_DUPLICATE_DETECTION)
       .enable(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_TRAILING_TOKENS).build();
+  // A stored value is shown, not computed with: its numbers keep their exact value (digits and
+  // scale, as BigDecimal; a double would round 12345678.123456789012345678 and turn 1e400 into
+  // "Infinity"). Only the notation may change (1e400 is written 1E+400).
+  private static final ObjectMapper VALUES = com.fasterxml.jackson.databind.json.JsonMapper.builder()
+      .enable(com.fasterxml.jackson.core.StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+      .enable(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+      .enable(com.fasterxml.jackson.databind.DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS)
+      .disable(com.fasterxml.jackson.databind.cfg.JsonNodeFeature.STRIP_TRAILING_BIGDECIMAL_ZEROES).build();
 
   private WorkflowJson() {}
 
@@ -113,7 +121,7 @@ public final class WorkflowJson {
       String text = java.nio.charset.StandardCharsets.UTF_8.newDecoder()
           .onMalformedInput(java.nio.charset.CodingErrorAction.REPORT)
           .decode(java.nio.ByteBuffer.wrap(value)).toString();
-      return JSON.readTree(text);
+      return VALUES.readTree(text);
     } catch (java.nio.charset.CharacterCodingException | JsonProcessingException notJson) {
       return null;
     }

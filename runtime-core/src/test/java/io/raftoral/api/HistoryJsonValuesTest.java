@@ -10,13 +10,12 @@ import java.time.Instant;
 import org.junit.jupiter.api.Test;
 
 /**
- * Review of issue 21's JSON history entry (the CLI's --output json, the C ABI, and through it
- * Python's and Go's history): "the value as value (the JSON itself when the bytes are JSON)".
- * The bytes are parsed into a tree and written again, and numbers go through a double: a
- * BigDecimal the default codec wrote exactly (an amount of money) comes back rounded, and a
- * number beyond a double's range as the string "Infinity".
+ * The JSON history entry (the CLI's --output json, the C ABI, and through it Python's and Go's
+ * history) shows a JSON value as JSON with its numbers' exact values: never through a double,
+ * which would round a BigDecimal the default codec wrote exactly (an amount of money) and turn
+ * a number beyond a double's range into "Infinity".
  */
-class BreakHistoryJsonTest {
+class HistoryJsonValuesTest {
   private static JsonNode valueOf(String stored) {
     HistoryEntry e = new HistoryEntry("amount", 0, stored.getBytes(StandardCharsets.UTF_8), Instant.ofEpochMilli(1), 1, 1);
     return WorkflowJson.historyEntry(e).get("value");
@@ -29,6 +28,11 @@ class BreakHistoryJsonTest {
 
     assertThat(value.isNumber()).isTrue();
     assertThat(value.decimalValue()).as("value written as %s", value).isEqualByComparingTo(new BigDecimal(stored));
+  }
+
+  @Test
+  void aDecimalKeepsItsScale() {
+    assertThat(valueOf("[1.50, 100.0]").toString()).isEqualTo("[1.50,100.0]");
   }
 
   @Test
