@@ -59,9 +59,14 @@ def _free(err: ctypes.c_void_p) -> None:
 
 
 def encode_str(value: object, what: str) -> bytes:
-    """A ``str`` argument as NUL-terminated UTF-8; ``TypeError`` for anything else."""
+    """A ``str`` argument as NUL-terminated UTF-8; ``TypeError`` for anything else, ``InvalidArgument``
+    for text UTF-8 cannot hold (a NUL, an unpaired surrogate)."""
     if not isinstance(value, str):
         raise TypeError(f"{what} must be a str, not {type(value).__name__}")
     if "\x00" in value:
         raise InvalidArgument(f"{what} must not contain NUL characters")
-    return value.encode("utf-8")
+    try:
+        return value.encode("utf-8")
+    except UnicodeEncodeError as e:
+        # A lone surrogate: Python holds it, UTF-8 (and the node) cannot; the typed error, as for NUL.
+        raise InvalidArgument(f"{what} is not valid Unicode text (an unpaired surrogate at index {e.start})") from None

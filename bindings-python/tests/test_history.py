@@ -155,3 +155,21 @@ def test_history_of_unknown_workflow_and_bad_arguments(node: raftoral.Node) -> N
         node.history("")
     # The node goes on answering.
     assert [e.value for e in node.history(workflow_id)] == [0]
+
+
+def test_text_with_a_lone_surrogate_is_invalid_argument(node: raftoral.Node) -> None:
+    # Python str can hold an unpaired surrogate, UTF-8 cannot: every call taking text refuses it
+    # with the binding's typed error (not UnicodeEncodeError), and the node goes on answering.
+    workflow_id = run(node, "many", 1)
+    for call in (
+        lambda: node.history(workflow_id, key="k\ud800"),
+        lambda: node.history_page(workflow_id, page_token="\udc00"),
+        lambda: node.history("wf\ud800"),
+        lambda: node.describe("wf\udfff"),
+        lambda: node.start_workflow("many\ud800", 1, 1),
+        lambda: node.start_workflow("many", 1, 1, workflow_id="w\ud800"),
+        lambda: node.terminate(workflow_id, reason="r\ud800"),
+    ):
+        with pytest.raises(raftoral.InvalidArgument, match="surrogate"):
+            call()
+    assert [e.value for e in node.history(workflow_id)] == [0]

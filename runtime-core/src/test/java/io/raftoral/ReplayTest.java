@@ -317,6 +317,15 @@ class ReplayTest {
     assertThatThrownBy(() -> cluster.node(2).replay(orderId, order(), Duration.ZERO)).isInstanceOf(Errors.InvalidArgumentException.class);
   }
 
+  /** A timeout too long for nanoseconds (1000 years: "no limit") is saturated, not an ArithmeticException. */
+  @Test
+  void aTimeoutOfCenturiesReplays() {
+    ReplayReport r = cluster.node(2).replay(orderId, order(), Duration.ofDays(365L * 1000));
+
+    assertThat(r.matches()).as("report %s", r).isTrue();
+    assertThat(r.stepsReplayed()).isEqualTo(3);
+  }
+
   @Test
   void unknownIdsAndUnregisteredTypesAreTypedErrors() {
     assertThatThrownBy(() -> cluster.node(1).replay("no-such-workflow", order())).isInstanceOf(Errors.WorkflowNotFoundException.class);

@@ -173,8 +173,11 @@ public final class RaftoralNode implements AutoCloseable {
    * same order and ends as the recorded run ended, or the first step where it diverges: the check
    * before deploying a new version of a workflow's code. Every checkpoint call returns the
    * recorded value of its (key, seq); a {@code checkpointCompute} function never runs; nothing is
-   * proposed to the cluster. The definition may be of another version than the workflow's
-   * (the code to be deployed). Rules: docs/ARCHITECTURE.md, "Replay".
+   * proposed to the cluster. A {@code checkpointCompute} the history has no value for is taken as
+   * failed in the recorded run (a failure commits nothing): it throws
+   * {@link io.raftoral.workflow.ReplayedSideEffectFailure} and the report notes it. The definition
+   * may be of another version than the workflow's (the code to be deployed). Rules:
+   * docs/ARCHITECTURE.md, "Replay".
    *
    * @throws Errors.WorkflowNotFoundException for an unknown id
    * @throws Errors.TimeoutException when the function does not end within the request timeout

@@ -3,10 +3,15 @@ package io.raftoral.runtime;
 import io.raftoral.common.Errors;
 import io.raftoral.common.HistoryEntry;
 import io.raftoral.common.ReplayReport.Divergence;
+import io.raftoral.common.ReplayReport.Note;
+import io.raftoral.common.ReplayReport.NoteKind;
 import io.raftoral.common.ReplayReport.Reason;
+import io.raftoral.common.WorkflowStatus;
 import io.raftoral.common.WorkflowType;
+import io.raftoral.workflow.ReplayedSideEffectFailure;
 import io.raftoral.workflow.ThrowingSupplier;
 import io.raftoral.workflow.WorkflowContext;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -19,7 +24,11 @@ import java.util.function.UnaryOperator;
  * history. It answers with the value committed at the call's (key, seq) when the history has
  * that position as its next step; it never runs a {@code checkpointCompute} function, never
  * proposes, never waits. At the first call that does not match it records the {@link Divergence}
- * (or that the history ended) and unwinds the function with {@link Stop}.
+ * (or that the history ended) and unwinds the function with {@link Stop}. A failed
+ * {@code checkpointCompute} commits nothing, so a compute whose position the history has no
+ * value for is taken as one that failed in the recorded run: it throws
+ * {@link ReplayedSideEffectFailure} (the recorded error, past the history of a FAILED workflow)
+ * and leaves a {@link Note}.
  */
 final class ReplayRun implements WorkflowContext {
   /** Unwinds the replayed function; an {@link Error} so that its {@code catch (Exception e)} cannot swallow it. */
@@ -36,6 +45,10 @@ final class ReplayRun implements WorkflowContext {
   private final List<HistoryEntry> steps;
   // The workflow has ended: a step past the history is a divergence, not the history's end.
   private final boolean ended;
+  private final WorkflowStatus status;
+  // The recorded error of a FAILED workflow (type, message), else null.
+  private final String errorType;
+  private final String errorMessage;
   private final Payloads payloads;
 
   // Serializes the calls, as a live run does, when the function calls from several threads.
@@ -45,13 +58,28 @@ final class ReplayRun implements WorkflowContext {
   private volatile boolean returned;
   private Divergence divergence;
   private boolean endOfHistory;
+  private final List<Note> notes = new ArrayList<>();
 
-  ReplayRun(String workflowId, WorkflowType type, List<HistoryEntry> steps, boolean ended, Payloads payloads) {
+  ReplayRun(String workflowId, WorkflowType type, List<HistoryEntry> steps, WorkflowStatus status, String errorType, String errorMessage,
+      Payloads payloads) {
     this.workflowId = workflowId;
     this.type = type;
     this.steps = steps;
-    this.ended = ended;
+    this.status = status;
+    this.ended = status == WorkflowStatus.COMPLETED || status == WorkflowStatus.FAILED;
+    this.errorType = errorType;
+    this.errorMessage = errorMessage;
     this.payloads = payloads;
+  }
+
+  /** What the replay assumed so far, in step order. */
+  List<Note> notes() {
+    calls.lock();
+    try {
+      return List.copyOf(notes);
+    } finally {
+      calls.unlock();
+    }
   }
 
   /** The steps the code has used so far. */
@@ -143,7 +171,7 @@ final class ReplayRun implements WorkflowContext {
     // Encoded as a live run does, so that a value the codec refuses fails here too; not compared
     // with the recorded one: a live run replaying committed positions returns those, whatever it computed.
     payloads.encode("checkpoint '" + key + "'", value, type);
-    return decode(key, step(key), type);
+    return decode(key, step(key, false), type);
   }
 
   @Override
@@ -155,7 +183,7 @@ final class ReplayRun implements WorkflowContext {
   public <T> T checkpointCompute(String key, Class<T> type, ThrowingSupplier<T> fn) {
     Objects.requireNonNull(fn, "fn");
     // fn is never called: the recorded value stands for it, and a side effect must not run again.
-    return decode(key, step(key), type);
+    return decode(key, step(key, true), type);
   }
 
   @Override
@@ -199,8 +227,11 @@ final class ReplayRun implements WorkflowContext {
 
   // --- the steps ---
 
-  /** The recorded step the call stands for, or a stop with the divergence (or the history's end). */
-  private Step step(String key) {
+  /**
+   * The recorded step the call stands for, or a stop with the divergence (or the history's end),
+   * or, for a compute ({@code compute}) the history has no value for, the failure it stands for.
+   */
+  private Step step(String key, boolean compute) {
     if (key == null || key.isEmpty()) {
       throw new Errors.InvalidArgumentException("checkpoint key must not be null or empty");
     }
@@ -220,6 +251,9 @@ final class ReplayRun implements WorkflowContext {
           endOfHistory = true;
           throw Stop.INSTANCE;
         }
+        if (compute) {
+          throw assumeFailed(key, seq, stepNo, null);
+        }
         divergence = new Divergence(stepNo, Reason.MISSING_STEP, "", -1, "the end of the history (" + steps.size() + " steps)",
             key + "#" + seq, "the code asks for step " + stepNo + " (" + key + "#" + seq + ") but the finished workflow recorded only "
             + steps.size() + " steps");
@@ -227,9 +261,15 @@ final class ReplayRun implements WorkflowContext {
       }
       HistoryEntry recorded = steps.get(next);
       if (!recorded.key().equals(key) || recorded.seq() != seq) {
+        int later = laterStep(key, seq);
+        if (compute && later < 0) {
+          throw assumeFailed(key, seq, stepNo, recorded);
+        }
         divergence = new Divergence(stepNo, Reason.KEY_ORDER, recorded.key(), recorded.seq(), recorded.key() + "#" + recorded.seq(),
             key + "#" + seq, "the code asks for " + key + "#" + seq + " at step " + stepNo + " but the history has "
-            + recorded.key() + "#" + recorded.seq() + " there" + whereRecorded(key, seq));
+            + recorded.key() + "#" + recorded.seq() + " there" + (later < 0 ? " (it has no " + key + "#" + seq + ")"
+            : " (it has " + key + "#" + seq + " at step " + (later + 1) + (compute ? ": a reordered step, or the recorded run's "
+                + "attempt of this side effect failed and a later one committed" : "") + ")"));
         throw Stop.INSTANCE;
       }
       next++;
@@ -240,15 +280,42 @@ final class ReplayRun implements WorkflowContext {
     }
   }
 
-  /** Where the history has the position the code asked for out of order: a reordered step, or one it lacks. */
-  private String whereRecorded(String key, long seq) {
+  /** The index of a later step with the position the code asked for out of order (a reordered step), or -1. */
+  private int laterStep(String key, long seq) {
     for (int i = next + 1; i < steps.size(); i++) {
       HistoryEntry e = steps.get(i);
       if (e.key().equals(key) && e.seq() == seq) {
-        return " (it has " + key + "#" + seq + " at step " + (i + 1) + ")";
+        return i;
       }
     }
-    return " (it has no " + key + "#" + seq + ")";
+    return -1;
+  }
+
+  /**
+   * A compute the history has no value for: a failed side effect commits nothing, so the replay
+   * cannot tell one that failed in the recorded run from one the code added, and takes it as
+   * failed (docs/ARCHITECTURE.md, "Replay"). Past the history of a FAILED workflow it is the
+   * failure that ended the run, with the recorded error. Called holding {@code calls}.
+   *
+   * @param recorded the history's next step, null past its end
+   */
+  private ReplayedSideEffectFailure assumeFailed(String key, long seq, long stepNo, HistoryEntry recorded) {
+    String asked = key + "#" + seq;
+    ReplayedSideEffectFailure failure;
+    String note;
+    if (recorded == null && status == WorkflowStatus.FAILED) {
+      failure = new ReplayedSideEffectFailure(errorMessage, errorType);
+      note = "checkpointCompute " + asked + " at step " + stepNo + " is past the history of the FAILED workflow: taken as the side "
+          + "effect that failed it, throwing the recorded error " + errorType + ": " + errorMessage;
+    } else {
+      failure = new ReplayedSideEffectFailure("checkpointCompute " + asked + " failed in the recorded run (assumed by the replay: "
+          + "the history has no value for it)", null);
+      note = "checkpointCompute " + asked + " at step " + stepNo + " has no value in the history ("
+          + (recorded == null ? "past its end" : "its next step is " + recorded.key() + "#" + recorded.seq())
+          + "): taken as a side effect that failed in the recorded run, throwing ReplayedSideEffectFailure into the code";
+    }
+    notes.add(new Note(stepNo, NoteKind.ASSUMED_FAILED, key, seq, note));
+    return failure;
   }
 
   private record Step(HistoryEntry recorded, long no) {}

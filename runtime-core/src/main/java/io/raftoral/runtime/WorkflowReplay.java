@@ -12,6 +12,7 @@ import io.raftoral.common.WorkflowStatus;
 import io.raftoral.proto.raft.WorkflowRecord;
 import io.raftoral.runtime.Routing.Located;
 import io.raftoral.workflow.ForeignException;
+import io.raftoral.workflow.ReplayedSideEffectFailure;
 import io.raftoral.workflow.WorkflowDefinition;
 import io.raftoral.workflow.WorkflowRegistry;
 import java.nio.charset.StandardCharsets;
@@ -72,10 +73,11 @@ final class WorkflowReplay {
       }
     }
     List<HistoryEntry> steps = allSteps(workflowId);
-    boolean ended = info.status() == WorkflowStatus.COMPLETED || info.status() == WorkflowStatus.FAILED;
     @SuppressWarnings("unchecked")
     WorkflowDefinition<Object, Object> fn = (WorkflowDefinition<Object, Object>) code;
-    ReplayRun run = new ReplayRun(workflowId, info.type(), steps, ended, payloads);
+    boolean failed = info.status() == WorkflowStatus.FAILED;
+    ReplayRun run = new ReplayRun(workflowId, info.type(), steps, info.status(), failed ? record.getError().getType() : null,
+        failed ? record.getError().getMessage() : null, payloads);
     Object input;
     try {
       input = payloads.decode(record.getInput().toByteArray(), fn.inputType());
@@ -96,7 +98,7 @@ final class WorkflowReplay {
     Object result;
     Throwable thrown = null;
     try {
-      result = done.get(timeout.toNanos(), TimeUnit.NANOSECONDS);
+      result = done.get(nanos(timeout), TimeUnit.NANOSECONDS);
     } catch (ExecutionException e) {
       result = null;
       thrown = e.getCause();
@@ -118,6 +120,15 @@ final class WorkflowReplay {
     return report(info, run, steps, ending(info, record, fn, run, result, thrown));
   }
 
+  /** The timeout in nanoseconds, saturated: a timeout of centuries means no limit, not an overflow. */
+  static long nanos(Duration timeout) {
+    try {
+      return timeout.toNanos();
+    } catch (ArithmeticException e) {
+      return Long.MAX_VALUE;
+    }
+  }
+
   /** The divergence of how the code ended (returned or threw), or null when it ended as recorded. */
   private Divergence ending(WorkflowInfo info, WorkflowRecord record, WorkflowDefinition<Object, Object> fn, ReplayRun run,
       Object result, Throwable thrown) {
@@ -135,7 +146,10 @@ final class WorkflowReplay {
       }
       return new Divergence(stepNo, Reason.CODE_THREW, unusedKey, unusedSeq, recordedHere, "threw " + error,
           "the code threw " + error + " after " + run.stepsReplayed() + " steps" + (unused == null ? "" : ", where the history has "
-          + recordedHere));
+          + recordedHere) + (thrown instanceof ReplayedSideEffectFailure
+              ? " (the replay's stand-in for a side effect that failed in the recorded run, see the notes: the code did not catch "
+                  + "it, so either it changed or it catches only the original exception type, which the history does not record)"
+              : ""));
     }
     if (unused != null) {
       return new Divergence(stepNo, Reason.UNUSED_STEPS, unusedKey, unusedSeq, recordedHere, "the end of the function",
@@ -146,6 +160,11 @@ final class WorkflowReplay {
     try {
       got = payloads.encode("result of workflow " + info.workflowId(), result, fn.resultType());
     } catch (RuntimeException e) {
+      // The live run failed the workflow with this error (e.g. PayloadTooLargeException): the same
+      // error type is the same ending; its message (a size, a limit) may vary with the node's settings.
+      if (info.status() == WorkflowStatus.FAILED && errorType(e).equals(record.getError().getType())) {
+        return null;
+      }
       return new Divergence(stepNo, Reason.RESULT_DIFFERS, "", -1, recordedEnding(info, record), "a result that cannot be encoded",
           "the code's result cannot be encoded: " + e.getMessage());
     }
@@ -179,13 +198,16 @@ final class WorkflowReplay {
   }
 
   private static String errorType(Throwable t) {
+    if (t instanceof ReplayedSideEffectFailure stand && stand.recordedErrorType() != null) {
+      return stand.recordedErrorType(); // the recorded failure it stands for
+    }
     return t instanceof ForeignException foreign ? foreign.errorType() : t.getClass().getName();
   }
 
   private static ReplayReport report(WorkflowInfo info, ReplayRun run, List<HistoryEntry> steps, Divergence divergence) {
     long replayed = divergence == null ? run.stepsReplayed() : Math.min(run.stepsReplayed(), divergence.step() - 1);
     return new ReplayReport(info.workflowId(), info.type(), info.status(), replayed, steps.size(),
-        divergence == null && run.endOfHistory(), divergence);
+        divergence == null && run.endOfHistory(), divergence, run.notes());
   }
 
   private List<HistoryEntry> allSteps(String workflowId) {

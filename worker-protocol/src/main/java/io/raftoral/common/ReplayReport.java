@@ -1,5 +1,6 @@
 package io.raftoral.common;
 
+import java.util.List;
 import java.util.Objects;
 
 /**
@@ -13,15 +14,25 @@ import java.util.Objects;
  * @param endOfHistory the code asked for a step past the history of a workflow that has not ended
  *     (running, or terminated): the replay stopped there, which is not a divergence
  * @param divergence null when the code matches the history
+ * @param notes what the replay assumed where the history cannot say (e.g. a side effect that
+ *     failed in the recorded run), in step order; not divergences
  */
 public record ReplayReport(
     String workflowId, WorkflowType type, WorkflowStatus status, long stepsReplayed, long recordedSteps, boolean endOfHistory,
-    Divergence divergence) {
+    Divergence divergence, List<Note> notes) {
 
   public ReplayReport {
     Objects.requireNonNull(workflowId, "workflowId");
     Objects.requireNonNull(type, "type");
     Objects.requireNonNull(status, "status");
+    notes = notes == null ? List.of() : List.copyOf(notes);
+  }
+
+  /** A report without notes (what the gRPC API carries). */
+  public ReplayReport(
+      String workflowId, WorkflowType type, WorkflowStatus status, long stepsReplayed, long recordedSteps, boolean endOfHistory,
+      Divergence divergence) {
+    this(workflowId, type, status, stepsReplayed, recordedSteps, endOfHistory, divergence, List.of());
   }
 
   public boolean matches() {
@@ -42,6 +53,31 @@ public record ReplayReport(
     UNUSED_STEPS,
     /** The code threw where the recorded run did not. */
     CODE_THREW
+  }
+
+  /** What a replay assumed at a step, where the history cannot tell. */
+  public enum NoteKind {
+    /**
+     * The code called {@code checkpointCompute} for a position the history has no value for (the
+     * key#seq is nowhere in the history, or it is past the history of a FAILED or COMPLETED
+     * workflow): taken as a side effect that failed in the recorded run, which commits nothing;
+     * the call threw {@code ReplayedSideEffectFailure} into the code.
+     */
+    ASSUMED_FAILED
+  }
+
+  /**
+   * @param step 1-based, the step the code asked for (an assumed failure uses no recorded step)
+   * @param key the key the code asked for
+   * @param seq the seq the code asked for
+   * @param message one sentence saying what was assumed
+   */
+  public record Note(long step, NoteKind kind, String key, long seq, String message) {
+    public Note {
+      Objects.requireNonNull(kind, "kind");
+      Objects.requireNonNull(key, "key");
+      Objects.requireNonNull(message, "message");
+    }
   }
 
   /**
