@@ -336,15 +336,43 @@ public final class RaftHost implements AutoCloseable {
       var request = new org.apache.ratis.protocol.SetConfigurationRequest(
           localClientId, self, groupId, callIds.incrementAndGet(), peers(voters), peers(listeners));
       try {
-        return server.setConfigurationAsync(request).get(15, TimeUnit.SECONDS);
+        RaftClientReply reply = server.setConfigurationAsync(request).get(15, TimeUnit.SECONDS);
+        if (causedBy(reply.getException(), org.apache.ratis.protocol.exceptions.ReconfigurationTimeoutException.class)) {
+          rebuildLogSenders(groupId);
+        }
+        return reply;
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
         throw new IOException("interrupted while reconfiguring " + groupId, e);
       } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+        if (causedBy(e, org.apache.ratis.protocol.exceptions.ReconfigurationTimeoutException.class)) {
+          rebuildLogSenders(groupId);
+        }
         throw new IOException("reconfiguring " + groupId + " is not done yet: " + e, e);
       }
     }
     return admin(groupId, c -> c.admin().setConfiguration(peers(voters), peers(listeners)));
+  }
+
+  /**
+   * A reconfiguration that timed out (a new peer made no progress) makes the Ratis leader
+   * (3.2.0, also its main branch) stop the log senders of every follower it does not count as
+   * caught up, and it never counts a listener added during its term as caught up: those
+   * listeners would get no entry again. A new leader starts a sender for every member and
+   * listener of the configuration, so this one hands its leadership over.
+   */
+  private void rebuildLogSenders(RaftGroupId groupId) {
+    try {
+      if (server.getDivision(groupId).getRaftConf()
+          .getCurrentPeers(org.apache.ratis.proto.RaftProtos.RaftPeerRole.LISTENER).isEmpty()) {
+        return; // no listener to lose (an execution group)
+      }
+    } catch (IOException e) {
+      return;
+    }
+    LOG.info("node {}: a reconfiguration of {} timed out; handing its leadership over so its listeners get the log again",
+        settings.nodeId(), groupId);
+    stepDown(GroupId.of(groupId), 5_000);
   }
 
   /**
