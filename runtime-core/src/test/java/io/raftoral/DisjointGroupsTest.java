@@ -38,46 +38,9 @@ class DisjointGroupsTest {
     return cluster.join(seed);
   }
 
-  private static ClusterInfoReply awaitCluster(RaftoralNode n, Predicate<ClusterInfoReply> condition) throws InterruptedException {
-    long deadline = System.nanoTime() + WAIT.toNanos();
-    ClusterInfoReply info = n.inspector().clusterInfo();
-    while (!condition.test(info)) {
-      assertThat(System.nanoTime()).as("cluster did not settle; last seen:\n%s", info).isLessThan(deadline);
-      Thread.sleep(200);
-      info = n.inspector().clusterInfo();
-    }
-    return info;
-  }
-
-  private static List<ExecutionGroupInfo> liveGroups(ClusterInfoReply info) {
-    return info.getExecutionGroupsList().stream().filter(g -> g.getMergedInto().isEmpty()).toList();
-  }
-
-  /** Live groups of the given sizes, running with their members, open, disjoint and covering every node, each led. */
-  private static boolean shaped(ClusterInfoReply info, int... sizes) {
-    List<ExecutionGroupInfo> live = liveGroups(info);
-    if (live.size() != sizes.length) {
-      return false;
-    }
-    Set<Long> placed = new HashSet<>();
-    for (int i = 0; i < sizes.length; i++) {
-      ExecutionGroupInfo g = live.get(i);
-      if (g.getMembersCount() != sizes[i] || !g.getRaftMembersList().equals(g.getMembersList()) || !g.getOpen()
-          || g.getLeaderNode() == 0) {
-        return false;
-      }
-      for (long m : g.getMembersList()) {
-        if (!placed.add(m)) {
-          return false;
-        }
-      }
-    }
-    return placed.size() == info.getNodesCount();
-  }
-
   /** Each live group led by a different node (the leaders are spread). */
   private static boolean spread(ClusterInfoReply info) {
-    return liveGroups(info).stream().map(ExecutionGroupInfo::getLeaderNode).distinct().count() == liveGroups(info).size();
+    return JoiningNodes.liveGroups(info).stream().map(ExecutionGroupInfo::getLeaderNode).distinct().count() == JoiningNodes.liveGroups(info).size();
   }
 
   @Test
@@ -88,9 +51,9 @@ class DisjointGroupsTest {
       join(first.apiAddress());
       handles.add(first.start("steps", 1, 10, Integer.class, "during-join-" + i));
       int joined = i;
-      awaitCluster(first, info -> info.getNodesCount() == joined);
+      JoiningNodes.awaitCluster(first, info -> info.getNodesCount() == joined);
     }
-    ClusterInfoReply six = awaitCluster(first, info -> shaped(info, 3, 3) && spread(info));
+    ClusterInfoReply six = JoiningNodes.awaitCluster(first, info -> JoiningNodes.shaped(info, 3, 3) && spread(info));
     assertThat(six.getNodesCount()).isEqualTo(6);
     for (WorkflowHandle<Integer> h : handles) {
       assertThat(h.result(WAIT)).as(h.workflowId()).isEqualTo(45);
@@ -112,10 +75,10 @@ class DisjointGroupsTest {
     for (int i = 2; i <= 6; i++) {
       join(first.apiAddress());
       int joined = i;
-      awaitCluster(first, info -> info.getNodesCount() == joined);
+      JoiningNodes.awaitCluster(first, info -> info.getNodesCount() == joined);
     }
-    ClusterInfoReply six = awaitCluster(first, info -> shaped(info, 3, 3));
-    ExecutionGroupInfo doomed = liveGroups(six).stream().filter(g -> !g.getMembersList().contains(1L)).findFirst().orElseThrow();
+    ClusterInfoReply six = JoiningNodes.awaitCluster(first, info -> JoiningNodes.shaped(info, 3, 3));
+    ExecutionGroupInfo doomed = JoiningNodes.liveGroups(six).stream().filter(g -> !g.getMembersList().contains(1L)).findFirst().orElseThrow();
 
     // Long workflows in the group that will be merged, started through one of its members.
     RaftoralNode member = nodes.stream().filter(n -> n.nodeId() == doomed.getMembers(0)).findFirst().orElseThrow();
@@ -133,7 +96,7 @@ class DisjointGroupsTest {
     long victim = doomed.getMembersList().stream().filter(m -> m != member.nodeId()).findFirst().orElseThrow();
     nodes.stream().filter(n -> n.nodeId() == victim).findFirst().orElseThrow().close();
 
-    ClusterInfoReply merged = awaitCluster(first, info -> shaped(info, 5));
+    ClusterInfoReply merged = JoiningNodes.awaitCluster(first, info -> JoiningNodes.shaped(info, 5));
     ExecutionGroupInfo retired = merged.getExecutionGroupsList().stream().filter(g -> g.getIndex() == doomed.getIndex())
         .findFirst().orElseThrow();
     assertThat(retired.getMergedInto()).isNotEmpty();

@@ -76,43 +76,6 @@ class MergeUnderConcurrentStartsTest {
     });
   }
 
-  private static ClusterInfoReply awaitCluster(RaftoralNode n, Predicate<ClusterInfoReply> condition) throws InterruptedException {
-    long deadline = System.nanoTime() + WAIT.toNanos();
-    ClusterInfoReply info = n.inspector().clusterInfo();
-    while (!condition.test(info)) {
-      assertThat(System.nanoTime()).as("cluster did not settle; last seen:\n%s", info).isLessThan(deadline);
-      Thread.sleep(100);
-      info = n.inspector().clusterInfo();
-    }
-    return info;
-  }
-
-  private static List<ExecutionGroupInfo> liveGroups(ClusterInfoReply info) {
-    return info.getExecutionGroupsList().stream().filter(g -> g.getMergedInto().isEmpty()).toList();
-  }
-
-  /** Live groups of the given sizes, running with their members, open, disjoint and covering every node, each led. */
-  private static boolean shaped(ClusterInfoReply info, int... sizes) {
-    List<ExecutionGroupInfo> live = liveGroups(info);
-    if (live.size() != sizes.length) {
-      return false;
-    }
-    Set<Long> placed = new HashSet<>();
-    for (int i = 0; i < sizes.length; i++) {
-      ExecutionGroupInfo g = live.get(i);
-      if (g.getMembersCount() != sizes[i] || !g.getRaftMembersList().equals(g.getMembersList()) || !g.getOpen()
-          || g.getLeaderNode() == 0) {
-        return false;
-      }
-      for (long m : g.getMembersList()) {
-        if (!placed.add(m)) {
-          return false;
-        }
-      }
-    }
-    return placed.size() == info.getNodesCount();
-  }
-
   private static Throwable rootCause(Throwable t) {
     while (t.getCause() != null && t.getCause() != t) {
       t = t.getCause();
@@ -132,10 +95,10 @@ class MergeUnderConcurrentStartsTest {
     for (int i = 2; i <= 6; i++) {
       cluster.join(first.apiAddress());
       int joined = i;
-      awaitCluster(first, info -> info.getNodesCount() == joined);
+      JoiningNodes.awaitCluster(first, info -> info.getNodesCount() == joined);
     }
-    ClusterInfoReply six = awaitCluster(first, info -> shaped(info, 3, 3));
-    ExecutionGroupInfo doomed = liveGroups(six).stream().filter(g -> !g.getMembersList().contains(1L)).findFirst().orElseThrow();
+    ClusterInfoReply six = JoiningNodes.awaitCluster(first, info -> JoiningNodes.shaped(info, 3, 3));
+    ExecutionGroupInfo doomed = JoiningNodes.liveGroups(six).stream().filter(g -> !g.getMembersList().contains(1L)).findFirst().orElseThrow();
     RaftoralNode member = node(doomed.getMembers(0));
 
     // Long workflows with caller-chosen ids, until four land in the group that will be merged.
@@ -202,14 +165,14 @@ class MergeUnderConcurrentStartsTest {
     // Once the merge has begun: node 1, never a member of the merged group, terminates one moved
     // workflow and awaits the others. Neither call is retried: every group keeps a leader
     // throughout, and a lookup follows a merge (docs/ARCHITECTURE.md, "Lookup in one step").
-    awaitCluster(first, info -> info.getExecutionGroupsList().stream()
+    JoiningNodes.awaitCluster(first, info -> info.getExecutionGroupsList().stream()
         .anyMatch(g -> !g.getMergeTarget().isEmpty() || !g.getMergedInto().isEmpty()));
     WorkflowInfo terminated = first.terminate(moved.getFirst(), "terminated during the merge");
     var awaiting = Executors.newVirtualThreadPerTaskExecutor();
     List<CompletableFuture<Integer>> awaited = moved.subList(1, moved.size()).stream()
         .map(id -> CompletableFuture.supplyAsync(() -> first.handle(id, Integer.class).result(WAIT), awaiting)).toList();
 
-    awaitCluster(first, info -> shaped(info, 5));
+    JoiningNodes.awaitCluster(first, info -> JoiningNodes.shaped(info, 5));
     stop.set(true);
     for (Thread t : threads) {
       t.join(WAIT.toMillis());

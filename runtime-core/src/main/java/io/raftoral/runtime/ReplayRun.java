@@ -17,7 +17,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.locks.ReentrantLock;
-import java.util.function.UnaryOperator;
 
 /**
  * The {@link WorkflowContext} of a replay: every checkpoint call is the next step of the recorded
@@ -194,35 +193,7 @@ final class ReplayRun implements WorkflowContext {
   @Override
   public <T> ReplicatedVar<T> var(String key, Class<T> type, T initial) {
     T first = checkpoint(key, initial, type);
-    return new ReplicatedVar<>() {
-      private volatile T current = first;
-
-      @Override
-      public T get() {
-        return current;
-      }
-
-      @Override
-      public T set(T value) {
-        calls.lock();
-        try {
-          current = checkpoint(key, value, type);
-          return current;
-        } finally {
-          calls.unlock();
-        }
-      }
-
-      @Override
-      public T update(UnaryOperator<T> fn) {
-        calls.lock();
-        try {
-          return set(fn.apply(current));
-        } finally {
-          calls.unlock();
-        }
-      }
-    };
+    return new CheckpointedVar<>(first, calls, value -> checkpoint(key, value, type), () -> {});
   }
 
   // --- the steps ---

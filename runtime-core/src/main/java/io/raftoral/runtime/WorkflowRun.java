@@ -28,7 +28,6 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
-import java.util.function.UnaryOperator;
 
 /**
  * One local execution of a workflow function, and the {@link WorkflowContext} it sees.
@@ -292,38 +291,7 @@ final class WorkflowRun implements WorkflowContext, Runnable {
   @Override
   public <T> ReplicatedVar<T> var(String key, Class<T> type, T initial) {
     T first = checkpoint(key, initial, type);
-    return new ReplicatedVar<>() {
-      private volatile T current = first;
-
-      @Override
-      public T get() {
-        return current;
-      }
-
-      @Override
-      public T set(T value) {
-        checkNotInSideEffect();
-        calls.lock();
-        try {
-          current = checkpoint(key, value, type);
-          return current;
-        } finally {
-          calls.unlock();
-        }
-      }
-
-      @Override
-      public T update(UnaryOperator<T> fn) {
-        // Read and write as one call, so that concurrent updates do not lose one another.
-        checkNotInSideEffect();
-        calls.lock();
-        try {
-          return set(fn.apply(current));
-        } finally {
-          calls.unlock();
-        }
-      }
-    };
+    return new CheckpointedVar<>(first, calls, value -> checkpoint(key, value, type), this::checkNotInSideEffect);
   }
 
   // --- the commit loop ---
