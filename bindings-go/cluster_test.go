@@ -290,11 +290,9 @@ func TestClusterOfThreeProcessesSurvivesSIGKILLOfTheOwner(t *testing.T) {
 			if got := results[id][step-1]; got != (stepValue{step, pids[0]}) {
 				t.Errorf("%s: step %d committed %+v, ran in %d", id, step, got, pids[0])
 			}
-			// Steps committed before the kill ran in the old owner and were not run again;
-			// the others ran in the new owner.
-			if step <= gate && killedOwner && pids[0] != victimPID {
-				t.Errorf("%s: step %d ran in %d, not in the killed owner %d", id, step, pids[0], victimPID)
-			}
+			// Steps committed before the kill were not run again (above); the others ran in a
+			// survivor. Which node ran the first ones is not asserted: the group's leadership, and
+			// with it the ownership, may have moved to its preferred leader before the kill.
 			if step > gate && pids[0] == victimPID {
 				t.Errorf("%s: step %d ran in the killed process", id, step)
 			}

@@ -61,7 +61,11 @@ def test_sigkill_of_the_owner_mid_workflow(cluster: Cluster, version: int) -> No
     described = wait_until(committed_three, 60, "three committed steps")
     owner = described["owner_node"]
     assert owner in cluster.nodes
-    assert cluster.effect_nodes(workflow_id) == {0: {owner}, 1: {owner}, 2: {owner}}
+    # Each committed step ran once. Not necessarily on today's owner: the group's leadership (and
+    # with it the ownership) may have moved to its preferred leader since, through a hand-off.
+    ran_before = cluster.effect_nodes(workflow_id)
+    assert sorted(ran_before) == [0, 1, 2]
+    assert all(len(nodes) == 1 for nodes in ran_before.values()), ran_before
 
     cluster.nodes[owner].kill()
     cluster.open_gate(workflow_id)
