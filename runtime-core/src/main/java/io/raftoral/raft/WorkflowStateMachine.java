@@ -14,6 +14,7 @@ import io.raftoral.proto.raft.GroupStatus;
 import io.raftoral.proto.raft.Query;
 import io.raftoral.proto.raft.QueryReply;
 import io.raftoral.proto.raft.Refused;
+import io.raftoral.state.CommittedValues;
 import io.raftoral.state.StoreChanges;
 import io.raftoral.state.WorkflowEntry;
 import io.raftoral.state.WorkflowState;
@@ -75,7 +76,7 @@ public final class WorkflowStateMachine extends GroupStateMachine {
     Refused check(Command command);
   }
 
-  private final WorkflowState state = new WorkflowState();
+  private final WorkflowState state = new WorkflowState(this::storedValue);
   private final Path stateRoot;
   private final CheckpointSnapshotStorage snapshots = new CheckpointSnapshotStorage();
   // Guards the store: Ratis pauses (closes it) on an install thread while the apply thread may run.
@@ -93,6 +94,8 @@ public final class WorkflowStateMachine extends GroupStateMachine {
   // applied either, so the store never skips one; the replica must be reopened to go on.
   // Written under storeLock; volatile so the health check reads it without waiting for an apply.
   private volatile Exception halted;
+  // Set by close: a read waiting for the store to reopen gives up.
+  private volatile boolean closed;
 
   /** @param stateRoot the directory holding one state store per group */
   public WorkflowStateMachine(Admission admission, Path stateRoot) {
@@ -164,6 +167,7 @@ public final class WorkflowStateMachine extends GroupStateMachine {
         throw e;
       }
       store = opened;
+      storeLock.notifyAll(); // reads waiting for the store (storedValue)
       halted = null;
       loadedIndex = opened.applied().index();
       // Ratis resumes applying after its snapshot index; the store may already hold later entries.
@@ -185,8 +189,40 @@ public final class WorkflowStateMachine extends GroupStateMachine {
     }
   }
 
-  private static WorkflowState load(StateStore store) throws CorruptStateException {
-    WorkflowState loaded = new WorkflowState();
+  /** How long a read of a stored value waits for a store that is closed (a snapshot being installed) to reopen. */
+  private static final long STORE_REOPEN_WAIT_MS = 60_000;
+
+  /**
+   * A committed value from the store, for a run that needs one memory does not hold. Under the
+   * store's lock, so an entry being applied (its values in memory already) is written before the
+   * read; while a snapshot is installed (the store closed) the read waits for it to reopen.
+   */
+  private com.google.protobuf.ByteString storedValue(String workflowId, String key, long seq) {
+    long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(STORE_REOPEN_WAIT_MS);
+    synchronized (storeLock) {
+      while (store == null) {
+        long left = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
+        if (left <= 0 || closed) {
+          throw new CommittedValues.Unavailable("group " + group() + ": the state store is closed; checkpoint (" + workflowId
+              + ", " + key + ", " + seq + ") cannot be read", null);
+        }
+        try {
+          storeLock.wait(left);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw new CommittedValues.Unavailable("interrupted while waiting for the state store of group " + group(), e);
+        }
+      }
+      try {
+        return store.checkpointValue(workflowId, key, seq);
+      } catch (CorruptStateException e) {
+        throw new CommittedValues.Unavailable(e.getMessage(), e);
+      }
+    }
+  }
+
+  private WorkflowState load(StateStore store) throws CorruptStateException {
+    WorkflowState loaded = new WorkflowState(this::storedValue);
     store.load(new StateStore.Visitor() {
       @Override
       public void owner(long node, long term) {
@@ -279,6 +315,7 @@ public final class WorkflowStateMachine extends GroupStateMachine {
   @Override
   public void close() throws IOException {
     synchronized (storeLock) {
+      closed = true;
       closeStore();
     }
     super.close();

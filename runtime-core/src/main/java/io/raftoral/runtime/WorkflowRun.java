@@ -57,6 +57,7 @@ import java.util.concurrent.locks.ReentrantLock;
  */
 final class WorkflowRun implements WorkflowContext, Runnable {
   // A wait is bounded so that a lost wake-up costs at most this long.
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(WorkflowRun.class);
   private static final long MAX_WAIT_NANOS = TimeUnit.MILLISECONDS.toNanos(200);
   private static final long RETRY_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
   private static final java.util.concurrent.Executor AFTER_RETRY_PAUSE =
@@ -329,7 +330,7 @@ final class WorkflowRun implements WorkflowContext, Runnable {
     while (true) {
       long seen = signalCount();
       settleWrites();
-      ByteString committed = entry.checkpoint(key, seq);
+      ByteString committed = committed(key, seq);
       if (committed != null) {
         nextSeq.put(key, seq + 1);
         return committed.toByteArray();
@@ -458,7 +459,7 @@ final class WorkflowRun implements WorkflowContext, Runnable {
   }
 
   private boolean committedAsProposed(Unconfirmed w) {
-    ByteString committed = entry.checkpoint(w.key, w.seq);
+    ByteString committed = committed(w.key, w.seq);
     if (committed == null) {
       return false;
     }
@@ -466,6 +467,20 @@ final class WorkflowRun implements WorkflowContext, Runnable {
       throw WorkflowAbort.INSTANCE;
     }
     return true;
+  }
+
+  /**
+   * The committed value at (key, seq), or null; when the store that holds it cannot be read (the
+   * node closing, a snapshot install that did not finish) this run stops, and the node starts
+   * another once the store is back ({@link GroupRuntime#restored}).
+   */
+  private ByteString committed(String key, long seq) {
+    try {
+      return entry.checkpoint(key, seq);
+    } catch (io.raftoral.state.CommittedValues.Unavailable e) {
+      LOG.info("workflow {}: stopping its run here: {}", workflowId(), e.getMessage());
+      throw WorkflowAbort.INSTANCE;
+    }
   }
 
   private Command setCheckpoint(Unconfirmed w) {

@@ -40,4 +40,9 @@ public record StoreChanges(StateStore.Batch writes) implements WorkflowState.Cha
   public void removed(String workflowId) {
     writes.removeWorkflow(workflowId);
   }
+
+  @Override
+  public void trimmed(String workflowId, String key, long fromSeq) {
+    writes.trimCheckpoints(workflowId, key, fromSeq);
+  }
 }

@@ -1,13 +1,10 @@
 package io.raftoral.state;
 
 import com.google.protobuf.ByteString;
-import io.raftoral.proto.raft.ExportedCheckpoint;
 import io.raftoral.proto.raft.WorkflowError;
 import io.raftoral.proto.raft.WorkflowRecord;
 import io.raftoral.proto.raft.WorkflowStatusCode;
-import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.List;
 import java.util.Map;
 
 /**
@@ -27,18 +24,32 @@ public final class WorkflowEntry {
   private ByteString result = ByteString.EMPTY;
   private WorkflowError error;
   private String terminationReason = "";
-  // Invariant: checkpoints.get(k).get(seq) is the committed value of (workflowId, k, seq), until
-  // the runtime releases the values of an ended workflow that no local run still reads
-  // (releaseValues): memory then does not grow with finished workflows. The state store keeps
-  // them until the workflow is pruned.
-  private final Map<String, List<ByteString>> checkpoints = new HashMap<>();
+  // Where committed values this entry does not hold are read from (the state store).
+  private final CommittedValues stored;
+  // Per key while the workflow runs: how many values are committed and the latest one (memory
+  // stays flat however many a workflow writes; the others are read from `stored`). Cleared for
+  // an ended workflow once no local run reads it (releaseValues).
+  private final Map<String, KeyValues> keys = new HashMap<>();
   private long checkpointCount;
-  // A sum of one hash per checkpoint info this replica applied or loaded while the workflow ran:
-  // order-free, so applying and loading give the same, and the digest covers the infos (kept in
-  // the store only) without holding them in memory. 0 when none is known.
+  // Whether checkpointCount came from the stored record of an ended workflow (whose stored values
+  // a retention policy may have trimmed) rather than from counting its stored values.
+  private boolean countFromRecord;
+  private long historyKeptLastPerKey;
+  // Sums of one hash per checkpoint value, and per checkpoint info, this replica applied or loaded
+  // while the workflow ran: order-free, so applying and loading give the same, and the digest
+  // covers every value and info without holding them in memory. 0 when none is known.
+  private long valueFingerprint;
   private long infoFingerprint;
 
-  WorkflowEntry(String workflowId, String type, int version, ByteString input, long startedAtMillis, long ownerNode) {
+  /** One key's count of committed values and its latest value. */
+  private static final class KeyValues {
+    long count;
+    ByteString latest;
+  }
+
+  WorkflowEntry(String workflowId, String type, int version, ByteString input, long startedAtMillis, long ownerNode,
+      CommittedValues stored) {
+    this.stored = stored;
     this.workflowId = workflowId;
     this.type = type;
     this.version = version;
@@ -65,33 +76,39 @@ public final class WorkflowEntry {
 
   /**
    * Feeds everything this entry holds into {@code digest}: its record (with the checkpoint
-   * count) and, while it runs, every checkpoint value, keys in order.
+   * count) and, while it runs, the fingerprints of every checkpoint value and info.
    */
   synchronized void digestInto(java.security.MessageDigest digest) {
     digest.update(toRecord().toByteArray());
     if (status != WorkflowStatusCode.RUNNING) {
       return; // released or not, per replica: the record's checkpoint count stands for them
     }
-    new java.util.TreeMap<>(checkpoints).forEach((key, values) -> {
-      digest.update(key.getBytes(java.nio.charset.StandardCharsets.UTF_8));
-      values.forEach(v -> digest.update(v.asReadOnlyByteBuffer()));
-    });
+    digest.update(java.nio.ByteBuffer.allocate(8).putLong(valueFingerprint).array());
     if (infoFingerprint != 0) {
       // Only when infos are known, so the digests of states without them are as before.
       digest.update(java.nio.ByteBuffer.allocate(8).putLong(infoFingerprint).array());
     }
   }
 
-  /** A stored workflow; its checkpoints are added after ({@code checkpoint_count} is recounted from them). */
-  static WorkflowEntry fromRecord(WorkflowRecord r) {
-    WorkflowEntry w = new WorkflowEntry(r.getWorkflowId(), r.getType(), r.getVersion(), r.getInput(), r.getStartedAtMillis(), r.getOwnerNode());
+  /** A stored workflow; its checkpoints are added after (counted from them unless an ended record carries its count). */
+  static WorkflowEntry fromRecord(WorkflowRecord r, CommittedValues stored) {
+    WorkflowEntry w = new WorkflowEntry(r.getWorkflowId(), r.getType(), r.getVersion(), r.getInput(), r.getStartedAtMillis(),
+        r.getOwnerNode(), stored);
     w.setFrom(r);
+    if (r.getStatus() != WorkflowStatusCode.RUNNING && r.getCheckpointCount() > 0) {
+      w.checkpointCount = r.getCheckpointCount();
+      w.countFromRecord = true;
+    }
     return w;
   }
 
-  /** The record to store: everything but the checkpoints, which are stored one by one. */
-  public WorkflowRecord toStoredRecord() {
-    return recordBuilder().clearCheckpointCount().build();
+  /**
+   * The record to store: everything but the checkpoints, which are stored one by one; an ended
+   * workflow's count stays in it (a retention policy may have trimmed the stored values).
+   */
+  public synchronized WorkflowRecord toStoredRecord() {
+    WorkflowRecord.Builder b = recordBuilder();
+    return status == WorkflowStatusCode.RUNNING ? b.clearCheckpointCount().build() : b.build();
   }
 
   private synchronized void setFrom(WorkflowRecord r) {
@@ -101,24 +118,35 @@ public final class WorkflowEntry {
     result = r.getResult();
     error = r.hasError() ? r.getError() : null;
     terminationReason = r.getTerminationReason();
+    historyKeptLastPerKey = r.getHistoryKeptLastPerKey();
   }
 
   /** Takes every mutable value of {@code other}, the same workflow from an installed snapshot. */
   void copyFrom(WorkflowEntry other) {
     WorkflowRecord r = other.toRecord();
-    Map<String, List<ByteString>> values;
-    long fingerprint;
+    Map<String, KeyValues> values = new HashMap<>();
+    long values64;
+    long infos64;
+    boolean fromRecord;
     synchronized (other) {
-      values = new HashMap<>();
-      other.checkpoints.forEach((k, v) -> values.put(k, new ArrayList<>(v)));
-      fingerprint = other.infoFingerprint;
+      other.keys.forEach((k, v) -> {
+        KeyValues copy = new KeyValues();
+        copy.count = v.count;
+        copy.latest = v.latest;
+        values.put(k, copy);
+      });
+      values64 = other.valueFingerprint;
+      infos64 = other.infoFingerprint;
+      fromRecord = other.countFromRecord;
     }
     synchronized (this) {
       setFrom(r);
-      checkpoints.clear();
-      checkpoints.putAll(values);
+      keys.clear();
+      keys.putAll(values);
       checkpointCount = r.getCheckpointCount();
-      infoFingerprint = fingerprint;
+      countFromRecord = fromRecord;
+      valueFingerprint = values64;
+      infoFingerprint = infos64;
     }
   }
 
@@ -154,12 +182,23 @@ public final class WorkflowEntry {
   }
 
   /**
-   * The committed value at (key, seq), or null when that position is not committed yet or the
-   * workflow has ended and its values were released.
+   * The committed value at (key, seq), or null when that position is not committed yet, or no
+   * longer stored (a retention policy trimmed it after the workflow ended, or it was pruned).
+   * The latest value of each key comes from memory, the others from the state store.
    */
-  public synchronized ByteString checkpoint(String key, long seq) {
-    List<ByteString> values = checkpoints.get(key);
-    return values != null && seq < values.size() ? values.get((int) seq) : null;
+  public ByteString checkpoint(String key, long seq) {
+    synchronized (this) {
+      KeyValues values = keys.get(key);
+      if (values != null && seq == values.count - 1) {
+        return values.latest;
+      }
+      if (values != null ? seq >= values.count : status == WorkflowStatusCode.RUNNING) {
+        return null; // not committed (an ended workflow's released counts are the store's to tell)
+      }
+    }
+    // Outside the monitor: the store read waits for an entry being applied, whose apply thread
+    // takes this monitor.
+    return stored.read(workflowId, key, seq);
   }
 
   public WorkflowRecord toRecord() {
@@ -178,37 +217,56 @@ public final class WorkflowEntry {
         .setEndedAtMillis(endedAtMillis)
         .setCheckpointCount(checkpointCount)
         .setResult(result)
-        .setTerminationReason(terminationReason);
+        .setTerminationReason(terminationReason)
+        .setHistoryKeptLastPerKey(historyKeptLastPerKey);
     if (error != null) {
       b.setError(error);
     }
     return b;
   }
 
-  /**
-   * The checkpoint values held in memory, in (key, seq) order: all of them while the workflow
-   * runs (an ended one's may have been released; read those from the store).
-   */
-  public synchronized List<ExportedCheckpoint> checkpointsInMemory() {
-    List<ExportedCheckpoint> out = new ArrayList<>();
-    new java.util.TreeMap<>(checkpoints).forEach((key, values) -> {
-      for (int seq = 0; seq < values.size(); seq++) {
-        out.add(ExportedCheckpoint.newBuilder().setKey(key).setSeq(seq).setValue(values.get(seq)).build());
-      }
-    });
-    return out;
-  }
-
   // --- mutations, called only by WorkflowState.apply ---
 
   synchronized long nextSeq(String key) {
-    List<ByteString> values = checkpoints.get(key);
-    return values == null ? 0 : values.size();
+    KeyValues values = keys.get(key);
+    return values == null ? 0 : values.count;
   }
 
   synchronized void appendCheckpoint(String key, ByteString value) {
-    checkpoints.computeIfAbsent(key, k -> new ArrayList<>()).add(value);
+    KeyValues values = keys.computeIfAbsent(key, k -> new KeyValues());
+    valueFingerprint += valueHash(key, values.count, value);
+    values.latest = value;
+    values.count++;
     checkpointCount++;
+  }
+
+  /** The keys of the workflow with how many values each has committed (while it runs). */
+  synchronized Map<String, Long> keyCounts() {
+    Map<String, Long> counts = new HashMap<>();
+    keys.forEach((k, v) -> counts.put(k, v.count));
+    return counts;
+  }
+
+  /** Records that the workflow's history keeps only the last {@code n} values per key. */
+  synchronized void historyKept(long n) {
+    historyKeptLastPerKey = n;
+  }
+
+  private static long valueHash(String key, long seq, ByteString value) {
+    java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
+    crc.update(value.asReadOnlyByteBuffer());
+    long h = key.hashCode();
+    h = h * 0x9E3779B97F4A7C15L + seq;
+    h = h * 0x9E3779B97F4A7C15L + ((crc.getValue() << 32) | (value.hashCode() & 0xFFFFFFFFL));
+    h = h * 0x9E3779B97F4A7C15L + value.size();
+    return mix(h);
+  }
+
+  // splitmix64's finalizer: spreads every input bit before the sum.
+  private static long mix(long h) {
+    h = (h ^ (h >>> 30)) * 0xBF58476D1CE4E5B9L;
+    h = (h ^ (h >>> 27)) * 0x94D049BB133111EBL;
+    return h ^ (h >>> 31);
   }
 
   /** How many checkpoints of the workflow were committed so far, any key: the next one's commit ordinal. */
@@ -227,30 +285,29 @@ public final class WorkflowEntry {
     h = h * 0x9E3779B97F4A7C15L + info.ownerNode();
     h = h * 0x9E3779B97F4A7C15L + info.ownerTerm();
     h = h * 0x9E3779B97F4A7C15L + info.commitOrdinal();
-    // splitmix64's finalizer: spreads every input bit before the sum.
-    h = (h ^ (h >>> 30)) * 0xBF58476D1CE4E5B9L;
-    h = (h ^ (h >>> 27)) * 0x94D049BB133111EBL;
-    infoFingerprint += h ^ (h >>> 31);
+    infoFingerprint += mix(h);
   }
 
   /**
-   * Drops the checkpoint values of an ended workflow from memory, once no local run reads them
-   * any more (a run that is behind takes every committed value, also after the end). No effect
-   * on a running workflow.
+   * Drops what memory holds of an ended workflow's checkpoints (its latest values), once no local
+   * run reads them (one that is behind reads the store). No effect on a running workflow.
    */
   public synchronized void releaseValues() {
     if (status != WorkflowStatusCode.RUNNING) {
-      checkpoints.clear();
+      keys.clear();
     }
   }
 
+  /** The checkpoint values held in memory: at most one per key. */
   synchronized long valuesInMemory() {
-    return checkpoints.values().stream().mapToLong(List::size).sum();
+    return keys.values().stream().filter(v -> v.latest != null).count();
   }
 
-  /** Counts a stored checkpoint of an ended workflow without keeping its value. */
+  /** Counts a stored checkpoint of an ended workflow without keeping its value (unless its record gave the count). */
   synchronized void countStoredCheckpoint() {
-    checkpointCount++;
+    if (!countFromRecord) {
+      checkpointCount++;
+    }
   }
 
   synchronized void setOwner(long node) {

@@ -38,6 +38,9 @@ public final class WorkflowState {
     /** The workflow and all its checkpoints are gone. */
     default void removed(String workflowId) {}
 
+    /** The checkpoints of (workflowId, key) below {@code fromSeq} are gone (a retention policy at the workflow's end). */
+    default void trimmed(String workflowId, String key, long fromSeq) {}
+
     default void placement(long groups) {}
 
     /** The group was sealed for a merge into {@code mergeTarget}. */
@@ -57,6 +60,25 @@ public final class WorkflowState {
   }
 
   private final ConcurrentHashMap<String, WorkflowEntry> workflows = new ConcurrentHashMap<>();
+  // Where entries read the committed values they do not hold in memory.
+  private final CommittedValues stored;
+  // Non-null when this state keeps every value in memory itself (no state store): fed by apply.
+  private final MemoryValues memory;
+
+  /**
+   * A state whose committed values live in memory alone, every one of them: for tests of this
+   * layer, where no state store exists. A replica uses {@link #WorkflowState(CommittedValues)}.
+   */
+  public WorkflowState() {
+    this.memory = new MemoryValues();
+    this.stored = memory;
+  }
+
+  /** A state that holds the latest value per key in memory and reads the others from {@code stored}. */
+  public WorkflowState(CommittedValues stored) {
+    this.memory = null;
+    this.stored = java.util.Objects.requireNonNull(stored, "stored");
+  }
   // Invariant: only grows. How many execution groups starts must be routed over to be taken here.
   private volatile long placement;
   // Invariant: owner.term only grows, and each term has at most one owner node (a claim is
@@ -124,6 +146,9 @@ public final class WorkflowState {
 
   /** As {@link #apply(Command, long)}, reporting each change to {@code changes}. */
   public CommandResult apply(Command command, long entryTerm, Changes changes) {
+    if (memory != null) {
+      changes = memory.andThen(changes);
+    }
     return switch (command.getKindCase()) {
       case WORKFLOW_START -> start(command.getWorkflowStart(), changes);
       case SET_CHECKPOINT -> setCheckpoint(command.getSetCheckpoint(), changes);
@@ -145,12 +170,12 @@ public final class WorkflowState {
 
   /** Adds a stored workflow (without checkpoints; add those in order with {@link #restoreCheckpoint}). */
   public void restoreWorkflow(io.raftoral.proto.raft.WorkflowRecord record) {
-    workflows.put(record.getWorkflowId(), WorkflowEntry.fromRecord(record));
+    workflows.put(record.getWorkflowId(), WorkflowEntry.fromRecord(record, stored));
   }
 
   /**
    * Adds a stored checkpoint value (only counted for an ended workflow, whose values are not
-   * kept in memory); returns false when it is not the next seq of its key (a gap: bad data).
+   * kept in memory; a running one's becomes its key's latest); returns false when it is not the next seq of its key (a gap: bad data).
    */
   public boolean restoreCheckpoint(String workflowId, String key, long seq, com.google.protobuf.ByteString value) {
     WorkflowEntry w = workflows.get(workflowId);
@@ -237,7 +262,7 @@ public final class WorkflowState {
               + " or more: route it again with the current topology").build();
     }
     WorkflowEntry created = new WorkflowEntry(
-        s.getWorkflowId(), s.getType(), s.getVersion(), s.getInput(), s.getStartedAtMillis(), owner.node());
+        s.getWorkflowId(), s.getType(), s.getVersion(), s.getInput(), s.getStartedAtMillis(), owner.node(), stored);
     workflows.put(s.getWorkflowId(), created);
     changes.workflow(created);
     return result(ResultCode.APPLIED, WorkflowStatusCode.RUNNING);
@@ -276,13 +301,35 @@ public final class WorkflowState {
         return result(ResultCode.OUT_OF_ORDER, w.status());
       }
     }
+    if (e.getKeepLastPerKey() < 0) {
+      return result(ResultCode.INVALID_INPUT, w.status()).toBuilder()
+          .setMessage("keep_last_per_key must be 0 (keep everything) or more, got " + e.getKeepLastPerKey()).build();
+    }
     if (e.hasError()) {
       w.fail(e.getError(), e.getEndedAtMillis());
     } else {
       w.complete(e.getResult(), e.getEndedAtMillis());
     }
+    keepLast(w, e.getKeepLastPerKey(), changes);
     changes.workflow(w);
     return result(ResultCode.APPLIED, w.status());
+  }
+
+  /**
+   * Applies a retention policy as the workflow ends: only the last {@code n} values of each key
+   * stay stored (0: all of them). Never while it runs: a run that replays it (a new owner, a
+   * restart) reads every position from seq 0.
+   */
+  private static void keepLast(WorkflowEntry w, long n, Changes changes) {
+    if (n <= 0) {
+      return;
+    }
+    w.historyKept(n);
+    w.keyCounts().forEach((key, count) -> {
+      if (count > n) {
+        changes.trimmed(w.workflowId(), key, count - n);
+      }
+    });
   }
 
   /** Why a checkpoint or end proposal may not change {@code w}, or null when it may. */
@@ -347,7 +394,12 @@ public final class WorkflowState {
     if (!w.isRunning()) {
       return result(ResultCode.FINISHED, w.status());
     }
+    if (t.getKeepLastPerKey() < 0) {
+      return result(ResultCode.INVALID_INPUT, w.status()).toBuilder()
+          .setMessage("keep_last_per_key must be 0 (keep everything) or more, got " + t.getKeepLastPerKey()).build();
+    }
     w.terminate(t.getReason(), t.getAtMillis());
+    keepLast(w, t.getKeepLastPerKey(), changes);
     changes.workflow(w);
     return result(ResultCode.APPLIED, w.status());
   }
@@ -415,7 +467,7 @@ public final class WorkflowState {
       if (workflows.containsKey(r.getWorkflowId())) {
         continue;
       }
-      WorkflowEntry w = WorkflowEntry.fromRecord(r);
+      WorkflowEntry w = WorkflowEntry.fromRecord(r, stored);
       if (w.isRunning()) {
         w.setOwner(owner.node());
       }
@@ -472,7 +524,10 @@ public final class WorkflowState {
       if (previousKey != null && c.getKey().compareTo(previousKey) < 0) {
         return "the checkpoints of workflow " + r.getWorkflowId() + " are not in key order";
       }
-      long expected = next.getOrDefault(c.getKey(), 0L);
+      Long previous = next.get(c.getKey());
+      // An ended workflow whose history a retention policy trimmed starts each key further on.
+      boolean trimmed = r.getStatus() != WorkflowStatusCode.RUNNING && r.getHistoryKeptLastPerKey() > 0;
+      long expected = previous != null ? previous : trimmed ? c.getSeq() : 0L;
       if (c.getSeq() != expected) {
         return "checkpoint (" + c.getKey() + ", " + c.getSeq() + ") of workflow " + r.getWorkflowId()
             + " does not follow the ones before it (expected seq " + expected + ")";

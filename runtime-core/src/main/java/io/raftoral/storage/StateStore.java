@@ -16,9 +16,15 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
+import org.rocksdb.BlockBasedTableConfig;
 import org.rocksdb.Checkpoint;
+import org.rocksdb.ColumnFamilyDescriptor;
+import org.rocksdb.ColumnFamilyHandle;
+import org.rocksdb.ColumnFamilyOptions;
+import org.rocksdb.CompressionType;
+import org.rocksdb.DBOptions;
 import org.rocksdb.FlushOptions;
-import org.rocksdb.Options;
+import org.rocksdb.LRUCache;
 import org.rocksdb.ReadOptions;
 import org.rocksdb.RocksDB;
 import org.rocksdb.RocksDBException;
@@ -33,6 +39,13 @@ import org.rocksdb.WriteOptions;
  * and the Raft position (term, index) of the last entry applied, which each {@link #commit}
  * writes in the same batch as that entry's changes. A
  * replica reopened after a crash therefore knows exactly which entries its state contains.
+ *
+ * <p>Checkpoint values and their infos live in a column family of their own ({@link
+ * #CHECKPOINTS}): they are most of the bytes, written once and read rarely (history, a replay
+ * after a failover or restart), so that family is compressed (LZ4, ZSTD at the bottom level) and
+ * reads through a block cache bounded for the whole process ({@link #BLOCK_CACHE_BYTES}). The
+ * replica's memory holds only the latest value per key; every other committed value is read back
+ * from here ({@link #checkpointValue}).
  *
  * <p>The RocksDB write-ahead log is off: the Raft log is the write-ahead log. What a crash
  * loses from the memtable is applied again from the Raft log, which is never purged past a
@@ -81,16 +94,32 @@ public final class StateStore implements AutoCloseable {
   /** A page of history, and whether entries follow it. */
   public record HistorySlice(List<ExportedCheckpoint> entries, boolean more) {}
 
+  /** The column family of checkpoint values and infos. */
+  static final String CHECKPOINTS = "checkpoints";
+
+  /** The block cache of every store's checkpoint family in this process: bounded, whatever the number of groups. */
+  static final long BLOCK_CACHE_BYTES = 32L << 20;
+
+  private static final LRUCache BLOCK_CACHE = new LRUCache(BLOCK_CACHE_BYTES);
+
   private final Path dir;
-  private final Options options;
+  private final DBOptions options;
+  private final List<ColumnFamilyOptions> familyOptions;
+  private final List<ColumnFamilyHandle> families;
   private final RocksDB db;
+  // The family holding checkpoint values and infos (StateKeys.CHECKPOINT and CHECKPOINT_INFO keys).
+  private final ColumnFamilyHandle checkpoints;
   private final WriteOptions writeOptions = new WriteOptions().setDisableWAL(true);
   private Applied applied;
 
-  private StateStore(Path dir, Options options, RocksDB db, Applied applied) {
+  private StateStore(Path dir, DBOptions options, List<ColumnFamilyOptions> familyOptions, List<ColumnFamilyHandle> families,
+      RocksDB db, Applied applied) {
     this.dir = dir;
     this.options = options;
+    this.familyOptions = familyOptions;
+    this.families = families;
     this.db = db;
+    this.checkpoints = families.get(1);
     this.applied = applied;
   }
 
@@ -105,24 +134,65 @@ public final class StateStore implements AutoCloseable {
       throw corrupt(dir, "it has files but no CURRENT file", null);
     }
     Files.createDirectories(dir);
-    Options options = new Options()
+    DBOptions options = new DBOptions()
         .setCreateIfMissing(fresh)
-        .setParanoidChecks(true)
-        // The state is small per group and several groups share a node: modest memtables.
-        .setWriteBufferSize(8L << 20)
-        .setMaxWriteBufferNumber(2);
+        // A store written before the checkpoint family existed gets it on first open (migrate moves its values there).
+        .setCreateMissingColumnFamilies(true)
+        .setParanoidChecks(true);
+    // The state is small per group and several groups share a node: modest memtables.
+    ColumnFamilyOptions records = new ColumnFamilyOptions().setWriteBufferSize(8L << 20).setMaxWriteBufferNumber(2);
+    ColumnFamilyOptions values = new ColumnFamilyOptions().setWriteBufferSize(8L << 20).setMaxWriteBufferNumber(2)
+        .setCompressionType(CompressionType.LZ4_COMPRESSION)
+        .setBottommostCompressionType(CompressionType.ZSTD_COMPRESSION)
+        .setTableFormatConfig(new BlockBasedTableConfig().setBlockCache(BLOCK_CACHE));
+    List<ColumnFamilyOptions> familyOptions = List.of(records, values);
+    List<ColumnFamilyHandle> families = new ArrayList<>();
     RocksDB db = null;
     try {
-      db = RocksDB.open(options, dir.toString());
+      db = RocksDB.open(options, dir.toString(), List.of(
+          new ColumnFamilyDescriptor(RocksDB.DEFAULT_COLUMN_FAMILY, records),
+          new ColumnFamilyDescriptor(CHECKPOINTS.getBytes(java.nio.charset.StandardCharsets.UTF_8), values)), families);
+      migrate(db, families.get(1));
       byte[] raw = db.get(StateKeys.APPLIED_KEY);
       Applied applied = raw == null ? Applied.NONE : readApplied(raw);
-      return new StateStore(dir, options, db, applied);
+      return new StateStore(dir, options, familyOptions, families, db, applied);
     } catch (RocksDBException | RuntimeException e) {
+      families.forEach(ColumnFamilyHandle::close);
       if (db != null) {
         db.close(); // releases its LOCK file, so the directory can be repaired and reopened
       }
       options.close();
+      familyOptions.forEach(ColumnFamilyOptions::close);
       throw corrupt(dir, "RocksDB cannot read it: " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * Moves the checkpoint values and infos of a store written before the checkpoint family existed
+   * (all in the default family) into that family, in one atomic write: a crash leaves either
+   * layout whole, and the next open finishes the move.
+   */
+  private static void migrate(RocksDB db, ColumnFamilyHandle checkpoints) throws RocksDBException {
+    byte[] from = {StateKeys.CHECKPOINT};
+    byte[] to = {StateKeys.CHECKPOINT_INFO + 1};
+    try (org.rocksdb.Slice upper = new org.rocksdb.Slice(to);
+        ReadOptions read = new ReadOptions().setVerifyChecksums(true).setFillCache(false).setIterateUpperBound(upper);
+        RocksIterator it = db.newIterator(read);
+        WriteBatch moves = new WriteBatch();
+        WriteOptions sync = new WriteOptions().setSync(true)) {
+      int moved = 0;
+      for (it.seek(from); it.isValid(); it.next()) {
+        byte kind = it.key()[0];
+        if (kind == StateKeys.CHECKPOINT || kind == StateKeys.CHECKPOINT_INFO) {
+          moves.put(checkpoints, it.key(), it.value());
+          moves.delete(it.key());
+          moved++;
+        }
+      }
+      it.status();
+      if (moved > 0) {
+        db.write(sync, moves);
+      }
     }
   }
 
@@ -136,8 +206,15 @@ public final class StateStore implements AutoCloseable {
 
   /** Reads everything stored; fails on any unreadable record or checksum mismatch. */
   public void load(Visitor visitor) throws CorruptStateException {
+    // The records first (so every checkpoint finds its workflow), then the checkpoints in (workflow, key, seq) order.
+    for (ColumnFamilyHandle family : List.of(db.getDefaultColumnFamily(), checkpoints)) {
+      loadFamily(family, visitor);
+    }
+  }
+
+  private void loadFamily(ColumnFamilyHandle family, Visitor visitor) throws CorruptStateException {
     try (ReadOptions read = new ReadOptions().setVerifyChecksums(true).setFillCache(false);
-        RocksIterator it = db.newIterator(read)) {
+        RocksIterator it = db.newIterator(family, read)) {
       for (it.seekToFirst(); it.isValid(); it.next()) {
         byte[] key = it.key();
         switch (key[0]) {
@@ -292,7 +369,7 @@ public final class StateStore implements AutoCloseable {
   private void scan(byte[][] range, String workflowId, ScanStep step) throws CorruptStateException {
     try (org.rocksdb.Slice upper = new org.rocksdb.Slice(range[1]);
         ReadOptions read = new ReadOptions().setVerifyChecksums(true).setFillCache(false).setIterateUpperBound(upper);
-        RocksIterator it = db.newIterator(read)) {
+        RocksIterator it = db.newIterator(checkpoints, read)) {
       for (it.seek(range[0]); it.isValid(); it.next()) {
         if (!step.take(StateKeys.parseCheckpoint(it.key()), it::value)) {
           break;
@@ -309,7 +386,7 @@ public final class StateStore implements AutoCloseable {
     byte[][] range = StateKeys.checkpointInfoRange(workflowId);
     try (org.rocksdb.Slice upper = new org.rocksdb.Slice(range[1]);
         ReadOptions read = new ReadOptions().setVerifyChecksums(true).setFillCache(false).setIterateUpperBound(upper);
-        RocksIterator it = db.newIterator(read)) {
+        RocksIterator it = db.newIterator(checkpoints, read)) {
       for (it.seek(range[0]); it.isValid(); it.next()) {
         StateKeys.Checkpoint c = StateKeys.parseCheckpoint(it.key());
         infos.put(new Position(c.key(), c.seq()), StateKeys.parseInfo(it.value()));
@@ -326,6 +403,16 @@ public final class StateStore implements AutoCloseable {
     return raw == null ? CheckpointInfo.UNKNOWN : StateKeys.parseInfo(raw);
   }
 
+  /**
+   * The committed value at (workflowId, key, seq), or null when it is not stored: never
+   * committed, trimmed by a retention policy, or pruned with its workflow. Thread-safe, but the
+   * caller must keep the store open meanwhile.
+   */
+  public ByteString checkpointValue(String workflowId, String key, long seq) throws CorruptStateException {
+    byte[] value = getOrNull(StateKeys.checkpoint(workflowId, key, seq), workflowId);
+    return value == null ? null : ByteString.copyFrom(value);
+  }
+
   private byte[] get(byte[] key, String workflowId) throws CorruptStateException {
     byte[] value = getOrNull(key, workflowId);
     if (value == null) {
@@ -336,7 +423,7 @@ public final class StateStore implements AutoCloseable {
 
   private byte[] getOrNull(byte[] key, String workflowId) throws CorruptStateException {
     try {
-      return db.get(key);
+      return db.get(checkpoints, key);
     } catch (RocksDBException e) {
       throw corrupt(dir, "reading a checkpoint of " + workflowId + " failed: " + e.getMessage(), e);
     }
@@ -362,7 +449,7 @@ public final class StateStore implements AutoCloseable {
   /** Makes everything written so far durable (the write-ahead log is off). */
   public void flush() throws IOException {
     try (FlushOptions flush = new FlushOptions().setWaitForFlush(true)) {
-      db.flush(flush);
+      db.flush(flush, families);
     } catch (RocksDBException e) {
       throw new IOException("flushing the state in " + dir + " failed: " + e.getMessage(), e);
     }
@@ -413,9 +500,11 @@ public final class StateStore implements AutoCloseable {
     try {
       flush();
     } finally {
+      families.forEach(ColumnFamilyHandle::close);
       db.close();
       writeOptions.close();
       options.close();
+      familyOptions.forEach(ColumnFamilyOptions::close);
     }
   }
 
@@ -432,9 +521,20 @@ public final class StateStore implements AutoCloseable {
 
     /** Stores a checkpoint's value and, unless unknown, its info (an unknown one reads back as absent). */
     public void putCheckpoint(String workflowId, String key, long seq, ByteString value, CheckpointInfo info) {
-      put(StateKeys.checkpoint(workflowId, key, seq), value.toByteArray());
+      putValue(StateKeys.checkpoint(workflowId, key, seq), value.toByteArray());
       if (!info.isUnknown()) {
-        put(StateKeys.checkpointInfo(workflowId, key, seq), StateKeys.info(info));
+        putValue(StateKeys.checkpointInfo(workflowId, key, seq), StateKeys.info(info));
+      }
+    }
+
+    /** Removes the checkpoints of one key below {@code fromSeq}, with their infos (a retention policy keeps the rest). */
+    public void trimCheckpoints(String workflowId, String key, long fromSeq) {
+      try {
+        writes.deleteRange(checkpoints, StateKeys.checkpoint(workflowId, key, 0), StateKeys.checkpoint(workflowId, key, fromSeq));
+        writes.deleteRange(checkpoints, StateKeys.checkpointInfo(workflowId, key, 0),
+            StateKeys.checkpointInfo(workflowId, key, fromSeq));
+      } catch (RocksDBException e) {
+        throw new IllegalStateException(e);
       }
     }
 
@@ -462,8 +562,8 @@ public final class StateStore implements AutoCloseable {
       byte[][] infos = StateKeys.checkpointInfoRange(workflowId);
       try {
         writes.delete(StateKeys.workflow(workflowId));
-        writes.deleteRange(range[0], range[1]);
-        writes.deleteRange(infos[0], infos[1]);
+        writes.deleteRange(checkpoints, range[0], range[1]);
+        writes.deleteRange(checkpoints, infos[0], infos[1]);
       } catch (RocksDBException e) {
         throw new IllegalStateException(e);
       }
@@ -472,6 +572,14 @@ public final class StateStore implements AutoCloseable {
     private void put(byte[] key, byte[] value) {
       try {
         writes.put(key, value);
+      } catch (RocksDBException e) {
+        throw new IllegalStateException(e);
+      }
+    }
+
+    private void putValue(byte[] key, byte[] value) {
+      try {
+        writes.put(checkpoints, key, value);
       } catch (RocksDBException e) {
         throw new IllegalStateException(e);
       }

@@ -111,7 +111,10 @@ class WorkflowStateMachineStorageTest {
     WorkflowEntry ended = again.machine.state().get("ended");
     assertThat(ended.status()).isEqualTo(WorkflowStatusCode.COMPLETED);
     assertThat(ended.toRecord().getCheckpointCount()).as("counted from the store").isEqualTo(2);
-    assertThat(ended.checkpoint("a", 0)).isNull();
+    // Memory holds the running workflow's latest value only; the ended one's are read from the store.
+    assertThat(again.machine.state().checkpointValuesInMemory()).isEqualTo(1);
+    assertThat(ended.checkpoint("a", 0)).isEqualTo(ByteString.copyFromUtf8("x"));
+    assertThat(ended.checkpoint("a", 2)).isNull();
     assertThat(again.machine.state().get("running").checkpoint("a", 0)).isEqualTo(ByteString.copyFromUtf8("v"));
     assertThat(again.machine.state().digest()).isEqualTo(digest);
   }
@@ -383,7 +386,8 @@ class WorkflowStateMachineStorageTest {
     source.apply(index++, 1, seal("target-group"));
     source.close();
     source = replica("n1");
-    assertThat(source.machine.state().get("wf-00").checkpoint("bb", 0)).as("an ended workflow's values are not in memory").isNull();
+    assertThat(source.machine.state().get("wf-00").checkpoint("bb", 0)).as("an ended workflow's values are read from the store")
+        .isEqualTo(ByteString.copyFromUtf8("v-0-0"));
 
     List<QueryReply> pages = new ArrayList<>();
     String cursor = "";
@@ -485,6 +489,99 @@ class WorkflowStateMachineStorageTest {
     Replica restarted = replica("n1");
     assertThat(restarted.machine.history(running).build()).isEqualTo(reply);
     assertThat(restarted.machine.state().digest()).isEqualTo(digest);
+  }
+
+  // Retention (issue 21): an end that carries keep_last_per_key leaves only the last N values of
+  // each key in the store, identically on every replica (one applying, one restored from a
+  // snapshot, one restarted), with the full count kept; a terminate carries it too; a merge
+  // adopts the trimmed workflow.
+  @Test
+  void anEndWithKeepLastPerKeyTrimsEveryKeyAndEveryReplicaAgrees() throws Exception {
+    Replica leader = replica("n1");
+    leader.apply(1, 1, owner(7));
+    leader.apply(2, 1, start("kept"), start("terminated"), start("whole"));
+    long index = 3;
+    for (int seq = 0; seq < 5; seq++) {
+      leader.apply(index++, 1, checkpoint("kept", "a", seq, "a" + seq, 1), checkpoint("terminated", "t", seq, "t" + seq, 1),
+          checkpoint("whole", "w", seq, "w" + seq, 1));
+    }
+    leader.apply(index++, 1, checkpoint("kept", "b", 0, "b0", 1), checkpoint("kept", "b", 1, "b1", 1),
+        checkpoint("kept", "c", 0, "c0", 1), checkpoint("kept", "b", 2, "b2", 1));
+    BatchResult ends = leader.applyForResult(index++, 1,
+        Command.newBuilder().setWorkflowEnd(WorkflowEnd.newBuilder().setWorkflowId("kept").setOwnerTerm(1)
+            .setResult(ByteString.copyFromUtf8("done")).setEndedAtMillis(1_000).setKeepLastPerKey(2)).build(),
+        Command.newBuilder().setWorkflowTerminate(io.raftoral.proto.raft.WorkflowTerminate.newBuilder().setWorkflowId("terminated")
+            .setReason("stop").setAtMillis(1_000).setKeepLastPerKey(1)).build(),
+        end("whole", 1, 1_000));
+    assertThat(ends.getResultsList()).extracting(r -> r.getCode()).containsOnly(ResultCode.APPLIED);
+
+    io.raftoral.proto.raft.HistoryQuery kept = io.raftoral.proto.raft.HistoryQuery.newBuilder().setWorkflowId("kept").setLimit(100).build();
+    java.util.function.Function<Replica, List<String>> history = r -> {
+      List<String> out = new ArrayList<>();
+      for (String id : List.of("kept", "terminated", "whole")) {
+        try {
+          r.machine.history(kept.toBuilder().setWorkflowId(id).build()).build().getHistoryList()
+              .forEach(e -> out.add(id + ":" + e.getKey() + e.getSeq() + "=" + e.getValue().toStringUtf8()));
+        } catch (Exception e) {
+          throw new AssertionError(e);
+        }
+      }
+      return out;
+    };
+    List<String> expected = List.of("kept:a3=a3", "kept:b1=b1", "kept:a4=a4", "kept:b2=b2", "kept:c0=c0", "terminated:t4=t4",
+        "whole:w0=w0", "whole:w1=w1", "whole:w2=w2", "whole:w3=w3", "whole:w4=w4");
+    assertThat(history.apply(leader)).containsExactlyInAnyOrderElementsOf(expected);
+    WorkflowEntry entry = leader.machine.state().get("kept");
+    assertThat(entry.toRecord().getCheckpointCount()).isEqualTo(9);
+    assertThat(entry.toRecord().getHistoryKeptLastPerKey()).isEqualTo(2);
+    assertThat(leader.machine.state().get("terminated").toRecord().getHistoryKeptLastPerKey()).isEqualTo(1);
+    assertThat(leader.machine.state().get("whole").toRecord().getHistoryKeptLastPerKey()).isZero();
+    assertThat(entry.checkpoint("a", 0)).as("trimmed").isNull();
+    assertThat(entry.checkpoint("a", 3)).isEqualTo(ByteString.copyFromUtf8("a3"));
+    String digest = leader.machine.state().digest();
+    assertThat(leader.machine.takeSnapshot()).isEqualTo(index - 1);
+
+    Replica follower = replica("n2");
+    follower.machine.pause();
+    follower.installFrom(leader);
+    follower.machine.reinitialize();
+    assertThat(history.apply(follower)).containsExactlyInAnyOrderElementsOf(expected);
+    assertThat(follower.machine.state().digest()).isEqualTo(digest);
+    assertThat(follower.machine.state().get("kept").toRecord().getCheckpointCount()).isEqualTo(9);
+
+    leader.close();
+    Replica restarted = replica("n1");
+    assertThat(history.apply(restarted)).containsExactlyInAnyOrderElementsOf(expected);
+    assertThat(restarted.machine.state().digest()).isEqualTo(digest);
+    assertThat(restarted.machine.state().get("kept").toRecord().getCheckpointCount()).as("from the stored record").isEqualTo(9);
+
+    // A merge adopts the trimmed workflow as it is: each key starts past seq 0.
+    restarted.apply(index++, 1, seal("target-group"));
+    QueryReply page = query(restarted, Query.newBuilder().setExport(ExportWorkflows.newBuilder().setMaxBytes(1 << 20)).build());
+    Replica target = replica("n3");
+    target.apply(1, 1, owner(8));
+    BatchResult adopted = target.applyForResult(2, 1, adopt(page));
+    assertThat(adopted.getResults(0).getCode()).isEqualTo(ResultCode.APPLIED);
+    assertThat(adopted.getResults(0).getPruned()).isEqualTo(3);
+    assertThat(history.apply(target)).containsExactlyInAnyOrderElementsOf(expected);
+    assertThat(target.machine.state().get("kept").toRecord().getCheckpointCount()).isEqualTo(9);
+  }
+
+  // A negative keep_last_per_key is refused; the workflow stays as it was.
+  @Test
+  void aNegativeKeepLastPerKeyIsRefused() throws Exception {
+    Replica r = replica("n1");
+    r.apply(1, 1, owner(7));
+    r.apply(2, 1, start("wf"), checkpoint("wf", "a", 0, "x", 1));
+    BatchResult refused = r.applyForResult(3, 1,
+        Command.newBuilder().setWorkflowEnd(WorkflowEnd.newBuilder().setWorkflowId("wf").setOwnerTerm(1)
+            .setResult(ByteString.copyFromUtf8("done")).setKeepLastPerKey(-1)).build(),
+        Command.newBuilder().setWorkflowTerminate(io.raftoral.proto.raft.WorkflowTerminate.newBuilder().setWorkflowId("wf")
+            .setKeepLastPerKey(-3)).build());
+    assertThat(refused.getResultsList()).extracting(x -> x.getCode()).containsExactly(ResultCode.INVALID_INPUT, ResultCode.INVALID_INPUT);
+    assertThat(refused.getResults(0).getMessage()).contains("keep_last_per_key", "-1");
+    assertThat(r.machine.state().get("wf").status()).isEqualTo(WorkflowStatusCode.RUNNING);
+    assertThat(r.machine.state().get("wf").checkpoint("a", 0)).isEqualTo(ByteString.copyFromUtf8("x"));
   }
 
   private static Command checkpointAt(String id, String key, long seq, String value, long committedAtMillis) {

@@ -531,8 +531,11 @@ class WorkflowStateTest {
 
       w.releaseValues();
 
-      assertThat(w.checkpoint("a", 0)).as(id).isNull();
-      assertThat(w.checkpoint("b", 0)).as(id).isNull();
+      assertThat(w.valuesInMemory()).as(id).isZero();
+      // Released from memory, still read from where they are stored.
+      assertThat(w.checkpoint("a", 0)).as(id).isEqualTo(bytes("x"));
+      assertThat(w.checkpoint("b", 0)).as(id).isEqualTo(bytes("z"));
+      assertThat(w.checkpoint("b", 1)).as(id).isNull();
       assertThat(record(id).getCheckpointCount()).as(id).isEqualTo(3);
       assertThat(apply(checkpoint(id, "a", 2, "w", TERM)).getCode()).as(id).isEqualTo(ResultCode.FINISHED);
     }

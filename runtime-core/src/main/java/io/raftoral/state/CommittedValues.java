@@ -1,0 +1,23 @@
+package io.raftoral.state;
+
+import com.google.protobuf.ByteString;
+
+/**
+ * Where a replica reads the committed checkpoint values it does not hold in memory (all but the
+ * latest of each key): the group's state store.
+ */
+@FunctionalInterface
+public interface CommittedValues {
+  /**
+   * The committed value at (workflowId, key, seq), or null when none is stored there (trimmed by
+   * a retention policy, pruned, or never committed). Waits while the store is briefly closed.
+   */
+  ByteString read(String workflowId, String key, long seq);
+
+  /** The store cannot be read now (closed with its node, or not reopened in time); the run that asked stops. */
+  final class Unavailable extends RuntimeException {
+    public Unavailable(String message, Throwable cause) {
+      super(message, cause);
+    }
+  }
+}
