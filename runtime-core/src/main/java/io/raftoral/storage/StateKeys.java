@@ -8,7 +8,9 @@ import java.nio.charset.StandardCharsets;
  * reads the applied position, then the owner, then every workflow, then every checkpoint
  * (grouped by workflow, key and ascending seq), which is the order loading needs. Each
  * checkpoint's {@link CheckpointInfo} is a key of its own kind with the same suffix, so stores
- * written before it existed read as they are (their checkpoints have no info).
+ * written before it existed read as they are (their checkpoints have no info). Each checkpoint
+ * with info also has a {@link #COMMIT_ORDER} key, (workflow, ordinal) to its (key, seq), so the
+ * all-keys history reads a page in commit order without sorting the workflow.
  */
 final class StateKeys {
   static final byte APPLIED = 1;
@@ -19,6 +21,7 @@ final class StateKeys {
   static final byte SEALED = 6;
   static final byte ADOPTION_DONE = 7;
   static final byte CHECKPOINT_INFO = 8;
+  static final byte COMMIT_ORDER = 9;
 
   static final byte[] APPLIED_KEY = {APPLIED};
   static final byte[] OWNER_KEY = {OWNER};
@@ -57,6 +60,39 @@ final class StateKeys {
     byte[] k = utf8(key);
     return ByteBuffer.allocate(1 + 4 + id.length + 4 + k.length + 8)
         .put(kind).putInt(id.length).put(id).putInt(k.length).put(k).putLong(seq).array();
+  }
+
+  /**
+   * Where the all-keys history finds the checkpoint of commit ordinal {@code ordinal}: its key
+   * and seq ({@link #position}). Ordinals ascend with the key's bytes, so a scan reads commit order.
+   */
+  static byte[] commitOrder(String workflowId, long ordinal) {
+    byte[] id = utf8(workflowId);
+    return ByteBuffer.allocate(1 + 4 + id.length + 8).put(COMMIT_ORDER).putInt(id.length).put(id).putLong(ordinal).array();
+  }
+
+  static long commitOrdinal(byte[] raw) {
+    return ByteBuffer.wrap(raw, raw.length - 8, 8).getLong();
+  }
+
+  /** As {@link #checkpointRange} for the commit-order index. */
+  static byte[][] commitOrderRange(String workflowId) {
+    return range(COMMIT_ORDER, workflowId);
+  }
+
+  /** The value of a commit-order key: the checkpoint's key and seq. */
+  static byte[] position(String key, long seq) {
+    byte[] k = utf8(key);
+    return ByteBuffer.allocate(4 + k.length + 8).putInt(k.length).put(k).putLong(seq).array();
+  }
+
+  /** A decoded {@link #position}. */
+  record Position(String key, long seq) {}
+
+  static Position parsePosition(byte[] raw) {
+    ByteBuffer b = ByteBuffer.wrap(raw);
+    String key = string(b, b.getInt());
+    return new Position(key, b.getLong());
   }
 
   /** The first key of the workflow's checkpoints and the first key after them. */

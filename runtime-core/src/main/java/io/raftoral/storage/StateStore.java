@@ -235,6 +235,7 @@ public final class StateStore implements AutoCloseable {
             StateKeys.Checkpoint c = StateKeys.parseCheckpoint(key);
             visitor.checkpointInfo(c.workflowId(), c.key(), c.seq(), StateKeys.parseInfo(it.value()));
           }
+          case StateKeys.COMMIT_ORDER -> {} // an index of the checkpoints above
           default -> throw corrupt(dir, "unknown record kind " + key[0], null);
         }
       }
@@ -297,6 +298,11 @@ public final class StateStore implements AutoCloseable {
       }
       return new HistorySlice(withInfo, more[0]);
     }
+    if (indexedFromTheFirst(workflowId) && (after == null || after.commitOrdinal() >= 0)) {
+      return historyInCommitOrder(workflowId, after == null ? 0 : after.commitOrdinal() + 1, limit, maxBytes);
+    }
+    // Checkpoints without info (or without the index: stores written before it, a workflow
+    // trimmed before a merge) have no place in the index: sort the workflow's positions.
     Map<Position, CheckpointInfo> infos = infos(workflowId);
     ExportedCheckpoint cursor = after == null ? null : after.commitOrdinal() < 0
         ? entry(after.key(), after.seq(), ByteString.EMPTY, CheckpointInfo.UNKNOWN)
@@ -327,6 +333,47 @@ public final class StateStore implements AutoCloseable {
       bytes[0] += size;
     }
     return new HistorySlice(page, more[0]);
+  }
+
+  /**
+   * Whether the commit-order index holds the workflow's first committed checkpoint (ordinal 0):
+   * then every later checkpoint is in it too, since a replica writes the index with every info.
+   * A workflow with older checkpoints (written before infos or the index existed) starts later.
+   */
+  private boolean indexedFromTheFirst(String workflowId) throws CorruptStateException {
+    return getOrNull(StateKeys.commitOrder(workflowId, 0), workflowId) != null;
+  }
+
+  /**
+   * A page of the all-keys history from commit ordinal {@code from} on, read from the index: one
+   * position per ordinal, its value and info read by key. A position a retention policy trimmed
+   * (its index entry stays) is skipped.
+   */
+  private HistorySlice historyInCommitOrder(String workflowId, long from, int limit, long maxBytes) throws CorruptStateException {
+    List<ExportedCheckpoint> page = new ArrayList<>();
+    long bytes = 0;
+    byte[][] range = StateKeys.commitOrderRange(workflowId);
+    try (org.rocksdb.Slice upper = new org.rocksdb.Slice(range[1]);
+        ReadOptions read = new ReadOptions().setVerifyChecksums(true).setFillCache(false).setIterateUpperBound(upper);
+        RocksIterator it = db.newIterator(checkpoints, read)) {
+      for (it.seek(StateKeys.commitOrder(workflowId, from)); it.isValid(); it.next()) {
+        StateKeys.Position p = StateKeys.parsePosition(it.value());
+        byte[] value = getOrNull(StateKeys.checkpoint(workflowId, p.key(), p.seq()), workflowId);
+        if (value == null) {
+          continue; // trimmed
+        }
+        long size = pageBytes(p.key(), value);
+        if (page.size() == limit || (!page.isEmpty() && bytes + size > maxBytes)) {
+          return new HistorySlice(page, true);
+        }
+        page.add(entry(p.key(), p.seq(), ByteString.copyFrom(value), info(workflowId, p.key(), p.seq())));
+        bytes += size;
+      }
+      it.status();
+    } catch (RocksDBException | RuntimeException e) {
+      throw corrupt(dir, "reading the commit order of " + workflowId + " failed: " + e.getMessage(), e);
+    }
+    return new HistorySlice(page, false);
   }
 
   /**
@@ -524,10 +571,14 @@ public final class StateStore implements AutoCloseable {
       putValue(StateKeys.checkpoint(workflowId, key, seq), value.toByteArray());
       if (!info.isUnknown()) {
         putValue(StateKeys.checkpointInfo(workflowId, key, seq), StateKeys.info(info));
+        putValue(StateKeys.commitOrder(workflowId, info.commitOrdinal()), StateKeys.position(key, seq));
       }
     }
 
-    /** Removes the checkpoints of one key below {@code fromSeq}, with their infos (a retention policy keeps the rest). */
+    /**
+     * Removes the checkpoints of one key below {@code fromSeq}, with their infos (a retention
+     * policy keeps the rest); their commit-order entries stay, and history skips them.
+     */
     public void trimCheckpoints(String workflowId, String key, long fromSeq) {
       try {
         writes.deleteRange(checkpoints, StateKeys.checkpoint(workflowId, key, 0), StateKeys.checkpoint(workflowId, key, fromSeq));
@@ -562,8 +613,10 @@ public final class StateStore implements AutoCloseable {
       byte[][] infos = StateKeys.checkpointInfoRange(workflowId);
       try {
         writes.delete(StateKeys.workflow(workflowId));
+        byte[][] order = StateKeys.commitOrderRange(workflowId);
         writes.deleteRange(checkpoints, range[0], range[1]);
         writes.deleteRange(checkpoints, infos[0], infos[1]);
+        writes.deleteRange(checkpoints, order[0], order[1]);
       } catch (RocksDBException e) {
         throw new IllegalStateException(e);
       }
