@@ -340,12 +340,24 @@ type WorkflowFunc func(ctx *Context, input []byte) ([]byte, error)
 type RegisterOption func(*registerOptions)
 
 type registerOptions struct {
-	mode Mode
+	mode           Mode
+	keepLastPerKey int64
 }
 
 // WithMode sets the execution mode of the workflow type (default HotStandby).
 func WithMode(m Mode) RegisterOption {
 	return func(o *registerOptions) { o.mode = m }
+}
+
+// KeepLastPerKey sets the type's history retention: once a workflow of the type has ended
+// (completed, failed or terminated), its checkpoint history keeps only the last n values of
+// each key. 0 (the default) keeps every value until the workflow is pruned. It never applies
+// while the workflow runs, because a replay (a new owner after a failover, any restart) reads
+// every value from the first. The node that ends or terminates a workflow carries its own
+// registration's n, so register the same n on every node. A negative n makes RegisterWorkflow
+// return an error matching ErrInvalidArgument.
+func KeepLastPerKey(n int64) RegisterOption {
+	return func(o *registerOptions) { o.keepLastPerKey = n }
 }
 
 // liveRegistrations counts the registrations whose cgo.Handle is not deleted yet (for tests).
@@ -385,7 +397,8 @@ func (n *Node) RegisterWorkflow(typ string, version int, fn WorkflowFunc, opts .
 	h := cgo.NewHandle(&registration{fn: fn})
 	liveRegistrations.Add(1)
 	var cerr *C.raftoral_error_t
-	status := C.raftoral_go_register_workflow(p, ctyp, v, C.raftoral_execution_mode_t(o.mode), C.uintptr_t(h), &cerr)
+	status := C.raftoral_go_register_workflow(p, ctyp, v, C.raftoral_execution_mode_t(o.mode), C.int64_t(o.keepLastPerKey),
+		C.uintptr_t(h), &cerr)
 	runtime.KeepAlive(n)
 	if err := takeError(status, cerr); err != nil {
 		h.Delete()

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"os/exec"
 	"reflect"
@@ -100,6 +101,8 @@ func TestBadInputReturnsErrors(t *testing.T) {
 		{"version 0", testNode.RegisterWorkflow("x", 0, echo), ErrInvalidArgument},
 		{"version too large", testNode.RegisterWorkflow("x", 1<<33, echo), ErrInvalidArgument},
 		{"bad mode", testNode.RegisterWorkflow("x", 1, echo, WithMode(7)), ErrInvalidArgument},
+		{"negative retention", testNode.RegisterWorkflow("x", 1, echo, KeepLastPerKey(-1)), ErrInvalidArgument},
+		{"lowest retention", testNode.RegisterWorkflow("x", 1, echo, KeepLastPerKey(math.MinInt64)), ErrInvalidArgument},
 		{"NUL in type", testNode.RegisterWorkflow("a\x00b", 1, echo), ErrInvalidArgument},
 		{"registered twice", testNode.RegisterWorkflow("echo", 1, echo), ErrAlreadyRegistered},
 		{"invalid config", second(NewNode(Config{ExecutionGroups: 5000})), ErrInvalidArgument},
@@ -124,6 +127,36 @@ func TestBadInputReturnsErrors(t *testing.T) {
 	// Refused registrations keep no handle.
 	if live := liveRegistrations.Load(); live != registrations {
 		t.Errorf("%d registrations live, want %d", live, registrations)
+	}
+}
+
+// TestKeepLastPerKeyRegistersTheTypesRetention: the option is checked by the library (a
+// negative one names keep_last_per_key), the refused call registers nothing, and a type
+// registered with it (and a mode) runs.
+func TestKeepLastPerKeyRegistersTheTypesRetention(t *testing.T) {
+	ctx := waitCtx(t)
+	typ := fmt.Sprintf("kept-%d", time.Now().UnixNano())
+	echo := func(_ *Context, in []byte) ([]byte, error) { return in, nil }
+	err := testNode.RegisterWorkflow(typ, 1, echo, KeepLastPerKey(-3))
+	var e *Error
+	if !errors.As(err, &e) || e.Code != CodeInvalidArgument || !strings.Contains(e.Message, "keep_last_per_key") {
+		t.Fatalf("negative retention: %v", err)
+	}
+	if err := testNode.RegisterWorkflow(typ, 1, echo, WithMode(OwnerOnly), KeepLastPerKey(2)); err != nil {
+		t.Fatalf("register: %v", err)
+	}
+	if err := testNode.RegisterWorkflow(typ, 2, echo, KeepLastPerKey(math.MaxInt64)); err != nil {
+		t.Fatalf("register a retention that keeps everything: %v", err)
+	}
+	for version, input := range map[int]string{1: `"kept"`, 2: `"all"`} {
+		h, err := testNode.Start(ctx, typ, version, []byte(input))
+		if err != nil {
+			t.Fatalf("start v%d: %v", version, err)
+		}
+		out, err := h.Result(ctx)
+		if err != nil || string(out) != input {
+			t.Fatalf("result v%d: %q, %v", version, out, err)
+		}
 	}
 }
 

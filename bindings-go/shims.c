@@ -16,10 +16,14 @@ static void finalizer_trampoline(void *env) {
 }
 
 raftoral_status_t raftoral_go_register_workflow(raftoral_node_t *node, const char *type, uint32_t version,
-                                                raftoral_execution_mode_t mode, uintptr_t handle,
-                                                raftoral_error_t **error_out) {
-  return raftoral_node_register_workflow(node, type, version, mode, workflow_trampoline, (void *)handle,
-                                         finalizer_trampoline, error_out);
+                                                raftoral_execution_mode_t mode, int64_t keep_last_per_key,
+                                                uintptr_t handle, raftoral_error_t **error_out) {
+  raftoral_workflow_options_t options = {0};
+  options.struct_size = sizeof options;
+  options.mode = mode;
+  options.keep_last_per_key = keep_last_per_key;
+  return raftoral_node_register_workflow_ex(node, type, version, &options, workflow_trampoline, (void *)handle,
+                                            finalizer_trampoline, error_out);
 }
 
 raftoral_status_t raftoral_go_checkpoint_compute(raftoral_ctx_t *ctx, const char *key, uintptr_t handle,

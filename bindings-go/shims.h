@@ -8,12 +8,12 @@
 
 #include "raftoral.h"
 
-// Registers a workflow type whose env is a runtime/cgo.Handle of a *registration; its
-// finalizer deletes the handle. The handle travels as an integer so Go never converts an
-// integer to an unsafe.Pointer.
+// Registers a workflow type (raftoral_node_register_workflow_ex with these options) whose env
+// is a runtime/cgo.Handle of a *registration; its finalizer deletes the handle. The handle
+// travels as an integer so Go never converts an integer to an unsafe.Pointer.
 raftoral_status_t raftoral_go_register_workflow(raftoral_node_t *node, const char *type, uint32_t version,
-                                                raftoral_execution_mode_t mode, uintptr_t handle,
-                                                raftoral_error_t **error_out);
+                                                raftoral_execution_mode_t mode, int64_t keep_last_per_key,
+                                                uintptr_t handle, raftoral_error_t **error_out);
 
 // raftoral_ctx_checkpoint_compute with the Go compute trampoline; handle is a cgo.Handle of a
 // *computeCall, borrowed for the duration of the call.

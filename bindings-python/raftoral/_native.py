@@ -79,6 +79,16 @@ class InitOptions(Structure):
     ]
 
 
+class WorkflowOptions(Structure):
+    """``raftoral_workflow_options_t``."""
+
+    _fields_ = [
+        ("struct_size", c_size_t),
+        ("mode", c_int32),
+        ("keep_last_per_key", c_int64),
+    ]
+
+
 # Opaque handles (raftoral_error_t*, raftoral_node_t*, raftoral_ctx_t*, raftoral_output_t*)
 # are plain c_void_p; an ``error_out`` parameter is a pointer to one.
 ErrorOut = POINTER(c_void_p)
@@ -108,6 +118,10 @@ _SIGNATURES: dict[str, tuple[object, list[object]]] = {
     "raftoral_node_register_workflow": (
         c_int32,
         [c_void_p, c_char_p, c_uint32, c_int32, WORKFLOW_FN, c_void_p, FINALIZER_FN, ErrorOut],
+    ),
+    "raftoral_node_register_workflow_ex": (
+        c_int32,
+        [c_void_p, c_char_p, c_uint32, POINTER(WorkflowOptions), WORKFLOW_FN, c_void_p, FINALIZER_FN, ErrorOut],
     ),
     "raftoral_node_start": (c_int32, [c_void_p, ErrorOut]),
     "raftoral_node_id": (c_int32, [c_void_p, POINTER(c_uint64), ErrorOut]),

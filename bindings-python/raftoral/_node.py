@@ -386,17 +386,24 @@ class Node:
     # ---- registration ----
 
     def workflow(
-        self, type: str, version: int = 1, *, mode: ExecutionMode | str = ExecutionMode.HOT_STANDBY
+        self,
+        type: str,
+        version: int = 1,
+        *,
+        mode: ExecutionMode | str = ExecutionMode.HOT_STANDBY,
+        keep_last_per_key: int = 0,
     ) -> Callable[[F], F]:
         """Registers the decorated function as workflow ``(type, version)``; before or after
         :meth:`start`. The function is called as ``fn(ctx, input)`` and returns the result::
 
             @node.workflow("order", version=1)
             def order(ctx: raftoral.WorkflowContext, order: dict) -> dict: ...
+
+        The keywords are those of :meth:`register_workflow`.
         """
 
         def decorate(fn: F) -> F:
-            self.register_workflow(type, version, fn, mode=mode)
+            self.register_workflow(type, version, fn, mode=mode, keep_last_per_key=keep_last_per_key)
             return fn
 
         return decorate
@@ -408,22 +415,34 @@ class Node:
         fn: WorkflowFunction,
         *,
         mode: ExecutionMode | str = ExecutionMode.HOT_STANDBY,
+        keep_last_per_key: int = 0,
     ) -> None:
-        """Registers ``fn`` as workflow ``(type, version)``. Register the same types on every
-        node of the cluster. :class:`AlreadyRegistered` when the pair is registered already."""
+        """Registers ``fn`` as workflow ``(type, version)``. Register the same types (with the
+        same keywords) on every node of the cluster. :class:`AlreadyRegistered` when the pair is
+        registered already.
+
+        ``keep_last_per_key`` is the type's history retention: N > 0 keeps only the last N
+        values of each key once a workflow of the type has ended (completed, failed or
+        terminated); 0 (the default) keeps every value until the workflow is pruned. It never
+        applies while the workflow runs, because a replay reads every value from the first.
+        A negative N (or one past 2**63 - 1) raises :class:`InvalidArgument`."""
         type_bytes = encode_str(type, "workflow type")
         version = _version(version)
         if not callable(fn):
             raise TypeError(f"a workflow must be callable, not {builtins.type(fn).__name__}")
         execution_mode = _mode(mode)
+        keep = _integer(keep_last_per_key, "keep_last_per_key")
+        if not 0 <= keep < 2**63:
+            raise InvalidArgument(f"keep_last_per_key must be between 0 (keep everything) and 2**63 - 1, not {keep}")
+        options = _native.WorkflowOptions(ctypes.sizeof(_native.WorkflowOptions), int(execution_mode), keep)
         key = add_registration(_Registration(fn, self._codec, type, version))
         try:
             invoke(
-                _native.lib().raftoral_node_register_workflow,
+                _native.lib().raftoral_node_register_workflow_ex,
                 self._handle(),
                 type_bytes,
                 version,
-                int(execution_mode),
+                ctypes.byref(options),
                 _workflow_trampoline,
                 key,
                 _finalizer_trampoline,

@@ -267,6 +267,26 @@ def test_bad_arguments_raise_and_the_node_keeps_working(node: raftoral.Node) -> 
     assert node.start_workflow("echo", 1, "still alive").result(timeout=30) == "still alive"
 
 
+def test_history_retention_is_a_registration_keyword_checked_before_the_call(node: raftoral.Node) -> None:
+    kind = f"kept-{uuid.uuid4().hex[:8]}"
+    for bad in (-1, -(2**63), 2**63):
+        with pytest.raises(raftoral.InvalidArgument, match="keep_last_per_key"):
+            node.register_workflow(kind, 1, echo, keep_last_per_key=bad)
+    for wrong in ("2", 2.0, True, None):
+        with pytest.raises(TypeError, match="keep_last_per_key"):
+            node.register_workflow(kind, 1, echo, keep_last_per_key=wrong)  # type: ignore[arg-type]
+    with pytest.raises(raftoral.InvalidArgument, match="keep_last_per_key"):
+        node.workflow(kind, 1, keep_last_per_key=-3)(echo)
+
+    # The refused calls registered nothing; a good one (with a mode too) runs as registered.
+    node.register_workflow(kind, 1, echo, mode="owner_only", keep_last_per_key=2)
+    node.workflow(kind, 2, keep_last_per_key=2**63 - 1)(echo)
+    with pytest.raises(raftoral.AlreadyRegistered):
+        node.register_workflow(kind, 1, echo, keep_last_per_key=2)
+    assert node.start_workflow(kind, 1, "kept").result(timeout=30) == "kept"
+    assert node.start_workflow(kind, 2, "everything").result(timeout=30) == "everything"
+
+
 def test_context_is_invalid_after_its_run(node: raftoral.Node) -> None:
     handle = node.start_workflow("stash", 1, None)
     assert handle.result(timeout=30) == handle.workflow_id

@@ -647,12 +647,15 @@ int main(int argc, char **argv) {
     const char *type;
     uint32_t version;
     raftoral_execution_mode_t mode;
-  } types[] = {{"conformance", 1, RAFTORAL_MODE_HOT_STANDBY},
-               {"conformance", 2, RAFTORAL_MODE_HOT_STANDBY},
-               {"conformance_owner_only", 1, RAFTORAL_MODE_OWNER_ONLY}};
-  for (size_t i = 0; i < 3; i++) {
-    if (check(raftoral_node_register_workflow(node, types[i].type, types[i].version, types[i].mode, run_workflow,
-                                              (void *)(intptr_t)types[i].version, NULL, &e),
+    int64_t keep_last_per_key;
+  } types[] = {{"conformance", 1, RAFTORAL_MODE_HOT_STANDBY, 0},
+               {"conformance", 2, RAFTORAL_MODE_HOT_STANDBY, 0},
+               {"conformance_owner_only", 1, RAFTORAL_MODE_OWNER_ONLY, 0},
+               {"conformance_keep_last", 1, RAFTORAL_MODE_HOT_STANDBY, 2}};
+  for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
+    raftoral_workflow_options_t options = {sizeof options, types[i].mode, types[i].keep_last_per_key};
+    if (check(raftoral_node_register_workflow_ex(node, types[i].type, types[i].version, &options, run_workflow,
+                                                 (void *)(intptr_t)types[i].version, NULL, &e),
               e, "register")) {
       return 1;
     }

@@ -656,8 +656,15 @@ func run() error {
 		typ     string
 		version int
 		mode    raftoral.Mode
-	}{{"conformance", 1, raftoral.HotStandby}, {"conformance", 2, raftoral.HotStandby}, {"conformance_owner_only", 1, raftoral.OwnerOnly}} {
-		if err := node.RegisterWorkflow(reg.typ, reg.version, workflow(reg.version), raftoral.WithMode(reg.mode)); err != nil {
+		keep    int64
+	}{
+		{"conformance", 1, raftoral.HotStandby, 0},
+		{"conformance", 2, raftoral.HotStandby, 0},
+		{"conformance_owner_only", 1, raftoral.OwnerOnly, 0},
+		{"conformance_keep_last", 1, raftoral.HotStandby, 2},
+	} {
+		if err := node.RegisterWorkflow(reg.typ, reg.version, workflow(reg.version), raftoral.WithMode(reg.mode),
+			raftoral.KeepLastPerKey(reg.keep)); err != nil {
 			return err
 		}
 	}

@@ -379,6 +379,7 @@ def main() -> None:
         node.register_workflow("conformance", 1, workflow(1))
         node.register_workflow("conformance", 2, workflow(2))
         node.register_workflow("conformance_owner_only", 1, workflow(1), mode=raftoral.ExecutionMode.OWNER_ONLY)
+        node.register_workflow("conformance_keep_last", 1, workflow(1), keep_last_per_key=2)
         node.start()
         send({"event": "ready", "node_id": node.node_id, "api_address": node.api_address})
         for line in sys.stdin:

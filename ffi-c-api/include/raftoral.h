@@ -181,6 +181,26 @@ typedef struct raftoral_init_options {
 } raftoral_init_options_t;
 
 /**
+ * Options of #raftoral_node_register_workflow_ex; zero-initialise it and set
+ * `struct_size = sizeof(raftoral_workflow_options_t)`. A zeroed struct means the defaults.
+ */
+typedef struct raftoral_workflow_options {
+  /** sizeof(raftoral_workflow_options_t), so that later versions can add fields. */
+  size_t struct_size;
+  /** How the members of an execution group run the type; default (0) #RAFTORAL_MODE_HOT_STANDBY. */
+  raftoral_execution_mode_t mode;
+  /**
+   * The type's history retention (>= 0): once a workflow of the type has ended (completed,
+   * failed or terminated), its checkpoint history keeps only the last `keep_last_per_key` values
+   * of each key; 0 (the default) keeps every value until the workflow is pruned. Never applied
+   * while the workflow runs: a replay (a new owner after a failover, any restart) reads every
+   * value from seq 0. The node that ends or terminates the workflow carries its own
+   * registration's value in that replicated command, so register the same value on every node.
+   */
+  int64_t keep_last_per_key;
+} raftoral_workflow_options_t;
+
+/**
  * A workflow function. Called on a thread of the engine for each run of a workflow with the
  * run's context, its input, and where to put its outcome: call #raftoral_output_set with the
  * result, or #raftoral_output_fail to make the workflow FAILED. Returning without either makes
@@ -294,6 +314,22 @@ RAFTORAL_API raftoral_status_t raftoral_node_register_workflow(raftoral_node_t *
                                                                raftoral_execution_mode_t mode, raftoral_workflow_fn fn,
                                                                void *env, raftoral_finalizer_fn finalizer,
                                                                raftoral_error_t **error_out);
+
+/**
+ * As #raftoral_node_register_workflow, with the options of `options` (NULL: the defaults; see
+ * #raftoral_workflow_options_t), so a type can also set its history retention. Only the first
+ * `options->struct_size` bytes are read, so a caller built against an older, shorter struct gets
+ * the defaults of the fields it does not have. #RAFTORAL_ERR_INVALID_ARGUMENT, and nothing is
+ * registered, for a `struct_size` smaller than `sizeof(size_t)`, an unknown mode or a negative
+ * `keep_last_per_key`. Does not take ownership of `options` (not retained) or of the strings;
+ * `env` stays the caller's until `finalizer` is called.
+ */
+RAFTORAL_API raftoral_status_t raftoral_node_register_workflow_ex(raftoral_node_t *node, const char *type,
+                                                                  uint32_t version,
+                                                                  const raftoral_workflow_options_t *options,
+                                                                  raftoral_workflow_fn fn, void *env,
+                                                                  raftoral_finalizer_fn finalizer,
+                                                                  raftoral_error_t **error_out);
 
 /**
  * Starts `node`: bootstraps a cluster from "members", joins one through "join", or restarts

@@ -15,8 +15,9 @@
 #define RAFTORAL_JAVA_ENTRIES(X)                                                                                     \
   X(shutdown, (raftoral_error_t **error_out))                                                                       \
   X(node_create, (const char *config_json, uint64_t *node_out, raftoral_error_t **error_out))                       \
-  X(node_register_workflow, (uint64_t node, const char *type, uint32_t version, int32_t mode, void *fn, void *env,   \
-                             void *finalizer, raftoral_error_t **error_out))                                         \
+  X(node_register_workflow, (uint64_t node, const char *type, uint32_t version, int32_t mode,                       \
+                             int64_t keep_last_per_key, void *fn, void *env, void *finalizer,                        \
+                             raftoral_error_t **error_out))                                                          \
   X(node_start, (uint64_t node, raftoral_error_t **error_out))                                                     \
   X(node_id, (uint64_t node, uint64_t *id_out, raftoral_error_t **error_out))                                       \
   X(node_api_address, (uint64_t node, char *buf, size_t capacity, size_t *len_out, raftoral_error_t **error_out))   \

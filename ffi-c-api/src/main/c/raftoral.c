@@ -571,7 +571,30 @@ raftoral_status_t raftoral_node_create(const char *config_json, raftoral_node_t 
 raftoral_status_t raftoral_node_register_workflow(raftoral_node_t *node, const char *type, uint32_t version,
                                                   raftoral_execution_mode_t mode, raftoral_workflow_fn fn, void *env,
                                                   raftoral_finalizer_fn finalizer, raftoral_error_t **error_out) {
-  FORWARD(node_register_workflow, HANDLE(node), type, version, mode, (void *)fn, env, (void *)finalizer, error_out);
+  FORWARD(node_register_workflow, HANDLE(node), type, version, mode, (int64_t)0, (void *)fn, env, (void *)finalizer,
+          error_out);
+}
+
+raftoral_status_t raftoral_node_register_workflow_ex(raftoral_node_t *node, const char *type, uint32_t version,
+                                                     const raftoral_workflow_options_t *caller_options,
+                                                     raftoral_workflow_fn fn, void *env, raftoral_finalizer_fn finalizer,
+                                                     raftoral_error_t **error_out) {
+  raftoral_status_t ready = check_ready(error_out);
+  if (ready != RAFTORAL_OK) {
+    return ready;
+  }
+  if (caller_options != NULL && caller_options->struct_size < sizeof(size_t)) {
+    return fail(error_out, RAFTORAL_ERR_INVALID_ARGUMENT,
+                "options->struct_size must be sizeof(raftoral_workflow_options_t)");
+  }
+  /* As raftoral_init: only the caller's struct_size bytes are read, the rest keeps the defaults. */
+  raftoral_workflow_options_t options = {0};
+  if (caller_options != NULL) {
+    memcpy(&options, caller_options,
+           caller_options->struct_size < sizeof options ? caller_options->struct_size : sizeof options);
+  }
+  return java.node_register_workflow(HANDLE(node), type, version, options.mode, options.keep_last_per_key, (void *)fn,
+                                     env, (void *)finalizer, error_out);
 }
 
 raftoral_status_t raftoral_node_start(raftoral_node_t *node, raftoral_error_t **error_out) {

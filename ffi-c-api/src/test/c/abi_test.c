@@ -404,6 +404,39 @@ int main(void) {
               RAFTORAL_ERR_INVALID_ARGUMENT, "version");
   CHECK_FAILS(raftoral_node_register_workflow(node, "x", 1, 7, seq_workflow, NULL, NULL, &err_),
               RAFTORAL_ERR_INVALID_ARGUMENT, "mode");
+  /* Registration with options (raftoral_workflow_options_t): NULL is the defaults; a negative
+     retention, an unknown mode or a struct_size too small to be one is refused, registering
+     nothing; an older, shorter struct is read only up to its struct_size. */
+  raftoral_workflow_options_t kept = {sizeof kept, RAFTORAL_MODE_OWNER_ONLY, 2};
+  CHECK_OK(raftoral_node_register_workflow_ex(node, "kept", 1, &kept, seq_workflow, NULL, NULL, &err_));
+  CHECK_OK(raftoral_node_register_workflow_ex(node, "kept", 2, NULL, seq_workflow, NULL, NULL, &err_));
+  CHECK_FAILS(raftoral_node_register_workflow_ex(node, "kept", 1, &kept, seq_workflow, NULL, NULL, &err_),
+              RAFTORAL_ERR_ALREADY_REGISTERED, "already registered");
+  raftoral_workflow_options_t negative = {sizeof negative, RAFTORAL_MODE_HOT_STANDBY, -1};
+  CHECK_FAILS(raftoral_node_register_workflow_ex(node, "x", 1, &negative, seq_workflow, NULL, NULL, &err_),
+              RAFTORAL_ERR_INVALID_ARGUMENT, "keep_last_per_key must be >= 0");
+  raftoral_workflow_options_t lowest = {sizeof lowest, RAFTORAL_MODE_HOT_STANDBY, INT64_MIN};
+  CHECK_FAILS(raftoral_node_register_workflow_ex(node, "x", 1, &lowest, seq_workflow, NULL, NULL, &err_),
+              RAFTORAL_ERR_INVALID_ARGUMENT, "keep_last_per_key must be >= 0");
+  raftoral_workflow_options_t bad_mode = {sizeof bad_mode, 9, 2};
+  CHECK_FAILS(raftoral_node_register_workflow_ex(node, "x", 1, &bad_mode, seq_workflow, NULL, NULL, &err_),
+              RAFTORAL_ERR_INVALID_ARGUMENT, "mode");
+  raftoral_workflow_options_t too_short = {3, RAFTORAL_MODE_HOT_STANDBY, 2};
+  CHECK_FAILS(raftoral_node_register_workflow_ex(node, "x", 1, &too_short, seq_workflow, NULL, NULL, &err_),
+              RAFTORAL_ERR_INVALID_ARGUMENT, "struct_size");
+  too_short.struct_size = 0;
+  CHECK_FAILS(raftoral_node_register_workflow_ex(node, "x", 1, &too_short, seq_workflow, NULL, NULL, &err_),
+              RAFTORAL_ERR_INVALID_ARGUMENT, "struct_size");
+  CHECK_FAILS(raftoral_node_register_workflow_ex(node, "x", 1, &kept, NULL, NULL, NULL, &err_),
+              RAFTORAL_ERR_INVALID_ARGUMENT, "fn must not be NULL");
+  CHECK_FAILS(raftoral_node_register_workflow_ex(NULL, "x", 1, &kept, seq_workflow, NULL, NULL, &err_),
+              RAFTORAL_ERR_INVALID_HANDLE, "NULL");
+  raftoral_workflow_options_t older = {offsetof(raftoral_workflow_options_t, keep_last_per_key),
+                                       RAFTORAL_MODE_HOT_STANDBY, -5 /* past struct_size: never read */};
+  CHECK_OK(raftoral_node_register_workflow_ex(node, "kept", 3, &older, seq_workflow, NULL, NULL, &err_));
+  /* The refused registrations left "x" v1 free; a retention as large as INT64_MAX keeps everything. */
+  raftoral_workflow_options_t everything = {sizeof everything, RAFTORAL_MODE_HOT_STANDBY, INT64_MAX};
+  CHECK_OK(raftoral_node_register_workflow_ex(node, "x", 1, &everything, seq_workflow, NULL, NULL, &err_));
   CHECK_FAILS(raftoral_node_id(node, &(uint64_t){0}, &err_), RAFTORAL_ERR_NODE_CLOSED, "raftoral_node_start");
 
   CHECK_OK(raftoral_node_start(node, &err_));
@@ -432,6 +465,11 @@ int main(void) {
   CHECK(buf.len == 2 && memcmp(buf.data, "11", 2) == 0);
   raftoral_buf_free(&buf);
   CHECK(compute_calls == 3);
+  /* A type registered with options runs as registered (owner only here). */
+  char *kept_id = start(node, "kept", "1", NULL);
+  CHECK_OK(raftoral_workflow_await(node, kept_id, 30000, &buf, &err_));
+  CHECK(buf.len == 1 && buf.data[0] == '7');
+  raftoral_buf_free(&buf);
   CHECK_OK(raftoral_workflow_describe(node, seq_id, &buf, &err_));
   CHECK(contains(&buf, "\"status\":\"COMPLETED\"") && contains(&buf, "\"checkpointCount\":3"));
   raftoral_buf_free(&buf);
@@ -733,6 +771,7 @@ int main(void) {
   CHECK_FAILS(raftoral_init(NULL, &err_), RAFTORAL_ERR_SHUT_DOWN, "once");
 
   free(seq_id), free(fixed), free(again), free(bad_id), free(failed), free(silent), free(running), free(last);
+  free(kept_id);
   free(sleeping), free(polling), free(overdue), free(self_closed);
   printf("abi_test: %d checks passed\n", checks);
   return 0;

@@ -73,7 +73,7 @@ final class Abi {
     });
   }
 
-  static int nodeRegisterWorkflow(long node, MemorySegment type, int version, int mode, MemorySegment fn,
+  static int nodeRegisterWorkflow(long node, MemorySegment type, int version, int mode, long keepLastPerKey, MemorySegment fn,
       MemorySegment env, MemorySegment finalizer, MemorySegment errorOut) {
     return call(errorOut, () -> {
       ForeignNode n = node(node);
@@ -90,7 +90,11 @@ final class Abi {
         default -> throw new Errors.InvalidArgumentException("mode must be RAFTORAL_MODE_HOT_STANDBY (0) or"
             + " RAFTORAL_MODE_OWNER_ONLY (1), got " + mode);
       };
-      n.register(new ForeignWorkflow(new WorkflowType(name, version), m, fn, env, finalizer));
+      if (keepLastPerKey < 0) {
+        throw new Errors.InvalidArgumentException("keep_last_per_key must be >= 0 (0 keeps the whole history), got "
+            + keepLastPerKey);
+      }
+      n.register(new ForeignWorkflow(new WorkflowType(name, version), m, keepLastPerKey, fn, env, finalizer));
     });
   }
 

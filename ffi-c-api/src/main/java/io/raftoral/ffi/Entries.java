@@ -41,7 +41,7 @@ final class Entries {
   static final List<Entry> ALL = List.of(
       entry("shutdown", ADDRESS),
       entry("node_create", ADDRESS, ADDRESS, ADDRESS),
-      entry("node_register_workflow", JAVA_LONG, ADDRESS, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS),
+      entry("node_register_workflow", JAVA_LONG, ADDRESS, JAVA_INT, JAVA_INT, JAVA_LONG, ADDRESS, ADDRESS, ADDRESS, ADDRESS),
       entry("node_start", JAVA_LONG, ADDRESS),
       entry("node_id", JAVA_LONG, ADDRESS, ADDRESS),
       entry("node_api_address", JAVA_LONG, ADDRESS, JAVA_LONG, ADDRESS, ADDRESS),

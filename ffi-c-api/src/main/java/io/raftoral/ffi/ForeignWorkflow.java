@@ -49,8 +49,9 @@ final class ForeignWorkflow implements WorkflowFunction<byte[], byte[]> {
   private boolean closed; // guarded by calls: no new callback starts
   private boolean finalizeOnLastReturn; // guarded by calls
 
-  ForeignWorkflow(WorkflowType type, ExecutionMode mode, MemorySegment fn, MemorySegment env, MemorySegment finalizer) {
-    this.definition = WorkflowDefinition.ofBytes(type.name(), type.version(), this).withMode(mode);
+  ForeignWorkflow(WorkflowType type, ExecutionMode mode, long keepLastPerKey, MemorySegment fn, MemorySegment env,
+      MemorySegment finalizer) {
+    this.definition = WorkflowDefinition.ofBytes(type.name(), type.version(), this).withMode(mode).withKeepLastPerKey(keepLastPerKey);
     this.fn = fn;
     this.env = env;
     this.finalizer = finalizer;

@@ -18,6 +18,8 @@ import io.raftoral.raft.Proposer;
 import io.raftoral.runtime.NodeRuntime.Outcome;
 import io.raftoral.runtime.NodeRuntime.Started;
 import io.raftoral.runtime.Routing.Located;
+import io.raftoral.workflow.WorkflowDefinition;
+import io.raftoral.workflow.WorkflowRegistry;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.ExecutionException;
@@ -40,9 +42,12 @@ final class WorkflowCalls {
   private final GroupHosting hosting;
   private final Routing routing;
   private final ServingGate gate;
+  private final WorkflowRegistry registry;
 
-  WorkflowCalls(long nodeId, Duration requestTimeout, Payloads payloads, GroupHosting hosting, Routing routing, ServingGate gate) {
+  WorkflowCalls(long nodeId, Duration requestTimeout, Payloads payloads, GroupHosting hosting, Routing routing, ServingGate gate,
+      WorkflowRegistry registry) {
     this.nodeId = nodeId;
+    this.registry = registry;
     this.requestTimeout = requestTimeout;
     this.payloads = payloads;
     this.hosting = hosting;
@@ -325,8 +330,7 @@ final class WorkflowCalls {
       if (l.record().getStatus() != WorkflowStatusCode.RUNNING) {
         return WorkflowInfos.toInfo(l.record(), l.group());
       }
-      Command command = Command.newBuilder().setWorkflowTerminate(WorkflowTerminate.newBuilder()
-          .setWorkflowId(workflowId).setReason(reason).setAtMillis(at)).build();
+      Command command = terminateCommand(workflowId, l.record(), reason, at, registry);
       Proposer.Outcome outcome = gate.await(hosting.propose(l.group(), command), "termination of workflow " + workflowId);
       switch (outcome.result().getCode()) {
         case APPLIED, FINISHED -> readYourWrite(l.group(), outcome.logIndex());
@@ -348,6 +352,19 @@ final class WorkflowCalls {
       }
       return WorkflowInfos.toInfo(routing.recordIn(l.group(), workflowId), l.group());
     }
+  }
+
+  /**
+   * The termination of workflow {@code workflowId} ({@code record}). It carries the history retention this node
+   * registers for the workflow's type and version, as the owner stamps its own into an end: 0
+   * (keep everything) when this node does not register that type, since it cannot know another
+   * node's policy.
+   */
+  static Command terminateCommand(String workflowId, WorkflowRecord record, String reason, long atMillis, WorkflowRegistry registry) {
+    WorkflowDefinition<?, ?> definition = registry.find(new WorkflowType(record.getType(), record.getVersion()));
+    return Command.newBuilder().setWorkflowTerminate(WorkflowTerminate.newBuilder()
+        .setWorkflowId(workflowId).setReason(reason).setAtMillis(atMillis)
+        .setKeepLastPerKey(definition == null ? 0 : definition.keepLastPerKey())).build();
   }
 
   private static void sleepQuietly(long millis) {

@@ -512,7 +512,10 @@ final class WorkflowRun implements WorkflowContext, Runnable {
           sendWrites(owner);
           WorkflowEnd.Builder proposal = result.clone()
               .setWorkflowId(workflowId()).setOwnerTerm(owner.term())
-              .setEndedAtMillis(System.currentTimeMillis());
+              .setEndedAtMillis(System.currentTimeMillis())
+              // The end is where the type's history retention applies (never while it runs: a
+              // replay reads every value from seq 0); carried so every replica trims the same.
+              .setKeepLastPerKey(definition.keepLastPerKey());
           for (Unconfirmed w : unconfirmed) {
             proposal.addAwaited(CheckpointPosition.newBuilder().setKey(w.key).setSeq(w.seq));
           }

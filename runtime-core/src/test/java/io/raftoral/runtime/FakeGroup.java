@@ -49,9 +49,14 @@ final class FakeGroup implements WorkflowRun.Host, AutoCloseable {
 
   /** Starts workflow {@code workflowId} (input "in") and runs {@code fn} as it to its end; returns its final entry. */
   WorkflowEntry runToEnd(String workflowId, io.raftoral.workflow.WorkflowFunction<String, String> fn) throws InterruptedException {
+    return runToEnd(workflowId, io.raftoral.workflow.WorkflowDefinition.of("t", 1, String.class, String.class, fn));
+  }
+
+  /** As {@link #runToEnd(String, io.raftoral.workflow.WorkflowFunction)}, with the whole definition. */
+  WorkflowEntry runToEnd(String workflowId, io.raftoral.workflow.WorkflowDefinition<String, String> definition)
+      throws InterruptedException {
     WorkflowEntry entry = start(workflowId, "\"in\"");
-    WorkflowRun r = new WorkflowRun(this, entry, io.raftoral.workflow.WorkflowDefinition.of("t", 1, String.class, String.class, fn),
-        new Payloads(new io.raftoral.workflow.JsonCodec(), 1 << 20));
+    WorkflowRun r = new WorkflowRun(this, entry, definition, new Payloads(new io.raftoral.workflow.JsonCodec(), 1 << 20));
     run = r;
     Thread t = Thread.ofVirtual().start(r);
     t.join(60_000);

@@ -10,8 +10,9 @@ import io.raftoral.workflow.WorkflowRegistry;
 /**
  * The Java entry point's interpreter, registered in {@code raftoral node} through the
  * {@link WorkflowProvider} SPI: {@code conformance} v1 and v2 ({@code HOT_STANDBY}) and
- * {@code conformance_owner_only} v1 ({@code OWNER_ONLY}), each running the program in its
- * input (conformance/README.md).
+ * {@code conformance_owner_only} v1 ({@code OWNER_ONLY}) and {@code conformance_keep_last} v1
+ * ({@code HOT_STANDBY}, keeping the last 2 values of each key once ended), each running the
+ * program in its input (conformance/README.md).
  */
 public final class ConformanceWorkflows implements WorkflowProvider {
   @Override
@@ -20,6 +21,7 @@ public final class ConformanceWorkflows implements WorkflowProvider {
     registry.register(definition("conformance", 1, ExecutionMode.HOT_STANDBY, log));
     registry.register(definition("conformance", 2, ExecutionMode.HOT_STANDBY, log));
     registry.register(definition("conformance_owner_only", 1, ExecutionMode.OWNER_ONLY, log));
+    registry.register(definition("conformance_keep_last", 1, ExecutionMode.HOT_STANDBY, log).withKeepLastPerKey(2));
   }
 
   private static WorkflowDefinition<JsonNode, JsonNode> definition(String type, int version, ExecutionMode mode, EffectLog log) {
