@@ -74,6 +74,13 @@ class ReplayTest {
           }
           return total.get();
         }))
+        .register(WorkflowDefinition.of("kept", 1, Integer.class, Integer.class, (ctx, n) -> {
+          int last = 0;
+          for (int i = 0; i < n; i++) {
+            last = ctx.checkpoint(i % 2 == 0 ? "even" : "odd", i);
+          }
+          return last;
+        }).withKeepLastPerKey(2))
         .register(WorkflowDefinition.of("waits", 1, String.class, String.class, (ctx, in) -> {
           ctx.checkpoint("a", in + 1);
           ctx.checkpoint("b", in + 2);
@@ -99,6 +106,21 @@ class ReplayTest {
 
   private static ReplayReport replay(WorkflowFunction<Integer, String> fn) {
     return cluster.node(2).replay(orderId, changed(fn));
+  }
+
+  // A type that keeps the last 2 values per key: once its workflow ends, every node's history
+  // holds those alone, the count still says 10, and a replay is refused (its first steps are gone).
+  @Test
+  void aTrimmedHistoryKeepsTheLastValuesPerKeyAndIsNotReplayed() {
+    String id = cluster.node(3).start("kept", 1, 10, Integer.class).workflowId();
+    assertThat(cluster.node(3).handle(id, Integer.class).result(TIMEOUT)).isEqualTo(9);
+    for (RaftoralNode n : cluster.nodes) {
+      assertThat(n.history(id)).extracting(e -> e.key() + "#" + e.seq() + "=" + new String(e.value()))
+          .containsExactly("even#3=6", "odd#3=7", "even#4=8", "odd#4=9");
+      assertThat(n.describe(id).checkpointCount()).isEqualTo(10);
+      assertThatThrownBy(() -> n.replay(id)).isInstanceOf(io.raftoral.common.Errors.InvalidArgumentException.class)
+          .hasMessageContaining("keeps only the last 2 checkpoints of each key");
+    }
   }
 
   @Test

@@ -55,6 +55,7 @@ final class WorkflowReplay {
    * @throws Errors.WorkflowNotFoundException for an unknown id
    * @throws Errors.NotRegisteredException when no definition is given and none is registered
    * @throws Errors.TimeoutException when the function has not ended (or stopped) within {@code timeout}
+   * @throws Errors.InvalidArgumentException when a retention policy trimmed the workflow's history
    */
   ReplayReport replay(String workflowId, WorkflowDefinition<?, ?> definition, Duration timeout) {
     gate.checkServing();
@@ -64,6 +65,11 @@ final class WorkflowReplay {
     // the end of its history later.
     Located l = routing.locate(workflowId);
     WorkflowRecord record = l.record();
+    if (record.getHistoryKeptLastPerKey() > 0) {
+      throw new Errors.InvalidArgumentException("workflow " + workflowId + " cannot be replayed: its type keeps only the last "
+          + record.getHistoryKeptLastPerKey() + " checkpoints of each key once a workflow ends (keepLastPerKey), so its history "
+          + "no longer starts at its first step");
+    }
     WorkflowInfo info = WorkflowInfos.toInfo(record, l.group());
     WorkflowDefinition<?, ?> code = definition;
     if (code == null) {
