@@ -7,13 +7,14 @@ import io.raftoral.workflow.WorkflowRegistry;
  * The bench workflows as a {@link WorkflowProvider}, so that {@code raftoral node} processes
  * started with the bench module's classpath (the {@code processes} mode) run the same
  * definitions as the embedded nodes: {@code seq10} v1 (which {@code fanin} starts 1,000 of), and
- * {@code bigstate} v1, and the soak's {@code soak_steps} v1.
+ * {@code bigstate} and {@code bigstate_owner_only} v1 ({@link BigState}), and the soak's {@code soak_steps} v1.
  */
 public final class BenchWorkflows implements WorkflowProvider {
   @Override
   public void register(WorkflowRegistry registry) {
     registry.register(Workloads.SEQ10);
-    registry.register(Workloads.BIGSTATE);
+    registry.register(BigState.HOT_STANDBY);
+    registry.register(BigState.OWNER_ONLY);
     registry.register(SoakSteps.DEFINITION);
   }
 }

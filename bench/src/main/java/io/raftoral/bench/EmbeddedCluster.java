@@ -2,6 +2,10 @@ package io.raftoral.bench;
 
 import io.raftoral.api.LocalCluster;
 import io.raftoral.api.RaftoralNode;
+import io.raftoral.common.HistoryPage;
+import io.raftoral.common.HistoryQuery;
+import io.raftoral.common.WorkflowInfo;
+import io.raftoral.workflow.WorkflowDefinition;
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
@@ -27,7 +31,8 @@ final class EmbeddedCluster implements Target {
 
   static EmbeddedCluster start(int size) throws IOException {
     Path root = Files.createTempDirectory("raftoral-bench-");
-    return new EmbeddedCluster(LocalCluster.start(size, root, (id, b) -> b.register(Workloads.SEQ10).register(Workloads.BIGSTATE)), root);
+    return new EmbeddedCluster(LocalCluster.start(size, root, (id, b) -> b.register(Workloads.SEQ10)
+        .register(BigState.HOT_STANDBY).register(BigState.OWNER_ONLY)), root);
   }
 
   @Override
@@ -47,8 +52,33 @@ final class EmbeddedCluster implements Target {
   }
 
   @Override
-  public int bigState(int writes, int keys) throws Exception {
-    return nodes.getFirst().start("bigstate", 1, writes + "," + keys, Integer.class).result(Duration.ofMinutes(10));
+  public void startBigState(WorkflowDefinition<BigState.Input, Integer> definition, String workflowId, BigState.Input input) {
+    nodes.getFirst().start(definition.type().name(), 1, input, Integer.class, workflowId);
+  }
+
+  @Override
+  public int awaitBigState(String workflowId, Duration timeout) {
+    return nodes.getFirst().handle(workflowId, Integer.class).result(timeout);
+  }
+
+  @Override
+  public WorkflowInfo describe(String workflowId) {
+    return nodes.getFirst().describe(workflowId);
+  }
+
+  @Override
+  public HistoryPage history(String workflowId, HistoryQuery query) {
+    return nodes.getFirst().history(workflowId, query);
+  }
+
+  @Override
+  public long[] stopAndMeasureStateStores() throws IOException {
+    local.close();
+    long[] bytes = new long[nodes.size()];
+    for (int i = 0; i < bytes.length; i++) {
+      bytes[i] = Target.sizeOf(root.resolve("node-" + (i + 1)).resolve("state"));
+    }
+    return bytes;
   }
 
   @Override

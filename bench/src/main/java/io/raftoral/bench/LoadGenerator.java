@@ -1,5 +1,6 @@
 package io.raftoral.bench;
 
+import io.raftoral.workflow.ExecutionMode;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -29,8 +30,8 @@ public final class LoadGenerator implements Callable<Integer> {
   @Option(names = "--workload", description = "seq10 (default), fanin or bigstate")
   String workload = "seq10";
 
-  @Option(names = "--nodes", split = ",", description = "cluster sizes, e.g. 1,3 (default: 1,3)")
-  List<Integer> nodes = List.of(1, 3);
+  @Option(names = "--nodes", split = ",", description = "cluster sizes, e.g. 1,3 (default: 1,3; bigstate: 3)")
+  List<Integer> nodes;
 
   @Option(names = "--mode", split = ",", description = "embedded (default: nodes in this JVM) and/or processes "
       + "(raftoral node processes, driven through the gRPC client API), e.g. embedded,processes")
@@ -42,8 +43,20 @@ public final class LoadGenerator implements Callable<Integer> {
   @Option(names = "--seconds", description = "measured seconds per row (default 20)")
   int seconds = 20;
 
-  @Option(names = "--rounds", description = "bigstate: workflows per key count (default 3)")
-  int rounds = 3;
+  @Option(names = "--checkpoints", description = "bigstate: checkpoints the workflow writes (default 100,000)")
+  int checkpoints = 100_000;
+
+  @Option(names = "--keys", split = ",", description = "bigstate: key counts, one workflow each, written round-robin (default 1,1000)")
+  List<Integer> keys = List.of(1, 1_000);
+
+  @Option(names = "--value-bytes", description = "bigstate: bytes per checkpoint value (default 1024)")
+  int valueBytes = 1024;
+
+  @Option(names = "--heap-every", description = "bigstate: live heap of every node after every N checkpoints (default 10,000)")
+  int heapEvery = 10_000;
+
+  @Option(names = "--execution", split = ",", description = "bigstate: execution modes, one workflow each (default HOT_STANDBY,OWNER_ONLY)")
+  List<ExecutionMode> executionModes = List.of(ExecutionMode.HOT_STANDBY, ExecutionMode.OWNER_ONLY);
 
   @Option(names = "--warmup", description = "warm-up seconds per row (default 10); fanin warms up with a closed loop at C = 128")
   int warmup = 10;
@@ -102,15 +115,17 @@ public final class LoadGenerator implements Callable<Integer> {
     if (seconds <= 0 && idleSeconds <= 0) {
       throw new CommandLine.ParameterException(new CommandLine(this), "--seconds 0 (no load) needs --idle-seconds S");
     }
+    if (workload.equals("bigstate") && (checkpoints < 1 || valueBytes < 1 || heapEvery < 1 || keys.stream().anyMatch(k -> k < 1))) {
+      throw new CommandLine.ParameterException(new CommandLine(this), "--checkpoints, --keys, --value-bytes and --heap-every must be positive");
+    }
+    List<Integer> sizes = nodes != null ? nodes : workload.equals("bigstate") ? List.of(3) : List.of(1, 3);
     if (!json) {
-      System.out.println(Report.HEADER);
+      System.out.println(workload.equals("bigstate") ? BigStateBench.Row.HEADER : Report.HEADER);
     }
     for (String mode : modes) {
-      for (int size : nodes) {
+      for (int size : sizes) {
         if (workload.equals("bigstate")) {
-          for (Report r : bigState(mode, size)) {
-            System.out.println(json ? r.json() : r.markdown());
-          }
+          bigState(mode, size);
           continue;
         }
         for (int c : workload.equals("fanin") ? List.of(1000) : seconds <= 0 ? List.of(0) : clients) {
@@ -360,48 +375,23 @@ public final class LoadGenerator implements Callable<Integer> {
   }
 
   /**
-   * bigstate: a workflow writes 10,000 checkpoints of 256 B to one key, {@code --rounds} times,
-   * then one to 1,000 keys as often; after each, the summed RSS of the processes that hold nodes
-   * and their live heap (after a full GC). A small one runs first, so that the JIT and the heap are
-   * past their start-up growth when "before" is taken; memory is flat when the later rounds stop
-   * adding to it. Durations, rates and CPU cover the workflows only, not the forced GCs between.
+   * bigstate: for each execution mode and key count, a fresh cluster runs one {@link BigState}
+   * workflow ({@link BigStateBench}: live heap of every node after every {@code --heap-every}
+   * checkpoints, history query latency, state store bytes on disk). Prints each row once its
+   * workflow is measured.
    */
-  List<Report> bigState(String mode, int size) throws Exception {
-    int writes = 10_000;
-    try (Target target = open(mode, size)) {
-      target.bigState(1_000, 10);
-      List<Report> rows = new ArrayList<>();
-      for (int keys : List.of(1, 1_000)) {
-        double rssFirst = Arrays.stream(target.rssMb()).sum();
-        double liveFirst = Arrays.stream(target.liveHeapMb()).sum();
-        StringBuilder rss = new StringBuilder(String.format(java.util.Locale.ROOT, "%.0f", rssFirst));
-        StringBuilder live = new StringBuilder(String.format(java.util.Locale.ROOT, "%.0f", liveFirst));
-        var h = new org.HdrHistogram.Histogram(3);
-        Usage before = Usage.of(target);
-        Usage after = before; // advanced by the workflows' own time only
-        int errors = 0;
-        for (int round = 0; round < rounds; round++) {
-          Usage start = Usage.of(target);
-          errors += writes - target.bigState(writes, keys);
-          Usage end = Usage.of(target);
-          after = after.plus(start, end);
-          h.recordValue((end.wallNanos - start.wallNanos) / 1000);
-          rss.append(String.format(java.util.Locale.ROOT, " -> %.0f", Arrays.stream(target.rssMb()).sum()));
-          live.append(String.format(java.util.Locale.ROOT, " -> %.0f", Arrays.stream(target.liveHeapMb()).sum()));
+  List<BigStateBench.Row> bigState(String mode, int size) throws Exception {
+    List<BigStateBench.Row> rows = new ArrayList<>();
+    for (ExecutionMode execution : executionModes) {
+      for (int k : keys) {
+        try (Target target = open(mode, size)) {
+          BigStateBench.Row r = BigStateBench.run(target, execution, k, checkpoints, valueBytes, heapEvery);
+          System.out.println(json ? r.json() : r.markdown());
+          rows.add(r);
         }
-        double rssLast = Arrays.stream(target.rssMb()).sum();
-        double elapsed = (after.wallNanos - before.wallNanos) / 1e9;
-        System.err.printf(java.util.Locale.ROOT,
-            "bigstate: %d x %d checkpoints of 256 B over %d key(s) on %d node(s) (%s) in %.2f s; RSS MB %s (%+.0f MB); "
-                + "live heap after a full GC MB %s%n",
-            rounds, writes, keys, size, target.mode(), elapsed, rss, rssLast - rssFirst, live);
-        Report r = report(target, 1, rounds / elapsed, h, before, after, elapsed, rounds, errors);
-        rows.add(new Report("bigstate/" + keys + (keys == 1 ? "key" : "keys"), r.nodes(), r.mode(), 1, r.workflowsPerSecond(),
-            rounds * writes / elapsed, r.p50Ms(), r.p90Ms(), r.p99Ms(), r.cpuPercent(), rssLast, r.completed(), errors,
-            r.nodeCpuPercent(), r.nodeRssMb(), r.loadGeneratorCpuPercent()));
       }
-      return rows;
     }
+    return rows;
   }
 
   private Report report(Target target, int c, double wfs, org.HdrHistogram.Histogram h, Usage before, Usage after,
@@ -424,15 +414,6 @@ public final class LoadGenerator implements Callable<Integer> {
   private record Usage(long wallNanos, double[] nodeCpuSeconds, double selfCpuSeconds) {
     static Usage of(Target target) {
       return new Usage(System.nanoTime(), target.cpuSeconds(), EmbeddedCluster.processCpuSeconds());
-    }
-
-    /** This usage advanced by what was used from {@code start} to {@code end}. */
-    Usage plus(Usage start, Usage end) {
-      double[] cpu = nodeCpuSeconds.clone();
-      for (int i = 0; i < cpu.length; i++) {
-        cpu[i] += end.nodeCpuSeconds[i] - start.nodeCpuSeconds[i];
-      }
-      return new Usage(wallNanos + end.wallNanos - start.wallNanos, cpu, selfCpuSeconds + end.selfCpuSeconds - start.selfCpuSeconds);
     }
   }
 }

@@ -1,10 +1,14 @@
 package io.raftoral.bench;
 
 import io.raftoral.client.RaftoralClient;
+import io.raftoral.common.HistoryPage;
+import io.raftoral.common.HistoryQuery;
+import io.raftoral.common.WorkflowInfo;
 import io.raftoral.proto.client.ClusterInfoReply;
 import io.raftoral.proto.client.ExecutionGroupInfo;
 import io.raftoral.proto.client.ManagementRole;
 import io.raftoral.proto.client.NodeInfo;
+import io.raftoral.workflow.WorkflowDefinition;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
@@ -48,6 +52,7 @@ final class ProcessCluster implements Target {
   static final Duration SETTLED = Duration.ofSeconds(5);
   static final Duration STOP_TIMEOUT = Duration.ofSeconds(15);
   static final Duration WORKFLOW_TIMEOUT = Duration.ofSeconds(60);
+  private static final com.fasterxml.jackson.databind.ObjectMapper JSON = new com.fasterxml.jackson.databind.ObjectMapper();
   private static final Pattern SERVING = Pattern.compile("node (\\d+) serving api");
 
   private record Node(int index, String raftAddress, String apiAddress, Path stdout, Path stderr, Process process) {}
@@ -58,7 +63,6 @@ final class ProcessCluster implements Target {
   private final List<Node> nodes = new CopyOnWriteArrayList<>(); // read by the shutdown hook
   private final List<RaftoralClient> clients = new ArrayList<>();
   private final String runId = Long.toHexString(ThreadLocalRandom.current().nextLong() >>> 16);
-  private final AtomicLong bigStates = new AtomicLong();
   private final AtomicLong seq10Clients = new AtomicLong(); // ids stay unique when a row makes clients twice (fanin's warm-up)
   private volatile boolean keepFiles;
   private List<Integer> groupSizeBounds = List.of();
@@ -407,12 +411,38 @@ final class ProcessCluster implements Target {
   }
 
   @Override
-  public int bigState(int writes, int keys) throws Exception {
-    String id = "bigstate-" + runId + "-" + bigStates.incrementAndGet();
-    RaftoralClient client = clients.getFirst();
-    client.start("bigstate", 1, ("\"" + writes + "," + keys + "\"").getBytes(StandardCharsets.UTF_8), id);
-    RaftoralClient.Outcome outcome = client.await(id, Duration.ofMinutes(10));
+  public void startBigState(WorkflowDefinition<BigState.Input, Integer> definition, String workflowId, BigState.Input input) {
+    try {
+      clients.getFirst().start(definition.type().name(), 1, JSON.writeValueAsBytes(input), workflowId);
+    } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+      throw new IllegalArgumentException(e);
+    }
+  }
+
+  @Override
+  public int awaitBigState(String workflowId, Duration timeout) {
+    RaftoralClient.Outcome outcome = clients.getFirst().await(workflowId, timeout);
     return Integer.parseInt(new String(outcome.resultOrThrow(), StandardCharsets.UTF_8).strip());
+  }
+
+  @Override
+  public WorkflowInfo describe(String workflowId) {
+    return clients.getFirst().describe(workflowId);
+  }
+
+  @Override
+  public HistoryPage history(String workflowId, HistoryQuery query) {
+    return clients.getFirst().history(workflowId, query);
+  }
+
+  @Override
+  public long[] stopAndMeasureStateStores() throws IOException {
+    stopNodes();
+    long[] bytes = new long[nodes.size()];
+    for (int i = 0; i < bytes.length; i++) {
+      bytes[i] = Target.sizeOf(root.resolve("node-" + (i + 1)).resolve("state"));
+    }
+    return bytes;
   }
 
   @Override

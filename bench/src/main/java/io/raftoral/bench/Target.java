@@ -1,8 +1,13 @@
 package io.raftoral.bench;
 
+import io.raftoral.common.HistoryPage;
+import io.raftoral.common.HistoryQuery;
+import io.raftoral.common.WorkflowInfo;
+import io.raftoral.workflow.WorkflowDefinition;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Comparator;
 import java.util.stream.Stream;
 
@@ -25,8 +30,24 @@ interface Target extends AutoCloseable {
   /** The client with this index; clients are spread over the nodes round-robin. Thread-safe per index. */
   Seq10Client client(int index);
 
-  /** Runs one {@code bigstate} workflow ({@link Workloads#BIGSTATE}) and returns its result. */
-  int bigState(int writes, int keys) throws Exception;
+  /** Starts a {@link BigState} workflow (of {@code definition}'s type, version 1) on the first node. */
+  void startBigState(WorkflowDefinition<BigState.Input, Integer> definition, String workflowId, BigState.Input input);
+
+  /** Waits for a {@link BigState} workflow's result (through the first node). */
+  int awaitBigState(String workflowId, Duration timeout) throws Exception;
+
+  /** The workflow as the first node describes it. */
+  WorkflowInfo describe(String workflowId);
+
+  /** One page of the workflow's history, as the first node answers it. */
+  HistoryPage history(String workflowId, HistoryQuery query);
+
+  /**
+   * Stops every node cleanly (a clean stop snapshots, which flushes each state store's memtables
+   * to its files) and returns the bytes on disk of each node's state stores ({@code
+   * <data-dir>/state/}, every execution group's RocksDB); {@link #close()} then only cleans up.
+   */
+  long[] stopAndMeasureStateStores() throws Exception;
 
   /** CPU seconds used so far by each process that holds nodes (embedded: this one). */
   double[] cpuSeconds();
@@ -77,6 +98,20 @@ interface Target extends AutoCloseable {
       // not Linux, or the process is gone: report 0
     }
     return 0;
+  }
+
+  /** The bytes of the regular files under {@code dir}; 0 when it does not exist. */
+  static long sizeOf(Path dir) throws IOException {
+    if (!Files.exists(dir)) {
+      return 0;
+    }
+    try (Stream<Path> paths = Files.walk(dir)) {
+      long bytes = 0;
+      for (Path p : paths.filter(Files::isRegularFile).toList()) {
+        bytes += Files.size(p);
+      }
+      return bytes;
+    }
   }
 
   /** Removes a directory tree; leftovers in the temp directory are harmless. */

@@ -20,24 +20,4 @@ final class Workloads {
         }
         return value;
       });
-
-  /**
-   * bigstate: input "writes,keys"; writes {@code writes} checkpoints of 256 B, round-robin over
-   * {@code keys} keys; the result is how many committed values came back with the written bytes.
-   */
-  static final WorkflowDefinition<String, Integer> BIGSTATE = WorkflowDefinition.of("bigstate", 1, String.class, Integer.class,
-      (ctx, spec) -> {
-        String[] parts = spec.split(",");
-        int writes = Integer.parseInt(parts[0]);
-        int keys = Integer.parseInt(parts[1]);
-        int intact = 0;
-        for (int i = 0; i < writes; i++) {
-          byte[] value = new byte[256];
-          java.util.Arrays.fill(value, (byte) i);
-          if (java.util.Arrays.equals(ctx.checkpointBytes("k" + (i % keys), value), value)) {
-            intact++;
-          }
-        }
-        return intact;
-      });
 }

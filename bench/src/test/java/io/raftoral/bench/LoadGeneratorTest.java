@@ -31,18 +31,32 @@ class LoadGeneratorTest {
     assertThat(row.markdown()).startsWith("| fanin | 1 | embedded | 1000 |");
   }
 
-  /** bigstate's workflow gets back every value it wrote, and the rows count the three rounds. */
+  /**
+   * bigstate: each workflow (both execution modes) gets back every value it wrote, pauses at every
+   * heap measurement, and its history answers all three timed queries.
+   */
   @Test
-  void bigStateRowsCountEveryWorkflowAndEveryCheckpoint() throws Exception {
-    try (Target target = EmbeddedCluster.start(1)) {
-      assertThat(target.bigState(300, 7)).isEqualTo(300);
-    }
-    java.util.List<Report> rows = new LoadGenerator().bigState("embedded", 1);
-    assertThat(rows).extracting(Report::workload).containsExactly("bigstate/1key", "bigstate/1000keys");
+  void bigStateMeasuresEveryPauseAndTheHistoryOfBothExecutionModes() throws Exception {
+    LoadGenerator generator = new LoadGenerator();
+    generator.workload = "bigstate";
+    generator.checkpoints = 2_500;
+    generator.heapEvery = 1_000;
+    generator.keys = java.util.List.of(3);
+    generator.valueBytes = 200;
+    java.util.List<BigStateBench.Row> rows = generator.bigState("embedded", 1);
+    assertThat(rows).extracting(BigStateBench.Row::execution)
+        .containsExactly(io.raftoral.workflow.ExecutionMode.HOT_STANDBY, io.raftoral.workflow.ExecutionMode.OWNER_ONLY);
     assertThat(rows).allSatisfy(r -> {
-      assertThat(r.errors()).isZero();
-      assertThat(r.completed()).isEqualTo(3);
-      assertThat(r.stepsPerSecond()).isEqualTo(r.workflowsPerSecond() * 10_000, org.assertj.core.data.Offset.offset(1e-6));
+      assertThat(r.intact()).isEqualTo(2_500);
+      assertThat(r.checkpointsPerSecond()).isPositive();
+      assertThat(r.storeBytes()[0]).isPositive();
+      assertThat(r.markdown()).startsWith("| bigstate | embedded | 1 | ");
     });
+  }
+
+  /** The i-th value is the same bytes on every node (each runs the function), of the asked size. */
+  @Test
+  void bigStateValuesAreDeterministicAndOfTheAskedSize() {
+    assertThat(BigState.value(7, 1024)).hasSize(1024).isEqualTo(BigState.value(7, 1024)).isNotEqualTo(BigState.value(8, 1024));
   }
 }
