@@ -17,8 +17,9 @@ import org.junit.jupiter.api.Test;
  * Issue 21, memory flat within one workflow: a replica holds in memory only what its local run
  * has not consumed yet and the latest value per key, not every value the workflow wrote. Three
  * node processes with 256 MiB heaps ({@link NodeProcesses}' {@code -Xmx256m}) run a
- * {@code bigstate} workflow of 100,000 checkpoints of 4 KiB: 400 MB of values on every replica,
- * which no heap of 256 MiB can hold; once HOT_STANDBY (every replica runs the function), then
+ * {@code bigstate} workflow of 100,000 checkpoints of 3 KiB: 300 MB of values on every replica,
+ * which no heap of 256 MiB can hold (with 4 KiB values, the code before issue 21 stalled at
+ * about 51,000 checkpoints, its old generation full); once HOT_STANDBY (every replica runs the function), then
  * OWNER_ONLY. Each completes with every value intact, and every node is still alive and answers
  * for all 100,000 checkpoints from its store. The live heap itself is measured by {@code bench/run --workload bigstate}
  * (docs/BENCHMARKS.md), not asserted here.
@@ -26,7 +27,7 @@ import org.junit.jupiter.api.Test;
 class BigWorkflowHeapTest {
   private static final int CHECKPOINTS = 100_000;
   private static final int KEYS = 1_000;
-  private static final int VALUE_BYTES = 4_096;
+  private static final int VALUE_BYTES = 3_072;
   /** The run fails when the workflow commits nothing for this long (a node out of memory stalls it). */
   private static final Duration STALLED = Duration.ofSeconds(60);
   private static final Duration LIMIT = Duration.ofMinutes(10);
