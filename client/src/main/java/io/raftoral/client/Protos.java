@@ -99,6 +99,11 @@ public final class Protos {
           .setReason(io.raftoral.proto.client.ReplayDivergenceReason.valueOf("DIVERGENCE_" + d.reason().name()))
           .setKey(d.key()).setSeq(d.seq()).setExpected(d.expected()).setGot(d.got()).setMessage(d.message()));
     }
+    for (ReplayReport.Note note : r.notes()) {
+      b.addNotes(io.raftoral.proto.client.ReplayNote.newBuilder().setStep(note.step())
+          .setKind(io.raftoral.proto.client.ReplayNoteKind.valueOf("NOTE_" + note.kind().name()))
+          .setKey(note.key()).setSeq(note.seq()).setMessage(note.message()));
+    }
     return b.build();
   }
 
@@ -112,8 +117,16 @@ public final class Protos {
       d = new ReplayReport.Divergence(p.getStep(), ReplayReport.Reason.valueOf(p.getReason().name().substring("DIVERGENCE_".length())),
           p.getKey(), p.getSeq(), p.getExpected(), p.getGot(), p.getMessage());
     }
+    java.util.List<ReplayReport.Note> notes = new java.util.ArrayList<>();
+    for (io.raftoral.proto.client.ReplayNote p : r.getNotesList()) {
+      if (!p.getKind().name().startsWith("NOTE_")) {
+        throw new IllegalStateException("unknown replay note kind " + p.getKind());
+      }
+      notes.add(new ReplayReport.Note(p.getStep(), ReplayReport.NoteKind.valueOf(p.getKind().name().substring("NOTE_".length())),
+          p.getKey(), p.getSeq(), p.getMessage()));
+    }
     return new ReplayReport(r.getWorkflowId(), new WorkflowType(r.getType(), r.getVersion()), fromProto(r.getStatus()),
-        r.getStepsReplayed(), r.getRecordedSteps(), r.getEndOfHistory(), d);
+        r.getStepsReplayed(), r.getRecordedSteps(), r.getEndOfHistory(), d, notes);
   }
 
   private static String nullToEmpty(String s) {

@@ -206,7 +206,26 @@ final class Printer {
       o.put("got", d.got());
       o.put("message", d.message());
     }
+    ArrayNode notes = n.putArray("notes");
+    for (io.raftoral.common.ReplayReport.Note note : r.notes()) {
+      ObjectNode o = notes.addObject();
+      o.put("step", note.step());
+      o.put("kind", note.kind().name());
+      o.put("key", note.key());
+      o.put("seq", note.seq());
+      o.put("message", note.message());
+    }
     return n;
+  }
+
+  /** The notes of a replay, one line each ("" when none). */
+  private static String replayNotes(io.raftoral.common.ReplayReport r) {
+    StringBuilder out = new StringBuilder();
+    for (io.raftoral.common.ReplayReport.Note note : r.notes()) {
+      out.append("\n  note at step ").append(note.step()).append(" (").append(note.kind()).append(") at ").append(note.key())
+          .append('#').append(note.seq()).append(": ").append(note.message());
+    }
+    return out.toString();
   }
 
   static String replayText(io.raftoral.common.ReplayReport r) {
@@ -214,14 +233,14 @@ final class Printer {
     io.raftoral.common.ReplayReport.Divergence d = r.divergence();
     if (d == null) {
       return "matches: " + r.stepsReplayed() + " steps replayed of " + r.recordedSteps() + " recorded, " + what
-          + (r.endOfHistory() ? "; reached the end of the history of the running workflow" : "");
+          + (r.endOfHistory() ? "; reached the end of the history of the running workflow" : "") + replayNotes(r);
     }
     return "diverges at step " + d.step() + " (" + d.reason() + ")" + (d.key().isEmpty() ? "" : " at " + d.key() + "#" + d.seq())
         + ", " + what + "\n"
         + "  expected: " + d.expected() + "\n"
         + "  got:      " + d.got() + "\n"
         + "  " + d.message() + "\n"
-        + r.stepsReplayed() + " steps replayed of " + r.recordedSteps() + " recorded";
+        + r.stepsReplayed() + " steps replayed of " + r.recordedSteps() + " recorded" + replayNotes(r);
   }
 
   // --- cluster ---

@@ -252,13 +252,13 @@ public final class WorkflowEntry {
     historyKeptLastPerKey = n;
   }
 
+  // CRC32C (a CPU instruction) of the value, with its key, seq and length: what replicas compare.
   private static long valueHash(String key, long seq, ByteString value) {
     java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
     crc.update(value.asReadOnlyByteBuffer());
     long h = key.hashCode();
     h = h * 0x9E3779B97F4A7C15L + seq;
-    h = h * 0x9E3779B97F4A7C15L + ((crc.getValue() << 32) | (value.hashCode() & 0xFFFFFFFFL));
-    h = h * 0x9E3779B97F4A7C15L + value.size();
+    h = h * 0x9E3779B97F4A7C15L + ((crc.getValue() << 32) | value.size());
     return mix(h);
   }
 

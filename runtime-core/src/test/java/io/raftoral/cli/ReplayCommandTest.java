@@ -36,6 +36,9 @@ class ReplayCommandTest {
   // The code the nodes have now: false as recorded, true after the "new deployment".
   private static final AtomicBoolean NEW_CODE = new AtomicBoolean();
   private static final AtomicInteger SIDE_EFFECTS = new AtomicInteger();
+  // The probe workflow's code: without a side effect as recorded, with one after.
+  private static final AtomicBoolean PROBING = new AtomicBoolean();
+  private static String probeId;
 
   @TempDir static Path tmp;
   private static TestCluster cluster;
@@ -59,6 +62,16 @@ class ReplayCommandTest {
         String status = ctx.checkpoint("status", "charged");
         return status + ":" + ctx.checkpoint("ship", charged + 1);
       }));
+      b.register(WorkflowDefinition.of("probe", 1, String.class, String.class, (ctx, in) -> {
+        if (PROBING.get()) {
+          try {
+            ctx.checkpointCompute("probe", String.class, () -> "probed");
+          } catch (IllegalStateException failed) {
+            // as a failed side effect leaves it: go on without
+          }
+        }
+        return ctx.checkpoint("a", in);
+      }));
       if (id != 3) {
         b.register(WorkflowDefinition.of("other", 1, String.class, String.class, (ctx, in) -> ctx.checkpoint("a", in)));
       }
@@ -66,6 +79,8 @@ class ReplayCommandTest {
     cluster.makeOwner(1);
     orderId = cluster.node(1).start("order", 1, 4, String.class).workflowId();
     assertThat(cluster.node(1).handle(orderId, String.class).result(Duration.ofSeconds(60))).isEqualTo("charged:41");
+    probeId = cluster.node(1).start("probe", 1, "p", String.class).workflowId();
+    cluster.node(1).handle(probeId, String.class).result(Duration.ofSeconds(60));
     otherId = cluster.node(1).start("other", 1, "x", String.class).workflowId();
     cluster.node(1).handle(otherId, String.class).result(Duration.ofSeconds(60));
   }
@@ -116,6 +131,36 @@ class ReplayCommandTest {
       }
     }
     assertThat(SIDE_EFFECTS.get()).as("side effects: the recorded run's only").isEqualTo(1);
+  }
+
+  // A side effect the history has no trace of is taken as one that failed: a note, over gRPC
+  // and in the CLI's text and JSON, not a divergence.
+  @Test
+  void notesOfAssumedFailuresReachTheClientAndTheCli() throws Exception {
+    PROBING.set(true);
+    try (RaftoralClient client = RaftoralClient.connect(api.get(2L))) {
+      ReplayReport report = client.replay(probeId);
+      assertThat(report.matches()).as("report %s", report).isTrue();
+      assertThat(report).isEqualTo(cluster.node(2).replay(probeId));
+      assertThat(report.notes()).singleElement().satisfies(n -> {
+        assertThat(n.kind()).isEqualTo(ReplayReport.NoteKind.ASSUMED_FAILED);
+        assertThat(n.step()).isEqualTo(1);
+        assertThat(n.key() + "#" + n.seq()).isEqualTo("probe#0");
+      });
+
+      Result text = cli("replay", probeId);
+      assertThat(text.exit).isEqualTo(ExitCode.OK);
+      assertThat(text.out).contains("note at step 1 (ASSUMED_FAILED) at probe#0: ");
+      JsonNode json = JSON.readTree(cli("replay", probeId, "--output", "json").out);
+      assertThat(json.path("notes")).hasSize(1);
+      assertThat(json.path("notes").get(0).path("kind").asText()).isEqualTo("ASSUMED_FAILED");
+      assertThat(json.path("notes").get(0).path("key").asText()).isEqualTo("probe");
+    } finally {
+      PROBING.set(false);
+    }
+    try (RaftoralClient client = RaftoralClient.connect(api.get(2L))) {
+      assertThat(client.replay(probeId).notes()).isEmpty();
+    }
   }
 
   @Test
