@@ -318,18 +318,23 @@ public final class WorkflowState {
   /**
    * Applies a retention policy as the workflow ends: only the last {@code n} values of each key
    * stay stored (0: all of them). Never while it runs: a run that replays it (a new owner, a
-   * restart) reads every position from seq 0.
+   * restart) reads every position from seq 0. The record notes {@code n} only when a value went:
+   * a history the policy left whole still starts at its first step (and replays).
    */
   private static void keepLast(WorkflowEntry w, long n, Changes changes) {
     if (n <= 0) {
       return;
     }
-    w.historyKept(n);
+    boolean[] trimmed = {false};
     w.keyCounts().forEach((key, count) -> {
       if (count > n) {
         changes.trimmed(w.workflowId(), key, count - n);
+        trimmed[0] = true;
       }
     });
+    if (trimmed[0]) {
+      w.historyKept(n);
+    }
   }
 
   /** Why a checkpoint or end proposal may not change {@code w}, or null when it may. */
