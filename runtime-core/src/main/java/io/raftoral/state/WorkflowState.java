@@ -184,12 +184,18 @@ public final class WorkflowState {
     }
     if (!w.isRunning()) {
       w.countStoredCheckpoint();
+      if (memory != null) {
+        memory.checkpoint(workflowId, key, seq, value, CheckpointInfo.UNKNOWN); // what the store holds
+      }
       return true;
     }
     if (w.nextSeq(key) != seq) {
       return false;
     }
     w.appendCheckpoint(key, value);
+    if (memory != null) {
+      memory.checkpoint(workflowId, key, seq, value, CheckpointInfo.UNKNOWN);
+    }
     return true;
   }
 
@@ -224,6 +230,10 @@ public final class WorkflowState {
    * its entry is detached so a local run of it stops.
    */
   public void replaceWith(WorkflowState other) {
+    if (memory != null) {
+      // Kept entries read through this state's values: they become the incoming state's.
+      memory.replaceWith(other.memory);
+    }
     for (WorkflowEntry incoming : other.workflows.values()) {
       WorkflowEntry existing = workflows.putIfAbsent(incoming.workflowId(), incoming);
       if (existing != null) {
