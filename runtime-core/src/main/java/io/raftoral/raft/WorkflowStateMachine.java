@@ -317,6 +317,7 @@ public final class WorkflowStateMachine extends GroupStateMachine {
     synchronized (storeLock) {
       closed = true;
       closeStore();
+      storeLock.notifyAll(); // reads waiting for a paused store give up: nothing reopens it now
     }
     super.close();
   }

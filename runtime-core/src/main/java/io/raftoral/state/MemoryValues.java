@@ -56,6 +56,18 @@ final class MemoryValues implements CommittedValues, WorkflowState.Changes {
     }
   }
 
+  /** Holds exactly the values of {@code other} (none when null: a state with a store). */
+  void replaceWith(MemoryValues other) {
+    values.clear();
+    if (other != null) {
+      other.values.forEach((k, list) -> {
+        synchronized (list) {
+          values.put(k, new ArrayList<>(list));
+        }
+      });
+    }
+  }
+
   /** These changes, then {@code next}'s. */
   WorkflowState.Changes andThen(WorkflowState.Changes next) {
     if (next == WorkflowState.Changes.NONE) {

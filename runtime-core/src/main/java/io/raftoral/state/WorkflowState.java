@@ -184,12 +184,18 @@ public final class WorkflowState {
     }
     if (!w.isRunning()) {
       w.countStoredCheckpoint();
+      if (memory != null) {
+        memory.checkpoint(workflowId, key, seq, value, CheckpointInfo.UNKNOWN); // what the store holds
+      }
       return true;
     }
     if (w.nextSeq(key) != seq) {
       return false;
     }
     w.appendCheckpoint(key, value);
+    if (memory != null) {
+      memory.checkpoint(workflowId, key, seq, value, CheckpointInfo.UNKNOWN);
+    }
     return true;
   }
 
@@ -224,6 +230,10 @@ public final class WorkflowState {
    * its entry is detached so a local run of it stops.
    */
   public void replaceWith(WorkflowState other) {
+    if (memory != null) {
+      // Kept entries read through this state's values: they become the incoming state's.
+      memory.replaceWith(other.memory);
+    }
     for (WorkflowEntry incoming : other.workflows.values()) {
       WorkflowEntry existing = workflows.putIfAbsent(incoming.workflowId(), incoming);
       if (existing != null) {
@@ -318,18 +328,23 @@ public final class WorkflowState {
   /**
    * Applies a retention policy as the workflow ends: only the last {@code n} values of each key
    * stay stored (0: all of them). Never while it runs: a run that replays it (a new owner, a
-   * restart) reads every position from seq 0.
+   * restart) reads every position from seq 0. The record notes {@code n} only when a value went:
+   * a history the policy left whole still starts at its first step (and replays).
    */
   private static void keepLast(WorkflowEntry w, long n, Changes changes) {
     if (n <= 0) {
       return;
     }
-    w.historyKept(n);
+    boolean[] trimmed = {false};
     w.keyCounts().forEach((key, count) -> {
       if (count > n) {
         changes.trimmed(w.workflowId(), key, count - n);
+        trimmed[0] = true;
       }
     });
+    if (trimmed[0]) {
+      w.historyKept(n);
+    }
   }
 
   /** Why a checkpoint or end proposal may not change {@code w}, or null when it may. */

@@ -138,6 +138,10 @@ public final class StateStore implements AutoCloseable {
         .setCreateIfMissing(fresh)
         // A store written before the checkpoint family existed gets it on first open (migrate moves its values there).
         .setCreateMissingColumnFamilies(true)
+        // The WAL is off: without atomic flush a family whose memtable fills is flushed alone, and
+        // a crash then keeps the two families at different entries (the applied position, in
+        // the default family, past values lost from the other, or values of unstored workflows).
+        .setAtomicFlush(true)
         .setParanoidChecks(true);
     // The state is small per group and several groups share a node: modest memtables.
     ColumnFamilyOptions records = new ColumnFamilyOptions().setWriteBufferSize(8L << 20).setMaxWriteBufferNumber(2);
