@@ -76,7 +76,28 @@ public final class WorkflowStateMachine extends GroupStateMachine {
     Refused check(Command command);
   }
 
-  private final WorkflowState state = new WorkflowState(this::storedValue);
+  // The committed values a replica's entries do not hold in memory: this group's store.
+  private final CommittedValues storedValues = new CommittedValues() {
+    @Override
+    public com.google.protobuf.ByteString read(String workflowId, String key, long seq) {
+      return storedValue(workflowId, key, seq);
+    }
+
+    @Override
+    public void forEachStored(String workflowId, Stored consumer) {
+      synchronized (storeLock) { // held already on the apply thread, which alone calls this
+        if (store == null) {
+          throw new CommittedValues.Unavailable("group " + group() + ": the state store is closed", null);
+        }
+        try {
+          store.forEachCheckpoint(workflowId, consumer::accept);
+        } catch (CorruptStateException e) {
+          throw new CommittedValues.Unavailable(e.getMessage(), e);
+        }
+      }
+    }
+  };
+  private final WorkflowState state = new WorkflowState(storedValues);
   private final Path stateRoot;
   private final CheckpointSnapshotStorage snapshots = new CheckpointSnapshotStorage();
   // Guards the store: Ratis pauses (closes it) on an install thread while the apply thread may run.
@@ -222,7 +243,7 @@ public final class WorkflowStateMachine extends GroupStateMachine {
   }
 
   private WorkflowState load(StateStore store) throws CorruptStateException {
-    WorkflowState loaded = new WorkflowState(this::storedValue);
+    WorkflowState loaded = new WorkflowState(storedValues);
     store.load(new StateStore.Visitor() {
       @Override
       public void owner(long node, long term) {
@@ -542,29 +563,51 @@ public final class WorkflowStateMachine extends GroupStateMachine {
    * A page of the group's workflows in id order strictly after the cursor, each with its
    * checkpoints and their infos, from the store (which alone keeps the infos, and an ended
    * workflow's values). Workflows are added while the page stays within {@code max_bytes} (at least
-   * one); {@code more} when others follow. Read under the store's lock, so no entry is applied
+   * one); {@code more} when others follow. A workflow whose checkpoints do not fit a page comes
+   * alone, a chunk of its checkpoints at a time ({@code chunk}), then whole ({@code continued}:
+   * the rest of its checkpoints). Read under the store's lock, so no entry is applied
    * in between; on a sealed group the state no longer changes, so pages read one by one are final.
    */
   public QueryReply.Builder export(ExportWorkflows q) throws CorruptStateException {
     long maxBytes = q.getMaxBytes() > 0 ? q.getMaxBytes() : DEFAULT_EXPORT_BYTES;
-    String after = q.getAfterWorkflowId();
+    // Inside a workflow too big for one page, the page starts with the rest of its checkpoints.
+    String inside = q.getInWorkflowId();
+    String after = inside.isEmpty() ? q.getAfterWorkflowId() : inside;
     QueryReply.Builder reply = QueryReply.newBuilder();
     synchronized (storeLock) {
       if (store == null) {
         throw new IllegalStateException("group " + group() + ": the state store is closed (a snapshot is being installed); ask again");
       }
-      java.util.Iterator<WorkflowEntry> page = state.workflows().stream()
-          .filter(w -> w.workflowId().compareTo(after) > 0)
-          .sorted(Comparator.comparing(WorkflowEntry::workflowId))
-          .iterator();
+      java.util.List<WorkflowEntry> candidates = new java.util.ArrayList<>();
+      if (!inside.isEmpty() && state.get(inside) != null) {
+        candidates.add(state.get(inside));
+      }
+      state.workflows().stream().filter(w -> w.workflowId().compareTo(after) > 0)
+          .sorted(Comparator.comparing(WorkflowEntry::workflowId)).forEach(candidates::add);
       long bytes = 0;
-      while (page.hasNext()) {
-        WorkflowEntry w = page.next();
+      for (WorkflowEntry w : candidates) {
         io.raftoral.proto.raft.WorkflowRecord record = w.toRecord();
-        ExportedWorkflow exported = ExportedWorkflow.newBuilder().setRecord(record)
-            .addAllCheckpoints(store.checkpoints(w.workflowId()))
+        boolean continued = w.workflowId().equals(inside);
+        long budget = Math.max(1, maxBytes - bytes - record.getSerializedSize());
+        StateStore.HistorySlice checkpoints = continued
+            ? store.checkpointsAfter(w.workflowId(), q.getAfterKey(), q.getAfterSeq(), budget)
+            : store.checkpointsAfter(w.workflowId(), null, 0, budget);
+        if (checkpoints.more()) {
+          if (reply.getExportedCount() > 0) {
+            return reply.setMore(true); // it starts the next page, alone
+          }
+          // Too big for any page: the next of its checkpoints, to be copied ahead of it.
+          return reply.setChunk(true).setMore(true).addExported(ExportedWorkflow.newBuilder().setRecord(record)
+              .addAllCheckpoints(checkpoints.entries()));
+        }
+        ExportedWorkflow exported = ExportedWorkflow.newBuilder().setRecord(record).setContinued(continued)
+            .addAllCheckpoints(checkpoints.entries().stream()
+                .sorted(Comparator.comparing(io.raftoral.proto.raft.ExportedCheckpoint::getKey)
+                    .thenComparingLong(io.raftoral.proto.raft.ExportedCheckpoint::getSeq)).toList())
             .build();
-        long size = exported.getSerializedSize();
+        // Counted as the chunks are ({@link StateStore#pageBytes}), so a workflow that fits a chunk's budget fits here.
+        long size = record.getSerializedSize()
+            + exported.getCheckpointsList().stream().mapToLong(c -> StateStore.pageBytes(c.getKey(), c.getValue().toByteArray())).sum();
         if (reply.getExportedCount() > 0 && bytes + size > maxBytes) {
           return reply.setMore(true);
         }

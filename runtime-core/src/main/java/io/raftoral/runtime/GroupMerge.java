@@ -96,6 +96,10 @@ final class GroupMerge {
   // When this leader began to wait for the source's own leader to seal it (nanos).
   private long sealWaitSince = System.nanoTime();
   private String cursor = "";
+  // Inside a workflow too big for one page: its id and the last checkpoint copied (AdoptCheckpoints).
+  private String chunkOf = "";
+  private String chunkKey = "";
+  private long chunkSeq;
   private long adopted;
 
   GroupMerge(long self, MembershipController.GroupProposer groups, GroupQuery queries, Duration timeout) {
@@ -124,6 +128,7 @@ final class GroupMerge {
       sealed = false;
       sealWaitSince = System.nanoTime();
       cursor = "";
+      chunkOf = "";
       adopted = 0;
     }
     ExecutionGroupRecord into = t.getExecutionGroupsList().stream()
@@ -163,8 +168,28 @@ final class GroupMerge {
         LOG.info("node {}: group {} sealed; copying its workflows into group {}", self, g.getIndex(), into.getIndex());
         return null;
       }
-      QueryReply page = queries.query(fromId, Query.newBuilder()
-          .setExport(ExportWorkflows.newBuilder().setAfterWorkflowId(cursor).setMaxBytes(PAGE_BYTES)).build(), timeout);
+      QueryReply page = queries.query(fromId, Query.newBuilder().setExport(ExportWorkflows.newBuilder()
+          .setAfterWorkflowId(cursor).setMaxBytes(PAGE_BYTES).setInWorkflowId(chunkOf).setAfterKey(chunkKey).setAfterSeq(chunkSeq))
+          .build(), timeout);
+      if (page.getChunk()) {
+        // A workflow too big for one page: its checkpoints go ahead of it, a page at a time.
+        if (!leading.getAsBoolean()) {
+          return null;
+        }
+        io.raftoral.proto.raft.ExportedWorkflow part = page.getExported(0);
+        var outcome = groups.propose(intoId, Command.newBuilder().setAdoptCheckpoints(io.raftoral.proto.raft.AdoptCheckpoints
+            .newBuilder().setFromGroup(g.getGroupId()).setWorkflowId(part.getRecord().getWorkflowId())
+            .addAllCheckpoints(part.getCheckpointsList())).build()).get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+        if (outcome.result().getCode() != ResultCode.APPLIED) {
+          LOG.info("node {}: group {} did not take checkpoints of group {}: {}", self, into.getIndex(), g.getIndex(), outcome.result());
+          return null;
+        }
+        var last = part.getCheckpoints(part.getCheckpointsCount() - 1);
+        chunkOf = part.getRecord().getWorkflowId();
+        chunkKey = last.getKey();
+        chunkSeq = last.getSeq();
+        return null;
+      }
       if (page.getExportedCount() > 0) {
         if (!leading.getAsBoolean()) {
           return null;
@@ -178,6 +203,7 @@ final class GroupMerge {
         }
         adopted += page.getExportedCount();
         cursor = page.getExported(page.getExportedCount() - 1).getRecord().getWorkflowId();
+        chunkOf = "";
       }
       if (page.getMore()) {
         return null;

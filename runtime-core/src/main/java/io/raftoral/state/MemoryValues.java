@@ -14,8 +14,11 @@ import java.util.concurrent.ConcurrentHashMap;
 final class MemoryValues implements CommittedValues, WorkflowState.Changes {
   private record Key(String workflowId, String key) {}
 
+  private record Position(String workflowId, String key, long seq) {}
+
   // Index seq of each list: the value at that seq, null once trimmed.
   private final Map<Key, List<ByteString>> values = new ConcurrentHashMap<>();
+  private final Map<Position, CheckpointInfo> infos = new ConcurrentHashMap<>();
 
   @Override
   public ByteString read(String workflowId, String key, long seq) {
@@ -35,13 +38,37 @@ final class MemoryValues implements CommittedValues, WorkflowState.Changes {
       while (list.size() < seq) {
         list.add(null); // adopted from a trimmed history: the positions before it are gone
       }
-      list.add(value);
+      if (seq < list.size()) {
+        list.set((int) seq, value); // copied again (a merge redone): the same value
+      } else {
+        list.add(value);
+      }
     }
+    infos.put(new Position(workflowId, key, seq), info);
+  }
+
+  @Override
+  public void forEachStored(String workflowId, Stored consumer) {
+    values.entrySet().stream().filter(e -> e.getKey().workflowId().equals(workflowId))
+        .sorted(java.util.Map.Entry.comparingByKey(java.util.Comparator.comparing(Key::key)))
+        .forEach(e -> {
+          List<ByteString> list;
+          synchronized (e.getValue()) {
+            list = new ArrayList<>(e.getValue());
+          }
+          for (int seq = 0; seq < list.size(); seq++) {
+            if (list.get(seq) != null) {
+              consumer.accept(e.getKey().key(), seq, list.get(seq),
+                  infos.getOrDefault(new Position(workflowId, e.getKey().key(), seq), CheckpointInfo.UNKNOWN));
+            }
+          }
+        });
   }
 
   @Override
   public void removed(String workflowId) {
     values.keySet().removeIf(k -> k.workflowId().equals(workflowId));
+    infos.keySet().removeIf(p -> p.workflowId().equals(workflowId));
   }
 
   @Override
@@ -59,12 +86,14 @@ final class MemoryValues implements CommittedValues, WorkflowState.Changes {
   /** Holds exactly the values of {@code other} (none when null: a state with a store). */
   void replaceWith(MemoryValues other) {
     values.clear();
+    infos.clear();
     if (other != null) {
       other.values.forEach((k, list) -> {
         synchronized (list) {
           values.put(k, new ArrayList<>(list));
         }
       });
+      infos.putAll(other.infos);
     }
   }
 

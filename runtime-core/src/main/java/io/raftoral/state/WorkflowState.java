@@ -162,6 +162,7 @@ public final class WorkflowState {
       case SEAL_GROUP -> seal(command.getSealGroup().getMergeTarget(), changes);
       case ADOPT_WORKFLOWS -> adopt(command.getAdoptWorkflows(), changes);
       case ADOPTION_DONE -> adoptionDone(command.getAdoptionDone().getFromGroup(), changes);
+      case ADOPT_CHECKPOINTS -> adoptCheckpoints(command.getAdoptCheckpoints(), changes);
       case KIND_NOT_SET -> throw new IllegalArgumentException("command without a kind");
     };
   }
@@ -175,12 +176,14 @@ public final class WorkflowState {
 
   /**
    * Adds a stored checkpoint value (only counted for an ended workflow, whose values are not
-   * kept in memory; a running one's becomes its key's latest); returns false when it is not the next seq of its key (a gap: bad data).
+   * kept in memory; a running one's becomes its key's latest; one without its workflow was copied
+   * ahead of it by a merge and waits in the store); returns false when it is not the next seq of
+   * its key (a gap: bad data).
    */
   public boolean restoreCheckpoint(String workflowId, String key, long seq, com.google.protobuf.ByteString value) {
     WorkflowEntry w = workflows.get(workflowId);
     if (w == null) {
-      return false;
+      return true; // copied ahead of its workflow by a merge (AdoptCheckpoints): the workflow takes it when adopted
     }
     if (!w.isRunning()) {
       w.countStoredCheckpoint();
@@ -469,30 +472,32 @@ public final class WorkflowState {
       return result(ResultCode.APPLIED, WorkflowStatusCode.WORKFLOW_STATUS_UNSPECIFIED).toBuilder()
           .setMessage("the merge of group " + a.getFromGroup() + " into this group is done: its pages add nothing").build();
     }
+    // Built before anything changes, so a malformed page is refused whole.
+    java.util.Map<String, WorkflowEntry> built = new java.util.HashMap<>();
     for (io.raftoral.proto.raft.ExportedWorkflow x : a.getWorkflowsList()) {
       String malformed = malformed(x);
+      WorkflowEntry w = null;
+      if (malformed == null && !workflows.containsKey(x.getRecord().getWorkflowId())) {
+        w = WorkflowEntry.fromRecord(x.getRecord(), stored);
+        malformed = adoptedCheckpoints(w, x);
+      }
       if (malformed != null) {
         return result(ResultCode.INVALID_INPUT, WorkflowStatusCode.WORKFLOW_STATUS_UNSPECIFIED).toBuilder()
             .setMessage("workflows adopted from group " + a.getFromGroup() + ": " + malformed).build();
+      }
+      if (w != null) {
+        built.put(w.workflowId(), w);
       }
     }
     long added = 0;
     for (io.raftoral.proto.raft.ExportedWorkflow x : a.getWorkflowsList()) {
       io.raftoral.proto.raft.WorkflowRecord r = x.getRecord();
-      if (workflows.containsKey(r.getWorkflowId())) {
-        continue;
+      WorkflowEntry w = built.remove(r.getWorkflowId());
+      if (w == null) {
+        continue; // held here already (or twice in the page)
       }
-      WorkflowEntry w = WorkflowEntry.fromRecord(r, stored);
       if (w.isRunning()) {
         w.setOwner(owner.node());
-      }
-      for (io.raftoral.proto.raft.ExportedCheckpoint c : x.getCheckpointsList()) {
-        if (w.isRunning()) {
-          w.appendCheckpoint(c.getKey(), c.getValue());
-          w.addInfo(c.getKey(), c.getSeq(), infoOf(c));
-        } else {
-          w.countStoredCheckpoint(); // an ended workflow's values live in the store only
-        }
       }
       workflows.put(r.getWorkflowId(), w);
       changes.workflow(w);
@@ -503,6 +508,70 @@ public final class WorkflowState {
       added++;
     }
     return result(ResultCode.APPLIED, WorkflowStatusCode.WORKFLOW_STATUS_UNSPECIFIED).toBuilder().setPruned(added).build();
+  }
+
+  /**
+   * Adds to an adopted entry its checkpoints: for a {@code continued} workflow first those copied
+   * ahead of it (AdoptCheckpoints, in the store), then the page's. Null when they follow one
+   * another per key (a trimmed ended workflow's keys may start past seq 0), else why not.
+   */
+  private String adoptedCheckpoints(WorkflowEntry w, io.raftoral.proto.raft.ExportedWorkflow x) {
+    boolean trimmed = !w.isRunning() && x.getRecord().getHistoryKeptLastPerKey() > 0;
+    java.util.Map<String, Long> next = new java.util.HashMap<>();
+    String[] gap = {null};
+    CommittedValues.Stored add = (key, seq, value, info) -> {
+      Long expected = next.get(key);
+      if (gap[0] != null || (expected != null ? seq != expected : seq != 0 && !trimmed)) {
+        if (gap[0] == null) {
+          gap[0] = "checkpoint (" + key + ", " + seq + ") of workflow " + w.workflowId() + " does not follow the ones before it"
+              + " (expected seq " + (expected == null ? 0 : expected) + ")";
+        }
+        return;
+      }
+      next.put(key, seq + 1);
+      if (w.isRunning()) {
+        w.appendCheckpoint(key, value);
+        w.addInfo(key, seq, info);
+      } else {
+        w.countStoredCheckpoint(); // an ended workflow's values live in the store only
+      }
+    };
+    if (x.getContinued()) {
+      stored.forEachStored(w.workflowId(), add);
+    }
+    for (io.raftoral.proto.raft.ExportedCheckpoint c : x.getCheckpointsList()) {
+      add.accept(c.getKey(), c.getSeq(), c.getValue(), infoOf(c));
+    }
+    return gap[0];
+  }
+
+  /**
+   * Copies part of the checkpoints of a sealed group's workflow ahead of the workflow (too big for
+   * one page): into the store, not yet a workflow here; the AdoptWorkflows that brings the
+   * workflow takes them. Nothing for a workflow held here, or once the merge from that group is done.
+   */
+  private CommandResult adoptCheckpoints(io.raftoral.proto.raft.AdoptCheckpoints a, Changes changes) {
+    if (sealedFor != null) {
+      return sealedResult(WorkflowStatusCode.WORKFLOW_STATUS_UNSPECIFIED);
+    }
+    if (adoptionsDone.contains(a.getFromGroup()) || workflows.containsKey(a.getWorkflowId())) {
+      return result(ResultCode.APPLIED, WorkflowStatusCode.WORKFLOW_STATUS_UNSPECIFIED).toBuilder()
+          .setMessage("nothing to copy: the workflow is here, or the merge of group " + a.getFromGroup() + " is done").build();
+    }
+    java.util.Map<String, Long> next = new java.util.HashMap<>();
+    for (io.raftoral.proto.raft.ExportedCheckpoint c : a.getCheckpointsList()) {
+      Long expected = next.get(c.getKey());
+      if (a.getWorkflowId().isEmpty() || c.getSeq() < 0 || (expected != null && c.getSeq() != expected)) {
+        return result(ResultCode.INVALID_INPUT, WorkflowStatusCode.WORKFLOW_STATUS_UNSPECIFIED).toBuilder()
+            .setMessage("checkpoints of workflow '" + a.getWorkflowId() + "' from group " + a.getFromGroup()
+                + " are not consecutive per key at (" + c.getKey() + ", " + c.getSeq() + ")").build();
+      }
+      next.put(c.getKey(), c.getSeq() + 1);
+    }
+    for (io.raftoral.proto.raft.ExportedCheckpoint c : a.getCheckpointsList()) {
+      changes.checkpoint(a.getWorkflowId(), c.getKey(), c.getSeq(), c.getValue(), infoOf(c));
+    }
+    return result(ResultCode.APPLIED, WorkflowStatusCode.WORKFLOW_STATUS_UNSPECIFIED);
   }
 
   /**
@@ -540,9 +609,10 @@ public final class WorkflowState {
         return "the checkpoints of workflow " + r.getWorkflowId() + " are not in key order";
       }
       Long previous = next.get(c.getKey());
-      // An ended workflow whose history a retention policy trimmed starts each key further on.
+      // An ended workflow whose history a retention policy trimmed starts each key further on;
+      // a continued one goes on from the checkpoints copied ahead of it (checked when adopted).
       boolean trimmed = r.getStatus() != WorkflowStatusCode.RUNNING && r.getHistoryKeptLastPerKey() > 0;
-      long expected = previous != null ? previous : trimmed ? c.getSeq() : 0L;
+      long expected = previous != null ? previous : trimmed || x.getContinued() ? c.getSeq() : 0L;
       if (c.getSeq() != expected) {
         return "checkpoint (" + c.getKey() + ", " + c.getSeq() + ") of workflow " + r.getWorkflowId()
             + " does not follow the ones before it (expected seq " + expected + ")";

@@ -266,6 +266,75 @@ public final class StateStore implements AutoCloseable {
   }
 
   /**
+   * Up to about {@code maxBytes} ({@link #pageBytes}, at least one) of one workflow's stored
+   * checkpoints with their infos, in the store's order (by key length, key, seq), strictly after
+   * (afterKey, afterSeq), or from the first when {@code afterKey} is null: a merge's export of a
+   * workflow too big for one page.
+   */
+  public HistorySlice checkpointsAfter(String workflowId, String afterKey, long afterSeq, long maxBytes)
+      throws CorruptStateException {
+    byte[][] range = StateKeys.checkpointRange(workflowId);
+    byte[] from = afterKey == null ? range[0] : StateKeys.checkpoint(workflowId, afterKey, afterSeq + 1);
+    List<ExportedCheckpoint> page = new ArrayList<>();
+    long[] bytes = {0};
+    boolean[] more = {false};
+    scan(new byte[][] {from, range[1]}, workflowId, (c, value) -> {
+      byte[] v = value.get();
+      long size = pageBytes(c.key(), v);
+      if (!page.isEmpty() && bytes[0] + size > maxBytes) {
+        more[0] = true;
+        return false;
+      }
+      page.add(entry(c.key(), c.seq(), ByteString.copyFrom(v), CheckpointInfo.UNKNOWN));
+      bytes[0] += size;
+      return true;
+    });
+    List<ExportedCheckpoint> withInfo = new ArrayList<>(page.size());
+    for (ExportedCheckpoint e : page) {
+      withInfo.add(entry(e.getKey(), e.getSeq(), e.getValue(), info(workflowId, e.getKey(), e.getSeq())));
+    }
+    return new HistorySlice(withInfo, more[0]);
+  }
+
+  /** Receives one stored checkpoint with its info. */
+  public interface CheckpointConsumer {
+    void accept(String key, long seq, ByteString value, CheckpointInfo info);
+  }
+
+  /** Every stored checkpoint of a workflow with its info, in the store's order, one at a time. */
+  public void forEachCheckpoint(String workflowId, CheckpointConsumer consumer) throws CorruptStateException {
+    List<StateKeys.Checkpoint> positions = new ArrayList<>();
+    List<byte[]> values = new ArrayList<>();
+    long[] bytes = {0};
+    // In batches of about 1 MiB, so memory stays bounded whatever the workflow's size.
+    scan(StateKeys.checkpointRange(workflowId), workflowId, (c, value) -> {
+      byte[] v = value.get();
+      positions.add(c);
+      values.add(v);
+      bytes[0] += v.length;
+      if (bytes[0] >= 1 << 20) {
+        drain(workflowId, positions, values, consumer);
+        bytes[0] = 0;
+      }
+      return true;
+    });
+    drain(workflowId, positions, values, consumer);
+  }
+
+  private void drain(String workflowId, List<StateKeys.Checkpoint> positions, List<byte[]> values, CheckpointConsumer consumer) {
+    try {
+      for (int i = 0; i < positions.size(); i++) {
+        StateKeys.Checkpoint c = positions.get(i);
+        consumer.accept(c.key(), c.seq(), ByteString.copyFrom(values.get(i)), info(workflowId, c.key(), c.seq()));
+      }
+    } catch (CorruptStateException e) {
+      throw new IllegalStateException(e.getMessage(), e);
+    }
+    positions.clear();
+    values.clear();
+  }
+
+  /**
    * A page of one workflow's history strictly after {@code after} (null: from the start): with
    * a {@code key}, that key's checkpoints in seq order, read from the seq on; without, every
    * key's in commit order ({@link #COMMIT_ORDER}), which sorts the workflow's positions and

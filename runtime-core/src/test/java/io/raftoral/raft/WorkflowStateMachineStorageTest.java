@@ -392,7 +392,7 @@ class WorkflowStateMachineStorageTest {
     List<QueryReply> pages = new ArrayList<>();
     String cursor = "";
     do {
-      QueryReply page = query(source, Query.newBuilder().setExport(ExportWorkflows.newBuilder().setAfterWorkflowId(cursor).setMaxBytes(300)).build());
+      QueryReply page = query(source, Query.newBuilder().setExport(ExportWorkflows.newBuilder().setAfterWorkflowId(cursor).setMaxBytes(600)).build());
       assertThat(page.getExportedCount()).as("a page holds at least one workflow").isPositive();
       pages.add(page);
       cursor = page.getExported(page.getExportedCount() - 1).getRecord().getWorkflowId();
@@ -408,8 +408,11 @@ class WorkflowStateMachineStorageTest {
       assertThat(x.getCheckpointsList()).extracting(c -> c.getKey() + "/" + c.getSeq() + "=" + c.getValue().toStringUtf8())
           .containsExactly("bb/0=v-" + i + "-0", "bb/1=v-" + i + "-1", "c/0=w-" + i);
     }
+    // A workflow that does not fit a page comes as a chunk of its checkpoints (at least one).
     QueryReply oneEach = query(source, Query.newBuilder().setExport(ExportWorkflows.newBuilder().setMaxBytes(1)).build());
     assertThat(oneEach.getExportedCount()).isEqualTo(1);
+    assertThat(oneEach.getChunk()).isTrue();
+    assertThat(oneEach.getExported(0).getCheckpointsList()).hasSize(1);
     assertThat(oneEach.getMore()).isTrue();
     QueryReply rest = query(source, Query.newBuilder().setExport(ExportWorkflows.newBuilder().setAfterWorkflowId("wf-11")).build());
     assertThat(rest.getExportedCount()).isZero();
@@ -565,6 +568,36 @@ class WorkflowStateMachineStorageTest {
     assertThat(adopted.getResults(0).getPruned()).isEqualTo(3);
     assertThat(history.apply(target)).containsExactlyInAnyOrderElementsOf(expected);
     assertThat(target.machine.state().get("kept").toRecord().getCheckpointCount()).isEqualTo(9);
+  }
+
+  // Checkpoints copied ahead of their workflow by a merge (AdoptCheckpoints) wait in the store
+  // without a workflow: a replica restarted in between loads, and the continued page then takes them.
+  @Test
+  void checkpointsCopiedAheadOfTheirWorkflowSurviveARestart() throws Exception {
+    Replica r = replica("n1");
+    r.apply(1, 1, owner(7));
+    r.apply(2, 1, Command.newBuilder().setAdoptCheckpoints(io.raftoral.proto.raft.AdoptCheckpoints.newBuilder()
+        .setFromGroup("from").setWorkflowId("big")
+        .addCheckpoints(io.raftoral.proto.raft.ExportedCheckpoint.newBuilder().setKey("a").setSeq(0).setValue(ByteString.copyFromUtf8("a0")))
+        .addCheckpoints(io.raftoral.proto.raft.ExportedCheckpoint.newBuilder().setKey("a").setSeq(1).setValue(ByteString.copyFromUtf8("a1"))))
+        .build());
+    r.close();
+    Replica again = replica("n1");
+    assertThat(again.machine.state().get("big")).isNull();
+    io.raftoral.proto.raft.WorkflowRecord record = io.raftoral.proto.raft.WorkflowRecord.newBuilder().setWorkflowId("big").setType("t")
+        .setVersion(1).setStatus(WorkflowStatusCode.RUNNING).build();
+    BatchResult adopted = again.applyForResult(3, 1, Command.newBuilder().setAdoptWorkflows(AdoptWorkflows.newBuilder().setFromGroup("from")
+        .addWorkflows(ExportedWorkflow.newBuilder().setRecord(record).setContinued(true)
+            .addCheckpoints(io.raftoral.proto.raft.ExportedCheckpoint.newBuilder().setKey("a").setSeq(2).setValue(ByteString.copyFromUtf8("a2")))))
+        .build());
+    assertThat(adopted.getResults(0).getPruned()).as("%s", adopted).isEqualTo(1);
+    WorkflowEntry big = again.machine.state().get("big");
+    assertThat(big.toRecord().getCheckpointCount()).isEqualTo(3);
+    assertThat(big.checkpoint("a", 0)).isEqualTo(ByteString.copyFromUtf8("a0"));
+    assertThat(big.checkpoint("a", 2)).isEqualTo(ByteString.copyFromUtf8("a2"));
+    String digest = again.machine.state().digest();
+    again.close();
+    assertThat(replica("n1").machine.state().digest()).isEqualTo(digest);
   }
 
   // A negative keep_last_per_key is refused; the workflow stays as it was.

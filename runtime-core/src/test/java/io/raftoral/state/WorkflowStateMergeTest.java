@@ -331,6 +331,59 @@ class WorkflowStateMergeTest {
   // --- helpers ---
 
   /** Another group (owner 9, term 2) holding a running workflow with checkpoints and three ended ones. */
+  // A workflow too big for one page: its checkpoints come ahead of it (AdoptCheckpoints), any
+  // chunk possibly twice, then the workflow with the rest (continued); it is the same as adopted
+  // whole. Chunks with a gap, a continued workflow whose chunks are missing, and chunks for a held
+  // workflow or after AdoptionDone change nothing.
+  @Test
+  void aWorkflowCopiedInChunksIsTheSameAsOneAdoptedWhole() {
+    WorkflowState from = new WorkflowState();
+    from.apply(ownerChange(OWNER, TERM), TERM);
+    from.apply(start("big", "order", 1, "in"), TERM);
+    for (int i = 0; i < 4; i++) {
+      from.apply(checkpoint("big", "a", i, "a" + i, TERM), TERM);
+    }
+    from.apply(checkpoint("big", "b", 0, "b0", TERM), TERM);
+    from.apply(checkpoint("big", "b", 1, "b1", TERM), TERM);
+    from.apply(seal(TARGET), TERM);
+    ExportedWorkflow whole = export(from).getFirst();
+    List<io.raftoral.proto.raft.ExportedCheckpoint> all = whole.getCheckpointsList(); // a0..a3, b0, b1
+
+    WorkflowState wholeCopy = new WorkflowState();
+    wholeCopy.apply(ownerChange(OWNER, TERM), TERM);
+    assertThat(wholeCopy.apply(adopt(List.of(whole)), TERM).getPruned()).isEqualTo(1);
+
+    assertThat(apply(adoptCheckpoints("big", all.subList(0, 3))).getCode()).isEqualTo(ResultCode.APPLIED);
+    assertThat(apply(adoptCheckpoints("big", all.subList(3, 5))).getCode()).isEqualTo(ResultCode.APPLIED);
+    assertThat(apply(adoptCheckpoints("big", all.subList(3, 5))).getCode()).as("a chunk copied twice").isEqualTo(ResultCode.APPLIED);
+    assertThat(state.get("big")).as("not a workflow yet").isNull();
+    ExportedWorkflow rest = whole.toBuilder().clearCheckpoints().addCheckpoints(all.get(5)).setContinued(true).build();
+    assertThat(apply(adopt(List.of(rest))).getPruned()).isEqualTo(1);
+
+    WorkflowEntry big = state.get("big");
+    assertThat(big.toRecord()).isEqualTo(wholeCopy.get("big").toRecord());
+    assertThat(state.digest()).isEqualTo(wholeCopy.digest());
+    assertThat(big.checkpoint("a", 1)).isEqualTo(bytes("a1"));
+    assertThat(apply(checkpoint("big", "b", 2, "b2", TERM)).getCode()).isEqualTo(ResultCode.APPLIED);
+    assertThat(apply(adoptCheckpoints("big", all.subList(0, 3))).getMessage()).as("held: nothing").contains("nothing to copy");
+    assertThat(big.checkpoint("b", 2)).isEqualTo(bytes("b2"));
+
+    WorkflowState other = new WorkflowState();
+    other.apply(ownerChange(OWNER, TERM), TERM);
+    List<io.raftoral.proto.raft.ExportedCheckpoint> gap = List.of(all.get(0), all.get(2));
+    assertThat(other.apply(adoptCheckpoints("big", gap), TERM).getCode()).isEqualTo(ResultCode.INVALID_INPUT);
+    assertThat(other.apply(adopt(List.of(rest)), TERM).getCode()).as("continued without its chunks").isEqualTo(ResultCode.INVALID_INPUT);
+    assertThat(other.get("big")).isNull();
+    other.apply(adoptionDone("from"), TERM);
+    assertThat(other.apply(adoptCheckpoints("big", all.subList(0, 3)), TERM).getMessage()).contains("nothing to copy");
+    assertThat(other.get("big")).isNull();
+  }
+
+  static Command adoptCheckpoints(String workflowId, List<io.raftoral.proto.raft.ExportedCheckpoint> checkpoints) {
+    return Command.newBuilder().setAdoptCheckpoints(io.raftoral.proto.raft.AdoptCheckpoints.newBuilder().setFromGroup("from")
+        .setWorkflowId(workflowId).addAllCheckpoints(checkpoints)).build();
+  }
+
   static WorkflowState sourceGroup() {
     WorkflowState from = new WorkflowState();
     long term = 2;
