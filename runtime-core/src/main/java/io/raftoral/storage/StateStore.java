@@ -649,10 +649,24 @@ public final class StateStore implements AutoCloseable {
     }
 
     /**
-     * Removes the checkpoints of one key below {@code fromSeq}, with their infos (a retention
-     * policy keeps the rest); their commit-order entries stay, and history skips them.
+     * Removes the checkpoints of one key below {@code fromSeq}, with their infos and their
+     * commit-order entries (a retention policy keeps the rest). The ordinals are read from the
+     * stored infos; a position committed in this same batch has none stored yet, and its
+     * commit-order entry stays (the history skips an entry whose value is gone).
      */
     public void trimCheckpoints(String workflowId, String key, long fromSeq) {
+      byte[] from = StateKeys.checkpointInfo(workflowId, key, 0);
+      byte[] to = StateKeys.checkpointInfo(workflowId, key, fromSeq);
+      try (org.rocksdb.Slice upper = new org.rocksdb.Slice(to);
+          ReadOptions read = new ReadOptions().setFillCache(false).setIterateUpperBound(upper);
+          RocksIterator it = db.newIterator(checkpoints, read)) {
+        for (it.seek(from); it.isValid(); it.next()) {
+          writes.delete(checkpoints, StateKeys.commitOrder(workflowId, StateKeys.parseInfo(it.value()).commitOrdinal()));
+        }
+        it.status();
+      } catch (RocksDBException e) {
+        throw new IllegalStateException(e);
+      }
       try {
         writes.deleteRange(checkpoints, StateKeys.checkpoint(workflowId, key, 0), StateKeys.checkpoint(workflowId, key, fromSeq));
         writes.deleteRange(checkpoints, StateKeys.checkpointInfo(workflowId, key, 0),

@@ -75,19 +75,47 @@ class StateStoreLayoutTest {
         .doesNotContain((int) StateKeys.CHECKPOINT, (int) StateKeys.CHECKPOINT_INFO).contains((int) StateKeys.WORKFLOW);
   }
 
+  // A trim removes the trimmed positions' values, infos and commit-order entries, nothing else.
+  @Test
+  void aTrimRemovesTheCommitOrderEntriesOfWhatItTrims() throws Exception {
+    try (StateStore store = StateStore.open(dir)) {
+      StateStore.Batch batch = store.batch();
+      for (int seq = 0; seq < 5; seq++) {
+        batch.putCheckpoint("wf", "a", seq, ByteString.copyFromUtf8("a" + seq), new CheckpointInfo(1_000, 7, 1, 2L * seq));
+        batch.putCheckpoint("wf", "b", seq, ByteString.copyFromUtf8("b" + seq), new CheckpointInfo(1_000, 7, 1, 2L * seq + 1));
+      }
+      store.commit(batch, 1, 1);
+      StateStore.Batch trim = store.batch();
+      trim.trimCheckpoints("wf", "a", 3);
+      store.commit(trim, 1, 2);
+
+      assertThat(store.checkpointValue("wf", "a", 2)).isNull();
+      assertThat(store.checkpointValue("wf", "a", 3)).isEqualTo(ByteString.copyFromUtf8("a3"));
+      assertThat(store.history("wf", null, null, 100, 1 << 20).entries()).extracting(e -> e.getKey() + e.getSeq())
+          .containsExactly("b0", "b1", "b2", "a3", "b3", "a4", "b4");
+    }
+    List<Long> ordinals = familyKeys(1).stream().filter(k -> k[0] == StateKeys.COMMIT_ORDER).map(StateKeys::commitOrdinal).toList();
+    assertThat(ordinals).containsExactly(1L, 3L, 5L, 6L, 7L, 8L, 9L);
+  }
+
   private List<Integer> defaultFamilyKinds() throws Exception {
+    return familyKeys(0).stream().map(k -> (int) k[0]).toList();
+  }
+
+  /** Every key of a family of the closed store: 0 the default one, 1 the checkpoints. */
+  private List<byte[]> familyKeys(int family) throws Exception {
     List<ColumnFamilyHandle> handles = new ArrayList<>();
-    List<Integer> kinds = new ArrayList<>();
+    List<byte[]> keys = new ArrayList<>();
     try (DBOptions options = new DBOptions();
         RocksDB db = RocksDB.open(options, dir.toString(), List.of(new ColumnFamilyDescriptor(RocksDB.DEFAULT_COLUMN_FAMILY),
             new ColumnFamilyDescriptor(StateStore.CHECKPOINTS.getBytes())), handles)) {
-      try (RocksIterator it = db.newIterator(handles.get(0))) {
+      try (RocksIterator it = db.newIterator(handles.get(family))) {
         for (it.seekToFirst(); it.isValid(); it.next()) {
-          kinds.add((int) it.key()[0]);
+          keys.add(it.key());
         }
       }
       handles.forEach(ColumnFamilyHandle::close);
     }
-    return kinds;
+    return keys;
   }
 }
