@@ -275,10 +275,22 @@ public final class StateStore implements AutoCloseable {
       throws CorruptStateException {
     byte[][] range = StateKeys.checkpointRange(workflowId);
     byte[] from = afterKey == null ? range[0] : StateKeys.checkpoint(workflowId, afterKey, afterSeq + 1);
+    return pageOf(workflowId, from, range[1], Integer.MAX_VALUE, maxBytes);
+  }
+
+  /**
+   * The stored checkpoints in [from, to) with their infos: at most {@code limit}, and past the
+   * first no more than {@code maxBytes} ({@link #pageBytes}); {@code more} when others follow.
+   */
+  private HistorySlice pageOf(String workflowId, byte[] from, byte[] to, int limit, long maxBytes) throws CorruptStateException {
     List<ExportedCheckpoint> page = new ArrayList<>();
     long[] bytes = {0};
     boolean[] more = {false};
-    scan(new byte[][] {from, range[1]}, workflowId, (c, value) -> {
+    scan(new byte[][] {from, to}, workflowId, (c, value) -> {
+      if (page.size() == limit) {
+        more[0] = true;
+        return false;
+      }
       byte[] v = value.get();
       long size = pageBytes(c.key(), v);
       if (!page.isEmpty() && bytes[0] + size > maxBytes) {
@@ -289,6 +301,7 @@ public final class StateStore implements AutoCloseable {
       bytes[0] += size;
       return true;
     });
+    // The infos are read once the page is known: a point read each, outside the scan.
     List<ExportedCheckpoint> withInfo = new ArrayList<>(page.size());
     for (ExportedCheckpoint e : page) {
       withInfo.add(entry(e.getKey(), e.getSeq(), e.getValue(), info(workflowId, e.getKey(), e.getSeq())));
@@ -344,32 +357,10 @@ public final class StateStore implements AutoCloseable {
    */
   public HistorySlice history(String workflowId, String key, HistoryPosition after, int limit, long maxBytes)
       throws CorruptStateException {
-    List<ExportedCheckpoint> page = new ArrayList<>();
-    long[] bytes = {0};
-    boolean[] more = {false};
     if (key != null) {
       byte[][] range = StateKeys.keyRange(workflowId, key);
       byte[] from = after == null ? range[0] : StateKeys.checkpoint(workflowId, key, after.seq() + 1);
-      scan(new byte[][] {from, range[1]}, workflowId, (c, value) -> {
-        if (page.size() == limit) {
-          more[0] = true;
-          return false;
-        }
-        byte[] v = value.get();
-        long size = pageBytes(c.key(), v);
-        if (!page.isEmpty() && bytes[0] + size > maxBytes) {
-          more[0] = true;
-          return false;
-        }
-        page.add(entry(c.key(), c.seq(), ByteString.copyFrom(v), CheckpointInfo.UNKNOWN));
-        bytes[0] += size;
-        return true;
-      });
-      List<ExportedCheckpoint> withInfo = new ArrayList<>(page.size());
-      for (ExportedCheckpoint e : page) {
-        withInfo.add(entry(e.getKey(), e.getSeq(), e.getValue(), info(workflowId, e.getKey(), e.getSeq())));
-      }
-      return new HistorySlice(withInfo, more[0]);
+      return pageOf(workflowId, from, range[1], limit, maxBytes);
     }
     if (indexedFromTheFirst(workflowId) && (after == null || after.commitOrdinal() >= 0)) {
       return historyInCommitOrder(workflowId, after == null ? 0 : after.commitOrdinal() + 1, limit, maxBytes);
@@ -391,21 +382,18 @@ public final class StateStore implements AutoCloseable {
       return true;
     });
     positions.sort(COMMIT_ORDER);
+    List<ExportedCheckpoint> page = new ArrayList<>();
+    long bytes = 0;
     for (ExportedCheckpoint p : positions) {
-      if (page.size() == limit) {
-        more[0] = true;
-        break;
-      }
       byte[] v = get(StateKeys.checkpoint(workflowId, p.getKey(), p.getSeq()), workflowId);
       long size = pageBytes(p.getKey(), v);
-      if (!page.isEmpty() && bytes[0] + size > maxBytes) {
-        more[0] = true;
-        break;
+      if (page.size() == limit || (!page.isEmpty() && bytes + size > maxBytes)) {
+        return new HistorySlice(page, true);
       }
       page.add(p.toBuilder().setValue(ByteString.copyFrom(v)).build());
-      bytes[0] += size;
+      bytes += size;
     }
-    return new HistorySlice(page, more[0]);
+    return new HistorySlice(page, false);
   }
 
   /**

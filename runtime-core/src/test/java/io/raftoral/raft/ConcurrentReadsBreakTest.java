@@ -1,8 +1,8 @@
 package io.raftoral.raft;
 
-import static io.raftoral.raft.BreakReplicas.checkpoint;
-import static io.raftoral.raft.BreakReplicas.owner;
-import static io.raftoral.raft.BreakReplicas.start;
+import static io.raftoral.raft.TestReplicas.checkpoint;
+import static io.raftoral.raft.TestReplicas.owner;
+import static io.raftoral.raft.TestReplicas.start;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.google.protobuf.ByteString;
@@ -23,7 +23,7 @@ class ConcurrentReadsBreakTest {
   @TempDir
   Path tmp;
 
-  private BreakReplicas replicas;
+  private TestReplicas replicas;
 
   @AfterEach
   void closeAll() throws Exception {
@@ -37,8 +37,8 @@ class ConcurrentReadsBreakTest {
   // and the ended workflow is released.
   @Test
   void everyCommittedPositionReadsItsValueWhileTheKeyIsWritten() throws Exception {
-    replicas = new BreakReplicas(tmp);
-    BreakReplicas.Replica r = replicas.replica("n1");
+    replicas = new TestReplicas(tmp);
+    TestReplicas.Replica r = replicas.replica("n1");
     r.apply(1, 1, owner(1));
     r.apply(2, 1, start("wf"));
     WorkflowEntry entry = r.machine.state().get("wf");

@@ -1,10 +1,10 @@
 package io.raftoral.raft;
 
-import static io.raftoral.raft.BreakReplicas.checkpoint;
-import static io.raftoral.raft.BreakReplicas.end;
-import static io.raftoral.raft.BreakReplicas.owner;
-import static io.raftoral.raft.BreakReplicas.start;
-import static io.raftoral.raft.BreakReplicas.terminate;
+import static io.raftoral.raft.TestReplicas.checkpoint;
+import static io.raftoral.raft.TestReplicas.end;
+import static io.raftoral.raft.TestReplicas.owner;
+import static io.raftoral.raft.TestReplicas.start;
+import static io.raftoral.raft.TestReplicas.terminate;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.google.protobuf.ByteString;
@@ -30,7 +30,7 @@ class DigestAndMemoryBreakTest {
   @TempDir
   Path tmp;
 
-  private BreakReplicas replicas;
+  private TestReplicas replicas;
 
   @AfterEach
   void closeAll() throws Exception {
@@ -43,8 +43,8 @@ class DigestAndMemoryBreakTest {
   // replicas have one digest, every value, and one value per key in memory.
   @Test
   void aRunningWorkflowWithManyKeysHasOneDigestAppliedRestartedAndInstalled() throws Exception {
-    replicas = new BreakReplicas(tmp);
-    BreakReplicas.Replica leader = replicas.replica("n1");
+    replicas = new TestReplicas(tmp);
+    TestReplicas.Replica leader = replicas.replica("n1");
     leader.apply(1, 1, owner(1));
     leader.apply(2, 1, start("wf"));
     long index = 3;
@@ -60,7 +60,7 @@ class DigestAndMemoryBreakTest {
     assertThat(leader.machine.state().checkpointValuesInMemory()).isEqualTo(40);
     assertThat(leader.machine.takeSnapshot()).isEqualTo(index - 1);
 
-    BreakReplicas.Replica follower = replicas.replica("n2");
+    TestReplicas.Replica follower = replicas.replica("n2");
     follower.apply(1, 1, owner(1));
     follower.apply(2, 1, start("wf"));
     WorkflowEntry held = follower.machine.state().get("wf");
@@ -68,8 +68,8 @@ class DigestAndMemoryBreakTest {
     follower.installFrom(leader);
     follower.machine.reinitialize();
     leader.close();
-    BreakReplicas.Replica restarted = replicas.replica("n1");
-    for (BreakReplicas.Replica r : List.of(follower, restarted)) {
+    TestReplicas.Replica restarted = replicas.replica("n1");
+    for (TestReplicas.Replica r : List.of(follower, restarted)) {
       assertThat(r.machine.state().digest()).isEqualTo(digest);
       assertThat(r.machine.state().checkpointValuesInMemory()).isEqualTo(40);
       WorkflowEntry w = r.machine.state().get("wf");
@@ -86,14 +86,14 @@ class DigestAndMemoryBreakTest {
   // all-keys history is in commit order, and a restart of the target has its digest.
   @Test
   void anAdoptedRunningWorkflowGoesOnWithOneHistoryAndDigest() throws Exception {
-    replicas = new BreakReplicas(tmp);
-    BreakReplicas.Replica source = replicas.replica("n1");
+    replicas = new TestReplicas(tmp);
+    TestReplicas.Replica source = replicas.replica("n1");
     source.apply(1, 1, owner(1));
     source.apply(2, 1, start("wf"), checkpoint("wf", "b", 0, "b0"), checkpoint("wf", "a", 0, "a0"), checkpoint("wf", "b", 1, "b1"));
     source.apply(3, 1, Command.newBuilder().setSealGroup(SealGroup.newBuilder().setMergeTarget("target")).build());
     QueryReply page = source.machine.export(ExportWorkflows.newBuilder().setMaxBytes(1 << 20).build()).build();
 
-    BreakReplicas.Replica target = replicas.replica("n2");
+    TestReplicas.Replica target = replicas.replica("n2");
     target.apply(1, 1, owner(2));
     BatchResult adopted = target.applyForResult(2, 1,
         Command.newBuilder().setAdoptWorkflows(AdoptWorkflows.newBuilder().setFromGroup("source").addAllWorkflows(page.getExportedList())).build());
@@ -105,7 +105,7 @@ class DigestAndMemoryBreakTest {
     assertThat(target.machine.state().get("wf").checkpoint("b", 0)).isEqualTo(ByteString.copyFromUtf8("b0"));
     String digest = target.machine.state().digest();
     target.close();
-    BreakReplicas.Replica again = replicas.replica("n2");
+    TestReplicas.Replica again = replicas.replica("n2");
     assertThat(again.machine.state().digest()).isEqualTo(digest);
     assertThat(history(again, "wf", 2)).containsExactlyElementsOf(expected);
   }
@@ -114,8 +114,8 @@ class DigestAndMemoryBreakTest {
   // target's history is the source's, paged or not.
   @Test
   void anAdoptedTrimmedWorkflowKeepingOrdinalZeroHasTheSourcesHistory() throws Exception {
-    replicas = new BreakReplicas(tmp);
-    BreakReplicas.Replica source = replicas.replica("n1");
+    replicas = new TestReplicas(tmp);
+    TestReplicas.Replica source = replicas.replica("n1");
     source.apply(1, 1, owner(1));
     source.apply(2, 1, start("wf"), checkpoint("wf", "once", 0, "o0"), checkpoint("wf", "x", 0, "x0"), checkpoint("wf", "x", 1, "x1"),
         checkpoint("wf", "x", 2, "x2"), checkpoint("wf", "y", 0, "y0"), checkpoint("wf", "x", 3, "x3"));
@@ -124,7 +124,7 @@ class DigestAndMemoryBreakTest {
     assertThat(history(source, "wf", 100)).containsExactlyElementsOf(expected);
     source.apply(4, 1, Command.newBuilder().setSealGroup(SealGroup.newBuilder().setMergeTarget("target")).build());
     QueryReply page = source.machine.export(ExportWorkflows.newBuilder().setMaxBytes(1 << 20).build()).build();
-    BreakReplicas.Replica target = replicas.replica("n2");
+    TestReplicas.Replica target = replicas.replica("n2");
     target.apply(1, 1, owner(2));
     target.apply(2, 1,
         Command.newBuilder().setAdoptWorkflows(AdoptWorkflows.newBuilder().setFromGroup("source").addAllWorkflows(page.getExportedList())).build());
@@ -139,8 +139,8 @@ class DigestAndMemoryBreakTest {
   // the store once released, and nothing once pruned; memory holds nothing of ended workflows.
   @Test
   void endedWorkflowsReadFromTheStoreUntilPrunedAndHoldNoMemory() throws Exception {
-    replicas = new BreakReplicas(tmp);
-    BreakReplicas.Replica r = replicas.replica("n1");
+    replicas = new TestReplicas(tmp);
+    TestReplicas.Replica r = replicas.replica("n1");
     r.apply(1, 1, owner(1));
     r.apply(2, 1, start("never"), start("ended"), checkpoint("ended", "a", 0, "a0"), checkpoint("ended", "a", 1, "a1"));
     BatchResult results = r.applyForResult(3, 1, terminate("never", 500, 2), end("ended", 1_000, 1));
@@ -154,7 +154,7 @@ class DigestAndMemoryBreakTest {
     assertThat(ended.checkpoint("a", 0)).as("trimmed").isNull();
     String digest = r.machine.state().digest();
     r.close();
-    BreakReplicas.Replica again = replicas.replica("n1");
+    TestReplicas.Replica again = replicas.replica("n1");
     assertThat(again.machine.state().digest()).isEqualTo(digest);
     assertThat(again.machine.state().checkpointValuesInMemory()).isZero();
     WorkflowEntry held = again.machine.state().get("ended");
@@ -163,7 +163,7 @@ class DigestAndMemoryBreakTest {
     assertThat(held.checkpoint("a", 1)).as("an entry object held by a run, after its workflow was pruned").isNull();
   }
 
-  private static List<String> history(BreakReplicas.Replica r, String id, int limit) throws Exception {
+  private static List<String> history(TestReplicas.Replica r, String id, int limit) throws Exception {
     List<String> out = new ArrayList<>();
     HistoryQuery.Builder q = HistoryQuery.newBuilder().setWorkflowId(id).setLimit(limit);
     for (int pages = 0; pages < 100; pages++) {

@@ -1,8 +1,8 @@
 package io.raftoral.raft;
 
-import static io.raftoral.raft.BreakReplicas.checkpoint;
-import static io.raftoral.raft.BreakReplicas.owner;
-import static io.raftoral.raft.BreakReplicas.start;
+import static io.raftoral.raft.TestReplicas.checkpoint;
+import static io.raftoral.raft.TestReplicas.owner;
+import static io.raftoral.raft.TestReplicas.start;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.google.protobuf.ByteString;
@@ -20,7 +20,7 @@ class StoredValueReadsBreakTest {
   @TempDir
   Path tmp;
 
-  private BreakReplicas replicas;
+  private TestReplicas replicas;
 
   @AfterEach
   void closeAll() throws Exception {
@@ -33,8 +33,8 @@ class StoredValueReadsBreakTest {
   // replica instead: the close is final, nothing will reopen the store.
   @Test
   void closingTheReplicaStopsAReadWaitingForAPausedStore() throws Exception {
-    replicas = new BreakReplicas(tmp);
-    BreakReplicas.Replica r = replicas.replica("n1");
+    replicas = new TestReplicas(tmp);
+    TestReplicas.Replica r = replicas.replica("n1");
     r.apply(1, 1, owner(1));
     r.apply(2, 1, start("wf"), checkpoint("wf", "a", 0, "x"), checkpoint("wf", "a", 1, "y"));
     WorkflowEntry entry = r.machine.state().get("wf");
@@ -59,14 +59,14 @@ class StoredValueReadsBreakTest {
   // A run waiting through a snapshot install reads the installed store's value.
   @Test
   void aReadWaitingThroughASnapshotInstallGetsTheInstalledValue() throws Exception {
-    replicas = new BreakReplicas(tmp);
-    BreakReplicas.Replica leader = replicas.replica("n1");
+    replicas = new TestReplicas(tmp);
+    TestReplicas.Replica leader = replicas.replica("n1");
     leader.apply(1, 1, owner(1));
     leader.apply(2, 1, start("wf"), checkpoint("wf", "a", 0, "x"), checkpoint("wf", "a", 1, "y"));
     leader.apply(3, 1, checkpoint("wf", "a", 2, "z"));
     assertThat(leader.machine.takeSnapshot()).isEqualTo(3);
 
-    BreakReplicas.Replica follower = replicas.replica("n2");
+    TestReplicas.Replica follower = replicas.replica("n2");
     follower.apply(1, 1, owner(1));
     follower.apply(2, 1, start("wf"), checkpoint("wf", "a", 0, "x"), checkpoint("wf", "a", 1, "y"));
     WorkflowEntry entry = follower.machine.state().get("wf");

@@ -15,7 +15,6 @@ import io.raftoral.proto.raft.Query;
 import io.raftoral.proto.raft.QueryReply;
 import io.raftoral.proto.raft.ResultCode;
 import io.raftoral.proto.raft.SealGroup;
-import io.raftoral.proto.raft.CommandBatch;
 import io.raftoral.proto.raft.OwnerChange;
 import io.raftoral.proto.raft.PruneWorkflows;
 import io.raftoral.proto.raft.SetCheckpoint;
@@ -35,17 +34,9 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.UUID;
 import java.util.stream.Stream;
-import org.apache.ratis.proto.RaftProtos.LogEntryProto;
-import org.apache.ratis.proto.RaftProtos.RaftPeerRole;
-import org.apache.ratis.proto.RaftProtos.StateMachineLogEntryProto;
-import java.lang.reflect.Proxy;
 import org.apache.ratis.protocol.RaftGroupId;
-import org.apache.ratis.protocol.RaftPeerId;
-import org.apache.ratis.server.RaftServer;
-import org.apache.ratis.server.RaftServerConfigKeys;
-import org.apache.ratis.server.storage.RaftStorage;
-import org.apache.ratis.statemachine.TransactionContext;
 import org.apache.ratis.thirdparty.com.google.protobuf.UnsafeByteOperations;
+import io.raftoral.raft.TestReplicas.Replica;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -167,7 +158,7 @@ class WorkflowStateMachineStorageTest {
     r.machine.takeSnapshot();
     String digest = r.machine.state().digest();
     r.close();
-    deleteRecursively(tmp.resolve("state").resolve("n1"));
+    TestReplicas.deleteRecursively(tmp.resolve("state").resolve("n1"));
 
     Replica rebuilt = replica("n1");
     assertThat(rebuilt.machine.state().digest()).isEqualTo(digest);
@@ -231,7 +222,7 @@ class WorkflowStateMachineStorageTest {
     replica("n1").close();
 
     // The snapshot is deleted: entries 0..2 exist nowhere, Ratis would wait for them forever.
-    deleteRecursively(tmp.resolve("raft").resolve("n1").resolve("sm"));
+    TestReplicas.deleteRecursively(tmp.resolve("raft").resolve("n1").resolve("sm"));
     assertThatThrownBy(() -> replica("n1"))
         .isInstanceOf(CorruptStateException.class)
         .hasMessageContaining("starts at index 3 but there is no snapshot")
@@ -627,82 +618,14 @@ class WorkflowStateMachineStorageTest {
         .build();
   }
 
-  // --- a replica: one state machine on real Ratis storage and a real state store ---
-
-  private final class Replica implements AutoCloseable {
-    final WorkflowStateMachine machine;
-    final RaftStorage storage;
-
-    Replica(WorkflowStateMachine machine, RaftStorage storage) {
-      this.machine = machine;
-      this.storage = storage;
-    }
-
-    void apply(long index, long term, Command... commands) {
-      machine.applyTransaction(transaction(index, term, commands)).join();
-    }
-
-    BatchResult applyForResult(long index, long term, Command... commands) throws Exception {
-      return BatchResult.parseFrom(machine.applyTransaction(transaction(index, term, commands)).join().getContent().toByteArray());
-    }
-
-    /** A committed entry as Ratis hands it to a follower's state machine. */
-    TransactionContext transaction(long index, long term, Command... commands) {
-      CommandBatch batch = CommandBatch.newBuilder().addAllCommands(List.of(commands)).build();
-      LogEntryProto entry = LogEntryProto.newBuilder().setTerm(term).setIndex(index)
-          .setStateMachineLogEntry(StateMachineLogEntryProto.newBuilder().setLogData(UnsafeByteOperations.unsafeWrap(batch.toByteArray())))
-          .build();
-      return TransactionContext.newBuilder().setServerRole(RaftPeerRole.FOLLOWER).setStateMachine(machine).setLogEntry(entry).build();
-    }
-
-    /** What Ratis does on a follower that receives the leader's snapshot: the files replace its sm/ directory. */
-    void installFrom(Replica leader) throws IOException {
-      Path sm = storage.getStorageDir().getStateMachineDir().toPath();
-      deleteRecursively(sm);
-      Path from = leader.machine.getStateMachineStorage().latest().directory();
-      Path to = sm.resolve(from.getFileName());
-      Files.createDirectories(to);
-      try (Stream<Path> files = Files.list(from)) {
-        for (Path f : files.toList()) {
-          Files.copy(f, to.resolve(f.getFileName()));
-        }
-      }
-    }
-
-    @Override
-    public void close() throws IOException {
-      machine.close();
-      storage.close();
-      open.remove(this);
-    }
-  }
+  private TestReplicas replicas;
 
   private Replica replica(String name) throws IOException {
-    RaftStorage storage = RaftStorage.newBuilder().setDirectory(tmp.resolve("raft").resolve(name).toFile())
-        .setOption(RaftStorage.StartupOption.RECOVER).setStorageFreeSpaceMin(RaftServerConfigKeys.STORAGE_FREE_SPACE_MIN_DEFAULT)
-        .build();
-    storage.initialize();
-    WorkflowStateMachine machine = new WorkflowStateMachine(command -> null, tmp.resolve("state").resolve(name));
-    try {
-      machine.initialize(server(name), GROUP, storage);
-    } catch (IOException | RuntimeException e) {
-      storage.close();
-      throw e;
+    if (replicas == null) {
+      replicas = new TestReplicas(tmp, GROUP);
+      open.add(replicas);
     }
-    Replica r = new Replica(machine, storage);
-    open.add(r);
-    return r;
-  }
-
-  /** The state machine asks its server only for its id (to name itself in logs). */
-  private static RaftServer server(String id) {
-    return (RaftServer) Proxy.newProxyInstance(RaftServer.class.getClassLoader(), new Class<?>[] {RaftServer.class},
-        (proxy, method, args) -> switch (method.getName()) {
-          case "getId" -> RaftPeerId.valueOf(id);
-          case "getDivision" -> throw new IOException("no division in this test: the replica leads nothing");
-          case "toString" -> "server " + id;
-          default -> throw new UnsupportedOperationException(method.getName());
-        });
+    return replicas.replica(name);
   }
 
   /** A claim made in term 1, the term every entry of these tests carries. */
@@ -743,14 +666,4 @@ class WorkflowStateMachineStorageTest {
     }
   }
 
-  private static void deleteRecursively(Path dir) throws IOException {
-    if (!Files.exists(dir)) {
-      return;
-    }
-    try (Stream<Path> paths = Files.walk(dir)) {
-      for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) {
-        Files.delete(p);
-      }
-    }
-  }
 }

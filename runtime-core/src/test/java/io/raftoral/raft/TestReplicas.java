@@ -28,15 +28,25 @@ import org.apache.ratis.server.storage.RaftStorage;
 import org.apache.ratis.statemachine.TransactionContext;
 import org.apache.ratis.thirdparty.com.google.protobuf.UnsafeByteOperations;
 
-/** Replicas driven as Ratis drives them, on real Ratis storage and a real state store (as WorkflowStateMachineStorageTest). */
-final class BreakReplicas implements AutoCloseable {
+/**
+ * Replicas of one execution group driven as Ratis drives them (applyTransaction, takeSnapshot,
+ * pause, reinitialize, close), on real Ratis storage and a real state store, each under {@code
+ * <tmp>/raft/<name>} and {@code <tmp>/state/<name>}; the tests of this package share it.
+ */
+final class TestReplicas implements AutoCloseable {
   static final RaftGroupId GROUP = RaftGroupId.valueOf(UUID.fromString("00000000-0000-0000-0000-00000000000b"));
 
   private final Path tmp;
+  private final RaftGroupId group;
   private final List<Replica> open = new ArrayList<>();
 
-  BreakReplicas(Path tmp) {
+  TestReplicas(Path tmp) {
+    this(tmp, GROUP);
+  }
+
+  TestReplicas(Path tmp, RaftGroupId group) {
     this.tmp = tmp;
+    this.group = group;
   }
 
   final class Replica implements AutoCloseable {
@@ -100,7 +110,7 @@ final class BreakReplicas implements AutoCloseable {
     storage.initialize();
     WorkflowStateMachine machine = new WorkflowStateMachine(command -> null, tmp.resolve("state").resolve(name));
     try {
-      machine.initialize(server(name), GROUP, storage);
+      machine.initialize(server(name), group, storage);
     } catch (IOException | RuntimeException e) {
       storage.close();
       throw e;
