@@ -568,6 +568,10 @@ public final class WorkflowState {
       return result(ResultCode.APPLIED, WorkflowStatusCode.WORKFLOW_STATUS_UNSPECIFIED).toBuilder()
           .setMessage("nothing to copy: the workflow is here, or the merge of group " + a.getFromGroup() + " is done").build();
     }
+    if (a.getWorkflowId().isEmpty() || a.getCheckpointsCount() == 0) {
+      return result(ResultCode.INVALID_INPUT, WorkflowStatusCode.WORKFLOW_STATUS_UNSPECIFIED).toBuilder()
+          .setMessage("checkpoints copied from group " + a.getFromGroup() + " need a workflow id and at least one checkpoint").build();
+    }
     java.util.Map<String, Long> next = new java.util.HashMap<>();
     for (io.raftoral.proto.raft.ExportedCheckpoint c : a.getCheckpointsList()) {
       Long expected = next.get(c.getKey());

@@ -231,7 +231,9 @@ class ExportChunksBreakTest {
     target.apply(1, 1, owner(2));
     assertThat(target.applyForResult(2, 1, chunk("w", "a", -1)).getResults(0).getCode()).isEqualTo(ResultCode.INVALID_INPUT);
     assertThat(target.applyForResult(3, 1, chunk("", "a", 0)).getResults(0).getCode()).isEqualTo(ResultCode.INVALID_INPUT);
-    target.apply(4, 1, owner(2));
+    BatchResult empty = target.applyForResult(4, 1, Command.newBuilder().setAdoptCheckpoints(AdoptCheckpoints.newBuilder()
+        .setFromGroup("src")).build());
+    assertThat(empty.getResults(0).getCode()).as("%s", empty).isEqualTo(ResultCode.INVALID_INPUT);
     // A chunk for a workflow then started here (not adopted): its stray positions must not surface.
     target.apply(5, 1, chunk("mine", "k", 0), chunk("mine", "k", 1));
     target.apply(6, 1, start("mine"), checkpoint("mine", "k", 0, "own"));
