@@ -142,9 +142,34 @@ class ExportChunksBreakTest {
     }
     assertThat(target.machine.state().get("big").toRecord().getCheckpointCount())
         .isEqualTo(src.machine.state().get("big").toRecord().getCheckpointCount());
+    assertThat(history(target, "big", 5)).as("history").containsExactlyElementsOf(history(src, "big", 5));
+    if (keepLast < 0) {
+      // It goes on in the target: its next checkpoint follows the copied ones in the commit order.
+      long n = target.machine.state().get("big").toRecord().getCheckpointCount();
+      assertThat(target.applyForResult(100_000, 1, checkpoint("big", "a", SEQS, "next")).getResults(0).getCode()).isEqualTo(ResultCode.APPLIED);
+      List<String> h = history(target, "big", 7);
+      assertThat(h).hasSize((int) n + 1);
+      assertThat(h.getLast()).isEqualTo("next@" + n);
+    }
     String digest = target.machine.state().digest();
     target.close();
     assertThat(replicas.replica("dst").machine.state().digest()).as("a restart").isEqualTo(digest);
+  }
+
+  private static List<String> history(BreakReplicas.Replica r, String id, int limit) throws Exception {
+    List<String> out = new ArrayList<>();
+    io.raftoral.proto.raft.HistoryQuery.Builder q = io.raftoral.proto.raft.HistoryQuery.newBuilder().setWorkflowId(id).setLimit(limit);
+    for (int pages = 0; pages < 100; pages++) {
+      QueryReply reply = r.machine.history(q.build()).build();
+      reply.getHistoryList().forEach(e -> out.add(e.getValue().toStringUtf8() + "@" + e.getCommitOrdinal()));
+      if (!reply.getMore()) {
+        return out;
+      }
+      var last = reply.getHistoryList().getLast();
+      q.setHasCursor(true).setAfterCommitOrdinal(io.raftoral.storage.StateStore.commitOrder(last)).setAfterKey(last.getKey())
+          .setAfterSeq(last.getSeq());
+    }
+    throw new AssertionError("no last page: " + out);
   }
 
   @Test
