@@ -90,6 +90,9 @@ public final class WorkflowState {
   // The groups whose merge into this one finished copying (AdoptionDone). Invariant: only grows,
   // and no AdoptWorkflows from a group in it adds anything.
   private final java.util.Set<String> adoptionsDone = ConcurrentHashMap.newKeySet();
+  // Ids without a workflow here whose checkpoints a merge copied ahead (AdoptCheckpoints): a
+  // workflow started here under such an id must not take them (a restart would load them into it).
+  private final java.util.Set<String> copiedAhead = ConcurrentHashMap.newKeySet();
 
   public WorkflowEntry get(String workflowId) {
     return workflows.get(workflowId);
@@ -183,6 +186,7 @@ public final class WorkflowState {
   public boolean restoreCheckpoint(String workflowId, String key, long seq, com.google.protobuf.ByteString value) {
     WorkflowEntry w = workflows.get(workflowId);
     if (w == null) {
+      copiedAhead.add(workflowId);
       return true; // copied ahead of its workflow by a merge (AdoptCheckpoints): the workflow takes it when adopted
     }
     if (!w.isRunning()) {
@@ -254,6 +258,8 @@ public final class WorkflowState {
     sealedFor = other.sealedFor;
     adoptionsDone.addAll(other.adoptionsDone);
     adoptionsDone.retainAll(other.adoptionsDone);
+    copiedAhead.addAll(other.copiedAhead);
+    copiedAhead.retainAll(other.copiedAhead);
   }
 
   private CommandResult start(WorkflowStart s, Changes changes) {
@@ -273,6 +279,9 @@ public final class WorkflowState {
       return result(ResultCode.MOVED, WorkflowStatusCode.WORKFLOW_STATUS_UNSPECIFIED).toBuilder()
           .setMessage("routed over " + s.getPlacement() + " execution groups, but the cluster has " + placement
               + " or more: route it again with the current topology").build();
+    }
+    if (copiedAhead.remove(s.getWorkflowId())) {
+      changes.removed(s.getWorkflowId()); // not this workflow's: checkpoints copied ahead of a merged one
     }
     WorkflowEntry created = new WorkflowEntry(
         s.getWorkflowId(), s.getType(), s.getVersion(), s.getInput(), s.getStartedAtMillis(), owner.node(), stored);
@@ -500,6 +509,7 @@ public final class WorkflowState {
         w.setOwner(owner.node());
       }
       workflows.put(r.getWorkflowId(), w);
+      copiedAhead.remove(r.getWorkflowId());
       changes.workflow(w);
       for (io.raftoral.proto.raft.ExportedCheckpoint c : x.getCheckpointsList()) {
         // The info travels with the value: history shows the source group's owner and time.
@@ -558,6 +568,10 @@ public final class WorkflowState {
       return result(ResultCode.APPLIED, WorkflowStatusCode.WORKFLOW_STATUS_UNSPECIFIED).toBuilder()
           .setMessage("nothing to copy: the workflow is here, or the merge of group " + a.getFromGroup() + " is done").build();
     }
+    if (a.getWorkflowId().isEmpty() || a.getCheckpointsCount() == 0) {
+      return result(ResultCode.INVALID_INPUT, WorkflowStatusCode.WORKFLOW_STATUS_UNSPECIFIED).toBuilder()
+          .setMessage("checkpoints copied from group " + a.getFromGroup() + " need a workflow id and at least one checkpoint").build();
+    }
     java.util.Map<String, Long> next = new java.util.HashMap<>();
     for (io.raftoral.proto.raft.ExportedCheckpoint c : a.getCheckpointsList()) {
       Long expected = next.get(c.getKey());
@@ -570,6 +584,9 @@ public final class WorkflowState {
     }
     for (io.raftoral.proto.raft.ExportedCheckpoint c : a.getCheckpointsList()) {
       changes.checkpoint(a.getWorkflowId(), c.getKey(), c.getSeq(), c.getValue(), infoOf(c));
+    }
+    if (a.getCheckpointsCount() > 0) {
+      copiedAhead.add(a.getWorkflowId());
     }
     return result(ResultCode.APPLIED, WorkflowStatusCode.WORKFLOW_STATUS_UNSPECIFIED);
   }
