@@ -1,9 +1,9 @@
 package io.raftoral.raft;
 
-import static io.raftoral.raft.BreakReplicas.checkpoint;
-import static io.raftoral.raft.BreakReplicas.end;
-import static io.raftoral.raft.BreakReplicas.owner;
-import static io.raftoral.raft.BreakReplicas.start;
+import static io.raftoral.raft.TestReplicas.checkpoint;
+import static io.raftoral.raft.TestReplicas.end;
+import static io.raftoral.raft.TestReplicas.owner;
+import static io.raftoral.raft.TestReplicas.start;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.google.protobuf.ByteString;
@@ -32,7 +32,7 @@ class ExportChunksBreakTest {
   @TempDir
   Path tmp;
 
-  private BreakReplicas replicas;
+  private TestReplicas replicas;
 
   @AfterEach
   void closeAll() throws Exception {
@@ -50,8 +50,8 @@ class ExportChunksBreakTest {
   }
 
   /** A sealed source holding small workflows around "big"; keepLast < 0: big stays running. */
-  private BreakReplicas.Replica source(long keepLast) throws Exception {
-    BreakReplicas.Replica s = replicas.replica("src");
+  private TestReplicas.Replica source(long keepLast) throws Exception {
+    TestReplicas.Replica s = replicas.replica("src");
     s.apply(1, 1, owner(1));
     long i = 2;
     s.apply(i++, 1, start("a-small"), checkpoint("a-small", "k", 0, "s"));
@@ -69,14 +69,14 @@ class ExportChunksBreakTest {
     return s;
   }
 
-  private static QueryReply query(BreakReplicas.Replica r, Query q) throws Exception {
+  private static QueryReply query(TestReplicas.Replica r, Query q) throws Exception {
     var answer = r.machine.query(org.apache.ratis.protocol.Message.valueOf(UnsafeByteOperations.unsafeWrap(q.toByteArray())))
         .get(10, java.util.concurrent.TimeUnit.SECONDS);
     return QueryReply.parseFrom(answer.getContent().toByteArray());
   }
 
   /** The commands GroupMerge.step proposes, from cursor "" to the last page; at most {@code limit} of them. */
-  private static List<Command> mergeCommands(BreakReplicas.Replica source, long maxBytes, int limit) throws Exception {
+  private static List<Command> mergeCommands(TestReplicas.Replica source, long maxBytes, int limit) throws Exception {
     List<Command> out = new ArrayList<>();
     String cursor = "";
     String chunkOf = "";
@@ -108,7 +108,7 @@ class ExportChunksBreakTest {
     return out;
   }
 
-  private static long applyAll(BreakReplicas.Replica target, long index, List<Command> commands) throws Exception {
+  private static long applyAll(TestReplicas.Replica target, long index, List<Command> commands) throws Exception {
     for (Command c : commands) {
       BatchResult r = target.applyForResult(index++, 1, c);
       assertThat(r.getResults(0).getCode()).as("%s -> %s", c.getKindCase(), r).isEqualTo(ResultCode.APPLIED);
@@ -116,7 +116,7 @@ class ExportChunksBreakTest {
     return index;
   }
 
-  private static List<ExportedWorkflow> everything(BreakReplicas.Replica r) throws Exception {
+  private static List<ExportedWorkflow> everything(TestReplicas.Replica r) throws Exception {
     QueryReply all = query(r, Query.newBuilder().setExport(ExportWorkflows.newBuilder().setMaxBytes(64 << 20)).build());
     assertThat(all.getChunk()).isFalse();
     return all.getExportedList();
@@ -128,11 +128,11 @@ class ExportChunksBreakTest {
   }
 
   private void mergesWhole(long keepLast) throws Exception {
-    replicas = new BreakReplicas(tmp);
-    BreakReplicas.Replica src = source(keepLast);
+    replicas = new TestReplicas(tmp);
+    TestReplicas.Replica src = source(keepLast);
     List<Command> commands = mergeCommands(src, 200, 10_000);
     assertThat(commands.stream().filter(Command::hasAdoptCheckpoints).count()).as("chunks").isGreaterThan(2);
-    BreakReplicas.Replica target = replicas.replica("dst");
+    TestReplicas.Replica target = replicas.replica("dst");
     target.apply(1, 1, owner(2));
     applyAll(target, 2, commands);
     List<ExportedWorkflow> from = everything(src);
@@ -156,7 +156,7 @@ class ExportChunksBreakTest {
     assertThat(replicas.replica("dst").machine.state().digest()).as("a restart").isEqualTo(digest);
   }
 
-  private static List<String> history(BreakReplicas.Replica r, String id, int limit) throws Exception {
+  private static List<String> history(TestReplicas.Replica r, String id, int limit) throws Exception {
     List<String> out = new ArrayList<>();
     io.raftoral.proto.raft.HistoryQuery.Builder q = io.raftoral.proto.raft.HistoryQuery.newBuilder().setWorkflowId(id).setLimit(limit);
     for (int pages = 0; pages < 100; pages++) {
@@ -189,11 +189,11 @@ class ExportChunksBreakTest {
 
   @Test
   void aRecordLargerThanAPageStillProgresses() throws Exception {
-    replicas = new BreakReplicas(tmp);
-    BreakReplicas.Replica src = source(-1);
+    replicas = new TestReplicas(tmp);
+    TestReplicas.Replica src = source(-1);
     List<Command> commands = mergeCommands(src, 1, 10_000);
     assertThat(commands.size()).isLessThan(10_000);
-    BreakReplicas.Replica target = replicas.replica("dst");
+    TestReplicas.Replica target = replicas.replica("dst");
     target.apply(1, 1, owner(2));
     applyAll(target, 2, commands);
     assertThat(checkpointsOf(everything(target), "big")).containsExactlyElementsOf(checkpointsOf(everything(src), "big"));
@@ -202,10 +202,10 @@ class ExportChunksBreakTest {
   // A new management leader redoes the merge from cursor "" after some chunks; then an old chunk comes again.
   @Test
   void aMergeRedoneFromTheStartAndAnOldChunkAgainChangeNothing() throws Exception {
-    replicas = new BreakReplicas(tmp);
-    BreakReplicas.Replica src = source(-1);
+    replicas = new TestReplicas(tmp);
+    TestReplicas.Replica src = source(-1);
     List<Command> commands = mergeCommands(src, 200, 10_000);
-    BreakReplicas.Replica target = replicas.replica("dst");
+    TestReplicas.Replica target = replicas.replica("dst");
     target.apply(1, 1, owner(2));
     long at = applyAll(target, 2, commands.subList(0, 3));
     at = applyAll(target, at, commands);
@@ -222,17 +222,17 @@ class ExportChunksBreakTest {
   // A follower of the target installs a snapshot taken between chunks, then applies the rest.
   @Test
   void aSnapshotBetweenChunksGivesTheSameWorkflow() throws Exception {
-    replicas = new BreakReplicas(tmp);
-    BreakReplicas.Replica src = source(-1);
+    replicas = new TestReplicas(tmp);
+    TestReplicas.Replica src = source(-1);
     List<Command> commands = mergeCommands(src, 200, 10_000);
-    BreakReplicas.Replica target = replicas.replica("dst");
+    TestReplicas.Replica target = replicas.replica("dst");
     target.apply(1, 1, owner(2));
     int cut = 3;
     assertThat(commands.get(cut - 1).hasAdoptCheckpoints()).isTrue();
     long at = applyAll(target, 2, commands.subList(0, cut));
     assertThat(target.machine.takeSnapshot()).isEqualTo(at - 1);
     String atSnapshot = target.machine.state().digest();
-    BreakReplicas.Replica follower = replicas.replica("dst2");
+    TestReplicas.Replica follower = replicas.replica("dst2");
     follower.apply(1, 1, owner(2));
     follower.machine.pause();
     follower.installFrom(target);
@@ -251,8 +251,8 @@ class ExportChunksBreakTest {
 
   @Test
   void badChunksAreRefusedAndTheReplicaKeepsRunning() throws Exception {
-    replicas = new BreakReplicas(tmp);
-    BreakReplicas.Replica target = replicas.replica("dst");
+    replicas = new TestReplicas(tmp);
+    TestReplicas.Replica target = replicas.replica("dst");
     target.apply(1, 1, owner(2));
     assertThat(target.applyForResult(2, 1, chunk("w", "a", -1)).getResults(0).getCode()).isEqualTo(ResultCode.INVALID_INPUT);
     assertThat(target.applyForResult(3, 1, chunk("", "a", 0)).getResults(0).getCode()).isEqualTo(ResultCode.INVALID_INPUT);
@@ -264,7 +264,7 @@ class ExportChunksBreakTest {
     target.apply(6, 1, start("mine"), checkpoint("mine", "k", 0, "own"));
     String digest = target.machine.state().digest();
     target.close();
-    BreakReplicas.Replica again = replicas.replica("dst");
+    TestReplicas.Replica again = replicas.replica("dst");
     assertThat(again.machine.state().digest()).isEqualTo(digest);
     assertThat(again.machine.state().get("mine").toRecord().getCheckpointCount()).isEqualTo(1);
     again.apply(7, 1, Command.newBuilder().setSealGroup(SealGroup.newBuilder().setMergeTarget("t")).build());
