@@ -142,10 +142,8 @@ class DiskFaultTest {
     await("node 3 reports the full disk", () -> before.notServing() != null);
     // What a failed write of Ratis's term-and-vote file leaves (it renames an empty temporary
     // file over it): the node can no longer be that voter.
-    try (var files = Files.walk(node3.resolve("raft"))) {
-      for (Path meta : files.filter(p -> p.getFileName().toString().equals("raft-meta")).toList()) {
-        Files.write(meta, new byte[0]);
-      }
+    for (Path meta : raftMetaFiles(node3.resolve("raft"))) {
+      Files.write(meta, new byte[0]);
     }
 
     Files.delete(filler);
@@ -205,6 +203,19 @@ class DiskFaultTest {
     while (!condition.getAsBoolean()) {
       assertThat(System.nanoTime()).as(what).isLessThan(deadline);
       Thread.sleep(100);
+    }
+  }
+
+  /** The term-and-vote files under a live node's Raft directory, walked again when a file vanishes mid-walk (the disk probe). */
+  private static java.util.List<Path> raftMetaFiles(Path raftDir) throws java.io.IOException {
+    for (int attempt = 0; ; attempt++) {
+      try (var files = Files.walk(raftDir)) {
+        return files.filter(p -> p.getFileName().toString().equals("raft-meta")).toList();
+      } catch (java.io.UncheckedIOException vanished) {
+        if (attempt == 10) {
+          throw vanished;
+        }
+      }
     }
   }
 }

@@ -117,8 +117,9 @@ class DroppedReplicaTest {
     String name = group.uuid().toString();
     try (Stream<Path> paths = Files.walk(nodeDir)) {
       return paths.anyMatch(p -> p.getFileName().toString().contains(name));
-    } catch (IOException e) {
-      return true; // walked while a directory was being moved: look again
+    } catch (IOException | java.io.UncheckedIOException e) {
+      // Walked while a directory was being moved, or the node's disk probe file came and went: look again.
+      return true;
     }
   }
 
