@@ -18,6 +18,9 @@ import java.util.TreeMap;
  * @param electionTimeoutMin lower bound of the randomized election timeout; a crashed leader
  *     is replaced after roughly this long
  * @param electionTimeoutMax upper bound of the election timeout
+ * @param snapshotTransferRate the most bytes per second this node sends to followers fetching
+ *     its snapshots out of band, over all of them (0: no limit)
+ * @param snapshotChunkBytes the size of one chunk of a snapshot transfer
  */
 public record RaftSettings(
     long nodeId,
@@ -26,7 +29,21 @@ public record RaftSettings(
     Path stateDir,
     long snapshotThreshold,
     Duration electionTimeoutMin,
-    Duration electionTimeoutMax) {
+    Duration electionTimeoutMax,
+    long snapshotTransferRate,
+    int snapshotChunkBytes) {
+  public static final long DEFAULT_SNAPSHOT_TRANSFER_RATE = 0;
+  public static final int DEFAULT_SNAPSHOT_CHUNK_BYTES = 1 << 20;
+  public static final int MIN_SNAPSHOT_CHUNK_BYTES = 64 << 10;
+  // Below Ratis's gRPC message limit (32 MiB) with room for the chunk's framing.
+  public static final int MAX_SNAPSHOT_CHUNK_BYTES = 8 << 20;
+
+  /** With the default snapshot transfer settings. */
+  public RaftSettings(long nodeId, Map<Long, String> members, Path storageDir, Path stateDir, long snapshotThreshold,
+      Duration electionTimeoutMin, Duration electionTimeoutMax) {
+    this(nodeId, members, storageDir, stateDir, snapshotThreshold, electionTimeoutMin, electionTimeoutMax,
+        DEFAULT_SNAPSHOT_TRANSFER_RATE, DEFAULT_SNAPSHOT_CHUNK_BYTES);
+  }
 
   public RaftSettings {
     members = Map.copyOf(members);
@@ -38,6 +55,13 @@ public record RaftSettings(
     }
     if (electionTimeoutMax.compareTo(electionTimeoutMin) <= 0) {
       throw new IllegalArgumentException("electionTimeoutMax must be above electionTimeoutMin");
+    }
+    if (snapshotTransferRate < 0) {
+      throw new IllegalArgumentException("snapshotTransferRate must be >= 0, got " + snapshotTransferRate);
+    }
+    if (snapshotChunkBytes < MIN_SNAPSHOT_CHUNK_BYTES || snapshotChunkBytes > MAX_SNAPSHOT_CHUNK_BYTES) {
+      throw new IllegalArgumentException("snapshotChunkBytes must be between " + MIN_SNAPSHOT_CHUNK_BYTES + " and "
+          + MAX_SNAPSHOT_CHUNK_BYTES + ", got " + snapshotChunkBytes);
     }
   }
 
