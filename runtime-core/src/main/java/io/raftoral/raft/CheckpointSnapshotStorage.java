@@ -13,9 +13,9 @@ import org.apache.ratis.statemachine.StateMachineStorage;
 import org.apache.ratis.statemachine.impl.FileListSnapshotInfo;
 
 /**
- * An execution group's {@link CheckpointSnapshots} as Ratis sees them: Ratis lists the newest
- * snapshot's files to send them to a follower behind the leader's log, and asks to delete old
- * snapshots after taking a new one.
+ * An execution group's {@link CheckpointSnapshots} as Ratis sees them: Ratis reads the newest
+ * snapshot's position (where to replay the log from) and asks to delete old snapshots after
+ * taking a new one. Followers fetch the files out of band ({@link SnapshotFetcher}).
  */
 final class CheckpointSnapshotStorage implements StateMachineStorage {
   private final CheckpointSnapshots files = new CheckpointSnapshots();
@@ -56,6 +56,26 @@ final class CheckpointSnapshotStorage implements StateMachineStorage {
   /** Writes a snapshot at (term, index); see {@link CheckpointSnapshots#create}. */
   Snapshot create(long term, long index, CheckpointSnapshots.CheckpointWriter writer) throws IOException {
     return publish(files.create(term, index, writer));
+  }
+
+  /** Every complete snapshot, newest first. */
+  java.util.List<Snapshot> all() throws IOException {
+    return files.all();
+  }
+
+  /** See {@link CheckpointSnapshots#hold}. */
+  void hold(Path directory, java.time.Duration ttl) {
+    files.hold(directory, ttl);
+  }
+
+  /** See {@link CheckpointSnapshots#release}. */
+  void release(Path directory) {
+    files.release(directory);
+  }
+
+  /** See {@link CheckpointSnapshots#installFetched}; Ratis learns of it when it reloads the state machine ({@link #refresh}). */
+  void installFetched(io.raftoral.storage.IncomingSnapshot staged, long term, long index) throws IOException {
+    files.installFetched(staged, term, index);
   }
 
   @Override

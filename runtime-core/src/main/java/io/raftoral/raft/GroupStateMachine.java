@@ -1,10 +1,14 @@
 package io.raftoral.raft;
 
+import io.raftoral.storage.IncomingSnapshot;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import org.apache.ratis.proto.RaftProtos.LogEntryProto;
+import org.apache.ratis.proto.RaftProtos.RoleInfoProto;
 import org.apache.ratis.protocol.Message;
 import org.apache.ratis.protocol.RaftClientRequest;
 import org.apache.ratis.protocol.RaftGroupId;
@@ -22,16 +26,20 @@ import org.apache.ratis.util.LifeCycle;
 /**
  * What both kinds of group's state machine share with Ratis: the lifecycle (start, pause before
  * an installed snapshot, reopen after it), the applied position, taking a snapshot only past the
- * last one, and the translation of entries, queries and leader changes into our types. A
+ * last one, fetching a snapshot out of band when behind, and the translation of entries, queries
+ * and leader changes into our types. A
  * subclass sees term, index and bytes only; what it applies is {@code state}'s business.
  */
 public abstract class GroupStateMachine extends BaseStateMachine {
   private volatile GroupId group;
+  private volatile SnapshotFetcher fetcher;
+  private volatile Path snapshotDirectory;
 
   @Override
   public final void initialize(RaftServer server, RaftGroupId groupId, RaftStorage storage) throws IOException {
     super.initialize(server, groupId, storage);
     group = GroupId.of(groupId);
+    snapshotDirectory = storage.getStorageDir().getStateMachineDir().toPath();
     getStateMachineStorage().init(storage);
     checkLog(storage.getStorageDir().getCurrentDir().toPath());
     getLifeCycle().startAndTransition(this::open, IOException.class);
@@ -96,7 +104,30 @@ public abstract class GroupStateMachine extends BaseStateMachine {
 
   @Override
   public final void notifyLeaderChanged(RaftGroupMemberId groupMemberId, RaftPeerId newLeaderId) {
+    SnapshotFetcher f = fetcher;
+    if (f != null) {
+      f.leaderChanged(this);
+    }
     leaderChanged(PeerIds.nodeId(newLeaderId));
+  }
+
+  /**
+   * The leader has purged the entries this replica needs next (or this is a new member): the
+   * snapshot comes out of band, from any peer that holds one ({@link SnapshotFetcher}). Called
+   * under the division's lock: returns at once, the transfer runs on its own threads.
+   */
+  @Override
+  public final CompletableFuture<TermIndex> notifyInstallSnapshotFromLeader(RoleInfoProto role, TermIndex firstInLeaderLog) {
+    SnapshotFetcher f = fetcher;
+    if (f == null) {
+      return CompletableFuture.failedFuture(new IllegalStateException("group " + group + ": no snapshot transfer on this node"));
+    }
+    return f.attach(this, role, firstInLeaderLog);
+  }
+
+  /** Where this replica's snapshots come from when it is behind: set by the host before Ratis starts the group. */
+  final void useFetcher(SnapshotFetcher fetcher) {
+    this.fetcher = fetcher;
   }
 
   private static Message message(byte[] bytes) {
@@ -194,6 +225,27 @@ public abstract class GroupStateMachine extends BaseStateMachine {
       return null; // the division is gone (closing)
     }
   }
+
+  /** The directory this replica's snapshots live in ({@code sm/}); fetched snapshots are staged there too. */
+  protected final Path snapshotDirectory() {
+    return snapshotDirectory;
+  }
+
+  /** The complete snapshots this replica can send to a peer, newest first. */
+  protected abstract List<SnapshotTransferService.Served> servedSnapshots() throws IOException;
+
+  /** Keeps {@code snapshot} from cleanup for {@code ttl}: a peer fetches it. */
+  protected void holdSnapshot(SnapshotTransferService.Served snapshot, Duration ttl) {}
+
+  /** Ends a {@link #holdSnapshot}. */
+  protected void releaseSnapshot(SnapshotTransferService.Served snapshot) {}
+
+  /**
+   * Checks a snapshot fetched from a peer and makes it this replica's newest on disk,
+   * atomically (a crash leaves either the old snapshots or the new one whole), without loading
+   * it: Ratis pauses the state machine next, then {@link #reopen} loads it.
+   */
+  protected abstract void installFetched(IncomingSnapshot staged, long term, long index) throws IOException;
 
   /** Answers a read-only query. */
   protected CompletableFuture<byte[]> answer(ByteBuffer query) {

@@ -8,11 +8,15 @@ import io.raftoral.proto.management.ManagementResult;
 import io.raftoral.proto.management.Topology;
 import io.raftoral.state.ManagementState;
 import io.raftoral.storage.CorruptStateException;
+import io.raftoral.storage.IncomingSnapshot;
+import io.raftoral.storage.SnapshotFile;
 import java.io.File;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.Consumer;
 import org.apache.ratis.io.MD5Hash;
@@ -29,8 +33,8 @@ import org.apache.ratis.util.MD5FileUtil;
  *
  * <p>A snapshot is one protobuf file {@code sm/snapshot.<term>_<index>}, the topology with the
  * workflow id claims ({@link ManagementState#snapshotTopology}), with Ratis's MD5 file beside it;
- * on start the newest is loaded and the log replayed after it. The lifecycle glue is
- * {@link GroupStateMachine}'s.
+ * on start the newest is loaded and the log replayed after it. A follower behind the leader's
+ * log fetches both files from a peer. The lifecycle glue is {@link GroupStateMachine}'s.
  *
  * <p>Queries ({@link ManagementQuery}) read the applied state: the claim of a workflow id.
  */
@@ -95,6 +99,41 @@ public final class ManagementStateMachine extends GroupStateMachine {
     }
     restoredTo(snapshot.getTerm(), snapshot.getIndex());
     listener.accept(topology);
+  }
+
+  /** The newest snapshot: its file and the MD5 file beside it. */
+  @Override
+  protected List<SnapshotTransferService.Served> servedSnapshots() throws IOException {
+    SingleFileSnapshotInfo latest = snapshots.getLatestSnapshot();
+    if (latest == null) {
+      return List.of();
+    }
+    Path file = latest.getFile().getPath();
+    try {
+      return List.of(new SnapshotTransferService.Served(latest.getTerm(), latest.getIndex(), file.getParent(),
+          List.of(SnapshotFile.of(file), SnapshotFile.of(MD5FileUtil.getDigestFileForFile(file.toFile()).toPath()))));
+    } catch (java.nio.file.NoSuchFileException deletedMeanwhile) {
+      return List.of(); // a newer one was taken and this one cleaned up: offered on the next listing
+    }
+  }
+
+  /** Checks the fetched file against its MD5 file, then moves both into {@code sm/}, the MD5 first (as {@link #snapshot} does). */
+  @Override
+  protected void installFetched(IncomingSnapshot staged, long term, long index) throws IOException {
+    File target = snapshots.getSnapshotFile(term, index);
+    if (target.exists()) {
+      staged.discard();
+      return;
+    }
+    String name = target.getName();
+    File stagedFile = staged.directory().resolve(name).toFile();
+    MD5Hash stored = MD5FileUtil.readStoredMd5ForFile(stagedFile);
+    if (!stored.equals(MD5FileUtil.computeMd5ForFile(stagedFile))) {
+      staged.discard();
+      throw new CorruptStateException("the management snapshot " + name + " fetched from a peer differs from its MD5 file; "
+          + "fetching it again");
+    }
+    staged.moveFilesTo(target.toPath().getParent(), List.of(MD5FileUtil.getDigestFileForFile(target).getName(), name));
   }
 
   /** Writes the topology at the last applied entry; called on the apply thread. */

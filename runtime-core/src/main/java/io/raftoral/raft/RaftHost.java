@@ -84,6 +84,9 @@ public final class RaftHost implements AutoCloseable {
   // (the membership controller) is never stuck on one group for long.
   private final Map<RaftGroupId, RaftClient> adminClients = new ConcurrentHashMap<>();
   private final RaftProperties adminProperties;
+  // Out-of-band snapshots: served to peers on the Raft port, fetched from them when behind.
+  private final SnapshotTransferService transferService;
+  private final SnapshotFetcher fetcher;
 
   /** Gives Ratis the state machine of each group it hosts (also those recovered from storage). */
   @FunctionalInterface
@@ -100,14 +103,23 @@ public final class RaftHost implements AutoCloseable {
     this.properties = properties(settings);
     this.adminProperties = properties(settings);
     org.apache.ratis.client.RaftClientConfigKeys.Rpc.setRequestTimeout(adminProperties, TimeDuration.valueOf(5, TimeUnit.SECONDS));
+    this.transferService = new SnapshotTransferService(settings.snapshotChunkBytes(), settings.snapshotTransferRate());
+    this.fetcher = new SnapshotFetcher(settings.nodeId());
+    Parameters parameters = new Parameters();
+    GrpcConfigKeys.Server.setServicesCustomizer(parameters, transferService.customizer());
     this.server = RaftServer.newBuilder()
         .setServerId(self)
         .setProperties(properties)
-        .setParameters(new Parameters())
-        .setStateMachineRegistry((StateMachine.Registry) id -> stateMachines.forGroup(GroupId.of(id)))
+        .setParameters(parameters)
+        .setStateMachineRegistry((StateMachine.Registry) id -> {
+          GroupStateMachine machine = stateMachines.forGroup(GroupId.of(id));
+          machine.useFetcher(fetcher);
+          return machine;
+        })
         // FORMAT (the builder default) wipes a restarted node; RECOVER formats only empty storage.
         .setOption(RaftStorage.StartupOption.RECOVER)
         .build();
+    transferService.serve(this::hostedMachine);
   }
 
   private static RaftProperties properties(RaftSettings s) {
@@ -143,7 +155,10 @@ public final class RaftHost implements AutoCloseable {
   /**
    * Snapshots bound the log (SPEC §7): each group snapshots its state every {@code threshold}
    * entries and purges its log up to the snapshot, even past what a slow or absent follower
-   * has; such a follower, and a new member, gets the snapshot from the leader (in band).
+   * has; such a follower, and a new member, fetches a snapshot from its peers out of band
+   * ({@link SnapshotFetcher}): Ratis only tells it that it is needed. The switch is server-wide
+   * and every node must agree on it (Ratis refuses the others' notices), so both kinds of group
+   * fetch out of band.
    */
   private static void snapshots(RaftProperties p, long threshold) {
     RaftServerConfigKeys.Snapshot.setAutoTriggerEnabled(p, true);
@@ -160,7 +175,7 @@ public final class RaftHost implements AutoCloseable {
     // entries make the purge follow the snapshots instead of lagging by a 32 MB segment.
     long segmentBytes = Math.clamp(threshold * 512, 8L << 10, 32L << 20);
     RaftServerConfigKeys.Log.setSegmentSizeMax(p, SizeInBytes.valueOf(segmentBytes));
-    RaftServerConfigKeys.Log.Appender.setInstallSnapshotEnabled(p, true);
+    RaftServerConfigKeys.Log.Appender.setInstallSnapshotEnabled(p, false);
   }
 
   /**
@@ -883,6 +898,7 @@ public final class RaftHost implements AutoCloseable {
 
   @Override
   public void close() throws IOException {
+    fetcher.close();
     clients.values().forEach(RaftHost::closeQuietly);
     adminClients.values().forEach(RaftHost::closeQuietly);
     queryClients.values().forEach(RaftHost::closeQuietly);
@@ -890,5 +906,15 @@ public final class RaftHost implements AutoCloseable {
     retiring.forEach(RaftHost::closeQuietly);
     retiring.clear();
     server.close();
+    transferService.close();
+  }
+
+  /** The state machine of a group this node hosts, or null. */
+  private GroupStateMachine hostedMachine(GroupId group) {
+    try {
+      return server.getDivision(group.ratis()).getStateMachine() instanceof GroupStateMachine machine ? machine : null;
+    } catch (IOException notHosted) {
+      return null;
+    }
   }
 }

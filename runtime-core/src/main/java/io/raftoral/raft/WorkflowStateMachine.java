@@ -21,10 +21,13 @@ import io.raftoral.state.WorkflowState;
 import io.raftoral.storage.CheckpointSnapshots;
 import io.raftoral.storage.CheckpointSnapshots.Snapshot;
 import io.raftoral.storage.CorruptStateException;
+import io.raftoral.storage.IncomingSnapshot;
 import io.raftoral.storage.StateStore;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Set;
@@ -148,7 +151,35 @@ public final class WorkflowStateMachine extends GroupStateMachine {
     }
   }
 
-  /** Ratis is about to install a snapshot from the leader into {@code sm/}: the store closes. */
+  @Override
+  protected List<SnapshotTransferService.Served> servedSnapshots() throws IOException {
+    List<SnapshotTransferService.Served> served = new ArrayList<>();
+    for (Snapshot s : snapshots.all()) {
+      try {
+        served.add(new SnapshotTransferService.Served(s.term(), s.index(), s.directory(), CheckpointSnapshots.manifest(s)));
+      } catch (java.nio.file.NoSuchFileException deletedMeanwhile) {
+        // cleanup removed it after the listing: not offered
+      }
+    }
+    return served;
+  }
+
+  @Override
+  protected void holdSnapshot(SnapshotTransferService.Served snapshot, Duration ttl) {
+    snapshots.hold(snapshot.directory(), ttl);
+  }
+
+  @Override
+  protected void releaseSnapshot(SnapshotTransferService.Served snapshot) {
+    snapshots.release(snapshot.directory());
+  }
+
+  @Override
+  protected void installFetched(IncomingSnapshot staged, long term, long index) throws IOException {
+    snapshots.installFetched(staged, term, index);
+  }
+
+  /** Ratis is about to load a snapshot fetched into {@code sm/}: the store closes. */
   @Override
   protected void paused() {
     synchronized (storeLock) {
@@ -156,7 +187,7 @@ public final class WorkflowStateMachine extends GroupStateMachine {
     }
   }
 
-  /** Reopens the store, restoring it from the snapshot Ratis installed when that is ahead. */
+  /** Reopens the store, restoring it from the snapshot fetched into {@code sm/} when that is ahead. */
   @Override
   protected void reopen() throws IOException {
     snapshots.refresh();

@@ -1,7 +1,6 @@
 package io.raftoral.storage;
 
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.Reader;
 import java.io.Writer;
 import java.nio.channels.FileChannel;
@@ -19,7 +18,6 @@ import java.util.concurrent.atomic.AtomicReference;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
-import java.util.zip.CRC32C;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -27,10 +25,11 @@ import org.slf4j.LoggerFactory;
  * The snapshots of one execution group, in the group's Ratis state machine directory ({@code
  * sm/}): each is a directory {@code snapshot.<term>_<index>/} holding a RocksDB checkpoint of
  * the group's {@link StateStore} and a {@value #META} file with the position and a CRC32C of
- * every file. Ratis sends these files to a follower that is behind the leader's log and, on
- * that follower, replaces the whole {@code sm/} directory with them; the live store lives
- * elsewhere and is restored from the newest snapshot when that is ahead of it. The files only:
- * the raft package presents them to Ratis ({@code raft.CheckpointSnapshotStorage}).
+ * every file. A follower that is behind the leader's log fetches a peer's snapshot into a
+ * staging directory ({@link IncomingSnapshot}) and {@linkplain #installFetched installs} it
+ * here; the live store lives elsewhere and is restored from the newest snapshot when that is
+ * ahead of it. The files only: the raft package presents them to Ratis ({@code
+ * raft.CheckpointSnapshotStorage}) and moves them between nodes.
  */
 public final class CheckpointSnapshots {
   private static final Logger LOG = LoggerFactory.getLogger(CheckpointSnapshots.class);
@@ -63,6 +62,8 @@ public final class CheckpointSnapshots {
 
   private volatile Path smDir;
   private final AtomicReference<Snapshot> latest = new AtomicReference<>();
+  // Snapshot directory name -> System.nanoTime() until which cleanup keeps it: a peer fetches it.
+  private final java.util.Map<String, Long> holds = new java.util.concurrent.ConcurrentHashMap<>();
 
   /** Keeps the snapshots in {@code dir} (created when missing) and reads the newest. */
   public void init(Path dir) throws IOException {
@@ -79,6 +80,68 @@ public final class CheckpointSnapshots {
   /** The newest snapshot, or null. */
   public Snapshot latest() {
     return latest.get();
+  }
+
+  /** Every complete snapshot in the directory, newest first. */
+  public List<Snapshot> all() throws IOException {
+    List<Snapshot> all = new ArrayList<>();
+    for (Path dir : snapshotDirectories()) {
+      long[] at = termIndex(dir);
+      all.add(new Snapshot(at[0], at[1], files(dir)));
+    }
+    all.sort(Comparator.comparingLong(Snapshot::index).reversed());
+    return all;
+  }
+
+  /**
+   * The files of a snapshot with their sizes and checksums, as its metadata records them (the
+   * metadata file itself is read whole): what a peer fetching it checks every byte against.
+   */
+  public static List<SnapshotFile> manifest(Snapshot snapshot) throws IOException {
+    Path dir = snapshot.directory();
+    Properties meta = readMeta(dir);
+    List<SnapshotFile> files = new ArrayList<>();
+    for (String name : snapshot.databaseFiles()) {
+      String fp = meta.getProperty("file." + name);
+      int colon = fp == null ? -1 : fp.indexOf(':');
+      if (colon < 0) {
+        throw corrupt(dir, "its metadata does not list " + name, null);
+      }
+      files.add(new SnapshotFile(name, Long.parseLong(fp.substring(0, colon)), (int) Long.parseLong(fp.substring(colon + 1), 16)));
+    }
+    files.add(SnapshotFile.of(dir.resolve(META)));
+    return files;
+  }
+
+  /** Keeps the snapshot in {@code directory} from cleanup for {@code ttl} (renewed by every call): a peer fetches it. */
+  public void hold(Path directory, java.time.Duration ttl) {
+    holds.put(directory.getFileName().toString(), System.nanoTime() + ttl.toNanos());
+  }
+
+  /** Ends a {@link #hold}: the peer has what it fetched. */
+  public void release(Path directory) {
+    holds.remove(directory.getFileName().toString());
+  }
+
+  /**
+   * Makes a snapshot fetched from a peer this replica's newest on disk, atomically: its files
+   * are checked against the metadata, then the staged directory takes the snapshot's name. It
+   * is not loaded here: a restart, or Ratis reloading the state machine, restores the store
+   * from it, the newer state. A crash before the rename leaves the staged files to resume
+   * from; after it, the whole snapshot.
+   */
+  public void installFetched(IncomingSnapshot staged, long term, long index) throws IOException {
+    Path target = smDir.resolve(name(term, index));
+    if (Files.isDirectory(target)) {
+      staged.discard(); // installed before a crash, or taken here meanwhile: the same position
+      return;
+    }
+    Path dir = staged.directory();
+    verify(new Snapshot(term, index, files(dir)));
+    staged.syncAll();
+    Files.move(dir, target, StandardCopyOption.ATOMIC_MOVE);
+    fsync(smDir);
+    staged.discard();
   }
 
   /** Re-reads the directory (after Ratis installed a snapshot into it). */
@@ -153,7 +216,10 @@ public final class CheckpointSnapshots {
     }
   }
 
-  /** Keeps the newest {@code retained} snapshots (at least one) and deletes the rest and any unfinished ones. */
+  /**
+   * Keeps the newest {@code retained} snapshots (at least one) and those peers hold, and deletes
+   * the rest and any unfinished ones.
+   */
   public void cleanup(int retained) throws IOException {
     if (smDir == null) {
       return;
@@ -161,7 +227,12 @@ public final class CheckpointSnapshots {
     int keep = Math.max(1, retained);
     List<Path> all = new ArrayList<>(snapshotDirectories());
     all.sort(Comparator.comparingLong((Path p) -> termIndex(p)[1]).reversed());
+    long now = System.nanoTime();
+    holds.values().removeIf(until -> until - now < 0);
     for (Path old : all.subList(Math.min(keep, all.size()), all.size())) {
+      if (holds.containsKey(old.getFileName().toString())) {
+        continue; // a peer is fetching it
+      }
       LOG.info("deleting old snapshot {}", old);
       Directories.deleteRecursively(old);
     }
@@ -228,7 +299,7 @@ public final class CheckpointSnapshots {
     fsync(dir);
   }
 
-  private static Properties readMeta(Path dir) throws IOException {
+  static Properties readMeta(Path dir) throws IOException {
     Properties meta = new Properties();
     try (Reader r = Files.newBufferedReader(dir.resolve(META))) {
       meta.load(r);
@@ -237,19 +308,11 @@ public final class CheckpointSnapshots {
   }
 
   private static String fingerprint(Path file) throws IOException {
-    CRC32C crc = new CRC32C();
-    long size = 0;
-    byte[] buffer = new byte[1 << 16];
-    try (InputStream in = Files.newInputStream(file)) {
-      for (int n; (n = in.read(buffer)) > 0; ) {
-        crc.update(buffer, 0, n);
-        size += n;
-      }
-    }
-    return size + ":" + HexFormat.of().toHexDigits((int) crc.getValue());
+    SnapshotFile f = SnapshotFile.of(file);
+    return f.size() + ":" + HexFormat.of().toHexDigits(f.crc32c());
   }
 
-  private static void fsync(Path dir) {
+  static void fsync(Path dir) {
     try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
       ch.force(true);
     } catch (IOException e) {

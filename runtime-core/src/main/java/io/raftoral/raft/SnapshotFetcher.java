@@ -1,0 +1,419 @@
+package io.raftoral.raft;
+
+import io.raftoral.proto.transfer.Chunk;
+import io.raftoral.proto.transfer.FetchRequest;
+import io.raftoral.proto.transfer.FileEntry;
+import io.raftoral.proto.transfer.ListReply;
+import io.raftoral.proto.transfer.ListRequest;
+import io.raftoral.proto.transfer.Manifest;
+import io.raftoral.proto.transfer.ReleaseRequest;
+import io.raftoral.storage.IncomingSnapshot;
+import io.raftoral.storage.SnapshotFile;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import java.util.zip.CRC32C;
+import org.apache.ratis.proto.RaftProtos.RaftPeerProto;
+import org.apache.ratis.proto.RaftProtos.RoleInfoProto;
+import org.apache.ratis.protocol.RaftPeer;
+import org.apache.ratis.protocol.RaftPeerId;
+import org.apache.ratis.server.RaftServer;
+import org.apache.ratis.server.protocol.TermIndex;
+import org.apache.ratis.thirdparty.io.grpc.CallOptions;
+import org.apache.ratis.thirdparty.io.grpc.ClientCall;
+import org.apache.ratis.thirdparty.io.grpc.ManagedChannel;
+import org.apache.ratis.thirdparty.io.grpc.Metadata;
+import org.apache.ratis.thirdparty.io.grpc.Status;
+import org.apache.ratis.thirdparty.io.grpc.StatusRuntimeException;
+import org.apache.ratis.thirdparty.io.grpc.netty.NettyChannelBuilder;
+import org.apache.ratis.thirdparty.io.grpc.stub.ClientCalls;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The receiving side of out-of-band snapshot transfer. When a group's leader tells this
+ * replica that the entries it needs are purged ({@link GroupStateMachine#notifyInstallSnapshotFromLeader}),
+ * a transfer lists the snapshots every peer of the group holds, picks the newest that the
+ * leader's log continues, fetches its files from the peers holding those exact bytes into an
+ * {@link IncomingSnapshot} (checking each chunk's CRC32C, then each whole file's), installs it
+ * atomically and answers Ratis with its position; Ratis then pauses the state machine and
+ * reloads it, which restores the store from the new snapshot.
+ *
+ * <p>A transfer outlives Ratis's attempts: Ratis asks again on every heartbeat while one runs,
+ * and a failed attempt (the leader changed) is asked again and joins the same transfer. A
+ * transfer that fails leaves its journal, so the next one goes on from the verified offsets.
+ */
+final class SnapshotFetcher implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(SnapshotFetcher.class);
+  /** Incoming transfers at once on one node: each may fetch GBs. */
+  static final int MAX_INCOMING = 2;
+  // Received bytes are synced and journaled at least this often: what a restart does not fetch again.
+  private static final long SYNC_EVERY_BYTES = 8L << 20;
+  // A source that sends nothing for this long is given up (a frozen or partitioned node).
+  private static final long IDLE_SECONDS = 30;
+  // How often one file is fetched again when its whole content does not match, before the transfer fails.
+  private static final int FILE_ATTEMPTS = 3;
+  // Stream failures per source before the transfer lists the peers again.
+  private static final int SOURCE_FAILURES = 3;
+
+  /** What one transfer did, for logs and tests: bytes by how they came. */
+  record Stats(String snapshotId, long term, long index, long totalBytes, long fetchedBytes, long resumedBytes,
+      long refetchedBytes, Map<Long, Long> bytesBySource, long millis, String state) {}
+
+  private final long self;
+  private final Semaphore incoming = new Semaphore(MAX_INCOMING);
+  private final ExecutorService workers = Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("snapshot-fetch-", 0).factory());
+  private final Map<String, ManagedChannel> channels = new ConcurrentHashMap<>();
+  private final Map<GroupStateMachine, Transfer> transfers = new ConcurrentHashMap<>();
+  private final Map<GroupId, Stats> lastStats = new ConcurrentHashMap<>();
+  private volatile boolean closed;
+
+  SnapshotFetcher(long selfNode) {
+    this.self = selfNode;
+  }
+
+  /**
+   * One attempt of Ratis's: completes with the installed snapshot's position, with null when
+   * no peer has a snapshot and the leader's log is whole (the follower replays it), or fails
+   * (Ratis asks again on its next heartbeat).
+   */
+  CompletableFuture<TermIndex> attach(GroupStateMachine machine, RoleInfoProto role, TermIndex firstInLeaderLog) {
+    Transfer t = transfers.compute(machine, (m, running) -> running != null && !running.done.isDone()
+        ? running : new Transfer(m, role, firstInLeaderLog));
+    t.startOnce();
+    CompletableFuture<TermIndex> attempt = new CompletableFuture<>();
+    t.attempts.add(attempt);
+    t.done.whenComplete((at, failure) -> {
+      if (failure != null) {
+        attempt.completeExceptionally(failure);
+      } else {
+        attempt.complete(at);
+      }
+    });
+    return attempt;
+  }
+
+  /**
+   * The group's leader changed: Ratis's outstanding attempt ends (failed), so that the new
+   * leader's notification, which may name an earlier log start, is accepted; it joins the
+   * transfer that goes on.
+   */
+  void leaderChanged(GroupStateMachine machine) {
+    Transfer t = transfers.get(machine);
+    if (t != null) {
+      t.attempts.forEach(a -> a.completeExceptionally(new IllegalStateException("the leader changed; the snapshot transfer goes on")));
+      t.attempts.clear();
+    }
+  }
+
+  /** What the group's last transfer on this node did (running or ended), or null. */
+  Stats lastTransfer(GroupId group) {
+    return lastStats.get(group);
+  }
+
+  @Override
+  public void close() {
+    closed = true;
+    workers.shutdownNow();
+    channels.values().forEach(ManagedChannel::shutdownNow);
+  }
+
+  private ManagedChannel channel(String address) {
+    return channels.computeIfAbsent(address, a -> NettyChannelBuilder.forTarget(a).usePlaintext()
+        .maxInboundMessageSize(RaftSettings.MAX_SNAPSHOT_CHUNK_BYTES + (1 << 20))
+        .flowControlWindow(8 << 20)
+        .build());
+  }
+
+  private record Source(long node, String address) {}
+
+  private final class Transfer {
+    final GroupStateMachine machine;
+    final RoleInfoProto role;
+    final TermIndex firstInLeaderLog;
+    final CompletableFuture<TermIndex> done = new CompletableFuture<>();
+    final List<CompletableFuture<TermIndex>> attempts = new java.util.concurrent.CopyOnWriteArrayList<>();
+    private boolean started;
+    // Counters of this transfer.
+    long fetched;
+    long refetched;
+    long resumed;
+    final Map<Long, Long> bySource = new LinkedHashMap<>();
+    final long startNanos = System.nanoTime();
+    Manifest target; // once chosen
+
+    Transfer(GroupStateMachine machine, RoleInfoProto role, TermIndex firstInLeaderLog) {
+      this.machine = machine;
+      this.role = role;
+      this.firstInLeaderLog = firstInLeaderLog;
+    }
+
+    synchronized void startOnce() {
+      if (!started) {
+        started = true;
+        workers.execute(() -> {
+          try {
+            done.complete(run());
+          } catch (Throwable e) {
+            if (target != null) {
+              lastStats.put(machine.group(), stats(target, "failed: " + e.getMessage()));
+            }
+            done.completeExceptionally(e);
+          }
+        });
+      }
+    }
+
+    private TermIndex run() throws Exception {
+      GroupId group = machine.group();
+      incoming.acquire();
+      try {
+        List<Source> sources = sources();
+        Map<String, List<Source>> holders = new LinkedHashMap<>();
+        Manifest target = null;
+        for (Source s : sources) {
+          ListReply listed;
+          try {
+            listed = ClientCalls.blockingUnaryCall(channel(s.address()), SnapshotTransferService.LIST,
+                CallOptions.DEFAULT.withDeadlineAfter(10, TimeUnit.SECONDS),
+                ListRequest.newBuilder().setGroupId(group.uuid().toString()).setHolderNode(self).build());
+          } catch (StatusRuntimeException e) {
+            LOG.info("group {}: cannot list the snapshots of node {}: {}", group, s.node(), e.getStatus());
+            continue;
+          }
+          for (Manifest m : listed.getSnapshotsList()) {
+            // Any replica's snapshot is a valid state at its index; the leader's log must go on from it.
+            if (m.getIndex() + 1 < firstInLeaderLog.getIndex()) {
+              continue;
+            }
+            holders.computeIfAbsent(m.getSnapshotId(), id -> new ArrayList<>()).add(s);
+            if (target == null || m.getIndex() > target.getIndex()
+                || (m.getIndex() == target.getIndex() && holders.get(m.getSnapshotId()).size() > holders.get(target.getSnapshotId()).size())) {
+              target = m;
+            }
+          }
+        }
+        if (target == null) {
+          if (firstInLeaderLog.getIndex() <= 0) {
+            LOG.info("group {}: no peer has a snapshot and the leader's log is whole: replaying it", group);
+            return null;
+          }
+          throw new IOException("group " + group + ": no peer holds a snapshot the leader's log continues (from index "
+              + firstInLeaderLog.getIndex() + "); asking again");
+        }
+        TermIndex installed = fetch(group, target, holders.get(target.getSnapshotId()));
+        return installed;
+      } finally {
+        incoming.release();
+        transfers.remove(machine, this);
+      }
+    }
+
+    /** The group's other members, the leader (from Ratis's notice) among them. */
+    private List<Source> sources() throws IOException {
+      Map<Long, Source> byNode = new LinkedHashMap<>();
+      RaftServer server = machine.getServer().join();
+      for (RaftPeer p : server.getDivision(machine.getGroupId()).getRaftConf().getAllPeers()) {
+        long node = PeerIds.nodeId(p.getId());
+        if (node != self && p.getAddress() != null) {
+          byNode.put(node, new Source(node, p.getAddress()));
+        }
+      }
+      if (role.hasFollowerInfo() && role.getFollowerInfo().hasLeaderInfo()) {
+        RaftPeerProto leader = role.getFollowerInfo().getLeaderInfo().getId();
+        long node = PeerIds.nodeId(RaftPeerId.valueOf(leader.getId()));
+        if (node != self && !leader.getAddress().isEmpty()) {
+          byNode.putIfAbsent(node, new Source(node, leader.getAddress()));
+        }
+      }
+      // The leader last: it also replicates to everyone else.
+      List<Source> all = new ArrayList<>(byNode.values());
+      long leaderNode = role.hasFollowerInfo() && role.getFollowerInfo().hasLeaderInfo()
+          ? PeerIds.nodeId(RaftPeerId.valueOf(role.getFollowerInfo().getLeaderInfo().getId().getId())) : 0;
+      all.sort(java.util.Comparator.comparing(s -> s.node() == leaderNode));
+      return all;
+    }
+
+    private TermIndex fetch(GroupId group, Manifest target, List<Source> holders) throws Exception {
+      List<SnapshotFile> files = new ArrayList<>();
+      for (FileEntry f : target.getFilesList()) {
+        files.add(new SnapshotFile(f.getName(), f.getSize(), f.getCrc32C()));
+      }
+      this.target = target;
+      Path smDir = machine.snapshotDirectory();
+      LOG.info("group {}: fetching snapshot {} (t:{}, i:{}, {} files, {} bytes) from node(s) {}", group, target.getSnapshotId(),
+          target.getTerm(), target.getIndex(), files.size(), target.getTotalBytes(), holders.stream().map(Source::node).toList());
+      try (IncomingSnapshot staged = IncomingSnapshot.open(smDir, target.getSnapshotId(), files)) {
+        resumed = staged.resumedBytes();
+        long needed = (long) ((target.getTotalBytes() - resumed) * 1.1);
+        long free = Files.getFileStore(smDir).getUsableSpace();
+        if (free < needed) {
+          throw new IOException("group " + group + ": the snapshot needs " + needed + " more bytes in " + smDir + ", the disk has "
+              + free + " free");
+        }
+        int[] failures = new int[holders.size()];
+        int current = 0;
+        for (SnapshotFile f : files) {
+          int fileAttempts = 0;
+          while (true) {
+            while (staged.good(f.name()) < f.size()) {
+              if (closed || machine.getLifeCycleState().isClosingOrClosed()) {
+                throw new IOException("group " + group + ": the replica is closing; the transfer stops");
+              }
+              Source source = holders.get(current);
+              try {
+                fetchFile(group, target.getSnapshotId(), staged, f, source);
+              } catch (StatusRuntimeException | IOException e) {
+                LOG.info("group {}: fetching {} of snapshot {} from node {} failed at byte {}: {}", group, f.name(),
+                    target.getSnapshotId(), source.node(), staged.good(f.name()), e.toString());
+                if (++failures[current] >= SOURCE_FAILURES && allFailed(failures)) {
+                  throw new IOException("group " + group + ": every source of snapshot " + target.getSnapshotId()
+                      + " failed; the next attempt lists the peers again", e);
+                }
+                current = (current + 1) % holders.size();
+                Thread.sleep(Math.min(1000L * failures[current], 5000));
+              }
+            }
+            if (staged.check(f.name())) {
+              break;
+            }
+            refetched += f.size();
+            LOG.warn("group {}: {} of snapshot {} does not match its checksum; fetching it again", group, f.name(),
+                target.getSnapshotId());
+            if (++fileAttempts >= FILE_ATTEMPTS) {
+              throw new IOException("group " + group + ": " + f.name() + " of snapshot " + target.getSnapshotId()
+                  + " never matched its checksum");
+            }
+          }
+        }
+        machine.installFetched(staged, target.getTerm(), target.getIndex());
+      }
+      for (Source s : holders) {
+        release(group, target.getSnapshotId(), s);
+      }
+      Stats stats = stats(target, "installed");
+      lastStats.put(group, stats);
+      double seconds = Math.max(stats.millis(), 1) / 1000.0;
+      LOG.info("group {}: installed snapshot {} (t:{}, i:{}) fetched out of band: total={} fetched={} resumed={} refetched={} "
+              + "bySource={} in {} ms ({} MB/s)", group, target.getSnapshotId(), target.getTerm(), target.getIndex(),
+          stats.totalBytes(), stats.fetchedBytes(), stats.resumedBytes(), stats.refetchedBytes(), stats.bytesBySource(),
+          stats.millis(), String.format(java.util.Locale.ROOT, "%.1f", stats.fetchedBytes() / seconds / 1e6));
+      return TermIndex.valueOf(target.getTerm(), target.getIndex());
+    }
+
+    private boolean allFailed(int[] failures) {
+      for (int f : failures) {
+        if (f < SOURCE_FAILURES) {
+          return false;
+        }
+      }
+      return true;
+    }
+
+    private Stats stats(Manifest target, String state) {
+      return new Stats(target.getSnapshotId(), target.getTerm(), target.getIndex(), target.getTotalBytes(), fetched, resumed,
+          refetched, Map.copyOf(bySource), (System.nanoTime() - startNanos) / 1_000_000, state);
+    }
+
+    /**
+     * Streams the rest of one file from one source into the staging, journaling the verified
+     * prefix as it goes and when it stops. Returns early (to be called again) after a corrupted
+     * chunk; throws when the stream fails.
+     */
+    private void fetchFile(GroupId group, String snapshotId, IncomingSnapshot staged, SnapshotFile f, Source source)
+        throws IOException, InterruptedException {
+      long expected = staged.good(f.name());
+      BlockingQueue<Object> arrivals = new LinkedBlockingQueue<>();
+      ClientCall<FetchRequest, Chunk> call = channel(source.address()).newCall(SnapshotTransferService.FETCH, CallOptions.DEFAULT);
+      call.start(new ClientCall.Listener<>() {
+        @Override
+        public void onMessage(Chunk chunk) {
+          arrivals.add(chunk);
+        }
+
+        @Override
+        public void onClose(Status status, Metadata trailers) {
+          arrivals.add(status);
+        }
+      }, new Metadata());
+      call.sendMessage(FetchRequest.newBuilder().setGroupId(group.uuid().toString()).setSnapshotId(snapshotId)
+          .setFile(f.name()).setOffset(expected).setHolderNode(self).build());
+      call.halfClose();
+      call.request(2); // one being written, one on the way: gRPC's flow control bounds the rest
+      boolean finished = false;
+      long unsynced = 0;
+      try {
+        while (true) {
+          Object next = arrivals.poll(IDLE_SECONDS, TimeUnit.SECONDS);
+          if (next == null) {
+            throw new IOException("node " + source.node() + " sent nothing for " + IDLE_SECONDS + " s");
+          }
+          if (next instanceof Status status) {
+            finished = true;
+            if (!status.isOk()) {
+              throw status.asRuntimeException();
+            }
+            if (expected != f.size()) {
+              throw new IOException("node " + source.node() + " ended " + f.name() + " at byte " + expected + " of " + f.size());
+            }
+            return;
+          }
+          Chunk chunk = (Chunk) next;
+          int length = chunk.getData().size();
+          if (chunk.getOffset() != expected || length == 0 || expected + length > f.size()) {
+            throw new IOException("node " + source.node() + " sent bytes [" + chunk.getOffset() + ", " + (chunk.getOffset() + length)
+                + ") of " + f.name() + " where [" + expected + ", ...) was due");
+          }
+          CRC32C crc = new CRC32C();
+          crc.update(chunk.getData().asReadOnlyByteBuffer());
+          if ((int) crc.getValue() != chunk.getCrc32C()) {
+            refetched += length;
+            LOG.warn("group {}: a chunk of {} from node {} (bytes {}..{}) does not match its checksum; fetching it again",
+                group, f.name(), source.node(), expected, expected + length);
+            return; // the finally below journals the good prefix; the caller asks again from it
+          }
+          staged.write(f.name(), expected, chunk.getData().asReadOnlyByteBuffer());
+          expected += length;
+          fetched += length;
+          unsynced += length;
+          bySource.merge(source.node(), (long) length, Long::sum);
+          if (unsynced >= SYNC_EVERY_BYTES) {
+            staged.synced(f.name(), expected);
+            unsynced = 0;
+            lastStats.put(group, stats(target, "fetching"));
+          }
+          call.request(1);
+        }
+      } finally {
+        if (!finished) {
+          call.cancel("the transfer stopped reading", null);
+        }
+        if (expected > staged.good(f.name())) {
+          staged.synced(f.name(), expected);
+        }
+      }
+    }
+
+    private void release(GroupId group, String snapshotId, Source s) {
+      try {
+        ClientCalls.blockingUnaryCall(channel(s.address()), SnapshotTransferService.RELEASE,
+            CallOptions.DEFAULT.withDeadlineAfter(5, TimeUnit.SECONDS), ReleaseRequest.newBuilder()
+                .setGroupId(group.uuid().toString()).setSnapshotId(snapshotId).setHolderNode(self).build());
+      } catch (StatusRuntimeException e) {
+        LOG.debug("group {}: releasing snapshot {} on node {} failed (its hold expires): {}", group, snapshotId, s.node(), e.getStatus());
+      }
+    }
+  }
+}
