@@ -23,6 +23,8 @@ func TestConfigEdgeValuesAreInvalidArguments(t *testing.T) {
 		"max_group_size":          {MaxGroupSize: 4},
 		"payload_limit_bytes":     {PayloadLimitBytes: -5},
 		"snapshot_threshold":      {SnapshotThreshold: -1 << 63},
+		"snapshot_transfer_rate":  {SnapshotTransferRate: -1},
+		"snapshot_chunk_bytes":    {SnapshotChunkBytes: 1 << 40},
 		"node_id":                 {NodeID: 1<<63 + 1},
 		"members":                 {Members: map[uint64]string{0: "127.0.0.1:7001"}},
 		"raft_address":            {RaftAddress: " 127.0.0.1:7001"},

@@ -77,6 +77,12 @@ type Config struct {
 	SnapshotThreshold int64
 	// PayloadLimitBytes caps inputs, results and checkpoint values (default 4 MiB).
 	PayloadLimitBytes int
+	// SnapshotTransferRate is the most bytes per second this node sends, over all followers, to
+	// those fetching its snapshots out of band (>= 0; zero: the default, no limit).
+	SnapshotTransferRate int64
+	// SnapshotChunkBytes is the size of one chunk of a snapshot transfer (65536..8388608,
+	// default 1 MiB).
+	SnapshotChunkBytes int
 	// StartTimeout bounds Open (default 60 s): see Open.
 	StartTimeout time.Duration
 	// CloseGrace is how long Close waits for workflow functions still running (default 10 s;
@@ -110,7 +116,8 @@ func (c Config) MarshalJSON() ([]byte, error) {
 	ints := map[string]int64{"execution_groups": int64(c.ExecutionGroups), "max_in_flight_entries": int64(c.MaxInFlightEntries),
 		"max_voters": int64(c.MaxVoters), "min_group_size": int64(c.MinGroupSize), "target_group_size": int64(c.TargetGroupSize),
 		"max_group_size": int64(c.MaxGroupSize), "snapshot_threshold": c.SnapshotThreshold,
-		"payload_limit_bytes": int64(c.PayloadLimitBytes)}
+		"payload_limit_bytes": int64(c.PayloadLimitBytes), "snapshot_transfer_rate": c.SnapshotTransferRate,
+		"snapshot_chunk_bytes": int64(c.SnapshotChunkBytes)}
 	for k, v := range ints {
 		if v != 0 {
 			m[k] = v

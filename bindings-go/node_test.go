@@ -40,7 +40,8 @@ func TestConfigJSON(t *testing.T) {
 
 func TestConfigCarriesEveryNodeOption(t *testing.T) {
 	no := false
-	js, err := json.Marshal(Config{SnapshotThreshold: 50, BatchLinger: 300 * time.Microsecond, RejoinAfterRemoval: &no})
+	js, err := json.Marshal(Config{SnapshotThreshold: 50, BatchLinger: 300 * time.Microsecond, RejoinAfterRemoval: &no,
+		SnapshotTransferRate: 52428800, SnapshotChunkBytes: 262144})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,7 +49,8 @@ func TestConfigCarriesEveryNodeOption(t *testing.T) {
 	if err := json.Unmarshal(js, &got); err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]any{"snapshot_threshold": 50.0, "batch_linger_us": 300.0, "rejoin_after_removal": false}
+	want := map[string]any{"snapshot_threshold": 50.0, "batch_linger_us": 300.0, "rejoin_after_removal": false,
+		"snapshot_transfer_rate": 52428800.0, "snapshot_chunk_bytes": 262144.0}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("config JSON %s", js)
 	}
@@ -58,8 +60,11 @@ func TestConfigCarriesEveryNodeOption(t *testing.T) {
 	}
 	// The engine checks the ranges and names the key.
 	for key, cfg := range map[string]Config{
-		"snapshot_threshold": {SnapshotThreshold: -1},
-		"batch_linger_us":    {BatchLinger: 2 * time.Second},
+		"snapshot_threshold":                          {SnapshotThreshold: -1},
+		"batch_linger_us":                             {BatchLinger: 2 * time.Second},
+		"snapshot_transfer_rate must be >= 0, got -1": {SnapshotTransferRate: -1},
+		"snapshot_chunk_bytes must be between 65536 and 8388608, got 65535":   {SnapshotChunkBytes: 65535},
+		"snapshot_chunk_bytes must be between 65536 and 8388608, got 8388609": {SnapshotChunkBytes: 8388609},
 	} {
 		_, err := NewNode(cfg)
 		if !errors.Is(err, ErrInvalidArgument) || !strings.Contains(err.Error(), key) {

@@ -201,6 +201,8 @@ class Node:
         retention: float | timedelta | None = None,
         snapshot_threshold: int | None = None,
         payload_limit_bytes: int | None = None,
+        snapshot_transfer_rate: int | None = None,
+        snapshot_chunk_bytes: int | None = None,
         start_timeout: float | timedelta | None = None,
         close_grace: float | timedelta | None = None,
         codec: Codec | None = None,
@@ -239,6 +241,8 @@ class Node:
             ("max_group_size", max_group_size),
             ("snapshot_threshold", snapshot_threshold),
             ("payload_limit_bytes", payload_limit_bytes),
+            ("snapshot_transfer_rate", snapshot_transfer_rate),
+            ("snapshot_chunk_bytes", snapshot_chunk_bytes),
         ):
             if count is not None:
                 config[key] = _integer(count, key)

@@ -431,11 +431,19 @@ def test_every_node_option_is_a_keyword_checked_by_the_engine(tmp_path: Any) -> 
         raftoral.Node(target_group_size=5, max_group_size=4)
     with pytest.raises(raftoral.InvalidArgument, match="max_group_size"):
         raftoral.Node(min_group_size=3, target_group_size=3, max_group_size=4)
+    with pytest.raises(raftoral.InvalidArgument, match="snapshot_transfer_rate must be >= 0, got -1"):
+        raftoral.Node(snapshot_transfer_rate=-1)
+    with pytest.raises(raftoral.InvalidArgument, match="snapshot_chunk_bytes must be between 65536 and 8388608, got 65535"):
+        raftoral.Node(snapshot_chunk_bytes=65535)
+    with pytest.raises(raftoral.InvalidArgument, match="snapshot_chunk_bytes must be between 65536 and 8388608, got 8388609"):
+        raftoral.Node(snapshot_chunk_bytes=8388609)
+    with pytest.raises(TypeError):
+        raftoral.Node(snapshot_chunk_bytes=1.5)  # type: ignore[arg-type]
     with pytest.raises(TypeError):
         raftoral.Node(rejoin_after_removal=1)  # type: ignore[arg-type]
     # Within range: a node runs with them (a snapshot every 5 entries, batches sent at once).
     tuned = _one_node(snapshot_threshold=5, batch_linger=0, max_in_flight_entries=4, rejoin_after_removal=False,
-                      data_dir=tmp_path / "tuned")
+                      snapshot_transfer_rate=50 * 1024 * 1024, snapshot_chunk_bytes=65536, data_dir=tmp_path / "tuned")
     tuned.register_workflow("echo", 1, echo)
     with tuned:
         handles = [tuned.start_workflow("echo", 1, f"v{i}") for i in range(12)]

@@ -295,6 +295,9 @@ RAFTORAL_API raftoral_status_t raftoral_shutdown(raftoral_error_t **error_out);
  *  - "retention_ms" (>= 1, default 604800000): how long finished workflows are kept.
  *  - "snapshot_threshold" (>= 1, default 10000): Raft entries between a group's snapshots.
  *  - "payload_limit_bytes" (1..2147483647, default 4194304): the largest input, checkpoint or result.
+ *  - "snapshot_transfer_rate" (bytes per second >= 0, default 0: no limit): the most this node
+ *    sends, over all followers, to those fetching its snapshots out of band.
+ *  - "snapshot_chunk_bytes" (65536..8388608, default 1048576): one chunk of a snapshot transfer.
  *
  * And the C ABI's own: "start_timeout_ms" (default 60000: see #raftoral_node_start) and
  * "close_grace_ms" (default 10000, 0 allowed: see #raftoral_node_close).

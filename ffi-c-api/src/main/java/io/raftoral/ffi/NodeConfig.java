@@ -69,6 +69,8 @@ final class NodeConfig {
         case "retention_ms" -> b.retention(millis(v, key));
         case "snapshot_threshold" -> b.snapshotThreshold(integer(v, key, Long.MIN_VALUE, Long.MAX_VALUE));
         case "payload_limit_bytes" -> b.payloadLimitBytes(count(v, key));
+        case "snapshot_transfer_rate" -> b.snapshotTransferRate(integer(v, key, Long.MIN_VALUE, Long.MAX_VALUE));
+        case "snapshot_chunk_bytes" -> b.snapshotChunkBytes(count(v, key));
         case "start_timeout_ms" -> startTimeout = millis(v, key);
         case "close_grace_ms" -> closeGrace = Duration.ofMillis(integer(v, key, 0, Long.MAX_VALUE / 1_000_000));
         default -> throw new Errors.InvalidArgumentException("unknown node configuration key '" + key + "' (known: " + KEYS + ")");

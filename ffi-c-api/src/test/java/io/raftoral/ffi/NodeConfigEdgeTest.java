@@ -32,6 +32,13 @@ class NodeConfigEdgeTest {
     refused("{\"execution_groups\": 4294967297}", "execution_groups"); // not silently 1 after an int cast
     refused("{\"snapshot_threshold\": 99999999999999999999}", "snapshot_threshold");
     refused("{\"snapshot_threshold\": -1}", "snapshot_threshold");
+    refused("{\"snapshot_transfer_rate\": -1}", "snapshot_transfer_rate must be >= 0, got -1");
+    refused("{\"snapshot_transfer_rate\": 99999999999999999999}", "snapshot_transfer_rate");
+    refused("{\"snapshot_transfer_rate\": 1.5}", "snapshot_transfer_rate");
+    refused("{\"snapshot_chunk_bytes\": 65535}", "snapshot_chunk_bytes must be between 65536 and 8388608, got 65535");
+    refused("{\"snapshot_chunk_bytes\": 8388609}", "snapshot_chunk_bytes must be between 65536 and 8388608, got 8388609");
+    refused("{\"snapshot_chunk_bytes\": 4294967297}", "snapshot_chunk_bytes"); // not silently 1 after an int cast
+    refused("{\"snapshot_chunk_bytes\": \"1MB\"}", "snapshot_chunk_bytes");
     refused("{\"retention_ms\": -1}", "retention_ms");
     refused("{\"retention_ms\": 0}", "retention_ms");
     refused("{\"election_timeout_ms\": 9223372036854775807}", "election_timeout_ms");
@@ -81,11 +88,16 @@ class NodeConfigEdgeTest {
   @Test
   void theLargestValuesAllowedReachTheOptions() {
     var options = NodeConfig.parse("{\"retention_ms\": 9223372036854, \"snapshot_threshold\": 9223372036854775807,"
-        + " \"batch_linger_us\": 1000000, \"payload_limit_bytes\": 2147483647}").builder().options();
+        + " \"batch_linger_us\": 1000000, \"payload_limit_bytes\": 2147483647,"
+        + " \"snapshot_transfer_rate\": 9223372036854775807, \"snapshot_chunk_bytes\": 8388608}").builder().options();
     assertThat(options.retention().toMillis()).isEqualTo(9223372036854L);
     assertThat(options.snapshotThreshold()).isEqualTo(Long.MAX_VALUE);
     assertThat(options.batchLinger().toNanos()).isEqualTo(1_000_000_000L);
     assertThat(options.payloadLimitBytes()).isEqualTo(Integer.MAX_VALUE);
+    assertThat(options.snapshotTransferRate()).isEqualTo(Long.MAX_VALUE);
+    assertThat(options.snapshotChunkBytes()).isEqualTo(8 << 20);
+    options = NodeConfig.parse("{\"snapshot_transfer_rate\": 0, \"snapshot_chunk_bytes\": 65536}").builder().options();
+    assertThat(List.of(options.snapshotTransferRate(), (long) options.snapshotChunkBytes())).containsExactly(0L, 65536L);
   }
 
   // A path the JVM cannot represent is the caller's error, not an INTERNAL InvalidPathException.

@@ -62,6 +62,8 @@ class NodeOptionsSurfacesTest {
     sample("retention", Duration.ofHours(12), List.of("--retention", "12h"), "43200000");
     sample("snapshotThreshold", 50L, List.of("--snapshot-threshold", "50"), "50");
     sample("payloadLimitBytes", 1000, List.of("--payload-limit-bytes", "1000"), "1000");
+    sample("snapshotTransferRate", 52428800L, List.of("--snapshot-transfer-rate", "52428800"), "52428800");
+    sample("snapshotChunkBytes", 262144, List.of("--snapshot-chunk-bytes", "262144"), "262144");
   }
 
   private static void sample(String name, Object value, List<String> cli, String json) {

@@ -520,6 +520,21 @@ public final class RaftoralNode implements AutoCloseable {
       return this;
     }
 
+    /**
+     * The most bytes per second this node sends to followers that fetch its snapshots out of
+     * band, over all of them (>= 0; default 0: no limit).
+     */
+    public Builder snapshotTransferRate(long bytesPerSecond) {
+      options.snapshotTransferRate(bytesPerSecond);
+      return this;
+    }
+
+    /** The bytes of one chunk of a snapshot transfer, 65536..8388608 (default 1 MiB). */
+    public Builder snapshotChunkBytes(int bytes) {
+      options.snapshotChunkBytes(bytes);
+      return this;
+    }
+
     public <I, O> Builder register(WorkflowDefinition<I, O> definition) {
       registry.register(definition);
       return this;

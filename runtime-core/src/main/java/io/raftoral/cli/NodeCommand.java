@@ -117,6 +117,15 @@ final class NodeCommand implements Callable<Integer>, HasOutput {
       description = "Snapshot each group's state every N Raft entries and purge its log up to the snapshot (default 10000).")
   Long snapshotThreshold;
 
+  @Option(names = "--snapshot-transfer-rate", paramLabel = "BYTES_PER_S", description = {
+      "The most bytes per second this node sends to followers fetching its snapshots out of band, over all of them",
+      "(default 0: no limit)."})
+  Long snapshotTransferRate;
+
+  @Option(names = "--snapshot-chunk-bytes", paramLabel = "N",
+      description = "The bytes of one chunk of a snapshot transfer, 65536..8388608 (default 1048576).")
+  Integer snapshotChunkBytes;
+
   @Option(names = "--max-voters", paramLabel = "N", description = "Voters of the management group, 1..99; further nodes are listeners (default 3).")
   Integer maxVoters;
 
@@ -304,6 +313,12 @@ final class NodeCommand implements Callable<Integer>, HasOutput {
     }
     if (payloadLimitBytes != null) {
       b.payloadLimitBytes(payloadLimitBytes);
+    }
+    if (snapshotTransferRate != null) {
+      b.snapshotTransferRate(snapshotTransferRate);
+    }
+    if (snapshotChunkBytes != null) {
+      b.snapshotChunkBytes(snapshotChunkBytes);
     }
     return b;
   }

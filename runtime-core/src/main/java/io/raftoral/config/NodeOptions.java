@@ -54,7 +54,9 @@ public record NodeOptions(
     boolean rejoinAfterRemoval,
     Duration retention,
     long snapshotThreshold,
-    int payloadLimitBytes) {
+    int payloadLimitBytes,
+    long snapshotTransferRate,
+    int snapshotChunkBytes) {
 
   /** What kind of value an option holds, which says how each surface spells a value of it. */
   public enum Kind { ID, MEMBERS, ADDRESS, ADDRESSES, PATH, TEXT, COUNT, DURATION, BOOLEAN }
@@ -98,6 +100,12 @@ public record NodeOptions(
 
   public static final Duration DEFAULT_NODE_FAILURE_TIMEOUT = Duration.ofSeconds(30);
   public static final long DEFAULT_SNAPSHOT_THRESHOLD = 10_000;
+  // The snapshot transfer's are RaftSettings's (config may not import raft, the layer above it);
+  // NodeOptionsEdgeTest pins them equal, so a value valid here is valid there.
+  public static final long DEFAULT_SNAPSHOT_TRANSFER_RATE = 0;
+  public static final int DEFAULT_SNAPSHOT_CHUNK_BYTES = 1 << 20;
+  public static final int MIN_SNAPSHOT_CHUNK_BYTES = 64 << 10;
+  public static final int MAX_SNAPSHOT_CHUNK_BYTES = 8 << 20;
   public static final Duration MAX_BATCH_LINGER = Duration.ofSeconds(1);
   public static final int MAX_EXECUTION_GROUPS = 1024;
   public static final int MAX_IN_FLIGHT_ENTRIES = 1024;
@@ -149,7 +157,11 @@ public record NodeOptions(
       new Option("snapshotThreshold", Kind.COUNT, "entries", "10000", ">= 1",
           "Each group snapshots its state after this many Raft entries and purges its log up to the snapshot."),
       new Option("payloadLimitBytes", Kind.COUNT, "bytes", "4194304 (4 MiB)", "1..2147483647",
-          "The largest input, checkpoint value or result."));
+          "The largest input, checkpoint value or result."),
+      new Option("snapshotTransferRate", Kind.COUNT, "bytes/s", "0 (no limit)", ">= 0",
+          "The most bytes per second this node sends to followers that fetch its snapshots out of band, over all of them (0: no limit)."),
+      new Option("snapshotChunkBytes", Kind.COUNT, "bytes", "1048576 (1 MiB)", "65536..8388608",
+          "The bytes of one chunk of a snapshot transfer: what a follower verifies, and resumes after, at a time."));
 
   public NodeOptions {
     members = members == null ? Map.of() : java.util.Collections.unmodifiableMap(new LinkedHashMap<>(members));
@@ -160,7 +172,8 @@ public record NodeOptions(
   public static NodeOptions defaults() {
     return new NodeOptions(0, Map.of(), null, null, List.of(), null, "raftoral", 1, Duration.ofMillis(1000),
         Duration.ofSeconds(30), 2, Duration.ofNanos(200_000), 3, 3, 3, 5, DEFAULT_NODE_FAILURE_TIMEOUT, true, Duration.ofDays(7),
-        DEFAULT_SNAPSHOT_THRESHOLD, 4 * 1024 * 1024);
+        DEFAULT_SNAPSHOT_THRESHOLD, 4 * 1024 * 1024, DEFAULT_SNAPSHOT_TRANSFER_RATE,
+        DEFAULT_SNAPSHOT_CHUNK_BYTES);
   }
 
   /** The option called {@code name}. */
@@ -245,7 +258,10 @@ public record NodeOptions(
         positive("nodeFailureTimeout", nodeFailureTimeout),
         positive("retention", retention),
         range("snapshotThreshold", snapshotThreshold, 1, Long.MAX_VALUE),
-        range("payloadLimitBytes", payloadLimitBytes, 1, Integer.MAX_VALUE));
+        range("payloadLimitBytes", payloadLimitBytes, 1, Integer.MAX_VALUE),
+        // RaftSettings's bounds, checked here so that a bad value is the caller's error naming the option, not a failed start.
+        range("snapshotTransferRate", snapshotTransferRate, 0, Long.MAX_VALUE),
+        range("snapshotChunkBytes", snapshotChunkBytes, MIN_SNAPSHOT_CHUNK_BYTES, MAX_SNAPSHOT_CHUNK_BYTES));
     return p;
   }
 
@@ -334,6 +350,8 @@ public record NodeOptions(
     private Duration retention;
     private long snapshotThreshold;
     private int payloadLimitBytes;
+    private long snapshotTransferRate;
+    private int snapshotChunkBytes;
 
     private Builder(NodeOptions o) {
       nodeId = o.nodeId;
@@ -357,6 +375,8 @@ public record NodeOptions(
       retention = o.retention;
       snapshotThreshold = o.snapshotThreshold;
       payloadLimitBytes = o.payloadLimitBytes;
+      snapshotTransferRate = o.snapshotTransferRate;
+      snapshotChunkBytes = o.snapshotChunkBytes;
     }
 
     public Builder nodeId(long v) {
@@ -464,11 +484,21 @@ public record NodeOptions(
       return this;
     }
 
+    public Builder snapshotTransferRate(long v) {
+      snapshotTransferRate = v;
+      return this;
+    }
+
+    public Builder snapshotChunkBytes(int v) {
+      snapshotChunkBytes = v;
+      return this;
+    }
+
     /** The options as set so far, not validated. */
     public NodeOptions current() {
       return new NodeOptions(nodeId, members, raftAddress, apiAddress, join, dataDir, clusterId, executionGroups,
           electionTimeout, requestTimeout, maxInFlightEntries, batchLinger, maxVoters, minGroupSize, targetGroupSize, maxGroupSize, nodeFailureTimeout,
-          rejoinAfterRemoval, retention, snapshotThreshold, payloadLimitBytes);
+          rejoinAfterRemoval, retention, snapshotThreshold, payloadLimitBytes, snapshotTransferRate, snapshotChunkBytes);
     }
 
     /**

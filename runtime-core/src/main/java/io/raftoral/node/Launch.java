@@ -53,9 +53,14 @@ record Launch(NodeOptions options, String raftAddress, NodeHome home, WorkflowRe
    * options become the runtime's and Raft's settings.
    */
   NodeRuntime newRuntime(long id, Map<Long, String> peers, String incarnation) throws IOException {
-    RaftSettings settings = new RaftSettings(id, peers, home.raft(), home.state(), options.snapshotThreshold(),
-        options.electionTimeout(), options.electionTimeout().multipliedBy(2));
-    return new NodeRuntime(settings, options, payloads, incarnation, registry);
+    return new NodeRuntime(raftSettings(id, peers), options, payloads, incarnation, registry);
+  }
+
+  /** Raft's settings of node {@code id} with these peers, from the node options. */
+  RaftSettings raftSettings(long id, Map<Long, String> peers) {
+    return new RaftSettings(id, peers, home.raft(), home.state(), options.snapshotThreshold(),
+        options.electionTimeout(), options.electionTimeout().multipliedBy(2), options.snapshotTransferRate(),
+        options.snapshotChunkBytes());
   }
 
   /**

@@ -58,6 +58,16 @@ class NodeCommandTest {
         .isInstanceOf(CommandLine.ParameterException.class).hasMessageContaining("--execution-groups must be between 1 and 1024");
     assertThatThrownBy(() -> parse(concat(base, "--bootstrap", "--batch-linger", "2s")))
         .isInstanceOf(CommandLine.ParameterException.class).hasMessageContaining("--batch-linger");
+    assertThatThrownBy(() -> parse(concat(base, "--bootstrap", "--snapshot-transfer-rate", "-1")))
+        .isInstanceOf(CommandLine.ParameterException.class).hasMessageContaining("--snapshot-transfer-rate must be >= 0, got -1");
+    assertThatThrownBy(() -> parse(concat(base, "--bootstrap", "--snapshot-chunk-bytes", "1024")))
+        .isInstanceOf(CommandLine.ParameterException.class)
+        .hasMessageContaining("--snapshot-chunk-bytes must be between 65536 and 8388608, got 1024");
+    assertThatThrownBy(() -> parse(concat(base, "--bootstrap", "--snapshot-chunk-bytes", "9999999999")))
+        .isInstanceOf(CommandLine.ParameterException.class).hasMessageContaining("--snapshot-chunk-bytes");
+    assertThat(parse(concat(base, "--bootstrap", "--snapshot-transfer-rate", "104857600", "--snapshot-chunk-bytes", "65536"))
+        .builder().options())
+        .satisfies(o -> assertThat(List.of(o.snapshotTransferRate(), (long) o.snapshotChunkBytes())).containsExactly(104857600L, 65536L));
     assertThatThrownBy(() -> parse(concat(base, "--join", "127.0.0.1:8002", "--members", "1=127.0.0.1:7001")))
         .isInstanceOf(CommandLine.ParameterException.class).hasMessageContaining("--members is only for --bootstrap");
     assertThatThrownBy(() -> parse(concat(base, "--bootstrap", "--members", "2=127.0.0.1:7002")))

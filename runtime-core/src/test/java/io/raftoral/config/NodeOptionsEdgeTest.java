@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.raftoral.api.RaftoralNode;
 import io.raftoral.common.Errors;
+import io.raftoral.raft.RaftSettings;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -66,6 +67,38 @@ class NodeOptionsEdgeTest {
     refused(b -> b.raftAddress("h\uDC00:7001"), "raftAddress");
     assertThat(NodeOptions.builder().snapshotThreshold(Long.MAX_VALUE).executionGroups(1024).maxVoters(99).build().snapshotThreshold())
         .isEqualTo(Long.MAX_VALUE);
+  }
+
+  // The snapshot transfer's bounds are RaftSettings's: NodeOptions refuses what RaftSettings would,
+  // naming the option, before the node builds its Raft settings.
+  @Test
+  void snapshotTransferRateAndChunkSizeAtTheirLimits() {
+    assertThat(List.of(NodeOptions.DEFAULT_SNAPSHOT_TRANSFER_RATE, (long) NodeOptions.DEFAULT_SNAPSHOT_CHUNK_BYTES,
+        (long) NodeOptions.MIN_SNAPSHOT_CHUNK_BYTES, (long) NodeOptions.MAX_SNAPSHOT_CHUNK_BYTES))
+        .as("NodeOptions's bounds are RaftSettings's").containsExactly(RaftSettings.DEFAULT_SNAPSHOT_TRANSFER_RATE,
+            (long) RaftSettings.DEFAULT_SNAPSHOT_CHUNK_BYTES, (long) RaftSettings.MIN_SNAPSHOT_CHUNK_BYTES,
+            (long) RaftSettings.MAX_SNAPSHOT_CHUNK_BYTES);
+    refused(b -> b.snapshotTransferRate(-1), "snapshotTransferRate");
+    refused(b -> b.snapshotTransferRate(Long.MIN_VALUE), "snapshotTransferRate");
+    refused(b -> b.snapshotChunkBytes(RaftSettings.MIN_SNAPSHOT_CHUNK_BYTES - 1), "snapshotChunkBytes");
+    refused(b -> b.snapshotChunkBytes(RaftSettings.MAX_SNAPSHOT_CHUNK_BYTES + 1), "snapshotChunkBytes");
+    refused(b -> b.snapshotChunkBytes(0), "snapshotChunkBytes");
+    refused(b -> b.snapshotChunkBytes(Integer.MIN_VALUE), "snapshotChunkBytes");
+    assertThatThrownBy(() -> NodeOptions.builder().snapshotChunkBytes(65535).build())
+        .hasMessage("snapshotChunkBytes must be between 65536 and 8388608, got 65535");
+    assertThatThrownBy(() -> NodeOptions.builder().snapshotTransferRate(-1).build())
+        .hasMessage("snapshotTransferRate must be >= 0, got -1");
+    NodeOptions d = NodeOptions.defaults().validate();
+    assertThat(List.of(d.snapshotTransferRate(), (long) d.snapshotChunkBytes()))
+        .containsExactly(RaftSettings.DEFAULT_SNAPSHOT_TRANSFER_RATE, (long) RaftSettings.DEFAULT_SNAPSHOT_CHUNK_BYTES)
+        .containsExactly(0L, 1048576L);
+    NodeOptions low = NodeOptions.builder().snapshotTransferRate(0).snapshotChunkBytes(65536).build();
+    assertThat(List.of(low.snapshotTransferRate(), (long) low.snapshotChunkBytes())).containsExactly(0L, 65536L);
+    NodeOptions high = NodeOptions.builder().snapshotTransferRate(Long.MAX_VALUE).snapshotChunkBytes(8388608).build();
+    assertThat(List.of(high.snapshotTransferRate(), (long) high.snapshotChunkBytes())).containsExactly(Long.MAX_VALUE, 8388608L);
+    // The embedding API's builder refuses them at start, before anything runs.
+    assertThatThrownBy(() -> RaftoralNode.builder().raftAddress("127.0.0.1:7001").inMemory().snapshotChunkBytes(1024).start())
+        .isInstanceOf(Errors.InvalidArgumentException.class).hasMessageStartingWith("snapshotChunkBytes ");
   }
 
   // min <= target <= max and max >= 2 * min - 1 (a group above max splits into two of >= min).
