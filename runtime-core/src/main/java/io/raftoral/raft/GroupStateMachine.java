@@ -128,6 +128,7 @@ public abstract class GroupStateMachine extends BaseStateMachine {
   /** Where this replica's snapshots come from when it is behind: set by the host before Ratis starts the group. */
   final void useFetcher(SnapshotFetcher fetcher) {
     this.fetcher = fetcher;
+    fetcher.register(this);
   }
 
   private static Message message(byte[] bytes) {

@@ -32,11 +32,11 @@ public record RaftSettings(
     Duration electionTimeoutMax,
     long snapshotTransferRate,
     int snapshotChunkBytes) {
-  public static final long DEFAULT_SNAPSHOT_TRANSFER_RATE = 0;
-  public static final int DEFAULT_SNAPSHOT_CHUNK_BYTES = 1 << 20;
-  public static final int MIN_SNAPSHOT_CHUNK_BYTES = 64 << 10;
-  // Below Ratis's gRPC message limit (32 MiB) with room for the chunk's framing.
-  public static final int MAX_SNAPSHOT_CHUNK_BYTES = 8 << 20;
+  // The node options' (one table feeds every surface); the chunk bound stays below Ratis's gRPC message limit (32 MiB).
+  public static final long DEFAULT_SNAPSHOT_TRANSFER_RATE = io.raftoral.config.NodeOptions.DEFAULT_SNAPSHOT_TRANSFER_RATE;
+  public static final int DEFAULT_SNAPSHOT_CHUNK_BYTES = io.raftoral.config.NodeOptions.DEFAULT_SNAPSHOT_CHUNK_BYTES;
+  public static final int MIN_SNAPSHOT_CHUNK_BYTES = io.raftoral.config.NodeOptions.MIN_SNAPSHOT_CHUNK_BYTES;
+  public static final int MAX_SNAPSHOT_CHUNK_BYTES = io.raftoral.config.NodeOptions.MAX_SNAPSHOT_CHUNK_BYTES;
 
   /** With the default snapshot transfer settings. */
   public RaftSettings(long nodeId, Map<Long, String> members, Path storageDir, Path stateDir, long snapshotThreshold,

@@ -59,6 +59,9 @@ final class SnapshotFetcher implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(SnapshotFetcher.class);
   /** Incoming transfers at once on one node: each may fetch GBs. */
   static final int MAX_INCOMING = 2;
+  // The stuck-mark watchdog looks this often, and leaves alone a group that attached or ended a transfer this recently.
+  private static final long WATCH_SECONDS = 2;
+  private static final long QUIET_SECONDS = 5;
   // Received bytes are synced and journaled at least this often: what a restart does not fetch again.
   private static final long SYNC_EVERY_BYTES = 8L << 20;
   // A source that sends nothing for this long is given up (a frozen or partitioned node).
@@ -78,10 +81,67 @@ final class SnapshotFetcher implements AutoCloseable {
   private final Map<String, ManagedChannel> channels = new ConcurrentHashMap<>();
   private final Map<GroupStateMachine, Transfer> transfers = new ConcurrentHashMap<>();
   private final Map<GroupId, Stats> lastStats = new ConcurrentHashMap<>();
+  // For the stuck-mark watchdog: the state machines of this node, when each last attached or
+  // ended a transfer, and the mark each showed on the previous look.
+  private final java.util.Set<GroupStateMachine> machines = ConcurrentHashMap.newKeySet();
+  private final Map<GroupStateMachine, Long> lastActivityNanos = new ConcurrentHashMap<>();
+  private final Map<GroupStateMachine, Long> markSeen = new ConcurrentHashMap<>();
+  private final java.util.concurrent.ScheduledExecutorService watchdog = Executors.newSingleThreadScheduledExecutor(
+      Thread.ofPlatform().daemon().name("snapshot-install-watchdog").factory());
   private volatile boolean closed;
 
   SnapshotFetcher(long selfNode) {
     this.self = selfNode;
+    watchdog.scheduleWithFixedDelay(this::clearStuckMarks, WATCH_SECONDS, WATCH_SECONDS, TimeUnit.SECONDS);
+  }
+
+  /** A state machine of this node, watched for a stuck install mark ({@link StuckInstallMark}). */
+  void register(GroupStateMachine machine) {
+    machines.add(machine);
+  }
+
+  /**
+   * Clears a division's install mark that stayed set across two looks while no transfer ran
+   * or was asked for: Ratis failed between setting it and asking us, and would otherwise never
+   * ask again. The leader's next notice then starts a transfer.
+   */
+  private void clearStuckMarks() {
+    try {
+      long now = System.nanoTime();
+      for (GroupStateMachine m : machines) {
+        if (m.getLifeCycleState().isClosingOrClosed()) {
+          machines.remove(m);
+          markSeen.remove(m);
+          lastActivityNanos.remove(m);
+          continue;
+        }
+        RaftServer server = m.getServer().getNow(null);
+        RaftServer.Division division;
+        try {
+          division = server == null ? null : server.getDivision(m.getGroupId());
+        } catch (IOException notHostedAnyMore) {
+          continue;
+        }
+        if (division == null) {
+          continue;
+        }
+        long mark = StuckInstallMark.read(division);
+        Long active = lastActivityNanos.get(m);
+        boolean busy = transfers.containsKey(m) || (active != null && now - active < TimeUnit.SECONDS.toNanos(QUIET_SECONDS));
+        if (mark == -1 || busy) {
+          markSeen.remove(m);
+          continue;
+        }
+        Long seen = markSeen.put(m, mark);
+        if (seen != null && seen == mark && StuckInstallMark.clear(division, mark)) {
+          markSeen.remove(m);
+          LOG.warn("group {}: Ratis marked a snapshot install in progress (leader's log from index {}) but never asked this "
+              + "state machine for it; cleared the mark so the leader's next notice starts a transfer", m.group(), mark);
+        }
+      }
+    } catch (RuntimeException e) {
+      LOG.warn("the snapshot install watchdog failed; it looks again", e);
+    }
   }
 
   /**
@@ -90,6 +150,7 @@ final class SnapshotFetcher implements AutoCloseable {
    * (Ratis asks again on its next heartbeat).
    */
   CompletableFuture<TermIndex> attach(GroupStateMachine machine, RoleInfoProto role, TermIndex firstInLeaderLog) {
+    lastActivityNanos.put(machine, System.nanoTime());
     Transfer t = transfers.compute(machine, (m, running) -> running != null && !running.done.isDone()
         ? running : new Transfer(m, role, firstInLeaderLog));
     t.startOnce();
@@ -126,6 +187,7 @@ final class SnapshotFetcher implements AutoCloseable {
   @Override
   public void close() {
     closed = true;
+    watchdog.shutdownNow();
     workers.shutdownNow();
     channels.values().forEach(ManagedChannel::shutdownNow);
   }
@@ -217,6 +279,7 @@ final class SnapshotFetcher implements AutoCloseable {
         return installed;
       } finally {
         incoming.release();
+        lastActivityNanos.put(machine, System.nanoTime());
         transfers.remove(machine, this);
       }
     }
