@@ -59,17 +59,22 @@ final class SnapshotFetcher implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(SnapshotFetcher.class);
   /** Incoming transfers at once on one node: each may fetch GBs. */
   static final int MAX_INCOMING = 2;
-  // The stuck-mark watchdog looks this often, and leaves alone a group that attached or ended a transfer this recently.
-  private static final long WATCH_SECONDS = 2;
-  private static final long QUIET_SECONDS = 5;
-  // Received bytes are synced and journaled at least this often: what a restart does not fetch again.
+  // The stuck-mark watchdog looks this often (a stuck new member must not reach its election
+  // timeout), and leaves alone a group that attached or ended a transfer this recently.
+  private static final long WATCH_MILLIS = 100;
+  private static final long QUIET_SECONDS = 3;
+  // Received bytes are synced and journaled after this many, or this long: what a restart does not fetch again.
   private static final long SYNC_EVERY_BYTES = 8L << 20;
+  private static final long SYNC_EVERY_NANOS = TimeUnit.SECONDS.toNanos(1);
   // A source that sends nothing for this long is given up (a frozen or partitioned node).
   private static final long IDLE_SECONDS = 30;
   // How often one file is fetched again when its whole content does not match, before the transfer fails.
   private static final int FILE_ATTEMPTS = 3;
   // Stream failures per source before the transfer lists the peers again.
   private static final int SOURCE_FAILURES = 3;
+  // Streams one transfer runs at once, and per source (a node serves at most 4 in all).
+  private static final int MAX_STREAMS_PER_TRANSFER = 4;
+  private static final int STREAMS_PER_SOURCE = 2;
 
   /** What one transfer did, for logs and tests: bytes by how they came. */
   record Stats(String snapshotId, long term, long index, long totalBytes, long fetchedBytes, long resumedBytes,
@@ -81,18 +86,16 @@ final class SnapshotFetcher implements AutoCloseable {
   private final Map<String, ManagedChannel> channels = new ConcurrentHashMap<>();
   private final Map<GroupStateMachine, Transfer> transfers = new ConcurrentHashMap<>();
   private final Map<GroupId, Stats> lastStats = new ConcurrentHashMap<>();
-  // For the stuck-mark watchdog: the state machines of this node, when each last attached or
-  // ended a transfer, and the mark each showed on the previous look.
+  // For the stuck-mark watchdog: the state machines of this node, and when each last attached or ended a transfer.
   private final java.util.Set<GroupStateMachine> machines = ConcurrentHashMap.newKeySet();
   private final Map<GroupStateMachine, Long> lastActivityNanos = new ConcurrentHashMap<>();
-  private final Map<GroupStateMachine, Long> markSeen = new ConcurrentHashMap<>();
   private final java.util.concurrent.ScheduledExecutorService watchdog = Executors.newSingleThreadScheduledExecutor(
       Thread.ofPlatform().daemon().name("snapshot-install-watchdog").factory());
   private volatile boolean closed;
 
   SnapshotFetcher(long selfNode) {
     this.self = selfNode;
-    watchdog.scheduleWithFixedDelay(this::clearStuckMarks, WATCH_SECONDS, WATCH_SECONDS, TimeUnit.SECONDS);
+    watchdog.scheduleWithFixedDelay(this::clearStuckMarks, WATCH_MILLIS, WATCH_MILLIS, TimeUnit.MILLISECONDS);
   }
 
   /** A state machine of this node, watched for a stuck install mark ({@link StuckInstallMark}). */
@@ -101,9 +104,11 @@ final class SnapshotFetcher implements AutoCloseable {
   }
 
   /**
-   * Clears a division's install mark that stayed set across two looks while no transfer ran
-   * or was asked for: Ratis failed between setting it and asking us, and would otherwise never
-   * ask again. The leader's next notice then starts a transfer.
+   * Clears a division's install mark that is set while no transfer runs (nor ended moments ago,
+   * waiting for Ratis's next notice to load it): Ratis failed between setting the mark and
+   * asking us, and would otherwise never ask again. The look happens under the division's own
+   * lock, the one Ratis holds from setting the mark to asking us, so a notice being handled is
+   * never mistaken for a stuck one. The leader's next notice then starts a transfer.
    */
   private void clearStuckMarks() {
     try {
@@ -111,7 +116,6 @@ final class SnapshotFetcher implements AutoCloseable {
       for (GroupStateMachine m : machines) {
         if (m.getLifeCycleState().isClosingOrClosed()) {
           machines.remove(m);
-          markSeen.remove(m);
           lastActivityNanos.remove(m);
           continue;
         }
@@ -125,18 +129,14 @@ final class SnapshotFetcher implements AutoCloseable {
         if (division == null) {
           continue;
         }
-        long mark = StuckInstallMark.read(division);
-        Long active = lastActivityNanos.get(m);
-        boolean busy = transfers.containsKey(m) || (active != null && now - active < TimeUnit.SECONDS.toNanos(QUIET_SECONDS));
-        if (mark == -1 || busy) {
-          markSeen.remove(m);
-          continue;
-        }
-        Long seen = markSeen.put(m, mark);
-        if (seen != null && seen == mark && StuckInstallMark.clear(division, mark)) {
-          markSeen.remove(m);
-          LOG.warn("group {}: Ratis marked a snapshot install in progress (leader's log from index {}) but never asked this "
-              + "state machine for it; cleared the mark so the leader's next notice starts a transfer", m.group(), mark);
+        synchronized (division) {
+          long mark = StuckInstallMark.read(division);
+          Long active = lastActivityNanos.get(m);
+          boolean busy = transfers.containsKey(m) || (active != null && now - active < TimeUnit.SECONDS.toNanos(QUIET_SECONDS));
+          if (mark != -1 && !busy && StuckInstallMark.clear(division, mark)) {
+            LOG.warn("group {}: Ratis marked a snapshot install in progress (leader's log from index {}) but never asked this "
+                + "state machine for it; cleared the mark so the leader's next notice starts a transfer", m.group(), mark);
+          }
         }
       }
     } catch (RuntimeException e) {
@@ -209,10 +209,10 @@ final class SnapshotFetcher implements AutoCloseable {
     final List<CompletableFuture<TermIndex>> attempts = new java.util.concurrent.CopyOnWriteArrayList<>();
     private boolean started;
     // Counters of this transfer.
-    long fetched;
-    long refetched;
+    final java.util.concurrent.atomic.AtomicLong fetched = new java.util.concurrent.atomic.AtomicLong();
+    final java.util.concurrent.atomic.AtomicLong refetched = new java.util.concurrent.atomic.AtomicLong();
     long resumed;
-    final Map<Long, Long> bySource = new LinkedHashMap<>();
+    final Map<Long, Long> bySource = new ConcurrentHashMap<>();
     final long startNanos = System.nanoTime();
     Manifest target; // once chosen
 
@@ -326,40 +326,35 @@ final class SnapshotFetcher implements AutoCloseable {
           throw new IOException("group " + group + ": the snapshot needs " + needed + " more bytes in " + smDir + ", the disk has "
               + free + " free");
         }
-        int[] failures = new int[holders.size()];
-        int current = 0;
-        for (SnapshotFile f : files) {
-          int fileAttempts = 0;
-          while (true) {
-            while (staged.good(f.name()) < f.size()) {
-              if (closed || machine.getLifeCycleState().isClosingOrClosed()) {
-                throw new IOException("group " + group + ": the replica is closing; the transfer stops");
-              }
-              Source source = holders.get(current);
-              try {
-                fetchFile(group, target.getSnapshotId(), staged, f, source);
-              } catch (StatusRuntimeException | IOException e) {
-                LOG.info("group {}: fetching {} of snapshot {} from node {} failed at byte {}: {}", group, f.name(),
-                    target.getSnapshotId(), source.node(), staged.good(f.name()), e.toString());
-                if (++failures[current] >= SOURCE_FAILURES && allFailed(failures)) {
-                  throw new IOException("group " + group + ": every source of snapshot " + target.getSnapshotId()
-                      + " failed; the next attempt lists the peers again", e);
-                }
-                current = (current + 1) % holders.size();
-                Thread.sleep(Math.min(1000L * failures[current], 5000));
-              }
+        // Files go to a shared queue, largest first; each stream takes the next one from its
+        // source, so a faster source takes more. A failed source passes the file to the next.
+        java.util.concurrent.ConcurrentLinkedQueue<SnapshotFile> queue = new java.util.concurrent.ConcurrentLinkedQueue<>(
+            files.stream().sorted(java.util.Comparator.comparingLong(SnapshotFile::size).reversed()).toList());
+        java.util.concurrent.atomic.AtomicIntegerArray failures = new java.util.concurrent.atomic.AtomicIntegerArray(holders.size());
+        int streams = Math.min(files.size(), Math.min(MAX_STREAMS_PER_TRANSFER, STREAMS_PER_SOURCE * holders.size()));
+        List<java.util.concurrent.Future<?>> running = new ArrayList<>();
+        for (int w = 0; w < streams; w++) {
+          int first = w % holders.size();
+          running.add(workers.submit(() -> {
+            for (SnapshotFile f; (f = queue.poll()) != null; ) {
+              fetchVerified(group, target.getSnapshotId(), staged, f, holders, failures, first);
             }
-            if (staged.check(f.name())) {
-              break;
-            }
-            refetched += f.size();
-            LOG.warn("group {}: {} of snapshot {} does not match its checksum; fetching it again", group, f.name(),
-                target.getSnapshotId());
-            if (++fileAttempts >= FILE_ATTEMPTS) {
-              throw new IOException("group " + group + ": " + f.name() + " of snapshot " + target.getSnapshotId()
-                  + " never matched its checksum");
+            return null;
+          }));
+        }
+        Exception failure = null;
+        for (java.util.concurrent.Future<?> r : running) {
+          try {
+            r.get();
+          } catch (java.util.concurrent.ExecutionException e) {
+            queue.clear(); // the others stop after their current file
+            if (failure == null) {
+              failure = e.getCause() instanceof Exception cause ? cause : e;
             }
           }
+        }
+        if (failure != null) {
+          throw failure;
         }
         machine.installFetched(staged, target.getTerm(), target.getIndex());
       }
@@ -376,9 +371,59 @@ final class SnapshotFetcher implements AutoCloseable {
       return TermIndex.valueOf(target.getTerm(), target.getIndex());
     }
 
-    private boolean allFailed(int[] failures) {
-      for (int f : failures) {
-        if (f < SOURCE_FAILURES) {
+    /**
+     * Fetches one whole file (from {@code holders}, starting with {@code first}, passing to the
+     * next on failure) until it matches the manifest; throws when every source failed or the
+     * file never matches.
+     */
+    private void fetchVerified(GroupId group, String snapshotId, IncomingSnapshot staged, SnapshotFile f, List<Source> holders,
+        java.util.concurrent.atomic.AtomicIntegerArray failures, int first) throws IOException, InterruptedException {
+      int current = first;
+      int fileAttempts = 0;
+      while (true) {
+        while (good(staged, f) < f.size()) {
+          if (closed || machine.getLifeCycleState().isClosingOrClosed()) {
+            throw new IOException("group " + group + ": the replica is closing; the transfer stops");
+          }
+          Source source = holders.get(current);
+          try {
+            fetchFile(group, snapshotId, staged, f, source);
+          } catch (StatusRuntimeException | IOException e) {
+            LOG.info("group {}: fetching {} of snapshot {} from node {} failed at byte {}: {}", group, f.name(), snapshotId,
+                source.node(), good(staged, f), e.toString());
+            int failed = failures.incrementAndGet(current);
+            if (allFailed(failures)) {
+              throw new IOException("group " + group + ": every source of snapshot " + snapshotId
+                  + " failed; the next attempt lists the peers again", e);
+            }
+            current = (current + 1) % holders.size();
+            Thread.sleep(Math.min(1000L * failed, 5000));
+          }
+        }
+        boolean matches;
+        synchronized (staged) {
+          matches = staged.check(f.name());
+        }
+        if (matches) {
+          return;
+        }
+        refetched.addAndGet(f.size());
+        LOG.warn("group {}: {} of snapshot {} does not match its checksum; fetching it again", group, f.name(), snapshotId);
+        if (++fileAttempts >= FILE_ATTEMPTS) {
+          throw new IOException("group " + group + ": " + f.name() + " of snapshot " + snapshotId + " never matched its checksum");
+        }
+      }
+    }
+
+    private static long good(IncomingSnapshot staged, SnapshotFile f) {
+      synchronized (staged) {
+        return staged.good(f.name());
+      }
+    }
+
+    private boolean allFailed(java.util.concurrent.atomic.AtomicIntegerArray failures) {
+      for (int i = 0; i < failures.length(); i++) {
+        if (failures.get(i) < SOURCE_FAILURES) {
           return false;
         }
       }
@@ -386,8 +431,8 @@ final class SnapshotFetcher implements AutoCloseable {
     }
 
     private Stats stats(Manifest target, String state) {
-      return new Stats(target.getSnapshotId(), target.getTerm(), target.getIndex(), target.getTotalBytes(), fetched, resumed,
-          refetched, Map.copyOf(bySource), (System.nanoTime() - startNanos) / 1_000_000, state);
+      return new Stats(target.getSnapshotId(), target.getTerm(), target.getIndex(), target.getTotalBytes(), fetched.get(), resumed,
+          refetched.get(), new java.util.TreeMap<>(bySource), (System.nanoTime() - startNanos) / 1_000_000, state);
     }
 
     /**
@@ -397,7 +442,7 @@ final class SnapshotFetcher implements AutoCloseable {
      */
     private void fetchFile(GroupId group, String snapshotId, IncomingSnapshot staged, SnapshotFile f, Source source)
         throws IOException, InterruptedException {
-      long expected = staged.good(f.name());
+      long expected = good(staged, f);
       BlockingQueue<Object> arrivals = new LinkedBlockingQueue<>();
       ClientCall<FetchRequest, Chunk> call = channel(source.address()).newCall(SnapshotTransferService.FETCH, CallOptions.DEFAULT);
       call.start(new ClientCall.Listener<>() {
@@ -417,6 +462,7 @@ final class SnapshotFetcher implements AutoCloseable {
       call.request(2); // one being written, one on the way: gRPC's flow control bounds the rest
       boolean finished = false;
       long unsynced = 0;
+      long lastSync = System.nanoTime();
       try {
         while (true) {
           Object next = arrivals.poll(IDLE_SECONDS, TimeUnit.SECONDS);
@@ -442,19 +488,24 @@ final class SnapshotFetcher implements AutoCloseable {
           CRC32C crc = new CRC32C();
           crc.update(chunk.getData().asReadOnlyByteBuffer());
           if ((int) crc.getValue() != chunk.getCrc32C()) {
-            refetched += length;
+            refetched.addAndGet(length);
             LOG.warn("group {}: a chunk of {} from node {} (bytes {}..{}) does not match its checksum; fetching it again",
                 group, f.name(), source.node(), expected, expected + length);
             return; // the finally below journals the good prefix; the caller asks again from it
           }
-          staged.write(f.name(), expected, chunk.getData().asReadOnlyByteBuffer());
+          synchronized (staged) {
+            staged.write(f.name(), expected, chunk.getData().asReadOnlyByteBuffer());
+          }
           expected += length;
-          fetched += length;
+          fetched.addAndGet(length);
           unsynced += length;
           bySource.merge(source.node(), (long) length, Long::sum);
-          if (unsynced >= SYNC_EVERY_BYTES) {
-            staged.synced(f.name(), expected);
+          if (unsynced >= SYNC_EVERY_BYTES || System.nanoTime() - lastSync >= SYNC_EVERY_NANOS) {
+            synchronized (staged) {
+              staged.synced(f.name(), expected);
+            }
             unsynced = 0;
+            lastSync = System.nanoTime();
             lastStats.put(group, stats(target, "fetching"));
           }
           call.request(1);
@@ -463,8 +514,10 @@ final class SnapshotFetcher implements AutoCloseable {
         if (!finished) {
           call.cancel("the transfer stopped reading", null);
         }
-        if (expected > staged.good(f.name())) {
-          staged.synced(f.name(), expected);
+        synchronized (staged) {
+          if (expected > staged.good(f.name())) {
+            staged.synced(f.name(), expected);
+          }
         }
       }
     }

@@ -64,8 +64,8 @@ class DigestAndMemoryBreakTest {
     follower.apply(1, 1, owner(1));
     follower.apply(2, 1, start("wf"));
     WorkflowEntry held = follower.machine.state().get("wf");
-    follower.machine.pause();
     follower.installFrom(leader);
+    follower.machine.pause();
     follower.machine.reinitialize();
     leader.close();
     TestReplicas.Replica restarted = replicas.replica("n1");

@@ -234,8 +234,8 @@ class ExportChunksBreakTest {
     String atSnapshot = target.machine.state().digest();
     TestReplicas.Replica follower = replicas.replica("dst2");
     follower.apply(1, 1, owner(2));
-    follower.machine.pause();
     follower.installFrom(target);
+    follower.machine.pause();
     follower.machine.reinitialize();
     assertThat(follower.machine.state().digest()).isEqualTo(atSnapshot);
     applyAll(target, at, commands.subList(cut, commands.size()));

@@ -75,17 +75,26 @@ final class TestReplicas implements AutoCloseable {
       return TransactionContext.newBuilder().setServerRole(RaftPeerRole.FOLLOWER).setStateMachine(machine).setLogEntry(entry).build();
     }
 
-    /** What Ratis does on a follower that receives the leader's snapshot: the files replace its sm/ directory. */
+    /**
+     * What a follower behind the leader's log does ({@link SnapshotFetcher}): the leader's newest
+     * snapshot is staged file by file beside this replica's snapshots and installed; Ratis then
+     * pauses and reinitializes the machine (the test does).
+     */
     void installFrom(Replica leader) throws IOException {
       Path sm = storage.getStorageDir().getStateMachineDir().toPath();
-      deleteRecursively(sm);
-      Path from = leader.machine.getStateMachineStorage().latest().directory();
-      Path to = sm.resolve(from.getFileName());
-      Files.createDirectories(to);
-      try (Stream<Path> files = Files.list(from)) {
-        for (Path f : files.toList()) {
-          Files.copy(f, to.resolve(f.getFileName()));
+      io.raftoral.storage.CheckpointSnapshots.Snapshot snapshot = leader.machine.getStateMachineStorage().latest();
+      List<io.raftoral.storage.SnapshotFile> manifest = io.raftoral.storage.CheckpointSnapshots.manifest(snapshot);
+      String id = io.raftoral.storage.SnapshotFile.snapshotId(snapshot.term(), snapshot.index(), manifest);
+      try (io.raftoral.storage.IncomingSnapshot staged = io.raftoral.storage.IncomingSnapshot.open(sm, id, manifest)) {
+        for (io.raftoral.storage.SnapshotFile f : manifest) {
+          byte[] bytes = Files.readAllBytes(snapshot.directory().resolve(f.name()));
+          staged.write(f.name(), 0, java.nio.ByteBuffer.wrap(bytes));
+          staged.synced(f.name(), bytes.length);
+          if (!staged.check(f.name())) {
+            throw new IOException("staged " + f.name() + " differs from the leader's");
+          }
         }
+        machine.installFetched(staged, snapshot.term(), snapshot.index());
       }
     }
 

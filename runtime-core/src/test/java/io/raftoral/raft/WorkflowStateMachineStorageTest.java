@@ -124,16 +124,16 @@ class WorkflowStateMachineStorageTest {
     String atSnapshot = leader.machine.state().digest();
     leader.apply(24, 1, start("after-the-snapshot"));
 
-    // A follower far behind: Ratis pauses it, replaces its sm/ directory with the leader's
-    // snapshot files, and reinitializes it.
+    // A follower far behind: it fetches the leader's snapshot into its sm/ directory, then
+    // Ratis pauses and reinitializes it.
     Replica follower = replica("n2");
     follower.apply(1, 1, owner(1));
     follower.apply(2, 1, start("wf-0"), checkpoint("wf-0", "k", 0, "v0", 1));
     follower.apply(3, 1, start("wf-3"));
     WorkflowEntry heldByARun = follower.machine.state().get("wf-0");
     WorkflowEntry prunedMeanwhile = follower.machine.state().get("wf-3");
-    follower.machine.pause();
     follower.installFrom(leader);
+    follower.machine.pause();
     follower.machine.reinitialize();
 
     assertThat(follower.machine.state().digest()).isEqualTo(atSnapshot);
@@ -294,8 +294,8 @@ class WorkflowStateMachineStorageTest {
     assertThat(refused.getResultsList()).extracting(CommandResult::getCode).containsExactly(ResultCode.SEALED, ResultCode.MOVED);
 
     Replica follower = replica("n2");
-    follower.machine.pause();
     follower.installFrom(again);
+    follower.machine.pause();
     follower.machine.reinitialize();
     assertThat(follower.machine.state().sealed()).isTrue();
     assertThat(follower.machine.state().digest()).isEqualTo(digest);
@@ -348,8 +348,8 @@ class WorkflowStateMachineStorageTest {
     assertThat(again.machine.state().digest()).isEqualTo(digest);
 
     Replica follower = replica("n2");
-    follower.machine.pause();
     follower.installFrom(again);
+    follower.machine.pause();
     follower.machine.reinitialize();
     assertThat(follower.machine.state().adoptionDone("merged-group")).isTrue();
     assertThat(follower.machine.state().adoptionDone("other-group")).isFalse();
@@ -472,8 +472,8 @@ class WorkflowStateMachineStorageTest {
     String digest = leader.machine.state().digest();
 
     Replica follower = replica("n2");
-    follower.machine.pause();
     follower.installFrom(leader);
+    follower.machine.pause();
     follower.machine.reinitialize();
     assertThat(follower.machine.history(running).build()).isEqualTo(reply);
     assertThat(follower.machine.history(ended).build()).isEqualTo(endedReply);
@@ -536,8 +536,8 @@ class WorkflowStateMachineStorageTest {
     assertThat(leader.machine.takeSnapshot()).isEqualTo(index - 1);
 
     Replica follower = replica("n2");
-    follower.machine.pause();
     follower.installFrom(leader);
+    follower.machine.pause();
     follower.machine.reinitialize();
     assertThat(history.apply(follower)).containsExactlyInAnyOrderElementsOf(expected);
     assertThat(follower.machine.state().digest()).isEqualTo(digest);

@@ -65,6 +65,13 @@ public final class NodeProcesses implements AutoCloseable {
     }
   }
 
+  private volatile List<String> extraNodeJvm = List.of();
+
+  /** JVM options (e.g. a test hook's {@code -D}) for the nodes launched or restarted from now on. */
+  public void nodeJvmOptions(String... options) {
+    extraNodeJvm = List.of(options);
+  }
+
   /** One node process and where it lives. */
   public static final class Node {
     final int index;
@@ -205,7 +212,7 @@ public final class NodeProcesses implements AutoCloseable {
     List<String> args = new ArrayList<>(List.of("node", "--raft-addr", node.raftAddress, "--api-addr", node.apiAddress,
         "--data-dir", node.dataDirectory.toString(), "--election-timeout", ELECTION_TIMEOUT));
     args.addAll(modeArgs);
-    node.process = spawn(node.commandPrefix, NODE_JVM, RaftoralCli.class, args, node.stdout, node.stderr);
+    node.process = spawn(node.commandPrefix, concat(NODE_JVM, extraNodeJvm.toArray(String[]::new)), RaftoralCli.class, args, node.stdout, node.stderr);
   }
 
   private void awaitServing(Node node) {
