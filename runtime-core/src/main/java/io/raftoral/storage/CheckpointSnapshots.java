@@ -256,11 +256,16 @@ public final class CheckpointSnapshots {
       Directories.deleteRecursively(old);
     }
     try (Stream<Path> entries = Files.list(smDir)) {
-      for (Path p : entries.filter(p -> p.getFileName().toString().endsWith(".tmp")).toList()) {
+      // Only create()'s stagings: a transfer's files (incoming.*, its journal's .tmp among them) are its own.
+      for (Path p : entries.filter(p -> isUnfinished(p.getFileName().toString())).toList()) {
         Directories.deleteRecursively(p);
       }
     }
     refresh();
+  }
+
+  private static boolean isUnfinished(String name) {
+    return name.endsWith(".tmp") && NAME.matcher(name.substring(0, name.length() - ".tmp".length())).matches();
   }
 
   private List<Path> snapshotDirectories() throws IOException {

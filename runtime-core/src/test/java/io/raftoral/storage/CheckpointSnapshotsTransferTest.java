@@ -160,6 +160,24 @@ class CheckpointSnapshotsTransferTest {
   }
 
   @Test
+  void cleanupLeavesEveryFileOfATransferUnderWay() throws IOException {
+    source = open("a");
+    take(source, 1, 10, db(1));
+    Path sm = source.directory();
+    String id = "4_90-0000abcd";
+    Files.createDirectories(sm.resolve("incoming." + id));
+    Files.writeString(sm.resolve("incoming." + id).resolve("x.tmp"), "staged");
+    Files.writeString(sm.resolve("incoming." + id + ".journal"), "journal");
+    // The staging rewrites its journal through this file while Ratis may clean up on its own thread.
+    Files.writeString(sm.resolve("incoming." + id + ".journal.tmp"), "journal being rewritten");
+    Files.createDirectories(sm.resolve("snapshot.1_20.tmp")); // an unfinished create(): that goes
+    source.cleanup(1);
+    assertThat(names(sm)).containsExactlyInAnyOrder("snapshot.1_10", "incoming." + id, "incoming." + id + ".journal",
+        "incoming." + id + ".journal.tmp");
+    assertThat(names(sm.resolve("incoming." + id))).containsExactly("x.tmp");
+  }
+
+  @Test
   void aHeldSnapshotSurvivesCleanupUntilReleased() throws IOException {
     source = open("a");
     Snapshot old = take(source, 1, 10, db(1));
