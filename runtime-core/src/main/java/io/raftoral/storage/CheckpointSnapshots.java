@@ -107,6 +107,7 @@ public final class CheckpointSnapshots {
   public static List<SnapshotFile> manifest(Snapshot snapshot) throws IOException {
     Path dir = snapshot.directory();
     Properties meta = readMeta(dir);
+    checkCount(dir, meta, snapshot.databaseFiles()); // else a peer fetches it whole to fail verify
     List<SnapshotFile> files = new ArrayList<>();
     for (String name : snapshot.databaseFiles()) {
       String fp = meta.getProperty("file." + name);
@@ -211,16 +212,8 @@ public final class CheckpointSnapshots {
         || !String.valueOf(info.term()).equals(meta.getProperty("term"))) {
       throw corrupt(dir, "its metadata names another position than the directory", null);
     }
-    int count;
-    try {
-      count = Integer.parseInt(meta.getProperty("files", "-1"));
-    } catch (NumberFormatException e) {
-      throw corrupt(dir, "its metadata's file count is '" + meta.getProperty("files") + "'", e);
-    }
     List<String> names = info.databaseFiles();
-    if (count != names.size()) {
-      throw corrupt(dir, "it has " + names.size() + " database files, its metadata lists " + count, null);
-    }
+    checkCount(dir, meta, names);
     for (String name : names) {
       String expected = meta.getProperty("file." + name);
       String actual;
@@ -321,6 +314,18 @@ public final class CheckpointSnapshots {
       ch.force(true);
     }
     fsync(dir);
+  }
+
+  private static void checkCount(Path dir, Properties meta, List<String> names) throws CorruptStateException {
+    int count;
+    try {
+      count = Integer.parseInt(meta.getProperty("files", "-1"));
+    } catch (NumberFormatException e) {
+      throw corrupt(dir, "its metadata's file count is '" + meta.getProperty("files") + "'", e);
+    }
+    if (count != names.size()) {
+      throw corrupt(dir, "it has " + names.size() + " database files, its metadata lists " + count, null);
+    }
   }
 
   static Properties readMeta(Path dir) throws IOException {
