@@ -226,6 +226,49 @@ class CheckpointSnapshotsTransferTest {
   }
 
   @Test
+  void holdsRenewedAndReleasedOnOtherThreadsNeverLetCleanupDropAHeldSnapshot() throws Exception {
+    source = open("a");
+    Snapshot held = take(source, 1, 10, db(1));
+    List<Snapshot> churned = new ArrayList<>();
+    for (int i = 0; i < 4; i++) {
+      churned.add(take(source, 1, 11 + i, db(2 + i)));
+    }
+    source.hold(held.directory(), Duration.ofHours(1));
+    java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+    java.util.concurrent.ConcurrentLinkedQueue<Throwable> failures = new java.util.concurrent.ConcurrentLinkedQueue<>();
+    List<Thread> peers = new ArrayList<>();
+    for (int t = 0; t < 3; t++) {
+      int seed = t;
+      peers.add(Thread.ofPlatform().start(() -> {
+        try {
+          for (long n = 0; !stop.get(); n++) {
+            Snapshot s = churned.get((int) ((n + seed) % churned.size()));
+            source.hold(s.directory(), Duration.ofMillis(n % 3)); // some expire at once
+            source.hold(held.directory(), Duration.ofHours(1)); // renewed meanwhile
+            source.release(s.directory());
+          }
+        } catch (Throwable e) {
+          failures.add(e);
+        }
+      }));
+    }
+    try {
+      for (int i = 0; i < 200; i++) {
+        source.cleanup(1);
+        assertThat(Files.isRegularFile(held.directory().resolve(CheckpointSnapshots.META))).as("cleanup " + i).isTrue();
+      }
+    } finally {
+      stop.set(true);
+      for (Thread t : peers) {
+        t.join();
+      }
+    }
+    assertThat(failures).isEmpty();
+    CheckpointSnapshots.verify(source.all().getLast());
+    assertThat(source.all()).extracting(Snapshot::index).contains(10L, 14L);
+  }
+
+  @Test
   void aFetchedSnapshotIsInstalledWholeAndTheStagingIsGone() throws IOException {
     source = open("a");
     Snapshot fetched = take(source, 4, 90, db(7));
