@@ -82,10 +82,17 @@ public final class CheckpointSnapshots {
     return latest.get();
   }
 
-  /** Every complete snapshot in the directory, newest first. */
+  /**
+   * Every complete snapshot in the directory, newest first. One without its metadata is not:
+   * cleanup deletes the metadata first (children in reverse name order), so a crash mid-delete
+   * leaves such a directory, possibly empty, until the next cleanup.
+   */
   public List<Snapshot> all() throws IOException {
     List<Snapshot> all = new ArrayList<>();
     for (Path dir : snapshotDirectories()) {
+      if (!Files.isRegularFile(dir.resolve(META))) {
+        continue;
+      }
       long[] at = termIndex(dir);
       all.add(new Snapshot(at[0], at[1], files(dir)));
     }
@@ -100,6 +107,7 @@ public final class CheckpointSnapshots {
   public static List<SnapshotFile> manifest(Snapshot snapshot) throws IOException {
     Path dir = snapshot.directory();
     Properties meta = readMeta(dir);
+    checkCount(dir, meta, snapshot.databaseFiles()); // else a peer fetches it whole to fail verify
     List<SnapshotFile> files = new ArrayList<>();
     for (String name : snapshot.databaseFiles()) {
       String fp = meta.getProperty("file." + name);
@@ -107,7 +115,11 @@ public final class CheckpointSnapshots {
       if (colon < 0) {
         throw corrupt(dir, "its metadata does not list " + name, null);
       }
-      files.add(new SnapshotFile(name, Long.parseLong(fp.substring(0, colon)), (int) Long.parseLong(fp.substring(colon + 1), 16)));
+      try {
+        files.add(new SnapshotFile(name, Long.parseLong(fp.substring(0, colon)), (int) Long.parseLong(fp.substring(colon + 1), 16)));
+      } catch (IllegalArgumentException e) { // a number that is none, or a negative size
+        throw corrupt(dir, "its metadata says " + name + " is '" + fp + "'", e);
+      }
     }
     files.add(SnapshotFile.of(dir.resolve(META)));
     return files;
@@ -186,6 +198,9 @@ public final class CheckpointSnapshots {
 
   /** Checks every file of the snapshot against its metadata; throws when one differs or is missing. */
   public static void verify(Snapshot info) throws CorruptStateException {
+    if (info.files().isEmpty()) { // not even its metadata; directory() needs a file
+      throw corrupt(Path.of(name(info.term(), info.index())), "it has no files", null);
+    }
     Path dir = info.directory();
     Properties meta;
     try {
@@ -197,11 +212,8 @@ public final class CheckpointSnapshots {
         || !String.valueOf(info.term()).equals(meta.getProperty("term"))) {
       throw corrupt(dir, "its metadata names another position than the directory", null);
     }
-    int count = Integer.parseInt(meta.getProperty("files", "-1"));
     List<String> names = info.databaseFiles();
-    if (count != names.size()) {
-      throw corrupt(dir, "it has " + names.size() + " database files, its metadata lists " + count, null);
-    }
+    checkCount(dir, meta, names);
     for (String name : names) {
       String expected = meta.getProperty("file." + name);
       String actual;
@@ -237,11 +249,16 @@ public final class CheckpointSnapshots {
       Directories.deleteRecursively(old);
     }
     try (Stream<Path> entries = Files.list(smDir)) {
-      for (Path p : entries.filter(p -> p.getFileName().toString().endsWith(".tmp")).toList()) {
+      // Only create()'s stagings: a transfer's files (incoming.*, its journal's .tmp among them) are its own.
+      for (Path p : entries.filter(p -> isUnfinished(p.getFileName().toString())).toList()) {
         Directories.deleteRecursively(p);
       }
     }
     refresh();
+  }
+
+  private static boolean isUnfinished(String name) {
+    return name.endsWith(".tmp") && NAME.matcher(name.substring(0, name.length() - ".tmp".length())).matches();
   }
 
   private List<Path> snapshotDirectories() throws IOException {
@@ -299,10 +316,24 @@ public final class CheckpointSnapshots {
     fsync(dir);
   }
 
+  private static void checkCount(Path dir, Properties meta, List<String> names) throws CorruptStateException {
+    int count;
+    try {
+      count = Integer.parseInt(meta.getProperty("files", "-1"));
+    } catch (NumberFormatException e) {
+      throw corrupt(dir, "its metadata's file count is '" + meta.getProperty("files") + "'", e);
+    }
+    if (count != names.size()) {
+      throw corrupt(dir, "it has " + names.size() + " database files, its metadata lists " + count, null);
+    }
+  }
+
   static Properties readMeta(Path dir) throws IOException {
     Properties meta = new Properties();
     try (Reader r = Files.newBufferedReader(dir.resolve(META))) {
       meta.load(r);
+    } catch (IllegalArgumentException e) { // a malformed unicode escape
+      throw corrupt(dir, "its metadata " + META + " is malformed: " + e.getMessage(), e);
     }
     return meta;
   }

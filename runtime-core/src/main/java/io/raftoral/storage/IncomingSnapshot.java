@@ -24,7 +24,7 @@ import java.util.zip.CRC32C;
  * journaled offsets; bytes past them are fetched again. A staged file counts only when its whole
  * content matches the manifest's size and CRC32C ({@link #check}).
  *
- * <p>Journal: one line per record, each ending with the CRC32C of the rest of the line, so a
+ * <p>Journal (UTF-8): one line per record, each ending with the CRC32C of the rest of the line, so a
  * torn last line (a crash mid-append) is recognised and ignored; the first record names the
  * snapshot, every later one says "file {@code name} is good up to {@code offset}" (the last
  * one for a file wins). Opening rewrites the journal compactly, so appends never follow a torn
@@ -49,7 +49,12 @@ public final class IncomingSnapshot implements AutoCloseable {
     this.snapshotId = snapshotId;
     this.directory = smDir.resolve(PREFIX + snapshotId);
     this.journal = smDir.resolve(PREFIX + snapshotId + JOURNAL_SUFFIX);
-    manifest.forEach(f -> files.put(f.name(), f));
+    for (SnapshotFile f : manifest) {
+      if (files.put(f.name(), f) != null) {
+        // One name, two sizes or checksums: no staged file could match both.
+        throw new IllegalArgumentException("snapshot " + snapshotId + " lists the file " + f.name() + " twice");
+      }
+    }
   }
 
   /**
@@ -68,7 +73,7 @@ public final class IncomingSnapshot implements AutoCloseable {
     for (SnapshotFile f : manifest) {
       Path file = in.directory.resolve(f.name());
       long onDisk = Files.exists(file) ? Files.size(file) : 0;
-      long offset = Math.min(Math.min(journaled.getOrDefault(f.name(), 0L), f.size()), onDisk);
+      long offset = Math.max(0, Math.min(Math.min(journaled.getOrDefault(f.name(), 0L), f.size()), onDisk));
       in.good.put(f.name(), offset);
       in.resumedBytes += offset;
     }
@@ -119,7 +124,7 @@ public final class IncomingSnapshot implements AutoCloseable {
   /** Writes {@code data} into the staged file {@code name} at {@code offset}. */
   public void write(String name, long offset, ByteBuffer data) throws IOException {
     SnapshotFile f = file(name);
-    if (offset < 0 || offset + data.remaining() > f.size()) {
+    if (offset < 0 || offset > f.size() - data.remaining()) { // not offset + remaining: it can overflow
       throw new IOException("bytes [" + offset + ", " + (offset + data.remaining()) + ") are outside " + name + " (" + f.size() + " bytes)");
     }
     FileChannel ch = channel(name);
@@ -225,7 +230,9 @@ public final class IncomingSnapshot implements AutoCloseable {
     if (!Files.exists(journal)) {
       return offsets;
     }
-    List<String> lines = Files.readAllLines(journal, StandardCharsets.ISO_8859_1);
+    // Split by hand, not Files.readAllLines: a torn tail may be no valid UTF-8, and is then
+    // decoded with replacement characters that fail its checksum.
+    List<String> lines = new String(Files.readAllBytes(journal), StandardCharsets.UTF_8).lines().toList();
     for (int i = 0; i < lines.size(); i++) {
       String record = verified(lines.get(i));
       if (record == null) {
@@ -255,7 +262,7 @@ public final class IncomingSnapshot implements AutoCloseable {
     List<String> lines = new ArrayList<>();
     lines.add(line("snapshot " + snapshotId));
     good.forEach((name, offset) -> lines.add(line(name + " " + offset)));
-    Files.write(tmp, lines, StandardCharsets.ISO_8859_1);
+    Files.write(tmp, lines, StandardCharsets.UTF_8);
     try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
       ch.force(true);
     }
@@ -265,7 +272,7 @@ public final class IncomingSnapshot implements AutoCloseable {
   }
 
   private void append(String record) throws IOException {
-    ByteBuffer bytes = ByteBuffer.wrap((line(record) + "\n").getBytes(StandardCharsets.ISO_8859_1));
+    ByteBuffer bytes = ByteBuffer.wrap((line(record) + "\n").getBytes(StandardCharsets.UTF_8));
     while (bytes.hasRemaining()) {
       journalChannel.write(bytes);
     }
@@ -288,7 +295,7 @@ public final class IncomingSnapshot implements AutoCloseable {
 
   private static String crc(String record) {
     CRC32C crc = new CRC32C();
-    crc.update(record.getBytes(StandardCharsets.ISO_8859_1));
+    crc.update(record.getBytes(StandardCharsets.UTF_8));
     return String.format("%08x", (int) crc.getValue());
   }
 }
