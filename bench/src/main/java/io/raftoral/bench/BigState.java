@@ -46,14 +46,24 @@ public final class BigState {
       WorkflowDefinition.of("bigstate", 1, Input.class, Integer.class, BigState::run);
   public static final WorkflowDefinition<Input, Integer> OWNER_ONLY =
       WorkflowDefinition.of("bigstate_owner_only", 1, Input.class, Integer.class, BigState::run).withMode(ExecutionMode.OWNER_ONLY);
+  /**
+   * {@code bigstate_random} v1: as {@link #HOT_STANDBY} with {@link #randomValue}s, which the
+   * state store cannot compress: the catch-up workload's state on disk is as large as the values written.
+   */
+  public static final WorkflowDefinition<Input, Integer> RANDOM =
+      WorkflowDefinition.of("bigstate_random", 1, Input.class, Integer.class, (ctx, in) -> run(ctx, in, BigState::randomValue));
 
   /** How long a paused run waits for the load generator before it goes on by itself. */
   private static final long PAUSE_LIMIT_MILLIS = 30 * 60 * 1000;
 
   private static Integer run(WorkflowContext ctx, Input in) {
+    return run(ctx, in, BigState::value);
+  }
+
+  private static Integer run(WorkflowContext ctx, Input in, java.util.function.BiFunction<Integer, Integer, byte[]> values) {
     int intact = 0;
     for (int i = 0; i < in.checkpoints(); i++) {
-      byte[] value = value(i, in.valueBytes());
+      byte[] value = values.apply(i, in.valueBytes());
       if (Arrays.equals(ctx.checkpointBytes(key(i, in.keys()), value), value)) {
         intact++;
       }
@@ -84,6 +94,13 @@ public final class BigState {
       text.append(WORDS[random.nextInt(WORDS.length)]).append('=').append(random.nextInt(100_000)).append(' ');
     }
     return Arrays.copyOf(text.toString().getBytes(StandardCharsets.US_ASCII), size);
+  }
+
+  /** The i-th value of {@link #RANDOM}: {@code size} bytes from a generator seeded with i (incompressible). */
+  public static byte[] randomValue(int i, int size) {
+    byte[] bytes = new byte[size];
+    new SplittableRandom(i).nextBytes(bytes);
+    return bytes;
   }
 
   private static int pause(Path dir, int written) throws IOException, InterruptedException {

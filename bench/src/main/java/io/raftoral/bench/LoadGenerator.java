@@ -27,18 +27,19 @@ public final class LoadGenerator implements Callable<Integer> {
   /** Concurrent clients of the closed loop that warms a cluster up before a burst (fanin). */
   static final int WARMUP_CLIENTS = 128;
 
-  @Option(names = "--workload", description = "seq10 (default), fanin or bigstate")
+  @Option(names = "--workload", description = "seq10 (default), fanin, bigstate or catchup")
   String workload = "seq10";
 
-  @Option(names = "--nodes", split = ",", description = "cluster sizes, e.g. 1,3 (default: 1,3; bigstate: 3)")
+  @Option(names = "--nodes", split = ",", description = "cluster sizes, e.g. 1,3 (default: 1,3; bigstate: 3; catchup: 3 only)")
   List<Integer> nodes;
 
   @Option(names = "--mode", split = ",", description = "embedded (default: nodes in this JVM) and/or processes "
-      + "(raftoral node processes, driven through the gRPC client API), e.g. embedded,processes")
-  List<String> modes = List.of("embedded");
+      + "(raftoral node processes, driven through the gRPC client API), e.g. embedded,processes; catchup: processes only")
+  List<String> modes;
 
-  @Option(names = "--clients", split = ",", description = "concurrent clients, e.g. 1,8,32,128 (default: all four)")
-  List<Integer> clients = List.of(1, 8, 32, 128);
+  @Option(names = "--clients", split = ",", description = "concurrent clients, e.g. 1,8,32,128 (default: all four); "
+      + "catchup: the seq10 clients on nodes 1 and 2, one number (default 4)")
+  List<Integer> clients;
 
   @Option(names = "--seconds", description = "measured seconds per row (default 20)")
   int seconds = 20;
@@ -49,8 +50,22 @@ public final class LoadGenerator implements Callable<Integer> {
   @Option(names = "--keys", split = ",", description = "bigstate: key counts, one workflow each, written round-robin (default 1,1000)")
   List<Integer> keys = List.of(1, 1_000);
 
-  @Option(names = "--value-bytes", description = "bigstate: bytes per checkpoint value (default 1024)")
-  int valueBytes = 1024;
+  @Option(names = "--value-bytes", description = "bigstate: bytes per checkpoint value (default 1024); catchup: of the state written (default 3072)")
+  Integer valueBytes;
+
+  @Option(names = "--catchup-mode", split = ",", description = "catchup: how node 3 misses the writes: down (default: SIGKILLed "
+      + "before them, restarted with its data) and/or fresh (SIGKILLed and its data directory removed: back as a new node), e.g. down,fresh")
+  List<String> catchUpModes = List.of("down");
+
+  @Option(names = "--transfer-rate", split = ",", paramLabel = "BYTES_PER_S",
+      description = "catchup: --snapshot-transfer-rate of every node, one catch-up (fresh cluster) per rate, e.g. 0,100000000 (default 0: no limit)")
+  List<Long> transferRates = List.of(0L);
+
+  @Option(names = "--state-mb", description = "catchup: MB of values (incompressible) written while node 3 is down (default 100)")
+  int stateMb = 100;
+
+  @Option(names = "--snapshot-every", description = "catchup: every node's --snapshot-every, so the leaders snapshot and purge (default 2000)")
+  int snapshotEvery = 2000;
 
   @Option(names = "--heap-every", description = "bigstate: live heap of every node after every N checkpoints (default 10,000)")
   int heapEvery = 10_000;
@@ -99,14 +114,31 @@ public final class LoadGenerator implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
+    boolean catchUp = workload.equals("catchup");
+    if (modes == null) {
+      modes = List.of(catchUp ? "processes" : "embedded");
+    }
+    if (clients == null) {
+      clients = catchUp ? List.of(4) : List.of(1, 8, 32, 128);
+    }
+    if (valueBytes == null) {
+      valueBytes = catchUp ? 3072 : 1024;
+    }
     for (String mode : modes) {
       if (!MODES.contains(mode)) {
         throw new CommandLine.ParameterException(new CommandLine(this), "--mode " + mode + ": expected one of " + MODES);
       }
     }
-    if (!List.of("seq10", "fanin", "bigstate").contains(workload)) {
+    if (!List.of("seq10", "fanin", "bigstate", "catchup").contains(workload)) {
       throw new CommandLine.ParameterException(new CommandLine(this), "--workload " + workload
-          + " is not available here (seq10, fanin, bigstate); ffi is bench/ffi and bench/ffi-go, snapshot needs out-of-band transfer");
+          + " is not available here (seq10, fanin, bigstate, catchup); ffi is bench/ffi and bench/ffi-go");
+    }
+    if (catchUp && (!modes.equals(List.of("processes")) || (nodes != null && !nodes.equals(List.of(3))) || clients.size() != 1
+        || !CatchUpBench.MODES.containsAll(catchUpModes) || stateMb < 1 || valueBytes < 1 || snapshotEvery < 1
+        || transferRates.stream().anyMatch(r -> r < 0) || seconds < 1 || warmup < 0)) {
+      throw new CommandLine.ParameterException(new CommandLine(this), "catchup runs on 3 node processes (--mode processes --nodes 3) "
+          + "with one --clients number, --catchup-mode " + CatchUpBench.MODES + ", positive --state-mb, --value-bytes, --snapshot-every "
+          + "and --seconds, --transfer-rate >= 0");
     }
     if (modes.contains("embedded") && (!groupSizes.isEmpty() || !nodeArgs.isBlank() || idleSeconds > 0)) {
       throw new CommandLine.ParameterException(new CommandLine(this),
@@ -120,7 +152,11 @@ public final class LoadGenerator implements Callable<Integer> {
     }
     List<Integer> sizes = nodes != null ? nodes : workload.equals("bigstate") ? List.of(3) : List.of(1, 3);
     if (!json) {
-      System.out.println(workload.equals("bigstate") ? BigStateBench.Row.HEADER : Report.HEADER);
+      System.out.println(workload.equals("bigstate") ? BigStateBench.Row.HEADER : catchUp ? CatchUpBench.Row.HEADER : Report.HEADER);
+    }
+    if (catchUp) {
+      catchUps();
+      return 0;
     }
     for (String mode : modes) {
       for (int size : sizes) {
@@ -389,6 +425,20 @@ public final class LoadGenerator implements Callable<Integer> {
           System.out.println(json ? r.json() : r.markdown());
           rows.add(r);
         }
+      }
+    }
+    return rows;
+  }
+
+  /** catchup: one catch-up of node 3 per {@code --catchup-mode} and {@code --transfer-rate}, each on a fresh cluster ({@link CatchUpBench}). */
+  List<CatchUpBench.Row> catchUps() throws Exception {
+    List<CatchUpBench.Row> rows = new ArrayList<>();
+    for (String catchUpMode : catchUpModes) {
+      for (long rate : transferRates) {
+        CatchUpBench.Row r = CatchUpBench.run(catchUpMode, rate, clients.getFirst(), stateMb * 1_000_000L, valueBytes, snapshotEvery,
+            warmup, seconds, words(nodeJvm), nodeArguments(), keepNodeFiles);
+        System.out.println(json ? r.json() : r.markdown());
+        rows.add(r);
       }
     }
     return rows;

@@ -55,7 +55,8 @@ final class ProcessCluster implements Target {
   private static final com.fasterxml.jackson.databind.ObjectMapper JSON = new com.fasterxml.jackson.databind.ObjectMapper();
   private static final Pattern SERVING = Pattern.compile("node (\\d+) serving api");
 
-  private record Node(int index, String raftAddress, String apiAddress, Path stdout, Path stderr, Process process) {}
+  private record Node(int index, String raftAddress, String apiAddress, Path stdout, Path stderr, Process process,
+      List<String> modeArgs) {}
 
   private final Path root;
   private final List<String> jvmOptions;
@@ -137,10 +138,17 @@ final class ProcessCluster implements Target {
   }
 
   private Node launch(List<String> modeArgs, String raft, String api) throws IOException {
-    int index = nodes.size() + 1;
+    Node node = spawn(nodes.size() + 1, 1, modeArgs, raft, api);
+    nodes.add(node);
+    return node;
+  }
+
+  /** Starts node {@code index}'s process; its run {@code run} logs to node-I.stdout/.stderr (run 1) or node-I.RUN.stdout/.stderr. */
+  private Node spawn(int index, int run, List<String> modeArgs, String raft, String api) throws IOException {
     Path dataDir = root.resolve("node-" + index);
-    Path stdout = root.resolve("node-" + index + ".stdout");
-    Path stderr = root.resolve("node-" + index + ".stderr");
+    String logs = run == 1 ? "node-" + index : "node-" + index + "." + run;
+    Path stdout = root.resolve(logs + ".stdout");
+    Path stderr = root.resolve(logs + ".stderr");
     List<String> cmd = new ArrayList<>();
     cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     cmd.addAll(jvmOptions.stream().map(o -> o.replace("{node}", Integer.toString(index))).toList());
@@ -152,9 +160,65 @@ final class ProcessCluster implements Target {
     cmd.addAll(nodeArgs);
     ProcessBuilder pb = new ProcessBuilder(cmd).redirectOutput(stdout.toFile()).redirectError(stderr.toFile());
     pb.environment().remove("RAFTORAL_API");
-    Node node = new Node(index, raft, api, stdout, stderr, pb.start());
-    nodes.add(node);
-    return node;
+    return new Node(index, raft, api, stdout, stderr, pb.start(), List.copyOf(modeArgs));
+  }
+
+  /** SIGKILL to node {@code index} (1-based), waiting until its process is gone. */
+  void kill(int index) throws InterruptedException {
+    Process p = nodes.get(index - 1).process();
+    p.destroyForcibly();
+    p.waitFor(30, TimeUnit.SECONDS);
+  }
+
+  /** Node {@code index}'s data directory (identity, Raft logs, state stores). */
+  Path dataDirectory(int index) {
+    return root.resolve("node-" + index);
+  }
+
+  /** The stderr file (its logs) of node {@code index}'s current process. */
+  Path stderr(int index) {
+    return nodes.get(index - 1).stderr();
+  }
+
+  boolean isAlive(int index) {
+    return nodes.get(index - 1).process().isAlive();
+  }
+
+  /**
+   * Starts node {@code index} again, after {@link #kill}, on its old Raft and API addresses, with
+   * new log files (node-I.RUN.stderr), and returns without waiting for it to serve. {@code
+   * asNewNode}: with {@code --join} through the other nodes instead of its first command line
+   * (a node whose data directory was wiped registers as a new node); else its first command line
+   * (a node with its data directory recovers).
+   */
+  void restart(int index, boolean asNewNode) throws IOException {
+    Node old = nodes.get(index - 1);
+    if (old.process().isAlive()) {
+      throw new IllegalStateException("node process " + index + " is still running");
+    }
+    List<String> modeArgs = old.modeArgs();
+    if (asNewNode) {
+      List<String> seeds = nodes.stream().filter(n -> n.index() != index).map(Node::apiAddress).toList();
+      modeArgs = List.of("--join", String.join(",", seeds));
+    }
+    int run = 2;
+    while (Files.exists(root.resolve("node-" + index + "." + run + ".stderr"))) {
+      run++;
+    }
+    nodes.set(index - 1, spawn(index, run, modeArgs, old.raftAddress(), old.apiAddress()));
+    // A fresh channel: the old one may be backing off after the connection the kill broke.
+    clients.get(index - 1).close();
+    clients.set(index - 1, RaftoralClient.connect(old.apiAddress(), Duration.ofSeconds(10)));
+  }
+
+  /** The cluster as node {@code index} answers it, with its replicas' applied indexes and digests when asked. */
+  ClusterInfoReply clusterInfo(int index, boolean replicas) {
+    return clients.get(index - 1).clusterInfo(replicas);
+  }
+
+  /** A seq10 client that starts its workflows through node {@code index} (1-based) only. */
+  Seq10Client clientOn(int index) {
+    return client(index - 1);
   }
 
   private void awaitServing(Node node, Duration timeout) throws IOException, InterruptedException {
