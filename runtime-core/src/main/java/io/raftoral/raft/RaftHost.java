@@ -119,7 +119,7 @@ public final class RaftHost implements AutoCloseable {
         // FORMAT (the builder default) wipes a restarted node; RECOVER formats only empty storage.
         .setOption(RaftStorage.StartupOption.RECOVER)
         .build();
-    transferService.serve(this::hostedMachine);
+    transferService.serve(this::hostedMachine, this::replicaStarted);
   }
 
   private static RaftProperties properties(RaftSettings s) {
@@ -346,6 +346,7 @@ public final class RaftHost implements AutoCloseable {
 
   private RaftClientReply setConfiguration(RaftGroupId groupId, Map<Long, String> voters, Map<Long, String> listeners)
       throws IOException {
+    awaitNewPeersStarted(groupId, voters, listeners);
     if (isLeader(groupId)) {
       // On the leader itself: no client hop that could bounce between peers while new members catch up.
       var request = new org.apache.ratis.protocol.SetConfigurationRequest(
@@ -367,6 +368,49 @@ public final class RaftHost implements AutoCloseable {
       }
     }
     return admin(groupId, c -> c.admin().setConfiguration(peers(voters), peers(listeners)));
+  }
+
+  /**
+   * Refuses (for now) a configuration that adds a peer whose replica of the group is not started
+   * yet: the leader would at once send it a snapshot notice, which Ratis 3.2 mishandles on a
+   * replica still starting (its follower timer starts, every heartbeat fails "not ready", and the
+   * replica gives up on the group when its vote finds it outside the configuration). The caller
+   * tries again on its next round.
+   */
+  private void awaitNewPeersStarted(RaftGroupId groupId, Map<Long, String> voters, Map<Long, String> listeners)
+      throws IOException {
+    java.util.Set<Long> current = new java.util.HashSet<>();
+    try {
+      var conf = server.getDivision(groupId).getRaftConf();
+      conf.getAllPeers().forEach(p -> current.add(PeerIds.nodeId(p.getId())));
+      conf.getAllPeers(org.apache.ratis.proto.RaftProtos.RaftPeerRole.LISTENER).forEach(p -> current.add(PeerIds.nodeId(p.getId())));
+    } catch (IOException notHosted) {
+      return; // reconfigured through another member's division: it checks
+    }
+    Map<Long, String> wanted = new java.util.TreeMap<>(voters);
+    wanted.putAll(listeners);
+    for (var peer : wanted.entrySet()) {
+      if (!current.contains(peer.getKey()) && peer.getKey() != settings.nodeId()
+          && !fetcher.replicaStarted(peer.getValue(), GroupId.of(groupId))) {
+        throw new IOException("node " + peer.getKey() + " has not started its replica of group " + GroupId.of(groupId)
+            + " yet; it is added once it has");
+      }
+    }
+  }
+
+  /**
+   * Whether this node's replica of the group is started: its state machine loaded and its log
+   * open. (A replica waiting to be added stays in Ratis's STARTING state until it is, so the
+   * lifecycle cannot say.)
+   */
+  private boolean replicaStarted(GroupId group) {
+    try {
+      RaftServer.Division division = server.getDivision(group.ratis());
+      division.getRaftLog(); // throws until the log is initialized
+      return division.getInfo().isAlive();
+    } catch (IOException | IllegalStateException notYet) {
+      return false;
+    }
   }
 
   /**

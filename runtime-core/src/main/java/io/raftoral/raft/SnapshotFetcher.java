@@ -179,6 +179,20 @@ final class SnapshotFetcher implements AutoCloseable {
     }
   }
 
+  /**
+   * Whether the node at {@code address} has started its replica of {@code group}; false when
+   * it cannot say (unreachable). A node that does not know the question counts as started.
+   */
+  boolean replicaStarted(String address, GroupId group) {
+    try {
+      return ClientCalls.blockingUnaryCall(channel(address), SnapshotTransferService.REPLICA,
+          CallOptions.DEFAULT.withDeadlineAfter(3, TimeUnit.SECONDS),
+          io.raftoral.proto.transfer.ReplicaRequest.newBuilder().setGroupId(group.uuid().toString()).build()).getStarted();
+    } catch (StatusRuntimeException e) {
+      return e.getStatus().getCode() == Status.Code.UNIMPLEMENTED;
+    }
+  }
+
   /** What the group's last transfer on this node did (running or ended), or null. */
   Stats lastTransfer(GroupId group) {
     return lastStats.get(group);

@@ -10,6 +10,8 @@ import io.raftoral.proto.transfer.ListRequest;
 import io.raftoral.proto.transfer.Manifest;
 import io.raftoral.proto.transfer.ReleaseReply;
 import io.raftoral.proto.transfer.ReleaseRequest;
+import io.raftoral.proto.transfer.ReplicaReply;
+import io.raftoral.proto.transfer.ReplicaRequest;
 import io.raftoral.storage.SnapshotFile;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
@@ -65,6 +67,8 @@ final class SnapshotTransferService implements AutoCloseable {
       method("Fetch", MethodDescriptor.MethodType.SERVER_STREAMING, FetchRequest.getDefaultInstance(), Chunk.getDefaultInstance());
   static final MethodDescriptor<ReleaseRequest, ReleaseReply> RELEASE =
       method("Release", MethodDescriptor.MethodType.UNARY, ReleaseRequest.getDefaultInstance(), ReleaseReply.getDefaultInstance());
+  static final MethodDescriptor<ReplicaRequest, ReplicaReply> REPLICA =
+      method("Replica", MethodDescriptor.MethodType.UNARY, ReplicaRequest.getDefaultInstance(), ReplicaReply.getDefaultInstance());
 
   /** A snapshot one replica serves: where it ends in the log, its directory, and its files. */
   record Served(long term, long index, Path directory, List<SnapshotFile> files) {
@@ -94,6 +98,7 @@ final class SnapshotTransferService implements AutoCloseable {
   private final Semaphore streams = new Semaphore(MAX_STREAMS);
   private final ExecutorService senders = Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("snapshot-send-", 0).factory());
   private volatile Function<GroupId, GroupStateMachine> machines = g -> null;
+  private volatile java.util.function.Predicate<GroupId> started = g -> false;
 
   SnapshotTransferService(int chunkBytes, long bytesPerSecond) {
     this.chunkBytes = chunkBytes;
@@ -105,9 +110,13 @@ final class SnapshotTransferService implements AutoCloseable {
     }
   }
 
-  /** Where the service finds a hosted group's state machine (null: not hosted); set once the server exists. */
-  void serve(Function<GroupId, GroupStateMachine> machines) {
+  /**
+   * Where the service finds a hosted group's state machine (null: not hosted) and whether its
+   * replica is started; set once the server exists.
+   */
+  void serve(Function<GroupId, GroupStateMachine> machines, java.util.function.Predicate<GroupId> started) {
     this.machines = machines;
+    this.started = started;
   }
 
   /** Adds the service to Ratis's server-to-server gRPC server. */
@@ -120,6 +129,7 @@ final class SnapshotTransferService implements AutoCloseable {
         .addMethod(LIST, ServerCalls.asyncUnaryCall(this::list))
         .addMethod(FETCH, ServerCalls.asyncServerStreamingCall(this::fetch))
         .addMethod(RELEASE, ServerCalls.asyncUnaryCall(this::release))
+        .addMethod(REPLICA, ServerCalls.asyncUnaryCall(this::replica))
         .build();
   }
 
@@ -160,6 +170,18 @@ final class SnapshotTransferService implements AutoCloseable {
     }
   }
 
+  private void replica(ReplicaRequest request, StreamObserver<ReplicaReply> reply) {
+    GroupId group;
+    try {
+      group = GroupId.parse(request.getGroupId());
+    } catch (IllegalArgumentException e) {
+      reply.onError(Status.INVALID_ARGUMENT.withDescription("not a group id: '" + request.getGroupId() + "'").asRuntimeException());
+      return;
+    }
+    reply.onNext(ReplicaReply.newBuilder().setStarted(started.test(group)).build());
+    reply.onCompleted();
+  }
+
   private void fetch(FetchRequest request, StreamObserver<Chunk> reply) {
     ServerCallStreamObserver<Chunk> out = (ServerCallStreamObserver<Chunk>) reply;
     Object ready = new Object();
@@ -182,8 +204,13 @@ final class SnapshotTransferService implements AutoCloseable {
       SnapshotFile entry = served.files().stream().filter(f -> f.name().equals(request.getFile())).findFirst()
           .orElseThrow(() -> Status.NOT_FOUND.withDescription("snapshot " + request.getSnapshotId() + " has no file "
               + request.getFile()).asRuntimeException());
-      end = request.getLength() == 0 ? entry.size() : offset + request.getLength();
-      if (offset < 0 || request.getLength() < 0 || end > entry.size()) {
+      long length = request.getLength();
+      if (offset < 0 || length < 0 || offset > entry.size() || length > entry.size() - offset) {
+        throw Status.OUT_OF_RANGE.withDescription("bytes from " + Long.toUnsignedString(offset) + ", "
+            + Long.toUnsignedString(length) + " long, are outside " + entry.name() + " (" + entry.size() + " bytes)").asRuntimeException();
+      }
+      end = length == 0 ? entry.size() : offset + length;
+      if (end > entry.size()) {
         throw Status.OUT_OF_RANGE.withDescription("bytes [" + offset + ", " + end + ") are outside " + entry.name() + " ("
             + entry.size() + " bytes)").asRuntimeException();
       }
@@ -204,13 +231,18 @@ final class SnapshotTransferService implements AutoCloseable {
       return;
     }
     long from = offset;
-    senders.execute(() -> {
-      try {
-        send(file, from, end, out, ready);
-      } finally {
-        streams.release();
-      }
-    });
+    try {
+      senders.execute(() -> {
+        try {
+          send(file, from, end, out, ready);
+        } finally {
+          streams.release();
+        }
+      });
+    } catch (java.util.concurrent.RejectedExecutionException closing) {
+      streams.release();
+      out.onError(Status.UNAVAILABLE.withDescription("the node is closing").asRuntimeException());
+    }
   }
 
   /** Streams [from, end) of {@code file}, chunk by chunk, as fast as the receiver takes them and the pacer allows. */
