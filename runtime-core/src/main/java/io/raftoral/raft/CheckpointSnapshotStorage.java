@@ -64,13 +64,13 @@ final class CheckpointSnapshotStorage implements StateMachineStorage {
   }
 
   /** See {@link CheckpointSnapshots#hold}. */
-  void hold(Path directory, java.time.Duration ttl) {
-    files.hold(directory, ttl);
+  void hold(Path directory, long holder, java.time.Duration ttl) {
+    files.hold(directory, holder, ttl);
   }
 
   /** See {@link CheckpointSnapshots#release}. */
-  void release(Path directory) {
-    files.release(directory);
+  void release(Path directory, long holder) {
+    files.release(directory, holder);
   }
 
   /** See {@link CheckpointSnapshots#installFetched}; Ratis learns of it when it reloads the state machine ({@link #refresh}). */

@@ -235,11 +235,11 @@ public abstract class GroupStateMachine extends BaseStateMachine {
   /** The complete snapshots this replica can send to a peer, newest first. */
   protected abstract List<SnapshotTransferService.Served> servedSnapshots() throws IOException;
 
-  /** Keeps {@code snapshot} from cleanup for {@code ttl}: a peer fetches it. */
-  protected void holdSnapshot(SnapshotTransferService.Served snapshot, Duration ttl) {}
+  /** Keeps {@code snapshot} from cleanup for {@code ttl}: peer {@code holder} fetches it. */
+  protected void holdSnapshot(SnapshotTransferService.Served snapshot, long holder, Duration ttl) {}
 
-  /** Ends a {@link #holdSnapshot}. */
-  protected void releaseSnapshot(SnapshotTransferService.Served snapshot) {}
+  /** Ends {@code holder}'s {@link #holdSnapshot}. */
+  protected void releaseSnapshot(SnapshotTransferService.Served snapshot, long holder) {}
 
   /**
    * Checks a snapshot fetched from a peer and makes it this replica's newest on disk,

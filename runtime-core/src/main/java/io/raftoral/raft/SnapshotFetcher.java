@@ -75,10 +75,11 @@ final class SnapshotFetcher implements AutoCloseable {
   // Streams one transfer runs at once, and per source (a node serves at most 4 in all).
   private static final int MAX_STREAMS_PER_TRANSFER = 4;
   private static final int STREAMS_PER_SOURCE = 2;
+  private static final long AVOID_MINUTES = 10;
 
   /** What one transfer did, for logs and tests: bytes by how they came. */
   record Stats(String snapshotId, long term, long index, long totalBytes, long fetchedBytes, long resumedBytes,
-      long refetchedBytes, Map<Long, Long> bytesBySource, long millis, String state) {}
+      long refetchedBytes, Map<Long, Long> bytesBySource, long failedStreams, long millis, String state) {}
 
   private final long self;
   private final Semaphore incoming = new Semaphore(MAX_INCOMING);
@@ -91,6 +92,8 @@ final class SnapshotFetcher implements AutoCloseable {
   private final Map<GroupStateMachine, Long> lastActivityNanos = new ConcurrentHashMap<>();
   private final java.util.concurrent.ScheduledExecutorService watchdog = Executors.newSingleThreadScheduledExecutor(
       Thread.ofPlatform().daemon().name("snapshot-install-watchdog").factory());
+  // Snapshot ids whose bytes never verified here, until when they are not chosen again.
+  private final Map<String, Long> avoided = new ConcurrentHashMap<>();
   private volatile boolean closed;
 
   SnapshotFetcher(long selfNode) {
@@ -166,6 +169,14 @@ final class SnapshotFetcher implements AutoCloseable {
     return attempt;
   }
 
+  /** A transfer into {@code machine} from exactly {@code sources} (tests of one layer: no Ratis division around it). */
+  CompletableFuture<TermIndex> fetchFrom(GroupStateMachine machine, List<Source> sources, TermIndex firstInLeaderLog) {
+    Transfer t = new Transfer(machine, RoleInfoProto.getDefaultInstance(), firstInLeaderLog, List.copyOf(sources));
+    transfers.put(machine, t);
+    t.startOnce();
+    return t.done;
+  }
+
   /**
    * The group's leader changed: Ratis's outstanding attempt ends (failed), so that the new
    * leader's notification, which may name an earlier log start, is accepted; it joins the
@@ -193,8 +204,23 @@ final class SnapshotFetcher implements AutoCloseable {
     }
   }
 
+  /** Leaves snapshot {@code id} out of the choices for a while: what its sources sent never verified. */
+  private void avoid(String id) {
+    avoided.put(id, System.nanoTime() + TimeUnit.MINUTES.toNanos(AVOID_MINUTES));
+  }
+
+  private boolean avoided(String id) {
+    Long until = avoided.get(id);
+    return until != null && until - System.nanoTime() > 0;
+  }
+
   /** What the group's last transfer on this node did (running or ended), or null. */
   Stats lastTransfer(GroupId group) {
+    for (Transfer t : transfers.values()) {
+      if (t.machine.group().equals(group) && t.target != null) {
+        return t.stats(t.target, "fetching");
+      }
+    }
     return lastStats.get(group);
   }
 
@@ -213,7 +239,8 @@ final class SnapshotFetcher implements AutoCloseable {
         .build());
   }
 
-  private record Source(long node, String address) {}
+  /** A peer to fetch from: its node id and Raft address (where it serves {@code SnapshotTransfer}). */
+  record Source(long node, String address) {}
 
   private final class Transfer {
     final GroupStateMachine machine;
@@ -225,15 +252,24 @@ final class SnapshotFetcher implements AutoCloseable {
     // Counters of this transfer.
     final java.util.concurrent.atomic.AtomicLong fetched = new java.util.concurrent.atomic.AtomicLong();
     final java.util.concurrent.atomic.AtomicLong refetched = new java.util.concurrent.atomic.AtomicLong();
+    final java.util.concurrent.atomic.AtomicLong failedStreams = new java.util.concurrent.atomic.AtomicLong();
     long resumed;
     final Map<Long, Long> bySource = new ConcurrentHashMap<>();
     final long startNanos = System.nanoTime();
-    Manifest target; // once chosen
+    volatile Manifest target; // once chosen
+
+    // The peers to ask; null: the division's configuration and the leader of Ratis's notice.
+    final List<Source> given;
 
     Transfer(GroupStateMachine machine, RoleInfoProto role, TermIndex firstInLeaderLog) {
+      this(machine, role, firstInLeaderLog, null);
+    }
+
+    Transfer(GroupStateMachine machine, RoleInfoProto role, TermIndex firstInLeaderLog, List<Source> given) {
       this.machine = machine;
       this.role = role;
       this.firstInLeaderLog = firstInLeaderLog;
+      this.given = given;
     }
 
     synchronized void startOnce() {
@@ -256,7 +292,7 @@ final class SnapshotFetcher implements AutoCloseable {
       GroupId group = machine.group();
       incoming.acquire();
       try {
-        List<Source> sources = sources();
+        List<Source> sources = given != null ? given : sources();
         Map<String, List<Source>> holders = new LinkedHashMap<>();
         Manifest target = null;
         for (Source s : sources) {
@@ -271,7 +307,7 @@ final class SnapshotFetcher implements AutoCloseable {
           }
           for (Manifest m : listed.getSnapshotsList()) {
             // Any replica's snapshot is a valid state at its index; the leader's log must go on from it.
-            if (m.getIndex() + 1 < firstInLeaderLog.getIndex()) {
+            if (m.getIndex() + 1 < firstInLeaderLog.getIndex() || avoided(m.getSnapshotId())) {
               continue;
             }
             holders.computeIfAbsent(m.getSnapshotId(), id -> new ArrayList<>()).add(s);
@@ -370,7 +406,14 @@ final class SnapshotFetcher implements AutoCloseable {
         if (failure != null) {
           throw failure;
         }
-        machine.installFetched(staged, target.getTerm(), target.getIndex());
+        try {
+          machine.installFetched(staged, target.getTerm(), target.getIndex());
+        } catch (io.raftoral.storage.CorruptStateException e) {
+          // The files match the manifest but not the snapshot's own metadata: the source's copy is bad.
+          staged.discard();
+          avoid(target.getSnapshotId());
+          throw e;
+        }
       }
       for (Source s : holders) {
         release(group, target.getSnapshotId(), s);
@@ -405,6 +448,7 @@ final class SnapshotFetcher implements AutoCloseable {
           } catch (StatusRuntimeException | IOException e) {
             LOG.info("group {}: fetching {} of snapshot {} from node {} failed at byte {}: {}", group, f.name(), snapshotId,
                 source.node(), good(staged, f), e.toString());
+            failedStreams.incrementAndGet();
             int failed = failures.incrementAndGet(current);
             if (allFailed(failures)) {
               throw new IOException("group " + group + ": every source of snapshot " + snapshotId
@@ -424,6 +468,7 @@ final class SnapshotFetcher implements AutoCloseable {
         refetched.addAndGet(f.size());
         LOG.warn("group {}: {} of snapshot {} does not match its checksum; fetching it again", group, f.name(), snapshotId);
         if (++fileAttempts >= FILE_ATTEMPTS) {
+          avoid(snapshotId); // its sources' copy is damaged (bit rot): another replica's snapshot next time
           throw new IOException("group " + group + ": " + f.name() + " of snapshot " + snapshotId + " never matched its checksum");
         }
       }
@@ -446,7 +491,7 @@ final class SnapshotFetcher implements AutoCloseable {
 
     private Stats stats(Manifest target, String state) {
       return new Stats(target.getSnapshotId(), target.getTerm(), target.getIndex(), target.getTotalBytes(), fetched.get(), resumed,
-          refetched.get(), new java.util.TreeMap<>(bySource), (System.nanoTime() - startNanos) / 1_000_000, state);
+          refetched.get(), new java.util.TreeMap<>(bySource), failedStreams.get(), (System.nanoTime() - startNanos) / 1_000_000, state);
     }
 
     /**

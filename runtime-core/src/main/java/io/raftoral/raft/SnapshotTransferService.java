@@ -124,7 +124,8 @@ final class SnapshotTransferService implements AutoCloseable {
     return (builder, types) -> types.contains(GrpcServices.Type.SERVER) ? builder.addService(definition()) : builder;
   }
 
-  private ServerServiceDefinition definition() {
+  /** The service, for Ratis's gRPC server (or a test's). */
+  ServerServiceDefinition definition() {
     return ServerServiceDefinition.builder(SERVICE)
         .addMethod(LIST, ServerCalls.asyncUnaryCall(this::list))
         .addMethod(FETCH, ServerCalls.asyncServerStreamingCall(this::fetch))
@@ -139,7 +140,7 @@ final class SnapshotTransferService implements AutoCloseable {
       ListReply.Builder out = ListReply.newBuilder();
       for (Served s : machine.servedSnapshots()) {
         if (request.getHolderNode() != 0) {
-          machine.holdSnapshot(s, HOLD);
+          machine.holdSnapshot(s, request.getHolderNode(), HOLD);
         }
         out.addSnapshots(s.manifest());
       }
@@ -158,7 +159,7 @@ final class SnapshotTransferService implements AutoCloseable {
       GroupStateMachine machine = machine(request.getGroupId());
       for (Served s : machine.servedSnapshots()) {
         if (s.id().equals(request.getSnapshotId())) {
-          machine.releaseSnapshot(s);
+          machine.releaseSnapshot(s, request.getHolderNode());
         }
       }
       reply.onNext(ReleaseReply.getDefaultInstance());
@@ -215,7 +216,7 @@ final class SnapshotTransferService implements AutoCloseable {
             + entry.size() + " bytes)").asRuntimeException();
       }
       if (request.getHolderNode() != 0) {
-        machine.holdSnapshot(served, HOLD);
+        machine.holdSnapshot(served, request.getHolderNode(), HOLD);
       }
       file = served.directory().resolve(entry.name());
     } catch (StatusRuntimeException e) {

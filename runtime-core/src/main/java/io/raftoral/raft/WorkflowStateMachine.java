@@ -159,19 +159,21 @@ public final class WorkflowStateMachine extends GroupStateMachine {
         served.add(new SnapshotTransferService.Served(s.term(), s.index(), s.directory(), CheckpointSnapshots.manifest(s)));
       } catch (java.nio.file.NoSuchFileException deletedMeanwhile) {
         // cleanup removed it after the listing: not offered
+      } catch (CorruptStateException e) {
+        LOG.warn("group {}: not offering snapshot {} to peers: {}", group(), s.directory(), e.getMessage());
       }
     }
     return served;
   }
 
   @Override
-  protected void holdSnapshot(SnapshotTransferService.Served snapshot, Duration ttl) {
-    snapshots.hold(snapshot.directory(), ttl);
+  protected void holdSnapshot(SnapshotTransferService.Served snapshot, long holder, Duration ttl) {
+    snapshots.hold(snapshot.directory(), holder, ttl);
   }
 
   @Override
-  protected void releaseSnapshot(SnapshotTransferService.Served snapshot) {
-    snapshots.release(snapshot.directory());
+  protected void releaseSnapshot(SnapshotTransferService.Served snapshot, long holder) {
+    snapshots.release(snapshot.directory(), holder);
   }
 
   @Override

@@ -125,14 +125,26 @@ public final class CheckpointSnapshots {
     return files;
   }
 
-  /** Keeps the snapshot in {@code directory} from cleanup for {@code ttl} (renewed by every call): a peer fetches it. */
-  public void hold(Path directory, java.time.Duration ttl) {
-    holds.put(directory.getFileName().toString(), System.nanoTime() + ttl.toNanos());
+  /**
+   * Keeps the snapshot in {@code directory} from cleanup for {@code ttl} (renewed by every call
+   * of the same holder): peer {@code holder} fetches it.
+   */
+  public void hold(Path directory, long holder, java.time.Duration ttl) {
+    holds.put(holdKey(directory, holder), System.nanoTime() + ttl.toNanos());
   }
 
-  /** Ends a {@link #hold}: the peer has what it fetched. */
-  public void release(Path directory) {
-    holds.remove(directory.getFileName().toString());
+  /** Ends {@code holder}'s {@link #hold}: that peer has what it fetched; others may still hold the snapshot. */
+  public void release(Path directory, long holder) {
+    holds.remove(holdKey(directory, holder));
+  }
+
+  private static String holdKey(Path directory, long holder) {
+    return directory.getFileName().toString() + "/" + holder;
+  }
+
+  private boolean held(Path directory) {
+    String prefix = directory.getFileName().toString() + "/";
+    return holds.keySet().stream().anyMatch(k -> k.startsWith(prefix));
   }
 
   /**
@@ -242,7 +254,7 @@ public final class CheckpointSnapshots {
     long now = System.nanoTime();
     holds.values().removeIf(until -> until - now < 0);
     for (Path old : all.subList(Math.min(keep, all.size()), all.size())) {
-      if (holds.containsKey(old.getFileName().toString())) {
+      if (held(old)) {
         continue; // a peer is fetching it
       }
       LOG.info("deleting old snapshot {}", old);

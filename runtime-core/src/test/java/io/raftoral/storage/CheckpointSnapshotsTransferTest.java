@@ -192,16 +192,31 @@ class CheckpointSnapshotsTransferTest {
     source = open("a");
     Snapshot old = take(source, 1, 10, db(1));
     take(source, 1, 20, db(2));
-    source.hold(old.directory(), Duration.ofHours(1));
+    source.hold(old.directory(), 7, Duration.ofHours(1));
     source.cleanup(1);
     assertThat(source.all()).extracting(Snapshot::index).containsExactly(20L, 10L);
     CheckpointSnapshots.verify(source.all().get(1));
     assertThat(source.latest().index()).isEqualTo(20);
 
-    source.release(old.directory());
+    source.release(old.directory(), 7);
     source.cleanup(1);
     assertThat(source.all()).extracting(Snapshot::index).containsExactly(20L);
-    source.release(old.directory()); // releasing what is gone does nothing
+    source.release(old.directory(), 7); // releasing what is gone does nothing
+  }
+
+  @Test
+  void oneHoldersReleaseLeavesAnotherHoldersHold() throws IOException {
+    source = open("a");
+    Snapshot old = take(source, 1, 10, db(1));
+    take(source, 1, 20, db(2));
+    source.hold(old.directory(), 7, Duration.ofHours(1));
+    source.hold(old.directory(), 8, Duration.ofHours(1));
+    source.release(old.directory(), 7);
+    source.cleanup(1);
+    assertThat(source.all()).extracting(Snapshot::index).as("peer 8 still fetches it").containsExactly(20L, 10L);
+    source.release(old.directory(), 8);
+    source.cleanup(1);
+    assertThat(source.all()).extracting(Snapshot::index).containsExactly(20L);
   }
 
   @Test
@@ -209,8 +224,8 @@ class CheckpointSnapshotsTransferTest {
     source = open("a");
     Snapshot old = take(source, 1, 10, db(1));
     take(source, 1, 20, db(2));
-    source.hold(old.directory(), Duration.ofHours(1));
-    source.hold(old.directory(), Duration.ofMillis(1)); // every hold renews it: this one ends soon
+    source.hold(old.directory(), 7, Duration.ofHours(1));
+    source.hold(old.directory(), 7, Duration.ofMillis(1)); // every hold renews it: this one ends soon
     Thread.sleep(20);
     source.cleanup(1);
     assertThat(source.all()).extracting(Snapshot::index).containsExactly(20L);
@@ -220,7 +235,7 @@ class CheckpointSnapshotsTransferTest {
   void theNewestSnapshotIsKeptWhetherHeldOrNot() throws IOException {
     source = open("a");
     Snapshot only = take(source, 1, 10, db(1));
-    source.hold(only.directory(), Duration.ofMillis(0));
+    source.hold(only.directory(), 7, Duration.ofMillis(0));
     source.cleanup(0);
     assertThat(source.all()).extracting(Snapshot::index).containsExactly(10L);
   }
@@ -233,7 +248,7 @@ class CheckpointSnapshotsTransferTest {
     for (int i = 0; i < 4; i++) {
       churned.add(take(source, 1, 11 + i, db(2 + i)));
     }
-    source.hold(held.directory(), Duration.ofHours(1));
+    source.hold(held.directory(), 7, Duration.ofHours(1));
     java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
     java.util.concurrent.ConcurrentLinkedQueue<Throwable> failures = new java.util.concurrent.ConcurrentLinkedQueue<>();
     List<Thread> peers = new ArrayList<>();
@@ -243,9 +258,9 @@ class CheckpointSnapshotsTransferTest {
         try {
           for (long n = 0; !stop.get(); n++) {
             Snapshot s = churned.get((int) ((n + seed) % churned.size()));
-            source.hold(s.directory(), Duration.ofMillis(n % 3)); // some expire at once
-            source.hold(held.directory(), Duration.ofHours(1)); // renewed meanwhile
-            source.release(s.directory());
+            source.hold(s.directory(), 7, Duration.ofMillis(n % 3)); // some expire at once
+            source.hold(held.directory(), 7, Duration.ofHours(1)); // renewed meanwhile
+            source.release(s.directory(), 7);
           }
         } catch (Throwable e) {
           failures.add(e);
