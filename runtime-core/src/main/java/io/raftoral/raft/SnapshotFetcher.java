@@ -76,6 +76,7 @@ final class SnapshotFetcher implements AutoCloseable {
   private static final int MAX_STREAMS_PER_TRANSFER = 4;
   private static final int STREAMS_PER_SOURCE = 2;
   private static final long AVOID_MINUTES = 10;
+  private static final int CHUNKS_AHEAD = 2;
 
   /** What one transfer did, for logs and tests: bytes by how they came. */
   record Stats(String snapshotId, long term, long index, long totalBytes, long fetchedBytes, long resumedBytes,
@@ -518,7 +519,9 @@ final class SnapshotFetcher implements AutoCloseable {
       call.sendMessage(FetchRequest.newBuilder().setGroupId(group.uuid().toString()).setSnapshotId(snapshotId)
           .setFile(f.name()).setOffset(expected).setHolderNode(self).build());
       call.halfClose();
-      call.request(2); // one being written, one on the way: gRPC's flow control bounds the rest
+      // Chunks asked for ahead of the one being written: enough to keep the stream full while
+      // this thread writes and checks; gRPC's flow-control window bounds the bytes on the way.
+      call.request(CHUNKS_AHEAD);
       boolean finished = false;
       long unsynced = 0;
       long lastSync = System.nanoTime();
