@@ -295,7 +295,7 @@ final class SnapshotFetcher implements AutoCloseable {
       try {
         List<Source> sources = given != null ? given : sources();
         Map<String, List<Source>> holders = new LinkedHashMap<>();
-        Manifest target = null;
+        Map<String, Manifest> offered = new LinkedHashMap<>();
         for (Source s : sources) {
           ListReply listed;
           try {
@@ -312,12 +312,14 @@ final class SnapshotFetcher implements AutoCloseable {
               continue;
             }
             holders.computeIfAbsent(m.getSnapshotId(), id -> new ArrayList<>()).add(s);
-            if (target == null || m.getIndex() > target.getIndex()
-                || (m.getIndex() == target.getIndex() && holders.get(m.getSnapshotId()).size() > holders.get(target.getSnapshotId()).size())) {
-              target = m;
-            }
+            offered.putIfAbsent(m.getSnapshotId(), m);
           }
         }
+        // The newest; of equally new ones, the one more peers hold (more sources to fetch from at once).
+        Manifest target = offered.values().stream()
+            .max(java.util.Comparator.comparingLong(Manifest::getIndex)
+                .thenComparingInt(m -> holders.get(m.getSnapshotId()).size()))
+            .orElse(null);
         if (target == null) {
           if (firstInLeaderLog.getIndex() <= 0) {
             LOG.info("group {}: no peer has a snapshot and the leader's log is whole: replaying it", group);
