@@ -72,6 +72,8 @@ final class SnapshotFetcher implements AutoCloseable {
   private static final int FILE_ATTEMPTS = 3;
   // Stream failures per source before the transfer lists the peers again.
   private static final int SOURCE_FAILURES = 3;
+  // Corrupted chunks in a row, with no good byte between them, that count as one failure of their source.
+  private static final int CORRUPT_IN_A_ROW = 10;
   // Streams one transfer runs at once, and per source (a node serves at most 4 in all).
   private static final int MAX_STREAMS_PER_TRANSFER = 4;
   private static final int STREAMS_PER_SOURCE = 2;
@@ -437,6 +439,7 @@ final class SnapshotFetcher implements AutoCloseable {
         java.util.concurrent.atomic.AtomicIntegerArray failures, int first) throws IOException, InterruptedException {
       int current = first;
       int fileAttempts = 0;
+      int corruptInARow = 0;
       while (true) {
         while (good(staged, f) < f.size()) {
           if (closed || machine.getLifeCycleState().isClosingOrClosed()) {
@@ -444,7 +447,16 @@ final class SnapshotFetcher implements AutoCloseable {
           }
           Source source = holders.get(current);
           try {
+            long before = good(staged, f);
             fetchFile(group, snapshotId, staged, f, source);
+            // fetchFile returns short only after a corrupted chunk: a source that sends nothing else is given up.
+            if (good(staged, f) > before) {
+              corruptInARow = 0;
+            } else if (++corruptInARow >= CORRUPT_IN_A_ROW) {
+              corruptInARow = 0;
+              throw new IOException("node " + source.node() + " sent " + CORRUPT_IN_A_ROW + " chunks of " + f.name()
+                  + " in a row that do not match their checksum");
+            }
           } catch (StatusRuntimeException | IOException e) {
             LOG.info("group {}: fetching {} of snapshot {} from node {} failed at byte {}: {}", group, f.name(), snapshotId,
                 source.node(), good(staged, f), e.toString());
