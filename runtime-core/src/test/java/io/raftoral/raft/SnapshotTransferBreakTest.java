@@ -152,6 +152,64 @@ class SnapshotTransferBreakTest {
     }
   }
 
+  @Test
+  void aReaderThatStopsTakingChunksWithoutCancellingLosesItsStreamAndItsPermit() throws Exception {
+    try (TestReplicas replicas = new TestReplicas(tmp)) {
+      Replica leader = replicas.replica("n1");
+      // One file of some MB: more than the reader's flow-control window, so the sender blocks on it.
+      leader.apply(1, 1, owner(1));
+      leader.apply(2, 1, start("wf"));
+      java.util.Random random = new java.util.Random(1);
+      long index = 2;
+      for (int k = 0; k < 800; k++) {
+        StringBuilder value = new StringBuilder(4096);
+        random.ints(4096, 'a', 'z' + 1).forEach(c -> value.append((char) c));
+        leader.apply(++index, 1, checkpoint("wf", "k" + k, 0, value.toString()));
+      }
+      assertThat(leader.machine.takeSnapshot()).isEqualTo(index);
+      SnapshotTransferService service = new SnapshotTransferService(64 << 10, 0, java.time.Duration.ofSeconds(1));
+      service.serve(group -> leader.machine, group -> true);
+      services.add(service);
+      Server server = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0)).addService(service.definition()).build().start();
+      servers.add(server);
+      ManagedChannel ch = channel(new Source(1, "127.0.0.1:" + server.getPort()));
+      Manifest m = list(ch, 0, leader.machine.group().uuid().toString()).getSnapshots(0);
+      FileEntry f = m.getFilesList().stream().max(java.util.Comparator.comparingLong(FileEntry::getSize)).orElseThrow();
+      assertThat(f.getSize()).as("larger than a flow-control window").isGreaterThan(2L << 20);
+      FetchRequest req = FetchRequest.newBuilder().setGroupId(leader.machine.group().uuid().toString()).setSnapshotId(m.getSnapshotId())
+          .setFile(f.getName()).build();
+
+      // Frozen readers: they take nothing and never cancel (a stopped process keeps its connection).
+      List<LinkedBlockingQueue<Object>> frozen = new ArrayList<>();
+      for (int i = 0; i < SnapshotTransferService.MAX_STREAMS; i++) {
+        LinkedBlockingQueue<Object> q = new LinkedBlockingQueue<>();
+        ClientCall<FetchRequest, Chunk> call = ch.newCall(SnapshotTransferService.FETCH, CallOptions.DEFAULT);
+        call.start(new ClientCall.Listener<>() {
+          @Override
+          public void onClose(Status status, Metadata trailers) {
+            q.add(status);
+          }
+        }, new Metadata());
+        call.sendMessage(req);
+        call.halfClose();
+        frozen.add(q);
+      }
+      // The server gives each of them up (their end waits behind the data they do not read, as
+      // HTTP/2 orders it) and its permits come back: a whole file is served again, on another
+      // connection (the frozen streams hold this one's window).
+      ManagedChannel other = channel(new Source(1, "127.0.0.1:" + server.getPort()));
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+      Status.Code code;
+      while ((code = fetchStatus(other, req)) != Status.Code.OK) {
+        assertThat(code).isEqualTo(Status.Code.RESOURCE_EXHAUSTED);
+        assertThat(System.nanoTime()).as("the stalled streams' permits come back").isLessThan(deadline);
+        Thread.sleep(100);
+      }
+      assertThat(fetchBytes(other, req)).isEqualTo(f.getSize());
+      assertThat(frozen).allSatisfy(q -> assertThat(q).as("a frozen reader hears nothing until it reads").isEmpty());
+    }
+  }
+
   // --- the fetching side, against a fake source ---
 
   @Test
