@@ -308,6 +308,13 @@ final class SnapshotFetcher implements AutoCloseable {
             continue;
           }
           for (Manifest m : listed.getSnapshotsList()) {
+            String malformed = malformed(m);
+            if (malformed != null) {
+              // A buggy peer's listing must not hide the good snapshots of the others.
+              LOG.warn("group {}: node {} lists a malformed snapshot {} (t:{}, i:{}), left out: {}", group, s.node(),
+                  m.getSnapshotId(), m.getTerm(), m.getIndex(), malformed);
+              continue;
+            }
             // Any replica's snapshot is a valid state at its index; the leader's log must go on from it.
             if (m.getIndex() + 1 < firstInLeaderLog.getIndex() || avoided(m.getSnapshotId())) {
               continue;
@@ -334,6 +341,30 @@ final class SnapshotFetcher implements AutoCloseable {
         lastActivityNanos.put(machine, System.nanoTime());
         transfers.remove(machine, this);
       }
+    }
+
+    /** Why {@code m} cannot be fetched as it stands (plain file names, its id naming exactly its files, its total their sum), or null. */
+    private static String malformed(Manifest m) {
+      List<SnapshotFile> files = new ArrayList<>();
+      long total = 0;
+      try {
+        for (FileEntry f : m.getFilesList()) {
+          files.add(new SnapshotFile(f.getName(), f.getSize(), f.getCrc32C()));
+          total = Math.addExact(total, f.getSize());
+        }
+      } catch (IllegalArgumentException | ArithmeticException e) {
+        return e.getMessage();
+      }
+      if (m.getTerm() < 0 || m.getIndex() < 0) {
+        return "a negative position";
+      }
+      if (!m.getSnapshotId().equals(SnapshotFile.snapshotId(m.getTerm(), m.getIndex(), files))) {
+        return "its id does not name its files";
+      }
+      if (m.getTotalBytes() != total) {
+        return "total " + m.getTotalBytes() + " is not the files' sum " + total;
+      }
+      return null;
     }
 
     /** The group's other members, the leader (from Ratis's notice) among them. */

@@ -248,14 +248,14 @@ class SnapshotTransferBreakTest {
   }
 
   @Test
-  void aManifestWithAPathAsFileNameFailsTheTransferAndWritesNothingOutside() throws Exception {
+  void aManifestWithAPathAsFileNameIsLeftOutAndNothingIsWrittenOutside() throws Exception {
     for (String name : List.of("../escaped", "a/b", "..", "evil\nname")) {
       Manifest bad = manifest(FILE, DATA).toBuilder().setFiles(0, FileEntry.newBuilder().setName(name).setSize(DATA.length)
           .setCrc32C(crc(DATA))).build();
       assertFetchFails(bad, (req, out) -> {
         out.onNext(chunk(0, DATA));
         out.onCompleted();
-      }, "not a plain file name");
+      }, "no peer holds a snapshot");
     }
     try (Stream<Path> all = Files.walk(tmp)) {
       assertThat(all.filter(p -> p.getFileName().toString().contains("escaped"))).isEmpty();
@@ -263,17 +263,18 @@ class SnapshotTransferBreakTest {
   }
 
   @Test
-  void aSnapshotIdWithOddCharactersFailsTheTransfer() throws Exception {
+  void aSnapshotIdWithOddCharactersIsLeftOut() throws Exception {
     assertFetchFails(manifest(FILE, DATA).toBuilder().setSnapshotId("../../1_5-x").build(), (req, out) -> {
       out.onNext(chunk(0, DATA));
       out.onCompleted();
-    }, "not a snapshot id");
+    }, "no peer holds a snapshot");
   }
 
   @Test
   void aFileWhoseBytesNeverMatchTheManifestFailsTheTransfer() throws Exception {
+    int wrong = crc(DATA) ^ 1;
     Manifest lying = manifest(FILE, DATA).toBuilder().setFiles(0, FileEntry.newBuilder().setName(FILE).setSize(DATA.length)
-        .setCrc32C(crc(DATA) ^ 1)).build();
+        .setCrc32C(wrong)).setSnapshotId(SnapshotFile.snapshotId(1, 5, List.of(new SnapshotFile(FILE, DATA.length, wrong)))).build();
     assertFetchFails(lying, (req, out) -> {
       out.onNext(chunk(req.getOffset(), slice((int) req.getOffset(), DATA.length)));
       out.onCompleted();
@@ -287,6 +288,34 @@ class SnapshotTransferBreakTest {
       out.onNext(Chunk.newBuilder().setOffset(req.getOffset()).setData(ByteString.copyFrom(bytes)).setCrc32C(crc(bytes) ^ 1).build());
       out.onCompleted();
     }, "in a row that do not match their checksum");
+  }
+
+  @Test
+  void aMalformedNewerManifestFromOnePeerDoesNotKeepTheGoodSnapshotOfAnotherFromBeingInstalled() throws Exception {
+    try (TestReplicas replicas = new TestReplicas(tmp)) {
+      Replica leader = replicas.replica("n1");
+      String digest = writeAndSnapshot(leader, 1);
+      Replica follower = replicas.replica("n3");
+      Source good = serve(leader, 0);
+      List<Source> sources = new ArrayList<>();
+      for (Manifest bad : List.of(
+          // A path as a file name; an id that is no directory name; a total that is not the files' sum; an id
+          // that does not name these files (all newer than the good snapshot).
+          manifest(FILE, DATA, 1000).toBuilder().setFiles(0, FileEntry.newBuilder().setName("../x").setSize(1)).build(),
+          manifest(FILE, DATA, 1001).toBuilder().setSnapshotId("1_1001/../x").build(),
+          manifest(FILE, DATA, 1002).toBuilder().setTotalBytes(-5).build(),
+          manifest(FILE, DATA, 1003).toBuilder().setSnapshotId("1_1003-00000000").build())) {
+        sources.add(serveFake(bad, (req, out) -> out.onError(Status.NOT_FOUND.asRuntimeException())));
+      }
+      sources.add(good);
+      try (SnapshotFetcher fetcher = new SnapshotFetcher(3)) {
+        TermIndex at = fetcher.fetchFrom(follower.machine, sources, TermIndex.valueOf(1, 0)).get(60, TimeUnit.SECONDS);
+        assertThat(at.getIndex()).isEqualTo(leader.machine.getStateMachineStorage().latest().index());
+      }
+      follower.machine.pause();
+      follower.machine.reinitialize();
+      assertThat(follower.machine.state().digest()).isEqualTo(digest);
+    }
   }
 
   // --- resuming ---
@@ -338,7 +367,8 @@ class SnapshotTransferBreakTest {
       Replica follower = replicas.replica("n3");
       Source fake = serveFake(listed, fetch);
       try (SnapshotFetcher fetcher = new SnapshotFetcher(3)) {
-        var transfer = fetcher.fetchFrom(follower.machine, List.of(fake), TermIndex.valueOf(1, 0));
+        // The leader's log starts at 1: without a snapshot this follower cannot catch up.
+        var transfer = fetcher.fetchFrom(follower.machine, List.of(fake), TermIndex.valueOf(1, 1));
         assertThatThrownBy(() -> transfer.get(60, TimeUnit.SECONDS)).isInstanceOf(ExecutionException.class)
             .satisfies(e -> assertThat(chain(e)).contains(message));
       }
@@ -372,8 +402,13 @@ class SnapshotTransferBreakTest {
   }
 
   private static Manifest manifest(String name, byte[] data) {
+    return manifest(name, data, 5);
+  }
+
+  private static Manifest manifest(String name, byte[] data, long index) {
     List<SnapshotFile> files = List.of(new SnapshotFile(name, data.length, crc(data)));
-    return Manifest.newBuilder().setSnapshotId(SnapshotFile.snapshotId(1, 5, files)).setTerm(1).setIndex(5).setTotalBytes(data.length)
+    return Manifest.newBuilder().setSnapshotId(SnapshotFile.snapshotId(1, index, files)).setTerm(1).setIndex(index)
+        .setTotalBytes(data.length)
         .addFiles(FileEntry.newBuilder().setName(name).setSize(data.length).setCrc32C(crc(data))).build();
   }
 
