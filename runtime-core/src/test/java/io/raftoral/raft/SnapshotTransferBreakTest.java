@@ -318,6 +318,37 @@ class SnapshotTransferBreakTest {
     }
   }
 
+  @Test
+  void twoTransfersIntoOneReplicaAtOnceLeaveOneWholeSnapshotAndNoStaging() throws Exception {
+    try (TestReplicas replicas = new TestReplicas(tmp)) {
+      Replica leader = replicas.replica("n1");
+      String digest = writeAndSnapshot(leader, 4);
+      Replica follower = replicas.replica("n3");
+      Source source = serve(leader, 0);
+      try (SnapshotFetcher fetcher = new SnapshotFetcher(3)) {
+        var a = fetcher.fetchFrom(follower.machine, List.of(source), TermIndex.valueOf(1, 0));
+        var b = fetcher.fetchFrom(follower.machine, List.of(source), TermIndex.valueOf(1, 0));
+        int installed = 0;
+        for (var t : List.of(a, b)) {
+          try {
+            assertThat(t.get(60, TimeUnit.SECONDS).getIndex()).isEqualTo(leader.machine.getStateMachineStorage().latest().index());
+            installed++;
+          } catch (ExecutionException e) {
+            // the other one installed it meanwhile
+          }
+        }
+        assertThat(installed).isPositive();
+      }
+      Path sm = follower.storage.getStorageDir().getStateMachineDir().toPath();
+      try (Stream<Path> entries = Files.list(sm)) {
+        assertThat(entries.map(p -> p.getFileName().toString())).noneMatch(n -> n.startsWith("incoming."));
+      }
+      follower.machine.pause();
+      follower.machine.reinitialize();
+      assertThat(follower.machine.state().digest()).isEqualTo(digest);
+    }
+  }
+
   // --- resuming ---
 
   @Test
