@@ -72,6 +72,8 @@ final class SnapshotFetcher implements AutoCloseable {
   private static final int FILE_ATTEMPTS = 3;
   // Stream failures per source before the transfer lists the peers again.
   private static final int SOURCE_FAILURES = 3;
+  // Corrupted chunks in a row, with no good byte between them, that count as one failure of their source.
+  private static final int CORRUPT_IN_A_ROW = 10;
   // Streams one transfer runs at once, and per source (a node serves at most 4 in all).
   private static final int MAX_STREAMS_PER_TRANSFER = 4;
   private static final int STREAMS_PER_SOURCE = 2;
@@ -307,6 +309,13 @@ final class SnapshotFetcher implements AutoCloseable {
             continue;
           }
           for (Manifest m : listed.getSnapshotsList()) {
+            String malformed = malformed(m);
+            if (malformed != null) {
+              // A buggy peer's listing must not hide the good snapshots of the others.
+              LOG.warn("group {}: node {} lists a malformed snapshot {} (t:{}, i:{}), left out: {}", group, s.node(),
+                  m.getSnapshotId(), m.getTerm(), m.getIndex(), malformed);
+              continue;
+            }
             // Any replica's snapshot is a valid state at its index; the leader's log must go on from it.
             if (m.getIndex() + 1 < firstInLeaderLog.getIndex() || avoided(m.getSnapshotId())) {
               continue;
@@ -335,6 +344,30 @@ final class SnapshotFetcher implements AutoCloseable {
         lastActivityNanos.put(machine, System.nanoTime());
         transfers.remove(machine, this);
       }
+    }
+
+    /** Why {@code m} cannot be fetched as it stands (plain file names, its id naming exactly its files, its total their sum), or null. */
+    private static String malformed(Manifest m) {
+      List<SnapshotFile> files = new ArrayList<>();
+      long total = 0;
+      try {
+        for (FileEntry f : m.getFilesList()) {
+          files.add(new SnapshotFile(f.getName(), f.getSize(), f.getCrc32C()));
+          total = Math.addExact(total, f.getSize());
+        }
+      } catch (IllegalArgumentException | ArithmeticException e) {
+        return e.getMessage();
+      }
+      if (m.getTerm() < 0 || m.getIndex() < 0) {
+        return "a negative position";
+      }
+      if (!m.getSnapshotId().equals(SnapshotFile.snapshotId(m.getTerm(), m.getIndex(), files))) {
+        return "its id does not name its files";
+      }
+      if (m.getTotalBytes() != total) {
+        return "total " + m.getTotalBytes() + " is not the files' sum " + total;
+      }
+      return null;
     }
 
     /** The group's other members, the leader (from Ratis's notice) among them. */
@@ -440,6 +473,7 @@ final class SnapshotFetcher implements AutoCloseable {
         java.util.concurrent.atomic.AtomicIntegerArray failures, int first) throws IOException, InterruptedException {
       int current = first;
       int fileAttempts = 0;
+      int corruptInARow = 0;
       while (true) {
         while (good(staged, f) < f.size()) {
           if (closed || machine.getLifeCycleState().isClosingOrClosed()) {
@@ -447,7 +481,16 @@ final class SnapshotFetcher implements AutoCloseable {
           }
           Source source = holders.get(current);
           try {
+            long before = good(staged, f);
             fetchFile(group, snapshotId, staged, f, source);
+            // fetchFile returns short only after a corrupted chunk: a source that sends nothing else is given up.
+            if (good(staged, f) > before) {
+              corruptInARow = 0;
+            } else if (++corruptInARow >= CORRUPT_IN_A_ROW) {
+              corruptInARow = 0;
+              throw new IOException("node " + source.node() + " sent " + CORRUPT_IN_A_ROW + " chunks of " + f.name()
+                  + " in a row that do not match their checksum");
+            }
           } catch (StatusRuntimeException | IOException e) {
             LOG.info("group {}: fetching {} of snapshot {} from node {} failed at byte {}: {}", group, f.name(), snapshotId,
                 source.node(), good(staged, f), e.toString());

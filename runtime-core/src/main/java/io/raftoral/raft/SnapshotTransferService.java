@@ -58,6 +58,8 @@ final class SnapshotTransferService implements AutoCloseable {
   static final String SERVICE = "raftoral.transfer.v1.SnapshotTransfer";
   static final Duration HOLD = Duration.ofMinutes(10);
   static final int MAX_STREAMS = 4;
+  /** A fetch whose receiver takes nothing for this long is ended: a frozen peer must not keep a stream for good. */
+  static final Duration STALL = Duration.ofSeconds(60);
   /** Test hook: flips one byte of every N-th chunk sent, after its checksum was computed. */
   static final String CORRUPT_EVERY_PROPERTY = "raftoral.test.snapshot-transfer.corrupt-every";
 
@@ -92,6 +94,7 @@ final class SnapshotTransferService implements AutoCloseable {
   }
 
   private final int chunkBytes;
+  private final long stallNanos;
   private final Pacer pacer;
   private final long corruptEvery;
   private final AtomicLong chunksSent = new AtomicLong();
@@ -101,7 +104,12 @@ final class SnapshotTransferService implements AutoCloseable {
   private volatile java.util.function.Predicate<GroupId> started = g -> false;
 
   SnapshotTransferService(int chunkBytes, long bytesPerSecond) {
+    this(chunkBytes, bytesPerSecond, STALL);
+  }
+
+  SnapshotTransferService(int chunkBytes, long bytesPerSecond, Duration stall) {
     this.chunkBytes = chunkBytes;
+    this.stallNanos = stall.toNanos();
     this.pacer = new Pacer(bytesPerSecond);
     this.corruptEvery = Long.getLong(CORRUPT_EVERY_PROPERTY, 0);
     if (corruptEvery > 0) {
@@ -252,12 +260,24 @@ final class SnapshotTransferService implements AutoCloseable {
     try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
       long at = from;
       while (at < end) {
+        long stalledSince = System.nanoTime();
+        boolean stalled = false;
         synchronized (ready) {
           while (!out.isReady() && !out.isCancelled()) {
-            ready.wait(1000);
+            long left = stallNanos - (System.nanoTime() - stalledSince);
+            if (left <= 0) {
+              stalled = true;
+              break;
+            }
+            TimeUnit.NANOSECONDS.timedWait(ready, Math.min(left, TimeUnit.SECONDS.toNanos(1)));
           }
         }
         if (out.isCancelled()) {
+          return;
+        }
+        if (stalled) {
+          out.onError(Status.DEADLINE_EXCEEDED.withDescription("the receiver took nothing of " + file.getFileName() + " for "
+              + TimeUnit.NANOSECONDS.toSeconds(stallNanos) + " s").asRuntimeException());
           return;
         }
         int n = (int) Math.min(chunkBytes, end - at);
