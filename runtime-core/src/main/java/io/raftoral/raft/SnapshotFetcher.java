@@ -613,7 +613,6 @@ final class SnapshotFetcher implements AutoCloseable {
             }
             unsynced = 0;
             lastSync = System.nanoTime();
-            lastStats.put(group, stats(target, "fetching"));
           }
           call.request(1);
         }

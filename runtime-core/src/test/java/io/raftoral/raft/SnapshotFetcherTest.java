@@ -1,21 +1,16 @@
 package io.raftoral.raft;
 
-import static io.raftoral.raft.TestReplicas.checkpoint;
-import static io.raftoral.raft.TestReplicas.owner;
-import static io.raftoral.raft.TestReplicas.start;
+import static io.raftoral.raft.TransferPeers.reloaded;
+import static io.raftoral.raft.TransferPeers.writeAndSnapshot;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.raftoral.raft.SnapshotFetcher.Source;
 import io.raftoral.raft.SnapshotFetcher.Stats;
 import io.raftoral.raft.TestReplicas.Replica;
-import java.net.InetSocketAddress;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.apache.ratis.server.protocol.TermIndex;
-import org.apache.ratis.thirdparty.io.grpc.Server;
-import org.apache.ratis.thirdparty.io.grpc.netty.NettyServerBuilder;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -28,13 +23,11 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class SnapshotFetcherTest {
   @TempDir Path tmp;
-  private final List<Server> servers = new ArrayList<>();
-  private final List<SnapshotTransferService> services = new ArrayList<>();
+  private final TransferPeers peers = new TransferPeers();
 
   @AfterEach
   void stop() {
-    servers.forEach(Server::shutdownNow);
-    services.forEach(SnapshotTransferService::close);
+    peers.close();
   }
 
   @Test
@@ -46,7 +39,7 @@ class SnapshotFetcherTest {
       second.installFrom(leader); // the same files: the same snapshot id, two holders
       Replica follower = replicas.replica("n3");
 
-      List<Source> sources = List.of(serve(1, leader, 0), serve(2, second, 0));
+      List<Source> sources = List.of(peers.serve(1, leader, 64 << 10, 0), peers.serve(2, second, 64 << 10, 0));
       Stats stats;
       try (SnapshotFetcher fetcher = new SnapshotFetcher(3)) {
         TermIndex at = fetcher.fetchFrom(follower.machine, sources, TermIndex.valueOf(1, 0)).get(60, TimeUnit.SECONDS);
@@ -60,9 +53,7 @@ class SnapshotFetcherTest {
       assertThat(stats.refetchedBytes()).isZero();
 
       // Ratis then pauses the follower and reloads it: the fetched snapshot is its state.
-      follower.machine.pause();
-      follower.machine.reinitialize();
-      assertThat(follower.machine.state().digest()).isEqualTo(digest);
+      assertThat(reloaded(follower)).isEqualTo(digest);
     }
   }
 
@@ -76,8 +67,8 @@ class SnapshotFetcherTest {
       Replica follower = replicas.replica("n3");
 
       // Both slow (100 KB/s each) so that source 1 dies in the middle of its files.
-      Source first = serve(1, leader, 100_000);
-      Source slow = serve(2, second, 100_000);
+      Source first = peers.serve(1, leader, 64 << 10, 100_000);
+      Source slow = peers.serve(2, second, 64 << 10, 100_000);
       Stats stats;
       try (SnapshotFetcher fetcher = new SnapshotFetcher(3)) {
         var transfer = fetcher.fetchFrom(follower.machine, List.of(first, slow), TermIndex.valueOf(1, 0));
@@ -87,7 +78,7 @@ class SnapshotFetcherTest {
           assertThat(transfer).isNotDone();
           Thread.sleep(5);
         }
-        servers.getFirst().shutdownNow();
+        peers.kill(first);
         transfer.get(120, TimeUnit.SECONDS);
         stats = fetcher.lastTransfer(follower.machine.group());
       }
@@ -98,45 +89,12 @@ class SnapshotFetcherTest {
       assertThat(stats.fetchedBytes()).isEqualTo(stats.totalBytes());
       assertThat(stats.refetchedBytes()).isZero();
 
-      follower.machine.pause();
-      follower.machine.reinitialize();
-      assertThat(follower.machine.state().digest()).isEqualTo(digest);
+      assertThat(reloaded(follower)).isEqualTo(digest);
     }
   }
 
   private static long sentBy(SnapshotFetcher fetcher, Replica follower, long node) {
     Stats s = fetcher.lastTransfer(follower.machine.group());
     return s == null ? 0 : s.bytesBySource().getOrDefault(node, 0L);
-  }
-
-  /**
-   * Applies {@code workflows} workflows of 40 checkpoints of 2 KiB (random letters) each, a snapshot after each
-   * (so the checkpoint holds several table files); returns the digest at the last snapshot.
-   */
-  private static String writeAndSnapshot(Replica replica, int workflows) throws Exception {
-    long index = 1;
-    replica.apply(index, 1, owner(1));
-    java.util.Random random = new java.util.Random(workflows);
-    for (int w = 0; w < workflows; w++) {
-      replica.apply(++index, 1, start("wf-" + w));
-      for (int k = 0; k < 40; k++) {
-        // Random letters: the table files keep about their size (compression has little to take).
-        StringBuilder value = new StringBuilder(2048);
-        random.ints(2048, 'a', 'z' + 1).forEach(c -> value.append((char) c));
-        replica.apply(++index, 1, checkpoint("wf-" + w, "k" + k, 0, value.toString()));
-      }
-      assertThat(replica.machine.takeSnapshot()).isEqualTo(index);
-    }
-    return replica.machine.state().digest();
-  }
-
-  /** Serves {@code replica}'s snapshots as node {@code node} (64 KiB chunks, paced to {@code rate} bytes/s, 0: not). */
-  private Source serve(long node, Replica replica, long rate) throws Exception {
-    SnapshotTransferService service = new SnapshotTransferService(64 << 10, rate);
-    service.serve(group -> replica.machine, group -> true);
-    services.add(service);
-    Server server = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0)).addService(service.definition()).build().start();
-    servers.add(server);
-    return new Source(node, "127.0.0.1:" + server.getPort());
   }
 }

@@ -3,6 +3,9 @@ package io.raftoral.raft;
 import static io.raftoral.raft.TestReplicas.checkpoint;
 import static io.raftoral.raft.TestReplicas.owner;
 import static io.raftoral.raft.TestReplicas.start;
+import static io.raftoral.raft.TransferPeers.letters;
+import static io.raftoral.raft.TransferPeers.reloaded;
+import static io.raftoral.raft.TransferPeers.writeAndSnapshot;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -17,7 +20,6 @@ import io.raftoral.raft.SnapshotFetcher.Source;
 import io.raftoral.raft.SnapshotFetcher.Stats;
 import io.raftoral.raft.TestReplicas.Replica;
 import io.raftoral.storage.SnapshotFile;
-import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -33,12 +35,10 @@ import org.apache.ratis.thirdparty.io.grpc.CallOptions;
 import org.apache.ratis.thirdparty.io.grpc.ClientCall;
 import org.apache.ratis.thirdparty.io.grpc.ManagedChannel;
 import org.apache.ratis.thirdparty.io.grpc.Metadata;
-import org.apache.ratis.thirdparty.io.grpc.Server;
 import org.apache.ratis.thirdparty.io.grpc.ServerServiceDefinition;
 import org.apache.ratis.thirdparty.io.grpc.Status;
 import org.apache.ratis.thirdparty.io.grpc.StatusRuntimeException;
 import org.apache.ratis.thirdparty.io.grpc.netty.NettyChannelBuilder;
-import org.apache.ratis.thirdparty.io.grpc.netty.NettyServerBuilder;
 import org.apache.ratis.thirdparty.io.grpc.stub.ClientCalls;
 import org.apache.ratis.thirdparty.io.grpc.stub.ServerCalls;
 import org.apache.ratis.thirdparty.io.grpc.stub.StreamObserver;
@@ -57,15 +57,13 @@ class SnapshotTransferBreakTest {
   private static final byte[] DATA = "0123456789abcdefghijklmnopqrstuvwxyz".repeat(30).getBytes();
 
   @TempDir Path tmp;
-  private final List<Server> servers = new ArrayList<>();
-  private final List<SnapshotTransferService> services = new ArrayList<>();
+  private final TransferPeers peers = new TransferPeers();
   private final List<ManagedChannel> channels = new ArrayList<>();
 
   @AfterEach
   void stop() {
     channels.forEach(ManagedChannel::shutdownNow);
-    servers.forEach(Server::shutdownNow);
-    services.forEach(SnapshotTransferService::close);
+    peers.close();
   }
 
   // --- the serving side ---
@@ -75,7 +73,7 @@ class SnapshotTransferBreakTest {
     try (TestReplicas replicas = new TestReplicas(tmp)) {
       Replica leader = replicas.replica("n1");
       writeAndSnapshot(leader, 1);
-      Source source = serve(leader, 0);
+      Source source = peers.serve(1, leader, 1 << 10, 0);
       ManagedChannel ch = channel(source);
       Manifest m = list(ch, 0, leader.machine.group().uuid().toString()).getSnapshots(0);
       FileEntry f = m.getFilesList().stream().max(java.util.Comparator.comparingLong(FileEntry::getSize)).orElseThrow();
@@ -109,7 +107,7 @@ class SnapshotTransferBreakTest {
     try (TestReplicas replicas = new TestReplicas(tmp)) {
       Replica leader = replicas.replica("n1");
       writeAndSnapshot(leader, 2);
-      Source source = serve(leader, 1_000); // 1 KB/s: a stream lasts long past this test
+      Source source = peers.serve(1, leader, 1 << 10, 1_000); // 1 KB/s: a stream lasts long past this test
       ManagedChannel ch = channel(source);
       Manifest m = list(ch, 0, leader.machine.group().uuid().toString()).getSnapshots(0);
       FileEntry f = m.getFilesList().stream().max(java.util.Comparator.comparingLong(FileEntry::getSize)).orElseThrow();
@@ -162,17 +160,13 @@ class SnapshotTransferBreakTest {
       java.util.Random random = new java.util.Random(1);
       long index = 2;
       for (int k = 0; k < 800; k++) {
-        StringBuilder value = new StringBuilder(4096);
-        random.ints(4096, 'a', 'z' + 1).forEach(c -> value.append((char) c));
-        leader.apply(++index, 1, checkpoint("wf", "k" + k, 0, value.toString()));
+        leader.apply(++index, 1, checkpoint("wf", "k" + k, 0, letters(random, 4096)));
       }
       assertThat(leader.machine.takeSnapshot()).isEqualTo(index);
       SnapshotTransferService service = new SnapshotTransferService(64 << 10, 0, java.time.Duration.ofSeconds(1));
       service.serve(group -> leader.machine, group -> true);
-      services.add(service);
-      Server server = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0)).addService(service.definition()).build().start();
-      servers.add(server);
-      ManagedChannel ch = channel(new Source(1, "127.0.0.1:" + server.getPort()));
+      Source served = peers.serve(1, service);
+      ManagedChannel ch = channel(served);
       Manifest m = list(ch, 0, leader.machine.group().uuid().toString()).getSnapshots(0);
       FileEntry f = m.getFilesList().stream().max(java.util.Comparator.comparingLong(FileEntry::getSize)).orElseThrow();
       assertThat(f.getSize()).as("larger than a flow-control window").isGreaterThan(2L << 20);
@@ -197,7 +191,7 @@ class SnapshotTransferBreakTest {
       // The server gives each of them up (their end waits behind the data they do not read, as
       // HTTP/2 orders it) and its permits come back: a whole file is served again, on another
       // connection (the frozen streams hold this one's window).
-      ManagedChannel other = channel(new Source(1, "127.0.0.1:" + server.getPort()));
+      ManagedChannel other = channel(served);
       long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
       Status.Code code;
       while ((code = fetchStatus(other, req)) != Status.Code.OK) {
@@ -296,7 +290,7 @@ class SnapshotTransferBreakTest {
       Replica leader = replicas.replica("n1");
       String digest = writeAndSnapshot(leader, 1);
       Replica follower = replicas.replica("n3");
-      Source good = serve(leader, 0);
+      Source good = peers.serve(1, leader, 1 << 10, 0);
       List<Source> sources = new ArrayList<>();
       for (Manifest bad : List.of(
           // A path as a file name; an id that is no directory name; a total that is not the files' sum; an id
@@ -312,9 +306,7 @@ class SnapshotTransferBreakTest {
         TermIndex at = fetcher.fetchFrom(follower.machine, sources, TermIndex.valueOf(1, 0)).get(60, TimeUnit.SECONDS);
         assertThat(at.getIndex()).isEqualTo(leader.machine.getStateMachineStorage().latest().index());
       }
-      follower.machine.pause();
-      follower.machine.reinitialize();
-      assertThat(follower.machine.state().digest()).isEqualTo(digest);
+      assertThat(reloaded(follower)).isEqualTo(digest);
     }
   }
 
@@ -324,7 +316,7 @@ class SnapshotTransferBreakTest {
       Replica leader = replicas.replica("n1");
       String digest = writeAndSnapshot(leader, 4);
       Replica follower = replicas.replica("n3");
-      Source source = serve(leader, 0);
+      Source source = peers.serve(1, leader, 1 << 10, 0);
       try (SnapshotFetcher fetcher = new SnapshotFetcher(3)) {
         var a = fetcher.fetchFrom(follower.machine, List.of(source), TermIndex.valueOf(1, 0));
         var b = fetcher.fetchFrom(follower.machine, List.of(source), TermIndex.valueOf(1, 0));
@@ -343,9 +335,7 @@ class SnapshotTransferBreakTest {
       try (Stream<Path> entries = Files.list(sm)) {
         assertThat(entries.map(p -> p.getFileName().toString())).noneMatch(n -> n.startsWith("incoming."));
       }
-      follower.machine.pause();
-      follower.machine.reinitialize();
-      assertThat(follower.machine.state().digest()).isEqualTo(digest);
+      assertThat(reloaded(follower)).isEqualTo(digest);
     }
   }
 
@@ -358,7 +348,7 @@ class SnapshotTransferBreakTest {
       String digest = writeAndSnapshot(leader, 4);
       Replica follower = replicas.replica("n3");
       Path sm = follower.storage.getStorageDir().getStateMachineDir().toPath();
-      Source slow = serve(leader, 100_000);
+      Source slow = peers.serve(1, leader, 1 << 10, 100_000);
 
       SnapshotFetcher first = new SnapshotFetcher(3);
       var stopped = first.fetchFrom(follower.machine, List.of(slow), TermIndex.valueOf(1, 0));
@@ -374,7 +364,7 @@ class SnapshotTransferBreakTest {
       assertThat(journaled).isPositive();
       assertThat(follower.machine.getStateMachineStorage().latest()).as("nothing installed").isNull();
 
-      Source fast = serve(leader, 0);
+      Source fast = peers.serve(1, leader, 1 << 10, 0);
       Stats stats;
       try (SnapshotFetcher second = new SnapshotFetcher(3)) {
         second.fetchFrom(follower.machine, List.of(fast), TermIndex.valueOf(1, 0)).get(60, TimeUnit.SECONDS);
@@ -382,9 +372,7 @@ class SnapshotTransferBreakTest {
       }
       assertThat(stats.resumedBytes()).isGreaterThanOrEqualTo(journaled);
       assertThat(stats.fetchedBytes() + stats.resumedBytes()).isEqualTo(stats.totalBytes());
-      follower.machine.pause();
-      follower.machine.reinitialize();
-      assertThat(follower.machine.state().digest()).isEqualTo(digest);
+      assertThat(reloaded(follower)).isEqualTo(digest);
     }
   }
 
@@ -427,9 +415,7 @@ class SnapshotTransferBreakTest {
         }))
         .addMethod(SnapshotTransferService.FETCH, ServerCalls.asyncServerStreamingCall(fetch::accept))
         .build();
-    Server server = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0)).addService(fake).build().start();
-    servers.add(server);
-    return new Source(7, "127.0.0.1:" + server.getPort());
+    return peers.serve(7, fake);
   }
 
   private static Manifest manifest(String name, byte[] data) {
@@ -529,30 +515,5 @@ class SnapshotTransferBreakTest {
       n += it.next().getData().size();
     }
     return n;
-  }
-
-  private static String writeAndSnapshot(Replica replica, int workflows) throws Exception {
-    long index = 1;
-    replica.apply(index, 1, owner(1));
-    java.util.Random random = new java.util.Random(workflows);
-    for (int w = 0; w < workflows; w++) {
-      replica.apply(++index, 1, start("wf-" + w));
-      for (int k = 0; k < 40; k++) {
-        StringBuilder value = new StringBuilder(2048);
-        random.ints(2048, 'a', 'z' + 1).forEach(c -> value.append((char) c));
-        replica.apply(++index, 1, checkpoint("wf-" + w, "k" + k, 0, value.toString()));
-      }
-      assertThat(replica.machine.takeSnapshot()).isEqualTo(index);
-    }
-    return replica.machine.state().digest();
-  }
-
-  private Source serve(Replica replica, long rate) throws Exception {
-    SnapshotTransferService service = new SnapshotTransferService(1 << 10, rate);
-    service.serve(group -> group.equals(replica.machine.group()) ? replica.machine : null, group -> true);
-    services.add(service);
-    Server server = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0)).addService(service.definition()).build().start();
-    servers.add(server);
-    return new Source(1, "127.0.0.1:" + server.getPort());
   }
 }
