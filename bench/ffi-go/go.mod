@@ -1,6 +1,6 @@
 module github.com/raftoral/raftoral-go/bench/ffi
 
-go 1.26
+go 1.26.0
 
 require github.com/raftoral/raftoral-go v0.0.0
 
