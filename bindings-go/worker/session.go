@@ -171,7 +171,9 @@ func (s *session) answer(id uint64, key string, seq uint64, m *workerpb.NodeMess
 func (s *session) execute(e *workerpb.Execute) {
 	w := s.w
 	reg := w.lookup(e.GetType(), int(e.GetVersion()))
-	ctx, cancel := context.WithCancelCause(s.ctx)
+	// Not a child of the session's context: the run's cause must be the library's error (run
+	// cancelled, stream lost, worker stopping), which close() sets, not the Run context's.
+	ctx, cancel := context.WithCancelCause(context.WithoutCancel(s.ctx))
 	r := newRun(s, e, ctx, cancel)
 	s.mu.Lock()
 	if _, dup := s.runs[r.id]; dup || s.ctx.Err() != nil {
