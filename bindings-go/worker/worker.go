@@ -307,6 +307,9 @@ func (w *Worker) session(ctx context.Context, client workerpb.WorkerServiceClien
 	if reg == nil {
 		return false, &Error{Code: CodeInternal, Message: fmt.Sprintf("the node's first message is %T, not Registered", first.GetKind())}
 	}
+	if reg.GetProtocolVersion() != protocolVersion {
+		return false, &Error{Code: CodeInvalidArgument, Message: fmt.Sprintf("the node answered protocol version %d; this library speaks %d", reg.GetProtocolVersion(), protocolVersion)}
+	}
 	s.registered(reg)
 	w.logger.Info("raftoral worker: registered", "target", w.opts.Target, "node_id", reg.GetNodeId(),
 		"cluster_id", reg.GetClusterId(), "max_concurrent_runs", reg.GetMaxConcurrentRuns())

@@ -892,3 +892,47 @@ func TestCodeNames(t *testing.T) {
 		}
 	}
 }
+
+// A Registered naming a protocol version the worker does not speak ends Run with an error.
+func TestProtocolVersionMismatch(t *testing.T) {
+	f := startFake(t)
+	w := newWorker(f)
+	must(t, w.RegisterWorkflow("x", 1, func(ctx *worker.Context, in []byte) ([]byte, error) { return in, nil }))
+	done := make(chan error, 1)
+	go func() { done <- w.Run(context.Background()) }()
+	reg := defaultRegistered()
+	reg.ProtocolVersion = 2
+	f.acceptRegistered(t, reg)
+	select {
+	case err := <-done:
+		if !errors.Is(err, worker.ErrInvalidArgument) || !strings.Contains(err.Error(), "protocol version 2") {
+			t.Fatalf("Run = %v", err)
+		}
+	case <-time.After(wait):
+		t.Fatal("Run went on with an unknown protocol version")
+	}
+}
+
+// Answers the run is not waiting for (another seq, another key, an unknown run, RunCompute for a
+// plain checkpoint) and protocol errors are logged and ignored; the run goes on.
+func TestStrayAnswersAreIgnored(t *testing.T) {
+	f := startFake(t)
+	w := newWorker(f)
+	must(t, w.RegisterWorkflow("x", 1, func(ctx *worker.Context, _ []byte) ([]byte, error) {
+		return ctx.Checkpoint("k", []byte(`1`))
+	}))
+	runWorker(t, w)
+	c, _ := f.acceptRegistered(t, nil)
+	c.execute(&pb.Execute{Run: 1, Type: "x", Input: []byte(`null`)})
+	c.recvCheckpoint(t)
+	c.commit(1, "k", 5, `"wrong seq"`)
+	c.commit(1, "other", 0, `"wrong key"`)
+	c.commit(99, "k", 0, `"unknown run"`)
+	c.runCompute(1, "k", 0)
+	c.send(&pb.NodeMessage{Kind: &pb.NodeMessage_ProtocolError{ProtocolError: &pb.ProtocolError{Run: 42, Message: "unknown run"}}})
+	c.send(&pb.NodeMessage{Kind: &pb.NodeMessage_Registered{Registered: defaultRegistered()}})
+	c.commit(1, "k", 0, `"right"`)
+	if res := c.recvResult(t); string(res.GetResult()) != `"right"` {
+		t.Fatalf("result %v", res)
+	}
+}
