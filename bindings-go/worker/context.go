@@ -289,14 +289,17 @@ func (r *run) call(key string, value []byte, compute bool, fn func(context.Conte
 }
 
 // send sends a message of the run, unless the run was cancelled meanwhile (then it returns
-// the reason). A stream that fails the send ends: the run is stopped with it.
+// the reason).
 func (r *run) send(m *workerpb.WorkerMessage) error {
 	if err := r.stopErr(); err != nil {
 		return err
 	}
 	if err := r.s.send(m); err != nil {
-		<-r.ctx.Done() // the receive loop sees the broken stream and stops the session's runs
-		return r.stopErr()
+		// A broken stream: its receive loop ends too and stops the session's runs.
+		if stop := r.stopErr(); stop != nil {
+			return stop
+		}
+		return &Error{Code: CodeUnavailable, Message: "cannot send to the node: " + err.Error(), cause: err}
 	}
 	return nil
 }

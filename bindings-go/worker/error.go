@@ -3,6 +3,7 @@ package worker
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/raftoral/raftoral-go/worker/workerpb"
 )
@@ -166,9 +167,18 @@ func (p *PanicError) Unwrap() error {
 
 // failure is how an error of workflow code travels: its type and message, as the embedded
 // binding records them ("panic" for a panic, else the error's dynamic Go type).
+// Protobuf strings must be UTF-8 (a message with other bytes does not marshal), and the type is
+// at most 256 characters on the node.
 func failure(err error) *workerpb.Failure {
+	typ, msg := fmt.Sprintf("%T", err), err.Error()
 	if p, ok := err.(*PanicError); ok {
-		return &workerpb.Failure{Type: "panic", Message: fmt.Sprint(p.Value)}
+		typ, msg = "panic", fmt.Sprint(p.Value)
 	}
-	return &workerpb.Failure{Type: fmt.Sprintf("%T", err), Message: err.Error()}
+	typ = strings.ToValidUTF8(typ, "\uFFFD")
+	if r := []rune(typ); len(r) > maxErrorTypeChars {
+		typ = string(r[:maxErrorTypeChars])
+	}
+	return &workerpb.Failure{Type: typ, Message: strings.ToValidUTF8(msg, "\uFFFD")}
 }
+
+const maxErrorTypeChars = 256

@@ -333,6 +333,9 @@ func TestWorkflowErrors(t *testing.T) {
 		m["x"] = 1 // a nil-map write: a runtime panic
 		return 0, nil
 	}))
+	must(t, worker.Register(w, "badutf8", 1, func(ctx *worker.Context, o order) (int, error) {
+		return 0, errors.New("bad \xff byte") // protobuf strings must be UTF-8
+	}))
 	runWorker(t, w)
 	c, _ := f.acceptRegistered(t, nil)
 	for _, tc := range []struct {
@@ -346,6 +349,7 @@ func TestWorkflowErrors(t *testing.T) {
 		{3, "fails", `{"id": 5}`, 1, "*json.UnmarshalTypeError", "cannot unmarshal number"},
 		{4, "unknown", `{}`, 1, "*worker.Error", "not registered"},
 		{5, "fails", `{}`, 2, "*worker.Error", "not registered"},
+		{6, "badutf8", `{}`, 1, "*errors.errorString", "bad \uFFFD byte"},
 	} {
 		c.execute(&pb.Execute{Run: tc.run, Type: tc.typ, Version: tc.version, Input: []byte(tc.input)})
 		res := c.recvResult(t)
