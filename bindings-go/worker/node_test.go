@@ -32,9 +32,24 @@ import (
 type realNode struct {
 	api, workers string
 	client       pb.RaftoralApiClient
+	cmd          *exec.Cmd
+	exited       chan struct{}
 }
 
-func startRealNode(t *testing.T) *realNode {
+// nodeArgs are the flags of one node: a restart with the same ones is the same node.
+type nodeArgs []string
+
+func newNodeArgs(t *testing.T, dataDir string) nodeArgs {
+	storage := []string{"--in-memory"}
+	if dataDir != "" {
+		storage = []string{"--data-dir", dataDir}
+	}
+	// The launcher takes no port 0: ports that were free a moment ago.
+	return append(append([]string{"node", "--bootstrap"}, storage...),
+		"--raft-address", freeAddr(t), "--api-address", freeAddr(t), "--worker-address", freeAddr(t))
+}
+
+func startRealNode(t *testing.T, args nodeArgs) *realNode {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("-short: no node process")
@@ -45,30 +60,28 @@ func startRealNode(t *testing.T) *realNode {
 			t.Skipf("the node is not built (%s missing): run `mvn install -DskipTests` and `mvn -pl examples dependency:build-classpath -Dmdep.outputFile=target/classpath.txt` at the repository root (or `make build`)", p)
 		}
 	}
-	logPath := filepath.Join(t.TempDir(), "node.log")
-	logFile, err := os.Create(logPath)
+	logFile, err := os.CreateTemp(t.TempDir(), "node-*.log")
 	must(t, err)
-	// The launcher takes no port 0: ports that were free a moment ago.
-	cmd := exec.Command(filepath.Join(root, "raftoral"), "node", "--bootstrap", "--in-memory",
-		"--raft-address", freeAddr(t), "--api-address", freeAddr(t), "--worker-address", freeAddr(t))
+	logPath := logFile.Name()
+	cmd := exec.Command(filepath.Join(root, "raftoral"), args...)
 	cmd.Stderr = logFile
 	stdout, err := cmd.StdoutPipe()
 	must(t, err)
 	must(t, cmd.Start())
+	n := &realNode{cmd: cmd, exited: make(chan struct{})}
+	go func() { _ = cmd.Wait(); close(n.exited) }()
 	t.Cleanup(func() {
 		_ = cmd.Process.Signal(syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() { _ = cmd.Wait(); close(done) }()
 		select {
-		case <-done:
+		case <-n.exited:
 		case <-time.After(wait):
 			_ = cmd.Process.Kill()
-			<-done
+			<-n.exited
 		}
 		logFile.Close()
 		if t.Failed() {
 			if b, err := os.ReadFile(logPath); err == nil {
-				t.Logf("node log:\n%s", tail(string(b), 8000))
+				t.Logf("node log %s:\n%s", logPath, tail(string(b), 8000))
 			}
 		}
 	})
@@ -83,7 +96,6 @@ func startRealNode(t *testing.T) *realNode {
 		}
 		close(serving)
 	}()
-	n := &realNode{}
 	select {
 	case line, ok := <-serving:
 		if !ok {
@@ -109,6 +121,13 @@ func startRealNode(t *testing.T) *realNode {
 	t.Cleanup(func() { conn.Close() })
 	n.client = pb.NewRaftoralApiClient(conn)
 	return n
+}
+
+// kill ends the node process with SIGKILL and waits for it.
+func (n *realNode) kill(t *testing.T) {
+	t.Helper()
+	must(t, n.cmd.Process.Signal(syscall.SIGKILL))
+	<-n.exited
 }
 
 func freeAddr(t *testing.T) string {
@@ -238,7 +257,7 @@ func runRealWorker(t *testing.T, n *realNode, g *goOrders) (stop func() error) {
 }
 
 func TestAgainstRealNode(t *testing.T) {
-	n := startRealNode(t)
+	n := startRealNode(t, newNodeArgs(t, ""))
 	g := newGoOrders()
 	stop1 := runRealWorker(t, n, g)
 
@@ -311,5 +330,33 @@ func waitGate(t *testing.T, g *goOrders, id string) {
 	case <-g.gate(id):
 	case <-time.After(2 * wait):
 		t.Fatalf("workflow %s did not reach its gate", id)
+	}
+}
+
+// The node is killed (SIGKILL) while a workflow waits after its compute step; the worker
+// reconnects to the restarted node by itself, the workflow completes there, and its committed
+// compute step does not run again.
+func TestRealNodeKilledUnderTheWorker(t *testing.T) {
+	args := newNodeArgs(t, filepath.Join(t.TempDir(), "node"))
+	n := startRealNode(t, args)
+	g := newGoOrders()
+	w := worker.New(worker.Options{Target: n.workers, WorkerID: "go-it", Logger: testLogger(),
+		MinBackoff: 50 * time.Millisecond, MaxBackoff: 500 * time.Millisecond})
+	g.register(t, w)
+	runWorker(t, w)
+	n.start(t, "go_order", "hold-node", order{ID: "hold-node", Items: 2})
+	waitGate(t, g, "hold-node")
+	n.kill(t)
+	if cause := <-g.cause; !errors.Is(cause, worker.ErrRunCancelled) || !errors.Is(cause, worker.ErrAborted) {
+		t.Fatalf("the function unwound with %v, want a cancelled run (stream lost)", cause)
+	}
+	n2 := startRealNode(t, args)
+	out := n2.await(t, "hold-node")
+	var r receipt
+	if out.GetInfo().GetStatus() != pb.WorkflowStatus_COMPLETED || json.Unmarshal(out.GetResult(), &r) != nil || r != (receipt{ID: "hold-node", Charge: "ch-hold-node", Count: 2}) {
+		t.Fatalf("outcome %v %s", out.GetInfo(), out.GetResult())
+	}
+	if c := g.charged("hold-node"); c != 1 {
+		t.Fatalf("the compute step ran %d times, want 1", c)
 	}
 }

@@ -202,6 +202,7 @@ func (w *Worker) Run(ctx context.Context) error {
 	client := workerpb.NewWorkerServiceClient(conn)
 
 	backoff := w.opts.MinBackoff
+	failed := 0 // connection attempts in a row that did not register
 	for {
 		registered, err := w.session(ctx, client)
 		if ctx.Err() != nil {
@@ -211,11 +212,18 @@ func (w *Worker) Run(ctx context.Context) error {
 			return err
 		}
 		if registered {
-			backoff = w.opts.MinBackoff
+			backoff, failed = w.opts.MinBackoff, 0
+		} else {
+			failed++
 		}
 		// Jitter: workers of one node that lost it at once do not come back in lockstep.
 		delay := backoff/2 + rand.N(backoff/2+1)
-		w.logger.Warn("raftoral worker: stream to the node ended; reconnecting", "target", w.opts.Target, "error", err, "retry_in", delay)
+		// One warning per outage (and one per 100 attempts), not one per attempt.
+		level := slog.LevelDebug
+		if failed%100 <= 1 {
+			level = slog.LevelWarn
+		}
+		w.logger.Log(ctx, level, "raftoral worker: no stream to the node; reconnecting", "target", w.opts.Target, "error", err, "retry_in", delay, "attempts", failed)
 		select {
 		case <-ctx.Done():
 			return nil
