@@ -48,9 +48,9 @@ final class NodeCommand implements Callable<Integer>, HasOutput {
       description = "Where this node serves the client API (gRPC).")
   String apiAddress;
 
-  @Option(names = {"--worker-address", "--worker-listen"}, paramLabel = "HOST:PORT", description = {
-      "Serve worker processes here (the worker protocol, worker.proto): they run workflow types beside this",
-      "node in any language. Keep it on loopback. Default: no workers."})
+  @Option(names = {"--worker-address", "--worker-listen"}, paramLabel = "HOST:PORT", description = "Serve worker "
+      + "processes here (the worker protocol, worker.proto): they run workflow types beside this node in any language. "
+      + "Keep it on loopback. Default: no workers.")
   String workerAddress;
 
   @Option(names = "--data-dir", paramLabel = "DIR", description = {

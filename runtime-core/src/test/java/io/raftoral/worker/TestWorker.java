@@ -66,6 +66,11 @@ final class TestWorker implements AutoCloseable {
       return call(key, true, null, fn);
     }
 
+    /** Sends a raw message on the worker's stream (bad-input tests). */
+    void send(WorkerMessage m) {
+      TestWorker.this.send(m);
+    }
+
     /** A plain write at a position the test chooses (a wrong seq, for bad-input tests); the key's count is not moved. */
     String checkpointAt(String key, long seq, ByteString value) throws InterruptedException {
       return exchange(key, seq, false, value == null ? null : value.toStringUtf8(), null, value);
