@@ -18,3 +18,5 @@
 // runs functions and makes their calls on the node, so a worker-hosted workflow is
 // indistinguishable from an embedded one to a client.
 package worker
+
+//go:generate ./gen.sh
