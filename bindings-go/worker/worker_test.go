@@ -475,12 +475,13 @@ func TestSilentNodeIsLeft(t *testing.T) {
 	runWorker(t, w)
 	reg := defaultRegistered()
 	reg.HeartbeatIntervalMs = 20
-	reg.HeartbeatTimeoutMs = 300
+	reg.HeartbeatTimeoutMs = 500
 	c, _ := f.acceptRegistered(t, reg)
-	c.ackBeats.Store(false)
 	c.execute(&pb.Execute{Run: 1, Type: "wait", Input: []byte(`null`)})
 	c.recvCheckpoint(t)
-	// No answer, no acks: the worker must leave.
+	// From now on no answer and no acks (before, a slow machine could make the worker leave
+	// before it got the run): the worker must leave.
+	c.ackBeats.Store(false)
 	select {
 	case <-c.done:
 	case <-time.After(wait):
