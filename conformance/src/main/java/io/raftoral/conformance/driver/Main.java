@@ -95,7 +95,10 @@ public final class Main {
         if (!s.cluster().equals(profile)) {
           continue;
         }
-        if (s.notApplicable().containsKey(entry.name)) {
+        if (s.needsWorkers() && !(entry instanceof EntryPoint.Worker)) {
+          record(matrix, s, entry, new Cell(Outcome.NOT_APPLICABLE, Duration.ZERO,
+              "no worker process: the workflow code runs in the node's own process"));
+        } else if (s.notApplicable().containsKey(entry.name)) {
           record(matrix, s, entry, new Cell(Outcome.NOT_APPLICABLE, Duration.ZERO, s.notApplicable().get(entry.name)));
         } else if (s.gaps().containsKey(entry.name)) {
           record(matrix, s, entry, new Cell(Outcome.GAP, Duration.ZERO, s.gaps().get(entry.name)));
