@@ -388,7 +388,8 @@ class Worker:
 
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
         log.info("signal %d: stopping the worker", signum)
-        self.stop()
+        # Not stop() itself: the handler may interrupt the reader inside gRPC's own locks.
+        threading.Thread(target=self.stop, name="raftoral-worker-stop", daemon=True).start()
 
     def _serve(self, channel: grpc.Channel) -> None:
         stub = pb_grpc.WorkerServiceStub(channel)  # type: ignore[no-untyped-call]
