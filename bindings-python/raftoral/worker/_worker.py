@@ -191,21 +191,22 @@ class _Connection:
             if message is self._CLOSE:
                 return
             now = time.monotonic()
+            registered = self.registered
+            if registered is None and now - self.opened > worker.registration_timeout:
+                log.warning("no Registered from %s within %.1f s; reconnecting", worker.target, worker.registration_timeout)
+                self._give_up()
+                return
+            if (registered is not None and registered.heartbeat_timeout_ms
+                    and (now - self.last_received) * 1000 > registered.heartbeat_timeout_ms):
+                log.warning("the node at %s was silent for %d ms; reconnecting", worker.target, registered.heartbeat_timeout_ms)
+                self._give_up()
+                return
             if message is not None:
                 last_sent = now
                 yield message
                 continue
-            registered = self.registered
             if registered is None:
-                if now - self.opened > worker.registration_timeout:
-                    log.warning("no Registered from %s within %.1f s; reconnecting", worker.target, worker.registration_timeout)
-                    self._give_up()
-                    return
                 continue
-            if registered.heartbeat_timeout_ms and (now - self.last_received) * 1000 > registered.heartbeat_timeout_ms:
-                log.warning("the node at %s was silent for %d ms; reconnecting", worker.target, registered.heartbeat_timeout_ms)
-                self._give_up()
-                return
             interval = (registered.heartbeat_interval_ms or 1000) / 1000
             if now - last_sent >= interval:
                 last_sent = now
