@@ -19,7 +19,7 @@ from conftest import NO_GRPC_REASON
 
 grpc = pytest.importorskip("grpc", reason=NO_GRPC_REASON)
 
-from raftoral.worker import AsyncWorkflowContext, Worker, WorkflowContext  # noqa: E402
+from raftoral.worker import AsyncWorkflowContext, RunCancelled, Worker, WorkflowContext  # noqa: E402
 from raftoral.worker._pb import client_api_pb2 as capi  # noqa: E402
 from raftoral.worker._pb import client_api_pb2_grpc as capi_grpc  # noqa: E402
 
@@ -38,7 +38,7 @@ def _node_unavailable() -> str | None:
         help_text = subprocess.run([str(RAFTORAL), "node", "--help"], capture_output=True, text=True, timeout=120)
     except (OSError, subprocess.TimeoutExpired) as e:
         return f"./raftoral node --help failed: {e}"
-    if "--worker-listen" not in help_text.stdout + help_text.stderr:
+    if "--worker-address" not in help_text.stdout + help_text.stderr and "--worker-listen" not in help_text.stdout + help_text.stderr:
         return "this build's node has no --worker-listen (the node side of the worker protocol)"
     return None
 
@@ -144,6 +144,39 @@ def test_workflows_run_on_an_in_process_worker(node: Node) -> None:
         worker.join(30)
 
 
+def test_terminate_cancels_the_run_on_the_worker(node: Node) -> None:
+    import threading  # noqa: PLC0415
+
+    started, cancelled = threading.Event(), []
+
+    def waits(ctx: WorkflowContext, _: Any) -> Any:
+        i = 0
+        started.set()
+        try:
+            while True:  # ticks until the node cancels the run
+                i = ctx.checkpoint("tick", i) + 1
+        except RunCancelled as e:
+            cancelled.append((e.reason, ctx.is_terminated()))
+            raise
+
+    worker = Worker(node.worker_address)
+    worker.register_workflow("py-waits", 1, waits)
+    worker.start()
+    try:
+        assert worker.wait_registered(120), f"the worker did not register ({node.log})"
+        node.start("py-waits", None, "w-1")
+        assert started.wait(60)
+        info = node.client.Terminate(capi.TerminateRequest(workflow_id="w-1", reason="changed my mind"), timeout=30)
+        assert info.status == capi.TERMINATED
+        outcome = node.await_outcome("w-1")
+        assert outcome.info.status == capi.TERMINATED and outcome.info.error_message == "changed my mind"
+        wait_until(lambda: cancelled, 60, "the run to unwind")
+        assert cancelled == [("TERMINATED", True)]
+    finally:
+        worker.stop()
+        worker.join(30)
+
+
 WORKER_MODULE = textwrap.dedent(
     """
     import os, time
@@ -192,9 +225,13 @@ def test_a_killed_worker_process_is_replaced_and_committed_steps_do_not_run_agai
     def lines() -> list[str]:
         return log.read_text().split() if log.exists() else []
 
+    def registered(name: str) -> bool:
+        return "registered with node" in (tmp_path / f"{name}.log").read_text()
+
     first = spawn("worker-1")
     second = None
     try:
+        wait_until(lambda: registered("worker-1"), 120, f"worker-1 to register ({node.log})")
         node.start("py-two-steps", 40, "k-1")
         wait_until(lambda: "second-start" in lines(), 120, "the second step to start")
         first.send_signal(signal.SIGKILL)
