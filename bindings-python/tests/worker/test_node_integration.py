@@ -48,14 +48,16 @@ pytestmark = pytest.mark.skipif(_REASON is not None, reason=_REASON or "")
 
 
 class Node:
-    def __init__(self, tmp: Path) -> None:
-        raft, api, worker = free_ports(3)
+    def __init__(self, tmp: Path, ports: list[int] | None = None, node_id: int = 1, members: str | None = None) -> None:
+        raft, api, worker = ports or free_ports(3)
+        self.node_id = node_id
         self.api = f"127.0.0.1:{api}"
         self.worker_address = f"127.0.0.1:{worker}"
-        self.log = tmp / "node.log"
+        self.log = tmp / f"node-{node_id}.log"
         self._log = open(self.log, "wb")
+        cluster = ["--node-id", str(node_id), "--members", members] if members else []
         self.process = subprocess.Popen(
-            [str(RAFTORAL), "node", "--bootstrap", "--in-memory", "--raft-address", f"127.0.0.1:{raft}",
+            [str(RAFTORAL), "node", "--bootstrap", *cluster, "--in-memory", "--raft-address", f"127.0.0.1:{raft}",
              "--api-address", self.api, "--worker-listen", self.worker_address],
             stdout=self._log, stderr=subprocess.STDOUT)
         self.channel = grpc.insecure_channel(self.api)
@@ -253,3 +255,71 @@ def test_a_killed_worker_process_is_replaced_and_committed_steps_do_not_run_agai
                 except subprocess.TimeoutExpired:
                     process.kill()
 
+
+
+def test_the_owner_node_killed_under_its_worker_the_workflow_completes_on_another(tmp_path: Path) -> None:
+    import threading  # noqa: PLC0415
+
+    ports = free_ports(9)
+    members = ",".join(f"{i + 1}=127.0.0.1:{ports[3 * i]}" for i in range(3))
+    nodes = [Node(tmp_path, ports[3 * i: 3 * i + 3], i + 1, members) for i in range(3)]
+    computed: list[tuple[int, str]] = []  # (node id of the worker, step)
+    gate = threading.Event()
+    blocked = threading.Event()
+    lock = threading.Lock()
+
+    def make(node_id: int) -> Any:
+        def steps(ctx: WorkflowContext, n: int) -> Any:
+            def step(name: str) -> Any:
+                def run() -> str:
+                    with lock:
+                        computed.append((node_id, name))
+                        first = name == "s2" and not blocked.is_set()
+                        if first:
+                            blocked.set()
+                    if first:
+                        gate.wait(120)  # the owner's first s2 hangs until its node is gone
+                    return f"{name} by node {node_id}"
+                return run
+
+            return [ctx.checkpoint_compute(name, step(name)) for name in ("s0", "s1", "s2", "s3")]
+
+        return steps
+
+    workers = []
+    try:
+        for node in nodes:
+            worker = Worker(node.worker_address, reconnect_delay=0.2, max_reconnect_delay=1.0, stop_grace=5)
+            worker.register_workflow("py-failover", 1, make(node.node_id))
+            worker.start()
+            workers.append(worker)
+        for worker in workers:
+            assert worker.wait_registered(180), "a worker did not register"
+        nodes[0].start("py-failover", 1, "fo-1")
+        assert blocked.wait(120), "s2 did not start"
+        owner = nodes[0].client.Describe(capi.DescribeRequest(workflow_id="fo-1"), timeout=30).owner_node
+        victim = next(n for n in nodes if n.node_id == owner)
+        assert computed[-1] == (owner, "s2")
+        victim.process.send_signal(signal.SIGKILL)
+        victim.process.wait(30)
+        gate.set()
+        survivor = next(n for n in nodes if n is not victim)
+        outcome = survivor.await_outcome("fo-1", timeout=180)
+        assert outcome.info.status == capi.COMPLETED, outcome
+        result = json.loads(outcome.result)
+        assert result[:2] == [f"s0 by node {owner}", f"s1 by node {owner}"]
+        assert result[2] != f"s2 by node {owner}"  # the killed owner's s2 was never committed
+        steps_run = [name for _, name in computed]
+        # committed steps ran once in the cluster; only the uncommitted s2 ran again, on the new owner
+        assert sorted(steps_run) == ["s0", "s1", "s2", "s2", "s3"], computed
+    finally:
+        gate.set()
+        for worker in workers:
+            worker.stop()
+        for worker in workers:
+            try:
+                worker.join(30)
+            except BaseException:  # noqa: BLE001 - a worker of the killed node may end with a refusal
+                pass
+        for node in nodes:
+            node.close()
