@@ -537,6 +537,8 @@ class Worker:
 
     def _run_sync(self, connection: _Connection, spec: WorkflowSpec, run: Run, input_bytes: bytes, slots: _Slots) -> None:
         try:
+            if run.cancelled is not None:
+                return  # cancelled while it waited for a slot
             ctx = WorkflowContext(run, self.codec)
             try:
                 result = spec.fn(ctx, self._decode_input(input_bytes))
@@ -554,6 +556,8 @@ class Worker:
                 self._threads.discard(threading.current_thread())
 
     async def _run_async(self, connection: _Connection, spec: WorkflowSpec, run: Run, input_bytes: bytes) -> None:
+        if run.cancelled is not None:
+            return  # cancelled while it waited for a slot
         ctx = AsyncWorkflowContext(run, self.codec)
         try:
             result = await spec.fn(ctx, self._decode_input(input_bytes))

@@ -1,5 +1,5 @@
 """``python -m raftoral.worker --target T module:attr`` as a process: a list of marked functions
-or a Worker object, runs against the fake node, SIGTERM stops it with status 0."""
+or a Worker object, runs against the fake node, SIGTERM or SIGINT stops it with status 0."""
 
 from __future__ import annotations
 
@@ -52,7 +52,7 @@ def spawn(tmp_path: Path, *args: str) -> subprocess.Popen[str]:
 
 
 @pytest.mark.parametrize("reference", ["cli_workflows:workflows", "cli_workflows:worker"])
-def test_the_cli_runs_workflows_until_sigterm(tmp_path: Path, fake_node: FakeNode, reference: str) -> None:
+def test_the_cli_runs_workflows_until_a_signal(tmp_path: Path, fake_node: FakeNode, reference: str) -> None:
     process = spawn(tmp_path, "--target", fake_node.target, "--worker-id", "cli-1", reference)
     try:
         stream = fake_node.next_stream(30)
@@ -65,7 +65,8 @@ def test_the_cli_runs_workflows_until_sigterm(tmp_path: Path, fake_node: FakeNod
         stream.send(run_compute=dict(run=1, key="twice", seq=0))
         stream.commit(proposal, stream.expect("compute_result").value)
         assert json.loads(stream.expect("workflow_result").result) == 42
-        process.send_signal(signal.SIGTERM)
+        # SIGTERM or Ctrl-C: the same graceful stop
+        process.send_signal(signal.SIGTERM if reference.endswith("workflows") else signal.SIGINT)
         out, err = process.communicate(timeout=30)
         assert process.returncode == 0, err
         assert stream.worker_closed.wait(10)

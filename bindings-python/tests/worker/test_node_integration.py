@@ -114,6 +114,28 @@ def fails(ctx: WorkflowContext, _: Any) -> Any:
     raise ValueError("bad order")
 
 
+class Declined(Exception):
+    pass
+
+
+ATTEMPTS: list[int] = []
+
+
+def retries(ctx: WorkflowContext, _: Any) -> Any:
+    def charge() -> str:
+        ATTEMPTS.append(len(ATTEMPTS))
+        if len(ATTEMPTS) == 1:
+            raise Declined("card declined")
+        return "charged"
+
+    try:
+        ctx.checkpoint_compute("charge", charge)
+    except Declined as e:
+        first = f"{type(e).__name__}: {e}"
+    # the failed step left its position free: the retry takes it (the node checks the seq)
+    return [first, ctx.checkpoint_compute("charge", charge), ctx.checkpoint("after", 1)]
+
+
 async def shipping(ctx: AsyncWorkflowContext, item: str) -> Any:
     async def label() -> str:
         return f"label {item}"
@@ -126,12 +148,14 @@ def test_workflows_run_on_an_in_process_worker(node: Node) -> None:
     worker.register_workflow("py-order", 1, order)
     worker.register_workflow("py-fails", 1, fails)
     worker.register_workflow("py-shipping", 1, shipping)
+    worker.register_workflow("py-retries", 1, retries)
     worker.start()
     try:
         assert worker.wait_registered(120), f"the worker did not register ({node.log})"
         node.start("py-order", "book", "o-1")
         node.start("py-fails", None, "f-1")
         node.start("py-shipping", "lamp", "s-1")
+        node.start("py-retries", None, "r-1")
         done = node.await_outcome("o-1")
         assert done.info.status == capi.COMPLETED, done
         assert json.loads(done.result) == {"reservation": "reserved book", "note": "note for book", "count": 2}
@@ -141,6 +165,10 @@ def test_workflows_run_on_an_in_process_worker(node: Node) -> None:
         assert (failed.info.error_type, failed.info.error_message) == ("ValueError", "bad order")
         shipped = node.await_outcome("s-1")
         assert shipped.info.status == capi.COMPLETED and json.loads(shipped.result) == ["label lamp", 2]
+        retried = node.await_outcome("r-1")
+        assert retried.info.status == capi.COMPLETED, retried
+        assert json.loads(retried.result) == ["Declined: card declined", "charged", 1]
+        assert ATTEMPTS == [0, 1]
     finally:
         worker.stop()
         worker.join(30)

@@ -598,3 +598,30 @@ def test_stop_cancels_runs_and_closes_the_stream(fake_node: FakeNode) -> None:
     assert cancelled == ["WORKER_STOPPING"]
     assert stream.worker_closed.wait(10)
     assert stream.pending() == []
+
+
+def test_a_run_cancelled_while_it_waits_for_a_slot_never_starts(fake_node: FakeNode, start_worker: Any) -> None:
+    worker = Worker(max_concurrent_runs=1)
+    started: list[int] = []
+    release = threading.Event()
+
+    @worker.workflow("one", 1)
+    def one(ctx: WorkflowContext, _: Any) -> Any:
+        started.append(ctx.run_id)
+        release.wait(10)
+        return ctx.run_id
+
+    stream = connect(fake_node, start_worker, worker)
+    stream.execute(1, "one")
+    stream.execute(2, "one")  # past the limit: waits for run 1
+    wait_until(lambda: started == [1])
+    stream.send(cancel=pb.Cancel(run=2, reason=pb.Cancel.ENDED_ELSEWHERE))
+    stream.execute(3, "one")
+    connection = worker._connection
+    assert connection is not None
+    wait_until(lambda: 2 not in connection.runs and 3 in connection.runs)  # both read while run 1 runs
+    release.set()
+    assert stream.expect("workflow_result").run == 1
+    assert stream.expect("workflow_result").run == 3
+    assert started == [1, 3]
+    assert stream.pending() == []
