@@ -19,7 +19,14 @@ from conftest import NO_GRPC_REASON
 
 grpc = pytest.importorskip("grpc", reason=NO_GRPC_REASON)
 
-from raftoral.worker import AsyncWorkflowContext, RunCancelled, Worker, WorkflowContext  # noqa: E402
+from raftoral.worker import (  # noqa: E402
+    AsyncWorkflowContext,
+    ExecutionMode,
+    RegistrationRefused,
+    RunCancelled,
+    Worker,
+    WorkflowContext,
+)
 from raftoral.worker._pb import client_api_pb2 as capi  # noqa: E402
 from raftoral.worker._pb import client_api_pb2_grpc as capi_grpc  # noqa: E402
 
@@ -169,6 +176,34 @@ def test_workflows_run_on_an_in_process_worker(node: Node) -> None:
         assert retried.info.status == capi.COMPLETED, retried
         assert json.loads(retried.result) == ["Declined: card declined", "charged", 1]
         assert ATTEMPTS == [0, 1]
+    finally:
+        worker.stop()
+        worker.join(30)
+
+
+def test_a_type_the_node_runs_embedded_is_refused(node: Node) -> None:
+    # `raftoral node` registers the example workflows (order v1 among them) itself.
+    worker = Worker(node.worker_address, reconnect_delay=0.2, max_reconnect_delay=1.0)
+    worker.register_workflow("order", 1, order)
+    worker.start()
+    try:
+        with pytest.raises(RegistrationRefused) as refused:
+            worker.join(180)  # retries while the node starts, then ends with the refusal
+        assert refused.value.status == "FAILED_PRECONDITION", refused.value
+    finally:
+        worker.stop()
+
+
+def test_an_owner_only_type(node: Node) -> None:
+    worker = Worker(node.worker_address, reconnect_delay=0.2, max_reconnect_delay=1.0)
+    worker.register_workflow("py-owner-only", 1, order, mode=ExecutionMode.OWNER_ONLY)
+    worker.start()
+    try:
+        assert worker.wait_registered(120), f"the worker did not register ({node.log})"
+        node.start("py-owner-only", "pen", "oo-1")
+        outcome = node.await_outcome("oo-1")
+        assert outcome.info.status == capi.COMPLETED, outcome
+        assert json.loads(outcome.result) == {"reservation": "reserved pen", "note": "note for pen", "count": 2}
     finally:
         worker.stop()
         worker.join(30)
