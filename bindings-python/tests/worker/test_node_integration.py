@@ -98,9 +98,11 @@ class Node:
         self._log.close()
 
 
-@pytest.fixture
-def node(tmp_path: Path) -> Iterator[Node]:
-    n = Node(tmp_path)
+@pytest.fixture(scope="module")
+def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Node]:
+    # One node for the single-node tests (a JVM start each would double the suite's time); each
+    # test uses its own workflow types and ids.
+    n = Node(tmp_path_factory.mktemp("node"))
     yield n
     n.close()
 
