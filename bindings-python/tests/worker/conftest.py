@@ -8,10 +8,6 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-#: Each test module starts with pytest.importorskip("grpc", reason=NO_GRPC_REASON).
-NO_GRPC_REASON = "grpcio and protobuf are not installed: pip install 'raftoral[worker]' (see README, Workers)"
-
-
 @pytest.fixture
 def fake_node() -> Iterator[Any]:
     from fake_node import FakeNode

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from conftest import NO_GRPC_REASON
+from worker_support import NO_GRPC_REASON
 
 pytest.importorskip("grpc", reason=NO_GRPC_REASON)
 

@@ -11,7 +11,7 @@ from typing import Any, Callable
 
 import pytest
 
-from conftest import NO_GRPC_REASON
+from worker_support import NO_GRPC_REASON
 
 grpc = pytest.importorskip("grpc", reason=NO_GRPC_REASON)
 
