@@ -157,6 +157,7 @@ class _Connection:
         self.lock = threading.Lock()
         self.slots: _Slots | None = None
         self.silent = False  # the watchdog cancelled the call
+        self.refused: str | None = None  # why this worker cannot use the node's answer
 
     def send(self, message: pb.WorkerMessage) -> bool:
         if self.closed:
@@ -405,6 +406,8 @@ class Worker:
             self._drop(connection)
             if self._stopping.is_set():
                 break
+            if connection.refused is not None:
+                raise RegistrationRefused("INVALID_ARGUMENT", connection.refused)
             if code is not None and code in _FATAL and not connection.silent:
                 raise RegistrationRefused(code.name, self._refusal(code, details))
             if was_registered:
@@ -428,7 +431,12 @@ class Worker:
         try:
             for message in call:
                 connection.last_received = time.monotonic()
-                self._handle(connection, message)
+                try:
+                    self._handle(connection, message)
+                except Exception:  # noqa: BLE001 - one bad message must not end the worker
+                    log.exception("a message from the node could not be handled: %s", message)
+                if connection.refused is not None:
+                    call.cancel()
             return None, "the node ended the stream"
         except grpc.RpcError as e:
             return e.code(), e.details() or ""
@@ -476,6 +484,10 @@ class Worker:
     def _on_registered(self, connection: _Connection, registered: pb.Registered) -> None:
         if connection.registered is not None:
             log.warning("a second Registered is ignored")
+            return
+        if registered.protocol_version != PROTOCOL_VERSION:
+            connection.refused = (f"the node answered protocol version {registered.protocol_version}; "
+                                  f"this library speaks {PROTOCOL_VERSION}")
             return
         connection.registered = registered
         connection.slots = _Slots(registered.max_concurrent_runs or self.max_concurrent_runs or 256)

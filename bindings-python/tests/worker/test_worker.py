@@ -126,6 +126,34 @@ def test_a_registration_the_node_refuses_ends_run_with_the_status(fake_node: Fak
     assert "embedded" in str(refused.value)
 
 
+def test_a_node_answering_another_protocol_version_is_refused(fake_node: FakeNode, start_worker: Any) -> None:
+    worker = Worker()
+    worker.register_workflow("order", 1, lambda ctx, x: x)
+    start_worker(worker)
+    stream = fake_node.next_stream()
+    stream.register(protocol_version=2)
+    with pytest.raises(RegistrationRefused) as refused:
+        worker.join(10)
+    assert "protocol version 2" in str(refused.value)
+    assert stream.worker_closed.wait(10)
+
+
+def test_a_message_the_worker_cannot_handle_is_logged_and_the_stream_goes_on(
+    fake_node: FakeNode, start_worker: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    worker = Worker()
+    worker.register_workflow("echo", 1, lambda ctx, x: ctx.checkpoint("k", x))
+    stream = connect(fake_node, start_worker, worker)
+    stream.execute(1, "unknown-type")  # never registered: logged, ignored
+    stream.send(checkpoint_committed=pb.CheckpointCommitted(run=99, key="k", seq=0, value=b"1"))  # no such run
+    stream.send(protocol_error=pb.ProtocolError(run=99, message="a result for an unknown run"))
+    stream.execute(2, "echo", j("still here"))
+    proposal = stream.expect("checkpoint")
+    stream.commit(proposal)
+    assert json.loads(stream.expect("workflow_result").result) == "still here"
+    assert "unknown-type" in caplog.text and "a result for an unknown run" in caplog.text
+
+
 # ---- checkpoints ----
 
 
