@@ -247,6 +247,7 @@ class Worker:
         max_reconnect_delay: float = 5.0,
         registration_timeout: float = 10.0,
         stop_grace: float = 10.0,
+        on_registered: Callable[[pb.Registered], None] | None = None,
     ) -> None:
         self.target = check_target(target) if target is not None else None
         self.worker_id = worker_id if worker_id is not None else f"{socket.gethostname()}:{os.getpid()}"
@@ -264,6 +265,10 @@ class Worker:
         self.max_reconnect_delay = float(max_reconnect_delay)
         self.registration_timeout = float(registration_timeout)
         self.stop_grace = float(stop_grace)
+        if on_registered is not None and not callable(on_registered):
+            raise InvalidArgument(f"on_registered must be callable, not {on_registered!r}")
+        #: Called with the node's Registered after each registration (also after a reconnection).
+        self.on_registered = on_registered
         self._specs: dict[tuple[str, int], WorkflowSpec] = {}
         self._lock = threading.Lock()
         self._stopping = threading.Event()
@@ -495,6 +500,11 @@ class Worker:
         log.info("registered with node %d of cluster %s (protocol %d, %d runs at most)", registered.node_id,
                  registered.cluster_id, registered.protocol_version, registered.max_concurrent_runs)
         self._registered_event.set()
+        if self.on_registered is not None:
+            try:
+                self.on_registered(registered)
+            except Exception:  # noqa: BLE001 - the caller's hook must not break the stream
+                log.exception("the on_registered hook raised")
 
     def _on_execute(self, connection: _Connection, execute: pb.Execute) -> None:
         spec = self._specs.get((execute.type, execute.version))
