@@ -40,6 +40,16 @@ abstract class Cluster implements AutoCloseable {
 
   abstract Surface surface(NodeProcess node);
 
+  /** SIGKILLs the worker process beside {@code node} (entry points that run workflows on workers). */
+  void killWorker(NodeProcess node) throws Exception {
+    throw new ScenarioFailure("this entry point runs no worker processes");
+  }
+
+  /** Starts the killed worker of {@code node} again; returns once it has registered with its node. */
+  void restartWorker(NodeProcess node) throws Exception {
+    throw new ScenarioFailure("this entry point runs no worker processes");
+  }
+
   /** Stops every node (cleanly if it can). */
   @Override
   public abstract void close();

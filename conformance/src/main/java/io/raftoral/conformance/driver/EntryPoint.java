@@ -34,7 +34,9 @@ abstract class EntryPoint {
       case "c" -> new Native("c", repo);
       case "python" -> new Native("python", repo);
       case "go" -> new Native("go", repo);
-      default -> throw new IllegalArgumentException("unknown entry point '" + name + "' (known: java, c, python, go)");
+      case "python-worker", "go-worker", "ts-worker" -> new Worker(name, repo);
+      default -> throw new IllegalArgumentException("unknown entry point '" + name
+          + "' (known: java, c, python, go, python-worker, go-worker, ts-worker)");
     };
   }
 
@@ -115,6 +117,64 @@ abstract class EntryPoint {
       return new NativeCluster(dir, settings, config -> switch (name) {
         case "python" -> List.of("python3", repo.resolve("conformance/python/conformance_node.py").toString(), config);
         default -> List.of(binary.toString(), config);
+      }, env());
+    }
+  }
+
+  /**
+   * A worker library: {@code raftoral node} processes serving workers, and beside each one a worker
+   * process of the language running the interpreter (conformance/README.md, "Worker entry points").
+   */
+  static final class Worker extends EntryPoint {
+    private Path binary;
+
+    Worker(String name, Path repo) {
+      super(name, repo);
+    }
+
+    @Override
+    void prepare(Path work) throws Exception {
+      Path out = work.resolve("build-" + name);
+      Files.createDirectories(out);
+      switch (name) {
+        case "python-worker" -> run(List.of("python3", "-c", "import raftoral.worker"), repo, out);
+        case "go-worker" -> {
+          binary = out.resolve("conformance-go-worker");
+          run(List.of("go", "build", "-o", binary.toString(), "."), repo.resolve("conformance/go-worker"), out);
+        }
+        case "ts-worker" -> {
+          Path ts = repo.resolve("bindings-ts");
+          run(List.of("npm", "ci", "--no-audit", "--no-fund"), ts, out);
+          run(List.of("npm", "run", "build"), ts, out);
+        }
+        default -> throw new IllegalStateException(name);
+      }
+    }
+
+    private void run(List<String> command, Path cwd, Path out) throws Exception {
+      Path log = out.resolve("build.log");
+      ProcessBuilder pb = new ProcessBuilder(command).directory(cwd.toFile()).redirectErrorStream(true)
+          .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
+      pb.environment().putAll(env());
+      Process p = pb.start();
+      if (!p.waitFor(10, TimeUnit.MINUTES) || p.exitValue() != 0) {
+        p.destroyForcibly();
+        throw new IllegalStateException(String.join(" ", command) + " failed:\n" + Files.readString(log, StandardCharsets.UTF_8));
+      }
+    }
+
+    private Map<String, String> env() {
+      return Map.of("PYTHONPATH", repo.resolve("bindings-python").toString(), "PYTHONDONTWRITEBYTECODE", "1");
+    }
+
+    @Override
+    Cluster cluster(Path dir, ClusterSettings settings) {
+      return new WorkerCluster(dir, settings, target -> switch (name) {
+        case "python-worker" -> List.of("python3", repo.resolve("conformance/python/conformance_worker.py").toString(),
+            "--target", target);
+        case "go-worker" -> List.of(binary.toString(), "--target", target);
+        case "ts-worker" -> List.of("node", repo.resolve("conformance/ts/conformance_worker.mjs").toString(), "--target", target);
+        default -> throw new IllegalStateException(name);
       }, env());
     }
   }

@@ -17,7 +17,7 @@ import java.util.concurrent.TimeUnit;
  * {@code WorkflowProvider} SPI (it is on their class path). The driver is their client through
  * {@link RaftoralClient}, the Java client API.
  */
-final class JavaCluster extends Cluster {
+class JavaCluster extends Cluster {
   private static final ObjectMapper JSON = new ObjectMapper();
 
   private final String classPath;
@@ -43,6 +43,7 @@ final class JavaCluster extends Cluster {
           "--data-dir", data.toString(),
           "--node-failure-timeout", ClusterSettings.NODE_FAILURE_TIMEOUT_MILLIS + "ms",
           "--retention", settings.retentionMillis() + "ms"));
+      cmd.addAll(nodeArgs(i));
       if (i == 0) {
         cmd.addAll(List.of("--bootstrap", "--node-id", "1"));
       } else {
@@ -81,6 +82,11 @@ final class JavaCluster extends Cluster {
       throw failures.getFirst();
     }
     awaitHealthy(START_TIMEOUT);
+  }
+
+  /** More arguments of node {@code index}'s command line (0-based). */
+  List<String> nodeArgs(int index) {
+    return List.of();
   }
 
   private void startAndWait(NodeProcess n) throws Exception {

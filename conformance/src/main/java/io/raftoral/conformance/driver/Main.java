@@ -40,7 +40,7 @@ public final class Main {
     }
     Path repo = Path.of(options.getOrDefault("repo", ".")).toAbsolutePath().normalize();
     Path work = Path.of(options.getOrDefault("work", repo.resolve("conformance/target/conformance").toString())).toAbsolutePath();
-    List<String> entries = split(options.getOrDefault("entries", "java,c,python,go"));
+    List<String> entries = split(options.getOrDefault("entries", "java,c,python,go,python-worker"));
     List<String> filter = split(options.getOrDefault("scenarios", ""));
 
     List<Scenario> scenarios = Scenario.loadAll(repo.resolve("conformance/scenarios")).stream()
@@ -95,7 +95,10 @@ public final class Main {
         if (!s.cluster().equals(profile)) {
           continue;
         }
-        if (s.notApplicable().containsKey(entry.name)) {
+        if (s.needsWorkers() && !(entry instanceof EntryPoint.Worker)) {
+          record(matrix, s, entry, new Cell(Outcome.NOT_APPLICABLE, Duration.ZERO,
+              "no worker process: the workflow code runs in the node's own process"));
+        } else if (s.notApplicable().containsKey(entry.name)) {
           record(matrix, s, entry, new Cell(Outcome.NOT_APPLICABLE, Duration.ZERO, s.notApplicable().get(entry.name)));
         } else if (s.gaps().containsKey(entry.name)) {
           record(matrix, s, entry, new Cell(Outcome.GAP, Duration.ZERO, s.gaps().get(entry.name)));

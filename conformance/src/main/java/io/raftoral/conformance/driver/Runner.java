@@ -39,6 +39,8 @@ final class Runner {
   private final Map<String, Integer> versions = new HashMap<>();
   private final Map<String, JsonNode> results = new HashMap<>();
   private final List<NodeProcess> killed = new ArrayList<>();
+  // Nodes whose worker process was killed (worker entry points), until restart_worker.
+  private final List<NodeProcess> killedWorkers = new ArrayList<>();
   private final Instant scenarioStart = Instant.now();
   private int rotation;
 
@@ -97,6 +99,17 @@ final class Runner {
       case "wait_log" -> waitLog(step);
       case "check_log" -> checkLog(step, expect);
       case "kill" -> kill(step.path("node").asText());
+      case "kill_worker" -> {
+        NodeProcess n = select(step.path("node").asText());
+        cluster.killWorker(n);
+        killedWorkers.add(n);
+      }
+      case "restart_worker" -> {
+        for (NodeProcess n : List.copyOf(killedWorkers)) {
+          cluster.restartWorker(n);
+        }
+        killedWorkers.clear();
+      }
       case "restart" -> restart(step.path("node").asText("killed"));
       case "healthy" -> cluster.awaitHealthy(HEALTHY);
       case "digests_equal" -> cluster.awaitEqualDigests(Duration.ofMillis(step.path("timeout_ms").asLong(60_000)));

@@ -19,17 +19,20 @@ import java.util.stream.Stream;
  * @param destructive it kills or restarts processes: run after the others, once per entry point
  * @param gaps entry point → why its surface cannot run this yet (a known gap, to be closed)
  * @param notApplicable entry point → why the scenario cannot apply to it
+ * @param needsWorkers it acts on worker processes: it applies to the worker entry points only
  */
 record Scenario(String name, String spec, String description, String cluster, boolean destructive,
-                Map<String, String> gaps, Map<String, String> notApplicable, List<JsonNode> steps) {
+                Map<String, String> gaps, Map<String, String> notApplicable, boolean needsWorkers, List<JsonNode> steps) {
 
   static final Set<String> STEPS = Set.of("start", "await", "describe", "list", "terminate", "wait_log", "check_log",
-      "history", "kill", "restart", "healthy", "digests_equal", "sleep");
+      "history", "kill", "restart", "kill_worker", "restart_worker", "healthy", "digests_equal", "sleep");
+  /** Steps that kill or start processes: a scenario with one is destructive. */
+  static final Set<String> PROCESS_STEPS = Set.of("kill", "restart", "kill_worker", "restart_worker");
   static final Set<String> OPS = Set.of("checkpoint", "compute", "var", "var_set", "var_add", "fail", "panic",
       "wait_terminated", "loop", "sleep", "try", "parallel");
   static final Set<String> CODES = java.util.Arrays.stream(io.raftoral.common.ErrorCode.values())
       .map(Enum::name).collect(java.util.stream.Collectors.toUnmodifiableSet());
-  static final Set<String> ENTRY_POINTS = Set.of("java", "c", "python", "go");
+  static final Set<String> ENTRY_POINTS = Set.of("java", "c", "python", "go", "python-worker", "go-worker", "ts-worker");
 
   private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -78,7 +81,7 @@ record Scenario(String name, String spec, String description, String cluster, bo
       throw new IOException(file + ": " + String.join("; ", problems));
     }
     return new Scenario(name, root.get("spec").asText(), root.get("description").asText(), cluster,
-        root.path("destructive").asBoolean(false), gaps, na, List.copyOf(steps));
+        root.path("destructive").asBoolean(false), gaps, na, root.path("needs_workers").asBoolean(false), List.copyOf(steps));
   }
 
   private static Map<String, String> reasons(JsonNode node, String what, List<String> problems) {
@@ -129,7 +132,7 @@ record Scenario(String name, String spec, String description, String cluster, bo
         }
       }
     }
-    if (!kind.equals("start") && !kind.equals("list") && !kind.equals("kill") && !kind.equals("restart")
+    if (!kind.equals("start") && !kind.equals("list") && !PROCESS_STEPS.contains(kind)
         && !kind.equals("healthy") && !kind.equals("digests_equal") && !kind.equals("sleep") && !step.has("wf")
         && !step.has("id")) {
       problems.add(where + ": " + kind + " needs wf (a started workflow) or id (an id never started)");

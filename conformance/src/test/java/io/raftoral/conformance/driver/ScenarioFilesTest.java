@@ -42,7 +42,7 @@ class ScenarioFilesTest {
   void crashScenariosAreFewAndMarkedDestructive() throws IOException {
     List<Scenario> all = Scenario.loadAll(DIR);
     for (Scenario s : all) {
-      boolean kills = s.steps().stream().anyMatch(st -> Set.of("kill", "restart").contains(st.path("do").asText()));
+      boolean kills = s.steps().stream().anyMatch(st -> Scenario.PROCESS_STEPS.contains(st.path("do").asText()));
       assertThat(s.destructive()).as(s.name() + " kills or restarts nodes iff destructive").isEqualTo(kills);
     }
     // Known gaps and scenarios that do not apply stay a short list (issue 19).
