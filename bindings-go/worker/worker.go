@@ -40,6 +40,10 @@ type Options struct {
 	Logger *slog.Logger
 	// DialOptions replace the default dial options (plaintext: the worker port is loopback).
 	DialOptions []grpc.DialOption
+	// OnRegistered, when set, is called each time the node has accepted the registration (on
+	// every (re)connection), with the node's answer: its node id, cluster id and limits. It runs
+	// on the stream's receive goroutine: return quickly.
+	OnRegistered func(*workerpb.Registered)
 	// MinBackoff and MaxBackoff bound the wait between two connection attempts, which doubles
 	// from MinBackoff after each failed one (with jitter); zero: 100 ms and 5 s.
 	MinBackoff, MaxBackoff time.Duration
@@ -321,6 +325,9 @@ func (w *Worker) session(ctx context.Context, client workerpb.WorkerServiceClien
 	s.registered(reg)
 	w.logger.Info("raftoral worker: registered", "target", w.opts.Target, "node_id", reg.GetNodeId(),
 		"cluster_id", reg.GetClusterId(), "max_concurrent_runs", reg.GetMaxConcurrentRuns())
+	if w.opts.OnRegistered != nil {
+		w.opts.OnRegistered(reg)
+	}
 	go s.heartbeats()
 	for {
 		m, err := stream.Recv()

@@ -46,7 +46,11 @@ func must(t *testing.T, err error) {
 
 func TestRegisterMessage(t *testing.T) {
 	f := startFake(t)
-	w := newWorker(f, func(o *worker.Options) { o.MaxConcurrentRuns = 7 })
+	registered := make(chan *pb.Registered, 1)
+	w := newWorker(f, func(o *worker.Options) {
+		o.MaxConcurrentRuns = 7
+		o.OnRegistered = func(r *pb.Registered) { registered <- r }
+	})
 	must(t, worker.Register(w, "order", 2, func(ctx *worker.Context, o order) (receipt, error) { return receipt{}, nil },
 		worker.WithMode(worker.OwnerOnly), worker.KeepLastPerKey(3)))
 	must(t, w.RegisterWorkflow("raw", 1, func(ctx *worker.Context, in []byte) ([]byte, error) { return in, nil }))
@@ -67,6 +71,14 @@ func TestRegisterMessage(t *testing.T) {
 	}
 	if ty := types[1]; ty.GetName() != "raw" || ty.GetVersion() != 1 || ty.GetMode() != pb.ExecutionMode_HOT_STANDBY || ty.GetKeepLastPerKey() != 0 {
 		t.Fatalf("type 1 = %v", ty)
+	}
+	select {
+	case r := <-registered:
+		if r.GetNodeId() != 1 || r.GetClusterId() != "test" {
+			t.Fatalf("OnRegistered got %v", r)
+		}
+	case <-time.After(wait):
+		t.Fatal("OnRegistered was not called")
 	}
 }
 
