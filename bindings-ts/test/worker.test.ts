@@ -581,7 +581,9 @@ describe("connection", () => {
     start((w) => w.workflow("order", 1, async () => 1));
     const s = await node.accept({ heartbeat_interval_ms: 20, heartbeat_timeout_ms: 5000 });
     for (let i = 0; i < 3; i++) {
+      const deadline = Date.now() + 5000;
       while (s.all.filter((m) => m.kind === "heartbeat").length <= i) {
+        assert.ok(Date.now() < deadline, `heartbeat ${i + 1} did not come`);
         await new Promise((r) => setTimeout(r, 10));
       }
       s.send({ ack: { run: 0 } });
