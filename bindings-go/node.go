@@ -35,6 +35,9 @@ type Config struct {
 	// APIAddress makes the node serve the gRPC client API at "host:port" ("127.0.0.1:0" for
 	// any free port; see Node.APIAddress).
 	APIAddress string
+	// WorkerAddress makes the node serve worker processes (worker.proto) at "host:port"; keep
+	// it on loopback.
+	WorkerAddress string
 	// Join lists API addresses of a running cluster to join.
 	Join []string
 	// DataDir keeps the node's identity, Raft log and state on disk; empty: in memory.
@@ -104,7 +107,7 @@ func (c Config) MarshalJSON() ([]byte, error) {
 		m["members"] = members
 	}
 	text := map[string]string{"raft_address": c.RaftAddress, "api_address": c.APIAddress,
-		"data_dir": c.DataDir, "cluster_id": c.ClusterID}
+		"worker_address": c.WorkerAddress, "data_dir": c.DataDir, "cluster_id": c.ClusterID}
 	for k, v := range text {
 		if v != "" {
 			m[k] = v

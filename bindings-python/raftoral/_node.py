@@ -184,6 +184,7 @@ class Node:
         members: Mapping[int, str] | Mapping[str, str] | None = None,
         raft_address: str | None = None,
         api_address: str | None = None,
+        worker_address: str | None = None,
         join: Sequence[str] | None = None,
         data_dir: str | os.PathLike[str] | None = None,
         cluster_id: str | None = None,
@@ -224,6 +225,8 @@ class Node:
             config["raft_address"] = _str(raft_address, "raft_address")
         if api_address is not None:
             config["api_address"] = _str(api_address, "api_address")
+        if worker_address is not None:
+            config["worker_address"] = _str(worker_address, "worker_address")
         if join is not None:
             if isinstance(join, str) or not isinstance(join, Sequence):
                 raise TypeError("join must be a sequence of API addresses")

@@ -277,6 +277,8 @@ RAFTORAL_API raftoral_status_t raftoral_shutdown(raftoral_error_t **error_out);
  *  - "members" (object: node id -> Raft "host:port"): the bootstrap members, this node included.
  *  - "raft_address" ("host:port"): this node's Raft address when it is not in "members".
  *  - "api_address" ("host:port", port 0: any free one): serve the gRPC client API there.
+ *  - "worker_address" ("host:port", port 0: any free one): serve worker processes there
+ *    (worker.proto: workflow types run beside the node in any language); keep it on loopback.
  *  - "join" (array of "host:port"): API addresses of a running cluster to join.
  *  - "data_dir" (string; absent or null: in memory): the node's identity, Raft log and state.
  *  - "cluster_id" (string, default "raftoral"): the cluster's name.

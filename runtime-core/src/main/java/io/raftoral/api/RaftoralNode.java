@@ -89,7 +89,11 @@ public final class RaftoralNode implements AutoCloseable {
     Objects.requireNonNull(resultType, "resultType");
     WorkflowType t = new WorkflowType(type, version);
     WorkflowDefinition<?, ?> definition = registry.find(t);
-    Class<?> inputType = definition != null ? definition.inputType() : (input == null ? Object.class : input.getClass());
+    // The definition's input type when the input is one (a workflow over raw bytes, e.g. run by a
+    // worker or a C callback, still takes a JSON-encoded value); else the value's own class, and the
+    // leader's admission checks that the bytes decode as the definition's input.
+    Class<?> inputType = definition != null && (input == null || definition.inputType().isInstance(input))
+        ? definition.inputType() : (input == null ? Object.class : input.getClass());
     byte[] bytes = payloads.encode("input of workflow " + t, input, inputType);
     NodeRuntime.Started started = node.runtime().start(t, bytes, workflowId);
     return new Handle<>(started.workflowId(), started.executionGroup(), resultType);
@@ -257,6 +261,11 @@ public final class RaftoralNode implements AutoCloseable {
   /** The address the client API is served on, or null when this node serves none. */
   public String apiAddress() {
     return node.apiAddress();
+  }
+
+  /** The address workers connect to (the bound one), or null when this node serves none. */
+  public String workerAddress() {
+    return node.workerAddress();
   }
 
   /**
@@ -428,6 +437,16 @@ public final class RaftoralNode implements AutoCloseable {
      */
     public Builder apiAddress(String hostPort) {
       options.apiAddress(hostPort);
+      return this;
+    }
+
+    /**
+     * Serve the worker protocol ({@code worker.proto}) on this host:port (port 0 picks a free
+     * one): worker processes in any language connect there and run workflow types beside this
+     * node. Keep it on loopback. Without it the node serves no workers.
+     */
+    public Builder workerAddress(String hostPort) {
+      options.workerAddress(hostPort);
       return this;
     }
 

@@ -48,6 +48,11 @@ final class NodeCommand implements Callable<Integer>, HasOutput {
       description = "Where this node serves the client API (gRPC).")
   String apiAddress;
 
+  @Option(names = {"--worker-address", "--worker-listen"}, paramLabel = "HOST:PORT", description = "Serve worker "
+      + "processes here (the worker protocol, worker.proto): they run workflow types beside this node in any language. "
+      + "Keep it on loopback. Default: no workers.")
+  String workerAddress;
+
   @Option(names = "--data-dir", paramLabel = "DIR", description = {
       "Keep the node's identity, Raft log and state here. Default: raftoral_data/node-<id> with --bootstrap,",
       "raftoral_data/node-<host>-<port> of --raft-address with --join (the cluster assigns the id)."})
@@ -195,8 +200,12 @@ final class NodeCommand implements Callable<Integer>, HasOutput {
     String api = node.apiAddress() != null ? node.apiAddress() : apiAddress; // the bound one
     var json = Printer.JSON.createObjectNode().put("event", "serving").put("nodeId", node.nodeId())
         .put("apiAddress", api).put("raftAddress", raftAddress);
+    if (node.workerAddress() != null) {
+      json.put("workerAddress", node.workerAddress());
+    }
     new Printer(spec.commandLine().getOut(), output()).print(json,
-        "node " + node.nodeId() + " serving api " + api + " raft " + raftAddress);
+        "node " + node.nodeId() + " serving api " + api + " raft " + raftAddress
+            + (node.workerAddress() != null ? " workers " + node.workerAddress() : ""));
 
     // Until a signal runs the hook and the JVM exits, or the node stops itself (then say why).
     try {
@@ -212,6 +221,9 @@ final class NodeCommand implements Callable<Integer>, HasOutput {
   void validate() {
     checkAddress("--raft-address", raftAddress);
     checkAddress("--api-address", apiAddress);
+    if (workerAddress != null) {
+      checkAddress("--worker-address", workerAddress);
+    }
     if (mode.seeds != null) {
       if (nodeId != null) {
         throw usage("--node-id is only for --bootstrap; a joining node gets its id from the cluster");
@@ -262,6 +274,7 @@ final class NodeCommand implements Callable<Integer>, HasOutput {
     RaftoralNode.Builder b = RaftoralNode.builder()
         .raftAddress(raftAddress)
         .apiAddress(apiAddress)
+        .workerAddress(workerAddress)
         .clusterId(clusterId)
         .electionTimeout(electionTimeout)
         .rejoinAfterRemoval(rejoinAfterRemoval != null ? rejoinAfterRemoval : !noRejoin);

@@ -30,6 +30,7 @@ import java.util.Objects;
  * @param members the bootstrap members, node id to Raft host:port (empty: this node alone)
  * @param raftAddress this node's Raft host:port, or null (then its entry in {@code members})
  * @param apiAddress where the client API is served, or null (none)
+ * @param workerAddress where workers connect (the worker protocol), or null (none)
  * @param join API addresses of a running cluster to join (empty: bootstrap or restart)
  * @param dataDir where the node keeps its files, or null (in memory: nothing survives)
  */
@@ -38,6 +39,7 @@ public record NodeOptions(
     Map<Long, String> members,
     String raftAddress,
     String apiAddress,
+    String workerAddress,
     List<String> join,
     Path dataDir,
     String clusterId,
@@ -124,6 +126,8 @@ public record NodeOptions(
           "Where this node's Raft server listens; peers reach it there."),
       new Option("apiAddress", Kind.ADDRESS, "", "none (embedding only)", "host:port (port 0: any free port)",
           "Where this node serves the client API (gRPC, with grpc.health.v1)."),
+      new Option("workerAddress", Kind.ADDRESS, "", "none (no workers)", "host:port (port 0: any free port)",
+          "Where worker processes connect to run workflow types beside this node (worker.proto); the CLI also accepts --worker-listen. Keep it on loopback: a worker is trusted with the workflows it runs."),
       new Option("join", Kind.ADDRESSES, "", "none (bootstrap)", "host:port, ...",
           "API addresses of a running cluster to join instead of bootstrapping one; ignored on a restart."),
       new Option("dataDir", Kind.PATH, "", "none (in memory: nothing survives the node)", "a directory",
@@ -170,7 +174,7 @@ public record NodeOptions(
 
   /** The defaults: a one-node cluster in memory that serves no API (a Raft address is still needed). */
   public static NodeOptions defaults() {
-    return new NodeOptions(0, Map.of(), null, null, List.of(), null, "raftoral", 1, Duration.ofMillis(1000),
+    return new NodeOptions(0, Map.of(), null, null, null, List.of(), null, "raftoral", 1, Duration.ofMillis(1000),
         Duration.ofSeconds(30), 2, Duration.ofNanos(200_000), 3, 3, 3, 5, DEFAULT_NODE_FAILURE_TIMEOUT, true, Duration.ofDays(7),
         DEFAULT_SNAPSHOT_THRESHOLD, 4 * 1024 * 1024, DEFAULT_SNAPSHOT_TRANSFER_RATE,
         DEFAULT_SNAPSHOT_CHUNK_BYTES);
@@ -228,6 +232,9 @@ public record NodeOptions(
     }
     if (apiAddress != null && !isHostPort(apiAddress)) {
       return problem("apiAddress", "must be host:port", "'" + apiAddress + "'");
+    }
+    if (workerAddress != null && !isHostPort(workerAddress)) {
+      return problem("workerAddress", "must be host:port", "'" + workerAddress + "'");
     }
     if (join.stream().anyMatch(a -> !isHostPort(a))) {
       return problem("join", "must be host:port addresses", join);
@@ -352,6 +359,7 @@ public record NodeOptions(
     private int payloadLimitBytes;
     private long snapshotTransferRate;
     private int snapshotChunkBytes;
+    private String workerAddress;
 
     private Builder(NodeOptions o) {
       nodeId = o.nodeId;
@@ -377,6 +385,7 @@ public record NodeOptions(
       payloadLimitBytes = o.payloadLimitBytes;
       snapshotTransferRate = o.snapshotTransferRate;
       snapshotChunkBytes = o.snapshotChunkBytes;
+      workerAddress = o.workerAddress;
     }
 
     public Builder nodeId(long v) {
@@ -396,6 +405,11 @@ public record NodeOptions(
 
     public Builder apiAddress(String v) {
       apiAddress = v;
+      return this;
+    }
+
+    public Builder workerAddress(String v) {
+      workerAddress = v;
       return this;
     }
 
@@ -496,7 +510,7 @@ public record NodeOptions(
 
     /** The options as set so far, not validated. */
     public NodeOptions current() {
-      return new NodeOptions(nodeId, members, raftAddress, apiAddress, join, dataDir, clusterId, executionGroups,
+      return new NodeOptions(nodeId, members, raftAddress, apiAddress, workerAddress, join, dataDir, clusterId, executionGroups,
           electionTimeout, requestTimeout, maxInFlightEntries, batchLinger, maxVoters, minGroupSize, targetGroupSize, maxGroupSize, nodeFailureTimeout,
           rejoinAfterRemoval, retention, snapshotThreshold, payloadLimitBytes, snapshotTransferRate, snapshotChunkBytes);
     }

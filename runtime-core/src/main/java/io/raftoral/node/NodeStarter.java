@@ -9,6 +9,9 @@ import io.raftoral.workflow.WorkflowRegistry;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Supplier;
+import io.raftoral.worker.WorkerHost;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -56,6 +59,9 @@ public final class NodeStarter {
     if (o.apiAddress() != null) {
       PortProbe.ensureBindable("api", o.apiAddress());
     }
+    if (o.workerAddress() != null) {
+      PortProbe.ensureBindable("worker", o.workerAddress());
+    }
     NodeHome home = NodeHome.of(o.dataDir());
     DataDirectoryLock lock = null;
     NodeIdentity identity = null;
@@ -98,6 +104,24 @@ public final class NodeStarter {
         throw new RaftoralException("node " + id + ": cannot serve the api on " + o.apiAddress() + ": " + e.getMessage(), e);
       }
     }
-    return RunningNode.watch(launch, runtime, api, lock, plan.entry() == NodeRuntime.Entry.RECOVER);
+    if (api != null) {
+      opened.add(api);
+    }
+    // The node's runtime is replaced on restarts and rejoins; the worker host asks for the current one.
+    AtomicReference<RunningNode> running = new AtomicReference<>();
+    WorkerHost workers = null;
+    if (o.workerAddress() != null) {
+      NodeRuntime first = runtime;
+      Supplier<NodeRuntime> current = () -> running.get() != null ? running.get().runtime() : first;
+      try {
+        workers = WorkerHost.start(o.workerAddress(), new WorkerHost.Node(() -> current.get().nodeId(), o.clusterId(),
+            registry, o.payloadLimitBytes(), () -> current.get().startMissingRuns()));
+      } catch (IOException e) {
+        throw new RaftoralException("node " + id + ": cannot serve workers on " + o.workerAddress() + ": " + e.getMessage(), e);
+      }
+    }
+    RunningNode node = RunningNode.watch(launch, runtime, api, workers, lock, plan.entry() == NodeRuntime.Entry.RECOVER);
+    running.set(node);
+    return node;
   }
 }

@@ -3,6 +3,7 @@ package io.raftoral.node;
 import io.raftoral.common.Errors;
 import io.raftoral.common.RaftoralException;
 import io.raftoral.runtime.NodeRuntime;
+import io.raftoral.worker.WorkerHost;
 import io.raftoral.runtime.Payloads;
 import io.raftoral.workflow.WorkflowRegistry;
 import java.io.IOException;
@@ -33,6 +34,7 @@ public final class RunningNode implements AutoCloseable {
 
   private final Launch launch;
   private final ApiServer api;
+  private final WorkerHost workers;
   private final DataDirectoryLock lock;
   private final CompletableFuture<Void> stopped = new CompletableFuture<>();
   private final Object lifecycle = new Object();
@@ -45,16 +47,18 @@ public final class RunningNode implements AutoCloseable {
   // Why the node stopped itself (it was removed, or its fault persists); null for a plain close.
   private volatile RaftoralException failure;
 
-  private RunningNode(Launch launch, NodeRuntime runtime, ApiServer api, DataDirectoryLock lock) {
+  private RunningNode(Launch launch, NodeRuntime runtime, ApiServer api, WorkerHost workers, DataDirectoryLock lock) {
     this.launch = launch;
     this.runtime = runtime;
     this.api = api;
+    this.workers = workers;
     this.lock = lock;
   }
 
   /** Takes over {@code runtime} (started) and watches it; {@code restarted} for a node that recovered. */
-  static RunningNode watch(Launch launch, NodeRuntime runtime, ApiServer api, DataDirectoryLock lock, boolean restarted) {
-    RunningNode node = new RunningNode(launch, runtime, api, lock);
+  static RunningNode watch(Launch launch, NodeRuntime runtime, ApiServer api, WorkerHost workers, DataDirectoryLock lock,
+      boolean restarted) {
+    RunningNode node = new RunningNode(launch, runtime, api, workers, lock);
     node.watch(runtime, restarted);
     return node;
   }
@@ -70,6 +74,11 @@ public final class RunningNode implements AutoCloseable {
 
   public Payloads payloads() {
     return launch.payloads();
+  }
+
+  /** The address workers connect to, or null when this node serves none. */
+  public String workerAddress() {
+    return workers == null ? null : workers.address();
   }
 
   /** The address the client API is served on, or null when this node serves none. */
@@ -104,6 +113,10 @@ public final class RunningNode implements AutoCloseable {
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     } finally {
+      // After the runtime: runs waiting for a worker then see the node stopping, not their host gone.
+      if (workers != null) {
+        workers.close();
+      }
       if (lock != null) {
         lock.close();
       }

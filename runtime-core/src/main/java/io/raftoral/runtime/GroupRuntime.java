@@ -350,6 +350,18 @@ final class GroupRuntime implements WorkflowStateMachine.Listener, WorkflowRun.H
     }
   }
 
+  /**
+   * Starts the local runs this node should have and lacks: after types were registered late (a
+   * worker connected), workflows of those types that were already RUNNING here get their runs.
+   */
+  void startMissingRuns() {
+    for (WorkflowEntry w : state().workflows()) {
+      if (w.isRunning()) {
+        maybeStartRun(w.workflowId());
+      }
+    }
+  }
+
   /** Starts a local run of a RUNNING workflow unless one exists or this node should not run it. */
   void maybeStartRun(String workflowId) {
     if (closed || state().sealed()) {

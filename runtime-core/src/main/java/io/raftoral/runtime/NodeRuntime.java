@@ -336,6 +336,15 @@ public final class NodeRuntime implements AutoCloseable {
   }
 
   /**
+   * Starts the runs of RUNNING workflows whose type was not registered here when they were
+   * applied or loaded; call after registering types late (the worker host does, when a worker
+   * registers a type). Runs that exist are left alone.
+   */
+  public void startMissingRuns() {
+    hosting.runtimes().forEach(GroupRuntime::startMissingRuns);
+  }
+
+  /**
    * What the facade does once a fault has cleared: restart the node on its data directory (a Raft
    * log that failed one write stays failed until its server is restarted). Without one, the node
    * only allows itself to lead again.

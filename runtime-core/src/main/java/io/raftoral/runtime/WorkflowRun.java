@@ -15,6 +15,7 @@ import io.raftoral.state.WorkflowEntry;
 import io.raftoral.state.WorkflowState;
 import io.raftoral.workflow.ExecutionMode;
 import io.raftoral.workflow.ForeignException;
+import io.raftoral.workflow.RunControl;
 import io.raftoral.workflow.ThrowingSupplier;
 import io.raftoral.workflow.WorkflowContext;
 import io.raftoral.workflow.WorkflowDefinition;
@@ -55,7 +56,7 @@ import java.util.concurrent.locks.ReentrantLock;
  * time, in the order they take {@link #calls}), so the n-th write of a key is the n-th call
  * that got the lock.
  */
-final class WorkflowRun implements WorkflowContext, Runnable {
+final class WorkflowRun implements WorkflowContext, RunControl, Runnable {
   // A wait is bounded so that a lost wake-up costs at most this long.
   private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(WorkflowRun.class);
   private static final long MAX_WAIT_NANOS = TimeUnit.MILLISECONDS.toNanos(200);
@@ -562,7 +563,8 @@ final class WorkflowRun implements WorkflowContext, Runnable {
   }
 
   /** Throws when the run must stop: terminated, ended elsewhere, not ours, or node closing. */
-  private void checkStillWanted() {
+  @Override
+  public void checkStillWanted() {
     WorkflowStatusCode status = entry.status();
     if (status == WorkflowStatusCode.TERMINATED) {
       throw new Errors.WorkflowTerminatedException(workflowId(), entry.toRecord().getTerminationReason());

@@ -18,6 +18,7 @@ import org.junit.jupiter.api.Test;
  *
  * <pre>
  * cli -> api -> node -> runtime -> raft -> state -> storage      (config, workflow: the bottom)
+ *                    -> worker (the worker protocol's server: uses workflow only)
  * </pre>
  *
  * A layer may use any layer below it, not only the next one. Only this module's own classes are
@@ -45,6 +46,7 @@ class PackageStructureTest {
         .layer("api").definedBy("io.raftoral.api..")
         .layer("node").definedBy("io.raftoral.node..")
         .layer("runtime").definedBy("io.raftoral.runtime..")
+        .layer("worker").definedBy("io.raftoral.worker..")
         .layer("raft").definedBy("io.raftoral.raft..")
         .layer("state").definedBy("io.raftoral.state..")
         .layer("storage").definedBy("io.raftoral.storage..")
@@ -54,9 +56,19 @@ class PackageStructureTest {
         .whereLayer("api").mayOnlyBeAccessedByLayers("cli")
         .whereLayer("node").mayOnlyBeAccessedByLayers("cli", "api")
         .whereLayer("runtime").mayOnlyBeAccessedByLayers("cli", "api", "node")
+        .whereLayer("worker").mayOnlyBeAccessedByLayers("cli", "api", "node")
         .whereLayer("raft").mayOnlyBeAccessedByLayers("cli", "api", "node", "runtime")
         .whereLayer("state").mayOnlyBeAccessedByLayers("cli", "api", "node", "runtime", "raft")
         .whereLayer("storage").mayOnlyBeAccessedByLayers("cli", "api", "node", "runtime", "raft", "state")
+        .check(classes);
+  }
+
+  /** The worker host knows workflows, not how the node runs them: it reaches the runtime only through its node's hooks. */
+  @Test
+  void theWorkerHostUsesOnlyTheWorkflowPackage() {
+    noClasses().that().resideInAPackage("io.raftoral.worker..")
+        .should().dependOnClassesThat().resideInAnyPackage("io.raftoral.cli..", "io.raftoral.api..", "io.raftoral.node..",
+            "io.raftoral.runtime..", "io.raftoral.raft..", "io.raftoral.state..", "io.raftoral.storage..", "io.raftoral.config..")
         .check(classes);
   }
 
