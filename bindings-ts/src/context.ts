@@ -109,6 +109,7 @@ export class RunState {
   readonly #send: (msg: WorkerMessage) => void;
   readonly #log: Logger;
   readonly #maxInFlight: number;
+  readonly #maxValueBytes: number;
   readonly #history = new Map<string, Buffer>();
   readonly #nextSeq = new Map<string, number>();
   readonly #pending = new Map<string, PendingCall>();
@@ -118,12 +119,14 @@ export class RunState {
   #cancelled?: RunCancelledError;
   #terminated = false;
 
-  constructor(exec: Execute, send: (msg: WorkerMessage) => void, maxCallsInFlight: number, log: Logger) {
+  constructor(exec: Execute, send: (msg: WorkerMessage) => void, maxCallsInFlight: number, maxValueBytes: number,
+    log: Logger) {
     this.id = exec.run;
     this.#exec = exec;
     this.#send = send;
     this.#log = log;
     this.#maxInFlight = Math.max(1, maxCallsInFlight);
+    this.#maxValueBytes = maxValueBytes;
     for (const h of exec.history ?? []) {
       this.#history.set(slot(h.key, Number(h.seq)), h.value);
     }
@@ -202,7 +205,7 @@ export class RunState {
       let value: Buffer;
       try {
         const result = await fn();
-        value = encodeJson(result, `the result of compute step ${key}#${seq}`);
+        value = encodeJson(result, `the result of compute step ${key}#${seq}`, this.#maxValueBytes);
       } catch (error) {
         call.computeError = { error };
         finish({ compute_result: { run: this.id, key, seq, error: failureOf(error) } });
@@ -279,7 +282,7 @@ export class RunState {
         "ctx.checkpoint called from inside a compute function; call it from the workflow function");
     }
     // Encoded before the call takes a seq: a value that cannot be sent uses no position.
-    const bytes = encodeJson(value, `the value of checkpoint ${String(key)}`);
+    const bytes = encodeJson(value, `the value of checkpoint ${String(key)}`, this.#maxValueBytes);
     const { seq, replayed } = this.#begin("checkpoint", key);
     if (replayed !== undefined) {
       return decodeJson<T>(replayed, `the replayed value of ${key}#${seq}`);

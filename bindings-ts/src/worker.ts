@@ -264,7 +264,8 @@ class Session {
   }
 
   #start(exec: Execute): void {
-    const run = new RunState(exec, (m) => this.#write(m), this.#registered!.max_calls_in_flight || 1, this.#log);
+    const limits = this.#registered!;
+    const run = new RunState(exec, (m) => this.#write(m), limits.max_calls_in_flight || 1, limits.max_value_bytes, this.#log);
     this.#runs.set(exec.run, run);
     const def = this.#worker.definition(exec.type, exec.version);
     this.#log.debug(`run ${exec.run}: ${exec.type} v${exec.version} ${exec.workflow_id}`
@@ -282,7 +283,8 @@ class Session {
         let bytes: Buffer;
         try {
           // A function that returns nothing has the result null.
-          bytes = encodeJson(result === undefined ? null : result, `the result of workflow ${exec.workflow_id}`);
+          bytes = encodeJson(result === undefined ? null : result, `the result of workflow ${exec.workflow_id}`,
+            limits.max_value_bytes);
         } catch (error) {
           this.#end(run, { error: failure(error) });
           return;
@@ -430,7 +432,13 @@ export class Worker {
     let done!: () => void;
     this.#runDone = new Promise((resolve) => (done = resolve));
     const Client = workerServiceClient();
-    this.#client = new Client(this.target, this.#options.credentials ?? grpc.credentials.createInsecure());
+    this.#client = new Client(this.target, this.#options.credentials ?? grpc.credentials.createInsecure(), {
+      // The node bounds what it sends (a value up to its payload limit, 4 MiB by default, plus the
+      // envelope; an Execute's history up to 4 MiB): gRPC's default 4 MiB receive limit would end
+      // the stream on such a message, again after every reconnect.
+      "grpc.max_receive_message_length": -1,
+      "grpc.max_send_message_length": -1,
+    });
     const initial = this.#options.reconnect?.initialMs ?? 100;
     const maxDelay = this.#options.reconnect?.maxMs ?? 5000;
     let delay = initial;

@@ -150,6 +150,26 @@ describe("against a real node", () => {
     assert.equal(failed.errorMessage, "out of range");
   });
 
+  test("values at the node's payload limit: the largest is committed and read back, one byte more is refused locally", { skip }, async () => {
+    const w = worker((w) => w.workflow("ts_big", 1, async (ctx) => {
+      const limit = w.registered!.max_value_bytes;
+      let over = "";
+      try {
+        await ctx.checkpoint("v", "x".repeat(limit - 1)); // + 2 quotes: one byte over
+      } catch (e) {
+        over = (e as RaftoralError).code;
+      }
+      const at = await ctx.checkpoint("v", "y".repeat(limit - 2));
+      return { over, length: at.length, limit };
+    }));
+    void w;
+    const info = await cli("start", "ts_big", "--version", "1", "--input", "null", "--wait", "--timeout", "60s", "--api", api);
+    assert.equal(info.status, "COMPLETED", JSON.stringify(info).slice(0, 500));
+    const r = info.result as { over: string; length: number; limit: number };
+    assert.equal(r.over, "ERR_PAYLOAD_TOO_LARGE");
+    assert.equal(r.length, r.limit - 2);
+  });
+
   test("a worker killed in the middle of a compute step: another worker finishes the run, the committed step does not run again", { skip }, async () => {
     const log = path.join(dataDir, "steps.log");
     fs.writeFileSync(log, "");

@@ -476,6 +476,57 @@ describe("values that JSON cannot carry", () => {
   });
 });
 
+describe("values over the node's max_value_bytes", () => {
+  // Sent, such a value could exceed the node's gRPC message limit and end the stream, and the
+  // re-executed run would send it again: the library refuses it before sending.
+  test("a checkpoint value over the limit raises ERR_PAYLOAD_TOO_LARGE and sends nothing (the seq stays free)", async () => {
+    start((w) => w.workflow("order", 1, async (ctx) => {
+      let code = "";
+      try {
+        await ctx.checkpoint("v", "x".repeat(200));
+      } catch (e) {
+        code = (e as RaftoralError).code;
+      }
+      return [code, await ctx.checkpoint("v", "small")];
+    }));
+    const s = await node.accept({ max_value_bytes: 100 });
+    s.send(execute(1, "order", null));
+    const m = await s.recv();
+    assert.deepEqual([m.checkpoint!.key, String(m.checkpoint!.seq), dj(m.checkpoint!.value)], ["v", "0", "small"]);
+    s.send({ checkpoint_committed: { run: 1, key: "v", seq: 0, value: j("small") } });
+    assert.deepEqual(await expectResult(s, 1), ["ERR_PAYLOAD_TOO_LARGE", "small"]);
+  });
+
+  test("a compute result over the limit is sent as the step's error and re-raised as ERR_PAYLOAD_TOO_LARGE", async () => {
+    start((w) => w.workflow("order", 1, async (ctx) => {
+      try {
+        await ctx.checkpointCompute("c", () => "y".repeat(200));
+        return "no error";
+      } catch (e) {
+        return (e as RaftoralError).code;
+      }
+    }));
+    const s = await node.accept({ max_value_bytes: 100 });
+    s.send(execute(1, "order", null));
+    await s.recv();
+    s.send({ run_compute: { run: 1, key: "c", seq: 0 } });
+    const r = await s.recv();
+    assert.equal(r.compute_result!.error?.type, "RaftoralError");
+    assert.match(r.compute_result!.error!.message, /100/);
+    s.send({ call_failed: { run: 1, key: "c", seq: 0, code: "ERR_WORKFLOW_FAILED", message: "m", failure: r.compute_result!.error } });
+    assert.equal(await expectResult(s, 1), "ERR_PAYLOAD_TOO_LARGE");
+  });
+
+  test("a workflow result over the limit fails the workflow with a RaftoralError", async () => {
+    start((w) => w.workflow("order", 1, async () => "z".repeat(200)));
+    const s = await node.accept({ max_value_bytes: 100 });
+    s.send(execute(1, "order", null));
+    const m = await s.recv();
+    assert.equal(m.workflow_result!.error?.type, "RaftoralError");
+    assert.match(m.workflow_result!.error!.message, /ERR_PAYLOAD_TOO_LARGE|above the limit/);
+  });
+});
+
 describe("concurrency", () => {
   test("concurrent ctx calls of one run are numbered in call order and sent up to max_calls_in_flight", async () => {
     const computed: string[] = [];
@@ -673,6 +724,17 @@ describe("connection", () => {
     await runs[runs.length - 1];
     await s.closed;
     assert.equal(s.open, false);
+  });
+
+  test("a node message over gRPC's default 4 MiB receive limit is read (a value at the node's 4 MiB payload limit)", async () => {
+    const big = "x".repeat(4 << 20);
+    start((w) => w.workflow("big", 1, async (ctx) => (await ctx.checkpoint("v", "small")).length));
+    const s = await node.accept({ max_value_bytes: 5 << 20 });
+    s.send(execute(1, "big", null));
+    await s.recv();
+    s.send({ checkpoint_committed: { run: 1, key: "v", seq: 0, value: j(big) } });
+    assert.equal(await expectResult(s, 1), big.length);
+    assert.ok(s.open, "the stream was kept");
   });
 
   test("messages for runs the worker does not hold are ignored", async () => {
