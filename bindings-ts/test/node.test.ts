@@ -9,7 +9,7 @@ import * as fs from "node:fs";
 import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
-import { Worker, RaftoralError, type WorkflowContext } from "../src/index";
+import { Worker, RaftoralError, RegistrationError, RunCancelledError, type WorkflowContext } from "../src/index";
 
 const ROOT = path.resolve(__dirname, "..", "..", "..");
 const CLI = path.join(ROOT, "raftoral");
@@ -28,6 +28,12 @@ function whyNot(): string | undefined {
 }
 
 const skip = whyNot();
+
+function deferredSignal(): { promise: Promise<void>; resolve: () => void } {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => (resolve = r));
+  return { promise, resolve };
+}
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -168,6 +174,46 @@ describe("against a real node", () => {
     const r = info.result as { over: string; length: number; limit: number };
     assert.equal(r.over, "ERR_PAYLOAD_TOO_LARGE");
     assert.equal(r.length, r.limit - 2);
+  });
+
+  test("a type the node runs embedded is refused: run() rejects with RegistrationError", { skip }, async () => {
+    const w = new Worker({ target: workers, workerId: "ts-conflict" });
+    w.workflow("order", 1, async () => 1); // the examples' embedded order v1
+    await assert.rejects(w.run(), (e: unknown) => e instanceof RegistrationError && e.code === "ERR_ALREADY_REGISTERED"
+      && /embedded/.test(e.message));
+  });
+
+  test("a client's terminate cancels the run: ctx.signal aborts, the next call raises TERMINATED, nothing more is sent", { skip }, async () => {
+    const seen: Array<{ name: string; reason: string; terminated: boolean }> = [];
+    const waiting = deferredSignal();
+    worker((w) => w.workflow("ts_wait", 1, async (ctx) => {
+      await ctx.checkpoint("before", 1);
+      // Waits for the cancel in a plain await (no ctx call is waiting): the signal wakes it.
+      await new Promise<void>((resolve) => {
+        ctx.signal.addEventListener("abort", () => resolve());
+        waiting.resolve();
+      });
+      try {
+        await ctx.checkpoint("after", 2);
+      } catch (e) {
+        seen.push({ name: (e as Error).name, reason: (e as RunCancelledError).reason, terminated: ctx.isTerminated() });
+        throw e;
+      }
+      return "not cancelled";
+    }));
+    await cli("start", "ts_wait", "--version", "1", "--input", "null", "--id", "ts-wait-1", "--api", api);
+    await waiting.promise;
+    const info = await cli("terminate", "ts-wait-1", "--reason", "test", "--api", api);
+    assert.equal(info.status, "TERMINATED", JSON.stringify(info));
+    const deadline = Date.now() + 60000;
+    while (seen.length === 0) {
+      assert.ok(Date.now() < deadline, "the run was never cancelled");
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.deepEqual(seen, [{ name: "RunCancelledError", reason: "TERMINATED", terminated: true }]);
+    const after = await cli("describe", "ts-wait-1", "--api", api);
+    assert.equal(after.status, "TERMINATED");
+    assert.equal(after.checkpointCount, 1, JSON.stringify(after));
   });
 
   test("a worker killed in the middle of a compute step: another worker finishes the run, the committed step does not run again", { skip }, async () => {
