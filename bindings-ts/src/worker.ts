@@ -115,7 +115,13 @@ class Session {
     if (this.#finished) {
       return;
     }
-    this.#call.write(msg);
+    try {
+      this.#call.write(msg);
+    } catch (e) {
+      // The stream broke under the write (its end event may not have come yet): a lost stream.
+      this.#finish(e instanceof Error ? e : new Error(String(e)));
+      return;
+    }
     // A heartbeat is due only after heartbeat_interval_ms with nothing else sent.
     this.#heartbeat?.refresh();
   }
