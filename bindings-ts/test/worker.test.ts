@@ -393,6 +393,38 @@ describe("runs", () => {
     assert.deepEqual(s.all.filter((m) => m.kind === "compute_result"), []);
   });
 
+  test("var: get is local, set and update commit the next write of the key; concurrent updates are not lost", async () => {
+    start((w) => w.workflow("order", 1, async (ctx) => {
+      const v = await ctx.var("count", 0);
+      await Promise.all([v.update((n) => n + 1), v.update((n) => n + 10)]);
+      const set = await v.set(100);
+      return [v.key, v.get(), set];
+    }));
+    const s = await node.accept();
+    s.send(execute(1, "order", null));
+    const seen: Array<[string, unknown]> = [];
+    for (let i = 0; i < 4; i++) {
+      const m = await s.recv();
+      seen.push([`${m.checkpoint!.key}#${m.checkpoint!.seq}`, dj(m.checkpoint!.value)]);
+      s.send({ checkpoint_committed: { run: 1, key: "count", seq: m.checkpoint!.seq, value: m.checkpoint!.value } });
+    }
+    assert.deepEqual(seen, [["count#0", 0], ["count#1", 1], ["count#2", 11], ["count#3", 100]]);
+    assert.deepEqual(await expectResult(s, 1), ["count", 100, 100]);
+  });
+
+  test("an Execute of a type this worker lacks, or with an input that is not JSON, fails the run with a RaftoralError", async () => {
+    start((w) => w.workflow("order", 1, async () => 1));
+    const s = await node.accept();
+    s.send(execute(1, "order", null, { version: 9 }));
+    const a = await s.recv();
+    assert.equal(a.workflow_result!.error?.type, "RaftoralError");
+    assert.match(a.workflow_result!.error!.message, /no workflow order version 9/);
+    s.send(execute(2, "order", null, { input: Buffer.from("{not json") }));
+    const b = await s.recv();
+    assert.equal(b.workflow_result!.error?.type, "RaftoralError");
+    assert.match(b.workflow_result!.error!.message, /not valid JSON/);
+  });
+
   test("a ctx call from inside a compute function raises ERR_INVALID_ARGUMENT", async () => {
     start((w) => w.workflow("order", 1, async (ctx) => {
       try {
@@ -735,6 +767,26 @@ describe("connection", () => {
     s.send({ checkpoint_committed: { run: 1, key: "v", seq: 0, value: j(big) } });
     assert.equal(await expectResult(s, 1), big.length);
     assert.ok(s.open, "the stream was kept");
+  });
+
+  test("stop() while a run waits: the function gets RunCancelledError CONNECTION_LOST and nothing is sent", async () => {
+    const unwound = deferred<unknown>();
+    const w = start((w) => w.workflow("order", 1, async (ctx) => {
+      try {
+        return await ctx.checkpoint("a", 1);
+      } catch (e) {
+        unwound.resolve(e);
+        throw e;
+      }
+    }));
+    const s = await node.accept();
+    s.send(execute(1, "order", null));
+    await s.recv();
+    await w.stop();
+    const e = await unwound.promise;
+    assert.ok(e instanceof RunCancelledError && e.reason === "CONNECTION_LOST");
+    await s.closed;
+    assert.deepEqual(s.pending(), []);
   });
 
   test("messages for runs the worker does not hold are ignored", async () => {
