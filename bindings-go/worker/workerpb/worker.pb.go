@@ -41,6 +41,9 @@
 //
 // Values. Inputs, values and results are bytes; the worker libraries use UTF-8 JSON text, as the
 // embedded bindings do. A value over the node's payload limit is refused (ERR_PAYLOAD_TOO_LARGE).
+// A message of the node can carry a value at that limit (4 MiB by default) or an Execute history of
+// up to 4 MiB, plus its envelope: a worker raises its gRPC receive limit above gRPC's default of
+// 4 MiB (Registered.max_value_bytes + 1 MiB, or no limit), or it cannot read them.
 //
 // Flow control. The node sends at most max_concurrent_runs Execute at once (a run is the worker's
 // until it sends WorkflowResult or the node sends Cancel); every other message of the node answers
@@ -1039,8 +1042,9 @@ func (*NodeMessage_ProtocolError) isNodeMessage_Kind() {}
 
 // The node accepted the registration.
 type Registered struct {
-	state           protoimpl.MessageState `protogen:"open.v1"`
-	ProtocolVersion uint32                 `protobuf:"varint,1,opt,name=protocol_version,json=protocolVersion,proto3" json:"protocol_version,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// One of Register.protocol_versions; a worker that gets another treats it as a refusal.
+	ProtocolVersion uint32 `protobuf:"varint,1,opt,name=protocol_version,json=protocolVersion,proto3" json:"protocol_version,omitempty"`
 	// The node this worker serves, and its cluster.
 	NodeId    uint64 `protobuf:"varint,2,opt,name=node_id,json=nodeId,proto3" json:"node_id,omitempty"`
 	ClusterId string `protobuf:"bytes,3,opt,name=cluster_id,json=clusterId,proto3" json:"cluster_id,omitempty"`
@@ -1164,9 +1168,10 @@ type Execute struct {
 	// act on it (the node decides which calls propose and which wait).
 	IsOwner bool `protobuf:"varint,6,opt,name=is_owner,json=isOwner,proto3" json:"is_owner,omitempty"`
 	// The values this node's run of the workflow has already given out, in the order it gave them:
-	// empty for a fresh run; after a lost worker, everything up to where that worker got. The worker
+	// empty for a fresh run; after a lost worker, what that worker got, up to 4 MiB of it. The worker
 	// answers its function's calls at these positions itself, without asking the node, and asks for
-	// the first position past them.
+	// the positions past them as usual: the node answers those it gave out already beyond the 4 MiB
+	// with CheckpointCommitted at once, as it answers any committed position.
 	History       []*CheckpointValue `protobuf:"bytes,7,rep,name=history,proto3" json:"history,omitempty"`
 	Mode          ExecutionMode      `protobuf:"varint,8,opt,name=mode,proto3,enum=raftoral.worker.v1.ExecutionMode" json:"mode,omitempty"`
 	unknownFields protoimpl.UnknownFields
@@ -1453,7 +1458,9 @@ func (x *RunCompute) GetSeq() uint64 {
 }
 
 // The run must stop: the worker drops it (its function should unwind at its next call) and sends
-// nothing more for it; the node ignores what it sends for it meanwhile.
+// nothing more for it; the node ignores what it sends for it meanwhile. The node counts the run's
+// place among max_concurrent_runs free once it sends Cancel, so the next Execute may come while
+// the function still unwinds: a worker that cannot run it yet holds it until it can.
 type Cancel struct {
 	state  protoimpl.MessageState `protogen:"open.v1"`
 	Run    uint64                 `protobuf:"varint,1,opt,name=run,proto3" json:"run,omitempty"`
@@ -1563,8 +1570,10 @@ func (x *Ack) GetRun() uint64 {
 // The node refused one call of a run: the function's call raises this error (the
 // ErrorCode table of client_api.proto: ERR_INVALID_ARGUMENT for a bad key or a wrong seq;
 // ERR_PAYLOAD_TOO_LARGE; ERR_WORKFLOW_FAILED echoes a ComputeResult error with its type and
-// message). The position stays free. Calls of the run sent while a compute step runs wait until
-// its ComputeResult arrives (as an embedded run's calls from other threads wait).
+// message). The position stays free: the key's next write takes the same seq again, and writes of
+// the key the worker already sent past the refused one (pipelined) are refused as skipping ahead,
+// so a library numbers the key from the refused seq again. Calls of the run sent while a compute
+// step runs wait until its ComputeResult arrives (as an embedded run's calls from other threads wait).
 type CallFailed struct {
 	state   protoimpl.MessageState `protogen:"open.v1"`
 	Run     uint64                 `protobuf:"varint,1,opt,name=run,proto3" json:"run,omitempty"`
@@ -1650,9 +1659,10 @@ func (x *CallFailed) GetFailure() *Failure {
 	return nil
 }
 
-// A message that breaks the protocol and names no run the worker holds: a result or proposal for
-// an unknown or finished run, a second Register. The message is dropped. When `fatal`, the node
-// ends the stream right after this message.
+// A message that breaks the protocol: a result or proposal for an unknown or finished run (`run`
+// names it), a ComputeResult that answers no RunCompute of a run the worker holds, a second
+// Register, a message of no known kind (`run` 0). The message is dropped and the stream goes on;
+// when `fatal`, the node ends the stream right after this message.
 type ProtocolError struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Run           uint64                 `protobuf:"varint,1,opt,name=run,proto3" json:"run,omitempty"`

@@ -41,6 +41,9 @@
 //
 // Values. Inputs, values and results are bytes; the worker libraries use UTF-8 JSON text, as the
 // embedded bindings do. A value over the node's payload limit is refused (ERR_PAYLOAD_TOO_LARGE).
+// A message of the node can carry a value at that limit (4 MiB by default) or an Execute history of
+// up to 4 MiB, plus its envelope: a worker raises its gRPC receive limit above gRPC's default of
+// 4 MiB (Registered.max_value_bytes + 1 MiB, or no limit), or it cannot read them.
 //
 // Flow control. The node sends at most max_concurrent_runs Execute at once (a run is the worker's
 // until it sends WorkflowResult or the node sends Cancel); every other message of the node answers
