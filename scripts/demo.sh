@@ -4,7 +4,9 @@
 # nodes, then the main promise: a countdown keeps running when the node that runs it is killed
 # with SIGKILL, completes on a survivor, and the killed node restarts and takes its place back.
 # Every node is stopped with SIGTERM at the end, also when something fails or on Ctrl-C.
-# Ports: Raft 7001-7003, API 8001-8003. Data directories live in a temp dir removed at the end.
+# Then the order workflow in Python, Go and TypeScript worker processes, one of each beside every
+# node, one of them killed mid-workflow.
+# Ports: Raft 7001-7003, API 8001-8003, workers 9001-9003. Data directories live in a temp dir removed at the end.
 # Every wait below waits for a condition (bounded), never for a fixed time.
 set -euo pipefail
 
@@ -14,6 +16,7 @@ work="$(mktemp -d -t raftoral-demo-XXXXXX)"
 declare -A node_pid=()   # index -> pid of the node process while it runs
 declare -A node_mode=()  # index -> its mode arguments, to restart it the same way
 declare -A node_id=()    # index -> the node id it printed when it started serving
+worker_pids=()           # worker processes (Python, Go, TypeScript) beside the nodes
 # A node that is back within this time keeps its place; one down longer is removed from the
 # cluster. Long enough for the failover below to finish on a loaded machine.
 failure_timeout=120s
@@ -21,6 +24,10 @@ failure_timeout=120s
 stop_nodes() {
   local status=$?
   trap - EXIT INT TERM
+  if [ ${#worker_pids[@]} -gt 0 ]; then
+    kill -TERM "${worker_pids[@]}" 2>/dev/null || true
+    for pid in "${worker_pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  fi
   if [ ${#node_pid[@]} -gt 0 ]; then
     echo "== stopping the nodes (SIGTERM)"
     kill -TERM "${node_pid[@]}" 2>/dev/null || true
@@ -34,7 +41,7 @@ stop_nodes() {
     echo "demo interrupted" >&2
   elif [ "$status" -ne 0 ]; then
     echo "demo failed (exit $status); the last lines of each node's log:" >&2
-    for log in "$work"/node-*.log; do
+    for log in "$work"/node-*.log "$work"/worker-*.log; do
       [ -f "$log" ] && { echo "--- $log" >&2; tail -n 20 "$log" >&2; }
     done
   fi
@@ -55,7 +62,8 @@ start_node() { # index, mode args...
   node_mode[$i]="$*"
   # The file exists before the node starts, so that the wait below never reads a missing file.
   : >"$work/node-$i.out"
-  "$raftoral" node --raft-addr "127.0.0.1:700$i" --api-addr "$(api "$i")" --data-dir "$work/node-$i" \
+  "$raftoral" node --raft-addr "127.0.0.1:700$i" --api-addr "$(api "$i")" --worker-address "127.0.0.1:900$i" \
+    --data-dir "$work/node-$i" \
     --election-timeout 500ms --node-failure-timeout "$failure_timeout" "$@" \
     >>"$work/node-$i.out" 2>>"$work/node-$i.log" &
   local pid=$!
@@ -188,6 +196,31 @@ start_node "$victim" ${node_mode[$victim]}
 wait_until 120 "node $owner back in its groups" settled "$victim" 3
 echo "\$ raftoral cluster --api $(api "$victim")"
 "$raftoral" cluster --api "$(api "$victim")"
+
+echo
+echo "== workers: the order workflow in Python, Go and TypeScript, in worker processes beside every node"
+# Each registers its type (order-python, order-go, order-ts v1) with the node beside it; the nodes
+# keep the workflows' state and checkpoints, the workers only run the code.
+start_worker() { # name, command...
+  local name=$1; shift
+  "$@" >>"$work/worker-$name.log" 2>&1 &
+  worker_pids+=($!)
+}
+for i in 1 2 3; do
+  start_worker "python-$i" python3 "$root/examples/python/order_worker.py" --target "127.0.0.1:900$i"
+done
+order_of() { # language
+  echo "{\"orderId\":\"W-$1\",\"customer\":\"grace\",\"items\":[{\"sku\":\"cable\",\"quantity\":4,\"unitPriceCents\":799}]}"
+}
+for lang in python; do
+  wid="order-$lang-$$"
+  echo "\$ raftoral start order-$lang --version 1 --input '$(order_of "$lang")' --id $wid --api $(api 2)"
+  # Refused (not registered) until the worker beside the group's leader has registered: ask again.
+  wait_until 60 "a worker of order-$lang" "$raftoral" start "order-$lang" --version 1 --input "$(order_of "$lang")" \
+    --id "$wid" --api "$(api 2)" 2>/dev/null
+  echo "\$ raftoral result $wid --api $(api 3)"
+  "$raftoral" result "$wid" --timeout 60s --api "$(api 3)"
+done
 
 echo
 echo "== every workflow, listed on node $survivor"

@@ -101,6 +101,10 @@ public final class LoadGenerator implements Callable<Integer> {
           + "(default 0: not measured; 30 for the scaling table)")
   int idleSeconds;
 
+  @Option(names = "--workers", description = "processes mode, seq10: run seq10 through the worker protocol, a worker "
+      + "process of this language (go, python, ts: bench/workers/) beside every node, as the type seq10-worker")
+  String workers;
+
   @Option(names = "--keep-node-files", description = "processes mode: keep the node processes' logs (stdout, stderr) "
       + "and data directories after each row; the path is printed")
   boolean keepNodeFiles;
@@ -139,6 +143,11 @@ public final class LoadGenerator implements Callable<Integer> {
       throw new CommandLine.ParameterException(new CommandLine(this), "catchup runs on 3 node processes (--mode processes --nodes 3) "
           + "with one --clients number, --catchup-mode " + CatchUpBench.MODES + ", positive --state-mb, --value-bytes, --snapshot-every "
           + "and --seconds, --transfer-rate >= 0");
+    }
+    if (workers != null && (!modes.equals(List.of("processes")) || !workload.equals("seq10")
+        || !BenchWorkers.LANGUAGES.contains(workers))) {
+      throw new CommandLine.ParameterException(new CommandLine(this),
+          "--workers " + workers + ": one of " + BenchWorkers.LANGUAGES + ", for --workload seq10 --mode processes");
     }
     if (modes.contains("embedded") && (!groupSizes.isEmpty() || !nodeArgs.isBlank() || idleSeconds > 0)) {
       throw new CommandLine.ParameterException(new CommandLine(this),
@@ -182,7 +191,7 @@ public final class LoadGenerator implements Callable<Integer> {
       case "embedded" -> EmbeddedCluster.start(size);
       case "processes" -> {
         ProcessCluster cluster = ProcessCluster.start(size, words(nodeJvm), nodeArguments(), bootstrapNodes,
-            groupSizes.size() == 3 ? List.of(groupSizes.get(0), groupSizes.get(2)) : List.of(), keepNodeFiles);
+            groupSizes.size() == 3 ? List.of(groupSizes.get(0), groupSizes.get(2)) : List.of(), keepNodeFiles, workers);
         System.err.println("placement: " + cluster.placement());
         yield cluster;
       }

@@ -67,6 +67,9 @@ final class ProcessCluster implements Target {
   private final AtomicLong seq10Clients = new AtomicLong(); // ids stay unique when a row makes clients twice (fanin's warm-up)
   private volatile boolean keepFiles;
   private List<Integer> groupSizeBounds = List.of();
+  private BenchWorkers workers;
+  // Node index -> its worker address (kept across restarts of the node).
+  private final java.util.Map<Integer, String> workerAddresses = new java.util.concurrent.ConcurrentHashMap<>();
   private final Thread stopOnExit = Thread.ofPlatform().name("bench-stop-nodes").unstarted(this::stopAndClean);
 
   private ProcessCluster(Path root, List<String> jvmOptions, List<String> nodeArgs) {
@@ -89,10 +92,24 @@ final class ProcessCluster implements Target {
    */
   static ProcessCluster start(int size, List<String> extraJvm, List<String> nodeArgs, int bootstrapNodes,
       List<Integer> groupSizeBounds, boolean keepFiles) throws IOException, InterruptedException {
+    return start(size, extraJvm, nodeArgs, bootstrapNodes, groupSizeBounds, keepFiles, null);
+  }
+
+  /**
+   * As above; with {@code workers} (a {@link BenchWorkers#LANGUAGES} name) every node also serves
+   * workers and gets a worker process of that language beside it, and the seq10 clients start the
+   * worker-hosted {@link BenchWorkers#TYPE} instead of the embedded seq10.
+   */
+  static ProcessCluster start(int size, List<String> extraJvm, List<String> nodeArgs, int bootstrapNodes,
+      List<Integer> groupSizeBounds, boolean keepFiles, String workers) throws IOException, InterruptedException {
     List<String> jvm = new ArrayList<>(NODE_JVM);
     jvm.addAll(extraJvm);
     ProcessCluster cluster = new ProcessCluster(Files.createTempDirectory("raftoral-bench-processes-"), jvm, nodeArgs);
     cluster.keepFiles = keepFiles;
+    if (workers != null) {
+      cluster.workers = new BenchWorkers(workers, cluster.root);
+      cluster.workers.prepare();
+    }
     cluster.groupSizeBounds = List.copyOf(groupSizeBounds);
     int founders = Math.max(1, Math.min(bootstrapNodes, size));
     try {
@@ -128,6 +145,11 @@ final class ProcessCluster implements Target {
         cluster.awaitAdmitted(i);
       }
       cluster.awaitReady();
+      if (cluster.workers != null) {
+        for (Node n : cluster.nodes) {
+          cluster.workers.start(n.index(), cluster.workerAddress(n.index()));
+        }
+      }
       return cluster;
     } catch (Throwable e) {
       cluster.printLogTails();
@@ -158,9 +180,16 @@ final class ProcessCluster implements Target {
         "node", "--raft-addr", raft, "--api-addr", api, "--data-dir", dataDir.toString()));
     cmd.addAll(modeArgs);
     cmd.addAll(nodeArgs);
+    if (workers != null) {
+      cmd.addAll(List.of("--worker-address", workerAddress(index)));
+    }
     ProcessBuilder pb = new ProcessBuilder(cmd).redirectOutput(stdout.toFile()).redirectError(stderr.toFile());
     pb.environment().remove("RAFTORAL_API");
     return new Node(index, raft, api, stdout, stderr, pb.start(), List.copyOf(modeArgs));
+  }
+
+  private String workerAddress(int index) {
+    return workerAddresses.computeIfAbsent(index, i -> "127.0.0.1:" + freePort());
   }
 
   /** SIGKILL to node {@code index} (1-based), waiting until its process is gone. */
@@ -452,7 +481,7 @@ final class ProcessCluster implements Target {
 
   @Override
   public String mode() {
-    return "processes";
+    return workers == null ? "processes" : "processes+" + workers.language() + "-workers";
   }
 
   @Override
@@ -468,7 +497,7 @@ final class ProcessCluster implements Target {
     AtomicLong n = new AtomicLong();
     return input -> {
       String id = prefix + n.incrementAndGet();
-      client.start("seq10", 1, Integer.toString(input).getBytes(StandardCharsets.UTF_8), id);
+      client.start(workers != null ? BenchWorkers.TYPE : "seq10", 1, Integer.toString(input).getBytes(StandardCharsets.UTF_8), id);
       RaftoralClient.Outcome outcome = client.await(id, WORKFLOW_TIMEOUT);
       return Integer.parseInt(new String(outcome.resultOrThrow(), StandardCharsets.UTF_8).strip());
     };
@@ -539,6 +568,9 @@ final class ProcessCluster implements Target {
 
   /** SIGTERM to every node, SIGKILL to those still running after {@link #STOP_TIMEOUT}. */
   private void stopNodes() {
+    if (workers != null) {
+      workers.close();
+    }
     List<Process> running = nodes.stream().map(Node::process).filter(Process::isAlive).toList();
     running.forEach(Process::destroy);
     long deadline = System.nanoTime() + STOP_TIMEOUT.toNanos();
