@@ -34,6 +34,11 @@ export interface WorkerOptions {
   reconnect?: { initialMs?: number; maxMs?: number };
   /** How long to wait for Registered before giving up on a stream and reconnecting. */
   registerTimeoutMs?: number;
+  /**
+   * Called with the node's Registered each time a stream has registered (the first time and after
+   * every reconnection), before any run of that stream starts. An error it throws is logged.
+   */
+  onRegistered?: (registered: Registered) => void;
 }
 
 /** The node refused the registration itself (a configuration error, not retried). */
@@ -247,6 +252,14 @@ class Session {
       }, r.heartbeat_timeout_ms);
       this.#silence.unref();
     }
+    const callback = this.#worker.onRegistered;
+    if (callback) {
+      try {
+        callback(r);
+      } catch (e) {
+        this.#log.warn(`onRegistered threw: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    }
   }
 
   #onExecute(exec: Execute): void {
@@ -365,6 +378,9 @@ export class Worker {
     if (typeof id !== "string" || id.trim() === "" || id.length > 256) {
       throw new RaftoralError("ERR_INVALID_ARGUMENT", "Worker: workerId must be a non-blank string of at most 256 characters");
     }
+    if (options.onRegistered !== undefined && typeof options.onRegistered !== "function") {
+      throw new RaftoralError("ERR_INVALID_ARGUMENT", "Worker: onRegistered must be a function");
+    }
     this.#options = options;
     this.target = options.target;
     this.workerId = id;
@@ -410,6 +426,11 @@ export class Worker {
   /** @internal */
   definition(name: string, version: number): Definition | undefined {
     return this.#definitions.get(`${version}\u0000${name}`);
+  }
+
+  /** @internal */
+  get onRegistered(): ((registered: Registered) => void) | undefined {
+    return this.#options.onRegistered;
   }
 
   /** The node's Registered of the current stream, once it is registered. */

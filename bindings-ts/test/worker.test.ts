@@ -735,6 +735,40 @@ describe("connection", () => {
     assert.deepEqual(s.pending(), []);
   });
 
+  test("onRegistered is called with the node's Registered once per registered stream, also after a reconnection", async () => {
+    const seen: string[] = [];
+    start((w) => w.workflow("order", 1, async () => 1), { onRegistered: (r) => seen.push(r.node_id) });
+    const s1 = await node.nextStream();
+    await s1.register({ node_id: 7 });
+    while (seen.length === 0) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    assert.deepEqual(seen, ["7"]);
+    s1.fail(grpc.status.UNAVAILABLE, "node restarting");
+    // A stream that ends before Registered does not count.
+    const s2 = await node.nextStream();
+    await s2.recv();
+    s2.fail(grpc.status.UNAVAILABLE, "not ready");
+    const s3 = await node.nextStream();
+    await s3.register({ node_id: 8 });
+    s3.send(execute(2, "order", null));
+    assert.equal(await expectResult(s3, 2), 1);
+    assert.deepEqual(seen, ["7", "8"]);
+  });
+
+  test("an onRegistered that throws is logged and the stream serves on", async () => {
+    const warnings: string[] = [];
+    const logger = { debug() {}, info() {}, warn: (m: string) => warnings.push(m), error: (m: string) => warnings.push(m) };
+    start((w) => w.workflow("order", 1, async () => 1), {
+      logger, onRegistered: () => { throw new Error("callback broke"); },
+    });
+    const s = await node.nextStream();
+    await s.register();
+    s.send(execute(1, "order", null));
+    assert.equal(await expectResult(s, 1), 1);
+    assert.ok(warnings.some((m) => /onRegistered.*callback broke/.test(m)), JSON.stringify(warnings));
+  });
+
   test("reconnect keeps trying with backoff while the node is away", async () => {
     start((w) => w.workflow("order", 1, async () => 1));
     const s1 = await node.nextStream();
