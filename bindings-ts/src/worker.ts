@@ -4,6 +4,7 @@ import { RunState, type WorkflowContext } from "./context";
 import { RaftoralError, type CancelReason } from "./errors";
 import { decodeJson, encodeJson } from "./json";
 import { defaultLogger, type Logger } from "./log";
+import { failureOf, isWellFormed } from "./text";
 import {
   workerServiceClient, type Execute, type ExecutionMode, type NodeMessage, type Registered,
   type WorkerMessage, type WorkflowTypeSpec,
@@ -305,12 +306,12 @@ class Session {
           bytes = encodeJson(result === undefined ? null : result, `the result of workflow ${exec.workflow_id}`,
             limits.max_value_bytes);
         } catch (error) {
-          this.#end(run, { error: failure(error) });
+          this.#end(run, { error: failureOf(error) });
           return;
         }
         this.#end(run, { result: bytes });
       },
-      (error) => this.#end(run, { error: failure(error) }),
+      (error) => this.#end(run, { error: failureOf(error) }),
     );
   }
 
@@ -326,12 +327,6 @@ class Session {
   }
 }
 
-function failure(error: unknown): { type: string; message: string } {
-  if (error instanceof Error) {
-    return { type: (error.name || "Error").slice(0, 256), message: error.message };
-  }
-  return { type: "Error", message: String(error) };
-}
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
@@ -375,8 +370,9 @@ export class Worker {
       throw new RaftoralError("ERR_INVALID_ARGUMENT", `Worker: maxConcurrentRuns must be an integer in 1..65536, not ${max}`);
     }
     const id = options.workerId ?? `ts-worker@${os.hostname()}:${process.pid}`;
-    if (typeof id !== "string" || id.trim() === "" || id.length > 256) {
-      throw new RaftoralError("ERR_INVALID_ARGUMENT", "Worker: workerId must be a non-blank string of at most 256 characters");
+    if (typeof id !== "string" || id.trim() === "" || id.length > 256 || !isWellFormed(id)) {
+      throw new RaftoralError("ERR_INVALID_ARGUMENT",
+        "Worker: workerId must be a non-blank string of at most 256 characters, without lone surrogates");
     }
     if (options.onRegistered !== undefined && typeof options.onRegistered !== "function") {
       throw new RaftoralError("ERR_INVALID_ARGUMENT", "Worker: onRegistered must be a function");
@@ -394,8 +390,9 @@ export class Worker {
     if (this.#running) {
       throw new RaftoralError("ERR_INVALID_ARGUMENT", "Worker.workflow: register every workflow before run()");
     }
-    if (typeof name !== "string" || name.trim() === "") {
-      throw new RaftoralError("ERR_INVALID_ARGUMENT", "Worker.workflow: the name must be a non-blank string");
+    if (typeof name !== "string" || name.trim() === "" || !isWellFormed(name)) {
+      throw new RaftoralError("ERR_INVALID_ARGUMENT",
+        "Worker.workflow: the name must be a non-blank string without lone surrogates");
     }
     if (!Number.isInteger(version) || version < 1 || version > 0x7fffffff) {
       throw new RaftoralError("ERR_INVALID_ARGUMENT", `Worker.workflow: version must be an integer >= 1, not ${version}`);

@@ -99,6 +99,9 @@ describe("registration", () => {
     bad(() => new Worker({ target: "" }));
     bad(() => new Worker({ target: node.target, maxConcurrentRuns: 70000 }));
     bad(() => new Worker({ target: node.target, workerId: " " }));
+    bad(() => new Worker({ target: node.target, workerId: "w\uDCFF" }));
+    bad(() => w.workflow("order\uD800", 1, async () => 1));
+    bad(() => new Worker({ target: node.target, onRegistered: "yes" as unknown as () => void }));
   });
 
   test("run() without a workflow is refused", async () => {
@@ -447,6 +450,50 @@ describe("runs", () => {
   });
 });
 
+
+describe("text that is not UTF-8", () => {
+  test("a key with a lone surrogate (no UTF-8 form) raises ERR_INVALID_ARGUMENT and sends nothing", async () => {
+    start((w) => w.workflow("order", 1, async (ctx) => {
+      const codes: string[] = [];
+      for (const call of [() => ctx.checkpoint("k-\uDCFF", 1), () => ctx.checkpointCompute("\uD800", () => 1),
+        () => ctx.var("v\uDC00x", 0)]) {
+        try {
+          await call();
+          codes.push("no error");
+        } catch (e) {
+          codes.push((e as RaftoralError).code);
+        }
+      }
+      return [codes, await ctx.checkpoint("ok", 2)];
+    }));
+    const s = await node.accept();
+    s.send(execute(1, "order", null));
+    const m = await s.recv();
+    assert.deepEqual([m.checkpoint?.key, String(m.checkpoint?.seq)], ["ok", "0"], JSON.stringify(m));
+    s.send({ checkpoint_committed: { run: 1, key: "ok", seq: 0, value: j(2) } });
+    assert.deepEqual(await expectResult(s, 1),
+      [["ERR_INVALID_ARGUMENT", "ERR_INVALID_ARGUMENT", "ERR_INVALID_ARGUMENT"], 2]);
+  });
+
+  test("an error message or name with a lone surrogate is sent as UTF-8 (U+FFFD in its place)", async () => {
+    start((w) => w.workflow("order", 1, async (ctx) => {
+      await ctx.checkpointCompute("c", () => {
+        throw new Error("compute k-\uDCFF failed");
+      }).catch(() => undefined);
+      throw new RangeError("order \uD800 failed");
+    }));
+    const s = await node.accept();
+    s.send(execute(1, "order", null));
+    await s.recv();
+    s.send({ run_compute: { run: 1, key: "c", seq: 0 } });
+    const r = await s.recv();
+    assert.deepEqual(r.compute_result!.error, { type: "Error", message: "compute k-\uFFFD failed" });
+    s.send({ call_failed: { run: 1, key: "c", seq: 0, code: "ERR_WORKFLOW_FAILED", message: "x",
+      failure: r.compute_result!.error } });
+    const m = await s.recv();
+    assert.deepEqual(m.workflow_result!.error, { type: "RangeError", message: "order \uFFFD failed" });
+  });
+});
 
 describe("values that JSON cannot carry", () => {
   for (const [what, value] of [
