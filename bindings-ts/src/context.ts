@@ -2,6 +2,7 @@ import { AsyncLocalStorage } from "node:async_hooks";
 import { CallFailedError, RaftoralError, RunCancelledError, type CancelReason } from "./errors";
 import { decodeJson, encodeJson } from "./json";
 import type { Logger } from "./log";
+import { failureOf, isWellFormed } from "./text";
 import type { Execute, Failure, WorkerMessage } from "./proto";
 
 /** What a workflow function sees of its run; every call is made on the node's context of the run. */
@@ -90,12 +91,6 @@ function slot(key: string, seq: number): string {
   return `${seq}\u0000${key}`;
 }
 
-function failureOf(error: unknown): Failure {
-  if (error instanceof Error) {
-    return { type: error.name || "Error", message: error.message };
-  }
-  return { type: "Error", message: String(error) };
-}
 
 /**
  * One run the node handed this worker (an Execute): its calls, numbered per key from 0 at call
@@ -255,6 +250,10 @@ export class RunState {
     }
     if (typeof key !== "string" || key.length === 0) {
       throw new RaftoralError("ERR_INVALID_ARGUMENT", `ctx.${method}: the key must be a non-empty string`);
+    }
+    if (!isWellFormed(key)) {
+      throw new RaftoralError("ERR_INVALID_ARGUMENT",
+        `ctx.${method}: the key is not UTF-8 text (it has a lone surrogate, which has no UTF-8 form)`);
     }
     if (Buffer.byteLength(key, "utf8") > 1024) {
       throw new RaftoralError("ERR_INVALID_ARGUMENT", `ctx.${method}: the key is over 1024 bytes`);

@@ -4,6 +4,7 @@ import { RunState, type WorkflowContext } from "./context";
 import { RaftoralError, type CancelReason } from "./errors";
 import { decodeJson, encodeJson } from "./json";
 import { defaultLogger, type Logger } from "./log";
+import { failureOf, isWellFormed } from "./text";
 import {
   workerServiceClient, type Execute, type ExecutionMode, type NodeMessage, type Registered,
   type WorkerMessage, type WorkflowTypeSpec,
@@ -34,6 +35,11 @@ export interface WorkerOptions {
   reconnect?: { initialMs?: number; maxMs?: number };
   /** How long to wait for Registered before giving up on a stream and reconnecting. */
   registerTimeoutMs?: number;
+  /**
+   * Called with the node's Registered each time a stream has registered (the first time and after
+   * every reconnection), before any run of that stream starts. An error it throws is logged.
+   */
+  onRegistered?: (registered: Registered) => void;
 }
 
 /** The node refused the registration itself (a configuration error, not retried). */
@@ -247,6 +253,14 @@ class Session {
       }, r.heartbeat_timeout_ms);
       this.#silence.unref();
     }
+    const callback = this.#worker.onRegistered;
+    if (callback) {
+      try {
+        callback(r);
+      } catch (e) {
+        this.#log.warn(`onRegistered threw: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    }
   }
 
   #onExecute(exec: Execute): void {
@@ -292,12 +306,12 @@ class Session {
           bytes = encodeJson(result === undefined ? null : result, `the result of workflow ${exec.workflow_id}`,
             limits.max_value_bytes);
         } catch (error) {
-          this.#end(run, { error: failure(error) });
+          this.#end(run, { error: failureOf(error) });
           return;
         }
         this.#end(run, { result: bytes });
       },
-      (error) => this.#end(run, { error: failure(error) }),
+      (error) => this.#end(run, { error: failureOf(error) }),
     );
   }
 
@@ -313,12 +327,6 @@ class Session {
   }
 }
 
-function failure(error: unknown): { type: string; message: string } {
-  if (error instanceof Error) {
-    return { type: (error.name || "Error").slice(0, 256), message: error.message };
-  }
-  return { type: "Error", message: String(error) };
-}
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
@@ -362,8 +370,12 @@ export class Worker {
       throw new RaftoralError("ERR_INVALID_ARGUMENT", `Worker: maxConcurrentRuns must be an integer in 1..65536, not ${max}`);
     }
     const id = options.workerId ?? `ts-worker@${os.hostname()}:${process.pid}`;
-    if (typeof id !== "string" || id.trim() === "" || id.length > 256) {
-      throw new RaftoralError("ERR_INVALID_ARGUMENT", "Worker: workerId must be a non-blank string of at most 256 characters");
+    if (typeof id !== "string" || id.trim() === "" || id.length > 256 || !isWellFormed(id)) {
+      throw new RaftoralError("ERR_INVALID_ARGUMENT",
+        "Worker: workerId must be a non-blank string of at most 256 characters, without lone surrogates");
+    }
+    if (options.onRegistered !== undefined && typeof options.onRegistered !== "function") {
+      throw new RaftoralError("ERR_INVALID_ARGUMENT", "Worker: onRegistered must be a function");
     }
     this.#options = options;
     this.target = options.target;
@@ -378,8 +390,9 @@ export class Worker {
     if (this.#running) {
       throw new RaftoralError("ERR_INVALID_ARGUMENT", "Worker.workflow: register every workflow before run()");
     }
-    if (typeof name !== "string" || name.trim() === "") {
-      throw new RaftoralError("ERR_INVALID_ARGUMENT", "Worker.workflow: the name must be a non-blank string");
+    if (typeof name !== "string" || name.trim() === "" || !isWellFormed(name)) {
+      throw new RaftoralError("ERR_INVALID_ARGUMENT",
+        "Worker.workflow: the name must be a non-blank string without lone surrogates");
     }
     if (!Number.isInteger(version) || version < 1 || version > 0x7fffffff) {
       throw new RaftoralError("ERR_INVALID_ARGUMENT", `Worker.workflow: version must be an integer >= 1, not ${version}`);
@@ -410,6 +423,11 @@ export class Worker {
   /** @internal */
   definition(name: string, version: number): Definition | undefined {
     return this.#definitions.get(`${version}\u0000${name}`);
+  }
+
+  /** @internal */
+  get onRegistered(): ((registered: Registered) => void) | undefined {
+    return this.#options.onRegistered;
   }
 
   /** The node's Registered of the current stream, once it is registered. */

@@ -99,6 +99,9 @@ describe("registration", () => {
     bad(() => new Worker({ target: "" }));
     bad(() => new Worker({ target: node.target, maxConcurrentRuns: 70000 }));
     bad(() => new Worker({ target: node.target, workerId: " " }));
+    bad(() => new Worker({ target: node.target, workerId: "w\uDCFF" }));
+    bad(() => w.workflow("order\uD800", 1, async () => 1));
+    bad(() => new Worker({ target: node.target, onRegistered: "yes" as unknown as () => void }));
   });
 
   test("run() without a workflow is refused", async () => {
@@ -448,6 +451,50 @@ describe("runs", () => {
 });
 
 
+describe("text that is not UTF-8", () => {
+  test("a key with a lone surrogate (no UTF-8 form) raises ERR_INVALID_ARGUMENT and sends nothing", async () => {
+    start((w) => w.workflow("order", 1, async (ctx) => {
+      const codes: string[] = [];
+      for (const call of [() => ctx.checkpoint("k-\uDCFF", 1), () => ctx.checkpointCompute("\uD800", () => 1),
+        () => ctx.var("v\uDC00x", 0)]) {
+        try {
+          await call();
+          codes.push("no error");
+        } catch (e) {
+          codes.push((e as RaftoralError).code);
+        }
+      }
+      return [codes, await ctx.checkpoint("ok", 2)];
+    }));
+    const s = await node.accept();
+    s.send(execute(1, "order", null));
+    const m = await s.recv();
+    assert.deepEqual([m.checkpoint?.key, String(m.checkpoint?.seq)], ["ok", "0"], JSON.stringify(m));
+    s.send({ checkpoint_committed: { run: 1, key: "ok", seq: 0, value: j(2) } });
+    assert.deepEqual(await expectResult(s, 1),
+      [["ERR_INVALID_ARGUMENT", "ERR_INVALID_ARGUMENT", "ERR_INVALID_ARGUMENT"], 2]);
+  });
+
+  test("an error message or name with a lone surrogate is sent as UTF-8 (U+FFFD in its place)", async () => {
+    start((w) => w.workflow("order", 1, async (ctx) => {
+      await ctx.checkpointCompute("c", () => {
+        throw new Error("compute k-\uDCFF failed");
+      }).catch(() => undefined);
+      throw new RangeError("order \uD800 failed");
+    }));
+    const s = await node.accept();
+    s.send(execute(1, "order", null));
+    await s.recv();
+    s.send({ run_compute: { run: 1, key: "c", seq: 0 } });
+    const r = await s.recv();
+    assert.deepEqual(r.compute_result!.error, { type: "Error", message: "compute k-\uFFFD failed" });
+    s.send({ call_failed: { run: 1, key: "c", seq: 0, code: "ERR_WORKFLOW_FAILED", message: "x",
+      failure: r.compute_result!.error } });
+    const m = await s.recv();
+    assert.deepEqual(m.workflow_result!.error, { type: "RangeError", message: "order \uFFFD failed" });
+  });
+});
+
 describe("values that JSON cannot carry", () => {
   for (const [what, value] of [
     ["undefined", undefined],
@@ -733,6 +780,40 @@ describe("connection", () => {
     assert.equal(computed, 1, "the committed compute step did not run again");
     // Late answers for the lost run change nothing.
     assert.deepEqual(s.pending(), []);
+  });
+
+  test("onRegistered is called with the node's Registered once per registered stream, also after a reconnection", async () => {
+    const seen: string[] = [];
+    start((w) => w.workflow("order", 1, async () => 1), { onRegistered: (r) => seen.push(r.node_id) });
+    const s1 = await node.nextStream();
+    await s1.register({ node_id: 7 });
+    while (seen.length === 0) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    assert.deepEqual(seen, ["7"]);
+    s1.fail(grpc.status.UNAVAILABLE, "node restarting");
+    // A stream that ends before Registered does not count.
+    const s2 = await node.nextStream();
+    await s2.recv();
+    s2.fail(grpc.status.UNAVAILABLE, "not ready");
+    const s3 = await node.nextStream();
+    await s3.register({ node_id: 8 });
+    s3.send(execute(2, "order", null));
+    assert.equal(await expectResult(s3, 2), 1);
+    assert.deepEqual(seen, ["7", "8"]);
+  });
+
+  test("an onRegistered that throws is logged and the stream serves on", async () => {
+    const warnings: string[] = [];
+    const logger = { debug() {}, info() {}, warn: (m: string) => warnings.push(m), error: (m: string) => warnings.push(m) };
+    start((w) => w.workflow("order", 1, async () => 1), {
+      logger, onRegistered: () => { throw new Error("callback broke"); },
+    });
+    const s = await node.nextStream();
+    await s.register();
+    s.send(execute(1, "order", null));
+    assert.equal(await expectResult(s, 1), 1);
+    assert.ok(warnings.some((m) => /onRegistered.*callback broke/.test(m)), JSON.stringify(warnings));
   });
 
   test("reconnect keeps trying with backoff while the node is away", async () => {
