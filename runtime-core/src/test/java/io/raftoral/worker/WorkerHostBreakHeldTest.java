@@ -71,6 +71,97 @@ class WorkerHostBreakHeldTest {
     }
   }
 
+  /** The replay of a completed worker-hosted workflow runs its code on a worker against the history: it matches, and no step runs. */
+  @Test
+  void theReplayOfACompletedWorkerWorkflowMatchesWithoutRunningItsSteps() throws Exception {
+    AtomicInteger computed = new AtomicInteger();
+    try (TestCluster c = oneNode(null);
+        TestWorker w = TestWorker.connect(c.node(1).workerAddress(), "w", 4, (ctx, in) -> {
+          String a = ctx.compute("a", () -> json("a" + computed.incrementAndGet()));
+          String b = ctx.checkpoint("b", json("b"));
+          return "[" + in + "," + a + "," + b + "]";
+        }, TestWorker.type("rp", 1))) {
+      awaitRegistered(w);
+      WorkflowHandle<Object> h = c.node(1).start("rp", 1, "x", Object.class);
+      assertThat(h.result(WAIT)).isEqualTo(List.of("x", "a1", "b"));
+      io.raftoral.common.ReplayReport report = c.node(1).replay(h.workflowId());
+      assertThat(report.divergence()).isNull();
+      assertThat(report.stepsReplayed()).isEqualTo(2);
+      assertThat(computed.get()).isEqualTo(1);
+      assertThat(executes(w)).isEqualTo(2);
+    }
+  }
+
+  /**
+   * A worker pipelines max_calls_in_flight calls of one run (a compute first), sending them all
+   * before any answer: none is refused as a flood, and the answers come in order.
+   */
+  @Test
+  void aRunMayPipelineItsFullAllowanceOfCallsBehindAComputeStep() throws Exception {
+    int allowed = WorkerHost.MAX_CALLS_IN_FLIGHT;
+    CountDownLatch answered = new CountDownLatch(1);
+    try (TestCluster c = oneNode(null);
+        TestWorker w = TestWorker.connect(c.node(1).workerAddress(), "pipe", 4, (ctx, in) -> {
+          long run = ctx.execute.getRun();
+          ctx.send(WorkerMessage.newBuilder().setCheckpoint(io.raftoral.proto.worker.CheckpointProposal.newBuilder().setRun(run)
+              .setKey("c").setSeq(0).setCompute(true)).build());
+          for (int i = 1; i < allowed; i++) {
+            ctx.send(WorkerMessage.newBuilder().setCheckpoint(io.raftoral.proto.worker.CheckpointProposal.newBuilder().setRun(run)
+                .setKey("p").setSeq(i - 1).setValue(ByteString.copyFromUtf8(json("v" + i)))).build());
+          }
+          answered.await(); // the result only once every call is answered: no 65th message
+          return in;
+        }, TestWorker.type("pipe", 1))) {
+      awaitRegistered(w);
+      WorkflowHandle<String> h = c.node(1).start("pipe", 1, "x", String.class);
+      await("the node asked for the compute step", () -> !w.receivedOf(NodeMessage.KindCase.RUN_COMPUTE).isEmpty());
+      long run = w.receivedOf(NodeMessage.KindCase.EXECUTE).getFirst().getExecute().getRun();
+      w.send(WorkerMessage.newBuilder().setComputeResult(ComputeResult.newBuilder().setRun(run).setKey("c").setSeq(0)
+          .setValue(ByteString.copyFromUtf8(json("c")))).build());
+      await("every call answered", () -> w.receivedOf(NodeMessage.KindCase.CHECKPOINT_COMMITTED).size() == allowed);
+      assertThat(w.receivedOf(NodeMessage.KindCase.CHECKPOINT_COMMITTED)).extracting(
+          m -> m.getCheckpointCommitted().getKey() + "#" + m.getCheckpointCommitted().getSeq()).first().isEqualTo("c#0");
+      assertThat(w.receivedOf(NodeMessage.KindCase.CALL_FAILED)).isEmpty();
+      assertThat(w.ended.get()).isNull();
+      answered.countDown();
+      assertThat(h.result(WAIT)).isEqualTo("x");
+    }
+  }
+
+  /**
+   * A terminate and the compute step's result cross: the workflow stays TERMINATED, the result
+   * never commits, and the worker's next call is cancelled (TERMINATED).
+   */
+  @Test
+  void aTerminateRacingAComputeResultLeavesTheWorkflowTerminatedWithNothingCommitted() throws Exception {
+    CountDownLatch computing = new CountDownLatch(1);
+    CountDownLatch terminated = new CountDownLatch(1);
+    try (TestCluster c = oneNode(null);
+        TestWorker w = TestWorker.connect(c.node(1).workerAddress(), "w", 4, (ctx, in) -> {
+          String v = ctx.compute("pay", () -> {
+            computing.countDown();
+            try {
+              terminated.await();
+            } catch (InterruptedException e) {
+              Thread.currentThread().interrupt();
+            }
+            return json("paid");
+          });
+          return ctx.checkpoint("after", v);
+        }, TestWorker.type("race", 1))) {
+      awaitRegistered(w);
+      WorkflowHandle<String> h = c.node(1).start("race", 1, "x", String.class);
+      assertThat(computing.await(30, TimeUnit.SECONDS)).isTrue();
+      c.node(1).terminate(h.workflowId(), "stop");
+      terminated.countDown(); // the result leaves right after the terminate committed
+      await("the worker's run was cancelled", () -> !w.receivedOf(NodeMessage.KindCase.CANCEL).isEmpty());
+      assertThat(w.receivedOf(NodeMessage.KindCase.CANCEL).getFirst().getCancel().getReason())
+          .isEqualTo(io.raftoral.proto.worker.Cancel.Reason.TERMINATED);
+      assertThat(c.node(1).describe(h.workflowId()).status()).isEqualTo(WorkflowStatus.TERMINATED);
+      assertThat(c.node(1).history(h.workflowId())).isEmpty();
+    }
+  }
+
   /** Values of exactly the payload limit pass everywhere; one byte more is refused to the call, or fails the workflow as embedded. */
   @Test
   void valuesAtThePayloadLimitPassAndOneByteMoreIsRefused() throws Exception {

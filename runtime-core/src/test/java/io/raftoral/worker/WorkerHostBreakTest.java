@@ -12,6 +12,7 @@ import io.grpc.Status;
 import io.raftoral.TestCluster;
 import io.raftoral.api.RaftoralNode;
 import io.raftoral.api.WorkflowHandle;
+import io.raftoral.common.ReplayReport;
 import io.raftoral.common.WorkflowStatus;
 import io.raftoral.proto.client.ErrorCode;
 import io.raftoral.proto.worker.CheckpointProposal;
@@ -20,6 +21,7 @@ import io.raftoral.proto.worker.Register;
 import io.raftoral.proto.worker.WorkerMessage;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.Test;
 
@@ -166,6 +168,39 @@ class WorkerHostBreakTest {
       WorkflowHandle<String> next = c.node(1).start("fire", 1, "next", String.class);
       assertThat(next.result(WAIT)).as("the next run got the worker's only slot").isEqualTo("next");
       await("the fired workflow ended", () -> c.node(1).describe(fired.workflowId()).status() != WorkflowStatus.RUNNING);
+    }
+  }
+
+  /**
+   * Replay of a worker-hosted workflow whose compute step failed and whose code caught the failure
+   * and went on: the replay throws the recorded failure into the code at that step (as for an
+   * embedded workflow, ReplayedSideEffectFailure), which on a worker must arrive as the step's
+   * CallFailed so that the worker's code catches it as it did live. The replay matches the history.
+   */
+  @Test
+  void theReplayOfAWorkerWorkflowWhoseCaughtComputeStepFailedMatchesItsHistory() throws Exception {
+    AtomicInteger charged = new AtomicInteger();
+    try (TestCluster c = oneNode(null);
+        TestWorker w = TestWorker.connect(c.node(1).workerAddress(), "w", 4, (ctx, in) -> {
+          String outcome;
+          try {
+            outcome = ctx.compute("charge", () -> {
+              charged.incrementAndGet();
+              throw new IllegalStateException("card declined");
+            });
+          } catch (TestWorker.CallFailedException e) {
+            outcome = ctx.checkpoint("failure", json("declined"));
+          }
+          return ctx.checkpoint("done", outcome);
+        }, TestWorker.type("pay", 1))) {
+      awaitRegistered(w);
+      WorkflowHandle<String> h = c.node(1).start("pay", 1, "x", String.class);
+      assertThat(h.result(WAIT)).isEqualTo("declined");
+      assertThat(charged.get()).isEqualTo(1);
+      ReplayReport report = c.node(1).replay(h.workflowId());
+      assertThat(report.divergence()).as("replay divergence").isNull();
+      assertThat(report.matches()).isTrue();
+      assertThat(charged.get()).as("a replay runs no side effect").isEqualTo(1);
     }
   }
 
