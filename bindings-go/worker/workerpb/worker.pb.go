@@ -49,7 +49,7 @@
 // until it sends WorkflowResult or the node sends Cancel); every other message of the node answers
 // one of the worker's, or cancels a run it holds, so what the node queues for a worker is bounded
 // by what the worker asked. A worker that does not read its stream while the node has
-// Registered.max_queued_messages messages waiting for it is disconnected (RESOURCE_EXHAUSTED), as
+// Registered.max_queued_messages messages (or 64 MiB) waiting for it is disconnected (RESOURCE_EXHAUSTED), as
 // is a worker that exceeds max_calls_in_flight for a run or floods the stream with messages the
 // node must refuse; its runs go to other workers.
 //
@@ -495,7 +495,7 @@ func (x *WorkflowTypeSpec) GetKeepLastPerKey() uint64 {
 type CheckpointProposal struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Run   uint64                 `protobuf:"varint,1,opt,name=run,proto3" json:"run,omitempty"`
-	// Not empty, well-formed UTF-8, at most 1024 bytes.
+	// Not empty, well-formed UTF-8 (as an embedded workflow's keys).
 	Key string `protobuf:"bytes,2,opt,name=key,proto3" json:"key,omitempty"`
 	// The write's position among the run's writes of this key, from 0.
 	Seq           uint64 `protobuf:"varint,3,opt,name=seq,proto3" json:"seq,omitempty"`

@@ -49,7 +49,7 @@
 // until it sends WorkflowResult or the node sends Cancel); every other message of the node answers
 // one of the worker's, or cancels a run it holds, so what the node queues for a worker is bounded
 // by what the worker asked. A worker that does not read its stream while the node has
-// Registered.max_queued_messages messages waiting for it is disconnected (RESOURCE_EXHAUSTED), as
+// Registered.max_queued_messages messages (or 64 MiB) waiting for it is disconnected (RESOURCE_EXHAUSTED), as
 // is a worker that exceeds max_calls_in_flight for a run or floods the stream with messages the
 // node must refuse; its runs go to other workers.
 //

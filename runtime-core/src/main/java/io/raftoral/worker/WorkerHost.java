@@ -50,6 +50,8 @@ public final class WorkerHost implements AutoCloseable {
   static final int MAX_RUNS = 65_536;
   static final int MAX_CALLS_IN_FLIGHT = 64;
   static final int MAX_QUEUED_MESSAGES = 4096;
+  /** The most bytes queued for a worker that does not read (one message is always let through). */
+  static final long MAX_QUEUED_BYTES = 64L << 20;
   static final int MAX_WORKER_ID_CHARS = 256;
   static final int HEARTBEAT_INTERVAL_MILLIS = 1000;
   static final int HEARTBEAT_TIMEOUT_MILLIS = 5000;
@@ -229,6 +231,11 @@ public final class WorkerHost implements AutoCloseable {
       return;
     }
     accepted.forEach(w -> w.add(session));
+    if (session.isClosed()) {
+      // It left while registering, maybe after its end removed it from its types: remove it again.
+      accepted.forEach(w -> w.remove(session));
+      return;
+    }
     LOG.info("node {}: worker {} ({}) registered {} with room for {} run(s)", node.nodeId().getAsLong(), r.getWorkerId(),
         r.getLibrary().isEmpty() ? "library not named" : r.getLibrary(), accepted.stream().map(WorkerWorkflow::type).toList(),
         maxRuns);
@@ -255,7 +262,7 @@ public final class WorkerHost implements AutoCloseable {
     if (r.getTypesCount() == 0) {
       return "Register.types is empty: a worker registers at least one workflow type";
     }
-    if (r.getMaxConcurrentRuns() > MAX_RUNS) {
+    if (Integer.compareUnsigned(r.getMaxConcurrentRuns(), MAX_RUNS) > 0) {
       return "Register.max_concurrent_runs must be 0 (the node's default, " + DEFAULT_MAX_RUNS + ") to " + MAX_RUNS
           + ", got " + Integer.toUnsignedString(r.getMaxConcurrentRuns());
     }

@@ -30,6 +30,7 @@ final class WorkerSession implements StreamObserver<WorkerMessage> {
   private final WorkerHost host;
   private final ServerCallStreamObserver<NodeMessage> out;
   private final ArrayDeque<NodeMessage> queued = new ArrayDeque<>(); // guarded by queued
+  private long queuedBytes; // guarded by queued
   private final Map<Long, RemoteRun> runs = new ConcurrentHashMap<>();
   private final Map<Long, Boolean> ended = new LinkedHashMap<>(16, 0.75f, false) {
     @Override
@@ -209,13 +210,17 @@ final class WorkerSession implements StreamObserver<WorkerMessage> {
       return;
     }
     int size;
+    long bytes;
     synchronized (queued) {
       queued.add(message);
       size = queued.size();
+      queuedBytes += message.getSerializedSize();
+      bytes = queuedBytes;
     }
-    if (size > host.maxQueuedMessages()) {
-      close(Status.RESOURCE_EXHAUSTED.withDescription("the worker left more than " + host.maxQueuedMessages()
-          + " messages unread"));
+    // Counted and weighed: 4096 small answers, or a few large values and histories, not tens of GiB.
+    if (size > host.maxQueuedMessages() || (size > 1 && bytes > WorkerHost.MAX_QUEUED_BYTES)) {
+      close(Status.RESOURCE_EXHAUSTED.withDescription("the worker left " + size + " messages (" + bytes
+          + " bytes) unread; the bounds are " + host.maxQueuedMessages() + " messages and " + WorkerHost.MAX_QUEUED_BYTES + " bytes"));
       return;
     }
     drain();
@@ -225,7 +230,9 @@ final class WorkerSession implements StreamObserver<WorkerMessage> {
     synchronized (queued) {
       try {
         while (!closed && out.isReady() && !queued.isEmpty()) {
-          out.onNext(queued.poll());
+          NodeMessage next = queued.poll();
+          queuedBytes -= next.getSerializedSize();
+          out.onNext(next);
         }
       } catch (RuntimeException e) {
         // The call was cancelled under us; onCancel ends the session.
@@ -244,6 +251,7 @@ final class WorkerSession implements StreamObserver<WorkerMessage> {
     ended(status.getDescription());
     synchronized (queued) {
       queued.clear();
+      queuedBytes = 0;
       try {
         if (status.isOk()) {
           out.onCompleted();

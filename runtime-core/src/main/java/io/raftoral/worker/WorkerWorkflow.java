@@ -103,6 +103,13 @@ final class WorkerWorkflow implements WorkflowFunction<byte[], byte[]> {
     }
   }
 
+  /** The worker ended the run (sent its result) while a compute step it asked for was outstanding. */
+  private static final class ComputeAbandoned extends RuntimeException {
+    ComputeAbandoned() {
+      super("the worker sent the run's result without the result of its compute step", null, false, false);
+    }
+  }
+
   /** The worker's stream ended while it held the run. */
   private static final class WorkerLost extends RuntimeException {
     WorkerLost() {
@@ -131,21 +138,29 @@ final class WorkerWorkflow implements WorkflowFunction<byte[], byte[]> {
     }
   }
 
-  /** A slot on the least busy worker of the type, waiting until one has room. */
+  /**
+   * A slot on the least busy worker of the type that has room, waiting until one has. The run is
+   * checked to be still wanted once the slot is taken, so that a workflow terminated (or ended
+   * elsewhere) while it waited never reaches a worker that registered just after.
+   */
   private WorkerSession acquire(WorkflowContext ctx) {
     long waitedMillis = 0;
     while (true) {
-      WorkerSession best = null;
-      for (WorkerSession s : sessions) {
-        if (!s.isClosed() && (best == null || s.activeRuns() < best.activeRuns())) {
-          best = s;
+      long seen = host.slotEpoch();
+      List<WorkerSession> byLoad = new ArrayList<>(sessions);
+      byLoad.sort(java.util.Comparator.comparingInt(WorkerSession::activeRuns));
+      for (WorkerSession s : byLoad) {
+        if (s.reserve()) {
+          try {
+            stillWanted(ctx, waitedMillis);
+          } catch (RuntimeException | Error notWanted) {
+            s.release();
+            throw notWanted;
+          }
+          return s;
         }
       }
-      if (best != null && best.reserve()) {
-        return best;
-      }
       stillWanted(ctx, waitedMillis);
-      long seen = host.slotEpoch();
       host.awaitSlot(seen, POLL_MILLIS);
       waitedMillis += POLL_MILLIS;
     }
@@ -200,10 +215,12 @@ final class WorkerWorkflow implements WorkflowFunction<byte[], byte[]> {
         case WORKFLOW_RESULT -> {
           WorkflowResult r = m.getWorkflowResult();
           run.session.send(NodeMessage.newBuilder().setAck(Ack.newBuilder().setRun(run.id)).build());
-          if (r.getOutcomeCase() == WorkflowResult.OutcomeCase.ERROR) {
-            throw new ForeignException(r.getError().getType(), r.getError().getMessage());
-          }
-          return r.getResult().toByteArray();
+          return switch (r.getOutcomeCase()) {
+            case RESULT -> r.getResult().toByteArray();
+            case ERROR -> throw failure(r.getError());
+            case OUTCOME_NOT_SET -> throw new ForeignException("InvalidWorkflowResult",
+                "the worker's WorkflowResult for run " + run.id + " carried neither a result nor an error");
+          };
         }
         default -> throw new IllegalStateException("a session delivers run messages only, got " + m.getKindCase());
       }
@@ -225,7 +242,7 @@ final class WorkerWorkflow implements WorkflowFunction<byte[], byte[]> {
     if (m == null) {
       try {
         stillWanted(ctx, idleMillis);
-      } catch (RuntimeException notWanted) {
+      } catch (RuntimeException | Error notWanted) { // the engine's stop signal is an Error
         cancel(ctx, run, notWanted);
         throw notWanted;
       }
@@ -236,6 +253,11 @@ final class WorkerWorkflow implements WorkflowFunction<byte[], byte[]> {
   private void checkpoint(WorkflowContext ctx, RemoteRun run, Served served, CheckpointProposal p) {
     String key = p.getKey();
     long expected = served.next(key);
+    if (p.getSeq() < 0) { // unsigned on the wire: 2^63 and above
+      callFailed(run, p, new Errors.InvalidArgumentException("write " + Long.toUnsignedString(p.getSeq()) + " of key '" + key
+          + "' of run " + run.id + " skips ahead: the next write of that key is " + expected));
+      return;
+    }
     if (p.getSeq() < expected) {
       // A replay past the history Execute carried: this run gave the value out already.
       committed(run, key, p.getSeq(), served.at(key, p.getSeq()));
@@ -253,6 +275,18 @@ final class WorkerWorkflow implements WorkflowFunction<byte[], byte[]> {
           : ctx.checkpointBytes(key, p.getValue().toByteArray());
     } catch (WorkerLost lost) {
       throw lost;
+    } catch (ComputeAbandoned abandoned) {
+      protocolError(run, abandoned.getMessage() + " (" + key + "#" + p.getSeq() + "); the step's position stays free");
+      return;
+    } catch (io.raftoral.workflow.ReplayedSideEffectFailure replayed) {
+      // A replay (RaftoralNode.replay) found no value for this step: it failed when the workflow
+      // ran. The worker's code gets it as that run's code got the failure, and may catch it again.
+      String type = replayed.recordedErrorType() != null ? replayed.recordedErrorType() : "ReplayedSideEffectFailure";
+      run.session.send(NodeMessage.newBuilder().setCallFailed(CallFailed.newBuilder().setRun(run.id).setKey(key)
+          .setSeq(p.getSeq()).setCode(io.raftoral.proto.client.ErrorCode.ERR_WORKFLOW_FAILED)
+          .setMessage(String.valueOf(replayed.getMessage()))
+          .setFailure(Failure.newBuilder().setType(type).setMessage(String.valueOf(replayed.getMessage())))).build());
+      return;
     } catch (Errors.WorkflowTerminatedException terminated) {
       cancel(ctx, run, terminated);
       throw terminated;
@@ -297,6 +331,12 @@ final class WorkerWorkflow implements WorkflowFunction<byte[], byte[]> {
         stillWanted(ctx, idleMillis); // what it throws unwinds the compute step, then the run (cancelled there)
         continue;
       }
+      if (m.getKindCase() == WorkerMessage.KindCase.WORKFLOW_RESULT) {
+        // The function returned without waiting for the step (a JS promise never awaited): no
+        // ComputeResult will come. The step's position stays free; the result ends the run.
+        run.defer(m);
+        throw new ComputeAbandoned();
+      }
       if (m.getKindCase() != WorkerMessage.KindCase.COMPUTE_RESULT) {
         run.defer(m);
         continue;
@@ -307,11 +347,24 @@ final class WorkerWorkflow implements WorkflowFunction<byte[], byte[]> {
             + " was asked; ignored");
         continue;
       }
-      if (r.getOutcomeCase() == ComputeResult.OutcomeCase.ERROR) {
-        throw new ForeignException(r.getError().getType(), r.getError().getMessage());
-      }
-      return r.getValue().toByteArray();
+      return switch (r.getOutcomeCase()) {
+        case VALUE -> r.getValue().toByteArray();
+        case ERROR -> throw failure(r.getError());
+        case OUTCOME_NOT_SET -> throw new ForeignException("InvalidComputeResult", "the ComputeResult for " + key + "#" + seq
+            + " carried neither a value nor an error");
+      };
     }
+  }
+
+  /** A worker's error as the workflow's: its type cut to 256 characters, its message to the payload limit. */
+  private ForeignException failure(Failure f) {
+    String type = f.getType().length() > 256 ? f.getType().substring(0, 256) : f.getType();
+    String message = f.getMessage();
+    int limit = Math.max(1024, host.maxValueBytes());
+    if (message.length() > limit) {
+      message = message.substring(0, limit) + "... (" + f.getMessage().length() + " characters)";
+    }
+    return new ForeignException(type, message);
   }
 
   private static void committed(RemoteRun run, String key, long seq, ByteString value) {
