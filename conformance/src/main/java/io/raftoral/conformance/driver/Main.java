@@ -40,7 +40,7 @@ public final class Main {
     }
     Path repo = Path.of(options.getOrDefault("repo", ".")).toAbsolutePath().normalize();
     Path work = Path.of(options.getOrDefault("work", repo.resolve("conformance/target/conformance").toString())).toAbsolutePath();
-    List<String> entries = split(options.getOrDefault("entries", "java,c,python,go,python-worker"));
+    List<String> entries = split(options.getOrDefault("entries", "java,c,python,go,python-worker,go-worker"));
     List<String> filter = split(options.getOrDefault("scenarios", ""));
 
     List<Scenario> scenarios = Scenario.loadAll(repo.resolve("conformance/scenarios")).stream()
