@@ -12,7 +12,7 @@ export MAVEN_OPTS ?= --sun-misc-unsafe-memory-access=allow
 MVN ?= mvn -B -ntp
 
 # Which entry points and scenarios `make conformance` runs (comma-separated; empty: every scenario).
-CONFORMANCE_ENTRIES ?= java,c,python,go,python-worker,ts-worker
+CONFORMANCE_ENTRIES ?= java,c,python,go,python-worker,go-worker,ts-worker
 CONFORMANCE_SCENARIOS ?=
 
 .PHONY: build test conformance demo clean
@@ -30,8 +30,9 @@ test:
 conformance: build
 	$(MVN) -pl conformance verify -Dconformance.entries=$(CONFORMANCE_ENTRIES) -Dconformance.scenarios=$(CONFORMANCE_SCENARIOS)
 
-## demo: a local 3-node cluster of `./raftoral node` processes running the example workflows through the CLI,
-## then the order workflow in Python and in Go, each on a node embedded through the C ABI
+## demo: a local 3-node cluster of `./raftoral node` processes running the example workflows through the CLI
+## (and the order workflow on Python, Go and TypeScript worker processes beside the nodes), then the order
+## workflow in Python and in Go, each on a node embedded through the C ABI
 demo: build
 	$(MVN) -q -pl examples dependency:build-classpath -Dmdep.outputFile=target/classpath.txt
 	scripts/demo.sh

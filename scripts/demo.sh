@@ -210,14 +210,16 @@ start_worker() { # name, command...
 [ -f "$root/bindings-ts/dist/src/index.js" ] \
   || (cd "$root/bindings-ts" && npm ci --no-audit --no-fund --silent && npm run --silent build) >"$work/npm.log" 2>&1 \
   || { cat "$work/npm.log" >&2; exit 1; }
+(cd "$root/examples/go-worker" && go build -o "$work/order-go-worker" .)
 for i in 1 2 3; do
   start_worker "python-$i" python3 "$root/examples/python/order_worker.py" --target "127.0.0.1:900$i"
+  start_worker "go-$i" "$work/order-go-worker" --target "127.0.0.1:900$i"
   start_worker "ts-$i" node "$root/examples/ts-worker/order_worker.mjs" --target "127.0.0.1:900$i"
 done
 order_of() { # language
   echo "{\"orderId\":\"W-$1\",\"customer\":\"grace\",\"items\":[{\"sku\":\"cable\",\"quantity\":4,\"unitPriceCents\":799}]}"
 }
-for lang in python ts; do
+for lang in python go ts; do
   wid="order-$lang-$$"
   echo "\$ raftoral start order-$lang --version 1 --input '$(order_of "$lang")' --id $wid --api $(api 2)"
   # Refused (not registered) until the worker beside the group's leader has registered: ask again.
