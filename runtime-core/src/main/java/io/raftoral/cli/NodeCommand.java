@@ -6,12 +6,16 @@ import io.raftoral.common.Errors;
 import io.raftoral.common.RaftoralException;
 import io.raftoral.common.WorkflowType;
 import io.raftoral.config.NodeOptions;
+import io.raftoral.workflow.WorkflowFileLoader;
 import io.raftoral.workflow.WorkflowProvider;
 import io.raftoral.workflow.WorkflowRegistry;
 import java.io.PrintWriter;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.ServiceConfigurationError;
@@ -27,9 +31,9 @@ import picocli.CommandLine.Spec;
 
 /**
  * {@code raftoral node}: runs one node in the foreground until SIGINT or SIGTERM, serving the
- * client API. Every workflow a {@link WorkflowProvider} on the classpath contributes is
- * registered. Once serving, one line goes to stdout (for scripts and tests to wait on); logs go
- * to stderr.
+ * client API. Every workflow a {@link WorkflowProvider} on the classpath contributes is registered,
+ * and every workflow of a {@code --workflows} file (through a {@link WorkflowFileLoader}). Once
+ * serving, one line goes to stdout (for scripts and tests to wait on); logs go to stderr.
  */
 @Command(name = "node", sortOptions = false, description = {
     "Run a node in the foreground until SIGINT/SIGTERM (which close it cleanly, handing off leadership).",
@@ -57,6 +61,11 @@ final class NodeCommand implements Callable<Integer>, HasOutput {
       "Keep the node's identity, Raft log and state here. Default: raftoral_data/node-<id> with --bootstrap,",
       "raftoral_data/node-<host>-<port> of --raft-address with --join (the cluster assigns the id)."})
   Path dataDirectory;
+
+  @Option(names = "--workflows", paramLabel = "FILE", description = {
+      "Load the workflows this file defines (repeatable): JavaScript modules (.mjs, .js) through polyglot-graal,",
+      "in addition to those of the WorkflowProviders on the classpath. Give every node the same files."})
+  List<Path> workflowFiles;
 
   @Option(names = "--in-memory", description = "Keep everything in memory (tests, demos): nothing survives the process.")
   boolean inMemory;
@@ -170,10 +179,12 @@ final class NodeCommand implements Callable<Integer>, HasOutput {
     PrintWriter err = spec.commandLine().getErr();
 
     WorkflowRegistry workflows = registeredWorkflows();
+    List<AutoCloseable> loaded = loadWorkflowFiles(workflows);
     List<WorkflowType> types = workflows.types().stream()
         .sorted(Comparator.comparing(WorkflowType::name).thenComparingInt(WorkflowType::version)).toList();
     if (types.isEmpty()) {
-      err.println("raftoral node: warning: no WorkflowProvider on the classpath registers a workflow; this node can run none");
+      err.println("raftoral node: warning: no WorkflowProvider on the classpath and no --workflows file registers a workflow; "
+          + "this node can run none");
     } else {
       err.println("raftoral node: workflows " + types.stream().map(WorkflowType::toString).collect(Collectors.joining(", ")));
     }
@@ -182,7 +193,13 @@ final class NodeCommand implements Callable<Integer>, HasOutput {
     RaftoralNode.Builder builder = builder();
     types.forEach(t -> builder.register(workflows.find(t)));
 
-    RaftoralNode node = builder.start();
+    RaftoralNode node;
+    try {
+      node = builder.start();
+    } catch (RuntimeException | Error e) {
+      closeAll(loaded, err);
+      throw e;
+    }
     // A shutdown hook, so that SIGINT and SIGTERM close the node cleanly (close hands off
     // leadership first); the JVM then exits with 130/143.
     Runtime.getRuntime().addShutdownHook(Thread.ofPlatform().name("raftoral-node-shutdown").unstarted(() -> {
@@ -194,6 +211,7 @@ final class NodeCommand implements Callable<Integer>, HasOutput {
       } catch (RuntimeException e) {
         err.println("raftoral node: node " + node.nodeId() + " did not close cleanly: " + e.getMessage());
       }
+      closeAll(loaded, err);
       err.flush();
     }));
 
@@ -373,6 +391,52 @@ final class NodeCommand implements Callable<Integer>, HasOutput {
           + WorkflowProvider.class.getName() + "): " + e.getMessage(), e);
     }
     return workflows;
+  }
+
+  /**
+   * Registers the workflows of every {@code --workflows} file through the {@link WorkflowFileLoader}
+   * on the classpath that loads it; returns what to close once the node has stopped.
+   */
+  private List<AutoCloseable> loadWorkflowFiles(WorkflowRegistry workflows) {
+    if (workflowFiles == null || workflowFiles.isEmpty()) {
+      return List.of();
+    }
+    List<WorkflowFileLoader> loaders = new ArrayList<>();
+    try {
+      ServiceLoader.load(WorkflowFileLoader.class).forEach(loaders::add);
+    } catch (ServiceConfigurationError | LinkageError e) {
+      throw new RaftoralException("cannot load the workflow file loaders on the classpath (META-INF/services/"
+          + WorkflowFileLoader.class.getName() + "): " + e.getMessage(), e);
+    }
+    Map<WorkflowFileLoader, List<Path>> byLoader = new LinkedHashMap<>();
+    for (Path file : workflowFiles) {
+      if (!Files.isRegularFile(file) || !Files.isReadable(file)) {
+        throw usage("--workflows " + file + ": no such readable file");
+      }
+      WorkflowFileLoader loader = loaders.stream().filter(l -> l.loads(file)).findFirst().orElseThrow(() -> usage(
+          "--workflows " + file + ": no workflow loader on the classpath reads this kind of file"
+              + (loaders.isEmpty() ? " (JavaScript needs the polyglot-graal module)"
+                  : " (loaders: " + loaders.stream().map(WorkflowFileLoader::language).collect(Collectors.joining(", ")) + ")")));
+      byLoader.computeIfAbsent(loader, l -> new ArrayList<>()).add(file.toAbsolutePath().normalize());
+    }
+    List<AutoCloseable> loaded = new ArrayList<>();
+    try {
+      byLoader.forEach((loader, files) -> loaded.add(loader.load(files, workflows)));
+    } catch (RuntimeException e) {
+      closeAll(loaded, spec.commandLine().getErr());
+      throw e;
+    }
+    return loaded;
+  }
+
+  private static void closeAll(List<AutoCloseable> loaded, PrintWriter err) {
+    for (AutoCloseable c : loaded) {
+      try {
+        c.close();
+      } catch (Exception e) {
+        err.println("raftoral node: the workflows of " + c + " did not close cleanly: " + e.getMessage());
+      }
+    }
   }
 
   private ParameterException usage(String message) {

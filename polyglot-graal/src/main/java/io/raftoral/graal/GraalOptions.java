@@ -1,0 +1,87 @@
+package io.raftoral.graal;
+
+import io.raftoral.common.Errors;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * How a node runs JavaScript workflows ({@link GraalWorkflows}).
+ *
+ * @param turnLimit how long one turn of a run's JavaScript (from an event to the next await) may
+ *     run before the run is stopped and its workflow fails with a {@code TimeLimitError}: a
+ *     runaway loop must not hold a thread of the node forever
+ * @param maxIdleContexts how many idle contexts each workflow type keeps for its next runs
+ * @param terminationGrace how long a terminated workflow's code may take to unwind (its ctx
+ *     calls then throw {@code RaftoralError} WORKFLOW_TERMINATED) before its run is abandoned
+ * @param hostModules the Java functions workflows may import ({@link HostModule})
+ */
+public record GraalOptions(Duration turnLimit, int maxIdleContexts, Duration terminationGrace, List<HostModule> hostModules) {
+  public static final Duration DEFAULT_TURN_LIMIT = Duration.ofSeconds(10);
+  public static final int DEFAULT_MAX_IDLE_CONTEXTS = 8;
+  public static final Duration DEFAULT_TERMINATION_GRACE = Duration.ofSeconds(5);
+
+  public GraalOptions {
+    Objects.requireNonNull(turnLimit, "turnLimit");
+    Objects.requireNonNull(terminationGrace, "terminationGrace");
+    if (turnLimit.isNegative() || turnLimit.isZero()) {
+      throw new Errors.InvalidArgumentException("turnLimit must be > 0, got " + turnLimit);
+    }
+    if (terminationGrace.isNegative()) {
+      throw new Errors.InvalidArgumentException("terminationGrace must be >= 0, got " + terminationGrace);
+    }
+    if (maxIdleContexts < 0) {
+      throw new Errors.InvalidArgumentException("maxIdleContexts must be >= 0, got " + maxIdleContexts);
+    }
+    hostModules = List.copyOf(hostModules);
+    List<String> names = new ArrayList<>();
+    for (HostModule m : hostModules) {
+      if (m.name() == null || m.name().isEmpty() || names.contains(m.name())) {
+        throw new Errors.InvalidArgumentException("host module names must be non-empty and distinct, got '" + m.name() + "'");
+      }
+      names.add(m.name());
+    }
+  }
+
+  public static GraalOptions defaults() {
+    return builder().build();
+  }
+
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  public static final class Builder {
+    private Duration turnLimit = DEFAULT_TURN_LIMIT;
+    private int maxIdleContexts = DEFAULT_MAX_IDLE_CONTEXTS;
+    private Duration terminationGrace = DEFAULT_TERMINATION_GRACE;
+    private final List<HostModule> hostModules = new ArrayList<>();
+
+    private Builder() {}
+
+    public Builder turnLimit(Duration limit) {
+      turnLimit = limit;
+      return this;
+    }
+
+    public Builder maxIdleContexts(int count) {
+      maxIdleContexts = count;
+      return this;
+    }
+
+    public Builder terminationGrace(Duration grace) {
+      terminationGrace = grace;
+      return this;
+    }
+
+    public Builder hostModule(HostModule module) {
+      hostModules.add(Objects.requireNonNull(module, "module"));
+      return this;
+    }
+
+    public GraalOptions build() {
+      return new GraalOptions(turnLimit, maxIdleContexts, terminationGrace, hostModules);
+    }
+  }
+}

@@ -1,0 +1,325 @@
+package io.raftoral.graal;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.raftoral.api.RaftoralNode;
+import io.raftoral.common.Errors;
+import io.raftoral.common.WorkflowType;
+import io.raftoral.workflow.ExecutionMode;
+import io.raftoral.workflow.WorkflowDefinition;
+import io.raftoral.workflow.WorkflowRegistry;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.graalvm.polyglot.Context;
+import org.graalvm.polyglot.Engine;
+import org.graalvm.polyglot.EnvironmentAccess;
+import org.graalvm.polyglot.HostAccess;
+import org.graalvm.polyglot.PolyglotAccess;
+import org.graalvm.polyglot.PolyglotException;
+import org.graalvm.polyglot.Source;
+import org.graalvm.polyglot.SourceSection;
+import org.graalvm.polyglot.Value;
+import org.graalvm.polyglot.io.IOAccess;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Workflows written in JavaScript (ES modules), run inside the node through GraalVM Polyglot.
+ *
+ * <pre>{@code
+ * try (GraalWorkflows js = GraalWorkflows.load(Path.of("flows/order.mjs"))) {
+ *   RaftoralNode.Builder builder = RaftoralNode.builder()...;
+ *   js.registerOn(builder);
+ *   try (RaftoralNode node = builder.start()) { ... }
+ * }
+ * }</pre>
+ *
+ * <p>A module imports {@code workflow} from the built-in module {@code "raftoral"} and exports
+ * what it returns; every such export is a workflow type ({@code raftoral.d.ts} is the API). One
+ * {@link Engine} serves every module (parsed code is shared); each type keeps a pool of contexts
+ * with its module evaluated, and a run holds one context while it runs (README.md). Close this
+ * after the node that runs the workflows.
+ */
+public final class GraalWorkflows implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(GraalWorkflows.class);
+  private static final Logger SCRIPT_LOG = LoggerFactory.getLogger("raftoral.js");
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  private final GraalOptions options;
+  private final Map<String, HostModule> hostModules = new LinkedHashMap<>();
+  private final Path builtinDir;
+  private final List<Path> roots;
+  private final Engine engine;
+  private final ScheduledExecutorService timers;
+  private final Set<JsRun> running = ConcurrentHashMap.newKeySet();
+  private final List<ContextPool> pools = new ArrayList<>();
+  private final List<WorkflowDefinition<byte[], byte[]>> definitions = new ArrayList<>();
+  private volatile boolean closed;
+
+  /** Loads the workflows of {@code files} with the default options. */
+  public static GraalWorkflows load(Path... files) {
+    return load(List.of(files), GraalOptions.defaults());
+  }
+
+  /**
+   * Loads the workflows of {@code files}: evaluates each module once and collects the workflow
+   * types it exports.
+   *
+   * @throws Errors.InvalidArgumentException when a file cannot be read, does not compile, fails
+   *     while it loads or exports no workflow (naming the file, line and reason), or when two
+   *     exports declare the same type and version
+   */
+  public static GraalWorkflows load(List<Path> files, GraalOptions options) {
+    if (files.isEmpty()) {
+      throw new Errors.InvalidArgumentException("no workflow module to load");
+    }
+    GraalWorkflows loaded = new GraalWorkflows(files, options);
+    try {
+      for (Path file : files) {
+        loaded.loadModule(file.toAbsolutePath().normalize());
+      }
+    } catch (RuntimeException | Error e) {
+      loaded.close();
+      throw e;
+    }
+    LOG.info("JavaScript workflows {} from {} (GraalVM {} on {}, {} runtime)",
+        loaded.definitions.stream().map(d -> d.type().toString()).toList(), files, loaded.engine.getVersion(),
+        System.getProperty("java.vm.name"), loaded.engine.getImplementationName());
+    return loaded;
+  }
+
+  private GraalWorkflows(List<Path> files, GraalOptions options) {
+    this.options = options;
+    options.hostModules().forEach(m -> hostModules.put(m.name(), m));
+    List<Path> dirs = new ArrayList<>();
+    for (Path f : files) {
+      if (!Files.isRegularFile(f) || !Files.isReadable(f)) {
+        throw new Errors.InvalidArgumentException(f + ": no such readable file");
+      }
+      try {
+        Path dir = f.toRealPath().getParent();
+        if (!dirs.contains(dir)) {
+          dirs.add(dir);
+        }
+      } catch (IOException e) {
+        throw new Errors.InvalidArgumentException(f + ": " + e.getMessage());
+      }
+    }
+    this.roots = List.copyOf(dirs);
+    try {
+      builtinDir = Files.createTempDirectory("raftoral-js-");
+      try (InputStream in = GraalWorkflows.class.getResourceAsStream("raftoral.mjs")) {
+        Files.copy(in, builtinDir.resolve("raftoral.mjs"));
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot write the built-in module raftoral.mjs", e);
+    }
+    engine = Engine.newBuilder("js")
+        .option("engine.WarnInterpreterOnly", "false") // said once in the log line above instead
+        .build();
+    timers = Executors.newSingleThreadScheduledExecutor(r -> Thread.ofPlatform().daemon().name("raftoral-js-timers").unstarted(r));
+    long limitNanos = options.turnLimit().toNanos();
+    long tick = Math.max(10, Math.min(100, options.turnLimit().toMillis() / 4));
+    timers.scheduleAtFixedRate(() -> {
+      long now = System.nanoTime();
+      running.forEach(r -> r.checkTurn(now, limitNanos));
+    }, tick, tick, TimeUnit.MILLISECONDS);
+  }
+
+  /** Every workflow type the modules export, as definitions over JSON bytes. */
+  public List<WorkflowDefinition<byte[], byte[]>> definitions() {
+    return List.copyOf(definitions);
+  }
+
+  /** Registers every workflow on a node before it starts. */
+  public RaftoralNode.Builder registerOn(RaftoralNode.Builder builder) {
+    definitions.forEach(builder::register);
+    return builder;
+  }
+
+  /** Registers every workflow on a registry ({@code raftoral node}, or a running node's). */
+  public WorkflowRegistry registerOn(WorkflowRegistry registry) {
+    definitions.forEach(registry::register);
+    return registry;
+  }
+
+  /** Idle contexts kept for a type's next runs (for tests and the benchmark). */
+  int idleContexts(WorkflowType type) {
+    return pools.stream().filter(p -> p.type().equals(type)).mapToInt(ContextPool::idleCount).sum();
+  }
+
+  GraalOptions options() {
+    return options;
+  }
+
+  HostModule hostModule(String name) {
+    return hostModules.get(name);
+  }
+
+  ScheduledExecutorService timers() {
+    return timers;
+  }
+
+  void watch(JsRun run) {
+    if (closed) {
+      throw new Errors.NodeClosedException("the JavaScript workflows are closed");
+    }
+    running.add(run);
+  }
+
+  void unwatch(JsRun run) {
+    running.remove(run);
+  }
+
+  private void loadModule(Path file) {
+    Source source;
+    try {
+      source = Source.newBuilder("js", file.toFile()).mimeType("application/javascript+module").build();
+    } catch (IOException e) {
+      throw new Errors.InvalidArgumentException(file + ": cannot read: " + e.getMessage());
+    }
+    JsModule module = new JsModule(file, source);
+    PooledContext first = newContext(module);
+    List<ContextPool> mine = new ArrayList<>();
+    try {
+      JsonNode exported = JSON.readTree(first.host.describeExports.execute(first.namespace).asString());
+      if (exported.isEmpty()) {
+        throw new Errors.InvalidArgumentException(file + ": exports no workflow (export const w = workflow(\"name\", 1, "
+            + "async (ctx, input) => ...) with workflow imported from \"raftoral\")");
+      }
+      for (JsonNode w : exported) {
+        WorkflowType type = new WorkflowType(w.get("name").asText(), w.get("version").asInt());
+        if (definitions.stream().anyMatch(d -> d.type().equals(type))) {
+          throw new Errors.InvalidArgumentException(file + ": export " + w.get("exportName").asText() + " declares "
+              + type + ", which another export declares already");
+        }
+        ContextPool pool = new ContextPool(this, module, type, w.get("exportName").asText());
+        mine.add(pool);
+        pools.add(pool);
+        ExecutionMode mode = "owner_only".equals(w.get("mode").asText()) ? ExecutionMode.OWNER_ONLY : ExecutionMode.HOT_STANDBY;
+        definitions.add(WorkflowDefinition.ofBytes(type.name(), type.version(), pool::run).withMode(mode)
+            .withKeepLastPerKey(w.get("keepLastPerKey").asLong()));
+      }
+    } catch (IOException e) {
+      closeQuietly(first);
+      throw new UncheckedIOException(e);
+    } catch (RuntimeException | Error e) {
+      closeQuietly(first);
+      throw e;
+    }
+    mine.getFirst().offer(first);
+  }
+
+  /** A new context of {@code module}: sandboxed, its module evaluated. */
+  PooledContext newContext(JsModule module) {
+    if (closed) {
+      throw new Errors.NodeClosedException("the JavaScript workflows are closed");
+    }
+    ModuleHost host = new ModuleHost(this);
+    String fileName = module.file().getFileName().toString();
+    java.util.function.Supplier<String> where = () -> host.run != null ? fileName + " " + host.run.workflowId() : fileName;
+    Context context = Context.newBuilder("js")
+        .engine(engine)
+        // Scripts see only what is exported on purpose (ModuleHost, JsRun): no classes, no threads,
+        // no processes, no environment, no files beyond their modules' directories.
+        .allowHostAccess(HostAccess.EXPLICIT)
+        .allowHostClassLookup(className -> false)
+        .allowHostClassLoading(false)
+        .allowPolyglotAccess(PolyglotAccess.NONE)
+        .allowCreateThread(false)
+        .allowCreateProcess(false)
+        .allowNativeAccess(false)
+        .allowEnvironmentAccess(EnvironmentAccess.NONE)
+        .allowIO(IOAccess.newBuilder()
+            .fileSystem(new ModuleFileSystem(builtinDir.resolve("raftoral.mjs"), roots))
+            .build())
+        .option("js.esm-eval-returns-exports", "true")
+        .out(new LogStream(SCRIPT_LOG, false, where))
+        .err(new LogStream(SCRIPT_LOG, true, where))
+        .build();
+    try {
+      context.getBindings("js").putMember("__raftoralHost", host);
+      Value namespace = context.eval(module.source());
+      if (host.describeExports == null) {
+        throw new Errors.InvalidArgumentException(module.file() + ": exports no workflow (it does not import \"raftoral\")");
+      }
+      return new PooledContext(context, host, namespace);
+    } catch (PolyglotException e) {
+      context.close(true);
+      throw new Errors.InvalidArgumentException(describe(module.file(), e));
+    } catch (RuntimeException | Error e) {
+      context.close(true);
+      throw e;
+    }
+  }
+
+  /** "file:line:column: SyntaxError: message" for a module that fails to compile or to load. */
+  private static String describe(Path file, PolyglotException e) {
+    SourceSection at = e.getSourceLocation();
+    if (at == null) { // a thrown error: where the first guest frame is
+      for (PolyglotException.StackFrame frame : e.getPolyglotStackTrace()) {
+        if (frame.isGuestFrame() && frame.getSourceLocation() != null) {
+          at = frame.getSourceLocation();
+          break;
+        }
+      }
+    }
+    String where = at != null && at.getSource() != null && at.getSource().getPath() != null
+        ? at.getSource().getPath() + ":" + at.getStartLine() + ":" + at.getStartColumn()
+        : file.toString();
+    String message = String.valueOf(e.getMessage());
+    if (e.isSyntaxError() && !message.startsWith("SyntaxError")) {
+      message = "SyntaxError: " + message;
+    }
+    return where + ": " + message;
+  }
+
+  static void closeQuietly(PooledContext pooled) {
+    try {
+      pooled.context.close(true);
+    } catch (RuntimeException e) {
+      LOG.debug("closing a JavaScript context: {}", e.toString());
+    }
+  }
+
+  /** Closes the contexts and the engine; runs still going are cancelled. Close it after the node. */
+  @Override
+  public void close() {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    timers.shutdownNow();
+    pools.forEach(ContextPool::close);
+    running.forEach(r -> r.checkTurn(Long.MAX_VALUE, 0));
+    try {
+      engine.close(true);
+    } catch (RuntimeException e) {
+      LOG.debug("closing the JavaScript engine: {}", e.toString());
+    }
+    try (Stream<Path> files = Files.walk(builtinDir)) {
+      files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+    } catch (IOException e) {
+      LOG.debug("removing {}: {}", builtinDir, e.toString());
+    }
+  }
+
+  @Override
+  public String toString() {
+    return "JavaScript workflows " + definitions.stream().map(d -> d.type().toString()).toList();
+  }
+}

@@ -1,0 +1,2 @@
+import { workflow } from "raftoral";
+throw new Error("cannot start: no configuration");
