@@ -35,8 +35,9 @@ abstract class EntryPoint {
       case "python" -> new Native("python", repo);
       case "go" -> new Native("go", repo);
       case "python-worker", "go-worker", "ts-worker" -> new Worker(name, repo);
+      case "js" -> new JavaScript(repo);
       default -> throw new IllegalArgumentException("unknown entry point '" + name
-          + "' (known: java, c, python, go, python-worker, go-worker, ts-worker)");
+          + "' (known: java, c, python, go, python-worker, go-worker, ts-worker, js)");
     };
   }
 
@@ -54,6 +55,38 @@ abstract class EntryPoint {
     @Override
     Cluster cluster(Path dir, ClusterSettings settings) {
       return new JavaCluster(dir, settings, System.getProperty("java.class.path"));
+    }
+  }
+
+  /**
+   * {@code raftoral node --workflows conformance/js/conformance.mjs}: the interpreter in JavaScript,
+   * run by polyglot-graal inside the node. The driver's class path keeps the conformance classes
+   * for the side-effect log's host module; the Java interpreter is turned off.
+   */
+  static final class JavaScript extends EntryPoint {
+    JavaScript(Path repo) {
+      super("js", repo);
+    }
+
+    @Override
+    void prepare(Path work) {
+      // Built by Maven with the driver (polyglot-graal is on its class path); the module is a source file.
+    }
+
+    @Override
+    Cluster cluster(Path dir, ClusterSettings settings) {
+      Path module = repo.resolve("conformance/js/conformance.mjs");
+      return new JavaCluster(dir, settings, System.getProperty("java.class.path")) {
+        @Override
+        List<String> jvmArgs() {
+          return List.of("-Dconformance.javaInterpreter=false");
+        }
+
+        @Override
+        List<String> nodeArgs(int index) {
+          return List.of("--workflows", module.toString());
+        }
+      };
     }
   }
 

@@ -37,8 +37,9 @@ class JavaCluster extends Cluster {
       String label = "n" + (i + 1);
       Path data = dir.resolve(label);
       List<String> cmd = new ArrayList<>(List.of(Ports.javaExecutable(), "--enable-native-access=ALL-UNNAMED",
-          "--sun-misc-unsafe-memory-access=allow", "-Xmx384m", "-XX:+UseSerialGC",
-          "-cp", classPath, "io.raftoral.cli.RaftoralCli", "node",
+          "--sun-misc-unsafe-memory-access=allow", "-Xmx384m", "-XX:+UseSerialGC"));
+      cmd.addAll(jvmArgs());
+      cmd.addAll(List.of("-cp", classPath, "io.raftoral.cli.RaftoralCli", "node",
           "--raft-addr", "127.0.0.1:" + ports[2 * i], "--api-addr", "127.0.0.1:" + ports[2 * i + 1],
           "--data-dir", data.toString(),
           "--node-failure-timeout", ClusterSettings.NODE_FAILURE_TIMEOUT_MILLIS + "ms",
@@ -82,6 +83,11 @@ class JavaCluster extends Cluster {
       throw failures.getFirst();
     }
     awaitHealthy(START_TIMEOUT);
+  }
+
+  /** More options of the nodes' JVMs. */
+  List<String> jvmArgs() {
+    return List.of();
   }
 
   /** More arguments of node {@code index}'s command line (0-based). */

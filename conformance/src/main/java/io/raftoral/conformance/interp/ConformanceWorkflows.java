@@ -12,11 +12,15 @@ import io.raftoral.workflow.WorkflowRegistry;
  * {@link WorkflowProvider} SPI: {@code conformance} v1 and v2 ({@code HOT_STANDBY}) and
  * {@code conformance_owner_only} v1 ({@code OWNER_ONLY}) and {@code conformance_keep_last} v1
  * ({@code HOT_STANDBY}, keeping the last 2 values of each key once ended), each running the
- * program in its input (conformance/README.md).
+ * program in its input (conformance/README.md). Off when the node runs the js entry point's
+ * interpreter instead ({@code -Dconformance.javaInterpreter=false}), which registers the same types.
  */
 public final class ConformanceWorkflows implements WorkflowProvider {
   @Override
   public void register(WorkflowRegistry registry) {
+    if (!Boolean.parseBoolean(System.getProperty("conformance.javaInterpreter", "true"))) {
+      return;
+    }
     EffectLog log = EffectLog.fromEnvironment();
     registry.register(definition("conformance", 1, ExecutionMode.HOT_STANDBY, log));
     registry.register(definition("conformance", 2, ExecutionMode.HOT_STANDBY, log));
