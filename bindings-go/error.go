@@ -1,13 +1,15 @@
 package raftoral
 
 import (
-	"errors"
 	"fmt"
+
+	"github.com/raftoral/raftoral-go/internal/codes"
 )
 
 // Code is a status code of the C ABI (raftoral_status_enum of raftoral.h, the Java enum
-// io.raftoral.common.ErrorCode); its numbers are stable across ABI versions. ErrorCodeTablesTest
-// checks that every code has its constant, name and sentinel here.
+// io.raftoral.common.ErrorCode); its numbers are stable across ABI versions. The names and
+// sentinel texts are in internal/codes, shared with raftoral/worker; ErrorCodeTablesTest checks
+// that every code has its constant and sentinel here and its name there.
 type Code int32
 
 // The codes of raftoral.h.
@@ -42,137 +44,73 @@ const (
 var (
 	// ErrInvalidArgument is returned for an invalid argument: a nil function, an empty key, a
 	// version out of range, a malformed configuration or query.
-	ErrInvalidArgument = errors.New("raftoral: invalid argument")
+	ErrInvalidArgument = sentinels[CodeInvalidArgument]
 	// ErrInvalidHandle is returned when a Context is used after its workflow function returned.
-	ErrInvalidHandle = errors.New("raftoral: invalid handle")
+	ErrInvalidHandle = sentinels[CodeInvalidHandle]
 	// ErrNotInitialized is returned when the library could not be initialised.
-	ErrNotInitialized = errors.New("raftoral: not initialized")
+	ErrNotInitialized = sentinels[CodeNotInitialized]
 	// ErrShutDown is returned by every call after Shutdown.
-	ErrShutDown = errors.New("raftoral: shut down")
+	ErrShutDown = sentinels[CodeShutDown]
 	// ErrBufferTooSmall is internal to the binding (it retries with a larger buffer).
-	ErrBufferTooSmall = errors.New("raftoral: buffer too small")
+	ErrBufferTooSmall = sentinels[CodeBufferTooSmall]
 	// ErrNotFound is returned when no workflow has the given id.
-	ErrNotFound = errors.New("raftoral: not found")
+	ErrNotFound = sentinels[CodeNotFound]
 	// ErrAlreadyExists is returned when a workflow with this id exists with another type,
 	// version or input.
-	ErrAlreadyExists = errors.New("raftoral: already exists")
+	ErrAlreadyExists = sentinels[CodeAlreadyExists]
 	// ErrNotRegistered is returned when no workflow of this type and version is registered.
-	ErrNotRegistered = errors.New("raftoral: not registered")
+	ErrNotRegistered = sentinels[CodeNotRegistered]
 	// ErrAlreadyRegistered is returned when a type and version is registered twice on a node.
-	ErrAlreadyRegistered = errors.New("raftoral: already registered")
+	ErrAlreadyRegistered = sentinels[CodeAlreadyRegistered]
 	// ErrTimeout is returned when a deadline passed first; the error of Handle.Result for an
 	// expired context matches both ErrTimeout and context.DeadlineExceeded.
-	ErrTimeout = errors.New("raftoral: timeout")
+	ErrTimeout = sentinels[CodeTimeout]
 	// ErrWorkflowFailed is returned by Handle.Result for a FAILED workflow; the *Error's Message
 	// is the workflow's error message and its Detail the error's type.
-	ErrWorkflowFailed = errors.New("raftoral: workflow failed")
+	ErrWorkflowFailed = sentinels[CodeWorkflowFailed]
 	// ErrTerminated is returned by Handle.Result for a TERMINATED workflow, and inside a
 	// workflow by checkpoints once it has been terminated: the function should return it.
-	ErrTerminated = errors.New("raftoral: workflow terminated")
+	ErrTerminated = sentinels[CodeWorkflowTerminated]
 	// ErrPayloadTooLarge is returned when an input, result or checkpoint value is above the
 	// node's payload limit (Config.PayloadLimitBytes).
-	ErrPayloadTooLarge = errors.New("raftoral: payload too large")
+	ErrPayloadTooLarge = sentinels[CodePayloadTooLarge]
 	// ErrUnavailable is returned when the cluster cannot answer now (no leader, no quorum);
 	// retrying later may succeed.
-	ErrUnavailable = errors.New("raftoral: unavailable")
+	ErrUnavailable = sentinels[CodeUnavailable]
 	// ErrNodeClosed is returned when the node is closed, stopping or not opened yet.
-	ErrNodeClosed = errors.New("raftoral: node closed")
+	ErrNodeClosed = sentinels[CodeNodeClosed]
 	// ErrAborted is returned inside a workflow by a checkpoint when this run is no longer
 	// wanted (it ended elsewhere, or the node stops): the function should return it.
-	ErrAborted = errors.New("raftoral: aborted")
+	ErrAborted = sentinels[CodeAborted]
 	// ErrCallbackFailed matches the library's report that a compute function failed; the
 	// binding returns the compute function's own error instead, so it is rarely seen.
-	ErrCallbackFailed = errors.New("raftoral: callback failed")
+	ErrCallbackFailed = sentinels[CodeCallbackFailed]
 	// ErrJVM is returned when the JVM could not be found or started.
-	ErrJVM = errors.New("raftoral: JVM could not be started")
+	ErrJVM = sentinels[CodeJVM]
 	// ErrInternal is an unexpected internal error of the engine.
-	ErrInternal = errors.New("raftoral: internal error")
+	ErrInternal = sentinels[CodeInternal]
 	// ErrForked is the library's answer in a child forked after it started. A Go program cannot
 	// fork (syscall.ForkExec execs at once), so a Go host does not see it; it is here for
 	// completeness with raftoral.h.
-	ErrForked = errors.New("raftoral: process forked")
+	ErrForked = sentinels[CodeForked]
 	// ErrNodeRemoved is returned by a node the cluster removed (unreachable past its failure
 	// timeout); it rejoins as a new node by itself unless configured not to.
-	ErrNodeRemoved = errors.New("raftoral: node removed from the cluster")
+	ErrNodeRemoved = sentinels[CodeNodeRemoved]
 	// ErrCodec is returned when a value could not be encoded or decoded by the node's payload
 	// codec.
-	ErrCodec = errors.New("raftoral: codec error")
+	ErrCodec = sentinels[CodeCodec]
 )
 
-var sentinels = map[Code]error{
-	CodeInvalidArgument:    ErrInvalidArgument,
-	CodeInvalidHandle:      ErrInvalidHandle,
-	CodeNotInitialized:     ErrNotInitialized,
-	CodeShutDown:           ErrShutDown,
-	CodeBufferTooSmall:     ErrBufferTooSmall,
-	CodeNotFound:           ErrNotFound,
-	CodeAlreadyExists:      ErrAlreadyExists,
-	CodeNotRegistered:      ErrNotRegistered,
-	CodeAlreadyRegistered:  ErrAlreadyRegistered,
-	CodeTimeout:            ErrTimeout,
-	CodeWorkflowFailed:     ErrWorkflowFailed,
-	CodeWorkflowTerminated: ErrTerminated,
-	CodePayloadTooLarge:    ErrPayloadTooLarge,
-	CodeUnavailable:        ErrUnavailable,
-	CodeNodeClosed:         ErrNodeClosed,
-	CodeAborted:            ErrAborted,
-	CodeCallbackFailed:     ErrCallbackFailed,
-	CodeJVM:                ErrJVM,
-	CodeInternal:           ErrInternal,
-	CodeForked:             ErrForked,
-	CodeNodeRemoved:        ErrNodeRemoved,
-	CodeCodec:              ErrCodec,
-}
+// sentinels are the package's sentinel errors by code, from the shared table.
+var sentinels = codes.NewSentinels("raftoral")
 
 // String names the code as raftoral.h does, e.g. "RAFTORAL_ERR_NOT_FOUND".
 func (c Code) String() string {
-	switch c {
-	case CodeOK:
+	if c == CodeOK {
 		return "RAFTORAL_OK"
-	case CodeInvalidArgument:
-		return "RAFTORAL_ERR_INVALID_ARGUMENT"
-	case CodeInvalidHandle:
-		return "RAFTORAL_ERR_INVALID_HANDLE"
-	case CodeNotInitialized:
-		return "RAFTORAL_ERR_NOT_INITIALIZED"
-	case CodeShutDown:
-		return "RAFTORAL_ERR_SHUT_DOWN"
-	case CodeBufferTooSmall:
-		return "RAFTORAL_ERR_BUFFER_TOO_SMALL"
-	case CodeNotFound:
-		return "RAFTORAL_ERR_NOT_FOUND"
-	case CodeAlreadyExists:
-		return "RAFTORAL_ERR_ALREADY_EXISTS"
-	case CodeNotRegistered:
-		return "RAFTORAL_ERR_NOT_REGISTERED"
-	case CodeAlreadyRegistered:
-		return "RAFTORAL_ERR_ALREADY_REGISTERED"
-	case CodeTimeout:
-		return "RAFTORAL_ERR_TIMEOUT"
-	case CodeWorkflowFailed:
-		return "RAFTORAL_ERR_WORKFLOW_FAILED"
-	case CodeWorkflowTerminated:
-		return "RAFTORAL_ERR_WORKFLOW_TERMINATED"
-	case CodePayloadTooLarge:
-		return "RAFTORAL_ERR_PAYLOAD_TOO_LARGE"
-	case CodeUnavailable:
-		return "RAFTORAL_ERR_UNAVAILABLE"
-	case CodeNodeClosed:
-		return "RAFTORAL_ERR_NODE_CLOSED"
-	case CodeAborted:
-		return "RAFTORAL_ERR_ABORTED"
-	case CodeCallbackFailed:
-		return "RAFTORAL_ERR_CALLBACK_FAILED"
-	case CodeJVM:
-		return "RAFTORAL_ERR_JVM"
-	case CodeInternal:
-		return "RAFTORAL_ERR_INTERNAL"
-	case CodeForked:
-		return "RAFTORAL_ERR_FORKED"
-	case CodeNodeRemoved:
-		return "RAFTORAL_ERR_NODE_REMOVED"
-	case CodeCodec:
-		return "RAFTORAL_ERR_CODEC"
+	}
+	if name, ok := codes.Name(int32(c)); ok {
+		return "RAFTORAL_ERR_" + name
 	}
 	return fmt.Sprintf("raftoral status %d", int32(c))
 }
@@ -208,8 +146,7 @@ func (e *Error) Error() string {
 
 // Is reports whether target is the sentinel error of e's code.
 func (e *Error) Is(target error) bool {
-	s, ok := sentinels[e.Code]
-	return ok && s == target
+	return sentinels.Is(int32(e.Code), target)
 }
 
 // Unwrap returns the error's cause, if any.

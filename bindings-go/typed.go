@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+
+	"github.com/raftoral/raftoral-go/internal/typed"
 )
 
 // Typed helpers: the same calls with values encoded as JSON (encoding/json), so workflows,
@@ -15,17 +17,7 @@ func RegisterTyped[I, O any](n *Node, typ string, version int, fn func(ctx *Cont
 	if fn == nil {
 		return invalidArgument("fn must not be nil")
 	}
-	return n.RegisterWorkflow(typ, version, func(ctx *Context, raw []byte) ([]byte, error) {
-		var in I
-		if err := json.Unmarshal(raw, &in); err != nil {
-			return nil, err
-		}
-		out, err := fn(ctx, in)
-		if err != nil {
-			return nil, err
-		}
-		return json.Marshal(out)
-	}, opts...)
+	return n.RegisterWorkflow(typ, version, typed.Func(fn, nil), opts...)
 }
 
 // StartTyped starts a workflow with input encoded as JSON (see Node.Start).

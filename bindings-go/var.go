@@ -1,6 +1,6 @@
 package raftoral
 
-import "sync"
+import "github.com/raftoral/raftoral-go/internal/typed"
 
 // Var is a replicated variable of a workflow (SPEC §3): a value kept as the committed values of
 // one checkpoint key. NewVar commits its initial value; Set and Update commit the next value and
@@ -9,51 +9,27 @@ import "sync"
 // A Var may be used from goroutines the workflow starts: Update reads and writes as one step,
 // so concurrent updates are not lost.
 type Var[T any] struct {
-	ctx     *Context
-	key     string
-	mu      sync.Mutex
-	current T
+	v typed.Var[T] // commits with Checkpoint
 }
 
 // NewVar creates the variable under key, committing initial as its first value (or, when the
 // workflow is replayed, taking the value committed then).
 func NewVar[T any](ctx *Context, key string, initial T) (*Var[T], error) {
-	first, err := Checkpoint(ctx, key, initial)
-	if err != nil {
+	v := &Var[T]{}
+	if err := v.v.Init(key, initial, func(value T) (T, error) { return Checkpoint(ctx, key, value) }); err != nil {
 		return nil, err
 	}
-	return &Var[T]{ctx: ctx, key: key, current: first}, nil
+	return v, nil
 }
 
 // Key is the checkpoint key that holds the variable's values.
-func (v *Var[T]) Key() string { return v.key }
+func (v *Var[T]) Key() string { return v.v.Key() }
 
 // Get is the current committed value; local, no I/O.
-func (v *Var[T]) Get() T {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	return v.current
-}
+func (v *Var[T]) Get() T { return v.v.Get() }
 
 // Set commits value as the next value and returns the committed one.
-func (v *Var[T]) Set(value T) (T, error) {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	return v.set(value)
-}
+func (v *Var[T]) Set(value T) (T, error) { return v.v.Set(value) }
 
 // Update commits fn(Get()) as the next value and returns the committed one.
-func (v *Var[T]) Update(fn func(T) T) (T, error) {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	return v.set(fn(v.current))
-}
-
-func (v *Var[T]) set(value T) (T, error) {
-	committed, err := Checkpoint(v.ctx, v.key, value)
-	if err != nil {
-		return committed, err
-	}
-	v.current = committed
-	return committed, nil
-}
+func (v *Var[T]) Update(fn func(T) T) (T, error) { return v.v.Update(fn) }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/raftoral/raftoral-go/internal/codes"
 	"github.com/raftoral/raftoral-go/worker/workerpb"
 )
 
@@ -50,28 +51,28 @@ func (c Code) String() string {
 
 // Sentinel errors: every *Error matches the sentinel of its code with errors.Is.
 var (
-	ErrInvalidArgument   = errors.New("raftoral worker: invalid argument")
-	ErrInvalidHandle     = errors.New("raftoral worker: invalid handle")
-	ErrNotInitialized    = errors.New("raftoral worker: not initialized")
-	ErrShutDown          = errors.New("raftoral worker: shut down")
-	ErrBufferTooSmall    = errors.New("raftoral worker: buffer too small")
-	ErrNotFound          = errors.New("raftoral worker: not found")
-	ErrAlreadyExists     = errors.New("raftoral worker: already exists")
-	ErrNotRegistered     = errors.New("raftoral worker: not registered")
-	ErrAlreadyRegistered = errors.New("raftoral worker: already registered")
-	ErrTimeout           = errors.New("raftoral worker: timeout")
-	ErrWorkflowFailed    = errors.New("raftoral worker: workflow failed")
-	ErrTerminated        = errors.New("raftoral worker: workflow terminated")
-	ErrPayloadTooLarge   = errors.New("raftoral worker: payload too large")
-	ErrUnavailable       = errors.New("raftoral worker: unavailable")
-	ErrNodeClosed        = errors.New("raftoral worker: node closed")
-	ErrAborted           = errors.New("raftoral worker: aborted")
-	ErrCallbackFailed    = errors.New("raftoral worker: callback failed")
-	ErrJVM               = errors.New("raftoral worker: JVM could not be started")
-	ErrInternal          = errors.New("raftoral worker: internal error")
-	ErrForked            = errors.New("raftoral worker: process forked")
-	ErrNodeRemoved       = errors.New("raftoral worker: node removed from the cluster")
-	ErrCodec             = errors.New("raftoral worker: codec error")
+	ErrInvalidArgument   = sentinels[CodeInvalidArgument]
+	ErrInvalidHandle     = sentinels[CodeInvalidHandle]
+	ErrNotInitialized    = sentinels[CodeNotInitialized]
+	ErrShutDown          = sentinels[CodeShutDown]
+	ErrBufferTooSmall    = sentinels[CodeBufferTooSmall]
+	ErrNotFound          = sentinels[CodeNotFound]
+	ErrAlreadyExists     = sentinels[CodeAlreadyExists]
+	ErrNotRegistered     = sentinels[CodeNotRegistered]
+	ErrAlreadyRegistered = sentinels[CodeAlreadyRegistered]
+	ErrTimeout           = sentinels[CodeTimeout]
+	ErrWorkflowFailed    = sentinels[CodeWorkflowFailed]
+	ErrTerminated        = sentinels[CodeWorkflowTerminated]
+	ErrPayloadTooLarge   = sentinels[CodePayloadTooLarge]
+	ErrUnavailable       = sentinels[CodeUnavailable]
+	ErrNodeClosed        = sentinels[CodeNodeClosed]
+	ErrAborted           = sentinels[CodeAborted]
+	ErrCallbackFailed    = sentinels[CodeCallbackFailed]
+	ErrJVM               = sentinels[CodeJVM]
+	ErrInternal          = sentinels[CodeInternal]
+	ErrForked            = sentinels[CodeForked]
+	ErrNodeRemoved       = sentinels[CodeNodeRemoved]
+	ErrCodec             = sentinels[CodeCodec]
 
 	// ErrRunCancelled matches the error of every Context call of a run that the node cancelled
 	// (Cancel: terminated, ended elsewhere, ownership lost, node stopping), whose stream to the
@@ -81,30 +82,8 @@ var (
 	ErrRunCancelled = errors.New("raftoral worker: run cancelled")
 )
 
-var sentinels = map[Code]error{
-	CodeInvalidArgument:    ErrInvalidArgument,
-	CodeInvalidHandle:      ErrInvalidHandle,
-	CodeNotInitialized:     ErrNotInitialized,
-	CodeShutDown:           ErrShutDown,
-	CodeBufferTooSmall:     ErrBufferTooSmall,
-	CodeNotFound:           ErrNotFound,
-	CodeAlreadyExists:      ErrAlreadyExists,
-	CodeNotRegistered:      ErrNotRegistered,
-	CodeAlreadyRegistered:  ErrAlreadyRegistered,
-	CodeTimeout:            ErrTimeout,
-	CodeWorkflowFailed:     ErrWorkflowFailed,
-	CodeWorkflowTerminated: ErrTerminated,
-	CodePayloadTooLarge:    ErrPayloadTooLarge,
-	CodeUnavailable:        ErrUnavailable,
-	CodeNodeClosed:         ErrNodeClosed,
-	CodeAborted:            ErrAborted,
-	CodeCallbackFailed:     ErrCallbackFailed,
-	CodeJVM:                ErrJVM,
-	CodeInternal:           ErrInternal,
-	CodeForked:             ErrForked,
-	CodeNodeRemoved:        ErrNodeRemoved,
-	CodeCodec:              ErrCodec,
-}
+// sentinels are the package's sentinel errors by code, from the shared table.
+var sentinels = codes.NewSentinels("raftoral worker")
 
 // Error is an error of the library or of the node (a CallFailed). Match it with errors.Is
 // against the sentinel of its code, or get at its fields with errors.As.
@@ -134,8 +113,7 @@ func (e *Error) Is(target error) bool {
 	if e.cancelled && target == ErrRunCancelled {
 		return true
 	}
-	s, ok := sentinels[e.Code]
-	return ok && s == target
+	return sentinels.Is(int32(e.Code), target)
 }
 
 // Unwrap returns the error's cause, if any.

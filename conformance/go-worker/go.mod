@@ -2,7 +2,10 @@ module github.com/raftoral/raftoral-go/conformance-worker
 
 go 1.26.0
 
-require github.com/raftoral/raftoral-go v0.0.0
+require (
+	github.com/raftoral/raftoral-go v0.0.0
+	github.com/raftoral/raftoral-go/conformance/gointerp v0.0.0
+)
 
 require (
 	golang.org/x/net v0.60.0 // indirect
@@ -14,3 +17,5 @@ require (
 )
 
 replace github.com/raftoral/raftoral-go => ../../bindings-go
+
+replace github.com/raftoral/raftoral-go/conformance/gointerp => ../gointerp

@@ -103,29 +103,33 @@ class ErrorCodeTablesTest {
 
   @Test
   void goHasAConstantANameAndASentinelForEveryCode() throws IOException {
-    String go = read("bindings-go/error.go");
-    Map<String, Integer> constants = pairs(between(go, "const (", ")"), "(Code\\w+)\\s+Code = (\\d+)");
-    Map<String, String> names = new LinkedHashMap<>();
-    Matcher n = Pattern.compile("case (Code\\w+):\\s*return \"RAFTORAL_(?:ERR_)?(\\w+)\"").matcher(between(go, "func (c Code) String()", "\n}\n"));
-    while (n.find()) {
-      names.put(n.group(1), n.group(2));
+    // The names are in the table both Go packages share; each package's constants and sentinels
+    // are in its error.go.
+    Map<Integer, String> names = new TreeMap<>();
+    Matcher t = Pattern.compile("(\\d+):\\s*\\{\"(\\w+)\"")
+        .matcher(between(read("bindings-go/internal/codes/codes.go"), "var table = [...]entry{", "\n}"));
+    while (t.find()) {
+      assertThat(names.put(Integer.parseInt(t.group(1)), t.group(2))).as("listed twice: " + t.group(1)).isNull();
     }
-    Map<String, String> sentinels = new LinkedHashMap<>();
-    Matcher s = Pattern.compile("(Code\\w+):\\s+(Err\\w+),").matcher(between(go, "var sentinels = map[Code]error{", "}"));
-    while (s.find()) {
-      sentinels.put(s.group(1), s.group(2));
-    }
-    Map<String, Integer> found = new TreeMap<>();
-    constants.forEach((constant, number) -> {
-      if (number != 0) {
-        found.put(names.get(constant), number);
-        assertThat(sentinels).as("the sentinel of " + constant).containsKey(constant);
-        assertThat(go).as("the declaration of " + sentinels.get(constant)).containsPattern(
-            "\\n\\t" + sentinels.get(constant) + " = errors\\.New\\(\"raftoral: ");
+    for (String file : List.of("bindings-go/error.go", "bindings-go/worker/error.go")) {
+      String go = read(file);
+      Map<String, Integer> constants = pairs(between(go, "const (", ")"), "(Code\\w+)\\s+Code = (\\d+)");
+      Map<String, String> sentinels = new LinkedHashMap<>();
+      Matcher s = Pattern.compile("\\n\\t(Err\\w+)\\s+= sentinels\\[(Code\\w+)\\]").matcher(go);
+      while (s.find()) {
+        sentinels.put(s.group(2), s.group(1));
       }
-    });
-    assertThat(found).as("the Code constants of error.go, by their String()").isEqualTo(expected());
-    assertThat(sentinels.values()).as("one sentinel per code").doesNotHaveDuplicates();
+      Map<String, Integer> found = new TreeMap<>();
+      constants.forEach((constant, number) -> {
+        if (number != 0) {
+          found.put(names.get(number), number);
+          assertThat(sentinels).as(file + ": the sentinel of " + constant).containsKey(constant);
+        }
+      });
+      assertThat(found).as("the Code constants of " + file + ", by their names").isEqualTo(expected());
+      assertThat(sentinels.values()).as(file + ": one sentinel per code").doesNotHaveDuplicates();
+    }
+    assertThat(names.values()).as("the names of internal/codes").containsExactlyInAnyOrderElementsOf(expected().keySet());
   }
 
   @Test
