@@ -12,13 +12,13 @@ import java.util.ArrayDeque;
  */
 final class ContextPool {
   private final GraalWorkflows workflows;
-  private final JsModule module;
+  private final WorkflowModule module;
   private final WorkflowType type;
   private final String exportName;
   private final ArrayDeque<PooledContext> idle = new ArrayDeque<>();
   private boolean closed;
 
-  ContextPool(GraalWorkflows workflows, JsModule module, WorkflowType type, String exportName) {
+  ContextPool(GraalWorkflows workflows, WorkflowModule module, WorkflowType type, String exportName) {
     this.workflows = workflows;
     this.module = module;
     this.type = type;
@@ -33,7 +33,7 @@ final class ContextPool {
   byte[] run(WorkflowContext ctx, byte[] input) throws Exception {
     PooledContext pooled = take();
     try {
-      return new JsRun(workflows, pooled, ctx).run(exportName, input);
+      return pooled.run(workflows, ctx, exportName, input);
     } catch (Exception | Error e) {
       throw e;
     } catch (Throwable t) {

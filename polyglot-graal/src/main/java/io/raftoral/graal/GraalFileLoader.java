@@ -8,19 +8,18 @@ import java.util.ServiceConfigurationError;
 import java.util.ServiceLoader;
 
 /**
- * {@code raftoral node --workflows FILE.mjs}: loads JavaScript modules with the default options
+ * {@code raftoral node --workflows FILE.mjs|FILE.py}: loads JavaScript and Python modules with the default options
  * and every {@link HostModule} listed in {@code META-INF/services} on the class path.
  */
 public final class GraalFileLoader implements WorkflowFileLoader {
   @Override
   public String language() {
-    return "JavaScript";
+    return "JavaScript and Python (GraalVM)";
   }
 
   @Override
   public boolean loads(Path file) {
-    String name = file.getFileName() == null ? "" : file.getFileName().toString();
-    return name.endsWith(".mjs") || name.endsWith(".js");
+    return WorkflowModule.languageOf(file) != null;
   }
 
   @Override

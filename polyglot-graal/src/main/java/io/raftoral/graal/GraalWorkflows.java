@@ -58,6 +58,7 @@ public final class GraalWorkflows implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(GraalWorkflows.class);
   private static final Logger SCRIPT_LOG = LoggerFactory.getLogger("raftoral.js");
   private static final ObjectMapper JSON = new ObjectMapper();
+  private static final Source PYTHON_GLUE = pythonGlue();
 
   private final GraalOptions options;
   private final Map<String, HostModule> hostModules = new LinkedHashMap<>();
@@ -65,7 +66,7 @@ public final class GraalWorkflows implements AutoCloseable {
   private final List<Path> roots;
   private final Engine engine;
   private final ScheduledExecutorService timers;
-  private final Set<JsRun> running = ConcurrentHashMap.newKeySet();
+  private final Set<Watched> running = ConcurrentHashMap.newKeySet();
   private final List<ContextPool> pools = new ArrayList<>();
   private final List<WorkflowDefinition<byte[], byte[]>> definitions = new ArrayList<>();
   private volatile boolean closed;
@@ -128,7 +129,7 @@ public final class GraalWorkflows implements AutoCloseable {
     } catch (IOException e) {
       throw new UncheckedIOException("cannot write the built-in module raftoral.mjs", e);
     }
-    engine = Engine.newBuilder("js")
+    engine = Engine.newBuilder()
         .option("engine.WarnInterpreterOnly", "false") // said once in the log line above instead
         .build();
     timers = Executors.newSingleThreadScheduledExecutor(r -> Thread.ofPlatform().daemon().name("raftoral-js-timers").unstarted(r));
@@ -136,7 +137,7 @@ public final class GraalWorkflows implements AutoCloseable {
     long tick = Math.max(10, Math.min(100, options.turnLimit().toMillis() / 4));
     timers.scheduleAtFixedRate(() -> {
       long now = System.nanoTime();
-      running.forEach(r -> r.checkTurn(now, limitNanos));
+      running.forEach(r -> r.check(now, limitNanos));
     }, tick, tick, TimeUnit.MILLISECONDS);
   }
 
@@ -174,32 +175,45 @@ public final class GraalWorkflows implements AutoCloseable {
     return timers;
   }
 
-  void watch(JsRun run) {
+  /** A run the watchdog looks at: it stops the run's code when it runs too long without yielding. */
+  interface Watched {
+    void check(long nowNanos, long limitNanos);
+  }
+
+  void watch(Watched run) {
     if (closed) {
       throw new Errors.NodeClosedException("the JavaScript workflows are closed");
     }
     running.add(run);
   }
 
-  void unwatch(JsRun run) {
+  void unwatch(Watched run) {
     running.remove(run);
   }
 
   private void loadModule(Path file) {
+    String language = WorkflowModule.languageOf(file);
+    if (language == null) {
+      throw new Errors.InvalidArgumentException(file + ": not a workflow module (.mjs or .js: JavaScript, .py: Python)");
+    }
     Source source;
     try {
-      source = Source.newBuilder("js", file.toFile()).mimeType("application/javascript+module").build();
+      source = "js".equals(language)
+          ? Source.newBuilder("js", file.toFile()).mimeType("application/javascript+module").build()
+          : Source.newBuilder("python", file.toFile()).build();
     } catch (IOException e) {
       throw new Errors.InvalidArgumentException(file + ": cannot read: " + e.getMessage());
     }
-    JsModule module = new JsModule(file, source);
+    WorkflowModule module = new WorkflowModule(file, language, source);
     PooledContext first = newContext(module);
     List<ContextPool> mine = new ArrayList<>();
     try {
-      JsonNode exported = JSON.readTree(first.host.describeExports.execute(first.namespace).asString());
+      JsonNode exported = JSON.readTree(first.describe());
       if (exported.isEmpty()) {
-        throw new Errors.InvalidArgumentException(file + ": exports no workflow (export const w = workflow(\"name\", 1, "
-            + "async (ctx, input) => ...) with workflow imported from \"raftoral\")");
+        throw new Errors.InvalidArgumentException(file + ("js".equals(language)
+            ? ": exports no workflow (export const w = workflow(\"name\", 1, async (ctx, input) => ...) with workflow "
+                + "imported from \"raftoral\")"
+            : ": declares no workflow (@workflow(\"name\", 1) on a function fn(ctx, input), from raftoral import workflow)"));
       }
       for (JsonNode w : exported) {
         WorkflowType type = new WorkflowType(w.get("name").asText(), w.get("version").asInt());
@@ -225,10 +239,14 @@ public final class GraalWorkflows implements AutoCloseable {
   }
 
   /** A new context of {@code module}: sandboxed, its module evaluated. */
-  PooledContext newContext(JsModule module) {
+  PooledContext newContext(WorkflowModule module) {
     if (closed) {
       throw new Errors.NodeClosedException("the JavaScript workflows are closed");
     }
+    return "js".equals(module.language()) ? newJsContext(module) : newPythonContext(module);
+  }
+
+  private JsContext newJsContext(WorkflowModule module) {
     ModuleHost host = new ModuleHost(this);
     String fileName = module.file().getFileName().toString();
     java.util.function.Supplier<String> where = () -> host.run != null ? fileName + " " + host.run.workflowId() : fileName;
@@ -257,7 +275,50 @@ public final class GraalWorkflows implements AutoCloseable {
       if (host.describeExports == null) {
         throw new Errors.InvalidArgumentException(module.file() + ": exports no workflow (it does not import \"raftoral\")");
       }
-      return new PooledContext(context, host, namespace);
+      return new JsContext(context, host, namespace);
+    } catch (PolyglotException e) {
+      context.close(true);
+      throw new Errors.InvalidArgumentException(describe(module.file(), e));
+    } catch (RuntimeException | Error e) {
+      context.close(true);
+      throw e;
+    }
+  }
+
+  /**
+   * A Python context: the same sandbox, plus read access to GraalPy's own standard library (an
+   * internal resource of its jar); the built-in module installed, then the workflow module run.
+   */
+  private PyContext newPythonContext(WorkflowModule module) {
+    PyContext.Host host = new PyContext.Host();
+    String fileName = module.file().getFileName().toString();
+    PyContext[] self = new PyContext[1];
+    java.util.function.Supplier<String> where = () -> host.run != null ? fileName + " " + host.run.workflowId() : fileName;
+    Context context = Context.newBuilder("python")
+        .engine(engine)
+        .allowHostAccess(HostAccess.EXPLICIT)
+        .allowHostClassLookup(className -> false)
+        .allowHostClassLoading(false)
+        .allowPolyglotAccess(PolyglotAccess.NONE)
+        .allowCreateThread(false)
+        .allowCreateProcess(false)
+        .allowNativeAccess(false)
+        .allowEnvironmentAccess(EnvironmentAccess.NONE)
+        .allowIO(IOAccess.newBuilder()
+            .fileSystem(org.graalvm.polyglot.io.FileSystem.allowInternalResourceAccess(
+                org.graalvm.polyglot.io.FileSystem.allowLanguageHomeAccess(new ModuleFileSystem(null, roots))))
+            .build())
+        .out(new LogStream(SCRIPT_LOG, false, where))
+        .err(new LogStream(SCRIPT_LOG, true, where))
+        .build();
+    try {
+      context.eval(PYTHON_GLUE);
+      Value bindings = context.getBindings("python");
+      Value installed = bindings.getMember("_raftoral_install").execute(host, module.file().getParent().toString());
+      bindings.removeMember("_raftoral_install");
+      PyContext pooled = new PyContext(context, host, installed);
+      context.eval(module.source());
+      return pooled;
     } catch (PolyglotException e) {
       context.close(true);
       throw new Errors.InvalidArgumentException(describe(module.file(), e));
@@ -288,6 +349,15 @@ public final class GraalWorkflows implements AutoCloseable {
     return where + ": " + message;
   }
 
+  private static Source pythonGlue() {
+    try (InputStream in = GraalWorkflows.class.getResourceAsStream("raftoral_glue.py")) {
+      return Source.newBuilder("python", new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8),
+          "raftoral_glue.py").build();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
   static void closeQuietly(PooledContext pooled) {
     try {
       pooled.context.close(true);
@@ -305,7 +375,7 @@ public final class GraalWorkflows implements AutoCloseable {
     closed = true;
     timers.shutdownNow();
     pools.forEach(ContextPool::close);
-    running.forEach(r -> r.checkTurn(Long.MAX_VALUE, 0));
+    running.forEach(r -> r.check(Long.MAX_VALUE, 0));
     try {
       engine.close(true);
     } catch (RuntimeException e) {

@@ -41,12 +41,12 @@ import org.graalvm.polyglot.proxy.ProxyExecutable;
  * <p>Public only for the polyglot host access of its {@link HostAccess.Export} methods (what the
  * built-in module calls); not an API.
  */
-public final class JsRun {
+public final class JsRun implements GraalWorkflows.Watched {
   /** How often an idle loop asks the engine whether the run is still wanted. */
   private static final long IDLE_POLL_MILLIS = 100;
 
   private final GraalWorkflows workflows;
-  private final PooledContext pooled;
+  private final JsContext pooled;
   private final WorkflowContext ctx;
   private final LinkedBlockingQueue<Runnable> events = new LinkedBlockingQueue<>();
   private final LinkedBlockingQueue<Call> calls = new LinkedBlockingQueue<>();
@@ -70,7 +70,7 @@ public final class JsRun {
   private volatile long turnStartedNanos;
   private volatile boolean overLimit;
 
-  JsRun(GraalWorkflows workflows, PooledContext pooled, WorkflowContext ctx) {
+  JsRun(GraalWorkflows workflows, JsContext pooled, WorkflowContext ctx) {
     this.workflows = workflows;
     this.pooled = pooled;
     this.ctx = ctx;
@@ -422,7 +422,8 @@ public final class JsRun {
   // ---- the watchdog (another thread) ----
 
   /** Called by the watchdog: cancels the context when the current turn runs over the limit. */
-  void checkTurn(long nowNanos, long limitNanos) {
+  @Override
+  public void check(long nowNanos, long limitNanos) {
     long started = turnStartedNanos;
     if (started != 0 && nowNanos - started > limitNanos && !overLimit) {
       overLimit = true;

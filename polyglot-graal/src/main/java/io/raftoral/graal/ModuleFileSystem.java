@@ -27,7 +27,7 @@ final class ModuleFileSystem implements FileSystem {
   private final Path builtin;
   private final List<Path> roots;
 
-  /** {@code builtin}: the file holding the built-in module; {@code roots}: real, absolute directories. */
+  /** {@code builtin}: the file holding the built-in module (null: none); {@code roots}: real, absolute directories. */
   ModuleFileSystem(Path builtin, List<Path> roots) {
     this.builtin = builtin;
     this.roots = List.copyOf(roots);
@@ -40,7 +40,7 @@ final class ModuleFileSystem implements FileSystem {
 
   @Override
   public Path parsePath(String path) {
-    return BUILTIN_SPECIFIER.equals(path) ? builtin : files.parsePath(path);
+    return builtin != null && BUILTIN_SPECIFIER.equals(path) ? builtin : files.parsePath(path);
   }
 
   @Override

@@ -1,0 +1,6 @@
+from raftoral import workflow
+
+
+@workflow("broken-py", 1)
+def broken(ctx, x):
+    return x +
