@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # `make demo`: a local 3-node cluster of real processes started by `./raftoral node` (node 1
 # bootstraps, 2 and 3 join), the example workflows run through the CLI against different
-# nodes, then the main promise: a countdown keeps running when the node that runs it is killed
-# with SIGKILL, completes on a survivor, and the killed node restarts and takes its place back.
+# nodes (the Java ones, and the order in JavaScript that every node loads from
+# examples/js/order.mjs and runs inside itself through polyglot-graal), then the main promise: a
+# countdown keeps running when the node that runs it is killed with SIGKILL, completes on a
+# survivor, and the killed node restarts and takes its place back.
 # Every node is stopped with SIGTERM at the end, also when something fails or on Ctrl-C.
 # Then the order workflow in Python, Go and TypeScript worker processes, one of each beside every
 # node, one of them killed mid-workflow.
@@ -64,7 +66,8 @@ start_node() { # index, mode args...
   : >"$work/node-$i.out"
   "$raftoral" node --raft-addr "127.0.0.1:700$i" --api-addr "$(api "$i")" --worker-address "127.0.0.1:900$i" \
     --data-dir "$work/node-$i" \
-    --election-timeout 500ms --node-failure-timeout "$failure_timeout" "$@" \
+    --election-timeout 500ms --node-failure-timeout "$failure_timeout" \
+    --workflows "$root/examples/js/order.mjs" "$@" \
     >>"$work/node-$i.out" 2>>"$work/node-$i.log" &
   local pid=$!
   node_pid[$i]=$pid
@@ -153,6 +156,25 @@ set +e
 "$raftoral" start order --version 1 --input '{"orderId":"A-1002","customer":"bob","items":[]}' --wait --api "$(api 1)"
 echo "(exit code $?)"
 set -e
+
+echo
+echo "== the order in JavaScript (order-js, examples/js/order.mjs, run inside the nodes), started on node 1, its result read on node 2"
+js_order='{"orderId":"J-1001","customer":"alice","items":[{"sku":"book","quantity":2,"unitPriceCents":1500},{"sku":"pen","quantity":3,"unitPriceCents":250}]}'
+js_id="order-js-J-1001-$$"
+echo "\$ raftoral start order-js --version 1 --input '$js_order' --id $js_id --api $(api 1)"
+"$raftoral" start order-js --version 1 --input "$js_order" --id "$js_id" --api "$(api 1)"
+echo "\$ raftoral result $js_id --api $(api 2)"
+"$raftoral" result "$js_id" --timeout 60s --api "$(api 2)"
+
+echo
+echo "== an order-js without items fails with the JavaScript error it threw; the CLI exits 1 and says why"
+set +e
+"$raftoral" start order-js --version 1 --input '{"orderId":"J-1002","customer":"bob","items":[]}' --wait --api "$(api 3)"
+code=$?
+echo "(exit code $code)"
+set -e
+# 1 is a failed workflow; anything else (e.g. 2: the type is not registered) is the demo failing.
+[ "$code" -eq 1 ] || { echo "expected the order-js without items to fail its workflow (exit 1), got $code" >&2; exit 1; }
 
 echo
 echo "== failover: a countdown of 20 steps (one a second, each a checkpoint), its owner killed mid-way"
