@@ -12,7 +12,7 @@ export MAVEN_OPTS ?= --sun-misc-unsafe-memory-access=allow
 MVN ?= mvn -B -ntp
 
 # Which entry points and scenarios `make conformance` runs (comma-separated; empty: every scenario).
-CONFORMANCE_ENTRIES ?= java,c,python,go,python-worker,go-worker,ts-worker,js
+CONFORMANCE_ENTRIES ?= java,c,python,go,python-worker,go-worker,ts-worker,js,graalpy
 CONFORMANCE_SCENARIOS ?=
 
 .PHONY: build test conformance demo clean

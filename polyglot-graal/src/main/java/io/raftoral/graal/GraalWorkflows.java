@@ -290,7 +290,7 @@ public final class GraalWorkflows implements AutoCloseable {
    * internal resource of its jar); the built-in module installed, then the workflow module run.
    */
   private PyContext newPythonContext(WorkflowModule module) {
-    PyContext.Host host = new PyContext.Host();
+    PyContext.Host host = new PyContext.Host(this);
     String fileName = module.file().getFileName().toString();
     PyContext[] self = new PyContext[1];
     java.util.function.Supplier<String> where = () -> host.run != null ? fileName + " " + host.run.workflowId() : fileName;

@@ -169,8 +169,32 @@ def _raftoral_install(host, module_dir):
         def __repr__(self):
             return f"WorkflowContext({self.workflow_id!r})"
 
+    def host_module(name):
+        """The functions a host module of the node offers (HostModule in Java): JSON values in, one out.
+        Most may only be called inside a checkpoint_compute function (the module says which)."""
+        found = host.hostModule(str(name))
+        if found is None:
+            raise InvalidArgument("INVALID_ARGUMENT", f"no host module named {name!r} is installed on this node")
+        spec = json.loads(found)
+
+        def function(fn_name):
+            def call(*args):
+                if spec["computeOnly"] and not host.mayReadClock():
+                    raise DeterminismError(f"{name}.{fn_name}() acts on the world: call it inside a "
+                                           "ctx.checkpoint_compute function, which runs on the owner only and commits its result")
+                out = host.callHostFunction(str(name), fn_name, encode(list(args), f"the arguments of {name}.{fn_name}()"))
+                if out is None:
+                    code, _, message = host.takeError().partition("\t")
+                    raise errors.get(code, RaftoralError)(code, message)
+                return json.loads(out)
+
+            call.__name__ = fn_name
+            return call
+
+        return types.SimpleNamespace(**{fn_name: function(fn_name) for fn_name in spec["functions"]})
+
     for name, value in {
-        "workflow": workflow, "WorkflowContext": WorkflowContext, "ReplicatedVar": ReplicatedVar,
+        "workflow": workflow, "host_module": host_module, "WorkflowContext": WorkflowContext, "ReplicatedVar": ReplicatedVar,
         "RaftoralError": RaftoralError, "InvalidArgument": InvalidArgument, "PayloadTooLarge": PayloadTooLarge,
         "CodecError": CodecError, "WorkflowTerminated": WorkflowTerminated, "WorkflowFailed": WorkflowFailed,
         "DeterminismError": DeterminismError,

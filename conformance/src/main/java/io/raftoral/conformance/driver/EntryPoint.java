@@ -35,9 +35,10 @@ abstract class EntryPoint {
       case "python" -> new Native("python", repo);
       case "go" -> new Native("go", repo);
       case "python-worker", "go-worker", "ts-worker" -> new Worker(name, repo);
-      case "js" -> new JavaScript(repo);
+      case "js" -> new Graal("js", repo, "conformance/js/conformance.mjs");
+      case "graalpy" -> new Graal("graalpy", repo, "conformance/python/conformance_graal.py");
       default -> throw new IllegalArgumentException("unknown entry point '" + name
-          + "' (known: java, c, python, go, python-worker, go-worker, ts-worker, js)");
+          + "' (known: java, c, python, go, python-worker, go-worker, ts-worker, js, graalpy)");
     };
   }
 
@@ -59,13 +60,16 @@ abstract class EntryPoint {
   }
 
   /**
-   * {@code raftoral node --workflows conformance/js/conformance.mjs}: the interpreter in JavaScript,
-   * run by polyglot-graal inside the node. The driver's class path keeps the conformance classes
-   * for the side-effect log's host module; the Java interpreter is turned off.
+   * {@code raftoral node --workflows MODULE}: the interpreter in JavaScript ({@code js}) or Python
+   * ({@code graalpy}), run by polyglot-graal inside the node. The driver's class path keeps the
+   * conformance classes for the side-effect log's host module; the Java interpreter is turned off.
    */
-  static final class JavaScript extends EntryPoint {
-    JavaScript(Path repo) {
-      super("js", repo);
+  static final class Graal extends EntryPoint {
+    private final String module;
+
+    Graal(String name, Path repo, String module) {
+      super(name, repo);
+      this.module = module;
     }
 
     @Override
@@ -75,7 +79,7 @@ abstract class EntryPoint {
 
     @Override
     Cluster cluster(Path dir, ClusterSettings settings) {
-      Path module = repo.resolve("conformance/js/conformance.mjs");
+      Path module = repo.resolve(this.module);
       return new JavaCluster(dir, settings, System.getProperty("java.class.path")) {
         @Override
         List<String> jvmArgs() {

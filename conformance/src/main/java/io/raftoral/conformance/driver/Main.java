@@ -18,7 +18,7 @@ import java.util.Map;
  * real processes and prints the matrix (scenario × entry point: pass/fail/time). Exits 1 when a
  * cell fails. Usage (conformance/README.md):
  *
- * <pre>Main --repo=DIR [--entries=java,c,python,go,python-worker,go-worker,ts-worker,js] [--scenarios=NAME,...] [--work=DIR]</pre>
+ * <pre>Main --repo=DIR [--entries=java,c,python,go,python-worker,go-worker,ts-worker,js,graalpy] [--scenarios=NAME,...] [--work=DIR]</pre>
  */
 public final class Main {
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -33,14 +33,14 @@ public final class Main {
     Map<String, String> options = new LinkedHashMap<>();
     for (String a : args) {
       if (!a.startsWith("--") || !a.contains("=")) {
-        System.err.println("usage: Main --repo=DIR [--entries=java,c,python,go,python-worker,go-worker,ts-worker,js] [--scenarios=NAME,...] [--work=DIR]");
+        System.err.println("usage: Main --repo=DIR [--entries=java,c,python,go,python-worker,go-worker,ts-worker,js,graalpy] [--scenarios=NAME,...] [--work=DIR]");
         System.exit(2);
       }
       options.put(a.substring(2, a.indexOf('=')), a.substring(a.indexOf('=') + 1));
     }
     Path repo = Path.of(options.getOrDefault("repo", ".")).toAbsolutePath().normalize();
     Path work = Path.of(options.getOrDefault("work", repo.resolve("conformance/target/conformance").toString())).toAbsolutePath();
-    List<String> entries = split(options.getOrDefault("entries", "java,c,python,go,python-worker,go-worker,ts-worker,js"));
+    List<String> entries = split(options.getOrDefault("entries", "java,c,python,go,python-worker,go-worker,ts-worker,js,graalpy"));
     List<String> filter = split(options.getOrDefault("scenarios", ""));
 
     List<Scenario> scenarios = Scenario.loadAll(repo.resolve("conformance/scenarios")).stream()

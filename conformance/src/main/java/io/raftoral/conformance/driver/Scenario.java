@@ -32,7 +32,7 @@ record Scenario(String name, String spec, String description, String cluster, bo
       "wait_terminated", "loop", "sleep", "try", "parallel");
   static final Set<String> CODES = java.util.Arrays.stream(io.raftoral.common.ErrorCode.values())
       .map(Enum::name).collect(java.util.stream.Collectors.toUnmodifiableSet());
-  static final Set<String> ENTRY_POINTS = Set.of("java", "c", "python", "go", "python-worker", "go-worker", "ts-worker", "js");
+  static final Set<String> ENTRY_POINTS = Set.of("java", "c", "python", "go", "python-worker", "go-worker", "ts-worker", "js", "graalpy");
 
   private static final ObjectMapper JSON = new ObjectMapper();
 
