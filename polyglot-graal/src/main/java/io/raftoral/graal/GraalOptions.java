@@ -16,11 +16,17 @@ import java.util.Objects;
  * @param terminationGrace how long a terminated workflow's code may take to unwind (its ctx
  *     calls then throw {@code RaftoralError} WORKFLOW_TERMINATED) before its run is abandoned
  * @param hostModules the Java functions workflows may import ({@link HostModule})
+ * @param heapLimit the memory guard: when the JVM's old generation is fuller than this fraction of
+ *     its maximum after a collection, the runs whose code is running at that moment are stopped and
+ *     their workflows fail with {@code MemoryLimitError} (GraalVM Community has no per-context heap
+ *     limit: a runaway script must not take the node down with it)
  */
-public record GraalOptions(Duration turnLimit, int maxIdleContexts, Duration terminationGrace, List<HostModule> hostModules) {
+public record GraalOptions(Duration turnLimit, int maxIdleContexts, Duration terminationGrace, List<HostModule> hostModules,
+    double heapLimit) {
   public static final Duration DEFAULT_TURN_LIMIT = Duration.ofSeconds(10);
   public static final int DEFAULT_MAX_IDLE_CONTEXTS = 8;
   public static final Duration DEFAULT_TERMINATION_GRACE = Duration.ofSeconds(5);
+  public static final double DEFAULT_HEAP_LIMIT = 0.85;
 
   public GraalOptions {
     Objects.requireNonNull(turnLimit, "turnLimit");
@@ -33,6 +39,9 @@ public record GraalOptions(Duration turnLimit, int maxIdleContexts, Duration ter
     }
     if (maxIdleContexts < 0) {
       throw new Errors.InvalidArgumentException("maxIdleContexts must be >= 0, got " + maxIdleContexts);
+    }
+    if (!(heapLimit > 0 && heapLimit <= 1)) {
+      throw new Errors.InvalidArgumentException("heapLimit must be a fraction in (0, 1], got " + heapLimit);
     }
     hostModules = List.copyOf(hostModules);
     List<String> names = new ArrayList<>();
@@ -57,8 +66,14 @@ public record GraalOptions(Duration turnLimit, int maxIdleContexts, Duration ter
     private int maxIdleContexts = DEFAULT_MAX_IDLE_CONTEXTS;
     private Duration terminationGrace = DEFAULT_TERMINATION_GRACE;
     private final List<HostModule> hostModules = new ArrayList<>();
+    private double heapLimit = DEFAULT_HEAP_LIMIT;
 
     private Builder() {}
+
+    public Builder heapLimit(double fraction) {
+      heapLimit = fraction;
+      return this;
+    }
 
     public Builder turnLimit(Duration limit) {
       turnLimit = limit;
@@ -81,7 +96,7 @@ public record GraalOptions(Duration turnLimit, int maxIdleContexts, Duration ter
     }
 
     public GraalOptions build() {
-      return new GraalOptions(turnLimit, maxIdleContexts, terminationGrace, hostModules);
+      return new GraalOptions(turnLimit, maxIdleContexts, terminationGrace, hostModules, heapLimit);
     }
   }
 }

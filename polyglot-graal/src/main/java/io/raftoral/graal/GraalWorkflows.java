@@ -139,6 +139,12 @@ public final class GraalWorkflows implements AutoCloseable {
       long now = System.nanoTime();
       running.forEach(r -> r.check(now, limitNanos));
     }, tick, tick, TimeUnit.MILLISECONDS);
+    MemoryGuard.add(this, options.heapLimit());
+  }
+
+  /** The memory guard: the heap after a collection is above the limit; stop the code running now. */
+  void heapNearlyFull(String why) {
+    running.forEach(r -> r.memoryExceeded(why));
   }
 
   /** Every workflow type the modules export, as definitions over JSON bytes. */
@@ -175,9 +181,16 @@ public final class GraalWorkflows implements AutoCloseable {
     return timers;
   }
 
-  /** A run the watchdog looks at: it stops the run's code when it runs too long without yielding. */
+  /** A run the watchdog and the memory guard look at. */
   interface Watched {
+    /** Stops the run's code when it has run longer than the limit without yielding. */
     void check(long nowNanos, long limitNanos);
+
+    /** Stops the run's code if it is running now: the heap is nearly full. */
+    void memoryExceeded(String why);
+
+    /** Stops the run's code (its context is discarded); the workflow fails with {@code type}. */
+    void stop(String type, String message);
   }
 
   void watch(Watched run) {
@@ -375,7 +388,8 @@ public final class GraalWorkflows implements AutoCloseable {
     closed = true;
     timers.shutdownNow();
     pools.forEach(ContextPool::close);
-    running.forEach(r -> r.check(Long.MAX_VALUE, 0));
+    running.forEach(r -> r.stop("CancelledError", "the node closed its JavaScript and Python workflows while this run ran"));
+    MemoryGuard.remove(this);
     try {
       engine.close(true);
     } catch (RuntimeException e) {

@@ -68,7 +68,8 @@ public final class JsRun implements GraalWorkflows.Watched {
   private Thread caller;
   /** When the current turn started (0: none runs); read by the watchdog. */
   private volatile long turnStartedNanos;
-  private volatile boolean overLimit;
+  /** Why the watchdog or the memory guard stopped the run's code ({type, message}), or null. */
+  private volatile String[] stopped;
 
   JsRun(GraalWorkflows workflows, JsContext pooled, WorkflowContext ctx) {
     this.workflows = workflows;
@@ -127,9 +128,11 @@ public final class JsRun implements GraalWorkflows.Watched {
     try {
       event.run();
     } catch (PolyglotException e) {
-      if (e.isCancelled() || e.isInterrupted() || overLimit) {
-        fatal = new ForeignException("TimeLimitError", "a turn of the workflow's JavaScript ran longer than "
-            + workflows.options().turnLimit().toMillis() + " ms without awaiting (the node's turn limit); the run was stopped");
+      String[] why = stopped;
+      if (why != null) {
+        fatal = new ForeignException(why[0], why[1]);
+      } else if (e.isCancelled() || e.isInterrupted()) {
+        fatal = new ForeignException("CancelledError", "the workflow's JavaScript was cancelled (the node is closing its workflows)");
       } else if (e.isHostException() && e.asHostException() instanceof Error signal) {
         fatal = signal;
       } else if (e.isHostException() && e.asHostException() instanceof RaftoralException api) {
@@ -425,8 +428,23 @@ public final class JsRun implements GraalWorkflows.Watched {
   @Override
   public void check(long nowNanos, long limitNanos) {
     long started = turnStartedNanos;
-    if (started != 0 && nowNanos - started > limitNanos && !overLimit) {
-      overLimit = true;
+    if (started != 0 && nowNanos - started > limitNanos) {
+      stop("TimeLimitError", "a turn of the workflow's JavaScript ran longer than " + workflows.options().turnLimit().toMillis()
+          + " ms without awaiting (the node's turn limit); the run was stopped");
+    }
+  }
+
+  @Override
+  public void memoryExceeded(String why) {
+    if (turnStartedNanos != 0) {
+      stop("MemoryLimitError", why);
+    }
+  }
+
+  @Override
+  public synchronized void stop(String type, String message) {
+    if (stopped == null) {
+      stopped = new String[] {type, message};
       pooled.broken = true;
       // close(true) waits for the cancelled thread to leave the context: not on the watchdog's thread.
       Thread.ofVirtual().name("raftoral-js-cancel").start(() -> pooled.context.close(true));

@@ -36,6 +36,7 @@ public final class PyRun implements GraalWorkflows.Watched {
   /** Since when Python runs without waiting in a blocking ctx call (0: it waits); read by the watchdog. */
   private volatile long runningSinceNanos;
   private volatile String stoppedBecause;
+  private volatile String stoppedType;
 
   PyRun(GraalWorkflows workflows, PyContext pooled, WorkflowContext ctx) {
     this.workflows = workflows;
@@ -78,7 +79,7 @@ public final class PyRun implements GraalWorkflows.Watched {
     }
     if (stoppedBecause != null) {
       pooled.broken = true;
-      return new ForeignException("TimeLimitError", stoppedBecause);
+      return new ForeignException(stoppedType, stoppedBecause);
     }
     if (e.isHostException()) {
       return e.asHostException();
@@ -213,15 +214,27 @@ public final class PyRun implements GraalWorkflows.Watched {
     long since = runningSinceNanos;
     long terminatedAt = terminatedAtNanos;
     if (stoppedBecause == null && since != 0 && nowNanos - since > limitNanos) {
-      stop("the workflow's Python code ran longer than " + workflows.options().turnLimit().toMillis()
+      stop("TimeLimitError", "the workflow's Python code ran longer than " + workflows.options().turnLimit().toMillis()
           + " ms without a ctx call (the node's turn limit); the run was stopped");
     } else if (stoppedBecause == null && terminatedAt != 0
         && nowNanos - terminatedAt > workflows.options().terminationGrace().toNanos()) {
-      stop("the terminated workflow's code did not end within the termination grace period; the run was stopped");
+      stop("TimeLimitError", "the terminated workflow's code did not end within the termination grace period; the run was stopped");
     }
   }
 
-  private void stop(String why) {
+  @Override
+  public void memoryExceeded(String why) {
+    if (runningSinceNanos != 0) {
+      stop("MemoryLimitError", why);
+    }
+  }
+
+  @Override
+  public synchronized void stop(String type, String why) {
+    if (stoppedBecause != null) {
+      return;
+    }
+    stoppedType = type;
     stoppedBecause = why;
     pooled.broken = true;
     Thread.ofVirtual().name("raftoral-py-cancel").start(() -> pooled.context.close(true));
