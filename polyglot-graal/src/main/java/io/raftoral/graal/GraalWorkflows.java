@@ -97,7 +97,7 @@ public final class GraalWorkflows implements AutoCloseable {
       loaded.close();
       throw e;
     }
-    LOG.info("JavaScript workflows {} from {} (GraalVM {} on {}, {} runtime)",
+    LOG.info("GraalVM workflows {} from {} (GraalVM {} on {}, {} runtime)",
         loaded.definitions.stream().map(d -> d.type().toString()).toList(), files, loaded.engine.getVersion(),
         System.getProperty("java.vm.name"), loaded.engine.getImplementationName());
     return loaded;
@@ -195,7 +195,7 @@ public final class GraalWorkflows implements AutoCloseable {
 
   void watch(Watched run) {
     if (closed) {
-      throw new Errors.NodeClosedException("the JavaScript workflows are closed");
+      throw new Errors.NodeClosedException("the GraalVM workflows (JavaScript, Python) are closed");
     }
     running.add(run);
   }
@@ -254,7 +254,7 @@ public final class GraalWorkflows implements AutoCloseable {
   /** A new context of {@code module}: sandboxed, its module evaluated. */
   PooledContext newContext(WorkflowModule module) {
     if (closed) {
-      throw new Errors.NodeClosedException("the JavaScript workflows are closed");
+      throw new Errors.NodeClosedException("the GraalVM workflows (JavaScript, Python) are closed");
     }
     return "js".equals(module.language()) ? newJsContext(module) : newPythonContext(module);
   }
@@ -404,6 +404,6 @@ public final class GraalWorkflows implements AutoCloseable {
 
   @Override
   public String toString() {
-    return "JavaScript workflows " + definitions.stream().map(d -> d.type().toString()).toList();
+    return "GraalVM workflows " + definitions.stream().map(d -> d.type().toString()).toList();
   }
 }
