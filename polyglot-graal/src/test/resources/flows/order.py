@@ -105,3 +105,12 @@ def thread(ctx, _):
     import threading
     threading.Thread(target=lambda: None).start()
     return "started"
+
+
+@workflow("poison-py", 1)
+def poison(ctx, what):
+    import json
+    if what == "poison":
+        json.loads = lambda *args, **kwargs: 666
+        return "poisoned"
+    return json.loads(json.dumps(ctx.checkpoint("p", 1)))  # 666 on a context whose json a run patched

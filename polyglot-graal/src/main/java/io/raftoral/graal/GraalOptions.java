@@ -16,17 +16,20 @@ import java.util.Objects;
  * @param terminationGrace how long a terminated workflow's code may take to unwind (its ctx
  *     calls then throw {@code RaftoralError} WORKFLOW_TERMINATED) before its run is abandoned
  * @param hostModules the Java functions workflows may import ({@link HostModule})
+ * @param loadLimit how long a module's top-level code may run while it loads (a Python module's
+ *     first load includes GraalPy's own start, seconds on a busy machine)
  * @param heapLimit the memory guard: when the JVM's old generation is fuller than this fraction of
  *     its maximum after a collection, the runs whose code is running at that moment are stopped and
  *     their workflows fail with {@code MemoryLimitError} (GraalVM Community has no per-context heap
  *     limit: a runaway script must not take the node down with it)
  */
 public record GraalOptions(Duration turnLimit, int maxIdleContexts, Duration terminationGrace, List<HostModule> hostModules,
-    double heapLimit) {
+    double heapLimit, Duration loadLimit) {
   public static final Duration DEFAULT_TURN_LIMIT = Duration.ofSeconds(10);
   public static final int DEFAULT_MAX_IDLE_CONTEXTS = 8;
   public static final Duration DEFAULT_TERMINATION_GRACE = Duration.ofSeconds(5);
   public static final double DEFAULT_HEAP_LIMIT = 0.85;
+  public static final Duration DEFAULT_LOAD_LIMIT = Duration.ofMinutes(2);
 
   public GraalOptions {
     Objects.requireNonNull(turnLimit, "turnLimit");
@@ -39,6 +42,10 @@ public record GraalOptions(Duration turnLimit, int maxIdleContexts, Duration ter
     }
     if (maxIdleContexts < 0) {
       throw new Errors.InvalidArgumentException("maxIdleContexts must be >= 0, got " + maxIdleContexts);
+    }
+    Objects.requireNonNull(loadLimit, "loadLimit");
+    if (loadLimit.isNegative() || loadLimit.isZero()) {
+      throw new Errors.InvalidArgumentException("loadLimit must be > 0, got " + loadLimit);
     }
     if (!(heapLimit > 0 && heapLimit <= 1)) {
       throw new Errors.InvalidArgumentException("heapLimit must be a fraction in (0, 1], got " + heapLimit);
@@ -67,8 +74,14 @@ public record GraalOptions(Duration turnLimit, int maxIdleContexts, Duration ter
     private Duration terminationGrace = DEFAULT_TERMINATION_GRACE;
     private final List<HostModule> hostModules = new ArrayList<>();
     private double heapLimit = DEFAULT_HEAP_LIMIT;
+    private Duration loadLimit = DEFAULT_LOAD_LIMIT;
 
     private Builder() {}
+
+    public Builder loadLimit(Duration limit) {
+      loadLimit = limit;
+      return this;
+    }
 
     public Builder heapLimit(double fraction) {
       heapLimit = fraction;
@@ -96,7 +109,7 @@ public record GraalOptions(Duration turnLimit, int maxIdleContexts, Duration ter
     }
 
     public GraalOptions build() {
-      return new GraalOptions(turnLimit, maxIdleContexts, terminationGrace, hostModules, heapLimit);
+      return new GraalOptions(turnLimit, maxIdleContexts, terminationGrace, hostModules, heapLimit, loadLimit);
     }
   }
 }

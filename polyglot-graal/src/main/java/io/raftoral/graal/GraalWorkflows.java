@@ -59,6 +59,8 @@ public final class GraalWorkflows implements AutoCloseable {
   private static final Logger SCRIPT_LOG = LoggerFactory.getLogger("raftoral.js");
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final Source PYTHON_GLUE = pythonGlue();
+  private static final Source INSTALL_BUILTIN =
+      Source.newBuilder("js", "import \"raftoral\";", "raftoral-install.mjs").mimeType("application/javascript+module").buildLiteral();
 
   private final GraalOptions options;
   private final Map<String, HostModule> hostModules = new LinkedHashMap<>();
@@ -279,11 +281,24 @@ public final class GraalWorkflows implements AutoCloseable {
             .fileSystem(new ModuleFileSystem(builtinDir.resolve("raftoral.mjs"), roots))
             .build())
         .option("js.esm-eval-returns-exports", "true")
+        // No Nashorn/Graal extras: load() and loadWithNewGlobal() (a fresh realm has the real
+        // clock), the Java package globals, the Graal and Polyglot objects.
+        .option("js.load", "false")
+        .option("js.java-package-globals", "false")
+        .option("js.graal-builtin", "false")
+        .option("js.polyglot-builtin", "false")
+        // AsyncContext tells a compute function's continuations from the rest of the run (raftoral.mjs).
+        .allowExperimentalOptions(true)
+        .option("js.async-context", "true")
         .out(new LogStream(SCRIPT_LOG, false, where))
         .err(new LogStream(SCRIPT_LOG, true, where))
         .build();
-    try {
+    LoadWatch watch = new LoadWatch(context);
+    try (watch) {
       context.getBindings("js").putMember("__raftoralHost", host);
+      // The built-in module first: it guards the clock and hides the host object before any
+      // module of the user's runs, also one the workflow module imports before "raftoral".
+      context.eval(INSTALL_BUILTIN);
       Value namespace = context.eval(module.source());
       if (host.describeExports == null) {
         throw new Errors.InvalidArgumentException(module.file() + ": exports no workflow (it does not import \"raftoral\")");
@@ -291,11 +306,37 @@ public final class GraalWorkflows implements AutoCloseable {
       return new JsContext(context, host, namespace);
     } catch (PolyglotException e) {
       context.close(true);
-      throw new Errors.InvalidArgumentException(describe(module.file(), e));
+      throw loadFailure(module, watch, e);
     } catch (RuntimeException | Error e) {
       context.close(true);
       throw e;
     }
+  }
+
+  /** Cancels a module's evaluation that runs longer than the load limit (module code that spins must not hang the start). */
+  private final class LoadWatch implements AutoCloseable {
+    private final java.util.concurrent.ScheduledFuture<?> timer;
+    volatile boolean fired;
+
+    LoadWatch(Context context) {
+      timer = timers.schedule(() -> {
+        fired = true;
+        Thread.ofVirtual().name("raftoral-graal-load-cancel").start(() -> context.close(true));
+      }, options.loadLimit().toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    @Override
+    public void close() {
+      timer.cancel(false);
+    }
+  }
+
+  private Errors.InvalidArgumentException loadFailure(WorkflowModule module, LoadWatch watch, PolyglotException e) {
+    if (watch.fired || e.isCancelled()) {
+      return new Errors.InvalidArgumentException(module.file() + ": its code ran longer than " + options.loadLimit().toMillis()
+          + " ms while the module loaded (the load limit): a module's top-level code must not run long");
+    }
+    return new Errors.InvalidArgumentException(describe(module.file(), e));
   }
 
   /**
@@ -324,17 +365,19 @@ public final class GraalWorkflows implements AutoCloseable {
         .out(new LogStream(SCRIPT_LOG, false, where))
         .err(new LogStream(SCRIPT_LOG, true, where))
         .build();
-    try {
+    LoadWatch watch = new LoadWatch(context);
+    try (watch) {
       context.eval(PYTHON_GLUE);
       Value bindings = context.getBindings("python");
       Value installed = bindings.getMember("_raftoral_install").execute(host, module.file().getParent().toString());
       bindings.removeMember("_raftoral_install");
       PyContext pooled = new PyContext(context, host, installed);
       context.eval(module.source());
+      pooled.loaded();
       return pooled;
     } catch (PolyglotException e) {
       context.close(true);
-      throw new Errors.InvalidArgumentException(describe(module.file(), e));
+      throw loadFailure(module, watch, e);
     } catch (RuntimeException | Error e) {
       context.close(true);
       throw e;
@@ -342,11 +385,12 @@ public final class GraalWorkflows implements AutoCloseable {
   }
 
   /** "file:line:column: SyntaxError: message" for a module that fails to compile or to load. */
-  private static String describe(Path file, PolyglotException e) {
+  private String describe(Path file, PolyglotException e) {
     SourceSection at = e.getSourceLocation();
-    if (at == null) { // a thrown error: where the first guest frame is
+    if (at == null || isBuiltin(at)) { // a thrown error: where the first guest frame of the user's code is
+      at = null;
       for (PolyglotException.StackFrame frame : e.getPolyglotStackTrace()) {
-        if (frame.isGuestFrame() && frame.getSourceLocation() != null) {
+        if (frame.isGuestFrame() && frame.getSourceLocation() != null && !isBuiltin(frame.getSourceLocation())) {
           at = frame.getSourceLocation();
           break;
         }
@@ -371,6 +415,14 @@ public final class GraalWorkflows implements AutoCloseable {
     }
   }
 
+  /** Whether a source location is in the built-in module (or its installer), not in the user's code. */
+  private boolean isBuiltin(SourceSection at) {
+    String path = at.getSource() == null ? null : at.getSource().getPath();
+    String name = at.getSource() == null ? "" : at.getSource().getName();
+    return (path != null && Path.of(path).startsWith(builtinDir)) || "raftoral-install.mjs".equals(name)
+        || "raftoral_glue.py".equals(name);
+  }
+
   static void closeQuietly(PooledContext pooled) {
     try {
       pooled.context.close(true);
@@ -388,7 +440,7 @@ public final class GraalWorkflows implements AutoCloseable {
     closed = true;
     timers.shutdownNow();
     pools.forEach(ContextPool::close);
-    running.forEach(r -> r.stop("CancelledError", "the node closed its JavaScript and Python workflows while this run ran"));
+    running.forEach(r -> r.stop(null, "the node closed its JavaScript and Python workflows while this run ran"));
     MemoryGuard.remove(this);
     try {
       engine.close(true);

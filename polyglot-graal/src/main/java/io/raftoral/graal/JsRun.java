@@ -56,7 +56,6 @@ public final class JsRun implements GraalWorkflows.Watched {
   private final Map<Long, ScheduledFuture<?>> timers = new HashMap<>();
   private final List<CompletableFuture<String>> computes = new ArrayList<>();
   private long nextTimer = 1;
-  private int computing;
   private boolean settled;
   private String resultJson;
   private Value failure;
@@ -98,6 +97,10 @@ public final class JsRun implements GraalWorkflows.Watched {
             && System.nanoTime() - terminatedAtNanos > workflows.options().terminationGrace().toNanos()) {
           fatal = terminated; // the code did not unwind within the grace period
         }
+        String[] why = stopped;
+        if (why != null && fatal == null) { // stopped while no turn ran (waiting for a timer, say)
+          fatal = stoppedError(why);
+        }
       }
       if (fatal != null) {
         throw fatal;
@@ -130,7 +133,7 @@ public final class JsRun implements GraalWorkflows.Watched {
     } catch (PolyglotException e) {
       String[] why = stopped;
       if (why != null) {
-        fatal = new ForeignException(why[0], why[1]);
+        fatal = stoppedError(why);
       } else if (e.isCancelled() || e.isInterrupted()) {
         fatal = new ForeignException("CancelledError", "the workflow's JavaScript was cancelled (the node is closing its workflows)");
       } else if (e.isHostException() && e.asHostException() instanceof Error signal) {
@@ -139,7 +142,8 @@ public final class JsRun implements GraalWorkflows.Watched {
         fatal = api;
       } else if (e.isGuestException() && !e.isInternalError()) {
         // Thrown from a timer's callback, as Node.js would crash on it: the workflow fails with it.
-        fatal = new ForeignException(errorType(e), e.getMessage());
+        String[] typeAndMessage = guestError(e);
+        fatal = new ForeignException(typeAndMessage[0], typeAndMessage[1]);
       } else {
         fatal = e;
       }
@@ -176,20 +180,15 @@ public final class JsRun implements GraalWorkflows.Watched {
       return;
     }
     stuckOnce = false;
-    if (computeWaiting && !calls.isEmpty()) {
-      // A ctx call made while a compute function runs waits for it; if the function awaits that
-      // call, both wait forever. Refuse the waiting calls (the compute function's among them).
-      for (Call c; (c = calls.poll()) != null; ) {
-        Call refused = c;
-        unanswered.decrementAndGet();
-        reject(refused.reject, new Errors.InvalidArgumentException("a ctx call made inside a checkpointCompute function "
-            + "(it would wait for that function to end, which waits for it): compute functions may not use ctx"));
-      }
-      return;
-    }
     if (computeWaiting) {
-      computes.forEach(c -> c.completeExceptionally(new ForeignException("DeadlockError",
-          "the checkpointCompute function awaits a promise that nothing can settle any more")));
+      // The compute function awaits a promise nothing can settle (ctx calls made beside it wait
+      // for it): it fails, as its own DeadlockError, and its position stays free.
+      String message = "the checkpointCompute function awaits a promise that nothing can settle any more";
+      Value error = pooled.host.namedError.execute("DeadlockError", message);
+      for (CompletableFuture<String> c : List.copyOf(computes)) {
+        computes.remove(c);
+        c.completeExceptionally(new ComputeFailure(error, new String[] {"DeadlockError", message}));
+      }
       return;
     }
     if (!settled) {
@@ -254,10 +253,6 @@ public final class JsRun implements GraalWorkflows.Watched {
       settled = true;
       failure = error;
     }
-  }
-
-  boolean computing() {
-    return computing > 0;
   }
 
   long setTimeout(Value fn, double millis) {
@@ -339,15 +334,20 @@ public final class JsRun implements GraalWorkflows.Watched {
     CompletableFuture<String> result = new CompletableFuture<>();
     post(() -> {
       computes.add(result);
-      computing++;
       ProxyExecutable done = args -> {
-        settleCompute(result);
+        computes.remove(result);
         result.complete(args[0].asString());
         return null;
       };
       ProxyExecutable failedWith = args -> {
-        settleCompute(result);
-        result.completeExceptionally(new ComputeFailure(args[0], errorName(args[0])));
+        computes.remove(result);
+        ComputeFailure failure;
+        try {
+          failure = new ComputeFailure(args[0], errorName(args[0]));
+        } catch (RuntimeException unprintable) { // the compute still settles, whatever was thrown
+          failure = new ComputeFailure(args[0], new String[] {"Error", "(an error that cannot be printed)"});
+        }
+        result.completeExceptionally(failure);
         return null;
       };
       pooled.host.runCompute.executeVoid(fn, done, failedWith);
@@ -361,12 +361,6 @@ public final class JsRun implements GraalWorkflows.Watched {
       throw e;
     } catch (java.util.concurrent.CancellationException runEnded) {
       throw new InterruptedException("the run ended while its compute function ran");
-    }
-  }
-
-  private void settleCompute(CompletableFuture<String> result) {
-    if (computes.remove(result)) {
-      computing--;
     }
   }
 
@@ -410,16 +404,26 @@ public final class JsRun implements GraalWorkflows.Watched {
   }
 
   private ForeignException foreign(Value error) {
-    String[] typeAndMessage = errorName(error);
+    String[] typeAndMessage;
+    try {
+      typeAndMessage = errorName(error);
+    } catch (RuntimeException unprintable) {
+      typeAndMessage = new String[] {"Error", "(an error that cannot be printed)"};
+    }
     return new ForeignException(typeAndMessage[0], typeAndMessage[1]);
   }
 
-  private static String errorType(PolyglotException e) {
+  /** [type, message] of a guest error thrown to Java (from a timer's callback, say). */
+  private String[] guestError(PolyglotException e) {
     Value guest = e.getGuestObject();
-    if (guest != null && guest.hasMember("name") && guest.getMember("name").isString()) {
-      return guest.getMember("name").asString();
+    if (guest != null) {
+      try {
+        return errorName(guest);
+      } catch (RuntimeException unprintable) {
+        // fall through: what the exception says
+      }
     }
-    return "Error";
+    return new String[] {"Error", String.valueOf(e.getMessage())};
   }
 
   // ---- the watchdog (another thread) ----
@@ -441,11 +445,17 @@ public final class JsRun implements GraalWorkflows.Watched {
     }
   }
 
+  /** What a stop ends the run with: the workflow fails with {@code type}; none (null) when the workflows close. */
+  private static Throwable stoppedError(String[] why) {
+    return why[0] == null ? new Errors.NodeClosedException(why[1]) : new ForeignException(why[0], why[1]);
+  }
+
   @Override
   public synchronized void stop(String type, String message) {
     if (stopped == null) {
       stopped = new String[] {type, message};
       pooled.broken = true;
+      post(() -> {}); // wakes the loop if it waits for an event
       // close(true) waits for the cancelled thread to leave the context: not on the watchdog's thread.
       Thread.ofVirtual().name("raftoral-js-cancel").start(() -> pooled.context.close(true));
     }

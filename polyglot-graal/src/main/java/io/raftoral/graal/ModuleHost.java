@@ -20,6 +20,8 @@ public final class ModuleHost {
   Value runCompute;
   Value apiError;
   Value errorName;
+  Value namedError;
+  Value snapshotGlobals;
   /** The run using this context now, or null; set and read only by the thread in the context. */
   JsRun run;
 
@@ -28,7 +30,8 @@ public final class ModuleHost {
   }
 
   @HostAccess.Export
-  public void install(Value describeExports, Value startRun, Value runCompute, Value apiError, Value errorName) {
+  public void install(Value describeExports, Value startRun, Value runCompute, Value apiError, Value errorName,
+      Value namedError, Value snapshotGlobals) {
     if (this.describeExports != null) {
       throw new IllegalStateException("the built-in module is installed already");
     }
@@ -37,6 +40,8 @@ public final class ModuleHost {
     this.runCompute = runCompute;
     this.apiError = apiError;
     this.errorName = errorName;
+    this.namedError = namedError;
+    this.snapshotGlobals = snapshotGlobals;
   }
 
   /** A host module's {@code {"computeOnly", "functions": [names]}} as JSON, or null when there is no such module. */
@@ -48,7 +53,8 @@ public final class ModuleHost {
   }
 
   @HostAccess.Export
-  public void callHostFunction(String module, String function, String argsJson, Value resolve, Value reject) throws Exception {
+  public void callHostFunction(String module, String function, String argsJson, boolean inCompute, Value resolve, Value reject)
+      throws Exception {
     JsRun current = requireRun("host module " + module);
     HostModule m = workflows.hostModule(module);
     HostModule.Function fn = m == null ? null : m.functions().get(function);
@@ -56,7 +62,7 @@ public final class ModuleHost {
       reject.executeVoid(apiError.execute("INVALID_ARGUMENT", "host module " + module + " has no function " + function));
       return;
     }
-    if (m.computeOnly() && !current.computing()) { // the built-in module refuses it first; this is the guarantee
+    if (m.computeOnly() && !inCompute) { // the built-in module refuses it first with a DeterminismError
       reject.executeVoid(apiError.execute("INVALID_ARGUMENT", module + "." + function + "() may only be called inside a "
           + "ctx.checkpointCompute function"));
       return;
@@ -65,9 +71,10 @@ public final class ModuleHost {
     current.callHost(() -> JSON.writeValueAsString(fn.call(args)), resolve, reject);
   }
 
+  /** Whether a run uses this context now (not: its module is loading). */
   @HostAccess.Export
-  public boolean mayReadClock() {
-    return run == null || run.computing();
+  public boolean inRun() {
+    return run != null;
   }
 
   @HostAccess.Export

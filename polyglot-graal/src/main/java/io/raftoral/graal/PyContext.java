@@ -11,10 +11,14 @@ import org.graalvm.polyglot.Value;
 
 /** A context with a Python module evaluated, and what the built-in module's installer returned. */
 final class PyContext extends PooledContext {
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(PyContext.class);
+
   final Host host;
   final Value describe;
   final Value start;
   final Value errorName;
+  private final Value snapshotGlobals;
+  private Value globalsChanged;
 
   PyContext(Context context, Host host, Value installed) {
     super(context);
@@ -22,11 +26,33 @@ final class PyContext extends PooledContext {
     this.describe = installed.getArrayElement(0);
     this.start = installed.getArrayElement(1);
     this.errorName = installed.getArrayElement(2);
+    this.snapshotGlobals = installed.getArrayElement(3);
+  }
+
+  /** Called once the workflow module has loaded: what later runs may not change. */
+  void loaded() {
+    globalsChanged = snapshotGlobals.execute();
   }
 
   @Override
   byte[] run(GraalWorkflows workflows, WorkflowContext ctx, String name, byte[] input) throws Throwable {
-    return new PyRun(workflows, this, ctx).run(name, input);
+    try {
+      return new PyRun(workflows, this, ctx).run(name, input);
+    } finally {
+      // A run that changed module state (or monkeypatched a module) must not change later runs,
+      // which the other nodes run on other contexts: this context goes.
+      if (!broken) {
+        try {
+          Value changed = globalsChanged.execute();
+          if (!changed.isNull()) {
+            broken = true;
+            LOG.info("workflow {}: its run changed {}; its Python context is not reused", ctx.workflowId(), changed.asString());
+          }
+        } catch (RuntimeException e) {
+          broken = true;
+        }
+      }
+    }
   }
 
   @Override

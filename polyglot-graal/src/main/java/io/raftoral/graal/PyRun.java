@@ -79,7 +79,7 @@ public final class PyRun implements GraalWorkflows.Watched {
     }
     if (stoppedBecause != null) {
       pooled.broken = true;
-      return new ForeignException(stoppedType, stoppedBecause);
+      return stoppedType == null ? new Errors.NodeClosedException(stoppedBecause) : new ForeignException(stoppedType, stoppedBecause);
     }
     if (e.isHostException()) {
       return e.asHostException();

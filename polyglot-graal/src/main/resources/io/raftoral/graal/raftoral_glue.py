@@ -19,6 +19,10 @@ def _raftoral_install(host, module_dir):
     import types
     import uuid
 
+    # The functions this module uses at run time, taken now: a run that monkeypatches json must not
+    # change how later runs talk to the node (such a run's context is discarded anyway).
+    json_dumps, json_loads = json.dumps, json.loads
+
     raftoral = types.ModuleType("raftoral", "Durable workflows run inside a Raftoral node (polyglot-graal).")
 
     class RaftoralError(Exception):
@@ -79,7 +83,7 @@ def _raftoral_install(host, module_dir):
 
     def encode(value, what):
         try:
-            return json.dumps(value, allow_nan=False, separators=(",", ":"), ensure_ascii=False)
+            return json_dumps(value, allow_nan=False, separators=(",", ":"), ensure_ascii=False)
         except (TypeError, ValueError) as e:
             raise CodecError("CODEC", f"{what} is not JSON: {e}") from None
 
@@ -151,7 +155,7 @@ def _raftoral_install(host, module_dir):
             out = self._run.checkpoint(key, encode(value, f"the value of {key}"))
             if out is None:
                 raise_error(self._run)
-            return json.loads(out)
+            return json_loads(out)
 
         def checkpoint_compute(self, key, fn):
             if not isinstance(key, str):
@@ -161,7 +165,7 @@ def _raftoral_install(host, module_dir):
             out = self._run.compute(key, lambda: encode(fn(), f"the result of {key}"))
             if out is None:
                 raise_error(self._run)
-            return json.loads(out)
+            return json_loads(out)
 
         def var(self, key, initial):
             return ReplicatedVar(self, key, initial)
@@ -175,7 +179,7 @@ def _raftoral_install(host, module_dir):
         found = host.hostModule(str(name))
         if found is None:
             raise InvalidArgument("INVALID_ARGUMENT", f"no host module named {name!r} is installed on this node")
-        spec = json.loads(found)
+        spec = json_loads(found)
 
         def function(fn_name):
             def call(*args):
@@ -186,7 +190,7 @@ def _raftoral_install(host, module_dir):
                 if out is None:
                     code, _, message = host.takeError().partition("\t")
                     raise errors.get(code, RaftoralError)(code, message)
-                return json.loads(out)
+                return json_loads(out)
 
             call.__name__ = fn_name
             return call
@@ -267,11 +271,46 @@ def _raftoral_install(host, module_dir):
 
     def start(export_name, input_json, run):
         w = next(w for w in registry if w["name"] + "@" + str(w["version"]) == export_name)
-        result = w["fn"](WorkflowContext(run, w["name"], w["version"]), json.loads(input_json))
+        result = w["fn"](WorkflowContext(run, w["name"], w["version"]), json_loads(input_json))
         return encode(result, "the workflow's result")
 
     def error_name(e):
-        return [type(e).__name__, str(e)]
+        try:
+            message = str(e)
+        except Exception:  # noqa: BLE001 - whatever was raised, the run must end with a name
+            message = "(an exception that cannot be printed)"
+        return [type(e).__name__, message]
 
-    del builtins  # nothing of the installer stays reachable
-    return describe, start, error_name
+    def snapshot_globals():
+        """What a run may not change without changing later runs of this context: the workflow
+        module's globals, the built-ins, and the modules the workflow module (or `raftoral`)
+        refers to. Returns a function that says what changed since, or None. Modules a run
+        imports for the first time are fine (importing is the same on every node)."""
+        main = sys.modules["__main__"].__dict__
+        watched = {"the workflow module": main, "builtins": builtins.__dict__}
+        for source in (main, raftoral.__dict__, {"json": json, "time": time, "random": random, "datetime": datetime}):
+            for value in list(source.values()):
+                if isinstance(value, types.ModuleType):
+                    watched.setdefault(value.__name__, value.__dict__)
+                else:
+                    module = sys.modules.get(getattr(value, "__module__", None) or "")
+                    if module is not None and module.__name__ != "__main__":
+                        watched.setdefault(module.__name__, module.__dict__)
+        taken = {name: dict(d) for name, d in watched.items()}
+        strict = ("the workflow module", "builtins")
+        plain = (str, int, float, bool, bytes, type(None))
+
+        def changed():
+            for name, d in watched.items():
+                before = taken[name]
+                if name in strict and len(d) != len(before):
+                    return f"the globals of {name}"
+                for key, value in before.items():
+                    now = d.get(key, before)
+                    if now is not value and not (type(now) in plain and type(value) is type(now) and now == value):
+                        return f"{key} of {name}"
+            return None
+
+        return changed
+
+    return describe, start, error_name, snapshot_globals

@@ -169,7 +169,7 @@ class GraalDefectsTest {
   @Test
   void moduleCodeThatRunsLongerThanTheTurnLimitIsRefusedAtLoad() {
     assertThatThrownBy(() -> GraalWorkflows.load(List.of(BREAK.resolve("slow-load.mjs")),
-        GraalOptions.builder().turnLimit(java.time.Duration.ofSeconds(1)).build()).close())
+        GraalOptions.builder().loadLimit(java.time.Duration.ofSeconds(1)).build()).close())
         .isInstanceOf(Errors.InvalidArgumentException.class);
   }
 

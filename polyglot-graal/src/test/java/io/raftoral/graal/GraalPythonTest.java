@@ -129,6 +129,13 @@ class GraalPythonTest {
   }
 
   @Test
+  void aRunThatMonkeypatchesAModuleDoesNotChangeLaterRuns() {
+    assertThat(run("poison-py", "\"poison\"")).isEqualTo("\"poisoned\"");
+    assertThat(run("poison-py", "\"plain\"")).isEqualTo("1");
+    assertThat(run("poison-py", "\"plain\"")).isEqualTo("1");
+  }
+
+  @Test
   void aFinishedRunGivesItsContextBackToThePool() {
     run("steps-py", "1");
     assertThat(workflows.idleContexts(new WorkflowType("steps-py", 1))).isGreaterThanOrEqualTo(1);
