@@ -14,9 +14,9 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
- * Defects of polyglot-graal found by the break review: each test states what should happen and
- * fails on the code as reviewed (the report of wip-break says how each fails and a fix). A hang
- * shows as Errors.TimeoutException after {@link BreakFixture#HANG}.
+ * Defects of polyglot-graal found by the break review, now fixed: each test states what should
+ * happen and failed on the code as reviewed (wip-break, c87df88; the report said how each failed).
+ * A hang shows as Errors.TimeoutException after {@link BreakFixture#HANG}.
  */
 class GraalDefectsTest {
   static BreakFixture f;
