@@ -105,6 +105,16 @@ public final class LoadGenerator implements Callable<Integer> {
       + "process of this language (go, python, ts: bench/workers/) beside every node, as the type seq10-worker")
   String workers;
 
+  @Option(names = "--js", description = "seq10: run seq10 with its steps in JavaScript (bench/js/seq10.mjs, the type seq10-js, "
+      + "through polyglot-graal) on the same nodes: node processes get --workflows bench/js/seq10.mjs, embedded nodes load it "
+      + "with GraalWorkflows")
+  boolean js;
+
+  @Option(names = "--truffle", paramLabel = "interpreter|optimizing", description = "processes mode with --js: how the node "
+      + "JVMs run JavaScript: interpreter (default: a stock JVM, as raftoral node runs) or optimizing (the optimizing Truffle "
+      + "runtime: JVMCI on, the Graal jars on the module path, org.graalvm.compiler:compiler on the upgrade module path)")
+  String truffle;
+
   @Option(names = "--keep-node-files", description = "processes mode: keep the node processes' logs (stdout, stderr) "
       + "and data directories after each row; the path is printed")
   boolean keepNodeFiles;
@@ -149,6 +159,7 @@ public final class LoadGenerator implements Callable<Integer> {
       throw new CommandLine.ParameterException(new CommandLine(this),
           "--workers " + workers + ": one of " + BenchWorkers.LANGUAGES + ", for --workload seq10 --mode processes");
     }
+    checkJs();
     if (modes.contains("embedded") && (!groupSizes.isEmpty() || !nodeArgs.isBlank() || idleSeconds > 0)) {
       throw new CommandLine.ParameterException(new CommandLine(this),
           "--group-sizes, --node-args and --idle-seconds are for --mode processes (node processes on loopback)");
@@ -185,13 +196,37 @@ public final class LoadGenerator implements Callable<Integer> {
     return 0;
   }
 
+  /** {@code --js} is for seq10 without workers; {@code --truffle} for --js on node processes (an embedded node runs in this JVM). */
+  void checkJs() {
+    if (js && (!workload.equals("seq10") || workers != null)) {
+      throw new CommandLine.ParameterException(new CommandLine(this), "--js runs seq10 in JavaScript: for --workload seq10, without --workers");
+    }
+    if (truffle != null) {
+      JsSeq10.Truffle t;
+      try {
+        t = JsSeq10.Truffle.parse(truffle);
+      } catch (IllegalArgumentException e) {
+        throw new CommandLine.ParameterException(new CommandLine(this), e.getMessage());
+      }
+      if (!js || (t == JsSeq10.Truffle.OPTIMIZING && modes != null && modes.contains("embedded"))) {
+        throw new CommandLine.ParameterException(new CommandLine(this), "--truffle " + truffle
+            + " is for --js; optimizing only with --mode processes (the node JVMs get its options; embedded nodes run in this JVM)");
+      }
+    }
+  }
+
+  /** The Truffle runtime of node processes with {@code --js}, else null. */
+  private JsSeq10.Truffle jsRuntime() {
+    return !js ? null : truffle == null ? JsSeq10.Truffle.INTERPRETER : JsSeq10.Truffle.parse(truffle);
+  }
+
   /** A fresh cluster of {@code size} nodes in {@code mode}; every row gets its own. */
   Target open(String mode, int size) throws Exception {
     return switch (mode) {
-      case "embedded" -> EmbeddedCluster.start(size);
+      case "embedded" -> EmbeddedCluster.start(size, js);
       case "processes" -> {
         ProcessCluster cluster = ProcessCluster.start(size, words(nodeJvm), nodeArguments(), bootstrapNodes,
-            groupSizes.size() == 3 ? List.of(groupSizes.get(0), groupSizes.get(2)) : List.of(), keepNodeFiles, workers);
+            groupSizes.size() == 3 ? List.of(groupSizes.get(0), groupSizes.get(2)) : List.of(), keepNodeFiles, workers, jsRuntime());
         System.err.println("placement: " + cluster.placement());
         yield cluster;
       }

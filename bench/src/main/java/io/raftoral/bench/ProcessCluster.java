@@ -68,6 +68,8 @@ final class ProcessCluster implements Target {
   private volatile boolean keepFiles;
   private List<Integer> groupSizeBounds = List.of();
   private BenchWorkers workers;
+  /** Non-null: every node loads bench/js/seq10.mjs and the seq10 clients start {@link JsSeq10#TYPE}, run this way. */
+  private JsSeq10.Truffle js;
   // Node index -> its worker address (kept across restarts of the node).
   private final java.util.Map<Integer, String> workerAddresses = new java.util.concurrent.ConcurrentHashMap<>();
   private final Thread stopOnExit = Thread.ofPlatform().name("bench-stop-nodes").unstarted(this::stopAndClean);
@@ -102,10 +104,32 @@ final class ProcessCluster implements Target {
    */
   static ProcessCluster start(int size, List<String> extraJvm, List<String> nodeArgs, int bootstrapNodes,
       List<Integer> groupSizeBounds, boolean keepFiles, String workers) throws IOException, InterruptedException {
+    return start(size, extraJvm, nodeArgs, bootstrapNodes, groupSizeBounds, keepFiles, workers, null);
+  }
+
+  /**
+   * As above; with {@code js} every node also loads {@code bench/js/seq10.mjs} ({@code --workflows})
+   * in a JVM set up for that Truffle runtime ({@link JsSeq10#jvmOptions}), and the seq10 clients
+   * start {@link JsSeq10#TYPE}. Ready also waits until every node logged that it loaded the module
+   * with the asked runtime.
+   */
+  static ProcessCluster start(int size, List<String> extraJvm, List<String> nodeArgs, int bootstrapNodes,
+      List<Integer> groupSizeBounds, boolean keepFiles, String workers, JsSeq10.Truffle js)
+      throws IOException, InterruptedException {
     List<String> jvm = new ArrayList<>(NODE_JVM);
+    List<String> args = new ArrayList<>(nodeArgs);
+    if (js != null) {
+      List<String> jsJvm = JsSeq10.jvmOptions(js, System.getProperty("java.class.path"));
+      if (jsJvm.stream().anyMatch(o -> o.startsWith("--enable-native-access="))) {
+        jvm.removeIf(o -> o.startsWith("--enable-native-access="));
+      }
+      jvm.addAll(jsJvm); // ends with -cp CLASSPATH
+      args.addAll(List.of("--workflows", JsSeq10.module().toString()));
+    }
     jvm.addAll(extraJvm);
-    ProcessCluster cluster = new ProcessCluster(Files.createTempDirectory("raftoral-bench-processes-"), jvm, nodeArgs);
+    ProcessCluster cluster = new ProcessCluster(Files.createTempDirectory("raftoral-bench-processes-"), jvm, args);
     cluster.keepFiles = keepFiles;
+    cluster.js = js;
     if (workers != null) {
       cluster.workers = new BenchWorkers(workers, cluster.root);
       cluster.workers.prepare();
@@ -145,6 +169,9 @@ final class ProcessCluster implements Target {
         cluster.awaitAdmitted(i);
       }
       cluster.awaitReady();
+      if (js != null) {
+        cluster.checkTruffleRuntime();
+      }
       if (cluster.workers != null) {
         for (Node n : cluster.nodes) {
           cluster.workers.start(n.index(), cluster.workerAddress(n.index()));
@@ -176,8 +203,10 @@ final class ProcessCluster implements Target {
     cmd.addAll(jvmOptions.stream().map(o -> o.replace("{node}", Integer.toString(index))).toList());
     // RocksDB unpacks its native library into java.io.tmpdir, which a killed node leaves behind: keep it under root.
     cmd.add("-Djava.io.tmpdir=" + root);
-    cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), "io.raftoral.cli.RaftoralCli",
-        "node", "--raft-addr", raft, "--api-addr", api, "--data-dir", dataDir.toString()));
+    if (!jvmOptions.contains("-cp")) { // JsSeq10.jvmOptions gives its own
+      cmd.addAll(List.of("-cp", System.getProperty("java.class.path")));
+    }
+    cmd.addAll(List.of("io.raftoral.cli.RaftoralCli", "node", "--raft-addr", raft, "--api-addr", api, "--data-dir", dataDir.toString()));
     cmd.addAll(modeArgs);
     cmd.addAll(nodeArgs);
     if (workers != null) {
@@ -481,7 +510,26 @@ final class ProcessCluster implements Target {
 
   @Override
   public String mode() {
-    return workers == null ? "processes" : "processes+" + workers.language() + "-workers";
+    return workers != null ? "processes+" + workers.language() + "-workers" : js != null ? "processes+js-" + js.label() : "processes";
+  }
+
+  /** GraalWorkflows logs "(GraalVM V on VM, NAME runtime)" once it loaded the modules: NAME is "Interpreted" without the optimizing runtime. */
+  private static final Pattern JS_RUNTIME = Pattern.compile("JavaScript workflows .* \\(GraalVM .* on .*, (.+) runtime\\)");
+
+  /** Every node loaded the module with the asked Truffle runtime (a wrong compiler version falls back to the interpreter). */
+  private void checkTruffleRuntime() throws IOException {
+    for (Node n : nodes) {
+      String log = Files.readString(n.stderr(), StandardCharsets.UTF_8) + Files.readString(n.stdout(), StandardCharsets.UTF_8);
+      Matcher m = JS_RUNTIME.matcher(log);
+      if (!m.find()) {
+        throw new IOException("node process " + n.index() + " did not log that it loaded " + JsSeq10.module() + " (see " + n.stderr() + ")");
+      }
+      if (!js.matches(m.group(1))) {
+        throw new IOException("node process " + n.index() + " runs JavaScript on the " + m.group(1) + " runtime, not "
+            + js.label() + " (see " + n.stderr() + ")");
+      }
+      System.err.println("node " + n.index() + ": JavaScript on the " + m.group(1) + " runtime");
+    }
   }
 
   @Override
@@ -497,7 +545,7 @@ final class ProcessCluster implements Target {
     AtomicLong n = new AtomicLong();
     return input -> {
       String id = prefix + n.incrementAndGet();
-      client.start(workers != null ? BenchWorkers.TYPE : "seq10", 1, Integer.toString(input).getBytes(StandardCharsets.UTF_8), id);
+      client.start(workers != null ? BenchWorkers.TYPE : js != null ? JsSeq10.TYPE : "seq10", 1, Integer.toString(input).getBytes(StandardCharsets.UTF_8), id);
       RaftoralClient.Outcome outcome = client.await(id, WORKFLOW_TIMEOUT);
       return Integer.parseInt(new String(outcome.resultOrThrow(), StandardCharsets.UTF_8).strip());
     };
