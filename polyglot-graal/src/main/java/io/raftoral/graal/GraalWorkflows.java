@@ -265,21 +265,7 @@ public final class GraalWorkflows implements AutoCloseable {
     ModuleHost host = new ModuleHost(this);
     String fileName = module.file().getFileName().toString();
     java.util.function.Supplier<String> where = () -> host.run != null ? fileName + " " + host.run.workflowId() : fileName;
-    Context context = Context.newBuilder("js")
-        .engine(engine)
-        // Scripts see only what is exported on purpose (ModuleHost, JsRun): no classes, no threads,
-        // no processes, no environment, no files beyond their modules' directories.
-        .allowHostAccess(HostAccess.EXPLICIT)
-        .allowHostClassLookup(className -> false)
-        .allowHostClassLoading(false)
-        .allowPolyglotAccess(PolyglotAccess.NONE)
-        .allowCreateThread(false)
-        .allowCreateProcess(false)
-        .allowNativeAccess(false)
-        .allowEnvironmentAccess(EnvironmentAccess.NONE)
-        .allowIO(IOAccess.newBuilder()
-            .fileSystem(new ModuleFileSystem(builtinDir.resolve("raftoral.mjs"), roots))
-            .build())
+    Context context = sandboxed("js", new ModuleFileSystem(builtinDir.resolve("raftoral.mjs"), roots), where)
         .option("js.esm-eval-returns-exports", "true")
         // No Nashorn/Graal extras: load() and loadWithNewGlobal() (a fresh realm has the real
         // clock), the Java package globals, the Graal and Polyglot objects.
@@ -290,8 +276,6 @@ public final class GraalWorkflows implements AutoCloseable {
         // AsyncContext tells a compute function's continuations from the rest of the run (raftoral.mjs).
         .allowExperimentalOptions(true)
         .option("js.async-context", "true")
-        .out(new LogStream(SCRIPT_LOG, false, where))
-        .err(new LogStream(SCRIPT_LOG, true, where))
         .build();
     LoadWatch watch = new LoadWatch(context);
     try (watch) {
@@ -311,6 +295,28 @@ public final class GraalWorkflows implements AutoCloseable {
       context.close(true);
       throw e;
     }
+  }
+
+  /**
+   * A context of {@code language} on the shared engine that sees only what is exported on purpose
+   * (ModuleHost, JsRun, PyRun): no classes, no threads, no processes, no environment, no other
+   * language, no files beyond {@code files}; its stdout and stderr go to the node's log.
+   */
+  private Context.Builder sandboxed(String language, org.graalvm.polyglot.io.FileSystem files,
+      java.util.function.Supplier<String> where) {
+    return Context.newBuilder(language)
+        .engine(engine)
+        .allowHostAccess(HostAccess.EXPLICIT)
+        .allowHostClassLookup(className -> false)
+        .allowHostClassLoading(false)
+        .allowPolyglotAccess(PolyglotAccess.NONE)
+        .allowCreateThread(false)
+        .allowCreateProcess(false)
+        .allowNativeAccess(false)
+        .allowEnvironmentAccess(EnvironmentAccess.NONE)
+        .allowIO(IOAccess.newBuilder().fileSystem(files).build())
+        .out(new LogStream(SCRIPT_LOG, false, where))
+        .err(new LogStream(SCRIPT_LOG, true, where));
   }
 
   /** Cancels a module's evaluation that runs longer than the load limit (module code that spins must not hang the start). */
@@ -346,24 +352,10 @@ public final class GraalWorkflows implements AutoCloseable {
   private PyContext newPythonContext(WorkflowModule module) {
     PyContext.Host host = new PyContext.Host(this);
     String fileName = module.file().getFileName().toString();
-    PyContext[] self = new PyContext[1];
     java.util.function.Supplier<String> where = () -> host.run != null ? fileName + " " + host.run.workflowId() : fileName;
-    Context context = Context.newBuilder("python")
-        .engine(engine)
-        .allowHostAccess(HostAccess.EXPLICIT)
-        .allowHostClassLookup(className -> false)
-        .allowHostClassLoading(false)
-        .allowPolyglotAccess(PolyglotAccess.NONE)
-        .allowCreateThread(false)
-        .allowCreateProcess(false)
-        .allowNativeAccess(false)
-        .allowEnvironmentAccess(EnvironmentAccess.NONE)
-        .allowIO(IOAccess.newBuilder()
-            .fileSystem(org.graalvm.polyglot.io.FileSystem.allowInternalResourceAccess(
-                org.graalvm.polyglot.io.FileSystem.allowLanguageHomeAccess(new ModuleFileSystem(null, roots))))
-            .build())
-        .out(new LogStream(SCRIPT_LOG, false, where))
-        .err(new LogStream(SCRIPT_LOG, true, where))
+    // GraalPy reads its own standard library: its language home and internal resources (its jar's).
+    Context context = sandboxed("python", org.graalvm.polyglot.io.FileSystem.allowInternalResourceAccess(
+        org.graalvm.polyglot.io.FileSystem.allowLanguageHomeAccess(new ModuleFileSystem(null, roots))), where)
         .build();
     LoadWatch watch = new LoadWatch(context);
     try (watch) {

@@ -11,14 +11,11 @@ import org.graalvm.polyglot.Value;
 
 /** A context with a Python module evaluated, and what the built-in module's installer returned. */
 final class PyContext extends PooledContext {
-  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(PyContext.class);
-
   final Host host;
   final Value describe;
   final Value start;
   final Value errorName;
   private final Value snapshotGlobals;
-  private Value globalsChanged;
 
   PyContext(Context context, Host host, Value installed) {
     super(context);
@@ -35,24 +32,8 @@ final class PyContext extends PooledContext {
   }
 
   @Override
-  byte[] run(GraalWorkflows workflows, WorkflowContext ctx, String name, byte[] input) throws Throwable {
-    try {
-      return new PyRun(workflows, this, ctx).run(name, input);
-    } finally {
-      // A run that changed module state (or monkeypatched a module) must not change later runs,
-      // which the other nodes run on other contexts: this context goes.
-      if (!broken) {
-        try {
-          Value changed = globalsChanged.execute();
-          if (!changed.isNull()) {
-            broken = true;
-            LOG.info("workflow {}: its run changed {}; its Python context is not reused", ctx.workflowId(), changed.asString());
-          }
-        } catch (RuntimeException e) {
-          broken = true;
-        }
-      }
-    }
+  byte[] runOnce(GraalWorkflows workflows, WorkflowContext ctx, String name, byte[] input) throws Throwable {
+    return new PyRun(workflows, this, ctx).run(name, input);
   }
 
   @Override
