@@ -513,8 +513,8 @@ final class ProcessCluster implements Target {
     return workers != null ? "processes+" + workers.language() + "-workers" : js != null ? "processes+js-" + js.label() : "processes";
   }
 
-  /** GraalWorkflows logs "(GraalVM V on VM, NAME runtime)" once it loaded the modules: NAME is "Interpreted" without the optimizing runtime. */
-  private static final Pattern JS_RUNTIME = Pattern.compile("JavaScript workflows .* \\(GraalVM .* on .*, (.+) runtime\\)");
+  /** GraalWorkflows logs "GraalVM workflows ... (GraalVM V on VM, NAME runtime)" once it loaded the modules: NAME is "Interpreted" without the optimizing runtime. */
+  private static final Pattern JS_RUNTIME = Pattern.compile("GraalVM workflows .* \\(GraalVM .* on .*, (.+) runtime\\)");
 
   /** Every node loaded the module with the asked Truffle runtime (a wrong compiler version falls back to the interpreter). */
   private void checkTruffleRuntime() throws IOException {
