@@ -254,6 +254,11 @@ final class SnapshotTransferService implements AutoCloseable {
     }
   }
 
+  /** How many more fetches it would serve now (tests wait on it to order their calls). */
+  int freeStreams() {
+    return streams.availablePermits();
+  }
+
   /** Streams [from, end) of {@code file}, chunk by chunk, as fast as the receiver takes them and the pacer allows. */
   private void send(Path file, long from, long end, ServerCallStreamObserver<Chunk> out, Object ready) {
     // An open file keeps its bytes even when cleanup deletes the snapshot meanwhile.

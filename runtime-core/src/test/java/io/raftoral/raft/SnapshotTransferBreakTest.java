@@ -188,6 +188,13 @@ class SnapshotTransferBreakTest {
         call.halfClose();
         frozen.add(q);
       }
+      // Each frozen call holds a permit before anything else fetches (the calls above are
+      // asynchronous: a fetch below could otherwise take a permit first and refuse one of them).
+      long accepted = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+      while (service.freeStreams() > 0) {
+        assertThat(System.nanoTime()).as("the frozen readers' fetches are served").isLessThan(accepted);
+        Thread.sleep(10);
+      }
       // The server gives each of them up (their end waits behind the data they do not read, as
       // HTTP/2 orders it) and its permits come back: a whole file is served again, on another
       // connection (the frozen streams hold this one's window).
