@@ -139,8 +139,8 @@ class ErrorCodeTablesTest {
     byNumber.addFirst("OK");
     assertThat(quoted(between(read("conformance/c/interp.c"), "static const char *const CODES[] = {", "};")))
         .as("CODES of conformance/c/interp.c").isEqualTo(byNumber);
-    assertThat(quoted(between(read("conformance/python/conformance_node.py"), "\nCODES = [", "]")))
-        .as("CODES of conformance/python/conformance_node.py").isEqualTo(byNumber);
+    assertThat(quoted(between(read("conformance/python/conformance_interp.py"), "\nCODES = [", "]")))
+        .as("CODES of conformance/python/conformance_interp.py").isEqualTo(byNumber);
   }
 
   @Test

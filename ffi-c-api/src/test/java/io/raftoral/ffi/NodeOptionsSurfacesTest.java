@@ -111,7 +111,7 @@ class NodeOptionsSurfacesTest {
 
   @Test
   void theCliHasAFlagPerOptionThatSetsIt() throws Exception {
-    Set<String> notOptions = Set.of("--in-memory", "--bootstrap", "--output", "--help", "--no-rejoin");
+    Set<String> notOptions = Set.of("--in-memory", "--bootstrap", "--output", "--help", "--no-rejoin", "--workflows");
     CommandLine node = RaftoralCli.commandLine().getSubcommands().get("node");
     for (OptionSpec spec : node.getCommandSpec().options()) {
       boolean isOption = NodeOptions.OPTIONS.stream().anyMatch(o -> List.of(spec.names()).contains(o.cliName()));
