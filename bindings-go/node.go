@@ -38,6 +38,9 @@ type Config struct {
 	// WorkerAddress makes the node serve worker processes (worker.proto) at "host:port"; keep
 	// it on loopback.
 	WorkerAddress string
+	// HTTPAddress makes the node serve its web console, Prometheus metrics (/metrics) and
+	// health (/health/live, /health/ready) over HTTP at "host:port".
+	HTTPAddress string
 	// Join lists API addresses of a running cluster to join.
 	Join []string
 	// DataDir keeps the node's identity, Raft log and state on disk; empty: in memory.
@@ -107,7 +110,7 @@ func (c Config) MarshalJSON() ([]byte, error) {
 		m["members"] = members
 	}
 	text := map[string]string{"raft_address": c.RaftAddress, "api_address": c.APIAddress,
-		"worker_address": c.WorkerAddress, "data_dir": c.DataDir, "cluster_id": c.ClusterID}
+		"worker_address": c.WorkerAddress, "http_address": c.HTTPAddress, "data_dir": c.DataDir, "cluster_id": c.ClusterID}
 	for k, v := range text {
 		if v != "" {
 			m[k] = v

@@ -185,6 +185,7 @@ class Node:
         raft_address: str | None = None,
         api_address: str | None = None,
         worker_address: str | None = None,
+        http_address: str | None = None,
         join: Sequence[str] | None = None,
         data_dir: str | os.PathLike[str] | None = None,
         cluster_id: str | None = None,
@@ -227,6 +228,8 @@ class Node:
             config["api_address"] = _str(api_address, "api_address")
         if worker_address is not None:
             config["worker_address"] = _str(worker_address, "worker_address")
+        if http_address is not None:
+            config["http_address"] = _str(http_address, "http_address")
         if join is not None:
             if isinstance(join, str) or not isinstance(join, Sequence):
                 raise TypeError("join must be a sequence of API addresses")

@@ -279,6 +279,8 @@ RAFTORAL_API raftoral_status_t raftoral_shutdown(raftoral_error_t **error_out);
  *  - "api_address" ("host:port", port 0: any free one): serve the gRPC client API there.
  *  - "worker_address" ("host:port", port 0: any free one): serve worker processes there
  *    (worker.proto: workflow types run beside the node in any language); keep it on loopback.
+ *  - "http_address" ("host:port", port 0: any free one): serve the web console, Prometheus
+ *    metrics (/metrics) and health (/health/live, /health/ready) over HTTP there.
  *  - "join" (array of "host:port"): API addresses of a running cluster to join.
  *  - "data_dir" (string; absent or null: in memory): the node's identity, Raft log and state.
  *  - "cluster_id" (string, default "raftoral"): the cluster's name.

@@ -53,6 +53,7 @@ final class NodeConfig {
         case "raft_address" -> b.raftAddress(text(v, key));
         case "api_address" -> b.apiAddress(text(v, key));
         case "worker_address" -> b.workerAddress(text(v, key));
+        case "http_address" -> b.httpAddress(text(v, key));
         case "join" -> b.join(strings(v, key));
         case "data_dir" -> b.dataDir(Optional.ofNullable(text(v, key)).map(NodeConfig::path).orElse(null));
         case "cluster_id" -> b.clusterId(text(v, key));

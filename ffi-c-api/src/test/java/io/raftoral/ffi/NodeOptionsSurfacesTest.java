@@ -46,6 +46,7 @@ class NodeOptionsSurfacesTest {
     sample("raftAddress", "127.0.0.1:7009", List.of("--raft-address", "127.0.0.1:7009"), "\"127.0.0.1:7009\"");
     sample("apiAddress", "127.0.0.1:8009", List.of("--api-address", "127.0.0.1:8009"), "\"127.0.0.1:8009\"");
     sample("workerAddress", "127.0.0.1:9009", List.of("--worker-address", "127.0.0.1:9009"), "\"127.0.0.1:9009\"");
+    sample("httpAddress", "127.0.0.1:9109", List.of("--http-address", "127.0.0.1:9109"), "\"127.0.0.1:9109\"");
     sample("join", List.of("127.0.0.1:8001"), List.of("--join", "127.0.0.1:8001"), "[\"127.0.0.1:8001\"]");
     sample("dataDir", Path.of("/tmp/raftoral-x"), List.of("--data-dir", "/tmp/raftoral-x"), "\"/tmp/raftoral-x\"");
     sample("clusterId", "blue", List.of("--cluster-id", "blue"), "\"blue\"");

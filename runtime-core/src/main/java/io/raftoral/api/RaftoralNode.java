@@ -268,6 +268,19 @@ public final class RaftoralNode implements AutoCloseable {
     return node.workerAddress();
   }
 
+  /** The address of the HTTP port (console, {@code /metrics}, health; the bound one), or null when this node serves none. */
+  public String httpAddress() {
+    return node.httpAddress();
+  }
+
+  /**
+   * The node's meters (docs/OPERATIONS.md, "Metrics"), also without an HTTP port: bind them into
+   * the application's own registry, or read them in a test.
+   */
+  public io.micrometer.core.instrument.MeterRegistry meters() {
+    return node.meters();
+  }
+
   /**
    * Stops serving, hands off the leadership of every group this node leads, and stops the node.
    * Its workflows continue on the other members.
@@ -447,6 +460,17 @@ public final class RaftoralNode implements AutoCloseable {
      */
     public Builder workerAddress(String hostPort) {
       options.workerAddress(hostPort);
+      return this;
+    }
+
+    /**
+     * Serve the web console, Prometheus metrics ({@code /metrics}) and health ({@code
+     * /health/live}, {@code /health/ready}) over HTTP on this host:port (port 0 picks a free
+     * one). The console can terminate workflows: keep it on a trusted network. Without it the
+     * node serves no HTTP ({@link RaftoralNode#meters()} still counts).
+     */
+    public Builder httpAddress(String hostPort) {
+      options.httpAddress(hostPort);
       return this;
     }
 

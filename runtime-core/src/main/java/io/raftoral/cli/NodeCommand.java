@@ -57,6 +57,11 @@ final class NodeCommand implements Callable<Integer>, HasOutput {
       + "Keep it on loopback. Default: no workers.")
   String workerAddress;
 
+  @Option(names = {"--http-address", "--http-addr"}, paramLabel = "HOST:PORT", description = "Serve the web console, "
+      + "Prometheus metrics (/metrics) and health (/health/live, /health/ready) over HTTP here. The console can terminate "
+      + "workflows: keep it on a trusted network. Default: no HTTP.")
+  String httpAddress;
+
   @Option(names = "--data-dir", paramLabel = "DIR", description = {
       "Keep the node's identity, Raft log and state here. Default: raftoral_data/node-<id> with --bootstrap,",
       "raftoral_data/node-<host>-<port> of --raft-address with --join (the cluster assigns the id)."})
@@ -221,9 +226,13 @@ final class NodeCommand implements Callable<Integer>, HasOutput {
     if (node.workerAddress() != null) {
       json.put("workerAddress", node.workerAddress());
     }
+    if (node.httpAddress() != null) {
+      json.put("httpAddress", node.httpAddress());
+    }
     new Printer(spec.commandLine().getOut(), output()).print(json,
         "node " + node.nodeId() + " serving api " + api + " raft " + raftAddress
-            + (node.workerAddress() != null ? " workers " + node.workerAddress() : ""));
+            + (node.workerAddress() != null ? " workers " + node.workerAddress() : "")
+            + (node.httpAddress() != null ? " http " + node.httpAddress() : ""));
 
     // Until a signal runs the hook and the JVM exits, or the node stops itself (then say why).
     try {
@@ -241,6 +250,9 @@ final class NodeCommand implements Callable<Integer>, HasOutput {
     checkAddress("--api-address", apiAddress);
     if (workerAddress != null) {
       checkAddress("--worker-address", workerAddress);
+    }
+    if (httpAddress != null) {
+      checkAddress("--http-address", httpAddress);
     }
     if (mode.seeds != null) {
       if (nodeId != null) {
@@ -293,6 +305,7 @@ final class NodeCommand implements Callable<Integer>, HasOutput {
         .raftAddress(raftAddress)
         .apiAddress(apiAddress)
         .workerAddress(workerAddress)
+        .httpAddress(httpAddress)
         .clusterId(clusterId)
         .electionTimeout(electionTimeout)
         .rejoinAfterRemoval(rejoinAfterRemoval != null ? rejoinAfterRemoval : !noRejoin);

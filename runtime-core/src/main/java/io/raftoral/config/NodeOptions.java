@@ -21,7 +21,7 @@ import java.util.Objects;
  * {@code --snapshot-threshold}, C ABI key {@code snapshot_threshold} (a duration carries its
  * unit: {@code retention_ms}, {@code batch_linger_us}), Python keyword {@code snapshot_threshold}
  * (durations in seconds or a {@code timedelta}), Go field {@code SnapshotThreshold} (with Go's
- * initialisms: {@code NodeID}, {@code APIAddress}).
+ * initialisms: {@code NodeID}, {@code APIAddress}, {@code HTTPAddress}).
  *
  * <p>Immutable; {@link #validate()} refuses a value outside its range with an {@link
  * Errors.InvalidArgumentException} naming the option.
@@ -31,6 +31,7 @@ import java.util.Objects;
  * @param raftAddress this node's Raft host:port, or null (then its entry in {@code members})
  * @param apiAddress where the client API is served, or null (none)
  * @param workerAddress where workers connect (the worker protocol), or null (none)
+ * @param httpAddress where the console, {@code /metrics} and health are served over HTTP, or null (none)
  * @param join API addresses of a running cluster to join (empty: bootstrap or restart)
  * @param dataDir where the node keeps its files, or null (in memory: nothing survives)
  */
@@ -40,6 +41,7 @@ public record NodeOptions(
     String raftAddress,
     String apiAddress,
     String workerAddress,
+    String httpAddress,
     List<String> join,
     Path dataDir,
     String clusterId,
@@ -88,7 +90,7 @@ public record NodeOptions(
       StringBuilder b = new StringBuilder();
       for (String w : words()) {
         b.append(switch (w) {
-          case "id", "api" -> w.toUpperCase(Locale.ROOT);
+          case "id", "api", "http" -> w.toUpperCase(Locale.ROOT);
           default -> Character.toUpperCase(w.charAt(0)) + w.substring(1);
         });
       }
@@ -128,6 +130,8 @@ public record NodeOptions(
           "Where this node serves the client API (gRPC, with grpc.health.v1)."),
       new Option("workerAddress", Kind.ADDRESS, "", "none (no workers)", "host:port (port 0: any free port)",
           "Where worker processes connect to run workflow types beside this node (worker.proto); the CLI also accepts --worker-listen. Keep it on loopback: a worker is trusted with the workflows it runs."),
+      new Option("httpAddress", Kind.ADDRESS, "", "none (no console, metrics or HTTP health)", "host:port (port 0: any free port)",
+          "Where this node serves its web console, Prometheus metrics (/metrics) and health (/health/live, /health/ready) over HTTP; the CLI also accepts --http-addr. The console can terminate workflows: keep it on a trusted network."),
       new Option("join", Kind.ADDRESSES, "", "none (bootstrap)", "host:port, ...",
           "API addresses of a running cluster to join instead of bootstrapping one; ignored on a restart."),
       new Option("dataDir", Kind.PATH, "", "none (in memory: nothing survives the node)", "a directory",
@@ -174,7 +178,7 @@ public record NodeOptions(
 
   /** The defaults: a one-node cluster in memory that serves no API (a Raft address is still needed). */
   public static NodeOptions defaults() {
-    return new NodeOptions(0, Map.of(), null, null, null, List.of(), null, "raftoral", 1, Duration.ofMillis(1000),
+    return new NodeOptions(0, Map.of(), null, null, null, null, List.of(), null, "raftoral", 1, Duration.ofMillis(1000),
         Duration.ofSeconds(30), 2, Duration.ofNanos(200_000), 3, 3, 3, 5, DEFAULT_NODE_FAILURE_TIMEOUT, true, Duration.ofDays(7),
         DEFAULT_SNAPSHOT_THRESHOLD, 4 * 1024 * 1024, DEFAULT_SNAPSHOT_TRANSFER_RATE,
         DEFAULT_SNAPSHOT_CHUNK_BYTES);
@@ -235,6 +239,9 @@ public record NodeOptions(
     }
     if (workerAddress != null && !isHostPort(workerAddress)) {
       return problem("workerAddress", "must be host:port", "'" + workerAddress + "'");
+    }
+    if (httpAddress != null && !isHostPort(httpAddress)) {
+      return problem("httpAddress", "must be host:port", "'" + httpAddress + "'");
     }
     if (join.stream().anyMatch(a -> !isHostPort(a))) {
       return problem("join", "must be host:port addresses", join);
@@ -360,6 +367,7 @@ public record NodeOptions(
     private long snapshotTransferRate;
     private int snapshotChunkBytes;
     private String workerAddress;
+    private String httpAddress;
 
     private Builder(NodeOptions o) {
       nodeId = o.nodeId;
@@ -386,6 +394,7 @@ public record NodeOptions(
       snapshotTransferRate = o.snapshotTransferRate;
       snapshotChunkBytes = o.snapshotChunkBytes;
       workerAddress = o.workerAddress;
+      httpAddress = o.httpAddress;
     }
 
     public Builder nodeId(long v) {
@@ -410,6 +419,11 @@ public record NodeOptions(
 
     public Builder workerAddress(String v) {
       workerAddress = v;
+      return this;
+    }
+
+    public Builder httpAddress(String v) {
+      httpAddress = v;
       return this;
     }
 
@@ -510,7 +524,7 @@ public record NodeOptions(
 
     /** The options as set so far, not validated. */
     public NodeOptions current() {
-      return new NodeOptions(nodeId, members, raftAddress, apiAddress, workerAddress, join, dataDir, clusterId, executionGroups,
+      return new NodeOptions(nodeId, members, raftAddress, apiAddress, workerAddress, httpAddress, join, dataDir, clusterId, executionGroups,
           electionTimeout, requestTimeout, maxInFlightEntries, batchLinger, maxVoters, minGroupSize, targetGroupSize, maxGroupSize, nodeFailureTimeout,
           rejoinAfterRemoval, retention, snapshotThreshold, payloadLimitBytes, snapshotTransferRate, snapshotChunkBytes);
     }

@@ -2,6 +2,9 @@ package io.raftoral.node;
 
 import io.raftoral.common.RaftoralException;
 import io.raftoral.config.NodeOptions;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.raftoral.runtime.NodeMetrics;
 import io.raftoral.runtime.NodeRuntime;
 import io.raftoral.runtime.Payloads;
 import io.raftoral.workflow.PayloadCodec;
@@ -62,6 +65,9 @@ public final class NodeStarter {
     if (o.workerAddress() != null) {
       PortProbe.ensureBindable("worker", o.workerAddress());
     }
+    if (o.httpAddress() != null) {
+      PortProbe.ensureBindable("http", o.httpAddress());
+    }
     NodeHome home = NodeHome.of(o.dataDir());
     DataDirectoryLock lock = null;
     NodeIdentity identity = null;
@@ -84,7 +90,9 @@ public final class NodeStarter {
       LOG.info("node {}: no data directory configured: the Raft log and the workflow state live in {}, "
           + "deleted when the node stops; nothing survives a restart", id, home.path());
     }
-    Launch launch = new Launch(o, plan.peers().get(id), home, registry, new Payloads(codec, o.payloadLimitBytes()));
+    PrometheusMeterRegistry meters = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    Launch launch = new Launch(o, plan.peers().get(id), home, registry, new Payloads(codec, o.payloadLimitBytes()),
+        new NodeMetrics(meters).withJvmMeters());
     NodeRuntime runtime;
     try {
       runtime = launch.newRuntime(id, plan.peers(), plan.incarnation());
@@ -107,12 +115,22 @@ public final class NodeStarter {
     if (api != null) {
       opened.add(api);
     }
-    // The node's runtime is replaced on restarts and rejoins; the worker host asks for the current one.
+    // The node's runtime is replaced on restarts and rejoins; the worker host and the http
+    // endpoint ask for the current one.
     AtomicReference<RunningNode> running = new AtomicReference<>();
+    NodeRuntime first = runtime;
+    Supplier<NodeRuntime> current = () -> running.get() != null ? running.get().runtime() : first;
+    HttpEndpoint http = null;
+    if (o.httpAddress() != null) {
+      try {
+        http = HttpEndpoint.start(o.httpAddress(), current, meters);
+      } catch (IOException e) {
+        throw new RaftoralException("node " + id + ": cannot serve http on " + o.httpAddress() + ": " + e.getMessage(), e);
+      }
+      opened.add(http);
+    }
     WorkerHost workers = null;
     if (o.workerAddress() != null) {
-      NodeRuntime first = runtime;
-      Supplier<NodeRuntime> current = () -> running.get() != null ? running.get().runtime() : first;
       try {
         workers = WorkerHost.start(o.workerAddress(), new WorkerHost.Node(() -> current.get().nodeId(), o.clusterId(),
             registry, o.payloadLimitBytes(), () -> current.get().startMissingRuns()));
@@ -120,7 +138,7 @@ public final class NodeStarter {
         throw new RaftoralException("node " + id + ": cannot serve workers on " + o.workerAddress() + ": " + e.getMessage(), e);
       }
     }
-    RunningNode node = RunningNode.watch(launch, runtime, api, workers, lock, plan.entry() == NodeRuntime.Entry.RECOVER);
+    RunningNode node = RunningNode.watch(launch, runtime, api, http, workers, lock, plan.entry() == NodeRuntime.Entry.RECOVER);
     running.set(node);
     return node;
   }

@@ -34,6 +34,7 @@ public final class RunningNode implements AutoCloseable {
 
   private final Launch launch;
   private final ApiServer api;
+  private final HttpEndpoint http;
   private final WorkerHost workers;
   private final DataDirectoryLock lock;
   private final CompletableFuture<Void> stopped = new CompletableFuture<>();
@@ -47,18 +48,20 @@ public final class RunningNode implements AutoCloseable {
   // Why the node stopped itself (it was removed, or its fault persists); null for a plain close.
   private volatile RaftoralException failure;
 
-  private RunningNode(Launch launch, NodeRuntime runtime, ApiServer api, WorkerHost workers, DataDirectoryLock lock) {
+  private RunningNode(Launch launch, NodeRuntime runtime, ApiServer api, HttpEndpoint http, WorkerHost workers,
+      DataDirectoryLock lock) {
     this.launch = launch;
     this.runtime = runtime;
     this.api = api;
+    this.http = http;
     this.workers = workers;
     this.lock = lock;
   }
 
   /** Takes over {@code runtime} (started) and watches it; {@code restarted} for a node that recovered. */
-  static RunningNode watch(Launch launch, NodeRuntime runtime, ApiServer api, WorkerHost workers, DataDirectoryLock lock,
-      boolean restarted) {
-    RunningNode node = new RunningNode(launch, runtime, api, workers, lock);
+  static RunningNode watch(Launch launch, NodeRuntime runtime, ApiServer api, HttpEndpoint http, WorkerHost workers,
+      DataDirectoryLock lock, boolean restarted) {
+    RunningNode node = new RunningNode(launch, runtime, api, http, workers, lock);
     node.watch(runtime, restarted);
     return node;
   }
@@ -79,6 +82,16 @@ public final class RunningNode implements AutoCloseable {
   /** The address workers connect to, or null when this node serves none. */
   public String workerAddress() {
     return workers == null ? null : workers.address();
+  }
+
+  /** The address of the node's HTTP port (console, metrics, health), or null when it serves none. */
+  public String httpAddress() {
+    return http == null ? null : http.address();
+  }
+
+  /** The node's meters (kept across its runtime's restarts). */
+  public io.micrometer.core.instrument.MeterRegistry meters() {
+    return launch.metrics().registry();
   }
 
   /** The address the client API is served on, or null when this node serves none. */
@@ -108,6 +121,9 @@ public final class RunningNode implements AutoCloseable {
       }
       if (api != null) {
         api.close();
+      }
+      if (http != null) {
+        http.close();
       }
       runtime.close();
     } catch (IOException e) {

@@ -34,6 +34,7 @@ public abstract class GroupStateMachine extends BaseStateMachine {
   private volatile GroupId group;
   private volatile SnapshotFetcher fetcher;
   private volatile Path snapshotDirectory;
+  private volatile java.util.function.LongConsumer snapshotTaken = nanos -> {};
 
   @Override
   public final void initialize(RaftServer server, RaftGroupId groupId, RaftStorage storage) throws IOException {
@@ -72,7 +73,18 @@ public abstract class GroupStateMachine extends BaseStateMachine {
     if (last == null || last.getIndex() < 0) {
       return RaftLog.INVALID_LOG_INDEX;
     }
-    return snapshot(last.getTerm(), last.getIndex());
+    var prior = getLatestSnapshot();
+    long began = System.nanoTime();
+    long index = snapshot(last.getTerm(), last.getIndex());
+    if (index > (prior == null ? -1 : prior.getIndex())) {
+      snapshotTaken.accept(System.nanoTime() - began);
+    }
+    return index;
+  }
+
+  /** Told how long each new snapshot this replica takes took (ns): the node's metrics. Must not block. */
+  public final void onSnapshotTaken(java.util.function.LongConsumer listener) {
+    snapshotTaken = listener;
   }
 
   @Override

@@ -24,12 +24,30 @@ public final class Proposer {
   /** A command that reached the log, with the index of the entry that carried it. */
   public record Outcome(CommandResult result, long logIndex) {}
 
-  private record Pending(Command command, int size, CompletableFuture<Outcome> future) {}
+  /** What a proposer reports as it works (the node's metrics). Called on its threads: must not block. */
+  public interface Observer {
+    Observer NONE = new Observer() {
+      @Override
+      public void sent(int commands) {}
+
+      @Override
+      public void answered(Command.KindCase kind, long nanos, boolean committed) {}
+    };
+
+    /** A batch of {@code commands} left as one entry. */
+    void sent(int commands);
+
+    /** A command was answered {@code nanos} after it was proposed: committed, or failed (not committed here). */
+    void answered(Command.KindCase kind, long nanos, boolean committed);
+  }
+
+  private record Pending(Command command, int size, long proposedAt, CompletableFuture<Outcome> future) {}
 
   private final Function<byte[], CompletableFuture<RaftReply>> submit;
   private final int maxInFlight;
   private final int maxBatchBytes;
   private final Executor afterLinger;
+  private final Observer observer;
   private final ArrayDeque<Pending> queue = new ArrayDeque<>();
   private int queuedBytes;
   private int inFlight;
@@ -42,23 +60,25 @@ public final class Proposer {
    * @param maxBatchBytes a batch stops growing past this size (one command always fits)
    */
   public Proposer(Function<byte[], CompletableFuture<RaftReply>> submit, int maxInFlight, int maxBatchBytes) {
-    this(submit, maxInFlight, maxBatchBytes, null);
+    this(submit, maxInFlight, maxBatchBytes, null, Observer.NONE);
   }
 
   /**
    * @param afterLinger runs a task once the linger has passed, or null for no linger
+   * @param observer told of each batch sent and each command answered
    */
   public Proposer(Function<byte[], CompletableFuture<RaftReply>> submit, int maxInFlight, int maxBatchBytes,
-      Executor afterLinger) {
+      Executor afterLinger, Observer observer) {
     this.submit = submit;
     this.maxInFlight = maxInFlight;
     this.maxBatchBytes = maxBatchBytes;
     this.afterLinger = afterLinger;
+    this.observer = observer;
   }
 
   /** Proposes {@code command}; completes once it is applied on the leader. */
   public CompletableFuture<Outcome> propose(Command command) {
-    Pending p = new Pending(command, command.getSerializedSize(), new CompletableFuture<>());
+    Pending p = new Pending(command, command.getSerializedSize(), System.nanoTime(), new CompletableFuture<>());
     synchronized (this) {
       queue.add(p);
       queuedBytes += p.size;
@@ -101,6 +121,7 @@ public final class Proposer {
       lastBatchCommands = batch.size();
       inFlight++;
     }
+    observer.sent(batch.size());
     CommandBatch.Builder entry = CommandBatch.newBuilder();
     for (Pending p : batch) {
       entry.addCommands(p.command);
@@ -120,7 +141,7 @@ public final class Proposer {
     });
   }
 
-  private static void complete(List<Pending> batch, RaftReply reply, Throwable error) {
+  private void complete(List<Pending> batch, RaftReply reply, Throwable error) {
     if (error == null && !reply.isSuccess()) {
       error = reply.error();
     }
@@ -135,7 +156,10 @@ public final class Proposer {
         error = e;
       }
     }
+    long now = System.nanoTime();
     for (int i = 0; i < batch.size(); i++) {
+      Pending p = batch.get(i);
+      observer.answered(p.command.getKindCase(), now - p.proposedAt, error == null);
       if (error != null) {
         batch.get(i).future.completeExceptionally(error);
       } else {

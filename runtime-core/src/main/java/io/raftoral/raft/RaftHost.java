@@ -613,6 +613,25 @@ public final class RaftHost implements AutoCloseable {
     }
   }
 
+  /** This node's replica's view of the group's Raft progress, or null when it does not host the group. */
+  public GroupStats stats(GroupId groupId) {
+    try {
+      RaftServer.Division division = server.getDivision(groupId.ratis());
+      var info = division.getInfo();
+      var log = division.getRaftLog();
+      Map<Long, Long> members = new java.util.HashMap<>();
+      for (var commit : division.getCommitInfos()) {
+        members.put(PeerIds.nodeId(RaftPeerId.valueOf(commit.getServer().getId())), commit.getCommitIndex());
+      }
+      var last = log.getLastEntryTermIndex();
+      return new GroupStats(info.getCurrentTerm(), PeerIds.nodeId(info.getLeaderId()), info.isLeader(),
+          log.getLastCommittedIndex(), info.getLastAppliedIndex(), log.getStartIndex(),
+          last == null ? -1 : last.getIndex(), log.getSnapshotIndex(), members);
+    } catch (IOException e) {
+      return null; // not hosted
+    }
+  }
+
   /** The node that leads the group as this node sees it, or 0 when it knows none (or does not host the group). */
   public long leaderNode(GroupId groupId) {
     try {

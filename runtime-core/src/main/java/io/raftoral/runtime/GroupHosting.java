@@ -46,6 +46,7 @@ final class GroupHosting {
   private final ManagementStateMachine management;
   private final ServingGate gate;
   private final LeaderAdmission admission;
+  private final NodeMetrics metrics;
   private final Map<GroupId, GroupRuntime> hosted = new ConcurrentHashMap<>();
   // State machines Ratis asked for while the host was being built (groups recovered from storage).
   private final Map<GroupId, WorkflowStateMachine> unattached = new HashMap<>();
@@ -55,7 +56,7 @@ final class GroupHosting {
   private volatile RaftHost host;
 
   GroupHosting(RaftSettings raft, NodeOptions options, Payloads payloads, WorkflowRegistry registry, ExecutorService executor,
-      GroupId managementGroupId, ManagementStateMachine management, ServingGate gate) {
+      GroupId managementGroupId, ManagementStateMachine management, ServingGate gate, NodeMetrics metrics) {
     this.raft = raft;
     this.options = options;
     this.payloads = payloads;
@@ -66,6 +67,7 @@ final class GroupHosting {
     this.managementGroupId = managementGroupId;
     this.management = management;
     this.gate = gate;
+    this.metrics = metrics;
     this.admission = new LeaderAdmission(raft.nodeId(), registry, payloads, gid -> host.leaderTerm(gid));
   }
 
@@ -107,13 +109,13 @@ final class GroupHosting {
 
   private GroupRuntime newGroupRuntime(GroupId gid, WorkflowStateMachine machine) {
     return new GroupRuntime(gid, raft.nodeId(), host, machine, registry, payloads, executor, newProposer(gid),
-        new Proposer(data -> host.submitLocal(gid, data), 1, maxBatchBytes));
+        new Proposer(data -> host.submitLocal(gid, data), 1, maxBatchBytes), metrics);
   }
 
   private Proposer newProposer(GroupId gid) {
     long linger = options.batchLinger().toNanos();
     return new Proposer(data -> host.submit(gid, data), options.maxInFlightEntries(), maxBatchBytes,
-        linger == 0 ? null : CompletableFuture.delayedExecutor(linger, TimeUnit.NANOSECONDS));
+        linger == 0 ? null : CompletableFuture.delayedExecutor(linger, TimeUnit.NANOSECONDS), metrics.proposals());
   }
 
   /** This node's runtime of an execution group, or null when it hosts none. */

@@ -53,10 +53,13 @@ final class GroupRuntime implements WorkflowStateMachine.Listener, WorkflowRun.H
   private final AtomicInteger sideEffectsInFlight = new AtomicInteger();
   // Hand-offs under way: while there is one, this node takes no new owner decisions (see handOff).
   private final AtomicInteger handOffs = new AtomicInteger();
+  private final NodeMetrics metrics;
+  private final NodeMetrics.Registration gauges;
   private volatile boolean closed;
 
   GroupRuntime(GroupId groupId, long self, RaftHost host, WorkflowStateMachine stateMachine,
-      WorkflowRegistry registry, Payloads payloads, ExecutorService executor, Proposer proposer, Proposer claims) {
+      WorkflowRegistry registry, Payloads payloads, ExecutorService executor, Proposer proposer, Proposer claims,
+      NodeMetrics metrics) {
     this.groupId = groupId;
     this.self = self;
     this.host = host;
@@ -66,7 +69,22 @@ final class GroupRuntime implements WorkflowStateMachine.Listener, WorkflowRun.H
     this.executor = executor;
     this.proposer = proposer;
     this.claims = claims;
+    this.metrics = metrics;
+    this.gauges = metrics.group(groupId, "execution", () -> host.stats(groupId));
+    stateMachine.onSnapshotTaken(nanos -> metrics.snapshotTaken(groupId, nanos));
     stateMachine.setListener(this);
+  }
+
+  /** The group's running workflows when this node owns it, else 0: the running-workflows gauge. */
+  int ownedRunningWorkflows() {
+    if (!isOwnerNode()) {
+      return 0;
+    }
+    int running = 0;
+    for (WorkflowEntry w : state().workflows()) {
+      running += w.isRunning() ? 1 : 0;
+    }
+    return running;
   }
 
   GroupId groupId() {
@@ -204,6 +222,9 @@ final class GroupRuntime implements WorkflowStateMachine.Listener, WorkflowRun.H
     if (result.getCode() != ResultCode.APPLIED) {
       return;
     }
+    if (isOwnerNode()) {
+      count(command);
+    }
     switch (command.getKindCase()) {
       case WORKFLOW_START -> maybeStartRun(command.getWorkflowStart().getWorkflowId());
       case SET_CHECKPOINT -> signal(command.getSetCheckpoint().getWorkflowId());
@@ -216,8 +237,37 @@ final class GroupRuntime implements WorkflowStateMachine.Listener, WorkflowRun.H
     }
   }
 
+  /** The node's workflow counters, counted on the group's owner as a lifecycle event is applied. */
+  private void count(Command command) {
+    switch (command.getKindCase()) {
+      case WORKFLOW_START -> metrics.workflowStarted(
+          new WorkflowType(command.getWorkflowStart().getType(), command.getWorkflowStart().getVersion()));
+      case WORKFLOW_END -> {
+        WorkflowEntry w = state().get(command.getWorkflowEnd().getWorkflowId());
+        if (w != null) {
+          WorkflowType type = new WorkflowType(w.type(), w.version());
+          if (command.getWorkflowEnd().hasError()) {
+            metrics.workflowFailed(type);
+          } else {
+            metrics.workflowCompleted(type);
+          }
+        }
+      }
+      case WORKFLOW_TERMINATE -> {
+        WorkflowEntry w = state().get(command.getWorkflowTerminate().getWorkflowId());
+        if (w != null) {
+          metrics.workflowTerminated(new WorkflowType(w.type(), w.version()));
+        }
+      }
+      default -> {}
+    }
+  }
+
   @Override
   public void leaderChanged(long newLeaderNode) {
+    if (newLeaderNode != 0) {
+      metrics.leaderChanged(groupId);
+    }
     runs.values().forEach(WorkflowRun::signal);
     if (newLeaderNode == self && !closed) {
       claimOwnership();
@@ -410,6 +460,7 @@ final class GroupRuntime implements WorkflowStateMachine.Listener, WorkflowRun.H
 
   void close() {
     closed = true;
+    gauges.close();
     runs.values().forEach(WorkflowRun::signal);
     finals.closeAll();
   }

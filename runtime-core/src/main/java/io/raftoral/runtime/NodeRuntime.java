@@ -94,9 +94,14 @@ public final class NodeRuntime implements AutoCloseable {
   private final NodeHealth health;
   private final FaultReaction faults;
   private final NodeInspector inspector;
+  private final List<NodeMetrics.Registration> meters = new ArrayList<>();
 
-  public NodeRuntime(RaftSettings raft, NodeOptions options, Payloads payloads, String incarnation, WorkflowRegistry registry)
-      throws IOException {
+  /**
+   * @param metrics the node's meters, kept across its runtimes: this runtime registers its own
+   *     (its groups, running workflows, storage) and removes them when it closes
+   */
+  public NodeRuntime(RaftSettings raft, NodeOptions options, Payloads payloads, String incarnation, WorkflowRegistry registry,
+      NodeMetrics metrics) throws IOException {
     this.raft = raft;
     this.options = options;
     this.incarnation = incarnation;
@@ -106,7 +111,7 @@ public final class NodeRuntime implements AutoCloseable {
       bootstrapGroups.add(GroupIds.execution(options.clusterId(), i));
     }
     this.gate = new ServingGate(raft.nodeId(), options.requestTimeout());
-    this.hosting = new GroupHosting(raft, options, payloads, registry, executor, managementGroupId, management, gate);
+    this.hosting = new GroupHosting(raft, options, payloads, registry, executor, managementGroupId, management, gate, metrics);
     RaftHost.StateMachines stateMachines = hosting::stateMachineFor;
     this.host = new RaftHost(raft, stateMachines);
     hosting.attach(host);
@@ -132,6 +137,10 @@ public final class NodeRuntime implements AutoCloseable {
       hosting.scheduleLocalReconcile();
       leaderPlacement.wake();
     }, membership::wake);
+    meters.add(metrics.group(managementGroupId, "management", () -> host.stats(managementGroupId)));
+    meters.add(metrics.runningWorkflows(() -> hosting.runtimes().stream().mapToInt(GroupRuntime::ownedRunningWorkflows).sum()));
+    meters.add(metrics.storage(raft.stateDir(), raft.storageDir()));
+    management.onSnapshotTaken(nanos -> metrics.snapshotTaken(managementGroupId, nanos));
   }
 
   public void start(Entry entry) throws IOException {
@@ -386,6 +395,7 @@ public final class NodeRuntime implements AutoCloseable {
       }
     }
     gate.markClosed();
+    meters.forEach(NodeMetrics.Registration::close);
     hosting.runtimes().forEach(GroupRuntime::close);
     try {
       host.close();

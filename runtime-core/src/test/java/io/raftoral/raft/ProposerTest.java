@@ -271,7 +271,7 @@ class ProposerTest {
   // With a linger, an idle proposer still submits at once: nothing is in flight to wait for.
   @Test
   void idleProposerWithALingerSubmitsAtOnce() {
-    Proposer p = new Proposer(log, 2, NO_LIMIT, timer);
+    Proposer p = new Proposer(log, 2, NO_LIMIT, timer, Proposer.Observer.NONE);
 
     p.propose(cmd("a"));
 
@@ -283,7 +283,7 @@ class ProposerTest {
   // sends at once even though another entry is in flight. The linger is for load only.
   @Test
   void entriesOfOneCommandNeverWaitForTheLinger() {
-    Proposer p = new Proposer(log, 2, NO_LIMIT, timer);
+    Proposer p = new Proposer(log, 2, NO_LIMIT, timer, Proposer.Observer.NONE);
     p.propose(cmd("a"));
 
     p.propose(cmd("b"));
@@ -348,7 +348,7 @@ class ProposerTest {
    * that entry (index 2) and "b" (index 1) are in flight, entry 0 ("a") was answered.
    */
   Proposer loaded(int maxBatchBytes) {
-    Proposer p = new Proposer(log, 2, maxBatchBytes, timer);
+    Proposer p = new Proposer(log, 2, maxBatchBytes, timer, Proposer.Observer.NONE);
     p.propose(cmd("a"));
     p.propose(cmd("b"));
     p.propose(cmd("c"));

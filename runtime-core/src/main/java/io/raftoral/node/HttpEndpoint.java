@@ -1,0 +1,155 @@
+package io.raftoral.node;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpHandler;
+import com.sun.net.httpserver.HttpServer;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.raftoral.client.HostPort;
+import io.raftoral.runtime.NodeRuntime;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.BindException;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The node's HTTP port ({@code httpAddress}, docs/OPERATIONS.md): Prometheus metrics at {@code
+ * /metrics} and health at {@code /health/live} (the process answers) and {@code /health/ready}
+ * (the node serves: 503 while it is closed, removed or in a fault, with the reason). Plain HTTP
+ * on the JDK's server, one virtual thread per exchange; only GET and HEAD.
+ */
+public final class HttpEndpoint implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(HttpEndpoint.class);
+  private static final ObjectMapper JSON = new ObjectMapper();
+  // Prometheus's two exposition formats: its text format, and OpenMetrics when the scraper asks for it.
+  private static final String PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8";
+  private static final String OPENMETRICS = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+  private final HttpServer server;
+  private final ExecutorService executor;
+  private final String host;
+  private final Supplier<NodeRuntime> runtime;
+  private final PrometheusMeterRegistry metrics;
+
+  private HttpEndpoint(HttpServer server, ExecutorService executor, String host, Supplier<NodeRuntime> runtime,
+      PrometheusMeterRegistry metrics) {
+    this.server = server;
+    this.executor = executor;
+    this.host = host;
+    this.runtime = runtime;
+    this.metrics = metrics;
+  }
+
+  /**
+   * Binds {@code hostPort} (port 0 picks a free one) and serves the node whose current runtime
+   * {@code runtime} returns (it changes when the node restarts or rejoins).
+   *
+   * @throws IOException when the address cannot be bound, naming it and the system's reason
+   */
+  public static HttpEndpoint start(String hostPort, Supplier<NodeRuntime> runtime, PrometheusMeterRegistry metrics)
+      throws IOException {
+    HostPort hp = HostPort.parse(hostPort, true);
+    InetSocketAddress bind = new InetSocketAddress(hp.host(), hp.port());
+    if (bind.isUnresolved()) {
+      throw new IOException("cannot bind the http address " + hp + ": unknown host " + hp.host());
+    }
+    HttpServer server;
+    try {
+      server = HttpServer.create(bind, 64);
+    } catch (BindException e) {
+      throw new IOException("cannot bind the http address " + hp + ": it is in use (another process listens on it)"
+          + " or not this machine's (" + e.getMessage() + ")", e);
+    }
+    ExecutorService executor = Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("raftoral-http-", 0).factory());
+    server.setExecutor(executor);
+    HttpEndpoint endpoint = new HttpEndpoint(server, executor, hp.host(), runtime, metrics);
+    server.createContext("/", endpoint.guarded(endpoint::route));
+    server.start();
+    LOG.info("node {}: serving metrics and health over http on {}", runtime.get().nodeId(), endpoint.address());
+    return endpoint;
+  }
+
+  /** The bound host:port (the chosen port when it was 0). */
+  public String address() {
+    return new HostPort(host, server.getAddress().getPort()).toString();
+  }
+
+  private void route(HttpExchange exchange) throws IOException {
+    String method = exchange.getRequestMethod();
+    if (!method.equals("GET") && !method.equals("HEAD")) {
+      exchange.getResponseHeaders().set("Allow", "GET, HEAD");
+      error(exchange, 405, method + " is not allowed here: the console's endpoints are GET (and HEAD)");
+      return;
+    }
+    switch (exchange.getRequestURI().getPath()) {
+      case "/metrics" -> {
+        String accept = exchange.getRequestHeaders().getFirst("Accept");
+        String contentType = accept != null && accept.contains("application/openmetrics-text") ? OPENMETRICS : PROMETHEUS_TEXT;
+        send(exchange, 200, contentType, metrics.scrape(contentType).getBytes(StandardCharsets.UTF_8));
+      }
+      case "/health/live" -> json(exchange, 200, JSON.createObjectNode().put("status", "UP"));
+      case "/health/ready" -> {
+        NodeRuntime r = runtime.get();
+        String why = r.removedMessage() != null ? r.removedMessage() : r.notServing();
+        ObjectNode body = JSON.createObjectNode().put("status", why == null ? "UP" : "DOWN").put("node", r.nodeId());
+        if (why != null) {
+          body.put("reason", why);
+        }
+        json(exchange, why == null ? 200 : 503, body);
+      }
+      default -> error(exchange, 404, "no such page: " + exchange.getRequestURI().getPath()
+          + " (this node serves /metrics, /health/live and /health/ready)");
+    }
+  }
+
+  /** A handler whose failure answers 500 and is logged, never leaves the exchange open. */
+  private HttpHandler guarded(HttpHandler handler) {
+    return exchange -> {
+      try (exchange) {
+        handler.handle(exchange);
+      } catch (IOException e) {
+        LOG.debug("http {} {}: {}", exchange.getRequestMethod(), exchange.getRequestURI(), e.toString());
+      } catch (RuntimeException e) {
+        LOG.warn("http {} {} failed", exchange.getRequestMethod(), exchange.getRequestURI(), e);
+        try {
+          error(exchange, 500, "internal error: " + e);
+        } catch (IOException | RuntimeException ignored) {
+          // headers were sent already: the client sees a cut response
+        }
+      }
+    };
+  }
+
+  private static void error(HttpExchange exchange, int status, String message) throws IOException {
+    json(exchange, status, JSON.createObjectNode().put("error", message));
+  }
+
+  private static void json(HttpExchange exchange, int status, ObjectNode body) throws IOException {
+    send(exchange, status, "application/json", JSON.writeValueAsBytes(body));
+  }
+
+  private static void send(HttpExchange exchange, int status, String contentType, byte[] body) throws IOException {
+    exchange.getResponseHeaders().set("Content-Type", contentType);
+    exchange.getResponseHeaders().set("Cache-Control", "no-store");
+    boolean head = exchange.getRequestMethod().equals("HEAD");
+    exchange.sendResponseHeaders(status, head ? -1 : body.length);
+    if (!head) {
+      try (OutputStream out = exchange.getResponseBody()) {
+        out.write(body);
+      }
+    }
+  }
+
+  @Override
+  public void close() {
+    server.stop(0);
+    executor.shutdownNow();
+  }
+}
