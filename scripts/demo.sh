@@ -58,6 +58,7 @@ trap 'exit 143' TERM
 "$raftoral" --help >/dev/null
 
 api() { echo "127.0.0.1:800$1"; }
+http() { echo "127.0.0.1:808$1"; } # the console, /metrics and health
 
 start_node() { # index, mode args...
   local i=$1; shift
@@ -65,7 +66,7 @@ start_node() { # index, mode args...
   # The file exists before the node starts, so that the wait below never reads a missing file.
   : >"$work/node-$i.out"
   "$raftoral" node --raft-addr "127.0.0.1:700$i" --api-addr "$(api "$i")" --worker-address "127.0.0.1:900$i" \
-    --data-dir "$work/node-$i" \
+    --http-address "$(http "$i")" --data-dir "$work/node-$i" \
     --election-timeout 500ms --node-failure-timeout "$failure_timeout" \
     --workflows "$root/examples/js/order.mjs" "$@" \
     >>"$work/node-$i.out" 2>>"$work/node-$i.log" &
@@ -254,3 +255,12 @@ done
 echo
 echo "== every workflow, listed on node $survivor"
 "$raftoral" list --api "$(api "$survivor")"
+
+echo
+echo "== the console and the metrics, over HTTP on every node"
+echo "\$ curl http://$(http "$survivor")/api/v1/counts"
+curl -fsS "http://$(http "$survivor")/api/v1/counts"
+echo
+echo "\$ curl -s http://$(http "$survivor")/metrics | grep '^raftoral_workflows_completed_total'"
+curl -fsS "http://$(http "$survivor")/metrics" | grep '^raftoral_workflows_completed_total' || true
+echo "   the console: http://$(http "$survivor")/console/ (while the nodes run)"

@@ -7,6 +7,7 @@ import com.sun.net.httpserver.HttpHandler;
 import com.sun.net.httpserver.HttpServer;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.raftoral.client.HostPort;
+import io.raftoral.runtime.NodeMetrics;
 import io.raftoral.runtime.NodeRuntime;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -20,10 +21,12 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The node's HTTP port ({@code httpAddress}, docs/OPERATIONS.md): Prometheus metrics at {@code
- * /metrics} and health at {@code /health/live} (the process answers) and {@code /health/ready}
- * (the node serves: 503 while it is closed, removed or in a fault, with the reason). Plain HTTP
- * on the JDK's server, one virtual thread per exchange; only GET and HEAD.
+ * The node's HTTP port ({@code httpAddress}, docs/OPERATIONS.md): the web console at {@code
+ * /console/} (static files of this jar) with its JSON API under {@code /api/v1/} ({@link
+ * ConsoleApi}), Prometheus metrics at {@code /metrics}, and health at {@code /health/live} (the
+ * process answers) and {@code /health/ready} (the node serves: 503 while it is closed, removed or
+ * in a fault, with the reason). Plain HTTP on the JDK's server, one virtual thread per exchange;
+ * GET and HEAD, and POST for a terminate.
  */
 public final class HttpEndpoint implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(HttpEndpoint.class);
@@ -37,14 +40,18 @@ public final class HttpEndpoint implements AutoCloseable {
   private final String host;
   private final Supplier<NodeRuntime> runtime;
   private final PrometheusMeterRegistry metrics;
+  private final ActivityHistory activity;
+  private final ConsoleApi api;
 
   private HttpEndpoint(HttpServer server, ExecutorService executor, String host, Supplier<NodeRuntime> runtime,
-      PrometheusMeterRegistry metrics) {
+      PrometheusMeterRegistry metrics, NodeMetrics meters) {
     this.server = server;
     this.executor = executor;
     this.host = host;
     this.runtime = runtime;
     this.metrics = metrics;
+    this.activity = new ActivityHistory(meters);
+    this.api = new ConsoleApi(runtime, activity);
   }
 
   /**
@@ -53,8 +60,8 @@ public final class HttpEndpoint implements AutoCloseable {
    *
    * @throws IOException when the address cannot be bound, naming it and the system's reason
    */
-  public static HttpEndpoint start(String hostPort, Supplier<NodeRuntime> runtime, PrometheusMeterRegistry metrics)
-      throws IOException {
+  public static HttpEndpoint start(String hostPort, Supplier<NodeRuntime> runtime, PrometheusMeterRegistry metrics,
+      NodeMetrics meters) throws IOException {
     HostPort hp = HostPort.parse(hostPort, true);
     InetSocketAddress bind = new InetSocketAddress(hp.host(), hp.port());
     if (bind.isUnresolved()) {
@@ -69,10 +76,10 @@ public final class HttpEndpoint implements AutoCloseable {
     }
     ExecutorService executor = Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("raftoral-http-", 0).factory());
     server.setExecutor(executor);
-    HttpEndpoint endpoint = new HttpEndpoint(server, executor, hp.host(), runtime, metrics);
+    HttpEndpoint endpoint = new HttpEndpoint(server, executor, hp.host(), runtime, metrics, meters);
     server.createContext("/", endpoint.guarded(endpoint::route));
     server.start();
-    LOG.info("node {}: serving metrics and health over http on {}", runtime.get().nodeId(), endpoint.address());
+    LOG.info("node {}: serving the console, metrics and health on http://{}/", runtime.get().nodeId(), endpoint.address());
     return endpoint;
   }
 
@@ -83,12 +90,31 @@ public final class HttpEndpoint implements AutoCloseable {
 
   private void route(HttpExchange exchange) throws IOException {
     String method = exchange.getRequestMethod();
-    if (!method.equals("GET") && !method.equals("HEAD")) {
-      exchange.getResponseHeaders().set("Allow", "GET, HEAD");
-      error(exchange, 405, method + " is not allowed here: the console's endpoints are GET (and HEAD)");
+    // Raw: the API decodes each segment itself (a workflow id may hold an encoded '/').
+    String path = exchange.getRequestURI().getRawPath();
+    if (!ConsoleApi.allows(method, path)) {
+      exchange.getResponseHeaders().set("Allow", path.startsWith(ConsoleApi.PREFIX) && path.endsWith("/terminate")
+          ? "POST" : "GET, HEAD");
+      error(exchange, 405, method + " is not allowed on " + path);
       return;
     }
-    switch (exchange.getRequestURI().getPath()) {
+    if (path.startsWith(ConsoleApi.PREFIX)) {
+      api.handle(exchange, path);
+      return;
+    }
+    if (path.equals("/") || path.equals("/console")) {
+      exchange.getResponseHeaders().set("Location", "/console/");
+      send(exchange, 302, "text/plain; charset=utf-8", "see /console/".getBytes(StandardCharsets.UTF_8));
+      return;
+    }
+    if (path.startsWith(ConsoleAssets.PREFIX)) {
+      ConsoleAssets.Asset asset = ConsoleAssets.get(path);
+      if (asset != null) {
+        send(exchange, 200, asset.contentType(), asset.bytes());
+        return;
+      }
+    }
+    switch (path) {
       case "/metrics" -> {
         String accept = exchange.getRequestHeaders().getFirst("Accept");
         String contentType = accept != null && accept.contains("application/openmetrics-text") ? OPENMETRICS : PROMETHEUS_TEXT;
@@ -104,8 +130,8 @@ public final class HttpEndpoint implements AutoCloseable {
         }
         json(exchange, why == null ? 200 : 503, body);
       }
-      default -> error(exchange, 404, "no such page: " + exchange.getRequestURI().getPath()
-          + " (this node serves /metrics, /health/live and /health/ready)");
+      default -> error(exchange, 404, "no such page: " + path
+          + " (this node serves /console/, /api/v1/, /metrics, /health/live and /health/ready)");
     }
   }
 
@@ -131,7 +157,7 @@ public final class HttpEndpoint implements AutoCloseable {
     json(exchange, status, JSON.createObjectNode().put("error", message));
   }
 
-  private static void json(HttpExchange exchange, int status, ObjectNode body) throws IOException {
+  static void json(HttpExchange exchange, int status, com.fasterxml.jackson.databind.JsonNode body) throws IOException {
     send(exchange, status, "application/json", JSON.writeValueAsBytes(body));
   }
 
@@ -149,6 +175,7 @@ public final class HttpEndpoint implements AutoCloseable {
 
   @Override
   public void close() {
+    activity.close();
     server.stop(0);
     executor.shutdownNow();
   }

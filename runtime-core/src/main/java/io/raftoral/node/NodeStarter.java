@@ -91,8 +91,8 @@ public final class NodeStarter {
           + "deleted when the node stops; nothing survives a restart", id, home.path());
     }
     PrometheusMeterRegistry meters = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-    Launch launch = new Launch(o, plan.peers().get(id), home, registry, new Payloads(codec, o.payloadLimitBytes()),
-        new NodeMetrics(meters).withJvmMeters());
+    NodeMetrics metrics = new NodeMetrics(meters).withJvmMeters();
+    Launch launch = new Launch(o, plan.peers().get(id), home, registry, new Payloads(codec, o.payloadLimitBytes()), metrics);
     NodeRuntime runtime;
     try {
       runtime = launch.newRuntime(id, plan.peers(), plan.incarnation());
@@ -123,7 +123,7 @@ public final class NodeStarter {
     HttpEndpoint http = null;
     if (o.httpAddress() != null) {
       try {
-        http = HttpEndpoint.start(o.httpAddress(), current, meters);
+        http = HttpEndpoint.start(o.httpAddress(), current, meters, metrics);
       } catch (IOException e) {
         throw new RaftoralException("node " + id + ": cannot serve http on " + o.httpAddress() + ": " + e.getMessage(), e);
       }

@@ -222,6 +222,11 @@ final class GroupRuntime implements WorkflowStateMachine.Listener, WorkflowRun.H
     if (result.getCode() != ResultCode.APPLIED) {
       return;
     }
+    switch (command.getKindCase()) {
+      case WORKFLOW_START -> metrics.applied(true);
+      case WORKFLOW_END, WORKFLOW_TERMINATE -> metrics.applied(false);
+      default -> {}
+    }
     if (isOwnerNode()) {
       count(command);
     }

@@ -49,6 +49,9 @@ public final class NodeMetrics {
 
   private final MeterRegistry registry;
   private final DistributionSummary batchCommands;
+  // Lifecycle events applied by this node's replicas (every replica counts; not exported): the console's activity chart.
+  private final java.util.concurrent.atomic.LongAdder appliedStarts = new java.util.concurrent.atomic.LongAdder();
+  private final java.util.concurrent.atomic.LongAdder appliedEnds = new java.util.concurrent.atomic.LongAdder();
 
   public NodeMetrics(MeterRegistry registry) {
     this.registry = registry;
@@ -73,6 +76,27 @@ public final class NodeMetrics {
   }
 
   // ---- workflows ----
+
+  /** A replica here applied a start ({@code started}) or an end or termination. */
+  void applied(boolean started) {
+    (started ? appliedStarts : appliedEnds).increment();
+  }
+
+  /** Workflow starts the replicas of this node applied so far (each group's once, whatever its owner). */
+  public long appliedStarts() {
+    return appliedStarts.sum();
+  }
+
+  /** Workflow ends and terminations the replicas of this node applied so far. */
+  public long appliedEnds() {
+    return appliedEnds.sum();
+  }
+
+  /** The sum of the commit indexes of the execution groups hosted here: its rate is the entries committed per second. */
+  public long executionCommitIndexes() {
+    return (long) registry.find("raftoral.raft.commit.index").tag("role", "execution").gauges().stream()
+        .mapToDouble(Gauge::value).filter(v -> !Double.isNaN(v)).sum();
+  }
 
   void workflowStarted(WorkflowType type) {
     workflowCounter("raftoral.workflows.started", "Workflows started", type).increment();

@@ -71,6 +71,9 @@ public final class NodeRuntime implements AutoCloseable {
   /** A final workflow: its info, and for {@code COMPLETED} the encoded result. */
   public record Outcome(WorkflowInfo info, byte[] result) {}
 
+  /** A workflow as the console shows it: its info, its encoded input, and its encoded result (null until it completed). */
+  public record Detail(WorkflowInfo info, byte[] input, byte[] result) {}
+
   /** See {@link ClusterAdministration#JOIN_ADVICE}. */
   public static final String JOIN_ADVICE = ClusterAdministration.JOIN_ADVICE;
 
@@ -231,6 +234,25 @@ public final class NodeRuntime implements AutoCloseable {
 
   public WorkflowInfo describe(String workflowId) {
     return workflows.describe(workflowId);
+  }
+
+  /** See {@link WorkflowCalls#detail}. */
+  public Detail detail(String workflowId) {
+    return workflows.detail(workflowId);
+  }
+
+  /**
+   * How many workflows of each status the execution groups hosted here hold, read from this
+   * node's replicas (every group, in a cluster no larger than a group).
+   */
+  public Map<io.raftoral.common.WorkflowStatus, Long> countsByStatus() {
+    Map<io.raftoral.common.WorkflowStatus, Long> counts = new java.util.EnumMap<>(io.raftoral.common.WorkflowStatus.class);
+    for (GroupRuntime g : hosting.runtimes()) {
+      for (io.raftoral.state.WorkflowEntry w : g.state().workflows()) {
+        counts.merge(WorkflowInfos.status(w.status()), 1L, Long::sum);
+      }
+    }
+    return counts;
   }
 
   /** See {@link WorkflowHistory#page}. */

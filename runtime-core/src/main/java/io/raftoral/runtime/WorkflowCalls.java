@@ -193,6 +193,15 @@ final class WorkflowCalls {
     return WorkflowInfos.toInfo(l.record(), l.group());
   }
 
+  /** As {@link #describe}, with the workflow's encoded input and, once it completed, its encoded result. */
+  NodeRuntime.Detail detail(String workflowId) {
+    gate.checkServing();
+    Located l = routing.locate(checkWorkflowId(workflowId));
+    WorkflowRecord r = l.record();
+    return new NodeRuntime.Detail(WorkflowInfos.toInfo(r, l.group()), r.getInput().toByteArray(),
+        r.getStatus() == io.raftoral.proto.raft.WorkflowStatusCode.COMPLETED ? r.getResult().toByteArray() : null);
+  }
+
   /** The execution group the workflow lives in (found from its claim or its id, following merges). */
   String executionGroupOf(String workflowId) {
     return routing.locate(checkWorkflowId(workflowId)).group().uuid().toString();

@@ -4,6 +4,7 @@ import io.raftoral.common.WorkflowInfo;
 import io.raftoral.common.WorkflowStatus;
 import io.raftoral.common.WorkflowType;
 import io.raftoral.proto.raft.WorkflowRecord;
+import io.raftoral.proto.raft.WorkflowStatusCode;
 import io.raftoral.raft.GroupId;
 import java.time.Instant;
 import java.util.Optional;
@@ -12,14 +13,18 @@ import java.util.Optional;
 final class WorkflowInfos {
   private WorkflowInfos() {}
 
-  static WorkflowInfo toInfo(WorkflowRecord r, GroupId group) {
-    WorkflowStatus status = switch (r.getStatus()) {
+  static WorkflowStatus status(WorkflowStatusCode code) {
+    return switch (code) {
       case RUNNING -> WorkflowStatus.RUNNING;
       case COMPLETED -> WorkflowStatus.COMPLETED;
       case FAILED -> WorkflowStatus.FAILED;
       case TERMINATED -> WorkflowStatus.TERMINATED;
-      default -> throw new IllegalStateException("unknown status " + r.getStatus());
+      default -> throw new IllegalStateException("unknown status " + code);
     };
+  }
+
+  static WorkflowInfo toInfo(WorkflowRecord r, GroupId group) {
+    WorkflowStatus status = status(r.getStatus());
     Optional<String> errorMessage = switch (status) {
       case FAILED -> Optional.of(r.getError().getMessage());
       case TERMINATED -> Optional.of(r.getTerminationReason());

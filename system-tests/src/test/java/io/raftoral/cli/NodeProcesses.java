@@ -56,6 +56,11 @@ public final class NodeProcesses implements AutoCloseable {
       "--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow", "-Xmx128m", "-XX:+UseSerialGC",
       "-XX:TieredStopAtLevel=1");
   private static final Pattern SERVING = Pattern.compile("node (\\d+) serving api");
+  // The test class path without what only drives the browser (ConsoleBrowserTest): the node processes run what ships.
+  private static final String PROCESS_CLASS_PATH = java.util.Arrays.stream(
+          System.getProperty("java.class.path").split(java.io.File.pathSeparator))
+      .filter(entry -> !entry.contains("/org/seleniumhq/") && !entry.contains("/net/bytebuddy/"))
+      .collect(java.util.stream.Collectors.joining(java.io.File.pathSeparator));
 
   /** What a CLI process did. */
   public record CliResult(int exitCode, String stdout, String stderr) {
@@ -554,7 +559,7 @@ public final class NodeProcesses implements AutoCloseable {
     // An --in-memory node keeps its files in a temp directory, which a SIGKILL leaves behind:
     // under the data root, close() removes it.
     cmd.add("-Djava.io.tmpdir=" + dataRoot);
-    cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), main.getName()));
+    cmd.addAll(List.of("-cp", PROCESS_CLASS_PATH, main.getName()));
     cmd.addAll(args);
     try {
       List<String> shown = new ArrayList<>(prefix); // the java command itself is the same every time
