@@ -105,6 +105,8 @@ public final class RaftoralClient implements AutoCloseable {
     ManagedChannel channel = NettyChannelBuilder.forAddress(hp.host(), hp.port())
         .usePlaintext()
         .maxInboundMessageSize(MAX_MESSAGE_BYTES)
+        // The caller's span, if any, goes with each call: a start's workflow joins its trace.
+        .intercept(new TraceContextInterceptor())
         .build();
     return new RaftoralClient(hp.toString(), channel, callTimeout);
   }

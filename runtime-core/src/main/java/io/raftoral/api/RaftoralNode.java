@@ -95,7 +95,8 @@ public final class RaftoralNode implements AutoCloseable {
     Class<?> inputType = definition != null && (input == null || definition.inputType().isInstance(input))
         ? definition.inputType() : (input == null ? Object.class : input.getClass());
     byte[] bytes = payloads.encode("input of workflow " + t, input, inputType);
-    NodeRuntime.Started started = node.runtime().start(t, bytes, workflowId);
+    // The caller's current span, if it has one: the workflow's spans join its trace.
+    NodeRuntime.Started started = node.runtime().start(t, bytes, workflowId, io.raftoral.runtime.NodeTracing.currentTraceParent());
     return new Handle<>(started.workflowId(), started.executionGroup(), resultType);
   }
 
@@ -349,6 +350,7 @@ public final class RaftoralNode implements AutoCloseable {
 
     private final NodeOptions.Builder options = NodeOptions.builder();
     private PayloadCodec codec = new JsonCodec();
+    private io.opentelemetry.api.OpenTelemetry openTelemetry;
     private final WorkflowRegistry registry = new WorkflowRegistry();
 
     private Builder() {}
@@ -405,6 +407,17 @@ public final class RaftoralNode implements AutoCloseable {
     /** The largest input, checkpoint value or result, in bytes (default 4 MiB). */
     public Builder payloadLimitBytes(int limit) {
       options.payloadLimitBytes(limit);
+      return this;
+    }
+
+    /**
+     * Trace through the application's OpenTelemetry (docs/OPERATIONS.md, "Tracing"): the runs this
+     * node executes as owner make spans in the trace of the code that started them. Without it
+     * the node exports over OTLP when {@code OTEL_EXPORTER_OTLP_ENDPOINT} is set, else uses the
+     * global OpenTelemetry (a no-op unless the application set one).
+     */
+    public Builder openTelemetry(io.opentelemetry.api.OpenTelemetry openTelemetry) {
+      this.openTelemetry = Objects.requireNonNull(openTelemetry, "openTelemetry");
       return this;
     }
 
@@ -597,7 +610,8 @@ public final class RaftoralNode implements AutoCloseable {
      * @throws RaftoralException saying why the node cannot start
      */
     public RaftoralNode start() {
-      return new RaftoralNode(NodeStarter.start(options.build(), registry, codec));
+      return new RaftoralNode(NodeStarter.start(options.build(), registry, codec,
+          openTelemetry == null ? null : io.raftoral.runtime.NodeTracing.with(openTelemetry)));
     }
   }
 }

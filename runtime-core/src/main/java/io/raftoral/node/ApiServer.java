@@ -187,7 +187,9 @@ public final class ApiServer implements AutoCloseable {
     private volatile Map<String, ServerMethodDefinition<?, ?>> methods = Map.of();
 
     void serve(NodeRuntime runtime) {
-      List<ServerServiceDefinition> next = List.of(MalformedRequests.guard(new RaftoralApiService(runtime).bindService()),
+      List<ServerServiceDefinition> next = List.of(
+          io.grpc.ServerInterceptors.intercept(MalformedRequests.guard(new RaftoralApiService(runtime).bindService()),
+              new TraceParents()),
           MalformedRequests.guard(new NodeServiceImpl(runtime).bindService()));
       Map<String, ServerMethodDefinition<?, ?>> byName = new HashMap<>();
       next.forEach(service -> service.getMethods().forEach(m -> byName.put(m.getMethodDescriptor().getFullMethodName(), m)));

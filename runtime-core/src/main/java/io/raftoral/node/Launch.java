@@ -6,6 +6,7 @@ import io.raftoral.config.NodeOptions;
 import io.raftoral.proto.client.JoinReply;
 import io.raftoral.raft.RaftSettings;
 import io.raftoral.runtime.NodeMetrics;
+import io.raftoral.runtime.NodeTracing;
 import io.raftoral.runtime.NodeRuntime;
 import io.raftoral.runtime.Payloads;
 import io.raftoral.workflow.WorkflowRegistry;
@@ -25,9 +26,10 @@ import org.slf4j.LoggerFactory;
  * @param options the node's options (validated, tuning properties applied)
  * @param raftAddress this node's Raft address (from {@code raftAddress} or its entry in {@code members})
  * @param metrics the node's meters, which outlive its runtimes
+ * @param tracing the node's tracing, which outlives its runtimes
  */
 record Launch(NodeOptions options, String raftAddress, NodeHome home, WorkflowRegistry registry, Payloads payloads,
-    NodeMetrics metrics) {
+    NodeMetrics metrics, NodeTracing tracing) {
   private static final Logger LOG = LoggerFactory.getLogger(Launch.class);
   /** How long a joining node waits for the management leader to add it. */
   static final Duration ADMISSION = Duration.ofSeconds(60);
@@ -56,7 +58,7 @@ record Launch(NodeOptions options, String raftAddress, NodeHome home, WorkflowRe
    * options become the runtime's and Raft's settings.
    */
   NodeRuntime newRuntime(long id, Map<Long, String> peers, String incarnation) throws IOException {
-    return new NodeRuntime(raftSettings(id, peers), options, payloads, incarnation, registry, metrics);
+    return new NodeRuntime(raftSettings(id, peers), options, payloads, incarnation, registry, metrics, tracing);
   }
 
   /** Raft's settings of node {@code id} with these peers, from the node options. */

@@ -6,6 +6,7 @@ import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.raftoral.runtime.NodeMetrics;
 import io.raftoral.runtime.NodeRuntime;
+import io.raftoral.runtime.NodeTracing;
 import io.raftoral.runtime.Payloads;
 import io.raftoral.workflow.PayloadCodec;
 import io.raftoral.workflow.WorkflowRegistry;
@@ -36,10 +37,19 @@ public final class NodeStarter {
    *     for options that do not fit together or a tuning property out of range)
    */
   public static RunningNode start(NodeOptions options, WorkflowRegistry registry, PayloadCodec codec) {
+    return start(options, registry, codec, null);
+  }
+
+  /**
+   * @param tracing the node's tracing, or null for {@link NodeTracing#fromEnvironment()}
+   */
+  public static RunningNode start(NodeOptions options, WorkflowRegistry registry, PayloadCodec codec, NodeTracing tracing) {
     NodeOptions o = Tuning.apply(options.validate(), System.getProperties());
     List<AutoCloseable> opened = new ArrayList<>();
     try {
-      return startOrThrow(o, registry, codec, opened);
+      NodeTracing t = tracing != null ? tracing : NodeTracing.fromEnvironment();
+      opened.add(t);
+      return startOrThrow(o, registry, codec, t, opened);
     } catch (RuntimeException e) {
       for (AutoCloseable c : opened.reversed()) {
         try {
@@ -52,7 +62,8 @@ public final class NodeStarter {
     }
   }
 
-  private static RunningNode startOrThrow(NodeOptions o, WorkflowRegistry registry, PayloadCodec codec, List<AutoCloseable> opened) {
+  private static RunningNode startOrThrow(NodeOptions o, WorkflowRegistry registry, PayloadCodec codec, NodeTracing tracing,
+      List<AutoCloseable> opened) {
     String selfRaft = o.raftAddress() != null ? o.raftAddress() : o.members().get(o.nodeId());
     // Both addresses first: a node that cannot bind them must not write its identity nor
     // register with a cluster.
@@ -92,7 +103,8 @@ public final class NodeStarter {
     }
     PrometheusMeterRegistry meters = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     NodeMetrics metrics = new NodeMetrics(meters).withJvmMeters();
-    Launch launch = new Launch(o, plan.peers().get(id), home, registry, new Payloads(codec, o.payloadLimitBytes()), metrics);
+    Launch launch = new Launch(o, plan.peers().get(id), home, registry, new Payloads(codec, o.payloadLimitBytes()), metrics,
+        tracing);
     NodeRuntime runtime;
     try {
       runtime = launch.newRuntime(id, plan.peers(), plan.incarnation());

@@ -44,7 +44,8 @@ final class RaftoralApiService extends RaftoralApiGrpc.RaftoralApiImplBase {
       if (!id.isEmpty() && id.isBlank()) {
         throw new Errors.InvalidArgumentException("workflow_id must not be blank; leave it empty to generate one");
       }
-      NodeRuntime.Started started = runtime.start(type, request.getInput().toByteArray(), id.isEmpty() ? null : id);
+      NodeRuntime.Started started = runtime.start(type, request.getInput().toByteArray(), id.isEmpty() ? null : id,
+          TraceParents.current());
       return StartReply.newBuilder().setWorkflowId(started.workflowId()).setExecutionGroup(started.executionGroup()).build();
     });
   }

@@ -137,6 +137,7 @@ public final class RunningNode implements AutoCloseable {
         lock.close();
       }
       launch.home().deleteIfTemporary();
+      launch.tracing().close(); // flushes the spans not yet exported
       // AFTER the node is down: a host that exits when stopped() completes must not cut its
       // close short (a snapshot being written, the data directory lock).
       RaftoralException why = failure;

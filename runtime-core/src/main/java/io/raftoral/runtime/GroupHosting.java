@@ -47,6 +47,7 @@ final class GroupHosting {
   private final ServingGate gate;
   private final LeaderAdmission admission;
   private final NodeMetrics metrics;
+  private final NodeTracing tracing;
   private final Map<GroupId, GroupRuntime> hosted = new ConcurrentHashMap<>();
   // State machines Ratis asked for while the host was being built (groups recovered from storage).
   private final Map<GroupId, WorkflowStateMachine> unattached = new HashMap<>();
@@ -56,7 +57,8 @@ final class GroupHosting {
   private volatile RaftHost host;
 
   GroupHosting(RaftSettings raft, NodeOptions options, Payloads payloads, WorkflowRegistry registry, ExecutorService executor,
-      GroupId managementGroupId, ManagementStateMachine management, ServingGate gate, NodeMetrics metrics) {
+      GroupId managementGroupId, ManagementStateMachine management, ServingGate gate, NodeMetrics metrics,
+      NodeTracing tracing) {
     this.raft = raft;
     this.options = options;
     this.payloads = payloads;
@@ -68,6 +70,7 @@ final class GroupHosting {
     this.management = management;
     this.gate = gate;
     this.metrics = metrics;
+    this.tracing = tracing;
     this.admission = new LeaderAdmission(raft.nodeId(), registry, payloads, gid -> host.leaderTerm(gid));
   }
 
@@ -109,7 +112,7 @@ final class GroupHosting {
 
   private GroupRuntime newGroupRuntime(GroupId gid, WorkflowStateMachine machine) {
     return new GroupRuntime(gid, raft.nodeId(), host, machine, registry, payloads, executor, newProposer(gid),
-        new Proposer(data -> host.submitLocal(gid, data), 1, maxBatchBytes), metrics);
+        new Proposer(data -> host.submitLocal(gid, data), 1, maxBatchBytes), metrics, tracing);
   }
 
   private Proposer newProposer(GroupId gid) {

@@ -54,12 +54,13 @@ final class GroupRuntime implements WorkflowStateMachine.Listener, WorkflowRun.H
   // Hand-offs under way: while there is one, this node takes no new owner decisions (see handOff).
   private final AtomicInteger handOffs = new AtomicInteger();
   private final NodeMetrics metrics;
+  private final NodeTracing tracing;
   private final NodeMetrics.Registration gauges;
   private volatile boolean closed;
 
   GroupRuntime(GroupId groupId, long self, RaftHost host, WorkflowStateMachine stateMachine,
       WorkflowRegistry registry, Payloads payloads, ExecutorService executor, Proposer proposer, Proposer claims,
-      NodeMetrics metrics) {
+      NodeMetrics metrics, NodeTracing tracing) {
     this.groupId = groupId;
     this.self = self;
     this.host = host;
@@ -70,9 +71,15 @@ final class GroupRuntime implements WorkflowStateMachine.Listener, WorkflowRun.H
     this.proposer = proposer;
     this.claims = claims;
     this.metrics = metrics;
+    this.tracing = tracing;
     this.gauges = metrics.group(groupId, "execution", () -> host.stats(groupId));
     stateMachine.onSnapshotTaken(nanos -> metrics.snapshotTaken(groupId, nanos));
     stateMachine.setListener(this);
+  }
+
+  @Override
+  public RunTrace trace(WorkflowEntry entry) {
+    return tracing.run(entry, self);
   }
 
   /** The group's running workflows when this node owns it, else 0: the running-workflows gauge. */

@@ -102,9 +102,10 @@ public final class NodeRuntime implements AutoCloseable {
   /**
    * @param metrics the node's meters, kept across its runtimes: this runtime registers its own
    *     (its groups, running workflows, storage) and removes them when it closes
+   * @param tracing the spans of the runs this node executes as owner
    */
   public NodeRuntime(RaftSettings raft, NodeOptions options, Payloads payloads, String incarnation, WorkflowRegistry registry,
-      NodeMetrics metrics) throws IOException {
+      NodeMetrics metrics, NodeTracing tracing) throws IOException {
     this.raft = raft;
     this.options = options;
     this.incarnation = incarnation;
@@ -114,7 +115,8 @@ public final class NodeRuntime implements AutoCloseable {
       bootstrapGroups.add(GroupIds.execution(options.clusterId(), i));
     }
     this.gate = new ServingGate(raft.nodeId(), options.requestTimeout());
-    this.hosting = new GroupHosting(raft, options, payloads, registry, executor, managementGroupId, management, gate, metrics);
+    this.hosting = new GroupHosting(raft, options, payloads, registry, executor, managementGroupId, management, gate, metrics,
+        tracing);
     RaftHost.StateMachines stateMachines = hosting::stateMachineFor;
     this.host = new RaftHost(raft, stateMachines);
     hosting.attach(host);
@@ -227,9 +229,14 @@ public final class NodeRuntime implements AutoCloseable {
     return workflows.newWorkflowId();
   }
 
-  /** See {@link WorkflowCalls#start}. */
+  /** See {@link WorkflowCalls#start}; no trace. */
   public Started start(WorkflowType type, byte[] input, String workflowId) {
-    return workflows.start(type, input, workflowId);
+    return start(type, input, workflowId, "");
+  }
+
+  /** See {@link WorkflowCalls#start}; {@code traceParent}: the caller's W3C traceparent, "" for none. */
+  public Started start(WorkflowType type, byte[] input, String workflowId, String traceParent) {
+    return workflows.start(type, input, workflowId, NodeTracing.validTraceParentOrEmpty(traceParent));
   }
 
   public WorkflowInfo describe(String workflowId) {

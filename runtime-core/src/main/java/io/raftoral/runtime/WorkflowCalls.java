@@ -72,7 +72,7 @@ final class WorkflowCalls {
     return WorkflowIds.mint(target.index());
   }
 
-  Started start(WorkflowType type, byte[] input, String workflowId) {
+  Started start(WorkflowType type, byte[] input, String workflowId, String traceParent) {
     gate.checkServing();
     if (workflowId != null) {
       checkWorkflowId(workflowId);
@@ -86,7 +86,7 @@ final class WorkflowCalls {
       while (true) {
         Routing.Target target = routing.place();
         String id = WorkflowIds.mint(target.index());
-        Started s = startIn(target.group(), id, type, input, startedAt);
+        Started s = startIn(target.group(), id, type, input, startedAt, traceParent);
         if (s != null) {
           routing.placed(target.index());
           return s;
@@ -111,7 +111,7 @@ final class WorkflowCalls {
     List<GroupId> holders = routing.holders(index);
     GroupId group = holders.getLast(); // the live group the index resolves to (a merging one before its target)
     while (true) {
-      Started s = startIn(group, id, type, input, startedAt);
+      Started s = startIn(group, id, type, input, startedAt, traceParent);
       if (s != null) {
         int placedIn = routing.indexOf(group);
         if (placedIn >= 0) {
@@ -147,12 +147,12 @@ final class WorkflowCalls {
   }
 
   /** Proposes the start in {@code group}; the started workflow, or null when the group refused it as MOVED. */
-  private Started startIn(GroupId group, String id, WorkflowType type, byte[] input, long startedAt) {
+  private Started startIn(GroupId group, String id, WorkflowType type, byte[] input, long startedAt, String traceParent) {
     // placement 0: placed by the caller's choice or claim, not by the old hash over the groups,
     // so the group never refuses it for its count of groups (only once sealed).
     Command command = Command.newBuilder().setWorkflowStart(WorkflowStart.newBuilder()
         .setWorkflowId(id).setType(type.name()).setVersion(type.version()).setPlacement(0)
-        .setInput(ByteString.copyFrom(input)).setStartedAtMillis(startedAt)).build();
+        .setInput(ByteString.copyFrom(input)).setStartedAtMillis(startedAt).setTraceParent(traceParent)).build();
     Proposer.Outcome outcome = gate.await(hosting.propose(group, command), "start of workflow " + id);
     switch (outcome.result().getCode()) {
       case APPLIED, ALREADY_STARTED -> {}

@@ -95,12 +95,18 @@ final class WorkflowRun implements WorkflowContext, RunControl, Runnable {
     void sideEffectEnded();
 
     void runEnded(WorkflowRun run);
+
+    /** The spans of a run of {@code entry} on this node (none in unit tests). */
+    default RunTrace trace(WorkflowEntry entry) {
+      return NodeTracing.none().run(entry, 0);
+    }
   }
 
   private final Host host;
   private final WorkflowEntry entry;
   private final WorkflowDefinition<Object, Object> definition;
   private final Payloads payloads;
+  private final RunTrace trace;
 
   // Serializes the context's calls (the function may use it from several threads) and the
   // end; everything below it is touched only under it.
@@ -157,6 +163,8 @@ final class WorkflowRun implements WorkflowContext, RunControl, Runnable {
     // Proposed at least once: a proposal now is a retry.
     boolean sent;
     final Attempt attempt = new Attempt();
+    // The step's span, ended once a proposal of it commits (null: none).
+    io.opentelemetry.api.trace.Span span;
 
     Unconfirmed(String key, long seq, ByteString value, long ownerTerm) {
       this.key = key;
@@ -175,6 +183,7 @@ final class WorkflowRun implements WorkflowContext, RunControl, Runnable {
     this.entry = entry;
     this.definition = (WorkflowDefinition<Object, Object>) definition;
     this.payloads = payloads;
+    this.trace = host.trace(entry);
   }
 
   ExecutionMode mode() {
@@ -209,15 +218,20 @@ final class WorkflowRun implements WorkflowContext, RunControl, Runnable {
       }
       byte[] bytes = payloads.encode("result of workflow " + workflowId(), result, definition.resultType());
       finish(WorkflowEnd.newBuilder().setResult(ByteString.copyFrom(bytes)));
+      trace.end("completed", null);
     } catch (WorkflowAbort abort) {
       // The workflow no longer needs this run.
+      trace.end(entry.isRunning() ? "stopped" : "ended elsewhere", null);
     } catch (Errors.WorkflowTerminatedException terminated) {
       if (entry.status() != WorkflowStatusCode.TERMINATED) {
         finish(failure(terminated));
       }
+      trace.end("terminated", null);
     } catch (Throwable t) {
       finish(failure(t));
+      trace.end("failed", t);
     } finally {
+      unconfirmed.forEach(w -> endSpan(w, "not committed by this run"));
       host.runEnded(this);
     }
   }
@@ -344,6 +358,7 @@ final class WorkflowRun implements WorkflowContext, RunControl, Runnable {
           continue;
         }
         byte[] value;
+        io.opentelemetry.api.trace.Span step;
         if (sideEffect) {
           host.sideEffectStarted();
           CompletableFuture<Proposer.Outcome> result = null;
@@ -353,13 +368,19 @@ final class WorkflowRun implements WorkflowContext, RunControl, Runnable {
             if (!owner.equals(host.ownership())) {
               continue;
             }
+            step = trace.step("compute", key, seq);
             sideEffectThread = Thread.currentThread();
             try {
               value = computeOwnerValue(ownerValue);
+            } catch (RuntimeException | Error e) {
+              step.recordException(e);
+              step.setStatus(io.opentelemetry.api.trace.StatusCode.ERROR, String.valueOf(e.getMessage()));
+              step.end();
+              throw e;
             } finally {
               sideEffectThread = null;
             }
-            result = writeAs(owner, key, seq, value).attempt.out;
+            result = writeAs(owner, key, seq, value, step).attempt.out;
           } finally {
             if (result == null) {
               host.sideEffectEnded();
@@ -368,8 +389,15 @@ final class WorkflowRun implements WorkflowContext, RunControl, Runnable {
             }
           }
         } else {
-          value = computeOwnerValue(ownerValue);
-          writeAs(owner, key, seq, value);
+          step = trace.step("checkpoint", key, seq);
+          try {
+            value = computeOwnerValue(ownerValue);
+          } catch (RuntimeException | Error e) {
+            step.recordException(e);
+            step.end();
+            throw e;
+          }
+          writeAs(owner, key, seq, value, step);
         }
         nextSeq.put(key, seq + 1);
         return value;
@@ -383,8 +411,9 @@ final class WorkflowRun implements WorkflowContext, RunControl, Runnable {
    * owner's term even if ownership moved while the value was computed, so that the apply rules
    * refuse it (STALE_OWNER) rather than take it under another owner's term.
    */
-  private Unconfirmed writeAs(WorkflowState.Owner owner, String key, long seq, byte[] value) {
+  private Unconfirmed writeAs(WorkflowState.Owner owner, String key, long seq, byte[] value, io.opentelemetry.api.trace.Span step) {
     Unconfirmed w = new Unconfirmed(key, seq, ByteString.copyFrom(value), owner.term());
+    w.span = step;
     unconfirmed.add(w);
     sendWrites(owner);
     return w;
@@ -432,6 +461,28 @@ final class WorkflowRun implements WorkflowContext, RunControl, Runnable {
       w.ownerTerm = owner.term();
       w.sent = true;
       w.attempt.out = propose(setCheckpoint(w));
+      if (w.span != null) {
+        w.attempt.out.whenComplete((outcome, error) -> {
+          if (error == null && outcome.result().getCode() == ResultCode.APPLIED) {
+            endSpan(w, null);
+          }
+        });
+      }
+    }
+  }
+
+  /** Ends a write's span once: committed ({@code why} null), or not by this run. */
+  private static void endSpan(Unconfirmed w, String why) {
+    io.opentelemetry.api.trace.Span span;
+    synchronized (w) {
+      span = w.span;
+      w.span = null;
+    }
+    if (span != null) {
+      if (why != null) {
+        span.setAttribute(RunTrace.OUTCOME, why);
+      }
+      span.end();
     }
   }
 
@@ -510,6 +561,7 @@ final class WorkflowRun implements WorkflowContext, RunControl, Runnable {
         }
         WorkflowState.Owner owner;
         if (end.mayGo() && (owner = host.ownership()) != null) {
+          trace.ending();
           sendWrites(owner);
           WorkflowEnd.Builder proposal = result.clone()
               .setWorkflowId(workflowId()).setOwnerTerm(owner.term())

@@ -16,6 +16,7 @@ public final class WorkflowEntry {
   private final String type;
   private final int version;
   private final ByteString input;
+  private final String traceParent;
   private final long startedAtMillis;
 
   private WorkflowStatusCode status = WorkflowStatusCode.RUNNING;
@@ -48,8 +49,9 @@ public final class WorkflowEntry {
   }
 
   WorkflowEntry(String workflowId, String type, int version, ByteString input, long startedAtMillis, long ownerNode,
-      CommittedValues stored) {
+      String traceParent, CommittedValues stored) {
     this.stored = stored;
+    this.traceParent = traceParent;
     this.workflowId = workflowId;
     this.type = type;
     this.version = version;
@@ -60,6 +62,11 @@ public final class WorkflowEntry {
 
   public String workflowId() {
     return workflowId;
+  }
+
+  /** The W3C traceparent of the start's caller, empty when it had none. */
+  public String traceParent() {
+    return traceParent;
   }
 
   public String type() {
@@ -93,7 +100,7 @@ public final class WorkflowEntry {
   /** A stored workflow; its checkpoints are added after (counted from them unless an ended record carries its count). */
   static WorkflowEntry fromRecord(WorkflowRecord r, CommittedValues stored) {
     WorkflowEntry w = new WorkflowEntry(r.getWorkflowId(), r.getType(), r.getVersion(), r.getInput(), r.getStartedAtMillis(),
-        r.getOwnerNode(), stored);
+        r.getOwnerNode(), r.getTraceParent(), stored);
     w.setFrom(r);
     if (r.getStatus() != WorkflowStatusCode.RUNNING && r.getCheckpointCount() > 0) {
       w.checkpointCount = r.getCheckpointCount();
@@ -218,7 +225,8 @@ public final class WorkflowEntry {
         .setCheckpointCount(checkpointCount)
         .setResult(result)
         .setTerminationReason(terminationReason)
-        .setHistoryKeptLastPerKey(historyKeptLastPerKey);
+        .setHistoryKeptLastPerKey(historyKeptLastPerKey)
+        .setTraceParent(traceParent);
     if (error != null) {
       b.setError(error);
     }

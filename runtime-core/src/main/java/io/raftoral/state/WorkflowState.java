@@ -284,7 +284,8 @@ public final class WorkflowState {
       changes.removed(s.getWorkflowId()); // not this workflow's: checkpoints copied ahead of a merged one
     }
     WorkflowEntry created = new WorkflowEntry(
-        s.getWorkflowId(), s.getType(), s.getVersion(), s.getInput(), s.getStartedAtMillis(), owner.node(), stored);
+        s.getWorkflowId(), s.getType(), s.getVersion(), s.getInput(), s.getStartedAtMillis(), owner.node(), s.getTraceParent(),
+        stored);
     workflows.put(s.getWorkflowId(), created);
     changes.workflow(created);
     return result(ResultCode.APPLIED, WorkflowStatusCode.RUNNING);
