@@ -316,16 +316,22 @@ public final class LoadGenerator implements Callable<Integer> {
     long end = warmupEnd + Duration.ofSeconds(seconds).toNanos();
     AtomicLong ended = new AtomicLong();
     List<Thread> threads = drive(target, c, warmupEnd, end, recorder, completed, errors, ended);
-    Thread.sleep(Duration.ofSeconds(warmup));
-    recorder.reset();
-    Usage before = Usage.of(target);
-    Traffic trafficBefore = Traffic.now();
-    long endedBefore = ended.get();
-    Thread.sleep(Math.max(0, (end - System.nanoTime()) / 1_000_000));
-    Traffic trafficAfter = Traffic.now();
-    long endedInWindow = ended.get() - endedBefore;
-    for (Thread t : threads) {
-      t.join();
+    Usage before;
+    Traffic trafficBefore;
+    Traffic trafficAfter;
+    long endedInWindow;
+    try (Progress ignored = Progress.start(workload + " C=" + c, warmupEnd, end, ended::get, errors::get)) {
+      Thread.sleep(Duration.ofSeconds(warmup));
+      recorder.reset();
+      before = Usage.of(target);
+      trafficBefore = Traffic.now();
+      long endedBefore = ended.get();
+      Thread.sleep(Math.max(0, (end - System.nanoTime()) / 1_000_000));
+      trafficAfter = Traffic.now();
+      endedInWindow = ended.get() - endedBefore;
+      for (Thread t : threads) {
+        t.join();
+      }
     }
     Usage after = Usage.of(target);
     double elapsed = Math.min((after.wallNanos - before.wallNanos) / 1e9, seconds);

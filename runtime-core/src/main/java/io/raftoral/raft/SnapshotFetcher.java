@@ -78,6 +78,8 @@ final class SnapshotFetcher implements AutoCloseable {
   private static final int MAX_STREAMS_PER_TRANSFER = 4;
   private static final int STREAMS_PER_SOURCE = 2;
   private static final long AVOID_MINUTES = 10;
+  // While a transfer runs, its progress is logged this often.
+  static final long PROGRESS_EVERY_MILLIS = 5_000;
   private static final int CHUNKS_AHEAD = 2;
 
   /** What one transfer did, for logs and tests: bytes by how they came. */
@@ -240,6 +242,12 @@ final class SnapshotFetcher implements AutoCloseable {
         .maxInboundMessageSize(RaftSettings.MAX_SNAPSHOT_CHUNK_BYTES + (1 << 20))
         .flowControlWindow(8 << 20)
         .build());
+  }
+
+  /** "{@code done} of {@code total} bytes (P%), R MB/s": a transfer's progress as its log line says it. */
+  static String progressLine(long done, long total, double bytesPerSecond) {
+    double percent = total <= 0 ? 100 : Math.min(100, 100.0 * done / total);
+    return String.format(java.util.Locale.ROOT, "%,d of %,d bytes (%.1f%%), %.1f MB/s", done, total, percent, bytesPerSecond / 1e6);
   }
 
   /** A peer to fetch from: its node id and Raft address (where it serves {@code SnapshotTransfer}). */
@@ -429,15 +437,20 @@ final class SnapshotFetcher implements AutoCloseable {
           }));
         }
         Exception failure = null;
-        for (java.util.concurrent.Future<?> r : running) {
-          try {
-            r.get();
-          } catch (java.util.concurrent.ExecutionException e) {
-            queue.clear(); // the others stop after their current file
-            if (failure == null) {
-              failure = e.getCause() instanceof Exception cause ? cause : e;
+        Thread progress = Thread.ofVirtual().name("raftoral-snapshot-progress").start(this::logProgress);
+        try {
+          for (java.util.concurrent.Future<?> r : running) {
+            try {
+              r.get();
+            } catch (java.util.concurrent.ExecutionException e) {
+              queue.clear(); // the others stop after their current file
+              if (failure == null) {
+                failure = e.getCause() instanceof Exception cause ? cause : e;
+              }
             }
           }
+        } finally {
+          progress.interrupt();
         }
         if (failure != null) {
           throw failure;
@@ -462,6 +475,26 @@ final class SnapshotFetcher implements AutoCloseable {
           stats.totalBytes(), stats.fetchedBytes(), stats.resumedBytes(), stats.refetchedBytes(), stats.bytesBySource(),
           stats.millis(), String.format(java.util.Locale.ROOT, "%.1f", stats.fetchedBytes() / seconds / 1e6));
       return TermIndex.valueOf(target.getTerm(), target.getIndex());
+    }
+
+    /** Until interrupted: every few seconds, the bytes this transfer holds of the snapshot's, and the rate since the last line. */
+    private void logProgress() {
+      Manifest m = target;
+      long lastBytes = resumed + fetched.get();
+      long lastAt = System.nanoTime();
+      while (true) {
+        try {
+          Thread.sleep(PROGRESS_EVERY_MILLIS);
+        } catch (InterruptedException e) {
+          return;
+        }
+        long bytes = resumed + fetched.get();
+        long now = System.nanoTime();
+        LOG.info("group {}: snapshot {} transfer: {}", machine.group(), m.getSnapshotId(),
+            progressLine(bytes, m.getTotalBytes(), (bytes - lastBytes) / ((now - lastAt) / 1e9)));
+        lastBytes = bytes;
+        lastAt = now;
+      }
     }
 
     /**

@@ -98,6 +98,7 @@ public final class NodeRuntime implements AutoCloseable {
   private final FaultReaction faults;
   private final NodeInspector inspector;
   private final List<NodeMetrics.Registration> meters = new ArrayList<>();
+  private volatile CatchUpLog catchUpLog;
 
   /**
    * @param metrics the node's meters, kept across its runtimes: this runtime registers its own
@@ -181,6 +182,7 @@ public final class NodeRuntime implements AutoCloseable {
     membership.start();
     leaderPlacement.start();
     health.start();
+    catchUpLog = new CatchUpLog(raft.nodeId(), host);
     Thread.ofVirtual().name("raftoral-retention-" + raft.nodeId()).start(new Retention(options.retention(), hosting, gate, routing::inMerge));
   }
 
@@ -398,6 +400,9 @@ public final class NodeRuntime implements AutoCloseable {
       return;
     }
     health.close();
+    if (catchUpLog != null) {
+      catchUpLog.close();
+    }
     membership.close();
     leaderPlacement.close();
     List<GroupId> led = new ArrayList<>(hosting.all().keySet());
