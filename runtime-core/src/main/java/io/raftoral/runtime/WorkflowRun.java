@@ -413,7 +413,11 @@ final class WorkflowRun implements WorkflowContext, RunControl, Runnable {
    */
   private Unconfirmed writeAs(WorkflowState.Owner owner, String key, long seq, byte[] value, io.opentelemetry.api.trace.Span step) {
     Unconfirmed w = new Unconfirmed(key, seq, ByteString.copyFrom(value), owner.term());
-    w.span = step;
+    if (step.isRecording()) {
+      w.span = step; // ended when a proposal of it commits
+    } else {
+      step.end(); // not traced (no OpenTelemetry, or not sampled): nothing to wait for
+    }
     unconfirmed.add(w);
     sendWrites(owner);
     return w;
