@@ -39,14 +39,7 @@ class ConsoleApiTest {
           String hello = ctx.checkpoint("hello", "hello " + in);
           return ctx.checkpoint("shout", hello.toUpperCase());
         }))
-        .register(WorkflowDefinition.of("held", 3, String.class, String.class, (ctx, in) -> {
-          ctx.checkpoint("entered", in);
-          while (!ctx.isTerminated()) {
-            HELD.countDown();
-            Thread.sleep(10);
-          }
-          return in;
-        })));
+        .register(UntilTerminated.type("held", 3, HELD)));
   }
 
   @AfterAll

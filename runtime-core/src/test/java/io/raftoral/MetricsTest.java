@@ -48,14 +48,7 @@ class MetricsTest {
         .register(WorkflowDefinition.of("fails", 2, String.class, String.class, (ctx, in) -> {
           throw new IllegalStateException("no");
         }))
-        .register(WorkflowDefinition.of("waiter", 1, String.class, String.class, (ctx, in) -> {
-          ctx.checkpoint("entered", in);
-          IN_WAITER.countDown();
-          while (!ctx.isTerminated()) {
-            Thread.sleep(10);
-          }
-          return in;
-        })));
+        .register(UntilTerminated.type("waiter", 1, IN_WAITER)));
   }
 
   @AfterAll
