@@ -114,6 +114,13 @@ class ConsoleApiTest {
     assertThat(c.get("nodes")).hasSize(3);
     assertThat(c.get("nodeHealth")).hasSize(3);
     c.get("nodeHealth").forEach(h -> assertThat(h.get("up").asBoolean()).as(h.toString()).isTrue());
+    // Each node reports the version it runs (bootstrap members too): here, classes, "development".
+    long deadline = System.nanoTime() + WAIT.toNanos();
+    while (!allVersions(c, io.raftoral.runtime.NodeRuntime.version()) && System.nanoTime() < deadline) {
+      Thread.sleep(100);
+      c = get(cluster.node(2), "cluster");
+    }
+    assertThat(c.get("nodeHealth")).allSatisfy(h -> assertThat(h.get("version").asText()).isEqualTo("development"));
     JsonNode group = c.at("/executionGroups/0");
     assertThat(group.get("members")).hasSize(3);
     assertThat(group.get("leaderNode").asLong()).isPositive();
@@ -159,6 +166,15 @@ class ConsoleApiTest {
     assertThat(raw(n, "/console/vendor/htm-preact-standalone.js").statusCode()).isEqualTo(200);
     assertThat(raw(n, "/console/../../etc/passwd").statusCode()).isEqualTo(404);
     assertThat(raw(n, "/console/vendor/README.md").statusCode()).isEqualTo(404);
+  }
+
+  private static boolean allVersions(JsonNode cluster, String version) {
+    for (JsonNode h : cluster.get("nodeHealth")) {
+      if (!h.get("version").asText().equals(version)) {
+        return false;
+      }
+    }
+    return true;
   }
 
   private static void assertStatus(RaftoralNode n, String path, int status, String code) throws Exception {

@@ -175,7 +175,7 @@ final class ConsoleApi {
     ClusterInfoReply info = r.clusterInfo(false, true);
     ObjectNode body = (ObjectNode) proto(info);
     body.put("answeredBy", r.nodeId());
-    body.put("version", version());
+    body.put("version", NodeRuntime.version());
     // Up or down, as the groups' leaders see their members: the longest silence of each node.
     Map<Long, Long> silence = new HashMap<>();
     Map<Long, List<String>> leads = new HashMap<>();
@@ -191,12 +191,15 @@ final class ConsoleApi {
       }
     }
     silence.put(r.nodeId(), 0L);
+    Map<Long, String> versions = new HashMap<>();
+    r.topology().getNodesList().forEach(n -> versions.put(n.getNodeId(), n.getVersion()));
     ArrayNode health = body.putArray("nodeHealth");
     for (var n : info.getNodesList()) {
       Long quiet = silence.get(n.getNodeId());
       health.addObject().put("nodeId", n.getNodeId()).put("up", quiet != null && quiet < DOWN_AFTER_MILLIS)
           .put("millisSinceContact", quiet == null ? -1 : quiet)
-          .put("leads", String.join(",", leads.getOrDefault(n.getNodeId(), List.of())));
+          .put("leads", String.join(",", leads.getOrDefault(n.getNodeId(), List.of())))
+          .put("version", versions.getOrDefault(n.getNodeId(), ""));
     }
     return body;
   }
@@ -209,11 +212,6 @@ final class ConsoleApi {
           .put("ended", s.ended());
     }
     return body;
-  }
-
-  private static String version() {
-    String v = ConsoleApi.class.getPackage().getImplementationVersion();
-    return v == null ? "development" : v;
   }
 
   // ---- values ----

@@ -99,6 +99,7 @@ public final class NodeRuntime implements AutoCloseable {
   private final NodeInspector inspector;
   private final List<NodeMetrics.Registration> meters = new ArrayList<>();
   private volatile CatchUpLog catchUpLog;
+  private volatile VersionReport versionReport;
 
   /**
    * @param metrics the node's meters, kept across its runtimes: this runtime registers its own
@@ -183,6 +184,7 @@ public final class NodeRuntime implements AutoCloseable {
     leaderPlacement.start();
     health.start();
     catchUpLog = new CatchUpLog(raft.nodeId(), host);
+    versionReport = new VersionReport(raft.nodeId(), host, management, managementGroupId);
     Thread.ofVirtual().name("raftoral-retention-" + raft.nodeId()).start(new Retention(options.retention(), hosting, gate, routing::inMerge));
   }
 
@@ -194,6 +196,11 @@ public final class NodeRuntime implements AutoCloseable {
 
   public long nodeId() {
     return raft.nodeId();
+  }
+
+  /** The software version this node runs (its jar's Implementation-Version; "development" from classes). */
+  public static String version() {
+    return VersionReport.CURRENT;
   }
 
   /** The incarnation of this node's identity (sent with its joins). */
@@ -402,6 +409,9 @@ public final class NodeRuntime implements AutoCloseable {
     health.close();
     if (catchUpLog != null) {
       catchUpLog.close();
+    }
+    if (versionReport != null) {
+      versionReport.close();
     }
     membership.close();
     leaderPlacement.close();

@@ -168,6 +168,7 @@ public final class ManagementState {
       case SET_PREFERRED_LEADERS -> setPreferredLeaders(command.getSetPreferredLeaders().getLeadersMap());
       case CLAIM_WORKFLOW_ID -> claim(command.getClaimWorkflowId());
       case MOVE_MEMBER -> move(command.getMoveMember());
+      case REPORT_VERSION -> reportVersion(command.getReportVersion().getNodeId(), command.getReportVersion().getVersion());
       case KIND_NOT_SET -> refused(Refusal.REFUSAL_INVALID, "command without a kind");
     };
   }
@@ -555,6 +556,20 @@ public final class ManagementState {
     running.forEach((index, count) -> b.setExecutionGroups(index, b.getExecutionGroups(index).toBuilder().setRunningWorkflows(count)));
     topology = b.build();
     return applied(0);
+  }
+
+  /** A node's software version, as it reports it. */
+  private ManagementResult reportVersion(long nodeId, String version) {
+    if (version.isEmpty() || version.getBytes(java.nio.charset.StandardCharsets.UTF_8).length > 128) {
+      return refused(Refusal.REFUSAL_INVALID, "a version must be 1 to 128 bytes, got " + version.length() + " characters");
+    }
+    for (int i = 0; i < topology.getNodesCount(); i++) {
+      if (topology.getNodes(i).getNodeId() == nodeId) {
+        topology = topology.toBuilder().setNodes(i, topology.getNodes(i).toBuilder().setVersion(version)).build();
+        return applied(0);
+      }
+    }
+    return refused(Refusal.REFUSAL_INVALID, "node " + nodeId + " is not in the topology");
   }
 
   /** Each named group's preferred leader: one of its members, or 0 (any). */

@@ -264,10 +264,10 @@ function ClusterPage() {
   return html`
     <h2>Cluster <span class="mono">${c.clusterId}</span></h2>
     ${cluster.error && html`<div class="error">${cluster.error}</div>`}
-    <p class="muted">As node ${c.answeredBy} sees it (version ${c.version}); management leader: node ${num(c.managementLeader) || "none"}.</p>
+    <p class="muted">As node ${c.answeredBy} (version ${c.version}) sees it; management leader: node ${num(c.managementLeader) || "none"}.</p>
     <h3>Nodes</h3>
     <table id="node-table">
-      <thead><tr><th>Node</th><th>State</th><th>Role</th><th>Raft address</th><th>API address</th><th>Leads groups</th><th>Last heard</th></tr></thead>
+      <thead><tr><th>Node</th><th>State</th><th>Role</th><th>Raft address</th><th>API address</th><th>Leads groups</th><th>Version</th><th>Last heard</th></tr></thead>
       <tbody>
         ${(c.nodes || []).map((n) => {
           const h = health[String(n.nodeId)] || {};
@@ -275,7 +275,7 @@ function ClusterPage() {
             <td>${n.nodeId}${num(n.nodeId) === num(c.managementLeader) ? " ★" : ""}</td>
             <td><span class=${"node-state " + (h.up ? "up" : "down")}>${h.up ? "up" : "down"}</span></td>
             <td>${n.role || ""}</td><td class="mono">${n.raftAddress}</td><td class="mono">${n.apiAddress || ""}</td>
-            <td>${h.leads || ""}</td><td>${h.millisSinceContact >= 0 ? (h.millisSinceContact / 1000).toFixed(1) + " s ago" : "unknown"}</td></tr>`;
+            <td>${h.leads || ""}</td><td class="node-version">${h.version || "not reported yet"}</td><td>${h.millisSinceContact >= 0 ? (h.millisSinceContact / 1000).toFixed(1) + " s ago" : "unknown"}</td></tr>`;
         })}
       </tbody>
     </table>

@@ -51,6 +51,38 @@ class ManagementStateTest {
   }
 
   @Test
+  void aNodeReportsItsVersionWhichARestartWithAnotherOneReplaces() {
+    bootstrapNode1();
+    long two = register("h:2");
+    assertThat(state.topology().getNodesList()).allSatisfy(n -> assertThat(n.getVersion()).isEmpty());
+    assertThat(apply(ManagementCommand.newBuilder().setReportVersion(
+        io.raftoral.proto.management.ReportVersion.newBuilder().setNodeId(two).setVersion("0.1.0")))).extracting(
+        ManagementResult::getApplied).isEqualTo(true);
+    assertThat(apply(ManagementCommand.newBuilder().setReportVersion(
+        io.raftoral.proto.management.ReportVersion.newBuilder().setNodeId(1).setVersion("0.2.0"))).getApplied()).isTrue();
+    assertThat(state.topology().getNodesList()).extracting(NodeRecord::getVersion).containsExactly("0.2.0", "0.1.0");
+    // Not a leader decision: a report appended in a later term than it was made in still applies.
+    assertThat(state.apply(ManagementCommand.newBuilder().setReportVersion(io.raftoral.proto.management.ReportVersion.newBuilder()
+        .setNodeId(two).setVersion("0.3.0")).setProposerTerm(1).build(), TERM).getApplied()).isTrue();
+    assertThat(state.topology().getNodesList()).extracting(NodeRecord::getVersion).containsExactly("0.2.0", "0.3.0");
+  }
+
+  @Test
+  void aVersionReportOfAnUnknownNodeOrWithAnEmptyOrOversizedVersionIsRefused() {
+    bootstrapNode1();
+    Topology before = state.topology();
+    for (var report : List.of(
+        io.raftoral.proto.management.ReportVersion.newBuilder().setNodeId(7).setVersion("1"),
+        io.raftoral.proto.management.ReportVersion.newBuilder().setNodeId(1).setVersion(""),
+        io.raftoral.proto.management.ReportVersion.newBuilder().setNodeId(1).setVersion("x".repeat(129)))) {
+      ManagementResult r = apply(ManagementCommand.newBuilder().setReportVersion(report));
+      assertThat(r.getApplied()).isFalse();
+      assertThat(r.getRefusal()).isEqualTo(Refusal.REFUSAL_INVALID);
+    }
+    assertThat(state.topology()).isEqualTo(before);
+  }
+
+  @Test
   void bootstrapIsRecordedOnceAndStartsTheIdCounterAfterTheHighestMember() {
     bootstrapNode1();
     assertThat(state.topology().getNextNodeId()).isEqualTo(2);

@@ -161,6 +161,10 @@ class ConsoleBrowserTest {
             .isEqualTo("up");
       }
     }
+    // Every node reported the version it runs (the jar's): the same on all three.
+    waitFor(d -> d.findElements(By.cssSelector("#node-table .node-version")).stream().map(WebElement::getText).distinct()
+        .toList().equals(List.of(d.findElement(By.cssSelector("#node-table .node-version")).getText()))
+        && !d.findElement(By.cssSelector("#node-table .node-version")).getText().equals("not reported yet"));
     assertThat(browser.findElements(By.cssSelector("#group-table tr[data-group-index]"))).isNotEmpty();
     waitFor(d -> !d.findElements(By.cssSelector("#chart-commits polyline")).isEmpty());
     shot("07-cluster-node-down");
