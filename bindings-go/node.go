@@ -282,6 +282,21 @@ func (n *Node) ID() (uint64, error) {
 // APIAddress is the "host:port" at which the node serves the gRPC client API, or "" when it
 // serves none (Config.APIAddress empty).
 func (n *Node) APIAddress() (string, error) {
+	return n.address(func(p *C.raftoral_node_t, buf *C.char, capacity C.size_t, length *C.size_t, cerr **C.raftoral_error_t) C.raftoral_status_t {
+		return C.raftoral_node_api_address(p, buf, capacity, length, cerr)
+	})
+}
+
+// HTTPAddress is the "host:port" of the node's HTTP port (web console, /metrics, health), or ""
+// when it serves none (Config.HTTPAddress empty).
+func (n *Node) HTTPAddress() (string, error) {
+	return n.address(func(p *C.raftoral_node_t, buf *C.char, capacity C.size_t, length *C.size_t, cerr **C.raftoral_error_t) C.raftoral_status_t {
+		return C.raftoral_node_http_address(p, buf, capacity, length, cerr)
+	})
+}
+
+// address reads one of the node's addresses through call, growing the buffer until it fits.
+func (n *Node) address(call func(*C.raftoral_node_t, *C.char, C.size_t, *C.size_t, **C.raftoral_error_t) C.raftoral_status_t) (string, error) {
 	p, err := n.handle()
 	if err != nil {
 		return "", err
@@ -292,7 +307,7 @@ func (n *Node) APIAddress() (string, error) {
 		buf := make([]byte, capacity)
 		var length C.size_t
 		var cerr *C.raftoral_error_t
-		status := C.raftoral_node_api_address(p, (*C.char)(unsafe.Pointer(&buf[0])), C.size_t(capacity), &length, &cerr)
+		status := call(p, (*C.char)(unsafe.Pointer(&buf[0])), C.size_t(capacity), &length, &cerr)
 		if status == C.RAFTORAL_ERR_BUFFER_TOO_SMALL {
 			C.raftoral_error_free(cerr)
 			capacity = int(length) + 1

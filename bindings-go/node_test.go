@@ -253,6 +253,9 @@ func TestClosedNodeReturnsErrNodeClosed(t *testing.T) {
 	if addr, err := n.APIAddress(); err != nil || addr != "" {
 		t.Fatalf("APIAddress = %q, %v; want none", addr, err)
 	}
+	if addr, err := n.HTTPAddress(); err != nil || addr != "" {
+		t.Fatalf("HTTPAddress = %q, %v; want none", addr, err)
+	}
 	h, err := n.Start(ctx, "echo", 1, []byte("x"))
 	if err != nil {
 		t.Fatal(err)
@@ -302,6 +305,7 @@ func TestClosedNodeReturnsErrNodeClosed(t *testing.T) {
 		"RegisterWorkflow": n.RegisterWorkflow("other", 1, echo),
 		"ID":               second(n.ID()),
 		"APIAddress":       second(n.APIAddress()),
+		"HTTPAddress":      second(n.HTTPAddress()),
 		"Start":            second(n.Start(ctx, "echo", 1, nil)),
 		"Result":           second(h.Result(ctx)),
 		"Describe":         second(h.Describe()),

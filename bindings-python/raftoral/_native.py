@@ -126,6 +126,7 @@ _SIGNATURES: dict[str, tuple[object, list[object]]] = {
     "raftoral_node_start": (c_int32, [c_void_p, ErrorOut]),
     "raftoral_node_id": (c_int32, [c_void_p, POINTER(c_uint64), ErrorOut]),
     "raftoral_node_api_address": (c_int32, [c_void_p, c_void_p, c_size_t, POINTER(c_size_t), ErrorOut]),
+    "raftoral_node_http_address": (c_int32, [c_void_p, c_void_p, c_size_t, POINTER(c_size_t), ErrorOut]),
     "raftoral_node_close": (c_int32, [c_void_p, ErrorOut]),
     # workflows
     "raftoral_workflow_start": (

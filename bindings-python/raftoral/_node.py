@@ -386,6 +386,12 @@ class Node:
         return address or None
 
     @property
+    def http_address(self) -> str | None:
+        """The ``host:port`` of the node's HTTP port (web console, ``/metrics``, health), or None when it serves none."""
+        address = read_string(_native.lib().raftoral_node_http_address, self._handle())
+        return address or None
+
+    @property
     def codec(self) -> Codec:
         return self._codec
 

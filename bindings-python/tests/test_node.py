@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import threading
 import time
+import urllib.request
 import uuid
 from collections import Counter
 from datetime import datetime, timedelta, timezone
@@ -118,7 +119,8 @@ def misuse(ctx: raftoral.WorkflowContext, kind: str) -> Any:
 @pytest.fixture(scope="module")
 def node() -> Iterator[raftoral.Node]:
     (port,) = free_ports(1)
-    created = raftoral.Node(node_id=1, members={1: f"127.0.0.1:{port}"}, election_timeout=timedelta(seconds=1))
+    created = raftoral.Node(node_id=1, members={1: f"127.0.0.1:{port}"}, election_timeout=timedelta(seconds=1),
+                            http_address="127.0.0.1:0")
     created.register_workflow("echo", 1, echo)  # before start
     with created:
         created.register_workflow("fail", 1, fail_with_value_error)  # after start
@@ -134,6 +136,11 @@ def node() -> Iterator[raftoral.Node]:
 
 def test_smoke(node: raftoral.Node) -> None:
     assert node.node_id == 1
+    assert node.api_address is None
+    http = node.http_address  # the bound port, not 0
+    assert http is not None and http.startswith("127.0.0.1:") and not http.endswith(":0")
+    with urllib.request.urlopen(f"http://{http}/health/live", timeout=10) as live:
+        assert live.status == 200 and b'"UP"' in live.read()
     assert not node.closed
     assert "started" in repr(node)
     for value in [None, 0, -7, 3.25, "ünïcode", [1, [2, {}]], {"z": 1, "a": {"nested": [True, False]}}]:

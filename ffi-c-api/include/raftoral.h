@@ -362,6 +362,13 @@ RAFTORAL_API raftoral_status_t raftoral_node_api_address(raftoral_node_t *node, 
                                                          size_t *len_out, raftoral_error_t **error_out);
 
 /**
+ * As #raftoral_node_api_address, for the node's HTTP port ("http_address": the console,
+ * /metrics and health): "host:port", the bound port when it was 0; empty when it serves none.
+ */
+RAFTORAL_API raftoral_status_t raftoral_node_http_address(raftoral_node_t *node, char *buf, size_t capacity,
+                                                          size_t *len_out, raftoral_error_t **error_out);
+
+/**
  * Stops `node` (its workflows continue on the other members), then waits up to "close_grace_ms"
  * (default 10000) for the workflow callbacks still running on it (from the stop on, a running
  * workflow's checkpoints, #raftoral_ctx_is_terminated and #raftoral_ctx_is_owner return

@@ -21,6 +21,7 @@
   X(node_start, (uint64_t node, raftoral_error_t **error_out))                                                     \
   X(node_id, (uint64_t node, uint64_t *id_out, raftoral_error_t **error_out))                                       \
   X(node_api_address, (uint64_t node, char *buf, size_t capacity, size_t *len_out, raftoral_error_t **error_out))   \
+  X(node_http_address, (uint64_t node, char *buf, size_t capacity, size_t *len_out, raftoral_error_t **error_out))  \
   X(node_close, (uint64_t node, raftoral_error_t **error_out))                                                     \
   X(workflow_start, (uint64_t node, const char *type, uint32_t version, const uint8_t *input, size_t input_len,      \
                      const char *workflow_id, raftoral_buf_t *workflow_id_out, raftoral_error_t **error_out))        \

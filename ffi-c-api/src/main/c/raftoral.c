@@ -610,6 +610,11 @@ raftoral_status_t raftoral_node_api_address(raftoral_node_t *node, char *buf, si
   FORWARD(node_api_address, HANDLE(node), buf, capacity, len_out, error_out);
 }
 
+raftoral_status_t raftoral_node_http_address(raftoral_node_t *node, char *buf, size_t capacity, size_t *len_out,
+                                             raftoral_error_t **error_out) {
+  FORWARD(node_http_address, HANDLE(node), buf, capacity, len_out, error_out);
+}
+
 raftoral_status_t raftoral_node_close(raftoral_node_t *node, raftoral_error_t **error_out) {
   FORWARD(node_close, HANDLE(node), error_out);
 }

@@ -309,7 +309,7 @@ int main(void) {
   char config[256];
   snprintf(config, sizeof config,
            "{\"node_id\": 1, \"raft_address\": \"127.0.0.1:%d\", \"api_address\": \"127.0.0.1:0\","
-           " \"payload_limit_bytes\": 1024, \"election_timeout_ms\": 300}",
+           " \"http_address\": \"127.0.0.1:0\", \"payload_limit_bytes\": 1024, \"election_timeout_ms\": 300}",
            free_port());
   CHECK_OK(raftoral_node_create(config, &node, &err_));
   CHECK(node != NULL);
@@ -388,6 +388,12 @@ int main(void) {
   char address[64];
   CHECK_OK(raftoral_node_api_address(node, address, sizeof address, &len, &err_));
   CHECK(strncmp(address, "127.0.0.1:", 10) == 0 && strlen(address) == len);
+  /* The HTTP port's bound address (its port was 0), the same way. */
+  CHECK_FAILS(raftoral_node_http_address(node, small, sizeof small, &len, &err_), RAFTORAL_ERR_BUFFER_TOO_SMALL, "needed");
+  char http[64];
+  CHECK_OK(raftoral_node_http_address(node, http, sizeof http, &len, &err_));
+  CHECK(strncmp(http, "127.0.0.1:", 10) == 0 && strlen(http) == len && strcmp(http + len - 2, ":0") != 0);
+  CHECK_FAILS(raftoral_node_http_address(NULL, http, sizeof http, &len, &err_), RAFTORAL_ERR_INVALID_HANDLE, "NULL");
 
   /* A workflow with side effects: each compute runs once. */
   char *seq_id = start(node, "seq", "5", NULL);
@@ -672,6 +678,9 @@ int main(void) {
   CHECK_OK(raftoral_node_create(config, &second, &err_));
   CHECK_OK(raftoral_node_register_workflow(second, "seq", 1, 0, seq_workflow, NULL, count_finalizer, &err_));
   CHECK_OK(raftoral_node_start(second, &err_));
+  char none[8] = "x";
+  CHECK_OK(raftoral_node_http_address(second, none, sizeof none, &len, &err_)); /* it serves no HTTP: "" */
+  CHECK(len == 0 && none[0] == '\0');
   char *last = start(second, "seq", "0", NULL);
   CHECK_OK(raftoral_workflow_await(second, last, 30000, &buf, &err_));
   CHECK(buf.len == 1 && buf.data[0] == '6');

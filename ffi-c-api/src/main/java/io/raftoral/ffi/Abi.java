@@ -116,6 +116,13 @@ final class Abi {
     });
   }
 
+  static int nodeHttpAddress(long node, MemorySegment buf, long capacity, MemorySegment lenOut, MemorySegment errorOut) {
+    return call(errorOut, () -> {
+      String address = node(node).node().httpAddress();
+      Native.storeString(buf, capacity, lenOut, address == null ? "" : address);
+    });
+  }
+
   static int nodeClose(long node, MemorySegment errorOut) {
     return call(errorOut, () -> {
       ForeignNode n = node(node);

@@ -45,6 +45,7 @@ final class Entries {
       entry("node_start", JAVA_LONG, ADDRESS),
       entry("node_id", JAVA_LONG, ADDRESS, ADDRESS),
       entry("node_api_address", JAVA_LONG, ADDRESS, JAVA_LONG, ADDRESS, ADDRESS),
+      entry("node_http_address", JAVA_LONG, ADDRESS, JAVA_LONG, ADDRESS, ADDRESS),
       entry("node_close", JAVA_LONG, ADDRESS),
       entry("workflow_start", JAVA_LONG, ADDRESS, JAVA_INT, ADDRESS, JAVA_LONG, ADDRESS, ADDRESS, ADDRESS),
       entry("workflow_await", JAVA_LONG, ADDRESS, JAVA_LONG, ADDRESS, ADDRESS),
