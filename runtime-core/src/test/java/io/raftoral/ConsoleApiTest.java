@@ -123,6 +123,9 @@ class ConsoleApiTest {
     assertThat(c.get("nodeHealth")).allSatisfy(h -> assertThat(h.get("version").asText()).isEqualTo("development"));
     JsonNode group = c.at("/executionGroups/0");
     assertThat(group.get("members")).hasSize(3);
+    JsonNode here = c.at("/replicasHere/" + group.get("groupId").asText());
+    assertThat(here.get("appliedIndex").asLong()).isPositive();
+    assertThat(here.get("commitIndex").asLong()).isGreaterThanOrEqualTo(here.get("appliedIndex").asLong());
     assertThat(group.get("leaderNode").asLong()).isPositive();
     assertThat(group.get("memberLag")).hasSize(3);
     JsonNode activity = get(cluster.node(2), "activity");

@@ -27,7 +27,6 @@ import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
-import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.HashMap;
@@ -61,32 +60,43 @@ final class ConsoleApi {
     this.activity = activity;
   }
 
-  /** Whether {@code method} may be used on {@code path} (the one write is a terminate). */
+  /** Whether {@code path} (raw) is a terminate: {@code /api/v1/workflows/{id}/terminate}. */
+  static boolean isTerminate(String path) {
+    String[] parts = path.startsWith(PREFIX) ? path.substring(PREFIX.length()).split("/", -1) : new String[0];
+    return parts.length == 3 && parts[0].equals("workflows") && !parts[1].isEmpty() && parts[2].equals("terminate");
+  }
+
+  /** Whether {@code method} may be used on {@code path} (the one write is a terminate, which is only a POST). */
   static boolean allows(String method, String path) {
-    return method.equals("POST") ? path.startsWith(PREFIX + "workflows/") && path.endsWith("/terminate")
-        : method.equals("GET") || method.equals("HEAD");
+    if (isTerminate(path)) {
+      return method.equals("POST");
+    }
+    return method.equals("GET") || method.equals("HEAD");
   }
 
   void handle(HttpExchange exchange, String path) throws IOException {
-    Map<String, List<String>> query = query(exchange.getRequestURI().getRawQuery());
     List<String> parts = List.of(path.substring(PREFIX.length()).split("/", -1));
     NodeRuntime r = runtime.get();
     JsonNode body;
     try {
+      Map<String, List<String>> query = query(exchange.getRequestURI().getRawQuery());
       body = switch (parts.size() + ":" + parts.get(0)) {
         case "1:workflows" -> list(r, query);
         case "1:counts" -> counts(r);
         case "1:cluster" -> cluster(r);
         case "1:activity" -> activity();
-        case "2:workflows" -> detail(r, decode(parts.get(1)));
+        case "2:workflows" -> detail(r, decodeSegment(parts.get(1)));
         case "3:workflows" -> switch (parts.get(2)) {
-          case "history" -> history(r, decode(parts.get(1)), query);
-          case "terminate" -> terminate(exchange, r, decode(parts.get(1)));
+          case "history" -> history(r, decodeSegment(parts.get(1)), query);
+          case "terminate" -> terminate(exchange, r, decodeSegment(parts.get(1)));
           default -> throw notFound(path);
         };
         default -> throw notFound(path);
       };
     } catch (RuntimeException e) {
+      if (e instanceof MethodNotAllowed) {
+        exchange.getResponseHeaders().set("Allow", "POST");
+      }
       HttpEndpoint.json(exchange, httpStatus(e), error(e));
       return;
     }
@@ -97,7 +107,10 @@ final class ConsoleApi {
 
   private static JsonNode list(NodeRuntime r, Map<String, List<String>> q) {
     ListRequest.Builder request = ListRequest.newBuilder();
-    for (String status : all(q, "status")) {
+    // status may repeat, or list several values separated by commas.
+    List<String> statuses = all(q, "status").stream().flatMap(v -> java.util.Arrays.stream(v.split(",")))
+        .filter(v -> !v.isEmpty()).toList();
+    for (String status : statuses) {
       try {
         request.addStatuses(io.raftoral.proto.client.WorkflowStatus.valueOf(status.toUpperCase(Locale.ROOT)));
       } catch (IllegalArgumentException e) {
@@ -191,6 +204,10 @@ final class ConsoleApi {
       }
     }
     silence.put(r.nodeId(), 0L);
+    // This node's replicas: applied index and log size per group it hosts.
+    ObjectNode replicas = body.putObject("replicasHere");
+    r.replicaStats().forEach((group, s) -> replicas.putObject(group).put("appliedIndex", s.appliedIndex())
+        .put("commitIndex", s.commitIndex()).put("logEntries", s.logEntries()).put("term", s.term()));
     Map<Long, String> versions = new HashMap<>();
     r.topology().getNodesList().forEach(n -> versions.put(n.getNodeId(), n.getVersion()));
     ArrayNode health = body.putArray("nodeHealth");
@@ -237,6 +254,7 @@ final class ConsoleApi {
 
   // ---- requests ----
 
+  /** The query's parameters by name, each value decoded as a form value ('+' is a space); empty values left out. */
   private static Map<String, List<String>> query(String raw) {
     Map<String, List<String>> q = new LinkedHashMap<>();
     if (raw == null || raw.isEmpty()) {
@@ -246,13 +264,16 @@ final class ConsoleApi {
       int eq = pair.indexOf('=');
       String name = decode(eq < 0 ? pair : pair.substring(0, eq));
       String value = eq < 0 ? "" : decode(pair.substring(eq + 1));
-      for (String v : value.split(",")) {
-        if (!v.isEmpty()) {
-          q.computeIfAbsent(name, k -> new ArrayList<>()).add(v);
-        }
+      if (!value.isEmpty()) {
+        q.computeIfAbsent(name, k -> new ArrayList<>()).add(value);
       }
     }
     return q;
+  }
+
+  /** A path segment: percent-decoded, a '+' stays a '+' (only form values use it for a space). */
+  private static String decodeSegment(String s) {
+    return decode(s.replace("+", "%2B"));
   }
 
   private static String decode(String s) {
@@ -292,8 +313,10 @@ final class ConsoleApi {
     }
     try {
       return v.chars().allMatch(Character::isDigit) ? Long.parseLong(v) : Instant.parse(v).toEpochMilli();
-    } catch (NumberFormatException | DateTimeParseException e) {
-      throw new Errors.InvalidArgumentException(name + " must be an ISO-8601 instant or epoch milliseconds, got '" + v + "'");
+    } catch (NumberFormatException | java.time.DateTimeException | ArithmeticException e) {
+      // ArithmeticException: a valid instant too far from 1970 for epoch milliseconds.
+      throw new Errors.InvalidArgumentException(name + " must be an ISO-8601 instant or epoch milliseconds within ±292 million "
+          + "years, got '" + v + "'");
     }
   }
 

@@ -93,8 +93,7 @@ public final class HttpEndpoint implements AutoCloseable {
     // Raw: the API decodes each segment itself (a workflow id may hold an encoded '/').
     String path = exchange.getRequestURI().getRawPath();
     if (!ConsoleApi.allows(method, path)) {
-      exchange.getResponseHeaders().set("Allow", path.startsWith(ConsoleApi.PREFIX) && path.endsWith("/terminate")
-          ? "POST" : "GET, HEAD");
+      exchange.getResponseHeaders().set("Allow", ConsoleApi.isTerminate(path) ? "POST" : "GET, HEAD");
       error(exchange, 405, method + " is not allowed on " + path);
       return;
     }

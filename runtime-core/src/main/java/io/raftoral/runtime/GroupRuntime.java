@@ -55,7 +55,7 @@ final class GroupRuntime implements WorkflowStateMachine.Listener, WorkflowRun.H
   private final AtomicInteger handOffs = new AtomicInteger();
   private final NodeMetrics metrics;
   private final NodeTracing tracing;
-  private final NodeMetrics.Registration gauges;
+  private final NodeMetrics.GroupMeters meters;
   private volatile boolean closed;
 
   GroupRuntime(GroupId groupId, long self, RaftHost host, WorkflowStateMachine stateMachine,
@@ -72,8 +72,8 @@ final class GroupRuntime implements WorkflowStateMachine.Listener, WorkflowRun.H
     this.claims = claims;
     this.metrics = metrics;
     this.tracing = tracing;
-    this.gauges = metrics.group(groupId, "execution", () -> host.stats(groupId));
-    stateMachine.onSnapshotTaken(nanos -> metrics.snapshotTaken(groupId, nanos));
+    this.meters = metrics.group(groupId, "execution", () -> host.stats(groupId));
+    stateMachine.onSnapshotTaken(meters::snapshotTaken);
     stateMachine.setListener(this);
   }
 
@@ -278,7 +278,7 @@ final class GroupRuntime implements WorkflowStateMachine.Listener, WorkflowRun.H
   @Override
   public void leaderChanged(long newLeaderNode) {
     if (newLeaderNode != 0) {
-      metrics.leaderChanged(groupId);
+      meters.leaderChanged();
     }
     runs.values().forEach(WorkflowRun::signal);
     if (newLeaderNode == self && !closed) {
@@ -472,7 +472,7 @@ final class GroupRuntime implements WorkflowStateMachine.Listener, WorkflowRun.H
 
   void close() {
     closed = true;
-    gauges.close();
+    meters.close();
     runs.values().forEach(WorkflowRun::signal);
     finals.closeAll();
   }

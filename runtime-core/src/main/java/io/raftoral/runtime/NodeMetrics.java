@@ -164,22 +164,47 @@ public final class NodeMetrics {
 
   // ---- raft ----
 
-  void leaderChanged(GroupId group) {
-    Counter.builder("raftoral.raft.leader.changes").description("Leader changes this node's replica saw")
-        .tag("group", group.toString()).register(registry).increment();
-  }
+  /** The meters of one group this node hosts: closing removes every series of the group. */
+  final class GroupMeters implements Registration {
+    private final List<Meter> meters;
+    private final Counter leaderChanges;
+    private final Timer snapshots;
 
-  void snapshotTaken(GroupId group, long nanos) {
-    Timer.builder("raftoral.raft.snapshot").description("Snapshots this node's replica took, and how long each took")
-        .tag("group", group.toString()).register(registry).record(nanos, TimeUnit.NANOSECONDS);
+    private GroupMeters(List<Meter> meters, Counter leaderChanges, Timer snapshots) {
+      this.meters = meters;
+      this.leaderChanges = leaderChanges;
+      this.snapshots = snapshots;
+    }
+
+    /** This replica saw a new leader. */
+    void leaderChanged() {
+      leaderChanges.increment();
+    }
+
+    /** This replica took a snapshot in {@code nanos}. */
+    void snapshotTaken(long nanos) {
+      snapshots.record(nanos, TimeUnit.NANOSECONDS);
+    }
+
+    @Override
+    public void close() {
+      meters.forEach(registry::remove);
+    }
   }
 
   /**
-   * Gauges of one hosted group's Raft progress, read from {@code stats} at each scrape (null: no
-   * longer hosted, every gauge reads NaN). Close the returned handle when the group leaves.
+   * The meters of one hosted group: gauges of its Raft progress, read from {@code stats} at each
+   * scrape (null: no longer hosted, every gauge reads NaN), its leader changes and its snapshots.
+   * Close the returned handle when the group leaves.
    */
-  Registration group(GroupId group, String role, Supplier<GroupStats> stats) {
+  GroupMeters group(GroupId group, String role, Supplier<GroupStats> stats) {
     List<Meter> meters = new ArrayList<>();
+    Counter leaderChanges = Counter.builder("raftoral.raft.leader.changes").description("Leader changes this node's replica saw")
+        .tag("group", group.toString()).tag("role", role).register(registry);
+    Timer snapshots = Timer.builder("raftoral.raft.snapshot").description("Snapshots this node's replica took, and how long each took")
+        .tag("group", group.toString()).tag("role", role).register(registry);
+    meters.add(leaderChanges);
+    meters.add(snapshots);
     meters.add(groupGauge("raftoral.raft.commit.index", "The last index known committed", group, role, stats, GroupStats::commitIndex));
     meters.add(groupGauge("raftoral.raft.applied.index", "The last index applied here", group, role, stats, GroupStats::appliedIndex));
     meters.add(groupGauge("raftoral.raft.log.entries", "Entries held in the log (not yet in a snapshot)", group, role, stats,
@@ -188,7 +213,7 @@ public final class NodeMetrics {
     meters.add(groupGauge("raftoral.raft.leader", "1 while this node leads the group", group, role, stats, s -> s.leading() ? 1 : 0));
     meters.add(groupGauge("raftoral.raft.follower.lag.max", "On the leader, the most committed entries a member lacks (0 elsewhere)",
         group, role, stats, s -> s.followerLag().values().stream().mapToLong(Long::longValue).max().orElse(0)));
-    return () -> meters.forEach(registry::remove);
+    return new GroupMeters(meters, leaderChanges, snapshots);
   }
 
   private Gauge groupGauge(String name, String description, GroupId group, String role, Supplier<GroupStats> stats,

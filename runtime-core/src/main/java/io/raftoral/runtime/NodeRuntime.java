@@ -140,14 +140,18 @@ public final class NodeRuntime implements AutoCloseable {
     this.health = new NodeHealth(raft.nodeId(), disks, hosting::replicaFault, Duration.ofSeconds(1), faults);
     gate.watch(health);
     this.inspector = new NodeInspector(this, host, management, hosting, routing);
+    NodeMetrics.GroupMeters managementMeters = metrics.group(managementGroupId, "management", () -> host.stats(managementGroupId));
     management.setListener(t -> {
       hosting.scheduleLocalReconcile();
       leaderPlacement.wake();
-    }, membership::wake);
-    meters.add(metrics.group(managementGroupId, "management", () -> host.stats(managementGroupId)));
+    }, () -> {
+      managementMeters.leaderChanged();
+      membership.wake();
+    });
+    meters.add(managementMeters);
     meters.add(metrics.runningWorkflows(() -> hosting.runtimes().stream().mapToInt(GroupRuntime::ownedRunningWorkflows).sum()));
     meters.add(metrics.storage(raft.stateDir(), raft.storageDir()));
-    management.onSnapshotTaken(nanos -> metrics.snapshotTaken(managementGroupId, nanos));
+    management.onSnapshotTaken(managementMeters::snapshotTaken);
   }
 
   public void start(Entry entry) throws IOException {
@@ -252,6 +256,18 @@ public final class NodeRuntime implements AutoCloseable {
     return workflows.describe(workflowId);
   }
 
+  /** This node's replicas' Raft progress, by group id (UUID text), for the groups it hosts (the management group too). */
+  public Map<String, io.raftoral.raft.GroupStats> replicaStats() {
+    Map<String, io.raftoral.raft.GroupStats> stats = new java.util.TreeMap<>();
+    for (GroupId g : host.hostedGroups()) {
+      io.raftoral.raft.GroupStats s = host.stats(g);
+      if (s != null) {
+        stats.put(g.uuid().toString(), s);
+      }
+    }
+    return stats;
+  }
+
   /** See {@link WorkflowCalls#detail}. */
   public Detail detail(String workflowId) {
     return workflows.detail(workflowId);
@@ -262,6 +278,7 @@ public final class NodeRuntime implements AutoCloseable {
    * node's replicas (every group, in a cluster no larger than a group).
    */
   public Map<io.raftoral.common.WorkflowStatus, Long> countsByStatus() {
+    gate.checkServing();
     Map<io.raftoral.common.WorkflowStatus, Long> counts = new java.util.EnumMap<>(io.raftoral.common.WorkflowStatus.class);
     for (GroupRuntime g : hosting.runtimes()) {
       for (io.raftoral.state.WorkflowEntry w : g.state().workflows()) {
@@ -406,6 +423,8 @@ public final class NodeRuntime implements AutoCloseable {
     if (gate.closed()) {
       return;
     }
+    // First: whatever fails below, no scrape reads this runtime's parts once it is closing.
+    meters.forEach(NodeMetrics.Registration::close);
     health.close();
     if (catchUpLog != null) {
       catchUpLog.close();
@@ -439,7 +458,6 @@ public final class NodeRuntime implements AutoCloseable {
       }
     }
     gate.markClosed();
-    meters.forEach(NodeMetrics.Registration::close);
     hosting.runtimes().forEach(GroupRuntime::close);
     try {
       host.close();

@@ -372,7 +372,7 @@ final class WorkflowRun implements WorkflowContext, RunControl, Runnable {
             sideEffectThread = Thread.currentThread();
             try {
               value = computeOwnerValue(ownerValue);
-            } catch (RuntimeException | Error e) {
+            } catch (Throwable e) { // checked ones too: the function's own exceptions pass through unchanged
               step.recordException(e);
               step.setStatus(io.opentelemetry.api.trace.StatusCode.ERROR, String.valueOf(e.getMessage()));
               step.end();
@@ -392,7 +392,7 @@ final class WorkflowRun implements WorkflowContext, RunControl, Runnable {
           step = trace.step("checkpoint", key, seq);
           try {
             value = computeOwnerValue(ownerValue);
-          } catch (RuntimeException | Error e) {
+          } catch (Throwable e) {
             step.recordException(e);
             step.end();
             throw e;

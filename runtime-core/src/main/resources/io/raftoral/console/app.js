@@ -281,11 +281,12 @@ function ClusterPage() {
     </table>
     <h3>Execution groups</h3>
     <table id="group-table">
-      <thead><tr><th>Group</th><th>Members</th><th>Leader</th><th>Commit index</th><th>Running</th><th>Lag per member</th><th></th></tr></thead>
+      <thead><tr><th>Group</th><th>Members</th><th>Leader</th><th>Commit index</th><th>Applied here</th><th>Running</th><th>Lag per member</th><th></th></tr></thead>
       <tbody>
         ${groups.map((g) => html`<tr data-group-index=${g.index || 0}>
           <td>${g.index || 0} <span class="muted mono">${(g.groupId || "").slice(0, 8)}</span></td>
           <td>${(g.members || []).join(", ")}</td><td>${num(g.leaderNode) || "none"}</td><td>${num(g.commitIndex)}</td>
+          <td class="applied-here">${(c.replicasHere || {})[g.groupId] ? (c.replicasHere || {})[g.groupId].appliedIndex : "not hosted here"}</td>
           <td>${num(g.runningWorkflows)}</td>
           <td>${(g.memberLag || []).map((m) => html`<div>node ${m.nodeId}: ${num(m.lagEntries)} entries behind, heard ${(num(m.millisSinceContact) / 1000).toFixed(1)} s ago</div>`)}</td>
           <td class="muted">${g.open === false ? "closed" : ""}${g.mergeTarget ? " merging" : ""}</td></tr>`)}
