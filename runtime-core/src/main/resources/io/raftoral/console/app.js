@@ -60,7 +60,8 @@ function WorkflowsPage({ params }) {
   useEffect(() => { setForm(filters); setPages([""]); }, [params.toString()]);
   const token = pages[pages.length - 1];
   const query = new URLSearchParams();
-  Object.entries(filters).forEach(([k, v]) => v && query.set(k, k.startsWith("started") ? new Date(v).toISOString() : v));
+  // Times are UTC everywhere in the console (as the CLI prints them): the date fields are read as UTC too.
+  Object.entries(filters).forEach(([k, v]) => v && query.set(k, k.startsWith("started") ? new Date(v + "Z").toISOString() : v));
   if (token) query.set("pageToken", token);
   query.set("limit", "50");
   const [list] = usePolling(() => api("workflows?" + query), [query.toString()], REFRESH_MILLIS, auto);
@@ -89,15 +90,15 @@ function WorkflowsPage({ params }) {
         </select></label>
       <label>Type <input id="filter-type" value=${form.type} onInput=${field("type")} placeholder="any" /></label>
       <label>Version <input id="filter-version" value=${form.version} onInput=${field("version")} size="4" placeholder="any" /></label>
-      <label>Started after <input id="filter-started-after" type="datetime-local" step="1" value=${form.startedAfter} onInput=${field("startedAfter")} /></label>
-      <label>Started before <input id="filter-started-before" type="datetime-local" step="1" value=${form.startedBefore} onInput=${field("startedBefore")} /></label>
+      <label>Started after (UTC) <input id="filter-started-after" type="datetime-local" step="1" value=${form.startedAfter} onInput=${field("startedAfter")} /></label>
+      <label>Started before (UTC) <input id="filter-started-before" type="datetime-local" step="1" value=${form.startedBefore} onInput=${field("startedBefore")} /></label>
       <button id="filter-apply" class="primary" type="submit">Filter</button>
       <button type="button" onClick=${() => { location.hash = "#/workflows"; }}>Clear</button>
       <label><span><input id="auto-refresh" type="checkbox" checked=${auto} onChange=${(e) => setAuto(e.target.checked)} /> auto-refresh</span></label>
     </form>
     ${list.error && html`<div class="error" id="list-error">${list.error}</div>`}
     <table id="workflow-table">
-      <thead><tr><th>Workflow</th><th>Type</th><th>Status</th><th>Owner</th><th>Started</th><th>Ended</th><th>Checkpoints</th></tr></thead>
+      <thead><tr><th>Workflow</th><th>Type</th><th>Status</th><th>Owner</th><th>Started (UTC)</th><th>Ended (UTC)</th><th>Checkpoints</th></tr></thead>
       <tbody>
         ${rows.map((w) => html`
           <tr class="clickable" data-workflow-id=${w.workflowId} onClick=${() => { location.hash = "#/workflow/" + encodeURIComponent(w.workflowId); }}>
