@@ -26,7 +26,9 @@ final class Runner {
   private static final JsonNodeFactory F = JsonNodeFactory.instance;
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final long DEFAULT_AWAIT_MILLIS = 90_000;
-  private static final Duration HEALTHY = Duration.ofSeconds(120);
+  // A full-cluster restart of GraalPy nodes takes about 140 s on a loaded 2-core machine (each
+  // node loads its Python workflows, each replayed run needs a fresh context): failed at 120 s once.
+  private static final Duration HEALTHY = Duration.ofSeconds(240);
 
   private final Cluster cluster;
   private final Scenario scenario;
