@@ -27,7 +27,7 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * The node's HTTP port (docs/OPERATIONS.md): {@code /metrics} in Prometheus's text format, scraped
  * as a Prometheus server would, with counters that move as workflows start, complete, fail and
- * are terminated (each counted once in the cluster, by the owner of its group); Raft, storage
+ * are terminated (each counted once in the cluster, where it was proposed); Raft, storage
  * and JVM gauges; and the health endpoints.
  */
 class MetricsTest {
@@ -71,7 +71,7 @@ class MetricsTest {
 
     assertThat(n.terminate(waiting.workflowId(), "enough").status()).isEqualTo(WorkflowStatus.TERMINATED);
 
-    // The owner counts as it applies, which may be a moment after the node that answered.
+    // An end is counted where it was proposed once its answer arrives, maybe a moment after the result.
     Map<String, Double> expected = Map.of(
         "raftoral_workflows_started_total{type=\"two_steps\",version=\"1\"}", 2.0,
         "raftoral_workflows_completed_total{type=\"two_steps\",version=\"1\"}", 2.0,

@@ -155,7 +155,22 @@ final class GroupRuntime implements WorkflowStateMachine.Listener, WorkflowRun.H
 
   @Override
   public CompletableFuture<Proposer.Outcome> propose(Command command) {
-    return proposer.propose(command);
+    CompletableFuture<Proposer.Outcome> outcome = proposer.propose(command);
+    if (command.getKindCase() == Command.KindCase.WORKFLOW_END) {
+      // The end a run of this node proposed was applied: counted once, here (only one end applies).
+      outcome.thenAccept(o -> {
+        WorkflowEntry w = state().get(command.getWorkflowEnd().getWorkflowId());
+        if (o.result().getCode() == ResultCode.APPLIED && w != null) {
+          WorkflowType type = new WorkflowType(w.type(), w.version());
+          if (command.getWorkflowEnd().hasError()) {
+            metrics.workflowFailed(type);
+          } else {
+            metrics.workflowCompleted(type);
+          }
+        }
+      });
+    }
+    return outcome;
   }
 
   /**
@@ -234,9 +249,6 @@ final class GroupRuntime implements WorkflowStateMachine.Listener, WorkflowRun.H
       case WORKFLOW_END, WORKFLOW_TERMINATE -> metrics.applied(false);
       default -> {}
     }
-    if (isOwnerNode()) {
-      count(command);
-    }
     switch (command.getKindCase()) {
       case WORKFLOW_START -> maybeStartRun(command.getWorkflowStart().getWorkflowId());
       case SET_CHECKPOINT -> signal(command.getSetCheckpoint().getWorkflowId());
@@ -246,32 +258,6 @@ final class GroupRuntime implements WorkflowStateMachine.Listener, WorkflowRun.H
       case SEAL_GROUP -> sealed(command.getSealGroup().getMergeTarget());
       case ADOPT_WORKFLOWS -> adopted(command.getAdoptWorkflows());
       case PRUNE_WORKFLOWS, REFUSED, PLACEMENT, ADOPTION_DONE, KIND_NOT_SET -> {}
-    }
-  }
-
-  /** The node's workflow counters, counted on the group's owner as a lifecycle event is applied. */
-  private void count(Command command) {
-    switch (command.getKindCase()) {
-      case WORKFLOW_START -> metrics.workflowStarted(
-          new WorkflowType(command.getWorkflowStart().getType(), command.getWorkflowStart().getVersion()));
-      case WORKFLOW_END -> {
-        WorkflowEntry w = state().get(command.getWorkflowEnd().getWorkflowId());
-        if (w != null) {
-          WorkflowType type = new WorkflowType(w.type(), w.version());
-          if (command.getWorkflowEnd().hasError()) {
-            metrics.workflowFailed(type);
-          } else {
-            metrics.workflowCompleted(type);
-          }
-        }
-      }
-      case WORKFLOW_TERMINATE -> {
-        WorkflowEntry w = state().get(command.getWorkflowTerminate().getWorkflowId());
-        if (w != null) {
-          metrics.workflowTerminated(new WorkflowType(w.type(), w.version()));
-        }
-      }
-      default -> {}
     }
   }
 

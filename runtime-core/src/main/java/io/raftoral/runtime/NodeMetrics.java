@@ -37,9 +37,10 @@ import java.util.stream.Stream;
  * keeps them across its runtime's restarts: counters go on counting, and what a runtime
  * registers for its groups ({@link #group}) it removes when it stops hosting them.
  *
- * <p>Workflow counters count on the node that owns the workflow's group when the event is
- * applied there, so a cluster's count is the sum over its nodes (an event applied while the
- * ownership moves may be counted on neither or both).
+ * <p>Workflow counters count once in the cluster, on the node whose proposal made the event: a
+ * start on the node that served the start call, an end on the owner whose run proposed it, a
+ * termination on the node that served the terminate call. A cluster's count is the sum over its
+ * nodes.
  */
 public final class NodeMetrics {
   /** Meters of no node, for runtimes built without one (tests of one layer). */
@@ -128,7 +129,7 @@ public final class NodeMetrics {
   }
 
   private Counter workflowCounter(String name, String description, WorkflowType type) {
-    return Counter.builder(name).description(description + " (counted by the owner of the workflow's group)")
+    return Counter.builder(name).description(description + " (counted by the node whose proposal made it happen)")
         .tag("type", type.name()).tag("version", Integer.toString(type.version())).register(registry);
   }
 

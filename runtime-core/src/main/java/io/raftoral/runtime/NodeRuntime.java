@@ -124,7 +124,7 @@ public final class NodeRuntime implements AutoCloseable {
     hosting.attach(host);
     this.routing = new Routing(raft.nodeId(), options.requestTimeout(), host, management, managementGroupId, hosting, gate,
         management::claimedGroup, bootstrapGroups);
-    this.workflows = new WorkflowCalls(raft.nodeId(), options.requestTimeout(), payloads, hosting, routing, gate, registry);
+    this.workflows = new WorkflowCalls(raft.nodeId(), options.requestTimeout(), payloads, hosting, routing, gate, registry, metrics);
     this.listing = new WorkflowListing(options.requestTimeout(), host, hosting, routing, gate);
     this.history = new WorkflowHistory(options.requestTimeout(), routing, gate);
     this.replay = new WorkflowReplay(routing, history, gate, payloads, registry);

@@ -43,10 +43,12 @@ final class WorkflowCalls {
   private final Routing routing;
   private final ServingGate gate;
   private final WorkflowRegistry registry;
+  private final NodeMetrics metrics;
 
   WorkflowCalls(long nodeId, Duration requestTimeout, Payloads payloads, GroupHosting hosting, Routing routing, ServingGate gate,
-      WorkflowRegistry registry) {
+      WorkflowRegistry registry, NodeMetrics metrics) {
     this.nodeId = nodeId;
+    this.metrics = metrics;
     this.registry = registry;
     this.requestTimeout = requestTimeout;
     this.payloads = payloads;
@@ -155,7 +157,8 @@ final class WorkflowCalls {
         .setInput(ByteString.copyFrom(input)).setStartedAtMillis(startedAt).setTraceParent(traceParent)).build();
     Proposer.Outcome outcome = gate.await(hosting.propose(group, command), "start of workflow " + id);
     switch (outcome.result().getCode()) {
-      case APPLIED, ALREADY_STARTED -> {}
+      case APPLIED -> metrics.workflowStarted(type); // this call created it: counted once, here
+      case ALREADY_STARTED -> {}
       case CONFLICT -> throw new Errors.AlreadyExistsException(id);
       case NOT_REGISTERED -> throw new Errors.NotRegisteredException(type);
       case INVALID_INPUT -> throw new Errors.InvalidArgumentException(outcome.result().getMessage());
@@ -342,7 +345,11 @@ final class WorkflowCalls {
       Command command = terminateCommand(workflowId, l.record(), reason, at, registry);
       Proposer.Outcome outcome = gate.await(hosting.propose(l.group(), command), "termination of workflow " + workflowId);
       switch (outcome.result().getCode()) {
-        case APPLIED, FINISHED -> readYourWrite(l.group(), outcome.logIndex());
+        case APPLIED -> {
+          metrics.workflowTerminated(new WorkflowType(l.record().getType(), l.record().getVersion())); // this call ended it
+          readYourWrite(l.group(), outcome.logIndex());
+        }
+        case FINISHED -> readYourWrite(l.group(), outcome.logIndex());
         case NOT_FOUND -> throw new Errors.WorkflowNotFoundException(workflowId);
         case MOVED -> {
           // Sealed for a merge: the workflow goes on in the merge target once adopted there.

@@ -77,6 +77,13 @@ public final class NodeProcesses implements AutoCloseable {
     extraNodeJvm = List.of(options);
   }
 
+  private volatile java.util.Map<String, String> extraEnvironment = java.util.Map.of();
+
+  /** Environment variables (e.g. OpenTelemetry's) for the processes launched from now on. */
+  public void environment(java.util.Map<String, String> variables) {
+    extraEnvironment = java.util.Map.copyOf(variables);
+  }
+
   /** One node process and where it lives. */
   public static final class Node {
     final int index;
@@ -571,6 +578,7 @@ public final class NodeProcesses implements AutoCloseable {
           StandardCharsets.UTF_8, java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND);
       ProcessBuilder pb = new ProcessBuilder(cmd).redirectOutput(stdout.toFile()).redirectError(stderr.toFile());
       pb.environment().remove("RAFTORAL_API");
+      pb.environment().putAll(extraEnvironment);
       return pb.start();
     } catch (IOException e) {
       throw new UncheckedIOException(e);
