@@ -55,7 +55,8 @@ public final class NodeTracing implements AutoCloseable {
   /**
    * From the environment: with {@code OTEL_EXPORTER_OTLP_ENDPOINT} set, an SDK configured by
    * OpenTelemetry's own variables ({@code OTEL_SERVICE_NAME}, default "raftoral";
-   * {@code OTEL_EXPORTER_OTLP_PROTOCOL}, ...) that exports spans over OTLP and is shut down with
+   * {@code OTEL_EXPORTER_OTLP_PROTOCOL} may only be "http/protobuf", the default; ...) that exports
+   * spans over OTLP and is shut down with
    * the node; otherwise the process's global OpenTelemetry (a no-op unless the application set one).
    */
   public static NodeTracing fromEnvironment() {
@@ -63,10 +64,18 @@ public final class NodeTracing implements AutoCloseable {
     if (endpoint == null || endpoint.isBlank()) {
       return with(GlobalOpenTelemetry.get());
     }
+    for (String variable : List.of("OTEL_EXPORTER_OTLP_PROTOCOL", "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL")) {
+      String protocol = System.getenv(variable);
+      if (protocol != null && !protocol.isBlank() && !protocol.strip().equals("http/protobuf")) {
+        // The gRPC sender needs OkHttp or another gRPC stack: not shipped, so say so plainly.
+        throw new io.raftoral.common.Errors.InvalidArgumentException(variable + "=" + protocol + " is not supported: a node "
+            + "exports spans over OTLP http/protobuf (the default; collectors serve it on port 4318)");
+      }
+    }
     OpenTelemetrySdk sdk = AutoConfiguredOpenTelemetrySdk.builder()
         // Defaults the environment overrides: spans only (metrics are /metrics, logs stay logs).
         .addPropertiesSupplier(() -> Map.of("otel.service.name", "raftoral", "otel.metrics.exporter", "none",
-            "otel.logs.exporter", "none"))
+            "otel.logs.exporter", "none", "otel.exporter.otlp.protocol", "http/protobuf"))
         .disableShutdownHook()
         .build().getOpenTelemetrySdk();
     return new NodeTracing(sdk, sdk);
