@@ -35,6 +35,10 @@ public abstract class GroupStateMachine extends BaseStateMachine {
   private volatile SnapshotFetcher fetcher;
   private volatile Path snapshotDirectory;
   private volatile java.util.function.LongConsumer snapshotTaken = nanos -> {};
+  private final AppliedIndexWaiters appliedWaiters = new AppliedIndexWaiters(this::lastAppliedIndex);
+
+  /** The longest a query waits for this replica to apply what the group had committed when it came. */
+  static final Duration QUERY_CATCH_UP_LIMIT = Duration.ofSeconds(10);
 
   @Override
   public final void initialize(RaftServer server, RaftGroupId groupId, RaftStorage storage) throws IOException {
@@ -109,9 +113,58 @@ public abstract class GroupStateMachine extends BaseStateMachine {
     }
   }
 
+  /**
+   * Answers a query (Ratis asks the leader) once this replica has applied every entry the group
+   * had committed when the query came, so it sees whatever any member had applied before: a
+   * leader's apply can lag a follower's, and a workflow read RUNNING here after a follower had
+   * returned its result (conformance payload-limit, once in CI; {@code ReadsAfterCommitTest}).
+   * What waits runs on a common pool thread, never on the apply thread that releases it.
+   */
   @Override
   public final CompletableFuture<Message> query(Message request) {
-    return answer(request.getContent().asReadOnlyByteBuffer()).thenApply(GroupStateMachine::message);
+    ByteBuffer query = request.getContent().asReadOnlyByteBuffer();
+    long committed = committedIndex();
+    if (committed <= lastAppliedIndex()) {
+      return answer(query).thenApply(GroupStateMachine::message);
+    }
+    return appliedWaiters.await(committed, QUERY_CATCH_UP_LIMIT)
+        .thenComposeAsync(caughtUp -> answer(query))
+        .thenApply(GroupStateMachine::message);
+  }
+
+  /** The group's commit index as this division knows it, or -1 when it has none. */
+  private long committedIndex() {
+    RaftServer server = getServer().getNow(null);
+    if (server == null) {
+      return -1;
+    }
+    try {
+      return server.getDivision(getGroupId()).getRaftLog().getLastCommittedIndex();
+    } catch (IOException e) {
+      return -1; // the division is gone (closing)
+    }
+  }
+
+  @Override
+  protected final boolean updateLastAppliedTermIndex(long term, long index) {
+    boolean moved = super.updateLastAppliedTermIndex(term, index);
+    appliedWaiters.advanced();
+    return moved;
+  }
+
+  @Override
+  protected final boolean updateLastAppliedTermIndex(TermIndex termIndex) {
+    boolean moved = super.updateLastAppliedTermIndex(termIndex);
+    appliedWaiters.advanced();
+    return moved;
+  }
+
+  @Override
+  protected final void setLastAppliedTermIndex(TermIndex termIndex) {
+    super.setLastAppliedTermIndex(termIndex);
+    if (appliedWaiters != null) { // null while BaseStateMachine's constructor sets the initial position
+      appliedWaiters.advanced();
+    }
   }
 
   @Override
