@@ -247,6 +247,11 @@ public final class RaftHost implements AutoCloseable {
     }
   }
 
+  /** The upper bound of this node's randomized election timeout. */
+  public java.time.Duration electionTimeoutMax() {
+    return settings.electionTimeoutMax();
+  }
+
   public boolean hosts(GroupId groupId) {
     try {
       server.getDivision(groupId.ratis());

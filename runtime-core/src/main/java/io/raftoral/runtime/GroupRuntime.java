@@ -210,14 +210,17 @@ final class GroupRuntime implements WorkflowStateMachine.Listener, WorkflowRun.H
    * twice: first it stops taking owner decisions, then waits (at most {@code drain}) until every
    * side effect running here has its result proposed and every proposal is answered, and only
    * then moves the leadership ({@code transfer}). The new owner then finds those results
-   * committed. Returns what {@code transfer} returned; on failure this node goes on as owner.
+   * committed. Returns what {@code transfer} returned; on failure this node goes on as owner, once
+   * the failed transfer has settled ({@link #settleAfterFailedTransfer}).
    */
   boolean handOff(Duration drain, BooleanSupplier transfer) {
     if (!host.isLeader(groupId)) {
       return transfer.getAsBoolean();
     }
+    long term = host.leaderTerm(groupId);
     handOffs.incrementAndGet();
     runs.values().forEach(WorkflowRun::signal);
+    boolean moved = false;
     try {
       long deadline = System.nanoTime() + drain.toNanos();
       while (sideEffectsInFlight.get() > 0 && System.nanoTime() < deadline && !closed) {
@@ -227,13 +230,37 @@ final class GroupRuntime implements WorkflowStateMachine.Listener, WorkflowRun.H
         LOG.warn("group {}: handing off leadership with {} side effects still running here (waited {}); the new owner "
             + "may run them again", groupId, sideEffectsInFlight.get(), drain);
       }
-      return transfer.getAsBoolean();
+      moved = transfer.getAsBoolean();
+      return moved;
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       return false;
     } finally {
+      if (!moved) {
+        settleAfterFailedTransfer(term);
+      }
       handOffs.decrementAndGet();
       runs.values().forEach(WorkflowRun::signal);
+    }
+  }
+
+  /**
+   * A transfer that reported failure may still complete: Ratis answers its timeout while the
+   * target, already told to campaign, can still win, and a transfer refused because an earlier
+   * one is under way ends with that one. A side effect this node began right after the failure
+   * would be cut off by the new leader and run again by the new owner. So owner decisions stay
+   * paused until this node has gone on leading in {@code term} for two election timeouts, or no
+   * longer leads.
+   */
+  private void settleAfterFailedTransfer(long term) {
+    long deadline = System.nanoTime() + host.electionTimeoutMax().toNanos() * 2;
+    while (!closed && term != 0 && host.leaderTerm(groupId) == term && System.nanoTime() < deadline) {
+      try {
+        Thread.sleep(5);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return;
+      }
     }
   }
 
