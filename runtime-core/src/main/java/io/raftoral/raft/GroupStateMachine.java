@@ -14,6 +14,7 @@ import org.apache.ratis.protocol.RaftClientRequest;
 import org.apache.ratis.protocol.RaftGroupId;
 import org.apache.ratis.protocol.RaftGroupMemberId;
 import org.apache.ratis.protocol.RaftPeerId;
+import org.apache.ratis.protocol.exceptions.StateMachineException;
 import org.apache.ratis.server.RaftServer;
 import org.apache.ratis.server.protocol.TermIndex;
 import org.apache.ratis.server.raftlog.RaftLog;
@@ -37,8 +38,15 @@ public abstract class GroupStateMachine extends BaseStateMachine {
   private volatile java.util.function.LongConsumer snapshotTaken = nanos -> {};
   private final AppliedIndexWaiters appliedWaiters = new AppliedIndexWaiters(this::lastAppliedIndex);
 
-  /** The longest a query waits for this replica to apply what the group had committed when it came. */
-  static final Duration QUERY_CATCH_UP_LIMIT = Duration.ofSeconds(10);
+  /**
+   * The longest a query waits for this replica to apply what the group had committed when it
+   * came: below the Ratis client's request timeout (3 s), which would otherwise send it again.
+   */
+  static final Duration QUERY_CATCH_UP_LIMIT = Duration.ofSeconds(2);
+  // Answers that waited run here, never on the apply thread that released them (nor on the
+  // common pool, one thread on two cores, which every group's answers would share).
+  private static final java.util.concurrent.Executor DEFERRED_ANSWERS =
+      java.util.concurrent.Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("raftoral-query-", 0).factory());
 
   @Override
   public final void initialize(RaftServer server, RaftGroupId groupId, RaftStorage storage) throws IOException {
@@ -115,21 +123,43 @@ public abstract class GroupStateMachine extends BaseStateMachine {
 
   /**
    * Answers a query (Ratis asks the leader) once this replica has applied every entry the group
-   * had committed when the query came, so it sees whatever any member had applied before: a
-   * leader's apply can lag a follower's, and a workflow read RUNNING here after a follower had
-   * returned its result (conformance payload-limit, once in CI; {@code ReadsAfterCommitTest}).
-   * What waits runs on a common pool thread, never on the apply thread that releases it.
+   * had committed when the query came ({@link #caughtUpWithCommits}), so it sees whatever any member
+   * had applied before: a leader's apply can lag a follower's, and a workflow read RUNNING here
+   * after a follower had returned its result (conformance payload-limit, once in CI;
+   * {@code ReadsAfterCommitTest}). Queries about the group rather than its state do not wait.
    */
   @Override
   public final CompletableFuture<Message> query(Message request) {
     ByteBuffer query = request.getContent().asReadOnlyByteBuffer();
-    long committed = committedIndex();
-    if (committed <= lastAppliedIndex()) {
+    CompletableFuture<Void> caughtUp = readsAppliedState(query.duplicate())
+        ? caughtUpWithCommits()
+        : CompletableFuture.completedFuture(null);
+    if (caughtUp.isDone() && !caughtUp.isCompletedExceptionally()) {
       return answer(query).thenApply(GroupStateMachine::message);
     }
-    return appliedWaiters.await(committed, QUERY_CATCH_UP_LIMIT)
-        .thenComposeAsync(caughtUp -> answer(query))
-        .thenApply(GroupStateMachine::message);
+    return caughtUp.thenComposeAsync(x -> answer(query), DEFERRED_ANSWERS).thenApply(GroupStateMachine::message);
+  }
+
+  /**
+   * Completes once this replica has applied the commit index its division knows now (at once when
+   * it has); fails with a {@link StateMachineException} after {@link #QUERY_CATCH_UP_LIMIT}. On
+   * the leader, a read of this replica made after it sees everything any member had applied.
+   */
+  public final CompletableFuture<Void> caughtUpWithCommits() {
+    long committed = committedIndex();
+    if (committed <= lastAppliedIndex()) {
+      return CompletableFuture.completedFuture(null);
+    }
+    // No cause: Ratis sends a cause's message in its place, and a timeout's is null (the reply then
+    // fails to build, the stream breaks and the client sends the query again, over and over).
+    return appliedWaiters.await(committed, QUERY_CATCH_UP_LIMIT).exceptionallyCompose(e -> CompletableFuture.failedFuture(
+        new StateMachineException(getId() + "@" + group + " had not applied the group's commit index " + committed
+            + " within " + QUERY_CATCH_UP_LIMIT.toSeconds() + " s (applied: " + lastAppliedIndex() + ")")));
+  }
+
+  /** Whether answering {@code query} reads the applied state (and so waits for it to catch up); true unless overridden. */
+  protected boolean readsAppliedState(ByteBuffer query) {
+    return true;
   }
 
   /** The group's commit index as this division knows it, or -1 when it has none. */

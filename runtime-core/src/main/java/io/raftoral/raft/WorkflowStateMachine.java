@@ -502,6 +502,17 @@ public final class WorkflowStateMachine extends GroupStateMachine {
   }
 
   @Override
+  protected boolean readsAppliedState(ByteBuffer request) {
+    try {
+      // A status is the group's replication as the leader sees it now; a ping only asks for an answer.
+      Query.KindCase kind = Query.parseFrom(request).getKindCase();
+      return kind != Query.KindCase.STATUS && kind != Query.KindCase.PING && kind != Query.KindCase.KIND_NOT_SET;
+    } catch (InvalidProtocolBufferException e) {
+      return false; // answer() reports it
+    }
+  }
+
+  @Override
   protected CompletableFuture<byte[]> answer(ByteBuffer request) {
     Query query;
     try {

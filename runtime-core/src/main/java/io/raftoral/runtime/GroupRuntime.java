@@ -200,6 +200,22 @@ final class GroupRuntime implements WorkflowStateMachine.Listener, WorkflowRun.H
     sideEffectsInFlight.decrementAndGet();
   }
 
+  /**
+   * Waits until this replica has applied what the group had committed (at most 2 s): on the
+   * leader, a read of this replica after it sees whatever any member had applied (a leader's
+   * apply can lag a follower's). Fails with UNAVAILABLE when it has not caught up in time.
+   */
+  void awaitCaughtUp() {
+    try {
+      stateMachine.caughtUpWithCommits().get();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new io.raftoral.common.Errors.UnavailableException("interrupted while group " + groupId + " caught up", e);
+    } catch (java.util.concurrent.ExecutionException e) {
+      throw new io.raftoral.common.Errors.UnavailableException(String.valueOf(e.getCause().getMessage()), e.getCause());
+    }
+  }
+
   /** Completes once the workflow has a final status in this replica, or is no longer in it. */
   CompletableFuture<Void> finalFuture(String workflowId) {
     return finals.future(workflowId, state());
@@ -214,13 +230,25 @@ final class GroupRuntime implements WorkflowStateMachine.Listener, WorkflowRun.H
    * the failed transfer has settled ({@link #settleAfterFailedTransfer}).
    */
   boolean handOff(Duration drain, BooleanSupplier transfer) {
+    return drainThen(drain, transfer, true);
+  }
+
+  /**
+   * As {@link #handOff}, for a last step that sends no transfer or whose failure does not matter
+   * (a seal; a node that stops): owner decisions resume as soon as it returns.
+   */
+  boolean drainThen(Duration drain, BooleanSupplier step) {
+    return drainThen(drain, step, false);
+  }
+
+  private boolean drainThen(Duration drain, BooleanSupplier step, boolean settleOnFailure) {
     if (!host.isLeader(groupId)) {
-      return transfer.getAsBoolean();
+      return step.getAsBoolean();
     }
-    long term = host.leaderTerm(groupId);
     handOffs.incrementAndGet();
     runs.values().forEach(WorkflowRun::signal);
-    boolean moved = false;
+    boolean done = false;
+    long term = 0;
     try {
       long deadline = System.nanoTime() + drain.toNanos();
       while (sideEffectsInFlight.get() > 0 && System.nanoTime() < deadline && !closed) {
@@ -230,13 +258,14 @@ final class GroupRuntime implements WorkflowStateMachine.Listener, WorkflowRun.H
         LOG.warn("group {}: handing off leadership with {} side effects still running here (waited {}); the new owner "
             + "may run them again", groupId, sideEffectsInFlight.get(), drain);
       }
-      moved = transfer.getAsBoolean();
-      return moved;
+      term = host.leaderTerm(groupId); // the term the step is sent in (the leadership may have moved during the drain)
+      done = step.getAsBoolean();
+      return done;
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       return false;
     } finally {
-      if (!moved) {
+      if (!done && settleOnFailure) {
         settleAfterFailedTransfer(term);
       }
       handOffs.decrementAndGet();

@@ -158,7 +158,7 @@ final class LeaderPlacement implements AutoCloseable {
     }
     lastSeal.put(gid, now);
     Command seal = Command.newBuilder().setSealGroup(SealGroup.newBuilder().setMergeTarget(g.getMergeTarget())).build();
-    boolean done = runtime.handOff(NodeRuntime.HANDOFF_DRAIN, () -> {
+    boolean done = runtime.drainThen(NodeRuntime.HANDOFF_DRAIN, () -> {
       try {
         ResultCode code = runtime.propose(seal).get(transferTimeoutMs, TimeUnit.MILLISECONDS).result().getCode();
         return code == ResultCode.APPLIED || code == ResultCode.SEALED;

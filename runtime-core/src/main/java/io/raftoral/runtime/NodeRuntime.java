@@ -443,7 +443,8 @@ public final class NodeRuntime implements AutoCloseable {
       GroupRuntime g = hosting.get(gid);
       handOffs.add(Thread.ofVirtual().name("raftoral-handoff-" + raft.nodeId()).start(() -> {
         if (g != null) {
-          g.handOff(HANDOFF_DRAIN, () -> host.handOffLeadership(gid, handOffMs));
+          // Stopping: no settling after a failed transfer, which would only delay the stop.
+          g.drainThen(HANDOFF_DRAIN, () -> host.handOffLeadership(gid, handOffMs));
         } else {
           host.handOffLeadership(gid, handOffMs);
         }

@@ -485,6 +485,7 @@ final class Routing {
   WorkflowRecord recordIn(GroupId gid, String workflowId) {
     GroupRuntime local = hosting.get(gid);
     if (local != null && host.isLeader(gid)) {
+      local.awaitCaughtUp();
       var w = local.state().get(workflowId);
       return w == null ? null : w.toRecord();
     }

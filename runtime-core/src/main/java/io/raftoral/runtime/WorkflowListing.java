@@ -209,6 +209,7 @@ final class WorkflowListing {
   private QueryReply listIn(GroupId gid, ListWorkflows filter) {
     GroupRuntime local = hosting.get(gid);
     if (local != null && host.isLeader(gid)) {
+      local.awaitCaughtUp();
       return local.stateMachine().list(filter).build();
     }
     return routing.query(gid, Query.newBuilder().setList(filter).build(), requestTimeout);

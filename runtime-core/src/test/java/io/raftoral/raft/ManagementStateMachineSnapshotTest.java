@@ -156,11 +156,15 @@ class ManagementStateMachineSnapshotTest {
     return r;
   }
 
-  /** The state machine asks its server only for its id (to name itself in logs). */
+  /**
+   * The state machine asks its server for its id (to name itself in logs) and, before answering a
+   * query, for its division's commit index: there is none here, as for a division that is closing.
+   */
   private static RaftServer server(String id) {
     return (RaftServer) Proxy.newProxyInstance(RaftServer.class.getClassLoader(), new Class<?>[] {RaftServer.class},
         (proxy, method, args) -> switch (method.getName()) {
           case "getId" -> RaftPeerId.valueOf(id);
+          case "getDivision" -> throw new java.io.IOException("no division in this test");
           case "toString" -> "server " + id;
           default -> throw new UnsupportedOperationException(method.getName());
         });
