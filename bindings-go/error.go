@@ -37,6 +37,8 @@ const (
 	CodeForked             Code = 20
 	CodeNodeRemoved        Code = 21
 	CodeCodec              Code = 22
+	CodeUnauthenticated    Code = 23
+	CodePermissionDenied   Code = 24
 )
 
 // Sentinel errors, one per code: every *Error matches the sentinel of its code with errors.Is,
@@ -99,6 +101,13 @@ var (
 	// ErrCodec is returned when a value could not be encoded or decoded by the node's payload
 	// codec.
 	ErrCodec = sentinels[CodeCodec]
+	// ErrUnauthenticated is returned when the caller presented no credentials, or ones the node
+	// does not accept (no token, a wrong or unknown token, no or an untrusted client
+	// certificate).
+	ErrUnauthenticated = sentinels[CodeUnauthenticated]
+	// ErrPermissionDenied is returned when the caller is authenticated but its role does not
+	// allow the call (e.g. a reader token terminating a workflow).
+	ErrPermissionDenied = sentinels[CodePermissionDenied]
 )
 
 // sentinels are the package's sentinel errors by code, from the shared table.

@@ -39,6 +39,8 @@ const (
 	CodeForked             Code = 20
 	CodeNodeRemoved        Code = 21
 	CodeCodec              Code = 22
+	CodeUnauthenticated    Code = 23
+	CodePermissionDenied   Code = 24
 )
 
 // String names the code as client_api.proto does, e.g. "ERR_PAYLOAD_TOO_LARGE".
@@ -73,6 +75,8 @@ var (
 	ErrForked            = sentinels[CodeForked]
 	ErrNodeRemoved       = sentinels[CodeNodeRemoved]
 	ErrCodec             = sentinels[CodeCodec]
+	ErrUnauthenticated   = sentinels[CodeUnauthenticated]
+	ErrPermissionDenied  = sentinels[CodePermissionDenied]
 
 	// ErrRunCancelled matches the error of every Context call of a run that the node cancelled
 	// (Cancel: terminated, ended elsewhere, ownership lost, node stopping), whose stream to the

@@ -899,7 +899,7 @@ func TestCodeNames(t *testing.T) {
 			worker.ErrBufferTooSmall, worker.ErrNotFound, worker.ErrAlreadyExists, worker.ErrNotRegistered, worker.ErrAlreadyRegistered,
 			worker.ErrTimeout, worker.ErrWorkflowFailed, worker.ErrTerminated, worker.ErrPayloadTooLarge, worker.ErrUnavailable,
 			worker.ErrNodeClosed, worker.ErrAborted, worker.ErrCallbackFailed, worker.ErrJVM, worker.ErrInternal, worker.ErrForked,
-			worker.ErrNodeRemoved, worker.ErrCodec} {
+			worker.ErrNodeRemoved, worker.ErrCodec, worker.ErrUnauthenticated, worker.ErrPermissionDenied} {
 			if errors.Is(e, s) {
 				matched++
 			}

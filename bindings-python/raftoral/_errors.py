@@ -37,6 +37,8 @@ __all__ = [
     "ProcessForked",
     "NodeRemoved",
     "CodecError",
+    "Unauthenticated",
+    "PermissionDenied",
 ]
 
 
@@ -200,6 +202,20 @@ class CodecError(RaftoralError, ValueError):
     code = _native.ERR_CODEC
 
 
+class Unauthenticated(RaftoralError):
+    """The caller presented no credentials, or ones the node does not accept (no token, a
+    wrong or unknown token, no or an untrusted client certificate)."""
+
+    code = _native.ERR_UNAUTHENTICATED
+
+
+class PermissionDenied(RaftoralError, PermissionError):
+    """The caller is authenticated but its role does not allow the call (e.g. a reader token
+    terminating a workflow)."""
+
+    code = _native.ERR_PERMISSION_DENIED
+
+
 class RunAborted(BaseException):
     """Unwinds a workflow function whose run is no longer wanted (it ended elsewhere, or the
     node stops). A ``BaseException`` so that ``except Exception`` in workflow code cannot
@@ -229,6 +245,8 @@ _BY_CODE: dict[int, type[RaftoralError]] = {
         ProcessForked,
         NodeRemoved,
         CodecError,
+        Unauthenticated,
+        PermissionDenied,
     )
 }
 

@@ -133,6 +133,13 @@ enum raftoral_status_enum {
   RAFTORAL_ERR_NODE_REMOVED = 21,
   /** A value could not be encoded or decoded by the node's payload codec. */
   RAFTORAL_ERR_CODEC = 22,
+  /**
+   * The caller presented no credentials, or ones the node does not accept (no token, a wrong or
+   * unknown token, no or an untrusted client certificate).
+   */
+  RAFTORAL_ERR_UNAUTHENTICATED = 23,
+  /** The caller is authenticated but its role does not allow the call (e.g. a reader token terminating a workflow). */
+  RAFTORAL_ERR_PERMISSION_DENIED = 24,
 };
 
 /** How the members of an execution group run a workflow type. */

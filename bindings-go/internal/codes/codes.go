@@ -36,6 +36,8 @@ var table = [...]entry{
 	20: {"FORKED", "process forked"},
 	21: {"NODE_REMOVED", "node removed from the cluster"},
 	22: {"CODEC", "codec error"},
+	23: {"UNAUTHENTICATED", "not authenticated"},
+	24: {"PERMISSION_DENIED", "permission denied"},
 }
 
 // Name is the name of an error code (e.g. "NOT_FOUND" for 6), false for 0 and unknown numbers.

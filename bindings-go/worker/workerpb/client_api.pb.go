@@ -16,6 +16,8 @@
 //   DEADLINE_EXCEEDED    Await's timeout passed before the workflow finished
 //   UNAVAILABLE          no quorum or leader in time, or the node is shutting down
 //   INTERNAL             an unexpected failure on the node
+//   UNAUTHENTICATED      no credentials, or ones the node does not accept (token, client certificate)
+//   PERMISSION_DENIED    the caller's role does not allow the call
 // Since one status code stands for several errors, every error status a node answers carries
 // an ErrorDetail (below) in the binary trailer `raftoral-error-bin`: its ErrorCode says exactly
 // which error it is, and its fields carry what the message names. Read the detail, never the
@@ -345,6 +347,8 @@ const (
 	ErrorCode_ERR_FORKED              ErrorCode = 20 // C ABI only
 	ErrorCode_ERR_NODE_REMOVED        ErrorCode = 21
 	ErrorCode_ERR_CODEC               ErrorCode = 22
+	ErrorCode_ERR_UNAUTHENTICATED     ErrorCode = 23
+	ErrorCode_ERR_PERMISSION_DENIED   ErrorCode = 24
 )
 
 // Enum value maps for ErrorCode.
@@ -373,6 +377,8 @@ var (
 		20: "ERR_FORKED",
 		21: "ERR_NODE_REMOVED",
 		22: "ERR_CODEC",
+		23: "ERR_UNAUTHENTICATED",
+		24: "ERR_PERMISSION_DENIED",
 	}
 	ErrorCode_value = map[string]int32{
 		"ERROR_CODE_UNSPECIFIED":  0,
@@ -398,6 +404,8 @@ var (
 		"ERR_FORKED":              20,
 		"ERR_NODE_REMOVED":        21,
 		"ERR_CODEC":               22,
+		"ERR_UNAUTHENTICATED":     23,
+		"ERR_PERMISSION_DENIED":   24,
 	}
 )
 
@@ -2899,7 +2907,7 @@ const file_client_api_proto_rawDesc = "" +
 	"\x1bNODE_MEMBERSHIP_UNSPECIFIED\x10\x00\x12\x0f\n" +
 	"\vNODE_MEMBER\x10\x01\x12\x10\n" +
 	"\fNODE_REMOVED\x10\x02\x12\x10\n" +
-	"\fNODE_UNKNOWN\x10\x03*\x88\x04\n" +
+	"\fNODE_UNKNOWN\x10\x03*\xbc\x04\n" +
 	"\tErrorCode\x12\x1a\n" +
 	"\x16ERROR_CODE_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14ERR_INVALID_ARGUMENT\x10\x01\x12\x16\n" +
@@ -2925,7 +2933,9 @@ const file_client_api_proto_rawDesc = "" +
 	"\n" +
 	"ERR_FORKED\x10\x14\x12\x14\n" +
 	"\x10ERR_NODE_REMOVED\x10\x15\x12\r\n" +
-	"\tERR_CODEC\x10\x162\x94\x05\n" +
+	"\tERR_CODEC\x10\x16\x12\x17\n" +
+	"\x13ERR_UNAUTHENTICATED\x10\x17\x12\x19\n" +
+	"\x15ERR_PERMISSION_DENIED\x10\x182\x94\x05\n" +
 	"\vRaftoralApi\x12I\n" +
 	"\x05Start\x12 .raftoral.client.v1.StartRequest\x1a\x1e.raftoral.client.v1.StartReply\x12N\n" +
 	"\x05Await\x12 .raftoral.client.v1.AwaitRequest\x1a#.raftoral.client.v1.WorkflowOutcome\x12Q\n" +

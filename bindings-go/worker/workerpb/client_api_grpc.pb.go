@@ -16,6 +16,8 @@
 //   DEADLINE_EXCEEDED    Await's timeout passed before the workflow finished
 //   UNAVAILABLE          no quorum or leader in time, or the node is shutting down
 //   INTERNAL             an unexpected failure on the node
+//   UNAUTHENTICATED      no credentials, or ones the node does not accept (token, client certificate)
+//   PERMISSION_DENIED    the caller's role does not allow the call
 // Since one status code stands for several errors, every error status a node answers carries
 // an ErrorDetail (below) in the binary trailer `raftoral-error-bin`: its ErrorCode says exactly
 // which error it is, and its fields carry what the message names. Read the detail, never the

@@ -69,6 +69,8 @@ class ErrorCode(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     ERR_FORKED: _ClassVar[ErrorCode]
     ERR_NODE_REMOVED: _ClassVar[ErrorCode]
     ERR_CODEC: _ClassVar[ErrorCode]
+    ERR_UNAUTHENTICATED: _ClassVar[ErrorCode]
+    ERR_PERMISSION_DENIED: _ClassVar[ErrorCode]
 WORKFLOW_STATUS_UNSPECIFIED: WorkflowStatus
 RUNNING: WorkflowStatus
 COMPLETED: WorkflowStatus
@@ -114,6 +116,8 @@ ERR_INTERNAL: ErrorCode
 ERR_FORKED: ErrorCode
 ERR_NODE_REMOVED: ErrorCode
 ERR_CODEC: ErrorCode
+ERR_UNAUTHENTICATED: ErrorCode
+ERR_PERMISSION_DENIED: ErrorCode
 
 class StartRequest(_message.Message):
     __slots__ = ("type", "version", "input", "workflow_id")

@@ -79,6 +79,9 @@ public final class GrpcErrors {
       case UNAVAILABLE -> new Errors.UnavailableException(description, null);
       // Which node failed unexpectedly is what an operator needs first.
       case INTERNAL -> new RaftoralException("node " + address + ": " + description);
+      // Which node refused the caller, too: its credentials or roles may differ from the others'.
+      case UNAUTHENTICATED -> new Errors.UnauthenticatedException(refused(address, Status.Code.UNAUTHENTICATED, description));
+      case PERMISSION_DENIED -> new Errors.PermissionDeniedException(refused(address, Status.Code.PERMISSION_DENIED, description));
       // Codes of the C ABI only: a node does not send them.
       case INVALID_HANDLE, NOT_INITIALIZED, SHUT_DOWN, BUFFER_TOO_SMALL, ABORTED, CALLBACK_FAILED, JVM, FORKED -> null;
     };
@@ -93,12 +96,19 @@ public final class GrpcErrors {
       case INVALID_ARGUMENT -> new Errors.InvalidArgumentException(description);
       case DEADLINE_EXCEEDED -> new Errors.TimeoutException(description.isEmpty() ? "call to node " + address + " timed out" : description);
       case UNAVAILABLE -> new Errors.UnavailableException("node " + address + " is unreachable: " + transportReason(e), null);
+      case UNAUTHENTICATED -> new Errors.UnauthenticatedException(refused(address, code, description));
+      case PERMISSION_DENIED -> new Errors.PermissionDeniedException(refused(address, code, description));
       default -> answered(address, code, description);
     };
   }
 
   private static RaftoralException answered(String address, Status.Code code, String description) {
     return new RaftoralException("node " + address + " answered " + code + (description.isEmpty() ? "" : ": " + description));
+  }
+
+  /** "node ADDRESS: DESCRIPTION", the status code standing in for an empty description. */
+  private static String refused(String address, Status.Code code, String description) {
+    return "node " + address + ": " + (description.isEmpty() ? code.toString() : description);
   }
 
   /** Why the transport failed, e.g. "Connection refused", without gRPC's wrapping. */

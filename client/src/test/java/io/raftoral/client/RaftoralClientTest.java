@@ -113,6 +113,38 @@ class RaftoralClientTest {
     assertThat(thrown.code()).isEqualTo(ErrorCode.INTERNAL);
   }
 
+  @Test
+  void refusedCredentialsAndRolesAreTheirOwnExceptionsNamingTheNodeWithOrWithoutADetail() {
+    // With the detail a node sends.
+    fake.error.set(withDetail(Status.UNAUTHENTICATED.withDescription("unknown bearer token"), detail(ErrorCode.UNAUTHENTICATED)));
+    RaftoralException thrown = catchThrowableOfType(RaftoralException.class, () -> client.describe("x"));
+    assertThat(thrown).isExactlyInstanceOf(Errors.UnauthenticatedException.class).hasMessage("node fake:1: unknown bearer token");
+    assertThat(thrown.code()).isEqualTo(ErrorCode.UNAUTHENTICATED);
+    assertThat(thrown.getCause()).isInstanceOf(StatusRuntimeException.class);
+
+    fake.error.set(withDetail(Status.PERMISSION_DENIED.withDescription("role reader may not call Terminate"),
+        detail(ErrorCode.PERMISSION_DENIED)));
+    thrown = catchThrowableOfType(RaftoralException.class, () -> client.terminate("wf-1", "because"));
+    assertThat(thrown).isExactlyInstanceOf(Errors.PermissionDeniedException.class)
+        .hasMessage("node fake:1: role reader may not call Terminate");
+    assertThat(thrown.code()).isEqualTo(ErrorCode.PERMISSION_DENIED);
+
+    // Without one (a proxy in front of the node, or gRPC's own TLS or interceptor refusal): by the status code.
+    fake.error.set(null);
+    fake.status.set(Status.UNAUTHENTICATED.withDescription("no client certificate"));
+    assertThatThrownBy(() -> client.list(ListQuery.all()))
+        .isExactlyInstanceOf(Errors.UnauthenticatedException.class).hasMessage("node fake:1: no client certificate");
+    fake.status.set(Status.PERMISSION_DENIED.withDescription("role reader may not call Start"));
+    thrown = catchThrowableOfType(RaftoralException.class, () -> client.start("order", 2, bytes("{}"), "wf-3"));
+    assertThat(thrown).isExactlyInstanceOf(Errors.PermissionDeniedException.class)
+        .hasMessage("node fake:1: role reader may not call Start");
+    assertThat(thrown.code()).isEqualTo(ErrorCode.PERMISSION_DENIED);
+    // Without a description the status code stands in for it.
+    fake.status.set(Status.UNAUTHENTICATED);
+    assertThatThrownBy(() -> client.describe("x"))
+        .isExactlyInstanceOf(Errors.UnauthenticatedException.class).hasMessage("node fake:1: UNAUTHENTICATED");
+  }
+
   @ParameterizedTest(name = "{2}")
   @MethodSource("details")
   void aDetailNamesTheExceptionAndCarriesItsFields(Status status, ErrorDetail.Builder detail, RaftoralException expected) {

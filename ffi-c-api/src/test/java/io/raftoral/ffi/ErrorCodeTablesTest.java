@@ -151,7 +151,8 @@ class ErrorCodeTablesTest {
         new Errors.WorkflowTerminatedException("w", "r"), new Errors.TimeoutException("t"),
         new Errors.InvalidArgumentException("i"), new Errors.PayloadTooLargeException("input", 2, 1),
         new Errors.CodecException("c", null), new Errors.NodeClosedException("n"), new Errors.NodeRemovedException("n"),
-        new Errors.UnavailableException("u", null), new RaftoralException("r"));
+        new Errors.UnavailableException("u", null), new Errors.UnauthenticatedException("a"),
+        new Errors.PermissionDeniedException("p"), new RaftoralException("r"));
     for (RaftoralException e : errors) {
       assertThat(Status.of(e).code()).as(e.getClass().getSimpleName()).isEqualTo(e.code());
     }

@@ -18,6 +18,8 @@ final class ExitCode {
   static final int TIMEOUT = 4;
   /** {@code replay}: the workflow's code diverges from its recorded history. */
   static final int DIVERGED = 5;
+  /** Not authenticated, or the role does not allow the call. */
+  static final int DENIED = 6;
 
   static int of(Throwable e) {
     return switch (e) {
@@ -26,6 +28,8 @@ final class ExitCode {
       case Errors.NodeClosedException c -> UNAVAILABLE;
       case Errors.InvalidArgumentException i -> USAGE;
       case Errors.CodecException c -> USAGE;
+      case Errors.UnauthenticatedException u -> DENIED;
+      case Errors.PermissionDeniedException p -> DENIED;
       default -> FAILED;
     };
   }

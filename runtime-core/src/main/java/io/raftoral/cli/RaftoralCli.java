@@ -40,7 +40,7 @@ import picocli.CommandLine;
         WorkflowCommands.Cluster.class},
     footer = {"", "Exit codes: 0 ok/COMPLETED, 1 FAILED/TERMINATED or a server error,",
         "2 bad usage or input, 3 node unreachable or unavailable, 4 timeout,",
-        "5 replay found a divergence.",
+        "5 replay found a divergence, 6 not authenticated or not permitted.",
         "Run 'raftoral COMMAND --help' for a command's options."})
 public final class RaftoralCli implements Runnable {
   @Spec

@@ -83,6 +83,8 @@ class ApiStatusesTest {
         new Errors.NodeClosedException("node 2 is closed"),
         new Errors.NodeRemovedException("node 2 was removed from cluster c: unreachable for 30 s"),
         new Errors.UnavailableException("no leader for group g-1 within 30 s", null),
+        new Errors.UnauthenticatedException("no bearer token"),
+        new Errors.PermissionDeniedException("role reader may not call Terminate"),
         new RaftoralException("something Raftoral-specific"));
   }
 
@@ -97,8 +99,9 @@ class ApiStatusesTest {
 
     RaftoralException back = catchThrowableOfType(RaftoralException.class, () -> client.describe("another-id"));
     assertThat(back).isExactlyInstanceOf(thrown.getClass());
-    if (thrown.code() == ErrorCode.INTERNAL) {
-      // An unexpected error names the node that answered it.
+    if (thrown.code() == ErrorCode.INTERNAL || thrown.code() == ErrorCode.UNAUTHENTICATED
+        || thrown.code() == ErrorCode.PERMISSION_DENIED) {
+      // An unexpected error, or a refused caller, names the node that answered it.
       assertThat(back).hasMessageStartingWith("node 127.0.0.1:").hasMessageEndingWith(": " + thrown.getMessage());
     } else {
       assertThat(back).hasMessage(thrown.getMessage());

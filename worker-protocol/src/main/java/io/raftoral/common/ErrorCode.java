@@ -57,7 +57,17 @@ public enum ErrorCode {
   /** The cluster removed this node ({@link Errors.NodeRemovedException}). */
   NODE_REMOVED(21, Status.Code.FAILED_PRECONDITION),
   /** A value cannot be encoded or decoded by the payload codec ({@link Errors.CodecException}). */
-  CODEC(22, Status.Code.INVALID_ARGUMENT);
+  CODEC(22, Status.Code.INVALID_ARGUMENT),
+  /**
+   * The caller presented no credentials, or ones the node does not accept: no token, a wrong or
+   * unknown token, no or an untrusted client certificate ({@link Errors.UnauthenticatedException}).
+   */
+  UNAUTHENTICATED(23, Status.Code.UNAUTHENTICATED),
+  /**
+   * The caller is authenticated but its role does not allow the call, e.g. a reader token
+   * terminating a workflow ({@link Errors.PermissionDeniedException}).
+   */
+  PERMISSION_DENIED(24, Status.Code.PERMISSION_DENIED);
 
   private static final ErrorCode[] BY_NUMBER = new ErrorCode[values().length + 1];
 

@@ -191,4 +191,24 @@ public final class Errors {
       super(ErrorCode.UNAVAILABLE, message, cause);
     }
   }
+
+  /**
+   * Raised when the caller presented no credentials, or ones the node does not accept: no
+   * token, a wrong or unknown token, no or an untrusted client certificate.
+   */
+  public static final class UnauthenticatedException extends RaftoralException {
+    public UnauthenticatedException(String message) {
+      super(ErrorCode.UNAUTHENTICATED, message, null);
+    }
+  }
+
+  /**
+   * Raised when the caller is authenticated but its role does not allow the call, e.g. a reader
+   * token terminating a workflow.
+   */
+  public static final class PermissionDeniedException extends RaftoralException {
+    public PermissionDeniedException(String message) {
+      super(ErrorCode.PERMISSION_DENIED, message, null);
+    }
+  }
 }
