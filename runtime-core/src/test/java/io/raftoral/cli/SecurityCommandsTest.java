@@ -75,6 +75,18 @@ class SecurityCommandsTest {
   }
 
   @Test
+  void aRefusedInitWithOutputJsonIsOneJsonError() throws Exception {
+    assertThat(run("certs", "init", dir.toString())).isEqualTo(ExitCode.OK);
+    out.getBuffer().setLength(0);
+
+    assertThat(run("certs", "init", dir.toString(), "--output", "json")).isEqualTo(ExitCode.USAGE);
+    JsonNode json = new ObjectMapper().readTree(out.toString());
+    assertThat(json.path("error").path("kind").asText()).isEqualTo("InvalidArgumentException");
+    assertThat(json.path("error").path("message").asText()).contains("ca.pem");
+    assertThat(json.path("exitCode").asInt()).isEqualTo(ExitCode.USAGE);
+  }
+
+  @Test
   void certsWithoutACommandOrDirIsAUsageError() {
     assertThat(run("certs")).isEqualTo(ExitCode.USAGE);
     assertThat(err.toString()).startsWith("raftoral: a command is required: init");
