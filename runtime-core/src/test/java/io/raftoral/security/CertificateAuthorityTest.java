@@ -16,9 +16,11 @@ import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.protobuf.services.HealthStatusManager;
 import io.raftoral.common.Errors;
 import java.io.File;
+import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermission;
+import java.security.cert.CertificateFactory;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.time.Instant;
@@ -174,7 +176,9 @@ class CertificateAuthorityTest {
     return dir.resolve(name).toFile();
   }
 
-  private X509Certificate certificate(String name) {
-    return Pem.readCertificate(dir.resolve(name));
+  private X509Certificate certificate(String name) throws Exception {
+    try (InputStream in = Files.newInputStream(dir.resolve(name))) {
+      return (X509Certificate) CertificateFactory.getInstance("X.509").generateCertificate(in);
+    }
   }
 }
