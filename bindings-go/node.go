@@ -89,6 +89,17 @@ type Config struct {
 	// SnapshotChunkBytes is the size of one chunk of a snapshot transfer (65536..8388608,
 	// default 1 MiB).
 	SnapshotChunkBytes int
+	// TLSCert is this node's certificate chain (PEM): the client API is served over TLS, and a
+	// join presents it. Needs TLSKey (docs/SECURITY.md).
+	TLSCert string
+	// TLSKey is the private key of TLSCert (PKCS#8 PEM, as "raftoral certs init" writes it).
+	TLSKey string
+	// TLSCA is the cluster's CA certificates (PEM): API calls must then authenticate (a client
+	// certificate of this CA or a token); a join trusts the cluster by them. Needs TLSCert.
+	TLSCA string
+	// AuthTokens is the bearer tokens file ("raftoral token create"): API calls must present a
+	// token whose role allows them. Reloaded when the file changes.
+	AuthTokens string
 	// StartTimeout bounds Open (default 60 s): see Open.
 	StartTimeout time.Duration
 	// CloseGrace is how long Close waits for workflow functions still running (default 10 s;
@@ -110,7 +121,8 @@ func (c Config) MarshalJSON() ([]byte, error) {
 		m["members"] = members
 	}
 	text := map[string]string{"raft_address": c.RaftAddress, "api_address": c.APIAddress,
-		"worker_address": c.WorkerAddress, "http_address": c.HTTPAddress, "data_dir": c.DataDir, "cluster_id": c.ClusterID}
+		"worker_address": c.WorkerAddress, "http_address": c.HTTPAddress, "data_dir": c.DataDir, "cluster_id": c.ClusterID,
+		"tls_cert": c.TLSCert, "tls_key": c.TLSKey, "tls_ca": c.TLSCA, "auth_tokens": c.AuthTokens}
 	for k, v := range text {
 		if v != "" {
 			m[k] = v

@@ -205,6 +205,10 @@ class Node:
         payload_limit_bytes: int | None = None,
         snapshot_transfer_rate: int | None = None,
         snapshot_chunk_bytes: int | None = None,
+        tls_cert: str | os.PathLike[str] | None = None,
+        tls_key: str | os.PathLike[str] | None = None,
+        tls_ca: str | os.PathLike[str] | None = None,
+        auth_tokens: str | os.PathLike[str] | None = None,
         start_timeout: float | timedelta | None = None,
         close_grace: float | timedelta | None = None,
         codec: Codec | None = None,
@@ -234,8 +238,15 @@ class Node:
             if isinstance(join, str) or not isinstance(join, Sequence):
                 raise TypeError("join must be a sequence of API addresses")
             config["join"] = [_str(a, "a join address") for a in join]
-        if data_dir is not None:
-            config["data_dir"] = os.fspath(data_dir)
+        for key, path in (
+            ("data_dir", data_dir),
+            ("tls_cert", tls_cert),
+            ("tls_key", tls_key),
+            ("tls_ca", tls_ca),
+            ("auth_tokens", auth_tokens),
+        ):
+            if path is not None:
+                config[key] = os.fspath(path)
         if cluster_id is not None:
             config["cluster_id"] = _str(cluster_id, "cluster_id")
         for key, count in (

@@ -309,6 +309,12 @@ RAFTORAL_API raftoral_status_t raftoral_shutdown(raftoral_error_t **error_out);
  *  - "snapshot_transfer_rate" (bytes per second >= 0, default 0: no limit): the most this node
  *    sends, over all followers, to those fetching its snapshots out of band.
  *  - "snapshot_chunk_bytes" (65536..8388608, default 1048576): one chunk of a snapshot transfer.
+ *  - "tls_cert", "tls_key" (PEM file paths, both or neither): serve the client API over TLS
+ *    with this certificate chain and PKCS#8 key; a join presents them (docs/SECURITY.md).
+ *  - "tls_ca" (PEM file path; needs "tls_cert"): the cluster's CA; API calls must then
+ *    authenticate (a client certificate of it, or a token), and a join trusts the cluster by it.
+ *  - "auth_tokens" (file path): bearer tokens (raftoral token create); API calls must present
+ *    one whose role allows them (RAFTORAL_ERR_UNAUTHENTICATED, RAFTORAL_ERR_PERMISSION_DENIED).
  *
  * And the C ABI's own: "start_timeout_ms" (default 60000: see #raftoral_node_start) and
  * "close_grace_ms" (default 10000, 0 allowed: see #raftoral_node_close).

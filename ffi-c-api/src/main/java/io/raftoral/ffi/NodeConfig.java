@@ -55,7 +55,11 @@ final class NodeConfig {
         case "worker_address" -> b.workerAddress(text(v, key));
         case "http_address" -> b.httpAddress(text(v, key));
         case "join" -> b.join(strings(v, key));
-        case "data_dir" -> b.dataDir(Optional.ofNullable(text(v, key)).map(NodeConfig::path).orElse(null));
+        case "data_dir" -> b.dataDir(optionalPath(v, key));
+        case "tls_cert" -> b.tlsCert(optionalPath(v, key));
+        case "tls_key" -> b.tlsKey(optionalPath(v, key));
+        case "tls_ca" -> b.tlsCa(optionalPath(v, key));
+        case "auth_tokens" -> b.authTokens(optionalPath(v, key));
         case "cluster_id" -> b.clusterId(text(v, key));
         case "execution_groups" -> b.executionGroups(count(v, key));
         case "election_timeout_ms" -> b.electionTimeout(millis(v, key));
@@ -84,6 +88,10 @@ final class NodeConfig {
       throw new Errors.InvalidArgumentException(problem.message(problem.option().cKey()));
     }
     return new Parsed(b, startTimeout, closeGrace);
+  }
+
+  private static Path optionalPath(JsonNode v, String key) {
+    return Optional.ofNullable(text(v, key)).map(NodeConfig::path).orElse(null);
   }
 
   private static int count(JsonNode v, String key) {

@@ -66,7 +66,15 @@ class NodeOptionsSurfacesTest {
     sample("payloadLimitBytes", 1000, List.of("--payload-limit-bytes", "1000"), "1000");
     sample("snapshotTransferRate", 52428800L, List.of("--snapshot-transfer-rate", "52428800"), "52428800");
     sample("snapshotChunkBytes", 262144, List.of("--snapshot-chunk-bytes", "262144"), "262144");
+    sample("tlsCert", Path.of("/tmp/n.pem"), List.of("--tls-cert", "/tmp/n.pem"), "\"/tmp/n.pem\"");
+    sample("tlsKey", Path.of("/tmp/n-key.pem"), List.of("--tls-key", "/tmp/n-key.pem"), "\"/tmp/n-key.pem\"");
+    sample("tlsCa", Path.of("/tmp/ca.pem"), List.of("--tls-ca", "/tmp/ca.pem"), "\"/tmp/ca.pem\"");
+    sample("authTokens", Path.of("/tmp/tokens"), List.of("--auth-tokens", "/tmp/tokens"), "\"/tmp/tokens\"");
   }
+
+  /** Options valid only with others (a TLS key needs its certificate): the other options' samples go along. */
+  private static final Map<String, List<String>> COMPANIONS = Map.of(
+      "tlsCert", List.of("tlsKey"), "tlsKey", List.of("tlsCert"), "tlsCa", List.of("tlsCert", "tlsKey"));
 
   private static void sample(String name, Object value, List<String> cli, String json) {
     SAMPLES.put(name, new Sample(value, cli, json));
@@ -136,6 +144,7 @@ class NodeOptionsSurfacesTest {
         args.add("--in-memory");
       }
       args.addAll(sample.cli());
+      COMPANIONS.getOrDefault(o.name(), List.of()).forEach(c -> args.addAll(SAMPLES.get(c).cli()));
       if (o.name().equals("members")) {
         args.addAll(List.of("--node-id", "1"));
       }
@@ -156,7 +165,10 @@ class NodeOptionsSurfacesTest {
   void theCAbiConfigurationHasAKeyPerOptionThatSetsIt() {
     for (NodeOptions.Option o : NodeOptions.OPTIONS) {
       Sample sample = SAMPLES.get(o.name());
-      NodeOptions options = NodeConfig.parse("{\"" + o.cKey() + "\": " + sample.json() + "}").builder().options();
+      StringBuilder json = new StringBuilder("{\"" + o.cKey() + "\": " + sample.json());
+      COMPANIONS.getOrDefault(o.name(), List.of())
+          .forEach(c -> json.append(", \"").append(NodeOptions.option(c).cKey()).append("\": ").append(SAMPLES.get(c).json()));
+      NodeOptions options = NodeConfig.parse(json.append("}").toString()).builder().options();
       assertThat(value(options, o)).as(o.cKey()).isEqualTo(sample.value());
     }
     // Ranges are NodeOptions's, named as the C ABI names the key.

@@ -488,6 +488,40 @@ public final class RaftoralNode implements AutoCloseable {
     }
 
     /**
+     * Serve the client API over TLS with this certificate chain (PEM) and its key (PKCS#8 PEM,
+     * as {@code raftoral certs init} writes them); a join presents them to the cluster.
+     */
+    public Builder tlsCert(Path certificateChain) {
+      options.tlsCert(certificateChain);
+      return this;
+    }
+
+    /** The private key of {@link #tlsCert} (PKCS#8 PEM). */
+    public Builder tlsKey(Path privateKey) {
+      options.tlsKey(privateKey);
+      return this;
+    }
+
+    /**
+     * The cluster's CA certificates (PEM): API calls must authenticate (a client certificate that
+     * chains to them, its role in the certificate's OU, or a token of {@link #authTokens}); a join
+     * trusts the cluster's nodes by them. Needs {@link #tlsCert}.
+     */
+    public Builder tlsCa(Path caCertificates) {
+      options.tlsCa(caCertificates);
+      return this;
+    }
+
+    /**
+     * The bearer tokens file ({@code raftoral token create}): API calls must authenticate, and the
+     * token's role must allow the call (docs/SECURITY.md). Reloaded when it changes.
+     */
+    public Builder authTokens(Path tokensFile) {
+      options.authTokens(tokensFile);
+      return this;
+    }
+
+    /**
      * Join a running cluster through any of these nodes' API addresses instead of bootstrapping
      * one. The node id is then allocated by the cluster, so {@link #nodeId} is not needed; only
      * {@link #raftAddress} and {@link #apiAddress}. Ignored when the data directory already

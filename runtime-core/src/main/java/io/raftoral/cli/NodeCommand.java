@@ -62,6 +62,21 @@ final class NodeCommand implements Callable<Integer>, HasOutput {
       + "workflows: keep it on a trusted network. Default: no HTTP.")
   String httpAddress;
 
+  @Option(names = "--tls-cert", paramLabel = "FILE", description = "This node's certificate chain (PEM): serve the client "
+      + "API over TLS, and present it when joining. Needs --tls-key. Default: plaintext (docs/SECURITY.md).")
+  Path tlsCert;
+
+  @Option(names = "--tls-key", paramLabel = "FILE", description = "The private key of --tls-cert (PKCS#8 PEM, as 'raftoral certs init' writes it).")
+  Path tlsKey;
+
+  @Option(names = "--tls-ca", paramLabel = "FILE", description = "The cluster's CA certificates (PEM): API calls must then "
+      + "authenticate (a client certificate of this CA, its role in its OU, or a token); a join trusts the cluster by them. Needs --tls-cert.")
+  Path tlsCa;
+
+  @Option(names = "--auth-tokens", paramLabel = "FILE", description = "Bearer tokens ('raftoral token create'): API calls must "
+      + "present one whose role allows the call (reader, operator, worker). Reloaded when the file changes.")
+  Path authTokens;
+
   @Option(names = "--data-dir", paramLabel = "DIR", description = {
       "Keep the node's identity, Raft log and state here. Default: raftoral_data/node-<id> with --bootstrap,",
       "raftoral_data/node-<host>-<port> of --raft-address with --join (the cluster assigns the id)."})
@@ -306,6 +321,10 @@ final class NodeCommand implements Callable<Integer>, HasOutput {
         .apiAddress(apiAddress)
         .workerAddress(workerAddress)
         .httpAddress(httpAddress)
+        .tlsCert(tlsCert)
+        .tlsKey(tlsKey)
+        .tlsCa(tlsCa)
+        .authTokens(authTokens)
         .clusterId(clusterId)
         .electionTimeout(electionTimeout)
         .rejoinAfterRemoval(rejoinAfterRemoval != null ? rejoinAfterRemoval : !noRejoin);

@@ -34,6 +34,10 @@ import java.util.Objects;
  * @param httpAddress where the console, {@code /metrics} and health are served over HTTP, or null (none)
  * @param join API addresses of a running cluster to join (empty: bootstrap or restart)
  * @param dataDir where the node keeps its files, or null (in memory: nothing survives)
+ * @param tlsCert this node's certificate chain (PEM), or null (plaintext)
+ * @param tlsKey the private key of {@code tlsCert} (PKCS#8 PEM), or null
+ * @param tlsCa the certificates (PEM) a client certificate must chain to, or null (none asked for)
+ * @param authTokens the bearer tokens file ({@code raftoral token create}), or null (no tokens)
  */
 public record NodeOptions(
     long nodeId,
@@ -60,7 +64,11 @@ public record NodeOptions(
     long snapshotThreshold,
     int payloadLimitBytes,
     long snapshotTransferRate,
-    int snapshotChunkBytes) {
+    int snapshotChunkBytes,
+    Path tlsCert,
+    Path tlsKey,
+    Path tlsCa,
+    Path authTokens) {
 
   /** What kind of value an option holds, which says how each surface spells a value of it. */
   public enum Kind { ID, MEMBERS, ADDRESS, ADDRESSES, PATH, TEXT, COUNT, DURATION, BOOLEAN }
@@ -90,7 +98,7 @@ public record NodeOptions(
       StringBuilder b = new StringBuilder();
       for (String w : words()) {
         b.append(switch (w) {
-          case "id", "api", "http" -> w.toUpperCase(Locale.ROOT);
+          case "id", "api", "http", "tls", "ca" -> w.toUpperCase(Locale.ROOT);
           default -> Character.toUpperCase(w.charAt(0)) + w.substring(1);
         });
       }
@@ -169,7 +177,15 @@ public record NodeOptions(
       new Option("snapshotTransferRate", Kind.COUNT, "bytes/s", "0 (no limit)", ">= 0",
           "The most bytes per second this node sends to followers that fetch its snapshots out of band, over all of them (0: no limit)."),
       new Option("snapshotChunkBytes", Kind.COUNT, "bytes", "1048576 (1 MiB)", "65536..8388608",
-          "The bytes of one chunk of a snapshot transfer: what a follower verifies, and resumes after, at a time."));
+          "The bytes of one chunk of a snapshot transfer: what a follower verifies, and resumes after, at a time."),
+      new Option("tlsCert", Kind.PATH, "", "none (plaintext)", "a PEM file, with tlsKey",
+          "This node's certificate chain (PEM): the client API is served over TLS with it, and a join presents it to the cluster (docs/SECURITY.md)."),
+      new Option("tlsKey", Kind.PATH, "", "none", "a PKCS#8 PEM file, with tlsCert",
+          "The private key of tlsCert (PKCS#8 PEM, as raftoral certs init writes it)."),
+      new Option("tlsCa", Kind.PATH, "", "none (no client certificates)", "a PEM file, with tlsCert",
+          "The cluster's CA certificates (PEM): every API call except health must then authenticate, with a client certificate that chains to them (its role is the certificate's OU) or a token of authTokens; a joining node trusts the cluster's nodes by them."),
+      new Option("authTokens", Kind.PATH, "", "none (no authentication)", "a tokens file",
+          "The bearer tokens file (raftoral token create): every API call except health must then authenticate, with a token of the file or a certificate of tlsCa, and its role must allow the call; the file is reloaded when it changes."));
 
   public NodeOptions {
     members = members == null ? Map.of() : java.util.Collections.unmodifiableMap(new LinkedHashMap<>(members));
@@ -181,7 +197,7 @@ public record NodeOptions(
     return new NodeOptions(0, Map.of(), null, null, null, null, List.of(), null, "raftoral", 1, Duration.ofMillis(1000),
         Duration.ofSeconds(30), 2, Duration.ofNanos(200_000), 3, 3, 3, 5, DEFAULT_NODE_FAILURE_TIMEOUT, true, Duration.ofDays(7),
         DEFAULT_SNAPSHOT_THRESHOLD, 4 * 1024 * 1024, DEFAULT_SNAPSHOT_TRANSFER_RATE,
-        DEFAULT_SNAPSHOT_CHUNK_BYTES);
+        DEFAULT_SNAPSHOT_CHUNK_BYTES, null, null, null, null);
   }
 
   /** The option called {@code name}. */
@@ -276,7 +292,18 @@ public record NodeOptions(
         // RaftSettings's bounds, checked here so that a bad value is the caller's error naming the option, not a failed start.
         range("snapshotTransferRate", snapshotTransferRate, 0, Long.MAX_VALUE),
         range("snapshotChunkBytes", snapshotChunkBytes, MIN_SNAPSHOT_CHUNK_BYTES, MAX_SNAPSHOT_CHUNK_BYTES));
-    return p;
+    return p != null ? p : tlsProblem();
+  }
+
+  /** TLS needs a certificate with its key; client certificates need TLS to arrive on. */
+  private Problem tlsProblem() {
+    if ((tlsCert == null) != (tlsKey == null)) {
+      return tlsCert == null ? problem("tlsCert", "must be set with tlsKey", "none") : problem("tlsKey", "must be set with tlsCert", "none");
+    }
+    if (tlsCa != null && tlsCert == null) {
+      return problem("tlsCa", "needs tlsCert and tlsKey (client certificates arrive over TLS)", "'" + tlsCa + "'");
+    }
+    return null;
   }
 
   private static Problem firstOf(Problem... problems) {
@@ -368,6 +395,10 @@ public record NodeOptions(
     private int snapshotChunkBytes;
     private String workerAddress;
     private String httpAddress;
+    private Path tlsCert;
+    private Path tlsKey;
+    private Path tlsCa;
+    private Path authTokens;
 
     private Builder(NodeOptions o) {
       nodeId = o.nodeId;
@@ -395,6 +426,10 @@ public record NodeOptions(
       snapshotChunkBytes = o.snapshotChunkBytes;
       workerAddress = o.workerAddress;
       httpAddress = o.httpAddress;
+      tlsCert = o.tlsCert;
+      tlsKey = o.tlsKey;
+      tlsCa = o.tlsCa;
+      authTokens = o.authTokens;
     }
 
     public Builder nodeId(long v) {
@@ -522,11 +557,32 @@ public record NodeOptions(
       return this;
     }
 
+    public Builder tlsCert(Path v) {
+      tlsCert = v;
+      return this;
+    }
+
+    public Builder tlsKey(Path v) {
+      tlsKey = v;
+      return this;
+    }
+
+    public Builder tlsCa(Path v) {
+      tlsCa = v;
+      return this;
+    }
+
+    public Builder authTokens(Path v) {
+      authTokens = v;
+      return this;
+    }
+
     /** The options as set so far, not validated. */
     public NodeOptions current() {
       return new NodeOptions(nodeId, members, raftAddress, apiAddress, workerAddress, httpAddress, join, dataDir, clusterId, executionGroups,
           electionTimeout, requestTimeout, maxInFlightEntries, batchLinger, maxVoters, minGroupSize, targetGroupSize, maxGroupSize, nodeFailureTimeout,
-          rejoinAfterRemoval, retention, snapshotThreshold, payloadLimitBytes, snapshotTransferRate, snapshotChunkBytes);
+          rejoinAfterRemoval, retention, snapshotThreshold, payloadLimitBytes, snapshotTransferRate, snapshotChunkBytes,
+          tlsCert, tlsKey, tlsCa, authTokens);
     }
 
     /**
