@@ -3,7 +3,10 @@ package io.raftoral.client;
 import com.google.protobuf.ByteString;
 import io.grpc.ManagedChannel;
 import io.grpc.StatusRuntimeException;
+import io.grpc.netty.shaded.io.grpc.netty.GrpcSslContexts;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.netty.shaded.io.netty.handler.ssl.SslContext;
+import io.grpc.netty.shaded.io.netty.handler.ssl.SslContextBuilder;
 import io.raftoral.common.Errors;
 import io.raftoral.common.HistoryEntry;
 import io.raftoral.common.HistoryPage;
@@ -23,6 +26,8 @@ import io.raftoral.proto.client.StartReply;
 import io.raftoral.proto.client.StartRequest;
 import io.raftoral.proto.client.TerminateRequest;
 import io.raftoral.proto.client.WorkflowOutcome;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
@@ -30,6 +35,7 @@ import java.util.OptionalInt;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
+import javax.net.ssl.SSLException;
 
 /**
  * A client of one Raftoral node's gRPC API. Any node answers any request (it forwards to the
@@ -100,15 +106,118 @@ public final class RaftoralClient implements AutoCloseable {
 
   /** As {@link #connect(String)}, with the deadline of every call other than {@link #await}. */
   public static RaftoralClient connect(String hostPort, Duration callTimeout) {
-    HostPort hp = HostPort.parse(hostPort);
-    requirePositive(callTimeout, "callTimeout");
-    ManagedChannel channel = NettyChannelBuilder.forAddress(hp.host(), hp.port())
-        .usePlaintext()
-        .maxInboundMessageSize(MAX_MESSAGE_BYTES)
-        // The caller's span, if any, goes with each call: a start's workflow joins its trace.
-        .intercept(new TraceContextInterceptor())
-        .build();
-    return new RaftoralClient(hp.toString(), channel, callTimeout);
+    return builder(hostPort).callTimeout(callTimeout).build();
+  }
+
+  /**
+   * A client of the node at {@code hostPort} with more settings: TLS, a client certificate, a
+   * bearer token (a node with {@code tlsCert}, {@code tlsCa} or {@code authTokens} asks for
+   * them; docs/SECURITY.md).
+   */
+  public static Builder builder(String hostPort) {
+    return new Builder(hostPort);
+  }
+
+  /** The settings of a client; {@link #build} checks them and reads the files. Not thread-safe. */
+  public static final class Builder {
+    private final String hostPort;
+    private Duration callTimeout = DEFAULT_CALL_TIMEOUT;
+    private boolean tls;
+    private Path tlsCa;
+    private Path certificate;
+    private Path key;
+    private String token;
+
+    private Builder(String hostPort) {
+      this.hostPort = hostPort;
+    }
+
+    /** The deadline of every call other than {@link #await} (default {@link #DEFAULT_CALL_TIMEOUT}). */
+    public Builder callTimeout(Duration timeout) {
+      this.callTimeout = timeout;
+      return this;
+    }
+
+    /** Speak TLS, trusting the JDK's certificate authorities (see {@link #tlsCa} for a cluster's own). */
+    public Builder tls() {
+      this.tls = true;
+      return this;
+    }
+
+    /** Speak TLS, trusting the CA certificates of this PEM file (a cluster's {@code ca.pem}). */
+    public Builder tlsCa(Path caCertificates) {
+      this.tls = true;
+      this.tlsCa = caCertificates;
+      return this;
+    }
+
+    /** Present this client certificate chain (PEM) with its key (PKCS#8 PEM) over TLS. */
+    public Builder clientCertificate(Path certificateChain, Path privateKey) {
+      this.tls = true;
+      this.certificate = certificateChain;
+      this.key = privateKey;
+      return this;
+    }
+
+    /** Send this bearer token with every call ({@code raftoral token create} prints one). */
+    public Builder token(String bearerToken) {
+      this.token = bearerToken;
+      return this;
+    }
+
+    /**
+     * Connecting is lazy: an unreachable node shows up at the first call.
+     *
+     * @throws Errors.InvalidArgumentException for a bad address, timeout or token, or a TLS file
+     *     that cannot be read or used
+     */
+    public RaftoralClient build() {
+      HostPort hp = HostPort.parse(hostPort);
+      requirePositive(callTimeout, "callTimeout");
+      NettyChannelBuilder channel = NettyChannelBuilder.forAddress(hp.host(), hp.port())
+          .maxInboundMessageSize(MAX_MESSAGE_BYTES)
+          // The caller's span, if any, goes with each call: a start's workflow joins its trace.
+          .intercept(new TraceContextInterceptor());
+      if (token != null) {
+        channel.intercept(new BearerTokenInterceptor(token));
+      }
+      if (tls) {
+        channel.sslContext(sslContext());
+      } else {
+        channel.usePlaintext();
+      }
+      return new RaftoralClient(hp.toString(), channel.build(), callTimeout);
+    }
+
+    private SslContext sslContext() {
+      try {
+        SslContextBuilder b = GrpcSslContexts.forClient();
+        if (tlsCa != null) {
+          b.trustManager(readable(tlsCa, "tlsCa").toFile());
+        }
+        if (certificate != null || key != null) {
+          b.keyManager(readable(certificate, "client certificate").toFile(), readable(key, "client key").toFile());
+        }
+        return b.build();
+      } catch (SSLException | IllegalArgumentException e) {
+        Throwable root = e;
+        while (root.getCause() != null) {
+          root = root.getCause();
+        }
+        throw new Errors.InvalidArgumentException("cannot use the TLS files (" + (tlsCa != null ? "CA " + tlsCa : "")
+            + (certificate != null ? " certificate " + certificate + " key " + key : "") + "): " + root.getMessage());
+      }
+    }
+
+    private static Path readable(Path file, String what) {
+      if (file == null) {
+        throw new Errors.InvalidArgumentException(what + " must be given");
+      }
+      if (!Files.isReadable(file)) {
+        throw new Errors.InvalidArgumentException("cannot read the " + what + " " + file);
+      }
+      return file;
+    }
   }
 
   /** The address this client talks to, as host:port. */
