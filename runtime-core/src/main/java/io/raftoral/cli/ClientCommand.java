@@ -8,6 +8,7 @@ import io.raftoral.client.HostPort;
 import io.raftoral.client.RaftoralClient;
 import io.raftoral.common.Errors;
 import io.raftoral.common.RaftoralException;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.Callable;
 import java.util.concurrent.Executors;
@@ -34,6 +35,20 @@ abstract class ClientCommand implements Callable<Integer>, HasOutput {
   @Option(names = "--api", paramLabel = "HOST:PORT",
       description = "The node to talk to (default: env RAFTORAL_API, else " + DEFAULT_API + ").")
   String api;
+
+  @Option(names = "--tls-ca", paramLabel = "FILE",
+      description = "Speak TLS to the node, trusting these CA certificates (PEM; default: env RAFTORAL_TLS_CA, else plaintext).")
+  Path tlsCa;
+
+  @Option(names = "--tls-cert", paramLabel = "FILE", description = "Present this client certificate (PEM; needs --tls-key and TLS).")
+  Path tlsCert;
+
+  @Option(names = "--tls-key", paramLabel = "FILE", description = "The private key of --tls-cert (PKCS#8 PEM).")
+  Path tlsKey;
+
+  @Option(names = "--token", paramLabel = "TOKEN",
+      description = "The bearer token to send (default: env RAFTORAL_TOKEN, which keeps it out of the process list).")
+  String token;
 
   @Option(names = "--output", paramLabel = "FORMAT", description = "text (default) or json (one JSON object).")
   OutputFormat output;
@@ -67,7 +82,7 @@ abstract class ClientCommand implements Callable<Integer>, HasOutput {
     } catch (Errors.InvalidArgumentException e) {
       throw usage("--api: " + e.getMessage());
     }
-    try (RaftoralClient client = RaftoralClient.connect(address)) {
+    try (RaftoralClient client = connect(address)) {
       Printer printer = new Printer(spec.commandLine().getOut(), output());
       Duration bound = timeout();
       return bound == null ? run(client, printer) : withDeadline(bound, () -> run(client, printer));
@@ -79,6 +94,31 @@ abstract class ClientCommand implements Callable<Integer>, HasOutput {
       }
       throw e;
     }
+  }
+
+  /** The client, with TLS and a token when the options or the environment give them. */
+  private RaftoralClient connect(String address) {
+    RaftoralClient.Builder b = RaftoralClient.builder(address);
+    Path ca = tlsCa != null ? tlsCa : env("RAFTORAL_TLS_CA").map(Path::of).orElse(null);
+    if (ca != null) {
+      b.tlsCa(ca);
+    }
+    if ((tlsCert == null) != (tlsKey == null)) {
+      throw usage("--tls-cert and --tls-key go together");
+    }
+    if (tlsCert != null) {
+      b.clientCertificate(tlsCert, tlsKey);
+    }
+    String t = token != null ? token : env("RAFTORAL_TOKEN").orElse(null);
+    if (t != null) {
+      b.token(t);
+    }
+    return b.build();
+  }
+
+  private static java.util.Optional<String> env(String name) {
+    String v = System.getenv(name);
+    return v == null || v.isBlank() ? java.util.Optional.empty() : java.util.Optional.of(v.strip());
   }
 
   /**

@@ -2,6 +2,8 @@ package io.raftoral.node;
 
 import io.grpc.HandlerRegistry;
 import io.grpc.Server;
+import io.grpc.ServerInterceptor;
+import io.grpc.ServerInterceptors;
 import io.grpc.ServerMethodDefinition;
 import io.grpc.ServerServiceDefinition;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
@@ -12,12 +14,14 @@ import io.raftoral.common.Errors;
 import io.raftoral.proto.client.NodeServiceGrpc;
 import io.raftoral.proto.client.RaftoralApiGrpc;
 import io.raftoral.runtime.NodeRuntime;
+import io.raftoral.security.NodeSecurity;
 import java.io.IOException;
 import java.net.BindException;
 import java.net.InetSocketAddress;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
@@ -28,7 +32,8 @@ import org.slf4j.LoggerFactory;
  * The node's gRPC endpoint: {@code RaftoralApi} for clients, {@code NodeService} for joining
  * nodes and the standard {@code grpc.health.v1} health service: SERVING while the node runs,
  * NOT_SERVING while its runtime is closed or was removed from its cluster, and for good once
- * this server closes. A node that rejoins its cluster as a new node keeps this server, which
+ * this server closes. With the node's {@link NodeSecurity} it speaks TLS and authenticates every
+ * call but health's. A node that rejoins its cluster as a new node keeps this server, which
  * then serves the new runtime ({@link #serve}).
  *
  * <p>Handlers block on the runtime (a start waits for its commit, an await for the end), so they
@@ -87,6 +92,11 @@ public final class ApiServer implements AutoCloseable {
    * @throws Errors.InvalidArgumentException when {@code hostPort} is not host:port
    */
   public static ApiServer start(String hostPort, NodeRuntime runtime) throws IOException {
+    return start(hostPort, runtime, NodeSecurity.none());
+  }
+
+  /** As {@link #start(String, NodeRuntime)}, served with {@code security}'s TLS and access check. */
+  public static ApiServer start(String hostPort, NodeRuntime runtime, NodeSecurity security) throws IOException {
     HostPort hp = HostPort.parse(hostPort, true);
     InetSocketAddress bind = new InetSocketAddress(hp.host(), hp.port());
     if (bind.isUnresolved()) {
@@ -95,9 +105,9 @@ public final class ApiServer implements AutoCloseable {
     ExecutorService executor = Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("raftoral-api-", 0).factory());
     HealthStatusManager health = new HealthStatusManager();
     // The node's services sit in a registry of their own, so that serve() can swap them.
-    Services services = new Services();
+    Services services = new Services(security);
     services.serve(runtime);
-    Server server = NettyServerBuilder.forAddress(bind)
+    Server server = security.secure(NettyServerBuilder.forAddress(bind))
         .executor(executor)
         .maxInboundMessageSize(MAX_MESSAGE_BYTES)
         .fallbackHandlerRegistry(services)
@@ -111,8 +121,10 @@ public final class ApiServer implements AutoCloseable {
       throw bindFailure(hp, e);
     }
     HEALTH_SERVICES.forEach(service -> health.setStatus(service, ServingStatus.SERVING));
+    security.warnIfExposed("client api", new InetSocketAddress(hp.host(), server.getPort()), runtime.nodeId());
     ApiServer api = new ApiServer(server, executor, health, services, hp.host(), runtime);
-    LOG.info("node {}: serving the api on {}", runtime.nodeId(), api.address());
+    LOG.info("node {}: serving the api on {}{}", runtime.nodeId(), api.address(),
+        (security.tls() ? " over TLS" : "") + (security.authenticates() ? ", authenticated" : ""));
     return api;
   }
 
@@ -183,18 +195,30 @@ public final class ApiServer implements AutoCloseable {
 
   /** The node's services over one runtime, replaced as a whole by {@link #serve}. */
   private static final class Services extends HandlerRegistry {
+    private final Optional<ServerInterceptor> access;
     private volatile List<ServerServiceDefinition> services = List.of();
     private volatile Map<String, ServerMethodDefinition<?, ?>> methods = Map.of();
+    private volatile NodeRuntime runtime;
+
+    Services(NodeSecurity security) {
+      this.access = security.access(() -> runtime.nodeId());
+    }
 
     void serve(NodeRuntime runtime) {
       List<ServerServiceDefinition> next = List.of(
-          io.grpc.ServerInterceptors.intercept(MalformedRequests.guard(new RaftoralApiService(runtime).bindService()),
-              new TraceParents()),
-          MalformedRequests.guard(new NodeServiceImpl(runtime).bindService()));
+          checked(ServerInterceptors.intercept(MalformedRequests.guard(new RaftoralApiService(runtime).bindService()),
+              new TraceParents())),
+          checked(MalformedRequests.guard(new NodeServiceImpl(runtime).bindService())));
+      this.runtime = runtime;
       Map<String, ServerMethodDefinition<?, ?>> byName = new HashMap<>();
       next.forEach(service -> service.getMethods().forEach(m -> byName.put(m.getMethodDescriptor().getFullMethodName(), m)));
       methods = Map.copyOf(byName);
       services = next;
+    }
+
+    /** The access check runs first: nothing of a call is read before its caller is known. */
+    private ServerServiceDefinition checked(ServerServiceDefinition service) {
+      return access.map(a -> ServerInterceptors.intercept(service, a)).orElse(service);
     }
 
     @Override

@@ -2,7 +2,6 @@ package io.raftoral.node;
 
 import io.grpc.ManagedChannel;
 import io.grpc.StatusRuntimeException;
-import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.raftoral.client.GrpcErrors;
 import io.raftoral.common.Errors;
 import io.raftoral.common.RaftoralException;
@@ -13,6 +12,7 @@ import io.raftoral.proto.client.NodeMembership;
 import io.raftoral.proto.client.NodeServiceGrpc;
 import io.raftoral.proto.client.NodeStatusReply;
 import io.raftoral.proto.client.NodeStatusRequest;
+import io.raftoral.security.NodeSecurity;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -24,7 +24,8 @@ import java.util.concurrent.TimeUnit;
 /**
  * The calling side of {@code NodeService}: a join (asks the seeds, in turn, to register this
  * node, until one answers or the time is up), the membership status a node asks its peers, and
- * the leave of a start that failed after it registered.
+ * the leave of a start that failed after it registered. Over TLS, presenting this node's
+ * certificate, when the node has one ({@link NodeSecurity#channelTo}).
  */
 public final class Joiner {
   private static final Duration PER_CALL = Duration.ofSeconds(5);
@@ -38,7 +39,7 @@ public final class Joiner {
    * @throws Errors.InvalidArgumentException when a seed refused the join for another reason
    * @throws RaftoralException when no seed answered in time
    */
-  public static JoinReply join(List<String> seeds, String clusterId, String raftAddress, String apiAddress, long nodeId,
+  public static JoinReply join(NodeSecurity security, List<String> seeds, String clusterId, String raftAddress, String apiAddress, long nodeId,
       String incarnation, Duration patience) {
     JoinRequest request = JoinRequest.newBuilder().setClusterId(clusterId).setRaftAddress(raftAddress)
         .setApiAddress(apiAddress == null ? "" : apiAddress).setNodeId(nodeId).setIncarnation(incarnation).build();
@@ -47,7 +48,7 @@ public final class Joiner {
     do {
       failures.clear();
       for (String seed : seeds) {
-        ManagedChannel channel = NettyChannelBuilder.forTarget(seed).usePlaintext().build();
+        ManagedChannel channel = security.channelTo(seed);
         try {
           return NodeServiceGrpc.newBlockingStub(channel)
               .withDeadlineAfter(PER_CALL.toMillis(), TimeUnit.MILLISECONDS)
@@ -56,6 +57,11 @@ public final class Joiner {
           RaftoralException error = GrpcErrors.fromStatus(e, seed, null);
           if (error instanceof Errors.NodeRemovedException removed) {
             throw removed;
+          }
+          if (error instanceof Errors.UnauthenticatedException || error instanceof Errors.PermissionDeniedException) {
+            // Another seed of the same cluster would say the same: the credentials are wrong.
+            throw new Errors.InvalidArgumentException("seed " + seed + " refused the join (" + e.getStatus().getCode()
+                + "): " + error.getMessage() + "; a node of a cluster with tlsCa joins with a certificate of that CA (tlsCert, tlsKey)");
           }
           if (error instanceof Errors.InvalidArgumentException) {
             throw new Errors.InvalidArgumentException("seed " + seed + " refused the join: " + error.getMessage());
@@ -75,13 +81,13 @@ public final class Joiner {
    * perCall}. A removal is a committed fact, so one peer that knows it is enough: that answer
    * wins. Otherwise a member answer, else null (nobody answered, or nobody knows the node yet).
    */
-  public static NodeStatusReply status(Collection<String> peers, String clusterId, long nodeId, String incarnation, Duration perCall) {
+  public static NodeStatusReply status(NodeSecurity security, Collection<String> peers, String clusterId, long nodeId, String incarnation, Duration perCall) {
     NodeStatusRequest request = NodeStatusRequest.newBuilder().setClusterId(clusterId).setNodeId(nodeId).setIncarnation(incarnation).build();
     List<ManagedChannel> channels = new ArrayList<>();
     List<Future<NodeStatusReply>> answers = new ArrayList<>();
     try {
       for (String peer : peers) {
-        ManagedChannel channel = NettyChannelBuilder.forTarget(peer).usePlaintext().build();
+        ManagedChannel channel = security.channelTo(peer);
         channels.add(channel);
         answers.add(NodeServiceGrpc.newFutureStub(channel).withDeadlineAfter(perCall.toMillis(), TimeUnit.MILLISECONDS).status(request));
       }
@@ -109,11 +115,11 @@ public final class Joiner {
   }
 
   /** Best effort: asks the seeds, in turn, to take back the registration of a start that failed; returns whether one did. */
-  public static boolean leave(List<String> seeds, String clusterId, long nodeId, String incarnation, String reason) {
+  public static boolean leave(NodeSecurity security, List<String> seeds, String clusterId, long nodeId, String incarnation, String reason) {
     LeaveRequest request = LeaveRequest.newBuilder().setClusterId(clusterId).setNodeId(nodeId).setIncarnation(incarnation)
         .setReason(reason).build();
     for (String seed : seeds) {
-      ManagedChannel channel = NettyChannelBuilder.forTarget(seed).usePlaintext().build();
+      ManagedChannel channel = security.channelTo(seed);
       try {
         return NodeServiceGrpc.newBlockingStub(channel).withDeadlineAfter(PER_CALL.toMillis(), TimeUnit.MILLISECONDS)
             .leave(request).getLeft();

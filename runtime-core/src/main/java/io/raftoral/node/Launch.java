@@ -3,6 +3,7 @@ package io.raftoral.node;
 import io.raftoral.common.Errors;
 import io.raftoral.common.RaftoralException;
 import io.raftoral.config.NodeOptions;
+import io.raftoral.security.NodeSecurity;
 import io.raftoral.proto.client.JoinReply;
 import io.raftoral.raft.RaftSettings;
 import io.raftoral.runtime.NodeMetrics;
@@ -27,9 +28,10 @@ import org.slf4j.LoggerFactory;
  * @param raftAddress this node's Raft address (from {@code raftAddress} or its entry in {@code members})
  * @param metrics the node's meters, which outlive its runtimes
  * @param tracing the node's tracing, which outlives its runtimes
+ * @param security how the node reaches its peers' API ports (joins) and serves its own
  */
 record Launch(NodeOptions options, String raftAddress, NodeHome home, WorkflowRegistry registry, Payloads payloads,
-    NodeMetrics metrics, NodeTracing tracing) {
+    NodeMetrics metrics, NodeTracing tracing, NodeSecurity security) {
   private static final Logger LOG = LoggerFactory.getLogger(Launch.class);
   /** How long a joining node waits for the management leader to add it. */
   static final Duration ADMISSION = Duration.ofSeconds(60);
@@ -80,7 +82,7 @@ record Launch(NodeOptions options, String raftAddress, NodeHome home, WorkflowRe
    */
   NodeRuntime rejoin(NodeRuntime removed, List<String> seeds) throws IOException {
     String incarnation = NodeIdentity.newIncarnation();
-    JoinReply reply = Joiner.join(seeds, clusterId(), raftAddress, apiAddress(), 0, incarnation, JOIN_CALL);
+    JoinReply reply = Joiner.join(security, seeds, clusterId(), raftAddress, apiAddress(), 0, incarnation, JOIN_CALL);
     long id = reply.getNodeId();
     Path aside = home.moveReplicasAside(removed.nodeId());
     if (dataDirectory() != null) {
@@ -97,7 +99,7 @@ record Launch(NodeOptions options, String raftAddress, NodeHome home, WorkflowRe
       awaitAdmission(next, id);
       return next;
     } catch (IOException | RuntimeException e) {
-      Joiner.leave(seeds, clusterId(), id, incarnation, "its start failed: " + e.getMessage());
+      Joiner.leave(security, seeds, clusterId(), id, incarnation, "its start failed: " + e.getMessage());
       next.close();
       throw e;
     }

@@ -112,7 +112,7 @@ final class MembershipWatch {
           long now = System.currentTimeMillis();
           if (!peers.isEmpty() && runtime.millisSinceManagementLeader() > askAfterMillis && now - lastAsked > askAfterMillis / 2) {
             lastAsked = now;
-            NodeStatusReply answer = Joiner.status(peers, launch.clusterId(), id, runtime.incarnation(), STATUS_CALL);
+            NodeStatusReply answer = Joiner.status(launch.security(), peers, launch.clusterId(), id, runtime.incarnation(), STATUS_CALL);
             if (answer != null && answer.getMembership() == NodeMembership.NODE_REMOVED) {
               removed.accept(runtime, NodeRuntime.removedMessage(launch.clusterId(), RemovedNode.newBuilder().setNodeId(id)
                   .setRemovedAtMillis(answer.getRemovedAtMillis()).setReason(answer.getReason()).build()));
@@ -141,12 +141,12 @@ final class MembershipWatch {
       return true;
     }
     try {
-      Joiner.join(peers, launch.clusterId(), launch.raftAddress(), launch.apiAddress(), id, runtime.incarnation(), Duration.ofSeconds(5));
+      Joiner.join(launch.security(), peers, launch.clusterId(), launch.raftAddress(), launch.apiAddress(), id, runtime.incarnation(), Duration.ofSeconds(5));
       LOG.info("node {}: the cluster counts this node as a member", id);
       return true;
     } catch (Errors.NodeRemovedException e) {
       // Removed while it was down: say when and why, as the peers record it.
-      NodeStatusReply answer = Joiner.status(peers, launch.clusterId(), id, runtime.incarnation(), STATUS_CALL);
+      NodeStatusReply answer = Joiner.status(launch.security(), peers, launch.clusterId(), id, runtime.incarnation(), STATUS_CALL);
       String message = answer != null && answer.getMembership() == NodeMembership.NODE_REMOVED
           ? NodeRuntime.removedMessage(launch.clusterId(), RemovedNode.newBuilder().setNodeId(id)
               .setRemovedAtMillis(answer.getRemovedAtMillis()).setReason(answer.getReason()).build())

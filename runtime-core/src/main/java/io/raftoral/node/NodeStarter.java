@@ -8,6 +8,7 @@ import io.raftoral.runtime.NodeMetrics;
 import io.raftoral.runtime.NodeRuntime;
 import io.raftoral.runtime.NodeTracing;
 import io.raftoral.runtime.Payloads;
+import io.raftoral.security.NodeSecurity;
 import io.raftoral.workflow.PayloadCodec;
 import io.raftoral.workflow.WorkflowRegistry;
 import java.io.IOException;
@@ -79,6 +80,8 @@ public final class NodeStarter {
     if (o.httpAddress() != null) {
       PortProbe.ensureBindable("http", o.httpAddress());
     }
+    // Its files are read before anything is written or registered: a bad one fails the start.
+    NodeSecurity security = NodeSecurity.load(o);
     NodeHome home = NodeHome.of(o.dataDir());
     DataDirectoryLock lock = null;
     NodeIdentity identity = null;
@@ -93,7 +96,7 @@ public final class NodeStarter {
       }
     }
     home.prepare();
-    StartPlan plan = StartPlan.choose(o, identity, home, opened);
+    StartPlan plan = StartPlan.choose(o, security, identity, home, opened);
     long id = plan.id();
     if (!home.temporary()) {
       LOG.info("node {}: data directory {} ({})", id, home.dataDir().toAbsolutePath(), plan.entry());
@@ -104,7 +107,7 @@ public final class NodeStarter {
     PrometheusMeterRegistry meters = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     NodeMetrics metrics = new NodeMetrics(meters).withJvmMeters();
     Launch launch = new Launch(o, plan.peers().get(id), home, registry, new Payloads(codec, o.payloadLimitBytes()), metrics,
-        tracing);
+        tracing, security);
     NodeRuntime runtime;
     try {
       runtime = launch.newRuntime(id, plan.peers(), plan.incarnation());
@@ -119,7 +122,7 @@ public final class NodeStarter {
     ApiServer api = null;
     if (o.apiAddress() != null) {
       try {
-        api = ApiServer.start(o.apiAddress(), runtime);
+        api = ApiServer.start(o.apiAddress(), runtime, security);
       } catch (IOException e) {
         throw new RaftoralException("node " + id + ": cannot serve the api on " + o.apiAddress() + ": " + e.getMessage(), e);
       }

@@ -2,6 +2,7 @@ package io.raftoral.node;
 
 import io.raftoral.common.Errors;
 import io.raftoral.config.NodeOptions;
+import io.raftoral.security.NodeSecurity;
 import io.raftoral.proto.client.JoinReply;
 import io.raftoral.runtime.NodeRuntime;
 import java.nio.file.Path;
@@ -33,7 +34,7 @@ record StartPlan(NodeRuntime.Entry entry, long id, String incarnation, Map<Long,
    *
    * @param identity what the data directory holds (null: none, or no data directory)
    */
-  static StartPlan choose(NodeOptions o, NodeIdentity identity, NodeHome home, List<AutoCloseable> opened) {
+  static StartPlan choose(NodeOptions o, NodeSecurity security, NodeIdentity identity, NodeHome home, List<AutoCloseable> opened) {
     Path dataDir = o.dataDir();
     Map<Long, String> peers = new LinkedHashMap<>(o.members());
     if (identity != null && home.hasRaftStorage()) {
@@ -45,9 +46,9 @@ record StartPlan(NodeRuntime.Entry entry, long id, String incarnation, Map<Long,
     if (!o.join().isEmpty()) {
       String self = raftAddress(o, 0);
       String incarnation = NodeIdentity.newIncarnation();
-      JoinReply reply = Joiner.join(o.join(), o.clusterId(), self, o.apiAddress(), 0, incarnation, Launch.JOIN_CALL);
+      JoinReply reply = Joiner.join(security, o.join(), o.clusterId(), self, o.apiAddress(), 0, incarnation, Launch.JOIN_CALL);
       long id = reply.getNodeId();
-      opened.add(() -> Joiner.leave(o.join(), o.clusterId(), id, incarnation, "its start failed"));
+      opened.add(() -> Joiner.leave(security, o.join(), o.clusterId(), id, incarnation, "its start failed"));
       peers.clear();
       reply.getMembersList().forEach(m -> peers.put(m.getNodeId(), m.getRaftAddress()));
       peers.put(id, self);

@@ -25,8 +25,6 @@ class SecurityCommandsTest {
 
   private int run(String... args) {
     CommandLine cli = RaftoralCli.commandLine();
-    cli.addSubcommand(new SecurityCommands.Certs());
-    cli.addSubcommand(new SecurityCommands.Token());
     cli.setOut(new PrintWriter(out, true));
     cli.setErr(new PrintWriter(err, true));
     return cli.execute(args);

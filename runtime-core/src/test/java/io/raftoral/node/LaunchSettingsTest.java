@@ -17,7 +17,7 @@ class LaunchSettingsTest {
   void theSnapshotOptionsReachRaftSettings(@TempDir Path dir) {
     NodeOptions options = NodeOptions.builder().raftAddress("127.0.0.1:7001").snapshotThreshold(77)
         .electionTimeout(Duration.ofMillis(400)).snapshotTransferRate(5_000_000).snapshotChunkBytes(131072).build();
-    RaftSettings s = new Launch(options, "127.0.0.1:7001", NodeHome.of(dir), null, null, null, null)
+    RaftSettings s = new Launch(options, "127.0.0.1:7001", NodeHome.of(dir), null, null, null, null, null)
         .raftSettings(3, Map.of(3L, "127.0.0.1:7001"));
     assertThat(List.of(s.snapshotThreshold(), s.snapshotTransferRate(), (long) s.snapshotChunkBytes()))
         .containsExactly(77L, 5_000_000L, 131072L);
@@ -25,7 +25,7 @@ class LaunchSettingsTest {
     assertThat(List.of(s.storageDir(), s.stateDir())).containsExactly(dir.resolve("raft"), dir.resolve("state"));
 
     RaftSettings defaults = new Launch(NodeOptions.builder().raftAddress("127.0.0.1:7001").build(), "127.0.0.1:7001",
-        NodeHome.of(dir), null, null, null, null).raftSettings(1, Map.of(1L, "127.0.0.1:7001"));
+        NodeHome.of(dir), null, null, null, null, null).raftSettings(1, Map.of(1L, "127.0.0.1:7001"));
     assertThat(List.of(defaults.snapshotTransferRate(), (long) defaults.snapshotChunkBytes()))
         .containsExactly(RaftSettings.DEFAULT_SNAPSHOT_TRANSFER_RATE, (long) RaftSettings.DEFAULT_SNAPSHOT_CHUNK_BYTES);
   }

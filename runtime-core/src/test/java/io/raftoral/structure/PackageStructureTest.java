@@ -19,6 +19,7 @@ import org.junit.jupiter.api.Test;
  * <pre>
  * cli -> api -> node -> runtime -> raft -> state -> storage      (config, workflow: the bottom)
  *                    -> worker (the worker protocol's server: uses workflow only)
+ * security (TLS, tokens, who may call what): uses config only; the layers that serve or call use it
  * </pre>
  *
  * A layer may use any layer below it, not only the next one. Only this module's own classes are
@@ -50,6 +51,7 @@ class PackageStructureTest {
         .layer("raft").definedBy("io.raftoral.raft..")
         .layer("state").definedBy("io.raftoral.state..")
         .layer("storage").definedBy("io.raftoral.storage..")
+        .layer("security").definedBy("io.raftoral.security..")
         .layer("config").definedBy("io.raftoral.config..")
         .layer("workflow").definedBy("io.raftoral.workflow..")
         .whereLayer("cli").mayNotBeAccessedByAnyLayer()
@@ -60,6 +62,7 @@ class PackageStructureTest {
         .whereLayer("raft").mayOnlyBeAccessedByLayers("cli", "api", "node", "runtime")
         .whereLayer("state").mayOnlyBeAccessedByLayers("cli", "api", "node", "runtime", "raft")
         .whereLayer("storage").mayOnlyBeAccessedByLayers("cli", "api", "node", "runtime", "raft", "state")
+        .whereLayer("security").mayOnlyBeAccessedByLayers("cli", "api", "node", "runtime", "worker", "raft")
         .check(classes);
   }
 
@@ -69,6 +72,16 @@ class PackageStructureTest {
     noClasses().that().resideInAPackage("io.raftoral.worker..")
         .should().dependOnClassesThat().resideInAnyPackage("io.raftoral.cli..", "io.raftoral.api..", "io.raftoral.node..",
             "io.raftoral.runtime..", "io.raftoral.raft..", "io.raftoral.state..", "io.raftoral.storage..", "io.raftoral.config..")
+        .check(classes);
+  }
+
+  /** Security is a leaf beside config: it knows the node's options and the API's service names, nothing of how the node runs. */
+  @Test
+  void securityUsesOnlyConfig() {
+    noClasses().that().resideInAPackage("io.raftoral.security..")
+        .should().dependOnClassesThat().resideInAnyPackage("io.raftoral.cli..", "io.raftoral.api..", "io.raftoral.node..",
+            "io.raftoral.runtime..", "io.raftoral.raft..", "io.raftoral.state..", "io.raftoral.storage..", "io.raftoral.workflow..",
+            "io.raftoral.worker..")
         .check(classes);
   }
 
