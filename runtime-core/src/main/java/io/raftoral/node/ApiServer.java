@@ -121,7 +121,7 @@ public final class ApiServer implements AutoCloseable {
       throw bindFailure(hp, e);
     }
     HEALTH_SERVICES.forEach(service -> health.setStatus(service, ServingStatus.SERVING));
-    security.warnIfExposed("client api", new InetSocketAddress(hp.host(), server.getPort()), runtime.nodeId());
+    security.warnIfExposed("client api", "start, terminate and read workflows, and join the cluster", new InetSocketAddress(hp.host(), server.getPort()), runtime.nodeId());
     ApiServer api = new ApiServer(server, executor, health, services, hp.host(), runtime);
     LOG.info("node {}: serving the api on {}{}", runtime.nodeId(), api.address(),
         (security.tls() ? " over TLS" : "") + (security.authenticates() ? ", authenticated" : ""));

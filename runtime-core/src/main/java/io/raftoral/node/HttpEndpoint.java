@@ -9,6 +9,7 @@ import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.raftoral.client.HostPort;
 import io.raftoral.runtime.NodeMetrics;
 import io.raftoral.runtime.NodeRuntime;
+import io.raftoral.security.NodeSecurity;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.BindException;
@@ -62,6 +63,12 @@ public final class HttpEndpoint implements AutoCloseable {
    */
   public static HttpEndpoint start(String hostPort, Supplier<NodeRuntime> runtime, PrometheusMeterRegistry metrics,
       NodeMetrics meters) throws IOException {
+    return start(hostPort, NodeSecurity.none(), runtime, metrics, meters);
+  }
+
+  /** As {@link #start(String, Supplier, PrometheusMeterRegistry, NodeMetrics)}, served with {@code security}. */
+  public static HttpEndpoint start(String hostPort, NodeSecurity security, Supplier<NodeRuntime> runtime,
+      PrometheusMeterRegistry metrics, NodeMetrics meters) throws IOException {
     HostPort hp = HostPort.parse(hostPort, true);
     InetSocketAddress bind = new InetSocketAddress(hp.host(), hp.port());
     if (bind.isUnresolved()) {

@@ -138,7 +138,7 @@ public final class NodeStarter {
     HttpEndpoint http = null;
     if (o.httpAddress() != null) {
       try {
-        http = HttpEndpoint.start(o.httpAddress(), current, meters, metrics);
+        http = HttpEndpoint.start(o.httpAddress(), security, current, meters, metrics);
       } catch (IOException e) {
         throw new RaftoralException("node " + id + ": cannot serve http on " + o.httpAddress() + ": " + e.getMessage(), e);
       }
@@ -148,7 +148,7 @@ public final class NodeStarter {
     if (o.workerAddress() != null) {
       try {
         workers = WorkerHost.start(o.workerAddress(), new WorkerHost.Node(() -> current.get().nodeId(), o.clusterId(),
-            registry, o.payloadLimitBytes(), () -> current.get().startMissingRuns()));
+            registry, o.payloadLimitBytes(), () -> current.get().startMissingRuns()), security);
       } catch (IOException e) {
         throw new RaftoralException("node " + id + ": cannot serve workers on " + o.workerAddress() + ": " + e.getMessage(), e);
       }

@@ -8,6 +8,7 @@ import io.grpc.ServerInterceptor;
 import io.grpc.Status;
 import io.raftoral.proto.client.NodeServiceGrpc;
 import io.raftoral.proto.client.RaftoralApiGrpc;
+import io.raftoral.proto.worker.WorkerServiceGrpc;
 import java.net.SocketAddress;
 import java.security.cert.Certificate;
 import java.security.cert.X509Certificate;
@@ -21,7 +22,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Who may call what on the node's API port: every call is authenticated, by a bearer token of
+ * Who may call what on the node's API and worker ports: every call is authenticated, by a bearer token of
  * the node's tokens file or by a client certificate of the cluster's CA, and the caller's role
  * must allow the method ({@link #needOf}). A call without credentials, or with ones the node does
  * not accept, ends UNAUTHENTICATED; one whose role does not allow it, PERMISSION_DENIED. Either
@@ -44,7 +45,9 @@ public final class ApiAccess implements ServerInterceptor {
     /** Changes: start, terminate. */
     OPERATE,
     /** Cluster membership: join, status, leave; a node's certificate, or an operator. */
-    NODE
+    NODE,
+    /** The worker stream: a worker's token or certificate. */
+    WORK
   }
 
   private static final Map<String, Need> NEEDS = Map.ofEntries(
@@ -58,7 +61,8 @@ public final class ApiAccess implements ServerInterceptor {
       Map.entry(RaftoralApiGrpc.getClusterInfoMethod().getFullMethodName(), Need.READ),
       Map.entry(NodeServiceGrpc.getJoinMethod().getFullMethodName(), Need.NODE),
       Map.entry(NodeServiceGrpc.getStatusMethod().getFullMethodName(), Need.NODE),
-      Map.entry(NodeServiceGrpc.getLeaveMethod().getFullMethodName(), Need.NODE));
+      Map.entry(NodeServiceGrpc.getLeaveMethod().getFullMethodName(), Need.NODE),
+      Map.entry(WorkerServiceGrpc.getConnectMethod().getFullMethodName(), Need.WORK));
 
   /**
    * An authenticated caller.
@@ -72,6 +76,7 @@ public final class ApiAccess implements ServerInterceptor {
         case READ -> role.isPresent() && role.get().permits(Role.READER);
         case OPERATE -> role.isPresent() && role.get().permits(Role.OPERATOR);
         case NODE -> (certificate && role.isEmpty()) || (role.isPresent() && role.get().permits(Role.OPERATOR));
+        case WORK -> role.isPresent() && role.get().permits(Role.WORKER);
       };
     }
 

@@ -29,12 +29,15 @@ import org.slf4j.LoggerFactory;
 public final class NodeSecurity {
   private static final Logger LOG = LoggerFactory.getLogger(NodeSecurity.class);
 
+  private final NodeOptions options;
   private final SslContext serverTls;
   private final SslContext peerTls;
   private final TokenFile tokens;
   private final ClientCertificates certificates;
 
-  private NodeSecurity(SslContext serverTls, SslContext peerTls, TokenFile tokens, ClientCertificates certificates) {
+  private NodeSecurity(NodeOptions options, SslContext serverTls, SslContext peerTls, TokenFile tokens,
+      ClientCertificates certificates) {
+    this.options = options;
     this.serverTls = serverTls;
     this.peerTls = peerTls;
     this.tokens = tokens;
@@ -43,7 +46,7 @@ public final class NodeSecurity {
 
   /** Plaintext, and no authentication: the default. */
   public static NodeSecurity none() {
-    return new NodeSecurity(null, null, null, null);
+    return new NodeSecurity(NodeOptions.defaults(), null, null, null, null);
   }
 
   /**
@@ -54,7 +57,7 @@ public final class NodeSecurity {
   public static NodeSecurity load(NodeOptions options) {
     TokenFile tokens = options.authTokens() == null ? null : tokens(options.authTokens());
     if (options.tlsCert() == null) {
-      return new NodeSecurity(null, null, tokens, null);
+      return new NodeSecurity(options, null, null, tokens, null);
     }
     readable(options.tlsCert(), "tlsCert");
     readable(options.tlsKey(), "tlsKey");
@@ -81,7 +84,7 @@ public final class NodeSecurity {
     } catch (SSLException | IllegalArgumentException e) {
       throw new Errors.InvalidArgumentException("tlsCa: cannot trust the cluster's nodes by " + options.tlsCa() + ": " + rootMessage(e));
     }
-    return new NodeSecurity(server, peer, tokens, certificates);
+    return new NodeSecurity(options, server, peer, tokens, certificates);
   }
 
   private static TokenFile tokens(Path file) {
@@ -104,6 +107,24 @@ public final class NodeSecurity {
       t = t.getCause();
     }
     return t.getMessage() != null ? t.getMessage() : t.toString();
+  }
+
+  /** The node's tokens, when it has a tokens file. */
+  public Optional<TokenFile> tokens() {
+    return Optional.ofNullable(tokens);
+  }
+
+  /** The node's certificate chain, key and the cluster's CA (PEM files), each null when not set. */
+  public Path tlsCert() {
+    return options.tlsCert();
+  }
+
+  public Path tlsKey() {
+    return options.tlsKey();
+  }
+
+  public Path tlsCa() {
+    return options.tlsCa();
   }
 
   /** Whether the API port speaks TLS. */
@@ -135,8 +156,10 @@ public final class NodeSecurity {
   /**
    * Says loudly that {@code bound} (an address the node listens on for {@code what}) takes
    * anyone's calls in the clear, unless it is a loopback address.
+   *
+   * @param exposure what anyone who reaches it can then do, e.g. "start and terminate workflows"
    */
-  public void warnIfExposed(String what, InetSocketAddress bound, long nodeId) {
+  public void warnIfExposed(String what, String exposure, InetSocketAddress bound, long nodeId) {
     if (isLoopback(bound)) {
       return;
     }
@@ -144,7 +167,7 @@ public final class NodeSecurity {
       LOG.warn("node {}: SECURITY: the {} on {} is reachable beyond this machine {}{}: anyone who reaches it can {}. "
           + "Set tlsCert/tlsKey, and authTokens or tlsCa (docs/SECURITY.md).", nodeId, what, bound,
           serverTls == null ? "without TLS" : "with TLS", authenticates() ? "" : " and without authentication",
-          authenticates() ? "read its traffic and tokens" : "start, terminate and read workflows, and join the cluster");
+          authenticates() ? "read its traffic and tokens" : exposure);
     }
   }
 

@@ -2,7 +2,10 @@ package io.raftoral.worker;
 
 import io.grpc.Server;
 import io.grpc.Status;
+import io.grpc.ServerInterceptors;
+import io.grpc.ServerServiceDefinition;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.raftoral.security.NodeSecurity;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import io.raftoral.common.Errors;
@@ -72,14 +75,16 @@ public final class WorkerHost implements AutoCloseable {
   private final Thread watchdog;
   private volatile boolean closed;
 
-  private WorkerHost(Node node, InetSocketAddress bind) {
+  private WorkerHost(Node node, InetSocketAddress bind, NodeSecurity security) {
     this.node = node;
     this.executor = Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("raftoral-worker-rpc-", 0).factory());
-    this.server = NettyServerBuilder.forAddress(bind)
+    ServerServiceDefinition service = new Service().bindService();
+    this.server = security.secure(NettyServerBuilder.forAddress(bind))
         .executor(executor)
         .maxInboundMessageSize(maxMessageBytes(node.payloadLimitBytes()))
         .permitKeepAliveTime(5, TimeUnit.SECONDS)
-        .addService(new Service())
+        // A worker authenticates (a worker token or certificate) when the node asks for it.
+        .addService(security.access(node.nodeId()).map(a -> ServerInterceptors.intercept(service, a)).orElse(service))
         .build();
     this.watchdog = Thread.ofVirtual().name("raftoral-worker-watchdog").unstarted(this::watch);
   }
@@ -97,12 +102,17 @@ public final class WorkerHost implements AutoCloseable {
    * @throws Errors.InvalidArgumentException when {@code hostPort} is not host:port
    */
   public static WorkerHost start(String hostPort, Node node) throws IOException {
+    return start(hostPort, node, NodeSecurity.none());
+  }
+
+  /** As {@link #start(String, Node)}, served with {@code security}'s TLS and access check (a worker's role). */
+  public static WorkerHost start(String hostPort, Node node, NodeSecurity security) throws IOException {
     HostPort hp = HostPort.parse(hostPort, true);
     InetSocketAddress bind = new InetSocketAddress(hp.host(), hp.port());
     if (bind.isUnresolved()) {
       throw new IOException("cannot bind the worker address " + hp + ": unknown host " + hp.host());
     }
-    WorkerHost host = new WorkerHost(node, bind);
+    WorkerHost host = new WorkerHost(node, bind, security);
     try {
       host.server.start();
     } catch (IOException e) {
@@ -112,7 +122,9 @@ public final class WorkerHost implements AutoCloseable {
       throw new IOException("cannot bind the worker address " + hp + ": " + why, e);
     }
     host.watchdog.start();
-    LOG.info("node {}: serving workers on {}", node.nodeId().getAsLong(), host.address());
+    security.warnIfExposed("worker port", "register as a worker and run, and read, the workflows of its types", (InetSocketAddress) host.server.getListenSockets().getFirst(), node.nodeId().getAsLong());
+    LOG.info("node {}: serving workers on {}{}", node.nodeId().getAsLong(), host.address(),
+        (security.tls() ? " over TLS" : "") + (security.authenticates() ? ", authenticated" : ""));
     return host;
   }
 
