@@ -3,6 +3,7 @@ package io.raftoral.node;
 import io.raftoral.common.Errors;
 import io.raftoral.common.RaftoralException;
 import io.raftoral.config.NodeOptions;
+import io.raftoral.raft.RaftTls;
 import io.raftoral.security.NodeSecurity;
 import io.raftoral.proto.client.JoinReply;
 import io.raftoral.raft.RaftSettings;
@@ -67,7 +68,15 @@ record Launch(NodeOptions options, String raftAddress, NodeHome home, WorkflowRe
   RaftSettings raftSettings(long id, Map<Long, String> peers) {
     return new RaftSettings(id, peers, home.raft(), home.state(), options.snapshotThreshold(),
         options.electionTimeout(), options.electionTimeout().multipliedBy(2), options.snapshotTransferRate(),
-        options.snapshotChunkBytes());
+        options.snapshotChunkBytes(), raftTls());
+  }
+
+  /**
+   * Mutual TLS between the nodes when they have the cluster's CA (a certificate alone is for
+   * clients: the peers could not verify each other by it).
+   */
+  private RaftTls raftTls() {
+    return options.tlsCa() == null ? null : new RaftTls(options.tlsCert(), options.tlsKey(), options.tlsCa());
   }
 
   /**

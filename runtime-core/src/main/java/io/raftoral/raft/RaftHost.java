@@ -67,6 +67,8 @@ public final class RaftHost implements AutoCloseable {
   private final ReplicaDirectories replicaDirectories;
   private final RaftPeerId self;
   private final RaftProperties properties;
+  /** Ratis's parameters: the snapshot transfer service on its server, and TLS when the nodes use it. */
+  private final Parameters parameters;
   private final RaftServer server;
   private final ClientId localClientId = ClientId.randomId();
   private final AtomicLong callIds = new AtomicLong();
@@ -104,9 +106,13 @@ public final class RaftHost implements AutoCloseable {
     this.adminProperties = properties(settings);
     org.apache.ratis.client.RaftClientConfigKeys.Rpc.setRequestTimeout(adminProperties, TimeDuration.valueOf(5, TimeUnit.SECONDS));
     this.transferService = new SnapshotTransferService(settings.snapshotChunkBytes(), settings.snapshotTransferRate());
-    this.fetcher = new SnapshotFetcher(settings.nodeId());
-    Parameters parameters = new Parameters();
+    this.fetcher = new SnapshotFetcher(settings.nodeId(), settings.tls() == null ? null : settings.tls().peerChannel());
+    this.parameters = new Parameters();
     GrpcConfigKeys.Server.setServicesCustomizer(parameters, transferService.customizer());
+    if (settings.tls() != null) {
+      // One configuration for Ratis's server, clients and admin calls: mutual TLS with the cluster's CA.
+      GrpcConfigKeys.TLS.setConf(parameters, settings.tls().ratis());
+    }
     this.server = RaftServer.newBuilder()
         .setServerId(self)
         .setProperties(properties)
@@ -934,6 +940,7 @@ public final class RaftHost implements AutoCloseable {
   private RaftClient client(Map<RaftGroupId, RaftClient> clients, RaftGroupId groupId) {
     return clients.computeIfAbsent(groupId, id -> RaftClient.newBuilder()
         .setProperties(properties)
+        .setParameters(parameters)
         .setRaftGroup(groups.getOrDefault(id, RaftGroup.valueOf(id)))
         .setClientId(ClientId.randomId())
         // Bounded: with no leader for ~10 s the caller gets an error instead of hanging.
@@ -958,6 +965,7 @@ public final class RaftHost implements AutoCloseable {
   private RaftClient adminClient(RaftGroupId groupId) {
     return adminClients.computeIfAbsent(groupId, id -> RaftClient.newBuilder()
         .setProperties(adminProperties)
+        .setParameters(parameters)
         .setRaftGroup(groups.getOrDefault(id, RaftGroup.valueOf(id)))
         .setClientId(ClientId.randomId())
         .setRetryPolicy(RetryPolicies.retryUpToMaximumCountWithFixedSleep(10, TimeDuration.valueOf(200, TimeUnit.MILLISECONDS)))

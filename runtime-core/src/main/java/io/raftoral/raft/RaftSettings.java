@@ -31,12 +31,20 @@ public record RaftSettings(
     Duration electionTimeoutMin,
     Duration electionTimeoutMax,
     long snapshotTransferRate,
-    int snapshotChunkBytes) {
+    int snapshotChunkBytes,
+    RaftTls tls) {
   // The node options' (one table feeds every surface); the chunk bound stays below Ratis's gRPC message limit (32 MiB).
   public static final long DEFAULT_SNAPSHOT_TRANSFER_RATE = io.raftoral.config.NodeOptions.DEFAULT_SNAPSHOT_TRANSFER_RATE;
   public static final int DEFAULT_SNAPSHOT_CHUNK_BYTES = io.raftoral.config.NodeOptions.DEFAULT_SNAPSHOT_CHUNK_BYTES;
   public static final int MIN_SNAPSHOT_CHUNK_BYTES = io.raftoral.config.NodeOptions.MIN_SNAPSHOT_CHUNK_BYTES;
   public static final int MAX_SNAPSHOT_CHUNK_BYTES = io.raftoral.config.NodeOptions.MAX_SNAPSHOT_CHUNK_BYTES;
+
+  /** In plaintext between the nodes. */
+  public RaftSettings(long nodeId, Map<Long, String> members, Path storageDir, Path stateDir, long snapshotThreshold,
+      Duration electionTimeoutMin, Duration electionTimeoutMax, long snapshotTransferRate, int snapshotChunkBytes) {
+    this(nodeId, members, storageDir, stateDir, snapshotThreshold, electionTimeoutMin, electionTimeoutMax,
+        snapshotTransferRate, snapshotChunkBytes, null);
+  }
 
   /** With the default snapshot transfer settings. */
   public RaftSettings(long nodeId, Map<Long, String> members, Path storageDir, Path stateDir, long snapshotThreshold,

@@ -38,6 +38,7 @@ import org.apache.ratis.thirdparty.io.grpc.Metadata;
 import org.apache.ratis.thirdparty.io.grpc.Status;
 import org.apache.ratis.thirdparty.io.grpc.StatusRuntimeException;
 import org.apache.ratis.thirdparty.io.grpc.netty.NettyChannelBuilder;
+import org.apache.ratis.thirdparty.io.netty.handler.ssl.SslContext;
 import org.apache.ratis.thirdparty.io.grpc.stub.ClientCalls;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -100,9 +101,16 @@ final class SnapshotFetcher implements AutoCloseable {
   // Snapshot ids whose bytes never verified here, until when they are not chosen again.
   private final Map<String, Long> avoided = new ConcurrentHashMap<>();
   private volatile boolean closed;
+  private final SslContext tls;
 
   SnapshotFetcher(long selfNode) {
+    this(selfNode, null);
+  }
+
+  /** @param tls the channels' TLS toward the peers (mutual, the node's certificate), or null for plaintext */
+  SnapshotFetcher(long selfNode, SslContext tls) {
     this.self = selfNode;
+    this.tls = tls;
     watchdog.scheduleWithFixedDelay(this::clearStuckMarks, WATCH_MILLIS, WATCH_MILLIS, TimeUnit.MILLISECONDS);
   }
 
@@ -237,8 +245,12 @@ final class SnapshotFetcher implements AutoCloseable {
     channels.values().forEach(ManagedChannel::shutdownNow);
   }
 
+  private NettyChannelBuilder secured(NettyChannelBuilder b) {
+    return tls == null ? b.usePlaintext() : b.sslContext(tls);
+  }
+
   private ManagedChannel channel(String address) {
-    return channels.computeIfAbsent(address, a -> NettyChannelBuilder.forTarget(a).usePlaintext()
+    return channels.computeIfAbsent(address, a -> secured(NettyChannelBuilder.forTarget(a))
         .maxInboundMessageSize(RaftSettings.MAX_SNAPSHOT_CHUNK_BYTES + (1 << 20))
         .flowControlWindow(8 << 20)
         .build());
