@@ -5,16 +5,21 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpHandler;
 import com.sun.net.httpserver.HttpServer;
+import com.sun.net.httpserver.HttpsConfigurator;
+import com.sun.net.httpserver.HttpsServer;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.raftoral.client.HostPort;
 import io.raftoral.runtime.NodeMetrics;
 import io.raftoral.runtime.NodeRuntime;
+import io.raftoral.security.HttpAccess;
 import io.raftoral.security.NodeSecurity;
+import io.raftoral.security.PemKeyMaterial;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.BindException;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
+import java.util.Optional;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.function.Supplier;
@@ -26,8 +31,12 @@ import org.slf4j.LoggerFactory;
  * /console/} (static files of this jar) with its JSON API under {@code /api/v1/} ({@link
  * ConsoleApi}), Prometheus metrics at {@code /metrics}, and health at {@code /health/live} (the
  * process answers) and {@code /health/ready} (the node serves: 503 while it is closed, removed or
- * in a fault, with the reason). Plain HTTP on the JDK's server, one virtual thread per exchange;
- * GET and HEAD, and POST for a terminate.
+ * in a fault, with the reason). The JDK's server, one virtual thread per exchange; GET and HEAD,
+ * and POST for a terminate.
+ *
+ * <p>With the node's security (docs/SECURITY.md): HTTPS with {@code tlsCert}/{@code tlsKey} when
+ * set ({@link PemKeyMaterial}), and a bearer token on every request but health and the console's
+ * static files when the node has {@code authTokens} or {@code tlsCa} ({@link HttpAccess}).
  */
 public final class HttpEndpoint implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(HttpEndpoint.class);
@@ -43,10 +52,12 @@ public final class HttpEndpoint implements AutoCloseable {
   private final PrometheusMeterRegistry metrics;
   private final ActivityHistory activity;
   private final ConsoleApi api;
+  private final Optional<HttpAccess> access;
 
   private HttpEndpoint(HttpServer server, ExecutorService executor, String host, Supplier<NodeRuntime> runtime,
-      PrometheusMeterRegistry metrics, NodeMetrics meters) {
+      PrometheusMeterRegistry metrics, NodeMetrics meters, Optional<HttpAccess> access) {
     this.server = server;
+    this.access = access;
     this.executor = executor;
     this.host = host;
     this.runtime = runtime;
@@ -74,19 +85,32 @@ public final class HttpEndpoint implements AutoCloseable {
     if (bind.isUnresolved()) {
       throw new IOException("cannot bind the http address " + hp + ": unknown host " + hp.host());
     }
+    // Read before binding: a bad file fails the start naming its option.
+    PemKeyMaterial tls = security.tlsCert() == null ? null : PemKeyMaterial.load(security.tlsCert(), security.tlsKey());
     HttpServer server;
     try {
-      server = HttpServer.create(bind, 64);
+      if (tls != null) {
+        HttpsServer https = HttpsServer.create(bind, 64);
+        https.setHttpsConfigurator(new HttpsConfigurator(tls.serverContext()));
+        server = https;
+      } else {
+        server = HttpServer.create(bind, 64);
+      }
     } catch (BindException e) {
       throw new IOException("cannot bind the http address " + hp + ": it is in use (another process listens on it)"
           + " or not this machine's (" + e.getMessage() + ")", e);
     }
     ExecutorService executor = Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("raftoral-http-", 0).factory());
     server.setExecutor(executor);
-    HttpEndpoint endpoint = new HttpEndpoint(server, executor, hp.host(), runtime, metrics, meters);
+    Optional<HttpAccess> access = HttpAccess.of(security, () -> runtime.get().nodeId());
+    HttpEndpoint endpoint = new HttpEndpoint(server, executor, hp.host(), runtime, metrics, meters, access);
     server.createContext("/", endpoint.guarded(endpoint::route));
     server.start();
-    LOG.info("node {}: serving the console, metrics and health on http://{}/", runtime.get().nodeId(), endpoint.address());
+    long nodeId = runtime.get().nodeId();
+    LOG.info("node {}: serving the console, metrics and health on {}://{}/{}", nodeId, tls != null ? "https" : "http",
+        endpoint.address(), access.isPresent() ? " (bearer tokens required but for health and the console's files)" : "");
+    security.warnIfExposed("http port", "read every workflow and terminate them",
+        new InetSocketAddress(hp.host(), server.getAddress().getPort()), nodeId);
     return endpoint;
   }
 
@@ -99,6 +123,18 @@ public final class HttpEndpoint implements AutoCloseable {
     String method = exchange.getRequestMethod();
     // Raw: the API decodes each segment itself (a workflow id may hold an encoded '/').
     String path = exchange.getRequestURI().getRawPath();
+    if (access.isPresent()) {
+      HttpAccess.Verdict verdict = access.get().check(method, path,
+          exchange.getRequestHeaders().getFirst("Authorization"), exchange.getRemoteAddress());
+      if (!verdict.allowed()) {
+        if (verdict.status() == 401) {
+          exchange.getResponseHeaders().set("WWW-Authenticate", HttpAccess.CHALLENGE);
+        }
+        // The console API's error format: {"error", "code"}.
+        json(exchange, verdict.status(), JSON.createObjectNode().put("error", verdict.reason()).put("code", verdict.code()));
+        return;
+      }
+    }
     if (!ConsoleApi.allows(method, path)) {
       exchange.getResponseHeaders().set("Allow", ConsoleApi.isTerminate(path) ? "POST" : "GET, HEAD");
       error(exchange, 405, method + " is not allowed on " + path);

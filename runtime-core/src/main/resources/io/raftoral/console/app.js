@@ -7,9 +7,26 @@ const REFRESH_MILLIS = 2000;
 
 // ---- the API ----
 
+// A node with authTokens wants "Authorization: Bearer TOKEN" on every /api/v1 call (docs/SECURITY.md):
+// the console asks for a token on the first 401 and keeps it in this tab's sessionStorage only.
+const TOKEN_KEY = "raftoral.token";
+const storedToken = () => { try { return sessionStorage.getItem(TOKEN_KEY) || ""; } catch (e) { return ""; } };
+const storeToken = (t) => { try { t ? sessionStorage.setItem(TOKEN_KEY, t) : sessionStorage.removeItem(TOKEN_KEY); } catch (e) { /* storage off */ } };
+let onUnauthenticated = () => {}; // set by the App: shows the sign-in form
+
 async function api(path, options = {}) {
-  const response = await fetch("/api/v1/" + path, options);
+  const headers = { ...(options.headers || {}) };
+  const token = storedToken();
+  if (token) headers.Authorization = "Bearer " + token;
+  const response = await fetch("/api/v1/" + path, { ...options, headers });
   const body = await response.json().catch(() => ({ error: response.statusText }));
+  if (response.status === 401) {
+    onUnauthenticated(body.error || response.statusText);
+    throw new Error("Sign in with a token: " + (body.error || response.statusText));
+  }
+  if (response.status === 403) {
+    throw new Error("Your token's role may not do this" + (body.error ? " (" + body.error + ")." : "."));
+  }
   if (!response.ok) {
     throw new Error(body.error || response.statusText);
   }
@@ -328,8 +345,29 @@ function Chart({ id, samples, series }) {
 
 // ---- the frame ----
 
+function SignIn({ reason, onSignIn }) {
+  const [token, setToken] = useState("");
+  return html`
+    <form class="panel signin" id="signin-form" onSubmit=${(e) => { e.preventDefault(); if (token.trim()) onSignIn(token.trim()); }}>
+      <b>Sign in</b>
+      <p class="muted">This node asks for a token (of <span class="mono">raftoral token create</span>): a reader's to look, an operator's to terminate too.
+        It is kept in this tab only.</p>
+      ${reason && html`<div class="error" id="signin-reason">${reason}</div>`}
+      <div class="row">
+        <input id="signin-token" type="password" autocomplete="off" placeholder="rft_…" value=${token}
+               onInput=${(e) => setToken(e.target.value)} />
+        <button id="signin-submit" class="primary" type="submit" disabled=${!token.trim()}>Sign in</button>
+      </div>
+    </form>`;
+}
+
 function App() {
   const { parts, params } = useRoute();
+  const [signIn, setSignIn] = useState(null); // the node's reason, while a token is needed
+  const [token, setToken] = useState(storedToken());
+  useEffect(() => { onUnauthenticated = (reason) => setSignIn(reason || "a token is needed"); }, []);
+  const signInWith = (t) => { storeToken(t); setToken(t); setSignIn(null); };
+  const signOut = (e) => { e.preventDefault(); storeToken(""); setToken(""); setSignIn(null); };
   const page = parts[0] === "workflow" && parts[1] ? html`<${WorkflowPage} id=${parts[1]} />`
     : parts[0] === "cluster" ? html`<${ClusterPage} />` : html`<${WorkflowsPage} params=${params} />`;
   const link = (href, label, active) => html`<a href=${href} class=${active ? "active" : ""}>${label}</a>`;
@@ -338,8 +376,9 @@ function App() {
       <span class="brand">Raftoral</span>
       <nav>${link("#/workflows", "Workflows", parts[0] !== "cluster")}${link("#/cluster", "Cluster", parts[0] === "cluster")}</nav>
       <span class="node">${location.host}</span>
+      ${token && html`<a href="#" id="signout" class="signout" onClick=${signOut}>sign out</a>`}
     </header>
-    <main>${page}</main>`;
+    <main key=${token}>${signIn !== null ? html`<${SignIn} reason=${token ? signIn : null} onSignIn=${signInWith} />` : page}</main>`;
 }
 
 const root = document.getElementById("app");
