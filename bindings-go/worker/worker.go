@@ -205,7 +205,8 @@ func (w *Worker) RegisterWorkflow(name string, version int, fn Func, opts ...Reg
 // committed history). On return every workflow function it started has returned: they see
 // their Context cancelled. It returns nil when ctx was cancelled, or an error that retrying
 // cannot fix: bad options, no registered workflow, or a registration the node refused
-// (INVALID_ARGUMENT, FAILED_PRECONDITION).
+// (INVALID_ARGUMENT, FAILED_PRECONDITION), or credentials the node refused (ErrUnauthenticated,
+// ErrPermissionDenied: no, a wrong, or a non-worker token or certificate).
 func (w *Worker) Run(ctx context.Context) error {
 	if err := w.start(); err != nil {
 		return err

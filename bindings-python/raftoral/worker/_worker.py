@@ -245,6 +245,12 @@ class Worker:
     ``max_reconnect_delay`` seconds); runs of the lost stream unwind with :class:`RunCancelled`
     and the node hands them out again with their history. A refusal that retrying cannot cure
     (:class:`RegistrationRefused`) ends :meth:`run` with that error.
+
+    A secured node (docs/SECURITY.md): ``tls_ca`` (default ``$RAFTORAL_TLS_CA``) is the CA of the
+    node's certificate, ``tls_cert``/``tls_key`` a client certificate with ``OU=worker``; either
+    makes the worker connect with TLS. ``token`` (default ``$RAFTORAL_TOKEN``), a token of role
+    ``worker``, is sent as ``authorization: Bearer TOKEN``. A node that refuses the credentials
+    ends :meth:`run` with :class:`raftoral.Unauthenticated` or :class:`raftoral.PermissionDenied`.
     """
 
     def __init__(
