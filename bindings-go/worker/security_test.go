@@ -38,6 +38,7 @@ type secureNode struct {
 	*realNode
 	ca     string
 	tokens map[string]string
+	certs  string
 }
 
 func raftoralCLI(t *testing.T, args ...string) string {
@@ -83,7 +84,7 @@ func startSecureNode(t *testing.T) *secureNode {
 	must(t, err)
 	t.Cleanup(func() { conn.Close() })
 	n.client = pb.NewRaftoralApiClient(conn)
-	return &secureNode{realNode: n, ca: ca, tokens: tokens}
+	return &secureNode{realNode: n, ca: ca, tokens: tokens, certs: certs}
 }
 
 func greetWorker(n *secureNode, opts worker.Options) *worker.Worker {
@@ -176,6 +177,15 @@ func TestAgainstSecureNode(t *testing.T) {
 		var e *worker.Error
 		if !errors.Is(err, worker.ErrPermissionDenied) || !errors.As(err, &e) || e.Code != worker.CodePermissionDenied ||
 			!strings.Contains(err.Error(), "role worker") {
+			t.Fatalf("Run returned %v, want ErrPermissionDenied", err)
+		}
+	})
+
+	t.Run("a client certificate of another role: ErrPermissionDenied", func(t *testing.T) {
+		// raftoral certs init's client certificate is an operator's: TLS with it works, the role does not.
+		err := runRefused(t, greetWorker(n, worker.Options{TLSCA: n.ca,
+			TLSCert: filepath.Join(n.certs, "client.pem"), TLSKey: filepath.Join(n.certs, "client-key.pem")}))
+		if !errors.Is(err, worker.ErrPermissionDenied) {
 			t.Fatalf("Run returned %v, want ErrPermissionDenied", err)
 		}
 	})

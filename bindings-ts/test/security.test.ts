@@ -183,6 +183,13 @@ describe("against a secured node", () => {
     }
   });
 
+  test("a client certificate of another role (certs init's operator): PermissionDeniedError", { skip }, async () => {
+    const certs = path.dirname(ca);
+    const e = await rejection(greeter({ tlsCa: ca, tlsCert: path.join(certs, "client.pem"),
+      tlsKey: path.join(certs, "client-key.pem") }));
+    assert.ok(e instanceof PermissionDeniedError, String(e));
+  });
+
   test("plaintext against the TLS port never registers and the log says why", { skip }, async () => {
     const lines: string[] = [];
     const w = greeter({ token: tokens.worker, logger: quietLogger(lines) });

@@ -106,6 +106,7 @@ class SecureNode:
         certs = tmp / "certs"
         subprocess.run([str(RAFTORAL), "certs", "init", str(certs)], check=True, capture_output=True, timeout=180)
         self.ca = str(certs / "ca.pem")
+        self.client_cert, self.client_key = str(certs / "client.pem"), str(certs / "client-key.pem")  # OU=operator
         tokens = tmp / "tokens"
         self.tokens = {role: self._token(role, tokens) for role in ("worker", "reader", "operator")}
         raft, api, worker = free_ports(3)
@@ -239,3 +240,10 @@ def test_plaintext_against_the_tls_port_never_registers_and_says_why(node: Secur
         finally:
             worker.stop()
             worker.join(30)
+
+
+@needs_node
+def test_a_client_certificate_of_another_role_is_permission_denied(node: SecureNode) -> None:
+    # raftoral certs init's client certificate is an operator's: TLS with it works, the role does not.
+    error = _refused(node, tls_cert=node.client_cert, tls_key=node.client_key)
+    assert isinstance(error, PermissionDenied), error
