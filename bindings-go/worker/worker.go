@@ -2,6 +2,8 @@ package worker
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -14,7 +16,9 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
 	"github.com/raftoral/raftoral-go/worker/workerpb"
@@ -38,7 +42,19 @@ type Options struct {
 	MaxConcurrentRuns int
 	// Logger receives the library's log records; nil: slog.Default().
 	Logger *slog.Logger
-	// DialOptions replace the default dial options (plaintext: the worker port is loopback).
+	// TLSCA is a PEM file of the CA that signed the node's certificate; empty:
+	// $RAFTORAL_TLS_CA. With a CA or a client certificate the worker connects with TLS, else in
+	// plaintext.
+	TLSCA string
+	// TLSCert and TLSKey are PEM files of this worker's client certificate (one of the cluster's
+	// CA with OU=worker) and its key; both or neither. Without TLSCA the system's CAs are trusted.
+	TLSCert, TLSKey string
+	// Token is a token of role worker (rft_...), sent as "authorization: Bearer TOKEN" on the
+	// stream; empty: $RAFTORAL_TOKEN. The node refuses a worker without a token or certificate
+	// when it has authTokens (ErrUnauthenticated) and one of another role (ErrPermissionDenied).
+	Token string
+	// DialOptions replace the default dial options (plaintext, or TLS from TLSCA, TLSCert and
+	// TLSKey); Token is sent either way.
 	DialOptions []grpc.DialOption
 	// OnRegistered, when set, is called each time the node has accepted the registration (on
 	// every (re)connection), with the node's answer: its node id, cluster id and limits. It runs
@@ -129,6 +145,12 @@ func New(opts Options) *Worker {
 		host, _ := os.Hostname()
 		opts.WorkerID = fmt.Sprintf("raftoral-go@%s:%d", host, os.Getpid())
 	}
+	if opts.TLSCA == "" {
+		opts.TLSCA = os.Getenv("RAFTORAL_TLS_CA")
+	}
+	if opts.Token == "" {
+		opts.Token = strings.TrimSpace(os.Getenv("RAFTORAL_TOKEN"))
+	}
 	if opts.MinBackoff <= 0 {
 		opts.MinBackoff = 100 * time.Millisecond
 	}
@@ -183,7 +205,8 @@ func (w *Worker) RegisterWorkflow(name string, version int, fn Func, opts ...Reg
 // committed history). On return every workflow function it started has returned: they see
 // their Context cancelled. It returns nil when ctx was cancelled, or an error that retrying
 // cannot fix: bad options, no registered workflow, or a registration the node refused
-// (INVALID_ARGUMENT, FAILED_PRECONDITION).
+// (INVALID_ARGUMENT, FAILED_PRECONDITION), or credentials the node refused (ErrUnauthenticated,
+// ErrPermissionDenied: no, a wrong, or a non-worker token or certificate).
 func (w *Worker) Run(ctx context.Context) error {
 	if err := w.start(); err != nil {
 		return err
@@ -195,7 +218,11 @@ func (w *Worker) Run(ctx context.Context) error {
 	}()
 	dial := w.opts.DialOptions
 	if dial == nil {
-		dial = []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}
+		creds, err := w.transportCredentials()
+		if err != nil {
+			return err
+		}
+		dial = []grpc.DialOption{grpc.WithTransportCredentials(creds)}
 	}
 	conn, err := grpc.NewClient(w.opts.Target, dial...)
 	if err != nil {
@@ -215,6 +242,9 @@ func (w *Worker) Run(ctx context.Context) error {
 		if !registered && refused(err) {
 			return err
 		}
+		if denied(err) {
+			return err // the node refuses these credentials: retrying would not change that
+		}
 		if registered {
 			backoff, failed = w.opts.MinBackoff, 0
 		} else {
@@ -227,7 +257,15 @@ func (w *Worker) Run(ctx context.Context) error {
 		if failed%100 <= 1 {
 			level = slog.LevelWarn
 		}
-		w.logger.Log(ctx, level, "raftoral worker: no stream to the node; reconnecting", "target", w.opts.Target, "error", err, "retry_in", delay, "attempts", failed)
+		attrs := []any{"target", w.opts.Target, "error", err, "retry_in", delay, "attempts", failed}
+		if !registered && status.Code(err) == codes.Unavailable {
+			if w.usesTLS() {
+				attrs = append(attrs, "hint", "does the node's worker port speak TLS, with a certificate TLSCA trusts for this address?")
+			} else {
+				attrs = append(attrs, "hint", "does the node's worker port speak TLS? set TLSCA (or RAFTORAL_TLS_CA)")
+			}
+		}
+		w.logger.Log(ctx, level, "raftoral worker: no stream to the node; reconnecting", attrs...)
 		select {
 		case <-ctx.Done():
 			return nil
@@ -257,6 +295,46 @@ func (w *Worker) start() error {
 	}
 	w.running = true
 	return nil
+}
+
+func (w *Worker) usesTLS() bool {
+	return w.opts.DialOptions == nil && (w.opts.TLSCA != "" || w.opts.TLSCert != "")
+}
+
+// transportCredentials are TLS when the options name a CA or a client certificate, else plaintext.
+func (w *Worker) transportCredentials() (credentials.TransportCredentials, error) {
+	o := w.opts
+	if (o.TLSCert == "") != (o.TLSKey == "") {
+		return nil, invalidArgument("Options.TLSCert and Options.TLSKey go together: give both or neither")
+	}
+	if o.TLSCA == "" && o.TLSCert == "" {
+		return insecure.NewCredentials(), nil
+	}
+	config := &tls.Config{MinVersion: tls.VersionTLS12}
+	if o.TLSCA != "" {
+		pem, err := os.ReadFile(o.TLSCA)
+		if err != nil {
+			return nil, invalidArgument("Options.TLSCA %q cannot be read: %v", o.TLSCA, err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, invalidArgument("Options.TLSCA %q holds no PEM certificate", o.TLSCA)
+		}
+		config.RootCAs = pool
+	}
+	if o.TLSCert != "" {
+		cert, err := tls.LoadX509KeyPair(o.TLSCert, o.TLSKey)
+		if err != nil {
+			return nil, invalidArgument("Options.TLSCert %q and TLSKey %q: %v", o.TLSCert, o.TLSKey, err)
+		}
+		config.Certificates = []tls.Certificate{cert}
+	}
+	return credentials.NewTLS(config), nil
+}
+
+// denied reports whether the node refused the worker's credentials.
+func denied(err error) bool {
+	return errors.Is(err, ErrUnauthenticated) || errors.Is(err, ErrPermissionDenied)
 }
 
 // refused reports whether the node refused the registration for good.
@@ -296,16 +374,24 @@ const registrationTimeout = 30 * time.Second
 // session runs one stream: Register, then the node's messages until the stream ends. It
 // reports whether the node accepted the registration, and why the stream ended.
 func (w *Worker) session(ctx context.Context, client workerpb.WorkerServiceClient) (registered bool, err error) {
+	if w.opts.Token != "" {
+		// Metadata on the stream rather than PerRPCCredentials: it goes over plaintext too (a
+		// node may take tokens on loopback without TLS) and with caller-given DialOptions.
+		ctx = metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+w.opts.Token)
+	}
 	sctx, cancel := context.WithCancelCause(ctx)
 	s := &session{w: w, parent: ctx, ctx: sctx, cancel: cancel, runs: map[uint64]*run{}}
 	defer s.close()
 	stream, err := client.Connect(sctx)
 	if err != nil {
-		return false, err
+		return false, s.registrationErr(err)
 	}
 	s.stream = stream
 	if err := s.send(w.registerMessage()); err != nil {
-		return false, s.recvErr(err)
+		if _, rerr := stream.Recv(); rerr != nil {
+			err = rerr // Send's io.EOF hides the status; Recv reports it
+		}
+		return false, s.registrationErr(err)
 	}
 	timer := time.AfterFunc(registrationTimeout, func() {
 		cancel(&Error{Code: CodeTimeout, Message: "the node did not answer the registration"})
@@ -350,6 +436,16 @@ func (s *session) registrationErr(err error) error {
 	switch st.Code() {
 	case codes.InvalidArgument, codes.FailedPrecondition:
 		return &Error{Code: CodeInvalidArgument, Message: "the node refused the registration: " + st.Message(), cause: err}
+	case codes.Unauthenticated:
+		msg := "the node at " + s.w.opts.Target + " refused this worker's credentials (UNAUTHENTICATED): " + st.Message()
+		if s.w.opts.Token == "" && s.w.opts.TLSCert == "" {
+			msg += "; set Options.Token (or RAFTORAL_TOKEN) to a token of role worker, or a client certificate"
+		}
+		return &Error{Code: CodeUnauthenticated, Message: msg, cause: err}
+	case codes.PermissionDenied:
+		return &Error{Code: CodePermissionDenied, Message: "the node at " + s.w.opts.Target +
+			" does not let this worker's credentials run workflows (PERMISSION_DENIED): " + st.Message() +
+			"; a worker needs a token or certificate of role worker", cause: err}
 	}
 	return err
 }

@@ -15,6 +15,8 @@ export type ErrorCode =
   | "ERR_WORKFLOW_TERMINATED"
   | "ERR_PAYLOAD_TOO_LARGE"
   | "ERR_UNAVAILABLE"
+  | "ERR_UNAUTHENTICATED"
+  | "ERR_PERMISSION_DENIED"
   | (string & {});
 
 /** Why a run was cancelled: a Cancel.Reason of worker.proto, or the worker's own loss of the stream. */
@@ -81,5 +83,41 @@ export class RunCancelledError extends RaftoralError {
 
   override get name(): string {
     return "RunCancelledError";
+  }
+}
+
+/**
+ * The node refused this worker's credentials (gRPC UNAUTHENTICATED): no token or certificate where
+ * the node requires one, or one it does not accept (unknown, wrong, expired, of another CA). The
+ * worker stops: `run()` rejects with it. `reason` is the node's message.
+ */
+export class UnauthenticatedError extends RaftoralError {
+  readonly reason: string;
+
+  constructor(message: string, reason: string) {
+    super("ERR_UNAUTHENTICATED", message);
+    this.reason = reason;
+  }
+
+  override get name(): string {
+    return "UnauthenticatedError";
+  }
+}
+
+/**
+ * The node accepted this worker's credentials but their role may not run workflows (gRPC
+ * PERMISSION_DENIED): a worker needs a token or certificate of role `worker`. The worker stops:
+ * `run()` rejects with it. `reason` is the node's message.
+ */
+export class PermissionDeniedError extends RaftoralError {
+  readonly reason: string;
+
+  constructor(message: string, reason: string) {
+    super("ERR_PERMISSION_DENIED", message);
+    this.reason = reason;
+  }
+
+  override get name(): string {
+    return "PermissionDeniedError";
   }
 }

@@ -1,7 +1,8 @@
+import * as fs from "node:fs";
 import * as os from "node:os";
 import * as grpc from "@grpc/grpc-js";
 import { RunState, type WorkflowContext } from "./context";
-import { RaftoralError, type CancelReason } from "./errors";
+import { PermissionDeniedError, RaftoralError, UnauthenticatedError, type CancelReason } from "./errors";
 import { decodeJson, encodeJson } from "./json";
 import { defaultLogger, type Logger } from "./log";
 import { failureOf, isWellFormed } from "./text";
@@ -29,6 +30,22 @@ export interface WorkerOptions {
   workerId?: string;
   /** At most this many runs at once (1..65536); unset: the node's default. */
   maxConcurrentRuns?: number;
+  /**
+   * PEM file of the CA that signed the node's certificate: the worker connects with TLS. Defaults to
+   * the environment variable RAFTORAL_TLS_CA. With neither a CA nor a client certificate the worker
+   * connects in plaintext.
+   */
+  tlsCa?: string;
+  /** PEM file of this worker's client certificate (one of the cluster's CA, OU=worker); with tlsKey. */
+  tlsCert?: string;
+  /** PEM file of the client certificate's key; with tlsCert. */
+  tlsKey?: string;
+  /**
+   * A token of role `worker` (rft_...), sent as `authorization: Bearer TOKEN` on the stream.
+   * Defaults to the environment variable RAFTORAL_TOKEN.
+   */
+  token?: string;
+  /** Channel credentials replacing those of tlsCa, tlsCert and tlsKey (the token is sent either way). */
   credentials?: grpc.ChannelCredentials;
   logger?: Logger;
   /** Reconnect backoff after a stream ends: doubles from initialMs up to maxMs (with jitter). */
@@ -89,12 +106,14 @@ class Session {
   #registerTimer?: NodeJS.Timeout;
   #runLimit = 0;
 
-  constructor(worker: Worker, client: grpc.Client, register: WorkerMessage, registerTimeoutMs: number, log: Logger) {
+  constructor(worker: Worker, client: grpc.Client, register: WorkerMessage, registerTimeoutMs: number, log: Logger,
+    metadata: grpc.Metadata) {
     this.#worker = worker;
     this.#log = log;
     this.done = new Promise((resolve) => (this.#resolve = resolve));
-    const connect = (client as unknown as Record<string, () => grpc.ClientDuplexStream<WorkerMessage, NodeMessage>>).Connect;
-    this.#call = connect.call(client);
+    const connect = (client as unknown as Record<string,
+      (metadata: grpc.Metadata) => grpc.ClientDuplexStream<WorkerMessage, NodeMessage>>).Connect;
+    this.#call = connect.call(client, metadata);
     this.#call.on("data", (msg: NodeMessage) => this.#onMessage(msg));
     this.#call.on("error", (err: grpc.ServiceError) => this.#finish(err));
     this.#call.on("end", () => this.#finish(new Error("the node ended the stream")));
@@ -328,6 +347,32 @@ class Session {
 }
 
 
+function tlsCaOf(options: WorkerOptions): string | undefined {
+  return options.tlsCa ?? (process.env.RAFTORAL_TLS_CA || undefined);
+}
+
+/** TLS when the options (or RAFTORAL_TLS_CA) name a CA or a client certificate, else plaintext. */
+function channelCredentials(options: WorkerOptions): grpc.ChannelCredentials {
+  const ca = tlsCaOf(options);
+  if ((options.tlsCert === undefined) !== (options.tlsKey === undefined)) {
+    throw new RaftoralError("ERR_INVALID_ARGUMENT", "Worker: tlsCert and tlsKey go together: give both or neither");
+  }
+  if (ca === undefined && options.tlsCert === undefined) {
+    return grpc.credentials.createInsecure();
+  }
+  const read = (name: string, file: string | undefined): Buffer | null => {
+    if (file === undefined) {
+      return null;
+    }
+    try {
+      return fs.readFileSync(file);
+    } catch (e) {
+      throw new RaftoralError("ERR_INVALID_ARGUMENT", `Worker: ${name} ${file} cannot be read: ${(e as Error).message}`);
+    }
+  };
+  return grpc.credentials.createSsl(read("tlsCa", ca), read("tlsKey", options.tlsKey), read("tlsCert", options.tlsCert));
+}
+
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     if (signal.aborted) {
@@ -356,6 +401,8 @@ export class Worker {
   readonly #log: Logger;
   readonly #definitions = new Map<string, Definition>();
   readonly #stop = new AbortController();
+  readonly #credentials: grpc.ChannelCredentials;
+  readonly #token?: string;
   #client?: grpc.Client;
   #session?: Session;
   #running = false;
@@ -377,6 +424,12 @@ export class Worker {
     if (options.onRegistered !== undefined && typeof options.onRegistered !== "function") {
       throw new RaftoralError("ERR_INVALID_ARGUMENT", "Worker: onRegistered must be a function");
     }
+    this.#credentials = options.credentials ?? channelCredentials(options);
+    const token = options.token ?? (process.env.RAFTORAL_TOKEN || undefined);
+    if (token !== undefined && (typeof token !== "string" || token.trim() === "" || /[\r\n]/.test(token))) {
+      throw new RaftoralError("ERR_INVALID_ARGUMENT", "Worker: token must be a non-blank string on one line (rft_...)");
+    }
+    this.#token = token?.trim();
     this.#options = options;
     this.target = options.target;
     this.workerId = id;
@@ -456,7 +509,7 @@ export class Worker {
     let done!: () => void;
     this.#runDone = new Promise((resolve) => (done = resolve));
     const Client = workerServiceClient();
-    this.#client = new Client(this.target, this.#options.credentials ?? grpc.credentials.createInsecure(), {
+    this.#client = new Client(this.target, this.#credentials, {
       // The node bounds what it sends (a value up to its payload limit, 4 MiB by default, plus the
       // envelope; an Execute's history up to 4 MiB): gRPC's default 4 MiB receive limit would end
       // the stream on such a message, again after every reconnect.
@@ -468,8 +521,12 @@ export class Worker {
     let delay = initial;
     try {
       while (!this.#stop.signal.aborted) {
+        const metadata = new grpc.Metadata();
+        if (this.#token !== undefined) {
+          metadata.set("authorization", `Bearer ${this.#token}`);
+        }
         const session = new Session(this, this.#client, this.#registerMessage(),
-          this.#options.registerTimeoutMs ?? 10000, this.#log);
+          this.#options.registerTimeoutMs ?? 10000, this.#log, metadata);
         this.#session = session;
         const end = await session.done;
         if (this.#stop.signal.aborted) {
@@ -479,8 +536,24 @@ export class Worker {
         if (!end.registered && (code === grpc.status.INVALID_ARGUMENT || code === grpc.status.FAILED_PRECONDITION)) {
           throw new RegistrationError(code, (end.error as grpc.ServiceError).details ?? end.error!.message);
         }
+        if (code === grpc.status.UNAUTHENTICATED) {
+          const reason = (end.error as grpc.ServiceError).details ?? end.error!.message;
+          throw new UnauthenticatedError(`the node at ${this.target} refused this worker's credentials `
+            + `(UNAUTHENTICATED): ${reason}`
+            + (this.#token === undefined && this.#options.tlsCert === undefined
+              ? "; give a token of role worker (token or RAFTORAL_TOKEN) or a client certificate" : ""), reason);
+        }
+        if (code === grpc.status.PERMISSION_DENIED) {
+          const reason = (end.error as grpc.ServiceError).details ?? end.error!.message;
+          throw new PermissionDeniedError(`the node at ${this.target} does not let this worker's credentials run `
+            + `workflows (PERMISSION_DENIED): ${reason}; a worker needs a token or certificate of role worker`, reason);
+        }
         if (end.registered) {
           delay = initial;
+        } else if (code === grpc.status.UNAVAILABLE) {
+          this.#log.warn(this.#usesTls
+            ? "is the certificate of the node's worker port one tlsCa trusts, for this address?"
+            : "does the node's worker port speak TLS? then give tlsCa (or RAFTORAL_TLS_CA)");
         }
         const wait = delay / 2 + Math.random() * delay / 2;
         this.#log.info(`reconnecting to ${this.target} in ${Math.round(wait)} ms`);
@@ -491,6 +564,11 @@ export class Worker {
       this.#client.close();
       done();
     }
+  }
+
+  get #usesTls(): boolean {
+    return this.#options.credentials === undefined
+      && (tlsCaOf(this.#options) !== undefined || this.#options.tlsCert !== undefined);
   }
 
   /** Ends the stream (the node executes this worker's runs again elsewhere) and makes run() return. */

@@ -13,7 +13,7 @@ import logging
 import sys
 from typing import Any, Sequence
 
-from .._errors import RaftoralError
+from .._errors import PermissionDenied, RaftoralError, Unauthenticated
 from ._errors import RegistrationRefused
 from ._worker import Worker
 
@@ -47,13 +47,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--target", help="the node's worker address (its --worker-listen), e.g. 127.0.0.1:9001")
     parser.add_argument("--worker-id", help="this worker's name in the node's logs (default host:pid)")
     parser.add_argument("--max-concurrent-runs", type=int, default=0, help="runs at once (0: the node's default)")
+    parser.add_argument("--tls-ca", help="PEM file of the CA that signed the node's certificate: connect with TLS "
+                        "(default $RAFTORAL_TLS_CA)")
+    parser.add_argument("--tls-cert", help="PEM file of this worker's client certificate (OU=worker), with --tls-key")
+    parser.add_argument("--tls-key", help="PEM file of the client certificate's key")
+    parser.add_argument("--token", help="a token of role worker, sent as 'authorization: Bearer TOKEN' "
+                        "(default $RAFTORAL_TOKEN)")
     parser.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING, ERROR (default INFO)")
     parser.add_argument("workflows", metavar="module:attr", help="a Worker, or a list of @workflow functions")
     args = parser.parse_args(argv)
+    if (args.tls_cert is None) != (args.tls_key is None):
+        parser.error("--tls-cert and --tls-key go together")
+    if args.token is not None and not args.token.strip():
+        parser.error("--token must not be blank")
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     options: dict[str, Any] = {"max_concurrent_runs": args.max_concurrent_runs}
     if args.worker_id:
         options["worker_id"] = args.worker_id
+    security = {"tls_ca": args.tls_ca, "tls_cert": args.tls_cert, "tls_key": args.tls_key, "token": args.token}
+    options.update({k: v for k, v in security.items() if v is not None})
     sys.path.insert(0, "")  # modules of the current directory, as `python -m` users expect
     try:
         worker = load(args.workflows, options)
@@ -61,7 +73,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             worker.worker_id = args.worker_id
         if args.max_concurrent_runs:
             worker.max_concurrent_runs = args.max_concurrent_runs
+        # A Worker of the module: the flags override its own settings.
+        if args.tls_ca is not None:
+            worker.tls_ca = args.tls_ca
+        if args.tls_cert is not None:
+            worker.tls_cert, worker.tls_key = args.tls_cert, args.tls_key
+        if args.token is not None:
+            worker._token = args.token.strip()
         worker.run(args.target)
+    except (Unauthenticated, PermissionDenied) as e:
+        logging.getLogger("raftoral.worker").error("the node refused this worker's credentials: %s", e)
+        return 6
     except RegistrationRefused as e:
         logging.getLogger("raftoral.worker").error("the node refused this worker: %s", e)
         return 3

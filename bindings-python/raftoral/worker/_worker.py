@@ -28,7 +28,7 @@ from typing import Any, Callable, Iterator, TypeVar
 import grpc
 
 from .._codec import Codec, JsonCodec
-from .._errors import AlreadyRegistered, CodecError, InvalidArgument
+from .._errors import AlreadyRegistered, CodecError, InvalidArgument, PermissionDenied, Unauthenticated
 from .._types import ExecutionMode
 from ._context import AsyncWorkflowContext, WorkflowContext
 from ._errors import STREAM_LOST, WORKER_STOPPING, RegistrationRefused, RunCancelled
@@ -112,6 +112,17 @@ def check_target(target: object) -> str:
             f"target {target!r} is not host:port (the node's --worker-listen address, e.g. 127.0.0.1:9001) or unix:PATH"
         )
     return target
+
+
+def _path_option(name: str, value: object) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, (str, os.PathLike)):
+        raise TypeError(f"{name} must be a path (str or os.PathLike), not {type(value).__name__}")
+    path = os.fspath(value)
+    if not isinstance(path, str) or not path.strip():
+        raise InvalidArgument(f"{name} must be a non-empty path")
+    return path
 
 
 class _Slots:
@@ -234,6 +245,12 @@ class Worker:
     ``max_reconnect_delay`` seconds); runs of the lost stream unwind with :class:`RunCancelled`
     and the node hands them out again with their history. A refusal that retrying cannot cure
     (:class:`RegistrationRefused`) ends :meth:`run` with that error.
+
+    A secured node (docs/SECURITY.md): ``tls_ca`` (default ``$RAFTORAL_TLS_CA``) is the CA of the
+    node's certificate, ``tls_cert``/``tls_key`` a client certificate with ``OU=worker``; either
+    makes the worker connect with TLS. ``token`` (default ``$RAFTORAL_TOKEN``), a token of role
+    ``worker``, is sent as ``authorization: Bearer TOKEN``. A node that refuses the credentials
+    ends :meth:`run` with :class:`raftoral.Unauthenticated` or :class:`raftoral.PermissionDenied`.
     """
 
     def __init__(
@@ -248,8 +265,24 @@ class Worker:
         registration_timeout: float = 10.0,
         stop_grace: float = 10.0,
         on_registered: Callable[[pb.Registered], None] | None = None,
+        tls_ca: str | os.PathLike[str] | None = None,
+        tls_cert: str | os.PathLike[str] | None = None,
+        tls_key: str | os.PathLike[str] | None = None,
+        token: str | None = None,
     ) -> None:
         self.target = check_target(target) if target is not None else None
+        #: PEM file of the CA that signed the node's certificate (default ``$RAFTORAL_TLS_CA``).
+        self.tls_ca = _path_option("tls_ca", tls_ca if tls_ca is not None else os.environ.get("RAFTORAL_TLS_CA") or None)
+        #: PEM files of this worker's client certificate (a certificate of the cluster's CA with
+        #: ``OU=worker``) and its key.
+        self.tls_cert = _path_option("tls_cert", tls_cert)
+        self.tls_key = _path_option("tls_key", tls_key)
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise InvalidArgument("tls_cert and tls_key go together: give both or neither")
+        token = token if token is not None else os.environ.get("RAFTORAL_TOKEN") or None
+        if token is not None and (not isinstance(token, str) or not token.strip() or any(c in token for c in "\r\n")):
+            raise InvalidArgument("token must be a non-blank str on one line (a token of role worker, rft_...)")
+        self._token = token.strip() if token is not None else None
         self.worker_id = worker_id if worker_id is not None else f"{socket.gethostname()}:{os.getpid()}"
         if not isinstance(self.worker_id, str) or not self.worker_id.strip() or len(self.worker_id) > 256:
             raise InvalidArgument("worker_id must be a non-blank str of at most 256 characters")
@@ -347,10 +380,14 @@ class Worker:
         if handle_signals and threading.current_thread() is threading.main_thread():
             for sig in (signal.SIGINT, signal.SIGTERM):
                 previous[sig] = signal.signal(sig, self._on_signal)
-        channel = grpc.insecure_channel(self.target, options=[
-            ("grpc.max_send_message_length", -1),
-            ("grpc.max_receive_message_length", -1),
-        ])
+        try:
+            channel = self._channel()
+        except BaseException:
+            with self._lock:
+                self._running = False
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+            raise
         try:
             self._serve(channel)
         finally:
@@ -360,6 +397,38 @@ class Worker:
             channel.close()
             with self._lock:
                 self._running = False
+
+    @property
+    def uses_tls(self) -> bool:
+        """Whether the worker connects with TLS (it has a CA or a client certificate)."""
+        return self.tls_ca is not None or self.tls_cert is not None
+
+    def _channel(self) -> grpc.Channel:
+        options = [("grpc.max_send_message_length", -1), ("grpc.max_receive_message_length", -1)]
+        assert self.target is not None
+        if not self.uses_tls:
+            return grpc.insecure_channel(self.target, options=options)
+
+        def read(name: str, path: str | None) -> bytes | None:
+            if path is None:
+                return None
+            try:
+                with open(path, "rb") as f:
+                    return f.read()
+            except OSError as e:
+                raise InvalidArgument(f"{name} {path!r} cannot be read: {e}") from e
+
+        credentials = grpc.ssl_channel_credentials(
+            root_certificates=read("tls_ca", self.tls_ca),  # None: the system's trusted CAs
+            private_key=read("tls_key", self.tls_key),
+            certificate_chain=read("tls_cert", self.tls_cert),
+        )
+        return grpc.secure_channel(self.target, credentials, options=options)
+
+    def _metadata(self) -> tuple[tuple[str, str], ...] | None:
+        # Call metadata rather than call credentials: gRPC refuses those on a plaintext channel,
+        # and a node may take tokens without TLS (on loopback).
+        return (("authorization", f"Bearer {self._token}"),) if self._token is not None else None
 
     def start(self, target: str | None = None) -> None:
         """Runs the worker in a background thread (``run`` without signal handling)."""
@@ -415,10 +484,23 @@ class Worker:
                 raise RegistrationRefused("INVALID_ARGUMENT", connection.refused)
             if code is not None and code in _FATAL and not connection.silent:
                 raise RegistrationRefused(code.name, self._refusal(code, details))
+            if code == grpc.StatusCode.UNAUTHENTICATED:
+                raise Unauthenticated(
+                    f"the node at {self.target} refused this worker's credentials (UNAUTHENTICATED): {details}"
+                    + ("" if self._token is not None or self.tls_cert is not None
+                       else "; give a token of role worker (token= or RAFTORAL_TOKEN) or a client certificate"))
+            if code == grpc.StatusCode.PERMISSION_DENIED:
+                raise PermissionDenied(
+                    f"the node at {self.target} does not let this worker's credentials run workflows "
+                    f"(PERMISSION_DENIED): {details}; a worker needs a token or certificate of role worker")
             if was_registered:
                 delay = self.reconnect_delay
-            log.warning("stream to %s ended (%s: %s); reconnecting in %.2f s", self.target,
-                        code.name if code else "OK", details, delay)
+            hint = ""
+            if not was_registered and code == grpc.StatusCode.UNAVAILABLE:
+                hint = (" (does the node's worker port speak TLS? give tls_ca= or RAFTORAL_TLS_CA)" if not self.uses_tls
+                        else " (does the node's worker port speak TLS, with a certificate tls_ca trusts for this address?)")
+            log.warning("stream to %s ended (%s: %s)%s; reconnecting in %.2f s", self.target,
+                        code.name if code else "OK", details, hint, delay)
             self._stopping.wait(delay)
             delay = min(max(delay * 2, 0.01), self.max_reconnect_delay)
 
@@ -429,7 +511,7 @@ class Worker:
         return details
 
     def _stream(self, stub: pb_grpc.WorkerServiceStub, connection: _Connection) -> tuple[grpc.StatusCode | None, str]:
-        call = stub.Connect(connection.requests())
+        call = stub.Connect(connection.requests(), metadata=self._metadata())
         connection.call = call
         if connection.closed:  # stop() or the watchdog ran before the call existed
             call.cancel()
