@@ -15,7 +15,7 @@ MVN ?= mvn -B -ntp
 CONFORMANCE_ENTRIES ?= java,c,python,go,python-worker,go-worker,ts-worker,js,graalpy
 CONFORMANCE_SCENARIOS ?=
 
-.PHONY: build test conformance demo clean
+.PHONY: build test conformance demo demo-tls clean
 
 ## build: compile every module and install it locally, without tests
 build:
@@ -40,6 +40,12 @@ demo: build
 	python3 examples/python/order_workflow.py
 	@echo "== the order workflow in Go, on a node embedded through libraftoral.so"
 	cd examples/go && go run .
+
+## demo-tls: `make demo` secured (docs/SECURITY.md): certificates and tokens, three nodes with TLS on every port, mutual
+## TLS between them and token authentication; the examples through the CLI with an operator's token, and the refusals
+demo-tls: build
+	$(MVN) -q -pl examples dependency:build-classpath -Dmdep.outputFile=target/classpath.txt
+	scripts/demo-tls.sh
 
 clean:
 	$(MVN) -q clean

@@ -86,6 +86,12 @@ abstract class ClientCommand implements Callable<Integer>, HasOutput {
       Printer printer = new Printer(spec.commandLine().getOut(), output());
       Duration bound = timeout();
       return bound == null ? run(client, printer) : withDeadline(bound, () -> run(client, printer));
+    } catch (Errors.UnavailableException e) {
+      if (!tls() && isReset(e)) {
+        // A TLS port resets a plaintext connection: the likeliest reason when the node is there.
+        throw new Errors.UnavailableException(e.getMessage() + " (if the node serves TLS, give --tls-ca or RAFTORAL_TLS_CA)", e);
+      }
+      throw e;
     } catch (RaftoralException e) {
       if (e.getCause() instanceof StatusRuntimeException s && s.getStatus().getCode() == Status.Code.UNIMPLEMENTED) {
         // What any gRPC server without our service answers, e.g. the node's Raft port.
@@ -114,6 +120,15 @@ abstract class ClientCommand implements Callable<Integer>, HasOutput {
       b.token(t);
     }
     return b.build();
+  }
+
+  private boolean tls() {
+    return tlsCa != null || tlsCert != null || env("RAFTORAL_TLS_CA").isPresent();
+  }
+
+  private static boolean isReset(Throwable e) {
+    String m = String.valueOf(e.getMessage()).toLowerCase(java.util.Locale.ROOT);
+    return m.contains("connection reset") || m.contains("connection closed") || m.contains("network closed");
   }
 
   private static java.util.Optional<String> env(String name) {
