@@ -28,7 +28,7 @@ import org.slf4j.LoggerFactory;
  * value, and the call is closed with that status before the service sees anything. The
  * response side and the services themselves are unchanged.
  */
-final class MalformedRequests {
+public final class MalformedRequests {
   private static final Logger LOG = LoggerFactory.getLogger(MalformedRequests.class);
   /** A parser's reason can be long (protobuf explains truncation in two sentences); enough to act on. */
   private static final int MAX_REASON_CHARS = 160;
@@ -36,7 +36,7 @@ final class MalformedRequests {
   private MalformedRequests() {}
 
   /** {@code service} with every method's request parsing guarded as above. */
-  static ServerServiceDefinition guard(ServerServiceDefinition service) {
+  public static ServerServiceDefinition guard(ServerServiceDefinition service) {
     ServiceDescriptor original = service.getServiceDescriptor();
     List<ServerMethodDefinition<?, ?>> methods = service.getMethods().stream()
         .<ServerMethodDefinition<?, ?>>map(MalformedRequests::guard).toList();

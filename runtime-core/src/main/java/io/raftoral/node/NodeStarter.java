@@ -148,7 +148,7 @@ public final class NodeStarter {
     if (o.workerAddress() != null) {
       try {
         workers = WorkerHost.start(o.workerAddress(), new WorkerHost.Node(() -> current.get().nodeId(), o.clusterId(),
-            registry, o.payloadLimitBytes(), () -> current.get().startMissingRuns()), security);
+            registry, o.payloadLimitBytes(), () -> current.get().startMissingRuns()), security, MalformedRequests::guard);
       } catch (IOException e) {
         throw new RaftoralException("node " + id + ": cannot serve workers on " + o.workerAddress() + ": " + e.getMessage(), e);
       }

@@ -108,7 +108,9 @@ public final class RaftHost implements AutoCloseable {
     this.transferService = new SnapshotTransferService(settings.snapshotChunkBytes(), settings.snapshotTransferRate());
     this.fetcher = new SnapshotFetcher(settings.nodeId(), settings.tls() == null ? null : settings.tls().peerChannel());
     this.parameters = new Parameters();
-    GrpcConfigKeys.Server.setServicesCustomizer(parameters, transferService.customizer());
+    OverflowingRequests overflowing = new OverflowingRequests();
+    GrpcConfigKeys.Server.setServicesCustomizer(parameters,
+        (builder, types) -> transferService.customizer().customize(builder, types).intercept(overflowing));
     if (settings.tls() != null) {
       // One configuration for Ratis's server, clients and admin calls: mutual TLS with the cluster's CA.
       GrpcConfigKeys.TLS.setConf(parameters, settings.tls().ratis());

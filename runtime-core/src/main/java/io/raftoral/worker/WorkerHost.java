@@ -33,6 +33,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.LongSupplier;
+import java.util.function.UnaryOperator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -75,10 +76,10 @@ public final class WorkerHost implements AutoCloseable {
   private final Thread watchdog;
   private volatile boolean closed;
 
-  private WorkerHost(Node node, InetSocketAddress bind, NodeSecurity security) {
+  private WorkerHost(Node node, InetSocketAddress bind, NodeSecurity security, UnaryOperator<ServerServiceDefinition> guard) {
     this.node = node;
     this.executor = Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("raftoral-worker-rpc-", 0).factory());
-    ServerServiceDefinition service = new Service().bindService();
+    ServerServiceDefinition service = guard.apply(new Service().bindService());
     this.server = security.secure(NettyServerBuilder.forAddress(bind))
         .executor(executor)
         .maxInboundMessageSize(maxMessageBytes(node.payloadLimitBytes()))
@@ -102,17 +103,22 @@ public final class WorkerHost implements AutoCloseable {
    * @throws Errors.InvalidArgumentException when {@code hostPort} is not host:port
    */
   public static WorkerHost start(String hostPort, Node node) throws IOException {
-    return start(hostPort, node, NodeSecurity.none());
+    return start(hostPort, node, NodeSecurity.none(), UnaryOperator.identity());
   }
 
-  /** As {@link #start(String, Node)}, served with {@code security}'s TLS and access check (a worker's role). */
-  public static WorkerHost start(String hostPort, Node node, NodeSecurity security) throws IOException {
+  /**
+   * As {@link #start(String, Node)}, served with {@code security}'s TLS and access check (a
+   * worker's role), the service wrapped by {@code guard} (the node's: a message that does not
+   * parse is INVALID_ARGUMENT rather than UNKNOWN plus a logged stack trace).
+   */
+  public static WorkerHost start(String hostPort, Node node, NodeSecurity security, UnaryOperator<ServerServiceDefinition> guard)
+      throws IOException {
     HostPort hp = HostPort.parse(hostPort, true);
     InetSocketAddress bind = new InetSocketAddress(hp.host(), hp.port());
     if (bind.isUnresolved()) {
       throw new IOException("cannot bind the worker address " + hp + ": unknown host " + hp.host());
     }
-    WorkerHost host = new WorkerHost(node, bind, security);
+    WorkerHost host = new WorkerHost(node, bind, security, guard);
     try {
       host.server.start();
     } catch (IOException e) {

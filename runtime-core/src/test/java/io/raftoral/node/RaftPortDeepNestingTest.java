@@ -18,7 +18,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -39,7 +38,6 @@ import org.junit.jupiter.api.Test;
  * a process that had not disabled it would exit). The caller gets UNKNOWN.
  * Fails with: uncaught StackOverflowError on grpc-default-executor-N.
  */
-@Disabled("defect: a deeply nested unknown field on RaftClientProtocolService/unordered kills a Ratis gRPC thread (StackOverflowError in TextFormat)")
 class RaftPortDeepNestingTest {
   @Test
   void aDeeplyNestedUnknownFieldOnTheRaftPortKillsNoThread() throws Exception {
