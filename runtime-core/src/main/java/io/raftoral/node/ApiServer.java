@@ -44,6 +44,13 @@ public final class ApiServer implements AutoCloseable {
   /** Room above the default 4 MiB payload limit for the message around a payload. */
   static final int MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
   private static final long GRACE_MILLIS = 3000;
+  /**
+   * Calls one connection may have open at once (HTTP/2's concurrent streams): a client beyond it
+   * waits for a stream rather than failing; room for a load generator's awaits, not for a flood.
+   */
+  static final int MAX_CALLS_PER_CONNECTION = 1024;
+  /** Headers of one call: a token and a trace context fit many times over. */
+  static final int MAX_METADATA_BYTES = 8 << 10;
   private static final List<String> HEALTH_SERVICES = List.of(HealthStatusManager.SERVICE_NAME_ALL_SERVICES,
       RaftoralApiGrpc.SERVICE_NAME, NodeServiceGrpc.SERVICE_NAME);
 
@@ -110,6 +117,8 @@ public final class ApiServer implements AutoCloseable {
     Server server = security.secure(NettyServerBuilder.forAddress(bind))
         .executor(executor)
         .maxInboundMessageSize(MAX_MESSAGE_BYTES)
+        .maxInboundMetadataSize(MAX_METADATA_BYTES)
+        .maxConcurrentCallsPerConnection(MAX_CALLS_PER_CONNECTION)
         .fallbackHandlerRegistry(services)
         // A request that does not parse is INVALID_ARGUMENT, not UNKNOWN plus a logged stack trace.
         .addService(MalformedRequests.guard(health.getHealthService().bindService()))

@@ -83,6 +83,9 @@ public final class WorkerHost implements AutoCloseable {
     this.server = security.secure(NettyServerBuilder.forAddress(bind))
         .executor(executor)
         .maxInboundMessageSize(maxMessageBytes(node.payloadLimitBytes()))
+        // A worker holds one stream; a few more for reconnects that overlap the old stream's end.
+        .maxConcurrentCallsPerConnection(64)
+        .maxInboundMetadataSize(8 << 10)
         .permitKeepAliveTime(5, TimeUnit.SECONDS)
         // A worker authenticates (a worker token or certificate) when the node asks for it.
         .addService(security.access(node.nodeId()).map(a -> ServerInterceptors.intercept(service, a)).orElse(service))
