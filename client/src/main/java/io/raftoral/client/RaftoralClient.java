@@ -127,6 +127,7 @@ public final class RaftoralClient implements AutoCloseable {
     private Path certificate;
     private Path key;
     private String token;
+    private boolean tokenInPlaintext;
 
     private Builder(String hostPort) {
       this.hostPort = hostPort;
@@ -166,6 +167,15 @@ public final class RaftoralClient implements AutoCloseable {
     }
 
     /**
+     * Allow the token to go without TLS to a node beyond this machine, where anyone on the path
+     * can read it. Without this, such a client is refused; to loopback it always may.
+     */
+    public Builder allowTokenInPlaintext() {
+      this.tokenInPlaintext = true;
+      return this;
+    }
+
+    /**
      * Connecting is lazy: an unreachable node shows up at the first call.
      *
      * @throws Errors.InvalidArgumentException for a bad address, timeout or token, or a TLS file
@@ -179,6 +189,10 @@ public final class RaftoralClient implements AutoCloseable {
           // The caller's span, if any, goes with each call: a start's workflow joins its trace.
           .intercept(new TraceContextInterceptor());
       if (token != null) {
+        if (!tls && !tokenInPlaintext && !isLoopback(hp.host())) {
+          throw new Errors.InvalidArgumentException("a token goes to " + hp + " only over TLS: give the node's CA (tlsCa, "
+              + "--tls-ca, RAFTORAL_TLS_CA), or allowTokenInPlaintext() to send it readable to anyone on the path");
+        }
         channel.intercept(new BearerTokenInterceptor(token));
       }
       if (tls) {
@@ -206,6 +220,16 @@ public final class RaftoralClient implements AutoCloseable {
         }
         throw new Errors.InvalidArgumentException("cannot use the TLS files (" + (tlsCa != null ? "CA " + tlsCa : "")
             + (certificate != null ? " certificate " + certificate + " key " + key : "") + "): " + root.getMessage());
+      }
+    }
+
+    /** Whether {@code host} (a name or an address) is this machine's loopback; a name that does not resolve is not. */
+    private static boolean isLoopback(String host) {
+      try {
+        String bare = host.startsWith("[") && host.endsWith("]") ? host.substring(1, host.length() - 1) : host;
+        return java.net.InetAddress.getByName(bare).isLoopbackAddress();
+      } catch (java.net.UnknownHostException e) {
+        return false;
       }
     }
 

@@ -47,6 +47,7 @@ public final class Joiner {
     List<String> failures = new ArrayList<>();
     do {
       failures.clear();
+      int mismatched = 0;
       for (String seed : seeds) {
         ManagedChannel channel = security.channelTo(seed);
         try {
@@ -66,10 +67,18 @@ public final class Joiner {
           if (error instanceof Errors.InvalidArgumentException) {
             throw new Errors.InvalidArgumentException("seed " + seed + " refused the join: " + error.getMessage());
           }
-          failures.add(error.getMessage());
+          String mismatch = tlsMismatch(security, e);
+          if (mismatch != null) {
+            mismatched++;
+          }
+          failures.add(error.getMessage() + (mismatch != null ? " (" + mismatch + ")" : ""));
         } finally {
           channel.shutdownNow();
         }
+      }
+      if (mismatched == seeds.size()) {
+        // Every seed failed the same way: TLS does not match, and waiting will not change it.
+        throw new Errors.InvalidArgumentException("cannot join the cluster: " + String.join("; ", failures));
       }
       sleepQuietly(500);
     } while (System.nanoTime() < deadline);
@@ -130,6 +139,27 @@ public final class Joiner {
       }
     }
     return false;
+  }
+
+  /**
+   * Why {@code failure} says this node's TLS does not match the seed's, or null when it does not
+   * say so: the seed's certificate is not trusted, or a plaintext connection was closed by what
+   * is likely a TLS port (a seed that is down refuses the connection instead).
+   */
+  static String tlsMismatch(NodeSecurity security, StatusRuntimeException failure) {
+    for (Throwable t = failure; t != null; t = t.getCause()) {
+      if (t instanceof javax.net.ssl.SSLHandshakeException || t instanceof java.security.cert.CertificateException
+          || t instanceof java.security.cert.CertPathValidatorException) {
+        return "the seed's TLS certificate is not trusted here: give this node the cluster's CA (tlsCa) and its "
+            + "own certificate of that CA (tlsCert, tlsKey)";
+      }
+    }
+    String description = String.valueOf(failure.getStatus().getDescription());
+    if (!security.tls() && failure.getStatus().getCode() == io.grpc.Status.Code.UNAVAILABLE
+        && (description.contains("Network closed") || description.contains("Connection reset"))) {
+      return "the seed likely speaks TLS and this node does not: give it tlsCert, tlsKey and tlsCa";
+    }
+    return null;
   }
 
   private static void sleepQuietly(long ms) {

@@ -1,5 +1,7 @@
 package io.raftoral.security;
 
+import io.grpc.Context;
+import io.grpc.Contexts;
 import io.grpc.Grpc;
 import io.grpc.Metadata;
 import io.grpc.ServerCall;
@@ -15,6 +17,7 @@ import java.security.cert.X509Certificate;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.BooleanSupplier;
 import java.util.function.LongSupplier;
 import javax.net.ssl.SSLPeerUnverifiedException;
 import javax.net.ssl.SSLSession;
@@ -68,21 +71,22 @@ public final class ApiAccess implements ServerInterceptor {
    * An authenticated caller.
    *
    * @param name how the log names it: {@code token rft_1a2b3c4d} or {@code certificate 'CN=...'}
-   * @param role its role; empty for a certificate that names none (a node's)
+   * @param role its role; empty for a node's certificate, or one that names no single role
+   * @param node whether it is a node's certificate ({@link CertificateAuthority#isNode})
    */
-  record Caller(String name, Optional<Role> role, boolean certificate) {
+  record Caller(String name, Optional<Role> role, boolean node) {
     boolean may(Need need) {
       return switch (need) {
         case READ -> role.isPresent() && role.get().permits(Role.READER);
         case OPERATE -> role.isPresent() && role.get().permits(Role.OPERATOR);
-        case NODE -> (certificate && role.isEmpty()) || (role.isPresent() && role.get().permits(Role.OPERATOR));
+        case NODE -> node || (role.isPresent() && role.get().permits(Role.OPERATOR));
         case WORK -> role.isPresent() && role.get().permits(Role.WORKER);
       };
     }
 
     @Override
     public String toString() {
-      return name + " (" + role.map(Role::wireName).orElse("a node") + ")";
+      return name + " (" + role.map(Role::wireName).orElse(node ? "a node" : "no role") + ")";
     }
   }
 
@@ -130,8 +134,21 @@ public final class ApiAccess implements ServerInterceptor {
     if (!verdict.caller().may(need)) {
       return refuse(call, Status.PERMISSION_DENIED, verdict.caller() + " may not call " + method, method);
     }
-    return next.startCall(call, headers);
+    // A long stream (a worker's) asks again later: a token deleted from the file, or a
+    // certificate that expired, ends it (WorkerHost).
+    BooleanSupplier stillAllowed = () -> {
+      Verdict again = authenticate(call, headers);
+      return again.caller() != null && again.caller().may(need);
+    };
+    return Contexts.interceptCall(Context.current().withValue(STILL_ALLOWED, stillAllowed), call, headers, next);
   }
+
+  /**
+   * In the context of an authenticated call: whether its caller's credentials still authenticate
+   * and allow the call (false once its token left the tokens file, or its certificate expired).
+   * Absent when the node authenticates nobody.
+   */
+  public static final Context.Key<BooleanSupplier> STILL_ALLOWED = Context.key("raftoral-still-allowed");
 
   private Verdict authenticate(ServerCall<?, ?> call, Metadata headers) {
     String authorization = headers.get(AUTHORIZATION);
@@ -160,14 +177,18 @@ public final class ApiAccess implements ServerInterceptor {
   }
 
   private Verdict certificateVerdict(SSLSession session, X509Certificate[] chain) {
+    // Only an acceptance is kept (its validity re-checked per call): a refusal's reason may pass
+    // (a certificate not valid yet), and then the same connection must be let in.
     Object cached = session.getValue(SESSION_VERDICT);
-    if (cached instanceof Verdict v && (v.caller() == null || stillValid(chain[0]))) {
+    if (cached instanceof Verdict v && stillValid(chain[0])) {
       return v;
     }
     Optional<String> problem = certificates.verify(chain);
-    Verdict v = problem.isPresent() ? new Verdict(null, problem.get())
-        : new Verdict(new Caller("certificate '" + chain[0].getSubjectX500Principal().getName() + "'",
-            CertificateAuthority.roleOf(chain[0]), true), null);
+    if (problem.isPresent()) {
+      return new Verdict(null, problem.get());
+    }
+    Verdict v = new Verdict(new Caller("certificate '" + chain[0].getSubjectX500Principal().getName() + "'",
+        CertificateAuthority.roleOf(chain[0]), CertificateAuthority.isNode(chain[0])), null);
     try {
       session.putValue(SESSION_VERDICT, v);
     } catch (UnsupportedOperationException | IllegalArgumentException e) {

@@ -76,6 +76,8 @@ public final class CertificateAuthority {
   static final Duration LEAF_VALIDITY = Duration.ofDays(825);
   private static final String SIGNATURE = "SHA256withECDSA";
   private static final SecureRandom RANDOM = new SecureRandom();
+  /** The OU that marks a node's certificate: only such a certificate talks Raft or joins. */
+  public static final String NODE_UNIT = "node";
 
   private final X509Certificate certificate;
   private final PrivateKey key;
@@ -141,7 +143,7 @@ public final class CertificateAuthority {
     }
     GeneralName[] names = hosts.stream().map(CertificateAuthority::subjectAltName).toArray(GeneralName[]::new);
     X500Name subject = new X500NameBuilder(BCStyle.INSTANCE)
-        .addRDN(BCStyle.O, ORGANIZATION).addRDN(BCStyle.CN, commonName).build();
+        .addRDN(BCStyle.O, ORGANIZATION).addRDN(BCStyle.OU, NODE_UNIT).addRDN(BCStyle.CN, commonName).build();
     return issue(subject, notBefore, notAfter, new KeyPurposeId[] {KeyPurposeId.id_kp_serverAuth, KeyPurposeId.id_kp_clientAuth},
         new GeneralNames(names));
   }
@@ -173,15 +175,41 @@ public final class CertificateAuthority {
    * name none or more than one of the roles.
    */
   public static Optional<Role> roleOf(X509Certificate clientCert) {
-    X500Name subject = X500Name.getInstance(clientCert.getSubjectX500Principal().getEncoded());
+    return roleOf(units(clientCert));
+  }
+
+  /**
+   * Whether {@code certificate} is a node's: its subject has the OU {@code node} and names no
+   * role. A node is marked, not inferred from a missing role: a client certificate of the same
+   * CA, or one naming two roles, is never taken for a node.
+   */
+  public static boolean isNode(X509Certificate certificate) {
+    List<String> units = units(certificate);
+    return units.contains(NODE_UNIT) && units.stream().noneMatch(CertificateAuthority::isRole);
+  }
+
+  private static boolean isRole(String unit) {
+    try {
+      Role.parse(unit);
+      return true;
+    } catch (Errors.InvalidArgumentException e) {
+      return false;
+    }
+  }
+
+  private static List<String> units(X509Certificate certificate) {
+    X500Name subject = X500Name.getInstance(certificate.getSubjectX500Principal().getEncoded());
+    return java.util.Arrays.stream(subject.getRDNs(BCStyle.OU))
+        .map(rdn -> IETFUtils.valueToString(rdn.getFirst().getValue()).strip()).toList();
+  }
+
+  private static Optional<Role> roleOf(List<String> units) {
     Role found = null;
-    for (RDN rdn : subject.getRDNs(BCStyle.OU)) {
-      Role role;
-      try {
-        role = Role.parse(IETFUtils.valueToString(rdn.getFirst().getValue()));
-      } catch (Errors.InvalidArgumentException e) {
+    for (String unit : units) {
+      if (!isRole(unit)) {
         continue; // an OU of the organisation's own, not a role
       }
+      Role role = Role.parse(unit);
       if (found != null && found != role) {
         return Optional.empty();
       }
@@ -198,17 +226,20 @@ public final class CertificateAuthority {
    */
   public static Path[] init(Path dir) {
     Path caPem = dir.resolve("ca.pem");
-    if (Files.exists(caPem)) {
-      throw new Errors.InvalidArgumentException(caPem + " exists: refusing to overwrite a CA; choose another directory");
+    Path[] written = {caPem, dir.resolve("ca-key.pem"), dir.resolve("node.pem"), dir.resolve("node-key.pem"),
+        dir.resolve("client.pem"), dir.resolve("client-key.pem")};
+    // A key or certificate in use is never replaced: a node would no longer match its peers.
+    List<String> existing = java.util.Arrays.stream(written).filter(Files::exists).map(p -> p.getFileName().toString()).toList();
+    if (!existing.isEmpty()) {
+      throw new Errors.InvalidArgumentException(dir + " holds " + String.join(", ", existing)
+          + " already: refusing to overwrite; choose another directory");
     }
     CertificateAuthority ca = create("raftoral-ca", CA_VALIDITY);
     Instant notBefore = Instant.now().minus(CLOCK_SKEW);
     Instant notAfter = notBefore.plus(LEAF_VALIDITY);
-    Path[] written = {caPem, dir.resolve("ca-key.pem"), dir.resolve("node.pem"), dir.resolve("node-key.pem"),
-        dir.resolve("client.pem"), dir.resolve("client-key.pem")};
     ca.issueNode("raftoral-node", List.of("127.0.0.1", "localhost", "::1"), notBefore, notAfter).write(written[2], written[3]);
     ca.issueClient("raftoral-client", Role.OPERATOR, notBefore, notAfter).write(written[4], written[5]);
-    // The CA last: a failed init leaves no ca.pem, so it can be run again.
+    // The CA last: a failed init leaves no ca.pem (remove what it left to run it again).
     Pem.writeKey(ca.key, written[1]);
     Pem.writeCertificate(ca.certificate, caPem);
     return written;

@@ -109,9 +109,100 @@ final class ClientCertificates {
       pkix.checkClientTrusted(chain, leaf.getPublicKey().getAlgorithm());
       return Optional.empty();
     } catch (CertificateException e) {
-      return Optional.of("the client certificate " + subject(leaf) + " is not one of the cluster's CA ("
-          + authorities.getFirst().getSubjectX500Principal().getName() + ")");
+      if (!issuedByTheCluster(leaf)) {
+        return Optional.of("the client certificate " + subject(leaf) + " is not one of the cluster's CA ("
+            + authorities.getFirst().getSubjectX500Principal().getName() + ")");
+      }
+      // Of the cluster's CA, yet refused: say why (e.g. not valid for client authentication).
+      return Optional.of("the client certificate " + subject(leaf) + " is refused: " + e.getMessage());
     }
+  }
+
+  private boolean issuedByTheCluster(X509Certificate leaf) {
+    for (X509Certificate ca : authorities) {
+      try {
+        leaf.verify(ca.getPublicKey());
+        return true;
+      } catch (GeneralSecurityException e) {
+        // another one may have signed it
+      }
+    }
+    return false;
+  }
+
+  /**
+   * For the Raft port: certificates of the cluster's CA that are nodes' ({@link
+   * CertificateAuthority#isNode}), both when this node is the server and when it is the client
+   * (the peer's host is verified as the JDK's trust manager does). A client's certificate of the
+   * same CA, whatever its role, fails the handshake.
+   */
+  X509ExtendedTrustManager nodesOnly() {
+    X509ExtendedTrustManager extended = pkix instanceof X509ExtendedTrustManager e ? e : null;
+    return new X509ExtendedTrustManager() {
+      private void requireNode(X509Certificate[] chain) throws CertificateException {
+        if (chain == null || chain.length == 0 || !CertificateAuthority.isNode(chain[0])) {
+          throw new CertificateException("not a node's certificate (OU=" + CertificateAuthority.NODE_UNIT + "): "
+              + (chain == null || chain.length == 0 ? "none" : subject(chain[0])));
+        }
+      }
+
+      @Override
+      public void checkClientTrusted(X509Certificate[] chain, String authType) throws CertificateException {
+        pkix.checkClientTrusted(chain, authType);
+        requireNode(chain);
+      }
+
+      @Override
+      public void checkClientTrusted(X509Certificate[] chain, String authType, Socket socket) throws CertificateException {
+        if (extended != null) {
+          extended.checkClientTrusted(chain, authType, socket);
+        } else {
+          pkix.checkClientTrusted(chain, authType);
+        }
+        requireNode(chain);
+      }
+
+      @Override
+      public void checkClientTrusted(X509Certificate[] chain, String authType, SSLEngine engine) throws CertificateException {
+        if (extended != null) {
+          extended.checkClientTrusted(chain, authType, engine);
+        } else {
+          pkix.checkClientTrusted(chain, authType);
+        }
+        requireNode(chain);
+      }
+
+      @Override
+      public void checkServerTrusted(X509Certificate[] chain, String authType) throws CertificateException {
+        pkix.checkServerTrusted(chain, authType);
+        requireNode(chain);
+      }
+
+      @Override
+      public void checkServerTrusted(X509Certificate[] chain, String authType, Socket socket) throws CertificateException {
+        if (extended != null) {
+          extended.checkServerTrusted(chain, authType, socket);
+        } else {
+          pkix.checkServerTrusted(chain, authType);
+        }
+        requireNode(chain);
+      }
+
+      @Override
+      public void checkServerTrusted(X509Certificate[] chain, String authType, SSLEngine engine) throws CertificateException {
+        if (extended != null) {
+          extended.checkServerTrusted(chain, authType, engine);
+        } else {
+          pkix.checkServerTrusted(chain, authType);
+        }
+        requireNode(chain);
+      }
+
+      @Override
+      public X509Certificate[] getAcceptedIssuers() {
+        return pkix.getAcceptedIssuers();
+      }
+    };
   }
 
   private static String subject(X509Certificate c) {

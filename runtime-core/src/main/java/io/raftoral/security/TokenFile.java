@@ -56,8 +56,17 @@ public final class TokenFile {
   /** Who presented a valid token: its public id (for logs) and its role. */
   public record Authenticated(String tokenId, Role role) {}
 
-  /** The tokens read from one version of the file. */
-  private record Loaded(FileStamp stamp, Map<String, TokenLine> byId) {}
+  /**
+   * The tokens read from one version of the file.
+   *
+   * @param readAtMillis when it was read: a file modified within {@link #RACY_MILLIS} of that may
+   *     have changed again in the same timestamp tick, so its content is compared until it is older
+   * @param content what was read, to compare
+   */
+  private record Loaded(FileStamp stamp, Map<String, TokenLine> byId, long readAtMillis, String content) {}
+
+  /** Wider than any file system's timestamp resolution (ext4: 1-4 ms; FAT: 2 s). */
+  private static final long RACY_MILLIS = 2500;
 
   private final Path file;
   private volatile Loaded loaded;
@@ -76,7 +85,9 @@ public final class TokenFile {
   /** Reads {@code file}; a missing, unreadable or malformed one is refused, naming the file and line. */
   public static TokenFile open(Path file) {
     FileStamp stamp = FileStamp.of(file);
-    return new TokenFile(file, new Loaded(stamp, parse(file, read(file))));
+    long readAt = System.currentTimeMillis();
+    String content = read(file);
+    return new TokenFile(file, new Loaded(stamp, parse(file, content), readAt, content));
   }
 
   /**
@@ -165,14 +176,26 @@ public final class TokenFile {
     }
     try {
       FileStamp stamp = FileStamp.of(file);
-      if (stamp.equals(loaded.stamp()) || stamp.equals(refused)) {
+      if (stamp == FileStamp.MISSING) {
+        if (loaded.stamp() != FileStamp.MISSING) {
+          // Deleting the file revokes its tokens: keeping them would keep a revoked token alive.
+          log.error("token file {} is missing: every token is refused until it is back", file);
+          loaded = new Loaded(FileStamp.MISSING, Map.of(), System.currentTimeMillis(), "");
+          refused = null;
+        }
+        return;
+      }
+      if ((stamp.equals(loaded.stamp()) && !racy(loaded)) || stamp.equals(refused)) {
         return;
       }
       try {
-        if (stamp == FileStamp.MISSING) {
-          throw new Errors.InvalidArgumentException("token file " + file + " is missing");
+        long readAt = System.currentTimeMillis();
+        String content = read(file);
+        if (stamp.equals(loaded.stamp()) && content.equals(loaded.content())) {
+          loaded = new Loaded(stamp, loaded.byId(), readAt, content); // unchanged; no longer racy once old enough
+          return;
         }
-        Loaded fresh = new Loaded(stamp, parse(file, read(file)));
+        Loaded fresh = new Loaded(stamp, parse(file, content), readAt, content);
         loaded = fresh;
         refused = null;
         log.info("reloaded token file {}: {} tokens", file, fresh.byId().size());
@@ -184,6 +207,12 @@ public final class TokenFile {
     } finally {
       reloadLock.unlock();
     }
+  }
+
+  /** Whether the loaded version was read so soon after its last modification that another could hide behind the same stamp. */
+  private static boolean racy(Loaded version) {
+    FileTime modified = version.stamp().lastModified();
+    return modified == null || version.readAtMillis() - modified.toMillis() < RACY_MILLIS;
   }
 
   private static String read(Path file) {
@@ -199,7 +228,8 @@ public final class TokenFile {
   /** The tokens of {@code content}, by id; a bad line is refused naming the file and its number. */
   private static Map<String, TokenLine> parse(Path file, String content) {
     Map<String, TokenLine> byId = new LinkedHashMap<>();
-    String[] lines = content.split("\n", -1);
+    // An editor's byte order mark is no part of the first line.
+    String[] lines = (content.startsWith("\uFEFF") ? content.substring(1) : content).split("\n", -1);
     for (int i = 0; i < lines.length; i++) {
       String line = lines[i].strip();
       if (line.isEmpty() || line.startsWith("#")) {
@@ -319,15 +349,24 @@ public final class TokenFile {
    * What tells that a file changed without reading it: its modification time, size and file key
    * (the inode, which a rename over it changes). {@link #MISSING} stands for a file that is gone.
    */
-  private record FileStamp(FileTime lastModified, long size, Object fileKey) {
-    static final FileStamp MISSING = new FileStamp(null, -1, null);
+  /** What says a file changed: its times (the change time too: a tool may set the modification time back), size and identity. */
+  private record FileStamp(FileTime lastModified, Object changed, long size, Object fileKey) {
+    static final FileStamp MISSING = new FileStamp(null, null, -1, null);
 
     static FileStamp of(Path file) {
       try {
         BasicFileAttributes attributes = Files.readAttributes(file, BasicFileAttributes.class);
-        return new FileStamp(attributes.lastModifiedTime(), attributes.size(), attributes.fileKey());
+        return new FileStamp(attributes.lastModifiedTime(), changeTime(file), attributes.size(), attributes.fileKey());
       } catch (IOException e) {
         return MISSING;
+      }
+    }
+
+    private static Object changeTime(Path file) {
+      try {
+        return Files.getAttribute(file, "unix:ctime");
+      } catch (IOException | UnsupportedOperationException | IllegalArgumentException e) {
+        return null; // not a POSIX file system: the other fields and the racy check remain
       }
     }
   }

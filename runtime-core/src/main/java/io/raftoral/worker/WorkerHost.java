@@ -5,6 +5,7 @@ import io.grpc.Status;
 import io.grpc.ServerInterceptors;
 import io.grpc.ServerServiceDefinition;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.raftoral.security.ApiAccess;
 import io.raftoral.security.NodeSecurity;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
@@ -26,12 +27,14 @@ import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.BooleanSupplier;
 import java.util.function.LongSupplier;
 import java.util.function.UnaryOperator;
 import org.slf4j.Logger;
@@ -69,6 +72,8 @@ public final class WorkerHost implements AutoCloseable {
   private final Server server;
   private final ExecutorService executor;
   private final Set<WorkerSession> sessions = ConcurrentHashMap.newKeySet();
+  /** Whether a session's credentials still hold, when the node authenticates workers (ApiAccess). */
+  private final Map<WorkerSession, BooleanSupplier> credentials = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<WorkflowType, WorkerWorkflow> types = new ConcurrentHashMap<>();
   private final AtomicLong runIds = new AtomicLong();
   private final Object slots = new Object();
@@ -315,11 +320,21 @@ public final class WorkerHost implements AutoCloseable {
 
   void sessionEnded(WorkerSession session) {
     sessions.remove(session);
+    credentials.remove(session);
     WorkerSession.Registration r = session.registration();
     if (r != null) {
       r.types().forEach(w -> w.remove(session));
     }
     slotFreed();
+  }
+
+  private boolean revoked(WorkerSession s) {
+    BooleanSupplier allowed = credentials.get(s);
+    try {
+      return allowed != null && !allowed.getAsBoolean();
+    } catch (RuntimeException e) {
+      return true; // a check that cannot be made does not let a stream on
+    }
   }
 
   /** Drops workers that stopped talking (a frozen process, a cut link): their runs go to others. */
@@ -331,6 +346,10 @@ public final class WorkerHost implements AutoCloseable {
         if (now - s.lastHeardNanos() > timeoutNanos) {
           s.close(Status.DEADLINE_EXCEEDED.withDescription("the node heard nothing from " + s.name() + " for "
               + HEARTBEAT_TIMEOUT_MILLIS + " ms (heartbeats are due every " + HEARTBEAT_INTERVAL_MILLIS + " ms)"));
+        } else if (revoked(s)) {
+          // Its runs go to other workers, as when it leaves.
+          s.close(Status.UNAUTHENTICATED.withDescription("the credentials of " + s.name()
+              + " no longer authenticate (a token removed from the tokens file, or a certificate that expired)"));
         }
       }
       try {
@@ -371,6 +390,10 @@ public final class WorkerHost implements AutoCloseable {
     public StreamObserver<WorkerMessage> connect(StreamObserver<NodeMessage> responses) {
       ServerCallStreamObserver<NodeMessage> out = (ServerCallStreamObserver<NodeMessage>) responses;
       WorkerSession session = new WorkerSession(WorkerHost.this, out);
+      BooleanSupplier allowed = ApiAccess.STILL_ALLOWED.get();
+      if (allowed != null) {
+        credentials.put(session, allowed);
+      }
       if (closed) {
         session.close(Status.UNAVAILABLE.withDescription("the node is stopping"));
         return session;

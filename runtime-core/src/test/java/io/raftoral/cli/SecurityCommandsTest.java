@@ -67,7 +67,7 @@ class SecurityCommandsTest {
 
     assertThat(run("certs", "init", dir.toString())).isEqualTo(ExitCode.USAGE);
     assertThat(err.toString().lines().toList()).singleElement().asString()
-        .startsWith("raftoral: ").contains(dir.resolve("ca.pem").toString()).contains("refusing");
+        .startsWith("raftoral: ").contains(dir.toString()).contains("ca.pem").contains("refusing");
     assertThat(out.toString()).isEmpty();
     assertThat(Files.readAllBytes(dir.resolve("ca.pem"))).isEqualTo(ca);
   }

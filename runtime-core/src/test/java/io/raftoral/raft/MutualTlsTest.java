@@ -120,8 +120,8 @@ class MutualTlsTest {
   @Test
   void aRaftTlsNeedsEveryFile() {
     assertThatThrownBy(() -> new RaftTls(null, tmp.resolve("k"), tmp.resolve("c"))).isInstanceOf(NullPointerException.class);
-    RaftTls missing = new RaftTls(tmp.resolve("none.pem"), tmp.resolve("none-key.pem"), tmp.resolve("ca.pem"));
-    assertThatThrownBy(missing::peerChannel).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("none.pem");
+    assertThatThrownBy(() -> new RaftTls(tmp.resolve("none.pem"), tmp.resolve("none-key.pem"), tmp.resolve("ca.pem")))
+        .isInstanceOf(io.raftoral.common.Errors.InvalidArgumentException.class).hasMessageContaining("none.pem");
   }
 
   /** The status code of a List call on {@code channel}; OK when it answered. */

@@ -64,7 +64,9 @@ class CertificateAuthorityTest {
     node.verify(ca.getPublicKey());
     node.checkValidity();
     assertThat(node.getIssuerX500Principal()).isEqualTo(ca.getSubjectX500Principal());
-    assertThat(node.getSubjectX500Principal().getName()).isEqualTo("CN=raftoral-node,O=raftoral");
+    assertThat(node.getSubjectX500Principal().getName()).isEqualTo("CN=raftoral-node,OU=node,O=raftoral");
+    assertThat(CertificateAuthority.isNode(node)).isTrue();
+    assertThat(CertificateAuthority.isNode(certificate("client.pem"))).as("a client is no node").isFalse();
     assertThat(node.getBasicConstraints()).as("not a CA").isEqualTo(-1);
     assertThat(node.getExtendedKeyUsage()).containsExactlyInAnyOrder(SERVER_AUTH, CLIENT_AUTH);
     boolean[] keyUsage = node.getKeyUsage();

@@ -66,7 +66,7 @@ class ServerOnlyCertificateBreakTest {
     java.util.Optional<String> problem = ClientCertificates.load(ca, "tlsCa").verify(new X509Certificate[] {cert});
     assertThat(problem).as("a serverAuth-only certificate is refused").isPresent();
     assertThat(problem.get()).as("the refusal says why (docs/SECURITY.md: 'The message says which, and why')")
-        .doesNotContain("is not one of the cluster's CA").containsIgnoringCase("clientAuth");
+        .doesNotContain("is not one of the cluster's CA").containsIgnoringCase("client authentication");
     Path pem = dir.resolve("ambiguous.pem");
     Path key = dir.resolve("ambiguous-key.pem");
     Files.writeString(pem, "-----BEGIN CERTIFICATE-----\n" + Base64.getMimeEncoder().encodeToString(cert.getEncoded())
