@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.raftoral.proto.transfer.ListRequest;
 import io.raftoral.security.CertificateAuthority;
+import io.raftoral.security.Role;
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.nio.ByteBuffer;
@@ -47,6 +48,8 @@ class MutualTlsTest {
   private final Map<Long, Log> logs = new ConcurrentHashMap<>();
   private RaftTls member;
   private RaftTls stranger;
+  private RaftTls workerCertificate;
+  private RaftTls readerCertificate;
 
   @BeforeEach
   void certificates() {
@@ -56,6 +59,12 @@ class MutualTlsTest {
     ca.issueNode("node", List.of("127.0.0.1", "localhost"), now.minusSeconds(3600), now.plusSeconds(3600))
         .write(tmp.resolve("node.pem"), tmp.resolve("node-key.pem"));
     member = new RaftTls(tmp.resolve("node.pem"), tmp.resolve("node-key.pem"), tmp.resolve("ca.pem"));
+    ca.issueClient("a-worker", Role.WORKER, now.minusSeconds(3600), now.plusSeconds(3600))
+        .write(tmp.resolve("worker.pem"), tmp.resolve("worker-key.pem"));
+    workerCertificate = new RaftTls(tmp.resolve("worker.pem"), tmp.resolve("worker-key.pem"), tmp.resolve("ca.pem"));
+    ca.issueClient("a-reader", Role.READER, now.minusSeconds(3600), now.plusSeconds(3600))
+        .write(tmp.resolve("reader.pem"), tmp.resolve("reader-key.pem"));
+    readerCertificate = new RaftTls(tmp.resolve("reader.pem"), tmp.resolve("reader-key.pem"), tmp.resolve("ca.pem"));
     CertificateAuthority other = CertificateAuthority.create("other-ca", Duration.ofDays(1));
     other.issueNode("stranger", List.of("127.0.0.1", "localhost"), now.minusSeconds(3600), now.plusSeconds(3600))
         .write(tmp.resolve("stranger.pem"), tmp.resolve("stranger-key.pem"));
@@ -115,6 +124,19 @@ class MutualTlsTest {
         .as("no client certificate fails the handshake").isEqualTo(Status.Code.UNAVAILABLE);
     assertThat(callList(NettyChannelBuilder.forTarget(raftPort).usePlaintext().build(), request))
         .as("plaintext is not served").isEqualTo(Status.Code.UNAVAILABLE);
+  }
+
+  // Found in review: any certificate of the CA passed, a worker's or a reader's too.
+  @Test
+  void aClientsCertificateOfTheSameCaIsNoNode() throws Exception {
+    startGroup(member, member, member);
+    awaitLeader(List.of(1L, 2L, 3L));
+    String raftPort = addresses.get(1L);
+    ListRequest request = ListRequest.newBuilder().setGroupId(GROUP.toString()).setHolderNode(2).build();
+    assertThat(callList(NettyChannelBuilder.forTarget(raftPort).sslContext(workerCertificate.peerChannel()).build(), request))
+        .as("a worker's certificate fails the handshake").isEqualTo(Status.Code.UNAVAILABLE);
+    assertThat(callList(NettyChannelBuilder.forTarget(raftPort).sslContext(readerCertificate.peerChannel()).build(), request))
+        .as("a reader's certificate fails the handshake").isEqualTo(Status.Code.UNAVAILABLE);
   }
 
   @Test
