@@ -45,9 +45,13 @@ public final class Joiner {
         .setApiAddress(apiAddress == null ? "" : apiAddress).setNodeId(nodeId).setIncarnation(incarnation).build();
     long deadline = System.nanoTime() + patience.toNanos();
     List<String> failures = new ArrayList<>();
+    // A plaintext connection closed by a seed is a TLS port only if it keeps happening: a seed
+    // killed mid-call closes one too, and refuses the next connection instead.
+    int mismatchedRounds = 0;
     do {
       failures.clear();
       int mismatched = 0;
+      int untrusted = 0;
       for (String seed : seeds) {
         ManagedChannel channel = security.channelTo(seed);
         try {
@@ -70,14 +74,17 @@ public final class Joiner {
           String mismatch = tlsMismatch(security, e);
           if (mismatch != null) {
             mismatched++;
+            untrusted += mismatch.startsWith(UNTRUSTED) ? 1 : 0;
           }
           failures.add(error.getMessage() + (mismatch != null ? " (" + mismatch + ")" : ""));
         } finally {
           channel.shutdownNow();
         }
       }
-      if (mismatched == seeds.size()) {
-        // Every seed failed the same way: TLS does not match, and waiting will not change it.
+      mismatchedRounds = mismatched == seeds.size() ? mismatchedRounds + 1 : 0;
+      // Every seed failed the same way: TLS does not match, and waiting will not change it. An
+      // untrusted certificate says so at once; a closed plaintext connection after three rounds.
+      if (untrusted == seeds.size() || mismatchedRounds >= 3) {
         throw new Errors.InvalidArgumentException("cannot join the cluster: " + String.join("; ", failures));
       }
       sleepQuietly(500);
@@ -141,6 +148,8 @@ public final class Joiner {
     return false;
   }
 
+  private static final String UNTRUSTED = "the seed's TLS certificate is not trusted here";
+
   /**
    * Why {@code failure} says this node's TLS does not match the seed's, or null when it does not
    * say so: the seed's certificate is not trusted, or a plaintext connection was closed by what
@@ -150,7 +159,7 @@ public final class Joiner {
     for (Throwable t = failure; t != null; t = t.getCause()) {
       if (t instanceof javax.net.ssl.SSLHandshakeException || t instanceof java.security.cert.CertificateException
           || t instanceof java.security.cert.CertPathValidatorException) {
-        return "the seed's TLS certificate is not trusted here: give this node the cluster's CA (tlsCa) and its "
+        return UNTRUSTED + ": give this node the cluster's CA (tlsCa) and its "
             + "own certificate of that CA (tlsCert, tlsKey)";
       }
     }
