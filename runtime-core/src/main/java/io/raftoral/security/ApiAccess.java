@@ -16,7 +16,6 @@ import java.security.cert.Certificate;
 import java.security.cert.X509Certificate;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.BooleanSupplier;
 import java.util.function.LongSupplier;
 import javax.net.ssl.SSLPeerUnverifiedException;
@@ -96,8 +95,7 @@ public final class ApiAccess implements ServerInterceptor {
   private final TokenFile tokens;
   private final ClientCertificates certificates;
   private final LongSupplier nodeId;
-  private final AtomicLong nextLogNanos = new AtomicLong(System.nanoTime());
-  private final AtomicLong unlogged = new AtomicLong();
+  private final RefusalLog refusals = new RefusalLog();
 
   /**
    * @param tokens the node's tokens, or null (no token is accepted)
@@ -228,16 +226,13 @@ public final class ApiAccess implements ServerInterceptor {
     return new ServerCall.Listener<>() {};
   }
 
-  /** At most five lines a second: a client retrying a bad token, or a scan, must not flood the log. */
+  /** Logged through {@link RefusalLog}: a few lines a second at most. */
   private void logRefusal(SocketAddress from, Status status, String reason, String method) {
-    long now = System.nanoTime();
-    long next = nextLogNanos.get();
-    if (now - next < 0 || !nextLogNanos.compareAndSet(next, now + 200_000_000L)) {
-      unlogged.incrementAndGet();
+    long skipped = refusals.admit();
+    if (skipped < 0) {
       return;
     }
-    long skipped = unlogged.getAndSet(0);
     LOG.warn("node {}: refused {} from {}: {} {}{}", nodeId.getAsLong(), method, from, status.getCode(), reason,
-        skipped > 0 ? " (and " + skipped + " refusals not logged since the last)" : "");
+        RefusalLog.leftOut(skipped));
   }
 }

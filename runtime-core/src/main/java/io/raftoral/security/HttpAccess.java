@@ -1,7 +1,6 @@
 package io.raftoral.security;
 
 import java.util.Optional;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.LongSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -52,8 +51,7 @@ public final class HttpAccess {
 
   private final TokenFile tokens;
   private final LongSupplier nodeId;
-  private final AtomicLong nextLogNanos = new AtomicLong(System.nanoTime());
-  private final AtomicLong unlogged = new AtomicLong();
+  private final RefusalLog refusals = new RefusalLog();
 
   /**
    * @param tokens the node's tokens, or null: then only the open paths are served (the node
@@ -137,16 +135,13 @@ public final class HttpAccess {
     return new Verdict(0, null, null, caller);
   }
 
-  /** At most five lines a second: a client retrying a bad token, or a scan, must not flood the log. */
+  /** Logged through {@link RefusalLog}: a few lines a second at most. */
   private void logRefusal(String request, Object from, Verdict v) {
-    long now = System.nanoTime();
-    long next = nextLogNanos.get();
-    if (now - next < 0 || !nextLogNanos.compareAndSet(next, now + 200_000_000L)) {
-      unlogged.incrementAndGet();
+    long skipped = refusals.admit();
+    if (skipped < 0) {
       return;
     }
-    long skipped = unlogged.getAndSet(0);
     LOG.warn("node {}: refused http {} from {}: {} {}{}", nodeId.getAsLong(), request, from, v.status(), v.reason(),
-        skipped > 0 ? " (and " + skipped + " refusals not logged since the last)" : "");
+        RefusalLog.leftOut(skipped));
   }
 }
