@@ -26,6 +26,7 @@ def _log_event(wf: str, ev: str, key: str, seq: int, attempt: int, value: Any = 
 
 
 interp.log_event = _log_event
+interp.node_label = _effects.node
 
 
 class GraalInterpreter(interp.Interpreter):
@@ -46,7 +47,6 @@ class GraalInterpreter(interp.Interpreter):
 
 def _conformance(name: str, version: int, **options: Any) -> None:
     def run(ctx: Any, input: Any) -> Any:
-        interp.NODE = _effects.node()
         return GraalInterpreter(ctx, version).run(input)
 
     workflow(name, version, **options)(run)

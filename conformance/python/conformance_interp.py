@@ -3,7 +3,7 @@ by the python entry point (conformance_node.py, over the ctypes binding), python
 (conformance_worker.py) and graalpy (conformance_graal.py, inside the node through GraalPy).
 
 It needs only the standard library and a module named ``raftoral`` with ``RaftoralError`` and
-``WorkflowTerminated``; the process that hosts it sets ``log_event`` and ``NODE``."""
+``WorkflowTerminated``; the process that hosts it sets ``log_event`` and ``NODE`` (or ``node_label``)."""
 
 from __future__ import annotations
 
@@ -22,6 +22,11 @@ log_event: Callable[..., None] = lambda *args, **kwargs: None  # noqa: E731
 
 #: The node's label (n1..n3), for the {"$": "node"} expression; set by the host process.
 NODE = "?"
+
+#: Where the {"$": "node"} expression reads the label; a host that learns it per run sets this
+#: once instead of changing NODE in every run (graalpy reuses a context only while runs leave the
+#: module's globals as loaded).
+node_label: Callable[[], str] = lambda: NODE  # noqa: E731
 
 
 class ConformanceError(Exception):
@@ -242,7 +247,7 @@ class Interpreter:
             if what == "i":
                 return self.loops[-1] if self.loops else 0
             if what == "node":
-                return NODE
+                return node_label()
             if what == "pad":
                 return "x" * e.get("n", 0)
             raise ConformanceError(f"unknown expression {e!r}")

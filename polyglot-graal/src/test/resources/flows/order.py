@@ -42,6 +42,18 @@ def spin(ctx, _):
         pass
 
 
+@workflow("spin-in-compute-py", 1)
+def spin_in_compute(ctx, _):
+    def forever():
+        while True:
+            pass
+
+    try:
+        return ctx.checkpoint_compute("forever", forever)
+    except BaseException as e:  # the stop is not Python's to catch
+        return "caught " + type(e).__name__
+
+
 @workflow("compute-fails-py", 1)
 def compute_fails(ctx, _):
     class Boom(Exception):

@@ -12,16 +12,18 @@ import java.util.Objects;
  * @param turnLimit how long one turn of a run's JavaScript (from an event to the next await) may
  *     run before the run is stopped and its workflow fails with a {@code TimeLimitError}: a
  *     runaway loop must not hold a thread of the node forever
- * @param maxIdleContexts how many idle contexts each workflow type keeps for its next runs
+ * @param maxIdleContexts how many idle contexts (each with its module evaluated) the node keeps for
+ *     its next runs, across modules; the least recently used is closed first
  * @param terminationGrace how long a terminated workflow's code may take to unwind (its ctx
  *     calls then throw {@code RaftoralError} WORKFLOW_TERMINATED) before its run is abandoned
  * @param hostModules the Java functions workflows may import ({@link HostModule})
  * @param loadLimit how long a module's top-level code may run while it loads (a Python module's
  *     first load includes GraalPy's own start, seconds on a busy machine)
  * @param heapLimit the memory guard: when the JVM's old generation is fuller than this fraction of
- *     its maximum after a collection, the runs whose code is running at that moment are stopped and
- *     their workflows fail with {@code MemoryLimitError} (GraalVM Community has no per-context heap
- *     limit: a runaway script must not take the node down with it)
+ *     its maximum after a collection, the idle contexts are closed or, when there is none, the runs
+ *     whose code is running at that moment are stopped and their workflows fail with {@code
+ *     MemoryLimitError} (GraalVM Community has no per-context heap limit: a runaway script must
+ *     not take the node down with it)
  */
 public record GraalOptions(Duration turnLimit, int maxIdleContexts, Duration terminationGrace, List<HostModule> hostModules,
     double heapLimit, Duration loadLimit) {

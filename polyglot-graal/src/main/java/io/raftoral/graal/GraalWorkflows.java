@@ -15,6 +15,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -69,8 +70,9 @@ public final class GraalWorkflows implements AutoCloseable {
   private final Engine engine;
   private final ScheduledExecutorService timers;
   private final Set<Watched> running = ConcurrentHashMap.newKeySet();
-  private final List<ContextPool> pools = new ArrayList<>();
+  private final ContextPool pool = new ContextPool(this);
   private final List<WorkflowDefinition<byte[], byte[]>> definitions = new ArrayList<>();
+  private final Map<WorkflowType, WorkflowModule> modules = new HashMap<>();
   private volatile boolean closed;
 
   /** Loads the workflows of {@code files} with the default options. */
@@ -144,8 +146,21 @@ public final class GraalWorkflows implements AutoCloseable {
     MemoryGuard.add(this, options.heapLimit());
   }
 
-  /** The memory guard: the heap after a collection is above the limit; stop the code running now. */
-  void heapNearlyFull(String why) {
+  /**
+   * The memory guard: the heap after a collection is above the limit. The idle contexts go first
+   * (memory no run needs; the next collection tells whether that was enough); only when none is
+   * left is the code running now stopped.
+   */
+  void heapNearlyFull(String usage) {
+    int dropped = pool.dropIdle();
+    if (dropped > 0) {
+      LOG.warn("the node's heap stayed above the memory guard's limit after a collection ({}): closed the {} idle "
+          + "JavaScript and Python contexts", usage, dropped);
+      return;
+    }
+    String why = "the node's heap stayed above the memory guard's limit after a collection (" + usage + "): the "
+        + "workflow's code was stopped while it ran, to keep the node alive (polyglot-graal's heapLimit)";
+    LOG.warn("{}; stopping the JavaScript and Python code that runs now", why);
     running.forEach(r -> r.memoryExceeded(why));
   }
 
@@ -166,9 +181,24 @@ public final class GraalWorkflows implements AutoCloseable {
     return registry;
   }
 
-  /** Idle contexts kept for a type's next runs (for tests and the benchmark). */
+  /** Idle contexts that could run {@code type} (its module's; for tests and the benchmark). */
   int idleContexts(WorkflowType type) {
-    return pools.stream().filter(p -> p.type().equals(type)).mapToInt(ContextPool::idleCount).sum();
+    WorkflowModule module = modules.get(type);
+    return module == null ? 0 : pool.idleCount(module);
+  }
+
+  /** Idle contexts of every module (for tests). */
+  int idleContexts() {
+    return pool.idleCount();
+  }
+
+  /** The module that declares {@code type} (for tests). */
+  WorkflowModule moduleOf(WorkflowType type) {
+    return modules.get(type);
+  }
+
+  ContextPool pool() {
+    return pool;
   }
 
   GraalOptions options() {
@@ -221,7 +251,6 @@ public final class GraalWorkflows implements AutoCloseable {
     }
     WorkflowModule module = new WorkflowModule(file, language, source);
     PooledContext first = newContext(module);
-    List<ContextPool> mine = new ArrayList<>();
     try {
       JsonNode exported = JSON.readTree(first.describe());
       if (exported.isEmpty()) {
@@ -236,11 +265,11 @@ public final class GraalWorkflows implements AutoCloseable {
           throw new Errors.InvalidArgumentException(file + ": export " + w.get("exportName").asText() + " declares "
               + type + ", which another export declares already");
         }
-        ContextPool pool = new ContextPool(this, module, type, w.get("exportName").asText());
-        mine.add(pool);
-        pools.add(pool);
+        String exportName = w.get("exportName").asText();
+        modules.put(type, module);
         ExecutionMode mode = "owner_only".equals(w.get("mode").asText()) ? ExecutionMode.OWNER_ONLY : ExecutionMode.HOT_STANDBY;
-        definitions.add(WorkflowDefinition.ofBytes(type.name(), type.version(), pool::run).withMode(mode)
+        definitions.add(WorkflowDefinition.<byte[], byte[]>ofBytes(type.name(), type.version(),
+                (ctx, input) -> pool.run(module, exportName, ctx, input)).withMode(mode)
             .withKeepLastPerKey(w.get("keepLastPerKey").asLong()));
       }
     } catch (IOException e) {
@@ -250,7 +279,7 @@ public final class GraalWorkflows implements AutoCloseable {
       closeQuietly(first);
       throw e;
     }
-    mine.getFirst().offer(first);
+    pool.give(module, first);
   }
 
   /** A new context of {@code module}: sandboxed, its module evaluated. */
@@ -431,7 +460,7 @@ public final class GraalWorkflows implements AutoCloseable {
     }
     closed = true;
     timers.shutdownNow();
-    pools.forEach(ContextPool::close);
+    pool.close();
     running.forEach(r -> r.stop(null, "the node closed its JavaScript and Python workflows while this run ran"));
     MemoryGuard.remove(this);
     try {

@@ -9,27 +9,23 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import javax.management.NotificationEmitter;
 import javax.management.NotificationListener;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * The memory guard of the JavaScript and Python workflows (GraalVM Community has no per-context
  * heap limit). It sets a collection-usage threshold on the JVM's old generation (the heap pools
  * that support one): the JVM notifies when that pool is still fuller than the threshold right after
- * a collection, which garbage cannot explain. Every {@link GraalWorkflows} then stops the runs
- * whose code is running at that moment: the one allocating is among them.
+ * a collection, which garbage cannot explain. Every {@link GraalWorkflows} then closes its idle
+ * contexts or, when it has none, stops the runs whose code is running at that moment: the one
+ * allocating is among them.
  *
  * <p>The threshold is process-wide: the lowest limit of the live instances.
  */
 final class MemoryGuard {
-  private static final Logger LOG = LoggerFactory.getLogger(MemoryGuard.class);
   private static final Map<GraalWorkflows, Double> WATCHED = new ConcurrentHashMap<>();
   private static final NotificationListener LISTENER = (notification, handback) -> {
     if (MemoryNotificationInfo.MEMORY_COLLECTION_THRESHOLD_EXCEEDED.equals(notification.getType())) {
-      String why = "the node's heap stayed above the memory guard's limit after a collection (" + usage() + "): the "
-          + "workflow's code was stopped while it ran, to keep the node alive (polyglot-graal's heapLimit)";
-      LOG.warn("{}; stopping the JavaScript and Python code that runs now", why);
-      WATCHED.keySet().forEach(w -> w.heapNearlyFull(why));
+      String usage = usage();
+      WATCHED.keySet().forEach(w -> w.heapNearlyFull(usage));
     }
   };
   private static boolean listening;

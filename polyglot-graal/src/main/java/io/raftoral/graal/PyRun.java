@@ -71,15 +71,17 @@ public final class PyRun implements GraalWorkflows.Watched {
 
   /** What ends the run when Python raised or was stopped. */
   private Throwable outcomeOf(PolyglotException e) {
+    if (fatal instanceof StoppedInCompute) {
+      return stopped();
+    }
     if (fatal != null) {
-      return fatal; // the engine's signal, or a stop of ours, whatever Python made of it
+      return fatal; // the engine's signal, whatever Python made of it
     }
     if (terminated != null) {
       return terminated;
     }
     if (stoppedBecause != null) {
-      pooled.broken = true;
-      return stoppedType == null ? new Errors.NodeClosedException(stoppedBecause) : new ForeignException(stoppedType, stoppedBecause);
+      return stopped();
     }
     if (e.isHostException()) {
       return e.asHostException();
@@ -92,6 +94,22 @@ public final class PyRun implements GraalWorkflows.Watched {
     // A refusal of the sandbox raised inside the language (threads, say): a failure of the
     // workflow's code, named as such, not an error of the engine.
     return new ForeignException(e.isInternalError() ? "SandboxError" : "Error", String.valueOf(e.getMessage()));
+  }
+
+  /** The error of a run the watchdog or the memory guard stopped. */
+  private Throwable stopped() {
+    pooled.broken = true;
+    return stoppedType == null ? new Errors.NodeClosedException(stoppedBecause) : new ForeignException(stoppedType, stoppedBecause);
+  }
+
+  /**
+   * Thrown out of a compute function that {@link #stop} cancelled: the engine's "Context execution
+   * was cancelled" is our stop, and the run ends with the stop's error (not recorded as the step's).
+   */
+  private static final class StoppedInCompute extends RuntimeException {
+    StoppedInCompute() {
+      super("stopped", null, false, false);
+    }
   }
 
   // ---- what the built-in module calls ----
@@ -179,6 +197,9 @@ public final class PyRun implements GraalWorkflows.Watched {
     try {
       return fn.execute().asString().getBytes(StandardCharsets.UTF_8);
     } catch (PolyglotException e) {
+      if (stoppedBecause != null) {
+        throw new StoppedInCompute();
+      }
       if (e.isHostException()) {
         throw sneaky(e.asHostException());
       }

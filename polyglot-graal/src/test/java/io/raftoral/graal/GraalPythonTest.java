@@ -106,6 +106,16 @@ class GraalPythonTest {
   }
 
   @Test
+  void aRunawayComputeFunctionFailsItsWorkflowWithTheTimeLimitError() {
+    // The compute function itself is the code that runs over the limit: the run still ends with
+    // the watchdog's error, not with the engine's "Context execution was cancelled".
+    Errors.WorkflowFailedException e = failure("spin-in-compute-py", "null");
+    assertThat(e.errorType()).isEqualTo("TimeLimitError");
+    assertThat(e.getMessage()).contains("3000 ms");
+    assertThat(run("steps-py", "2")).isEqualTo("[0,1]");
+  }
+
+  @Test
   void aFailedComputeLeavesItsPositionFreeAndTheCodeGetsItsOwnException() {
     assertThat(run("compute-fails-py", "null")).isEqualTo("3");
   }

@@ -81,10 +81,20 @@ abstract class Cluster implements AutoCloseable {
         return;
       }
       if (System.nanoTime() > deadline) {
-        throw new ScenarioFailure("cluster not healthy within " + timeout.toSeconds() + " s: " + last);
+        throw new ScenarioFailure("cluster not healthy within " + timeout.toSeconds() + " s: " + last + "; threads: "
+            + threadDumps(live()));
       }
       Thread.sleep(200);
     }
+  }
+
+  /** The thread dumps of {@code nodes} (NodeProcess#threadDump), for a failure message. */
+  static String threadDumps(List<NodeProcess> nodes) throws InterruptedException {
+    List<String> files = new ArrayList<>();
+    for (NodeProcess n : nodes) {
+      files.add(n.threadDump());
+    }
+    return String.join(", ", files);
   }
 
   private String healthProblem() {

@@ -37,7 +37,9 @@ class JavaCluster extends Cluster {
       String label = "n" + (i + 1);
       Path data = dir.resolve(label);
       List<String> cmd = new ArrayList<>(List.of(Ports.javaExecutable(), "--enable-native-access=ALL-UNNAMED",
-          "--sun-misc-unsafe-memory-access=allow", "-Xmx384m", "-XX:+UseSerialGC"));
+          "--sun-misc-unsafe-memory-access=allow", "-Xmx384m", "-XX:+UseSerialGC",
+          // Times in the nodes' logs: a slow start or recovery is read from them.
+          "-Dorg.slf4j.simpleLogger.showDateTime=true", "-Dorg.slf4j.simpleLogger.dateTimeFormat=HH:mm:ss.SSS"));
       cmd.addAll(jvmArgs());
       cmd.addAll(List.of("-cp", classPath, "io.raftoral.cli.RaftoralCli", "node",
           "--raft-addr", "127.0.0.1:" + ports[2 * i], "--api-addr", "127.0.0.1:" + ports[2 * i + 1],
@@ -101,7 +103,7 @@ class JavaCluster extends Cluster {
     n.start();
     String line = lines.poll(START_TIMEOUT.toSeconds(), TimeUnit.SECONDS);
     if (line == null || line.isEmpty()) {
-      throw new ScenarioFailure(n.label + " did not serve (exit " + n.exitCode() + "): " + n.tail(4));
+      throw new ScenarioFailure(n.label + " did not serve (exit " + n.exitCode() + "): " + n.tail(4) + "; threads: " + n.threadDump());
     }
     // "node 2 serving api 127.0.0.1:8002 raft 127.0.0.1:7002"
     String[] words = line.split(" ");

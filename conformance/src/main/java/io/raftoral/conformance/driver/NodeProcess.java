@@ -151,6 +151,33 @@ final class NodeProcess {
     }
   }
 
+  /**
+   * Writes the threads of the node's JVM ({@code jcmd PID Thread.print}) beside its stderr, for a
+   * node that does not serve or answer: where its threads wait is what the failure needs. Returns
+   * the file, or why there is none.
+   */
+  String threadDump() throws InterruptedException {
+    Process p;
+    synchronized (this) {
+      p = process;
+    }
+    if (p == null || !p.isAlive()) {
+      return "(" + label + " is not running)";
+    }
+    Path file = logDir.resolve(label + ".threads-" + starts + "-" + System.currentTimeMillis() + ".txt");
+    try {
+      Process jcmd = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "jcmd").toString(),
+          Long.toString(p.pid()), "Thread.print").redirectErrorStream(true).redirectOutput(file.toFile()).start();
+      if (!jcmd.waitFor(60, TimeUnit.SECONDS)) {
+        jcmd.destroyForcibly();
+        return "(" + label + ": jcmd did not answer within 60 s)";
+      }
+      return file.toString();
+    } catch (IOException e) {
+      return "(" + label + ": no thread dump: " + e.getMessage() + ")";
+    }
+  }
+
   Path stderrFile() {
     return logDir.resolve(label + ".stderr.log");
   }

@@ -5,10 +5,14 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.LocalTime;
+import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -56,11 +60,26 @@ final class Runner {
     List<JsonNode> steps = scenario.steps();
     for (int i = 0; i < steps.size(); i++) {
       JsonNode step = steps.get(i);
+      timeline(i + 1, step);
       try {
         step(step);
       } catch (ScenarioFailure e) {
         throw new ScenarioFailure("step " + (i + 1) + " (" + step.path("do").asText() + "): " + e.getMessage(), e);
       }
+    }
+  }
+
+  /**
+   * One line per step in the cluster's {@code steps.log}, with the time the nodes' logs use: what
+   * a node did while a step ran (a slow restart, say) is read side by side with it.
+   */
+  private void timeline(int number, JsonNode step) {
+    String line = LocalTime.now().truncatedTo(ChronoUnit.MILLIS) + " " + scenario.name() + " step " + number + " " + step + "\n";
+    try {
+      Files.writeString(cluster.dir.resolve("steps.log"), line, StandardCharsets.UTF_8, StandardOpenOption.CREATE,
+          StandardOpenOption.APPEND);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
     }
   }
 
