@@ -49,6 +49,7 @@ final class GroupRuntime implements WorkflowStateMachine.Listener, WorkflowRun.H
   private final FinalWaiters finals = new FinalWaiters();
   // Whether a claim of ownership is being proposed now (one at a time).
   private final java.util.concurrent.atomic.AtomicBoolean claiming = new java.util.concurrent.atomic.AtomicBoolean();
+  private final java.util.concurrent.atomic.AtomicBoolean claimWanted = new java.util.concurrent.atomic.AtomicBoolean();
   // Side-effect functions running in local runs as owner, until their results' proposals are answered.
   private final AtomicInteger sideEffectsInFlight = new AtomicInteger();
   // Hand-offs under way: while there is one, this node takes no new owner decisions (see handOff).
@@ -413,13 +414,26 @@ final class GroupRuntime implements WorkflowStateMachine.Listener, WorkflowRun.H
    * applied only if this node still leads in that term. Retried until the claim of the term it
    * leads in is applied, or it no longer leads.
    */
+  /**
+   * Claims the group's workflows for this node's leadership term, on a platform thread of its
+   * own: the workflows' virtual threads share a few carriers with whatever workflow code runs
+   * (code that computes without blocking keeps its carrier), and the whole group waits for this
+   * claim. At most one claim loop runs per group; a leadership gained while one ends is claimed
+   * by another.
+   */
   private void claimOwnership() {
+    claimWanted.set(true);
     if (claiming.compareAndSet(false, true)) {
-      executor.execute(() -> {
+      Thread.ofPlatform().daemon().name("raftoral-claim-" + groupId).start(() -> {
         try {
-          claimWhileLeading();
+          while (claimWanted.getAndSet(false)) {
+            claimWhileLeading();
+          }
         } finally {
           claiming.set(false);
+        }
+        if (claimWanted.get()) {
+          claimOwnership(); // wanted after the loop's last look and before it let go
         }
       });
     }
