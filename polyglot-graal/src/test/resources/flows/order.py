@@ -54,6 +54,15 @@ def spin_in_compute(ctx, _):
         return "caught " + type(e).__name__
 
 
+@workflow("sleepy-py", 1)
+def sleepy(ctx, _):
+    import time
+    ctx.checkpoint("before", 1)
+    time.sleep(1)
+    # Sleeping is not computing: 4 s without a ctx call, over the test's 3 s turn limit.
+    return ctx.checkpoint_compute("nap", lambda: (time.sleep(4), "rested")[1])
+
+
 @workflow("compute-fails-py", 1)
 def compute_fails(ctx, _):
     class Boom(Exception):

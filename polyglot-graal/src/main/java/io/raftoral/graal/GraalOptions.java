@@ -9,9 +9,10 @@ import java.util.Objects;
 /**
  * How a node runs JavaScript workflows ({@link GraalWorkflows}).
  *
- * @param turnLimit how long one turn of a run's JavaScript (from an event to the next await) may
- *     run before the run is stopped and its workflow fails with a {@code TimeLimitError}: a
- *     runaway loop must not hold a thread of the node forever
+ * @param turnLimit how much CPU time one turn of a run (JavaScript from an event to the next
+ *     await; Python between two blocking ctx calls) may use on its thread before the run is
+ *     stopped and its workflow fails with a {@code TimeLimitError}: a runaway loop must not hold
+ *     a thread of the node forever, and a sleep or a busy machine must not fail a workflow
  * @param maxIdleContexts how many idle contexts (each with its module evaluated) the node keeps for
  *     its next runs, across modules; the least recently used is closed first
  * @param terminationGrace how long a terminated workflow's code may take to unwind (its ctx

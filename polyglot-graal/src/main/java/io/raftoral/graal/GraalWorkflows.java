@@ -6,7 +6,9 @@ import io.raftoral.api.RaftoralNode;
 import io.raftoral.common.Errors;
 import io.raftoral.common.WorkflowType;
 import io.raftoral.workflow.ExecutionMode;
+import io.raftoral.workflow.WorkflowContext;
 import io.raftoral.workflow.WorkflowDefinition;
+import io.raftoral.workflow.WorkflowFunction;
 import io.raftoral.workflow.WorkflowRegistry;
 import java.io.IOException;
 import java.io.InputStream;
@@ -268,8 +270,8 @@ public final class GraalWorkflows implements AutoCloseable {
         String exportName = w.get("exportName").asText();
         modules.put(type, module);
         ExecutionMode mode = "owner_only".equals(w.get("mode").asText()) ? ExecutionMode.OWNER_ONLY : ExecutionMode.HOT_STANDBY;
-        definitions.add(WorkflowDefinition.<byte[], byte[]>ofBytes(type.name(), type.version(),
-                (ctx, input) -> pool.run(module, exportName, ctx, input)).withMode(mode)
+        definitions.add(WorkflowDefinition.ofBytes(type.name(), type.version(), new ModuleFunction(module, exportName))
+            .withMode(mode)
             .withKeepLastPerKey(w.get("keepLastPerKey").asLong()));
       }
     } catch (IOException e) {
@@ -280,6 +282,32 @@ public final class GraalWorkflows implements AutoCloseable {
       throw e;
     }
     pool.give(module, first);
+  }
+
+  /**
+   * A workflow function of a module: one run on a pooled context, on a platform thread of its own
+   * (GraalPy and the JavaScript interpreter compute for long without blocking, a new Python
+   * context for a second or more: on a virtual thread that would hold a carrier the node's own
+   * work needs, and the turn limit could not read the thread's CPU time).
+   */
+  private final class ModuleFunction implements WorkflowFunction<byte[], byte[]> {
+    private final WorkflowModule module;
+    private final String exportName;
+
+    ModuleFunction(WorkflowModule module, String exportName) {
+      this.module = module;
+      this.exportName = exportName;
+    }
+
+    @Override
+    public byte[] run(WorkflowContext ctx, byte[] input) throws Exception {
+      return pool.run(module, exportName, ctx, input);
+    }
+
+    @Override
+    public boolean needsPlatformThread() {
+      return true;
+    }
   }
 
   /** A new context of {@code module}: sandboxed, its module evaluated. */

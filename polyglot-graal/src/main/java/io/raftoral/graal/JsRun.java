@@ -67,6 +67,8 @@ public final class JsRun implements GraalWorkflows.Watched {
   private Thread caller;
   /** When the current turn started (0: none runs); read by the watchdog. */
   private volatile long turnStartedNanos;
+  /** The turn limit's clock: the CPU time of the thread that runs the turns. */
+  private RunClock clock;
   /** Why the watchdog or the memory guard stopped the run's code ({type, message}), or null. */
   private volatile String[] stopped;
 
@@ -80,6 +82,7 @@ public final class JsRun implements GraalWorkflows.Watched {
   byte[] run(String exportName, byte[] input) throws Throwable {
     ModuleHost host = pooled.host;
     host.run = this;
+    clock = new RunClock(Thread.currentThread());
     caller = Thread.ofVirtual().name("raftoral-js-calls-" + ctx.workflowId()).start(this::makeCalls);
     workflows.watch(this);
     try {
@@ -127,7 +130,7 @@ public final class JsRun implements GraalWorkflows.Watched {
 
   /** Runs one event's JavaScript; its faults end the run. */
   private void turn(Runnable event) {
-    turnStartedNanos = System.nanoTime();
+    turnStartedNanos = clock.now();
     try {
       event.run();
     } catch (PolyglotException e) {
@@ -432,7 +435,7 @@ public final class JsRun implements GraalWorkflows.Watched {
   @Override
   public void check(long nowNanos, long limitNanos) {
     long started = turnStartedNanos;
-    if (started != 0 && nowNanos - started > limitNanos) {
+    if (started != 0 && clock.now() - started > limitNanos) {
       stop("TimeLimitError", "a turn of the workflow's JavaScript ran longer than " + workflows.options().turnLimit().toMillis()
           + " ms without awaiting (the node's turn limit); the run was stopped");
     }

@@ -33,7 +33,9 @@ public final class PyRun implements GraalWorkflows.Watched {
   private Errors.WorkflowTerminatedException terminated;
   private volatile long terminatedAtNanos;
   private int computing;
-  /** Since when Python runs without waiting in a blocking ctx call (0: it waits); read by the watchdog. */
+  /** The turn limit's clock: the run's thread's CPU time. */
+  private RunClock clock;
+  /** Since when (on {@link #clock}) Python runs without waiting in a blocking ctx call (0: it waits); read by the watchdog. */
   private volatile long runningSinceNanos;
   private volatile String stoppedBecause;
   private volatile String stoppedType;
@@ -46,8 +48,9 @@ public final class PyRun implements GraalWorkflows.Watched {
 
   byte[] run(String name, byte[] input) throws Throwable {
     pooled.host.run = this;
+    clock = new RunClock(Thread.currentThread());
     workflows.watch(this);
-    runningSinceNanos = System.nanoTime();
+    runningSinceNanos = clock.now();
     try {
       String result;
       try {
@@ -186,14 +189,14 @@ public final class PyRun implements GraalWorkflows.Watched {
       fatal = signal; // the engine's stop signal (or a defect): not for Python to catch
       throw sneaky(signal);
     } finally {
-      runningSinceNanos = System.nanoTime();
+      runningSinceNanos = clock.now();
     }
   }
 
   /** Inside checkpointComputeBytes, on this same thread: calls the compute function. */
   private byte[] runCompute(Value fn) {
     computing++;
-    runningSinceNanos = System.nanoTime();
+    runningSinceNanos = clock.now();
     try {
       return fn.execute().asString().getBytes(StandardCharsets.UTF_8);
     } catch (PolyglotException e) {
@@ -234,7 +237,7 @@ public final class PyRun implements GraalWorkflows.Watched {
   public void check(long nowNanos, long limitNanos) {
     long since = runningSinceNanos;
     long terminatedAt = terminatedAtNanos;
-    if (stoppedBecause == null && since != 0 && nowNanos - since > limitNanos) {
+    if (stoppedBecause == null && since != 0 && clock.now() - since > limitNanos) {
       stop("TimeLimitError", "the workflow's Python code ran longer than " + workflows.options().turnLimit().toMillis()
           + " ms without a ctx call (the node's turn limit); the run was stopped");
     } else if (stoppedBecause == null && terminatedAt != 0

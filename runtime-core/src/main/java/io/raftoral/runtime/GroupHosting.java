@@ -42,6 +42,7 @@ final class GroupHosting {
   private final int maxBatchBytes;
   private final WorkflowRegistry registry;
   private final ExecutorService executor;
+  private final ExecutorService platformRuns;
   private final GroupId managementGroupId;
   private final ManagementStateMachine management;
   private final ServingGate gate;
@@ -57,7 +58,7 @@ final class GroupHosting {
   private volatile RaftHost host;
 
   GroupHosting(RaftSettings raft, NodeOptions options, Payloads payloads, WorkflowRegistry registry, ExecutorService executor,
-      GroupId managementGroupId, ManagementStateMachine management, ServingGate gate, NodeMetrics metrics,
+      ExecutorService platformRuns, GroupId managementGroupId, ManagementStateMachine management, ServingGate gate, NodeMetrics metrics,
       NodeTracing tracing) {
     this.raft = raft;
     this.options = options;
@@ -66,6 +67,7 @@ final class GroupHosting {
     this.maxBatchBytes = Math.max(1 << 20, options.payloadLimitBytes() + (64 << 10));
     this.registry = registry;
     this.executor = executor;
+    this.platformRuns = platformRuns;
     this.managementGroupId = managementGroupId;
     this.management = management;
     this.gate = gate;
@@ -111,7 +113,7 @@ final class GroupHosting {
   }
 
   private GroupRuntime newGroupRuntime(GroupId gid, WorkflowStateMachine machine) {
-    return new GroupRuntime(gid, raft.nodeId(), host, machine, registry, payloads, executor, newProposer(gid),
+    return new GroupRuntime(gid, raft.nodeId(), host, machine, registry, payloads, executor, platformRuns, newProposer(gid),
         new Proposer(data -> host.submitLocal(gid, data), 1, maxBatchBytes), metrics, tracing);
   }
 

@@ -45,6 +45,7 @@ final class GroupRuntime implements WorkflowStateMachine.Listener, WorkflowRun.H
   private final WorkflowRegistry registry;
   private final Payloads payloads;
   private final ExecutorService executor;
+  private final ExecutorService platformRuns;
   private final ConcurrentHashMap<String, WorkflowRun> runs = new ConcurrentHashMap<>();
   private final FinalWaiters finals = new FinalWaiters();
   // Whether a claim of ownership is being proposed now (one at a time).
@@ -60,7 +61,8 @@ final class GroupRuntime implements WorkflowStateMachine.Listener, WorkflowRun.H
   private volatile boolean closed;
 
   GroupRuntime(GroupId groupId, long self, RaftHost host, WorkflowStateMachine stateMachine,
-      WorkflowRegistry registry, Payloads payloads, ExecutorService executor, Proposer proposer, Proposer claims,
+      WorkflowRegistry registry, Payloads payloads, ExecutorService executor, ExecutorService platformRuns, Proposer proposer,
+      Proposer claims,
       NodeMetrics metrics, NodeTracing tracing) {
     this.groupId = groupId;
     this.self = self;
@@ -69,6 +71,7 @@ final class GroupRuntime implements WorkflowStateMachine.Listener, WorkflowRun.H
     this.registry = registry;
     this.payloads = payloads;
     this.executor = executor;
+    this.platformRuns = platformRuns;
     this.proposer = proposer;
     this.claims = claims;
     this.metrics = metrics;
@@ -500,7 +503,7 @@ final class GroupRuntime implements WorkflowStateMachine.Listener, WorkflowRun.H
     }
     WorkflowRun run = new WorkflowRun(this, w, definition, payloads);
     if (runs.putIfAbsent(workflowId, run) == null) {
-      executor.execute(run);
+      (definition.function().needsPlatformThread() ? platformRuns : executor).execute(run);
     }
   }
 

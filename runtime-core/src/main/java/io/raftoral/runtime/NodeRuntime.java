@@ -81,6 +81,9 @@ public final class NodeRuntime implements AutoCloseable {
   private final NodeOptions options;
   private final String incarnation;
   private final ExecutorService executor = Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("raftoral-wf-", 0).factory());
+  // The runs of functions that need a platform thread (WorkflowFunction.needsPlatformThread).
+  private final ExecutorService platformRuns =
+      Executors.newThreadPerTaskExecutor(Thread.ofPlatform().daemon().name("raftoral-run-", 0).factory());
   private final GroupId managementGroupId;
   private final ManagementStateMachine management = new ManagementStateMachine();
   private final ServingGate gate;
@@ -117,7 +120,7 @@ public final class NodeRuntime implements AutoCloseable {
       bootstrapGroups.add(GroupIds.execution(options.clusterId(), i));
     }
     this.gate = new ServingGate(raft.nodeId(), options.requestTimeout());
-    this.hosting = new GroupHosting(raft, options, payloads, registry, executor, managementGroupId, management, gate, metrics,
+    this.hosting = new GroupHosting(raft, options, payloads, registry, executor, platformRuns, managementGroupId, management, gate, metrics,
         tracing);
     RaftHost.StateMachines stateMachines = hosting::stateMachineFor;
     this.host = new RaftHost(raft, stateMachines);
@@ -464,6 +467,7 @@ public final class NodeRuntime implements AutoCloseable {
       host.close();
     } finally {
       executor.shutdownNow();
+      platformRuns.shutdownNow();
     }
   }
 }

@@ -83,7 +83,13 @@ abstract class EntryPoint {
       return new JavaCluster(dir, settings, System.getProperty("java.class.path")) {
         @Override
         List<String> jvmArgs() {
-          return List.of("-Dconformance.javaInterpreter=false");
+          // More heap than the other nodes' 384 MB (the later -Xmx wins): GraalPy's engine takes
+          // about 50 MB and each context about 6 MB more; a restarted node replaying its log
+          // starts a run for every workflow its log started (about 40 by the destructive
+          // scenarios), each making its context before it sees that the workflow ended. At 384
+          // and 768 MB a graalpy node's old generation filled then (collections of 4 s back to
+          // back, the cluster not healthy within 240 s).
+          return List.of("-Xmx1536m", "-Dconformance.javaInterpreter=false");
         }
 
         @Override
