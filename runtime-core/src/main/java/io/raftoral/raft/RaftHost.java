@@ -578,6 +578,50 @@ public final class RaftHost implements AutoCloseable {
   }
 
   /**
+   * {@link #leaderTerm}, but only while a majority of the group's voters (this node included) has
+   * answered this leader within its lease ({@link #leaseMillis}); else 0. A leader that was frozen
+   * (a long GC pause, a suspended VM, SIGSTOP) or cut off keeps believing it leads until it hears
+   * of a newer term, and may even commit entries from answers that waited in its sockets; a
+   * follower that answered it lately cannot have voted for another since (it withholds its vote
+   * for an election timeout after hearing from a leader), so within the lease no other leader exists.
+   */
+  public long confirmedLeaderTerm(GroupId groupId) {
+    long term = leaderTerm(groupId);
+    if (term == 0) {
+      return 0;
+    }
+    try {
+      var division = server.getDivision(groupId.ratis());
+      Map<Long, Long> silence = followerSilenceMillis(groupId);
+      var conf = division.getRaftConf();
+      boolean confirmed = majorityAnswered(conf.getCurrentPeers(), silence)
+          && (conf.getPreviousPeers().isEmpty() || majorityAnswered(conf.getPreviousPeers(), silence));
+      return confirmed && leaderTerm(groupId) == term ? term : 0;
+    } catch (IOException e) {
+      return 0;
+    }
+  }
+
+  /**
+   * How recently a follower must have answered for it to count towards the leader's lease: below
+   * the shortest election timeout, with room for the answer's own transit.
+   */
+  long leaseMillis() {
+    return settings.electionTimeoutMin().toMillis() * 3 / 4;
+  }
+
+  private boolean majorityAnswered(java.util.Collection<RaftPeer> voters, Map<Long, Long> silence) {
+    int answered = 0;
+    for (RaftPeer p : voters) {
+      Long quiet = silence.get(PeerIds.nodeId(p.getId()));
+      if (p.getId().equals(self) || (quiet != null && quiet <= leaseMillis())) {
+        answered++;
+      }
+    }
+    return 2 * answered > voters.size();
+  }
+
+  /**
    * Appends {@code data} through this node's own division only, never forwarded: it fails with
    * a {@link RaftError.Kind#NOT_LEADER} error (inside the reply) when this node does not lead the group.
    * For decisions that are only valid while this node leads (ownership claims, membership

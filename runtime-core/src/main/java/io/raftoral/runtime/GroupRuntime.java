@@ -195,6 +195,11 @@ final class GroupRuntime implements WorkflowStateMachine.Listener, WorkflowRun.H
   }
 
   @Override
+  public boolean leaseHeld(WorkflowState.Owner owner) {
+    return host.confirmedLeaderTerm(groupId) == owner.term();
+  }
+
+  @Override
   public void sideEffectStarted() {
     sideEffectsInFlight.incrementAndGet();
   }

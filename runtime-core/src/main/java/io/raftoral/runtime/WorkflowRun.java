@@ -61,6 +61,7 @@ final class WorkflowRun implements WorkflowContext, RunControl, Runnable {
   private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(WorkflowRun.class);
   private static final long MAX_WAIT_NANOS = TimeUnit.MILLISECONDS.toNanos(200);
   private static final long RETRY_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
+  private static final long LEASE_RECHECK_NANOS = TimeUnit.MILLISECONDS.toNanos(10);
   private static final java.util.concurrent.Executor AFTER_RETRY_PAUSE =
       CompletableFuture.delayedExecutor(RETRY_NANOS + TimeUnit.MILLISECONDS.toNanos(1), TimeUnit.NANOSECONDS);
   // Writes the owner may have proposed without their commit; past it, it waits for half of them,
@@ -87,6 +88,13 @@ final class WorkflowRun implements WorkflowContext, RunControl, Runnable {
      * refused SEALED), and the merge target's owner resumes the workflow from what did.
      */
     boolean isSealed();
+
+    /**
+     * This node still leads in {@code owner}'s term and a majority answered it lately: no other
+     * owner can exist now. A frozen or cut-off leader may believe it owns long after another
+     * node took over and went further; it must not run a side effect on that belief.
+     */
+    boolean leaseHeld(WorkflowState.Owner owner);
 
     /** A side effect starts running here as owner ... */
     void sideEffectStarted();
@@ -368,6 +376,12 @@ final class WorkflowRun implements WorkflowContext, RunControl, Runnable {
             if (!owner.equals(host.ownership())) {
               continue;
             }
+            // The fencing of the apply rules refuses a stale owner's result, but only after its
+            // side effect ran: a leader back from a freeze must first hear from a majority.
+            if (!host.leaseHeld(owner)) {
+              awaitLease();
+              continue;
+            }
             step = trace.step("compute", key, seq);
             sideEffectThread = Thread.currentThread();
             try {
@@ -642,6 +656,21 @@ final class WorkflowRun implements WorkflowContext, RunControl, Runnable {
     lock.lock();
     try {
       return signals;
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /** A short pause before deciding again: heartbeats' answers renew a lease within milliseconds, or a newer term arrives. */
+  private void awaitLease() {
+    lock.lock();
+    try {
+      changed.awaitNanos(LEASE_RECHECK_NANOS);
+    } catch (InterruptedException e) {
+      if (host.isClosed()) {
+        throw WorkflowAbort.INSTANCE;
+      }
+      interruptHeld = true;
     } finally {
       lock.unlock();
     }

@@ -32,6 +32,8 @@ final class FakeGroup implements WorkflowRun.Host, AutoCloseable {
   private final BiPredicate<Long, Command> loseBefore;
   private final BiPredicate<Long, Command> loseAfter;
   volatile boolean owning = true;
+  // Whether a majority answered this owner's leader lately (RaftHost.confirmedLeaderTerm).
+  volatile boolean leaseHeld = true;
   volatile WorkflowRun run;
   volatile int mostUnconfirmed;
   volatile boolean ended;
@@ -83,6 +85,11 @@ final class FakeGroup implements WorkflowRun.Host, AutoCloseable {
   @Override
   public boolean isOwnerNode() {
     return owning;
+  }
+
+  @Override
+  public boolean leaseHeld(WorkflowState.Owner owner) {
+    return leaseHeld;
   }
 
   @Override

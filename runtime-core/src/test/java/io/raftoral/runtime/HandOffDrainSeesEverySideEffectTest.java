@@ -65,6 +65,11 @@ class HandOffDrainSeesEverySideEffectTest {
     }
 
     @Override
+    public boolean leaseHeld(WorkflowState.Owner owner) {
+      return true;
+    }
+
+    @Override
     public CompletableFuture<Proposer.Outcome> propose(Command command) {
       return group.propose(command);
     }

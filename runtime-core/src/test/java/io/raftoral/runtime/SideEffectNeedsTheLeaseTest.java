@@ -1,0 +1,79 @@
+package io.raftoral.runtime;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.raftoral.proto.raft.WorkflowStatusCode;
+import io.raftoral.state.WorkflowEntry;
+import io.raftoral.workflow.JsonCodec;
+import io.raftoral.workflow.WorkflowDefinition;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Rule: an owner runs a side effect only while a majority has answered its leader lately (its
+ * lease). A leader frozen by a pause (or cut off) keeps believing it leads and owns until it hears
+ * of a newer term, and it may even learn that its last proposal committed from answers that
+ * waited in its sockets: the run then goes on to the next step on a stale belief, while another
+ * owner may already have run and committed it (found by the fault matrix: faults/, a leader paused
+ * mid-step). Plain checkpoints need no lease (the apply rules refuse a stale owner's values, and
+ * nothing ran twice); a side effect waits until the lease is back or ownership is gone.
+ */
+class SideEffectNeedsTheLeaseTest {
+  @Test
+  void aSideEffectWaitsForTheLeaseAndPlainCheckpointsDoNot() throws Exception {
+    AtomicInteger effectRuns = new AtomicInteger();
+    CountDownLatch checkpointed = new CountDownLatch(1);
+    try (FakeGroup group = new FakeGroup(c -> false)) {
+      group.leaseHeld = false;
+      WorkflowEntry entry = group.start("w", "\"in\"");
+      WorkflowRun run = new WorkflowRun(group, entry, WorkflowDefinition.of("t", 1, String.class, String.class, (ctx, in) -> {
+        ctx.checkpoint("before", in);
+        checkpointed.countDown();
+        return ctx.checkpointCompute("effect", String.class, () -> "ran-" + effectRuns.incrementAndGet());
+      }), new Payloads(new JsonCodec(), 1 << 20));
+      group.run = run;
+      Thread t = Thread.ofVirtual().start(run);
+
+      assertThat(checkpointed.await(10, TimeUnit.SECONDS)).as("the plain checkpoint went through without the lease").isTrue();
+      t.join(1000);
+      assertThat(effectRuns).as("side effect runs without the lease").hasValue(0);
+      assertThat(t.isAlive()).as("the run waits for the lease").isTrue();
+
+      group.leaseHeld = true;
+      t.join(10_000);
+      assertThat(t.isAlive()).as("the run ended once the lease was back").isFalse();
+      assertThat(effectRuns).hasValue(1);
+      assertThat(group.state.get("w").status()).isEqualTo(WorkflowStatusCode.COMPLETED);
+    }
+  }
+
+  @Test
+  void anOwnerThatLosesOwnershipWhileWaitingForTheLeaseNeverRunsTheSideEffect() throws Exception {
+    AtomicInteger effectRuns = new AtomicInteger();
+    try (FakeGroup group = new FakeGroup(c -> false)) {
+      group.leaseHeld = false;
+      WorkflowEntry entry = group.start("w", "\"in\"");
+      WorkflowRun run = new WorkflowRun(group, entry, WorkflowDefinition.of("t", 1, String.class, String.class,
+          (ctx, in) -> ctx.checkpointCompute("effect", String.class, () -> "ran-" + effectRuns.incrementAndGet())),
+          new Payloads(new JsonCodec(), 1 << 20));
+      group.run = run;
+      Thread t = Thread.ofVirtual().start(run);
+      t.join(500);
+      // Another node took over (this one heard of the newer term): the lease never comes back here.
+      group.owning = false;
+      group.leaseHeld = true;
+      t.join(1000);
+      assertThat(effectRuns).as("side effect runs on a node that lost ownership while waiting").hasValue(0);
+      assertThat(t.isAlive()).as("the run waits for the new owner's value").isTrue();
+      // Terminated meanwhile: the run stops without running it.
+      group.state.apply(io.raftoral.proto.raft.Command.newBuilder().setWorkflowTerminate(
+          io.raftoral.proto.raft.WorkflowTerminate.newBuilder().setWorkflowId("w").setReason("test")).build(), FakeGroup.TERM);
+      run.signal();
+      t.join(10_000);
+      assertThat(t.isAlive()).isFalse();
+      assertThat(effectRuns).hasValue(0);
+    }
+  }
+}
