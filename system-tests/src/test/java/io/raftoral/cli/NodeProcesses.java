@@ -36,7 +36,7 @@ import org.junit.jupiter.api.Assumptions;
  * and {@link #spawnJava helpers}) and unmounts every {@link #tmpfs} it mounted.
  *
  * <p>A node may run under a command prefix ({@link #startIn}), e.g. {@code ip netns exec NS}
- * to put it in a network namespace of its own ({@link NetworkNamespaces}).
+ * to put it in a network namespace of its own ({@link io.raftoral.faults.NetworkNamespaces}).
  */
 public final class NodeProcesses implements AutoCloseable {
   /** How long a node may take to print its serving line. */

@@ -16,11 +16,12 @@ import java.util.function.Consumer;
 
 /**
  * One node of a cluster: a real OS process with its own data directory, started again with the
- * same command line after a kill. Its stdout lines go to a listener; its stderr to a file.
+ * same command line after a kill. Its stdout lines go to a listener; its stderr to a file. The
+ * fault matrix ({@code faults/}) drives its nodes through it too.
  */
-final class NodeProcess {
-  final String label;
-  final Path dataDir;
+public final class NodeProcess {
+  public final String label;
+  public final Path dataDir;
   private final List<String> command;
   private final Map<String, String> env;
   private final Path logDir;
@@ -32,7 +33,7 @@ final class NodeProcess {
   volatile long nodeId;
   volatile String apiAddress;
 
-  NodeProcess(String label, Path dataDir, List<String> command, Map<String, String> env, Path logDir, Consumer<String> onLine) {
+  public NodeProcess(String label, Path dataDir, List<String> command, Map<String, String> env, Path logDir, Consumer<String> onLine) {
     this.label = label;
     this.dataDir = dataDir;
     this.command = List.copyOf(command);
@@ -41,7 +42,7 @@ final class NodeProcess {
     this.onLine = onLine;
   }
 
-  synchronized void start() throws IOException {
+  public synchronized void start() throws IOException {
     if (process != null && process.isAlive()) {
       throw new IllegalStateException(label + " is running");
     }
@@ -77,12 +78,12 @@ final class NodeProcess {
     stdin.flush();
   }
 
-  synchronized boolean isAlive() {
+  public synchronized boolean isAlive() {
     return process != null && process.isAlive();
   }
 
   /** SIGKILL, and waits until the process is gone. */
-  void kill() throws InterruptedException {
+  public void kill() throws InterruptedException {
     Process p;
     synchronized (this) {
       p = process;
@@ -109,7 +110,7 @@ final class NodeProcess {
   }
 
   /** Asks the process to stop (a line on stdin, or SIGTERM), then kills it after {@code grace}. */
-  void stop(String quitLine, Duration grace) throws InterruptedException {
+  public void stop(String quitLine, Duration grace) throws InterruptedException {
     Process p;
     synchronized (this) {
       p = process;
@@ -133,13 +134,21 @@ final class NodeProcess {
     drained();
   }
 
+  /** The running process's id; fails when it is not running. */
+  public synchronized long pid() {
+    if (process == null || !process.isAlive()) {
+      throw new IllegalStateException(label + " is not running");
+    }
+    return process.pid();
+  }
+
   Integer exitCode() {
     Process p = process;
     return p == null || p.isAlive() ? null : p.exitValue();
   }
 
   /** The last lines of the process's stderr that are not stack frames, and where the rest is, for a failure message. */
-  String tail(int lines) {
+  public String tail(int lines) {
     Path file = logDir.resolve(label + ".stderr.log");
     try {
       List<String> all = Files.readAllLines(file, StandardCharsets.ISO_8859_1).stream()
@@ -156,7 +165,7 @@ final class NodeProcess {
    * node that does not serve or answer: where its threads wait is what the failure needs. Returns
    * the file, or why there is none.
    */
-  String threadDump() throws InterruptedException {
+  public String threadDump() throws InterruptedException {
     Process p;
     synchronized (this) {
       p = process;
@@ -178,7 +187,7 @@ final class NodeProcess {
     }
   }
 
-  Path stderrFile() {
+  public Path stderrFile() {
     return logDir.resolve(label + ".stderr.log");
   }
 

@@ -5,11 +5,12 @@ import java.io.UncheckedIOException;
 import java.net.ServerSocket;
 import java.nio.file.Path;
 
-final class Ports {
+/** Free local ports and the JDK's {@code java}, for the processes a driver starts. */
+public final class Ports {
   private Ports() {}
 
   /** Ports the kernel just handed out, released again for the nodes to bind. */
-  static int[] free(int count) {
+  public static int[] free(int count) {
     ServerSocket[] sockets = new ServerSocket[count];
     int[] ports = new int[count];
     try {
@@ -33,7 +34,7 @@ final class Ports {
     }
   }
 
-  static String javaExecutable() {
+  public static String javaExecutable() {
     return Path.of(System.getProperty("java.home"), "bin", "java").toString();
   }
 }

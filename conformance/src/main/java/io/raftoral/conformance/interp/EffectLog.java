@@ -53,6 +53,7 @@ final class EffectLog {
     line.put("key", key);
     line.put("seq", seq);
     line.put("attempt", attempt);
+    line.put("ms", System.currentTimeMillis()); // when: the fault matrix (faults/) measures failover with it
     if (value != null) {
       line.set("value", value);
     }

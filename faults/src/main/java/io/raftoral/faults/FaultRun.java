@@ -1,0 +1,303 @@
+package io.raftoral.faults;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.raftoral.client.RaftoralClient;
+import io.raftoral.common.ErrorCode;
+import io.raftoral.common.RaftoralException;
+import io.raftoral.proto.client.ClusterInfoReply;
+import io.raftoral.proto.client.ReplicaInfo;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.Set;
+
+/**
+ * One run of the fault matrix: a cluster of node processes, the clients' {@link Workload}, and
+ * the {@link Nemesis} applying a seeded schedule of faults; then every fault healed, the
+ * cluster's final answers about every workflow recorded, and the {@link Checker} over it all.
+ * {@code faults/run --help} lists the options; the report goes to {@code OUT/report.md}, the
+ * history to {@code OUT/history.jsonl}, the side-effect log to {@code OUT/cluster/effects.jsonl}.
+ * Exits 1 when an invariant was broken.
+ */
+public final class FaultRun {
+  /** What a run does. {@code minutes == 0}: each kind of {@code kinds} once, in a seeded order. */
+  record Options(int nodes, long seed, double minutes, List<Nemesis.Kind> kinds, int holdMinMillis, int holdMaxMillis,
+      int clients, String electionTimeout, String nodeFailureTimeout, Path out) {
+    static Options defaults(Path out) {
+      return new Options(3, 1, 0, List.of(Nemesis.Kind.values()), 1000, 30_000, 3, "500ms", "60s", out);
+    }
+  }
+
+  private static final Duration RECOVERY_BOUND = Duration.ofSeconds(120);
+
+  private FaultRun() {}
+
+  public static void main(String[] args) throws Exception {
+    Options o = parse(args);
+    Checker.Report report = run(o, System.getProperty("java.class.path"));
+    System.out.println(report.markdown());
+    System.out.println("history: " + o.out().resolve("history.jsonl") + ", report: " + o.out().resolve("report.md"));
+    System.exit(report.clean() ? 0 : 1);
+  }
+
+  static Options parse(String[] args) {
+    Options d = Options.defaults(Path.of("faults/target/run-" + System.currentTimeMillis()));
+    int nodes = d.nodes();
+    long seed = d.seed();
+    double minutes = d.minutes();
+    List<Nemesis.Kind> kinds = d.kinds();
+    int holdMin = d.holdMinMillis();
+    int holdMax = d.holdMaxMillis();
+    int clients = d.clients();
+    String electionTimeout = d.electionTimeout();
+    String nodeFailureTimeout = d.nodeFailureTimeout();
+    Path out = d.out();
+    for (int i = 0; i < args.length; i++) {
+      String a = args[i];
+      if (a.equals("--help") || a.equals("-h")) {
+        System.out.println("""
+            faults/run [--minutes M] [--seed S] [--nodes N] [--kinds K,...] [--hold-ms MIN,MAX] [--clients C]
+                       [--election-timeout D] [--node-failure-timeout D] [--out DIR]
+              --minutes 0 (the default) injects each kind once; kinds: %s""".formatted(Arrays.toString(Nemesis.Kind.values())));
+        System.exit(0);
+      }
+      if (i + 1 >= args.length) {
+        throw usage(a + " needs a value");
+      }
+      String v = args[++i];
+      try {
+        switch (a) {
+          case "--minutes" -> minutes = Double.parseDouble(v);
+          case "--seed" -> seed = Long.parseLong(v);
+          case "--nodes" -> nodes = Integer.parseInt(v);
+          case "--kinds" -> kinds = Arrays.stream(v.split(","))
+              .map(k -> Nemesis.Kind.valueOf(k.strip().toUpperCase(java.util.Locale.ROOT).replace('-', '_'))).toList();
+          case "--hold-ms" -> {
+            String[] mm = v.split(",");
+            holdMin = Integer.parseInt(mm[0].strip());
+            holdMax = Integer.parseInt(mm[mm.length - 1].strip());
+          }
+          case "--clients" -> clients = Integer.parseInt(v);
+          case "--election-timeout" -> electionTimeout = v;
+          case "--node-failure-timeout" -> nodeFailureTimeout = v;
+          case "--out" -> out = Path.of(v);
+          default -> throw usage("unknown option " + a);
+        }
+      } catch (IllegalArgumentException bad) { // NumberFormatException, an unknown kind
+        throw bad.getMessage() != null && bad.getMessage().endsWith("(faults/run --help)") ? bad
+            : usage(a + " " + v + ": " + bad.getMessage());
+      }
+    }
+    if (nodes < 3) {
+      throw usage("--nodes must be at least 3 (a partition needs two sides and a majority)");
+    }
+    if (holdMin < 0 || holdMax < holdMin) {
+      throw usage("--hold-ms needs 0 <= MIN <= MAX");
+    }
+    if (minutes < 0 || clients < 1 || kinds.isEmpty()) {
+      throw usage("--minutes must be >= 0, --clients >= 1, --kinds not empty");
+    }
+    return new Options(nodes, seed, minutes, kinds, holdMin, holdMax, clients, electionTimeout, nodeFailureTimeout, out);
+  }
+
+  private static IllegalArgumentException usage(String why) {
+    return new IllegalArgumentException(why + " (faults/run --help)");
+  }
+
+  /** Runs the matrix with node processes on {@code classPath}; returns the checker's report. */
+  static Checker.Report run(Options o, String classPath) throws Exception {
+    Files.createDirectories(o.out());
+    Random random = new Random(o.seed());
+    History history = new History(o.out().resolve("history.jsonl"));
+    Checker.Report report;
+    try (FaultCluster cluster = new FaultCluster(o.out().resolve("cluster"), o.nodes(), classPath, o.electionTimeout(),
+        o.nodeFailureTimeout())) {
+      cluster.start();
+      awaitWhole(cluster, Duration.ofSeconds(120));
+      Workload workload = new Workload(cluster, history, o.seed(), o.clients());
+      workload.start();
+      Nemesis nemesis = new Nemesis(cluster, random);
+      try {
+        Workload.pause(3000);
+        for (Nemesis.Kind kind : schedule(o, random, history)) {
+          inject(cluster, nemesis, kind, o, random, history);
+        }
+      } finally {
+        workload.stop();
+      }
+      settle(cluster);
+      finalAnswers(cluster, workload.mayExist(), history);
+      digests(cluster, history);
+      history.close();
+      List<JsonNode> effects = new ArrayList<>();
+      for (String line : Files.readAllLines(cluster.effectLog(), StandardCharsets.UTF_8)) {
+        if (!line.isBlank()) {
+          effects.add(History.JSON.readTree(line));
+        }
+      }
+      report = Checker.check(history.events(), effects);
+    }
+    String md = "# Fault matrix run\n\nseed " + o.seed() + ", " + o.nodes() + " nodes, " + o.clients() + " clients, "
+        + (o.minutes() == 0 ? "each kind once" : o.minutes() + " minutes") + ", faults held " + o.holdMinMillis() + "-"
+        + o.holdMaxMillis() + " ms, election timeout " + o.electionTimeout() + "\n\n" + report.markdown();
+    Files.writeString(o.out().resolve("report.md"), md);
+    return report;
+  }
+
+  /** The kinds in the order they are injected: each once, or random ones until the time is up (null ends). */
+  private static Iterable<Nemesis.Kind> schedule(Options o, Random random, History history) {
+    if (o.minutes() == 0) {
+      List<Nemesis.Kind> once = new ArrayList<>(o.kinds());
+      Collections.shuffle(once, random);
+      return once;
+    }
+    long endMillis = history.elapsedMillis() + (long) (o.minutes() * 60_000);
+    return () -> new java.util.Iterator<>() {
+      @Override
+      public boolean hasNext() {
+        return history.elapsedMillis() < endMillis;
+      }
+
+      @Override
+      public Nemesis.Kind next() {
+        return o.kinds().get(random.nextInt(o.kinds().size()));
+      }
+    };
+  }
+
+  private static void inject(FaultCluster cluster, Nemesis nemesis, Nemesis.Kind kind, Options o, Random random, History history)
+      throws Exception {
+    int hold = o.holdMinMillis() + random.nextInt(o.holdMaxMillis() - o.holdMinMillis() + 1);
+    ObjectNode begin = history.event("fault").put("kind", kind.name()).put("hold_ms", hold);
+    Nemesis.Fault fault = nemesis.begin(kind, begin);
+    history.add(begin);
+    System.out.printf("%6.1f s  %s %s for %d ms%n", history.elapsedMillis() / 1000.0, kind, begin.path("victims").isMissingNode()
+        ? "sides " + begin.path("side_a") + " | " + begin.path("side_b") : "of " + begin.path("victims"), hold);
+    Thread.sleep(hold);
+    long healStart = System.nanoTime();
+    fault.heal();
+    history.add(history.event("heal").put("kind", kind.name()));
+    long recovered = recover(cluster, random, history);
+    long millis = recovered < 0 ? -1 : (recovered - healStart) / 1_000_000;
+    history.add(history.event("recovered").put("kind", kind.name()).put("millis", millis));
+    System.out.printf("%6.1f s  healed; serving again after %d ms%n", history.elapsedMillis() / 1000.0, millis);
+    Thread.sleep(1000 + random.nextInt(2000));
+  }
+
+  private static final java.util.concurrent.atomic.AtomicInteger PROBES = new java.util.concurrent.atomic.AtomicInteger();
+
+  /**
+   * Starts and awaits a one-checkpoint workflow on random nodes until one completes; returns
+   * when (System.nanoTime), or -1 when none did within {@link #RECOVERY_BOUND}.
+   */
+  private static long recover(FaultCluster cluster, Random random, History history) {
+    long deadline = System.nanoTime() + RECOVERY_BOUND.toNanos();
+    byte[] probe = "{\"program\":[{\"op\":\"checkpoint\",\"key\":\"x\",\"value\":1}]}".getBytes(StandardCharsets.UTF_8);
+    while (System.nanoTime() < deadline) {
+      int node = 1 + random.nextInt(cluster.size());
+      String id = "probe-" + PROBES.incrementAndGet();
+      try {
+        RaftoralClient c = cluster.client(node, Duration.ofSeconds(3));
+        c.start(Workload.TYPE, 1, probe, id);
+        if (c.await(id, Duration.ofSeconds(5)).info().status() == io.raftoral.common.WorkflowStatus.COMPLETED) {
+          return System.nanoTime();
+        }
+      } catch (RaftoralException notYet) {
+        Workload.pause(100);
+      }
+    }
+    return -1;
+  }
+
+  /** Every node running and answering, every execution group with a leader and every node as a member. */
+  private static void settle(FaultCluster cluster) throws Exception {
+    cluster.network().healAll();
+    for (int i = 1; i <= cluster.size(); i++) {
+      if (cluster.isPaused(i)) {
+        cluster.resume(i);
+      }
+      if (!cluster.isAlive(i)) {
+        cluster.restart(i);
+      }
+    }
+    awaitWhole(cluster, Duration.ofSeconds(120));
+  }
+
+  private static void awaitWhole(FaultCluster cluster, Duration timeout) throws InterruptedException {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    Object last = null;
+    while (System.nanoTime() < deadline) {
+      boolean whole = true;
+      for (int i = 1; i <= cluster.size() && whole; i++) {
+        try {
+          ClusterInfoReply c = cluster.clusterInfo(i, false);
+          last = c;
+          whole = c.getNodesCount() == cluster.size() && c.getExecutionGroupsCount() > 0
+              && c.getExecutionGroupsList().stream().allMatch(g -> g.getLeaderNode() != 0 && g.getMembersCount() == cluster.size());
+        } catch (RuntimeException e) {
+          last = e;
+          whole = false;
+        }
+      }
+      if (whole) {
+        return;
+      }
+      Thread.sleep(250);
+    }
+    throw new IllegalStateException("the cluster is not whole within " + timeout.toSeconds() + " s; last answer: " + last);
+  }
+
+  /** Every node's answer about every workflow a start may have created: awaited (first node) or described. */
+  private static void finalAnswers(FaultCluster cluster, List<String> workflows, History history) {
+    for (String wf : workflows) {
+      for (int node = 1; node <= cluster.size(); node++) {
+        ObjectNode e = history.event("final").put("wf", wf).put("node", node);
+        try {
+          Workload.record(e, cluster.client(node, Duration.ofSeconds(30)).await(wf, Duration.ofSeconds(node == 1 ? 90 : 10)));
+        } catch (RaftoralException ex) {
+          e.put("outcome", ex.code() == ErrorCode.NOT_FOUND ? "fail" : "unknown").put("error", ex.code().name());
+        }
+        history.add(e);
+      }
+    }
+  }
+
+  /** Whether every node's replica of each group reaches one digest (waiting up to 60 s for them to apply the same entries). */
+  private static void digests(FaultCluster cluster, History history) throws InterruptedException {
+    long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+    while (true) {
+      Map<String, Set<String>> byGroup = new HashMap<>();
+      Map<String, Integer> holders = new HashMap<>();
+      List<String> silent = new ArrayList<>();
+      for (int i = 1; i <= cluster.size(); i++) {
+        try {
+          for (ReplicaInfo r : cluster.clusterInfo(i, true).getReplicasList()) {
+            byGroup.computeIfAbsent(r.getGroupId(), k -> new HashSet<>()).add(r.getDigest());
+            holders.merge(r.getGroupId(), 1, Integer::sum);
+          }
+        } catch (RuntimeException e) {
+          silent.add(FaultCluster.label(i) + ": " + e.getMessage());
+        }
+      }
+      boolean equal = silent.isEmpty() && !byGroup.isEmpty() && byGroup.values().stream().allMatch(d -> d.size() == 1)
+          && holders.values().stream().allMatch(h -> h == cluster.size());
+      if (equal || System.nanoTime() > deadline) {
+        history.add(history.event("digests").put("equal", equal)
+            .put("detail", "digests by group " + byGroup + ", holders " + holders + (silent.isEmpty() ? "" : ", silent " + silent)));
+        return;
+      }
+      Thread.sleep(500);
+    }
+  }
+}
