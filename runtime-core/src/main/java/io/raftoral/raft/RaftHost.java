@@ -155,6 +155,10 @@ public final class RaftHost implements AutoCloseable {
     // one, so every commit sat out the rest of that millisecond: seq10 on 3 nodes, C = 1,
     // p50 26 -> 18.5 ms (docs/BENCHMARKS.md). Batching is the proposer's job, not this wait's.
     RaftServerConfigKeys.Log.Appender.setWaitTimeMin(p, TimeDuration.ZERO);
+    // ReadIndex with the leader lease, for confirmLeadership alone: every query of ours asks for a
+    // non-linearizable read (sendReadOnlyNonLinearizable), which Ratis serves as before.
+    RaftServerConfigKeys.Read.setOption(p, RaftServerConfigKeys.Read.Option.LINEARIZABLE);
+    RaftServerConfigKeys.Read.setLeaderLeaseEnabled(p, true);
     snapshots(p, s.snapshotThreshold());
     overrides(p, System.getProperties());
     return p;
@@ -578,47 +582,40 @@ public final class RaftHost implements AutoCloseable {
   }
 
   /**
-   * {@link #leaderTerm}, but only while a majority of the group's voters (this node included) has
-   * answered this leader within its lease ({@link #leaseMillis}); else 0. A leader that was frozen
-   * (a long GC pause, a suspended VM, SIGSTOP) or cut off keeps believing it leads until it hears
-   * of a newer term, and may even commit entries from answers that waited in its sockets; a
-   * follower that answered it lately cannot have voted for another since (it withholds its vote
-   * for an election timeout after hearing from a leader), so within the lease no other leader exists.
+   * Whether this node leads the group in {@code term} now, confirmed as Raft confirms a
+   * linearizable read (ReadIndex, through this node's own division): by Ratis's leader lease (a
+   * majority answered requests this leader <em>sent</em> within 0.9 of the shortest election
+   * timeout; with pre-vote, which Ratis has on by default, a follower that heard from its leader
+   * that recently refuses to help elect another), or else by a heartbeat round a majority
+   * acknowledges. A leader frozen (a long GC pause, a suspended VM, SIGSTOP) or cut off believes
+   * it leads until it hears of a newer term, and may even commit its last entries from answers
+   * that waited in its sockets: those answer requests sent before the freeze, so they renew no
+   * lease, and the heartbeat round finds the newer term. False when not confirmed within
+   * {@code timeout}.
    */
-  public long confirmedLeaderTerm(GroupId groupId) {
-    long term = leaderTerm(groupId);
-    if (term == 0) {
-      return 0;
+  public boolean confirmLeadership(GroupId groupId, long term, java.time.Duration timeout) {
+    if (term == 0 || leaderTerm(groupId) != term) {
+      return false;
     }
+    RaftClientRequest request = RaftClientRequest.newBuilder()
+        .setClientId(localClientId)
+        .setServerId(self)
+        .setGroupId(groupId.ratis())
+        .setCallId(callIds.incrementAndGet())
+        .setMessage(Message.EMPTY) // a query every group's state machine answers at once
+        .setType(RaftClientRequest.readRequestType())
+        .build();
     try {
-      var division = server.getDivision(groupId.ratis());
-      Map<Long, Long> silence = followerSilenceMillis(groupId);
-      var conf = division.getRaftConf();
-      boolean confirmed = majorityAnswered(conf.getCurrentPeers(), silence)
-          && (conf.getPreviousPeers().isEmpty() || majorityAnswered(conf.getPreviousPeers(), silence));
-      return confirmed && leaderTerm(groupId) == term ? term : 0;
-    } catch (IOException e) {
-      return 0;
+      RaftClientReply reply = local(groupId.ratis()).submitClientRequestAsync(request)
+          .get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+      // A node that stepped down meanwhile may have had the read confirmed by the new leader.
+      return reply.isSuccess() && leaderTerm(groupId) == term;
+    } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException | IOException e) {
+      return false;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return false;
     }
-  }
-
-  /**
-   * How recently a follower must have answered for it to count towards the leader's lease: below
-   * the shortest election timeout, with room for the answer's own transit.
-   */
-  long leaseMillis() {
-    return settings.electionTimeoutMin().toMillis() * 3 / 4;
-  }
-
-  private boolean majorityAnswered(java.util.Collection<RaftPeer> voters, Map<Long, Long> silence) {
-    int answered = 0;
-    for (RaftPeer p : voters) {
-      Long quiet = silence.get(PeerIds.nodeId(p.getId()));
-      if (p.getId().equals(self) || (quiet != null && quiet <= leaseMillis())) {
-        answered++;
-      }
-    }
-    return 2 * answered > voters.size();
   }
 
   /**
@@ -791,7 +788,7 @@ public final class RaftHost implements AutoCloseable {
   /** Asks the group's leader a read-only query (answered by its state machine). */
   public CompletableFuture<RaftReply> query(GroupId groupId, byte[] data) {
     Message message = Message.valueOf(UnsafeByteOperations.unsafeWrap(data));
-    return ours(acrossHandOffs(() -> viaClient(queryClients, groupId.ratis(), c -> c.async().sendReadOnly(message)), 0));
+    return ours(acrossHandOffs(() -> viaClient(queryClients, groupId.ratis(), c -> c.async().sendReadOnlyNonLinearizable(message)), 0));
   }
 
   /**
@@ -807,7 +804,7 @@ public final class RaftHost implements AutoCloseable {
     }
     RaftClient c = client(probeClients, groupId);
     try {
-      return RaftReply.of(c.io().sendReadOnly(Message.valueOf(UnsafeByteOperations.unsafeWrap(data))));
+      return RaftReply.of(c.io().sendReadOnlyNonLinearizable(Message.valueOf(UnsafeByteOperations.unsafeWrap(data))));
     } catch (IOException | RuntimeException e) {
       if (probeClients.remove(groupId, c)) {
         closeQuietly(c); // a fresh client next time: this one may have given up on its peers

@@ -196,7 +196,8 @@ final class GroupRuntime implements WorkflowStateMachine.Listener, WorkflowRun.H
 
   @Override
   public boolean leaseHeld(WorkflowState.Owner owner) {
-    return host.confirmedLeaderTerm(groupId) == owner.term();
+    // Waits at most an election timeout: by then a leader cut off from its majority has stepped down.
+    return host.confirmLeadership(groupId, owner.term(), host.electionTimeoutMax());
   }
 
   @Override

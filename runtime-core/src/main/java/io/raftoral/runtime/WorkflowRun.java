@@ -90,9 +90,10 @@ final class WorkflowRun implements WorkflowContext, RunControl, Runnable {
     boolean isSealed();
 
     /**
-     * This node still leads in {@code owner}'s term and a majority answered it lately: no other
-     * owner can exist now. A frozen or cut-off leader may believe it owns long after another
-     * node took over and went further; it must not run a side effect on that belief.
+     * This node still leads in {@code owner}'s term, confirmed by a majority (the leader's lease,
+     * or a heartbeat round): no other owner can exist now. A frozen or cut-off leader may believe
+     * it owns long after another node took over and went further; it must not run a side effect
+     * on that belief. May wait (at most an election timeout).
      */
     boolean leaseHeld(WorkflowState.Owner owner);
 
@@ -661,7 +662,7 @@ final class WorkflowRun implements WorkflowContext, RunControl, Runnable {
     }
   }
 
-  /** A short pause before deciding again: heartbeats' answers renew a lease within milliseconds, or a newer term arrives. */
+  /** A short pause before deciding again: the next heartbeats' answers renew the lease, or a newer term arrives. */
   private void awaitLease() {
     lock.lock();
     try {

@@ -32,7 +32,7 @@ final class FakeGroup implements WorkflowRun.Host, AutoCloseable {
   private final BiPredicate<Long, Command> loseBefore;
   private final BiPredicate<Long, Command> loseAfter;
   volatile boolean owning = true;
-  // Whether a majority answered this owner's leader lately (RaftHost.confirmedLeaderTerm).
+  // Whether a majority confirms this owner's leadership now (RaftHost.confirmLeadership).
   volatile boolean leaseHeld = true;
   volatile WorkflowRun run;
   volatile int mostUnconfirmed;
