@@ -38,7 +38,7 @@ final class FaultCluster implements AutoCloseable {
   private final NetworkNamespaces hosts;
   private final List<NodeProcess> nodes = new ArrayList<>();
   private final Map<Integer, CountDownLatch> serving = new ConcurrentHashMap<>();
-  private final Map<Integer, RaftoralClient> clients = new ConcurrentHashMap<>();
+  private final Map<String, RaftoralClient> clients = new ConcurrentHashMap<>(); // by "node/call timeout ms"
   private final Path effectLog;
   private final FileChannel markers;
   private final boolean[] paused;
@@ -50,8 +50,13 @@ final class FaultCluster implements AutoCloseable {
   FaultCluster(Path dir, int n, String classPath, String electionTimeout, String nodeFailureTimeout) throws IOException {
     Files.createDirectories(dir);
     this.effectLog = dir.resolve("effects.jsonl");
-    this.markers = FileChannel.open(effectLog, StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.APPEND);
     this.hosts = NetworkNamespaces.create(n);
+    try {
+      this.markers = FileChannel.open(effectLog, StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.APPEND);
+    } catch (IOException | RuntimeException e) {
+      hosts.close();
+      throw e;
+    }
     this.paused = new boolean[n + 1];
     for (int i = 1; i <= n; i++) {
       String label = label(i);
@@ -161,13 +166,18 @@ final class FaultCluster implements AutoCloseable {
 
   /** A client of node {@code i}'s API whose calls give up after {@code callTimeout} (one per node, reused). */
   RaftoralClient client(int i, Duration callTimeout) {
-    return clients.computeIfAbsent(i, k -> RaftoralClient.connect(hosts.address(k) + ":" + API_PORT, callTimeout));
+    return clients.computeIfAbsent(i + "/" + callTimeout.toMillis(),
+        k -> RaftoralClient.connect(hosts.address(i) + ":" + API_PORT, callTimeout));
   }
 
   private void dropClient(int i) {
-    RaftoralClient c = clients.remove(i);
-    if (c != null) {
-      c.close();
+    for (String k : List.copyOf(clients.keySet())) {
+      if (k.startsWith(i + "/")) {
+        RaftoralClient c = clients.remove(k);
+        if (c != null) {
+          c.close();
+        }
+      }
     }
   }
 

@@ -121,7 +121,7 @@ public final class FaultRun {
     Random random = new Random(o.seed());
     History history = new History(o.out().resolve("history.jsonl"));
     Checker.Report report;
-    try (FaultCluster cluster = new FaultCluster(o.out().resolve("cluster"), o.nodes(), classPath, o.electionTimeout(),
+    try (history; FaultCluster cluster = new FaultCluster(o.out().resolve("cluster"), o.nodes(), classPath, o.electionTimeout(),
         o.nodeFailureTimeout())) {
       cluster.start();
       awaitWhole(cluster, Duration.ofSeconds(120));

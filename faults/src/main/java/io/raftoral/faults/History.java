@@ -18,7 +18,7 @@ import java.util.List;
  * {@code t}, milliseconds since the run began. Kept in memory for the checker and written to a
  * file line by line, so a run that dies still leaves what it saw.
  */
-final class History {
+final class History implements AutoCloseable {
   static final ObjectMapper JSON = new ObjectMapper();
 
   private final long startNanos = System.nanoTime();
@@ -63,7 +63,8 @@ final class History {
     return (System.nanoTime() - startNanos) / 1_000_000;
   }
 
-  synchronized void close() throws IOException {
+  @Override
+  public synchronized void close() throws IOException {
     if (out != null) {
       out.close();
     }
