@@ -380,7 +380,9 @@ final class WorkflowRun implements WorkflowContext, RunControl, Runnable {
             // The fencing of the apply rules refuses a stale owner's result, but only after its
             // side effect ran: a leader back from a freeze must first hear from a majority.
             if (!host.leaseHeld(owner)) {
-              awaitLease();
+              // A short pause before deciding again: the next heartbeats' answers renew the lease,
+              // or a newer term arrives (and with it, applied, another owner).
+              awaitChange(signalCount(), LEASE_RECHECK_NANOS);
               continue;
             }
             step = trace.step("compute", key, seq);
@@ -662,25 +664,15 @@ final class WorkflowRun implements WorkflowContext, RunControl, Runnable {
     }
   }
 
-  /** A short pause before deciding again: the next heartbeats' answers renew the lease, or a newer term arrives. */
-  private void awaitLease() {
-    lock.lock();
-    try {
-      changed.awaitNanos(LEASE_RECHECK_NANOS);
-    } catch (InterruptedException e) {
-      if (host.isClosed()) {
-        throw WorkflowAbort.INSTANCE;
-      }
-      interruptHeld = true;
-    } finally {
-      lock.unlock();
-    }
+  private void awaitChange(long seen) {
+    awaitChange(seen, MAX_WAIT_NANOS);
   }
 
-  private void awaitChange(long seen) {
+  /** Waits until the state machine signals a change after {@code seen}, at most {@code maxNanos}. */
+  private void awaitChange(long seen, long maxNanos) {
     lock.lock();
     try {
-      long left = MAX_WAIT_NANOS;
+      long left = maxNanos;
       while (signals == seen && left > 0) {
         left = changed.awaitNanos(left);
       }
