@@ -6,6 +6,7 @@ start: Node.start() of a bootstrap whose two peers are down, with a start timeou
 
 from __future__ import annotations
 
+import signal
 import sys
 import time
 
@@ -20,6 +21,10 @@ def wait_forever(ctx: raftoral.WorkflowContext, _: None) -> str:
 
 
 def main() -> None:
+    # Python installs its SIGINT handler only when SIGINT is not ignored at start-up, and a
+    # process started in the background of a shell without job control (a CI runner's) inherits
+    # it ignored: the test is about the engine's waits, not about how its parent was started.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     during, ports = sys.argv[1], sys.argv[2:]
     if during == "start":
         members = {i + 1: f"127.0.0.1:{port}" for i, port in enumerate(ports)}
