@@ -44,7 +44,14 @@ public final class FaultRun {
   private FaultRun() {}
 
   public static void main(String[] args) throws Exception {
-    Options o = parse(args);
+    Options o;
+    try {
+      o = parse(args);
+    } catch (IllegalArgumentException bad) {
+      System.err.println("faults/run: " + bad.getMessage());
+      System.exit(2);
+      return;
+    }
     Checker.Report report = run(o, System.getProperty("java.class.path"));
     System.out.println(report.markdown());
     System.out.println("history: " + o.out().resolve("history.jsonl") + ", report: " + o.out().resolve("report.md"));
