@@ -14,6 +14,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.time.Duration;
+import java.util.List;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -77,6 +78,48 @@ class DataDirectoryTest {
         .isInstanceOf(RaftoralException.class)
         .hasMessageContaining("corrupted or truncated Raft log")
         .hasMessageContaining(dir.toString());
+  }
+
+  /**
+   * A closed log segment cut short, inside an entry: Ratis refused it with an untyped "gap" error
+   * while a later segment followed, and used it silently when it was the last (found by the
+   * fault matrix's TRUNCATE_LOG). Both are refused as a damaged log.
+   */
+  @Test
+  void aClosedSegmentCutShortIsRefusedWhetherOrNotLaterSegmentsFollow() throws Exception {
+    for (boolean laterSegmentsKept : new boolean[] {true, false}) {
+      Path dir = tmp.resolve("node-cut-" + laterSegmentsKept);
+      String address = LocalCluster.freeAddresses(1).get(1L);
+      // 1000 entries a snapshot: 512 KiB segments, none purged; 60 KB values roll several.
+      try (RaftoralNode n = node(dir, address, "alpha").snapshotThreshold(1000).start()) {
+        String big = "x".repeat(60_000);
+        for (int i = 0; i < 12; i++) {
+          n.start("echo", 1, big + i, String.class, "wf-" + i).result(WAIT);
+        }
+      }
+      List<Path> closed;
+      try (Stream<Path> files = Files.walk(dir.resolve("raft"))) {
+        closed = files.filter(p -> p.getFileName().toString().matches("log_\\d+-\\d+"))
+            .sorted(java.util.Comparator.comparingLong(p -> Long.parseLong(p.getFileName().toString().split("[_-]")[1]))).toList();
+      }
+      assertThat(closed).as("closed segments").isNotEmpty();
+      Path newest = closed.getLast();
+      if (!laterSegmentsKept) {
+        try (Stream<Path> files = Files.list(newest.getParent())) {
+          for (Path later : files.filter(p -> p.getFileName().toString().startsWith("log_inprogress_")).toList()) {
+            Files.delete(later);
+          }
+        }
+      }
+      try (FileChannel ch = FileChannel.open(newest, StandardOpenOption.WRITE)) {
+        ch.truncate(ch.size() / 2 + 7);
+      }
+      assertThatThrownBy(() -> node(dir, address, "alpha").snapshotThreshold(1000).start()).as("later segments kept: " + laterSegmentsKept)
+          .isInstanceOf(RaftoralException.class)
+          .hasMessageContaining("corrupted or truncated Raft log")
+          .hasMessageContaining(newest.getFileName().toString())
+          .hasMessageContaining(dir.toString());
+    }
   }
 
   @Test

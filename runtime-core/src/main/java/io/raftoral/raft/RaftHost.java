@@ -101,6 +101,7 @@ public final class RaftHost implements AutoCloseable {
     this.replicaDirectories = new ReplicaDirectories(settings);
     // Before the server is built: building it recovers every group directory in storage.
     replicaDirectories.sweep();
+    LogSegmentCheck.check(settings.storageDir(), MAX_ENTRY_BYTES);
     this.self = PeerIds.of(settings.nodeId());
     this.properties = properties(settings);
     this.adminProperties = properties(settings);
@@ -130,6 +131,9 @@ public final class RaftHost implements AutoCloseable {
     transferService.serve(this::hostedMachine, this::replicaStarted);
   }
 
+  /** One entry may carry a payload of the default 4 MiB limit plus its batch-mates. */
+  private static final SizeInBytes MAX_ENTRY_BYTES = SizeInBytes.valueOf("16MB");
+
   private static RaftProperties properties(RaftSettings s) {
     RaftProperties p = new RaftProperties();
     RaftConfigKeys.Rpc.setType(p, SupportedRpcType.GRPC);
@@ -144,9 +148,7 @@ public final class RaftHost implements AutoCloseable {
     // campaigns again; Ratis's 10 s default would stall a group for 10 s after one slow follower.
     RaftServerConfigKeys.LeaderElection.setLeaderStepDownWaitTime(p,
         TimeDuration.valueOf(s.electionTimeoutMax().toMillis(), TimeUnit.MILLISECONDS));
-    // One entry may carry a payload of the default 4 MiB limit plus its batch-mates.
-    SizeInBytes entryBytes = SizeInBytes.valueOf("16MB");
-    RaftServerConfigKeys.Log.Appender.setBufferByteLimit(p, entryBytes);
+    RaftServerConfigKeys.Log.Appender.setBufferByteLimit(p, MAX_ENTRY_BYTES);
     // The segmented log insists on room for a whole appender buffer plus its framing.
     RaftServerConfigKeys.Log.setWriteBufferSize(p, SizeInBytes.valueOf("17MB"));
     GrpcConfigKeys.setMessageSizeMax(p, SizeInBytes.valueOf("32MB"));
