@@ -35,7 +35,12 @@ import java.util.TreeMap;
  *       position produced;
  *   <li><b>replica digests differ</b>: after the run, the replicas of a group do not converge;
  *   <li><b>not recovered</b>: after a fault was healed, no workflow could be started and awaited
- *       within the bound.
+ *       within the bound; or a node whose full disk was emptied did not serve again;
+ *   <li><b>bad file used</b>: a node whose data directory was damaged (bytes of a log segment or
+ *       a table file overwritten, a closed segment cut short) started and served on it instead
+ *       of refusing it;
+ *   <li><b>full disk not refused</b>: a node whose disk was full did not refuse a start
+ *       UNAVAILABLE (it must say it cannot write, not time out or fail otherwise).
  * </ul>
  */
 final class Checker {
@@ -43,7 +48,8 @@ final class Checker {
 
   /** Invariant names, in the order the report prints them. */
   static final List<String> INVARIANTS = List.of("lost", "vanished", "failed", "two_outcomes", "nodes_differ",
-      "termination_not_honoured", "committed_step_run_again", "result_not_from_a_run", "replica_digests_differ", "not_recovered");
+      "termination_not_honoured", "committed_step_run_again", "result_not_from_a_run", "replica_digests_differ", "not_recovered",
+      "bad_file_used", "full_disk_not_refused");
 
   static Report check(List<JsonNode> history, List<JsonNode> effects) {
     Report r = new Report();
@@ -80,7 +86,26 @@ final class Checker {
             outcomes.computeIfAbsent(wf, k -> new ArrayList<>()).add(e);
           }
         }
-        case "fault" -> r.faults.merge(e.path("kind").asText(), 1, Integer::sum);
+        case "fault" -> {
+          r.faults.merge(e.path("kind").asText(), 1, Integer::sum);
+          if (e.has("refused_while_full") && !e.path("refused_while_full").asBoolean()) {
+            r.violate("full_disk_not_refused", "victim " + e.path("victims"));
+          }
+          if (e.has("damage")) {
+            r.damages.add(e.path("kind").asText() + " of n" + e.path("victims").path(0).asInt() + ": " + e.path("damage").asText());
+          }
+        }
+        case "heal" -> {
+          if (e.has("start")) {
+            r.damages.add("  -> the node " + e.path("start").asText() + (e.has("refusal") ? " (" + e.path("refusal").asText() + ")" : ""));
+            if (e.path("must_refuse").asBoolean() && e.path("start").asText().equals("served")) {
+              r.violate("bad_file_used", e.path("kind").asText());
+            }
+          }
+          if (e.has("served_again") && !e.path("served_again").asBoolean()) {
+            r.violate("not_recovered", e.path("kind").asText() + ": the node did not serve again");
+          }
+        }
         case "recovered" -> {
           long ms = e.path("millis").asLong(-1);
           if (ms < 0) {
@@ -213,6 +238,8 @@ final class Checker {
     final List<Long> recoveryMillis = new ArrayList<>();
     // From the owner's loss (killed, paused, isolated, its packets dropped) to the first step begun by another node.
     final List<Long> failoverMillis = new ArrayList<>();
+    // Each damaged data directory and what its node did at start.
+    final List<String> damages = new ArrayList<>();
     int acknowledged;
     long stepRuns;
     long reruns;
@@ -253,6 +280,10 @@ final class Checker {
       b.append("\n| invariant | violations | examples |\n|---|---:|---|\n");
       violations.forEach((k, v) -> b.append("| ").append(k).append(" | ").append(v).append(" | ")
           .append(String.join("; ", examples.getOrDefault(k, List.of()))).append(" |\n"));
+      if (!damages.isEmpty()) {
+        b.append("\ndamaged data directories, and what each node did at its next start:\n\n");
+        damages.forEach(d -> b.append(d.startsWith("  ") ? "  " + d.strip() : "- " + d).append('\n'));
+      }
       b.append("\nrecovery after a fault healed (first workflow started and completed): p50 ")
           .append(recoveryPercentile(0.5)).append(" ms, max ").append(recoveryPercentile(1.0)).append(" ms over ")
           .append(recoveryMillis.size()).append(" faults\n");

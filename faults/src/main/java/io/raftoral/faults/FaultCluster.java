@@ -35,48 +35,98 @@ final class FaultCluster implements AutoCloseable {
   static final int API_PORT = 8000;
   private static final ObjectMapper JSON = new ObjectMapper();
 
+  /**
+   * How the nodes run.
+   *
+   * @param nodeFailureTimeout how long a node may be unreachable before the others remove it
+   * @param snapshotEvery each group's snapshot interval in entries (small: snapshots, purges and
+   *     closed log segments happen during the run, so faults meet them)
+   * @param diskMebibytes the size of the tmpfs each node's data directory lives on (a full disk
+   *     is then one file away); 0: the data directories stay on the disk of {@code dir}
+   * @param linkProxies whether the Raft traffic of every link goes through a {@link LinkProxies}
+   *     proxy (links can then be slowed)
+   */
+  record Settings(int nodes, String electionTimeout, String nodeFailureTimeout, long snapshotEvery, int diskMebibytes,
+      boolean linkProxies) {}
+
+  private final Settings settings;
+  private final Path dir;
+  private final String classPath;
   private final NetworkNamespaces hosts;
+  private final LinkProxies links; // null without
   private final List<NodeProcess> nodes = new ArrayList<>();
+  private final List<Path> mounts = new ArrayList<>();
   private final Map<Integer, CountDownLatch> serving = new ConcurrentHashMap<>();
   private final Map<String, RaftoralClient> clients = new ConcurrentHashMap<>(); // by "node/call timeout ms"
   private final Path effectLog;
   private final FileChannel markers;
   private final boolean[] paused;
 
-  /**
-   * @param dir where data directories, node logs and the side-effect log go
-   * @param nodeFailureTimeout how long a node may be unreachable before the others remove it
-   */
-  FaultCluster(Path dir, int n, String classPath, String electionTimeout, String nodeFailureTimeout) throws IOException {
+  /** @param dir where data directories, node logs and the side-effect log go */
+  FaultCluster(Path dir, Settings settings, String classPath) throws IOException {
     Files.createDirectories(dir);
+    this.settings = settings;
+    this.dir = dir;
+    this.classPath = classPath;
     this.effectLog = dir.resolve("effects.jsonl");
-    this.hosts = NetworkNamespaces.create(n);
+    this.hosts = NetworkNamespaces.create(settings.nodes());
+    LinkProxies proxies = null;
     try {
+      proxies = settings.linkProxies() ? new LinkProxies(hosts, RAFT_PORT) : null;
       this.markers = FileChannel.open(effectLog, StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.APPEND);
+      for (int i = 1; i <= settings.nodes(); i++) {
+        if (settings.diskMebibytes() > 0) {
+          mountTmpfs(disk(i), settings.diskMebibytes());
+        }
+        nodes.add(process(i, i == 1 ? List.of("--bootstrap", "--node-id", "1") : List.of("--join", apiAddress(1))));
+      }
     } catch (IOException | RuntimeException e) {
+      if (proxies != null) {
+        proxies.close();
+      }
+      unmountAll();
       hosts.close();
       throw e;
     }
-    this.paused = new boolean[n + 1];
-    for (int i = 1; i <= n; i++) {
-      String label = label(i);
-      List<String> cmd = new ArrayList<>(hosts.exec(i));
-      cmd.addAll(List.of(Ports.javaExecutable(), "--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow",
-          "-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
-          "-Dorg.slf4j.simpleLogger.showDateTime=true", "-Dorg.slf4j.simpleLogger.dateTimeFormat=HH:mm:ss.SSS",
-          "-cp", classPath, "io.raftoral.cli.RaftoralCli", "node",
-          "--raft-addr", hosts.address(i) + ":" + RAFT_PORT, "--api-addr", hosts.address(i) + ":" + API_PORT,
-          "--data-dir", dir.resolve(label).toString(),
-          "--election-timeout", electionTimeout, "--node-failure-timeout", nodeFailureTimeout));
-      cmd.addAll(i == 1 ? List.of("--bootstrap", "--node-id", "1") : List.of("--join", hosts.address(1) + ":" + API_PORT));
-      int index = i;
-      nodes.add(new NodeProcess(label, dir.resolve(label), cmd, Map.of("CONFORMANCE_LOG", effectLog.toString(),
-          "CONFORMANCE_NODE", label), dir.resolve("logs"), line -> {
-            if (line != null && line.startsWith("node ") && line.contains(" serving api ")) {
-              serving.get(index).countDown();
-            }
-          }));
-    }
+    this.links = proxies;
+    this.paused = new boolean[settings.nodes() + 1];
+  }
+
+  /** Node {@code i}'s process: {@code membership} is {@code --bootstrap ...} or {@code --join SEEDS}. */
+  private NodeProcess process(int i, List<String> membership) {
+    String label = label(i);
+    List<String> cmd = new ArrayList<>(hosts.exec(i));
+    cmd.addAll(List.of(Ports.javaExecutable(), "--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow",
+        "-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
+        "-Dorg.slf4j.simpleLogger.showDateTime=true", "-Dorg.slf4j.simpleLogger.dateTimeFormat=HH:mm:ss.SSS",
+        "-cp", classPath, "io.raftoral.cli.RaftoralCli", "node",
+        "--raft-addr", hosts.address(i) + ":" + RAFT_PORT, "--api-addr", apiAddress(i),
+        "--data-dir", dataDir(i).toString(), "--snapshot-every", Long.toString(settings.snapshotEvery()),
+        "--election-timeout", settings.electionTimeout(), "--node-failure-timeout", settings.nodeFailureTimeout()));
+    cmd.addAll(membership);
+    return new NodeProcess(label, dataDir(i), cmd, Map.of("CONFORMANCE_LOG", effectLog.toString(), "CONFORMANCE_NODE", label),
+        dir.resolve("logs"), line -> {
+          if (line != null && line.startsWith("node ") && line.contains(" serving api ")) {
+            serving.get(i).countDown();
+          }
+        });
+  }
+
+  private String apiAddress(int i) {
+    return hosts.address(i) + ":" + API_PORT;
+  }
+
+  /** Where node {@code i}'s data directory lives: its tmpfs when it has one. */
+  private Path disk(int i) {
+    return dir.resolve(label(i) + "-disk");
+  }
+
+  Path dataDir(int i) {
+    return disk(i).resolve("data");
+  }
+
+  boolean hasOwnDisks() {
+    return settings.diskMebibytes() > 0;
   }
 
   static String label(int i) {
@@ -142,6 +192,176 @@ final class FaultCluster implements AutoCloseable {
     awaitServing(i);
   }
 
+  /**
+   * Starts a killed node again on its data directory and waits until it serves or exits: null
+   * when it serves, else its exit code and last lines (it refused its data directory).
+   */
+  String restartOrRefusal(int i) throws IOException, InterruptedException {
+    marker(i, "restart");
+    launch(i);
+    NodeProcess p = nodes.get(i - 1);
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);
+    while (System.nanoTime() < deadline) {
+      if (serving.get(i).await(100, TimeUnit.MILLISECONDS)) {
+        return null;
+      }
+      if (!p.isAlive()) {
+        return "exit " + p.exitCode() + ": " + refusal(p);
+      }
+    }
+    throw new IllegalStateException(label(i) + " neither served nor exited within 90 s: " + p.tail(20));
+  }
+
+  /** The node's own last words ("raftoral: ..."), without the Ratis lines logged while it closed. */
+  private static String refusal(NodeProcess p) {
+    try {
+      List<String> lines = Files.readAllLines(p.stderrFile(), StandardCharsets.ISO_8859_1);
+      for (int k = lines.size() - 1; k >= 0; k--) {
+        if (lines.get(k).startsWith("raftoral: ")) {
+          return lines.get(k);
+        }
+      }
+    } catch (IOException e) {
+      // the tail says what there is
+    }
+    return p.tail(3);
+  }
+
+  /**
+   * What a node whose data directory was refused is told to do: start empty and join. Its data
+   * directory is deleted and it joins through the other nodes as a new node (the cluster
+   * removes its old identity after the failure timeout).
+   */
+  void rejoinEmpty(int i) throws IOException, InterruptedException {
+    marker(i, "rejoin-empty");
+    deleteTree(dataDir(i));
+    List<String> seeds = new ArrayList<>();
+    for (int j = 1; j <= size(); j++) {
+      if (j != i) {
+        seeds.add(apiAddress(j));
+      }
+    }
+    nodes.set(i - 1, process(i, List.of("--join", String.join(",", seeds))));
+    launch(i);
+    awaitServing(i);
+  }
+
+  /** Fills node {@code i}'s tmpfs to the last byte with a file beside its data directory; returns the bytes written. */
+  long fillDisk(int i) throws IOException {
+    marker(i, "disk-full");
+    long written = 0;
+    byte[] block = new byte[1 << 20];
+    try (FileChannel f = FileChannel.open(disk(i).resolve("filler"), StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+        StandardOpenOption.APPEND)) {
+      while (true) {
+        written += f.write(ByteBuffer.wrap(block));
+      }
+    } catch (IOException full) {
+      if (!String.valueOf(full.getMessage()).contains("No space left")) {
+        throw full;
+      }
+    }
+    // A last block smaller than 1 MiB may still fit: fill byte-wise up to the end.
+    try (FileChannel f = FileChannel.open(disk(i).resolve("filler"), StandardOpenOption.WRITE, StandardOpenOption.APPEND)) {
+      while (true) {
+        written += f.write(ByteBuffer.wrap(new byte[4096]));
+      }
+    } catch (IOException full) {
+      return written;
+    }
+  }
+
+  /** Deletes what {@link #fillDisk} wrote. */
+  void freeDisk(int i) throws IOException {
+    Files.deleteIfExists(disk(i).resolve("filler"));
+    marker(i, "disk-freed");
+  }
+
+  /**
+   * Whether a workflow started through node {@code i} completes within {@code within} (retried
+   * while the node refuses): the node serves.
+   */
+  boolean serves(int i, Duration within) {
+    long deadline = System.nanoTime() + within.toNanos();
+    while (System.nanoTime() < deadline) {
+      String id = "probe-" + label(i) + "-" + PROBES.incrementAndGet();
+      try {
+        RaftoralClient c = client(i, Duration.ofSeconds(3));
+        c.start(Workload.TYPE, 1, PROBE, id);
+        if (c.await(id, Duration.ofSeconds(5)).info().status() == io.raftoral.common.WorkflowStatus.COMPLETED) {
+          return true;
+        }
+      } catch (io.raftoral.common.RaftoralException notYet) {
+        Workload.pause(100);
+      }
+    }
+    return false;
+  }
+
+  /** Whether a start through node {@code i} is refused UNAVAILABLE within {@code within}. */
+  boolean refuses(int i, Duration within) {
+    long deadline = System.nanoTime() + within.toNanos();
+    while (System.nanoTime() < deadline) {
+      String id = "probe-" + label(i) + "-" + PROBES.incrementAndGet();
+      try {
+        client(i, Duration.ofSeconds(3)).start(Workload.TYPE, 1, PROBE, id);
+      } catch (io.raftoral.common.RaftoralException e) {
+        if (e.code() == io.raftoral.common.ErrorCode.UNAVAILABLE) {
+          return true;
+        }
+      }
+      Workload.pause(200);
+    }
+    return false;
+  }
+
+  private static final java.util.concurrent.atomic.AtomicInteger PROBES = new java.util.concurrent.atomic.AtomicInteger();
+  static final byte[] PROBE = "{\"program\":[{\"op\":\"checkpoint\",\"key\":\"x\",\"value\":1}]}".getBytes(StandardCharsets.UTF_8);
+
+  /** Waits until every node answers, each sees all of them, and every execution group has a leader and every node as a member. */
+  void awaitWhole(Duration timeout) throws InterruptedException {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    Object last = null;
+    while (System.nanoTime() < deadline) {
+      boolean whole = true;
+      for (int i = 1; i <= size() && whole; i++) {
+        try {
+          ClusterInfoReply c = clusterInfo(i, false);
+          last = c;
+          whole = c.getNodesCount() == size() && c.getExecutionGroupsCount() > 0
+              && c.getExecutionGroupsList().stream().allMatch(g -> g.getLeaderNode() != 0 && g.getMembersCount() == size());
+        } catch (RuntimeException e) {
+          last = e;
+          whole = false;
+        }
+      }
+      if (whole) {
+        return;
+      }
+      Thread.sleep(250);
+    }
+    throw new IllegalStateException("the cluster is not whole within " + timeout.toSeconds() + " s; last answer: " + last);
+  }
+
+  /** How long a rejoined node may take to be whole: its old identity is removed after the failure timeout. */
+  Duration wholeAgainBound() {
+    return Duration.ofSeconds(120).plus(duration(settings.nodeFailureTimeout()));
+  }
+
+  /** A duration as the node's options write it: 500ms, 15s, 2m. */
+  static Duration duration(String text) {
+    java.util.regex.Matcher m = java.util.regex.Pattern.compile("(\\d+)(ms|s|m)").matcher(text.strip());
+    if (!m.matches()) {
+      throw new IllegalArgumentException("not a duration (500ms, 15s, 2m): " + text);
+    }
+    long n = Long.parseLong(m.group(1));
+    return switch (m.group(2)) {
+      case "ms" -> Duration.ofMillis(n);
+      case "s" -> Duration.ofSeconds(n);
+      default -> Duration.ofMinutes(n);
+    };
+  }
+
   /** SIGSTOP: the process freezes, as in a long GC pause or a suspended VM. */
   void pause(int i) {
     signal(i, SIGSTOP);
@@ -162,6 +382,11 @@ final class FaultCluster implements AutoCloseable {
 
   NetworkNamespaces network() {
     return hosts;
+  }
+
+  /** The proxies that can slow each link, or null when the nodes talk directly. */
+  LinkProxies links() {
+    return links;
   }
 
   /** A client of node {@code i}'s API whose calls give up after {@code callTimeout} (one per node, reused). */
@@ -266,7 +491,51 @@ final class FaultCluster implements AutoCloseable {
         // closing: the next one still stops
       }
     }
+    if (links != null) {
+      links.close();
+    }
     hosts.close();
+    unmountAll();
     markers.close();
+  }
+
+  private void mountTmpfs(Path where, int mebibytes) throws IOException {
+    Files.createDirectories(where);
+    Process mount = new ProcessBuilder("mount", "-t", "tmpfs", "-o", "size=" + mebibytes + "m", "tmpfs", where.toString())
+        .redirectErrorStream(true).start();
+    String output = new String(mount.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
+    try {
+      if (mount.waitFor() != 0) {
+        throw new NetworkNamespaces.Unavailable("cannot mount a tmpfs on " + where + " (needs root): " + output);
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IOException("interrupted mounting " + where, e);
+    }
+    mounts.add(where);
+  }
+
+  private void unmountAll() {
+    for (Path m : mounts) {
+      try {
+        new ProcessBuilder("umount", "-l", m.toString()).redirectErrorStream(true).start().waitFor(30, TimeUnit.SECONDS);
+      } catch (IOException e) {
+        // closing: the next one still unmounts
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
+    mounts.clear();
+  }
+
+  static void deleteTree(Path root) throws IOException {
+    if (!Files.exists(root)) {
+      return;
+    }
+    try (java.util.stream.Stream<Path> paths = Files.walk(root)) {
+      for (Path p : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
+        Files.delete(p);
+      }
+    }
   }
 }

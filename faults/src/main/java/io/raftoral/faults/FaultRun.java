@@ -5,7 +5,6 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.raftoral.client.RaftoralClient;
 import io.raftoral.common.ErrorCode;
 import io.raftoral.common.RaftoralException;
-import io.raftoral.proto.client.ClusterInfoReply;
 import io.raftoral.proto.client.ReplicaInfo;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -33,9 +32,14 @@ import java.util.Set;
 public final class FaultRun {
   /** What a run does. {@code minutes == 0}: each kind of {@code kinds} once, in a seeded order. */
   record Options(int nodes, long seed, double minutes, List<Nemesis.Kind> kinds, int holdMinMillis, int holdMaxMillis,
-      int clients, String electionTimeout, String nodeFailureTimeout, Path out) {
+      int clients, String electionTimeout, String nodeFailureTimeout, long snapshotEvery, int diskMebibytes, Path out) {
     static Options defaults(Path out) {
-      return new Options(3, 1, 0, List.of(Nemesis.Kind.values()), 1000, 30_000, 3, "500ms", "60s", out);
+      return new Options(3, 1, 0, List.of(Nemesis.Kind.values()), 1000, 30_000, 3, "500ms", "60s", 200, 256, out);
+    }
+
+    FaultCluster.Settings cluster() {
+      return new FaultCluster.Settings(nodes, electionTimeout, nodeFailureTimeout, snapshotEvery, diskMebibytes,
+          kinds.contains(Nemesis.Kind.SLOW_LINKS));
     }
   }
 
@@ -69,14 +73,20 @@ public final class FaultRun {
     int clients = d.clients();
     String electionTimeout = d.electionTimeout();
     String nodeFailureTimeout = d.nodeFailureTimeout();
+    long snapshotEvery = d.snapshotEvery();
+    int diskMebibytes = d.diskMebibytes();
     Path out = d.out();
     for (int i = 0; i < args.length; i++) {
       String a = args[i];
       if (a.equals("--help") || a.equals("-h")) {
         System.out.println("""
             faults/run [--minutes M] [--seed S] [--nodes N] [--kinds K,...] [--hold-ms MIN,MAX] [--clients C]
-                       [--election-timeout D] [--node-failure-timeout D] [--out DIR]
-              --minutes 0 (the default) injects each kind once; kinds: %s""".formatted(Arrays.toString(Nemesis.Kind.values())));
+                       [--election-timeout D] [--node-failure-timeout D] [--snapshot-every N] [--disk-mib M] [--out DIR]
+              --minutes 0 (the default) injects each kind once; kinds: %s
+              --snapshot-every N: each group snapshots every N entries (default 200: snapshots, purges and
+                closed log segments happen during the run)
+              --disk-mib M: each node's data directory on a tmpfs of M MiB (default 256; 0: on disk, no DISK_FULL)"""
+            .formatted(Arrays.toString(Nemesis.Kind.values())));
         System.exit(0);
       }
       if (i + 1 >= args.length) {
@@ -96,8 +106,10 @@ public final class FaultRun {
             holdMax = Integer.parseInt(mm[mm.length - 1].strip());
           }
           case "--clients" -> clients = Integer.parseInt(v);
-          case "--election-timeout" -> electionTimeout = v;
-          case "--node-failure-timeout" -> nodeFailureTimeout = v;
+          case "--node-failure-timeout" -> nodeFailureTimeout = FaultCluster.duration(v).toMillis() + "ms";
+          case "--election-timeout" -> electionTimeout = FaultCluster.duration(v).toMillis() + "ms";
+          case "--snapshot-every" -> snapshotEvery = Long.parseLong(v);
+          case "--disk-mib" -> diskMebibytes = Integer.parseInt(v);
           case "--out" -> out = Path.of(v);
           default -> throw usage("unknown option " + a);
         }
@@ -115,7 +127,20 @@ public final class FaultRun {
     if (minutes < 0 || clients < 1 || kinds.isEmpty()) {
       throw usage("--minutes must be >= 0, --clients >= 1, --kinds not empty");
     }
-    return new Options(nodes, seed, minutes, kinds, holdMin, holdMax, clients, electionTimeout, nodeFailureTimeout, out);
+    if (snapshotEvery < 1) {
+      throw usage("--snapshot-every must be at least 1");
+    }
+    if (diskMebibytes != 0 && diskMebibytes < 128) {
+      throw usage("--disk-mib must be 0 (no tmpfs) or at least 128 (a node keeps 64 MiB free)");
+    }
+    if (diskMebibytes == 0 && kinds.contains(Nemesis.Kind.DISK_FULL)) {
+      kinds = kinds.stream().filter(k -> k != Nemesis.Kind.DISK_FULL).toList();
+      if (kinds.isEmpty()) {
+        throw usage("--kinds disk-full needs --disk-mib > 0");
+      }
+    }
+    return new Options(nodes, seed, minutes, kinds, holdMin, holdMax, clients, electionTimeout, nodeFailureTimeout,
+        snapshotEvery, diskMebibytes, out);
   }
 
   private static IllegalArgumentException usage(String why) {
@@ -128,10 +153,9 @@ public final class FaultRun {
     Random random = new Random(o.seed());
     History history = new History(o.out().resolve("history.jsonl"));
     Checker.Report report;
-    try (history; FaultCluster cluster = new FaultCluster(o.out().resolve("cluster"), o.nodes(), classPath, o.electionTimeout(),
-        o.nodeFailureTimeout())) {
+    try (history; FaultCluster cluster = new FaultCluster(o.out().resolve("cluster"), o.cluster(), classPath)) {
       cluster.start();
-      awaitWhole(cluster, Duration.ofSeconds(120));
+      cluster.awaitWhole(Duration.ofSeconds(120));
       Workload workload = new Workload(cluster, history, o.seed(), o.clients());
       workload.start();
       Nemesis nemesis = new Nemesis(cluster, random);
@@ -157,7 +181,9 @@ public final class FaultRun {
     }
     String md = "# Fault matrix run\n\nseed " + o.seed() + ", " + o.nodes() + " nodes, " + o.clients() + " clients, "
         + (o.minutes() == 0 ? "each kind once" : o.minutes() + " minutes") + ", faults held " + o.holdMinMillis() + "-"
-        + o.holdMaxMillis() + " ms, election timeout " + o.electionTimeout() + "\n\n" + report.markdown();
+        + o.holdMaxMillis() + " ms, election timeout " + o.electionTimeout() + ", node failure timeout " + o.nodeFailureTimeout()
+        + ", snapshots every " + o.snapshotEvery() + " entries, " + (o.diskMebibytes() == 0 ? "data on disk"
+        : "data on a " + o.diskMebibytes() + " MiB tmpfs per node") + "\n\n" + report.markdown();
     Files.writeString(o.out().resolve("report.md"), md);
     return report;
   }
@@ -189,12 +215,14 @@ public final class FaultRun {
     ObjectNode begin = history.event("fault").put("kind", kind.name()).put("hold_ms", hold);
     Nemesis.Fault fault = nemesis.begin(kind, begin);
     history.add(begin);
-    System.out.printf("%6.1f s  %s %s for %d ms%n", history.elapsedMillis() / 1000.0, kind, begin.path("victims").isMissingNode()
-        ? "sides " + begin.path("side_a") + " | " + begin.path("side_b") : "of " + begin.path("victims"), hold);
+    System.out.printf("%6.1f s  %s %s%s for %d ms%n", history.elapsedMillis() / 1000.0, kind, begin.path("victims").isMissingNode()
+        ? "sides " + begin.path("side_a") + " | " + begin.path("side_b") : "of " + begin.path("victims"),
+        begin.has("shape") ? " (" + begin.path("shape").asText() + ")" : "", hold);
     Thread.sleep(hold);
     long healStart = System.nanoTime();
-    fault.heal();
-    history.add(history.event("heal").put("kind", kind.name()));
+    ObjectNode healed = history.event("heal").put("kind", kind.name());
+    fault.heal(healed);
+    history.add(healed);
     long recovered = recover(cluster, random, history);
     long millis = recovered < 0 ? -1 : (recovered - healStart) / 1_000_000;
     history.add(history.event("recovered").put("kind", kind.name()).put("millis", millis));
@@ -210,13 +238,12 @@ public final class FaultRun {
    */
   private static long recover(FaultCluster cluster, Random random, History history) {
     long deadline = System.nanoTime() + RECOVERY_BOUND.toNanos();
-    byte[] probe = "{\"program\":[{\"op\":\"checkpoint\",\"key\":\"x\",\"value\":1}]}".getBytes(StandardCharsets.UTF_8);
     while (System.nanoTime() < deadline) {
       int node = 1 + random.nextInt(cluster.size());
       String id = "probe-" + PROBES.incrementAndGet();
       try {
         RaftoralClient c = cluster.client(node, Duration.ofSeconds(3));
-        c.start(Workload.TYPE, 1, probe, id);
+        c.start(Workload.TYPE, 1, FaultCluster.PROBE, id);
         if (c.await(id, Duration.ofSeconds(5)).info().status() == io.raftoral.common.WorkflowStatus.COMPLETED) {
           return System.nanoTime();
         }
@@ -230,6 +257,9 @@ public final class FaultRun {
   /** Every node running and answering, every execution group with a leader and every node as a member. */
   private static void settle(FaultCluster cluster) throws Exception {
     cluster.network().healAll();
+    if (cluster.links() != null) {
+      cluster.links().clearAll();
+    }
     for (int i = 1; i <= cluster.size(); i++) {
       if (cluster.isPaused(i)) {
         cluster.resume(i);
@@ -238,31 +268,7 @@ public final class FaultRun {
         cluster.restart(i);
       }
     }
-    awaitWhole(cluster, Duration.ofSeconds(120));
-  }
-
-  private static void awaitWhole(FaultCluster cluster, Duration timeout) throws InterruptedException {
-    long deadline = System.nanoTime() + timeout.toNanos();
-    Object last = null;
-    while (System.nanoTime() < deadline) {
-      boolean whole = true;
-      for (int i = 1; i <= cluster.size() && whole; i++) {
-        try {
-          ClusterInfoReply c = cluster.clusterInfo(i, false);
-          last = c;
-          whole = c.getNodesCount() == cluster.size() && c.getExecutionGroupsCount() > 0
-              && c.getExecutionGroupsList().stream().allMatch(g -> g.getLeaderNode() != 0 && g.getMembersCount() == cluster.size());
-        } catch (RuntimeException e) {
-          last = e;
-          whole = false;
-        }
-      }
-      if (whole) {
-        return;
-      }
-      Thread.sleep(250);
-    }
-    throw new IllegalStateException("the cluster is not whole within " + timeout.toSeconds() + " s; last answer: " + last);
+    cluster.awaitWhole(cluster.wholeAgainBound());
   }
 
   /** Every node's answer about every workflow a start may have created: awaited (first node) or described. */

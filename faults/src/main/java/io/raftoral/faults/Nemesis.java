@@ -5,6 +5,8 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.raftoral.proto.client.ClusterInfoReply;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -43,12 +45,22 @@ final class Nemesis {
     /** SIGKILL of two nodes at once (a majority of three). */
     KILL_TWO,
     /** SIGKILL of every node (a full-cluster restart). */
-    KILL_ALL
+    KILL_ALL,
+    /** A node's disk (its own tmpfs) filled to the last byte; the file deleted when the fault ends. */
+    DISK_FULL,
+    /** SIGKILL of a node, and 8 bytes of a Raft log segment overwritten before it starts again. */
+    CORRUPT_LOG,
+    /** SIGKILL of a node, and a closed Raft log segment cut short before it starts again. */
+    TRUNCATE_LOG,
+    /** SIGKILL of a node, and 8 bytes of a state store table overwritten before it starts again. */
+    CORRUPT_STATE,
+    /** Every link of a node (the leader half the time) slow both ways: 50-500 ms added, perhaps a bandwidth limit. */
+    SLOW_LINKS
   }
 
-  /** A fault in force; {@link #heal} ends it. */
+  /** A fault in force; {@link #heal} ends it, writing what it saw into {@code healed}. */
   interface Fault {
-    void heal() throws Exception;
+    void heal(ObjectNode healed) throws Exception;
   }
 
   private final FaultCluster cluster;
@@ -69,7 +81,7 @@ final class Nemesis {
         victims(event, victim);
         cluster.marker(victim, "isolate");
         net.isolate(victim);
-        return () -> {
+        return healed -> {
           net.heal(victim);
           cluster.marker(victim, "heal");
         };
@@ -116,7 +128,7 @@ final class Nemesis {
           cluster.pause(victim);
         }
         victims(event, victim);
-        return () -> cluster.resume(victim);
+        return healed -> cluster.resume(victim);
       }
       case KILL_ONE, KILL_TWO, KILL_ALL -> {
         int count = kind == Kind.KILL_ONE ? 1 : kind == Kind.KILL_TWO ? 2 : n;
@@ -125,7 +137,7 @@ final class Nemesis {
         for (int v : victims) {
           cluster.kill(v);
         }
-        return () -> {
+        return healed -> {
           // Together, as after a power cut: a majority must be back before any of them serves.
           List<Thread> starts = new ArrayList<>();
           List<Exception> failures = Collections.synchronizedList(new ArrayList<>());
@@ -146,12 +158,79 @@ final class Nemesis {
           }
         };
       }
+      case DISK_FULL -> {
+        if (!cluster.hasOwnDisks()) {
+          throw new IllegalStateException("DISK_FULL needs each node on a tmpfs of its own (--disk-mib > 0)");
+        }
+        int victim = 1 + random.nextInt(n);
+        victims(event, victim);
+        event.put("filled_bytes", cluster.fillDisk(victim));
+        // It must say so: a start through it refused UNAVAILABLE (its disk check runs every second).
+        event.put("refused_while_full", cluster.refuses(victim, Duration.ofSeconds(10)));
+        return healed -> {
+          cluster.freeDisk(victim);
+          // It restarts itself on its data directory (or, when that cannot be opened again, joins
+          // as a new node): it must serve again as a member, as equal as the others.
+          healed.put("served_again", cluster.serves(victim, cluster.wholeAgainBound()));
+          cluster.awaitWhole(cluster.wholeAgainBound());
+        };
+      }
+      case CORRUPT_LOG, TRUNCATE_LOG, CORRUPT_STATE -> {
+        int victim = 1 + random.nextInt(n);
+        victims(event, victim);
+        cluster.kill(victim);
+        Path data = cluster.dataDir(victim);
+        DataDamage.Done done = switch (kind) {
+          case CORRUPT_LOG -> DataDamage.corruptLogSegment(data, random);
+          case TRUNCATE_LOG -> DataDamage.truncateClosedSegment(data, random);
+          default -> DataDamage.corruptStateTable(data, random);
+        };
+        cluster.marker(victim, "damaged");
+        event.put("damage", done.what()).put("refusable", done.refusable());
+        return healed -> {
+          String refusal = cluster.restartOrRefusal(victim);
+          healed.put("must_refuse", done.refusable());
+          healed.put("start", refusal == null ? "served" : "refused");
+          if (refusal != null) {
+            // What its message tells an operator: start empty and join; the peers hold everything.
+            healed.put("refusal", refusal);
+            cluster.rejoinEmpty(victim);
+          }
+          cluster.awaitWhole(cluster.wholeAgainBound());
+        };
+      }
+      case SLOW_LINKS -> {
+        LinkProxies links = cluster.links();
+        if (links == null) {
+          throw new IllegalStateException("SLOW_LINKS needs the link proxies (a run whose kinds include it has them)");
+        }
+        int victim = random.nextBoolean() ? leader() : 1 + random.nextInt(n);
+        LinkProxies.Shape shape = new LinkProxies.Shape(50 + random.nextInt(451),
+            switch (random.nextInt(3)) {
+              case 0 -> 0;
+              case 1 -> 1L << 20;
+              default -> 128L << 10;
+            });
+        victims(event, victim);
+        event.put("shape", shape.toString());
+        cluster.marker(victim, "slow");
+        for (int y = 1; y <= n; y++) {
+          if (y != victim) {
+            links.shape(victim, y, shape);
+            links.shape(y, victim, shape);
+          }
+        }
+        return healed -> {
+          links.clearAll();
+          cluster.marker(victim, "fast");
+        };
+      }
       default -> throw new IllegalArgumentException(kind.name());
     }
   }
 
   private Fault healLinks(List<Integer> marked) {
-    return () -> {
+    return healed -> {
       cluster.network().healAll();
       marked.forEach(x -> cluster.marker(x, "heal"));
     };

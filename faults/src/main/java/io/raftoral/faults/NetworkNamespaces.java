@@ -159,6 +159,37 @@ public final class NetworkNamespaces implements AutoCloseable {
     }
   }
 
+  /**
+   * Inside host {@code to}, TCP connections from host {@code from} to {@code port} go to
+   * {@code toPort} of host {@code to} instead (an nftables redirect, before routing): a proxy
+   * listening there sees them with their source, and the path between the hosts stays the veth
+   * link that {@link #dropFromTo} and {@link #isolate} cut. Needs the {@code nft} program.
+   */
+  public void redirectIncoming(int to, int from, int port, int toPort) {
+    check(to);
+    check(from);
+    String ns = namespace(to);
+    nft(ns, "add", "table", "ip", "raftoral");
+    nft(ns, "add", "chain", "ip", "raftoral", "incoming", "{ type nat hook prerouting priority dstnat; }");
+    nft(ns, "add", "rule", "ip", "raftoral", "incoming", "ip", "saddr", address(from), "tcp", "dport", Integer.toString(port),
+        "redirect", "to", ":" + toPort);
+  }
+
+  /** The file that stands for host {@code i}'s namespace ({@code setns(2)} takes it). */
+  public java.nio.file.Path namespaceFile(int i) {
+    check(i);
+    return java.nio.file.Path.of("/var/run/netns", namespace(i));
+  }
+
+  private static void nft(String ns, String... args) {
+    List<String> cmd = new ArrayList<>(List.of("ip", "netns", "exec", ns, "nft"));
+    cmd.addAll(List.of(args));
+    Result r = command(cmd);
+    if (!r.ok()) {
+      throw new Unavailable("nft " + String.join(" ", args) + " failed in " + ns + " (is nftables installed?): " + r.output());
+    }
+  }
+
   @Override
   public void close() {
     deleteAll();
@@ -246,14 +277,25 @@ public final class NetworkNamespaces implements AutoCloseable {
   private static Result ip(String... args) {
     List<String> cmd = new ArrayList<>(List.of("ip"));
     cmd.addAll(List.of(args));
+    return command(cmd);
+  }
+
+  private static Result command(List<String> cmd) {
     try {
       Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-      String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
+      // Read on another thread: a command that hangs must not hold this one past the timeout.
+      java.util.concurrent.FutureTask<String> output = new java.util.concurrent.FutureTask<>(
+          () -> new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip());
+      Thread.ofVirtual().start(output);
       if (!p.waitFor(30, TimeUnit.SECONDS)) {
         p.destroyForcibly();
-        return new Result(false, "timed out");
+        return new Result(false, String.join(" ", cmd) + ": timed out");
       }
-      return new Result(p.exitValue() == 0, output);
+      try {
+        return new Result(p.exitValue() == 0, output.get(30, TimeUnit.SECONDS));
+      } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+        return new Result(p.exitValue() == 0, "(no output: " + e + ")");
+      }
     } catch (IOException e) {
       return new Result(false, e.toString());
     } catch (InterruptedException e) {

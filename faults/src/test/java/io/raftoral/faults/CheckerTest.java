@@ -124,4 +124,28 @@ class CheckerTest {
         .containsEntry("lost", 0);
     assertThat(r.clean()).isFalse();
   }
+
+  @Test
+  void aDamagedDataDirectoryMustBeRefusedAndAFullDiskMustSaySo() {
+    List<JsonNode> history = new ArrayList<>(cleanHistory());
+    history.addAll(lines(
+        "{'op':'fault','kind':'CORRUPT_LOG','victims':[2],'damage':'overwrote 8 bytes','refusable':true}",
+        "{'op':'heal','kind':'CORRUPT_LOG','must_refuse':true,'start':'refused','refusal':'exit 1: corrupted'}",
+        "{'op':'fault','kind':'CORRUPT_STATE','victims':[3],'damage':'no table file yet','refusable':false}",
+        "{'op':'heal','kind':'CORRUPT_STATE','must_refuse':false,'start':'served'}",
+        "{'op':'fault','kind':'DISK_FULL','victims':[1],'refused_while_full':true}",
+        "{'op':'heal','kind':'DISK_FULL','served_again':true}"));
+    Checker.Report fine = Checker.check(history, cleanEffects());
+    assertThat(fine.clean()).as(fine.markdown()).isTrue();
+    assertThat(fine.markdown()).contains("CORRUPT_LOG of n2: overwrote 8 bytes", "the node refused (exit 1: corrupted)");
+
+    history.addAll(lines(
+        "{'op':'fault','kind':'TRUNCATE_LOG','victims':[2],'damage':'cut','refusable':true}",
+        "{'op':'heal','kind':'TRUNCATE_LOG','must_refuse':true,'start':'served'}",
+        "{'op':'fault','kind':'DISK_FULL','victims':[3],'refused_while_full':false}",
+        "{'op':'heal','kind':'DISK_FULL','served_again':false}"));
+    Checker.Report r = Checker.check(history, cleanEffects());
+    assertThat(r.violations).containsEntry("bad_file_used", 1).containsEntry("full_disk_not_refused", 1)
+        .containsEntry("not_recovered", 1);
+  }
 }

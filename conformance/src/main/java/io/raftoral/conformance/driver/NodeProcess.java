@@ -142,7 +142,8 @@ public final class NodeProcess {
     return process.pid();
   }
 
-  Integer exitCode() {
+  /** The exit code of the process that ended; null while it runs or before its first start. */
+  public Integer exitCode() {
     Process p = process;
     return p == null || p.isAlive() ? null : p.exitValue();
   }
