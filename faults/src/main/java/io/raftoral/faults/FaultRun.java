@@ -31,10 +31,10 @@ import java.util.Set;
  */
 public final class FaultRun {
   /** What a run does. {@code minutes == 0}: each kind of {@code kinds} once, in a seeded order. */
-  record Options(int nodes, long seed, double minutes, List<Nemesis.Kind> kinds, int holdMinMillis, int holdMaxMillis,
+  record Options(int nodes, long seed, double minutes, int faults, List<Nemesis.Kind> kinds, int holdMinMillis, int holdMaxMillis,
       int clients, String electionTimeout, String nodeFailureTimeout, long snapshotEvery, int diskMebibytes, Path out) {
     static Options defaults(Path out) {
-      return new Options(3, 1, 0, List.of(Nemesis.Kind.values()), 1000, 30_000, 3, "500ms", "60s", 200, 256, out);
+      return new Options(3, 1, 0, 0, List.of(Nemesis.Kind.values()), 1000, 30_000, 3, "500ms", "60s", 200, 256, out);
     }
 
     FaultCluster.Settings cluster() {
@@ -67,6 +67,7 @@ public final class FaultRun {
     int nodes = d.nodes();
     long seed = d.seed();
     double minutes = d.minutes();
+    int faults = d.faults();
     List<Nemesis.Kind> kinds = d.kinds();
     int holdMin = d.holdMinMillis();
     int holdMax = d.holdMaxMillis();
@@ -80,9 +81,9 @@ public final class FaultRun {
       String a = args[i];
       if (a.equals("--help") || a.equals("-h")) {
         System.out.println("""
-            faults/run [--minutes M] [--seed S] [--nodes N] [--kinds K,...] [--hold-ms MIN,MAX] [--clients C]
+            faults/run [--minutes M | --faults N] [--seed S] [--nodes N] [--kinds K,...] [--hold-ms MIN,MAX] [--clients C]
                        [--election-timeout D] [--node-failure-timeout D] [--snapshot-every N] [--disk-mib M] [--out DIR]
-              --minutes 0 (the default) injects each kind once; kinds: %s
+              --minutes 0 (the default) injects each kind once; --faults N: N faults of the kinds at random; kinds: %s
               --snapshot-every N: each group snapshots every N entries (default 200: snapshots, purges and
                 closed log segments happen during the run)
               --disk-mib M: each node's data directory on a tmpfs of M MiB (default 256; 0: on disk, no DISK_FULL)"""
@@ -96,6 +97,7 @@ public final class FaultRun {
       try {
         switch (a) {
           case "--minutes" -> minutes = Double.parseDouble(v);
+          case "--faults" -> faults = Integer.parseInt(v);
           case "--seed" -> seed = Long.parseLong(v);
           case "--nodes" -> nodes = Integer.parseInt(v);
           case "--kinds" -> kinds = Arrays.stream(v.split(","))
@@ -124,8 +126,11 @@ public final class FaultRun {
     if (holdMin < 0 || holdMax < holdMin) {
       throw usage("--hold-ms needs 0 <= MIN <= MAX");
     }
-    if (minutes < 0 || clients < 1 || kinds.isEmpty()) {
-      throw usage("--minutes must be >= 0, --clients >= 1, --kinds not empty");
+    if (minutes < 0 || faults < 0 || clients < 1 || kinds.isEmpty()) {
+      throw usage("--minutes and --faults must be >= 0, --clients >= 1, --kinds not empty");
+    }
+    if (minutes > 0 && faults > 0) {
+      throw usage("--minutes and --faults: one or the other");
     }
     if (snapshotEvery < 1) {
       throw usage("--snapshot-every must be at least 1");
@@ -139,7 +144,7 @@ public final class FaultRun {
         throw usage("--kinds disk-full needs --disk-mib > 0");
       }
     }
-    return new Options(nodes, seed, minutes, kinds, holdMin, holdMax, clients, electionTimeout, nodeFailureTimeout,
+    return new Options(nodes, seed, minutes, faults, kinds, holdMin, holdMax, clients, electionTimeout, nodeFailureTimeout,
         snapshotEvery, diskMebibytes, out);
   }
 
@@ -180,7 +185,7 @@ public final class FaultRun {
       report = Checker.check(history.events(), effects);
     }
     String md = "# Fault matrix run\n\nseed " + o.seed() + ", " + o.nodes() + " nodes, " + o.clients() + " clients, "
-        + (o.minutes() == 0 ? "each kind once" : o.minutes() + " minutes") + ", faults held " + o.holdMinMillis() + "-"
+        + (o.faults() > 0 ? o.faults() + " faults" : o.minutes() == 0 ? "each kind once" : o.minutes() + " minutes") + ", faults held " + o.holdMinMillis() + "-"
         + o.holdMaxMillis() + " ms, election timeout " + o.electionTimeout() + ", node failure timeout " + o.nodeFailureTimeout()
         + ", snapshots every " + o.snapshotEvery() + " entries, " + (o.diskMebibytes() == 0 ? "data on disk"
         : "data on a " + o.diskMebibytes() + " MiB tmpfs per node") + "\n\n" + report.markdown();
@@ -190,6 +195,13 @@ public final class FaultRun {
 
   /** The kinds in the order they are injected: each once, or random ones until the time is up (null ends). */
   private static Iterable<Nemesis.Kind> schedule(Options o, Random random, History history) {
+    if (o.faults() > 0) {
+      List<Nemesis.Kind> some = new ArrayList<>();
+      for (int i = 0; i < o.faults(); i++) {
+        some.add(o.kinds().get(random.nextInt(o.kinds().size())));
+      }
+      return some;
+    }
     if (o.minutes() == 0) {
       List<Nemesis.Kind> once = new ArrayList<>(o.kinds());
       Collections.shuffle(once, random);

@@ -42,6 +42,8 @@ final class Nemesis {
     PAUSE_OWNER_AT_COMMIT,
     /** SIGKILL of one node, restarted when the fault ends. */
     KILL_ONE,
+    /** SIGKILL of the leader (the owner of the first group's workflows), restarted when the fault ends. */
+    KILL_LEADER,
     /** SIGKILL of two nodes at once (a majority of three). */
     KILL_TWO,
     /** SIGKILL of every node (a full-cluster restart). */
@@ -130,9 +132,9 @@ final class Nemesis {
         victims(event, victim);
         return healed -> cluster.resume(victim);
       }
-      case KILL_ONE, KILL_TWO, KILL_ALL -> {
-        int count = kind == Kind.KILL_ONE ? 1 : kind == Kind.KILL_TWO ? 2 : n;
-        List<Integer> victims = new ArrayList<>(shuffled(n).subList(0, count));
+      case KILL_ONE, KILL_LEADER, KILL_TWO, KILL_ALL -> {
+        int count = kind == Kind.KILL_TWO ? 2 : kind == Kind.KILL_ALL ? n : 1;
+        List<Integer> victims = kind == Kind.KILL_LEADER ? List.of(leader()) : new ArrayList<>(shuffled(n).subList(0, count));
         ints(event, "victims", victims);
         for (int v : victims) {
           cluster.kill(v);

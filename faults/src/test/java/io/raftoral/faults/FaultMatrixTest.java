@@ -18,7 +18,7 @@ class FaultMatrixTest {
   private static Checker.Report run(String name, long seed, List<Nemesis.Kind> kinds, int holdMin, int holdMax, int clients)
       throws Exception {
     Path out = Path.of("target", "fault-runs", name + "-" + System.currentTimeMillis()).toAbsolutePath();
-    FaultRun.Options o = new FaultRun.Options(3, seed, 0, kinds, holdMin, holdMax, clients, "500ms", "15s", 64, 192, out);
+    FaultRun.Options o = new FaultRun.Options(3, seed, 0, 0, kinds, holdMin, holdMax, clients, "500ms", "15s", 64, 192, out);
     try {
       Checker.Report report = FaultRun.run(o, System.getProperty("java.class.path"));
       System.out.println(report.markdown());

@@ -21,12 +21,13 @@ class FaultRunOptionsTest {
     assertThat(o.holdMaxMillis()).isEqualTo(900);
     assertThat(o.clients()).isEqualTo(4);
     assertThat(o.out()).isEqualTo(Path.of("/tmp/x"));
+    assertThat(FaultRun.parse(new String[] {"--faults", "40", "--kinds", "kill-leader"}).faults()).isEqualTo(40);
   }
 
   @Test
   void badOptionsAreRefusedNamingTheOption() {
     for (List<String> bad : List.of(List.of("--nodes", "2"), List.of("--kinds", "nope"), List.of("--minutes"),
-        List.of("--seed", "x"), List.of("--hold-ms", "9,1"), List.of("--clients", "0"), List.of("--frobnicate", "1"))) {
+        List.of("--seed", "x"), List.of("--hold-ms", "9,1"), List.of("--clients", "0"), List.of("--faults", "-1"), List.of("--frobnicate", "1"))) {
       assertThatThrownBy(() -> FaultRun.parse(bad.toArray(String[]::new))).as(bad.toString())
           .isInstanceOf(IllegalArgumentException.class).hasMessageContaining(bad.getFirst()).hasMessageEndingWith("(faults/run --help)");
     }
