@@ -29,12 +29,17 @@ import org.apache.ratis.util.SizeInBytes;
  *
  * <p>One cut is not damage: Ratis truncates a log (entries a new leader overrides) by deleting the
  * later segments, cutting the segment at an entry's end and then renaming it, so a crash before
- * the rename leaves the last segment short of its name at an entry boundary. Ratis finishes that
- * truncation itself on load; it is allowed here.
+ * the rename leaves a segment short of its name at an entry boundary, the last one, or followed
+ * by the segment the node appended after its restart (Ratis keeps the short range in memory and
+ * never renames the file). This check finishes that truncation: it renames the file to the
+ * entries it holds (Ratis, reading an evicted entry by its in-memory range, would look for that
+ * name). A closed segment with no entry at all is never Ratis's doing (it deletes such a
+ * segment instead): refused.
  */
 final class LogSegmentCheck {
   private static final Pattern CLOSED = Pattern.compile("log_(\\d+)-(\\d+)");
   private static final Pattern OPEN = Pattern.compile("log_inprogress_(\\d+)");
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(LogSegmentCheck.class);
 
   private LogSegmentCheck() {}
 
@@ -75,35 +80,47 @@ final class LogSegmentCheck {
       if (s.open()) {
         continue; // its entries end where the writes ended; a torn last one is Ratis's to drop
       }
-      boolean last = i == segments.size() - 1;
       long named = s.end() - s.start() + 1;
       AtomicLong bytes = new AtomicLong(LOG_HEADER_BYTES);
-      int read;
-      try {
-        read = LogSegment.readSegmentFile(s.file().toFile(), LogSegmentPath.matchLogSegment(s.file()).getStartEnd(),
-            maxEntryBytes, RaftServerConfigKeys.Log.CorruptionPolicy.EXCEPTION, null, entry -> {
-              int size = entry.getSerializedSize();
-              bytes.addAndGet(CodedOutputStream.computeUInt32SizeNoTag(size) + size + CHECKSUM_BYTES);
-            });
-      } catch (CorruptedFileException | org.apache.ratis.protocol.exceptions.ChecksumException typed) {
-        throw typed;
-      } catch (IOException unreadable) { // an entry that does not parse: cut inside it, or garbage
-        CorruptedFileException e = new CorruptedFileException(s.file().toFile(), "cannot be read to its end: "
-            + unreadable.getMessage());
-        e.initCause(unreadable);
-        throw e;
-      }
+      int read = entries(s, maxEntryBytes, bytes);
       if (read == named) {
         continue;
       }
-      if (!last) {
-        throw new CorruptedFileException(s.file().toFile(), "holds " + read + " of its " + named + " entries, and later "
-            + "segments follow: entries " + (s.start() + read) + ".." + s.end() + " are lost");
+      if (read == 0) {
+        throw new CorruptedFileException(s.file().toFile(), "holds none of its " + named + " entries");
       }
       if (hasBytesAfter(s.file(), bytes.get())) {
         throw new CorruptedFileException(s.file().toFile(), "holds " + read + " of its " + named + " entries and ends inside "
             + "the next one: a closed segment cut short");
       }
+      long end = s.start() + read - 1;
+      boolean last = i == segments.size() - 1;
+      if (!last && segments.get(i + 1).start() != end + 1) {
+        throw new CorruptedFileException(s.file().toFile(), "holds " + read + " of its " + named + " entries, and the next "
+            + "segment starts at " + segments.get(i + 1).start() + ": entries " + (end + 1) + ".." + s.end() + " are lost");
+      }
+      Path renamed = s.file().resolveSibling("log_" + s.start() + "-" + end);
+      LOG.warn("{} holds entries {}..{} only, ending at an entry's end: a truncation of the log that a crash interrupted; "
+          + "finishing it as {}", s.file(), s.start(), end, renamed.getFileName());
+      Files.move(s.file(), renamed, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+    }
+  }
+
+  /** How many entries the closed segment {@code s} holds, adding their bytes to {@code bytes}. */
+  private static int entries(Segment s, SizeInBytes maxEntryBytes, AtomicLong bytes) throws IOException {
+    try {
+      return LogSegment.readSegmentFile(s.file().toFile(), LogSegmentPath.matchLogSegment(s.file()).getStartEnd(),
+          maxEntryBytes, RaftServerConfigKeys.Log.CorruptionPolicy.EXCEPTION, null, entry -> {
+            int size = entry.getSerializedSize();
+            bytes.addAndGet(CodedOutputStream.computeUInt32SizeNoTag(size) + size + CHECKSUM_BYTES);
+          });
+    } catch (CorruptedFileException | org.apache.ratis.protocol.exceptions.ChecksumException typed) {
+      throw typed;
+    } catch (IOException | IllegalStateException unreadable) { // an entry that does not parse, entries out of order
+      CorruptedFileException e = new CorruptedFileException(s.file().toFile(), "cannot be read to its end: "
+          + unreadable.getMessage());
+      e.initCause(unreadable);
+      throw e;
     }
   }
 

@@ -101,9 +101,9 @@ public final class RaftHost implements AutoCloseable {
     this.replicaDirectories = new ReplicaDirectories(settings);
     // Before the server is built: building it recovers every group directory in storage.
     replicaDirectories.sweep();
-    LogSegmentCheck.check(settings.storageDir(), MAX_ENTRY_BYTES);
     this.self = PeerIds.of(settings.nodeId());
     this.properties = properties(settings);
+    LogSegmentCheck.check(settings.storageDir(), RaftServerConfigKeys.Log.Appender.bufferByteLimit(properties));
     this.adminProperties = properties(settings);
     org.apache.ratis.client.RaftClientConfigKeys.Rpc.setRequestTimeout(adminProperties, TimeDuration.valueOf(5, TimeUnit.SECONDS));
     this.transferService = new SnapshotTransferService(settings.snapshotChunkBytes(), settings.snapshotTransferRate());
