@@ -178,6 +178,7 @@ final class Checker {
     String lastRunOn = null; // the node of the latest compute step begun: the owner
     long ownerLostAt = -1; // when the nemesis took that owner away (kill, pause, isolation), until another node begins a step
     String lostOwner = null;
+    String lostBy = null; // the nemesis's mark: kill, pause, isolate, cut-outgoing
     for (JsonNode e : effects) {
       String ev = e.path("ev").asText();
       String node = e.path("node").asText();
@@ -186,6 +187,7 @@ final class Checker {
         if (OWNER_LOST.contains(mark) && node.equals(lastRunOn) && ownerLostAt < 0) {
           ownerLostAt = e.path("ms").asLong();
           lostOwner = node;
+          lostBy = mark;
         } else if (OWNER_BACK.contains(mark) && node.equals(lostOwner)) {
           ownerLostAt = -1; // back before another node took over (a short pause, a full restart): no failover
           lostOwner = null;
@@ -195,6 +197,7 @@ final class Checker {
       if (ev.equals("begin")) {
         if (ownerLostAt >= 0 && !node.equals(lostOwner)) {
           r.failoverMillis.add(e.path("ms").asLong() - ownerLostAt);
+          r.failoverByCause.computeIfAbsent(lostBy, k -> new ArrayList<>()).add(e.path("ms").asLong() - ownerLostAt);
           ownerLostAt = -1;
         }
         lastRunOn = node;
@@ -238,6 +241,7 @@ final class Checker {
     final List<Long> recoveryMillis = new ArrayList<>();
     // From the owner's loss (killed, paused, isolated, its packets dropped) to the first step begun by another node.
     final List<Long> failoverMillis = new ArrayList<>();
+    final Map<String, List<Long>> failoverByCause = new TreeMap<>();
     // Each damaged data directory and what its node did at start.
     final List<String> damages = new ArrayList<>();
     int acknowledged;
@@ -290,6 +294,9 @@ final class Checker {
       b.append("\nfailover (the owner killed, paused or cut off, to the next step begun by another node while it was gone): p50 ")
           .append(percentile(failoverMillis, 0.5)).append(" ms, p99 ").append(percentile(failoverMillis, 0.99)).append(" ms, max ")
           .append(percentile(failoverMillis, 1.0)).append(" ms over ").append(failoverMillis.size()).append(" owner losses\n");
+      failoverByCause.forEach((cause, ms) -> b.append("- the owner's ").append(cause).append(": p50 ").append(percentile(ms, 0.5))
+          .append(" ms, p99 ").append(percentile(ms, 0.99)).append(" ms, max ").append(percentile(ms, 1.0)).append(" ms over ")
+          .append(ms.size()).append('\n'));
       return b.toString();
     }
   }

@@ -58,6 +58,7 @@ class CheckerTest {
     assertThat(r.faults).containsEntry("KILL_ONE", 1);
     assertThat(r.recoveryMillis).containsExactly(800L);
     assertThat(r.failoverMillis).as("from the owner's kill to n2's first step").containsExactly(750L);
+    assertThat(r.failoverByCause).containsOnlyKeys("kill").containsEntry("kill", List.of(750L));
   }
 
   @Test
