@@ -305,11 +305,14 @@ public final class FaultRun {
       Map<String, Set<String>> byGroup = new HashMap<>();
       Map<String, Integer> holders = new HashMap<>();
       List<String> silent = new ArrayList<>();
+      List<String> replicas = new ArrayList<>(); // "n2 group@applied=digest", for the report
       for (int i = 1; i <= cluster.size(); i++) {
         try {
           for (ReplicaInfo r : cluster.clusterInfo(i, true).getReplicasList()) {
             byGroup.computeIfAbsent(r.getGroupId(), k -> new HashSet<>()).add(r.getDigest());
             holders.merge(r.getGroupId(), 1, Integer::sum);
+            replicas.add(FaultCluster.label(i) + " " + r.getGroupId().substring(0, 8) + "@" + r.getAppliedIndex() + "="
+                + r.getDigest().substring(0, Math.min(12, r.getDigest().length())) + " (" + r.getWorkflows() + " workflows)");
           }
         } catch (RuntimeException e) {
           silent.add(FaultCluster.label(i) + ": " + e.getMessage());
@@ -319,7 +322,7 @@ public final class FaultRun {
           && holders.values().stream().allMatch(h -> h == cluster.size());
       if (equal || System.nanoTime() > deadline) {
         history.add(history.event("digests").put("equal", equal)
-            .put("detail", "digests by group " + byGroup + ", holders " + holders + (silent.isEmpty() ? "" : ", silent " + silent)));
+            .put("detail", "replicas " + replicas + ", holders " + holders + (silent.isEmpty() ? "" : ", silent " + silent)));
         return;
       }
       Thread.sleep(500);
