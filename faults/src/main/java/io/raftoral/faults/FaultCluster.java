@@ -284,18 +284,24 @@ final class FaultCluster implements AutoCloseable {
   boolean serves(int i, Duration within) {
     long deadline = System.nanoTime() + within.toNanos();
     while (System.nanoTime() < deadline) {
-      String id = "probe-" + label(i) + "-" + PROBES.incrementAndGet();
-      try {
-        RaftoralClient c = client(i, Duration.ofSeconds(3));
-        c.start(Workload.TYPE, 1, PROBE, id);
-        if (c.await(id, Duration.ofSeconds(5)).info().status() == io.raftoral.common.WorkflowStatus.COMPLETED) {
-          return true;
-        }
-      } catch (io.raftoral.common.RaftoralException notYet) {
-        Workload.pause(100);
+      if (probe(i)) {
+        return true;
       }
+      Workload.pause(100);
     }
     return false;
+  }
+
+  /** Starts a one-checkpoint workflow through node {@code i} and awaits it: whether it completed (once, no retry). */
+  boolean probe(int i) {
+    String id = "probe-" + label(i) + "-" + PROBES.incrementAndGet();
+    try {
+      RaftoralClient c = client(i, Duration.ofSeconds(3));
+      c.start(Workload.TYPE, 1, PROBE, id);
+      return c.await(id, Duration.ofSeconds(5)).info().status() == io.raftoral.common.WorkflowStatus.COMPLETED;
+    } catch (io.raftoral.common.RaftoralException notYet) {
+      return false;
+    }
   }
 
   /** Whether a start through node {@code i} is refused UNAVAILABLE within {@code within}. */
@@ -316,7 +322,7 @@ final class FaultCluster implements AutoCloseable {
   }
 
   private static final java.util.concurrent.atomic.AtomicInteger PROBES = new java.util.concurrent.atomic.AtomicInteger();
-  static final byte[] PROBE = "{\"program\":[{\"op\":\"checkpoint\",\"key\":\"x\",\"value\":1}]}".getBytes(StandardCharsets.UTF_8);
+  private static final byte[] PROBE = "{\"program\":[{\"op\":\"checkpoint\",\"key\":\"x\",\"value\":1}]}".getBytes(StandardCharsets.UTF_8);
 
   /** Waits until every node answers, each sees all of them, and every execution group has a leader and every node as a member. */
   void awaitWhole(Duration timeout) throws InterruptedException {

@@ -2,7 +2,6 @@ package io.raftoral.faults;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.raftoral.client.RaftoralClient;
 import io.raftoral.common.ErrorCode;
 import io.raftoral.common.RaftoralException;
 import io.raftoral.proto.client.ReplicaInfo;
@@ -235,33 +234,21 @@ public final class FaultRun {
     ObjectNode healed = history.event("heal").put("kind", kind.name());
     fault.heal(healed);
     history.add(healed);
-    long recovered = recover(cluster, random, history);
+    long recovered = recover(cluster, random);
     long millis = recovered < 0 ? -1 : (recovered - healStart) / 1_000_000;
     history.add(history.event("recovered").put("kind", kind.name()).put("millis", millis));
     System.out.printf("%6.1f s  healed; serving again after %d ms%n", history.elapsedMillis() / 1000.0, millis);
     Thread.sleep(1000 + random.nextInt(2000));
   }
 
-  private static final java.util.concurrent.atomic.AtomicInteger PROBES = new java.util.concurrent.atomic.AtomicInteger();
-
-  /**
-   * Starts and awaits a one-checkpoint workflow on random nodes until one completes; returns
-   * when (System.nanoTime), or -1 when none did within {@link #RECOVERY_BOUND}.
-   */
-  private static long recover(FaultCluster cluster, Random random, History history) {
+  /** Probes random nodes ({@link FaultCluster#probe}) until one completes; returns when (System.nanoTime), or -1 when none did within {@link #RECOVERY_BOUND}. */
+  private static long recover(FaultCluster cluster, Random random) {
     long deadline = System.nanoTime() + RECOVERY_BOUND.toNanos();
     while (System.nanoTime() < deadline) {
-      int node = 1 + random.nextInt(cluster.size());
-      String id = "probe-" + PROBES.incrementAndGet();
-      try {
-        RaftoralClient c = cluster.client(node, Duration.ofSeconds(3));
-        c.start(Workload.TYPE, 1, FaultCluster.PROBE, id);
-        if (c.await(id, Duration.ofSeconds(5)).info().status() == io.raftoral.common.WorkflowStatus.COMPLETED) {
-          return System.nanoTime();
-        }
-      } catch (RaftoralException notYet) {
-        Workload.pause(100);
+      if (cluster.probe(1 + random.nextInt(cluster.size()))) {
+        return System.nanoTime();
       }
+      Workload.pause(100);
     }
     return -1;
   }

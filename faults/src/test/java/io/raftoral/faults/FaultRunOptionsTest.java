@@ -27,7 +27,8 @@ class FaultRunOptionsTest {
   @Test
   void badOptionsAreRefusedNamingTheOption() {
     for (List<String> bad : List.of(List.of("--nodes", "2"), List.of("--kinds", "nope"), List.of("--minutes"),
-        List.of("--seed", "x"), List.of("--hold-ms", "9,1"), List.of("--clients", "0"), List.of("--faults", "-1"), List.of("--frobnicate", "1"))) {
+        List.of("--seed", "x"), List.of("--hold-ms", "9,1"), List.of("--clients", "0"), List.of("--faults", "-1"), List.of("--disk-mib", "5"),
+        List.of("--snapshot-every", "0"), List.of("--election-timeout", "soon"), List.of("--frobnicate", "1"))) {
       assertThatThrownBy(() -> FaultRun.parse(bad.toArray(String[]::new))).as(bad.toString())
           .isInstanceOf(IllegalArgumentException.class).hasMessageContaining(bad.getFirst()).hasMessageEndingWith("(faults/run --help)");
     }
