@@ -34,6 +34,7 @@ import org.apache.ratis.util.LifeCycle;
 public abstract class GroupStateMachine extends BaseStateMachine {
   private volatile GroupId group;
   private volatile SnapshotFetcher fetcher;
+  private volatile boolean closed;
   private volatile Path snapshotDirectory;
   private volatile java.util.function.LongConsumer snapshotTaken = nanos -> {};
   private final AppliedIndexWaiters appliedWaiters = new AppliedIndexWaiters(this::lastAppliedIndex);
@@ -56,6 +57,21 @@ public abstract class GroupStateMachine extends BaseStateMachine {
     getStateMachineStorage().init(storage);
     checkLog(storage.getStorageDir().getCurrentDir().toPath());
     getLifeCycle().startAndTransition(this::open, IOException.class);
+  }
+
+  /**
+   * Ratis closes the replica: the group was removed, the server stops, or Ratis cannot go on
+   * with the division (a failed log write) and closes it without removing it.
+   */
+  @Override
+  public void close() throws IOException {
+    closed = true;
+    super.close();
+  }
+
+  /** Whether Ratis closed this replica ({@link #close}): it applies nothing more. */
+  public final boolean isClosed() {
+    return closed;
   }
 
   /** Ratis is about to install a snapshot from the leader into {@code sm/} (or starts paused). */

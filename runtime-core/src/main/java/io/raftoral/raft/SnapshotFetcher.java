@@ -130,7 +130,7 @@ final class SnapshotFetcher implements AutoCloseable {
     try {
       long now = System.nanoTime();
       for (GroupStateMachine m : machines) {
-        if (m.getLifeCycleState().isClosingOrClosed()) {
+        if ((m.isClosed() || m.getLifeCycleState().isClosingOrClosed())) {
           machines.remove(m);
           lastActivityNanos.remove(m);
           continue;
@@ -262,6 +262,24 @@ final class SnapshotFetcher implements AutoCloseable {
     return String.format(java.util.Locale.ROOT, "%,d of %,d bytes (%.1f%%), %.1f MB/s", done, total, percent, bytesPerSecond / 1e6);
   }
 
+  /**
+   * The last log index this replica holds: its Raft log's last entry, or where there is no
+   * division around it (tests of one layer), the last entry it applied. A snapshot older than
+   * that must not be installed: Ratis would set the log's end back to the snapshot's index.
+   */
+  private static long heldThrough(GroupStateMachine machine) {
+    long held = machine.lastAppliedIndex();
+    RaftServer server = machine.getServer().getNow(null);
+    if (server != null) {
+      try {
+        held = Math.max(held, server.getDivision(machine.getGroupId()).getRaftLog().getNextIndex() - 1);
+      } catch (IOException | RuntimeException noDivision) {
+        // not hosted (any more): what it applied is what it holds
+      }
+    }
+    return held;
+  }
+
   /** A peer to fetch from: its node id and Raft address (where it serves {@code SnapshotTransfer}). */
   record Source(long node, String address) {}
 
@@ -315,6 +333,7 @@ final class SnapshotFetcher implements AutoCloseable {
       GroupId group = machine.group();
       incoming.acquire();
       try {
+        long held = heldThrough(machine);
         List<Source> sources = given != null ? given : sources();
         Map<String, List<Source>> holders = new LinkedHashMap<>();
         Map<String, Manifest> offered = new LinkedHashMap<>();
@@ -336,8 +355,9 @@ final class SnapshotFetcher implements AutoCloseable {
                   m.getSnapshotId(), m.getTerm(), m.getIndex(), malformed);
               continue;
             }
-            // Any replica's snapshot is a valid state at its index; the leader's log must go on from it.
-            if (m.getIndex() + 1 < firstInLeaderLog.getIndex() || avoided(m.getSnapshotId())) {
+            // Any replica's snapshot is a valid state at its index; the leader's log must go on from
+            // it, and it must not be older than what this replica holds (Ratis would move the log back).
+            if (m.getIndex() + 1 < firstInLeaderLog.getIndex() || m.getIndex() < held || avoided(m.getSnapshotId())) {
               continue;
             }
             holders.computeIfAbsent(m.getSnapshotId(), id -> new ArrayList<>()).add(s);
@@ -350,8 +370,13 @@ final class SnapshotFetcher implements AutoCloseable {
                 .thenComparingInt(m -> holders.get(m.getSnapshotId()).size()))
             .orElse(null);
         if (target == null) {
-          if (firstInLeaderLog.getIndex() <= 0) {
-            LOG.info("group {}: no peer has a snapshot and the leader's log is whole: replaying it", group);
+          if (held + 1 >= firstInLeaderLog.getIndex()) {
+            // Ratis asks whenever the leader's log starts past this replica's snapshot, even when
+            // the replica's log already reaches it (or the leader's log is whole). "Unavailable"
+            // lets the leader's appends go on from the replica's log (docs/ARCHITECTURE.md,
+            // "Never backwards").
+            LOG.info("group {}: no newer snapshot is needed: this replica holds the log up to index {}, the leader's "
+                + "goes on from {}; replaying it", group, held, firstInLeaderLog.getIndex());
             return null;
           }
           throw new IOException("group " + group + ": no peer holds a snapshot the leader's log continues (from index "
@@ -467,6 +492,12 @@ final class SnapshotFetcher implements AutoCloseable {
         if (failure != null) {
           throw failure;
         }
+        long held = heldThrough(machine);
+        if (held > target.getIndex()) {
+          staged.discard();
+          throw new IOException("group " + group + ": this replica's log passed index " + target.getIndex() + " (it holds up to "
+              + held + ") while snapshot " + target.getSnapshotId() + " was fetched; not installed");
+        }
         try {
           machine.installFetched(staged, target.getTerm(), target.getIndex());
         } catch (io.raftoral.storage.CorruptStateException e) {
@@ -521,7 +552,7 @@ final class SnapshotFetcher implements AutoCloseable {
       int corruptInARow = 0;
       while (true) {
         while (good(staged, f) < f.size()) {
-          if (closed || machine.getLifeCycleState().isClosingOrClosed()) {
+          if (closed || machine.isClosed() || machine.getLifeCycleState().isClosingOrClosed()) {
             throw new IOException("group " + group + ": the replica is closing; the transfer stops");
           }
           Source source = holders.get(current);

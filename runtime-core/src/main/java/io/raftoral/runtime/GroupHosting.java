@@ -150,12 +150,22 @@ final class GroupHosting {
     return remote.computeIfAbsent(gid, this::newProposer).propose(command);
   }
 
-  /** Null when every hosted replica applies its entries, else which one stopped and why. */
+  /**
+   * Null when every hosted replica applies its entries, else which one stopped and why: an entry
+   * it could not apply, or Raft closed it while this node still hosts it (a dropped group leaves
+   * {@link #hosted} before it is closed, so only a division Ratis gave up on counts).
+   */
   String replicaFault() {
+    if (management.isClosed()) {
+      return "its replica of the management group was closed by Raft while the node runs (see the log for why)";
+    }
     for (GroupRuntime g : hosted.values()) {
       Exception halted = g.stateMachine().halted();
       if (halted != null) {
         return "its replica of group " + g.groupId() + " stopped applying entries (" + halted + ")";
+      }
+      if (g.stateMachine().isClosed()) {
+        return "its replica of group " + g.groupId() + " was closed by Raft while the node hosts it (see the log for why)";
       }
     }
     return null;
@@ -217,6 +227,11 @@ final class GroupHosting {
           LOG.info("node {}: now a member of execution group {} ({})", raft.nodeId(), g.getIndex(), gid);
         } catch (IOException e) {
           LOG.warn("node {}: cannot host execution group {}", raft.nodeId(), g.getIndex(), e);
+          // Ratis closes the state machine of a group it failed to add: the next attempt needs a new one.
+          GroupRuntime failed = hosted.get(gid);
+          if (failed != null && failed.stateMachine().isClosed() && hosted.remove(gid, failed)) {
+            failed.close();
+          }
         }
       }
     }
