@@ -263,21 +263,30 @@ final class SnapshotFetcher implements AutoCloseable {
   }
 
   /**
-   * The last log index this replica holds: its Raft log's last entry, or where there is no
-   * division around it (tests of one layer), the last entry it applied. A snapshot older than
-   * that must not be installed: Ratis would set the log's end back to the snapshot's index.
+   * What this replica's log says to a transfer. {@code committed}: the last index known committed
+   * here (what it applied, or its log's commit index); a snapshot older than that would move
+   * committed state back. {@code last}: the log's last entry (null without a division: tests of
+   * one layer). {@code holdsLeadersFirst}: the log has the leader's first entry (same index and
+   * term), so the leader's log goes on from it and no snapshot is needed (Raft's log matching);
+   * when the entry there has another term, the log's tail from there on is a deposed leader's,
+   * which the leader's appends truncate, so it does not hold a snapshot back.
    */
-  private static long heldThrough(GroupStateMachine machine) {
-    long held = machine.lastAppliedIndex();
+  private record LogView(long committed, TermIndex last, boolean holdsLeadersFirst) {}
+
+  private static LogView logView(GroupStateMachine machine, TermIndex firstInLeaderLog) {
+    long committed = machine.lastAppliedIndex();
     RaftServer server = machine.getServer().getNow(null);
     if (server != null) {
       try {
-        held = Math.max(held, server.getDivision(machine.getGroupId()).getRaftLog().getNextIndex() - 1);
+        org.apache.ratis.server.raftlog.RaftLog log = server.getDivision(machine.getGroupId()).getRaftLog();
+        committed = Math.max(committed, log.getLastCommittedIndex());
+        TermIndex there = log.getTermIndex(firstInLeaderLog.getIndex());
+        return new LogView(committed, log.getLastEntryTermIndex(), firstInLeaderLog.equals(there));
       } catch (IOException | RuntimeException noDivision) {
-        // not hosted (any more): what it applied is what it holds
+        // not hosted (any more), or no division around it: what it applied is what it holds
       }
     }
-    return held;
+    return new LogView(committed, null, false);
   }
 
   /** A peer to fetch from: its node id and Raft address (where it serves {@code SnapshotTransfer}). */
@@ -333,7 +342,17 @@ final class SnapshotFetcher implements AutoCloseable {
       GroupId group = machine.group();
       incoming.acquire();
       try {
-        long held = heldThrough(machine);
+        LogView atStart = logView(machine, firstInLeaderLog);
+        if (atStart.holdsLeadersFirst()) {
+          // Ratis asks whenever the leader believes this replica's next index is before its first
+          // entry and the replica's last snapshot is older, even when the replica's log already
+          // holds that entry. "Unavailable" lets the leader's appends go on from the replica's
+          // log (docs/ARCHITECTURE.md, "Never backwards").
+          LOG.info("group {}: no snapshot is needed: this replica's log holds the leader's first entry {} (it ends at {}); "
+              + "replaying from it", group, firstInLeaderLog, atStart.last());
+          return null;
+        }
+        long committed = atStart.committed();
         List<Source> sources = given != null ? given : sources();
         Map<String, List<Source>> holders = new LinkedHashMap<>();
         Map<String, Manifest> offered = new LinkedHashMap<>();
@@ -356,8 +375,8 @@ final class SnapshotFetcher implements AutoCloseable {
               continue;
             }
             // Any replica's snapshot is a valid state at its index; the leader's log must go on from
-            // it, and it must not be older than what this replica holds (Ratis would move the log back).
-            if (m.getIndex() + 1 < firstInLeaderLog.getIndex() || m.getIndex() < held || avoided(m.getSnapshotId())) {
+            // it, and it must not be older than what this replica has committed.
+            if (m.getIndex() + 1 < firstInLeaderLog.getIndex() || m.getIndex() < committed || avoided(m.getSnapshotId())) {
               continue;
             }
             holders.computeIfAbsent(m.getSnapshotId(), id -> new ArrayList<>()).add(s);
@@ -370,19 +389,19 @@ final class SnapshotFetcher implements AutoCloseable {
                 .thenComparingInt(m -> holders.get(m.getSnapshotId()).size()))
             .orElse(null);
         if (target == null) {
-          if (held + 1 >= firstInLeaderLog.getIndex()) {
-            // Ratis asks whenever the leader's log starts past this replica's snapshot, even when
-            // the replica's log already reaches it (or the leader's log is whole). "Unavailable"
-            // lets the leader's appends go on from the replica's log (docs/ARCHITECTURE.md,
-            // "Never backwards").
-            LOG.info("group {}: no newer snapshot is needed: this replica holds the log up to index {}, the leader's "
-                + "goes on from {}; replaying it", group, held, firstInLeaderLog.getIndex());
+          if (committed + 1 >= firstInLeaderLog.getIndex()) {
+            if (committed < 0) {
+              LOG.info("group {}: no peer has a snapshot and the leader's log is whole: replaying it", group);
+            } else {
+              LOG.info("group {}: no newer snapshot is needed: this replica has committed up to index {}, the leader's log "
+                  + "goes on from {}; replaying it", group, committed, firstInLeaderLog.getIndex());
+            }
             return null;
           }
           throw new IOException("group " + group + ": no peer holds a snapshot the leader's log continues (from index "
               + firstInLeaderLog.getIndex() + "); asking again");
         }
-        TermIndex installed = fetch(group, target, holders.get(target.getSnapshotId()));
+        TermIndex installed = fetch(group, target, holders.get(target.getSnapshotId()), atStart);
         return installed;
       } finally {
         incoming.release();
@@ -440,7 +459,7 @@ final class SnapshotFetcher implements AutoCloseable {
       return all;
     }
 
-    private TermIndex fetch(GroupId group, Manifest target, List<Source> holders) throws Exception {
+    private TermIndex fetch(GroupId group, Manifest target, List<Source> holders, LogView atStart) throws Exception {
       List<SnapshotFile> files = new ArrayList<>();
       for (FileEntry f : target.getFilesList()) {
         files.add(new SnapshotFile(f.getName(), f.getSize(), f.getCrc32C()));
@@ -492,11 +511,11 @@ final class SnapshotFetcher implements AutoCloseable {
         if (failure != null) {
           throw failure;
         }
-        long held = heldThrough(machine);
-        if (held > target.getIndex()) {
+        String passed = passedWhileFetched(target, atStart);
+        if (passed != null) {
           staged.discard();
-          throw new IOException("group " + group + ": this replica's log passed index " + target.getIndex() + " (it holds up to "
-              + held + ") while snapshot " + target.getSnapshotId() + " was fetched; not installed");
+          throw new IOException("group " + group + ": this replica " + passed + " while snapshot " + target.getSnapshotId()
+              + " was fetched; not installed");
         }
         try {
           machine.installFetched(staged, target.getTerm(), target.getIndex());
@@ -518,6 +537,24 @@ final class SnapshotFetcher implements AutoCloseable {
           stats.totalBytes(), stats.fetchedBytes(), stats.resumedBytes(), stats.refetchedBytes(), stats.bytesBySource(),
           stats.millis(), String.format(java.util.Locale.ROOT, "%.1f", stats.fetchedBytes() / seconds / 1e6));
       return TermIndex.valueOf(target.getTerm(), target.getIndex());
+    }
+
+    /**
+     * Why installing {@code target} now would move this replica back, or null: it committed past
+     * the snapshot, or its log grew past it since the transfer began (a new leader's entries,
+     * accepted once Ratis's install mark was cleared: Ratis would set the log's end back to the
+     * snapshot and stop at the next write). A tail it already had is a deposed leader's (see
+     * {@link LogView}): the leader's appends truncate it.
+     */
+    private String passedWhileFetched(Manifest target, LogView atStart) {
+      LogView now = logView(machine, firstInLeaderLog);
+      if (now.committed() > target.getIndex()) {
+        return "passed index " + target.getIndex() + " (it has committed up to " + now.committed() + ")";
+      }
+      if (now.last() != null && now.last().getIndex() > target.getIndex() && !now.last().equals(atStart.last())) {
+        return "passed index " + target.getIndex() + " (its log grew to " + now.last() + ")";
+      }
+      return null;
     }
 
     /** Until interrupted: every few seconds, the bytes this transfer holds of the snapshot's, and the rate since the last line. */

@@ -50,6 +50,11 @@ final class GroupHosting {
   private final NodeMetrics metrics;
   private final NodeTracing tracing;
   private final Map<GroupId, GroupRuntime> hosted = new ConcurrentHashMap<>();
+  // How long a replica Ratis closed may stay hosted while the topology places this node in its
+  // group before it is a fault: several reconcile rounds (5 s) and election timeouts.
+  static final java.time.Duration CLOSED_GRACE = java.time.Duration.ofSeconds(15);
+  // Replicas seen closed by Ratis while hosted: since when (nanos), for CLOSED_GRACE.
+  private final Map<GroupId, Long> closedSince = new ConcurrentHashMap<>();
   // State machines Ratis asked for while the host was being built (groups recovered from storage).
   private final Map<GroupId, WorkflowStateMachine> unattached = new HashMap<>();
   // Proposers for execution groups this node is not a member of: commands go to their leader.
@@ -152,23 +157,58 @@ final class GroupHosting {
 
   /**
    * Null when every hosted replica applies its entries, else which one stopped and why: an entry
-   * it could not apply, or Raft closed it while this node still hosts it (a dropped group leaves
-   * {@link #hosted} before it is closed, so only a division Ratis gave up on counts).
+   * it could not apply, or Raft closed it and it stays closed while this node is still placed in
+   * its group. Ratis also closes a division on the ordinary way out of a group (a member the
+   * configuration no longer lists shuts down at its next election timeout), before this node
+   * drops it ({@link #dropLeftReplicas}, once its own topology and the group's leader agree);
+   * so a closed replica counts only when the committed topology still places this node in the
+   * group after {@link #CLOSED_GRACE}, long enough for a lagging topology to catch up and for
+   * the drop to come. A dropped group leaves {@link #hosted} before it is closed.
    */
   String replicaFault() {
+    long now = System.nanoTime();
     if (management.isClosed()) {
-      return "its replica of the management group was closed by Raft while the node runs (see the log for why)";
+      if (closedLongEnough(managementGroupId, now)) {
+        return "its replica of the management group was closed by Raft while the node runs (see the log for why)";
+      }
+    } else {
+      closedSince.remove(managementGroupId);
     }
+    closedSince.keySet().removeIf(gid -> !gid.equals(managementGroupId) && !hosted.containsKey(gid));
     for (GroupRuntime g : hosted.values()) {
       Exception halted = g.stateMachine().halted();
       if (halted != null) {
         return "its replica of group " + g.groupId() + " stopped applying entries (" + halted + ")";
       }
-      if (g.stateMachine().isClosed()) {
-        return "its replica of group " + g.groupId() + " was closed by Raft while the node hosts it (see the log for why)";
+      if (!g.stateMachine().isClosed()) {
+        continue;
+      }
+      if (!placedHere(g.groupId())) {
+        scheduleLocalReconcile(); // it left the group: the drop comes
+      } else if (closedLongEnough(g.groupId(), now)) {
+        return "its replica of group " + g.groupId() + " was closed by Raft while the node is placed in the group "
+            + "(see the log for why)";
+      } else {
+        scheduleLocalReconcile();
       }
     }
     return null;
+  }
+
+  /** Whether {@code gid}'s replica has been seen closed for {@link #CLOSED_GRACE} (the first look starts the clock). */
+  private boolean closedLongEnough(GroupId gid, long now) {
+    return now - closedSince.computeIfAbsent(gid, k -> now) >= CLOSED_GRACE.toNanos();
+  }
+
+  /** Whether this node's committed topology places it in execution group {@code gid}. */
+  private boolean placedHere(GroupId gid) {
+    String id = gid.uuid().toString();
+    for (ExecutionGroupRecord g : management.topology().getExecutionGroupsList()) {
+      if (g.getGroupId().equals(id)) {
+        return g.getMergedInto().isEmpty() && g.getMembersList().contains(raft.nodeId());
+      }
+    }
+    return false;
   }
 
   void forEachGroup(java.util.function.Consumer<GroupId> action) {

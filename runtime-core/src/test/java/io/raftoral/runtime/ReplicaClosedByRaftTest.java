@@ -29,22 +29,17 @@ class ReplicaClosedByRaftTest {
   @TempDir
   Path tmp;
 
-  private static WorkflowDefinition<Integer, Integer> steps() {
-    return WorkflowDefinition.of("steps", 1, Integer.class, Integer.class, (ctx, n) -> {
-      int sum = 0;
-      for (int i = 0; i < n; i++) {
-        int step = i;
-        sum += ctx.checkpointCompute("step", Integer.class, () -> step);
-      }
-      return sum;
-    });
+  /** One step: the doubled input, a checkpoint committed through the group. */
+  private static WorkflowDefinition<Integer, Integer> doubled() {
+    return WorkflowDefinition.of("doubled", 1, Integer.class, Integer.class,
+        (ctx, n) -> ctx.checkpointCompute("twice", Integer.class, () -> 2 * n));
   }
 
   @Test
   void aReplicaRaftClosedRestartsItsNodeWhichReopensIt() throws Exception {
-    try (TestCluster cluster = TestCluster.start(3, tmp, (id, b) -> b.register(steps()))) {
+    try (TestCluster cluster = TestCluster.start(3, tmp, (id, b) -> b.register(doubled()))) {
       RaftoralNode node = cluster.node(2);
-      assertThat(cluster.node(1).start("steps", 1, 4, Integer.class).result(WAIT)).isEqualTo(6);
+      assertThat(cluster.node(1).start("doubled", 1, 3, Integer.class).result(WAIT)).isEqualTo(6);
       NodeInspector before = node.inspector();
       String group = before.executionGroups().getFirst();
 
@@ -56,7 +51,7 @@ class ReplicaClosedByRaftTest {
       await("node 2 serves again after a restart in place", () -> node.inspector() != before
           && node.inspector().notServing() == null && node.nodeId() == before.nodeId());
       // Its replica applies again: a workflow started through it ends, and the replicas agree.
-      assertThat(node.start("steps", 1, 5, Integer.class).result(WAIT)).isEqualTo(10);
+      assertThat(node.start("doubled", 1, 5, Integer.class).result(WAIT)).isEqualTo(10);
       RaftoralNode other = cluster.node(1);
       await("node 2's replica caught up with node 1's", () -> {
         try {
