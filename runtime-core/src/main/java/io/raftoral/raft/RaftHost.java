@@ -261,6 +261,11 @@ public final class RaftHost implements AutoCloseable {
     }
   }
 
+  /** The lower bound of this node's randomized election timeout (Raft's minimum). */
+  public java.time.Duration electionTimeoutMin() {
+    return settings.electionTimeoutMin();
+  }
+
   /** The upper bound of this node's randomized election timeout. */
   public java.time.Duration electionTimeoutMax() {
     return settings.electionTimeoutMax();

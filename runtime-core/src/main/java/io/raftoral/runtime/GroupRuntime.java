@@ -201,6 +201,13 @@ final class GroupRuntime implements WorkflowStateMachine.Listener, WorkflowRun.H
   }
 
   @Override
+  public long leaseMarginNanos() {
+    // Ratis's lease leaves a tenth of the minimum election timeout; half of it for the start,
+    // half for the clocks' drift.
+    return host.electionTimeoutMin().toNanos() / 20;
+  }
+
+  @Override
   public void sideEffectStarted() {
     sideEffectsInFlight.incrementAndGet();
   }

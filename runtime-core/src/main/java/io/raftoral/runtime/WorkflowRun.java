@@ -97,6 +97,18 @@ final class WorkflowRun implements WorkflowContext, RunControl, Runnable {
      */
     boolean leaseHeld(WorkflowState.Owner owner);
 
+    /**
+     * How long after a confirmation ({@link #leaseHeld}) began a side effect may still start on
+     * it. The confirmation proves that no other leader can exist for a while counted from before
+     * it began (Ratis's lease: 0.9 of the minimum election timeout from the last answered
+     * heartbeat's sending; a heartbeat round: the whole timeout from its sending), so what is left
+     * of the timeout bounds the wait. A node frozen during the confirmation (the answers wait in
+     * its sockets) or after it confirms again.
+     */
+    default long leaseMarginNanos() {
+      return Long.MAX_VALUE;
+    }
+
     /** A side effect starts running here as owner ... */
     void sideEffectStarted();
 
@@ -379,10 +391,16 @@ final class WorkflowRun implements WorkflowContext, RunControl, Runnable {
             }
             // The fencing of the apply rules refuses a stale owner's result, but only after its
             // side effect ran: a leader back from a freeze must first hear from a majority.
+            long confirming = System.nanoTime();
             if (!host.leaseHeld(owner)) {
               // A short pause before deciding again: the next heartbeats' answers renew the lease,
               // or a newer term arrives (and with it, applied, another owner).
               awaitChange(signalCount(), LEASE_RECHECK_NANOS);
+              continue;
+            }
+            // The last look before the function runs: a confirmation that began too long ago (a
+            // freeze while its answers waited in the sockets, or since) proves a past leadership.
+            if (System.nanoTime() - confirming >= host.leaseMarginNanos()) {
               continue;
             }
             step = trace.step("compute", key, seq);

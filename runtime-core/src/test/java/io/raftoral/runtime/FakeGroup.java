@@ -34,6 +34,11 @@ final class FakeGroup implements WorkflowRun.Host, AutoCloseable {
   volatile boolean owning = true;
   // Whether a majority confirms this owner's leadership now (RaftHost.confirmLeadership).
   volatile boolean leaseHeld = true;
+  // How long each confirmation of the lease takes (a freeze while its answers wait), how many
+  // were asked for, and the margin the host gives a side effect after one began.
+  volatile long leaseConfirmMillis;
+  final java.util.concurrent.atomic.AtomicInteger leaseConfirmations = new java.util.concurrent.atomic.AtomicInteger();
+  volatile long leaseMarginNanos = Long.MAX_VALUE;
   volatile WorkflowRun run;
   volatile int mostUnconfirmed;
   volatile boolean ended;
@@ -89,7 +94,22 @@ final class FakeGroup implements WorkflowRun.Host, AutoCloseable {
 
   @Override
   public boolean leaseHeld(WorkflowState.Owner owner) {
+    leaseConfirmations.incrementAndGet();
+    long confirming = leaseConfirmMillis;
+    if (confirming > 0) {
+      try {
+        Thread.sleep(confirming);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return false;
+      }
+    }
     return leaseHeld;
+  }
+
+  @Override
+  public long leaseMarginNanos() {
+    return leaseMarginNanos;
   }
 
   @Override

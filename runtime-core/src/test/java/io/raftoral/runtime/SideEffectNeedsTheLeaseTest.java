@@ -76,4 +76,39 @@ class SideEffectNeedsTheLeaseTest {
       assertThat(effectRuns).hasValue(0);
     }
   }
+
+  /**
+   * A confirmation proves the leadership as of when it began (its heartbeats' sending, or the
+   * lease counted from an earlier one). A node frozen while it confirms (the answers wait in its
+   * sockets, and are read on SIGCONT) or between the confirmation and the side effect must not
+   * start the side effect on it: by then another leader may have run the step and gone further
+   * (found by the fault matrix: an owner paused just as a step ended began the next one the
+   * moment it resumed). It confirms again, until a confirmation is recent enough.
+   */
+  @Test
+  void aConfirmationThatTookLongerThanTheLeaseMarginStartsNoSideEffect() throws Exception {
+    AtomicInteger effectRuns = new AtomicInteger();
+    try (FakeGroup group = new FakeGroup(c -> false)) {
+      group.leaseMarginNanos = TimeUnit.MILLISECONDS.toNanos(50);
+      group.leaseConfirmMillis = 200; // every confirmation spans a "freeze" longer than the margin
+      WorkflowEntry entry = group.start("w", "\"in\"");
+      WorkflowRun run = new WorkflowRun(group, entry, WorkflowDefinition.of("t", 1, String.class, String.class,
+          (ctx, in) -> ctx.checkpointCompute("effect", String.class, () -> "ran-" + effectRuns.incrementAndGet())),
+          new Payloads(new JsonCodec(), 1 << 20));
+      group.run = run;
+      Thread t = Thread.ofVirtual().start(run);
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+      while (group.leaseConfirmations.get() < 3 && effectRuns.get() == 0) {
+        assertThat(System.nanoTime()).as("three confirmations asked for").isLessThan(deadline);
+        Thread.sleep(10);
+      }
+      assertThat(effectRuns).as("side effects started on a confirmation older than the margin").hasValue(0);
+
+      group.leaseConfirmMillis = 0;
+      t.join(10_000);
+      assertThat(t.isAlive()).as("the run ended once a confirmation was recent").isFalse();
+      assertThat(effectRuns).hasValue(1);
+      assertThat(group.state.get("w").status()).isEqualTo(WorkflowStatusCode.COMPLETED);
+    }
+  }
 }
