@@ -13,10 +13,8 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.apache.ratis.protocol.RaftPeerId;
 import org.apache.ratis.server.RaftServer;
-import org.apache.ratis.server.RaftServerConfigKeys;
 import org.apache.ratis.server.protocol.TermIndex;
 import org.apache.ratis.server.raftlog.RaftLog;
-import org.apache.ratis.server.storage.RaftStorage;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -70,27 +68,23 @@ class DivergentLogTailSnapshotBreakTest {
       long committed = 20;
       long logEnd = 100; // entries 21..100 of term 1: a deposed leader's, never committed
       Replica follower = followerWithLog(replicas, "n3", committed, logEnd, 1);
-      try {
-        follower.apply(1, 1, owner(1));
-        follower.apply(2, 1, start("wf-0"));
-        for (long i = 3; i <= committed; i++) {
-          follower.apply(i, 1, checkpoint("wf-0", "k" + i, 0, "v" + i));
-        }
-
-        TermIndex firstInLeaderLog = TermIndex.valueOf(2, 61);
-        TermIndex at;
-        try (SnapshotFetcher fetcher = new SnapshotFetcher(3)) {
-          at = fetcher.fetchFrom(follower.machine, List.of(peers.serve(1, leader, 64 << 10, 0)), firstInLeaderLog)
-              .get(60, TimeUnit.SECONDS);
-        }
-        assertThat(at)
-            .as("the follower's log has (t:1, i:61) where the leader's first entry is (t:2, i:61): it does not reach "
-                + "the leader's log, so only the leader's snapshot lets it catch up (\"unavailable\" loops forever)")
-            .isEqualTo(TermIndex.valueOf(2, 60));
-        assertThat(reloaded(follower)).isEqualTo(leaderDigest);
-      } finally {
-        follower.close();
+      follower.apply(1, 1, owner(1));
+      follower.apply(2, 1, start("wf-0"));
+      for (long i = 3; i <= committed; i++) {
+        follower.apply(i, 1, checkpoint("wf-0", "k" + i, 0, "v" + i));
       }
+
+      TermIndex firstInLeaderLog = TermIndex.valueOf(2, 61);
+      TermIndex at;
+      try (SnapshotFetcher fetcher = new SnapshotFetcher(3)) {
+        at = fetcher.fetchFrom(follower.machine, List.of(peers.serve(1, leader, 64 << 10, 0)), firstInLeaderLog)
+            .get(60, TimeUnit.SECONDS);
+      }
+      assertThat(at)
+          .as("the follower's log has (t:1, i:61) where the leader's first entry is (t:2, i:61): it does not reach "
+              + "the leader's log, so only the leader's snapshot lets it catch up (\"unavailable\" loops forever)")
+          .isEqualTo(TermIndex.valueOf(2, 60));
+      assertThat(reloaded(follower)).isEqualTo(leaderDigest);
     }
   }
 
@@ -139,17 +133,6 @@ class DivergentLogTailSnapshotBreakTest {
           case "equals" -> proxy == args[0];
           default -> throw new UnsupportedOperationException(method.getName());
         });
-    RaftStorage storage = RaftStorage.newBuilder().setDirectory(tmp.resolve("raft").resolve(name).toFile())
-        .setOption(RaftStorage.StartupOption.RECOVER).setStorageFreeSpaceMin(RaftServerConfigKeys.STORAGE_FREE_SPACE_MIN_DEFAULT)
-        .build();
-    storage.initialize();
-    WorkflowStateMachine machine = new WorkflowStateMachine(command -> null, tmp.resolve("state").resolve(name));
-    try {
-      machine.initialize(server, TestReplicas.GROUP, storage);
-    } catch (Exception e) {
-      storage.close();
-      throw e;
-    }
-    return replicas.new Replica(machine, storage);
+    return replicas.replica(name, server);
   }
 }

@@ -113,13 +113,18 @@ final class TestReplicas implements AutoCloseable {
   }
 
   Replica replica(String name) throws IOException {
+    return replica(name, server(name));
+  }
+
+  /** A replica whose state machine sees {@code server} (a stand-in division, for instance). */
+  Replica replica(String name, RaftServer server) throws IOException {
     RaftStorage storage = RaftStorage.newBuilder().setDirectory(tmp.resolve("raft").resolve(name).toFile())
         .setOption(RaftStorage.StartupOption.RECOVER).setStorageFreeSpaceMin(RaftServerConfigKeys.STORAGE_FREE_SPACE_MIN_DEFAULT)
         .build();
     storage.initialize();
     WorkflowStateMachine machine = new WorkflowStateMachine(command -> null, tmp.resolve("state").resolve(name));
     try {
-      machine.initialize(server(name), group, storage);
+      machine.initialize(server, group, storage);
     } catch (IOException | RuntimeException e) {
       storage.close();
       throw e;

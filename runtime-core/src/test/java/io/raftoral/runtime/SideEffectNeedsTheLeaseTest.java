@@ -54,12 +54,7 @@ class SideEffectNeedsTheLeaseTest {
     AtomicInteger effectRuns = new AtomicInteger();
     try (FakeGroup group = new FakeGroup(c -> false)) {
       group.leaseHeld = false;
-      WorkflowEntry entry = group.start("w", "\"in\"");
-      WorkflowRun run = new WorkflowRun(group, entry, WorkflowDefinition.of("t", 1, String.class, String.class,
-          (ctx, in) -> ctx.checkpointCompute("effect", String.class, () -> "ran-" + effectRuns.incrementAndGet())),
-          new Payloads(new JsonCodec(), 1 << 20));
-      group.run = run;
-      Thread t = Thread.ofVirtual().start(run);
+      Thread t = startEffectRun(group, effectRuns);
       t.join(500);
       // Another node took over (this one heard of the newer term): the lease never comes back here.
       group.owning = false;
@@ -70,7 +65,7 @@ class SideEffectNeedsTheLeaseTest {
       // Terminated meanwhile: the run stops without running it.
       group.state.apply(io.raftoral.proto.raft.Command.newBuilder().setWorkflowTerminate(
           io.raftoral.proto.raft.WorkflowTerminate.newBuilder().setWorkflowId("w").setReason("test")).build(), FakeGroup.TERM);
-      run.signal();
+      group.run.signal();
       t.join(10_000);
       assertThat(t.isAlive()).isFalse();
       assertThat(effectRuns).hasValue(0);
@@ -91,12 +86,7 @@ class SideEffectNeedsTheLeaseTest {
     try (FakeGroup group = new FakeGroup(c -> false)) {
       group.leaseMarginNanos = TimeUnit.MILLISECONDS.toNanos(50);
       group.leaseConfirmMillis = 200; // every confirmation spans a "freeze" longer than the margin
-      WorkflowEntry entry = group.start("w", "\"in\"");
-      WorkflowRun run = new WorkflowRun(group, entry, WorkflowDefinition.of("t", 1, String.class, String.class,
-          (ctx, in) -> ctx.checkpointCompute("effect", String.class, () -> "ran-" + effectRuns.incrementAndGet())),
-          new Payloads(new JsonCodec(), 1 << 20));
-      group.run = run;
-      Thread t = Thread.ofVirtual().start(run);
+      Thread t = startEffectRun(group, effectRuns);
       long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
       while (group.leaseConfirmations.get() < 3 && effectRuns.get() == 0) {
         assertThat(System.nanoTime()).as("three confirmations asked for").isLessThan(deadline);
@@ -110,5 +100,15 @@ class SideEffectNeedsTheLeaseTest {
       assertThat(effectRuns).hasValue(1);
       assertThat(group.state.get("w").status()).isEqualTo(WorkflowStatusCode.COMPLETED);
     }
+  }
+
+  /** Starts workflow "w": one side effect that counts its runs in {@code effectRuns}. */
+  private static Thread startEffectRun(FakeGroup group, AtomicInteger effectRuns) {
+    WorkflowEntry entry = group.start("w", "\"in\"");
+    WorkflowRun run = new WorkflowRun(group, entry, WorkflowDefinition.of("t", 1, String.class, String.class,
+        (ctx, in) -> ctx.checkpointCompute("effect", String.class, () -> "ran-" + effectRuns.incrementAndGet())),
+        new Payloads(new JsonCodec(), 1 << 20));
+    group.run = run;
+    return Thread.ofVirtual().start(run);
   }
 }
