@@ -183,14 +183,11 @@ final class GroupHosting {
       if (!g.stateMachine().isClosed()) {
         continue;
       }
-      if (!placedHere(g.groupId())) {
-        scheduleLocalReconcile(); // it left the group: the drop comes
-      } else if (closedLongEnough(g.groupId(), now)) {
+      if (placedHere(g.groupId()) && closedLongEnough(g.groupId(), now)) {
         return "its replica of group " + g.groupId() + " was closed by Raft while the node is placed in the group "
             + "(see the log for why)";
-      } else {
-        scheduleLocalReconcile();
       }
+      scheduleLocalReconcile(); // on its way out of the group (the drop comes), or within the grace
     }
     return null;
   }
@@ -267,11 +264,6 @@ final class GroupHosting {
           LOG.info("node {}: now a member of execution group {} ({})", raft.nodeId(), g.getIndex(), gid);
         } catch (IOException e) {
           LOG.warn("node {}: cannot host execution group {}", raft.nodeId(), g.getIndex(), e);
-          // Ratis closes the state machine of a group it failed to add: the next attempt needs a new one.
-          GroupRuntime failed = hosted.get(gid);
-          if (failed != null && failed.stateMachine().isClosed() && hosted.remove(gid, failed)) {
-            failed.close();
-          }
         }
       }
     }
