@@ -212,7 +212,10 @@ class RestartProcessesTest {
     deadline = System.nanoTime() + WAIT.toNanos();
     long newId;
     while ((newId = currentId(3)) == removedId || newId == 0) {
-      assertThat(System.nanoTime()).as("process 3 rejoined as a new node").isLessThan(deadline);
+      if (System.nanoTime() > deadline) {
+        throw new AssertionError("process 3 did not rejoin as a new node within " + WAIT.toSeconds() + " s (it answers as node "
+            + newId + "); its log:\n" + nodes.stderrTail(3, 80) + "\nnode 1's log:\n" + nodes.stderrTail(1, 60) + "\nnode 2's log:\n" + nodes.stderrTail(2, 60));
+      }
       sleep(200);
     }
     try (var aside = java.nio.file.Files.list(nodes.dataDirectory(3))) {
