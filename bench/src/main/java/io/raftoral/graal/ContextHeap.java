@@ -177,5 +177,15 @@ public final class ContextHeap {
     public <T> ReplicatedVar<T> var(String key, Class<T> t, T initial) {
       throw new UnsupportedOperationException("seq10 has no variables");
     }
+
+    @Override
+    public void sleep(java.time.Duration duration) {
+      throw new UnsupportedOperationException("seq10 does not sleep");
+    }
+
+    @Override
+    public void sleepUntil(java.time.Instant wakeUp) {
+      throw new UnsupportedOperationException("seq10 does not sleep");
+    }
   }
 }

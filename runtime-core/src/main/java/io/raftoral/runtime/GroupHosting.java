@@ -43,6 +43,7 @@ final class GroupHosting {
   private final WorkflowRegistry registry;
   private final ExecutorService executor;
   private final ExecutorService platformRuns;
+  private final WakeUps wakeUps;
   private final GroupId managementGroupId;
   private final ManagementStateMachine management;
   private final ServingGate gate;
@@ -63,7 +64,7 @@ final class GroupHosting {
   private volatile RaftHost host;
 
   GroupHosting(RaftSettings raft, NodeOptions options, Payloads payloads, WorkflowRegistry registry, ExecutorService executor,
-      ExecutorService platformRuns, GroupId managementGroupId, ManagementStateMachine management, ServingGate gate, NodeMetrics metrics,
+      ExecutorService platformRuns, WakeUps wakeUps, GroupId managementGroupId, ManagementStateMachine management, ServingGate gate, NodeMetrics metrics,
       NodeTracing tracing) {
     this.raft = raft;
     this.options = options;
@@ -73,6 +74,7 @@ final class GroupHosting {
     this.registry = registry;
     this.executor = executor;
     this.platformRuns = platformRuns;
+    this.wakeUps = wakeUps;
     this.managementGroupId = managementGroupId;
     this.management = management;
     this.gate = gate;
@@ -118,7 +120,7 @@ final class GroupHosting {
   }
 
   private GroupRuntime newGroupRuntime(GroupId gid, WorkflowStateMachine machine) {
-    return new GroupRuntime(gid, raft.nodeId(), host, machine, registry, payloads, executor, platformRuns, newProposer(gid),
+    return new GroupRuntime(gid, raft.nodeId(), host, machine, registry, payloads, executor, platformRuns, wakeUps, newProposer(gid),
         new Proposer(data -> host.submitLocal(gid, data), 1, maxBatchBytes), metrics, tracing);
   }
 

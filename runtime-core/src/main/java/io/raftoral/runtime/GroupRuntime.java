@@ -47,6 +47,9 @@ final class GroupRuntime implements WorkflowStateMachine.Listener, WorkflowRun.H
   private final ExecutorService executor;
   private final ExecutorService platformRuns;
   private final ConcurrentHashMap<String, WorkflowRun> runs = new ConcurrentHashMap<>();
+  // Workflows whose local run ended at a durable sleep, by id: they get no run until their wake-up.
+  private final ConcurrentHashMap<String, Sleeper> sleeping = new ConcurrentHashMap<>();
+  private final WakeUps wakeUps;
   private final FinalWaiters finals = new FinalWaiters();
   // Whether a claim of ownership is being proposed now (one at a time).
   private final java.util.concurrent.atomic.AtomicBoolean claiming = new java.util.concurrent.atomic.AtomicBoolean();
@@ -61,9 +64,8 @@ final class GroupRuntime implements WorkflowStateMachine.Listener, WorkflowRun.H
   private volatile boolean closed;
 
   GroupRuntime(GroupId groupId, long self, RaftHost host, WorkflowStateMachine stateMachine,
-      WorkflowRegistry registry, Payloads payloads, ExecutorService executor, ExecutorService platformRuns, Proposer proposer,
-      Proposer claims,
-      NodeMetrics metrics, NodeTracing tracing) {
+      WorkflowRegistry registry, Payloads payloads, ExecutorService executor, ExecutorService platformRuns, WakeUps wakeUps,
+      Proposer proposer, Proposer claims, NodeMetrics metrics, NodeTracing tracing) {
     this.groupId = groupId;
     this.self = self;
     this.host = host;
@@ -72,6 +74,7 @@ final class GroupRuntime implements WorkflowStateMachine.Listener, WorkflowRun.H
     this.payloads = payloads;
     this.executor = executor;
     this.platformRuns = platformRuns;
+    this.wakeUps = wakeUps;
     this.proposer = proposer;
     this.claims = claims;
     this.metrics = metrics;
@@ -368,6 +371,10 @@ final class GroupRuntime implements WorkflowStateMachine.Listener, WorkflowRun.H
   }
 
   private void ended(String workflowId) {
+    Sleeper sleeper = sleeping.remove(workflowId);
+    if (sleeper != null) {
+      sleeper.wakeUp().cancel();
+    }
     WorkflowRun run = runs.get(workflowId);
     if (run != null) {
       run.signal(); // it may still be behind: it releases the values when it returns (runEnded)
@@ -501,6 +508,13 @@ final class GroupRuntime implements WorkflowStateMachine.Listener, WorkflowRun.H
     if (closed || state().sealed()) {
       return;
     }
+    Sleeper sleeper = sleeping.get(workflowId);
+    if (sleeper != null) {
+      if (sleeper.wakeAtMillis() > System.currentTimeMillis()) {
+        return; // its wake-up starts the run
+      }
+      sleeping.remove(workflowId, sleeper);
+    }
     WorkflowEntry w = state().get(workflowId);
     if (w == null || !w.isRunning() || runs.containsKey(workflowId)) {
       return;
@@ -534,7 +548,22 @@ final class GroupRuntime implements WorkflowStateMachine.Listener, WorkflowRun.H
         w.releaseValues();
       }
     } else if (!closed) {
-      maybeStartRun(run.workflowId());
+      if (run.sleepingUntil() > 0) {
+        sleepUntil(run.workflowId(), run.sleepingUntil());
+      }
+      maybeStartRun(run.workflowId()); // none while it sleeps
+    }
+  }
+
+  /** A workflow sleeping here until {@code wakeAtMillis} (this node's clock), and the wake-up that then starts its run. */
+  private record Sleeper(long wakeAtMillis, WakeUps.WakeUp wakeUp) {}
+
+  private void sleepUntil(String workflowId, long wakeAtMillis) {
+    // A wake-up that fires before the put finds no sleeper and starts the run; the sleeper left
+    // behind has passed, and the next start attempt drops it.
+    Sleeper previous = sleeping.put(workflowId, new Sleeper(wakeAtMillis, wakeUps.at(wakeAtMillis, () -> maybeStartRun(workflowId))));
+    if (previous != null) {
+      previous.wakeUp().cancel();
     }
   }
 
@@ -542,8 +571,15 @@ final class GroupRuntime implements WorkflowStateMachine.Listener, WorkflowRun.H
     return runs.size();
   }
 
+  /** Workflows sleeping here without a run. */
+  int sleepingWorkflows() {
+    return sleeping.size();
+  }
+
   void close() {
     closed = true;
+    sleeping.values().forEach(s -> s.wakeUp().cancel());
+    sleeping.clear();
     meters.close();
     runs.values().forEach(WorkflowRun::signal);
     finals.closeAll();

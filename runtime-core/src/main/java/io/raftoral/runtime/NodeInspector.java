@@ -174,6 +174,14 @@ public final class NodeInspector {
     return hostedGroup(executionGroup).state().checkpointValuesInMemory();
   }
 
+  /** A replica's local workflow runs, and its workflows that sleep without one (a wake-up queued). */
+  public record LocalRuns(int running, int sleeping) {}
+
+  public LocalRuns localRuns(String executionGroup) {
+    GroupRuntime g = hostedGroup(executionGroup);
+    return new LocalRuns(g.localRuns(), g.sleepingWorkflows());
+  }
+
   private GroupRuntime hostedGroup(String executionGroup) {
     GroupRuntime g = group(executionGroup);
     if (g == null) {

@@ -84,6 +84,7 @@ public final class NodeRuntime implements AutoCloseable {
   // The runs of functions that need a platform thread (WorkflowFunction.needsPlatformThread).
   private final ExecutorService platformRuns =
       Executors.newThreadPerTaskExecutor(Thread.ofPlatform().daemon().name("raftoral-run-", 0).factory());
+  private final WakeUps wakeUps;
   private final GroupId managementGroupId;
   private final ManagementStateMachine management = new ManagementStateMachine();
   private final ServingGate gate;
@@ -120,8 +121,9 @@ public final class NodeRuntime implements AutoCloseable {
       bootstrapGroups.add(GroupIds.execution(options.clusterId(), i));
     }
     this.gate = new ServingGate(raft.nodeId(), options.requestTimeout());
-    this.hosting = new GroupHosting(raft, options, payloads, registry, executor, platformRuns, managementGroupId, management, gate, metrics,
-        tracing);
+    this.wakeUps = new WakeUps(raft.nodeId());
+    this.hosting = new GroupHosting(raft, options, payloads, registry, executor, platformRuns, wakeUps, managementGroupId, management, gate,
+        metrics, tracing);
     RaftHost.StateMachines stateMachines = hosting::stateMachineFor;
     this.host = new RaftHost(raft, stateMachines);
     hosting.attach(host);
@@ -466,6 +468,7 @@ public final class NodeRuntime implements AutoCloseable {
     try {
       host.close();
     } finally {
+      wakeUps.close();
       executor.shutdownNow();
       platformRuns.shutdownNow();
     }

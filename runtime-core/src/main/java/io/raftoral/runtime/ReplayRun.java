@@ -196,6 +196,23 @@ final class ReplayRun implements WorkflowContext {
     return new CheckpointedVar<>(first, calls, value -> checkpoint(key, value, type), () -> {});
   }
 
+  /** A replay never waits: the recorded wake-up time is the sleep's step, and the code goes on. */
+  @Override
+  public void sleep(java.time.Duration duration) {
+    if (duration == null || duration.isNegative()) {
+      throw new Errors.InvalidArgumentException("sleep duration must be zero or positive, not " + duration);
+    }
+    step(SLEEP_KEY, false);
+  }
+
+  @Override
+  public void sleepUntil(java.time.Instant wakeUp) {
+    if (wakeUp == null) {
+      throw new Errors.InvalidArgumentException("sleepUntil needs a wake-up time, not null");
+    }
+    step(SLEEP_KEY, false);
+  }
+
   // --- the steps ---
 
   /**

@@ -19,6 +19,9 @@ import io.raftoral.workflow.RunControl;
 import io.raftoral.workflow.ThrowingSupplier;
 import io.raftoral.workflow.WorkflowContext;
 import io.raftoral.workflow.WorkflowDefinition;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -29,6 +32,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.LongSupplier;
 
 /**
  * One local execution of a workflow function, and the {@link WorkflowContext} it sees.
@@ -67,6 +71,10 @@ final class WorkflowRun implements WorkflowContext, RunControl, Runnable {
   // Writes the owner may have proposed without their commit; past it, it waits for half of them,
   // so a loop that writes faster than the group commits does not grow memory without bound.
   static final int MAX_UNCONFIRMED = 1024;
+  // A sleep with less than this left waits in place: ending the run and replaying it would cost more.
+  static final long WAIT_IN_PLACE_MILLIS = 1000;
+  // Keys of the runtime's own steps (WorkflowContext.SLEEP_KEY): a function may not write them.
+  private static final String RESERVED_KEY_PREFIX = "raftoral:";
 
   /** What a run needs of its execution group: {@link GroupRuntime} in a node, a fake in unit tests. */
   interface Host {
@@ -148,6 +156,22 @@ final class WorkflowRun implements WorkflowContext, RunControl, Runnable {
   private final Condition changed = lock.newCondition();
   private long signals;
 
+  // The committed wake-up time (epoch ms) when the run ended at a durable sleep, else 0.
+  private volatile long sleepingUntil;
+
+  /**
+   * Ends a run at a durable sleep: the workflow needs no run until {@code wakeAtMillis}. An
+   * {@link Error}, stackless, as {@link WorkflowAbort}.
+   */
+  private static final class Sleep extends Error {
+    final long wakeAtMillis;
+
+    Sleep(long wakeAtMillis) {
+      super("workflow run sleeps", null, false, false);
+      this.wakeAtMillis = wakeAtMillis;
+    }
+  }
+
   /** The proposal of one thing (a write, the end): at most one out, and a pause after a failed one. */
   private static final class Attempt {
     CompletableFuture<Proposer.Outcome> out;
@@ -211,6 +235,11 @@ final class WorkflowRun implements WorkflowContext, RunControl, Runnable {
     return definition.mode();
   }
 
+  /** The committed wake-up time when the run ended at a durable sleep, else 0. */
+  long sleepingUntil() {
+    return sleepingUntil;
+  }
+
   /** Writes this run went on with whose commit it has not seen yet (call on the run's threads, for tests). */
   int unconfirmedWrites() {
     return unconfirmed.size();
@@ -243,6 +272,9 @@ final class WorkflowRun implements WorkflowContext, RunControl, Runnable {
     } catch (WorkflowAbort abort) {
       // The workflow no longer needs this run.
       trace.end(entry.isRunning() ? "stopped" : "ended elsewhere", null);
+    } catch (Sleep sleep) {
+      sleepingUntil = sleep.wakeAtMillis; // the host wakes the workflow then (runEnded)
+      trace.end("sleeping", null);
     } catch (Errors.WorkflowTerminatedException terminated) {
       if (entry.status() != WorkflowStatusCode.TERMINATED) {
         finish(failure(terminated));
@@ -331,6 +363,73 @@ final class WorkflowRun implements WorkflowContext, RunControl, Runnable {
     return new CheckpointedVar<>(first, calls, value -> checkpoint(key, value, type), this::checkNotInSideEffect);
   }
 
+  @Override
+  public void sleep(Duration duration) {
+    if (duration == null || duration.isNegative()) {
+      throw new Errors.InvalidArgumentException("sleep duration must be zero or positive, not " + duration);
+    }
+    long millis = saturatedMillis(duration);
+    sleepUntilCommitted(() -> saturatedAdd(System.currentTimeMillis(), millis));
+  }
+
+  @Override
+  public void sleepUntil(Instant wakeUp) {
+    if (wakeUp == null) {
+      throw new Errors.InvalidArgumentException("sleepUntil needs a wake-up time, not null");
+    }
+    long at;
+    try {
+      at = wakeUp.toEpochMilli();
+    } catch (ArithmeticException e) {
+      throw new Errors.InvalidArgumentException("wake-up time " + wakeUp + " is out of range (epoch milliseconds must fit 64 bits)");
+    }
+    sleepUntilCommitted(() -> at);
+  }
+
+  private static long saturatedMillis(Duration d) {
+    try {
+      return d.toMillis();
+    } catch (ArithmeticException e) {
+      return Long.MAX_VALUE;
+    }
+  }
+
+  private static long saturatedAdd(long a, long b) {
+    long sum = a + b;
+    return ((a ^ sum) & (b ^ sum)) < 0 ? Long.MAX_VALUE : sum;
+  }
+
+  /**
+   * Commits the next wake-up time (the owner's {@code ownerWakeUp}, decided once) and waits for
+   * it: in place when it is near, else by ending the run ({@link Sleep}); the host starts a new
+   * one at the wake-up time, which replays to here and finds the time passed. Every write of the
+   * run, the wake-up time last, is committed before the run lets go: the run that comes back
+   * must find the same time, not decide another.
+   */
+  private void sleepUntilCommitted(LongSupplier ownerWakeUp) {
+    calls.lock();
+    try {
+      checkUsable();
+      byte[] committed = commitLocked(SLEEP_KEY, false,
+          () -> Long.toString(ownerWakeUp.getAsLong()).getBytes(StandardCharsets.US_ASCII));
+      long wakeAt = Long.parseLong(new String(committed, StandardCharsets.US_ASCII));
+      confirmWrites(0);
+      while (true) {
+        long left = wakeAt - System.currentTimeMillis();
+        if (left <= 0) {
+          return;
+        }
+        checkStillWanted();
+        if (left > WAIT_IN_PLACE_MILLIS) {
+          throw new Sleep(wakeAt);
+        }
+        awaitChange(signalCount(), TimeUnit.MILLISECONDS.toNanos(left)); // a termination ends it early
+      }
+    } finally {
+      releaseCalls();
+    }
+  }
+
   // --- the commit loop ---
 
   /**
@@ -343,20 +442,34 @@ final class WorkflowRun implements WorkflowContext, RunControl, Runnable {
       throw new Errors.InvalidArgumentException("checkpoint key must not be null or empty");
     }
     io.raftoral.common.Text.requireWellFormed("checkpoint key", key);
+    if (key.startsWith(RESERVED_KEY_PREFIX)) {
+      throw new Errors.InvalidArgumentException("checkpoint key '" + key + "' is reserved: keys starting with '"
+          + RESERVED_KEY_PREFIX + "' belong to the runtime's own steps (sleep)");
+    }
     calls.lock();
     try {
-      if (returned) {
-        throw new Errors.InvalidArgumentException("the context of workflow " + workflowId() + " was used after its function returned");
-      }
-      checkNotInSideEffect();
+      checkUsable();
       return commitLocked(key, sideEffect, ownerValue);
     } finally {
-      if (interruptHeld) {
-        interruptHeld = false;
-        Thread.currentThread().interrupt();
-      }
-      calls.unlock();
+      releaseCalls();
     }
+  }
+
+  /** Refuses a context call after the function returned, or from inside a side effect. Under {@link #calls}. */
+  private void checkUsable() {
+    if (returned) {
+      throw new Errors.InvalidArgumentException("the context of workflow " + workflowId() + " was used after its function returned");
+    }
+    checkNotInSideEffect();
+  }
+
+  /** Ends a context call: hands back an interrupt held during it, then the lock. */
+  private void releaseCalls() {
+    if (interruptHeld) {
+      interruptHeld = false;
+      Thread.currentThread().interrupt();
+    }
+    calls.unlock();
   }
 
   private byte[] commitLocked(String key, boolean sideEffect, ThrowingSupplier<byte[]> ownerValue) {

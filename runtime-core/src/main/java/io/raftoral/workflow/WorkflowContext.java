@@ -2,6 +2,8 @@ package io.raftoral.workflow;
 
 import io.raftoral.common.Errors;
 import io.raftoral.common.WorkflowType;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.function.UnaryOperator;
 
 /**
@@ -75,6 +77,31 @@ public interface WorkflowContext {
 
   /** As {@link #checkpointCompute}, for raw bytes (no codec). */
   byte[] checkpointComputeBytes(String key, ThrowingSupplier<byte[]> fn);
+
+  /**
+   * Durable sleep: the workflow goes on once {@code duration} has passed, counted from the
+   * owner's clock when it reached this call. The wake-up time is committed like a checkpoint
+   * (key {@link #SLEEP_KEY}), so a replay, a restart or a new owner wakes it at that same time,
+   * not later. A sleep longer than a moment holds no thread: the function's run ends here and a
+   * new run, replaying the committed steps, comes back to this call at the wake-up time (threads
+   * the function started must be done before it sleeps). A terminated workflow stops sleeping.
+   *
+   * @throws Errors.InvalidArgumentException for a negative or null duration
+   */
+  void sleep(Duration duration);
+
+  /**
+   * As {@link #sleep}, until {@code wakeUp} on the owner's clock; a time already past returns at
+   * once (after its commit).
+   */
+  void sleepUntil(Instant wakeUp);
+
+  /**
+   * The key under which sleeps commit their wake-up times (epoch milliseconds), one position
+   * per sleep. Keys starting with {@code raftoral:} belong to the runtime: a checkpoint of one
+   * is refused.
+   */
+  String SLEEP_KEY = "raftoral:sleep";
 
   /**
    * A replicated variable backed by checkpoints of {@code key}. Creating it writes {@code
