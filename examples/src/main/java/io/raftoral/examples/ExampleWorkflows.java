@@ -14,5 +14,6 @@ public final class ExampleWorkflows implements WorkflowProvider {
     registry.register(PingPong.DEFINITION);
     registry.register(OrderWorkflow.DEFINITION);
     registry.register(Countdown.DEFINITION);
+    registry.register(Reminder.DEFINITION);
   }
 }

@@ -43,4 +43,23 @@ class ExamplesTest {
           e -> assertThat(e.errorMessage()).isEqualTo("order A-8 has no items"));
     }
   }
+
+  @ParameterizedTest(name = "{0} node(s)")
+  @ValueSource(ints = {1, 3})
+  void aReminderIsSentOnceWhenDueOnEveryMember(int size) {
+    try (LocalCluster cluster = LocalCluster.start(size, null, (id, b) -> b.electionTimeout(Duration.ofMillis(500))
+        .register(Reminder.DEFINITION))) {
+      List<RaftoralNode> nodes = cluster.nodes();
+      WorkflowHandle<Reminder.Sent> h = nodes.getFirst().start("reminder", 1, new Reminder.Request("ann", "stand-up", 2),
+          Reminder.Sent.class);
+      for (RaftoralNode n : nodes) {
+        Reminder.Sent sent = n.handle(h.workflowId(), Reminder.Sent.class).result(TIMEOUT);
+        assertThat(sent.to()).isEqualTo("ann");
+        assertThat(sent.text()).isEqualTo("stand-up");
+        assertThat(sent.sentAt()).isAfterOrEqualTo(sent.due());
+      }
+      // due, the sleep's wake-up time, sent.
+      assertThat(nodes.getLast().describe(h.workflowId()).checkpointCount()).isEqualTo(3);
+    }
+  }
 }
