@@ -57,10 +57,12 @@ class DurableSleepTest {
       awaitWakeUp(c.node(1), id);
       String group = c.node(1).inspector().executionGroupOf(id);
       awaitOnEvery(c, n -> n.inspector().localRuns(group).equals(new LocalRuns(0, 1)), "no run and one sleeper on every member");
+      assertThat(sleepingGauge(c)).as("raftoral_workflows_sleeping, summed over the nodes (the owner counts it)").isEqualTo(1);
 
       assertThat(c.node(2).terminate(id, "no longer needed").status()).isEqualTo(WorkflowStatus.TERMINATED);
 
       awaitOnEvery(c, n -> n.inspector().localRuns(group).equals(new LocalRuns(0, 0)), "the sleeper gone on every member");
+      assertThat(sleepingGauge(c)).isZero();
       assertThat(c.node(3).describe(id).status()).isEqualTo(WorkflowStatus.TERMINATED);
       assertThat(log.countsByStep()).containsExactly(Map.entry(0, 1L));
     }
@@ -170,6 +172,10 @@ class DurableSleepTest {
         assertThat(wakeUpOf(sleeps.get(i))).isGreaterThanOrEqualTo(wakeUpOf(sleeps.get(i - 1)) + 200);
       }
     }
+  }
+
+  private static double sleepingGauge(TestCluster c) {
+    return c.nodes.stream().mapToDouble(n -> n.meters().find("raftoral.workflows.sleeping").gauge().value()).sum();
   }
 
   private static long wakeUpOf(HistoryEntry sleep) {

@@ -576,6 +576,11 @@ final class GroupRuntime implements WorkflowStateMachine.Listener, WorkflowRun.H
     return sleeping.size();
   }
 
+  /** The workflows sleeping here when this node owns the group, else 0: the sleeping-workflows gauge. */
+  int ownedSleepingWorkflows() {
+    return isOwnerNode() ? sleeping.size() : 0;
+  }
+
   void close() {
     closed = true;
     sleeping.values().forEach(s -> s.wakeUp().cancel());

@@ -140,6 +140,14 @@ public final class NodeMetrics {
     return () -> registry.remove(gauge);
   }
 
+  /** Of those, the ones asleep (a durable sleep: no run until their wake-up), read at each scrape, until closed. */
+  Registration sleepingWorkflows(Supplier<Integer> count) {
+    Gauge gauge = Gauge.builder("raftoral.workflows.sleeping", count, c -> c.get())
+        .description("Running workflows of the groups this node owns that sleep (a durable sleep), holding no run").strongReference(true)
+        .register(registry);
+    return () -> registry.remove(gauge);
+  }
+
   // ---- proposals ----
 
   /** The observer of a group's proposer: batch sizes, and how long each command took to commit. */

@@ -155,6 +155,7 @@ public final class NodeRuntime implements AutoCloseable {
     });
     meters.add(managementMeters);
     meters.add(metrics.runningWorkflows(() -> hosting.runtimes().stream().mapToInt(GroupRuntime::ownedRunningWorkflows).sum()));
+    meters.add(metrics.sleepingWorkflows(() -> hosting.runtimes().stream().mapToInt(GroupRuntime::ownedSleepingWorkflows).sum()));
     meters.add(metrics.storage(raft.stateDir(), raft.storageDir()));
     management.onSnapshotTaken(managementMeters::snapshotTaken);
   }
