@@ -371,10 +371,7 @@ final class GroupRuntime implements WorkflowStateMachine.Listener, WorkflowRun.H
   }
 
   private void ended(String workflowId) {
-    Sleeper sleeper = sleeping.remove(workflowId);
-    if (sleeper != null) {
-      sleeper.wakeUp().cancel();
-    }
+    dropSleeper(workflowId);
     WorkflowRun run = runs.get(workflowId);
     if (run != null) {
       run.signal(); // it may still be behind: it releases the values when it returns (runEnded)
@@ -505,15 +502,16 @@ final class GroupRuntime implements WorkflowStateMachine.Listener, WorkflowRun.H
 
   /** Starts a local run of a RUNNING workflow unless one exists or this node should not run it. */
   void maybeStartRun(String workflowId) {
-    if (closed || state().sealed()) {
-      return;
-    }
     Sleeper sleeper = sleeping.get(workflowId);
     if (sleeper != null) {
-      if (sleeper.wakeAtMillis() > System.currentTimeMillis()) {
+      if (sleeper.wakeAtMillis() > System.currentTimeMillis() && !closed && !state().sealed()) {
         return; // its wake-up starts the run
       }
       sleeping.remove(workflowId, sleeper);
+      sleeper.wakeUp().cancel();
+    }
+    if (closed || state().sealed()) {
+      return;
     }
     WorkflowEntry w = state().get(workflowId);
     if (w == null || !w.isRunning() || runs.containsKey(workflowId)) {
@@ -548,8 +546,11 @@ final class GroupRuntime implements WorkflowStateMachine.Listener, WorkflowRun.H
         w.releaseValues();
       }
     } else if (!closed) {
-      if (run.sleepingUntil() > 0) {
+      if (run.sleepingUntil() != 0) {
         sleepUntil(run.workflowId(), run.sleepingUntil());
+        if (!w.isRunning()) {
+          dropSleeper(run.workflowId()); // it ended meanwhile: ended() may have found no sleeper to cancel
+        }
       }
       maybeStartRun(run.workflowId()); // none while it sleeps
     }
@@ -557,6 +558,13 @@ final class GroupRuntime implements WorkflowStateMachine.Listener, WorkflowRun.H
 
   /** A workflow sleeping here until {@code wakeAtMillis} (this node's clock), and the wake-up that then starts its run. */
   private record Sleeper(long wakeAtMillis, WakeUps.WakeUp wakeUp) {}
+
+  private void dropSleeper(String workflowId) {
+    Sleeper sleeper = sleeping.remove(workflowId);
+    if (sleeper != null) {
+      sleeper.wakeUp().cancel();
+    }
+  }
 
   private void sleepUntil(String workflowId, long wakeAtMillis) {
     // A wake-up that fires before the put finds no sleeper and starts the run; the sleeper left

@@ -169,6 +169,7 @@ final class ReplayRun implements WorkflowContext {
   public <T> T checkpoint(String key, T value, Class<T> type) {
     // Encoded as a live run does, so that a value the codec refuses fails here too; not compared
     // with the recorded one: a live run replaying committed positions returns those, whatever it computed.
+    ContextArguments.userKey(key);
     payloads.encode("checkpoint '" + key + "'", value, type);
     return decode(key, step(key, false), type);
   }
@@ -182,6 +183,7 @@ final class ReplayRun implements WorkflowContext {
   public <T> T checkpointCompute(String key, Class<T> type, ThrowingSupplier<T> fn) {
     Objects.requireNonNull(fn, "fn");
     // fn is never called: the recorded value stands for it, and a side effect must not run again.
+    ContextArguments.userKey(key);
     return decode(key, step(key, true), type);
   }
 
@@ -199,17 +201,13 @@ final class ReplayRun implements WorkflowContext {
   /** A replay never waits: the recorded wake-up time is the sleep's step, and the code goes on. */
   @Override
   public void sleep(java.time.Duration duration) {
-    if (duration == null || duration.isNegative()) {
-      throw new Errors.InvalidArgumentException("sleep duration must be zero or positive, not " + duration);
-    }
+    ContextArguments.sleepMillis(duration);
     step(SLEEP_KEY, false);
   }
 
   @Override
   public void sleepUntil(java.time.Instant wakeUp) {
-    if (wakeUp == null) {
-      throw new Errors.InvalidArgumentException("sleepUntil needs a wake-up time, not null");
-    }
+    ContextArguments.wakeUpMillis(wakeUp);
     step(SLEEP_KEY, false);
   }
 
@@ -220,10 +218,6 @@ final class ReplayRun implements WorkflowContext {
    * or, for a compute ({@code compute}) the history has no value for, the failure it stands for.
    */
   private Step step(String key, boolean compute) {
-    if (key == null || key.isEmpty()) {
-      throw new Errors.InvalidArgumentException("checkpoint key must not be null or empty");
-    }
-    io.raftoral.common.Text.requireWellFormed("checkpoint key", key);
     calls.lock();
     try {
       if (returned) {

@@ -59,10 +59,15 @@ final class WakeUps implements AutoCloseable {
         } catch (RuntimeException e) {
           LOG.warn("a wake-up failed", e);
         }
-      }, Math.max(0, atMillis - System.currentTimeMillis()), TimeUnit.MILLISECONDS);
+      }, delayMillis(atMillis, System.currentTimeMillis()), TimeUnit.MILLISECONDS);
     } catch (RejectedExecutionException closing) {
       // The node is closing: its next start schedules the wake-ups again from the committed times.
     }
+  }
+
+  /** How long from {@code now} until {@code atMillis}, 0 when past; compared first, so that no time overflows. */
+  static long delayMillis(long atMillis, long now) {
+    return atMillis <= now ? 0 : atMillis - now; // now >= 0 on any clock this runs on
   }
 
   /** Tasks queued (for tests and the inspector). */

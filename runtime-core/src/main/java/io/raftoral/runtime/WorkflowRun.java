@@ -73,8 +73,6 @@ final class WorkflowRun implements WorkflowContext, RunControl, Runnable {
   static final int MAX_UNCONFIRMED = 1024;
   // A sleep with less than this left waits in place: ending the run and replaying it would cost more.
   static final long WAIT_IN_PLACE_MILLIS = 1000;
-  // Keys of the runtime's own steps (WorkflowContext.SLEEP_KEY): a function may not write them.
-  private static final String RESERVED_KEY_PREFIX = "raftoral:";
 
   /** What a run needs of its execution group: {@link GroupRuntime} in a node, a fake in unit tests. */
   interface Host {
@@ -156,7 +154,9 @@ final class WorkflowRun implements WorkflowContext, RunControl, Runnable {
   private final Condition changed = lock.newCondition();
   private long signals;
 
-  // The committed wake-up time (epoch ms) when the run ended at a durable sleep, else 0.
+  // The committed wake-up time (epoch ms) once a durable sleep ended the run, else 0. From then
+  // on every context call, on any of the function's threads, ends it again: what the function
+  // does while it unwinds (a finally block's step, a caught error) is not its next step.
   private volatile long sleepingUntil;
 
   /**
@@ -266,6 +266,9 @@ final class WorkflowRun implements WorkflowContext, RunControl, Runnable {
       } finally {
         returned = true;
       }
+      if (sleepingUntil != 0) {
+        throw new Sleep(sleepingUntil); // the function swallowed it: it still sleeps
+      }
       byte[] bytes = payloads.encode("result of workflow " + workflowId(), result, definition.resultType());
       finish(WorkflowEnd.newBuilder().setResult(ByteString.copyFrom(bytes)));
       trace.end("completed", null);
@@ -273,16 +276,19 @@ final class WorkflowRun implements WorkflowContext, RunControl, Runnable {
       // The workflow no longer needs this run.
       trace.end(entry.isRunning() ? "stopped" : "ended elsewhere", null);
     } catch (Sleep sleep) {
-      sleepingUntil = sleep.wakeAtMillis; // the host wakes the workflow then (runEnded)
-      trace.end("sleeping", null);
+      trace.end("sleeping", null); // the host wakes the workflow at sleepingUntil (runEnded)
     } catch (Errors.WorkflowTerminatedException terminated) {
       if (entry.status() != WorkflowStatusCode.TERMINATED) {
         finish(failure(terminated));
       }
       trace.end("terminated", null);
     } catch (Throwable t) {
-      finish(failure(t));
-      trace.end("failed", t);
+      if (sleepingUntil != 0) {
+        trace.end("sleeping", null); // an error the function threw while a sleep unwound it: not its outcome
+      } else {
+        finish(failure(t));
+        trace.end("failed", t);
+      }
     } finally {
       unconfirmed.forEach(w -> endSpan(w, "not committed by this run"));
       host.runEnded(this);
@@ -365,33 +371,14 @@ final class WorkflowRun implements WorkflowContext, RunControl, Runnable {
 
   @Override
   public void sleep(Duration duration) {
-    if (duration == null || duration.isNegative()) {
-      throw new Errors.InvalidArgumentException("sleep duration must be zero or positive, not " + duration);
-    }
-    long millis = saturatedMillis(duration);
+    long millis = ContextArguments.sleepMillis(duration);
     sleepUntilCommitted(() -> saturatedAdd(System.currentTimeMillis(), millis));
   }
 
   @Override
   public void sleepUntil(Instant wakeUp) {
-    if (wakeUp == null) {
-      throw new Errors.InvalidArgumentException("sleepUntil needs a wake-up time, not null");
-    }
-    long at;
-    try {
-      at = wakeUp.toEpochMilli();
-    } catch (ArithmeticException e) {
-      throw new Errors.InvalidArgumentException("wake-up time " + wakeUp + " is out of range (epoch milliseconds must fit 64 bits)");
-    }
+    long at = ContextArguments.wakeUpMillis(wakeUp);
     sleepUntilCommitted(() -> at);
-  }
-
-  private static long saturatedMillis(Duration d) {
-    try {
-      return d.toMillis();
-    } catch (ArithmeticException e) {
-      return Long.MAX_VALUE;
-    }
   }
 
   private static long saturatedAdd(long a, long b) {
@@ -415,12 +402,14 @@ final class WorkflowRun implements WorkflowContext, RunControl, Runnable {
       long wakeAt = Long.parseLong(new String(committed, StandardCharsets.US_ASCII));
       confirmWrites(0);
       while (true) {
-        long left = wakeAt - System.currentTimeMillis();
-        if (left <= 0) {
+        long now = System.currentTimeMillis();
+        if (wakeAt <= now) { // compared, not subtracted: a wake-up long past must not overflow into the future
           return;
         }
+        long left = wakeAt - now; // now >= 0, so no overflow
         checkStillWanted();
         if (left > WAIT_IN_PLACE_MILLIS) {
+          sleepingUntil = wakeAt; // before the lock is released: a call waiting for it ends here too
           throw new Sleep(wakeAt);
         }
         awaitChange(signalCount(), TimeUnit.MILLISECONDS.toNanos(left)); // a termination ends it early
@@ -438,14 +427,7 @@ final class WorkflowRun implements WorkflowContext, RunControl, Runnable {
    * only after every earlier write of the run is committed.
    */
   private byte[] commit(String key, boolean sideEffect, ThrowingSupplier<byte[]> ownerValue) {
-    if (key == null || key.isEmpty()) {
-      throw new Errors.InvalidArgumentException("checkpoint key must not be null or empty");
-    }
-    io.raftoral.common.Text.requireWellFormed("checkpoint key", key);
-    if (key.startsWith(RESERVED_KEY_PREFIX)) {
-      throw new Errors.InvalidArgumentException("checkpoint key '" + key + "' is reserved: keys starting with '"
-          + RESERVED_KEY_PREFIX + "' belong to the runtime's own steps (sleep)");
-    }
+    ContextArguments.userKey(key);
     calls.lock();
     try {
       checkUsable();
@@ -455,8 +437,15 @@ final class WorkflowRun implements WorkflowContext, RunControl, Runnable {
     }
   }
 
-  /** Refuses a context call after the function returned, or from inside a side effect. Under {@link #calls}. */
+  /**
+   * Refuses a context call once a sleep ended the run (any thread: it ends there too), after the
+   * function returned, or from inside a side effect. Under {@link #calls}.
+   */
   private void checkUsable() {
+    long asleep = sleepingUntil;
+    if (asleep != 0) {
+      throw new Sleep(asleep);
+    }
     if (returned) {
       throw new Errors.InvalidArgumentException("the context of workflow " + workflowId() + " was used after its function returned");
     }

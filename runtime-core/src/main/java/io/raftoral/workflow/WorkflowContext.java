@@ -83,8 +83,9 @@ public interface WorkflowContext {
    * owner's clock when it reached this call. The wake-up time is committed like a checkpoint
    * (key {@link #SLEEP_KEY}), so a replay, a restart or a new owner wakes it at that same time,
    * not later. A sleep longer than a moment holds no thread: the function's run ends here and a
-   * new run, replaying the committed steps, comes back to this call at the wake-up time (threads
-   * the function started must be done before it sleeps). A terminated workflow stops sleeping.
+   * new run, replaying the committed steps, comes back to this call at the wake-up time. From the
+   * sleep on, every context call of this run, on any thread of the function, ends it the same way
+   * (do not catch {@link Throwable}). A terminated workflow stops sleeping.
    *
    * @throws Errors.InvalidArgumentException for a negative or null duration
    */
