@@ -1,5 +1,7 @@
 package io.raftoral;
 
+import static io.raftoral.Sleepers.awaitOnEvery;
+import static io.raftoral.Sleepers.wakeUpOf;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.raftoral.api.RaftoralNode;
@@ -8,16 +10,15 @@ import io.raftoral.common.Errors;
 import io.raftoral.common.HistoryEntry;
 import io.raftoral.common.WorkflowStatus;
 import io.raftoral.runtime.NodeInspector.LocalRuns;
+import io.raftoral.workflow.ExecutionMode;
 import io.raftoral.workflow.WorkflowContext;
 import io.raftoral.workflow.WorkflowDefinition;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.function.Predicate;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -32,21 +33,6 @@ class DurableSleepTest {
 
   @TempDir
   Path tmp;
-
-  /** Step "before" (a side effect), a sleep of {@code millis}, then step "after", whose value (its wall-clock time) is the result. */
-  static WorkflowDefinition<Long, Long> napper(long node, StepLog log) {
-    return WorkflowDefinition.of("napper", 1, Long.class, Long.class, (ctx, millis) -> {
-      ctx.checkpointCompute("before", Integer.class, () -> {
-        log.record(node, 0);
-        return 0;
-      });
-      ctx.sleep(Duration.ofMillis(millis));
-      return ctx.checkpointCompute("after", Long.class, () -> {
-        log.record(node, 1);
-        return System.currentTimeMillis();
-      });
-    });
-  }
 
   @Test
   void aSleepingWorkflowHoldsNoRunOnAnyMemberAndATerminationEndsIt() throws Exception {
@@ -174,33 +160,16 @@ class DurableSleepTest {
     }
   }
 
+  private static WorkflowDefinition<Long, Long> napper(long node, StepLog log) {
+    return Sleepers.napper("napper", node, log, ExecutionMode.HOT_STANDBY);
+  }
+
+  private static long awaitWakeUp(RaftoralNode node, String workflowId) throws InterruptedException {
+    return Sleepers.awaitWakeUp(node, workflowId, 1);
+  }
+
   private static double sleepingGauge(TestCluster c) {
     return c.nodes.stream().mapToDouble(n -> n.meters().find("raftoral.workflows.sleeping").gauge().value()).sum();
-  }
-
-  private static long wakeUpOf(HistoryEntry sleep) {
-    return Long.parseLong(new String(sleep.value(), StandardCharsets.US_ASCII));
-  }
-
-  /** Waits until the workflow's first wake-up time is committed; returns it. */
-  private static long awaitWakeUp(RaftoralNode node, String workflowId) throws InterruptedException {
-    long deadline = System.nanoTime() + TIMEOUT.toNanos();
-    while (true) {
-      List<HistoryEntry> sleeps = node.history(workflowId, WorkflowContext.SLEEP_KEY);
-      if (!sleeps.isEmpty()) {
-        return wakeUpOf(sleeps.get(0));
-      }
-      assertThat(System.nanoTime()).as("the wake-up time of %s committed", workflowId).isLessThan(deadline);
-      Thread.sleep(20);
-    }
-  }
-
-  private static void awaitOnEvery(TestCluster c, Predicate<RaftoralNode> condition, String what) throws InterruptedException {
-    long deadline = System.nanoTime() + TIMEOUT.toNanos();
-    while (!c.nodes.stream().allMatch(condition)) {
-      assertThat(System.nanoTime()).as(what).isLessThan(deadline);
-      Thread.sleep(20);
-    }
   }
 
   /** Starts the three nodes again on their data directories, in parallel (a start waits for its groups' leaders). */

@@ -1,7 +1,11 @@
 package io.raftoral.review;
 
+import static io.raftoral.Sleepers.awaitOnEvery;
+import static io.raftoral.Sleepers.napper;
+import static io.raftoral.Sleepers.wakeUpOf;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.raftoral.Sleepers;
 import io.raftoral.StepLog;
 import io.raftoral.TestCluster;
 import io.raftoral.api.RaftoralNode;
@@ -20,7 +24,6 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.function.Predicate;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -45,32 +48,21 @@ class DurableSleepBreakTest {
    */
   @Test
   void replayRefusesAnOutOfRangeSleepUntilAsTheLiveRunDid() throws Exception {
-    WorkflowDefinition<String, String> def = WorkflowDefinition.of("oor", 1, String.class, String.class, (ctx, in) -> {
-      String seen;
-      try {
-        ctx.sleepUntil(Instant.MAX);
-        seen = "accepted";
-      } catch (Errors.InvalidArgumentException e) {
-        seen = "refused";
-      }
-      ctx.checkpoint("a", seen);
-      return seen;
-    });
-    try (TestCluster c = TestCluster.start(1, null, (node, b) -> b.register(def))) {
-      WorkflowHandle<String> h = c.node(1).start("oor", 1, "", String.class, "oor-1");
-      assertThat(h.result(TIMEOUT)).isEqualTo("refused");
-      var report = c.node(1).replay(h.workflowId());
-      assertThat(report.matches()).as("replay of a workflow whose out-of-range sleepUntil was refused live: %s", report).isTrue();
-    }
+    assertReplayRefusesWhatTheLiveRunRefused("oor", ctx -> ctx.sleepUntil(Instant.MAX));
   }
 
   /** As above for a checkpoint of a reserved key (refused live, accepted by the replay). */
   @Test
   void replayRefusesAReservedKeyAsTheLiveRunDid() throws Exception {
-    WorkflowDefinition<String, String> def = WorkflowDefinition.of("reserved", 1, String.class, String.class, (ctx, in) -> {
+    assertReplayRefusesWhatTheLiveRunRefused("reserved", ctx -> ctx.checkpoint("raftoral:mine", "x"));
+  }
+
+  /** A workflow that catches the refusal of {@code refused} and checkpoints what it saw: its replay matches. */
+  private static void assertReplayRefusesWhatTheLiveRunRefused(String type, java.util.function.Consumer<WorkflowContext> refused) {
+    WorkflowDefinition<String, String> def = WorkflowDefinition.of(type, 1, String.class, String.class, (ctx, in) -> {
       String seen;
       try {
-        ctx.checkpoint("raftoral:mine", "x");
+        refused.accept(ctx);
         seen = "accepted";
       } catch (Errors.InvalidArgumentException e) {
         seen = "refused";
@@ -79,10 +71,10 @@ class DurableSleepBreakTest {
       return seen;
     });
     try (TestCluster c = TestCluster.start(1, null, (node, b) -> b.register(def))) {
-      WorkflowHandle<String> h = c.node(1).start("reserved", 1, "", String.class, "reserved-1");
+      WorkflowHandle<String> h = c.node(1).start(type, 1, "", String.class, type + "-1");
       assertThat(h.result(TIMEOUT)).isEqualTo("refused");
       var report = c.node(1).replay(h.workflowId());
-      assertThat(report.matches()).as("replay of a workflow whose reserved-key checkpoint was refused live: %s", report).isTrue();
+      assertThat(report.matches()).as("replay of a workflow whose call was refused live: %s", report).isTrue();
     }
   }
 
@@ -182,20 +174,6 @@ class DurableSleepBreakTest {
 
   // ---------------------------------------------------------------- things expected to hold
 
-  static WorkflowDefinition<Long, Long> napper(String type, long node, StepLog log, ExecutionMode mode) {
-    return WorkflowDefinition.of(type, 1, Long.class, Long.class, (WorkflowContext ctx, Long millis) -> {
-      ctx.checkpointCompute("before", Integer.class, () -> {
-        log.record(node, 0);
-        return 0;
-      });
-      ctx.sleep(Duration.ofMillis(millis));
-      return ctx.checkpointCompute("after", Long.class, () -> {
-        log.record(node, 1);
-        return System.currentTimeMillis();
-      });
-    }).withMode(mode);
-  }
-
   /** OWNER_ONLY: the owner moves while the workflow sleeps; the new owner wakes it, once, at its time. */
   @Test
   void ownerOnlySleeperFollowsAnOwnershipMove() throws Exception {
@@ -275,7 +253,7 @@ class DurableSleepBreakTest {
       for (int which = 0; which < 3; which++) {
         String id = "far-" + which;
         c.node(1).start("far", 1, which, String.class, id);
-        awaitSleepCount(c.node(1), id, 3);
+        Sleepers.awaitWakeUp(c.node(1), id, 3);
         String group = c.node(1).inspector().executionGroupOf(id);
         awaitOnEvery(c, n -> n.inspector().localRuns(group).equals(new LocalRuns(0, 1)), "one sleeper, no run, on every member");
         assertThat(c.node(3).terminate(id, "enough").status()).isEqualTo(WorkflowStatus.TERMINATED);
@@ -354,24 +332,8 @@ class DurableSleepBreakTest {
 
   // ---------------------------------------------------------------- helpers
 
-  private static long wakeUpOf(HistoryEntry sleep) {
-    return Long.parseLong(new String(sleep.value(), StandardCharsets.US_ASCII));
-  }
-
   private static long awaitWakeUp(RaftoralNode node, String workflowId) throws InterruptedException {
-    return awaitSleepCount(node, workflowId, 1);
-  }
-
-  private static long awaitSleepCount(RaftoralNode node, String workflowId, int count) throws InterruptedException {
-    long deadline = System.nanoTime() + TIMEOUT.toNanos();
-    while (true) {
-      List<HistoryEntry> sleeps = node.history(workflowId, WorkflowContext.SLEEP_KEY);
-      if (sleeps.size() >= count) {
-        return wakeUpOf(sleeps.get(count - 1));
-      }
-      assertThat(System.nanoTime()).as("%s wake-up times of %s committed", count, workflowId).isLessThan(deadline);
-      Thread.sleep(20);
-    }
+    return Sleepers.awaitWakeUp(node, workflowId, 1);
   }
 
   interface Check {
@@ -391,20 +353,6 @@ class DurableSleepBreakTest {
       return condition.ok();
     } catch (Exception | AssertionError e) {
       return false;
-    }
-  }
-
-  private static void awaitOnEvery(TestCluster c, Predicate<RaftoralNode> condition, String what) throws InterruptedException {
-    long deadline = System.nanoTime() + TIMEOUT.toNanos();
-    while (!c.nodes.stream().allMatch(condition)) {
-      assertThat(System.nanoTime()).as(what + ": " + c.nodes.stream().map(n -> {
-        try {
-          return n.inspector().nodeId() + "=" + n.inspector().localRuns(c.nodes.get(0).inspector().executionGroups().get(0));
-        } catch (RuntimeException e) {
-          return "?";
-        }
-      }).toList()).isLessThan(deadline);
-      Thread.sleep(20);
     }
   }
 }
